@@ -1,0 +1,53 @@
+import { subtask } from "hardhat/config";
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import type { HardhatUserConfig, NetworkUserConfig } from "hardhat/types";
+import "@nomicfoundation/hardhat-toolbox";
+
+const SOLC_VERSION = "0.8.28";
+
+// No network here but the package registries: compile with the npm `solc` package (solc-js)
+// instead of letting Hardhat download a native compiler.
+subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string }, _hre, runSuper) => {
+  if (args.solcVersion === SOLC_VERSION) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const solc = require("solc") as { version(): string };
+    const longVersion = solc.version().replace(/\.Emscripten.*$/, "");
+    return { compilerPath: require.resolve("solc/soljson.js"), isSolcJs: true, version: args.solcVersion, longVersion };
+  }
+  return runSuper();
+});
+
+/**
+ * The `permissioned` network (Hyperledger Besu QBFT / GoQuorum) is described by the environment only:
+ * MB_RPC_URL, MB_CHAIN_ID, MB_DEPLOYER_KEY and optionally MB_GAS_PRICE (often 0 on such networks).
+ */
+function permissionedNetwork(): NetworkUserConfig {
+  const key = process.env.MB_DEPLOYER_KEY;
+  const gasPrice = process.env.MB_GAS_PRICE;
+  return {
+    url: process.env.MB_RPC_URL ?? "http://127.0.0.1:8545",
+    chainId: process.env.MB_CHAIN_ID ? Number(process.env.MB_CHAIN_ID) : undefined,
+    accounts: key ? [key] : [],
+    ...(gasPrice !== undefined ? { gasPrice: Number(gasPrice) } : {}),
+  };
+}
+
+const config: HardhatUserConfig = {
+  solidity: {
+    version: SOLC_VERSION,
+    settings: {
+      optimizer: { enabled: true, runs: 200 },
+      evmVersion: "cancun",
+    },
+  },
+  networks: {
+    hardhat: { chainId: 31337 },
+    localhost: { url: process.env.MB_LOCAL_RPC_URL ?? "http://127.0.0.1:8545", chainId: 31337 },
+    permissioned: permissionedNetwork(),
+  },
+  typechain: { outDir: "typechain-types", target: "ethers-v6" },
+  mocha: { timeout: 180_000 },
+  gasReporter: { enabled: false },
+};
+
+export default config;

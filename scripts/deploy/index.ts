@@ -1,0 +1,82 @@
+import { execSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import type { Provider, Signer } from "ethers";
+import { deployCore } from "./core";
+import type { DeploymentRecord, DeployOptions, RoleHolders } from "./types";
+
+export type { DeploymentRecord, DeployOptions, RoleHolders, TokenRecord } from "./types";
+export { ROLE, ROLE_LABELS } from "./roles";
+export { DEFAULT_TOKENS } from "./core";
+
+export const DEPLOYMENTS_DIR = path.join(__dirname, "..", "..", "deployments");
+
+/** Deploys every MarginBridge contract in dependency order and returns the record (not yet written). */
+export async function deployAll(opts: DeployOptions, network: string): Promise<DeploymentRecord> {
+  const provider = opts.deployer.provider as Provider;
+  const startBlock = await provider.getBlockNumber();
+  const core = await deployCore(opts);
+  const chainId = Number((await provider.getNetwork()).chainId);
+  return {
+    network,
+    chainId,
+    deployBlock: startBlock + 1,
+    deployedAt: new Date().toISOString(),
+    commit: gitCommit(),
+    riskDelaySeconds: opts.riskDelaySeconds,
+    roles: opts.roles,
+    contracts: core.contracts,
+    tokens: core.tokens,
+  };
+}
+
+/** Role holders for a dev chain: the node's well-known unlocked accounts, one per role. */
+export async function devRoleHolders(signers: Signer[]): Promise<RoleHolders> {
+  const a = await Promise.all(signers.slice(0, 10).map((s) => s.getAddress()));
+  return {
+    admin: a[0],
+    kycOfficer: a[1],
+    custodian: a[2],
+    riskOfficer: a[3],
+    operator: a[4],
+    reservePublisher: a[5],
+    reporters: [a[6], a[7], a[8]],
+  };
+}
+
+export function gitCommit(): string {
+  try {
+    return execSync("git rev-parse HEAD", { stdio: ["ignore", "pipe", "ignore"] })
+      .toString()
+      .trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+export function deploymentPath(network: string, dir = DEPLOYMENTS_DIR): string {
+  return path.join(dir, `${network}.json`);
+}
+
+export function readDeployment(network: string, dir = DEPLOYMENTS_DIR): DeploymentRecord | undefined {
+  const file = deploymentPath(network, dir);
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, "utf8")) as DeploymentRecord;
+}
+
+export function writeDeployment(record: DeploymentRecord, dir = DEPLOYMENTS_DIR): string {
+  mkdirSync(dir, { recursive: true });
+  const file = deploymentPath(record.network, dir);
+  writeFileSync(file, JSON.stringify(record, null, 2) + "\n");
+  return file;
+}
+
+/** A recorded deployment is reusable when the chain id matches and every recorded address has code. */
+export async function deploymentIsLive(record: DeploymentRecord, provider: Provider): Promise<boolean> {
+  const chainId = Number((await provider.getNetwork()).chainId);
+  if (chainId !== record.chainId) return false;
+  for (const address of Object.values(record.contracts)) {
+    if ((await provider.getCode(address)) === "0x") return false;
+  }
+  return true;
+}
