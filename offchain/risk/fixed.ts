@@ -51,11 +51,14 @@ export function numberFromWad(x: bigint): number {
   return Number(x) / 1e18;
 }
 
-/** A money amount computed in floating point (inside statistics) back to base units, rounded up: losses and
- *  requirements are never understated. */
+/**
+ * A money amount computed in floating point (inside statistics) back to base units, rounded up so a loss is never
+ * understated. It is first rounded to 15 significant digits, below which a double holds only arithmetic noise:
+ * 1e6 · (1 − 0.9 · 1.05) is 54999.999999999935 in doubles and must come out as 55000, not 55001 or 54999.
+ */
 export function moneyUp(x: number): bigint {
   if (!Number.isFinite(x)) throw new RangeError(`not a finite amount: ${x}`);
-  return BigInt(Math.ceil(x));
+  return BigInt(Math.ceil(Number(x.toPrecision(15))));
 }
 
 /** The ratio a / b as WAD, rounded down; undefined when b is zero. */

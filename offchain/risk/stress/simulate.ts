@@ -47,7 +47,7 @@ export interface ScenarioResult {
   /** Pool assets / provider claims before and after (WAD). */
   readonly reserveRatioBefore: bigint | undefined;
   readonly reserveRatioAfter: bigint | undefined;
-  /** Worst single-day fall of the book's collateral value (WAD, ≤ 0). */
+  /** Worst single-day move of the book's collateral value, close to close, the start included (WAD, ≤ 0). */
   readonly worstDay: bigint;
   readonly accounts: readonly AccountOutcome[];
   readonly daily: readonly DayRecord[];
@@ -77,7 +77,7 @@ export function runScenario(book: Book, scenario: Scenario): ScenarioResult {
   let volume = 0n;
   let rewards = 0n;
   let worstDay = 0n;
-  let previousValue: bigint | undefined;
+  let previousValue = accounts.reduce((sum, a) => sum + valueAccount(a, market, prices).collateralValue, 0n);
   const outcomes = new Map<string, { firstLiquidated: string; liquidations: number; seized: bigint; bad: bigint }>();
   const daily: DayRecord[] = [];
 
@@ -94,7 +94,7 @@ export function runScenario(book: Book, scenario: Scenario): ScenarioResult {
       equity += v.equity;
       debt += v.debt;
     }
-    if (previousValue !== undefined && previousValue > 0n) {
+    if (previousValue > 0n) {
       const move = divFloor((collateralValue - previousValue) * WAD, previousValue);
       if (move < worstDay) worstDay = move;
     }
