@@ -47,7 +47,10 @@ export interface ScenarioResult {
   /** Pool assets / provider claims before and after (WAD). */
   readonly reserveRatioBefore: bigint | undefined;
   readonly reserveRatioAfter: bigint | undefined;
-  /** Worst single-day move of the book's collateral value, close to close, the start included (WAD, ≤ 0). */
+  /**
+   * Worst single-day market move of the book's collateral value (WAD, ≤ 0): the holdings after yesterday's
+   * liquidations at today's prices against the same holdings at yesterday's, so seizures do not count as a fall.
+   */
   readonly worstDay: bigint;
   readonly accounts: readonly AccountOutcome[];
   readonly daily: readonly DayRecord[];
@@ -85,11 +88,11 @@ export function runScenario(book: Book, scenario: Scenario): ScenarioResult {
     const day = scenario.days[dayIndex] ?? `day ${dayIndex + 1}`;
     prices = movePrices(prices, returns);
 
+    const valuations = accounts.map((account) => valueAccount(account, market, prices));
     let collateralValue = 0n;
     let equity = 0n;
     let debt = 0n;
-    for (const account of accounts) {
-      const v = valueAccount(account, market, prices);
+    for (const v of valuations) {
       collateralValue += v.collateralValue;
       equity += v.equity;
       debt += v.debt;
@@ -98,13 +101,21 @@ export function runScenario(book: Book, scenario: Scenario): ScenarioResult {
       const move = divFloor((collateralValue - previousValue) * WAD, previousValue);
       if (move < worstDay) worstDay = move;
     }
-    previousValue = collateralValue;
 
     let liquidatedToday = 0;
     let volumeToday = 0n;
-    accounts = accounts.map((account) => {
-      const result = liquidateAccount(account, market, prices, funding.insuranceShareOfPenalty);
-      if (!result) return account;
+    let closingValue = 0n;
+    accounts = accounts.map((account, i) => {
+      const v = valuations[i];
+      const result =
+        v.equity < v.maintenanceRequirement
+          ? liquidateAccount(account, market, prices, funding.insuranceShareOfPenalty)
+          : undefined;
+      if (!result) {
+        closingValue += v.collateralValue;
+        return account;
+      }
+      closingValue += valueAccount(result.account, market, prices).collateralValue;
       liquidatedToday += 1;
       volumeToday += result.seizedValue;
       rewards += result.liquidatorReward;
@@ -125,6 +136,7 @@ export function runScenario(book: Book, scenario: Scenario): ScenarioResult {
       return result.account;
     });
     volume += volumeToday;
+    previousValue = closingValue;
     daily.push({
       day,
       collateralValue,
