@@ -2,6 +2,7 @@ import { z } from "zod";
 import { RiskError } from "./errors";
 import { WAD } from "./fixed";
 import type { MarketModel } from "./stress/monteCarlo";
+import type { SimulationOptions } from "./stress/simulate";
 import type { AssetRisk, Book, LiquidityTier } from "./types";
 
 /**
@@ -61,6 +62,8 @@ export const bookFileSchema = z
       .object({
         /** Multiplier of the index return per asset in historical scenarios. */
         betas: z.record(z.string(), z.number()).optional(),
+        /** Fraction of a position that can be liquidated per day, per liquidity tier ("1", "2", "3"). */
+        dailyLiquidationLimit: z.record(z.enum(["1", "2", "3"]), ratio).optional(),
         /** Monte Carlo model; `correlation` rows follow the order of `assets` above. */
         model: modelSchema.optional(),
       })
@@ -93,10 +96,17 @@ export const DEFAULT_DEGREES_OF_FREEDOM = 4;
 /** Default historical betas by liquidity tier: smaller, less liquid names fell harder than the index in 2015. */
 export const DEFAULT_BETA_BY_TIER: Readonly<Record<LiquidityTier, number>> = { 1: 0.9, 2: 1.1, 3: 1.3 };
 
+/**
+ * Default daily liquidation limits by tier: large caps sell in full, mid caps half a position a day, small caps a
+ * quarter (a limit-down small cap may not trade at all; a quarter is the optimistic end).
+ */
+export const DEFAULT_DAILY_LIQUIDATION_LIMIT: Readonly<Record<"2" | "3", string>> = { "2": "0.5", "3": "0.25" };
+
 export interface ParsedBookFile {
   readonly book: Book;
   readonly betas: Readonly<Record<string, number>>;
   readonly model: MarketModel;
+  readonly simulation: SimulationOptions;
 }
 
 export function parseBookFile(json: unknown): ParsedBookFile {
@@ -161,14 +171,22 @@ export function parseBookFile(json: unknown): ParsedBookFile {
   const betas = Object.fromEntries(
     file.assets.map((a) => [a.asset, file.stress?.betas?.[a.asset] ?? DEFAULT_BETA_BY_TIER[a.liquidityTier]]),
   );
+  const limits = file.stress?.dailyLiquidationLimit ?? DEFAULT_DAILY_LIQUIDATION_LIMIT;
+  const dailyLiquidationLimit: Partial<Record<LiquidityTier, bigint>> = {};
+  for (const [tier, fraction] of Object.entries(limits)) {
+    const value = wad(fraction);
+    if (value === 0n || value > WAD) throw new RiskError("RISK_INVALID_INPUT", `tier ${tier}: limit must be in (0, 1]`);
+    dailyLiquidationLimit[Number(tier) as LiquidityTier] = value;
+  }
   return {
+    simulation: { dailyLiquidationLimit },
     book: {
       market: { cashDecimals: file.cashDecimals, assets, prices },
       accounts,
       funding: {
         insuranceFund: money(file.funding.insuranceFund),
         poolCash: money(file.funding.poolCash),
-        providerClaims: file.funding.providerClaims === undefined ? undefined : money(file.funding.providerClaims),
+        ...(file.funding.providerClaims === undefined ? {} : { providerClaims: money(file.funding.providerClaims) }),
         insuranceShareOfPenalty: wad(file.funding.insuranceShareOfPenalty),
       },
     },

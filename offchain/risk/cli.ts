@@ -33,12 +33,13 @@ export function main(argv: string[]): void {
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
     return n;
   };
-  const { book, betas, model } = parseBookFile(JSON.parse(readFileSync(values.accounts, "utf8")));
+  const { book, betas, model, simulation } = parseBookFile(JSON.parse(readFileSync(values.accounts, "utf8")));
   const started = Date.now();
   const report = buildStressReport(book, {
     shockPaths: loadShockPaths(values["shock-paths"]),
     betas,
     model,
+    simulation,
     monteCarlo: {
       paths: positive("paths", values.paths),
       days: positive("days", values.days),

@@ -22,7 +22,13 @@ export {
 } from "./fees";
 export { liquidateAccount, type LiquidationResult, type Seizure } from "./stress/liquidate";
 export type { Scenario } from "./stress/scenario";
-export { runScenario, type AccountOutcome, type DayRecord, type ScenarioResult } from "./stress/simulate";
+export {
+  runScenario,
+  type AccountOutcome,
+  type DayRecord,
+  type ScenarioResult,
+  type SimulationOptions,
+} from "./stress/simulate";
 export {
   SHIPPED_SHOCK_PATHS_DIR,
   dailyReturns,

@@ -3,7 +3,7 @@ import { accountLiquidation, type AccountLiquidation } from "./liquidationPrice"
 import { barChart, lineChart } from "./charts/svg";
 import { runMonteCarlo, type MarketModel, type MonteCarloOptions, type MonteCarloResult } from "./stress/monteCarlo";
 import { historicalScenario, dailyReturns, type ShockPath } from "./stress/shockPaths";
-import { runScenario, type ScenarioResult } from "./stress/simulate";
+import { runScenario, type ScenarioResult, type SimulationOptions } from "./stress/simulate";
 import { valueAccount } from "./valuation";
 import { bookExposures, historicalVar, monteCarloVar, type VarFigure } from "./var";
 import type { Book } from "./types";
@@ -14,6 +14,7 @@ export interface StressReportOptions {
   readonly betas: Readonly<Record<string, number>>;
   readonly model: MarketModel;
   readonly monteCarlo: MonteCarloOptions;
+  readonly simulation: SimulationOptions;
   readonly valueAtRisk: { readonly confidence: number; readonly horizons: readonly number[]; readonly paths: number };
 }
 
@@ -33,6 +34,12 @@ export interface BookSummary {
 
 export interface StressReport {
   readonly units: { readonly money: string; readonly ratios: string; readonly prices: string };
+  /** The assumptions the figures rest on, echoed so a reader of the JSON sees them. */
+  readonly assumptions: {
+    readonly betas: Readonly<Record<string, number>>;
+    readonly dailyLiquidationLimit: SimulationOptions["dailyLiquidationLimit"];
+    readonly model: MarketModel;
+  };
   readonly book: BookSummary;
   readonly liquidationThresholds: readonly AccountLiquidation[];
   readonly historical: readonly ScenarioResult[];
@@ -76,14 +83,14 @@ export function summariseBook(book: Book): BookSummary {
 export function buildStressReport(book: Book, options: StressReportOptions): StressReport {
   const assets = [...book.market.assets.keys()];
   const exposures = bookExposures(book);
-  const historicalReturns = options.shockPaths.flatMap((path) =>
+  const historicalReturns = options.shockPaths.map((path) =>
     dailyReturns(path).map(
       ({ r }) => new Map(assets.map((asset) => [asset, Math.max(-0.99, (options.betas[asset] ?? 1) * r)])),
     ),
   );
   const { confidence, horizons, paths } = options.valueAtRisk;
   const valueAtRisk = horizons.flatMap((horizonDays, h) => [
-    ...(historicalReturns.length >= horizonDays
+    ...(historicalReturns.some((series) => series.length >= horizonDays)
       ? [historicalVar(exposures, historicalReturns, confidence, horizonDays)]
       : []),
     monteCarloVar(exposures, options.model, { confidence, horizonDays, paths, seed: options.monteCarlo.seed + h + 1 }),
@@ -94,10 +101,15 @@ export function buildStressReport(book: Book, options: StressReportOptions): Str
       ratios: "18-decimal fixed point (1e18 = 100%), as decimal strings",
       prices: "18-decimal per whole token in the quote currency",
     },
+    assumptions: {
+      betas: options.betas,
+      dailyLiquidationLimit: options.simulation.dailyLiquidationLimit ?? {},
+      model: options.model,
+    },
     book: summariseBook(book),
     liquidationThresholds: book.accounts.map((account) => accountLiquidation(account, book.market)),
     historical: options.shockPaths.map((path) => runScenario(book, historicalScenario(path, assets, options.betas))),
-    monteCarlo: runMonteCarlo(book, options.model, options.monteCarlo),
+    monteCarlo: runMonteCarlo(book, options.model, options.monteCarlo, options.simulation),
     valueAtRisk,
   };
 }

@@ -58,34 +58,32 @@ export interface VarFigure {
 }
 
 /**
- * Historical simulation: the book's P&L over every overlapping window of `horizonDays` days of the given daily
- * returns, each asset compounding its own returns: P&L = Σ_i exposure_i · (Π(1 + r_i,t) − 1). An asset without a
- * return series does not move.
+ * Historical simulation: the book's P&L over every overlapping window of `horizonDays` days inside each series of
+ * daily returns (windows never span two series: the 2015 and 2020 paths are not one history), each asset
+ * compounding its own returns: P&L = Σ_i exposure_i · (Π(1 + r_i,t) − 1). An asset without a return does not move.
  */
 export function historicalVar(
   exposures: ReadonlyMap<string, bigint>,
-  dailyReturns: readonly ReadonlyMap<string, number>[],
+  series: readonly (readonly ReadonlyMap<string, number>[])[],
   confidence: number,
   horizonDays: number,
 ): VarFigure {
-  const windows = dailyReturns.length - horizonDays + 1;
-  if (windows < 1) {
-    throw new RiskError("RISK_EMPTY_SAMPLE", "fewer days of returns than the horizon", {
-      days: dailyReturns.length,
-      horizonDays,
-    });
-  }
   const losses: number[] = [];
-  for (let start = 0; start < windows; start++) {
-    let pnl = 0;
-    for (const [asset, exposure] of exposures) {
-      let growth = 1;
-      for (let t = start; t < start + horizonDays; t++) growth *= 1 + (dailyReturns[t].get(asset) ?? 0);
-      pnl += Number(exposure) * (growth - 1);
+  for (const dailyReturns of series) {
+    for (let start = 0; start + horizonDays <= dailyReturns.length; start++) {
+      let pnl = 0;
+      for (const [asset, exposure] of exposures) {
+        let growth = 1;
+        for (let t = start; t < start + horizonDays; t++) growth *= 1 + (dailyReturns[t].get(asset) ?? 0);
+        pnl += Number(exposure) * (growth - 1);
+      }
+      losses.push(-pnl);
     }
-    losses.push(-pnl);
   }
-  return { method: "historical", confidence, horizonDays, samples: windows, ...tailRisk(losses, confidence) };
+  if (losses.length === 0) {
+    throw new RiskError("RISK_EMPTY_SAMPLE", "no series has as many days of returns as the horizon", { horizonDays });
+  }
+  return { method: "historical", confidence, horizonDays, samples: losses.length, ...tailRisk(losses, confidence) };
 }
 
 /**

@@ -34,12 +34,16 @@ export interface LiquidationResult {
  * (selling it cannot help) is sold in full. Collateral is seized at price · (1 − π_j): the proceeds repay debt,
  * the penalty value is split between the insurance fund (its share, rounded down) and the liquidator. When every
  * position is gone, cash repays what debt remains; anything still owed is bad debt.
+ *
+ * `saleLimit` caps the base units of an asset that can be sold now (a market that is limit-down or thin); what
+ * cannot be sold stays in the account for the next attempt, and no bad debt is recognised while anything is left.
  */
 export function liquidateAccount(
   account: Account,
   market: Market,
   prices: ReadonlyMap<string, bigint>,
   insuranceShareOfPenalty: bigint,
+  saleLimit?: ReadonlyMap<string, bigint>,
 ): LiquidationResult | undefined {
   const before = valueAccount(account, market, prices);
   if (before.equity >= before.maintenanceRequirement) return undefined;
@@ -74,7 +78,8 @@ export function liquidateAccount(
             market.cashDecimals,
           )
         : held;
-    const quantity = minBig(held, wanted);
+    const quantity = minBig(minBig(held, wanted), saleLimit?.get(risk.asset) ?? held);
+    if (quantity === 0n) continue;
     const value = positionValue(quantity, price, risk.decimals, market.cashDecimals);
     const proceeds = mulDivDown(value, WAD - risk.liquidationPenalty, WAD);
     const penalty = value - proceeds;

@@ -3,7 +3,7 @@ import { wadFromNumber } from "../fixed";
 import type { Book } from "../types";
 import { Rng, cholesky } from "./random";
 import type { Scenario } from "./scenario";
-import { runScenario, type ScenarioResult } from "./simulate";
+import { runScenario, type ScenarioResult, type SimulationOptions } from "./simulate";
 
 /** Trading days per year: annual volatilities scale to daily by 1/√252. */
 export const TRADING_DAYS_PER_YEAR = 252;
@@ -113,11 +113,16 @@ export interface MonteCarloResult {
  * Runs the book through `paths` simulated scenarios. Percentiles use the tail convention of var.ts: of N sorted
  * outcomes the q-quantile is the ⌈N·(1 − q)⌉-th largest. The mean is rounded up.
  */
-export function runMonteCarlo(book: Book, model: MarketModel, options: MonteCarloOptions): MonteCarloResult {
+export function runMonteCarlo(
+  book: Book,
+  model: MarketModel,
+  options: MonteCarloOptions,
+  simulation: SimulationOptions = {},
+): MonteCarloResult {
   if (!Number.isInteger(options.paths) || options.paths < 1 || !Number.isInteger(options.days) || options.days < 1) {
     throw new RiskError("RISK_INVALID_INPUT", "paths and days must be positive integers", { ...options });
   }
-  const results = monteCarloScenarios(model, options).map((scenario) => runScenario(book, scenario));
+  const results = monteCarloScenarios(model, options).map((scenario) => runScenario(book, scenario, simulation));
   const worstPath = results.reduce((worst, r) =>
     r.capitalPoolLoss > worst.capitalPoolLoss ||
     (r.capitalPoolLoss === worst.capitalPoolLoss &&

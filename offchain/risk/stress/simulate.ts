@@ -1,6 +1,6 @@
-import { WAD, divFloor, minBig, mulDivDown, ratioDown } from "../fixed";
-import { valueAccount } from "../valuation";
-import type { Account, Book } from "../types";
+import { WAD, divFloor, maxBig, minBig, mulDivDown, mulDivUp, ratioDown } from "../fixed";
+import { assetOf, valueAccount } from "../valuation";
+import type { Account, Book, LiquidityTier } from "../types";
 import { liquidateAccount } from "./liquidate";
 import type { Scenario } from "./scenario";
 
@@ -38,6 +38,11 @@ export interface ScenarioResult {
   readonly badDebt: bigint;
   /** Bad debt the insurance fund covered. */
   readonly insuranceFundUsed: bigint;
+  /**
+   * Σ max(0, debt − collateral value) at the end over accounts still holding unsold collateral: bad debt the
+   * scenario has not yet recognised because liquidation limits kept it from finishing. Not in badDebt.
+   */
+  readonly shortfallOutstanding: bigint;
   /** Penalty share paid into the insurance fund during the scenario. */
   readonly insuranceFundIncome: bigint;
   readonly insuranceFundAfter: bigint;
@@ -56,6 +61,15 @@ export interface ScenarioResult {
   readonly daily: readonly DayRecord[];
 }
 
+export interface SimulationOptions {
+  /**
+   * Fraction (WAD) of each position of a tier that can be liquidated per day, rounded up to whole base units;
+   * a tier not listed has no limit. Models limit-down days and thin small caps (2015: trading in over half of
+   * listed shares was suspended in early July). Without limits every liquidation completes the day it starts.
+   */
+  readonly dailyLiquidationLimit?: Partial<Readonly<Record<LiquidityTier, bigint>>>;
+}
+
 /**
  * Runs one scenario over the book. Each day: prices move by the day's returns (price · (1 + r), rounded down, never
  * below 1 wei), then every account below maintenance is liquidated (liquidateAccount), in the book's order; bad
@@ -66,7 +80,7 @@ export interface ScenarioResult {
  * Pool assets = pool cash + repayments + outstanding debt + insurance payouts; provider claims default to pool cash
  * + Σ debt at the start, so the reserve ratio after = 1 − capital pool loss / claims.
  */
-export function runScenario(book: Book, scenario: Scenario): ScenarioResult {
+export function runScenario(book: Book, scenario: Scenario, options: SimulationOptions = {}): ScenarioResult {
   const { market, funding } = book;
   let prices = new Map(market.prices);
   let accounts: Account[] = [...book.accounts];
@@ -83,6 +97,14 @@ export function runScenario(book: Book, scenario: Scenario): ScenarioResult {
   let previousValue = accounts.reduce((sum, a) => sum + valueAccount(a, market, prices).collateralValue, 0n);
   const outcomes = new Map<string, { firstLiquidated: string; liquidations: number; seized: bigint; bad: bigint }>();
   const daily: DayRecord[] = [];
+  const limits = options.dailyLiquidationLimit ?? {};
+  const saleLimits = (account: Account): Map<string, bigint> | undefined => {
+    const capped = account.positions.flatMap((p) => {
+      const fraction = limits[assetOf(market, p.asset).liquidityTier];
+      return fraction === undefined ? [] : [[p.asset, mulDivUp(p.quantity, fraction, WAD)] as const];
+    });
+    return capped.length ? new Map(capped) : undefined;
+  };
 
   scenario.returns.forEach((returns, dayIndex) => {
     const day = scenario.days[dayIndex] ?? `day ${dayIndex + 1}`;
@@ -109,7 +131,7 @@ export function runScenario(book: Book, scenario: Scenario): ScenarioResult {
       const v = valuations[i];
       const result =
         v.equity < v.maintenanceRequirement
-          ? liquidateAccount(account, market, prices, funding.insuranceShareOfPenalty)
+          ? liquidateAccount(account, market, prices, funding.insuranceShareOfPenalty, saleLimits(account))
           : undefined;
       if (!result) {
         closingValue += v.collateralValue;
@@ -162,6 +184,10 @@ export function runScenario(book: Book, scenario: Scenario): ScenarioResult {
     insuranceFundAfter: insurance,
     capitalPoolLoss: poolLoss,
     liquidatorRewards: rewards,
+    shortfallOutstanding: accounts.reduce((sum, account) => {
+      const v = valueAccount(account, market, prices);
+      return sum + maxBig(0n, v.debt - v.collateralValue);
+    }, 0n),
     reserveRatioBefore: ratioDown(funding.poolCash + initialDebt, claims),
     reserveRatioAfter: ratioDown(funding.poolCash + initialDebt - poolLoss, claims),
     worstDay,

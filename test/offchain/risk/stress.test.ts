@@ -108,6 +108,23 @@ describe("risk: stress simulator on a small hand-computed portfolio", () => {
       expect(result.reserveRatioAfter).to.equal(WAD);
     });
 
+    it("with a 25% daily limit on tier 3, sells in slices and reports the shortfall not yet recognised", () => {
+      // C alone. Day 1 at 16: sell ⌈5,000 · 25%⌉ = 1,250 (20,000 → 18,000 repaid), debt 72,000, 3,750 left.
+      // Day 2 flat: sell ⌈3,750 · 25%⌉ = 938 (15,008 → 13,507.2 repaid), debt 58,492.8, 2,812 left = 44,992.
+      const book = { ...smallBook(), accounts: [smallBook().accounts[2]] };
+      const result = runScenario(book, CRASH, { dailyLiquidationLimit: { 3: pct(25) } });
+      expect(result.daily.map((d) => d.liquidationVolume)).to.deep.equal([cny(20_000), cny(15_008)]);
+      expect(result.accounts).to.deep.equal([
+        { accountId: "C", firstLiquidated: "d1", liquidations: 2, seizedValue: cny(35_008), badDebt: 0n },
+      ]);
+      expect(result.badDebt).to.equal(0n);
+      expect(result.shortfallOutstanding).to.equal(cny(13_500) + tenth(8));
+      expect(result.insuranceFundIncome).to.equal(cny(1_750) + tenth(4)); // half of 2,000 + 1,500.8
+      // Without the limit the same account is closed out on day 1 with 18,000 of bad debt and no shortfall left.
+      const unlimited = runScenario(book, CRASH);
+      expect([unlimited.badDebt, unlimited.shortfallOutstanding]).to.deep.equal([cny(18_000), 0n]);
+    });
+
     it("liquidates nobody when prices rise", () => {
       const up: Scenario = { ...CRASH, returns: [new Map([["mbSMALL", pct(50)]])], days: ["d1"] };
       const result = runScenario({ ...smallBook(), accounts: smallBook().accounts.slice(0, 2) }, up);

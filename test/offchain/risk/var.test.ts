@@ -45,18 +45,20 @@ describe("risk: value at risk", () => {
     const exposures = new Map([["X", 1_000_000n]]);
     const returns = [-0.1, 0.05, -0.02, 0.03].map((r) => new Map([["X", r]]));
     // 1-day losses 100,000, −50,000, 20,000, −30,000; at 50% the tail is the 2 worst.
-    expect(historicalVar(exposures, returns, 0.5, 1)).to.deep.include({
+    expect(historicalVar(exposures, [returns], 0.5, 1)).to.deep.include({
       samples: 4,
       valueAtRisk: 20_000n,
       expectedShortfall: 60_000n,
     });
     // 2-day: 0.9 · 1.05 − 1 = −5.5% → 55,000; 1.05 · 0.98 − 1 → −29,000; 0.98 · 1.03 − 1 → −9,400.
-    expect(historicalVar(exposures, returns, 0.5, 2)).to.deep.include({
+    expect(historicalVar(exposures, [returns], 0.5, 2)).to.deep.include({
       samples: 3,
       valueAtRisk: 0n,
       expectedShortfall: 22_800n,
     });
-    expect(() => historicalVar(exposures, returns, 0.99, 5)).to.throw(RiskError, "fewer days");
+    expect(() => historicalVar(exposures, [returns], 0.99, 5)).to.throw(RiskError, "as many days");
+    // Two series of 2 days: 2-day windows stay inside each (−10% then +5%; −2% then +3%), 2 samples not 3.
+    expect(historicalVar(exposures, [returns.slice(0, 2), returns.slice(2)], 0.5, 2).samples).to.equal(2);
   });
 
   it("puts Monte Carlo VaR near the analytic figure and scales it by about √10 over 10 days", () => {
