@@ -11,7 +11,8 @@ import { parseBookFile } from "./bookFile";
 import { buildStressReport, stressCharts, stressReportJson } from "./report";
 import { loadShockPaths, SHIPPED_SHOCK_PATHS_DIR } from "./stress/shockPaths";
 
-export function main(argv: string[]): void {
+/** Runs the CLI on `argv`; the one-line JSON summary goes to `print` (stdout by default). */
+export function main(argv: string[], print: (line: string) => void = console.log): void {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -51,7 +52,7 @@ export function main(argv: string[]): void {
   writeFileSync(join(values.out, "report.json"), stressReportJson(report) + "\n");
   const charts = stressCharts(report, book.market.cashDecimals);
   for (const chart of charts) writeFileSync(join(values.out, chart.file), chart.svg);
-  console.log(
+  print(
     JSON.stringify({
       out: values.out,
       accounts: book.accounts.length,

@@ -151,8 +151,9 @@ export function lineChart(input: LineChartInput): string {
   input.xLabels.forEach((label, i) => {
     if (i % every !== 0 && i !== n - 1) return;
     const xi = x(i).toFixed(1);
+    const anchor = n > 1 && i === n - 1 ? "end" : n > 1 && i === 0 ? "start" : "middle";
     body.push(
-      `<text x="${xi}" y="${f.y0 + 16}" text-anchor="middle" font-family="sans-serif" font-size="10">${escapeXml(label)}</text>`,
+      `<text x="${xi}" y="${f.y0 + 16}" text-anchor="${anchor}" font-family="sans-serif" font-size="10">${escapeXml(label)}</text>`,
     );
   });
   for (const ref of input.references ?? []) {

@@ -96,7 +96,11 @@ describe("risk: accounts file and CLI", () => {
       const accounts = join(dir, "book.json");
       writeFileSync(accounts, JSON.stringify(SMALL_BOOK_FILE));
       const out = join(dir, "out");
-      main(["--accounts", accounts, "--out", out, "--paths", "20", "--days", "5", "--var-paths", "2000"]);
+      const printed: string[] = [];
+      main(["--accounts", accounts, "--out", out, "--paths", "20", "--days", "5", "--var-paths", "2000"], (line) =>
+        printed.push(line),
+      );
+      expect(JSON.parse(printed[0])).to.deep.include({ out, accounts: 3 });
 
       expect(readdirSync(out).sort()).to.deep.equal([
         "a-share-2015-book.svg",
