@@ -2,7 +2,7 @@ import { numberFromWad, ratioDown } from "./fixed";
 import { accountLiquidation, type AccountLiquidation } from "./liquidationPrice";
 import { barChart, lineChart } from "./charts/svg";
 import { runMonteCarlo, type MarketModel, type MonteCarloOptions, type MonteCarloResult } from "./stress/monteCarlo";
-import { historicalScenario, dailyReturns, type ShockPath } from "./stress/shockPaths";
+import { historicalScenario, type ShockPath } from "./stress/shockPaths";
 import { runScenario, type ScenarioResult, type SimulationOptions } from "./stress/simulate";
 import { valueAccount } from "./valuation";
 import { bookExposures, historicalVar, monteCarloVar, type VarFigure } from "./var";
@@ -83,10 +83,9 @@ export function summariseBook(book: Book): BookSummary {
 export function buildStressReport(book: Book, options: StressReportOptions): StressReport {
   const assets = [...book.market.assets.keys()];
   const exposures = bookExposures(book);
-  const historicalReturns = options.shockPaths.map((path) =>
-    dailyReturns(path).map(
-      ({ r }) => new Map(assets.map((asset) => [asset, Math.max(-0.99, (options.betas[asset] ?? 1) * r)])),
-    ),
+  const historical = options.shockPaths.map((path) => historicalScenario(path, assets, options.betas));
+  const historicalReturns = historical.map((scenario) =>
+    scenario.returns.map((day) => new Map([...day].map(([asset, r]) => [asset, numberFromWad(r)]))),
   );
   const { confidence, horizons, paths } = options.valueAtRisk;
   const valueAtRisk = horizons.flatMap((horizonDays, h) => [
@@ -108,7 +107,7 @@ export function buildStressReport(book: Book, options: StressReportOptions): Str
     },
     book: summariseBook(book),
     liquidationThresholds: book.accounts.map((account) => accountLiquidation(account, book.market)),
-    historical: options.shockPaths.map((path) => runScenario(book, historicalScenario(path, assets, options.betas))),
+    historical: historical.map((scenario) => runScenario(book, scenario, options.simulation)),
     monteCarlo: runMonteCarlo(book, options.model, options.monteCarlo, options.simulation),
     valueAtRisk,
   };

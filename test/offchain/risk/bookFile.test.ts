@@ -2,7 +2,15 @@ import { expect } from "chai";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RiskError, parseBookFile, parseDecimal, type BookFile } from "../../../offchain/risk";
+import {
+  RiskError,
+  historicalScenario,
+  loadShockPaths,
+  parseBookFile,
+  parseDecimal,
+  runScenario,
+  type BookFile,
+} from "../../../offchain/risk";
 import { main } from "../../../offchain/risk/cli";
 import { pct, smallBook } from "./book";
 import { findAll, parseXml } from "./xml";
@@ -127,6 +135,23 @@ describe("risk: accounts file and CLI", () => {
         report.valueAtRisk.map((v: { method: string; horizonDays: number }) => v.method + v.horizonDays),
       ).to.deep.equal(["historical1", "monte-carlo1", "historical10", "monte-carlo10"]);
       expect(report.monteCarlo).to.deep.include({ paths: 20, days: 5, seed: 1 });
+      // The scenarios ran under the file's assumptions (default betas and tier-3 daily limit of 25%).
+      expect(report.assumptions.dailyLiquidationLimit).to.deep.equal({ 2: pct(50).toString(), 3: pct(25).toString() });
+      const { betas, simulation } = parseBookFile(SMALL_BOOK_FILE);
+      const expected = runScenario(
+        smallBook(),
+        historicalScenario(loadShockPaths()[0], ["mbBANK", "mbSMALL"], betas),
+        simulation,
+      );
+      expect(report.historical[0]).to.deep.include({
+        liquidationVolume: expected.liquidationVolume.toString(),
+        badDebt: expected.badDebt.toString(),
+        shortfallOutstanding: expected.shortfallOutstanding.toString(),
+      });
+      expect(expected.liquidationVolume).to.not.equal(
+        runScenario(smallBook(), historicalScenario(loadShockPaths()[0], ["mbBANK", "mbSMALL"], betas))
+          .liquidationVolume,
+      );
       for (const file of readdirSync(out).filter((f) => f.endsWith(".svg"))) {
         const root = parseXml(readFileSync(join(out, file), "utf8"));
         expect(root.name).to.equal("svg");
