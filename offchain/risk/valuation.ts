@@ -53,7 +53,11 @@ export function quantityForValue(value: bigint, price: bigint, decimals: number,
   return mulDivUp(value * 10n ** BigInt(decimals), WAD, price * 10n ** BigInt(cashDecimals));
 }
 
-export function valueAccount(account: Account, market: Market, prices: ReadonlyMap<string, bigint> = market.prices) {
+export function valueAccount(
+  account: Account,
+  market: Market,
+  prices: ReadonlyMap<string, bigint> = market.prices,
+): Valuation {
   let collateralValue = account.cash;
   let adjustedCollateral = account.cash;
   let maintenanceRequirement = 0n;
@@ -67,7 +71,7 @@ export function valueAccount(account: Account, market: Market, prices: ReadonlyM
     initialRequirement += mulDivUp(value, risk.initialMargin, WAD);
   }
   const equity = adjustedCollateral - account.debt;
-  const valuation: Valuation = {
+  return {
     collateralValue,
     adjustedCollateral,
     debt: account.debt,
@@ -77,7 +81,6 @@ export function valueAccount(account: Account, market: Market, prices: ReadonlyM
     marginRatio: ratioDown(equity, collateralValue),
     state: classify(collateralValue, account.debt, equity, maintenanceRequirement, initialRequirement),
   };
-  return valuation;
 }
 
 function classify(value: bigint, debt: bigint, equity: bigint, maintenance: bigint, initial: bigint): AccountState {

@@ -78,6 +78,15 @@ describe("risk: accounts file and CLI", () => {
     expect(parsed.simulation.dailyLiquidationLimit).to.deep.equal({ 2: pct(50), 3: pct(25) });
   });
 
+  it("accepts the shipped sample book", () => {
+    const sample = JSON.parse(
+      readFileSync(join(__dirname, "../../../offchain/risk/examples/sample-book.json"), "utf8"),
+    );
+    const { book, betas } = parseBookFile(sample);
+    expect(book.accounts).to.have.length(9);
+    expect(betas).to.deep.equal({ mbBANK: 0.9, mbTECH: 1.1, mbSMALL: 1.3 });
+  });
+
   it("rejects unknown fields, negative amounts, unknown assets and ratios of 100% or more", () => {
     const code = (file: unknown) => {
       try {
