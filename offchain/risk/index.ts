@@ -41,6 +41,7 @@ export { Rng, cholesky } from "./stress/random";
 export {
   ReturnGenerator,
   TRADING_DAYS_PER_YEAR,
+  distribution,
   monteCarloScenarios,
   runMonteCarlo,
   type MarketModel,

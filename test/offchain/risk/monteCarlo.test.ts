@@ -5,10 +5,10 @@ import {
   Rng,
   TRADING_DAYS_PER_YEAR,
   cholesky,
+  distribution,
   runMonteCarlo,
   type MarketModel,
 } from "../../../offchain/risk";
-import { distribution } from "../../../offchain/risk/stress/monteCarlo";
 import { cny, smallBook } from "./book";
 
 const MODEL: MarketModel = {
