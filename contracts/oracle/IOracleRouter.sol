@@ -62,8 +62,10 @@ interface IOracleRouter {
     /// @param safeSince see `safeSince`; 0 when the last keeper call did not find the price Safe
     /// @param tripped whether the circuit breaker is tripped
     /// @param trippedRoundId the primary round that tripped it (0 when not tripped)
-    /// @param variance EWMA of squared per-round log returns, 18 decimals
     /// @param returnCount how many returns the EWMA has absorbed
+    /// @param variance EWMA of squared per-round log returns, 18 decimals
+    /// @dev Layout: slot 0 lastRoundId | lastPrice | lastUpdatedAt; slot 1 safeSince | tripped | trippedRoundId |
+    ///      returnCount; slot 2 variance.
     struct AssetState {
         uint80 lastRoundId;
         uint128 lastPrice;
@@ -71,8 +73,8 @@ interface IOracleRouter {
         uint40 safeSince;
         bool tripped;
         uint80 trippedRoundId;
-        uint256 variance;
         uint64 returnCount;
+        uint256 variance;
     }
 
     /// @notice An asset's configuration was set (or replaced). Recorded state restarts from the primary's latest round.

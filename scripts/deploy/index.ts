@@ -9,7 +9,7 @@ import type { DeploymentRecord, DeployOptions, RoleHolders } from "./types";
 export type { DeploymentRecord, DeployOptions, RoleHolders, TokenRecord } from "./types";
 export { ROLE, ROLE_LABELS } from "./roles";
 export { DEFAULT_TOKENS } from "./core";
-export { DEV_ORACLE_PARAMS } from "./oracle";
+export { DEV_FEED_PARAMS, DEV_ORACLE_PARAMS, feedKey } from "./oracle";
 
 export const DEPLOYMENTS_DIR = path.join(__dirname, "..", "..", "deployments");
 

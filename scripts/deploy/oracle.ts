@@ -1,5 +1,9 @@
 import { ethers } from "ethers";
-import { OracleRouter__factory, type ProtocolAccessManager as AccessManager } from "../../typechain-types";
+import {
+  MedianPriceFeed__factory,
+  OracleRouter__factory,
+  type ProtocolAccessManager as AccessManager,
+} from "../../typechain-types";
 import { ROLE } from "./roles";
 import type { DeployOptions, TokenRecord } from "./types";
 
@@ -15,6 +19,21 @@ export const DEV_ORACLE_PARAMS = {
   ewmaLambda: ethers.parseUnits("0.94", 18),
 } as const;
 
+/** MedianPriceFeed settings on the dev chain: 8 decimals, all three dev reporters must sign (tolerates one liar). */
+export const DEV_FEED_PARAMS = {
+  decimals: 8,
+  quorum: 3,
+  /** An observation may be relayed up to 5 minutes after it was made... */
+  maxObservationAge: 300,
+  /** ...and may be 15 s ahead of the block (reporters' clocks). */
+  maxObservationFuture: 15,
+} as const;
+
+/** Record key of a security's MedianPriceFeed in deployments/<network>.json. */
+export function feedKey(symbol: string): string {
+  return `MedianPriceFeed.${symbol}`;
+}
+
 export interface OracleContracts {
   contracts: Record<string, string>;
 }
@@ -28,8 +47,10 @@ function selectors(iface: ethers.Interface, names: string[]): string[] {
 }
 
 /**
- * Deploys the OracleRouter and wires its risk-officer functions. `poke` stays public. Feeds are registered by
- * `configureAsset` (risk officer); on a fresh deployment the deployer holds the risk role for a moment, as in core.
+ * Deploys the OracleRouter and one MedianPriceFeed per security token, wires their risk-officer functions
+ * (`poke` and `transmit` stay public) and registers each feed as the token's primary in the router with the dev
+ * parameters and a 24/7 session (docs/oracle.md shows how to set a real exchange calendar). Reporters are the
+ * ORACLE_REPORTER holders granted by core. The deployer holds the risk role for a moment, as in core.
  */
 export async function deployOracle(
   opts: DeployOptions,
@@ -37,6 +58,7 @@ export async function deployOracle(
   tokens: TokenRecord[],
 ): Promise<OracleContracts> {
   const log = opts.log ?? (() => {});
+  const deployerAddress = await opts.deployer.getAddress();
   const managerAddress = await manager.getAddress();
   const router = await new OracleRouter__factory(opts.deployer).deploy(managerAddress);
   await router.waitForDeployment();
@@ -54,6 +76,38 @@ export async function deployOracle(
       ROLE.RISK_OFFICER,
     )
   ).wait();
-  void tokens;
-  return { contracts: { OracleRouter: routerAddress } };
+
+  const contracts: Record<string, string> = { OracleRouter: routerAddress };
+  const feedIface = MedianPriceFeed__factory.createInterface();
+  await (await manager.grantRole(ROLE.RISK_OFFICER, deployerAddress, 0)).wait();
+  for (const token of tokens.filter((t) => t.kind === "security")) {
+    const feed = await new MedianPriceFeed__factory(opts.deployer).deploy(
+      managerAddress,
+      DEV_FEED_PARAMS.decimals,
+      `${token.symbol} / CNY`,
+      DEV_FEED_PARAMS.quorum,
+      DEV_FEED_PARAMS.maxObservationAge,
+      DEV_FEED_PARAMS.maxObservationFuture,
+    );
+    await feed.waitForDeployment();
+    const feedAddress = await feed.getAddress();
+    log(`MedianPriceFeed ${token.symbol} ${feedAddress}`);
+    await (
+      await manager.setTargetFunctionRole(
+        feedAddress,
+        selectors(feedIface, ["setQuorum", "setObservationWindow"]),
+        ROLE.RISK_OFFICER,
+      )
+    ).wait();
+    await (
+      await router.configureAsset(token.address, {
+        primary: feedAddress,
+        secondary: ethers.ZeroAddress,
+        ...DEV_ORACLE_PARAMS,
+      })
+    ).wait();
+    contracts[feedKey(token.symbol)] = feedAddress;
+  }
+  await (await manager.renounceRole(ROLE.RISK_OFFICER, deployerAddress)).wait();
+  return { contracts };
 }
