@@ -6,7 +6,7 @@
  * Keys: MB_REPORTER_KEYS (comma-separated private keys) and MB_RELAYER_KEY; without them, on chain id 31337 only,
  * the hardhat dev accounts 6–8 report and account 9 relays.
  */
-import { JsonRpcProvider, Wallet, type Signer } from "ethers";
+import { JsonRpcProvider, Wallet, type HDNodeWallet, type Signer } from "ethers";
 import { readDeployment } from "../../scripts/deploy/index";
 import { feedKey } from "../../scripts/deploy/oracle";
 import { DEV_REPORTER_INDICES, hardhatDevWallets } from "./devKeys";
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   const provider = new JsonRpcProvider(cfg.rpc, undefined, { staticNetwork: true });
   const chainId = (await provider.getNetwork()).chainId;
   let reporters: Signer[];
-  let relayer: Signer;
+  let relayer: Wallet | HDNodeWallet;
   if (cfg.reporterKeys.length > 0) {
     reporters = cfg.reporterKeys.map((k) => new Wallet(k, provider));
     if (!cfg.relayerKey) throw new Error("MB_RELAYER_KEY is required with MB_REPORTER_KEYS");
@@ -92,6 +92,8 @@ async function main(): Promise<void> {
     feeds,
     reporters: reporters.map((signer) => ({ signer, source })),
     relayer,
+    // Read the pending nonce raw: ethers' provider caches identical reads for 250 ms.
+    nonce: async () => Number(await provider.send("eth_getTransactionCount", [relayer.address, "pending"])),
     chainId,
     policy: { heartbeatSeconds: cfg.heartbeat, deviationBps: cfg.deviationBps },
     intervalMs: cfg.intervalMs,

@@ -28,6 +28,8 @@ export interface ReportFeedDeps {
   chainId: bigint;
   policy: PushPolicy;
   log: ReporterLogger;
+  /** The relayer's next nonce, when the caller manages nonces (ethers caches identical reads for 250 ms). */
+  nonce?: () => Promise<number>;
 }
 
 /**
@@ -86,6 +88,7 @@ export async function reportFeed(
     const tx = await feed.transmit(
       roundId,
       signed.map((s) => ({ answer: s.answer, observedAt: s.observedAt, signature: s.signature })),
+      deps.nonce ? { nonce: await deps.nonce() } : {},
     );
     const receipt = await tx.wait();
     const [, answer] = await feed.getRoundData(roundId);

@@ -15,6 +15,8 @@ export interface PriceReporterOptions {
   reporters: Reporter[];
   /** Relays the rounds (pays gas); needs no role. Injected: offchain/chain owns providers and signers. */
   relayer: ContractRunner;
+  /** The relayer's next nonce, when the caller manages nonces (see ReportFeedDeps.nonce). */
+  nonce?: () => Promise<number>;
   chainId: bigint;
   policy: PushPolicy;
   /** Time between ticks when all is well (ms). */
@@ -106,7 +108,13 @@ export class PriceReporterService {
       try {
         result.outcomes.push(
           await reportFeed(
-            { relayer: this.opts.relayer, chainId: this.opts.chainId, policy: this.opts.policy, log: this.log },
+            {
+              relayer: this.opts.relayer,
+              chainId: this.opts.chainId,
+              policy: this.opts.policy,
+              log: this.log,
+              nonce: this.opts.nonce,
+            },
             target,
             quotes,
             now,
