@@ -35,14 +35,14 @@ describe("Oracle deployment (scripts/deploy/oracle.ts)", () => {
     const fx = await loadFixture(deployCoreFixture);
     const routerAddress = fx.record.contracts.OracleRouter;
     const ri = OracleRouter__factory.createInterface();
-    for (const fn of ["configureAsset", "setSession", "setHoliday", "resetCircuitBreaker"]) {
+    for (const fn of ["configureAsset", "setSession", "setHoliday", "resetCircuitBreaker"] as const) {
       expect(await fx.manager.getTargetFunctionRole(routerAddress, ri.getFunction(fn)!.selector), fn).to.equal(
         ROLE.RISK_OFFICER,
       );
     }
     const fi = MedianPriceFeed__factory.createInterface();
     const feed = fx.record.contracts[feedKey("mbBANK")];
-    for (const fn of ["setQuorum", "setObservationWindow"]) {
+    for (const fn of ["setQuorum", "setObservationWindow"] as const) {
       expect(await fx.manager.getTargetFunctionRole(feed, fi.getFunction(fn)!.selector), fn).to.equal(
         ROLE.RISK_OFFICER,
       );
