@@ -10,6 +10,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {FixedPoint} from "../shared/FixedPoint.sol";
 import {ICapitalPool} from "./ICapitalPool.sol";
 import {IInsuranceFund} from "./IInsuranceFund.sol";
 
@@ -21,16 +22,13 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuard {
     using SafeERC20 for IERC20;
     using Math for uint256;
 
-    uint256 private constant RAY = 1e27;
-    uint256 private constant WAD = 1e18;
-    uint256 private constant YEAR = 365 days;
     /// @notice Highest annual rate a model may reach: 1000%.
     uint256 public constant MAX_RATE = 10e18;
 
     IInsuranceFund private immutable _insurance;
 
     // slot: index (uint256)
-    uint256 private _index = RAY;
+    uint256 private _index = FixedPoint.RAY;
     // slot: lastAccrual (64) | rateModel (4 × 64 in the next slot)
     uint64 private _lastAccrual;
     RateModel private _model;
@@ -71,7 +69,7 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuard {
         if (_deficit > 0) revert PoolDeficitUnresolved(_deficit);
         uint256 available = _availableCash();
         if (assets > available) revert PoolInsufficientCash(assets, available);
-        scaled = assets.mulDiv(RAY, index, Math.Rounding.Ceil);
+        scaled = assets.mulDiv(FixedPoint.RAY, index, Math.Rounding.Ceil);
         _totalScaled += scaled;
         emit Borrowed(msg.sender, receiver, assets, scaled, index);
         IERC20(asset()).safeTransfer(receiver, assets);
@@ -83,7 +81,7 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuard {
         uint256 index = _accrue();
         uint256 total = _totalScaled;
         if (scaled > total) revert PoolDebtExceeded(scaled, total);
-        assets = scaled.mulDiv(index, RAY, Math.Rounding.Ceil);
+        assets = scaled.mulDiv(index, FixedPoint.RAY, Math.Rounding.Ceil);
         // scaled ≤ total was checked just above.
         unchecked {
             _totalScaled = total - scaled;
@@ -99,7 +97,7 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuard {
         uint256 total = _totalScaled;
         if (scaled > total) revert PoolDebtExceeded(scaled, total);
         uint256 priceBefore = _sharePrice();
-        assets = scaled.mulDiv(index, RAY);
+        assets = scaled.mulDiv(index, FixedPoint.RAY);
         unchecked {
             _totalScaled = total - scaled;
         }
@@ -165,7 +163,7 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuard {
     /// @notice cash + outstanding debt − reserves owed, as of now (interest included).
     function totalAssets() public view override(ERC4626, IERC4626) returns (uint256) {
         (uint256 index, uint256 owed) = _accrued();
-        uint256 gross = _cash() + _totalScaled.mulDiv(index, RAY);
+        uint256 gross = _cash() + _totalScaled.mulDiv(index, FixedPoint.RAY);
         return gross > owed ? gross - owed : 0;
     }
 
@@ -221,7 +219,7 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuard {
     /// @inheritdoc ICapitalPool
     function totalDebt() external view returns (uint256) {
         (uint256 index, ) = _accrued();
-        return _totalScaled.mulDiv(index, RAY);
+        return _totalScaled.mulDiv(index, FixedPoint.RAY);
     }
 
     /// @inheritdoc ICapitalPool
@@ -237,7 +235,7 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuard {
     /// @inheritdoc ICapitalPool
     function utilisation() public view returns (uint256) {
         (uint256 index, ) = _accrued();
-        return _utilisation(_cash(), _totalScaled.mulDiv(index, RAY));
+        return _utilisation(_cash(), _totalScaled.mulDiv(index, FixedPoint.RAY));
     }
 
     /// @inheritdoc ICapitalPool
@@ -247,7 +245,7 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuard {
 
     /// @inheritdoc ICapitalPool
     function ratePerDay() external view returns (uint256) {
-        return borrowRate() / 365;
+        return borrowRate() / FixedPoint.DAYS_PER_YEAR;
     }
 
     /// @inheritdoc ICapitalPool
@@ -304,11 +302,11 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuard {
         uint256 elapsed = block.timestamp - _lastAccrual;
         uint256 scaled = _totalScaled;
         if (elapsed == 0 || scaled == 0) return (index, owed);
-        uint256 debtBefore = scaled.mulDiv(index, RAY);
+        uint256 debtBefore = scaled.mulDiv(index, FixedPoint.RAY);
         uint256 rate = _rate(_utilisation(_cash(), debtBefore));
-        index += index.mulDiv(rate * elapsed, WAD * YEAR);
-        uint256 interest = scaled.mulDiv(index, RAY) - debtBefore;
-        owed += interest.mulDiv(_reserveFactor, WAD);
+        index += index.mulDiv(rate * elapsed, FixedPoint.WAD * FixedPoint.YEAR);
+        uint256 interest = scaled.mulDiv(index, FixedPoint.RAY) - debtBefore;
+        owed += interest.mulDiv(_reserveFactor, FixedPoint.WAD);
     }
 
     function _rate(uint256 u) private view returns (uint256) {
@@ -316,12 +314,12 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuard {
         if (u <= m.kink) {
             return m.kink == 0 ? m.base : m.base + uint256(m.slope1).mulDiv(u, m.kink);
         }
-        return m.base + m.slope1 + uint256(m.slope2).mulDiv(u - m.kink, WAD - m.kink);
+        return m.base + m.slope1 + uint256(m.slope2).mulDiv(u - m.kink, FixedPoint.WAD - m.kink);
     }
 
     function _utilisation(uint256 cash, uint256 debt) private pure returns (uint256) {
         if (debt == 0) return 0;
-        return debt.mulDiv(WAD, cash + debt);
+        return debt.mulDiv(FixedPoint.WAD, cash + debt);
     }
 
     function _cash() private view returns (uint256) {
@@ -346,7 +344,7 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuard {
     }
 
     function _setRateModel(RateModel memory m) private {
-        if (m.kink > WAD || uint256(m.base) + m.slope1 + m.slope2 > MAX_RATE) {
+        if (m.kink > FixedPoint.WAD || uint256(m.base) + m.slope1 + m.slope2 > MAX_RATE) {
             revert PoolInvalidRateModel(m.base, m.slope1, m.slope2, m.kink);
         }
         _model = m;
@@ -354,7 +352,7 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuard {
     }
 
     function _setReserveFactor(uint256 rf) private {
-        if (rf > WAD) revert PoolInvalidReserveFactor(rf);
+        if (rf > FixedPoint.WAD) revert PoolInvalidReserveFactor(rf);
         _reserveFactor = rf;
         emit ReserveFactorSet(rf);
     }
