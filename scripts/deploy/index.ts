@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Provider, Signer } from "ethers";
 import { deployCore } from "./core";
+import { deployMargin } from "./margin";
 import type { DeploymentRecord, DeployOptions, RoleHolders } from "./types";
 
 export type { DeploymentRecord, DeployOptions, RoleHolders, TokenRecord } from "./types";
@@ -16,6 +17,14 @@ export async function deployAll(opts: DeployOptions, network: string): Promise<D
   const provider = opts.deployer.provider as Provider;
   const startBlock = await provider.getBlockNumber();
   const core = await deployCore(opts);
+  const contracts: Record<string, string> = { ...core.contracts };
+  // The margin layer needs the oracle router; it is deployed as soon as one is in the record.
+  if (contracts.OracleRouter) {
+    Object.assign(
+      contracts,
+      await deployMargin(opts, core.manager, contracts, core.tokens, contracts.OracleRouter),
+    );
+  }
   const chainId = Number((await provider.getNetwork()).chainId);
   return {
     network,
@@ -25,7 +34,7 @@ export async function deployAll(opts: DeployOptions, network: string): Promise<D
     commit: gitCommit(),
     riskDelaySeconds: opts.riskDelaySeconds,
     roles: opts.roles,
-    contracts: core.contracts,
+    contracts,
     tokens: core.tokens,
   };
 }
