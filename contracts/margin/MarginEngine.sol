@@ -211,7 +211,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuard {
             if (!full && _atTarget(v, p)) break;
             (bool found, uint256 i) = _pickSegment(v, p.liquidationWindow);
             if (!found) {
-                if (segments == 0 && v.positions.length > 0) revert MarginSeizureCapReached(account);
+                if (segments == 0 && _accounts[account].heldMask != 0) revert MarginSeizureCapReached(account);
                 break;
             }
             _segment(account, v, v.positions[i], p, full, t);
@@ -553,15 +553,17 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuard {
         return _equity(v) >= SafeCast.toInt256(target);
     }
 
-    /// @dev The least liquid held position (highest tier; lowest id on a tie) that may still be seized this window.
+    /// @dev The least liquid held position (highest tier; lowest id on a tie). When its window cap is used up the
+    ///      liquidation stops there (found = false): more liquid assets are not sold out of order, and the next
+    ///      window continues.
     function _pickSegment(Valuation memory v, uint256 window) private view returns (bool found, uint256 best) {
         uint8 bestTier;
         for (uint256 i; i < v.positions.length; ++i) {
             Position memory pos = v.positions[i];
             if (pos.balance == 0 || pos.tier <= bestTier) continue;
-            if (_windowRemaining(_assets[pos.asset], window) == 0) continue;
-            (found, best, bestTier) = (true, i, pos.tier);
+            (best, bestTier) = (i, pos.tier);
         }
+        found = bestTier > 0 && _windowRemaining(_assets[v.positions[best].asset], window) > 0;
     }
 
     function _windowRemaining(AssetConfig storage cfg, uint256 window) private view returns (uint256) {
