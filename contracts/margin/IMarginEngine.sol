@@ -199,9 +199,9 @@ interface IMarginEngine {
     /// @notice Liquidates up to `maxSegments` segments of a Liquidatable or Defaulted account; the caller is the
     ///         liquidator and pays from its own margin cash balance, receiving the seized units into its margin
     ///         account at oracle price less its share of the penalty. Each segment sells the least liquid held
-    ///         asset (highest tier, then lowest id) — and stops when that asset's window cap is used up — selling only what brings
-    ///         the account to its target (or all of it when the target cannot be reached). When no collateral is
-    ///         left and debt remains, the loss waterfall runs.
+    ///         asset (highest tier, then lowest id), only as much as brings the account to its target (all of it
+    ///         when the target cannot be reached); the call stops when that asset's window cap is used up (the
+    ///         next window continues). When no collateral is left and debt remains, the loss waterfall runs.
     /// @return segments the number of segments executed
     function liquidate(address account, uint256 maxSegments) external returns (uint256 segments);
 

@@ -41,9 +41,7 @@ contract MarginSettableFeed is AggregatorV3Interface {
         return 1;
     }
 
-    function getRoundData(
-        uint80 roundId
-    ) external view override returns (uint80, int256, uint256, uint256, uint80) {
+    function getRoundData(uint80 roundId) external view override returns (uint80, int256, uint256, uint256, uint80) {
         Round memory r = _rounds[roundId];
         if (r.updatedAt == 0) revert MarginSettableFeedNoRound(roundId);
         return (roundId, r.answer, r.updatedAt, r.updatedAt, roundId);
