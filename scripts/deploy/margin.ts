@@ -20,7 +20,7 @@ export const DEFAULT_RATE_MODEL = { base: pct(8), slope1: 0n, slope2: 0n, kink: 
 export const DEFAULT_RESERVE_FACTOR = pct(10);
 
 export const DEFAULT_MARGIN_PARAMS: IMarginEngine.ParamsStruct = {
-  warningBuffer: pct(2.5),
+  warningBuffer: pct(5),
   hardFloorFactor: pct(50),
   targetBuffer: pct(2.5),
   liquidatorShare: pct(50),
