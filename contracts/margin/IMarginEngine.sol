@@ -190,6 +190,10 @@ interface IMarginEngine {
     /// @notice Repays up to `amount` of debt from the caller's cash balance (capped at the debt). Always allowed.
     function repay(uint256 amount) external;
 
+    /// @notice Repays up to `amount` of debt with cash pulled from the caller's wallet (needs allowance). Unlike
+    ///         repay from margin cash, this raises equity, so it cures a margin call when it restores maintenance.
+    function repayFromWallet(uint256 amount) external;
+
     // ── anyone ──
 
     /// @notice Re-evaluates and records the account's state (starting or curing a margin call), emitting

@@ -165,26 +165,12 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuard {
 
     /// @inheritdoc IMarginEngine
     function repay(uint256 amount) external nonReentrant {
-        if (amount == 0) revert MarginZeroAmount();
-        Account storage a = _accounts[msg.sender];
-        uint256 scaled = a.scaledDebt;
-        if (scaled == 0) revert MarginNoDebt(msg.sender);
-        uint256 index = _pool.borrowIndex();
-        uint256 debt = MarginMath.debtOf(scaled, index);
-        uint256 pay = amount < debt ? amount : debt;
-        uint256 cashBalance = _balances[msg.sender][address(_cash)];
-        if (cashBalance < pay) revert MarginInsufficientBalance(msg.sender, address(_cash), cashBalance, pay);
-        uint256 retire = pay == debt ? scaled : MarginMath.scaledFor(pay, index);
-        if (retire == 0) revert MarginZeroAmount();
-        // retire ≤ scaled: it is either scaled itself or floor(pay·RAY/index) with pay < debt.
-        unchecked {
-            a.scaledDebt = uint128(scaled - retire);
-        }
-        uint256 pulled = MarginMath.debtOf(retire, index);
-        _balances[msg.sender][address(_cash)] = cashBalance - pulled;
-        emit Repaid(msg.sender, pulled, retire, MarginMath.debtOf(scaled - retire, index));
-        if (a.state != AccountState.Healthy) _refresh(msg.sender, _valuate(msg.sender));
-        _pool.repay(retire);
+        _repay(amount, false);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function repayFromWallet(uint256 amount) external nonReentrant {
+        _repay(amount, true);
     }
 
     // ───────────────────────────── anyone ─────────────────────────────
@@ -398,6 +384,29 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuard {
     }
 
     // ───────────────────────────── balances ─────────────────────────────
+
+    /// @dev Repays min(amount, debt) of the caller's debt from its margin cash or, `fromWallet`, from its wallet.
+    function _repay(uint256 amount, bool fromWallet) private {
+        if (amount == 0) revert MarginZeroAmount();
+        Account storage a = _accounts[msg.sender];
+        uint256 scaled = a.scaledDebt;
+        if (scaled == 0) revert MarginNoDebt(msg.sender);
+        uint256 index = _pool.borrowIndex();
+        uint256 debt = MarginMath.debtOf(scaled, index);
+        uint256 pay = amount < debt ? amount : debt;
+        uint256 retire = pay == debt ? scaled : MarginMath.scaledFor(pay, index);
+        if (retire == 0) revert MarginZeroAmount();
+        uint256 pulled = MarginMath.debtOf(retire, index);
+        if (!fromWallet) _debit(msg.sender, address(_cash), pulled);
+        // retire ≤ scaled: it is either scaled itself or floor(pay·RAY/index) with pay < debt.
+        unchecked {
+            a.scaledDebt = uint128(scaled - retire);
+        }
+        emit Repaid(msg.sender, pulled, retire, MarginMath.debtOf(scaled - retire, index));
+        if (a.state != AccountState.Healthy) _refresh(msg.sender, _valuate(msg.sender));
+        if (fromWallet) _cash.safeTransferFrom(msg.sender, address(this), pulled);
+        _pool.repay(retire);
+    }
 
     function _credit(address account, address asset, uint256 amount) private {
         if (asset != address(_cash)) {

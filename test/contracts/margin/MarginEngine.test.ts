@@ -151,21 +151,25 @@ describe("MarginEngine", () => {
       expect((await engine.accountView(clientC.address)).callDeadline).to.equal(0n);
     });
 
-    it("cures by repayment too", async () => {
+    it("cures by repayment from the wallet (repaying from margin cash leaves equity unchanged)", async () => {
       const fx = await loadFixture(marginFixture);
+      const { engine, clientC } = fx;
       await leveredC(fx);
-      await fx.fundAccount(fx.clientC, fx.cash, 60_000n * CNY); // cash is neutral for the ratio until it repays
-      await fx.setPrice(fx.bank, price(7.8)); // 156,000 + 60,000 − 150,000 = 66,000 → Healthy
-      await fx.engine.connect(fx.clientC).withdraw(await addr(fx.cash), 30_000n * CNY);
-      await fx.setPrice(fx.bank, price(7.9));
-      await fx.setPrice(fx.bank, price(7.5)); // 150,000 + 30,000 − 150,000 = 30,000 > 22,500 … still above
-      expect(await fx.engine.accountState(fx.clientC.address)).to.equal(State.Healthy);
-      await fx.setPrice(fx.bank, price(6.9)); // 138,000 + 30,000 − 150,000 = 18,000 < 20,700 → call
-      await fx.engine.poke(fx.clientC.address);
-      expect((await fx.engine.recordedState(fx.clientC.address))[0]).to.equal(State.MarginCall);
-      await expect(fx.engine.connect(fx.clientC).repay(30_000n * CNY)).to.emit(fx.engine, "MarginCallCured");
-      // 138,000 − 120,000 = 18,000 vs maintenance 20,700: still below → not cured
-      expect(await fx.engine.accountState(fx.clientC.address)).to.not.equal(State.Healthy);
+      await fx.setPrice(fx.bank, price(8.5)); // equity 20,000 < maintenance 25,500
+      await engine.poke(clientC.address);
+      expect((await engine.recordedState(clientC.address))[0]).to.equal(State.MarginCall);
+      await fx.cash.connect(fx.actors.custodian).mint(clientC.address, 10_000n * CNY, hre.ethers.id("repay-cure"));
+      await fx.cash.connect(clientC).approve(await addr(engine), 10_000n * CNY);
+      const tx = engine.connect(clientC).repayFromWallet(10_000n * CNY);
+      await expect(tx)
+        .to.emit(engine, "Repaid")
+        .withArgs(clientC.address, 10_000n * CNY, 10_000n * CNY, 140_000n * CNY);
+      await expect(tx).to.emit(engine, "MarginCallCured").withArgs(clientC.address);
+      // 30,000 ≥ 25,500 but below the warning line 25,500 + 5% · 170,000 = 34,000
+      await expect(tx)
+        .to.emit(engine, "AccountStateChanged")
+        .withArgs(clientC.address, State.MarginCall, State.Warning, 30_000n * CNY, 25_500n * CNY);
+      await expect(tx).to.changeTokenBalances(fx.cash, [clientC, fx.pool], [-10_000n * CNY, 10_000n * CNY]);
     });
 
     it("becomes Liquidatable when the deadline passes, or at once below the hard line", async () => {
