@@ -20,10 +20,7 @@ export async function deployAll(opts: DeployOptions, network: string): Promise<D
   const contracts: Record<string, string> = { ...core.contracts };
   // The margin layer needs the oracle router; it is deployed as soon as one is in the record.
   if (contracts.OracleRouter) {
-    Object.assign(
-      contracts,
-      await deployMargin(opts, core.manager, contracts, core.tokens, contracts.OracleRouter),
-    );
+    Object.assign(contracts, await deployMargin(opts, core.manager, contracts, core.tokens, contracts.OracleRouter));
   }
   const chainId = Number((await provider.getNetwork()).chainId);
   return {

@@ -13,6 +13,30 @@ import {
   type MarginFixture,
 } from "../../helpers/marginFixture";
 
+/** A Params struct returned by a view, as the object a setter takes. */
+function paramsOf(p: Awaited<ReturnType<MarginFixture["engine"]["params"]>>) {
+  return {
+    warningBuffer: p.warningBuffer,
+    hardFloorFactor: p.hardFloorFactor,
+    targetBuffer: p.targetBuffer,
+    liquidatorShare: p.liquidatorShare,
+    gracePeriod: p.gracePeriod,
+    oracleGrace: p.oracleGrace,
+    liquidationWindow: p.liquidationWindow,
+    dustValue: p.dustValue,
+  };
+}
+
+function tierOf(t: Awaited<ReturnType<MarginFixture["engine"]["tierRisk"]>>) {
+  return {
+    baseMaintenance: t.baseMaintenance,
+    volatilityMultiplier: t.volatilityMultiplier,
+    floor: t.floor,
+    cap: t.cap,
+    initialBuffer: t.initialBuffer,
+  };
+}
+
 const addr = (c: { getAddress(): Promise<string> }): Promise<string> => c.getAddress();
 
 /** Client C (5×) holding 20,000 mbBANK (200,000 CNY) with 150,000 borrowed and withdrawn: equity 50,000. */
@@ -323,7 +347,7 @@ describe("MarginEngine", () => {
       const fx = await liquidatable();
       // dust threshold above what would remain
       const p = await fx.engine.params();
-      await fx.engine.connect(fx.actors.riskOfficer).setParams({ ...p.toObject(), dustValue: 1_000_000n * CNY });
+      await fx.engine.connect(fx.actors.riskOfficer).setParams({ ...paramsOf(p), dustValue: 1_000_000n * CNY });
       await fx.engine.connect(fx.liquidator).liquidate(fx.clientC.address, 1);
       expect(await fx.engine.balanceOf(fx.clientC.address, await addr(fx.bank))).to.equal(0n);
       const view = await fx.engine.accountView(fx.clientC.address);
@@ -346,10 +370,10 @@ describe("MarginEngine", () => {
     it("routes risk parameters through the risk officer and balance moves through the SETTLER", async () => {
       const fx = await loadFixture(marginFixture);
       const { engine, clientA } = fx;
-      const p = (await engine.params()).toObject();
+      const p = paramsOf(await engine.params());
       for (const call of [
         engine.connect(clientA).setParams(p),
-        engine.connect(clientA).setTierRisk(1, (await engine.tierRisk(1)).toObject()),
+        engine.connect(clientA).setTierRisk(1, tierOf(await engine.tierRisk(1))),
         engine.connect(clientA).configureAsset(await addr(fx.bank), 1, 0n, pct(5), 1n),
         engine.connect(clientA).transferBetweenAccounts(fx.dealer.address, clientA.address, await addr(fx.bank), 1n),
       ]) {

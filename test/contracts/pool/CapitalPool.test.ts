@@ -15,7 +15,6 @@ const CNY = 10n ** 6n;
 const WAD = 10n ** 18n;
 const RAY = 10n ** 27n;
 const DAY = 86_400n;
-const YEAR = 365n * DAY;
 const ZERO_RATE = { base: 0n, slope1: 0n, slope2: 0n, kink: 0n };
 /** Views at the last mined block (a plain eth_call runs one second later and sees one more second of interest). */
 const atHead = async () => ({ blockTag: await hre.ethers.provider.getBlockNumber() });
@@ -47,12 +46,12 @@ async function poolFixture(): Promise<PoolFixture> {
   const p = CapitalPool__factory.createInterface();
   await fx.manager.setTargetFunctionRole(
     poolAddress,
-    ["borrow", "repay", "writeOff"].map((n) => p.getFunction(n)!.selector),
+    (["borrow", "repay", "writeOff"] as const).map((n) => p.getFunction(n)!.selector),
     ROLE.BORROWER,
   );
   await fx.manager.setTargetFunctionRole(
     poolAddress,
-    ["setRateModel", "setReserveFactor", "acknowledgeDeficit"].map((n) => p.getFunction(n)!.selector),
+    (["setRateModel", "setReserveFactor", "acknowledgeDeficit"] as const).map((n) => p.getFunction(n)!.selector),
     ROLE.RISK_OFFICER,
   );
   await fx.manager.setTargetFunctionRole(
