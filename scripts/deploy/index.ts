@@ -4,11 +4,13 @@ import path from "node:path";
 import type { Provider, Signer } from "ethers";
 import { deployCore } from "./core";
 import { deployMargin } from "./margin";
+import { deployOracle } from "./oracle";
 import type { DeploymentRecord, DeployOptions, RoleHolders } from "./types";
 
 export type { DeploymentRecord, DeployOptions, RoleHolders, TokenRecord } from "./types";
 export { ROLE, ROLE_LABELS } from "./roles";
 export { DEFAULT_TOKENS } from "./core";
+export { DEV_ORACLE_PARAMS } from "./oracle";
 
 export const DEPLOYMENTS_DIR = path.join(__dirname, "..", "..", "deployments");
 
@@ -17,11 +19,9 @@ export async function deployAll(opts: DeployOptions, network: string): Promise<D
   const provider = opts.deployer.provider as Provider;
   const startBlock = await provider.getBlockNumber();
   const core = await deployCore(opts);
-  const contracts: Record<string, string> = { ...core.contracts };
-  // The margin layer needs the oracle router; it is deployed as soon as one is in the record.
-  if (contracts.OracleRouter) {
-    Object.assign(contracts, await deployMargin(opts, core.manager, contracts, core.tokens, contracts.OracleRouter));
-  }
+  const oracle = await deployOracle(opts, core.manager, core.tokens);
+  const contracts: Record<string, string> = { ...core.contracts, ...oracle.contracts };
+  Object.assign(contracts, await deployMargin(opts, core.manager, contracts, core.tokens, contracts.OracleRouter));
   const chainId = Number((await provider.getNetwork()).chainId);
   return {
     network,

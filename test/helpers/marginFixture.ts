@@ -3,19 +3,20 @@ import { time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { deployCoreFixture, verify, type CoreFixture } from "./fixtures";
 import { ROLE } from "../../scripts/deploy/roles";
 import { pct } from "../../scripts/deploy/margin";
+import { useSettableFeeds } from "./oracle";
 import {
   CapitalPool__factory,
   InsuranceFund__factory,
   MarginEngine__factory,
   MarginInvariantProbe__factory,
-  MarginSettableFeed__factory,
   MarginTradeHarness__factory,
   type CapitalPool,
   type CollateralToken,
   type InsuranceFund,
   type MarginEngine,
   type MarginInvariantProbe,
-  type MarginSettableFeed,
+  type OracleRouter,
+  type SettableAggregatorV3,
   type MarginTradeHarness,
 } from "../../typechain-types";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
@@ -37,13 +38,14 @@ export interface MarginFixture extends CoreFixture {
   engine: MarginEngine;
   pool: CapitalPool;
   fund: InsuranceFund;
-  router: string;
+  router: OracleRouter;
   harness: MarginTradeHarness;
   probe: MarginInvariantProbe;
   bank: CollateralToken;
   tech: CollateralToken;
   small: CollateralToken;
-  feeds: Map<string, MarginSettableFeed>;
+  /** The SettableAggregatorV3 (8 decimals) behind the router, per token address. */
+  feeds: Map<string, SettableAggregatorV3>;
   /** Verified clients: tier 2 (2×), tier 3 (3×), tier 5 (5×). */
   clientA: HardhatEthersSigner;
   clientB: HardhatEthersSigner;
@@ -54,7 +56,8 @@ export interface MarginFixture extends CoreFixture {
   liquidator: HardhatEthersSigner;
   /** Capital provider with 1,000,000 CNY in the pool. */
   lp: HardhatEthersSigner;
-  /** Sets the price of a security (18-decimal CNY per share) as a new round of its test feed. */
+  /** Sets the price of a security (18-decimal CNY per share, truncated to the feed's 8 decimals) as a new round of
+   *  its test feed and pokes the router (absorbing the round into volatility and the safe window). */
   setPrice(token: CollateralToken, value: bigint): Promise<void>;
   /** Re-reports every feed's current answer (keeps prices fresh after a time jump). */
   refreshPrices(): Promise<void>;
@@ -70,7 +73,7 @@ let mintNonce = 0;
 
 /**
  * The full stack from deployAll (real OracleRouter, CapitalPool, InsuranceFund, MarginEngine) with a
- * MarginSettableFeed behind the router for each security, a trade harness holding SETTLER, and funded actors.
+ * SettableAggregatorV3 (test/helpers/oracle.ts) behind the router for each security, a trade harness holding SETTLER, and funded actors.
  * Prices: mbBANK 10, mbTECH 25, mbSMALL 50 CNY. Pool: fixed 8% a year. The risk officer has no delay here.
  */
 export async function marginFixture(): Promise<MarginFixture> {
@@ -84,11 +87,15 @@ export async function marginFixture(): Promise<MarginFixture> {
   const [bank, tech, small] = fx.securities;
   const engineAddress = await engine.getAddress();
 
-  const feeds = await installTestFeeds(fx, [
-    [bank, price(10)],
-    [tech, price(25)],
-    [small, price(50)],
-  ]);
+  // Breaker off (crash scenarios move prices by more than a day's limit) and a day of staleness (time jumps).
+  const oracle = await useSettableFeeds(
+    fx,
+    { mbBANK: "10", mbTECH: "25", mbSMALL: "50" },
+    { maxMove: 0n, maxStaleness: 86_400 },
+  );
+  const router = oracle.router;
+  const feeds = new Map<string, SettableAggregatorV3>();
+  for (const t of fx.securities) feeds.set(await t.getAddress(), oracle.feeds[await t.symbol()]);
 
   const harness = await new MarginTradeHarness__factory(admin).deploy(engineAddress, await fx.cash.getAddress());
   await fx.manager.grantRole(ROLE.SETTLER, await harness.getAddress(), 0);
@@ -123,12 +130,15 @@ export async function marginFixture(): Promise<MarginFixture> {
   await fundAccount(liquidator, fx.cash, 1_000_000n * CNY);
 
   const setPrice = async (token: CollateralToken, value: bigint): Promise<void> => {
-    await feeds.get(await token.getAddress())!.setAnswer(value);
+    const asset = await token.getAddress();
+    await feeds.get(asset)!.setAnswer(value / 10n ** 10n);
+    await router.poke(asset);
   };
   const refreshPrices = async (): Promise<void> => {
-    for (const feed of feeds.values()) {
+    for (const [asset, feed] of feeds) {
       const [, answer] = await feed.latestRoundData();
       await feed.setAnswer(answer);
+      await router.poke(asset);
     }
   };
   const advance = async (seconds: number | bigint): Promise<void> => {
@@ -146,7 +156,7 @@ export async function marginFixture(): Promise<MarginFixture> {
     engine,
     pool,
     fund,
-    router: c.OracleRouter,
+    router,
     harness,
     probe,
     bank,
@@ -165,24 +175,6 @@ export async function marginFixture(): Promise<MarginFixture> {
     fundAccount,
     buy,
   };
-}
-
-/**
- * Puts a MarginSettableFeed (18 decimals) behind the real OracleRouter for each
- * security, with limits wide enough for crash scenarios (the router's own checks are tested on branch oracle).
- */
-async function installTestFeeds(
-  fx: CoreFixture,
-  initial: [CollateralToken, bigint][],
-): Promise<Map<string, MarginSettableFeed>> {
-  const feeds = new Map<string, MarginSettableFeed>();
-  for (const [token, value] of initial) {
-    const feed = await new MarginSettableFeed__factory(fx.actors.admin).deploy(18, await token.symbol(), value);
-    feeds.set(await token.getAddress(), feed);
-  }
-  // ROUTER WIRING: filled in once the OracleRouter is merged.
-  void pct;
-  return feeds;
 }
 
 /** Sets one tier's margins (risk officer, no delay in the fixture). */

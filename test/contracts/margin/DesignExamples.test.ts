@@ -13,6 +13,10 @@ import {
   type MarginFixture,
 } from "../../helpers/marginFixture";
 
+/** One unit of the 8-decimal test feed, as an 18-decimal price. */
+const FEED_TICK = 10n ** 10n;
+const feedCeil = (p: bigint): bigint => ((p + FEED_TICK - 1n) / FEED_TICK) * FEED_TICK;
+
 /** r* = (m·L − 1) / (L·(1 − m)) from DESIGN.md, with L and m as 18-decimal numbers, exact rational → 18 dec. */
 function designThreshold(m: bigint, L: bigint): number {
   return ((Number(m) / 1e18) * (Number(L) / 1e18) - 1) / ((Number(L) / 1e18) * (1 - Number(m) / 1e18));
@@ -44,9 +48,11 @@ describe("DESIGN.md worked examples", () => {
       // liquidation price = 10 · (1 + r*) = 6.666… CNY
       expect(view.liquidationPrice).to.equal(6_666_666_666_666_666_667n);
 
-      await fx.setPrice(fx.bank, view.liquidationPrice);
+      // the feed has 8 decimals: the first feed price at or above p* keeps the account out of a margin call
+      const atOrAbove = feedCeil(view.liquidationPrice);
+      await fx.setPrice(fx.bank, atOrAbove);
       expect(await fx.engine.accountState(fx.clientA.address)).to.equal(State.Warning);
-      await fx.setPrice(fx.bank, view.liquidationPrice - 10n ** 12n);
+      await fx.setPrice(fx.bank, atOrAbove - FEED_TICK);
       expect(await fx.engine.accountState(fx.clientA.address)).to.equal(State.MarginCall);
     });
 
@@ -61,7 +67,10 @@ describe("DESIGN.md worked examples", () => {
       expect(view.liquidationReturn).to.equal(-111_111_111_111_111_111n);
       expect(Number(view.liquidationReturn) / 1e18).to.be.closeTo(designThreshold(pct(25), 3n * WAD), 1e-15);
       expect((Number(view.liquidationReturn) / 1e16).toFixed(2)).to.equal("-11.11");
-      await fx.setPrice(fx.bank, view.liquidationPrice - 10n ** 12n);
+      expect(view.liquidationPrice).to.equal(8_888_888_888_888_888_889n);
+      await fx.setPrice(fx.bank, feedCeil(view.liquidationPrice));
+      expect(await fx.engine.accountState(fx.clientB.address)).to.equal(State.Warning);
+      await fx.setPrice(fx.bank, feedCeil(view.liquidationPrice) - FEED_TICK);
       expect(await fx.engine.accountState(fx.clientB.address)).to.equal(State.MarginCall);
     });
   });
