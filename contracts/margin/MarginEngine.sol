@@ -186,9 +186,9 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuard {
         if (!_kyc.isVerified(msg.sender)) revert MarginNotVerified(msg.sender);
         Valuation memory v = _valuate(account);
         if (!v.allSafe) revert MarginPriceUnsafe(v.unsafeAsset, v.unsafeStatus);
-        _requireOracleGrace(v);
         AccountState s = _classify(v, _accounts[account].callDeadline);
         if (s != AccountState.Liquidatable && s != AccountState.Defaulted) revert MarginNotLiquidatable(account, s);
+        _requireOracleGrace(v);
 
         Params memory p = _params;
         Settlement memory t;
@@ -309,9 +309,9 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuard {
                 margin >= FixedPoint.WAD
                     ? type(uint256).max
                     : Math.mulDiv(
-                        Math.mulDiv(v.debt - v.cash, pos.scale, pos.balance, Math.Rounding.Ceil),
-                        FixedPoint.WAD,
-                        FixedPoint.WAD - margin,
+                        v.debt - v.cash,
+                        pos.scale * FixedPoint.WAD,
+                        pos.balance * (FixedPoint.WAD - margin),
                         Math.Rounding.Ceil
                     );
         }
