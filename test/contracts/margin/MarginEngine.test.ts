@@ -39,9 +39,10 @@ function tierOf(t: Awaited<ReturnType<MarginFixture["engine"]["tierRisk"]>>) {
 
 const addr = (c: { getAddress(): Promise<string> }): Promise<string> => c.getAddress();
 
-/** Client C (5×) holding 20,000 mbBANK (200,000 CNY) with 150,000 borrowed and withdrawn: equity 50,000. */
+/** Client C (5×, tier-1 margins 15% / 20% without volatility add-on) holding 20,000 mbBANK (200,000 CNY) with 150,000 borrowed and withdrawn: equity 50,000. */
 async function leveredC(fx: MarginFixture): Promise<void> {
   await zeroRate(fx);
+  await setTier(fx, 1, pct(15), pct(5)); // k = 0: margins do not move with the volatility of these price moves
   await fx.fundAccount(fx.clientC, fx.bank, 20_000n);
   await fx.engine.connect(fx.clientC).borrow(150_000n * CNY);
   await fx.engine.connect(fx.clientC).withdraw(await addr(fx.cash), 150_000n * CNY);
@@ -239,7 +240,7 @@ describe("MarginEngine", () => {
       // clamped at the cap
       await fx.engine.connect(fx.actors.riskOfficer).setTierRisk(1, {
         baseMaintenance: pct(15),
-        volatilityMultiplier: 1000n * WAD,
+        volatilityMultiplier: 18n * WAD,
         floor: pct(10),
         cap: pct(40),
         initialBuffer: pct(5),
@@ -298,15 +299,17 @@ describe("MarginEngine", () => {
       const { engine, clientA, liquidator } = fx;
       await zeroRate(fx);
       for (const tier of [1, 2, 3]) await setTier(fx, tier, pct(15), pct(5));
+      // no haircuts, so that 2× fits the tier's leverage cap; mbSMALL capped at 300 shares per window
+      await engine.connect(fx.actors.riskOfficer).configureAsset(await addr(fx.tech), 2, 0n, pct(5), 10n ** 9n);
       await engine.connect(fx.actors.riskOfficer).configureAsset(await addr(fx.small), 3, 0n, pct(5), 300n);
       await fx.fundAccount(clientA, fx.cash, 100_000n * CNY);
       await engine.connect(clientA).borrow(100_000n * CNY);
       await fx.buy(clientA, fx.bank, 10_000n, price(10));
       await fx.buy(clientA, fx.tech, 2_000n, price(25));
       await fx.buy(clientA, fx.small, 1_000n, price(50));
-      await fx.setPrice(fx.bank, price(5.5));
-      await fx.setPrice(fx.tech, price(13.75));
-      await fx.setPrice(fx.small, price(27.5)); // −45%: below the hard line
+      await fx.setPrice(fx.bank, price(5.3));
+      await fx.setPrice(fx.tech, price(13.25));
+      await fx.setPrice(fx.small, price(26.5)); // −47%: equity 6,000 below the hard line 0.5 · 15,900
       await fx.advance((await engine.params()).oracleGrace);
       await expect(engine.connect(liquidator).liquidate(clientA.address, 3))
         .to.emit(engine, "Liquidated")
@@ -315,8 +318,8 @@ describe("MarginEngine", () => {
           liquidator.address,
           await addr(fx.small),
           300n,
-          price(27.5),
-          8_250n * CNY,
+          price(26.5),
+          7_950n * CNY,
           (v: bigint) => v > 0n,
           (v: bigint) => v > 0n,
           (v: bigint) => v > 0n,
@@ -335,8 +338,8 @@ describe("MarginEngine", () => {
           liquidator.address,
           await addr(fx.small),
           300n,
-          price(27.5),
-          8_250n * CNY,
+          price(26.5),
+          7_950n * CNY,
           (v: bigint) => v > 0n,
           (v: bigint) => v > 0n,
           (v: bigint) => v > 0n,
