@@ -22,6 +22,7 @@ const RUNS = Number(process.env.MB_PROPERTY_RUNS ?? 12);
 const STEPS = Number(process.env.MB_PROPERTY_STEPS ?? 250);
 const SEED = Number(process.env.MB_PROPERTY_SEED ?? 20261123);
 const GAS = 3_000_000n;
+const LEVERAGE = [2n, 3n, 5n];
 
 type Action =
   | { kind: "deposit"; who: number; token: number; frac: number }
@@ -36,10 +37,13 @@ type Action =
   | { kind: "liquidate"; who: number }
   | { kind: "lpDeposit"; frac: number }
   | { kind: "lpWithdraw"; frac: number }
-  | { kind: "sweep" };
+  | { kind: "sweep" }
+  | { kind: "leverUp"; who: number; token: number }
+  | { kind: "crash"; move: number };
 
 const who = fc.integer({ min: 0, max: 2 });
-const frac = fc.double({ min: 0, max: 1.05, noNaN: true });
+/** Share of what is available, in percent (a little above 100% to exercise the refusals). */
+const frac = fc.integer({ min: 1, max: 104 }).map((p) => p / 100);
 const security = fc.integer({ min: 1, max: 3 });
 const action: fc.Arbitrary<Action> = fc.oneof(
   {
@@ -59,7 +63,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant("price" as const),
       token: security,
-      move: fc.double({ min: -0.3, max: 0.2, noNaN: true }),
+      move: fc.integer({ min: -30, max: 15 }).map((p) => p / 100),
     }),
   },
   {
@@ -71,6 +75,14 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("lpDeposit" as const), frac }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("lpWithdraw" as const), frac }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("sweep" as const) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("leverUp" as const), who, token: security }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("crash" as const),
+      move: fc.integer({ min: -45, max: -10 }).map((p) => p / 100),
+    }),
+  },
 );
 
 interface PropertyFixture extends MarginFixture {
@@ -81,7 +93,7 @@ async function propertyFixture(): Promise<PropertyFixture> {
   const fx = await marginFixture();
   const engine = await fx.engine.getAddress();
   const tokens = [fx.cash, fx.bank, fx.tech, fx.small];
-  const amounts = [300_000n * CNY, 5_000n, 2_000n, 1_000n];
+  const amounts = [100_000n * CNY, 500n, 200n, 100n];
   let n = 0;
   for (const client of [fx.clientA, fx.clientB, fx.clientC]) {
     for (const [i, t] of tokens.entries()) {
@@ -113,6 +125,7 @@ describe("MarginEngine properties", function () {
     let steps = 0;
     let reverted = 0;
     let liquidations = 0;
+    const reasons = new Map<string, number>();
 
     await fc.assert(
       fc.asyncProperty(fc.array(action, { minLength: STEPS, maxLength: STEPS }), async (actions) => {
@@ -156,7 +169,10 @@ describe("MarginEngine properties", function () {
                 break;
               }
               case "borrow": {
-                const amount = scale(250_000n * CNY, a.frac);
+                // a share of the headroom under the tier's leverage (2×, 3×, 5×)
+                const v = await fx.engine.accountView(clients[a.who].address);
+                const headroom = v.equity > 0n ? LEVERAGE[a.who] * v.equity - v.cash - v.positionValue : 0n;
+                const amount = scale(headroom > 0n ? headroom : 1_000n * CNY, a.frac);
                 await (await fx.engine.connect(clients[a.who]).borrow(amount, { gasLimit: GAS })).wait();
                 break;
               }
@@ -224,6 +240,35 @@ describe("MarginEngine properties", function () {
                 moveWallet(fx.lp.address, 0, (await fx.cash.balanceOf(fx.lp.address)) - walletBefore);
                 break;
               }
+              case "leverUp": {
+                // borrow 95% of the leverage headroom, then spend all margin cash on one security
+                const c = clients[a.who];
+                const v = await fx.engine.accountView(c.address);
+                // bounded by the tier's leverage and by the initial margin of the security bought
+                const [, im] = await fx.engine.assetMargins(tokenAddrs[a.token]);
+                const byLeverage = LEVERAGE[a.who] * v.equity - v.cash - v.positionValue;
+                const byMargin = (v.equity * 10n ** 18n) / im - v.cash - v.positionValue;
+                const headroom = byLeverage < byMargin ? byLeverage : byMargin;
+                if (v.equity > 0n && headroom > 0n) {
+                  await (await fx.engine.connect(c).borrow(scale(headroom, 0.9), { gasLimit: GAS })).wait();
+                }
+                const px = prices.get(a.token)!;
+                const units = ((await fx.engine.balanceOf(c.address, tokenAddrs[0])) * 10n ** 12n) / px;
+                const cost = (units * px) / 10n ** 12n;
+                await (
+                  await fx.harness.trade(c.address, fx.dealer.address, tokenAddrs[a.token], units, cost, {
+                    gasLimit: GAS,
+                  })
+                ).wait();
+                break;
+              }
+              case "crash":
+                for (const t of [1, 2, 3]) {
+                  const next = scale(prices.get(t)!, 1 + a.move);
+                  prices.set(t, next > 10n ** 17n ? next : 10n ** 17n);
+                  await fx.setPrice(tokens[t], prices.get(t)!);
+                }
+                break;
               case "sweep":
                 await (await fx.pool.sweepReserves({ gasLimit: GAS })).wait();
                 break;
@@ -232,6 +277,12 @@ describe("MarginEngine properties", function () {
             if (!(err instanceof Error) || !/revert|reverted/i.test(err.message)) throw err;
             ok = false;
             reverted++;
+            const reason =
+              (/custom error .([A-Za-z]+)/.exec(err.message)?.[1] ?? "other") +
+              (process.env.MB_PROPERTY_VERBOSE && a.kind === "liquidate"
+                ? (/, (\d)\)/.exec(err.message)?.[1] ?? "")
+                : "");
+            reasons.set(`${a.kind}:${reason}`, (reasons.get(`${a.kind}:${reason}`) ?? 0) + 1);
           }
           const after = await probe();
           const ctx = `step ${steps} ${JSON.stringify(a)}`;
@@ -246,7 +297,7 @@ describe("MarginEngine properties", function () {
               );
             }
           }
-          if (!ok && a.kind !== "price" && a.kind !== "time") {
+          if (!ok && a.kind !== "leverUp") {
             expect(after.digest, `a reverted action changes nothing: ${ctx}`).to.equal(before.digest);
           }
           if (liquidated) {
@@ -255,10 +306,25 @@ describe("MarginEngine properties", function () {
           }
           before = after;
         }
+        if (process.env.MB_PROPERTY_VERBOSE) {
+          for (const c of clients) {
+            const v = await fx.engine.accountView(c.address);
+            console.log(c.address.slice(0, 6), {
+              cash: v.cash,
+              debt: v.debt,
+              V: v.positionValue,
+              eq: v.equity,
+              mm: v.maintenanceReq,
+              st: v.state,
+            });
+          }
+          console.log([...prices.values()]);
+        }
       }),
       { seed: SEED, numRuns: RUNS, endOnFailure: true },
     );
     console.log(`      ${steps} steps, ${reverted} reverted, ${liquidations} liquidations`);
+    if (process.env.MB_PROPERTY_VERBOSE) console.log(Object.fromEntries(reasons));
     expect(steps).to.equal(RUNS * STEPS);
     expect(liquidations).to.be.greaterThan(0);
     void time;
