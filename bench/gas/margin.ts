@@ -7,12 +7,12 @@
 import type { GasContext } from "./types";
 import { gasOf } from "./types";
 import { CNY, marginFixture, pct, price, setTier, zeroRate } from "../../test/helpers/marginFixture";
+import { verify } from "../../test/helpers/fixtures";
 
 export async function measure({ emit }: GasContext): Promise<void> {
   const fx = await marginFixture();
   const { engine, pool, clientA, clientB, clientC, liquidator, lp } = fx;
   const cash = await fx.cash.getAddress();
-  const bank = await fx.bank.getAddress();
   const line = (contract: string, method: string, gas: number, extra: Record<string, string | number> = {}): void =>
     emit({ contract, method, gas, ...extra });
 
@@ -50,26 +50,35 @@ export async function measure({ emit }: GasContext): Promise<void> {
   });
   line("MarginEngine", "poke", await gasOf(engine.poke(clientA.address)), { case: "no transition" });
 
-  // Liquidation, one segment: client B holds only mbBANK at 2×.
+  // Liquidations. B and D hold only mbBANK at 2×; C and E hold one security per liquidity tier at 2×.
   await zeroRate(fx);
   for (const tier of [1, 2, 3]) await setTier(fx, tier, pct(15), pct(5));
-  await fx.fundAccount(clientB, fx.cash, 100_000n * CNY);
-  await engine.connect(clientB).borrow(100_000n * CNY);
-  await fx.buy(clientB, fx.bank, 20_000n, price(10));
-  // Client C holds three securities (one per liquidity tier) at 2×.
-  await fx.fundAccount(clientC, fx.cash, 100_000n * CNY);
-  await engine.connect(clientC).borrow(100_000n * CNY);
-  await fx.buy(clientC, fx.bank, 10_000n, price(10));
-  await fx.buy(clientC, fx.tech, 2_000n, price(25));
-  await fx.buy(clientC, fx.small, 1_000n, price(50));
+  const [clientD, clientE] = [fx.actors.users[6], fx.actors.users[7]];
+  await verify(fx, clientD.address, 2);
+  await verify(fx, clientE.address, 3);
+  for (const c of [clientB, clientD]) {
+    await fx.fundAccount(c, fx.cash, 100_000n * CNY);
+    await engine.connect(c).borrow(99_000n * CNY);
+    await fx.buy(c, fx.bank, 19_900n, price(10));
+  }
+  for (const c of [clientC, clientE]) {
+    await fx.fundAccount(c, fx.cash, 100_000n * CNY);
+    await engine.connect(c).borrow(100_000n * CNY);
+    await fx.buy(c, fx.bank, 10_000n, price(10));
+    await fx.buy(c, fx.tech, 2_000n, price(25));
+    await fx.buy(c, fx.small, 1_000n, price(50));
+  }
   await fx.setPrice(fx.bank, price(5.7));
   await fx.setPrice(fx.tech, price(14.25));
   await fx.setPrice(fx.small, price(28.5));
   await fx.advance((await engine.params()).oracleGrace);
-  await engine.poke(clientB.address);
-  await engine.poke(clientC.address);
+  for (const c of [clientB, clientC, clientD]) await engine.poke(c.address);
   await fx.advance((await engine.params()).gracePeriod);
   line("MarginEngine", "liquidate", await gasOf(engine.connect(liquidator).liquidate(clientB.address, 1)), {
+    case: "one segment, one-asset account, liquidator's first mbBANK",
+    target: 150_000,
+  });
+  line("MarginEngine", "liquidate", await gasOf(engine.connect(liquidator).liquidate(clientD.address, 1)), {
     case: "one segment, one-asset account",
     target: 150_000,
   });
@@ -77,7 +86,14 @@ export async function measure({ emit }: GasContext): Promise<void> {
     case: "three securities (eth_estimateGas)",
   });
   line("MarginEngine", "liquidate", await gasOf(engine.connect(liquidator).liquidate(clientC.address, 3)), {
-    case: "three-asset account, two segments to target",
+    case: "three-asset account, segments until the target",
   });
-  void bank;
+  // A gap down leaves E's debt above all its collateral: three segments, then the loss waterfall.
+  await fx.setPrice(fx.bank, price(2));
+  await fx.setPrice(fx.tech, price(5));
+  await fx.setPrice(fx.small, price(10));
+  await fx.advance((await engine.params()).oracleGrace);
+  line("MarginEngine", "liquidate", await gasOf(engine.connect(liquidator).liquidate(clientE.address, 3)), {
+    case: "three-asset defaulted account: three segments + insurance + write-off",
+  });
 }

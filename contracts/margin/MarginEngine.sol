@@ -7,7 +7,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {FixedPoint} from "../shared/FixedPoint.sol";
 import {IKycRegistry} from "../identity/IKycRegistry.sol";
 import {IOracleRouter} from "../oracle/IOracleRouter.sol";
@@ -23,7 +23,7 @@ import {MarginMath} from "./MarginMath.sol";
 /// @dev Every state-changing function: validate → value the account → write balances/debt and emit → check margin
 ///      on the new state → external token/pool calls last. The pool's borrow is the one call made before the
 ///      check, because it returns the scaled debt; any failing check reverts it with the rest.
-contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuard {
+contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
 
@@ -143,7 +143,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuard {
         emit CollateralWithdrawn(msg.sender, asset, amount);
         if (_accounts[msg.sender].scaledDebt > 0) {
             Valuation memory v = _valuate(msg.sender);
-            _requireInitialMargin(msg.sender, v);
+            _requireInitialMargin(msg.sender, v, _kyc.maxLeverageOf(msg.sender));
             _refresh(msg.sender, v);
         }
         IERC20(asset).safeTransfer(msg.sender, amount);
@@ -152,13 +152,15 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuard {
     /// @inheritdoc IMarginEngine
     function borrow(uint256 amount) external nonReentrant {
         if (amount == 0) revert MarginZeroAmount();
-        if (!_kyc.isVerified(msg.sender)) revert MarginNotVerified(msg.sender);
+        // Zero for an unverified (revoked, expired) identity.
+        uint256 maxLeverage = _kyc.maxLeverageOf(msg.sender);
+        if (maxLeverage == 0) revert MarginNotVerified(msg.sender);
         uint256 scaled = _pool.borrow(amount, address(this));
         Account storage a = _accounts[msg.sender];
         a.scaledDebt = (a.scaledDebt + scaled).toUint128();
         _balances[msg.sender][address(_cash)] += amount;
         Valuation memory v = _valuate(msg.sender);
-        _requireInitialMargin(msg.sender, v);
+        _requireInitialMargin(msg.sender, v, maxLeverage);
         emit Borrowed(msg.sender, amount, scaled, v.debt);
         _refresh(msg.sender, v);
     }
@@ -223,7 +225,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuard {
         Valuation memory v = _valuate(account);
         if (!v.allSafe) return false;
         int256 eq = _equity(v);
-        return eq >= SafeCast.toInt256(v.initialReq) && _withinLeverage(account, v, eq);
+        return eq >= SafeCast.toInt256(v.initialReq) && _withinLeverage(v, eq, _kyc.maxLeverageOf(account));
     }
 
     // ───────────────────────────── risk officer ─────────────────────────────
@@ -260,7 +262,8 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuard {
         cfg.haircut = haircut;
         cfg.liquidationPenalty = liquidationPenalty;
         cfg.windowCap = windowCap;
-        cfg.windowStart = 0;
+        // A non-zero start keeps the window slot initialised, so the first seizure pays a cheap storage update.
+        cfg.windowStart = uint64(block.timestamp);
         cfg.seizedInWindow = 0;
         emit AssetConfigured(asset, liquidityTier, haircut, liquidationPenalty, windowCap);
     }
@@ -529,19 +532,18 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuard {
         }
     }
 
-    function _requireInitialMargin(address account, Valuation memory v) private view {
+    function _requireInitialMargin(address account, Valuation memory v, uint256 maxLeverage) private pure {
         if (!v.allSafe) revert MarginPriceUnsafe(v.unsafeAsset, v.unsafeStatus);
         int256 eq = _equity(v);
         if (eq < SafeCast.toInt256(v.initialReq)) revert MarginInitialMarginBreached(account, eq, v.initialReq);
-        if (!_withinLeverage(account, v, eq)) {
-            revert MarginLeverageExceeded(account, v.cash + v.positionValue, eq, _kyc.maxLeverageOf(account));
+        if (!_withinLeverage(v, eq, maxLeverage)) {
+            revert MarginLeverageExceeded(account, v.cash + v.positionValue, eq, maxLeverage);
         }
     }
 
     /// @dev Gross exposure (cash + positions) ≤ the owner's tier leverage · equity.
-    function _withinLeverage(address account, Valuation memory v, int256 eq) private view returns (bool) {
+    function _withinLeverage(Valuation memory v, int256 eq, uint256 maxLeverage) private pure returns (bool) {
         if (eq <= 0) return false;
-        uint256 maxLeverage = _kyc.maxLeverageOf(account);
         return (v.cash + v.positionValue) * FixedPoint.WAD <= maxLeverage * uint256(eq);
     }
 
@@ -705,7 +707,9 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuard {
             _pool.repay(loss.coveredScaled);
         }
         if (loss.writeOffScaled > 0) _pool.writeOff(loss.writeOffScaled);
-        if (_accounts[msg.sender].scaledDebt > 0) _requireInitialMargin(msg.sender, _valuate(msg.sender));
+        if (_accounts[msg.sender].scaledDebt > 0) {
+            _requireInitialMargin(msg.sender, _valuate(msg.sender), _kyc.maxLeverageOf(msg.sender));
+        }
     }
 
     /// @dev Loss waterfall once the account's collateral and cash are gone: the insurance fund (including this

@@ -8,7 +8,7 @@ import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {ERC4626} from "@openzeppelin/contracts/token/ERC20/extensions/ERC4626.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {FixedPoint} from "../shared/FixedPoint.sol";
 import {ICapitalPool} from "./ICapitalPool.sol";
@@ -18,7 +18,7 @@ import {IInsuranceFund} from "./IInsuranceFund.sol";
 /// @notice See ICapitalPool. Trust: the BORROWER (MarginEngine) is trusted to borrow only against margin and to
 ///         write off only debt that collateral and the insurance fund could not cover.
 /// @dev Share decimals = cash decimals + 6 (virtual-share offset against the first-depositor inflation attack).
-contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuard {
+contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using Math for uint256;
 

@@ -4,13 +4,13 @@ pragma solidity ^0.8.24;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IInsuranceFund} from "./IInsuranceFund.sol";
 
 /// @title InsuranceFund
 /// @notice See IInsuranceFund. Trust: only the INSURANCE_CLAIMANT role (the MarginEngine) can take money out, and
 ///         only to cover recorded bad debt; nobody else can withdraw.
-contract InsuranceFund is IInsuranceFund, AccessManaged, ReentrancyGuard {
+contract InsuranceFund is IInsuranceFund, AccessManaged, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @notice Source tag of the capital pool's reserve factor of interest.
