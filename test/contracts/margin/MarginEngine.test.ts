@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import { ROLE } from "../../../scripts/deploy/roles";
 import {
   CNY,
   WAD,
@@ -387,5 +388,41 @@ describe("MarginEngine", () => {
       ).to.be.revertedWithCustomError(engine, "MarginInvalidParams");
       await expect(engine.connect(fx.actors.riskOfficer).setParams(p)).to.emit(engine, "ParamsSet");
     });
+  });
+});
+
+describe("MarginEngine against hostile inputs", () => {
+  it("refuses re-entry from a listed token's transfer hook (deposit → withdraw)", async () => {
+    const fx = await loadFixture(marginFixture);
+    const { engine, clientA, actors } = fx;
+    const hostile = await (await hre.ethers.getContractFactory("HostileReentrantToken", clientA)).deploy();
+    const hostileAddress = await hostile.getAddress();
+    await engine.connect(actors.riskOfficer).configureAsset(hostileAddress, 3, 0n, pct(10), 1_000n);
+    await hostile.approve(await addr(engine), 2_000n);
+    await engine.connect(clientA).deposit(hostileAddress, 1_000n);
+    await hostile.arm(await addr(engine), engine.interface.encodeFunctionData("withdraw", [hostileAddress, 1_000n]));
+    await expect(engine.connect(clientA).deposit(hostileAddress, 1_000n)).to.be.revertedWithCustomError(
+      engine,
+      "ReentrancyGuardReentrantCall",
+    );
+    expect(await engine.balanceOf(clientA.address, hostileAddress)).to.equal(1_000n);
+    expect(await hostile.balanceOf(await addr(engine))).to.equal(1_000n);
+  });
+
+  it("applies a delayed risk officer's parameter change only after schedule and delay", async () => {
+    const fx = await loadFixture(marginFixture);
+    const { engine, manager, actors } = fx;
+    const officer = actors.users[8];
+    await manager.grantRole(ROLE.RISK_OFFICER, officer.address, 86_400);
+    const next = { ...paramsOf(await engine.params()), gracePeriod: 7_200 };
+    const data = engine.interface.encodeFunctionData("setParams", [next]);
+    await expect(engine.connect(officer).setParams(next)).to.be.revertedWithCustomError(
+      manager,
+      "AccessManagerNotScheduled",
+    );
+    await manager.connect(officer).schedule(await addr(engine), data, 0);
+    await time.increase(86_400);
+    await expect(manager.connect(officer).execute(await addr(engine), data)).to.emit(engine, "ParamsSet");
+    expect((await engine.params()).gracePeriod).to.equal(7_200n);
   });
 });
