@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Provider, Signer } from "ethers";
 import { deployCore } from "./core";
+import { deployMargin } from "./margin";
 import { deployOracle } from "./oracle";
 import type { DeploymentRecord, DeployOptions, RoleHolders } from "./types";
 
@@ -19,6 +20,8 @@ export async function deployAll(opts: DeployOptions, network: string): Promise<D
   const startBlock = await provider.getBlockNumber();
   const core = await deployCore(opts);
   const oracle = await deployOracle(opts, core.manager, core.tokens);
+  const contracts: Record<string, string> = { ...core.contracts, ...oracle.contracts };
+  Object.assign(contracts, await deployMargin(opts, core.manager, contracts, core.tokens, contracts.OracleRouter));
   const chainId = Number((await provider.getNetwork()).chainId);
   return {
     network,
@@ -28,7 +31,7 @@ export async function deployAll(opts: DeployOptions, network: string): Promise<D
     commit: gitCommit(),
     riskDelaySeconds: opts.riskDelaySeconds,
     roles: opts.roles,
-    contracts: { ...core.contracts, ...oracle.contracts },
+    contracts,
     tokens: core.tokens,
   };
 }

@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: UNLICENSED
+pragma solidity ^0.8.24;
+
+import {IOracleRouter} from "../oracle/IOracleRouter.sol";
+
+/// @title IMarginEngine
+/// @notice Margin accounts of verified identities: collateral and cash balances held inside the engine, debt
+///         borrowed from the CapitalPool, oracle-marked margin with dynamic maintenance, margin calls with a
+///         deadline, segmented partial liquidation (least liquid first) and the bad-debt waterfall
+///         (account → InsuranceFund → CapitalPool).
+/// @dev Units: amounts are base units of their token; values and debt are cash-token base units; ratios,
+///      haircuts, margins and penalties are 18 decimals. One account per address. See docs/margin.md.
+///      Definitions (all computed at the router's current prices):
+///        positionValue = Σ balance_i · price_i            (securities only; cash carries no margin)
+///        equity        = cash + Σ value_i·(1 − haircut_i) − debt
+///        maintenanceReq = Σ value_i · mm_i, initialReq = Σ value_i · im_i,
+///        mm_i = clamp(base_t + k_t · volatility_i, floor_t, cap_t), im_i = mm_i + buffer_t (t = asset's tier)
+///        warning line = maintenanceReq + warningBuffer · positionValue
+///        hard line    = maintenanceReq · hardFloorFactor
+///        target       = maintenanceReq + targetBuffer · positionValue (what a liquidation restores)
+interface IMarginEngine {
+    enum AccountState {
+        Healthy,
+        Warning,
+        MarginCall,
+        Liquidatable,
+        Defaulted
+    }
+
+    /// @notice Per listed security. Slot 0: listed | liquidityTier | id | haircut | penalty. Slot 1: scale |
+    ///         windowCap. Slot 2: windowStart | seizedInWindow.
+    struct AssetConfig {
+        bool listed;
+        /// 1 = most liquid; liquidation sells the highest tier first.
+        uint8 liquidityTier;
+        /// bit index in an account's held-asset mask
+        uint8 id;
+        uint64 haircut;
+        uint64 liquidationPenalty;
+        /// 10**(assetDecimals + 18 − cashDecimals)
+        uint128 scale;
+        /// most base units that liquidations may seize per window
+        uint128 windowCap;
+        uint64 windowStart;
+        uint128 seizedInWindow;
+    }
+
+    /// @notice Per liquidity tier: maintenance = clamp(base + k · volatility, floor, cap), initial = maintenance +
+    ///         initialBuffer (all 18 decimals).
+    struct TierRisk {
+        uint64 baseMaintenance;
+        uint64 volatilityMultiplier;
+        uint64 floor;
+        uint64 cap;
+        uint64 initialBuffer;
+    }
+
+    /// @notice Engine-wide risk parameters. Slot 0: the four ratios. Slot 1: the three durations and dustValue.
+    struct Params {
+        /// warning when equity < maintenanceReq + warningBuffer · positionValue
+        uint64 warningBuffer;
+        /// liquidatable at once when equity < maintenanceReq · hardFloorFactor
+        uint64 hardFloorFactor;
+        /// a liquidation restores equity ≥ maintenanceReq + targetBuffer · positionValue
+        uint64 targetBuffer;
+        /// share of the liquidation penalty kept by the liquidator; the rest goes to the insurance fund
+        uint64 liquidatorShare;
+        /// seconds a margin call gives to cure
+        uint32 gracePeriod;
+        /// seconds every price must have been Safe before a liquidation
+        uint32 oracleGrace;
+        /// seconds of the per-asset seizure-cap window
+        uint32 liquidationWindow;
+        /// positions left worth less than this (cash base units) are seized whole
+        uint128 dustValue;
+    }
+
+    /// @notice The account summary every client, keeper and dashboard reads.
+    struct AccountView {
+        uint256 cash;
+        /// debt with interest accrued to now
+        uint256 debt;
+        uint256 positionValue;
+        /// Σ value·(1 − haircut)
+        uint256 collateralValue;
+        int256 equity;
+        /// equity / positionValue (type(uint256).max with no position)
+        uint256 marginRatio;
+        uint256 maintenanceReq;
+        uint256 initialReq;
+        uint256 warningLine;
+        uint256 hardLine;
+        AccountState state;
+        /// margin-call deadline (0 when none recorded)
+        uint64 callDeadline;
+        /// uniform return of all positions that brings the account to maintenance (see MarginMath)
+        int256 liquidationReturn;
+        /// for a one-security account: price (18 dec per whole token) at which it reaches maintenance; else 0
+        uint256 liquidationPrice;
+        /// false when a held asset's price is not Safe
+        bool pricesSafe;
+    }
+
+    error MarginNotVerified(address account);
+    error MarginAssetNotListed(address asset);
+    error MarginAssetAlreadyListed(address asset);
+    error MarginTooManyAssets(uint256 listed);
+    error MarginZeroAmount();
+    error MarginInsufficientBalance(address account, address asset, uint256 balance, uint256 needed);
+    /// @notice A risk-increasing action would leave equity below the initial-margin requirement.
+    error MarginInitialMarginBreached(address account, int256 equity, uint256 initialReq);
+    /// @notice A risk-increasing action would take gross exposure (cash + positions) above maxLeverage · equity.
+    error MarginLeverageExceeded(address account, uint256 exposure, int256 equity, uint256 maxLeverage);
+    /// @notice The asset's price status does not allow this action (see IOracleRouter.PriceStatus).
+    error MarginPriceUnsafe(address asset, IOracleRouter.PriceStatus status);
+    /// @notice Prices became Safe too recently for a liquidation: wait until `readyAt`.
+    error MarginOracleGrace(address asset, uint256 readyAt);
+    error MarginNotLiquidatable(address account, AccountState state);
+    error MarginSelfLiquidation(address account);
+    /// @notice Every held asset reached its seizure cap in this window; the next window continues.
+    error MarginSeizureCapReached(address account);
+    error MarginNoDebt(address account);
+    error MarginInvalidAssetConfig(address asset);
+    error MarginInvalidTierRisk(uint8 tier);
+    error MarginInvalidParams();
+
+    event CollateralDeposited(address indexed account, address indexed asset, uint256 amount);
+    event CollateralWithdrawn(address indexed account, address indexed asset, uint256 amount);
+    /// @notice Cash was borrowed from the pool into the account's cash balance.
+    event Borrowed(address indexed account, uint256 amount, uint256 scaled, uint256 debtAfter);
+    event Repaid(address indexed account, uint256 amount, uint256 scaled, uint256 debtAfter);
+    /// @notice The recorded state changed (for the off-chain notifier). Equity and the maintenance requirement
+    ///         are those of the transition.
+    event AccountStateChanged(
+        address indexed account,
+        AccountState indexed from,
+        AccountState indexed to,
+        int256 equity,
+        uint256 maintenanceReq
+    );
+    /// @notice A margin call started: cure (deposit or repay) before `deadline` or be liquidated.
+    event MarginCalled(address indexed account, uint64 deadline, int256 equity, uint256 maintenanceReq);
+    /// @notice The account is back above maintenance; its margin call is over.
+    event MarginCallCured(address indexed account);
+    /// @notice One liquidation segment: `units` of `asset` moved to the liquidator at oracle `price`.
+    ///         The account was credited `value − penalty`; of the penalty, `liquidatorBonus` stayed with the
+    ///         liquidator and `insuranceShare` went to the insurance fund.
+    event Liquidated(
+        address indexed account,
+        address indexed liquidator,
+        address indexed asset,
+        uint256 units,
+        uint256 price,
+        uint256 value,
+        uint256 debtRepaid,
+        uint256 liquidatorBonus,
+        uint256 insuranceShare
+    );
+    /// @notice The loss waterfall ran for an account with no collateral left: its cash, then the insurance fund,
+    ///         then a write-off against the capital pool.
+    event DefaultSettled(address indexed account, uint256 fromAccount, uint256 fromInsurance, uint256 writtenOff);
+    /// @notice The SETTLER moved a balance between two accounts (DvP leg).
+    event AccountTransfer(address indexed from, address indexed to, address indexed asset, uint256 amount);
+    event AssetConfigured(
+        address indexed asset,
+        uint8 liquidityTier,
+        uint256 haircut,
+        uint256 liquidationPenalty,
+        uint256 windowCap
+    );
+    event TierRiskSet(uint8 indexed tier, TierRisk risk);
+    event ParamsSet(Params params);
+
+    // ── account holders ──
+
+    /// @notice Deposits `amount` of `asset` (the cash token or a listed security) from the caller into the
+    ///         caller's margin account. Needs allowance; the caller must be KYC-verified. Cures a margin call when
+    ///         it restores maintenance.
+    function deposit(address asset, uint256 amount) external;
+
+    /// @notice Withdraws to the caller. With debt outstanding the account must still meet initial margin and its
+    ///         tier's leverage at Safe prices afterwards.
+    function withdraw(address asset, uint256 amount) external;
+
+    /// @notice Borrows `amount` cash from the pool into the caller's cash balance. Blocked while the account is
+    ///         below initial margin (and so in any margin call), while any held price is not Safe and while the
+    ///         pool has an unresolved deficit. Leverage: cash + positions ≤ maxLeverageOf(owner) · equity.
+    function borrow(uint256 amount) external;
+
+    /// @notice Repays up to `amount` of debt from the caller's cash balance (capped at the debt). Always allowed.
+    function repay(uint256 amount) external;
+
+    /// @notice Repays up to `amount` of debt with cash pulled from the caller's wallet (needs allowance). Unlike
+    ///         repay from margin cash, this raises equity, so it cures a margin call when it restores maintenance.
+    function repayFromWallet(uint256 amount) external;
+
+    // ── anyone ──
+
+    /// @notice Re-evaluates and records the account's state (starting or curing a margin call), emitting
+    ///         transitions. Does nothing while a held asset's price is not Safe. Anyone may call (the keeper does).
+    function poke(address account) external returns (AccountState);
+
+    /// @notice Liquidates up to `maxSegments` segments of a Liquidatable or Defaulted account; the caller is the
+    ///         liquidator and pays from its own margin cash balance, receiving the seized units into its margin
+    ///         account at oracle price less its share of the penalty. Each segment sells the least liquid held
+    ///         asset (highest tier, then lowest id), only as much as brings the account to its target (all of it
+    ///         when the target cannot be reached); the call stops when that asset's window cap is used up (the
+    ///         next window continues). When no collateral is left and debt remains, the loss waterfall runs.
+    /// @return segments the number of segments executed
+    function liquidate(address account, uint256 maxSegments) external returns (uint256 segments);
+
+    // ── SettlementHub (SETTLER role) ──
+
+    /// @notice Moves `amount` of `asset` from one margin account to another (a DvP leg). Performs no margin check:
+    ///         the hub calls checkInitialMargin for every account that added risk after all legs of a trade.
+    function transferBetweenAccounts(address from, address to, address asset, uint256 amount) external;
+
+    /// @notice True when the account meets initial margin and its leverage cap at Safe prices (or has no debt).
+    function checkInitialMargin(address account) external view returns (bool);
+
+    // ── risk officer (behind the AccessManager's delay) ──
+
+    /// @notice Lists or reconfigures a security (risk officer). Window caps reset on reconfiguration.
+    function configureAsset(
+        address asset,
+        uint8 liquidityTier,
+        uint64 haircut,
+        uint64 liquidationPenalty,
+        uint128 windowCap
+    ) external;
+
+    function setTierRisk(uint8 tier, TierRisk calldata risk) external;
+
+    function setParams(Params calldata params) external;
+
+    // ── views ──
+
+    function accountView(address account) external view returns (AccountView memory);
+
+    function accountState(address account) external view returns (AccountState);
+
+    /// @notice Internal balance of `asset` (cash token included) of a margin account.
+    function balanceOf(address account, address asset) external view returns (uint256);
+
+    /// @notice Debt with interest to now (cash base units) and its scaled amount.
+    function debtOf(address account) external view returns (uint256 debt, uint256 scaled);
+
+    /// @notice The asset's current maintenance and initial margin (18 dec) and the volatility they were made from.
+    function assetMargins(
+        address asset
+    ) external view returns (uint256 maintenance, uint256 initial, uint256 volatility);
+
+    function assetConfig(address asset) external view returns (AssetConfig memory);
+
+    function tierRisk(uint8 tier) external view returns (TierRisk memory);
+
+    function params() external view returns (Params memory);
+
+    /// @notice Every listed security, by id.
+    function listedAssets() external view returns (address[] memory);
+
+    /// @notice Units of `asset` liquidations may still seize in the current window.
+    function seizableInWindow(address asset) external view returns (uint256);
+
+    /// @notice Contracts the engine works with.
+    function contracts()
+        external
+        view
+        returns (address cash, address pool, address insurance, address oracle, address kyc);
+}

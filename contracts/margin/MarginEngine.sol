@@ -1,0 +1,755 @@
+// SPDX-License-Identifier: UNLICENSED
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {FixedPoint} from "../shared/FixedPoint.sol";
+import {IKycRegistry} from "../identity/IKycRegistry.sol";
+import {IOracleRouter} from "../oracle/IOracleRouter.sol";
+import {ICapitalPool} from "../pool/ICapitalPool.sol";
+import {IInsuranceFund} from "../pool/IInsuranceFund.sol";
+import {IMarginEngine} from "./IMarginEngine.sol";
+import {MarginMath} from "./MarginMath.sol";
+
+/// @title MarginEngine
+/// @notice See IMarginEngine. Trust: the oracle router is trusted for prices and volatility; the pool and the
+///         insurance fund are trusted system contracts; listed assets must be plain ERC-20s (no fee on transfer,
+///         no callbacks) — the CollateralTokens are. Risk parameters change only through the AccessManager.
+/// @dev Every state-changing function: validate → value the account → write balances/debt and emit → check margin
+///      on the new state → external token/pool calls last. The pool's borrow is the one call made before the
+///      check, because it returns the scaled debt; any failing check reverts it with the rest.
+contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+    using SafeCast for uint256;
+
+    /// @notice Most securities the engine lists (bits of an account's held-asset mask).
+    uint256 public constant MAX_ASSETS = 16;
+    /// @notice Source tag of the insurance fund for the penalty share.
+    bytes32 private constant _SOURCE_LIQUIDATION = "liquidation-penalty";
+
+    /// @dev One slot: scaledDebt (128) | callDeadline (64) | state (8) | heldMask (16).
+    struct Account {
+        uint128 scaledDebt;
+        uint64 callDeadline;
+        AccountState state;
+        uint16 heldMask;
+    }
+
+    /// @dev One held security, valued at the router's current price.
+    struct Position {
+        address asset;
+        uint256 balance;
+        uint256 price;
+        uint256 value;
+        uint256 maintenance;
+        uint256 initial;
+        uint256 haircut;
+        uint256 penalty;
+        uint256 scale;
+        uint8 tier;
+    }
+
+    /// @dev An account valued in memory; liquidation updates it segment by segment without re-reading prices.
+    struct Valuation {
+        uint256 cash;
+        uint256 debt;
+        uint256 scaled;
+        uint256 index;
+        uint256 positionValue;
+        uint256 collateralValue;
+        uint256 maintenanceReq;
+        uint256 initialReq;
+        bool allSafe;
+        address unsafeAsset;
+        IOracleRouter.PriceStatus unsafeStatus;
+        Position[] positions;
+    }
+
+    /// @dev How the loss waterfall splits what the account could not pay (scaled debt units, and cash paid).
+    struct Loss {
+        uint256 coveredScaled;
+        uint256 fromInsurance;
+        uint256 writeOffScaled;
+    }
+
+    /// @dev Running totals of one liquidate() call, settled with one pool repay and one insurance transfer.
+    struct Settlement {
+        uint256 liquidatorPays;
+        uint256 repaid;
+        uint256 insurance;
+    }
+
+    IERC20 private immutable _cash;
+    ICapitalPool private immutable _pool;
+    IInsuranceFund private immutable _insurance;
+    IOracleRouter private immutable _oracle;
+    IKycRegistry private immutable _kyc;
+
+    mapping(address account => Account) private _accounts;
+    mapping(address account => mapping(address asset => uint256)) private _balances;
+    mapping(address asset => AssetConfig) private _assets;
+    address[] private _assetList;
+    mapping(uint8 tier => TierRisk) private _tiers;
+    Params private _params;
+
+    /// @param cash the cash token (borrowed and lent in)
+    /// @param pool the CapitalPool lending `cash`
+    /// @param insurance the InsuranceFund
+    /// @param oracle the OracleRouter (the only price source)
+    /// @param kyc the KycRegistry (who may own an account, at what leverage)
+    /// @param authority the AccessManager
+    /// @param initialParams engine-wide risk parameters
+    constructor(
+        IERC20 cash,
+        ICapitalPool pool,
+        IInsuranceFund insurance,
+        IOracleRouter oracle,
+        IKycRegistry kyc,
+        address authority,
+        Params memory initialParams
+    ) AccessManaged(authority) {
+        _cash = cash;
+        _pool = pool;
+        _insurance = insurance;
+        _oracle = oracle;
+        _kyc = kyc;
+        _setParams(initialParams);
+        // The pool pulls repayments and the fund pulls its penalty share: approve once, not per call.
+        cash.forceApprove(address(pool), type(uint256).max);
+        cash.forceApprove(address(insurance), type(uint256).max);
+    }
+
+    // ───────────────────────────── account holders ─────────────────────────────
+
+    /// @inheritdoc IMarginEngine
+    function deposit(address asset, uint256 amount) external nonReentrant {
+        if (amount == 0) revert MarginZeroAmount();
+        if (!_kyc.isVerified(msg.sender)) revert MarginNotVerified(msg.sender);
+        _credit(msg.sender, asset, amount);
+        emit CollateralDeposited(msg.sender, asset, amount);
+        if (_accounts[msg.sender].state != AccountState.Healthy) _refresh(msg.sender, _valuate(msg.sender));
+        IERC20(asset).safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function withdraw(address asset, uint256 amount) external nonReentrant {
+        if (amount == 0) revert MarginZeroAmount();
+        _debit(msg.sender, asset, amount);
+        emit CollateralWithdrawn(msg.sender, asset, amount);
+        if (_accounts[msg.sender].scaledDebt > 0) {
+            Valuation memory v = _valuate(msg.sender);
+            _requireInitialMargin(msg.sender, v, _kyc.maxLeverageOf(msg.sender));
+            _refresh(msg.sender, v);
+        }
+        IERC20(asset).safeTransfer(msg.sender, amount);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function borrow(uint256 amount) external nonReentrant {
+        if (amount == 0) revert MarginZeroAmount();
+        // Zero for an unverified (revoked, expired) identity.
+        uint256 maxLeverage = _kyc.maxLeverageOf(msg.sender);
+        if (maxLeverage == 0) revert MarginNotVerified(msg.sender);
+        uint256 scaled = _pool.borrow(amount, address(this));
+        Account storage a = _accounts[msg.sender];
+        a.scaledDebt = (a.scaledDebt + scaled).toUint128();
+        _balances[msg.sender][address(_cash)] += amount;
+        Valuation memory v = _valuate(msg.sender);
+        _requireInitialMargin(msg.sender, v, maxLeverage);
+        emit Borrowed(msg.sender, amount, scaled, v.debt);
+        _refresh(msg.sender, v);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function repay(uint256 amount) external nonReentrant {
+        _repay(amount, false);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function repayFromWallet(uint256 amount) external nonReentrant {
+        _repay(amount, true);
+    }
+
+    // ───────────────────────────── anyone ─────────────────────────────
+
+    /// @inheritdoc IMarginEngine
+    function poke(address account) external nonReentrant returns (AccountState) {
+        return _refresh(account, _valuate(account));
+    }
+
+    /// @inheritdoc IMarginEngine
+    function liquidate(address account, uint256 maxSegments) external nonReentrant returns (uint256 segments) {
+        if (account == msg.sender) revert MarginSelfLiquidation(account);
+        if (!_kyc.isVerified(msg.sender)) revert MarginNotVerified(msg.sender);
+        Valuation memory v = _valuate(account);
+        if (!v.allSafe) revert MarginPriceUnsafe(v.unsafeAsset, v.unsafeStatus);
+        AccountState s = _classify(v, _accounts[account].callDeadline);
+        if (s != AccountState.Liquidatable && s != AccountState.Defaulted) revert MarginNotLiquidatable(account, s);
+        _requireOracleGrace(v);
+
+        Params memory p = _params;
+        Settlement memory t;
+        bool full = s == AccountState.Defaulted;
+        while (segments < maxSegments) {
+            if (!full && _atTarget(v, p)) break;
+            (bool found, uint256 i) = _pickSegment(v, p.liquidationWindow);
+            if (!found) {
+                if (segments == 0 && _accounts[account].heldMask != 0) revert MarginSeizureCapReached(account);
+                break;
+            }
+            _segment(account, v, v.positions[i], p, full, t);
+            ++segments;
+        }
+        _settle(account, v, t);
+    }
+
+    // ───────────────────────────── SettlementHub ─────────────────────────────
+
+    /// @inheritdoc IMarginEngine
+    function transferBetweenAccounts(address from, address to, address asset, uint256 amount) external restricted {
+        if (amount == 0) revert MarginZeroAmount();
+        if (!_kyc.isVerified(to)) revert MarginNotVerified(to);
+        _debit(from, asset, amount);
+        _credit(to, asset, amount);
+        emit AccountTransfer(from, to, asset, amount);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function checkInitialMargin(address account) external view returns (bool) {
+        if (_accounts[account].scaledDebt == 0) return true;
+        Valuation memory v = _valuate(account);
+        if (!v.allSafe) return false;
+        int256 eq = _equity(v);
+        return eq >= SafeCast.toInt256(v.initialReq) && _withinLeverage(v, eq, _kyc.maxLeverageOf(account));
+    }
+
+    // ───────────────────────────── risk officer ─────────────────────────────
+
+    /// @inheritdoc IMarginEngine
+    function configureAsset(
+        address asset,
+        uint8 liquidityTier,
+        uint64 haircut,
+        uint64 liquidationPenalty,
+        uint128 windowCap
+    ) external restricted {
+        if (
+            asset == address(0) ||
+            asset == address(_cash) ||
+            liquidityTier == 0 ||
+            haircut >= FixedPoint.WAD ||
+            liquidationPenalty >= FixedPoint.WAD ||
+            windowCap == 0
+        ) revert MarginInvalidAssetConfig(asset);
+        AssetConfig storage cfg = _assets[asset];
+        if (!cfg.listed) {
+            uint256 n = _assetList.length;
+            if (n >= MAX_ASSETS) revert MarginTooManyAssets(n);
+            uint256 assetDecimals = IERC20Metadata(asset).decimals();
+            uint256 cashDecimals = IERC20Metadata(address(_cash)).decimals();
+            if (assetDecimals + 18 < cashDecimals) revert MarginInvalidAssetConfig(asset);
+            cfg.listed = true;
+            cfg.id = uint8(n);
+            cfg.scale = (10 ** (assetDecimals + 18 - cashDecimals)).toUint128();
+            _assetList.push(asset);
+        }
+        cfg.liquidityTier = liquidityTier;
+        cfg.haircut = haircut;
+        cfg.liquidationPenalty = liquidationPenalty;
+        cfg.windowCap = windowCap;
+        // A non-zero start keeps the window slot initialised, so the first seizure pays a cheap storage update.
+        cfg.windowStart = uint64(block.timestamp);
+        cfg.seizedInWindow = 0;
+        emit AssetConfigured(asset, liquidityTier, haircut, liquidationPenalty, windowCap);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function setTierRisk(uint8 tier, TierRisk calldata risk) external restricted {
+        if (
+            tier == 0 ||
+            risk.floor > risk.cap ||
+            uint256(risk.cap) + risk.initialBuffer > FixedPoint.WAD ||
+            risk.baseMaintenance > risk.cap
+        ) revert MarginInvalidTierRisk(tier);
+        _tiers[tier] = risk;
+        emit TierRiskSet(tier, risk);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function setParams(Params calldata newParams) external restricted {
+        _setParams(newParams);
+    }
+
+    // ───────────────────────────── views ─────────────────────────────
+
+    /// @inheritdoc IMarginEngine
+    function accountView(address account) external view returns (AccountView memory r) {
+        Valuation memory v = _valuate(account);
+        Params memory p = _params;
+        r.cash = v.cash;
+        r.debt = v.debt;
+        r.positionValue = v.positionValue;
+        r.collateralValue = v.collateralValue;
+        r.equity = _equity(v);
+        r.marginRatio = MarginMath.marginRatio(r.equity, v.positionValue);
+        r.maintenanceReq = v.maintenanceReq;
+        r.initialReq = v.initialReq;
+        r.warningLine = v.maintenanceReq + MarginMath.mulUp(v.positionValue, p.warningBuffer);
+        r.hardLine = MarginMath.mulDown(v.maintenanceReq, p.hardFloorFactor);
+        r.callDeadline = _accounts[account].callDeadline;
+        r.state = _classify(v, r.callDeadline);
+        r.liquidationReturn = MarginMath.liquidationReturn(v.cash, v.debt, v.collateralValue, v.maintenanceReq);
+        r.pricesSafe = v.allSafe;
+        if (v.positions.length == 1 && v.debt > v.cash) {
+            Position memory pos = v.positions[0];
+            uint256 margin = pos.haircut + pos.maintenance;
+            r.liquidationPrice =
+                margin >= FixedPoint.WAD
+                    ? type(uint256).max
+                    : Math.mulDiv(
+                        v.debt - v.cash,
+                        pos.scale * FixedPoint.WAD,
+                        pos.balance * (FixedPoint.WAD - margin),
+                        Math.Rounding.Ceil
+                    );
+        }
+    }
+
+    /// @inheritdoc IMarginEngine
+    function accountState(address account) external view returns (AccountState) {
+        return _classify(_valuate(account), _accounts[account].callDeadline);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function balanceOf(address account, address asset) external view returns (uint256) {
+        return _balances[account][asset];
+    }
+
+    /// @inheritdoc IMarginEngine
+    function debtOf(address account) external view returns (uint256 debt, uint256 scaled) {
+        scaled = _accounts[account].scaledDebt;
+        if (scaled > 0) debt = MarginMath.debtOf(scaled, _pool.borrowIndex());
+    }
+
+    /// @inheritdoc IMarginEngine
+    function assetMargins(
+        address asset
+    ) external view returns (uint256 maintenance, uint256 initial, uint256 volatility) {
+        AssetConfig storage cfg = _assets[asset];
+        if (!cfg.listed) revert MarginAssetNotListed(asset);
+        volatility = _oracle.volatility(asset);
+        (maintenance, initial) = _margins(cfg.liquidityTier, volatility);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function assetConfig(address asset) external view returns (AssetConfig memory) {
+        return _assets[asset];
+    }
+
+    /// @inheritdoc IMarginEngine
+    function tierRisk(uint8 tier) external view returns (TierRisk memory) {
+        return _tiers[tier];
+    }
+
+    /// @inheritdoc IMarginEngine
+    function params() external view returns (Params memory) {
+        return _params;
+    }
+
+    /// @inheritdoc IMarginEngine
+    function listedAssets() external view returns (address[] memory) {
+        return _assetList;
+    }
+
+    /// @inheritdoc IMarginEngine
+    function seizableInWindow(address asset) external view returns (uint256) {
+        return _windowRemaining(_assets[asset], _params.liquidationWindow);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function contracts()
+        external
+        view
+        returns (address cash, address pool, address insurance, address oracle, address kyc)
+    {
+        return (address(_cash), address(_pool), address(_insurance), address(_oracle), address(_kyc));
+    }
+
+    /// @notice The account's recorded state and margin-call deadline (what the last transition wrote).
+    function recordedState(address account) external view returns (AccountState state, uint64 callDeadline) {
+        Account memory a = _accounts[account];
+        return (a.state, a.callDeadline);
+    }
+
+    // ───────────────────────────── balances ─────────────────────────────
+
+    /// @dev Repays min(amount, debt) of the caller's debt from its margin cash or, `fromWallet`, from its wallet.
+    function _repay(uint256 amount, bool fromWallet) private {
+        if (amount == 0) revert MarginZeroAmount();
+        Account storage a = _accounts[msg.sender];
+        uint256 scaled = a.scaledDebt;
+        if (scaled == 0) revert MarginNoDebt(msg.sender);
+        uint256 index = _pool.borrowIndex();
+        uint256 debt = MarginMath.debtOf(scaled, index);
+        uint256 pay = amount < debt ? amount : debt;
+        uint256 retire = pay == debt ? scaled : MarginMath.scaledFor(pay, index);
+        if (retire == 0) revert MarginZeroAmount();
+        uint256 pulled = MarginMath.debtOf(retire, index);
+        if (!fromWallet) _debit(msg.sender, address(_cash), pulled);
+        // retire ≤ scaled: it is either scaled itself or floor(pay·RAY/index) with pay < debt.
+        unchecked {
+            a.scaledDebt = uint128(scaled - retire);
+        }
+        emit Repaid(msg.sender, pulled, retire, MarginMath.debtOf(scaled - retire, index));
+        if (a.state != AccountState.Healthy) _refresh(msg.sender, _valuate(msg.sender));
+        if (fromWallet) _cash.safeTransferFrom(msg.sender, address(this), pulled);
+        _pool.repay(retire);
+    }
+
+    function _credit(address account, address asset, uint256 amount) private {
+        if (asset != address(_cash)) {
+            AssetConfig storage cfg = _assets[asset];
+            if (!cfg.listed) revert MarginAssetNotListed(asset);
+            _accounts[account].heldMask |= uint16(1 << cfg.id);
+        }
+        _balances[account][asset] += amount;
+    }
+
+    function _debit(address account, address asset, uint256 amount) private {
+        uint256 held = _balances[account][asset];
+        if (held < amount) revert MarginInsufficientBalance(account, asset, held, amount);
+        // held ≥ amount was checked just above.
+        unchecked {
+            _balances[account][asset] = held - amount;
+        }
+        if (held == amount && asset != address(_cash)) {
+            _accounts[account].heldMask &= ~uint16(1 << _assets[asset].id);
+        }
+    }
+
+    // ───────────────────────────── valuation and state ─────────────────────────────
+
+    function _valuate(address account) private view returns (Valuation memory v) {
+        Account memory a = _accounts[account];
+        v.cash = _balances[account][address(_cash)];
+        v.scaled = a.scaledDebt;
+        if (v.scaled > 0) {
+            v.index = _pool.borrowIndex();
+            v.debt = MarginMath.debtOf(v.scaled, v.index);
+        }
+        v.allSafe = true;
+        uint256 mask = a.heldMask;
+        v.positions = new Position[](_popcount(mask));
+        uint256 n;
+        for (uint256 id; mask != 0; ++id) {
+            if (mask & 1 == 1) {
+                Position memory pos = _position(account, _assetList[id], v);
+                v.positions[n++] = pos;
+                v.positionValue += pos.value;
+                v.collateralValue += MarginMath.mulDown(pos.value, FixedPoint.WAD - pos.haircut);
+                v.maintenanceReq += MarginMath.mulUp(pos.value, pos.maintenance);
+                v.initialReq += MarginMath.mulUp(pos.value, pos.initial);
+            }
+            mask >>= 1;
+        }
+    }
+
+    function _position(address account, address asset, Valuation memory v) private view returns (Position memory pos) {
+        AssetConfig storage cfg = _assets[asset];
+        pos.asset = asset;
+        pos.balance = _balances[account][asset];
+        pos.tier = cfg.liquidityTier;
+        pos.haircut = cfg.haircut;
+        pos.penalty = cfg.liquidationPenalty;
+        pos.scale = cfg.scale;
+        IOracleRouter.PriceStatus status;
+        (pos.price, status, ) = _oracle.getPrice(asset);
+        if (status != IOracleRouter.PriceStatus.Safe && v.allSafe) {
+            v.allSafe = false;
+            v.unsafeAsset = asset;
+            v.unsafeStatus = status;
+        }
+        pos.value = MarginMath.valueOf(pos.balance, pos.price, pos.scale);
+        (pos.maintenance, pos.initial) = _margins(pos.tier, _oracle.volatility(asset));
+    }
+
+    function _margins(uint8 tier, uint256 volatility) private view returns (uint256, uint256) {
+        TierRisk memory t = _tiers[tier];
+        return
+            MarginMath.margins(t.baseMaintenance, t.volatilityMultiplier, t.floor, t.cap, t.initialBuffer, volatility);
+    }
+
+    function _equity(Valuation memory v) private pure returns (int256) {
+        return MarginMath.equity(v.cash, v.collateralValue, v.debt);
+    }
+
+    /// @dev The state the valuation puts the account in, given its recorded margin-call deadline.
+    function _classify(Valuation memory v, uint64 deadline) private view returns (AccountState) {
+        if (v.debt == 0) return AccountState.Healthy;
+        if (v.debt > v.cash + v.positionValue) return AccountState.Defaulted;
+        int256 eq = _equity(v);
+        Params memory p = _params;
+        if (eq < SafeCast.toInt256(MarginMath.mulDown(v.maintenanceReq, p.hardFloorFactor))) {
+            return AccountState.Liquidatable;
+        }
+        if (eq < SafeCast.toInt256(v.maintenanceReq)) {
+            return deadline != 0 && block.timestamp >= deadline ? AccountState.Liquidatable : AccountState.MarginCall;
+        }
+        if (eq < SafeCast.toInt256(v.maintenanceReq + MarginMath.mulUp(v.positionValue, p.warningBuffer))) {
+            return AccountState.Warning;
+        }
+        return AccountState.Healthy;
+    }
+
+    /// @dev Records the state: starts a margin call (deadline) when below maintenance, cures it when back above,
+    ///      and emits every transition. Records nothing while a held price is not Safe, so that a bad price never
+    ///      starts the clock.
+    function _refresh(address account, Valuation memory v) private returns (AccountState s) {
+        Account storage a = _accounts[account];
+        AccountState before = a.state;
+        if (!v.allSafe) return before;
+        int256 eq = _equity(v);
+        uint64 deadline = a.callDeadline;
+        bool below = v.debt > 0 && eq < SafeCast.toInt256(v.maintenanceReq);
+        if (below && deadline == 0) {
+            deadline = uint64(block.timestamp) + _params.gracePeriod;
+            a.callDeadline = deadline;
+            emit MarginCalled(account, deadline, eq, v.maintenanceReq);
+        } else if (!below && deadline != 0) {
+            deadline = 0;
+            a.callDeadline = 0;
+            emit MarginCallCured(account);
+        }
+        s = _classify(v, deadline);
+        if (s != before) {
+            a.state = s;
+            emit AccountStateChanged(account, before, s, eq, v.maintenanceReq);
+        }
+    }
+
+    function _requireInitialMargin(address account, Valuation memory v, uint256 maxLeverage) private pure {
+        if (!v.allSafe) revert MarginPriceUnsafe(v.unsafeAsset, v.unsafeStatus);
+        int256 eq = _equity(v);
+        if (eq < SafeCast.toInt256(v.initialReq)) revert MarginInitialMarginBreached(account, eq, v.initialReq);
+        if (!_withinLeverage(v, eq, maxLeverage)) {
+            revert MarginLeverageExceeded(account, v.cash + v.positionValue, eq, maxLeverage);
+        }
+    }
+
+    /// @dev Gross exposure (cash + positions) ≤ the owner's tier leverage · equity.
+    function _withinLeverage(Valuation memory v, int256 eq, uint256 maxLeverage) private pure returns (bool) {
+        if (eq <= 0) return false;
+        return (v.cash + v.positionValue) * FixedPoint.WAD <= maxLeverage * uint256(eq);
+    }
+
+    function _requireOracleGrace(Valuation memory v) private view {
+        uint256 grace = _params.oracleGrace;
+        for (uint256 i; i < v.positions.length; ++i) {
+            address asset = v.positions[i].asset;
+            uint256 since = _oracle.safeSince(asset);
+            if (since == 0 || block.timestamp < since + grace) revert MarginOracleGrace(asset, since + grace);
+        }
+    }
+
+    // ───────────────────────────── liquidation ─────────────────────────────
+
+    function _atTarget(Valuation memory v, Params memory p) private pure returns (bool) {
+        if (v.debt == 0) return true;
+        uint256 target = v.maintenanceReq + MarginMath.mulUp(v.positionValue, p.targetBuffer);
+        return _equity(v) >= SafeCast.toInt256(target);
+    }
+
+    /// @dev The least liquid held position (highest tier; lowest id on a tie). When its window cap is used up the
+    ///      liquidation stops there (found = false): more liquid assets are not sold out of order, and the next
+    ///      window continues.
+    function _pickSegment(Valuation memory v, uint256 window) private view returns (bool found, uint256 best) {
+        uint8 bestTier;
+        for (uint256 i; i < v.positions.length; ++i) {
+            Position memory pos = v.positions[i];
+            if (pos.balance == 0 || pos.tier <= bestTier) continue;
+            (best, bestTier) = (i, pos.tier);
+        }
+        found = bestTier > 0 && _windowRemaining(_assets[v.positions[best].asset], window) > 0;
+    }
+
+    function _windowRemaining(AssetConfig storage cfg, uint256 window) private view returns (uint256) {
+        if (block.timestamp >= cfg.windowStart + window) return cfg.windowCap;
+        return cfg.windowCap - cfg.seizedInWindow;
+    }
+
+    /// @dev Units to seize from `pos`: just enough for the target (rounded up to whole base units), all of it when
+    ///      the target cannot be reached or the account is defaulted, never more than repays the whole debt, the
+    ///      whole position when the rest would be dust, and at most the window's remaining cap.
+    function _unitsToSeize(
+        Valuation memory v,
+        Position memory pos,
+        Params memory p,
+        bool full
+    ) private view returns (uint256 units) {
+        units = pos.balance;
+        if (!full) {
+            uint256 target = v.maintenanceReq + MarginMath.mulUp(v.positionValue, p.targetBuffer);
+            (uint256 value, bool reachable) = MarginMath.valueToTarget(
+                _equity(v),
+                target,
+                pos.maintenance + p.targetBuffer,
+                pos.haircut,
+                pos.penalty
+            );
+            if (reachable) units = MarginMath.unitsFor(value, pos.price, pos.scale);
+            uint256 forDebt = MarginMath.unitsFor(
+                Math.mulDiv(v.debt, FixedPoint.WAD, FixedPoint.WAD - pos.penalty, Math.Rounding.Ceil),
+                pos.price,
+                pos.scale
+            );
+            if (units > forDebt) units = forDebt;
+            if (units > pos.balance) units = pos.balance;
+            if (MarginMath.valueOf(pos.balance - units, pos.price, pos.scale) < p.dustValue) units = pos.balance;
+        }
+        uint256 cap = _windowRemaining(_assets[pos.asset], p.liquidationWindow);
+        if (units > cap) units = cap;
+    }
+
+    /// @dev One segment: moves the units to the liquidator's account, books the proceeds against the debt (any
+    ///      excess to the account's cash), records the window and updates the valuation in memory.
+    function _segment(
+        address account,
+        Valuation memory v,
+        Position memory pos,
+        Params memory p,
+        bool full,
+        Settlement memory t
+    ) private {
+        uint256 units = _unitsToSeize(v, pos, p, full);
+        uint256 value = MarginMath.valueOf(units, pos.price, pos.scale);
+        uint256 penalty = MarginMath.mulUp(value, pos.penalty);
+        uint256 bonus = MarginMath.mulDown(penalty, p.liquidatorShare);
+        uint256 proceeds = value - penalty;
+        uint256 toDebt = proceeds < v.debt ? proceeds : v.debt;
+
+        _debit(account, pos.asset, units);
+        _credit(msg.sender, pos.asset, units);
+        _recordSeizure(_assets[pos.asset], units, p.liquidationWindow);
+        t.liquidatorPays += value - bonus;
+        t.insurance += penalty - bonus;
+        t.repaid += toDebt;
+        v.debt -= toDebt;
+        v.cash += proceeds - toDebt;
+        _revalue(v, pos, pos.balance - units);
+        emit Liquidated(account, msg.sender, pos.asset, units, pos.price, value, toDebt, bonus, penalty - bonus);
+    }
+
+    function _recordSeizure(AssetConfig storage cfg, uint256 units, uint256 window) private {
+        if (block.timestamp >= cfg.windowStart + window) {
+            cfg.windowStart = uint64(block.timestamp);
+            cfg.seizedInWindow = units.toUint128();
+        } else {
+            cfg.seizedInWindow += units.toUint128();
+        }
+    }
+
+    /// @dev Replaces a position's balance in the valuation, keeping every sum exactly as _valuate would compute it.
+    function _revalue(Valuation memory v, Position memory pos, uint256 newBalance) private pure {
+        uint256 newValue = MarginMath.valueOf(newBalance, pos.price, pos.scale);
+        v.positionValue = v.positionValue - pos.value + newValue;
+        v.collateralValue =
+            v.collateralValue -
+            MarginMath.mulDown(pos.value, FixedPoint.WAD - pos.haircut) +
+            MarginMath.mulDown(newValue, FixedPoint.WAD - pos.haircut);
+        v.maintenanceReq =
+            v.maintenanceReq -
+            MarginMath.mulUp(pos.value, pos.maintenance) +
+            MarginMath.mulUp(newValue, pos.maintenance);
+        v.initialReq =
+            v.initialReq -
+            MarginMath.mulUp(pos.value, pos.initial) +
+            MarginMath.mulUp(newValue, pos.initial);
+        pos.balance = newBalance;
+        pos.value = newValue;
+    }
+
+    /// @dev Settles a liquidate() call: the liquidator pays, the debt is repaid and, with no collateral left, the
+    ///      loss waterfall is booked; the state is recorded; then the pool and the fund are called.
+    function _settle(address account, Valuation memory v, Settlement memory t) private {
+        uint256 liquidatorCash = _balances[msg.sender][address(_cash)];
+        if (liquidatorCash < t.liquidatorPays) {
+            revert MarginInsufficientBalance(msg.sender, address(_cash), liquidatorCash, t.liquidatorPays);
+        }
+        _balances[msg.sender][address(_cash)] = liquidatorCash - t.liquidatorPays;
+
+        bool waterfall = _accounts[account].heldMask == 0 && v.debt > 0;
+        if (waterfall) {
+            // The account's own cash is the first loss absorber.
+            uint256 fromCash = v.cash < v.debt ? v.cash : v.debt;
+            v.cash -= fromCash;
+            v.debt -= fromCash;
+            t.repaid += fromCash;
+        }
+        uint256 retire = v.debt == 0 ? v.scaled : MarginMath.scaledFor(t.repaid, v.index);
+        uint256 pulled = retire == 0 ? 0 : MarginMath.debtOf(retire, v.index);
+        // pulled ≤ t.repaid (floor then ceil at the same index); the rounding remainder stays the account's.
+        v.cash += t.repaid - pulled;
+        _balances[account][address(_cash)] = v.cash;
+        Loss memory loss;
+        if (waterfall) loss = _bookLoss(account, v, t, v.scaled - retire);
+        else _accounts[account].scaledDebt = uint128(v.scaled - retire);
+        _refresh(account, v);
+
+        if (retire > 0) _pool.repay(retire);
+        if (t.insurance > 0) _insurance.receiveIncome(t.insurance, _SOURCE_LIQUIDATION);
+        if (loss.coveredScaled > 0) {
+            _insurance.coverBadDebt(account, loss.fromInsurance, address(this));
+            _pool.repay(loss.coveredScaled);
+        }
+        if (loss.writeOffScaled > 0) _pool.writeOff(loss.writeOffScaled);
+        if (_accounts[msg.sender].scaledDebt > 0) {
+            _requireInitialMargin(msg.sender, _valuate(msg.sender), _kyc.maxLeverageOf(msg.sender));
+        }
+    }
+
+    /// @dev Loss waterfall once the account's collateral and cash are gone: the insurance fund (including this
+    ///      call's penalty share) pays what it can, the pool writes off the rest (its share price falls; the pool
+    ///      emits by how much). Books and emits here; the transfers happen at the end of _settle.
+    function _bookLoss(
+        address account,
+        Valuation memory v,
+        Settlement memory t,
+        uint256 scaled
+    ) private returns (Loss memory loss) {
+        if (scaled > 0) {
+            uint256 owed = MarginMath.debtOf(scaled, v.index);
+            uint256 fund = _insurance.balance() + t.insurance;
+            loss.coveredScaled = fund >= owed ? scaled : MarginMath.scaledFor(fund, v.index);
+            if (loss.coveredScaled > 0) loss.fromInsurance = MarginMath.debtOf(loss.coveredScaled, v.index);
+            loss.writeOffScaled = scaled - loss.coveredScaled;
+        }
+        _accounts[account].scaledDebt = 0;
+        v.debt = 0;
+        // The pool books floor(scaled · index / RAY) as the write-off.
+        uint256 writtenOff = Math.mulDiv(loss.writeOffScaled, v.index, FixedPoint.RAY);
+        emit DefaultSettled(account, t.repaid, loss.fromInsurance, writtenOff);
+    }
+
+    // ───────────────────────────── params ─────────────────────────────
+
+    function _setParams(Params memory p) private {
+        if (
+            p.warningBuffer > FixedPoint.WAD ||
+            p.hardFloorFactor > FixedPoint.WAD ||
+            p.targetBuffer > FixedPoint.WAD ||
+            p.liquidatorShare > FixedPoint.WAD ||
+            p.liquidationWindow == 0
+        ) revert MarginInvalidParams();
+        _params = p;
+        emit ParamsSet(p);
+    }
+
+    function _popcount(uint256 x) private pure returns (uint256 n) {
+        for (; x != 0; x &= x - 1) ++n;
+    }
+}

@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: UNLICENSED
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {ERC4626} from "@openzeppelin/contracts/token/ERC20/extensions/ERC4626.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {FixedPoint} from "../shared/FixedPoint.sol";
+import {ICapitalPool} from "./ICapitalPool.sol";
+import {IInsuranceFund} from "./IInsuranceFund.sol";
+
+/// @title CapitalPool
+/// @notice See ICapitalPool. Trust: the BORROWER (MarginEngine) is trusted to borrow only against margin and to
+///         write off only debt that collateral and the insurance fund could not cover.
+/// @dev Share decimals = cash decimals + 6 (virtual-share offset against the first-depositor inflation attack).
+contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+    using Math for uint256;
+
+    /// @notice Highest annual rate a model may reach: 1000%.
+    uint256 public constant MAX_RATE = 10e18;
+
+    IInsuranceFund private immutable _insurance;
+
+    // slot: index (uint256)
+    uint256 private _index = FixedPoint.RAY;
+    // slot: lastAccrual (64) | rateModel (4 × 64 in the next slot)
+    uint64 private _lastAccrual;
+    RateModel private _model;
+    uint256 private _totalScaled;
+    uint256 private _reservesOwed;
+    uint256 private _reserveFactor;
+    uint256 private _deficit;
+    uint256 private _writtenOff;
+
+    /// @param cash the cash token lent out
+    /// @param insurance the insurance fund receiving the reserve factor
+    /// @param authority the AccessManager
+    /// @param model initial annual rate model
+    /// @param reserveFactor_ initial reserve factor (18 decimals)
+    constructor(
+        IERC20Metadata cash,
+        IInsuranceFund insurance,
+        address authority,
+        RateModel memory model,
+        uint256 reserveFactor_
+    )
+        ERC20(string.concat("MarginBridge Pool ", cash.symbol()), string.concat("mbp", cash.symbol()))
+        ERC4626(cash)
+        AccessManaged(authority)
+    {
+        _insurance = insurance;
+        _lastAccrual = uint64(block.timestamp);
+        _setRateModel(model);
+        _setReserveFactor(reserveFactor_);
+    }
+
+    // ───────────────────────────── borrower (MarginEngine) ─────────────────────────────
+
+    /// @inheritdoc ICapitalPool
+    function borrow(uint256 assets, address receiver) external restricted nonReentrant returns (uint256 scaled) {
+        if (assets == 0) revert PoolZeroAmount();
+        uint256 index = _accrue();
+        if (_deficit > 0) revert PoolDeficitUnresolved(_deficit);
+        uint256 available = _availableCash();
+        if (assets > available) revert PoolInsufficientCash(assets, available);
+        scaled = assets.mulDiv(FixedPoint.RAY, index, Math.Rounding.Ceil);
+        _totalScaled += scaled;
+        emit Borrowed(msg.sender, receiver, assets, scaled, index);
+        IERC20(asset()).safeTransfer(receiver, assets);
+    }
+
+    /// @inheritdoc ICapitalPool
+    function repay(uint256 scaled) external restricted nonReentrant returns (uint256 assets) {
+        if (scaled == 0) revert PoolZeroAmount();
+        uint256 index = _accrue();
+        uint256 total = _totalScaled;
+        if (scaled > total) revert PoolDebtExceeded(scaled, total);
+        assets = scaled.mulDiv(index, FixedPoint.RAY, Math.Rounding.Ceil);
+        // scaled ≤ total was checked just above.
+        unchecked {
+            _totalScaled = total - scaled;
+        }
+        emit Repaid(msg.sender, assets, scaled, index);
+        IERC20(asset()).safeTransferFrom(msg.sender, address(this), assets);
+    }
+
+    /// @inheritdoc ICapitalPool
+    function writeOff(uint256 scaled) external restricted nonReentrant returns (uint256 assets) {
+        if (scaled == 0) revert PoolZeroAmount();
+        uint256 index = _accrue();
+        uint256 total = _totalScaled;
+        if (scaled > total) revert PoolDebtExceeded(scaled, total);
+        uint256 priceBefore = _sharePrice();
+        assets = scaled.mulDiv(index, FixedPoint.RAY);
+        unchecked {
+            _totalScaled = total - scaled;
+        }
+        _deficit += assets;
+        _writtenOff += assets;
+        emit BadDebtWrittenOff(msg.sender, assets, scaled, priceBefore, _sharePrice(), _deficit);
+    }
+
+    // ───────────────────────────── anyone ─────────────────────────────
+
+    /// @inheritdoc ICapitalPool
+    function coverDeficit(uint256 assets) external nonReentrant {
+        uint256 d = _deficit;
+        if (assets == 0 || assets > d) revert PoolNoSuchDeficit(assets, d);
+        _accrue();
+        _deficit = d - assets;
+        emit DeficitCovered(msg.sender, assets, d - assets);
+        IERC20(asset()).safeTransferFrom(msg.sender, address(this), assets);
+    }
+
+    /// @inheritdoc ICapitalPool
+    function sweepReserves() external nonReentrant returns (uint256 paid) {
+        _accrue();
+        uint256 cash = _cash();
+        uint256 owed = _reservesOwed;
+        paid = owed < cash ? owed : cash;
+        if (paid == 0) return 0;
+        _reservesOwed = owed - paid;
+        emit ReservesSwept(address(_insurance), paid);
+        IERC20(asset()).forceApprove(address(_insurance), paid);
+        _insurance.receiveIncome(paid, "reserve-factor");
+    }
+
+    /// @inheritdoc ICapitalPool
+    function accrue() external {
+        _accrue();
+    }
+
+    // ───────────────────────────── risk officer ─────────────────────────────
+
+    /// @inheritdoc ICapitalPool
+    function acknowledgeDeficit() external restricted {
+        uint256 d = _deficit;
+        if (d == 0) revert PoolNoSuchDeficit(0, 0);
+        _deficit = 0;
+        emit DeficitAcknowledged(d);
+    }
+
+    /// @inheritdoc ICapitalPool
+    function setRateModel(RateModel calldata model) external restricted {
+        _accrue();
+        _setRateModel(model);
+    }
+
+    /// @inheritdoc ICapitalPool
+    function setReserveFactor(uint256 reserveFactor_) external restricted {
+        _accrue();
+        _setReserveFactor(reserveFactor_);
+    }
+
+    // ───────────────────────────── ERC-4626 ─────────────────────────────
+
+    /// @notice cash + outstanding debt − reserves owed, as of now (interest included).
+    function totalAssets() public view override(ERC4626, IERC4626) returns (uint256) {
+        (uint256 index, uint256 owed) = _accrued();
+        uint256 gross = _cash() + _totalScaled.mulDiv(index, FixedPoint.RAY);
+        return gross > owed ? gross - owed : 0;
+    }
+
+    /// @notice Limited by the owner's shares and by the cash available now.
+    function maxWithdraw(address owner) public view override(ERC4626, IERC4626) returns (uint256) {
+        uint256 own = super.maxWithdraw(owner);
+        uint256 available = _availableCashNow();
+        return own < available ? own : available;
+    }
+
+    /// @notice Limited by the owner's shares and by the cash available now.
+    function maxRedeem(address owner) public view override(ERC4626, IERC4626) returns (uint256) {
+        uint256 own = balanceOf(owner);
+        uint256 byCash = _convertToShares(_availableCashNow(), Math.Rounding.Floor);
+        return own < byCash ? own : byCash;
+    }
+
+    function deposit(uint256 assets, address receiver) public override(ERC4626, IERC4626) returns (uint256) {
+        _accrue();
+        return super.deposit(assets, receiver);
+    }
+
+    function mint(uint256 shares, address receiver) public override(ERC4626, IERC4626) returns (uint256) {
+        _accrue();
+        return super.mint(shares, receiver);
+    }
+
+    function withdraw(
+        uint256 assets,
+        address receiver,
+        address owner
+    ) public override(ERC4626, IERC4626) returns (uint256) {
+        _accrue();
+        return super.withdraw(assets, receiver, owner);
+    }
+
+    function redeem(
+        uint256 shares,
+        address receiver,
+        address owner
+    ) public override(ERC4626, IERC4626) returns (uint256) {
+        _accrue();
+        return super.redeem(shares, receiver, owner);
+    }
+
+    // ───────────────────────────── views ─────────────────────────────
+
+    /// @inheritdoc ICapitalPool
+    function borrowIndex() external view returns (uint256 index) {
+        (index, ) = _accrued();
+    }
+
+    /// @inheritdoc ICapitalPool
+    function totalDebt() external view returns (uint256) {
+        (uint256 index, ) = _accrued();
+        return _totalScaled.mulDiv(index, FixedPoint.RAY);
+    }
+
+    /// @inheritdoc ICapitalPool
+    function totalScaledDebt() external view returns (uint256) {
+        return _totalScaled;
+    }
+
+    /// @inheritdoc ICapitalPool
+    function availableCash() external view returns (uint256) {
+        return _availableCashNow();
+    }
+
+    /// @inheritdoc ICapitalPool
+    function utilisation() public view returns (uint256) {
+        (uint256 index, ) = _accrued();
+        return _utilisation(_cash(), _totalScaled.mulDiv(index, FixedPoint.RAY));
+    }
+
+    /// @inheritdoc ICapitalPool
+    function borrowRate() public view returns (uint256) {
+        return _rate(utilisation());
+    }
+
+    /// @inheritdoc ICapitalPool
+    function ratePerDay() external view returns (uint256) {
+        return borrowRate() / FixedPoint.DAYS_PER_YEAR;
+    }
+
+    /// @inheritdoc ICapitalPool
+    function rateModel() external view returns (RateModel memory) {
+        return _model;
+    }
+
+    /// @inheritdoc ICapitalPool
+    function reserveFactor() external view returns (uint256) {
+        return _reserveFactor;
+    }
+
+    /// @inheritdoc ICapitalPool
+    function reservesOwed() external view returns (uint256 owed) {
+        (, owed) = _accrued();
+    }
+
+    /// @inheritdoc ICapitalPool
+    function deficit() external view returns (uint256) {
+        return _deficit;
+    }
+
+    /// @inheritdoc ICapitalPool
+    function totalWrittenOff() external view returns (uint256) {
+        return _writtenOff;
+    }
+
+    /// @inheritdoc ICapitalPool
+    function insuranceFund() external view returns (address) {
+        return address(_insurance);
+    }
+
+    // ───────────────────────────── internals ─────────────────────────────
+
+    function _decimalsOffset() internal pure override returns (uint8) {
+        return 6;
+    }
+
+    /// @dev Writes the index and reserves up to now; returns the new index.
+    function _accrue() private returns (uint256 index) {
+        if (_lastAccrual == block.timestamp) return _index;
+        uint256 owed;
+        (index, owed) = _accrued();
+        _index = index;
+        _reservesOwed = owed;
+        _lastAccrual = uint64(block.timestamp);
+    }
+
+    /// @dev Index and reserves owed as of now, from the stored ones: the rate of the stored utilisation applies
+    ///      for the whole elapsed interval (simple interest inside it, compounding at every accrual).
+    function _accrued() private view returns (uint256 index, uint256 owed) {
+        index = _index;
+        owed = _reservesOwed;
+        uint256 elapsed = block.timestamp - _lastAccrual;
+        uint256 scaled = _totalScaled;
+        if (elapsed == 0 || scaled == 0) return (index, owed);
+        uint256 debtBefore = scaled.mulDiv(index, FixedPoint.RAY);
+        uint256 rate = _rate(_utilisation(_cash(), debtBefore));
+        index += index.mulDiv(rate * elapsed, FixedPoint.WAD * FixedPoint.YEAR);
+        uint256 interest = scaled.mulDiv(index, FixedPoint.RAY) - debtBefore;
+        owed += interest.mulDiv(_reserveFactor, FixedPoint.WAD);
+    }
+
+    function _rate(uint256 u) private view returns (uint256) {
+        RateModel memory m = _model;
+        if (u <= m.kink) {
+            return m.kink == 0 ? m.base : m.base + uint256(m.slope1).mulDiv(u, m.kink);
+        }
+        return m.base + m.slope1 + uint256(m.slope2).mulDiv(u - m.kink, FixedPoint.WAD - m.kink);
+    }
+
+    function _utilisation(uint256 cash, uint256 debt) private pure returns (uint256) {
+        if (debt == 0) return 0;
+        return debt.mulDiv(FixedPoint.WAD, cash + debt);
+    }
+
+    function _cash() private view returns (uint256) {
+        return IERC20(asset()).balanceOf(address(this));
+    }
+
+    function _availableCash() private view returns (uint256) {
+        uint256 cash = _cash();
+        uint256 owed = _reservesOwed;
+        return cash > owed ? cash - owed : 0;
+    }
+
+    function _availableCashNow() private view returns (uint256) {
+        (, uint256 owed) = _accrued();
+        uint256 cash = _cash();
+        return cash > owed ? cash - owed : 0;
+    }
+
+    /// @dev Cash base units per one whole share (10**decimals() shares), rounded down.
+    function _sharePrice() private view returns (uint256) {
+        return _convertToAssets(10 ** decimals(), Math.Rounding.Floor);
+    }
+
+    function _setRateModel(RateModel memory m) private {
+        if (m.kink > FixedPoint.WAD || uint256(m.base) + m.slope1 + m.slope2 > MAX_RATE) {
+            revert PoolInvalidRateModel(m.base, m.slope1, m.slope2, m.kink);
+        }
+        _model = m;
+        emit RateModelSet(m.base, m.slope1, m.slope2, m.kink);
+    }
+
+    function _setReserveFactor(uint256 rf) private {
+        if (rf > FixedPoint.WAD) revert PoolInvalidReserveFactor(rf);
+        _reserveFactor = rf;
+        emit ReserveFactorSet(rf);
+    }
+}
