@@ -198,6 +198,10 @@ interface IMarginEngine {
     /// @notice Repays up to `amount` of debt from the caller's cash balance (capped at the debt). Always allowed.
     function repay(uint256 amount) external;
 
+    /// @notice Repays up to `amount` of debt with cash pulled from the caller's wallet (needs allowance). Unlike
+    ///         repay from margin cash, this raises equity, so it cures a margin call when it restores maintenance.
+    function repayFromWallet(uint256 amount) external;
+
     // ── anyone ──
 
     /// @notice Re-evaluates and records the account's state (starting or curing a margin call), emitting
@@ -207,9 +211,9 @@ interface IMarginEngine {
     /// @notice Liquidates up to `maxSegments` segments of a Liquidatable or Defaulted account; the caller is the
     ///         liquidator and pays from its own margin cash balance, receiving the seized units into its margin
     ///         account at oracle price less its share of the penalty. Each segment sells the least liquid held
-    ///         asset (highest tier, then lowest id) whose window cap is not reached, and only as much as brings
-    ///         the account to its target (or all of it when the target cannot be reached). When no collateral is
-    ///         left and debt remains, the loss waterfall runs.
+    ///         asset (highest tier, then lowest id), only as much as brings the account to its target (all of it
+    ///         when the target cannot be reached); the call stops when that asset's window cap is used up (the
+    ///         next window continues). When no collateral is left and debt remains, the loss waterfall runs.
     /// @return segments the number of segments executed
     function liquidate(address account, uint256 maxSegments) external returns (uint256 segments);
 

@@ -165,26 +165,12 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuard {
 
     /// @inheritdoc IMarginEngine
     function repay(uint256 amount) external nonReentrant {
-        if (amount == 0) revert MarginZeroAmount();
-        Account storage a = _accounts[msg.sender];
-        uint256 scaled = a.scaledDebt;
-        if (scaled == 0) revert MarginNoDebt(msg.sender);
-        uint256 index = _pool.borrowIndex();
-        uint256 debt = MarginMath.debtOf(scaled, index);
-        uint256 pay = amount < debt ? amount : debt;
-        uint256 cashBalance = _balances[msg.sender][address(_cash)];
-        if (cashBalance < pay) revert MarginInsufficientBalance(msg.sender, address(_cash), cashBalance, pay);
-        uint256 retire = pay == debt ? scaled : MarginMath.scaledFor(pay, index);
-        if (retire == 0) revert MarginZeroAmount();
-        // retire ≤ scaled: it is either scaled itself or floor(pay·RAY/index) with pay < debt.
-        unchecked {
-            a.scaledDebt = uint128(scaled - retire);
-        }
-        uint256 pulled = MarginMath.debtOf(retire, index);
-        _balances[msg.sender][address(_cash)] = cashBalance - pulled;
-        emit Repaid(msg.sender, pulled, retire, MarginMath.debtOf(scaled - retire, index));
-        if (a.state != AccountState.Healthy) _refresh(msg.sender, _valuate(msg.sender));
-        _pool.repay(retire);
+        _repay(amount, false);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function repayFromWallet(uint256 amount) external nonReentrant {
+        _repay(amount, true);
     }
 
     // ───────────────────────────── anyone ─────────────────────────────
@@ -200,9 +186,9 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuard {
         if (!_kyc.isVerified(msg.sender)) revert MarginNotVerified(msg.sender);
         Valuation memory v = _valuate(account);
         if (!v.allSafe) revert MarginPriceUnsafe(v.unsafeAsset, v.unsafeStatus);
-        _requireOracleGrace(v);
         AccountState s = _classify(v, _accounts[account].callDeadline);
         if (s != AccountState.Liquidatable && s != AccountState.Defaulted) revert MarginNotLiquidatable(account, s);
+        _requireOracleGrace(v);
 
         Params memory p = _params;
         Settlement memory t;
@@ -211,7 +197,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuard {
             if (!full && _atTarget(v, p)) break;
             (bool found, uint256 i) = _pickSegment(v, p.liquidationWindow);
             if (!found) {
-                if (segments == 0 && v.positions.length > 0) revert MarginSeizureCapReached(account);
+                if (segments == 0 && _accounts[account].heldMask != 0) revert MarginSeizureCapReached(account);
                 break;
             }
             _segment(account, v, v.positions[i], p, full, t);
@@ -343,9 +329,9 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuard {
                 margin >= FixedPoint.WAD
                     ? type(uint256).max
                     : Math.mulDiv(
-                        Math.mulDiv(v.debt - v.cash, pos.scale, pos.balance, Math.Rounding.Ceil),
-                        FixedPoint.WAD,
-                        FixedPoint.WAD - margin,
+                        v.debt - v.cash,
+                        pos.scale * FixedPoint.WAD,
+                        pos.balance * (FixedPoint.WAD - margin),
                         Math.Rounding.Ceil
                     );
         }
@@ -418,6 +404,29 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuard {
     }
 
     // ───────────────────────────── balances ─────────────────────────────
+
+    /// @dev Repays min(amount, debt) of the caller's debt from its margin cash or, `fromWallet`, from its wallet.
+    function _repay(uint256 amount, bool fromWallet) private {
+        if (amount == 0) revert MarginZeroAmount();
+        Account storage a = _accounts[msg.sender];
+        uint256 scaled = a.scaledDebt;
+        if (scaled == 0) revert MarginNoDebt(msg.sender);
+        uint256 index = _pool.borrowIndex();
+        uint256 debt = MarginMath.debtOf(scaled, index);
+        uint256 pay = amount < debt ? amount : debt;
+        uint256 retire = pay == debt ? scaled : MarginMath.scaledFor(pay, index);
+        if (retire == 0) revert MarginZeroAmount();
+        uint256 pulled = MarginMath.debtOf(retire, index);
+        if (!fromWallet) _debit(msg.sender, address(_cash), pulled);
+        // retire ≤ scaled: it is either scaled itself or floor(pay·RAY/index) with pay < debt.
+        unchecked {
+            a.scaledDebt = uint128(scaled - retire);
+        }
+        emit Repaid(msg.sender, pulled, retire, MarginMath.debtOf(scaled - retire, index));
+        if (a.state != AccountState.Healthy) _refresh(msg.sender, _valuate(msg.sender));
+        if (fromWallet) _cash.safeTransferFrom(msg.sender, address(this), pulled);
+        _pool.repay(retire);
+    }
 
     function _credit(address account, address asset, uint256 amount) private {
         if (asset != address(_cash)) {
@@ -573,15 +582,17 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuard {
         return _equity(v) >= SafeCast.toInt256(target);
     }
 
-    /// @dev The least liquid held position (highest tier; lowest id on a tie) that may still be seized this window.
+    /// @dev The least liquid held position (highest tier; lowest id on a tie). When its window cap is used up the
+    ///      liquidation stops there (found = false): more liquid assets are not sold out of order, and the next
+    ///      window continues.
     function _pickSegment(Valuation memory v, uint256 window) private view returns (bool found, uint256 best) {
         uint8 bestTier;
         for (uint256 i; i < v.positions.length; ++i) {
             Position memory pos = v.positions[i];
             if (pos.balance == 0 || pos.tier <= bestTier) continue;
-            if (_windowRemaining(_assets[pos.asset], window) == 0) continue;
-            (found, best, bestTier) = (true, i, pos.tier);
+            (best, bestTier) = (i, pos.tier);
         }
+        found = bestTier > 0 && _windowRemaining(_assets[v.positions[best].asset], window) > 0;
     }
 
     function _windowRemaining(AssetConfig storage cfg, uint256 window) private view returns (uint256) {

@@ -35,4 +35,125 @@ interface IOracleRouter {
     /// @notice EWMA volatility of the asset's per-round log returns, 18 decimals (0.02e18 = 2% per round),
     ///         updated from each new round of the primary feed.
     function volatility(address asset) external view returns (uint256);
+
+    // ───────────────────────── additions: configuration, keeping state, errors and events ─────────────────────────
+
+    /// @notice Risk parameters of one asset.
+    /// @param primary the feed whose rounds drive the price, the breaker and the volatility (any AggregatorV3Interface)
+    /// @param secondary optional cross-check feed (address(0) for none), same unit as the primary
+    /// @param maxStaleness seconds a primary (and secondary) answer stays fresh while the session is open
+    /// @param maxDeviation largest |primary − secondary| / primary, 18 decimals (0.02e18 = 2%)
+    /// @param maxMove largest |next − current| / current between two consecutive primary rounds, 18 decimals;
+    ///        a larger move trips the circuit breaker
+    /// @param ewmaLambda EWMA decay λ, 18 decimals, in (0, 1e18) (RiskMetrics daily: 0.94e18)
+    struct AssetParams {
+        address primary;
+        address secondary;
+        uint32 maxStaleness;
+        uint64 maxDeviation;
+        uint64 maxMove;
+        uint64 ewmaLambda;
+    }
+
+    /// @notice What the router has recorded for an asset from the primary feed's rounds (all reproducible from them).
+    /// @param lastRoundId the last primary round processed (0: none yet)
+    /// @param lastPrice the reference price, 18 decimals: the answer of `lastRoundId`
+    /// @param lastUpdatedAt `updatedAt` of `lastRoundId`
+    /// @param safeSince see `safeSince`; 0 when the last keeper call did not find the price Safe
+    /// @param tripped whether the circuit breaker is tripped
+    /// @param trippedRoundId the primary round that tripped it (0 when not tripped)
+    /// @param variance EWMA of squared per-round log returns, 18 decimals
+    /// @param returnCount how many returns the EWMA has absorbed
+    struct AssetState {
+        uint80 lastRoundId;
+        uint128 lastPrice;
+        uint40 lastUpdatedAt;
+        uint40 safeSince;
+        bool tripped;
+        uint80 trippedRoundId;
+        uint256 variance;
+        uint64 returnCount;
+    }
+
+    /// @notice An asset's configuration was set (or replaced). Recorded state restarts from the primary's latest round.
+    event AssetConfigured(
+        address indexed asset,
+        address indexed primary,
+        address indexed secondary,
+        uint32 maxStaleness,
+        uint64 maxDeviation,
+        uint64 maxMove,
+        uint64 ewmaLambda
+    );
+    /// @notice An asset's weekly session calendar was set. `windows` as in `setSession`; empty means always open.
+    event SessionSet(address indexed asset, int32 utcOffsetSeconds, uint32[] windows);
+    /// @notice A local calendar day (days since 1970-01-01 in the asset's time zone) was marked closed or reopened.
+    event HolidaySet(address indexed asset, uint32 indexed localDay, bool closed);
+    /// @notice A primary round was absorbed: new reference price and volatility.
+    event RoundProcessed(
+        address indexed asset,
+        uint80 indexed roundId,
+        uint256 price,
+        int256 logReturn,
+        uint256 volatility
+    );
+    /// @notice A round moved more than `maxMove` from the reference; the asset is CircuitBroken until reset.
+    event CircuitBreakerTripped(address indexed asset, uint80 indexed roundId, uint256 referencePrice, uint256 price);
+    /// @notice The risk officer re-armed the breaker; pending rounds were absorbed up to `roundId`.
+    event CircuitBreakerReset(address indexed asset, uint80 indexed roundId, uint256 price);
+    /// @notice A keeper call found the price Safe after it was not; `since` is the start of the safe window.
+    event PriceBecameSafe(address indexed asset, uint256 since);
+    /// @notice A keeper call found the price not Safe after it was.
+    event PriceBecameUnsafe(address indexed asset, PriceStatus status);
+
+    /// @notice The asset has no primary feed.
+    error OracleAssetNotConfigured(address asset);
+    /// @notice A parameter is out of range (zero staleness, λ outside (0,1), zero maxMove, secondary equals primary).
+    error OracleInvalidParams(address asset);
+    /// @notice A feed reports more than 36 decimals.
+    error OracleUnsupportedDecimals(address feed, uint8 decimals);
+    /// @notice A session window is malformed (start ≥ end, beyond a week, overlapping or unsorted, too many).
+    error OracleInvalidSession(address asset, uint256 index);
+    /// @notice The UTC offset is beyond ±14 h.
+    error OracleInvalidUtcOffset(int32 utcOffsetSeconds);
+    /// @notice The breaker of the asset is not tripped.
+    error OracleBreakerNotTripped(address asset);
+
+    /// @notice Sets (or replaces) an asset's feeds and risk parameters. Restricted to the risk officer (delayed).
+    /// @dev Restarts the recorded state from the primary's latest round: breaker re-armed, volatility kept.
+    function configureAsset(address asset, AssetParams calldata params) external;
+
+    /// @notice Sets an asset's weekly trading session. Restricted to the risk officer.
+    /// @param utcOffsetSeconds the exchange's time zone (Shanghai: +28800)
+    /// @param windows sorted, non-overlapping open intervals in LOCAL minutes of the week, each `start << 16 | end`
+    ///        with Monday 00:00 = 0 and end ≤ 10080 (exclusive). Empty: open 24/7.
+    function setSession(address asset, int32 utcOffsetSeconds, uint32[] calldata windows) external;
+
+    /// @notice Marks a local calendar day closed (holiday) or open again. Restricted to the risk officer.
+    /// @param localDay days since 1970-01-01 in the asset's time zone: floor((unixTime + utcOffset) / 86400)
+    function setHoliday(address asset, uint32 localDay, bool closed) external;
+
+    /// @notice Re-arms a tripped breaker: absorbs the pending primary rounds (the tripping one included) into the
+    ///         reference and the volatility without a breaker check. Restricted to the risk officer.
+    function resetCircuitBreaker(address asset) external;
+
+    /// @notice Permissionless keeper call: absorbs the primary's new rounds in order (at most MAX_ROUNDS_PER_POKE),
+    ///         trips the breaker on a move beyond `maxMove`, and records when the price became Safe.
+    /// @return status the asset's status after the call
+    function poke(address asset) external returns (PriceStatus status);
+
+    /// @notice The asset's parameters.
+    function assetParams(address asset) external view returns (AssetParams memory);
+
+    /// @notice What the router has recorded for the asset.
+    function assetState(address asset) external view returns (AssetState memory);
+
+    /// @notice Whether the asset's session is open at `timestamp`, and since when (0 when open 24/7 without break).
+    function sessionAt(address asset, uint256 timestamp) external view returns (bool open, uint256 openedAt);
+
+    /// @notice The asset's session calendar.
+    function session(address asset) external view returns (int32 utcOffsetSeconds, uint32[] memory windows);
+
+    /// @notice Whether a local day is marked closed.
+    function isHoliday(address asset, uint32 localDay) external view returns (bool);
 }

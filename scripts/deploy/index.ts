@@ -3,11 +3,14 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Provider, Signer } from "ethers";
 import { deployCore } from "./core";
+import { deployMargin } from "./margin";
+import { deployOracle } from "./oracle";
 import type { DeploymentRecord, DeployOptions, RoleHolders } from "./types";
 
 export type { DeploymentRecord, DeployOptions, RoleHolders, TokenRecord } from "./types";
 export { ROLE, ROLE_LABELS } from "./roles";
 export { DEFAULT_TOKENS } from "./core";
+export { DEV_ORACLE_PARAMS } from "./oracle";
 
 export const DEPLOYMENTS_DIR = path.join(__dirname, "..", "..", "deployments");
 
@@ -16,6 +19,9 @@ export async function deployAll(opts: DeployOptions, network: string): Promise<D
   const provider = opts.deployer.provider as Provider;
   const startBlock = await provider.getBlockNumber();
   const core = await deployCore(opts);
+  const oracle = await deployOracle(opts, core.manager, core.tokens);
+  const contracts: Record<string, string> = { ...core.contracts, ...oracle.contracts };
+  Object.assign(contracts, await deployMargin(opts, core.manager, contracts, core.tokens, contracts.OracleRouter));
   const chainId = Number((await provider.getNetwork()).chainId);
   return {
     network,
@@ -25,7 +31,7 @@ export async function deployAll(opts: DeployOptions, network: string): Promise<D
     commit: gitCommit(),
     riskDelaySeconds: opts.riskDelaySeconds,
     roles: opts.roles,
-    contracts: core.contracts,
+    contracts,
     tokens: core.tokens,
   };
 }

@@ -1,0 +1,157 @@
+import { ethers } from "ethers";
+import {
+  CapitalPool__factory,
+  CollateralToken__factory,
+  InsuranceFund__factory,
+  MarginEngine__factory,
+  type ProtocolAccessManager as AccessManager,
+} from "../../typechain-types";
+import type { IMarginEngine } from "../../typechain-types/contracts/margin/MarginEngine";
+import { ROLE } from "./roles";
+import type { DeployOptions, TokenRecord } from "./types";
+
+const WAD = 10n ** 18n;
+/** 18-decimal ratio from a percentage given with up to 4 decimals (e.g. pct(2.5) = 0.025e18). */
+export const pct = (p: number): bigint => (BigInt(Math.round(p * 10_000)) * WAD) / 1_000_000n;
+
+/** Annual rate model of the dev pool: a fixed 8% (DESIGN.md's worked example). */
+export const DEFAULT_RATE_MODEL = { base: pct(8), slope1: 0n, slope2: 0n, kink: 0n };
+/** Share of interest owed to the insurance fund. */
+export const DEFAULT_RESERVE_FACTOR = pct(10);
+
+export const DEFAULT_MARGIN_PARAMS: IMarginEngine.ParamsStruct = {
+  warningBuffer: pct(5),
+  hardFloorFactor: pct(50),
+  targetBuffer: pct(2.5),
+  liquidatorShare: pct(50),
+  gracePeriod: 3600,
+  oracleGrace: 300,
+  liquidationWindow: 3600,
+  dustValue: 100n * 10n ** 6n,
+};
+
+/** Per liquidity tier; tier 1 carries DESIGN.md's seed margins (maintenance 15%, initial 20%). */
+export const DEFAULT_TIER_RISK: Record<number, IMarginEngine.TierRiskStruct> = {
+  1: { baseMaintenance: pct(15), volatilityMultiplier: WAD, floor: pct(10), cap: pct(40), initialBuffer: pct(5) },
+  2: { baseMaintenance: pct(20), volatilityMultiplier: WAD, floor: pct(15), cap: pct(50), initialBuffer: pct(5) },
+  3: { baseMaintenance: pct(25), volatilityMultiplier: WAD, floor: pct(20), cap: pct(60), initialBuffer: pct(10) },
+};
+
+/** Per liquidity tier: haircut, liquidation penalty and the per-window seizure cap (in whole shares). */
+export const DEFAULT_ASSET_RISK: Record<number, { haircut: bigint; penalty: bigint; windowCap: bigint }> = {
+  1: { haircut: 0n, penalty: pct(5), windowCap: 1_000_000n },
+  2: { haircut: pct(5), penalty: pct(7.5), windowCap: 500_000n },
+  3: { haircut: pct(10), penalty: pct(10), windowCap: 200_000n },
+};
+
+export interface MarginContracts {
+  CapitalPool: string;
+  InsuranceFund: string;
+  MarginEngine: string;
+}
+
+function selectors(iface: ethers.Interface, names: string[]): string[] {
+  return names.map((n) => {
+    const fn = iface.getFunction(n);
+    if (!fn) throw new Error(`no function ${n} in interface`);
+    return fn.selector;
+  });
+}
+
+/**
+ * Deploys the funding layer and the margin engine on top of the core contracts and an OracleRouter:
+ * InsuranceFund → CapitalPool → MarginEngine; wires every restricted function to its role, grants the engine
+ * BORROWER, INSURANCE_CLAIMANT and LIQUIDATOR, registers the three as system accounts of every token and lists the
+ * securities with the default risk table (the deployer holds the risk role without delay only for that moment).
+ */
+export async function deployMargin(
+  opts: DeployOptions,
+  manager: AccessManager,
+  contracts: Record<string, string>,
+  tokens: TokenRecord[],
+  oracleRouter: string,
+): Promise<MarginContracts> {
+  const log = opts.log ?? (() => {});
+  const deployerAddress = await opts.deployer.getAddress();
+  const managerAddress = await manager.getAddress();
+  const cash = tokens.find((t) => t.kind === "cash");
+  if (!cash) throw new Error("no cash token to deploy the capital pool over");
+  const wait = async (tx: Promise<{ wait(): Promise<unknown> }>): Promise<void> => {
+    await (await tx).wait();
+  };
+
+  const fund = await new InsuranceFund__factory(opts.deployer).deploy(cash.address, managerAddress);
+  await fund.waitForDeployment();
+  const fundAddress = await fund.getAddress();
+  log(`InsuranceFund ${fundAddress}`);
+
+  const pool = await new CapitalPool__factory(opts.deployer).deploy(
+    cash.address,
+    fundAddress,
+    managerAddress,
+    DEFAULT_RATE_MODEL,
+    DEFAULT_RESERVE_FACTOR,
+  );
+  await pool.waitForDeployment();
+  const poolAddress = await pool.getAddress();
+  log(`CapitalPool ${poolAddress}`);
+
+  const engine = await new MarginEngine__factory(opts.deployer).deploy(
+    cash.address,
+    poolAddress,
+    fundAddress,
+    oracleRouter,
+    contracts.KycRegistry,
+    managerAddress,
+    DEFAULT_MARGIN_PARAMS,
+  );
+  await engine.waitForDeployment();
+  const engineAddress = await engine.getAddress();
+  log(`MarginEngine ${engineAddress}`);
+
+  const poolIface = CapitalPool__factory.createInterface();
+  const engineIface = MarginEngine__factory.createInterface();
+  const fundIface = InsuranceFund__factory.createInterface();
+  await wait(
+    manager.setTargetFunctionRole(poolAddress, selectors(poolIface, ["borrow", "repay", "writeOff"]), ROLE.BORROWER),
+  );
+  await wait(
+    manager.setTargetFunctionRole(
+      poolAddress,
+      selectors(poolIface, ["setRateModel", "setReserveFactor", "acknowledgeDeficit"]),
+      ROLE.RISK_OFFICER,
+    ),
+  );
+  await wait(
+    manager.setTargetFunctionRole(fundAddress, selectors(fundIface, ["coverBadDebt"]), ROLE.INSURANCE_CLAIMANT),
+  );
+  await wait(
+    manager.setTargetFunctionRole(
+      engineAddress,
+      selectors(engineIface, ["configureAsset", "setTierRisk", "setParams"]),
+      ROLE.RISK_OFFICER,
+    ),
+  );
+  await wait(
+    manager.setTargetFunctionRole(engineAddress, selectors(engineIface, ["transferBetweenAccounts"]), ROLE.SETTLER),
+  );
+  for (const role of [ROLE.BORROWER, ROLE.INSURANCE_CLAIMANT, ROLE.LIQUIDATOR]) {
+    await wait(manager.grantRole(role, engineAddress, 0));
+  }
+
+  for (const t of tokens) {
+    const token = CollateralToken__factory.connect(t.address, opts.deployer);
+    for (const system of [poolAddress, fundAddress, engineAddress]) await wait(token.setSystemAccount(system, true));
+  }
+
+  // Initial risk table: the deployer takes the risk role for a moment without delay, as deployCore does.
+  await wait(manager.grantRole(ROLE.RISK_OFFICER, deployerAddress, 0));
+  for (const [tier, risk] of Object.entries(DEFAULT_TIER_RISK)) await wait(engine.setTierRisk(Number(tier), risk));
+  for (const t of tokens.filter((x) => x.kind === "security")) {
+    const r = DEFAULT_ASSET_RISK[t.liquidityTier] ?? DEFAULT_ASSET_RISK[3];
+    await wait(engine.configureAsset(t.address, t.liquidityTier, r.haircut, r.penalty, r.windowCap));
+  }
+  await wait(manager.renounceRole(ROLE.RISK_OFFICER, deployerAddress));
+
+  return { CapitalPool: poolAddress, InsuranceFund: fundAddress, MarginEngine: engineAddress };
+}

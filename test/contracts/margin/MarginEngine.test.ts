@@ -1,0 +1,391 @@
+import { expect } from "chai";
+import hre from "hardhat";
+import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import {
+  CNY,
+  WAD,
+  State,
+  marginFixture,
+  pct,
+  price,
+  setTier,
+  zeroRate,
+  type MarginFixture,
+} from "../../helpers/marginFixture";
+
+/** A Params struct returned by a view, as the object a setter takes. */
+function paramsOf(p: Awaited<ReturnType<MarginFixture["engine"]["params"]>>) {
+  return {
+    warningBuffer: p.warningBuffer,
+    hardFloorFactor: p.hardFloorFactor,
+    targetBuffer: p.targetBuffer,
+    liquidatorShare: p.liquidatorShare,
+    gracePeriod: p.gracePeriod,
+    oracleGrace: p.oracleGrace,
+    liquidationWindow: p.liquidationWindow,
+    dustValue: p.dustValue,
+  };
+}
+
+function tierOf(t: Awaited<ReturnType<MarginFixture["engine"]["tierRisk"]>>) {
+  return {
+    baseMaintenance: t.baseMaintenance,
+    volatilityMultiplier: t.volatilityMultiplier,
+    floor: t.floor,
+    cap: t.cap,
+    initialBuffer: t.initialBuffer,
+  };
+}
+
+const addr = (c: { getAddress(): Promise<string> }): Promise<string> => c.getAddress();
+
+/** Client C (5×, tier-1 margins 15% / 20% without volatility add-on) holding 20,000 mbBANK (200,000 CNY) with 150,000 borrowed and withdrawn: equity 50,000. */
+async function leveredC(fx: MarginFixture): Promise<void> {
+  await zeroRate(fx);
+  await setTier(fx, 1, pct(15), pct(5)); // k = 0: margins do not move with the volatility of these price moves
+  await fx.fundAccount(fx.clientC, fx.bank, 20_000n);
+  await fx.engine.connect(fx.clientC).borrow(150_000n * CNY);
+  await fx.engine.connect(fx.clientC).withdraw(await addr(fx.cash), 150_000n * CNY);
+}
+
+describe("MarginEngine", () => {
+  describe("deposit", () => {
+    it("credits the caller's account, moves the tokens in and emits CollateralDeposited", async () => {
+      const fx = await loadFixture(marginFixture);
+      const { engine, clientA, cash } = fx;
+      await cash.connect(fx.actors.custodian).mint(clientA.address, 5_000n * CNY, hre.ethers.id("dep-1"));
+      await cash.connect(clientA).approve(await addr(engine), 5_000n * CNY);
+      const tx = engine.connect(clientA).deposit(await addr(cash), 5_000n * CNY);
+      await expect(tx)
+        .to.emit(engine, "CollateralDeposited")
+        .withArgs(clientA.address, await addr(cash), 5_000n * CNY);
+      await expect(tx).to.changeTokenBalances(cash, [clientA, engine], [-5_000n * CNY, 5_000n * CNY]);
+      expect(await engine.balanceOf(clientA.address, await addr(cash))).to.equal(5_000n * CNY);
+    });
+
+    it("refuses unverified owners, unlisted assets and zero amounts", async () => {
+      const fx = await loadFixture(marginFixture);
+      const stranger = fx.actors.users[9];
+      await expect(fx.engine.connect(stranger).deposit(await addr(fx.cash), 1n))
+        .to.be.revertedWithCustomError(fx.engine, "MarginNotVerified")
+        .withArgs(stranger.address);
+      await expect(fx.engine.connect(fx.clientA).deposit(await addr(fx.pool), 1n))
+        .to.be.revertedWithCustomError(fx.engine, "MarginAssetNotListed")
+        .withArgs(await addr(fx.pool));
+      await expect(fx.engine.connect(fx.clientA).deposit(await addr(fx.cash), 0n)).to.be.revertedWithCustomError(
+        fx.engine,
+        "MarginZeroAmount",
+      );
+    });
+  });
+
+  describe("borrow and repay", () => {
+    it("borrows into the account's cash balance up to the KYC tier's leverage", async () => {
+      const fx = await loadFixture(marginFixture);
+      const { engine, clientA, pool } = fx;
+      await fx.fundAccount(clientA, fx.cash, 100_000n * CNY);
+      await expect(engine.connect(clientA).borrow(100_000n * CNY))
+        .to.emit(engine, "Borrowed")
+        .withArgs(clientA.address, 100_000n * CNY, 100_000n * CNY, 100_000n * CNY);
+      expect(await engine.balanceOf(clientA.address, await addr(fx.cash))).to.equal(200_000n * CNY);
+      expect(await pool.totalScaledDebt()).to.equal(100_000n * CNY);
+      // tier 2 = 2×: exposure 200,000 + 10 > 2 · equity
+      await expect(engine.connect(clientA).borrow(10n * CNY))
+        .to.be.revertedWithCustomError(engine, "MarginLeverageExceeded")
+        .withArgs(clientA.address, 200_010n * CNY, (v: bigint) => v <= 100_000n * CNY, 2n * WAD);
+    });
+
+    it("refuses a withdrawal that would break initial margin", async () => {
+      const fx = await loadFixture(marginFixture);
+      await leveredC(fx);
+      const bank = await addr(fx.bank);
+      // tier 1 defaults: maintenance 15%, initial 20%; vol 0 → IM on 185,000 = 37,000 > equity 35,000
+      await expect(fx.engine.connect(fx.clientC).withdraw(bank, 1_500n))
+        .to.be.revertedWithCustomError(fx.engine, "MarginInitialMarginBreached")
+        .withArgs(fx.clientC.address, 35_000n * CNY, 37_000n * CNY);
+      await expect(fx.engine.connect(fx.clientC).withdraw(bank, 500n))
+        .to.emit(fx.engine, "CollateralWithdrawn")
+        .withArgs(fx.clientC.address, bank, 500n);
+      await expect(fx.engine.connect(fx.clientC).withdraw(bank, 20_000n))
+        .to.be.revertedWithCustomError(fx.engine, "MarginInsufficientBalance")
+        .withArgs(fx.clientC.address, bank, 19_500n, 20_000n);
+    });
+
+    it("blocks borrowing while a held price is not Safe", async () => {
+      const fx = await loadFixture(marginFixture);
+      await fx.fundAccount(fx.clientC, fx.bank, 1_000n);
+      await time.increase(7 * 86_400); // no new rounds: the feed goes stale
+      await expect(fx.engine.connect(fx.clientC).borrow(1_000n * CNY))
+        .to.be.revertedWithCustomError(fx.engine, "MarginPriceUnsafe")
+        .withArgs(await addr(fx.bank), 1);
+    });
+
+    it("repays from the cash balance, capped at the debt, and refuses with no debt", async () => {
+      const fx = await loadFixture(marginFixture);
+      const { engine, clientA } = fx;
+      await zeroRate(fx);
+      await fx.fundAccount(clientA, fx.cash, 100_000n * CNY);
+      await engine.connect(clientA).borrow(50_000n * CNY);
+      await expect(engine.connect(clientA).repay(20_000n * CNY))
+        .to.emit(engine, "Repaid")
+        .withArgs(clientA.address, 20_000n * CNY, 20_000n * CNY, 30_000n * CNY);
+      await expect(engine.connect(clientA).repay(1_000_000n * CNY))
+        .to.emit(engine, "Repaid")
+        .withArgs(clientA.address, 30_000n * CNY, 30_000n * CNY, 0n);
+      expect(await engine.debtOf(clientA.address)).to.deep.equal([0n, 0n]);
+      expect(await engine.balanceOf(clientA.address, await addr(fx.cash))).to.equal(100_000n * CNY);
+      await expect(engine.connect(clientA).repay(1n))
+        .to.be.revertedWithCustomError(engine, "MarginNoDebt")
+        .withArgs(clientA.address);
+    });
+  });
+
+  describe("account states", () => {
+    it("walks Healthy → Warning → MarginCall, and a deposit cures the call back to Healthy", async () => {
+      const fx = await loadFixture(marginFixture);
+      const { engine, clientC } = fx;
+      await leveredC(fx);
+      // equity 50,000 on 200,000: 25%; maintenance 15%, warning below 20%
+      await fx.setPrice(fx.bank, price(9.6)); // 192,000 − 150,000 = 42,000 → 21.9% Healthy
+      expect(await engine.accountState(clientC.address)).to.equal(State.Healthy);
+      await fx.setPrice(fx.bank, price(9.3)); // 36,000 / 186,000 = 19.4% → Warning
+      await expect(engine.poke(clientC.address))
+        .to.emit(engine, "AccountStateChanged")
+        .withArgs(clientC.address, State.Healthy, State.Warning, 36_000n * CNY, 27_900n * CNY);
+      await fx.setPrice(fx.bank, price(8.5)); // 20,000 / 170,000 = 11.8% → MarginCall
+      const call = engine.poke(clientC.address);
+      const deadline = BigInt(await time.latest()) + 1n + BigInt((await engine.params()).gracePeriod);
+      await expect(call)
+        .to.emit(engine, "MarginCalled")
+        .withArgs(clientC.address, deadline, 20_000n * CNY, 25_500n * CNY);
+      await expect(call)
+        .to.emit(engine, "AccountStateChanged")
+        .withArgs(clientC.address, State.Warning, State.MarginCall, 20_000n * CNY, 25_500n * CNY);
+      await expect(engine.connect(clientC).borrow(1n)).to.be.revertedWithCustomError(
+        engine,
+        "MarginInitialMarginBreached",
+      );
+
+      await fx.cash.connect(fx.actors.custodian).mint(clientC.address, 20_000n * CNY, hre.ethers.id("cure"));
+      await fx.cash.connect(clientC).approve(await addr(engine), 20_000n * CNY);
+      const cure = engine.connect(clientC).deposit(await addr(fx.cash), 20_000n * CNY);
+      await expect(cure).to.emit(engine, "MarginCallCured").withArgs(clientC.address);
+      await expect(cure)
+        .to.emit(engine, "AccountStateChanged")
+        .withArgs(clientC.address, State.MarginCall, State.Healthy, 40_000n * CNY, 25_500n * CNY);
+      expect((await engine.accountView(clientC.address)).callDeadline).to.equal(0n);
+    });
+
+    it("cures by repayment from the wallet (repaying from margin cash leaves equity unchanged)", async () => {
+      const fx = await loadFixture(marginFixture);
+      const { engine, clientC } = fx;
+      await leveredC(fx);
+      await fx.setPrice(fx.bank, price(8.5)); // equity 20,000 < maintenance 25,500
+      await engine.poke(clientC.address);
+      expect((await engine.recordedState(clientC.address))[0]).to.equal(State.MarginCall);
+      await fx.cash.connect(fx.actors.custodian).mint(clientC.address, 10_000n * CNY, hre.ethers.id("repay-cure"));
+      await fx.cash.connect(clientC).approve(await addr(engine), 10_000n * CNY);
+      const tx = engine.connect(clientC).repayFromWallet(10_000n * CNY);
+      await expect(tx)
+        .to.emit(engine, "Repaid")
+        .withArgs(clientC.address, 10_000n * CNY, 10_000n * CNY, 140_000n * CNY);
+      await expect(tx).to.emit(engine, "MarginCallCured").withArgs(clientC.address);
+      // 30,000 ≥ 25,500 but below the warning line 25,500 + 5% · 170,000 = 34,000
+      await expect(tx)
+        .to.emit(engine, "AccountStateChanged")
+        .withArgs(clientC.address, State.MarginCall, State.Warning, 30_000n * CNY, 25_500n * CNY);
+      await expect(tx).to.changeTokenBalances(fx.cash, [clientC, fx.pool], [-10_000n * CNY, 10_000n * CNY]);
+    });
+
+    it("becomes Liquidatable when the deadline passes, or at once below the hard line", async () => {
+      const fx = await loadFixture(marginFixture);
+      await leveredC(fx);
+      await fx.setPrice(fx.bank, price(8.5));
+      await fx.engine.poke(fx.clientC.address);
+      expect(await fx.engine.accountState(fx.clientC.address)).to.equal(State.MarginCall);
+      await fx.advance((await fx.engine.params()).gracePeriod);
+      expect(await fx.engine.accountState(fx.clientC.address)).to.equal(State.Liquidatable);
+
+      const fx2 = await loadFixture(marginFixture);
+      await leveredC(fx2);
+      // hard line = 50% of maintenance: 161,000 − 150,000 = 11,000 < 0.5 · 0.15 · 161,000 = 12,075
+      await fx2.setPrice(fx2.bank, price(8.05));
+      expect(await fx2.engine.accountState(fx2.clientC.address)).to.equal(State.Liquidatable);
+      await fx2.setPrice(fx2.bank, price(7.4)); // 148,000 < debt 150,000
+      expect(await fx2.engine.accountState(fx2.clientC.address)).to.equal(State.Defaulted);
+    });
+
+    it("records nothing while a held price is not Safe", async () => {
+      const fx = await loadFixture(marginFixture);
+      await leveredC(fx);
+      await fx.setPrice(fx.bank, price(8.5));
+      await time.increase(7 * 86_400);
+      await expect(fx.engine.poke(fx.clientC.address)).to.not.emit(fx.engine, "MarginCalled");
+      expect(await fx.engine.recordedState(fx.clientC.address)).to.deep.equal([State.Healthy, 0n]);
+    });
+  });
+
+  describe("dynamic margin", () => {
+    it("sets maintenance = clamp(base + k · EWMA volatility, floor, cap) and initial = maintenance + buffer", async () => {
+      const fx = await loadFixture(marginFixture);
+      await setTier(fx, 1, pct(15), pct(5), 2n * WAD);
+      for (const p of [10, 10.5, 9.8, 10.4, 9.9, 10.6]) await fx.setPrice(fx.bank, price(p));
+      const vol = await (await hre.ethers.getContractAt("IOracleRouter", fx.router)).volatility(await addr(fx.bank));
+      expect(vol).to.be.greaterThan(0n);
+      const [mm, im, reportedVol] = await fx.engine.assetMargins(await addr(fx.bank));
+      const expected = pct(15) + (2n * WAD * vol + WAD - 1n) / WAD;
+      expect(reportedVol).to.equal(vol);
+      expect(mm).to.equal(expected > WAD - pct(5) ? WAD - pct(5) : expected);
+      expect(im).to.equal(mm + pct(5));
+      // clamped at the cap
+      await fx.engine.connect(fx.actors.riskOfficer).setTierRisk(1, {
+        baseMaintenance: pct(15),
+        volatilityMultiplier: 18n * WAD,
+        floor: pct(10),
+        cap: pct(40),
+        initialBuffer: pct(5),
+      });
+      expect((await fx.engine.assetMargins(await addr(fx.bank)))[0]).to.equal(pct(40));
+    });
+  });
+
+  describe("liquidation", () => {
+    async function liquidatable(): Promise<MarginFixture> {
+      const fx = await loadFixture(marginFixture);
+      await leveredC(fx);
+      await fx.setPrice(fx.bank, price(8.05)); // below the hard line
+      await fx.advance((await fx.engine.params()).oracleGrace);
+      return fx;
+    }
+
+    it("refuses healthy accounts, self-liquidation and fresh prices inside the oracle grace", async () => {
+      const fx = await loadFixture(marginFixture);
+      await leveredC(fx);
+      await expect(fx.engine.connect(fx.liquidator).liquidate(fx.clientC.address, 1))
+        .to.be.revertedWithCustomError(fx.engine, "MarginNotLiquidatable")
+        .withArgs(fx.clientC.address, State.Healthy);
+      await expect(fx.engine.connect(fx.clientC).liquidate(fx.clientC.address, 1))
+        .to.be.revertedWithCustomError(fx.engine, "MarginSelfLiquidation")
+        .withArgs(fx.clientC.address);
+    });
+
+    it("sells just enough for the target, splits the penalty and repays the pool", async () => {
+      const fx = await liquidatable();
+      const { engine, clientC, liquidator, fund, pool } = fx;
+      const before = await engine.accountView(clientC.address);
+      const fundBefore = await fund.balance();
+      const tx = engine.connect(liquidator).liquidate(clientC.address, 5);
+      await expect(tx).to.emit(engine, "Liquidated");
+      const after = await engine.accountView(clientC.address);
+      const p = await engine.params();
+      const target = after.maintenanceReq + (after.positionValue * p.targetBuffer) / WAD;
+      expect(after.equity).to.be.greaterThanOrEqual(target);
+      // minimal: one share less (8.05 CNY) would have missed the target
+      const [, , , units] = (await engine.queryFilter(engine.filters.Liquidated()))[0].args;
+      expect(units).to.be.greaterThan(0n);
+      expect(after.equity - target).to.be.lessThan(8_050_000n);
+      expect(after.state).to.be.oneOf([BigInt(State.Healthy), BigInt(State.Warning)]);
+      // penalty 5% of the seized value, half to the insurance fund
+      const value = units * 8_050_000n;
+      const penalty = (value * pct(5) + WAD - 1n) / WAD;
+      expect((await fund.balance()) - fundBefore).to.equal(penalty - penalty / 2n);
+      expect(before.debt - after.debt).to.be.closeTo(value - penalty, 1n);
+      expect(await pool.totalScaledDebt()).to.equal((await engine.debtOf(clientC.address))[1]);
+      expect(await engine.balanceOf(liquidator.address, await addr(fx.bank))).to.equal(units);
+    });
+
+    it("seizes the least liquid tier first and honours the per-window cap", async () => {
+      const fx = await loadFixture(marginFixture);
+      const { engine, clientA, liquidator } = fx;
+      await zeroRate(fx);
+      for (const tier of [1, 2, 3]) await setTier(fx, tier, pct(15), pct(5));
+      // no haircuts, so that 2× fits the tier's leverage cap; mbSMALL capped at 300 shares per window
+      await engine.connect(fx.actors.riskOfficer).configureAsset(await addr(fx.tech), 2, 0n, pct(5), 10n ** 9n);
+      await engine.connect(fx.actors.riskOfficer).configureAsset(await addr(fx.small), 3, 0n, pct(5), 300n);
+      await fx.fundAccount(clientA, fx.cash, 100_000n * CNY);
+      await engine.connect(clientA).borrow(100_000n * CNY);
+      await fx.buy(clientA, fx.bank, 10_000n, price(10));
+      await fx.buy(clientA, fx.tech, 2_000n, price(25));
+      await fx.buy(clientA, fx.small, 1_000n, price(50));
+      await fx.setPrice(fx.bank, price(5.3));
+      await fx.setPrice(fx.tech, price(13.25));
+      await fx.setPrice(fx.small, price(26.5)); // −47%: equity 6,000 below the hard line 0.5 · 15,900
+      await fx.advance((await engine.params()).oracleGrace);
+      await expect(engine.connect(liquidator).liquidate(clientA.address, 3))
+        .to.emit(engine, "Liquidated")
+        .withArgs(
+          clientA.address,
+          liquidator.address,
+          await addr(fx.small),
+          300n,
+          price(26.5),
+          7_950n * CNY,
+          (v: bigint) => v > 0n,
+          (v: bigint) => v > 0n,
+          (v: bigint) => v > 0n,
+        );
+      expect(await engine.seizableInWindow(await addr(fx.small))).to.equal(0n);
+      // mbSMALL is capped for this window: nothing more liquid is sold out of order
+      await expect(engine.connect(liquidator).liquidate(clientA.address, 3))
+        .to.be.revertedWithCustomError(engine, "MarginSeizureCapReached")
+        .withArgs(clientA.address);
+      expect(await engine.accountState(clientA.address)).to.equal(State.Liquidatable);
+      await fx.advance((await engine.params()).liquidationWindow);
+      await expect(engine.connect(liquidator).liquidate(clientA.address, 1))
+        .to.emit(engine, "Liquidated")
+        .withArgs(
+          clientA.address,
+          liquidator.address,
+          await addr(fx.small),
+          300n,
+          price(26.5),
+          7_950n * CNY,
+          (v: bigint) => v > 0n,
+          (v: bigint) => v > 0n,
+          (v: bigint) => v > 0n,
+        );
+    });
+
+    it("takes a whole position rather than leave dust", async () => {
+      const fx = await liquidatable();
+      // dust threshold above what would remain
+      const p = await fx.engine.params();
+      await fx.engine.connect(fx.actors.riskOfficer).setParams({ ...paramsOf(p), dustValue: 1_000_000n * CNY });
+      await fx.engine.connect(fx.liquidator).liquidate(fx.clientC.address, 1);
+      expect(await fx.engine.balanceOf(fx.clientC.address, await addr(fx.bank))).to.equal(0n);
+      const view = await fx.engine.accountView(fx.clientC.address);
+      expect(view.debt).to.equal(0n);
+      expect(view.cash).to.be.greaterThan(0n); // proceeds above the debt stay the client's
+      expect(view.state).to.equal(State.Healthy);
+    });
+
+    it("refuses a liquidator who cannot pay from its margin cash", async () => {
+      const fx = await liquidatable();
+      const poor = fx.clientA;
+      await expect(fx.engine.connect(poor).liquidate(fx.clientC.address, 1)).to.be.revertedWithCustomError(
+        fx.engine,
+        "MarginInsufficientBalance",
+      );
+    });
+  });
+
+  describe("access control", () => {
+    it("routes risk parameters through the risk officer and balance moves through the SETTLER", async () => {
+      const fx = await loadFixture(marginFixture);
+      const { engine, clientA } = fx;
+      const p = paramsOf(await engine.params());
+      for (const call of [
+        engine.connect(clientA).setParams(p),
+        engine.connect(clientA).setTierRisk(1, tierOf(await engine.tierRisk(1))),
+        engine.connect(clientA).configureAsset(await addr(fx.bank), 1, 0n, pct(5), 1n),
+        engine.connect(clientA).transferBetweenAccounts(fx.dealer.address, clientA.address, await addr(fx.bank), 1n),
+      ]) {
+        await expect(call).to.be.revertedWithCustomError(engine, "AccessManagedUnauthorized").withArgs(clientA.address);
+      }
+      await expect(
+        engine.connect(fx.actors.riskOfficer).setParams({ ...p, liquidatorShare: WAD + 1n }),
+      ).to.be.revertedWithCustomError(engine, "MarginInvalidParams");
+      await expect(engine.connect(fx.actors.riskOfficer).setParams(p)).to.emit(engine, "ParamsSet");
+    });
+  });
+});

@@ -1,0 +1,323 @@
+import { expect } from "chai";
+import hre from "hardhat";
+import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import { deployCoreFixture, verify, type CoreFixture } from "../../helpers/fixtures";
+import { ROLE } from "../../../scripts/deploy/roles";
+import {
+  CapitalPool__factory,
+  InsuranceFund__factory,
+  type CapitalPool,
+  type InsuranceFund,
+} from "../../../typechain-types";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+
+const CNY = 10n ** 6n;
+const WAD = 10n ** 18n;
+const RAY = 10n ** 27n;
+const DAY = 86_400n;
+const ZERO_RATE = { base: 0n, slope1: 0n, slope2: 0n, kink: 0n };
+/** Views at the last mined block (a plain eth_call runs one second later and sees one more second of interest). */
+const atHead = async () => ({ blockTag: await hre.ethers.provider.getBlockNumber() });
+
+interface PoolFixture extends CoreFixture {
+  pool: CapitalPool;
+  fund: InsuranceFund;
+  /** Holds BORROWER so that the pool is exercised on its own (the MarginEngine holds it in deployment). */
+  borrower: HardhatEthersSigner;
+  lp: HardhatEthersSigner;
+  lp2: HardhatEthersSigner;
+}
+
+async function poolFixture(): Promise<PoolFixture> {
+  const fx = await deployCoreFixture();
+  const { admin, custodian, users } = fx.actors;
+  const [borrower, lp, lp2] = users;
+  const managerAddress = await fx.manager.getAddress();
+  const cashAddress = await fx.cash.getAddress();
+  const fund = await new InsuranceFund__factory(admin).deploy(cashAddress, managerAddress);
+  const pool = await new CapitalPool__factory(admin).deploy(
+    cashAddress,
+    await fund.getAddress(),
+    managerAddress,
+    { base: (WAD / 100n) * 8n, slope1: 0n, slope2: 0n, kink: 0n },
+    WAD / 10n,
+  );
+  const poolAddress = await pool.getAddress();
+  const p = CapitalPool__factory.createInterface();
+  await fx.manager.setTargetFunctionRole(
+    poolAddress,
+    (["borrow", "repay", "writeOff"] as const).map((n) => p.getFunction(n)!.selector),
+    ROLE.BORROWER,
+  );
+  await fx.manager.setTargetFunctionRole(
+    poolAddress,
+    (["setRateModel", "setReserveFactor", "acknowledgeDeficit"] as const).map((n) => p.getFunction(n)!.selector),
+    ROLE.RISK_OFFICER,
+  );
+  await fx.manager.setTargetFunctionRole(
+    await fund.getAddress(),
+    [InsuranceFund__factory.createInterface().getFunction("coverBadDebt")!.selector],
+    ROLE.INSURANCE_CLAIMANT,
+  );
+  await fx.manager.grantRole(ROLE.BORROWER, borrower.address, 0);
+  await fx.cash.setSystemAccount(poolAddress, true);
+  await fx.cash.setSystemAccount(await fund.getAddress(), true);
+  for (const [i, u] of [borrower, lp, lp2].entries()) {
+    await verify(fx, u.address);
+    await fx.cash.connect(custodian).mint(u.address, 1_000_000n * CNY, hre.ethers.id(`pool-mint-${i}`));
+    await fx.cash.connect(u).approve(poolAddress, hre.ethers.MaxUint256);
+  }
+  return { ...fx, pool, fund, borrower, lp, lp2 };
+}
+
+describe("CapitalPool", () => {
+  describe("ERC-4626 deposits and withdrawals", () => {
+    it("mints shares at 10^6 per cash unit on the first deposit and emits Deposit", async () => {
+      const { pool, lp } = await loadFixture(poolFixture);
+      const shares = await pool.previewDeposit(200_000n * CNY);
+      expect(shares).to.equal(200_000n * CNY * 10n ** 6n);
+      await expect(pool.connect(lp).deposit(200_000n * CNY, lp.address))
+        .to.emit(pool, "Deposit")
+        .withArgs(lp.address, lp.address, 200_000n * CNY, shares);
+      expect(await pool.balanceOf(lp.address)).to.equal(shares);
+      expect(await pool.decimals()).to.equal(12);
+      expect(await pool.totalAssets()).to.equal(200_000n * CNY);
+    });
+
+    it("rounds in the vault's favour: previewMint rounds assets up, previewWithdraw rounds shares up", async () => {
+      const { pool, lp, borrower } = await loadFixture(poolFixture);
+      await pool.connect(lp).deposit(300_000n * CNY, lp.address);
+      await pool.connect(borrower).borrow(100_000n * CNY, borrower.address);
+      await time.increase(7n * DAY);
+      // totalAssets is no longer a multiple of the share supply: conversions must round.
+      const assetsForOneShare = await pool.previewMint(1n);
+      expect(assetsForOneShare).to.equal(1n);
+      const sharesFor = await pool.previewWithdraw(1n);
+      const down = await pool.convertToShares(1n);
+      expect(sharesFor).to.be.greaterThan(down);
+      expect(await pool.previewRedeem(sharesFor)).to.be.lessThanOrEqual(1n + 1n);
+    });
+
+    it("withdraws and redeems, emitting Withdraw with the burnt shares", async () => {
+      const { pool, lp } = await loadFixture(poolFixture);
+      await pool.connect(lp).deposit(100_000n * CNY, lp.address);
+      const shares = await pool.previewWithdraw(40_000n * CNY);
+      await expect(pool.connect(lp).withdraw(40_000n * CNY, lp.address, lp.address))
+        .to.emit(pool, "Withdraw")
+        .withArgs(lp.address, lp.address, lp.address, 40_000n * CNY, shares);
+      const rest = await pool.balanceOf(lp.address);
+      await expect(pool.connect(lp).redeem(rest, lp.address, lp.address)).to.changeTokenBalance(
+        await hre.ethers.getContractAt("CollateralToken", await pool.asset()),
+        lp,
+        60_000n * CNY,
+      );
+      expect(await pool.totalSupply()).to.equal(0n);
+    });
+
+    it("caps maxWithdraw/maxRedeem at available cash and reverts beyond it with the standard error", async () => {
+      const { pool, lp, borrower, actors } = await loadFixture(poolFixture);
+      await pool.connect(actors.riskOfficer).setRateModel(ZERO_RATE);
+      await pool.connect(lp).deposit(100_000n * CNY, lp.address);
+      await pool.connect(borrower).borrow(70_000n * CNY, borrower.address);
+      expect(await pool.maxWithdraw(lp.address)).to.equal(30_000n * CNY);
+      await expect(pool.connect(lp).withdraw(30_000n * CNY + 1n, lp.address, lp.address))
+        .to.be.revertedWithCustomError(pool, "ERC4626ExceededMaxWithdraw")
+        .withArgs(lp.address, 30_000n * CNY + 1n, 30_000n * CNY);
+      const maxRedeem = await pool.maxRedeem(lp.address);
+      await expect(pool.connect(lp).redeem(maxRedeem + 1n, lp.address, lp.address))
+        .to.be.revertedWithCustomError(pool, "ERC4626ExceededMaxRedeem")
+        .withArgs(lp.address, maxRedeem + 1n, maxRedeem);
+      await pool.connect(lp).withdraw(30_000n * CNY, lp.address, lp.address);
+      expect(await pool.availableCash()).to.equal(0n);
+    });
+  });
+
+  describe("borrowing", () => {
+    it("only the BORROWER role borrows, repays and writes off", async () => {
+      const { pool, lp } = await loadFixture(poolFixture);
+      await pool.connect(lp).deposit(100_000n * CNY, lp.address);
+      for (const call of [
+        pool.connect(lp).borrow(1n, lp.address),
+        pool.connect(lp).repay(1n),
+        pool.connect(lp).writeOff(1n),
+      ]) {
+        await expect(call).to.be.revertedWithCustomError(pool, "AccessManagedUnauthorized").withArgs(lp.address);
+      }
+    });
+
+    it("lends cash, records scaled debt and refuses more than the available cash", async () => {
+      const { pool, lp, borrower } = await loadFixture(poolFixture);
+      await pool.connect(lp).deposit(100_000n * CNY, lp.address);
+      await expect(pool.connect(borrower).borrow(100_000n * CNY + 1n, borrower.address))
+        .to.be.revertedWithCustomError(pool, "PoolInsufficientCash")
+        .withArgs(100_000n * CNY + 1n, 100_000n * CNY);
+      await expect(pool.connect(borrower).borrow(60_000n * CNY, borrower.address))
+        .to.emit(pool, "Borrowed")
+        .withArgs(borrower.address, borrower.address, 60_000n * CNY, 60_000n * CNY, RAY);
+      expect(await pool.totalScaledDebt()).to.equal(60_000n * CNY);
+      expect(await pool.utilisation()).to.equal((WAD * 6n) / 10n);
+    });
+
+    it("accrues 8% a year per second: 200,000 owes about 43.84 after one natural day", async () => {
+      const { pool, lp, borrower } = await loadFixture(poolFixture);
+      await pool.connect(lp).deposit(400_000n * CNY, lp.address);
+      await pool.connect(borrower).borrow(200_000n * CNY, borrower.address);
+      const start = BigInt(await time.latest());
+      await time.setNextBlockTimestamp(start + DAY);
+      await pool.accrue();
+      const interest = (await pool.totalDebt(await atHead())) - 200_000n * CNY;
+      // 200,000 × 8% / 365 = 43.835616… CNY for exactly one day (the accrue block is one day after the borrow)
+      expect(interest).to.equal((200_000n * CNY * 8n) / 100n / 365n);
+      expect(Number(interest) / 1e6).to.be.closeTo(43.84, 0.005);
+      expect(await pool.ratePerDay()).to.equal((8n * WAD) / 100n / 365n);
+      expect(await pool.borrowRate()).to.equal((8n * WAD) / 100n);
+    });
+
+    it("repays scaled debt, pulling ceil(scaled · index) and emitting Repaid", async () => {
+      const { pool, lp, borrower } = await loadFixture(poolFixture);
+      await pool.connect(lp).deposit(400_000n * CNY, lp.address);
+      await pool.connect(borrower).borrow(200_000n * CNY, borrower.address);
+      const start = BigInt(await time.latest());
+      await time.setNextBlockTimestamp(start + 180n * DAY);
+      await hre.network.provider.send("evm_setAutomine", [false]);
+      const tx = await pool.connect(borrower).repay(200_000n * CNY);
+      await hre.network.provider.send("evm_mine");
+      await hre.network.provider.send("evm_setAutomine", [true]);
+      // one accrual over 180 days: index = RAY · (1 + 8% · 180/365)
+      const index = RAY + (RAY * 8n * 180n) / 100n / 365n;
+      const scaled = 200_000n * CNY;
+      const owed = (scaled * index + RAY - 1n) / RAY;
+      expect(owed - 200_000n * CNY).to.be.closeTo((16_000n * CNY * 180n) / 365n, 1n);
+      await expect(tx).to.emit(pool, "Repaid").withArgs(borrower.address, owed, scaled, index);
+      expect(await pool.totalScaledDebt()).to.equal(0n);
+      await expect(pool.connect(borrower).repay(1n))
+        .to.be.revertedWithCustomError(pool, "PoolDebtExceeded")
+        .withArgs(1n, 0n);
+    });
+
+    it("prices a kinked utilisation model and changes it only through the risk officer", async () => {
+      const { pool, lp, borrower, actors } = await loadFixture(poolFixture);
+      await pool.connect(lp).deposit(100_000n * CNY, lp.address);
+      const model = { base: WAD / 50n, slope1: WAD / 10n, slope2: WAD, kink: (WAD * 8n) / 10n };
+      await expect(pool.connect(lp).setRateModel(model))
+        .to.be.revertedWithCustomError(pool, "AccessManagedUnauthorized")
+        .withArgs(lp.address);
+      await expect(pool.connect(actors.riskOfficer).setRateModel(model))
+        .to.emit(pool, "RateModelSet")
+        .withArgs(model.base, model.slope1, model.slope2, model.kink);
+      await pool.connect(borrower).borrow(40_000n * CNY, borrower.address);
+      // U = 40% → 2% + 10% × 0.4/0.8 = 7%
+      expect(await pool.borrowRate(await atHead())).to.equal((7n * WAD) / 100n);
+      await pool.connect(borrower).borrow(50_000n * CNY, borrower.address);
+      // U ≈ 90% (plus one second of interest) → 2% + 10% + 100% × 0.1/0.2 = 62%
+      expect(await pool.borrowRate(await atHead())).to.be.closeTo((62n * WAD) / 100n, 10n ** 12n);
+      await expect(pool.connect(actors.riskOfficer).setRateModel({ ...model, kink: WAD + 1n }))
+        .to.be.revertedWithCustomError(pool, "PoolInvalidRateModel")
+        .withArgs(model.base, model.slope1, model.slope2, WAD + 1n);
+    });
+
+    it("applies a delayed risk-officer grant only after schedule and the delay", async () => {
+      const { pool, manager, actors } = await loadFixture(poolFixture);
+      const officer = actors.users[5];
+      await manager.grantRole(ROLE.RISK_OFFICER, officer.address, Number(DAY));
+      const data = pool.interface.encodeFunctionData("setReserveFactor", [WAD / 5n]);
+      // Without a schedule the call itself tries to consume one and fails.
+      await expect(pool.connect(officer).setReserveFactor(WAD / 5n)).to.be.revertedWithCustomError(
+        manager,
+        "AccessManagerNotScheduled",
+      );
+      await manager.connect(officer).schedule(await pool.getAddress(), data, 0);
+      await expect(manager.connect(officer).execute(await pool.getAddress(), data)).to.be.revertedWithCustomError(
+        manager,
+        "AccessManagerNotReady",
+      );
+      await time.increase(DAY);
+      await expect(manager.connect(officer).execute(await pool.getAddress(), data))
+        .to.emit(pool, "ReserveFactorSet")
+        .withArgs(WAD / 5n);
+      expect(await pool.reserveFactor()).to.equal(WAD / 5n);
+    });
+  });
+
+  describe("reserve factor and accounting identity", () => {
+    it("owes 10% of interest to the insurance fund and keeps totalAssets = cash + debt − reserves owed", async () => {
+      const { pool, fund, lp, borrower } = await loadFixture(poolFixture);
+      await pool.connect(lp).deposit(300_000n * CNY, lp.address);
+      await pool.connect(borrower).borrow(200_000n * CNY, borrower.address);
+      await time.increase(180n * DAY);
+      await pool.accrue();
+      const head = await atHead();
+      const debt = await pool.totalDebt(head);
+      const owed = await pool.reservesOwed(head);
+      expect(owed).to.be.closeTo((debt - 200_000n * CNY) / 10n, 1n);
+      const cash = await (
+        await hre.ethers.getContractAt("CollateralToken", await pool.asset())
+      ).balanceOf(await pool.getAddress());
+      expect(await pool.totalAssets(head)).to.equal(cash + debt - owed);
+
+      await expect(pool.sweepReserves()).to.emit(fund, "IncomeReceived");
+      // the sweep accrues one more second first, so the fund receives slightly more than `owed`
+      expect(await pool.reservesOwed(await atHead())).to.equal(0n);
+      expect(await fund.totalReceived(hre.ethers.encodeBytes32String("reserve-factor"))).to.be.closeTo(owed, 60n);
+      expect(await fund.balance()).to.equal(await fund.totalReceived(hre.ethers.encodeBytes32String("reserve-factor")));
+    });
+  });
+
+  describe("bad debt", () => {
+    it("writes off: the share price falls by the loss, borrowing stops until the deficit is resolved", async () => {
+      const { pool, lp, borrower, actors } = await loadFixture(poolFixture);
+      await pool.connect(actors.riskOfficer).setRateModel(ZERO_RATE);
+      await pool.connect(lp).deposit(100_000n * CNY, lp.address);
+      await pool.connect(borrower).borrow(50_000n * CNY, borrower.address);
+      const oneShare = 10n ** 12n;
+      const priceBefore = await pool.convertToAssets(oneShare);
+      await expect(pool.connect(borrower).writeOff(10_000n * CNY))
+        .to.emit(pool, "BadDebtWrittenOff")
+        .withArgs(borrower.address, 10_000n * CNY, 10_000n * CNY, priceBefore, (priceBefore * 9n) / 10n, 10_000n * CNY);
+      expect(await pool.totalAssets()).to.equal(90_000n * CNY);
+      expect(await pool.deficit()).to.equal(10_000n * CNY);
+      expect(await pool.totalWrittenOff()).to.equal(10_000n * CNY);
+      await expect(pool.connect(borrower).borrow(1n, borrower.address))
+        .to.be.revertedWithCustomError(pool, "PoolDeficitUnresolved")
+        .withArgs(10_000n * CNY);
+
+      await expect(pool.connect(lp).coverDeficit(4_000n * CNY))
+        .to.emit(pool, "DeficitCovered")
+        .withArgs(lp.address, 4_000n * CNY, 6_000n * CNY);
+      await expect(pool.connect(lp).coverDeficit(6_000n * CNY + 1n))
+        .to.be.revertedWithCustomError(pool, "PoolNoSuchDeficit")
+        .withArgs(6_000n * CNY + 1n, 6_000n * CNY);
+      await expect(pool.connect(actors.riskOfficer).acknowledgeDeficit())
+        .to.emit(pool, "DeficitAcknowledged")
+        .withArgs(6_000n * CNY);
+      await expect(pool.connect(borrower).borrow(1n * CNY, borrower.address)).to.emit(pool, "Borrowed");
+    });
+  });
+});
+
+describe("InsuranceFund", () => {
+  it("books income by source and pays bad debt only to its claimant, never more than it holds", async () => {
+    const { fund, lp, borrower, manager } = await loadFixture(poolFixture);
+    const cash = await hre.ethers.getContractAt("CollateralToken", await fund.asset());
+    await cash.connect(lp).approve(await fund.getAddress(), hre.ethers.MaxUint256);
+    const donation = hre.ethers.encodeBytes32String("donation");
+    await expect(fund.connect(lp).receiveIncome(5_000n * CNY, donation))
+      .to.emit(fund, "IncomeReceived")
+      .withArgs(lp.address, donation, 5_000n * CNY, 5_000n * CNY);
+    await expect(fund.connect(lp).receiveIncome(0n, donation)).to.be.revertedWithCustomError(
+      fund,
+      "InsuranceZeroAmount",
+    );
+    await expect(fund.connect(lp).coverBadDebt(lp.address, 1n, lp.address))
+      .to.be.revertedWithCustomError(fund, "AccessManagedUnauthorized")
+      .withArgs(lp.address);
+
+    await manager.grantRole(ROLE.INSURANCE_CLAIMANT, borrower.address, 0);
+    await expect(fund.connect(borrower).coverBadDebt(lp.address, 8_000n * CNY, borrower.address))
+      .to.emit(fund, "BadDebtCovered")
+      .withArgs(borrower.address, lp.address, borrower.address, 8_000n * CNY, 5_000n * CNY, 0n);
+    expect(await fund.totalCovered()).to.deep.equal([5_000n * CNY, 1n]);
+    expect(await fund.balance()).to.equal(0n);
+    expect(await fund.totalReceived(donation)).to.equal(5_000n * CNY);
+  });
+});
