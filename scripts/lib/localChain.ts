@@ -23,7 +23,7 @@ export async function startLocalChain(port = 8545, opts: { silent?: boolean } = 
     env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: "true" },
   });
   const url = `http://127.0.0.1:${port}`;
-  const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, polling: true, pollingInterval: 250 });
+  const provider = new JsonRpcProvider(url, 31337, { staticNetwork: true, polling: true, pollingInterval: 250 });
   const deadline = Date.now() + 60_000;
   let exited: number | null = null;
   child.once("exit", (code) => (exited = code ?? -1));

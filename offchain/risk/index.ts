@@ -1,0 +1,64 @@
+/** Risk analytics: the capability's whole public surface. Pure functions over the typed book (types.ts). */
+export type { Account, AssetRisk, Book, Funding, LiquidityTier, Market, Position } from "./types";
+export { RiskError } from "./errors";
+export { WAD, formatUnits, mulDivDown, mulDivUp, wadFromNumber } from "./fixed";
+export { valueAccount, positionValue, quantityForValue, type AccountState, type Valuation } from "./valuation";
+export {
+  accountLiquidation,
+  liquidationReturn,
+  type AccountLiquidation,
+  type PositionLiquidation,
+} from "./liquidationPrice";
+export {
+  DAYS_PER_YEAR,
+  holdingOutcome,
+  quoteFees,
+  type FeeItem,
+  type FeeName,
+  type FeeQuote,
+  type FeeQuoteInput,
+  type FeeSchedule,
+  type HoldingOutcome,
+} from "./fees";
+export { liquidateAccount, type LiquidationResult, type Seizure } from "./stress/liquidate";
+export type { Scenario } from "./stress/scenario";
+export {
+  runScenario,
+  type AccountOutcome,
+  type DayRecord,
+  type ScenarioResult,
+  type SimulationOptions,
+} from "./stress/simulate";
+export {
+  SHIPPED_SHOCK_PATHS_DIR,
+  dailyReturns,
+  historicalScenario,
+  loadShockPaths,
+  parseShockPath,
+  type ShockPath,
+} from "./stress/shockPaths";
+export { Rng, cholesky } from "./stress/random";
+export {
+  ReturnGenerator,
+  TRADING_DAYS_PER_YEAR,
+  distribution,
+  monteCarloScenarios,
+  runMonteCarlo,
+  type MarketModel,
+  type MetricDistribution,
+  type MonteCarloOptions,
+  type MonteCarloResult,
+} from "./stress/monteCarlo";
+export { bookExposures, historicalVar, monteCarloVar, tailRisk, type VarFigure } from "./var";
+export { barChart, lineChart, type BarChartInput, type LineChartInput, type LineSeries } from "./charts/svg";
+export { parseBookFile, parseDecimal, type BookFile, type ParsedBookFile } from "./bookFile";
+export {
+  buildStressReport,
+  stressCharts,
+  stressReportJson,
+  summariseBook,
+  type BookSummary,
+  type ChartFile,
+  type StressReport,
+  type StressReportOptions,
+} from "./report";

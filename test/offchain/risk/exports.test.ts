@@ -1,0 +1,55 @@
+import { expect } from "chai";
+import * as risk from "../../../offchain/risk";
+
+describe("risk: public surface", () => {
+  it("exports exactly the documented runtime names (a change here is a change to callers)", () => {
+    expect(Object.keys(risk).sort()).to.deep.equal([
+      "DAYS_PER_YEAR",
+      "ReturnGenerator",
+      "RiskError",
+      "Rng",
+      "SHIPPED_SHOCK_PATHS_DIR",
+      "TRADING_DAYS_PER_YEAR",
+      "WAD",
+      "accountLiquidation",
+      "barChart",
+      "bookExposures",
+      "buildStressReport",
+      "cholesky",
+      "dailyReturns",
+      "distribution",
+      "formatUnits",
+      "historicalScenario",
+      "historicalVar",
+      "holdingOutcome",
+      "lineChart",
+      "liquidateAccount",
+      "liquidationReturn",
+      "loadShockPaths",
+      "monteCarloScenarios",
+      "monteCarloVar",
+      "mulDivDown",
+      "mulDivUp",
+      "parseBookFile",
+      "parseDecimal",
+      "parseShockPath",
+      "positionValue",
+      "quantityForValue",
+      "quoteFees",
+      "runMonteCarlo",
+      "runScenario",
+      "stressCharts",
+      "stressReportJson",
+      "summariseBook",
+      "tailRisk",
+      "valueAccount",
+      "wadFromNumber",
+    ]);
+  });
+
+  it("formats base units as decimals for display", () => {
+    expect(risk.formatUnits(43_835_617n, 6)).to.equal("43.835617");
+    expect(risk.formatUnits(-7_332_800_000n, 6)).to.equal("-7332.800000");
+    expect(risk.formatUnits(12n, 0)).to.equal("12");
+  });
+});
