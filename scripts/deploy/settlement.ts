@@ -27,7 +27,9 @@ export async function deploySettlement(
       ROLE.OPERATOR,
     )
   ).wait();
-  await (await manager.setTargetFunctionRole(engine, [engineIface.getFunction("settleTrade").selector], ROLE.SETTLER)).wait();
+  await (
+    await manager.setTargetFunctionRole(engine, [engineIface.getFunction("settleTrade").selector], ROLE.SETTLER)
+  ).wait();
   await (await manager.grantRole(ROLE.SETTLER, hubAddress, 0)).wait();
   // Listing is an operator action; the deployer takes the role for the initial listing only.
   const me = await deployer.getAddress();

@@ -6,7 +6,7 @@ import { orderId, signOrder, type SignedOrderFields } from "../../../offchain/se
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { itRejectsCallersWithoutRole } from "../../helpers/behaviours";
 
-const CNY = (n: bigint): bigint => n * 10n ** 6n;
+const CNY = (n: bigint): bigint => n * 10n ** 6n; // cash base units
 const id = (s: string): string => hre.ethers.encodeBytes32String(s);
 
 interface TradeInput {
@@ -303,36 +303,37 @@ describe("SettlementHub", () => {
 
     it("reverts the whole batch, naming the trade, when a buyer ends below initial margin; a seller reducing risk settles", async () => {
       const fx = await loadFixture(deploySettlementFixture);
-      // Alice (leveraged, see the fixture) buys far more than her margin allows in the second trade.
+      // Bob is leveraged 2x at an oracle price of 10 CNY; paying 50 for 300 shares destroys his equity.
       const sell = await order(fx, fx.mm, 1, 100_000n, CNY(1n), 1n);
       const ok = await trade(fx, {
-        buy: await order(fx, fx.alice, 0, 10n, CNY(50n), 1n),
+        buy: await order(fx, fx.bob, 0, 10n, CNY(10n), 1n),
         sell,
         quantity: 10n,
-        price: CNY(50n),
+        price: CNY(10n),
       });
       const tooMuch = await trade(fx, {
-        buy: await order(fx, fx.alice, 0, 3_900n, CNY(50n), 2n),
+        buy: await order(fx, fx.bob, 0, 300n, CNY(50n), 2n),
         sell,
-        quantity: 3_900n,
+        quantity: 300n,
         price: CNY(50n),
       });
       const sec = await fx.security.getAddress();
-      const aliceBefore = await fx.engine.balanceOf(fx.alice.address, sec);
+      const bobBefore = await fx.engine.balanceOf(fx.bob.address, sec);
       await expect(fx.hub.connect(fx.operator).settleBatch(id("m1"), [ok, tooMuch]))
         .to.be.revertedWithCustomError(fx.hub, "HubInitialMarginBreached")
-        .withArgs(1, fx.alice.address);
-      expect(await fx.engine.balanceOf(fx.alice.address, sec)).to.equal(aliceBefore);
-      // Alice selling back reduces her risk and settles even though she is leveraged.
+        .withArgs(1, fx.bob.address);
+      expect(await fx.engine.balanceOf(fx.bob.address, sec)).to.equal(bobBefore);
+      expect((await fx.hub.batch(id("m1"))).settledAt).to.equal(0);
       await fx.hub.connect(fx.operator).settleBatch(id("m2"), [ok]);
+      // Bob is now at his 2x cap; selling back reduces his risk and always settles.
       const back = await trade(fx, {
-        buy: await order(fx, fx.mm, 0, 10n, CNY(50n), 2n),
-        sell: await order(fx, fx.alice, 1, 10n, CNY(50n), 3n),
+        buy: await order(fx, fx.mm, 0, 10n, CNY(10n), 2n),
+        sell: await order(fx, fx.bob, 1, 10n, CNY(10n), 3n),
         quantity: 10n,
-        price: CNY(50n),
+        price: CNY(10n),
       });
       await fx.hub.connect(fx.operator).settleBatch(id("m3"), [back]);
-      expect(await fx.engine.balanceOf(fx.alice.address, sec)).to.equal(aliceBefore);
+      expect(await fx.engine.balanceOf(fx.bob.address, sec)).to.equal(bobBefore);
     });
 
     it("stores a Merkle root of the batch's trades that a client can prove inclusion against", async () => {
