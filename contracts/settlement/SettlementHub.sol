@@ -19,7 +19,10 @@ import {SettlementLib} from "./SettlementLib.sol";
 contract SettlementHub is ISettlementHub, AccessManaged, EIP712, ReentrancyGuardTransient {
     /// @notice EIP-712 type of an order.
     bytes32 public constant ORDER_TYPEHASH = keccak256(
-        "Order(address account,address instrument,uint8 side,uint64 expiry,uint256 limitPrice,uint256 quantity,uint256 nonce)"
+        abi.encodePacked(
+            "Order(address account,address instrument,uint8 side,uint64 expiry,",
+            "uint256 limitPrice,uint256 quantity,uint256 nonce)"
+        )
     );
     uint8 private constant _BUY = 0;
     uint8 private constant _SELL = 1;
