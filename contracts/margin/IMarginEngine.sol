@@ -161,6 +161,14 @@ interface IMarginEngine {
     event DefaultSettled(address indexed account, uint256 fromAccount, uint256 fromInsurance, uint256 writtenOff);
     /// @notice The SETTLER moved a balance between two accounts (DvP leg).
     event AccountTransfer(address indexed from, address indexed to, address indexed asset, uint256 amount);
+    /// @notice The SETTLER exchanged `units` of `asset` (seller → buyer) against `cashAmount` (buyer → seller).
+    event TradeLegsSettled(
+        address indexed buyer,
+        address indexed seller,
+        address indexed asset,
+        uint256 units,
+        uint256 cashAmount
+    );
     event AssetConfigured(
         address indexed asset,
         uint8 liquidityTier,
@@ -214,6 +222,11 @@ interface IMarginEngine {
     /// @notice Moves `amount` of `asset` from one margin account to another (a DvP leg). Performs no margin check:
     ///         the hub calls checkInitialMargin for every account that added risk after all legs of a trade.
     function transferBetweenAccounts(address from, address to, address asset, uint256 amount) external;
+
+    /// @notice Both legs of one DvP trade in one call (SETTLER role): `units` of the listed security `asset` from
+    ///         seller to buyer and `cashAmount` of cash from buyer to seller. Both owners must be KYC-verified.
+    ///         Performs no margin check: the hub calls checkInitialMargin for the buyer after the batch.
+    function settleTrade(address buyer, address seller, address asset, uint256 units, uint256 cashAmount) external;
 
     /// @notice True when the account meets initial margin and its leverage cap at Safe prices (or has no debt).
     function checkInitialMargin(address account) external view returns (bool);

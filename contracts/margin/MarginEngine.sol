@@ -220,6 +220,26 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     }
 
     /// @inheritdoc IMarginEngine
+    function settleTrade(
+        address buyer,
+        address seller,
+        address asset,
+        uint256 units,
+        uint256 cashAmount
+    ) external restricted {
+        if (units == 0 || cashAmount == 0) revert MarginZeroAmount();
+        address cash = address(_cash);
+        if (asset == cash) revert MarginAssetNotListed(asset);
+        if (!_kyc.isVerified(buyer)) revert MarginNotVerified(buyer);
+        if (!_kyc.isVerified(seller)) revert MarginNotVerified(seller);
+        _debit(seller, asset, units);
+        _credit(buyer, asset, units);
+        _debit(buyer, cash, cashAmount);
+        _credit(seller, cash, cashAmount);
+        emit TradeLegsSettled(buyer, seller, asset, units, cashAmount);
+    }
+
+    /// @inheritdoc IMarginEngine
     function checkInitialMargin(address account) external view returns (bool) {
         if (_accounts[account].scaledDebt == 0) return true;
         Valuation memory v = _valuate(account);

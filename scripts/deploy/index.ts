@@ -5,6 +5,7 @@ import type { Provider, Signer } from "ethers";
 import { deployCore } from "./core";
 import { deployMargin } from "./margin";
 import { deployOracle } from "./oracle";
+import { deploySettlement } from "./settlement";
 import type { DeploymentRecord, DeployOptions, RoleHolders } from "./types";
 
 export type { DeploymentRecord, DeployOptions, RoleHolders, TokenRecord } from "./types";
@@ -22,6 +23,11 @@ export async function deployAll(opts: DeployOptions, network: string): Promise<D
   const oracle = await deployOracle(opts, core.manager, core.tokens);
   const contracts: Record<string, string> = { ...core.contracts, ...oracle.contracts };
   Object.assign(contracts, await deployMargin(opts, core.manager, contracts, core.tokens, contracts.OracleRouter));
+  const securities = core.tokens.filter((t) => t.kind === "security").map((t) => t.address);
+  Object.assign(
+    contracts,
+    await deploySettlement(opts.deployer, core.manager, contracts.MarginEngine, securities, opts.log),
+  );
   const chainId = Number((await provider.getNetwork()).chainId);
   return {
     network,
