@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Provider, Signer } from "ethers";
 import { deployCore } from "./core";
+import { deployAgreements } from "./agreements";
 import type { DeploymentRecord, DeployOptions, RoleHolders } from "./types";
 
 export type { DeploymentRecord, DeployOptions, RoleHolders, TokenRecord } from "./types";
@@ -16,6 +17,7 @@ export async function deployAll(opts: DeployOptions, network: string): Promise<D
   const provider = opts.deployer.provider as Provider;
   const startBlock = await provider.getBlockNumber();
   const core = await deployCore(opts);
+  Object.assign(core.contracts, await deployAgreements(opts, core.manager));
   const chainId = Number((await provider.getNetwork()).chainId);
   return {
     network,

@@ -1,0 +1,52 @@
+/** Legal settlement: agreements, statements, final settlement, cash legs (pain.001 / camt.054), disputes. */
+export { LegalError, type LegalErrorCode } from "./errors";
+export { canonicalize, canonicalHash, textHash } from "./canonicalJson";
+export {
+  BPS,
+  DAYS_PER_YEAR,
+  bpsDown,
+  bpsUp,
+  divDown,
+  divUp,
+  formatMoney,
+  formatUnits,
+  parseUnits,
+  rescale,
+} from "./amounts";
+export { addDays, assertDate, dateOfTimestamp, daysBetween, eachDay, type IsoDate } from "./days";
+export {
+  validateTerms,
+  leverageText,
+  percentText,
+  type FeeRule,
+  type FinancingTerms,
+  type WaterfallStep,
+} from "./terms";
+export {
+  accrueDaily,
+  dailyRateText,
+  ACCRUAL_DENOMINATOR,
+  ZERO_ACCRUAL,
+  type AccrualDay,
+  type AccrualState,
+} from "./accrual";
+export { tradeFee, worstCaseCosts, type CostLine, type WorstCaseEstimate } from "./fees";
+export {
+  AGREEMENT_TEMPLATE,
+  agreementIsIntact,
+  buildAgreement,
+  renderAgreementText,
+  type AgreementDocument,
+} from "./agreementDocument";
+export {
+  AGREEMENT_DOMAIN_NAME,
+  AGREEMENT_DOMAIN_VERSION,
+  FINANCING_AGREEMENT_TYPES,
+  agreementDigest,
+  agreementDomain,
+  agreementMessage,
+  agreementTypedData,
+  isAgreementSignedBy,
+  recoverAgreementSigner,
+  type FinancingAgreementMessage,
+} from "./agreementSignature";
