@@ -15,7 +15,7 @@ export async function deployAgreements(opts: DeployOptions, manager: AccessManag
   const address = await registry.getAddress();
   log(`AgreementRegistry ${address}`);
   const iface = AgreementRegistry__factory.createInterface();
-  const selectors = ["anchor", "close"].map((name) => iface.getFunction(name)!.selector);
+  const selectors = (["anchor", "close"] as const).map((name) => iface.getFunction(name)!.selector);
   await (await manager.setTargetFunctionRole(address, selectors, ROLE.OPERATOR)).wait();
   return { AgreementRegistry: address };
 }

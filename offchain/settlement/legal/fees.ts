@@ -43,7 +43,8 @@ export function worstCaseCosts(
   period: { from: IsoDate; to: IsoDate },
   opts: { turnover?: bigint; trades?: number; liquidatedInFull?: boolean } = {},
 ): WorstCaseEstimate {
-  const days = eachDay(period.from, period.to);
+  // An empty period (to before from) estimates nothing but the fixed fees and the liquidation penalty.
+  const days = period.to < period.from ? [] : eachDay(period.from, period.to);
   const position = divDown(terms.ownFunds * BigInt(terms.leverageBps), BPS);
   const turnover = opts.turnover ?? 2n * position;
   const trades = opts.trades ?? 2;

@@ -50,3 +50,25 @@ export {
   recoverAgreementSigner,
   type FinancingAgreementMessage,
 } from "./agreementSignature";
+export {
+  computeFinalSettlement,
+  finalSettlementHash,
+  renderFinalSettlementText,
+  type FinalSettlement,
+  type FinalSettlementInput,
+  type Party,
+  type SettlementLine,
+} from "./finalSettlement";
+export {
+  buildStatement,
+  statementHash,
+  type CashMovementInput,
+  type FeeItem,
+  type MarginStatus,
+  type PositionInput,
+  type Statement,
+  type StatementInput,
+  type StatementTrade,
+  type TradeInput,
+} from "./statement";
+export { csvField, escapeHtml, statementToCsv, statementToHtml, statementToJson } from "./statementRender";
