@@ -72,3 +72,32 @@ export {
   type TradeInput,
 } from "./statement";
 export { csvField, escapeHtml, statementToCsv, statementToHtml, statementToJson } from "./statementRender";
+export { at, child, el, escapeXml, parseXml, textAt, writeXml, type XmlElement, type XmlNode } from "./xml";
+export {
+  PAIN001_NAMESPACE,
+  CURRENCY_MINOR_UNITS,
+  bankAmount,
+  buildPain001,
+  sumDecimals,
+  type BankAccount,
+  type BankAgent,
+  type CreditTransfer,
+  type CreditTransferMessage,
+  type PaymentInstruction,
+} from "./pain001";
+export {
+  checkSimpleType,
+  validatePain001,
+  PAIN001_SCHEMA,
+  type ValidationIssue,
+  type ValidationResult,
+} from "./pain001Validate";
+export {
+  chainReference,
+  parseCamt054,
+  parseConfirmationCsv,
+  reconcile,
+  type BankConfirmation,
+  type ChainCashEvent,
+  type ReconciliationReport,
+} from "./reconcile";
