@@ -101,3 +101,32 @@ export {
   type ChainCashEvent,
   type ReconciliationReport,
 } from "./reconcile";
+export {
+  buildEvidenceBundle,
+  defaultAuditEntryHash,
+  evidenceItemHash,
+  verifyEvidenceBundle,
+  type AuditEntry,
+  type EvidenceBundle,
+  type EvidenceItem,
+  type EvidenceKind,
+  type SignedTypedData,
+  type VerificationReport,
+} from "./evidence";
+export {
+  DisputeService,
+  type Actor,
+  type Dispute,
+  type DisputeOutcome,
+  type DisputeStatus,
+  type DisputeSubject,
+  type EvidenceSource,
+} from "./disputes";
+export {
+  MemoryLegalStore,
+  type AgreementRecord,
+  type LegalStore,
+  type StoredPaymentMessage,
+  type StoredStatement,
+} from "./store";
+export { AgreementService, type ContractSignatureCheck } from "./agreements";
