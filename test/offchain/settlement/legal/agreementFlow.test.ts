@@ -15,6 +15,16 @@ import {
 } from "../../../../offchain/settlement/legal";
 import { CNY, seedTerms } from "./seed";
 
+async function errorCode(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof LegalError) return e.code;
+    throw e;
+  }
+  return "no error";
+}
+
 async function flowFixture() {
   const core = await deployCoreFixture();
   const [client, platform, outsider] = core.actors.users;
@@ -32,9 +42,9 @@ describe("legal: agreement lifecycle (prepare, sign, anchor, retrieve, close)", 
     const td = agreementTypedData(domain, agreementMessage(rec.document));
     const sign = (s: typeof client) => s.signTypedData(td.domain, td.types, td.message);
 
-    await expect(service.addSignature(rec.document.terms.agreementId, await sign(outsider)))
-      .to.be.rejectedWith(LegalError)
-      .and.eventually.have.property("code", "LEGAL_BAD_SIGNATURE");
+    expect(await errorCode(service.addSignature(rec.document.terms.agreementId, await sign(outsider)))).to.equal(
+      "LEGAL_BAD_SIGNATURE",
+    );
     expect((await service.addSignature(td.message.agreementId, await sign(platform))).status).to.equal(
       "awaiting-signatures",
     );
@@ -57,9 +67,9 @@ describe("legal: agreement lifecycle (prepare, sign, anchor, retrieve, close)", 
     const asPlatform = await service.retrieve(td.message.agreementId, { address: platform.address });
     expect(asClient.document.termsHash).to.equal(asPlatform.document.termsHash);
     expect(asClient.status).to.equal("anchored");
-    await expect(service.retrieve(td.message.agreementId, { address: outsider.address }))
-      .to.be.rejectedWith(LegalError)
-      .and.eventually.have.property("code", "LEGAL_FORBIDDEN");
+    expect(await errorCode(service.retrieve(td.message.agreementId, { address: outsider.address }))).to.equal(
+      "LEGAL_FORBIDDEN",
+    );
 
     const settlement = computeFinalSettlement({
       terms: asClient.document.terms,
