@@ -1,5 +1,5 @@
 import { accrueDaily, ZERO_ACCRUAL } from "./accrual";
-import { bpsUp, divDown, BPS } from "./amounts";
+import { bpsUp, divDown, formatMoney, BPS } from "./amounts";
 import { eachDay, type IsoDate } from "./days";
 import type { FeeRule, FinancingTerms } from "./terms";
 
@@ -50,6 +50,7 @@ export function worstCaseCosts(
   const trades = opts.trades ?? 2;
   const liquidatedInFull = opts.liquidatedInFull ?? true;
   const lines: CostLine[] = [];
+  const m = (v: bigint): string => formatMoney(v, terms.currency.decimals);
   const interest = accrueDaily(
     ZERO_ACCRUAL,
     days.map((date) => ({ date, balance: terms.financedAmount })),
@@ -58,7 +59,7 @@ export function worstCaseCosts(
   lines.push({
     code: "INTEREST",
     label: "Interest on the full financed amount",
-    basis: `${terms.financedAmount} × ${terms.interest.annualRateBps} bps / 365 × ${days.length} days`,
+    basis: `${m(terms.financedAmount)} × ${terms.interest.annualRateBps} bps / 365 × ${days.length} days`,
     amount: interest,
   });
   for (const rule of terms.fees) {
@@ -68,7 +69,7 @@ export function worstCaseCosts(
       lines.push({
         code: rule.code,
         label: rule.label,
-        basis: `max(${turnover} × ${rule.bps} bps, ${trades} × minimum ${rule.minimum})`,
+        basis: `max(${m(turnover)} × ${rule.bps} bps, ${trades} × minimum ${m(rule.minimum)})`,
         amount: byRate > byMinimum ? byRate : byMinimum,
       });
     } else if (rule.kind === "daily-on-own-funds") {
@@ -80,7 +81,7 @@ export function worstCaseCosts(
       lines.push({
         code: rule.code,
         label: rule.label,
-        basis: `${terms.ownFunds} × ${rule.annualBps} bps / 365 × ${days.length} days`,
+        basis: `${m(terms.ownFunds)} × ${rule.annualBps} bps / 365 × ${days.length} days`,
         amount,
       });
     } else {
@@ -92,7 +93,7 @@ export function worstCaseCosts(
     lines.push({
       code: "LIQ_PENALTY",
       label: "Liquidation penalty if the whole position is liquidated",
-      basis: `${position} × ${terms.liquidation.penaltyBps} bps`,
+      basis: `${m(position)} × ${terms.liquidation.penaltyBps} bps`,
       amount: bpsUp(position, terms.liquidation.penaltyBps),
     });
   }

@@ -1,5 +1,5 @@
 import { accrueDaily, type AccrualDay, type AccrualState } from "./accrual";
-import { BPS, divDown } from "./amounts";
+import { BPS, divDown, formatMoney } from "./amounts";
 import { canonicalHash } from "./canonicalJson";
 import { addDays, assertDate, dateOfTimestamp, eachDay, type IsoDate } from "./days";
 import { LegalError } from "./errors";
@@ -146,6 +146,7 @@ export function buildStatement(input: StatementInput): Statement {
     return 10n ** BigInt(dec);
   };
 
+  const money = (v: bigint): string => formatMoney(v, t.currency.decimals);
   let cash = input.openingCash;
   const fees: FeeItem[] = [];
   const commission = t.fees.find((f) => f.kind === "per-trade");
@@ -179,7 +180,7 @@ export function buildStatement(input: StatementInput): Statement {
         date,
         code: commission.code,
         label: commission.label,
-        basis: `max(${notional} × ${commission.bps} bps, ${commission.minimum})`,
+        basis: `max(${money(notional)} × ${commission.bps} bps, ${money(commission.minimum)})`,
         amount: fee,
         reference: tr.tradeId,
       });
@@ -214,7 +215,7 @@ export function buildStatement(input: StatementInput): Statement {
           date: day.date,
           code: rule.code,
           label: rule.label,
-          basis: `${t.ownFunds} × ${rule.annualBps} bps / 365`,
+          basis: `${money(t.ownFunds)} × ${rule.annualBps} bps / 365`,
           amount: day.amount,
           reference: `accrual:${day.date}`,
         });

@@ -160,8 +160,9 @@ dl { display: grid; grid-template-columns: max-content 1fr; gap: 1pt 12pt; margi
 table { width: 100%; border-collapse: collapse; margin: 2pt 0 6pt; }
 thead { display: table-header-group; } tr { break-inside: avoid; }
 th, td { border-bottom: 0.5pt solid #bbb; padding: 2pt 4pt; text-align: left; vertical-align: top; }
+td:first-child { white-space: nowrap; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-tfoot td { font-weight: bold; border-top: 1pt solid #111; }
+tr.total td { font-weight: bold; border-top: 1pt solid #111; }
 .status { font-weight: bold; text-transform: uppercase; }
 .status.healthy { color: #0a6b2d; } .status.warning { color: #8a5a00; } .status.margin-call, .status.liquidatable { color: #a10f0f; }
 footer { margin-top: 12pt; font-size: 8pt; color: #555; word-break: break-all; }
@@ -176,13 +177,17 @@ export function statementToHtml(s: Statement, hash?: string): string {
   const d = s.currency.decimals;
   const m = (v: bigint): string => formatMoney(v, d);
   const e = escapeHtml;
-  const table = (head: string[], rows: string[][], numeric: number[], foot?: string[]): string =>
-    `<table><thead><tr>${head.map((h, i) => `<th${numeric.includes(i) ? ' class="n"' : ""}>${e(h)}</th>`).join("")}</tr></thead>` +
-    `<tbody>${rows.length === 0 ? `<tr><td colspan="${head.length}">None</td></tr>` : rows.map((r) => `<tr>${r.map((c, i) => `<td${numeric.includes(i) ? ' class="n"' : ""}>${e(c)}</td>`).join("")}</tr>`).join("")}</tbody>` +
-    (foot
-      ? `<tfoot><tr>${foot.map((c, i) => `<td${numeric.includes(i) ? ' class="n"' : ""}>${e(c)}</td>`).join("")}</tr></tfoot>`
-      : "") +
-    `</table>`;
+  // The total is the last body row, not a <tfoot>: browsers repeat a tfoot on every printed page.
+  const table = (head: string[], rows: string[][], numeric: number[], total?: string[]): string => {
+    const cell = (c: string, i: number): string => `<td${numeric.includes(i) ? ' class="n"' : ""}>${e(c)}</td>`;
+    const body =
+      rows.length === 0
+        ? [`<tr><td colspan="${head.length}">None</td></tr>`]
+        : rows.map((r) => `<tr>${r.map(cell).join("")}</tr>`);
+    if (total) body.push(`<tr class="total">${total.map(cell).join("")}</tr>`);
+    const th = head.map((h, i) => `<th${numeric.includes(i) ? ' class="n"' : ""}>${e(h)}</th>`).join("");
+    return `<table><thead><tr>${th}</tr></thead><tbody>${body.join("")}</tbody></table>`;
+  };
   const ratio = s.margin.ratioBps === null ? "—" : `${(Number(s.margin.ratioBps) / 100).toFixed(2)}%`;
   const pct = (bps: number): string => `${(bps / 100).toFixed(2)}%`;
   const wc = s.feeSchedule.worstCaseToExpiry;
