@@ -72,7 +72,7 @@ export {
   type TradeInput,
 } from "./statement";
 export { csvField, escapeHtml, statementToCsv, statementToHtml, statementToJson } from "./statementRender";
-export { at, child, el, escapeXml, parseXml, textAt, writeXml, type XmlElement, type XmlNode } from "./xml";
+export { escapeXml, parseXml, writeXml, type XmlElement, type XmlNode } from "./xml";
 export {
   PAIN001_NAMESPACE,
   CURRENCY_MINOR_UNITS,
@@ -130,3 +130,4 @@ export {
   type StoredStatement,
 } from "./store";
 export { AgreementService, type ContractSignatureCheck } from "./agreements";
+export { settlementPayoutTransfers, type Payee } from "./settlementPayouts";

@@ -2,12 +2,14 @@ import { expect } from "chai";
 import {
   bankAmount,
   buildPain001,
+  computeFinalSettlement,
+  settlementPayoutTransfers,
   parseXml,
   validatePain001,
   LegalError,
   type CreditTransferMessage,
 } from "../../../../offchain/settlement/legal";
-import { CNY } from "./seed";
+import { CNY, seedTerms } from "./seed";
 
 /** The seed's final settlement payouts (client 108,000; capital pool 109,000; platform 3,000) from the custodian. */
 function payouts(): CreditTransferMessage {
@@ -177,5 +179,48 @@ describe("legal: ISO 20022 pain.001.001.09 cash-leg instructions", () => {
       expect(issuesOf(dtd)[0]).to.match(/DOCTYPE and other declarations are not accepted/);
       expect(issuesOf(xml.replace("</GrpHdr>", "</GrpHeader>"))[0]).to.match(/does not match/);
     });
+  });
+});
+
+describe("legal: final settlement cash leg", () => {
+  it("turns the seed's final settlement into a valid pain.001 paying 220,000.00 to the three parties", () => {
+    const s = computeFinalSettlement({
+      terms: seedTerms("0x00000000000000000000000000000000000000A1", "0x00000000000000000000000000000000000000F1"),
+      settledOn: "2028-01-01",
+      closingCash: 220_000n * CNY + 5n, // 5 base units of dust that no bank can pay
+      principal: 100_000n * CNY,
+      interestDue: 8_000n * CNY,
+      feesDue: [{ code: "MGMT", label: "Account management", amount: 2_000n * CNY }],
+      insuranceFundAvailable: 0n,
+    });
+    const { transfers, dust } = settlementPayoutTransfers(s, {
+      client: { name: "Client A", account: { other: "6222020200112233445" } },
+      capitalProviders: { name: "MarginBridge Capital Pool", account: { iban: "GB82WEST12345698765432" } },
+      platform: { name: "MarginBridge Platform Ltd.", account: { other: "31001234567890" } },
+    });
+    expect(dust).to.equal(5n);
+    expect(transfers.map((t) => [t.endToEndId, t.amount])).to.deep.equal([
+      ["FS-a1a1a1a1a1a1a1a1-CLIENT", 108_000n * CNY],
+      ["FS-a1a1a1a1a1a1a1a1-POOL", 109_000n * CNY],
+      ["FS-a1a1a1a1a1a1a1a1-PLATFORM", 3_000n * CNY],
+    ]);
+    const xml = buildPain001({
+      messageId: "MB-FS-0001",
+      createdAt: "2028-01-01T09:00:00+08:00",
+      initiatingParty: { name: "MarginBridge Platform Ltd." },
+      payments: [
+        {
+          paymentInfoId: "MB-FS-0001-1",
+          requestedExecutionDate: "2028-01-02",
+          debtor: { name: "MarginBridge Custody Account" },
+          debtorAccount: { other: "31009999999999" },
+          debtorAgent: { clearingMemberId: "102100099996", clearingSystem: "CNAPS" },
+          transfers,
+        },
+      ],
+    });
+    const r = validatePain001(xml);
+    expect(r.issues).to.deep.equal([]);
+    expect(r.controlSum).to.equal("220000.00");
   });
 });
