@@ -106,7 +106,7 @@ contract AgreementRegistry is IAgreementRegistry, AccessManaged, EIP712 {
     }
 
     function _checkSignature(bytes32 id, address signer, bytes32 digest, bytes calldata signature) private view {
-        if (!SignatureChecker.isValidSignatureNow(signer, digest, signature))
+        if (!SignatureChecker.isValidSignatureNowCalldata(signer, digest, signature))
             revert AgreementInvalidSignature(id, signer);
     }
 

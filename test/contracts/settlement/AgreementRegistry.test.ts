@@ -109,6 +109,41 @@ describe("AgreementRegistry", () => {
       });
     });
 
+    describe("when a party is a contract wallet (ERC-1271)", () => {
+      /**
+       * Runtime code of a minimal wallet that approves exactly one digest (like a Safe's approved hash): it returns
+       * the ERC-1271 magic value 0x1626ba7e when the first argument equals `digest`, and zero otherwise.
+       */
+      const approvingWallet = (digest: string): string =>
+        "0x7f" + digest.slice(2) + "600435146032576000600052602060" + "00f3" + "5b631626ba7e60e01b60005260206000f3";
+
+      it("accepts the wallet's approval of this agreement's digest and refuses it for any other", async () => {
+        const { registry, message, platformSig, domain, platform, actors } = await loadFixture(fixture);
+        const wallet = actors.users[6].address;
+        const walletMessage = { ...message, client: wallet };
+        const digest = agreementDigest(domain, walletMessage);
+        await hre.network.provider.send("hardhat_setCode", [wallet, approvingWallet(digest)]);
+        const platformSigForWallet = await sign(platform, domain, walletMessage);
+        expect(platformSig).to.not.equal(platformSigForWallet);
+
+        const other = { ...walletMessage, agreementId: hre.ethers.id("other") };
+        await expect(registry.anchor(other, "0x", await sign(platform, domain, other)))
+          .to.be.revertedWithCustomError(registry, "AgreementInvalidSignature")
+          .withArgs(other.agreementId, wallet);
+        await expect(registry.anchor(walletMessage, "0x", platformSigForWallet))
+          .to.emit(registry, "AgreementAnchored")
+          .withArgs(
+            message.agreementId,
+            wallet,
+            platform.address,
+            message.termsHash,
+            message.version,
+            message.effectiveAt,
+            message.expiresAt,
+          );
+      });
+    });
+
     describe("when the id was anchored before", () => {
       it("rejects a second anchoring of the same id, even with fresh valid signatures over new terms", async () => {
         const { registry, message, clientSig, platformSig, client, platform, domain } = await loadFixture(fixture);
