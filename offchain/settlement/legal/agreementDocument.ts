@@ -2,7 +2,14 @@ import { BPS, divDown, formatMoney, formatUnits } from "./amounts";
 import { canonicalHash, canonicalize, textHash } from "./canonicalJson";
 import { accrueDaily, dailyRateText, ZERO_ACCRUAL } from "./accrual";
 import { worstCaseCosts } from "./fees";
-import { leverageText, percentText, validateTerms, type FinancingTerms } from "./terms";
+import {
+  leverageText,
+  maintenanceBreachReturn,
+  percentText,
+  returnText,
+  validateTerms,
+  type FinancingTerms,
+} from "./terms";
 import { dateOfTimestamp } from "./days";
 
 /** The template the readable text is rendered with; part of the signed payload. */
@@ -70,7 +77,7 @@ export function renderAgreementText(t: FinancingTerms): string {
     `1. Term. From ${dateOfTimestamp(t.effectiveAt)} (unix ${t.effectiveAt}) to ${dateOfTimestamp(t.expiresAt)} (unix ${t.expiresAt}).`,
     `2. Own funds and leverage. The Client provides ${money(t.ownFunds)} (the Own Funds). Leverage is ${leverageText(t.leverageBps)}x: the Client may carry positions up to ${money(position)}, of which ${money(t.financedAmount)} is financed (the Financed Amount). Amounts are in ${t.currency.symbol} (${d} decimals), 1:1 with ${t.currency.iso4217}.`,
     `3. Interest. ${percentText(t.interest.annualRateBps)} a year on the outstanding financed principal, ACT/365: charged for every natural day the principal is outstanding at the annual rate divided by 365 (${dailyRateText(t.financedAmount, t.interest.annualRateBps, d)} a day on the full Financed Amount, charged as ${formatUnits(day, d)}). Daily charges are rounded up to the smallest unit on a cumulative basis, so the total never exceeds the exact amount by more than one unit. Interest is paid at final settlement, before anything else.`,
-    `4. Margin. Initial margin ${percentText(t.margin.initialMarginBps)} and maintenance margin ${percentText(t.margin.maintenanceMarginBps)} of the market value of the positions (margin ratio = equity / market value). Below maintenance the account is in margin call: new risk is blocked and the Client has ${t.margin.marginCallWindowSeconds} seconds to deposit or reduce. Below ${percentText(t.margin.liquidationMarginBps)}, or when the window ends uncured, the account may be liquidated at once. Prices are the MarginBridge oracle prices.`,
+    `4. Margin. Initial margin ${percentText(t.margin.initialMarginBps)} and maintenance margin ${percentText(t.margin.maintenanceMarginBps)} of the market value of the positions (margin ratio = equity / market value). Below maintenance the account is in margin call: new risk is blocked and the Client has ${t.margin.marginCallWindowSeconds} seconds to deposit or reduce. Below ${percentText(t.margin.liquidationMarginBps)}, or when the window ends uncured, the account may be liquidated at once. Prices are the MarginBridge oracle prices. Ignoring interest and fees, the account reaches maintenance margin when the positions have lost ${returnText(-maintenanceBreachReturn(t.leverageBps, t.margin.maintenanceMarginBps))} of their value (r < (m·L − 1) / (L·(1 − m))).`,
     `5. Liquidation. Positions are sold in segments of at most ${percentText(t.liquidation.closeFactorBps)} of the debt, least liquid first, in this order: ${t.liquidation.assetOrder.join(", ")}. Collateral is taken at the oracle price less ${percentText(t.liquidation.penaltyBps)}; the penalty goes ${percentText(t.liquidation.penaltyToLiquidatorBps)} to the liquidator and ${percentText(t.liquidation.penaltyToInsuranceFundBps)} to the insurance fund.`,
     `6. Fees.`,
     ...feeLines.map((l) => `   - ${l}`),

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { buildEvidenceBundle, type EvidenceBundle, type EvidenceItem } from "./evidence";
 import { LegalError } from "./errors";
 import type { LegalStore } from "./store";

@@ -1,6 +1,7 @@
 import { SimpleMerkleTree } from "@openzeppelin/merkle-tree";
 import { keccak256, toUtf8Bytes, verifyTypedData, ZeroHash, type TypedDataDomain, type TypedDataField } from "ethers";
 import { canonicalHash, canonicalize } from "./canonicalJson";
+import { LegalError } from "./errors";
 
 export type EvidenceKind =
   | "agreement"
@@ -92,7 +93,7 @@ export function buildEvidenceBundle(args: {
   const items = [...args.items].sort((a, b) => (a.kind === b.kind ? cmp(a.id, b.id) : cmp(a.kind, b.kind)));
   for (let i = 1; i < items.length; i++) {
     if (items[i].kind === items[i - 1].kind && items[i].id === items[i - 1].id) {
-      throw new Error(`duplicate evidence item ${items[i].kind}/${items[i].id}`);
+      throw new LegalError("LEGAL_INVALID_INPUT", "duplicate evidence item", { kind: items[i].kind, id: items[i].id });
     }
   }
   // Canonicalise once so that anything not representable fails here, not at verification.

@@ -17,6 +17,8 @@ export { addDays, assertDate, dateOfTimestamp, daysBetween, eachDay, type IsoDat
 export {
   validateTerms,
   leverageText,
+  maintenanceBreachReturn,
+  returnText,
   percentText,
   type FeeRule,
   type FinancingTerms,

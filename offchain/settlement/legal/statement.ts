@@ -191,6 +191,8 @@ export function buildStatement(input: StatementInput): Statement {
   const movements = input.cashMovements ?? [];
   for (const m of movements) {
     assertDate(m.date);
+    if (m.date < input.period.from || m.date > input.period.to)
+      bad("cash movement outside the period", { reference: m.reference });
     if (m.amount <= 0n) bad("cash movement must be positive", { reference: m.reference });
     cash += m.kind === "deposit" ? m.amount : -m.amount;
   }

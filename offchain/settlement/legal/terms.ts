@@ -113,6 +113,9 @@ export function validateTerms(t: FinancingTerms): FinancingTerms {
   bps("margin.liquidationMarginBps", m.liquidationMarginBps, 10_000, 0);
   if (!(m.initialMarginBps > m.maintenanceMarginBps && m.maintenanceMarginBps >= m.liquidationMarginBps))
     bad("margin", "need initial > maintenance >= liquidation line");
+  // At opening, equity / position = 1 / L: the full position must meet the initial margin.
+  if (BigInt(m.initialMarginBps) * BigInt(t.leverageBps) > BPS * BPS)
+    bad("margin.initialMarginBps", "the full position at leverage L must meet the initial margin (IM × L <= 1)");
   if (!Number.isInteger(m.marginCallWindowSeconds) || m.marginCallWindowSeconds <= 0)
     bad("margin.marginCallWindowSeconds", "positive seconds", m.marginCallWindowSeconds);
   const l = t.liquidation;
@@ -153,4 +156,23 @@ export function leverageText(leverageBps: number): string {
 /** "8.00%" from 800 bps. */
 export function percentText(bps: number): string {
   return `${(bps / 100).toFixed(2)}%`;
+}
+
+/**
+ * The return r on the positions at which equity falls to the maintenance margin, ignoring interest and fees:
+ * E·(1 + L·r) < m·L·E·(1 + r)  ⇔  r < (m·L − 1) / (L·(1 − m)). In hundredths of a basis point, rounded towards
+ * zero (E = 100,000, L = 2, m = 25 %: −33.33 %; L = 3: −11.11 %).
+ */
+export function maintenanceBreachReturn(leverageBps: number, maintenanceBps: number): bigint {
+  const L = BigInt(leverageBps);
+  const m = BigInt(maintenanceBps);
+  return ((m * L - BPS * BPS) * BPS * 100n) / (L * (BPS - m));
+}
+
+/** Hundredths of a basis point as a percentage with two decimals ("-33.33%"). */
+export function returnText(centiBps: bigint): string {
+  const sign = centiBps < 0n ? "-" : "";
+  const abs = centiBps < 0n ? -centiBps : centiBps;
+  const hundredthsOfPercent = abs / 100n;
+  return `${sign}${hundredthsOfPercent / 100n}.${(hundredthsOfPercent % 100n).toString().padStart(2, "0")}%`;
 }

@@ -11,6 +11,8 @@ import {
   isAgreementSignedBy,
   LegalError,
   FINANCING_AGREEMENT_TYPES,
+  maintenanceBreachReturn,
+  returnText,
 } from "../../../../offchain/settlement/legal";
 import { seedTerms } from "./seed";
 
@@ -56,6 +58,14 @@ describe("legal: financing agreement", () => {
     expect(threeX.text).to.contain("43.83561643 a day on the full Financed Amount, charged as 43.835617");
   });
 
+  it("states when maintenance margin is reached, with DESIGN's formula r < (m·L − 1) / (L·(1 − m))", () => {
+    expect(returnText(maintenanceBreachReturn(20_000, 2_500))).to.equal("-33.33%");
+    expect(returnText(maintenanceBreachReturn(30_000, 2_500))).to.equal("-11.11%");
+    expect(doc.text).to.contain(
+      "the account reaches maintenance margin when the positions have lost 41.17% of their value",
+    );
+  });
+
   it("hashes the canonical JSON of the terms and the text hash; any change of a term changes the hash", () => {
     expect(doc.termsHash).to.match(/^0x[0-9a-f]{64}$/);
     // A third party re-parses the canonical bytes with any JSON parser and gets the same bytes and hash back.
@@ -97,6 +107,7 @@ describe("legal: financing agreement", () => {
       [{ financedAmount: 1n }, "financedAmount"],
       [{ profitSplit: { clientBps: 8_000, capitalProvidersBps: 1_000, platformBps: 999 } }, "profitSplit"],
       [{ expiresAt: 1 }, "expiresAt"],
+      [{ leverageBps: 60_000, financedAmount: 500_000_000_000n }, "margin.initialMarginBps"],
       [{ agreementId: "0x" + "00".repeat(32) }, "agreementId"],
       [{ platform: { address: client.address, name: "x" } }, "platform.address"],
       [
