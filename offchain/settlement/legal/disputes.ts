@@ -64,8 +64,7 @@ export class DisputeService {
     private readonly store: LegalStore,
     private readonly evidence: EvidenceSource,
     private readonly now: () => Date = () => new Date(),
-    private readonly newId: () => string = () =>
-      `D-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+    private readonly newId: () => string = () => `D-${randomUUID()}`,
   ) {}
 
   async open(by: Actor, subject: DisputeSubject, reason: string): Promise<Dispute> {
