@@ -1,4 +1,8 @@
 import { expect } from "chai";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { main } from "../../../../offchain/settlement/legal/cli";
 import { SimpleMerkleTree } from "@openzeppelin/merkle-tree";
 import { Wallet, ZeroHash } from "ethers";
 import {
@@ -254,5 +258,38 @@ describe("legal: disputes", () => {
     const w = await service.withdraw(me, mine.id);
     expect(w.status).to.equal("withdrawn");
     expect(await code(service.startReview(officer, mine.id))).to.equal("LEGAL_BAD_TRANSITION");
+  });
+});
+
+describe("legal: third-party CLI", () => {
+  const run = (args: string[]): { code: number; out: string } => {
+    const lines: string[] = [];
+    const original = console.log;
+    console.log = (line: string) => lines.push(line);
+    try {
+      return { code: main(args), out: lines.join("\n") };
+    } finally {
+      console.log = original;
+    }
+  };
+
+  it("verify-evidence exits 0 for an intact bundle file and 1 once an item is edited", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "mb-evidence-"));
+    const file = path.join(dir, "bundle.json");
+    const bundle = buildEvidenceBundle({
+      disputeId: "D-9",
+      subject: { kind: "trade", ref: "T-1" },
+      createdAt: "x",
+      items: await tradeEvidence(),
+    });
+    writeFileSync(file, canonicalize(bundle));
+    const ok = run(["verify-evidence", file, "--root", bundle.manifest.root]);
+    expect(ok.code).to.equal(0);
+    expect(JSON.parse(ok.out).valid).to.equal(true);
+    writeFileSync(file, canonicalize(bundle).replace('"price":"150000000"', '"price":"150000001"'));
+    const bad = run(["verify-evidence", file]);
+    expect(bad.code).to.equal(1);
+    expect(JSON.parse(bad.out).checks.filter((c: { ok: boolean }) => !c.ok)).to.have.length(2);
+    rmSync(dir, { recursive: true });
   });
 });
