@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Provider, Signer } from "ethers";
 import { deployCore } from "./core";
+import { deployAgreements } from "./agreements";
 import { deployMargin } from "./margin";
 import { deployOracle } from "./oracle";
 import { deploySettlement } from "./settlement";
@@ -28,6 +29,7 @@ export async function deployAll(opts: DeployOptions, network: string): Promise<D
     contracts,
     await deploySettlement(opts.deployer, core.manager, contracts.MarginEngine, securities, opts.log),
   );
+  Object.assign(contracts, await deployAgreements(opts, core.manager));
   const chainId = Number((await provider.getNetwork()).chainId);
   return {
     network,

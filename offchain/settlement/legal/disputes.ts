@@ -1,0 +1,177 @@
+import { randomUUID } from "node:crypto";
+import { buildEvidenceBundle, type EvidenceBundle, type EvidenceItem } from "./evidence";
+import { LegalError } from "./errors";
+import type { LegalStore } from "./store";
+
+export type DisputeStatus = "open" | "evidence-collected" | "under-review" | "resolved" | "withdrawn";
+
+/** Who acts: a client (only on its own account) or an officer (operator / risk officer). */
+export interface Actor {
+  role: "client" | "officer";
+  /** The client's address, or the officer's id. */
+  id: string;
+}
+
+export interface DisputeSubject {
+  kind: "trade" | "statement" | "liquidation";
+  /** Trade id, statement hash, or liquidation transaction hash. */
+  ref: string;
+  /** The client account the subject belongs to. */
+  account: string;
+  agreementId?: string;
+}
+
+export interface DisputeOutcome {
+  decision: "upheld" | "partially-upheld" | "rejected";
+  summary: string;
+  /** Amount credited to the client as a result, cash base units (0 when rejected). */
+  adjustment: bigint;
+}
+
+export interface Dispute {
+  id: string;
+  subject: DisputeSubject;
+  openedBy: Actor;
+  reason: string;
+  status: DisputeStatus;
+  history: { at: string; status: DisputeStatus; by: Actor; note: string }[];
+  evidence?: { root: string; items: number; collectedAt: string };
+  outcome?: DisputeOutcome & { decidedBy: Actor; decidedAt: string };
+  revision: number;
+}
+
+/** Where the evidence comes from: the store and chain indexer implement it (orders, trades, rounds, audit log). */
+export interface EvidenceSource {
+  collect(subject: DisputeSubject): Promise<EvidenceItem[]>;
+}
+
+const NEXT: Record<DisputeStatus, DisputeStatus[]> = {
+  open: ["evidence-collected", "withdrawn"],
+  "evidence-collected": ["evidence-collected", "under-review", "withdrawn"],
+  "under-review": ["evidence-collected", "resolved", "withdrawn"],
+  resolved: [],
+  withdrawn: [],
+};
+
+/**
+ * Disputes on a trade, a statement or a liquidation. Status moves open → evidence-collected → under-review →
+ * resolved, and may be withdrawn by the client who opened it before it is resolved; evidence can be re-collected
+ * while under review. Every change is appended to the history with who made it and when. Officers collect
+ * evidence, review and decide; clients open disputes on their own accounts only and may withdraw their own.
+ */
+export class DisputeService {
+  constructor(
+    private readonly store: LegalStore,
+    private readonly evidence: EvidenceSource,
+    private readonly now: () => Date = () => new Date(),
+    private readonly newId: () => string = () => `D-${randomUUID()}`,
+  ) {}
+
+  async open(by: Actor, subject: DisputeSubject, reason: string): Promise<Dispute> {
+    if (by.role === "client" && by.id.toLowerCase() !== subject.account.toLowerCase()) {
+      throw new LegalError("LEGAL_FORBIDDEN", "a client may only dispute its own account", {
+        account: subject.account,
+      });
+    }
+    if (!reason.trim()) throw new LegalError("LEGAL_INVALID_INPUT", "a dispute needs a reason");
+    const at = this.now().toISOString();
+    const d: Dispute = {
+      id: this.newId(),
+      subject,
+      openedBy: by,
+      reason,
+      status: "open",
+      history: [{ at, status: "open", by, note: reason }],
+      revision: 0,
+    };
+    await this.store.insertDispute(d);
+    return d;
+  }
+
+  /** Assembles and stores the evidence bundle (officer). Returns it; its root is kept on the dispute. */
+  async collectEvidence(by: Actor, disputeId: string): Promise<EvidenceBundle> {
+    this.officerOnly(by);
+    const d = await this.get(disputeId);
+    this.assertTransition(d, "evidence-collected");
+    const at = this.now().toISOString();
+    const bundle = buildEvidenceBundle({
+      disputeId,
+      subject: { kind: d.subject.kind, ref: d.subject.ref },
+      createdAt: at,
+      items: await this.evidence.collect(d.subject),
+    });
+    await this.store.putEvidenceBundle(disputeId, bundle);
+    await this.transition(d, "evidence-collected", by, `${bundle.items.length} items, root ${bundle.manifest.root}`, {
+      evidence: { root: bundle.manifest.root, items: bundle.items.length, collectedAt: at },
+    });
+    return bundle;
+  }
+
+  async startReview(by: Actor, disputeId: string, note = "review started"): Promise<Dispute> {
+    this.officerOnly(by);
+    return this.transition(await this.get(disputeId), "under-review", by, note);
+  }
+
+  async resolve(by: Actor, disputeId: string, outcome: DisputeOutcome): Promise<Dispute> {
+    this.officerOnly(by);
+    if (outcome.adjustment < 0n || (outcome.decision === "rejected" && outcome.adjustment !== 0n)) {
+      throw new LegalError("LEGAL_INVALID_INPUT", "adjustment must be >= 0, and 0 when rejected");
+    }
+    const d = await this.get(disputeId);
+    const at = this.now().toISOString();
+    return this.transition(d, "resolved", by, `${outcome.decision}: ${outcome.summary}`, {
+      outcome: { ...outcome, decidedBy: by, decidedAt: at },
+    });
+  }
+
+  async withdraw(by: Actor, disputeId: string, note = "withdrawn"): Promise<Dispute> {
+    const d = await this.get(disputeId);
+    if (by.role === "client" && (d.openedBy.role !== "client" || d.openedBy.id.toLowerCase() !== by.id.toLowerCase())) {
+      throw new LegalError("LEGAL_FORBIDDEN", "only the client who opened a dispute may withdraw it", { disputeId });
+    }
+    return this.transition(d, "withdrawn", by, note);
+  }
+
+  /** A dispute as the given actor may see it: clients see their own accounts' disputes only. */
+  async view(by: Actor, disputeId: string): Promise<Dispute> {
+    const d = await this.get(disputeId);
+    if (by.role === "client" && by.id.toLowerCase() !== d.subject.account.toLowerCase()) {
+      throw new LegalError("LEGAL_FORBIDDEN", "not your dispute", { disputeId });
+    }
+    return d;
+  }
+
+  private async get(id: string): Promise<Dispute> {
+    const d = await this.store.getDispute(id);
+    if (!d) throw new LegalError("LEGAL_NOT_FOUND", "no such dispute", { disputeId: id });
+    return d;
+  }
+
+  private officerOnly(by: Actor): void {
+    if (by.role !== "officer") throw new LegalError("LEGAL_FORBIDDEN", "officers only", { role: by.role });
+  }
+
+  private assertTransition(d: Dispute, to: DisputeStatus): void {
+    if (!NEXT[d.status].includes(to)) {
+      throw new LegalError("LEGAL_BAD_TRANSITION", `cannot go from ${d.status} to ${to}`, { disputeId: d.id });
+    }
+  }
+
+  private async transition(
+    d: Dispute,
+    to: DisputeStatus,
+    by: Actor,
+    note: string,
+    patch: Partial<Dispute> = {},
+  ): Promise<Dispute> {
+    this.assertTransition(d, to);
+    const next: Dispute = {
+      ...d,
+      ...patch,
+      status: to,
+      history: [...d.history, { at: this.now().toISOString(), status: to, by, note }],
+    };
+    await this.store.updateDispute(next, d.revision);
+    return { ...next, revision: d.revision + 1 };
+  }
+}

@@ -1,0 +1,146 @@
+import type { AgreementDocument } from "./agreementDocument";
+import type { Dispute } from "./disputes";
+import type { EvidenceBundle } from "./evidence";
+import { LegalError } from "./errors";
+
+/** A prepared agreement and how far it got: signatures collected, then anchored on-chain. */
+export interface AgreementRecord {
+  document: AgreementDocument;
+  signatures: { client?: string; platform?: string };
+  status: "awaiting-signatures" | "signed" | "anchored" | "closed";
+  anchor?: { txHash: string; blockNumber: number; registry: string; chainId: number };
+  finalSettlementHash?: string;
+  /** Optimistic-concurrency version, incremented by every write. */
+  revision: number;
+}
+
+export interface StoredStatement {
+  agreementId: string;
+  account: string;
+  from: string;
+  to: string;
+  /** statementHash (keccak256 of the canonical JSON). */
+  hash: string;
+  /** The canonical JSON itself. */
+  json: string;
+}
+
+export interface StoredPaymentMessage {
+  messageId: string;
+  createdAt: string;
+  xml: string;
+  /** keccak256 of the XML bytes. */
+  hash: string;
+  endToEndIds: string[];
+}
+
+/**
+ * What the legal capability needs from persistence. The store capability implements it for SQLite and
+ * PostgreSQL; MemoryLegalStore below is the reference implementation (and what the unit tests run on).
+ * Writes with a `revision` fail with LEGAL_CONFLICT when the stored revision differs (two service instances).
+ */
+export interface LegalStore {
+  insertAgreement(rec: AgreementRecord): Promise<void>;
+  getAgreement(agreementId: string): Promise<AgreementRecord | undefined>;
+  updateAgreement(rec: AgreementRecord, expectedRevision: number): Promise<void>;
+  listAgreementsOf(party: string): Promise<AgreementRecord[]>;
+
+  putStatement(s: StoredStatement): Promise<void>;
+  getStatement(agreementId: string, from: string, to: string): Promise<StoredStatement | undefined>;
+
+  insertDispute(d: Dispute): Promise<void>;
+  getDispute(id: string): Promise<Dispute | undefined>;
+  updateDispute(d: Dispute, expectedRevision: number): Promise<void>;
+  listDisputes(filter: { account?: string; status?: Dispute["status"] }): Promise<Dispute[]>;
+  putEvidenceBundle(disputeId: string, bundle: EvidenceBundle): Promise<void>;
+  getEvidenceBundle(disputeId: string): Promise<EvidenceBundle | undefined>;
+
+  putPaymentMessage(m: StoredPaymentMessage): Promise<void>;
+  getPaymentMessage(messageId: string): Promise<StoredPaymentMessage | undefined>;
+}
+
+/** In-process LegalStore (structured clones on the way in and out, so callers cannot mutate stored state). */
+export class MemoryLegalStore implements LegalStore {
+  private readonly agreements = new Map<string, AgreementRecord>();
+  private readonly statements = new Map<string, StoredStatement>();
+  private readonly disputes = new Map<string, Dispute>();
+  private readonly bundles = new Map<string, EvidenceBundle>();
+  private readonly payments = new Map<string, StoredPaymentMessage>();
+
+  async insertAgreement(rec: AgreementRecord): Promise<void> {
+    const id = rec.document.terms.agreementId;
+    if (this.agreements.has(id)) throw new LegalError("LEGAL_CONFLICT", "agreement exists", { agreementId: id });
+    this.agreements.set(id, structuredClone(rec));
+  }
+  async getAgreement(agreementId: string): Promise<AgreementRecord | undefined> {
+    const r = this.agreements.get(agreementId);
+    return r && structuredClone(r);
+  }
+  async updateAgreement(rec: AgreementRecord, expectedRevision: number): Promise<void> {
+    const id = rec.document.terms.agreementId;
+    const cur = this.agreements.get(id);
+    if (!cur) throw new LegalError("LEGAL_NOT_FOUND", "no such agreement", { agreementId: id });
+    if (cur.revision !== expectedRevision)
+      throw new LegalError("LEGAL_CONFLICT", "agreement changed meanwhile", { agreementId: id });
+    this.agreements.set(id, structuredClone({ ...rec, revision: expectedRevision + 1 }));
+  }
+  async listAgreementsOf(party: string): Promise<AgreementRecord[]> {
+    const p = party.toLowerCase();
+    return [...this.agreements.values()]
+      .filter((r) =>
+        [r.document.terms.client.address, r.document.terms.platform.address].some((a) => a.toLowerCase() === p),
+      )
+      .map((r) => structuredClone(r));
+  }
+
+  async putStatement(s: StoredStatement): Promise<void> {
+    const key = `${s.agreementId}/${s.from}/${s.to}`;
+    const cur = this.statements.get(key);
+    if (cur && cur.hash !== s.hash)
+      throw new LegalError("LEGAL_CONFLICT", "a different statement was issued for this period", { key });
+    this.statements.set(key, { ...s });
+  }
+  async getStatement(agreementId: string, from: string, to: string): Promise<StoredStatement | undefined> {
+    const s = this.statements.get(`${agreementId}/${from}/${to}`);
+    return s && { ...s };
+  }
+
+  async insertDispute(d: Dispute): Promise<void> {
+    if (this.disputes.has(d.id)) throw new LegalError("LEGAL_CONFLICT", "dispute exists", { disputeId: d.id });
+    this.disputes.set(d.id, structuredClone(d));
+  }
+  async getDispute(id: string): Promise<Dispute | undefined> {
+    const d = this.disputes.get(id);
+    return d && structuredClone(d);
+  }
+  async updateDispute(d: Dispute, expectedRevision: number): Promise<void> {
+    const cur = this.disputes.get(d.id);
+    if (!cur) throw new LegalError("LEGAL_NOT_FOUND", "no such dispute", { disputeId: d.id });
+    if (cur.revision !== expectedRevision)
+      throw new LegalError("LEGAL_CONFLICT", "dispute changed meanwhile", { disputeId: d.id });
+    this.disputes.set(d.id, structuredClone({ ...d, revision: expectedRevision + 1 }));
+  }
+  async listDisputes(filter: { account?: string; status?: Dispute["status"] }): Promise<Dispute[]> {
+    return [...this.disputes.values()]
+      .filter((d) => !filter.account || d.subject.account.toLowerCase() === filter.account.toLowerCase())
+      .filter((d) => !filter.status || d.status === filter.status)
+      .map((d) => structuredClone(d));
+  }
+  async putEvidenceBundle(disputeId: string, bundle: EvidenceBundle): Promise<void> {
+    this.bundles.set(disputeId, structuredClone(bundle));
+  }
+  async getEvidenceBundle(disputeId: string): Promise<EvidenceBundle | undefined> {
+    const b = this.bundles.get(disputeId);
+    return b && structuredClone(b);
+  }
+
+  async putPaymentMessage(m: StoredPaymentMessage): Promise<void> {
+    if (this.payments.has(m.messageId))
+      throw new LegalError("LEGAL_CONFLICT", "payment message id already used", { messageId: m.messageId });
+    this.payments.set(m.messageId, { ...m, endToEndIds: [...m.endToEndIds] });
+  }
+  async getPaymentMessage(messageId: string): Promise<StoredPaymentMessage | undefined> {
+    const m = this.payments.get(messageId);
+    return m && { ...m, endToEndIds: [...m.endToEndIds] };
+  }
+}

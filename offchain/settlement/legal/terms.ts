@@ -1,0 +1,178 @@
+import { getAddress, isHexString } from "ethers";
+import { BPS, divDown } from "./amounts";
+import { LegalError } from "./errors";
+
+/** One line of the fee schedule. Every rate is in basis points; amounts are cash-token base units. */
+export type FeeRule =
+  /** Commission on each trade's notional (price × quantity), rounded up, at least `minimum` per trade. */
+  | { code: string; label: string; kind: "per-trade"; bps: number; minimum: bigint }
+  /** Charged per natural day on the client's own funds at `annualBps` / 365 (account-management fee). */
+  | { code: string; label: string; kind: "daily-on-own-funds"; annualBps: number }
+  /** A one-off amount charged when the financing opens or when it is settled. */
+  | { code: string; label: string; kind: "fixed"; amount: bigint; when: "opening" | "settlement" };
+
+/** Who absorbs a loss larger than the client's account, in order. */
+export type WaterfallStep = "client-collateral" | "insurance-fund" | "capital-pool";
+
+/**
+ * The machine-readable terms of one financing agreement. What both parties sign is the keccak256 of the canonical
+ * JSON of these terms plus the hash of the readable document rendered from them (see agreementDocument.ts).
+ */
+export interface FinancingTerms {
+  schema: "marginbridge/financing-terms@1";
+  /** 32-byte id, 0x-prefixed hex; the on-chain key in AgreementRegistry. */
+  agreementId: string;
+  /** Increases with each amendment (an amendment is a new agreement id that names the one it replaces). */
+  version: number;
+  replaces?: string;
+  client: { address: string; name: string; accountRef: string };
+  platform: { address: string; name: string };
+  currency: { symbol: string; iso4217: string; decimals: number };
+  /** E: the client's own funds, base units. */
+  ownFunds: bigint;
+  /** L in basis points of own funds (20,000 = 2×): the position the client may carry is E × L. */
+  leverageBps: number;
+  /** E × (L − 1): what the capital providers lend; interest accrues on the outstanding part of it. */
+  financedAmount: bigint;
+  interest: {
+    annualRateBps: number;
+    dayCount: "ACT/365";
+    /** Daily interest = outstanding principal × rate / 365 per natural day, charged cumulatively rounded up. */
+    rounding: "cumulative-ceil";
+    payment: "at-settlement";
+  };
+  margin: {
+    /** Equity / position value required to open or add risk. */
+    initialMarginBps: number;
+    /** Below this the account is in margin call. */
+    maintenanceMarginBps: number;
+    /** Below this, the account is liquidatable at once, margin call or not. */
+    liquidationMarginBps: number;
+    /** Time the client has to cure a margin call (deposit or reduce) before liquidation. */
+    marginCallWindowSeconds: number;
+  };
+  liquidation: {
+    /** Assets in the order they are sold: least liquid first. */
+    assetOrder: string[];
+    /** Largest share of the debt repaid per liquidation segment. */
+    closeFactorBps: number;
+    /** Discount to the oracle price at which collateral is seized. */
+    penaltyBps: number;
+    /** How the penalty is shared (sums to 10,000). */
+    penaltyToLiquidatorBps: number;
+    penaltyToInsuranceFundBps: number;
+  };
+  fees: FeeRule[];
+  /** How net profit (after interest and fees) is shared; sums to 10,000. Losses are the client's alone. */
+  profitSplit: { clientBps: number; capitalProvidersBps: number; platformBps: number };
+  defaultWaterfall: WaterfallStep[];
+  /** Unix seconds. */
+  effectiveAt: number;
+  expiresAt: number;
+  governingLaw: string;
+  disputeResolution: string;
+}
+
+const HEX32 = /^0x[0-9a-f]{64}$/;
+
+/**
+ * Checks the terms are internally consistent and returns them with addresses checksummed. Throws
+ * LEGAL_INVALID_TERMS naming the first failing field.
+ */
+export function validateTerms(t: FinancingTerms): FinancingTerms {
+  const bad = (field: string, why: string, value?: unknown): never => {
+    throw new LegalError("LEGAL_INVALID_TERMS", `${field}: ${why}`, { field, value: String(value) });
+  };
+  if (t.schema !== "marginbridge/financing-terms@1") bad("schema", "unknown schema", t.schema);
+  if (!HEX32.test(t.agreementId) || /^0x0+$/.test(t.agreementId)) bad("agreementId", "not a non-zero bytes32");
+  if (t.replaces !== undefined && !HEX32.test(t.replaces)) bad("replaces", "not a bytes32", t.replaces);
+  if (!Number.isInteger(t.version) || t.version < 1 || t.version > 0xffffffff) bad("version", "1..2^32-1", t.version);
+  const addr = (field: string, a: string): string => {
+    if (!isHexString(a, 20)) bad(field, "not an address", a);
+    return getAddress(a);
+  };
+  const client = addr("client.address", t.client.address);
+  const platform = addr("platform.address", t.platform.address);
+  if (client === platform) bad("platform.address", "client and platform must differ", platform);
+  if (!/^[A-Z]{3}$/.test(t.currency.iso4217)) bad("currency.iso4217", "three capital letters", t.currency.iso4217);
+  if (!Number.isInteger(t.currency.decimals) || t.currency.decimals < 0 || t.currency.decimals > 18)
+    bad("currency.decimals", "0..18", t.currency.decimals);
+  if (t.ownFunds <= 0n) bad("ownFunds", "must be positive", t.ownFunds);
+  const bps = (field: string, v: number, max = 10_000, min = 0): void => {
+    if (!Number.isInteger(v) || v < min || v > max) bad(field, `integer ${min}..${max} bps`, v);
+  };
+  bps("leverageBps", t.leverageBps, 100_000, 10_000);
+  const expected = divDown(t.ownFunds * BigInt(t.leverageBps - 10_000), BPS);
+  if (t.financedAmount !== expected)
+    bad("financedAmount", `must be ownFunds × (L − 1) = ${expected}`, t.financedAmount);
+  bps("interest.annualRateBps", t.interest.annualRateBps, 10_000);
+  if (t.interest.dayCount !== "ACT/365") bad("interest.dayCount", "only ACT/365", t.interest.dayCount);
+  const m = t.margin;
+  bps("margin.initialMarginBps", m.initialMarginBps, 10_000, 1);
+  bps("margin.maintenanceMarginBps", m.maintenanceMarginBps, 10_000, 1);
+  bps("margin.liquidationMarginBps", m.liquidationMarginBps, 10_000, 0);
+  if (!(m.initialMarginBps > m.maintenanceMarginBps && m.maintenanceMarginBps >= m.liquidationMarginBps))
+    bad("margin", "need initial > maintenance >= liquidation line");
+  // At opening, equity / position = 1 / L: the full position must meet the initial margin.
+  if (BigInt(m.initialMarginBps) * BigInt(t.leverageBps) > BPS * BPS)
+    bad("margin.initialMarginBps", "the full position at leverage L must meet the initial margin (IM × L <= 1)");
+  if (!Number.isInteger(m.marginCallWindowSeconds) || m.marginCallWindowSeconds <= 0)
+    bad("margin.marginCallWindowSeconds", "positive seconds", m.marginCallWindowSeconds);
+  const l = t.liquidation;
+  if (l.assetOrder.length === 0 || new Set(l.assetOrder).size !== l.assetOrder.length)
+    bad("liquidation.assetOrder", "non-empty, no repeats");
+  bps("liquidation.closeFactorBps", l.closeFactorBps, 10_000, 1);
+  bps("liquidation.penaltyBps", l.penaltyBps, 5_000);
+  if (l.penaltyToLiquidatorBps + l.penaltyToInsuranceFundBps !== 10_000) bad("liquidation.penalty*", "split != 100%");
+  const codes = new Set<string>();
+  for (const [i, f] of t.fees.entries()) {
+    if (!/^[A-Z0-9_]{1,16}$/.test(f.code) || codes.has(f.code)) bad(`fees[${i}].code`, "unique A-Z0-9_", f.code);
+    codes.add(f.code);
+    if (f.kind === "per-trade") {
+      bps(`fees[${i}].bps`, f.bps, 1_000);
+      if (f.minimum < 0n) bad(`fees[${i}].minimum`, "non-negative", f.minimum);
+    } else if (f.kind === "daily-on-own-funds") bps(`fees[${i}].annualBps`, f.annualBps, 10_000);
+    else if (f.amount < 0n) bad(`fees[${i}].amount`, "non-negative", f.amount);
+  }
+  const s = t.profitSplit;
+  for (const k of ["clientBps", "capitalProvidersBps", "platformBps"] as const) bps(`profitSplit.${k}`, s[k]);
+  if (s.clientBps + s.capitalProvidersBps + s.platformBps !== 10_000) bad("profitSplit", "must sum to 10,000 bps");
+  const w = t.defaultWaterfall;
+  if (w[0] !== "client-collateral" || new Set(w).size !== w.length || w.length !== 3)
+    bad("defaultWaterfall", "client collateral first, each step once", w.join(","));
+  if (!Number.isSafeInteger(t.effectiveAt) || !Number.isSafeInteger(t.expiresAt) || t.expiresAt <= t.effectiveAt)
+    bad("expiresAt", "must be after effectiveAt", t.expiresAt);
+  if (!t.governingLaw || !t.disputeResolution) bad("governingLaw", "governing law and forum are required");
+  return { ...t, client: { ...t.client, address: client }, platform: { ...t.platform, address: platform } };
+}
+
+/** L as a decimal multiple ("2", "2.5"). */
+export function leverageText(leverageBps: number): string {
+  const whole = Math.floor(leverageBps / 10_000);
+  const frac = leverageBps % 10_000;
+  return frac === 0 ? `${whole}` : `${whole}.${String(frac).padStart(4, "0").replace(/0+$/, "")}`;
+}
+
+/** "8.00%" from 800 bps. */
+export function percentText(bps: number): string {
+  return `${(bps / 100).toFixed(2)}%`;
+}
+
+/**
+ * The return r on the positions at which equity falls to the maintenance margin, ignoring interest and fees:
+ * E·(1 + L·r) < m·L·E·(1 + r)  ⇔  r < (m·L − 1) / (L·(1 − m)). In hundredths of a basis point, rounded towards
+ * zero (E = 100,000, L = 2, m = 25 %: −33.33 %; L = 3: −11.11 %).
+ */
+export function maintenanceBreachReturn(leverageBps: number, maintenanceBps: number): bigint {
+  const L = BigInt(leverageBps);
+  const m = BigInt(maintenanceBps);
+  return ((m * L - BPS * BPS) * BPS * 100n) / (L * (BPS - m));
+}
+
+/** Hundredths of a basis point as a percentage with two decimals ("-33.33%"). */
+export function returnText(centiBps: bigint): string {
+  const sign = centiBps < 0n ? "-" : "";
+  const abs = centiBps < 0n ? -centiBps : centiBps;
+  const hundredthsOfPercent = abs / 100n;
+  return `${sign}${hundredthsOfPercent / 100n}.${(hundredthsOfPercent % 100n).toString().padStart(2, "0")}%`;
+}

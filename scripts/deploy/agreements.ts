@@ -1,0 +1,21 @@
+import type { ProtocolAccessManager as AccessManager } from "../../typechain-types";
+import { AgreementRegistry__factory } from "../../typechain-types";
+import { ROLE } from "./roles";
+import type { DeployOptions } from "./types";
+
+/**
+ * Deploys the AgreementRegistry (legal anchoring of signed financing agreements) and maps `anchor` and `close` to
+ * OPERATOR. Reads stay public. Returns the addresses to merge into the deployment record.
+ */
+export async function deployAgreements(opts: DeployOptions, manager: AccessManager): Promise<Record<string, string>> {
+  const log = opts.log ?? (() => {});
+  const managerAddress = await manager.getAddress();
+  const registry = await new AgreementRegistry__factory(opts.deployer).deploy(managerAddress);
+  await registry.waitForDeployment();
+  const address = await registry.getAddress();
+  log(`AgreementRegistry ${address}`);
+  const iface = AgreementRegistry__factory.createInterface();
+  const selectors = (["anchor", "close"] as const).map((name) => iface.getFunction(name)!.selector);
+  await (await manager.setTargetFunctionRole(address, selectors, ROLE.OPERATOR)).wait();
+  return { AgreementRegistry: address };
+}
