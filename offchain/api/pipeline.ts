@@ -163,6 +163,23 @@ export function routeHandler(route: Route, deps: PipelineDeps) {
     const ctx = { params, query, body, caller, requestId, log };
     if (!route.write) {
       const out = await route.handler(ctx);
+      if (route.audited) {
+        await deps.store.transaction((tx) =>
+          tx.audit.append({
+            actor: caller.keyId,
+            role: caller.role,
+            action,
+            requestId,
+            details: {
+              subject: caller.subject,
+              method: req.method,
+              path: req.path,
+              params: params as Record<string, unknown>,
+              status: route.status ?? 200,
+            },
+          }),
+        );
+      }
       res.status(route.status ?? 200).json(out);
       return;
     }

@@ -32,6 +32,8 @@ export interface RouteSpec<P extends AnyZodObject, Q extends AnyZodObject, B ext
   tags?: string[];
   roles: readonly Role[] | "public";
   write: boolean;
+  /** Also audit this read (an admin action such as viewing personal data). Writes are always audited. */
+  audited?: boolean;
   /** Audit action name; defaults to "<METHOD> <path>". */
   action?: string;
   params?: P;

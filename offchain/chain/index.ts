@@ -8,3 +8,4 @@ export { TxSender, type SentTransaction } from "./sender";
 export { NonceManager } from "./nonce";
 export { withRetry, isTransient, type RetryOptions } from "./retry";
 export { decodeRevert, revertData } from "./revert";
+export { kycRegistryWriter } from "./kycRegistryWriter";

@@ -89,6 +89,15 @@ export class KycRepository {
     return true;
   }
 
+  /** Records the tier finally granted and its on-chain leverage (an officer may lower the assessed tier). */
+  async setAssessment(id: string, tier: number, maxLeverage: bigint): Promise<void> {
+    await this.db.run("UPDATE kyc_applicants SET tier = $2, max_leverage = $3 WHERE id = $1", [
+      id,
+      tier,
+      toDbAmount(maxLeverage),
+    ]);
+  }
+
   async addHistory(id: string, c: StatusChange): Promise<void> {
     await this.db.run(
       "INSERT INTO kyc_status_history (applicant_id, status, actor, reason, tx_hash, at) VALUES ($1, $2, $3, $4, $5, $6)",
