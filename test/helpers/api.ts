@@ -35,10 +35,14 @@ export async function startTestApi(opts: {
   rateLimitPerMinute?: number;
   capabilities?: CapabilityRoutes[];
   timestampWindowMs?: number;
+  /** A PostgreSQL URL to use instead of a fresh SQLite file. */
+  postgresUrl?: string;
 }): Promise<TestApi> {
   const dir = mkdtempSync(path.join(tmpdir(), "mb-api-"));
   const sqliteFile = path.join(dir, "api.sqlite");
-  const store = await openStore({ engine: "sqlite", path: sqliteFile });
+  const store = opts.postgresUrl
+    ? await openStore({ engine: "postgres", url: opts.postgresUrl, poolSize: 4 })
+    : await openStore({ engine: "sqlite", path: sqliteFile });
   const timestampWindowMs = opts.timestampWindowMs ?? 60_000;
   const api = createApi({
     store,
