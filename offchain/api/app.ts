@@ -58,6 +58,10 @@ export function createApi(opts: ApiOptions): Api {
     const key = `${r.method} ${r.path}`;
     if (seen.has(key)) throw new AppError("CONFIG_INVALID", `route ${key} is registered twice`);
     seen.add(key);
+    // Writes are audited and idempotent per API key, so they always need an authenticated caller.
+    if (r.roles === "public" ? r.write : r.roles.length === 0) {
+      throw new AppError("CONFIG_INVALID", `route ${key} must name the roles it allows (and writes cannot be public)`);
+    }
   }
   const openapi = buildOpenApi(routes, { title: "MarginBridge API", version: opts.version ?? "0.1.0" });
   const deps = {

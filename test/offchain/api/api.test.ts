@@ -1,6 +1,18 @@
 import { expect } from "chai";
 import WebSocket from "ws";
-import { ApiClient, createApiKey, signedHeaders, signedWsQuery, totpCode, type NewApiKey } from "../../../offchain/api";
+import { z } from "zod";
+import {
+  ApiClient,
+  createApi,
+  createApiKey,
+  defineRoute,
+  signedHeaders,
+  signedWsQuery,
+  totpCode,
+  type NewApiKey,
+  type Route,
+} from "../../../offchain/api";
+import { silentLogger } from "../../../offchain/shared/logger";
 import { startTestApi, TEST_SECRET_KEY, type TestApi } from "../../helpers/api";
 
 const PORT = 18110;
@@ -222,6 +234,34 @@ describe("API foundation", function () {
       } finally {
         await limited.close();
       }
+    });
+
+    it("refuses to mount a route without roles, a public write or a duplicate route", function () {
+      const mk = (routes: Route[]) => () =>
+        createApi({
+          store: t.store,
+          log: silentLogger,
+          secretKey: TEST_SECRET_KEY,
+          timestampWindowMs: 1000,
+          rateLimitPerMinute: 1,
+          bodyLimitBytes: 1024,
+          capabilities: [{ name: "x", routes }],
+        });
+      const base = {
+        method: "get" as const,
+        path: "/x",
+        summary: "x",
+        write: false,
+        response: z.object({}),
+        handler: async () => ({}),
+      };
+      expect(mk([defineRoute({ ...base, roles: [] })])).to.throw(/must name the roles/);
+      expect(mk([defineRoute({ ...base, method: "post", roles: "public", write: true })])).to.throw(
+        /writes cannot be public/,
+      );
+      expect(mk([defineRoute({ ...base, roles: ["client"] }), defineRoute({ ...base, roles: ["auditor"] })])).to.throw(
+        /registered twice/,
+      );
     });
 
     it("sends security headers", async function () {
