@@ -127,7 +127,7 @@ describe("KYC end to end: API → store → KycRegistry on a real hardhat node �
     expect(history.body.history.map((h) => h.status)).to.deep.equal(["submitted", "pending_review", "approved"]);
     // The indexer follows the registry into the store.
     await mine(dev.chain, 2);
-    for (let i = 0; i < 50 && !(await service.store.projections.identity(account)); i++)
+    for (let i = 0; i < 150 && !(await service.store.projections.identity(account)); i++)
       await new Promise((res) => setTimeout(res, 100));
     expect(await service.store.projections.identity(account)).to.include({
       tier: 2,
