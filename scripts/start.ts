@@ -2,8 +2,11 @@
  * npm start — the embedded default: a local JSON-RPC chain (hardhat node), the MarginBridge deployment on it,
  * and (as capabilities land) the off-chain service on SQLite. Stops cleanly on Ctrl-C.
  */
+import { rmSync } from "node:fs";
 import { startLocalChain } from "./lib/localChain";
 import { deployAll, devRoleHolders, writeDeployment } from "./deploy/index";
+import { startService } from "../offchain/main";
+import { DEV_KEYS, configFromEnv, sqlitePath } from "../offchain/shared/config";
 
 async function main(): Promise<void> {
   const port = Number(process.env.MB_CHAIN_PORT ?? "8545");
@@ -28,8 +31,34 @@ async function main(): Promise<void> {
     await chain.stop();
     return;
   }
+  const base = configFromEnv(process.env);
+  const config = {
+    ...base,
+    chain: {
+      ...base.chain,
+      rpcUrl: chain.url,
+      network: "localhost",
+      confirmations: process.env.MB_CONFIRMATIONS ? base.chain.confirmations : 1,
+      kycOfficerKey: base.chain.kycOfficerKey ?? DEV_KEYS.kycOfficerKey,
+    },
+  };
+  if (config.store.engine === "sqlite" && !process.env.MB_SQLITE_PATH) {
+    // The embedded chain starts empty on every run, so its service database does too.
+    const file = sqlitePath(config);
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+  }
+  const demoClient = await (await chain.provider.getSigner(10)).getAddress();
+  const service = await startService(config, { deployment: record, demoKeys: true, demoClientAccount: demoClient });
+  console.log(
+    `API: ${service.url}  (docs ${service.url}/docs, OpenAPI ${service.url}/openapi.json, metrics ${service.url}/metrics)`,
+  );
+  console.log("demo API keys (development only; sign requests as described in docs/service.md):");
+  for (const [role, key] of Object.entries(service.demoKeys)) {
+    console.log(`  ${role.padEnd(16)} key ${key.keyId}  secret ${key.secret}  subject ${key.subject}`);
+  }
   console.log("MarginBridge is running. Press Ctrl-C to stop.");
   const shutdown = async (): Promise<void> => {
+    await service.stop();
     await chain.stop();
     process.exit(0);
   };

@@ -1,0 +1,148 @@
+import express, { type NextFunction, type Request, type Response } from "express";
+import helmet from "helmet";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { WebSocketServer } from "ws";
+import { AppError } from "../shared/errors";
+import type { Logger } from "../shared/logger";
+import type { Store } from "../store";
+import { httpStatusOf } from "./errors";
+import { createMetrics, type ApiMetrics } from "./metrics";
+import { DOCS_HTML, DOCS_JS, buildOpenApi } from "./openapi";
+import { errorBody, newRequestId, routeHandler } from "./pipeline";
+import { RateLimiter } from "./ratelimit";
+import type { CapabilityRoutes, Route } from "./route";
+import { HEADER } from "./signing";
+import { attachWebSocket } from "./ws";
+
+export interface ApiOptions {
+  store: Store;
+  log: Logger;
+  /** AES-256-GCM key for API secrets and stored responses (config.api.secretKey). */
+  secretKey: Buffer;
+  timestampWindowMs: number;
+  rateLimitPerMinute: number;
+  bodyLimitBytes: number;
+  capabilities: CapabilityRoutes[];
+  metrics?: ApiMetrics;
+  version?: string;
+}
+
+export interface Api {
+  app: express.Express;
+  metrics: ApiMetrics;
+  openapi: object;
+  routes: Route[];
+}
+
+/** Maps anything thrown to a JSON error; input problems are 4xx, only the service's own failures are 5xx. */
+function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as { type?: unknown; status?: unknown; statusCode?: unknown };
+  if (e?.type === "entity.too.large") return new AppError("PAYLOAD_TOO_LARGE", "body is larger than allowed");
+  const status = Number(e?.status ?? e?.statusCode);
+  if (status >= 400 && status < 500) {
+    return new AppError("VALIDATION_FAILED", "malformed request", {
+      details: { issues: [{ field: "request", message: String((err as Error).message ?? "") }] },
+      cause: err,
+    });
+  }
+  return new AppError("INTERNAL", "internal error", { cause: err });
+}
+
+export function createApi(opts: ApiOptions): Api {
+  const metrics = opts.metrics ?? createMetrics();
+  const routes = opts.capabilities.flatMap((c) => c.routes);
+  const seen = new Set<string>();
+  for (const r of routes) {
+    const key = `${r.method} ${r.path}`;
+    if (seen.has(key)) throw new AppError("CONFIG_INVALID", `route ${key} is registered twice`);
+    seen.add(key);
+    // Writes are audited and idempotent per API key, so they always need an authenticated caller.
+    if (r.roles === "public" ? r.write : r.roles.length === 0) {
+      throw new AppError("CONFIG_INVALID", `route ${key} must name the roles it allows (and writes cannot be public)`);
+    }
+  }
+  const openapi = buildOpenApi(routes, { title: "MarginBridge API", version: opts.version ?? "0.1.0" });
+  const deps = {
+    store: opts.store,
+    secretKey: opts.secretKey,
+    timestampWindowMs: opts.timestampWindowMs,
+    limiter: new RateLimiter(opts.rateLimitPerMinute),
+    log: opts.log,
+  };
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("query parser", "simple");
+  app.use(helmet());
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const given = req.headers[HEADER.requestId];
+    const requestId = typeof given === "string" && /^[A-Za-z0-9_.:-]{1,64}$/.test(given) ? given : newRequestId();
+    res.locals.requestId = requestId;
+    res.setHeader(HEADER.requestId, requestId);
+    const end = metrics.duration.startTimer();
+    res.on("finish", () => {
+      const route = (req.route?.path as string | undefined) ?? "unmatched";
+      metrics.requests.inc({ method: req.method, route, status: String(res.statusCode) });
+      end({ method: req.method, route });
+      opts.log.info("http", { requestId, method: req.method, route, status: res.statusCode });
+    });
+    next();
+  });
+  const raw = express.raw({ type: () => true, limit: opts.bodyLimitBytes });
+
+  app.get("/openapi.json", (_req, res) => void res.json(openapi));
+  app.get("/docs", (_req, res) => void res.type("html").send(DOCS_HTML));
+  app.get("/docs.js", (_req, res) => void res.type("application/javascript").send(DOCS_JS));
+  app.get("/metrics", async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  for (const r of routes) app[r.method](r.path, raw, routeHandler(r, deps));
+
+  app.use((_req: Request, res: Response) => {
+    res.status(404).json(errorBody(new AppError("NOT_FOUND", "no such route"), res.locals.requestId as string));
+  });
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const appErr = toAppError(err);
+    const status = httpStatusOf(appErr.code);
+    if (status >= 500)
+      opts.log.error("request failed", { requestId: res.locals.requestId, err: appErr, causes: appErr.causeChain() });
+    if (res.headersSent) return;
+    res.status(status).json(errorBody(appErr, res.locals.requestId as string));
+  });
+  return { app, metrics, openapi, routes };
+}
+
+export interface RunningApi {
+  url: string;
+  server: Server;
+  wss: WebSocketServer;
+  close(): Promise<void>;
+}
+
+/** Listens on host:port (port 0 picks a free one) with the WebSocket endpoint attached. */
+export async function listen(
+  api: Api,
+  opts: { host: string; port: number; store: Store; secretKey: Buffer; timestampWindowMs: number; log: Logger },
+): Promise<RunningApi> {
+  const server = createServer(api.app);
+  server.keepAliveTimeout = 5_000;
+  const wss = attachWebSocket(server, opts);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${opts.host}:${port}`,
+    server,
+    wss,
+    close: async () => {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

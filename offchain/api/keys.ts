@@ -1,0 +1,72 @@
+import { open, randomHex, seal } from "../shared/crypto";
+import { AppError } from "../shared/errors";
+import type { Repositories } from "../store";
+import { STAFF_ROLES, type Role } from "./roles";
+import { newTotpSecret } from "./totp";
+
+export interface NewApiKey {
+  keyId: string;
+  /** Shown once; the store keeps it sealed with AES-256-GCM under config.api.secretKey. */
+  secret: string;
+  role: Role;
+  subject: string;
+  totpSecret?: string;
+}
+
+export interface CreateKeyInput {
+  role: Role;
+  subject: string;
+  label: string;
+  /** Require a TOTP code on every request of this key (staff roles only). */
+  totp?: boolean;
+}
+
+export async function createApiKey(
+  repos: Pick<Repositories, "apiKeys">,
+  secretKey: Buffer,
+  input: CreateKeyInput,
+): Promise<NewApiKey> {
+  if (input.totp && !STAFF_ROLES.includes(input.role)) {
+    throw new AppError("VALIDATION_FAILED", "totp is only available for operator and officer keys", {
+      details: { field: "totp" },
+    });
+  }
+  const keyId = `mbk_${randomHex(12)}`;
+  const secret = randomHex(32);
+  const totpSecret = input.totp ? newTotpSecret() : undefined;
+  await repos.apiKeys.insert({
+    id: keyId,
+    role: input.role,
+    subject: input.subject,
+    label: input.label,
+    secretSealed: seal(secretKey, secret, `api-key:${keyId}`),
+    totpSealed: totpSecret ? seal(secretKey, totpSecret, `api-totp:${keyId}`) : null,
+    createdAt: Date.now(),
+    revokedAt: null,
+  });
+  return { keyId, secret, role: input.role, subject: input.subject, ...(totpSecret ? { totpSecret } : {}) };
+}
+
+export interface LoadedKey {
+  keyId: string;
+  role: string;
+  subject: string;
+  secret: string;
+  totpSecret: string | null;
+}
+
+export async function loadApiKey(
+  repos: Pick<Repositories, "apiKeys">,
+  secretKey: Buffer,
+  keyId: string,
+): Promise<LoadedKey | undefined> {
+  const k = await repos.apiKeys.get(keyId);
+  if (!k || k.revokedAt !== null) return undefined;
+  return {
+    keyId: k.id,
+    role: k.role,
+    subject: k.subject,
+    secret: open(secretKey, k.secretSealed, `api-key:${keyId}`),
+    totpSecret: k.totpSealed ? open(secretKey, k.totpSealed, `api-totp:${keyId}`) : null,
+  };
+}

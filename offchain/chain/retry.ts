@@ -1,0 +1,53 @@
+import { AppError } from "../shared/errors";
+
+export interface RetryOptions {
+  retries: number;
+  baseMs: number;
+  /** Called before each retry (for logs and metrics). */
+  onRetry?: (attempt: number, err: unknown) => void;
+}
+
+const TRANSIENT_CODES = new Set([
+  "NETWORK_ERROR",
+  "SERVER_ERROR",
+  "TIMEOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+]);
+
+/** True for failures of the transport or node (worth retrying), false for answers such as a revert. */
+export function isTransient(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 6; depth++) {
+    const o = e as { code?: unknown; message?: unknown; cause?: unknown; error?: unknown };
+    if (typeof o.code === "string" && TRANSIENT_CODES.has(o.code)) return true;
+    if (typeof o.message === "string" && /ECONNREFUSED|ECONNRESET|socket hang up|fetch failed|timeout/i.test(o.message))
+      return true;
+    if (o.code === "UNKNOWN_ERROR" && /-32603|internal error/i.test(String(o.message))) return true;
+    e = o.cause ?? o.error;
+  }
+  return false;
+}
+
+/**
+ * Runs `fn`, retrying transient RPC failures with exponential backoff and jitter (base·2^n ± 25%).
+ * After the last attempt the failure becomes CHAIN_UNAVAILABLE; non-transient failures pass through at once.
+ */
+export async function withRetry<T>(fn: () => Promise<T>, opts: RetryOptions): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isTransient(err)) throw err;
+      if (attempt >= opts.retries) {
+        throw new AppError("CHAIN_UNAVAILABLE", "the chain's RPC endpoint did not answer", {
+          details: { attempts: attempt + 1 },
+          cause: err,
+        });
+      }
+      opts.onRetry?.(attempt + 1, err);
+      const delay = opts.baseMs * 2 ** attempt * (0.75 + Math.random() * 0.5);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}

@@ -1,0 +1,10 @@
+export { kycRoutes } from "./routes";
+export { submitApplication, type SubmitInput } from "./submitApplication";
+export { approveOnChain, rejectApplication, type Decision } from "./approveApplication";
+export { revokeApproval } from "./revokeApproval";
+export { expireApprovals } from "./expireApprovals";
+export { assessRisk, QuestionnaireSchema, type Questionnaire, type RiskAssessment } from "./scoring";
+export { IdentitySchema, identityHash, sealIdentity, openIdentity, type Identity } from "./identity";
+export { loadSdnFile, parseSdnCsv, normaliseName, SAMPLE_SDN_FILE, type SdnEntry } from "./sanctions/list";
+export { screenName, nameSimilarity, jaroWinkler } from "./sanctions/match";
+export type { KycChainPort, KycDeps, KycSettings } from "./ports";

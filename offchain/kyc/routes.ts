@@ -1,0 +1,203 @@
+import { z } from "zod";
+import { defineRoute, type CapabilityRoutes, type Caller } from "../api";
+import { AppError } from "../shared/errors";
+import { formatUnits } from "../shared/money";
+import type { ApplicantRecord } from "../store";
+import { approveOnChain, rejectApplication } from "./approveApplication";
+import { IdentitySchema, openIdentity } from "./identity";
+import type { KycDeps } from "./ports";
+import { revokeApproval } from "./revokeApproval";
+import { CreditScoreSchema, QuestionnaireSchema } from "./scoring";
+import { submitApplication } from "./submitApplication";
+
+const STATUSES = ["pending_review", "approved", "rejected", "revoked", "expired"] as const;
+
+const ApplicationView = z.object({
+  id: z.string(),
+  account: z.string(),
+  status: z.enum(STATUSES),
+  jurisdiction: z.number(),
+  score: z.number(),
+  tier: z.number(),
+  maxLeverage: z.string().openapi({ description: 'multiple of own funds, e.g. "3"' }),
+  identityHash: z.string(),
+  reviewReasons: z.array(z.string()),
+  screening: z.array(z.object({ entNum: z.string(), listName: z.string(), score: z.number() })),
+  expiresAt: z.number().nullable(),
+  txHash: z.string().nullable(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  identity: IdentitySchema.optional().openapi({ description: "only for KYC officers (the read is audited)" }),
+});
+
+const IdParams = z.object({ id: z.string().regex(/^kyc_[0-9a-f-]{36}$/, "must be an application id") }).strict();
+
+function view(a: ApplicantRecord, deps: KycDeps, withIdentity: boolean): z.input<typeof ApplicationView> {
+  return {
+    id: a.id,
+    account: a.account,
+    status: a.status,
+    jurisdiction: a.jurisdiction,
+    score: a.score,
+    tier: a.tier,
+    maxLeverage: formatUnits(a.maxLeverage, 18),
+    identityHash: a.identityHash,
+    reviewReasons: a.reviewReasons,
+    screening: a.screening,
+    expiresAt: a.expiresAt,
+    txHash: a.txHash,
+    createdAt: a.createdAt,
+    updatedAt: a.updatedAt,
+    ...(withIdentity ? { identity: openIdentity(deps.settings.dataKey, a.id, a.identitySealed).identity } : {}),
+  };
+}
+
+async function readable(deps: KycDeps, id: string, caller: Caller): Promise<ApplicantRecord> {
+  const a = await deps.store.kyc.get(id);
+  // A client sees only its own applications; "not found" either way so ids cannot be probed.
+  if (!a || (caller.role === "client" && a.account !== caller.subject.toLowerCase())) {
+    throw new AppError("NOT_FOUND", "no such application", { details: { applicationId: id } });
+  }
+  return a;
+}
+
+/** The KYC capability's HTTP surface. */
+export function kycRoutes(deps: KycDeps): CapabilityRoutes {
+  return {
+    name: "kyc",
+    routes: [
+      defineRoute({
+        method: "post",
+        path: "/v1/kyc/applications",
+        summary: "Submit a KYC application for the calling client's account",
+        description:
+          "Identity data is sealed at rest; the name is screened against the sanctions list; the questionnaire and credit score give the tier.",
+        tags: ["kyc"],
+        roles: ["client"],
+        write: true,
+        action: "kyc.submit",
+        status: 201,
+        body: z
+          .object({
+            jurisdiction: z.number().int().min(1).max(999).openapi({ description: "ISO 3166-1 numeric, e.g. 156" }),
+            identity: IdentitySchema,
+            questionnaire: QuestionnaireSchema,
+            creditScore: CreditScoreSchema,
+          })
+          .strict(),
+        response: ApplicationView,
+        handler: async ({ body, caller }) =>
+          view(await submitApplication(deps, { ...body, account: caller.subject, actor: caller.keyId }), deps, false),
+      }),
+      defineRoute({
+        method: "get",
+        path: "/v1/kyc/applications",
+        summary: "List applications (review queue)",
+        tags: ["kyc"],
+        roles: ["kyc_officer", "auditor"],
+        write: false,
+        query: z
+          .object({
+            status: z.enum(STATUSES).optional(),
+            limit: z.coerce.number().int().min(1).max(500).default(100),
+          })
+          .strict(),
+        response: z.object({ applications: z.array(ApplicationView) }),
+        handler: async ({ query }) => ({
+          applications: (await deps.store.kyc.list({ status: query.status, limit: query.limit })).map((a) =>
+            view(a, deps, false),
+          ),
+        }),
+      }),
+      defineRoute({
+        method: "get",
+        path: "/v1/kyc/applications/:id",
+        summary: "One application; KYC officers also see the identity data (audited)",
+        tags: ["kyc"],
+        roles: ["client", "kyc_officer", "auditor"],
+        write: false,
+        audited: true,
+        action: "kyc.view",
+        params: IdParams,
+        response: ApplicationView,
+        handler: async ({ params, caller }) =>
+          view(await readable(deps, params.id, caller), deps, caller.role === "kyc_officer"),
+      }),
+      defineRoute({
+        method: "get",
+        path: "/v1/kyc/applications/:id/history",
+        summary: "Full status history of an application",
+        tags: ["kyc"],
+        roles: ["client", "kyc_officer", "auditor"],
+        write: false,
+        params: IdParams,
+        response: z.object({
+          history: z.array(
+            z.object({
+              status: z.string(),
+              actor: z.string(),
+              reason: z.string(),
+              txHash: z.string().nullable(),
+              at: z.number(),
+            }),
+          ),
+        }),
+        handler: async ({ params, caller }) => {
+          await readable(deps, params.id, caller);
+          return { history: await deps.store.kyc.history(params.id) };
+        },
+      }),
+      defineRoute({
+        method: "post",
+        path: "/v1/kyc/applications/:id/approve",
+        summary: "Approve after review: writes KycRegistry on-chain",
+        tags: ["kyc"],
+        roles: ["kyc_officer"],
+        write: true,
+        action: "kyc.approve",
+        params: IdParams,
+        body: z
+          .object({ reason: z.string().min(1).max(500), tier: z.number().int().min(1).max(5).optional() })
+          .strict(),
+        response: ApplicationView,
+        handler: async ({ params, body, caller }) =>
+          view(await approveOnChain(deps, params.id, { ...body, actor: caller.keyId }), deps, false),
+      }),
+      defineRoute({
+        method: "post",
+        path: "/v1/kyc/applications/:id/reject",
+        summary: "Reject after review",
+        tags: ["kyc"],
+        roles: ["kyc_officer"],
+        write: true,
+        action: "kyc.reject",
+        params: IdParams,
+        body: z.object({ reason: z.string().min(1).max(500) }).strict(),
+        response: ApplicationView,
+        handler: async ({ params, body, caller }) =>
+          view(await rejectApplication(deps, params.id, { ...body, actor: caller.keyId }), deps, false),
+      }),
+      defineRoute({
+        method: "post",
+        path: "/v1/kyc/applications/:id/revoke",
+        summary: "Revoke an approval: KycRegistry.revoke on-chain, effective in that block",
+        tags: ["kyc"],
+        roles: ["kyc_officer"],
+        write: true,
+        action: "kyc.revoke",
+        params: IdParams,
+        body: z
+          .object({
+            caseRef: z
+              .string()
+              .regex(/^[A-Za-z0-9_.:-]{1,31}$/, "must be 1-31 characters [A-Za-z0-9_.:-] (stored on-chain as bytes32)"),
+            reason: z.string().min(1).max(500),
+          })
+          .strict(),
+        response: ApplicationView,
+        handler: async ({ params, body, caller }) =>
+          view(await revokeApproval(deps, params.id, { ...body, actor: caller.keyId }), deps, false),
+      }),
+    ],
+  };
+}

@@ -1,0 +1,162 @@
+import { randomBytes } from "node:crypto";
+import {
+  ROLES,
+  coreRoutes,
+  createApi,
+  createApiKey,
+  listen,
+  type CapabilityRoutes,
+  type NewApiKey,
+  type Role,
+} from "./api";
+import {
+  createChainGateway,
+  kycRegistryWriter,
+  loadDeployment,
+  type ChainGateway,
+  type ContractHandler,
+  type DeploymentRecord,
+  type Indexer,
+} from "./chain";
+import { expireApprovals, kycRoutes, loadSdnFile, type KycDeps } from "./kyc";
+import { sqlitePath, type Config } from "./shared/config";
+import { startJobs } from "./shared/jobs";
+import { createLogger, type Logger } from "./shared/logger";
+import { openStore, type Store } from "./store";
+
+export interface ServiceOptions {
+  /** Use this deployment record instead of reading deployments/<network>.json. */
+  deployment?: DeploymentRecord;
+  /** Create one API key per role and return them (development only). */
+  demoKeys?: boolean;
+  /** Subject (account address) of the demo client key. */
+  demoClientAccount?: string;
+  /** Contract handlers of later capabilities, indexed with the core ones. */
+  extraHandlers?: ContractHandler[];
+  /** Routes of later capabilities (order book, settlement, reserves…). */
+  extraRoutes?: CapabilityRoutes[];
+  log?: Logger;
+}
+
+export interface Service {
+  url: string;
+  store: Store;
+  chain?: ChainGateway;
+  indexer?: Indexer;
+  demoKeys: Partial<Record<Role, NewApiKey>>;
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires the service from one parsed configuration: store → chain gateway and indexer (when a deployment is
+ * known) → capabilities → HTTP/WebSocket API → background jobs. Nothing here decides anything.
+ */
+export async function startService(config: Config, opts: ServiceOptions = {}): Promise<Service> {
+  const log = opts.log ?? createLogger({ level: config.log.level, base: { service: "marginbridge" } });
+  const store =
+    config.store.engine === "sqlite"
+      ? await openStore({ engine: "sqlite", path: sqlitePath(config) })
+      : await openStore({ engine: "postgres", url: config.store.url, poolSize: config.store.poolSize });
+
+  let chain: ChainGateway | undefined;
+  let indexer: Indexer | undefined;
+  const deployment = opts.deployment ?? tryLoadDeployment(config, log);
+  if (deployment) {
+    chain = createChainGateway(config.chain, deployment, log.child({ component: "chain" }));
+    indexer = chain.createIndexer(store, [...chain.coreHandlers(), ...(opts.extraHandlers ?? [])]);
+    indexer.start(config.chain.pollIntervalMs);
+  }
+
+  const kycDeps: KycDeps = {
+    store,
+    chain: chain?.kycOfficer ? kycRegistryWriter(chain) : undefined,
+    sanctions: config.kyc.sanctionsFile ? loadSdnFile(config.kyc.sanctionsFile) : loadSdnFile(),
+    settings: {
+      dataKey: config.kyc.dataKey,
+      fuzzyThreshold: config.kyc.fuzzyThreshold,
+      reviewAboveTier: config.kyc.reviewAboveTier,
+      validityDays: config.kyc.validityDays,
+    },
+    log: log.child({ component: "kyc" }),
+  };
+
+  const status = (): Record<string, unknown> => ({
+    store: store.engine,
+    network: deployment?.network ?? null,
+    chainId: deployment?.chainId ?? null,
+    indexer: indexer ? { ...indexer.status } : null,
+    kycSigner: chain?.kycOfficer?.address ?? null,
+  });
+  const api = createApi({
+    store,
+    log: log.child({ component: "api" }),
+    secretKey: config.api.secretKey,
+    timestampWindowMs: config.api.timestampWindowMs,
+    rateLimitPerMinute: config.api.rateLimitPerMinute,
+    bodyLimitBytes: config.api.bodyLimitBytes,
+    capabilities: [
+      coreRoutes({ store, secretKey: config.api.secretKey, status }),
+      kycRoutes(kycDeps),
+      ...(opts.extraRoutes ?? []),
+    ],
+  });
+  if (indexer) {
+    const i = indexer;
+    api.metrics.gauge("mb_indexer_last_block", "last block indexed", () => i.status.lastBlock);
+    api.metrics.gauge("mb_indexer_head_block", "chain head seen by the indexer", () => i.status.head);
+    api.metrics.gauge("mb_indexer_rewinds_total", "reorg rewinds since start", () => i.status.rewinds);
+  }
+  const running = await listen(api, {
+    host: config.api.host,
+    port: config.api.port,
+    store,
+    secretKey: config.api.secretKey,
+    timestampWindowMs: config.api.timestampWindowMs,
+    log,
+  });
+
+  const owner = `svc-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const jobs = startJobs(
+    [
+      { name: "kyc-expiry", intervalMs: 60_000, timeoutMs: 30_000, run: () => expireApprovals(kycDeps) },
+      { name: "nonce-prune", intervalMs: 60_000, timeoutMs: 30_000, run: () => store.nonces.prune(Date.now()) },
+    ],
+    { tryLease: (name, ttl) => store.locks.tryAcquire(name, owner, ttl), log: log.child({ component: "jobs" }) },
+  );
+
+  const demoKeys: Partial<Record<Role, NewApiKey>> = {};
+  if (opts.demoKeys) {
+    for (const role of ROLES) {
+      const subject =
+        role === "client" ? (opts.demoClientAccount ?? "0x0000000000000000000000000000000000000000") : `demo-${role}`;
+      demoKeys[role] = await createApiKey(store, config.api.secretKey, { role, subject, label: `demo ${role}` });
+    }
+  }
+  log.info("service started", { url: running.url, store: store.engine, network: deployment?.network ?? null });
+
+  return {
+    url: running.url,
+    store,
+    chain,
+    indexer,
+    demoKeys,
+    log,
+    async stop() {
+      await jobs.stop();
+      await running.close();
+      await indexer?.stop();
+      chain?.close();
+      await store.close();
+    },
+  };
+}
+
+function tryLoadDeployment(config: Config, log: Logger): DeploymentRecord | undefined {
+  try {
+    return loadDeployment(config.chain.network, config.chain.deploymentsDir);
+  } catch (err) {
+    log.warn("no deployment record; starting without chain access", { network: config.chain.network, err });
+    return undefined;
+  }
+}

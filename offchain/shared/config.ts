@@ -1,0 +1,182 @@
+import path from "node:path";
+import { z } from "zod";
+import { AppError } from "./errors";
+
+/**
+ * The service's one typed configuration, parsed once at start. Nothing else in offchain/ reads process.env:
+ * `configFromEnv()` maps environment variables onto the schema and `parseConfig()` validates any object.
+ */
+const hex32 = z
+  .string()
+  .regex(/^(0x)?[0-9a-fA-F]{64}$/, "must be 32 bytes of hex")
+  .transform((s) => Buffer.from(s.replace(/^0x/, ""), "hex"));
+const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed 32-byte private key");
+const port = z.coerce.number().int().min(0).max(65535);
+
+/**
+ * Keys for development and tests only: hardhat's well-known account #1 (the KYC officer on a dev chain) and
+ * fixed data keys. `parseConfig` refuses them when env is "production".
+ */
+export const DEV_KEYS = {
+  kycOfficerKey: "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+  kycDataKey: "6d625f6465765f6b79635f646174615f6b65795f6e6f745f666f725f70726f64",
+  apiSecretKey: "6d625f6465765f6170695f7365637265745f6b65795f6e6f745f666f725f7072",
+} as const;
+
+export const ConfigSchema = z
+  .object({
+    env: z.enum(["development", "test", "production"]).default("development"),
+    dataDir: z.string().min(1).default(".data"),
+    log: z.object({ level: z.enum(["debug", "info", "warn", "error", "silent"]).default("info") }).default({}),
+    store: z
+      .discriminatedUnion("engine", [
+        z.object({ engine: z.literal("sqlite"), path: z.string().min(1).optional() }),
+        z.object({
+          engine: z.literal("postgres"),
+          url: z.string().min(1),
+          poolSize: z.coerce.number().int().min(1).max(100).default(10),
+        }),
+      ])
+      .default({ engine: "sqlite" }),
+    chain: z
+      .object({
+        rpcUrl: z.string().url().default("http://127.0.0.1:8545"),
+        network: z.string().min(1).default("localhost"),
+        deploymentsDir: z.string().min(1).optional(),
+        /** Blocks a log must be buried under before the indexer records it. */
+        confirmations: z.coerce.number().int().min(0).max(1000).default(2),
+        pollIntervalMs: z.coerce.number().int().min(10).default(1000),
+        /** Largest block range asked of eth_getLogs at once. */
+        batchBlocks: z.coerce.number().int().min(1).max(100_000).default(2000),
+        rpcRetries: z.coerce.number().int().min(0).max(20).default(4),
+        rpcRetryBaseMs: z.coerce.number().int().min(1).default(200),
+        /** Signs KycRegistry writes. Absent: the KYC capability cannot approve on-chain. */
+        kycOfficerKey: privateKey.optional(),
+      })
+      .default({}),
+    api: z
+      .object({
+        host: z.string().default("127.0.0.1"),
+        port: port.default(8080),
+        /** How far a request's timestamp may be from the server clock. */
+        timestampWindowMs: z.coerce
+          .number()
+          .int()
+          .min(1000)
+          .default(5 * 60_000),
+        rateLimitPerMinute: z.coerce.number().int().min(1).default(600),
+        bodyLimitBytes: z.coerce
+          .number()
+          .int()
+          .min(1024)
+          .default(64 * 1024),
+        /** AES-256-GCM key sealing API secrets and TOTP seeds at rest. */
+        secretKey: hex32,
+      })
+      .default({ secretKey: DEV_KEYS.apiSecretKey }),
+    kyc: z
+      .object({
+        /** AES-256-GCM key sealing identity data at rest. */
+        dataKey: hex32,
+        sanctionsFile: z.string().min(1).optional(),
+        /** Name similarity (0..1) at or above which a sanctions entry counts as a (near) match. */
+        fuzzyThreshold: z.coerce.number().min(0.5).max(1).default(0.85),
+        /** Applications whose tier is above this go to officer review. */
+        reviewAboveTier: z.coerce.number().int().min(0).max(5).default(3),
+        validityDays: z.coerce.number().int().min(1).max(3650).default(365),
+      })
+      .default({ dataKey: DEV_KEYS.kycDataKey }),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.env !== "production") return;
+    if (c.kyc.dataKey.equals(Buffer.from(DEV_KEYS.kycDataKey, "hex")))
+      ctx.addIssue({
+        code: "custom",
+        path: ["kyc", "dataKey"],
+        message: "the development key is refused in production",
+      });
+    if (c.api.secretKey.equals(Buffer.from(DEV_KEYS.apiSecretKey, "hex")))
+      ctx.addIssue({
+        code: "custom",
+        path: ["api", "secretKey"],
+        message: "the development key is refused in production",
+      });
+    if (c.chain.kycOfficerKey === DEV_KEYS.kycOfficerKey)
+      ctx.addIssue({
+        code: "custom",
+        path: ["chain", "kycOfficerKey"],
+        message: "the development key is refused in production",
+      });
+  });
+
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type Config = z.output<typeof ConfigSchema>;
+
+export function parseConfig(input: unknown): Config {
+  const r = ConfigSchema.safeParse(input);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+    throw new AppError(
+      "CONFIG_INVALID",
+      `invalid configuration: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
+      {
+        details: { issues },
+      },
+    );
+  }
+  return r.data;
+}
+
+/** The SQLite file of a configuration: store.path, or <dataDir>/marginbridge.sqlite. */
+export function sqlitePath(c: Config): string {
+  return c.store.engine === "sqlite" ? (c.store.path ?? path.join(c.dataDir, "marginbridge.sqlite")) : "";
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Environment variables → configuration. MB_STORE=postgres with MB_DATABASE_URL selects PostgreSQL; every other
+ * variable is optional and documented in docs/service.md.
+ */
+export function configFromEnv(env: Env = process.env): Config {
+  const pick = (o: Record<string, string | undefined>): Record<string, string> =>
+    Object.fromEntries(Object.entries(o).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ""));
+  const store =
+    env.MB_STORE === "postgres"
+      ? { engine: "postgres", ...pick({ url: env.MB_DATABASE_URL, poolSize: env.MB_DB_POOL_SIZE }) }
+      : { engine: "sqlite", ...pick({ path: env.MB_SQLITE_PATH }) };
+  return parseConfig({
+    ...pick({ env: env.MB_ENV, dataDir: env.MB_DATA_DIR }),
+    log: pick({ level: env.MB_LOG_LEVEL }),
+    store,
+    chain: pick({
+      rpcUrl: env.MB_RPC_URL,
+      network: env.MB_NETWORK,
+      deploymentsDir: env.MB_DEPLOYMENTS_DIR,
+      confirmations: env.MB_CONFIRMATIONS,
+      pollIntervalMs: env.MB_POLL_INTERVAL_MS,
+      batchBlocks: env.MB_BATCH_BLOCKS,
+      rpcRetries: env.MB_RPC_RETRIES,
+      kycOfficerKey: env.MB_KYC_OFFICER_KEY,
+    }),
+    api: {
+      secretKey: env.MB_API_SECRET_KEY ?? DEV_KEYS.apiSecretKey,
+      ...pick({
+        host: env.MB_API_HOST,
+        port: env.MB_API_PORT,
+        timestampWindowMs: env.MB_API_TIMESTAMP_WINDOW_MS,
+        rateLimitPerMinute: env.MB_API_RATE_LIMIT,
+      }),
+    },
+    kyc: {
+      dataKey: env.MB_KYC_DATA_KEY ?? DEV_KEYS.kycDataKey,
+      ...pick({
+        sanctionsFile: env.MB_SANCTIONS_FILE,
+        fuzzyThreshold: env.MB_SANCTIONS_THRESHOLD,
+        reviewAboveTier: env.MB_KYC_REVIEW_ABOVE_TIER,
+        validityDays: env.MB_KYC_VALIDITY_DAYS,
+      }),
+    },
+  });
+}

@@ -1,0 +1,69 @@
+import type { Logger } from "./logger";
+
+/** A background job: run every `intervalMs`, one instance at a time across the fleet (lease), bounded in time. */
+export interface Job {
+  name: string;
+  intervalMs: number;
+  timeoutMs: number;
+  run(): Promise<unknown>;
+}
+
+export interface JobRunnerDeps {
+  /** Takes or renews the job's lease; false when another instance holds it. */
+  tryLease(name: string, ttlMs: number): Promise<boolean>;
+  log: Logger;
+  /** Called after every run (for metrics). */
+  onRun?: (name: string, ok: boolean, ms: number) => void;
+}
+
+/** Runs each job in its own timer loop; a run never overlaps the previous one. Returns a stopper. */
+export function startJobs(jobs: Job[], deps: JobRunnerDeps): { stop(): Promise<void> } {
+  let stopped = false;
+  const timers = new Map<string, NodeJS.Timeout>();
+  const inFlight = new Set<Promise<void>>();
+  const schedule = (job: Job, delay: number): void => {
+    if (stopped) return;
+    timers.set(
+      job.name,
+      setTimeout(() => {
+        const p = runOnce(job).finally(() => {
+          inFlight.delete(p);
+          schedule(job, job.intervalMs);
+        });
+        inFlight.add(p);
+      }, delay),
+    );
+  };
+  const runOnce = async (job: Job): Promise<void> => {
+    const started = Date.now();
+    let ok = false;
+    try {
+      if (!(await deps.tryLease(`job:${job.name}`, job.timeoutMs * 2))) return;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`job ${job.name} timed out after ${job.timeoutMs} ms`)),
+          job.timeoutMs,
+        );
+      });
+      try {
+        await Promise.race([job.run(), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+      ok = true;
+    } catch (err) {
+      deps.log.error("job failed", { job: job.name, err });
+    } finally {
+      deps.onRun?.(job.name, ok, Date.now() - started);
+    }
+  };
+  for (const job of jobs) schedule(job, 0);
+  return {
+    async stop() {
+      stopped = true;
+      for (const t of timers.values()) clearTimeout(t);
+      await Promise.all([...inFlight]);
+    },
+  };
+}

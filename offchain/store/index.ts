@@ -1,0 +1,8 @@
+export { openStore, type Store, type StoreOptions, type Repositories } from "./store";
+export type { Migration } from "./migrations";
+export { ALL_MIGRATIONS } from "./schema";
+export type { ChainCursor, StoredEvent, IdentityProjection } from "./repos/chain";
+export type { ApiKeyRecord, AuditEntry, AuditInput, IdempotencyOutcome } from "./repos/api";
+export { AUDIT_GENESIS, auditHash } from "./repos/api";
+export type { ApplicantRecord, KycStatus, SanctionsMatch, StatusChange } from "./repos/kyc";
+export { verifyAuditChain, type AuditVerification } from "./verifyAudit";

@@ -1,0 +1,208 @@
+import { canonicalJson, sha256Hex } from "../../shared/crypto";
+import type { SqlExecutor } from "../engine";
+
+export interface ApiKeyRecord {
+  id: string;
+  role: string;
+  /** Who the key acts for: an account address for clients, a person or system name for staff. */
+  subject: string;
+  label: string;
+  /** The HMAC secret, sealed by api/ (this layer never sees it in clear). */
+  secretSealed: string;
+  totpSealed: string | null;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export class ApiKeyRepository {
+  constructor(private readonly db: SqlExecutor) {}
+
+  async insert(k: ApiKeyRecord): Promise<void> {
+    await this.db.run(
+      `INSERT INTO api_keys (id, role, subject, label, secret_sealed, totp_sealed, created_at, revoked_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [k.id, k.role, k.subject, k.label, k.secretSealed, k.totpSealed, k.createdAt, k.revokedAt],
+    );
+  }
+
+  async get(id: string): Promise<ApiKeyRecord | undefined> {
+    const r = (await this.db.query("SELECT * FROM api_keys WHERE id = $1", [id]))[0];
+    if (!r) return undefined;
+    return {
+      id: String(r.id),
+      role: String(r.role),
+      subject: String(r.subject),
+      label: String(r.label),
+      secretSealed: String(r.secret_sealed),
+      totpSealed: r.totp_sealed === null ? null : String(r.totp_sealed),
+      createdAt: Number(r.created_at),
+      revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
+    };
+  }
+
+  async revoke(id: string, at: number): Promise<boolean> {
+    return (
+      (await this.db.run("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL", [id, at])) > 0
+    );
+  }
+}
+
+/** Request nonces seen inside the timestamp window; a second use of a (key, nonce) pair is a replay. */
+export class NonceRepository {
+  constructor(private readonly db: SqlExecutor) {}
+
+  /** True when the nonce was fresh and is now recorded; false when it was already used. */
+  async use(keyId: string, nonce: string, expiresAt: number): Promise<boolean> {
+    const changed = await this.db.run(
+      "INSERT INTO api_nonces (key_id, nonce, expires_at) VALUES ($1, $2, $3) ON CONFLICT (key_id, nonce) DO NOTHING",
+      [keyId, nonce, expiresAt],
+    );
+    return changed > 0;
+  }
+
+  async prune(now: number): Promise<number> {
+    return this.db.run("DELETE FROM api_nonces WHERE expires_at < $1", [now]);
+  }
+}
+
+export type IdempotencyOutcome =
+  { kind: "new" } | { kind: "replay"; status: number; body: unknown } | { kind: "conflict" } | { kind: "in_progress" };
+
+/** First result per (key, idempotency key); a different body under the same key is a conflict. */
+export class IdempotencyRepository {
+  constructor(private readonly db: SqlExecutor) {}
+
+  async begin(keyId: string, idemKey: string, requestHash: string, now: number): Promise<IdempotencyOutcome> {
+    const inserted = await this.db.run(
+      `INSERT INTO idempotency_records (key_id, idem_key, request_hash, state, created_at) VALUES ($1, $2, $3, 'pending', $4)
+       ON CONFLICT (key_id, idem_key) DO NOTHING`,
+      [keyId, idemKey, requestHash, now],
+    );
+    if (inserted > 0) return { kind: "new" };
+    const r = (
+      await this.db.query(
+        "SELECT request_hash, state, status, response FROM idempotency_records WHERE key_id = $1 AND idem_key = $2",
+        [keyId, idemKey],
+      )
+    )[0];
+    if (!r) return this.begin(keyId, idemKey, requestHash, now);
+    if (r.request_hash !== requestHash) return { kind: "conflict" };
+    if (r.state !== "done") return { kind: "in_progress" };
+    return { kind: "replay", status: Number(r.status), body: JSON.parse(String(r.response)) };
+  }
+
+  async complete(keyId: string, idemKey: string, status: number, body: unknown): Promise<void> {
+    await this.db.run(
+      "UPDATE idempotency_records SET state = 'done', status = $3, response = $4 WHERE key_id = $1 AND idem_key = $2",
+      [keyId, idemKey, status, JSON.stringify(body ?? null)],
+    );
+  }
+
+  /** Forgets a pending record so the client may retry (the handler failed on the server's side). */
+  async abandon(keyId: string, idemKey: string): Promise<void> {
+    await this.db.run("DELETE FROM idempotency_records WHERE key_id = $1 AND idem_key = $2 AND state = 'pending'", [
+      keyId,
+      idemKey,
+    ]);
+  }
+}
+
+export interface AuditInput {
+  actor: string;
+  role: string;
+  action: string;
+  requestId: string;
+  details: Record<string, unknown>;
+}
+
+export interface AuditEntry extends AuditInput {
+  seq: number;
+  at: string;
+  prevHash: string;
+  hash: string;
+}
+
+export const AUDIT_GENESIS = "0".repeat(64);
+
+/** hash = sha256(prevHash ‖ canonical JSON of {seq, at, actor, role, action, requestId, details}). */
+export function auditHash(e: Omit<AuditEntry, "hash">): string {
+  const body = canonicalJson({
+    seq: e.seq,
+    at: e.at,
+    actor: e.actor,
+    role: e.role,
+    action: e.action,
+    requestId: e.requestId,
+    details: e.details,
+  });
+  return sha256Hex(e.prevHash + body);
+}
+
+/** The hash-chained audit log. Appends are serialised (one chain) across every instance sharing the store. */
+export class AuditRepository {
+  constructor(private readonly db: SqlExecutor) {}
+
+  /** Must run inside a transaction so the lock and the read of the previous entry hold until commit. */
+  async append(input: AuditInput, at = new Date()): Promise<AuditEntry> {
+    await this.db.lock("audit_log");
+    const last = (await this.db.query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"))[0];
+    const draft = {
+      ...input,
+      seq: last ? Number(last.seq) + 1 : 1,
+      at: at.toISOString(),
+      prevHash: last ? String(last.hash) : AUDIT_GENESIS,
+    };
+    const entry: AuditEntry = { ...draft, hash: auditHash(draft) };
+    await this.db.run(
+      `INSERT INTO audit_log (seq, at, actor, role, action, request_id, details, prev_hash, hash)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        entry.seq,
+        entry.at,
+        entry.actor,
+        entry.role,
+        entry.action,
+        entry.requestId,
+        canonicalJson(entry.details),
+        entry.prevHash,
+        entry.hash,
+      ],
+    );
+    return entry;
+  }
+
+  async list(fromSeq = 1, limit = 100): Promise<AuditEntry[]> {
+    const rows = await this.db.query("SELECT * FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2", [fromSeq, limit]);
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      at: String(r.at),
+      actor: String(r.actor),
+      role: String(r.role),
+      action: String(r.action),
+      requestId: String(r.request_id),
+      details: JSON.parse(String(r.details)) as Record<string, unknown>,
+      prevHash: String(r.prev_hash),
+      hash: String(r.hash),
+    }));
+  }
+}
+
+/** Leases for background jobs: one holder per name at a time, across instances; expired leases are taken over. */
+export class LockRepository {
+  constructor(private readonly db: SqlExecutor) {}
+
+  async tryAcquire(name: string, owner: string, ttlMs: number, now = Date.now()): Promise<boolean> {
+    const rows = await this.db.query(
+      `INSERT INTO job_locks (name, owner, expires_at) VALUES ($1, $2, $3)
+       ON CONFLICT (name) DO UPDATE SET owner = $2, expires_at = $3
+       WHERE job_locks.owner = $2 OR job_locks.expires_at < $4
+       RETURNING owner`,
+      [name, owner, now + ttlMs, now],
+    );
+    return rows.length > 0;
+  }
+
+  async release(name: string, owner: string): Promise<void> {
+    await this.db.run("DELETE FROM job_locks WHERE name = $1 AND owner = $2", [name, owner]);
+  }
+}

@@ -1,0 +1,54 @@
+import type { Migration } from "../migrations";
+
+/** API keys, replay nonces, idempotency records, the hash-chained audit log and job leases. */
+export const API_MIGRATIONS: Migration[] = [
+  {
+    capability: "api",
+    version: 1,
+    description: "api keys, nonces, idempotency records, audit log, job locks",
+    up: (d) => `
+CREATE TABLE api_keys (
+  id TEXT PRIMARY KEY,
+  role TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  label TEXT NOT NULL,
+  secret_sealed TEXT NOT NULL,
+  totp_sealed TEXT,
+  created_at ${d.int64} NOT NULL,
+  revoked_at ${d.int64}
+);
+CREATE TABLE api_nonces (
+  key_id TEXT NOT NULL,
+  nonce TEXT NOT NULL,
+  expires_at ${d.int64} NOT NULL,
+  PRIMARY KEY (key_id, nonce)
+);
+CREATE INDEX api_nonces_by_expiry ON api_nonces (expires_at);
+CREATE TABLE idempotency_records (
+  key_id TEXT NOT NULL,
+  idem_key TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  state TEXT NOT NULL,
+  status INTEGER,
+  response TEXT,
+  created_at ${d.int64} NOT NULL,
+  PRIMARY KEY (key_id, idem_key)
+);
+CREATE TABLE audit_log (
+  seq ${d.int64} PRIMARY KEY,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  role TEXT NOT NULL,
+  action TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  details TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE TABLE job_locks (
+  name TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  expires_at ${d.int64} NOT NULL
+);`,
+  },
+];

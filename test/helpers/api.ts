@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import {
+  ApiClient,
+  ROLES,
+  coreRoutes,
+  createApi,
+  createApiKey,
+  listen,
+  type CapabilityRoutes,
+  type NewApiKey,
+  type Role,
+  type RunningApi,
+} from "../../offchain/api";
+import { DEV_KEYS } from "../../offchain/shared/config";
+import { silentLogger } from "../../offchain/shared/logger";
+import { openStore, type Store } from "../../offchain/store";
+
+export const TEST_SECRET_KEY = Buffer.from(DEV_KEYS.apiSecretKey, "hex");
+
+export interface TestApi {
+  store: Store;
+  sqliteFile: string;
+  running: RunningApi;
+  keys: Record<Role, NewApiKey>;
+  client(role: Role): ApiClient;
+  anonymous: ApiClient;
+  close(): Promise<void>;
+}
+
+/** The API with the core routes (plus `capabilities`) on a fresh SQLite store, one key per role. */
+export async function startTestApi(opts: {
+  port: number;
+  rateLimitPerMinute?: number;
+  capabilities?: CapabilityRoutes[];
+  timestampWindowMs?: number;
+  /** A PostgreSQL URL to use instead of a fresh SQLite file. */
+  postgresUrl?: string;
+}): Promise<TestApi> {
+  const dir = mkdtempSync(path.join(tmpdir(), "mb-api-"));
+  const sqliteFile = path.join(dir, "api.sqlite");
+  const store = opts.postgresUrl
+    ? await openStore({ engine: "postgres", url: opts.postgresUrl, poolSize: 4 })
+    : await openStore({ engine: "sqlite", path: sqliteFile });
+  const timestampWindowMs = opts.timestampWindowMs ?? 60_000;
+  const api = createApi({
+    store,
+    log: silentLogger,
+    secretKey: TEST_SECRET_KEY,
+    timestampWindowMs,
+    rateLimitPerMinute: opts.rateLimitPerMinute ?? 100_000,
+    bodyLimitBytes: 16 * 1024,
+    capabilities: [
+      coreRoutes({ store, secretKey: TEST_SECRET_KEY, status: () => ({ test: true }) }),
+      ...(opts.capabilities ?? []),
+    ],
+  });
+  const running = await listen(api, {
+    host: "127.0.0.1",
+    port: opts.port,
+    store,
+    secretKey: TEST_SECRET_KEY,
+    timestampWindowMs,
+    log: silentLogger,
+  });
+  const keys = {} as Record<Role, NewApiKey>;
+  for (const role of ROLES)
+    keys[role] = await createApiKey(store, TEST_SECRET_KEY, {
+      role,
+      subject: `${role}-subject`,
+      label: `test ${role}`,
+    });
+  return {
+    store,
+    sqliteFile,
+    running,
+    keys,
+    client: (role) => new ApiClient(running.url, keys[role]),
+    anonymous: new ApiClient(running.url),
+    async close() {
+      await running.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

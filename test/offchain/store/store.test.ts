@@ -1,0 +1,255 @@
+import { expect } from "chai";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { openStore, verifyAuditChain, type Store, type StoreOptions } from "../../../offchain/store";
+import { openSqlite } from "../../../offchain/store/sqlite";
+import { openPostgres } from "../../../offchain/store/postgres";
+import type { SqlEngine } from "../../../offchain/store/engine";
+import { createTestDatabase } from "../../helpers/postgres";
+
+interface EngineUnderTest {
+  name: string;
+  /** Options for a store on this engine, or a reason to skip. */
+  setup(): Promise<StoreOptions | { skip: string }>;
+  raw(opts: StoreOptions): SqlEngine;
+  teardown(): Promise<void>;
+}
+
+let sqliteDir = "";
+let pgDrop: (() => Promise<void>) | undefined;
+
+const ENGINES: EngineUnderTest[] = [
+  {
+    name: "SQLite",
+    async setup() {
+      sqliteDir = mkdtempSync(path.join(tmpdir(), "mb-store-"));
+      return { engine: "sqlite", path: path.join(sqliteDir, "store.sqlite") };
+    },
+    raw: (o) => openSqlite((o as { path: string }).path),
+    async teardown() {
+      rmSync(sqliteDir, { recursive: true, force: true });
+    },
+  },
+  {
+    name: "PostgreSQL",
+    async setup() {
+      const db = await createTestDatabase("mb_service_store");
+      if ("skip" in db) return db;
+      pgDrop = db.drop;
+      return { engine: "postgres", url: db.url, poolSize: 5 };
+    },
+    raw: (o) => openPostgres((o as { url: string }).url, 2),
+    async teardown() {
+      await pgDrop?.();
+    },
+  },
+];
+
+for (const engine of ENGINES) {
+  describe(`store on ${engine.name}`, function () {
+    let opts: StoreOptions;
+    let store: Store;
+
+    before(async function () {
+      const o = await engine.setup();
+      if ("skip" in o) {
+        console.log(`    skipping ${engine.name} store tests: ${o.skip}`);
+        this.skip();
+      }
+      opts = o;
+      store = await openStore(opts);
+    });
+
+    after(async function () {
+      await store?.close();
+      await engine.teardown();
+    });
+
+    it("applies each migration once: reopening the store changes nothing and keeps data", async function () {
+      await store.nonces.use("k", "persisted", Date.now() + 60_000);
+      const again = await openStore(opts);
+      try {
+        expect(await again.nonces.use("k", "persisted", Date.now() + 60_000)).to.equal(false);
+      } finally {
+        await again.close();
+      }
+      const raw = engine.raw(opts);
+      try {
+        const rows = await raw.query("SELECT capability, version FROM schema_migrations ORDER BY capability, version");
+        expect(rows.map((r) => `${r.capability}#${r.version}`)).to.deep.equal(["api#1", "chain#1", "kyc#1"]);
+      } finally {
+        await raw.close();
+      }
+    });
+
+    it("keeps token amounts beyond 64 bits exactly (uint256 range)", async function () {
+      const huge = 2n ** 255n + 12345n;
+      await store.projections.addBalance("0xToken", "0xAlice", huge, 1);
+      expect(await store.projections.addBalance("0xToken", "0xAlice", -12345n, 2)).to.equal(2n ** 255n);
+      expect(await store.projections.balance("0xtoken", "0xalice")).to.equal(2n ** 255n);
+    });
+
+    it("accepts a nonce once per key and refuses its replay", async function () {
+      const exp = Date.now() + 60_000;
+      expect(await store.nonces.use("key-a", "n-1", exp)).to.equal(true);
+      expect(await store.nonces.use("key-a", "n-1", exp)).to.equal(false);
+      expect(await store.nonces.use("key-b", "n-1", exp)).to.equal(true);
+      expect(await store.nonces.prune(exp + 1)).to.be.greaterThanOrEqual(2);
+    });
+
+    it("returns the first result for a repeated idempotency key and refuses another body under it", async function () {
+      expect(await store.idempotency.begin("k", "idem-1", "h1", 1)).to.deep.equal({ kind: "new" });
+      expect(await store.idempotency.begin("k", "idem-1", "h1", 2)).to.deep.equal({ kind: "in_progress" });
+      await store.idempotency.complete("k", "idem-1", 201, { id: 7 });
+      expect(await store.idempotency.begin("k", "idem-1", "h1", 3)).to.deep.equal({
+        kind: "replay",
+        status: 201,
+        body: { id: 7 },
+      });
+      expect(await store.idempotency.begin("k", "idem-1", "h2", 4)).to.deep.equal({ kind: "conflict" });
+      expect(await store.idempotency.begin("k", "idem-2", "h1", 5)).to.deep.equal({ kind: "new" });
+      await store.idempotency.abandon("k", "idem-2");
+      expect(await store.idempotency.begin("k", "idem-2", "h1", 6)).to.deep.equal({ kind: "new" });
+    });
+
+    it("chains concurrent audit appends into one verifiable sequence and detects tampering", async function () {
+      await Promise.all(
+        Array.from({ length: 25 }, (_, i) =>
+          store.transaction((tx) =>
+            tx.audit.append({
+              actor: `key-${i}`,
+              role: "operator",
+              action: "test.write",
+              requestId: `r-${i}`,
+              details: { i },
+            }),
+          ),
+        ),
+      );
+      const ok = await verifyAuditChain(store);
+      expect(ok).to.include({ ok: true, entries: 25 });
+      const raw = engine.raw(opts);
+      try {
+        await raw.run("UPDATE audit_log SET details = $1 WHERE seq = 7", ['{"i":999}']);
+      } finally {
+        await raw.close();
+      }
+      const broken = await verifyAuditChain(store);
+      expect(broken.ok).to.equal(false);
+      expect(broken.brokenAt).to.deep.equal({ seq: 7, reason: "entry hash does not match its content" });
+    });
+
+    it("keeps one audit chain and one job lease when two service instances share the database", async function () {
+      // Several instances are a PostgreSQL deployment; SQLite is the embedded single-instance default (two
+      // connections in one thread would block each other's busy wait, which two processes would not).
+      if (engine.name === "SQLite") this.skip();
+      const other = await openStore(opts);
+      try {
+        const start = (await store.audit.list(1, 100_000)).length;
+        await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            (i % 2 ? store : other).transaction((tx) =>
+              tx.audit.append({
+                actor: `instance-${i % 2}`,
+                role: "operator",
+                action: "shared.write",
+                requestId: `s-${i}`,
+                details: {},
+              }),
+            ),
+          ),
+        );
+        // The previous test tampered with an earlier entry, so check the new links directly.
+        const fresh = await other.audit.list(start + 1, 100);
+        expect(fresh).to.have.length(20);
+        for (let i = 1; i < fresh.length; i++) expect(fresh[i].prevHash).to.equal(fresh[i - 1].hash);
+        const [a, b] = await Promise.all([
+          store.locks.tryAcquire("indexer:shared", "instance-a", 10_000),
+          other.locks.tryAcquire("indexer:shared", "instance-b", 10_000),
+        ]);
+        expect([a, b].filter(Boolean)).to.have.length(1);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it("rolls a failed transaction back completely", async function () {
+      const exp = Date.now() + 60_000;
+      const failure = await store
+        .transaction(async (tx) => {
+          await tx.nonces.use("rollback", "n", exp);
+          throw new Error("boom");
+        })
+        .catch((err: Error) => err);
+      expect(failure).to.be.instanceOf(Error).with.property("message", "boom");
+      expect(await store.nonces.use("rollback", "n", exp)).to.equal(true);
+    });
+
+    it("gives a job lease to one owner until it expires", async function () {
+      expect(await store.locks.tryAcquire("job", "a", 1000, 0)).to.equal(true);
+      expect(await store.locks.tryAcquire("job", "b", 1000, 500)).to.equal(false);
+      expect(await store.locks.tryAcquire("job", "a", 1000, 600)).to.equal(true);
+      expect(await store.locks.tryAcquire("job", "b", 1000, 1700)).to.equal(true);
+      await store.locks.release("job", "b");
+      expect(await store.locks.tryAcquire("job", "c", 1000, 1800)).to.equal(true);
+    });
+
+    it("records indexer events and rewinds everything above a block", async function () {
+      const ev = (block: number, logIndex: number) => ({
+        blockNumber: block,
+        logIndex,
+        blockHash: `0xb${block}`,
+        txHash: `0xt${block}`,
+        contract: "KycRegistry",
+        address: "0xabc",
+        event: "IdentitySet",
+        topics: ["0x01"],
+        data: "0x",
+        args: { tier: 2 },
+      });
+      expect(await store.chain.insertEvent("test", ev(10, 0))).to.equal(true);
+      expect(await store.chain.insertEvent("test", ev(10, 0))).to.equal(false);
+      await store.chain.insertEvent("test", ev(11, 0));
+      await store.chain.insertEvent("test", ev(12, 3));
+      for (const b of [10, 11, 12]) await store.chain.recordBlock("test", b, `0xb${b}`);
+      await store.chain.setCursor("test", { blockNumber: 12, blockHash: "0xb12" });
+      expect(await store.chain.rewindAbove("test", 10)).to.equal(2);
+      expect((await store.chain.events("test")).map((e) => e.blockNumber)).to.deep.equal([10]);
+      expect(await store.chain.recentBlocks("test", 100, 10)).to.deep.equal([{ blockNumber: 10, blockHash: "0xb10" }]);
+      expect(await store.chain.cursor("test")).to.deep.equal({ blockNumber: 12, blockHash: "0xb12" });
+    });
+
+    it("moves a KYC applicant only from an expected status and keeps its history", async function () {
+      await store.kyc.insert({
+        id: "app-1",
+        account: "0xAbC",
+        submittedBy: "key",
+        status: "pending_review",
+        identitySealed: "v1.x.y.z",
+        identityHash: "0x" + "11".repeat(32),
+        jurisdiction: 156,
+        score: 70,
+        tier: 4,
+        maxLeverage: 4n * 10n ** 18n,
+        screening: [],
+        reviewReasons: ["tier above 3"],
+        expiresAt: null,
+        txHash: null,
+        createdAt: 1,
+        updatedAt: 1,
+      });
+      const approve = { status: "approved" as const, actor: "officer", reason: "ok", txHash: "0xt", at: 2 };
+      expect(
+        await store.kyc.transition("app-1", ["pending_review"], approve, { expiresAt: 99, txHash: "0xt" }),
+      ).to.equal(true);
+      expect(await store.kyc.transition("app-1", ["pending_review"], approve)).to.equal(false);
+      const a = await store.kyc.get("app-1");
+      expect(a).to.include({ status: "approved", account: "0xabc", expiresAt: 99, txHash: "0xt" });
+      expect(a!.maxLeverage).to.equal(4n * 10n ** 18n);
+      expect((await store.kyc.history("app-1")).map((h) => h.status)).to.deep.equal(["approved"]);
+      expect((await store.kyc.dueForExpiry(100)).map((x) => x.id)).to.deep.equal(["app-1"]);
+      expect(await store.kyc.list({ status: "pending_review" })).to.have.length(0);
+    });
+  });
+}
