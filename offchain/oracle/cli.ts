@@ -8,6 +8,7 @@
  */
 import { JsonRpcProvider, Wallet, type HDNodeWallet, type Signer } from "ethers";
 import { readDeployment } from "../../scripts/deploy/index";
+import { oracleReporterEnv, type OracleReporterEnv } from "../shared/config";
 import { feedKey } from "../../scripts/deploy/oracle";
 import { DEV_REPORTER_INDICES, hardhatDevWallets } from "./devKeys";
 import { PriceReporterService } from "./service";
@@ -28,7 +29,7 @@ interface CliConfig {
   relayerKey?: string;
 }
 
-function parseArgs(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
+function parseArgs(argv: string[], env: OracleReporterEnv): CliConfig {
   const get = (name: string, fallback: string): string => {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
@@ -40,15 +41,15 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
   };
   return {
     network: get("network", "localhost"),
-    rpc: get("rpc", env.MB_LOCAL_RPC_URL ?? "http://127.0.0.1:8545"),
+    rpc: get("rpc", env.rpcUrl ?? "http://127.0.0.1:8545"),
     source: get("source", "sim"),
     seed: int("seed", 42),
     stepSeconds: int("step-seconds", 60),
     intervalMs: int("interval-ms", 5_000),
     heartbeat: int("heartbeat", 600),
     deviationBps: int("deviation-bps", 50),
-    reporterKeys: (env.MB_REPORTER_KEYS ?? "").split(",").filter(Boolean),
-    relayerKey: env.MB_RELAYER_KEY,
+    reporterKeys: env.reporterKeys,
+    relayerKey: env.relayerKey,
   };
 }
 
@@ -65,7 +66,7 @@ function big(_k: string, v: unknown): unknown {
 }
 
 async function main(): Promise<void> {
-  const cfg = parseArgs(process.argv.slice(2), process.env);
+  const cfg = parseArgs(process.argv.slice(2), oracleReporterEnv());
   const record = readDeployment(cfg.network);
   if (!record) throw new Error(`no deployments/${cfg.network}.json: deploy first`);
   const provider = new JsonRpcProvider(cfg.rpc, undefined, { staticNetwork: true });

@@ -180,3 +180,19 @@ export function configFromEnv(env: Env = process.env): Config {
     },
   });
 }
+
+/** Keys of the oracle reporter command (offchain/oracle/cli.ts); never logged. */
+export interface OracleReporterEnv {
+  rpcUrl?: string;
+  reporterKeys: string[];
+  relayerKey?: string;
+}
+
+/** The reporter command's environment: MB_LOCAL_RPC_URL, MB_REPORTER_KEYS (comma-separated), MB_RELAYER_KEY. */
+export function oracleReporterEnv(env: Env = process.env): OracleReporterEnv {
+  return {
+    rpcUrl: env.MB_LOCAL_RPC_URL || undefined,
+    reporterKeys: (env.MB_REPORTER_KEYS ?? "").split(",").filter(Boolean),
+    relayerKey: env.MB_RELAYER_KEY || undefined,
+  };
+}
