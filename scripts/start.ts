@@ -7,6 +7,14 @@ import { startLocalChain } from "./lib/localChain";
 import { deployAll, devRoleHolders, writeDeployment } from "./deploy/index";
 import { startService } from "../offchain/main";
 import { DEV_KEYS, configFromEnv, sqlitePath } from "../offchain/shared/config";
+import {
+  DEMO_ASSETS,
+  DEV_REPORTER_INDICES,
+  MarketSimulator,
+  SimulatedSource,
+  hardhatDevWallets,
+  reporterFromDeployment,
+} from "../offchain/oracle";
 
 async function main(): Promise<void> {
   const port = Number(process.env.MB_CHAIN_PORT ?? "8545");
@@ -56,8 +64,30 @@ async function main(): Promise<void> {
   for (const [role, key] of Object.entries(service.demoKeys)) {
     console.log(`  ${role.padEnd(16)} key ${key.keyId}  secret ${key.secret}  subject ${key.subject}`);
   }
+  // Oracle reporters (hardhat accounts 6–8, account 9 relays) on the seeded market simulator: one step a minute of
+  // simulated time per 5 s tick, pushed by heartbeat (10 min) or a 0.5% move.
+  const reporter = await reporterFromDeployment({
+    record,
+    provider: chain.provider,
+    reporters: hardhatDevWallets(DEV_REPORTER_INDICES, chain.provider),
+    relayer: hardhatDevWallets([9], chain.provider)[0],
+    source: new SimulatedSource(new MarketSimulator({ seed: 42, assets: DEMO_ASSETS, stepSeconds: 60 })),
+    policy: { heartbeatSeconds: 600, deviationBps: 50 },
+    intervalMs: 5_000,
+    log: {
+      debug: () => {},
+      info: (msg, f) => service.log.info(`oracle: ${msg}`, f),
+      warn: (msg, f) => service.log.warn(`oracle: ${msg}`, f),
+      error: (msg, f) => service.log.error(`oracle: ${msg}`, f),
+    },
+  });
+  reporter.start();
+  console.log(
+    "oracle reporters: 3 signers on the market simulator (seed 42), relaying to MedianPriceFeed per security",
+  );
   console.log("MarginBridge is running. Press Ctrl-C to stop.");
   const shutdown = async (): Promise<void> => {
+    await reporter.stop();
     await service.stop();
     await chain.stop();
     process.exit(0);

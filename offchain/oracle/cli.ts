@@ -9,9 +9,8 @@
 import { JsonRpcProvider, Wallet, type HDNodeWallet, type Signer } from "ethers";
 import { readDeployment } from "../../scripts/deploy/index";
 import { oracleReporterEnv, type OracleReporterEnv } from "../shared/config";
-import { feedKey } from "../../scripts/deploy/oracle";
 import { DEV_REPORTER_INDICES, hardhatDevWallets } from "./devKeys";
-import { PriceReporterService } from "./service";
+import { reporterFromDeployment } from "./fromDeployment";
 import { JsonPriceSource } from "./sources/jsonSource";
 import { DEMO_ASSETS, MarketSimulator, SimulatedSource } from "./sources/simulator";
 import type { PriceSource, ReporterLogger } from "./types";
@@ -86,19 +85,14 @@ async function main(): Promise<void> {
     cfg.source === "sim"
       ? new SimulatedSource(new MarketSimulator({ seed: cfg.seed, assets: DEMO_ASSETS, stepSeconds: cfg.stepSeconds }))
       : new JsonPriceSource({ location: cfg.source });
-  const feeds = record.tokens
-    .filter((t) => t.kind === "security" && record.contracts[feedKey(t.symbol)])
-    .map((t) => ({ symbol: t.symbol, address: record.contracts[feedKey(t.symbol)] }));
-  const service = new PriceReporterService({
-    feeds,
-    reporters: reporters.map((signer) => ({ signer, source })),
+  const service = await reporterFromDeployment({
+    record,
+    provider,
+    reporters,
     relayer,
-    // Read the pending nonce raw: ethers' provider caches identical reads for 250 ms.
-    nonce: async () => Number(await provider.send("eth_getTransactionCount", [relayer.address, "pending"])),
-    chainId,
+    source,
     policy: { heartbeatSeconds: cfg.heartbeat, deviationBps: cfg.deviationBps },
     intervalMs: cfg.intervalMs,
-    backoff: { baseMs: 1_000, maxMs: 60_000 },
     log: jsonLog,
   });
   service.start();

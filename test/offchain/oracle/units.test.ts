@@ -42,6 +42,7 @@ describe("oracle reporter (units)", () => {
         "noopLogger",
         "parseDecimal",
         "pushReason",
+        "reporterFromDeployment",
         "reportFeed",
         "revertName",
         "signObservation",
