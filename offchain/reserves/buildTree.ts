@@ -12,7 +12,7 @@ import type { LiabilitySet } from "./liabilities";
 import type { HashPool } from "./pool";
 import { SumTree } from "./sumTree";
 import { hashNodes, runJob, type HashJob, type JobResult } from "./treeJob";
-import { allocateTree, recordSize, type TreeBuffers } from "./treeLayout";
+import { allocateTree, recordOffset, type TreeBuffers } from "./treeLayout";
 
 export interface BuildOptions {
   /** The epoch's snapshot id (encoding.snapshotId). */
@@ -126,7 +126,6 @@ export async function buildSumTree(set: LiabilitySet, opts: BuildOptions): Promi
   const depth = depthFor(n, opts.minDepth);
   const size = 2 ** depth;
   const t = allocateTree(depth, k, getBytes(opts.snapshotId));
-  const r = recordSize(k);
   const leaves = new Uint8Array(t.levels[0]);
   const accountAt = new Int32Array(t.accountAt);
 
@@ -147,6 +146,7 @@ export async function buildSumTree(set: LiabilitySet, opts: BuildOptions): Promi
     else stream.fill(commitments, p * 32, 32);
   }
 
+  if (process.env.MB_T) console.error("shuffle", performance.now());
   const seen = new Set<string>();
   let idBytes = 0;
   for (const acc of set.accounts) idBytes += Buffer.byteLength(acc.accountId, "utf8");
@@ -174,7 +174,7 @@ export async function buildSumTree(set: LiabilitySet, opts: BuildOptions): Promi
     }
     idOffsets[a] = off;
     off += ids.write(acc.accountId, off, "utf8");
-    const o = position[a] * r + 32;
+    const o = recordOffset(position[a], k) + 32;
     for (let i = 0; i < k; i++) {
       checkValue(acc.owed[i], acc.accountId, "owed", i);
       checkValue(acc.debt[i], acc.accountId, "debt", i);
@@ -183,6 +183,7 @@ export async function buildSumTree(set: LiabilitySet, opts: BuildOptions): Promi
     }
   }
   idOffsets[n] = off;
+  if (process.env.MB_T) console.error("prep", performance.now());
 
   await hashTree(t, true, opts.pool);
   return new SumTree(t, n);
@@ -211,7 +212,6 @@ export async function buildFromLeaves(
     throw new ReservesError("DATASET_INVALID", `leaf count ${leavesIn.length} is not 2^depth`);
   }
   const t = allocateTree(depth, assets, getBytes(snapshot));
-  const r = recordSize(assets);
   const leaves = new Uint8Array(t.levels[0]);
   const commitments = new Uint8Array(t.commitments);
   const accountAt = new Int32Array(t.accountAt);
@@ -227,11 +227,12 @@ export async function buildFromLeaves(
       throw new ReservesError("ASSET_MISMATCH", `leaf ${p} does not have ${assets} assets`);
     }
     commitments.set(getBytes(c), p * 32);
+    const o = recordOffset(p, assets) + 32;
     for (let i = 0; i < assets; i++) {
       checkValue(leaf.owed[i], `position ${p}`, "owed", i);
       checkValue(leaf.debt[i], `position ${p}`, "debt", i);
-      writeU128(leaves, p * r + 32 + 16 * i, leaf.owed[i]);
-      writeU128(leaves, p * r + 32 + 16 * (assets + i), leaf.debt[i]);
+      writeU128(leaves, o + 16 * i, leaf.owed[i]);
+      writeU128(leaves, o + 16 * (assets + i), leaf.debt[i]);
     }
     accountAt[p] = leaf.padding ? -1 - pad++ : real++;
   });
@@ -253,6 +254,7 @@ async function hashTree(t: TreeBuffers, withCommitments: boolean, pool?: HashPoo
   }));
   const h = await createKeccak256();
   const results: JobResult[] = pool && s > 0 ? await pool.runAll(jobs) : jobs.map((job) => runJob(job, h));
+  if (process.env.MB_T) console.error("hashed", performance.now());
   for (const res of results) if (res.overflow) throwOverflow(res.overflow);
   for (let l = levels + 1; l <= t.depth; l++) {
     const overflow = hashNodes(t, l, 0, 2 ** (t.depth - l), h);

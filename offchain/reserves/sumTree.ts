@@ -1,5 +1,5 @@
 import { hexlify } from "ethers";
-import { recordSize, type TreeBuffers } from "./treeLayout";
+import { recordOffset, type TreeBuffers } from "./treeLayout";
 import { writeProof } from "./treeJob";
 import type { Sums } from "./encoding";
 
@@ -64,12 +64,13 @@ export class SumTree {
   }
 
   get root(): string {
-    return hexlify(this.levels[this.depth].subarray(0, 32));
+    const o = recordOffset(0, this.assets);
+    return hexlify(this.levels[this.depth].subarray(o, o + 32));
   }
 
   /** Per-asset totals: the root's sums (total liabilities and total debt). */
   get totals(): Sums {
-    return readSums(this.levels[this.depth], 0, this.assets);
+    return readSums(this.levels[this.depth], recordOffset(0, this.assets), this.assets);
   }
 
   /** Input account index at a position, or a negative number for a padding leaf. */
@@ -95,21 +96,20 @@ export class SumTree {
   }
 
   leafHashAt(position: number): string {
-    const r = recordSize(this.assets);
-    return hexlify(this.levels[0].subarray(position * r, position * r + 32));
+    const o = recordOffset(position, this.assets);
+    return hexlify(this.levels[0].subarray(o, o + 32));
   }
 
   leafSumsAt(position: number): Sums {
-    return readSums(this.levels[0], position * recordSize(this.assets), this.assets);
+    return readSums(this.levels[0], recordOffset(position, this.assets), this.assets);
   }
 
   /** The inclusion path of a leaf as typed values. */
   path(position: number): InclusionPath {
-    const r = recordSize(this.assets);
     const siblings: ProofSibling[] = [];
     let idx = position;
     for (let l = 0; l < this.depth; l++) {
-      const o = (idx ^ 1) * r;
+      const o = recordOffset(idx ^ 1, this.assets);
       siblings.push({ hash: hexlify(this.levels[l].subarray(o, o + 32)), ...readSums(this.levels[l], o, this.assets) });
       idx >>= 1;
     }

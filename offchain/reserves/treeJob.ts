@@ -3,7 +3,7 @@
  * thread. Pure functions over TreeBuffers; no I/O.
  */
 import type { Keccak } from "./keccak";
-import { recordSize, sumsSize, type TreeBuffers } from "./treeLayout";
+import { pairSize, recordOffset, recordSize, sumsSize, type TreeBuffers } from "./treeLayout";
 
 export interface HashJob {
   kind: "hash";
@@ -33,8 +33,8 @@ export interface JobResult {
   checksum?: number;
 }
 
-const TAG_LEAF = new Uint8Array([0x00]);
-const TAG_NODE = new Uint8Array([0x01]);
+const TAG_LEAF = 0x00;
+const TAG_NODE = 0x01;
 const TAG_COMMITMENT = 0x03;
 
 export function runJob(job: Job, h: Keccak): JobResult {
@@ -43,20 +43,9 @@ export function runJob(job: Job, h: Keccak): JobResult {
 
 function hashBlock(job: HashJob, h: Keccak): JobResult {
   const t = job.tree;
-  const r = recordSize(t.assets);
-  const s = sumsSize(t.assets);
   const size = 2 ** job.levels;
-  const commitments = new Uint8Array(t.commitments);
-  const leaves = new Uint8Array(t.levels[0]);
   if (job.withCommitments) computeCommitments(t, job.from, size, h);
-  for (let p = job.from; p < job.from + size; p++) {
-    h.init();
-    h.update(TAG_LEAF);
-    h.update(t.snapshotId);
-    h.update(commitments.subarray(p * 32, p * 32 + 32));
-    h.update(leaves.subarray(p * r + 32, p * r + 32 + s));
-    leaves.set(h.digest("binary"), p * r);
-  }
+  hashLeaves(t, job.from, size, h);
   let from = job.from;
   let n = size;
   for (let l = 1; l <= job.levels; l++) {
@@ -68,19 +57,40 @@ function hashBlock(job: HashJob, h: Keccak): JobResult {
   return {};
 }
 
+function hashLeaves(t: TreeBuffers, from: number, size: number, h: Keccak): void {
+  const r = recordSize(t.assets);
+  const s = sumsSize(t.assets);
+  const commitments = new Uint8Array(t.commitments);
+  const leaves = new Uint8Array(t.levels[0]);
+  // 0x00 ‖ snapshotId ‖ commitment ‖ sums, assembled in one buffer so that each leaf is one hash call.
+  const pre = new Uint8Array(65 + s);
+  pre[0] = TAG_LEAF;
+  pre.set(t.snapshotId, 1);
+  for (let p = from; p < from + size; p++) {
+    const o = recordOffset(p, t.assets);
+    pre.set(commitments.subarray(p * 32, p * 32 + 32), 33);
+    pre.set(leaves.subarray(o + 32, o + r), 65);
+    h.init();
+    h.update(pre);
+    leaves.set(h.digest("binary"), o);
+  }
+}
+
 /** Hashes nodes [from, from + n) of level l from level l - 1; returns the index of a node whose sums overflow. */
 export function hashNodes(t: TreeBuffers, l: number, from: number, n: number, h: Keccak): number | undefined {
   const r = recordSize(t.assets);
   const s = sumsSize(t.assets);
+  const pair = pairSize(t.assets);
   const below = new Uint8Array(t.levels[l - 1]);
   const level = new Uint8Array(t.levels[l]);
   for (let j = from; j < from + n; j++) {
-    const a = 2 * j * r;
+    const a = j * pair;
+    below[a] = TAG_NODE;
     h.init();
-    h.update(TAG_NODE);
-    h.update(below.subarray(a, a + 2 * r));
-    level.set(h.digest("binary"), j * r);
-    if (!addSums(below, a + 32, a + r + 32, level, j * r + 32, s)) return j;
+    h.update(below.subarray(a, a + pair));
+    const o = recordOffset(j, t.assets);
+    level.set(h.digest("binary"), o);
+    if (!addSums(below, a + 1 + 32, a + 1 + r + 32, level, o + 32, s)) return j;
   }
   return undefined;
 }
@@ -91,16 +101,20 @@ function computeCommitments(t: TreeBuffers, from: number, size: number, h: Kecca
   const secrets = new Uint8Array(t.secrets!);
   const ids = new Uint8Array(t.ids!);
   const idOffsets = new Uint32Array(t.idOffsets!);
-  const head = new Uint8Array(65);
-  head[0] = TAG_COMMITMENT;
-  head.set(t.snapshotId, 1);
+  let longest = 0;
+  for (let a = 0; a + 1 < idOffsets.length; a++) longest = Math.max(longest, idOffsets[a + 1] - idOffsets[a]);
+  // 0x03 ‖ snapshotId ‖ secret ‖ utf8(id)
+  const pre = new Uint8Array(65 + longest);
+  pre[0] = TAG_COMMITMENT;
+  pre.set(t.snapshotId, 1);
   for (let p = from; p < from + size; p++) {
     const a = accountAt[p];
     if (a < 0) continue;
-    head.set(secrets.subarray(a * 32, a * 32 + 32), 33);
+    pre.set(secrets.subarray(a * 32, a * 32 + 32), 33);
+    const len = idOffsets[a + 1] - idOffsets[a];
+    pre.set(ids.subarray(idOffsets[a], idOffsets[a + 1]), 65);
     h.init();
-    h.update(head);
-    h.update(ids.subarray(idOffsets[a], idOffsets[a + 1]));
+    h.update(pre.subarray(0, 65 + len));
     commitments.set(h.digest("binary"), p * 32);
   }
 }
@@ -119,13 +133,13 @@ function addSums(src: Uint8Array, x: number, y: number, out: Uint8Array, o: numb
   return true;
 }
 
-/** Writes the proof of `position` into `out` (depth records, bottom-up) and returns the bytes written. */
+/** Writes the proof of `position` into `out` (depth sibling records, bottom-up); returns the bytes written. */
 export function writeProof(t: TreeBuffers, position: number, out: Uint8Array, levels?: Uint8Array[]): number {
   const r = recordSize(t.assets);
   const lv = levels ?? t.levels.map((b) => new Uint8Array(b));
   let idx = position;
   for (let l = 0; l < t.depth; l++) {
-    const sib = (idx ^ 1) * r;
+    const sib = recordOffset(idx ^ 1, t.assets);
     out.set(lv[l].subarray(sib, sib + r), l * r);
     idx >>= 1;
   }

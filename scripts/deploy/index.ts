@@ -3,11 +3,13 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Provider, Signer } from "ethers";
 import { deployCore } from "./core";
+import { deployReserves } from "./reserves";
 import type { DeploymentRecord, DeployOptions, RoleHolders } from "./types";
 
 export type { DeploymentRecord, DeployOptions, RoleHolders, TokenRecord } from "./types";
 export { ROLE, ROLE_LABELS } from "./roles";
 export { DEFAULT_TOKENS } from "./core";
+export { deployReserves, reserveFeedName, type ReservesSettings } from "./reserves";
 
 export const DEPLOYMENTS_DIR = path.join(__dirname, "..", "..", "deployments");
 
@@ -16,6 +18,7 @@ export async function deployAll(opts: DeployOptions, network: string): Promise<D
   const provider = opts.deployer.provider as Provider;
   const startBlock = await provider.getBlockNumber();
   const core = await deployCore(opts);
+  Object.assign(core.contracts, await deployReserves(opts, core.manager, core.tokens));
   const chainId = Number((await provider.getNetwork()).chainId);
   return {
     network,
