@@ -14,7 +14,7 @@
 import { AbiCoder, concat, getBytes, hexlify, keccak256, toUtf8Bytes, zeroPadValue, toBeHex } from "ethers";
 import { ReservesError } from "./errors";
 
-export const ENCODING_VERSION = 1;
+export const ENCODING_VERSION = 1 as const;
 export const SNAPSHOT_DOMAIN = "MarginBridge.PoR.v1";
 export const TAG_LEAF = 0x00;
 export const TAG_NODE = 0x01;
