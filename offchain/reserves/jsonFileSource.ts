@@ -28,13 +28,16 @@ export const liabilitiesFileSchema = z
 
 export type LiabilitiesFile = z.infer<typeof liabilitiesFileSchema>;
 
-/** Parses a liabilities document; `fallbackBlock` is used when it does not name its snapshot block. */
-export function parseLiabilities(json: unknown, fallbackBlock = 0n): LiabilitySet {
+/**
+ * Parses a liabilities document; `fallbackBlock` is used when it does not name its snapshot block, and `symbols`
+ * (symbol → token address) resolves assets given by symbol.
+ */
+export function parseLiabilities(json: unknown, fallbackBlock = 0n, symbols: Record<string, string> = {}): LiabilitySet {
   const r = liabilitiesFileSchema.safeParse(json);
   if (!r.success) throw new ReservesError("INVALID_INPUT", "invalid liabilities file", { issues: r.error.issues });
   const doc = r.data;
   return {
-    assets: doc.assets,
+    assets: doc.assets.map((a) => symbols[a] ?? a),
     snapshotBlock: doc.snapshotBlock !== undefined ? BigInt(doc.snapshotBlock) : fallbackBlock,
     accounts: doc.accounts.map((a) => ({
       accountId: a.accountId,
@@ -50,16 +53,21 @@ export class JsonFileLiabilitySource implements LiabilitySource {
   readonly description: string;
   private readonly file: string;
   private readonly fallbackBlock: () => Promise<bigint>;
+  private readonly symbols: Record<string, string>;
 
-  /** @param fallbackBlock the snapshot block when the file names none (e.g. the chain's latest block) */
-  constructor(file: string, fallbackBlock: () => Promise<bigint>) {
+  /**
+   * @param fallbackBlock the snapshot block when the file names none (e.g. the chain's latest block)
+   * @param symbols token symbol → address, for files that name assets by symbol
+   */
+  constructor(file: string, fallbackBlock: () => Promise<bigint>, symbols: Record<string, string> = {}) {
     this.file = file;
     this.description = `json:${file}`;
     this.fallbackBlock = fallbackBlock;
+    this.symbols = symbols;
   }
 
   async load(): Promise<LiabilitySet> {
     const json = JSON.parse(readFileSync(this.file, "utf8")) as unknown;
-    return parseLiabilities(json, await this.fallbackBlock());
+    return parseLiabilities(json, await this.fallbackBlock(), this.symbols);
   }
 }
