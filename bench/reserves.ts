@@ -33,7 +33,16 @@ export async function main(args: string[]): Promise<void> {
     ];
     const child = spawnSync(
       process.execPath,
-      ["--max-old-space-size=8192", tsNode, "--transpile-only", entry, impl, values.accounts!, values.assets!, ...extra],
+      [
+        "--max-old-space-size=8192",
+        tsNode,
+        "--transpile-only",
+        entry,
+        impl,
+        values.accounts!,
+        values.assets!,
+        ...extra,
+      ],
       { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], cwd: path.join(__dirname, "..") },
     );
     if (child.status !== 0) throw new Error(`${impl} failed with status ${child.status}`);
@@ -44,7 +53,11 @@ export async function main(args: string[]): Promise<void> {
   if (results.marginbridge && results["@openzeppelin/merkle-tree"]) {
     const speedup = results["@openzeppelin/merkle-tree"] / results.marginbridge;
     console.log(
-      JSON.stringify({ bench: "reserves", summary: "build speed-up vs @openzeppelin/merkle-tree", x: +speedup.toFixed(1) }),
+      JSON.stringify({
+        bench: "reserves",
+        summary: "build speed-up vs @openzeppelin/merkle-tree",
+        x: +speedup.toFixed(1),
+      }),
     );
   }
 }

@@ -2,13 +2,21 @@ import type { GasContext } from "./types";
 import { gasOf } from "./types";
 import { deployAll, devRoleHolders, reserveFeedName } from "../../scripts/deploy/index";
 import { buildSumTree, snapshotId, toContractProof } from "../../offchain/reserves";
-import { CollateralToken__factory, CustodianReserveFeed__factory, KycRegistry__factory, ReserveLedger__factory } from "../../typechain-types";
+import {
+  CollateralToken__factory,
+  CustodianReserveFeed__factory,
+  KycRegistry__factory,
+  ReserveLedger__factory,
+} from "../../typechain-types";
 
 /** ReserveLedger.publish, on-chain proof verification by depth, custodian attestation and secure mint. */
 export async function measure({ hre, emit }: GasContext): Promise<void> {
   const { ethers } = hre;
   const signers = await ethers.getSigners();
-  const record = await deployAll({ deployer: signers[0], roles: await devRoleHolders(signers), riskDelaySeconds: 0 }, "gas");
+  const record = await deployAll(
+    { deployer: signers[0], roles: await devRoleHolders(signers), riskDelaySeconds: 0 },
+    "gas",
+  );
   const [admin, , custodian, , , publisher] = signers;
   const ledger = ReserveLedger__factory.connect(record.contracts.ReserveLedger, publisher);
   const holders = [signers[11].address, signers[12].address, signers[13].address];

@@ -29,7 +29,12 @@ async function marginbridge(n: number, assets: number, threads: number): Promise
   t0 = performance.now();
   const per = tree.size / pool.size;
   const results = await pool.runAll(
-    Array.from({ length: pool.size }, (_, i) => ({ kind: "proofs" as const, tree: tree.buffers, from: i * per, count: per })),
+    Array.from({ length: pool.size }, (_, i) => ({
+      kind: "proofs" as const,
+      tree: tree.buffers,
+      from: i * per,
+      count: per,
+    })),
   );
   const proofs = seconds(t0);
   const produced = results.reduce((s, r) => s + (r.produced ?? 0), 0);

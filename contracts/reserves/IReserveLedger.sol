@@ -147,10 +147,9 @@ interface IReserveLedger {
 
     /// @notice Capital providers' view of a token's own backing: supply against the custodian's attested
     ///         reserves (zero feed when secure mint is off).
-    function tokenBacking(address token)
-        external
-        view
-        returns (uint256 supply, int256 attested, uint256 attestedAt, address feed);
+    function tokenBacking(
+        address token
+    ) external view returns (uint256 supply, int256 attested, uint256 attestedAt, address feed);
 
     function latestEpoch() external view returns (uint64);
 

@@ -16,7 +16,7 @@ import {ReserveProofLib} from "./ReserveProofLib.sol";
 ///      (every proof recomputes the root's sums). Reserves are read here, never claimed.
 contract ReserveLedger is IReserveLedger, AccessManaged {
     uint16 public constant ENCODING_VERSION = 1;
-    string private constant SNAPSHOT_DOMAIN = "MarginBridge.PoR.v1";
+    string public constant SNAPSHOT_DOMAIN = "MarginBridge.PoR.v1";
 
     address[] private _assets;
     address[] private _holders;
@@ -27,25 +27,7 @@ contract ReserveLedger is IReserveLedger, AccessManaged {
 
     /// @inheritdoc IReserveLedger
     function publish(EpochInput calldata input) external restricted {
-        uint64 expected = _latestEpoch + 1;
-        if (input.epoch != expected) revert ReserveEpochNotNext(input.epoch, expected);
-        uint64 previous = _latestEpoch == 0 ? 0 : _epochs[_latestEpoch].snapshotBlock;
-        if ((_latestEpoch != 0 && input.snapshotBlock <= previous) || input.snapshotBlock >= block.number) {
-            revert ReserveSnapshotBlockInvalid(input.snapshotBlock, previous, block.number);
-        }
-        if (input.root == bytes32(0)) revert ReserveZeroRoot();
-        if (input.depth == 0 || input.depth > ReserveProofLib.MAX_DEPTH) revert ReserveDepthInvalid(input.depth);
-        if (input.leafCount == 0 || input.leafCount > uint256(1) << input.depth) {
-            revert ReserveLeafCountInvalid(input.leafCount, input.depth);
-        }
-        uint256 k = _assets.length;
-        if (k == 0) revert ReserveNoAssets();
-        if (input.liabilities.length != k) revert ReserveAssetCountMismatch(input.liabilities.length, k);
-        if (input.debt.length != k) revert ReserveAssetCountMismatch(input.debt.length, k);
-        for (uint256 i = 0; i < k; ++i) {
-            if (input.liabilities[i] > ReserveProofLib.MAX_VALUE) revert ReserveValueOutOfRange(input.liabilities[i]);
-            if (input.debt[i] > ReserveProofLib.MAX_VALUE) revert ReserveValueOutOfRange(input.debt[i]);
-        }
+        uint256 k = _validate(input);
 
         EpochRecord storage rec = _epochs[input.epoch];
         rec.root = input.root;
@@ -158,6 +140,29 @@ contract ReserveLedger is IReserveLedger, AccessManaged {
     /// @inheritdoc IReserveLedger
     function reserveHolders() external view returns (address[] memory) {
         return _holders;
+    }
+
+    /// @dev Checks the publish rules and returns the number of assets.
+    function _validate(EpochInput calldata input) private view returns (uint256 k) {
+        uint64 expected = _latestEpoch + 1;
+        if (input.epoch != expected) revert ReserveEpochNotNext(input.epoch, expected);
+        uint64 previous = _latestEpoch == 0 ? 0 : _epochs[_latestEpoch].snapshotBlock;
+        if ((_latestEpoch != 0 && input.snapshotBlock <= previous) || input.snapshotBlock >= block.number) {
+            revert ReserveSnapshotBlockInvalid(input.snapshotBlock, previous, block.number);
+        }
+        if (input.root == bytes32(0)) revert ReserveZeroRoot();
+        if (input.depth == 0 || input.depth > ReserveProofLib.MAX_DEPTH) revert ReserveDepthInvalid(input.depth);
+        if (input.leafCount == 0 || input.leafCount > uint256(1) << input.depth) {
+            revert ReserveLeafCountInvalid(input.leafCount, input.depth);
+        }
+        k = _assets.length;
+        if (k == 0) revert ReserveNoAssets();
+        if (input.liabilities.length != k) revert ReserveAssetCountMismatch(input.liabilities.length, k);
+        if (input.debt.length != k) revert ReserveAssetCountMismatch(input.debt.length, k);
+        for (uint256 i = 0; i < k; ++i) {
+            if (input.liabilities[i] > ReserveProofLib.MAX_VALUE) revert ReserveValueOutOfRange(input.liabilities[i]);
+            if (input.debt[i] > ReserveProofLib.MAX_VALUE) revert ReserveValueOutOfRange(input.debt[i]);
+        }
     }
 
     function _record(uint64 epoch) private view returns (EpochRecord storage rec) {

@@ -45,11 +45,11 @@ library ReserveProofLib {
         leaf = _hashLeaf(buf, snapshotId, p.accountCommitment, sums);
         root = leaf;
         uint256 recordLen = 32 + 16 * w;
-        for (uint256 l = 0; l < depth; ++l) {
-            uint256 base = l * w;
+        for (uint256 level = 0; level < depth; ++level) {
+            uint256 base = level * w;
             for (uint256 j = 0; j < w; ++j) sib[j] = _inRange(p.siblingSums[base + j]);
-            bytes32 sibHash = p.siblingHashes[l];
-            if ((p.index >> l) & 1 == 1) {
+            bytes32 sibHash = p.siblingHashes[level];
+            if ((p.index >> level) & 1 == 1) {
                 _writeRecord(buf, 1, sibHash, sib);
                 _writeRecord(buf, 1 + recordLen, root, sums);
             } else {

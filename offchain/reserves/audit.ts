@@ -186,7 +186,8 @@ export async function auditClientProof(file: ClientProofFile, ledger: ReserveLed
 
 export function formatReport(title: string, report: AuditReport): string {
   const lines = [title];
-  for (const c of report.checks) lines.push(`  ${c.ok ? "PASS" : "FAIL"}  ${c.name}${c.detail ? ` — ${c.detail}` : ""}`);
+  for (const c of report.checks)
+    lines.push(`  ${c.ok ? "PASS" : "FAIL"}  ${c.name}${c.detail ? ` — ${c.detail}` : ""}`);
   lines.push(report.ok ? "RESULT: PASS" : `RESULT: FAIL (${report.checks.filter((c) => !c.ok).length} failed)`);
   return lines.join("\n");
 }

@@ -146,7 +146,6 @@ export async function buildSumTree(set: LiabilitySet, opts: BuildOptions): Promi
     else stream.fill(commitments, p * 32, 32);
   }
 
-  if (process.env.MB_T) console.error("shuffle", performance.now());
   const seen = new Set<string>();
   let idBytes = 0;
   for (const acc of set.accounts) idBytes += Buffer.byteLength(acc.accountId, "utf8");
@@ -169,7 +168,11 @@ export async function buildSumTree(set: LiabilitySet, opts: BuildOptions): Promi
     if (acc.owed.length !== k || acc.debt.length !== k) {
       throw new ReservesError("ASSET_MISMATCH", `account ${acc.accountId} does not have ${k} assets`);
     }
-    if (typeof acc.secret !== "string" || acc.secret.length !== 66 || secrets.write(acc.secret.slice(2), a * 32, "hex") !== 32) {
+    if (
+      typeof acc.secret !== "string" ||
+      acc.secret.length !== 66 ||
+      secrets.write(acc.secret.slice(2), a * 32, "hex") !== 32
+    ) {
       assertBytes32(String(acc.secret), `secret of ${acc.accountId}`);
     }
     idOffsets[a] = off;
@@ -183,7 +186,6 @@ export async function buildSumTree(set: LiabilitySet, opts: BuildOptions): Promi
     }
   }
   idOffsets[n] = off;
-  if (process.env.MB_T) console.error("prep", performance.now());
 
   await hashTree(t, true, opts.pool);
   return new SumTree(t, n);
@@ -254,7 +256,6 @@ async function hashTree(t: TreeBuffers, withCommitments: boolean, pool?: HashPoo
   }));
   const h = await createKeccak256();
   const results: JobResult[] = pool && s > 0 ? await pool.runAll(jobs) : jobs.map((job) => runJob(job, h));
-  if (process.env.MB_T) console.error("hashed", performance.now());
   for (const res of results) if (res.overflow) throwOverflow(res.overflow);
   for (let l = levels + 1; l <= t.depth; l++) {
     const overflow = hashNodes(t, l, 0, 2 ** (t.depth - l), h);

@@ -70,9 +70,7 @@ export function leafHash(snapshot: string, commitment: string, s: Sums): string 
 }
 
 export function nodeHash(leftHash: string, left: Sums, rightHash: string, right: Sums): string {
-  return keccak256(
-    concat([new Uint8Array([TAG_NODE]), leftHash, ...sumsBytes(left), rightHash, ...sumsBytes(right)]),
-  );
+  return keccak256(concat([new Uint8Array([TAG_NODE]), leftHash, ...sumsBytes(left), rightHash, ...sumsBytes(right)]));
 }
 
 /** Per-asset sum of two subtrees; refuses a sum above uint128 (the sum rule). */

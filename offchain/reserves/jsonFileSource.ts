@@ -11,7 +11,10 @@ const amount = z.string().regex(/^-?[0-9]+$/, "an integer in base units, as a de
  */
 export const liabilitiesFileSchema = z
   .object({
-    snapshotBlock: z.string().regex(/^[0-9]+$/).optional(),
+    snapshotBlock: z
+      .string()
+      .regex(/^[0-9]+$/)
+      .optional(),
     assets: z.array(z.string().min(1)).min(1),
     accounts: z.array(
       z
@@ -32,7 +35,11 @@ export type LiabilitiesFile = z.infer<typeof liabilitiesFileSchema>;
  * Parses a liabilities document; `fallbackBlock` is used when it does not name its snapshot block, and `symbols`
  * (symbol → token address) resolves assets given by symbol.
  */
-export function parseLiabilities(json: unknown, fallbackBlock = 0n, symbols: Record<string, string> = {}): LiabilitySet {
+export function parseLiabilities(
+  json: unknown,
+  fallbackBlock = 0n,
+  symbols: Record<string, string> = {},
+): LiabilitySet {
   const r = liabilitiesFileSchema.safeParse(json);
   if (!r.success) throw new ReservesError("INVALID_INPUT", "invalid liabilities file", { issues: r.error.issues });
   const doc = r.data;

@@ -97,7 +97,10 @@ export const clientProofSchema = z
     account: z.object({ accountId: z.string().min(1), secret: hex32, commitment: hex32 }).strict(),
     leaf: z.object({ index: z.number().int().min(0), owed: z.array(uintString), debt: z.array(uintString) }).strict(),
     siblings: z.array(siblingSchema),
-    plain: z.object({ root: hex32, proof: z.array(hex32) }).strict().optional(),
+    plain: z
+      .object({ root: hex32, proof: z.array(hex32) })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -16,7 +16,10 @@ interface SecureMintFixture extends CoreFixture {
 
 async function secureMintFixture(): Promise<SecureMintFixture> {
   const fx = await deployCoreFixture();
-  const feed = CustodianReserveFeed__factory.connect(fx.record.contracts[reserveFeedName("mbCNY")], fx.actors.custodian);
+  const feed = CustodianReserveFeed__factory.connect(
+    fx.record.contracts[reserveFeedName("mbCNY")],
+    fx.actors.custodian,
+  );
   const client = fx.actors.users[0].address;
   await verify(fx, client);
   await expect(fx.cash.setReserveFeed(await feed.getAddress(), DAY))
@@ -48,7 +51,9 @@ describe("CustodianReserveFeed", () => {
     await expect(feed.connect(outsider).attest(1n, ethers.ZeroHash))
       .to.be.revertedWithCustomError(feed, "AccessManagedUnauthorized")
       .withArgs(outsider.address);
-    await expect(feed.attest(0n, ethers.ZeroHash)).to.be.revertedWithCustomError(feed, "ReserveFeedInvalidAnswer").withArgs(0n);
+    await expect(feed.attest(0n, ethers.ZeroHash))
+      .to.be.revertedWithCustomError(feed, "ReserveFeedInvalidAnswer")
+      .withArgs(0n);
     await expect(feed.attest(ethers.MaxUint256, ethers.ZeroHash))
       .to.be.revertedWithCustomError(feed, "ReserveFeedInvalidAnswer")
       .withArgs(ethers.MaxUint256);
@@ -90,7 +95,11 @@ describe("CollateralToken secure mint", () => {
       .to.be.revertedWithCustomError(cash, "AccessManagedUnauthorized")
       .withArgs(actors.operator.address);
     await cash.setReserveFeed(ethers.ZeroAddress, 0);
-    await expect(cash.connect(actors.custodian).mint(client, 10n, ethers.id("d1"))).to.changeTokenBalance(cash, client, 10n);
+    await expect(cash.connect(actors.custodian).mint(client, 10n, ethers.id("d1"))).to.changeTokenBalance(
+      cash,
+      client,
+      10n,
+    );
   });
 
   it("shows capital providers supply against attested reserves per token", async () => {

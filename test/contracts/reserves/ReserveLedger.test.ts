@@ -74,8 +74,12 @@ describe("ReserveLedger", () => {
         { accountId: "only-cash", secret: ethers.id("s"), owed: [5n, 0n, 0n, 0n], debt: [0n, 0n, 0n, 0n] },
       ]);
       expect(await ledger.reserveRatio(empty.epoch, 1n)).to.equal(ethers.MaxUint256);
-      await expect(ledger.reserveRatio(1n, 4n)).to.be.revertedWithCustomError(ledger, "ReserveUnknownAsset").withArgs(4n);
-      await expect(ledger.reserveRatio(9n, 0n)).to.be.revertedWithCustomError(ledger, "ReserveUnknownEpoch").withArgs(9n);
+      await expect(ledger.reserveRatio(1n, 4n))
+        .to.be.revertedWithCustomError(ledger, "ReserveUnknownAsset")
+        .withArgs(4n);
+      await expect(ledger.reserveRatio(9n, 0n))
+        .to.be.revertedWithCustomError(ledger, "ReserveUnknownEpoch")
+        .withArgs(9n);
     });
 
     it("flags every asset whose liabilities exceed the reserves", async () => {
@@ -122,7 +126,10 @@ describe("ReserveLedger", () => {
       const fx = await loadFixture(ledgerFixture);
       const b = await buildNextEpoch(fx.ledger, sampleAccounts(3, 4));
       const l = fx.ledger;
-      await expect(l.publish(epochInput(b, { root: ethers.ZeroHash }))).to.be.revertedWithCustomError(l, "ReserveZeroRoot");
+      await expect(l.publish(epochInput(b, { root: ethers.ZeroHash }))).to.be.revertedWithCustomError(
+        l,
+        "ReserveZeroRoot",
+      );
       await expect(l.publish(epochInput(b, { depth: 0 })))
         .to.be.revertedWithCustomError(l, "ReserveDepthInvalid")
         .withArgs(0);
@@ -153,14 +160,20 @@ describe("ReserveLedger", () => {
       const l = fx.ledger.connect(fx.actors.admin);
       const a = fx.actors.users[1].address;
       const b = fx.actors.users[2].address;
-      await expect(l.setReserveHolders([a, b])).to.emit(l, "ReserveHoldersSet").withArgs([a, b]);
+      await expect(l.setReserveHolders([a, b]))
+        .to.emit(l, "ReserveHoldersSet")
+        .withArgs([a, b]);
       expect(await l.reserveHolders()).to.deep.equal([a, b]);
-      await expect(l.setReserveHolders([a, a])).to.be.revertedWithCustomError(l, "ReserveInvalidAddress").withArgs(a);
+      await expect(l.setReserveHolders([a, a]))
+        .to.be.revertedWithCustomError(l, "ReserveInvalidAddress")
+        .withArgs(a);
       await expect(l.setAssets([ethers.ZeroAddress]))
         .to.be.revertedWithCustomError(l, "ReserveInvalidAddress")
         .withArgs(ethers.ZeroAddress);
       await expect(l.setAssets([])).to.be.revertedWithCustomError(l, "ReserveNoAssets");
-      await expect(l.setAssets([a])).to.emit(l, "AssetsSet").withArgs([a]);
+      await expect(l.setAssets([a]))
+        .to.emit(l, "AssetsSet")
+        .withArgs([a]);
       const outsider = fx.actors.reservePublisher;
       await expect(fx.ledger.connect(outsider).setReserveHolders([a]))
         .to.be.revertedWithCustomError(l, "AccessManagedUnauthorized")
@@ -281,7 +294,10 @@ describe("ReserveLedger", () => {
       const fx = await loadFixture(ledgerFixture);
       const all = sampleAccounts(8, 4);
       const omitted = all[5];
-      const b = await buildAndPublish(fx.ledger, all.filter((a) => a !== omitted));
+      const b = await buildAndPublish(
+        fx.ledger,
+        all.filter((a) => a !== omitted),
+      );
       // The best the operator can hand the omitted client is another client's path.
       const other = proofOf(b, 0);
       const { accountCommitment } = await import("../../../offchain/reserves/encoding");

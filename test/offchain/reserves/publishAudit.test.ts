@@ -50,7 +50,11 @@ describe("reserves publish and audit over JSON-RPC", function () {
   async function publish(file: string) {
     const ledger = ReserveLedger__factory.connect(record.contracts.ReserveLedger, signers[5]);
     const symbols = Object.fromEntries(record.tokens.map((t) => [t.symbol, t.address]));
-    const source = new JsonFileLiabilitySource(file, async () => BigInt(await chain.provider.getBlockNumber()), symbols);
+    const source = new JsonFileLiabilitySource(
+      file,
+      async () => BigInt(await chain.provider.getBlockNumber()),
+      symbols,
+    );
     return publishEpoch({ ledger, source, dataDir: path.join(work, "data") });
   }
 
@@ -62,7 +66,10 @@ describe("reserves publish and audit over JSON-RPC", function () {
     work = mkdtempSync(path.join(tmpdir(), "mb-reserves-"));
     chain = await startLocalChain(PORT);
     signers = await Promise.all(Array.from({ length: 12 }, (_, i) => chain.provider.getSigner(i)));
-    record = await deployAll({ deployer: signers[0], roles: await devRoleHolders(signers), riskDelaySeconds: 0 }, "test");
+    record = await deployAll(
+      { deployer: signers[0], roles: await devRoleHolders(signers), riskDelaySeconds: 0 },
+      "test",
+    );
     // A registered system account stands in for the MarginEngine / CapitalPool / InsuranceFund.
     holder = await signers[11].getAddress();
     const ledger = ReserveLedger__factory.connect(record.contracts.ReserveLedger, signers[0]);
@@ -160,7 +167,15 @@ describe("reserves publish and audit over JSON-RPC", function () {
     const run = (file: string) =>
       spawnSync(
         process.execPath,
-        [require.resolve("ts-node/dist/bin.js"), "--transpile-only", "scripts/reserves-verify.ts", "--proof", file, "--rpc", chain.url],
+        [
+          require.resolve("ts-node/dist/bin.js"),
+          "--transpile-only",
+          "scripts/reserves-verify.ts",
+          "--proof",
+          file,
+          "--rpc",
+          chain.url,
+        ],
         { cwd: ROOT, encoding: "utf8" },
       );
     const ok = run(good);

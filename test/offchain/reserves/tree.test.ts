@@ -30,7 +30,10 @@ const LEDGER = "0x00000000000000000000000000000000000000a1";
 const SID = snapshotId(31337n, LEDGER, 1n, 100n);
 const ASSETS = ["0x00000000000000000000000000000000000000c1", "0x00000000000000000000000000000000000000c2"];
 
-async function build(accounts: AccountLiabilities[], opts: { seed?: Uint8Array; minDepth?: number; pool?: HashPool } = {}) {
+async function build(
+  accounts: AccountLiabilities[],
+  opts: { seed?: Uint8Array; minDepth?: number; pool?: HashPool } = {},
+) {
   return buildSumTree({ assets: ASSETS, snapshotBlock: 100n, accounts }, { snapshotId: SID, ...opts });
 }
 
@@ -69,7 +72,10 @@ function referenceRoot(tree: SumTree): { root: string; sums: Sums } {
       const [l, r] = [level[j], level[j + 1]];
       next.push({
         hash: nodeHash(l.hash, l.sums, r.hash, r.sums),
-        sums: { owed: l.sums.owed.map((v, i) => v + r.sums.owed[i]), debt: l.sums.debt.map((v, i) => v + r.sums.debt[i]) },
+        sums: {
+          owed: l.sums.owed.map((v, i) => v + r.sums.owed[i]),
+          debt: l.sums.debt.map((v, i) => v + r.sums.debt[i]),
+        },
       });
     }
     level = next;
@@ -79,7 +85,13 @@ function referenceRoot(tree: SumTree): { root: string; sums: Sums } {
 
 function proofOf(tree: SumTree, accounts: AccountLiabilities[], a: number): InclusionProof {
   const p = tree.positionOf(a);
-  return { accountCommitment: tree.commitmentAt(p), index: p, owed: accounts[a].owed, debt: accounts[a].debt, siblings: tree.path(p).siblings };
+  return {
+    accountCommitment: tree.commitmentAt(p),
+    index: p,
+    owed: accounts[a].owed,
+    debt: accounts[a].debt,
+    siblings: tree.path(p).siblings,
+  };
 }
 
 function epochOf(tree: SumTree, sid = SID): EpochCommitment {
@@ -142,7 +154,8 @@ describe("reserves Merkle-sum tree (off-chain)", () => {
       expect(moved).to.be.greaterThan(accounts.length / 2);
       const padding = [...Array(tree.size).keys()].filter((p) => tree.isPadding(p));
       expect(padding).to.have.length(64 - 37);
-      for (const p of padding) expect([...tree.leafSumsAt(p).owed, ...tree.leafSumsAt(p).debt]).to.deep.equal([0n, 0n, 0n, 0n]);
+      for (const p of padding)
+        expect([...tree.leafSumsAt(p).owed, ...tree.leafSumsAt(p).debt]).to.deep.equal([0n, 0n, 0n, 0n]);
       const commitments = new Set([...Array(tree.size).keys()].map((p) => tree.commitmentAt(p)));
       expect(commitments.size).to.equal(tree.size);
       expect(padding.map((p) => tree.commitmentAt(p))).to.not.include(other.commitmentAt(padding[0]));
@@ -154,7 +167,10 @@ describe("reserves Merkle-sum tree (off-chain)", () => {
       await expectCodeAsync(build(one({ debt: [0n, MAX_UINT128 + 1n] })), "VALUE_OUT_OF_RANGE");
       await expectCodeAsync(build(one({ secret: "0x1234" })), "INVALID_INPUT");
       await expectCodeAsync(build(one({ owed: [1n] })), "ASSET_MISMATCH");
-      await expectCodeAsync(build([accounts[0], accounts[1], { ...accounts[2], accountId: accounts[0].accountId }]), "DUPLICATE_ACCOUNT");
+      await expectCodeAsync(
+        build([accounts[0], accounts[1], { ...accounts[2], accountId: accounts[0].accountId }]),
+        "DUPLICATE_ACCOUNT",
+      );
     });
 
     it("refuses a set whose sums would overflow uint128 instead of wrapping", async () => {
@@ -193,7 +209,10 @@ describe("reserves Merkle-sum tree (off-chain)", () => {
     it("rejects a tampered leaf, a tampered sibling hash or sums, and swapped siblings", () => {
       const p = proofOf(tree, accounts, 9);
       expectCode(() => verifyInclusion({ ...p, debt: [p.debt[0] + 1n, 0n] }, epochOf(tree)), "PROOF_INVALID");
-      const sib = (l: number, patch: object) => ({ ...p, siblings: p.siblings.map((s, i) => (i === l ? { ...s, ...patch } : s)) });
+      const sib = (l: number, patch: object) => ({
+        ...p,
+        siblings: p.siblings.map((s, i) => (i === l ? { ...s, ...patch } : s)),
+      });
       expectCode(() => verifyInclusion(sib(0, { hash: ethers.id("x") }), epochOf(tree)), "PROOF_INVALID");
       expectCode(() => verifyInclusion(sib(3, { owed: [0n, 0n] }), epochOf(tree)), "PROOF_INVALID");
       expectCode(() => verifyInclusion({ ...p, index: p.index ^ 1 }, epochOf(tree)), "PROOF_INVALID");
@@ -203,9 +222,17 @@ describe("reserves Merkle-sum tree (off-chain)", () => {
       const p = proofOf(tree, accounts, 2);
       const s = p.siblings[0];
       const node = { owed: p.owed.map((v, i) => v + s.owed[i]), debt: p.debt.map((v, i) => v + s.debt[i]) };
-      const short = { accountCommitment: ethers.id("node"), index: p.index >> 1, ...node, siblings: p.siblings.slice(1) };
+      const short = {
+        accountCommitment: ethers.id("node"),
+        index: p.index >> 1,
+        ...node,
+        siblings: p.siblings.slice(1),
+      };
       expectCode(() => verifyInclusion(short, epochOf(tree)), "PROOF_INVALID");
-      expectCode(() => verifyInclusion({ ...short, index: p.index, siblings: p.siblings }, epochOf(tree)), "PROOF_INVALID");
+      expectCode(
+        () => verifyInclusion({ ...short, index: p.index, siblings: p.siblings }, epochOf(tree)),
+        "PROOF_INVALID",
+      );
     });
 
     it("rejects negative, oversized and overflowing values in a proof", () => {
@@ -220,7 +247,10 @@ describe("reserves Merkle-sum tree (off-chain)", () => {
       const p = proofOf(tree, accounts, 4);
       expectCode(() => verifyInclusion(p, epochOf(tree, snapshotId(31337n, LEDGER, 2n, 100n))), "PROOF_INVALID");
       const e = epochOf(tree);
-      expectCode(() => verifyInclusion(p, { ...e, liabilities: [e.liabilities[0] + 1n, e.liabilities[1]] }), "PROOF_INVALID");
+      expectCode(
+        () => verifyInclusion(p, { ...e, liabilities: [e.liabilities[0] + 1n, e.liabilities[1]] }),
+        "PROOF_INVALID",
+      );
     });
 
     it("shows an omitted client, or one handed another client's leaf, that it is not included", async () => {
@@ -228,7 +258,12 @@ describe("reserves Merkle-sum tree (off-chain)", () => {
       const t = await build(withoutTen);
       const other = proofOf(t, withoutTen, 0);
       const mine = accounts[10];
-      const forged = { ...other, accountCommitment: accountCommitment(SID, mine.secret, mine.accountId), owed: mine.owed, debt: mine.debt };
+      const forged = {
+        ...other,
+        accountCommitment: accountCommitment(SID, mine.secret, mine.accountId),
+        owed: mine.owed,
+        debt: mine.debt,
+      };
       expectCode(() => verifyInclusion(forged, epochOf(t)), "PROOF_INVALID");
       // Two clients sharing one leaf: the second client's own commitment never matches the first client's leaf.
       const file = {
@@ -250,7 +285,10 @@ describe("reserves Merkle-sum tree (off-chain)", () => {
         siblings: other.siblings.map((s) => ({ hash: s.hash, owed: s.owed.map(String), debt: s.debt.map(String) })),
       };
       expectCode(() => verifyClientProofOffline(file), "PROOF_INVALID");
-      const own = { ...file, account: { ...file.account, accountId: withoutTen[0].accountId, secret: withoutTen[0].secret } };
+      const own = {
+        ...file,
+        account: { ...file.account, accountId: withoutTen[0].accountId, secret: withoutTen[0].secret },
+      };
       expect(verifyClientProofOffline(own)).to.equal(t.leafHashAt(other.index));
     });
   });
@@ -264,9 +302,13 @@ describe("reserves Merkle-sum tree (off-chain)", () => {
         const proof = plain.tree.getProof(plain.valueIndexAt[p]);
         const leaf = [SID, tree.commitmentAt(p), accounts[a].owed.map(String), accounts[a].debt.map(String)];
         expect(StandardMerkleTree.verify(plain.tree.root, PLAIN_LEAF_ENCODING, leaf, proof)).to.equal(true);
-        expect(await verifier.verify(proof, plain.tree.root, SID, tree.commitmentAt(p), accounts[a].owed, accounts[a].debt)).to.equal(true);
+        expect(
+          await verifier.verify(proof, plain.tree.root, SID, tree.commitmentAt(p), accounts[a].owed, accounts[a].debt),
+        ).to.equal(true);
         const forged = [accounts[a].owed[0] + 1n, accounts[a].owed[1]];
-        expect(await verifier.verify(proof, plain.tree.root, SID, tree.commitmentAt(p), forged, accounts[a].debt)).to.equal(false);
+        expect(
+          await verifier.verify(proof, plain.tree.root, SID, tree.commitmentAt(p), forged, accounts[a].debt),
+        ).to.equal(false);
       }
       expect([...plain.tree.entries()]).to.have.length(accounts.length);
     });
