@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const symbols = Object.fromEntries(record.tokens.map((t) => [t.symbol, t.address]));
   const source = new JsonFileLiabilitySource(
     values.liabilities,
-    async () => BigInt(await rpc.getBlockNumber()),
+    async () => BigInt(await rpc.send("eth_blockNumber", [])) /* uncached: the latest block */,
     symbols,
   );
   const pool = await HashPool.start(values.threads ? Number(values.threads) : undefined);
