@@ -45,6 +45,8 @@ async function marginbridge(n: number, assets: number, threads: number): Promise
     build_s: build,
     proofs_s: proofs,
     total_s: Number((build + proofs).toFixed(3)),
+    prepare_s: Number(tree.timings!.prepareSeconds.toFixed(3)),
+    hash_s: Number(tree.timings!.hashSeconds.toFixed(3)),
     pool_start_s: poolStart,
     depth: tree.depth,
     hashes,

@@ -13,7 +13,7 @@ export {
 export type { AccountLiabilities, LiabilitySet, LiabilitySource } from "./liabilities";
 export { JsonFileLiabilitySource, parseLiabilities, liabilitiesFileSchema } from "./jsonFileSource";
 export { buildSumTree, buildFromLeaves, depthFor, type BuildOptions, type PublishedLeaf } from "./buildTree";
-export { SumTree, type InclusionPath, type ProofSibling } from "./sumTree";
+export { SumTree, type BuildTimings, type InclusionPath, type ProofSibling } from "./sumTree";
 export { HashPool } from "./pool";
 export {
   verifyInclusion,

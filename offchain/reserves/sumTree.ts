@@ -33,19 +33,27 @@ export function readSums(b: Uint8Array, o: number, assets: number): Sums {
   return { owed, debt };
 }
 
+/** Where a build spent its time: validation and placement on the calling thread, then hashing. */
+export interface BuildTimings {
+  prepareSeconds: number;
+  hashSeconds: number;
+}
+
 /** A built Merkle-sum tree (read-only view over its TreeBuffers). */
 export class SumTree {
   readonly buffers: TreeBuffers;
   /** Number of real (non-padding) leaves. */
   readonly leafCount: number;
+  readonly timings?: BuildTimings;
   private readonly levels: Uint8Array[];
   private readonly accountAt: Int32Array;
   private readonly commitments: Uint8Array;
   private positionOfAccount?: Int32Array;
 
-  constructor(buffers: TreeBuffers, leafCount: number) {
+  constructor(buffers: TreeBuffers, leafCount: number, timings?: BuildTimings) {
     this.buffers = buffers;
     this.leafCount = leafCount;
+    this.timings = timings;
     this.levels = buffers.levels.map((b) => new Uint8Array(b));
     this.accountAt = new Int32Array(buffers.accountAt);
     this.commitments = new Uint8Array(buffers.commitments);
