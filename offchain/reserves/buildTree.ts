@@ -75,6 +75,35 @@ export function depthFor(accounts: number, minDepth = 1): number {
 
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
+const HEX = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) HEX["0123456789abcdef".charCodeAt(i)] = i;
+for (let i = 10; i < 16; i++) HEX["ABCDEF".charCodeAt(i - 10)] = i;
+
+/** Decodes a 0x-prefixed 32-byte hex string into out[o..o+32); false when it is not one. */
+function decodeSecret(hex: unknown, out: Uint8Array, o: number): boolean {
+  if (typeof hex !== "string" || hex.length !== 66 || hex[0] !== "0" || hex[1] !== "x") return false;
+  for (let i = 0; i < 32; i++) {
+    const a = hex.charCodeAt(2 + 2 * i);
+    const b = hex.charCodeAt(3 + 2 * i);
+    if ((a | b) > 127) return false;
+    const hi = HEX[a];
+    const lo = HEX[b];
+    if ((hi | lo) < 0) return false;
+    out[o + i] = (hi << 4) | lo;
+  }
+  return true;
+}
+
+/** Writes utf8(id) at out[o..) and returns its length; plain ASCII ids skip the encoder. */
+function writeId(id: string, out: Buffer, o: number): number {
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c > 127) return out.write(id, o, "utf8");
+    out[o + i] = c;
+  }
+  return id.length;
+}
+
 /** Writes v as uint128 big-endian at out[o..o+16); the caller checked the range. */
 function writeU128(out: Uint8Array, o: number, v: bigint): void {
   if (v <= SAFE) {
@@ -117,6 +146,38 @@ function checkValue(v: bigint, account: string, kind: string, asset: number): vo
   }
 }
 
+/**
+ * Index of an account whose id (utf-8 bytes) repeats an earlier one, or -1. An open-addressing table over FNV-1a
+ * hashes of the bytes, comparing bytes on a hash match: a Set of a million strings costs several times more.
+ */
+function findDuplicateId(ids: Uint8Array, offsets: Uint32Array, n: number): number {
+  let size = 1;
+  while (size < 2 * n) size <<= 1;
+  const mask = size - 1;
+  const table = new Int32Array(size).fill(-1);
+  for (let a = 0; a < n; a++) {
+    const from = offsets[a];
+    const to = offsets[a + 1];
+    let h = 0x811c9dc5;
+    for (let i = from; i < to; i++) h = Math.imul(h ^ ids[i], 0x01000193);
+    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+      const b = table[slot];
+      if (b < 0) {
+        table[slot] = a;
+        break;
+      }
+      if (sameBytes(ids, offsets[b], offsets[b + 1], from, to)) return a;
+    }
+  }
+  return -1;
+}
+
+function sameBytes(ids: Uint8Array, aFrom: number, aTo: number, bFrom: number, bTo: number): boolean {
+  if (aTo - aFrom !== bTo - bFrom) return false;
+  for (let i = 0; i < aTo - aFrom; i++) if (ids[aFrom + i] !== ids[bFrom + i]) return false;
+  return true;
+}
+
 /** Builds the tree of a liability set. Throws ReservesError on any input that breaks the encoding's rules. */
 export async function buildSumTree(set: LiabilitySet, opts: BuildOptions): Promise<SumTree> {
   assertBytes32(opts.snapshotId, "snapshotId");
@@ -147,7 +208,6 @@ export async function buildSumTree(set: LiabilitySet, opts: BuildOptions): Promi
     else stream.fill(commitments, p * 32, 32);
   }
 
-  const seen = new Set<string>();
   let idBytes = 0;
   for (const acc of set.accounts) idBytes += Buffer.byteLength(acc.accountId, "utf8");
   t.secrets = new SharedArrayBuffer(n * 32);
@@ -162,22 +222,12 @@ export async function buildSumTree(set: LiabilitySet, opts: BuildOptions): Promi
     if (typeof acc.accountId !== "string" || acc.accountId.length === 0) {
       throw new ReservesError("INVALID_INPUT", `account ${a} has no id`);
     }
-    if (seen.has(acc.accountId)) {
-      throw new ReservesError("DUPLICATE_ACCOUNT", "an account id appears twice", { accountId: acc.accountId });
-    }
-    seen.add(acc.accountId);
     if (acc.owed.length !== k || acc.debt.length !== k) {
       throw new ReservesError("ASSET_MISMATCH", `account ${acc.accountId} does not have ${k} assets`);
     }
-    if (
-      typeof acc.secret !== "string" ||
-      acc.secret.length !== 66 ||
-      secrets.write(acc.secret.slice(2), a * 32, "hex") !== 32
-    ) {
-      assertBytes32(String(acc.secret), `secret of ${acc.accountId}`);
-    }
+    if (!decodeSecret(acc.secret, secrets, a * 32)) assertBytes32(String(acc.secret), `secret of ${acc.accountId}`);
     idOffsets[a] = off;
-    off += ids.write(acc.accountId, off, "utf8");
+    off += writeId(acc.accountId, ids, off);
     const o = recordOffset(position[a], k) + 32;
     for (let i = 0; i < k; i++) {
       checkValue(acc.owed[i], acc.accountId, "owed", i);
@@ -187,6 +237,11 @@ export async function buildSumTree(set: LiabilitySet, opts: BuildOptions): Promi
     }
   }
   idOffsets[n] = off;
+  const dup = findDuplicateId(new Uint8Array(t.ids), idOffsets, n);
+  if (dup >= 0) {
+    const accountId = set.accounts[dup].accountId;
+    throw new ReservesError("DUPLICATE_ACCOUNT", "an account id appears twice", { accountId });
+  }
 
   const prepared = performance.now();
   await hashTree(t, true, opts.pool);

@@ -146,6 +146,21 @@ describe("reserves Merkle-sum tree (off-chain)", () => {
       expect(accountCommitment(next, accounts[5].secret, accounts[5].accountId)).to.not.equal(tree.commitmentAt(p));
     });
 
+    it("commits non-ASCII account ids by their UTF-8 bytes, like the reference encoding", async () => {
+      const ids = ["客户-一", "Zoë", "plain"];
+      const t = await build(ids.map((accountId, i) => ({ ...accounts[i], accountId })));
+      ids.forEach((id, i) => {
+        expect(t.commitmentAt(t.positionOf(i))).to.equal(accountCommitment(SID, accounts[i].secret, id));
+      });
+      await expectCodeAsync(
+        build([
+          { ...accounts[0], accountId: "Zoë" },
+          { ...accounts[1], accountId: "Zoë" },
+        ]),
+        "DUPLICATE_ACCOUNT",
+      );
+    });
+
     it("shuffles per seed and pads to 2^depth with distinct, zero-sum, seed-dependent padding leaves", async () => {
       const other = await build(accounts, { seed: new Uint8Array(32).fill(8) });
       expect(tree.depth).to.equal(6);
