@@ -290,7 +290,7 @@ describe("ReserveLedger", () => {
         .withArgs(0n, b.tree.totals.owed[0], understated[0]);
     });
 
-    it("gives an omitted client no proof: its own leaf does not reach the root", async () => {
+    it("gives an omitted client no proof, and no client another's leaf: its own commitment never reaches the root", async () => {
       const fx = await loadFixture(ledgerFixture);
       const all = sampleAccounts(8, 4);
       const omitted = all[5];
