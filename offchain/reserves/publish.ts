@@ -1,7 +1,7 @@
 /**
  * Use case: snapshot → build → write the data set → publish the root on the ReserveLedger.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ZeroHash } from "ethers";
 import type { ReserveLedger } from "../../typechain-types";
@@ -68,6 +68,7 @@ export async function publishEpoch(opts: PublishOptions): Promise<PublishResult>
   mkdirSync(dir, { recursive: true });
   const plain = opts.plainExport === false ? undefined : buildPlainTree(tree, sid);
   if (plain) writeFileSync(path.join(dir, FILES.plainTree), JSON.stringify(plain.tree.dump()));
+  else rmSync(path.join(dir, FILES.plainTree), { force: true }); // never leave another epoch's export behind
   const plainRoot = plain ? plain.tree.root : ZeroHash;
 
   const totals = tree.totals;
