@@ -3,9 +3,10 @@
  *   manifest.json   epoch metadata, totals, dataHash, file names (public)
  *   leaves.ndjson   every leaf in position order: commitment, values, padding flag (auditors; dataHash covers it)
  *   proofs.ndjson   one client proof file per line, with the client's secret (private: served per client)
+ *   proofs.index.json  accountId → [byte offset, byte length] of its line in proofs.ndjson (private)
  *   plain-tree.json the StandardMerkleTree dump (auditors), when exported
  */
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
 import path from "node:path";
 import { hexlify } from "ethers";
 import { z } from "zod";
@@ -19,6 +20,7 @@ export const FILES = {
   manifest: "manifest.json",
   leaves: "leaves.ndjson",
   proofs: "proofs.ndjson",
+  proofsIndex: "proofs.index.json",
   plainTree: "plain-tree.json",
 } as const;
 
@@ -63,6 +65,8 @@ export class LineWriter {
   private readonly fd: number;
   private chunk: string[] = [];
   private size = 0;
+  /** Bytes written so far, including buffered lines. */
+  offset = 0;
   private constructor(
     file: string,
     private readonly hasher: Awaited<ReturnType<typeof createKeccak256>>,
@@ -75,10 +79,15 @@ export class LineWriter {
     return new LineWriter(file, await createKeccak256());
   }
 
-  line(s: string): void {
+  /** Appends one line; returns its byte offset and length (without the newline). */
+  line(s: string): [number, number] {
+    const at = this.offset;
+    const len = Buffer.byteLength(s, "utf8");
+    this.offset += len + 1;
     this.chunk.push(s);
     this.size += s.length;
     if (this.size > 1 << 22) this.flush();
+    return [at, len];
   }
 
   private flush(): void {
@@ -143,15 +152,21 @@ export async function readLeaves(dir: string): Promise<{ leaves: PublishedLeaf[]
   return { leaves, fileHash };
 }
 
-/** The proof file of one client, from a data set's proofs.ndjson (undefined when the account is not in it). */
+/**
+ * The proof file of one client, from a data set (undefined when the account is not in it): one read at the offset
+ * given by proofs.index.json, so that serving a proof does not scan the (multi-gigabyte at scale) proofs file.
+ */
 export function findClientProof(dir: string, accountId: string): ClientProofFile | undefined {
-  const text = readFileSync(path.join(dir, FILES.proofs), "utf8");
-  const needle = `"accountId":${JSON.stringify(accountId)},`;
-  for (const line of text.split("\n")) {
-    if (line.includes(needle)) {
-      const proof = parseClientProof(JSON.parse(line));
-      if (proof.account.accountId === accountId) return proof;
-    }
+  const index = JSON.parse(readFileSync(path.join(dir, FILES.proofsIndex), "utf8")) as Record<string, [number, number]>;
+  if (!Object.prototype.hasOwnProperty.call(index, accountId)) return undefined;
+  const [offset, length] = index[accountId];
+  const buf = Buffer.alloc(length);
+  const fd = openSync(path.join(dir, FILES.proofs), "r");
+  try {
+    readSync(fd, buf, 0, length, offset);
+  } finally {
+    closeSync(fd);
   }
-  return undefined;
+  const proof = parseClientProof(JSON.parse(buf.toString("utf8")));
+  return proof.account.accountId === accountId ? proof : undefined;
 }

@@ -97,6 +97,7 @@ export async function publishEpoch(opts: PublishOptions): Promise<PublishResult>
     debt: totals.debt.map(String),
   };
   const proofs = await LineWriter.open(path.join(dir, FILES.proofs));
+  const index = new Map<string, [number, number]>(); // a Map: account ids such as "__proto__" stay plain keys
   set.accounts.forEach((acc, a) => {
     const position = tree.positionOf(a);
     const pathOf = tree.path(position);
@@ -107,10 +108,11 @@ export async function publishEpoch(opts: PublishOptions): Promise<PublishResult>
       siblings: pathOf.siblings.map((s) => ({ hash: s.hash, owed: s.owed.map(String), debt: s.debt.map(String) })),
       ...(plain ? { plain: { root: plainRoot, proof: plain.tree.getProof(plain.valueIndexAt[position]) } } : {}),
     };
-    proofs.line(JSON.stringify(file));
+    index.set(acc.accountId, proofs.line(JSON.stringify(file)));
     if ((a & 0xffff) === 0) progress("proofs", a, set.accounts.length);
   });
   proofs.close();
+  writeFileSync(path.join(dir, FILES.proofsIndex), JSON.stringify(Object.fromEntries(index)));
   progress("proofs", set.accounts.length, set.accounts.length);
 
   const uri = opts.uri ?? `file://${path.resolve(dir)}`;

@@ -37,7 +37,7 @@ describe("reserves publish and audit over JSON-RPC", function () {
     const doc = {
       assets: record.tokens.map((t) => t.symbol),
       accounts: Array.from({ length: accounts }, (_, i) => ({
-        accountId: `client-${i}`,
+        accountId: i === 1 ? "客户-一" : `client-${i}`,
         secret: ethers.id(`secret-${i}`),
         owed: record.tokens.map((t) => String(t.kind === "cash" ? 1_000_000 * (i + 1) : securitiesEach)),
         debt: record.tokens.map((t) => String(t.kind === "cash" ? 250_000 * i : 0)),
@@ -109,6 +109,10 @@ describe("reserves publish and audit over JSON-RPC", function () {
     const proof = findClientProof(dir, "client-7")!;
     expect(proof.account.accountId).to.equal("client-7");
     expect(findClientProof(dir, "client-99")).to.equal(undefined);
+    expect(findClientProof(dir, "__proto__")).to.equal(undefined);
+    // Offsets are bytes: a non-ASCII id before it does not shift the next client's line.
+    expect(findClientProof(dir, "客户-一")!.account.accountId).to.equal("客户-一");
+    expect(findClientProof(dir, "client-2")!.account.accountId).to.equal("client-2");
     const report = await auditClientProof(proof, reader());
     expect(failed(report)).to.deep.equal([]);
     const tampered = { ...proof, leaf: { ...proof.leaf, owed: ["1", ...proof.leaf.owed.slice(1)] } };
