@@ -161,6 +161,21 @@ describe("reserves publish and audit over JSON-RPC", function () {
     expect(failed(bad)).to.include("proof verifies offline (commitment, path, sums, totals)");
   });
 
+  it("refuses to publish liabilities whose assets are not the ledger's, in its order", async () => {
+    const file = liabilitiesFile("reordered.json", 3, 1);
+    const doc = JSON.parse(readFileSync(file, "utf8")) as { assets: string[] };
+    doc.assets.reverse();
+    writeFileSync(file, JSON.stringify(doc));
+    const before = await reader().latestEpoch();
+    try {
+      await publish(file);
+      expect.fail("published reordered assets");
+    } catch (err) {
+      expect((err as { code?: string }).code).to.equal("ASSET_MISMATCH");
+    }
+    expect(await reader().latestEpoch()).to.equal(before);
+  });
+
   it("verify command: exit 0 and a PASS report on a sound proof, exit 1 on a tampered one", () => {
     const proof = findClientProof(path.join(work, "data", "31337", "epoch-1"), "client-2")!;
     const good = path.join(work, "good.json");
