@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import fc from "fast-check";
 import {
   accountCommitment,
   buildFromLeaves,
@@ -305,6 +306,33 @@ describe("reserves Merkle-sum tree (off-chain)", () => {
         account: { ...file.account, accountId: withoutTen[0].accountId, secret: withoutTen[0].secret },
       };
       expect(verifyClientProofOffline(own)).to.equal(t.leafHashAt(other.index));
+    });
+  });
+
+  describe("property: any valid set", () => {
+    it("builds the reference root, totals equal to the sums, and a verifying proof for every account", async () => {
+      const amount = fc.bigInt({ min: 0n, max: (1n << 120n) - 1n });
+      const account = fc.record({
+        owed: fc.array(amount, { minLength: 2, maxLength: 2 }),
+        debt: fc.array(amount, { minLength: 2, maxLength: 2 }),
+      });
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(account, { minLength: 1, maxLength: 40 }),
+          fc.uint8Array({ minLength: 32, maxLength: 32 }),
+          async (rows, seed) => {
+            const accs = rows.map((r, i) => ({ ...r, accountId: `p-${i}`, secret: ethers.id(`p-${i}`) }));
+            const t = await build(accs, { seed });
+            const ref = referenceRoot(t);
+            expect(t.root).to.equal(ref.root);
+            expect(t.totals.owed).to.deep.equal([0, 1].map((i) => accs.reduce((sum, a) => sum + a.owed[i], 0n)));
+            expect(t.totals.debt).to.deep.equal([0, 1].map((i) => accs.reduce((sum, a) => sum + a.debt[i], 0n)));
+            expect(t.leafCount).to.equal(accs.length);
+            accs.forEach((_, a) => verifyInclusion(proofOf(t, accs, a), epochOf(t)));
+          },
+        ),
+        { numRuns: 15 },
+      );
     });
   });
 
