@@ -6,13 +6,16 @@ import { deployCore } from "./core";
 import { deployAgreements } from "./agreements";
 import { deployMargin } from "./margin";
 import { deployOracle } from "./oracle";
+import { deployReserves } from "./reserves";
 import { deploySettlement } from "./settlement";
+import { ReserveLedger__factory } from "../../typechain-types";
 import type { DeploymentRecord, DeployOptions, RoleHolders } from "./types";
 
 export type { DeploymentRecord, DeployOptions, RoleHolders, TokenRecord } from "./types";
 export { ROLE, ROLE_LABELS } from "./roles";
 export { DEFAULT_TOKENS } from "./core";
 export { DEV_FEED_PARAMS, DEV_ORACLE_PARAMS, feedKey } from "./oracle";
+export { deployReserves, reserveFeedName, type ReservesSettings } from "./reserves";
 
 export const DEPLOYMENTS_DIR = path.join(__dirname, "..", "..", "deployments");
 
@@ -30,6 +33,13 @@ export async function deployAll(opts: DeployOptions, network: string): Promise<D
     await deploySettlement(opts.deployer, core.manager, contracts.MarginEngine, securities, opts.log),
   );
   Object.assign(contracts, await deployAgreements(opts, core.manager));
+  Object.assign(contracts, await deployReserves(opts, core.manager, core.tokens));
+  // Reserves are what the system contracts hold: client collateral and cash in the engine, the pool's cash, the
+  // insurance fund. The deployer is admin, the role setReserveHolders keeps.
+  const ledger = ReserveLedger__factory.connect(contracts.ReserveLedger, opts.deployer);
+  await (
+    await ledger.setReserveHolders([contracts.MarginEngine, contracts.CapitalPool, contracts.InsuranceFund])
+  ).wait();
   const chainId = Number((await provider.getNetwork()).chainId);
   return {
     network,
