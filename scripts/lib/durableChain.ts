@@ -151,7 +151,8 @@ export async function startDurableChain(opts: DurableChainOptions): Promise<Dura
     let stopping = false;
     const node = chain;
     node.process.once("exit", (code, signal) => {
-      if (!stopping) recorder.fail(new Error(`the hardhat node exited (${signal ?? code}) while the chain was running`));
+      if (!stopping)
+        recorder.fail(new Error(`the hardhat node exited (${signal ?? code}) while the chain was running`));
     });
     return {
       ...node,

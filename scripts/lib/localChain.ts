@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { JsonRpcProvider } from "ethers";
+import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 
@@ -50,21 +51,14 @@ export async function assertPortFree(port: number): Promise<void> {
   });
   if (!listening) return;
   let detail = "";
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify([
-        { jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] },
-        { jsonrpc: "2.0", id: 2, method: "eth_blockNumber", params: [] },
-      ]),
-      signal: AbortSignal.timeout(2_000),
-    });
-    const [chainId, head] = (await res.json()) as { result?: string }[];
+  const answer = await postJson(`http://127.0.0.1:${port}`, [
+    { jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] },
+    { jsonrpc: "2.0", id: 2, method: "eth_blockNumber", params: [] },
+  ]);
+  if (Array.isArray(answer)) {
+    const [chainId, head] = answer as { result?: string }[];
     if (chainId?.result && head?.result)
       detail = ` by a JSON-RPC node (chain id ${Number(chainId.result)}, block ${Number(head.result)})`;
-  } catch {
-    // Not JSON-RPC: the generic message is all we can say.
   }
   throw new PortInUseError(port, detail);
 }
@@ -115,14 +109,32 @@ export async function startLocalChain(port = 8545, opts: LocalChainOptions = {})
 }
 
 async function answers(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }),
+  const answer = await postJson(url, { jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] });
+  return typeof (answer as { result?: unknown } | undefined)?.result === "string";
+}
+
+/**
+ * One POST on its own connection (no keep-alive pool: a pooled socket to a server that never answers would
+ * hang the next request to that port), with a timeout. undefined when there is no JSON answer.
+ */
+function postJson(url: string, body: unknown, timeoutMs = 2_000): Promise<unknown> {
+  return new Promise((resolve) => {
+    const req = http.request(url, { method: "POST", agent: false, headers: { "content-type": "application/json" } });
+    req.setTimeout(timeoutMs, () => req.destroy());
+    req.on("error", () => resolve(undefined));
+    req.on("response", (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (text += chunk));
+      res.on("error", () => resolve(undefined));
+      res.on("end", () => {
+        try {
+          resolve(JSON.parse(text));
+        } catch {
+          resolve(undefined);
+        }
+      });
     });
-    return typeof ((await res.json()) as { result?: unknown }).result === "string";
-  } catch {
-    return false;
-  }
+    req.end(JSON.stringify(body));
+  });
 }

@@ -4,7 +4,7 @@ import { promises as fs } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { encodeBytes32String, type JsonRpcProvider } from "ethers";
+import { encodeBytes32String, toQuantity, type JsonRpcProvider } from "ethers";
 import {
   DurableChainError,
   PortInUseError,
@@ -30,7 +30,8 @@ interface ChainSnapshot {
 }
 
 async function snapshot(provider: JsonRpcProvider, record?: DeploymentRecord, client?: string): Promise<ChainSnapshot> {
-  const head = await provider.getBlockNumber();
+  // Straight to the node: ethers caches getBlockNumber() for 250 ms.
+  const head = Number(await provider.send("eth_blockNumber", []));
   const hashes: string[] = [];
   for (let n = 0; n <= head; n++) hashes.push((await provider.getBlock(n))!.hash!);
   const accounts = (await provider.send("eth_accounts", [])) as string[];
@@ -123,6 +124,8 @@ describe("durable local chain: a hardhat node whose blocks survive restarts", fu
     await provider.send("evm_increaseTime", [86_400]);
     await provider.send("evm_mine", []);
     await provider.send("hardhat_mine", ["0x3", "0x3c"]);
+    // Long enough for EDR to reserve the middle blocks instead of building them.
+    await provider.send("hardhat_mine", ["0x64", "0xc"]);
 
     recorded = await snapshot(provider, record, client);
     expect(await first.waitDurable()).to.equal(recorded.head);
@@ -156,6 +159,8 @@ describe("durable local chain: a hardhat node whose blocks survive restarts", fu
     expect(manifest.params.accounts.mnemonic).to.equal("test test test test test test test test test test test junk");
     const lines = (await fs.readFile(path.join(recordedDir, "chain", "blocks.jsonl"), "utf8")).trim().split("\n");
     expect(lines.map((l) => JSON.parse(l).hash)).to.deep.equal(recorded.hashes.slice(1));
+    // hardhat_mine(100) left 97 reserved blocks (zero parentHash) between real ones, and they replayed.
+    expect(lines.filter((l) => JSON.parse(l).parentHash === `0x${"0".repeat(64)}`)).to.have.length(97);
   });
 
   it("keeps every recorded block when the node is killed with SIGKILL, and drops a record cut mid-write", async () => {
@@ -278,13 +283,13 @@ describe("durable local chain: a hardhat node whose blocks survive restarts", fu
     } finally {
       await other.stop();
     }
-    const plain = net.createServer().listen(PORT.busy, "127.0.0.1");
+    const plain = net.createServer((socket) => socket.destroy()).listen(PORT.busy, "127.0.0.1");
     await new Promise((r) => plain.once("listening", r));
     try {
       const err = await startDurableChain({ dataDir: await newDataDir(), port: PORT.busy }).catch((e: Error) => e);
       expect(err).to.be.instanceOf(PortInUseError);
     } finally {
-      plain.close();
+      await new Promise((r) => plain.close(r));
     }
 
     const dataDir = await newDataDir();
@@ -293,14 +298,14 @@ describe("durable local chain: a hardhat node whose blocks survive restarts", fu
     expect(err.code).to.equal("DATA_DIR_IN_USE");
   });
 
-  it("replays 500 recorded blocks (250 with a transfer, 250 empty) and reports the rate", async () => {
+  it("replays 500 recorded blocks (250 with a transfer, 250 empty, each mined on its own) and reports the rate", async () => {
     const dataDir = await newDataDir();
     const chain = await start({ dataDir, port: PORT.bench });
-    const signer = await chain.provider.getSigner(4);
-    const to = await (await chain.provider.getSigner(11)).getAddress();
-    let nonce = await signer.getNonce();
-    for (let i = 0; i < 250; i++) await signer.sendTransaction({ to, value: BigInt(i + 1), nonce: nonce++ });
-    await chain.provider.send("hardhat_mine", ["0xfa"]);
+    const [from, to] = ((await chain.provider.send("eth_accounts", [])) as string[]).slice(4, 6);
+    for (let i = 0; i < 250; i++) {
+      await chain.provider.send("eth_sendTransaction", [{ from, to, value: toQuantity(i + 1) }]);
+      await chain.provider.send("evm_mine", []);
+    }
     const before = await chain.provider.getBlock("latest");
     expect(before!.number).to.equal(500);
     await chain.waitDurable(500);

@@ -1,6 +1,7 @@
 import { promises as fs, type FileHandle } from "node:fs";
 import path from "node:path";
 import { blockRecordSchema, type BlockRecord } from "./blockRecord";
+import { isReserved } from "./replay";
 import { syncDirectory } from "./manifest";
 
 /** The log cannot be read as one unbroken chain from genesis. */
@@ -16,6 +17,7 @@ export class CorruptLogError extends Error {
 
 /**
  * blocks.jsonl: one line per mined block (block 1 on the first line), append-only, fsync'd after every append.
+ * Reserved blocks (hardhat_mine) carry a zero parentHash; the real block after them names the last one.
  * A line counts only with its newline: a tail without one is a write cut by a crash and is dropped on open.
  * The only rewrite is truncation back to a common ancestor when the node's chain went back (evm_revert).
  */
@@ -52,8 +54,9 @@ export class BlockLog {
       const result = blockRecordSchema.safeParse(parsed);
       if (!result.success) throw new CorruptLogError(lineNo, `not a block record (${result.error.issues[0].message})`);
       const record = result.data;
-      if (record.number !== lineNo) throw new CorruptLogError(lineNo, `holds block ${record.number}, expected ${lineNo}`);
-      if (record.parentHash !== previous)
+      if (record.number !== lineNo)
+        throw new CorruptLogError(lineNo, `holds block ${record.number}, expected ${lineNo}`);
+      if (record.parentHash !== previous && !isReserved(record))
         throw new CorruptLogError(lineNo, `parent hash ${record.parentHash} is not block ${lineNo - 1}'s ${previous}`);
       previous = record.hash;
       records.push(record);
@@ -91,7 +94,7 @@ export class BlockLog {
     let offset = this.offsets[this.offsets.length - 1];
     let previous = this.hashOf(this.head);
     blocks.forEach((block, i) => {
-      if (block.number !== this.head + i + 1 || block.parentHash !== previous)
+      if (block.number !== this.head + i + 1 || (block.parentHash !== previous && !isReserved(block)))
         throw new Error(`block ${block.number} does not follow recorded block ${this.head + i} (${previous})`);
       previous = block.hash;
     });

@@ -1,7 +1,7 @@
 import WebSocket from "ws";
 import type { BlockLog } from "./blockLog";
 import { toBlockRecord, type BlockRecord, type RpcBlock } from "./blockRecord";
-import { toQuantity } from "./replay";
+import { isReserved, toQuantity } from "./replay";
 import type { Rpc } from "./rpc";
 
 /** A mined block holds a transaction whose signed bytes cannot be rebuilt, so it could not be replayed. */
@@ -73,9 +73,7 @@ export class Recorder {
     if (this.failure) throw this.failure;
     const target = blockNumber ?? Number(await this.opts.rpc.call<string>("eth_blockNumber"));
     if (this.durableHead >= target) return this.durableHead;
-    const done = new Promise<number>((resolve, reject) =>
-      this.waiters.push({ blockNumber: target, resolve, reject }),
-    );
+    const done = new Promise<number>((resolve, reject) => this.waiters.push({ blockNumber: target, resolve, reject }));
     void this.trigger().catch(() => undefined);
     return done;
   }
@@ -142,14 +140,15 @@ export class Recorder {
       while (log.head < nodeHead) {
         const to = Math.min(nodeHead, log.head + FETCH_CHUNK);
         const records: BlockRecord[] = [];
-        for (let n = log.head + 1; n <= to; n++) {
+        // A chunk never ends inside a run of reserved blocks: replay needs the run's closing real block.
+        for (let n = log.head + 1; n <= to || (records.length > 0 && isReserved(records[records.length - 1])); n++) {
           const block = await rpc.call<RpcBlock | null>("eth_getBlockByNumber", [toQuantity(n), true]);
           if (block === null) break;
           const record = toBlockRecord(block, Math.floor(Date.now() / 1000));
           if ("unrebuildable" in record) throw new UnrecordableBlockError(n, record.unrebuildable);
           const parent = records.length > 0 ? records[records.length - 1].hash : log.hashOf(n - 1);
           // The chain changed under us between two reads; the next run starts over from the rewind check.
-          if (record.parentHash !== parent) break;
+          if (record.parentHash !== parent && !isReserved(record)) break;
           records.push(record);
         }
         if (records.length === 0) break;
@@ -172,7 +171,9 @@ export class Recorder {
     if (k === log.head && (await hashAt(k)) === log.hashOf(k)) return;
     while (k > 0 && (await hashAt(k)) !== log.hashOf(k)) k--;
     if (k === 0 && (await hashAt(0)) !== log.hashOf(0)) {
-      this.fail(new Error("the node's genesis block changed (hardhat_reset with other parameters?); recording stopped"));
+      this.fail(
+        new Error("the node's genesis block changed (hardhat_reset with other parameters?); recording stopped"),
+      );
       return;
     }
     const from = log.head;

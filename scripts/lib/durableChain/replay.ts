@@ -32,10 +32,21 @@ interface MinedHeader {
 
 export const toQuantity = (n: number | bigint): string => `0x${n.toString(16)}`;
 
+export const ZERO_HASH = `0x${"0".repeat(64)}`;
+
+/**
+ * hardhat_mine(n) with n > 8 does not build every block: EDR "reserves" the middle ones, which answer with a
+ * zero parentHash and prevRandao, between two real empty blocks (see mine_and_commit_blocks in EDR). Such
+ * blocks are recorded like any other and replayed by repeating the call.
+ */
+export const isReserved = (block: Pick<BlockRecord, "parentHash">): boolean => block.parentHash === ZERO_HASH;
+
 /**
  * Mines every recorded block again, in order, on a node that holds only genesis: automine off; per block the
  * recorded coinbase, gas limit, timestamp, base fee and prevRandao; the signed transactions in block order; one
  * evm_mine; and the new block's hash compared with the recorded one. Stops at the first difference.
+ * A run of reserved blocks is replayed as the hardhat_mine call that made it: the call's first block (with
+ * that block's recorded inputs and transactions), one real block, the reserved ones and a closing real block.
  * The node's automine is switched back on at the end (the node's default; a paused automine is not recorded).
  */
 export async function replayBlocks(rpc: Rpc, blocks: readonly BlockRecord[]): Promise<ReplayStats> {
@@ -45,7 +56,15 @@ export async function replayBlocks(rpc: Rpc, blocks: readonly BlockRecord[]): Pr
   let gasLimit = BigInt((await rpc.call<MinedHeader>("eth_getBlockByNumber", ["latest", false])).gasLimit);
   await rpc.call("evm_setAutomine", [false]);
   try {
-    for (const block of blocks) {
+    for (let i = 0; i < blocks.length;) {
+      const block = blocks[i];
+      if (isReserved(block))
+        throw new ReplayMismatchError(
+          block.number,
+          "a reserved block without the two real blocks that open its run",
+          block.hash,
+          undefined,
+        );
       if (block.miner !== coinbase) {
         await rpc.call("hardhat_setCoinbase", [block.miner]);
         coinbase = block.miner;
@@ -57,30 +76,57 @@ export async function replayBlocks(rpc: Rpc, blocks: readonly BlockRecord[]): Pr
       await rpc.call("evm_setNextBlockTimestamp", [block.timestamp]);
       await rpc.call("hardhat_setNextBlockBaseFeePerGas", [block.baseFeePerGas]);
       await rpc.call("hardhat_setPrevRandao", [block.prevRandao]);
-      for (const [i, raw] of block.rawTxs.entries()) {
-        let sent: string;
-        try {
-          sent = await rpc.call<string>("eth_sendRawTransaction", [raw]);
-        } catch (err) {
-          if (!(err instanceof RpcError)) throw err;
-          const reason = `the node rejected recorded transaction ${block.txHashes[i]}: ${err.rpcMessage}`;
-          throw new ReplayMismatchError(block.number, reason, block.hash, undefined);
-        }
-        if (sent !== block.txHashes[i]) {
-          const reason = `recorded transaction ${i} hashes to ${sent}, recorded as ${block.txHashes[i]}`;
-          throw new ReplayMismatchError(block.number, reason, block.hash, undefined);
-        }
-      }
+      await sendRecordedTransactions(rpc, block);
       transactions += block.rawTxs.length;
-      await rpc.call("evm_mine");
-      const mined = await rpc.call<MinedHeader | null>("eth_getBlockByNumber", [toQuantity(block.number), false]);
-      if (mined?.hash !== block.hash)
-        throw new ReplayMismatchError(block.number, describeDifference(block, mined), block.hash, mined?.hash);
+      let last = i;
+      if (i + 2 < blocks.length && !isReserved(blocks[i + 1]) && isReserved(blocks[i + 2])) {
+        last = i + 2;
+        while (last < blocks.length && isReserved(blocks[last])) last++;
+        if (last === blocks.length)
+          throw new ReplayMismatchError(
+            blocks[last - 1].number,
+            "the log ends inside a run of reserved blocks",
+            blocks[last - 1].hash,
+            undefined,
+          );
+        const interval = blocks[i + 1].timestamp - block.timestamp;
+        await rpc.call("hardhat_mine", [toQuantity(last - i + 1), toQuantity(interval)]);
+      } else {
+        await rpc.call("evm_mine");
+      }
+      for (let j = i; j <= last; j++) {
+        const mined = await rpc.call<MinedHeader | null>("eth_getBlockByNumber", [toQuantity(blocks[j].number), false]);
+        if (mined?.hash !== blocks[j].hash)
+          throw new ReplayMismatchError(
+            blocks[j].number,
+            describeDifference(blocks[j], mined),
+            blocks[j].hash,
+            mined?.hash,
+          );
+      }
+      i = last + 1;
     }
   } finally {
     await rpc.call("evm_setAutomine", [true]).catch(() => undefined);
   }
   return { blocks: blocks.length, transactions, milliseconds: performance.now() - started };
+}
+
+async function sendRecordedTransactions(rpc: Rpc, block: BlockRecord): Promise<void> {
+  for (const [i, raw] of block.rawTxs.entries()) {
+    let sent: string;
+    try {
+      sent = await rpc.call<string>("eth_sendRawTransaction", [raw]);
+    } catch (err) {
+      if (!(err instanceof RpcError)) throw err;
+      const reason = `the node rejected recorded transaction ${block.txHashes[i]}: ${err.rpcMessage}`;
+      throw new ReplayMismatchError(block.number, reason, block.hash, undefined);
+    }
+    if (sent !== block.txHashes[i]) {
+      const reason = `recorded transaction ${i} hashes to ${sent}, recorded as ${block.txHashes[i]}`;
+      throw new ReplayMismatchError(block.number, reason, block.hash, undefined);
+    }
+  }
 }
 
 function describeDifference(recorded: BlockRecord, mined: MinedHeader | null): string {
@@ -91,9 +137,10 @@ function describeDifference(recorded: BlockRecord, mined: MinedHeader | null): s
   if (BigInt(mined.baseFeePerGas) !== BigInt(recorded.baseFeePerGas)) differences.push("base fee");
   if (mined.mixHash !== recorded.prevRandao) differences.push("prevRandao");
   if (mined.transactions.join() !== recorded.txHashes.join()) differences.push("transactions or their order");
-  if (differences.length > 0) return `the replayed block differs in ${differences.join(", ")}`;
+  if (differences.length > 0) return `the replayed block differs from the record in ${differences.join(", ")}`;
   return (
-    "same header inputs and transactions but another hash: the state differs (a change made without a " +
-    "transaction, such as hardhat_setBalance, or a different Hardhat version)"
+    "the replayed block has the recorded timestamp, coinbase, base fee, prevRandao and transactions but " +
+    "another hash: the record was altered, or the state differs (a change made without a transaction, " +
+    "such as hardhat_setBalance, or another Hardhat version)"
   );
 }
