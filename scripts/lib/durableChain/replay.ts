@@ -1,3 +1,4 @@
+import { keccak256 } from "ethers";
 import type { BlockRecord } from "./blockRecord";
 import { RpcError, type Rpc } from "./rpc";
 
@@ -52,8 +53,12 @@ export const isReserved = (block: Pick<BlockRecord, "parentHash">): boolean => b
 export async function replayBlocks(rpc: Rpc, blocks: readonly BlockRecord[]): Promise<ReplayStats> {
   const started = performance.now();
   let transactions = 0;
+  const head = await rpc.call<MinedHeader>("eth_getBlockByNumber", ["latest", false]);
   let coinbase = (await rpc.call<string>("eth_coinbase")).toLowerCase();
-  let gasLimit = BigInt((await rpc.call<MinedHeader>("eth_getBlockByNumber", ["latest", false])).gasLimit);
+  let gasLimit = BigInt(head.gasLimit);
+  // EDR's prevRandao generator: keccak256 of the last real block's prevRandao (an override becomes the new seed).
+  let randao = head.mixHash;
+  const checker = new HashChecker(rpc, blocks);
   await rpc.call("evm_setAutomine", [false]);
   try {
     for (let i = 0; i < blocks.length;) {
@@ -61,55 +66,96 @@ export async function replayBlocks(rpc: Rpc, blocks: readonly BlockRecord[]): Pr
       if (isReserved(block))
         throw new ReplayMismatchError(
           block.number,
-          "a reserved block without the two real blocks that open its run",
+          "a reserved block outside a hardhat_mine run",
           block.hash,
           undefined,
         );
-      if (block.miner !== coinbase) {
-        await rpc.call("hardhat_setCoinbase", [block.miner]);
-        coinbase = block.miner;
-      }
-      if (BigInt(block.gasLimit) !== gasLimit) {
-        await rpc.call("evm_setBlockGasLimit", [block.gasLimit]);
-        gasLimit = BigInt(block.gasLimit);
-      }
-      await rpc.call("evm_setNextBlockTimestamp", [block.timestamp]);
-      await rpc.call("hardhat_setNextBlockBaseFeePerGas", [block.baseFeePerGas]);
-      await rpc.call("hardhat_setPrevRandao", [block.prevRandao]);
-      await sendRecordedTransactions(rpc, block);
-      transactions += block.rawTxs.length;
       let last = i;
-      if (i + 2 < blocks.length && !isReserved(blocks[i + 1]) && isReserved(blocks[i + 2])) {
-        last = i + 2;
-        while (last < blocks.length && isReserved(blocks[last])) last++;
-        if (last === blocks.length)
-          throw new ReplayMismatchError(
-            blocks[last - 1].number,
-            "the log ends inside a run of reserved blocks",
-            blocks[last - 1].hash,
-            undefined,
-          );
-        const interval = blocks[i + 1].timestamp - block.timestamp;
-        await rpc.call("hardhat_mine", [toQuantity(last - i + 1), toQuantity(interval)]);
-      } else {
-        await rpc.call("evm_mine");
+      try {
+        if (block.miner !== coinbase) {
+          await rpc.call("hardhat_setCoinbase", [block.miner]);
+          coinbase = block.miner;
+        }
+        if (BigInt(block.gasLimit) !== gasLimit) {
+          await rpc.call("evm_setBlockGasLimit", [block.gasLimit]);
+          gasLimit = BigInt(block.gasLimit);
+        }
+        await rpc.call("evm_setNextBlockTimestamp", [block.timestamp]);
+        await rpc.call("hardhat_setNextBlockBaseFeePerGas", [block.baseFeePerGas]);
+        if (block.prevRandao !== keccak256(randao)) await rpc.call("hardhat_setPrevRandao", [block.prevRandao]);
+        await sendRecordedTransactions(rpc, block);
+        transactions += block.rawTxs.length;
+        if (i + 2 < blocks.length && !isReserved(blocks[i + 1]) && isReserved(blocks[i + 2])) {
+          last = i + 2;
+          while (last < blocks.length && isReserved(blocks[last])) last++;
+          if (last === blocks.length) {
+            const end = blocks[last - 1];
+            throw new ReplayMismatchError(
+              end.number,
+              "the log ends inside a run of reserved blocks",
+              end.hash,
+              undefined,
+            );
+          }
+          const interval = blocks[i + 1].timestamp - block.timestamp;
+          await rpc.call("hardhat_mine", [toQuantity(last - i + 1), toQuantity(interval)]);
+        } else {
+          await rpc.call("evm_mine");
+        }
+      } catch (err) {
+        if (!(err instanceof RpcError || err instanceof ReplayMismatchError)) throw err;
+        // An earlier block that came out different explains a refusal better than the refusal itself.
+        await checker.checkUpTo(i - 1, true);
+        if (err instanceof ReplayMismatchError) throw err;
+        throw new ReplayMismatchError(
+          block.number,
+          `the node refused to replay it: ${err.message}`,
+          block.hash,
+          undefined,
+        );
       }
-      for (let j = i; j <= last; j++) {
-        const mined = await rpc.call<MinedHeader | null>("eth_getBlockByNumber", [toQuantity(blocks[j].number), false]);
-        if (mined?.hash !== blocks[j].hash)
-          throw new ReplayMismatchError(
-            blocks[j].number,
-            describeDifference(blocks[j], mined),
-            blocks[j].hash,
-            mined?.hash,
-          );
-      }
+      await checker.checkUpTo(last, last === blocks.length - 1);
+      randao = blocks[last].prevRandao;
       i = last + 1;
     }
   } finally {
     await rpc.call("evm_setAutomine", [true]).catch(() => undefined);
   }
   return { blocks: blocks.length, transactions, milliseconds: performance.now() - started };
+}
+
+const CHECK_EVERY = 64;
+
+/**
+ * Compares replayed hashes with recorded ones every CHECK_EVERY blocks and at the end: a block's hash commits
+ * to its parent's, so one match vouches for every block before it. On a difference it walks the unchecked
+ * blocks from the oldest to name the first block that differs.
+ */
+class HashChecker {
+  private checked = -1;
+
+  constructor(
+    private readonly rpc: Rpc,
+    private readonly blocks: readonly BlockRecord[],
+  ) {}
+
+  async checkUpTo(index: number, force: boolean): Promise<void> {
+    if (index <= this.checked || (!force && index - this.checked < CHECK_EVERY)) return;
+    if ((await this.minedAt(index))?.hash === this.blocks[index].hash) {
+      this.checked = index;
+      return;
+    }
+    for (let j = this.checked + 1; j <= index; j++) {
+      const mined = await this.minedAt(j);
+      const recorded = this.blocks[j];
+      if (mined?.hash !== recorded.hash)
+        throw new ReplayMismatchError(recorded.number, describeDifference(recorded, mined), recorded.hash, mined?.hash);
+    }
+  }
+
+  private minedAt(index: number): Promise<MinedHeader | null> {
+    return this.rpc.call<MinedHeader | null>("eth_getBlockByNumber", [toQuantity(this.blocks[index].number), false]);
+  }
 }
 
 async function sendRecordedTransactions(rpc: Rpc, block: BlockRecord): Promise<void> {
