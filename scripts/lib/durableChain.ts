@@ -34,6 +34,11 @@ export interface DurableChainOptions {
   log?: (line: string) => void;
   /** false: the node's stdout (accounts, mined blocks) goes to ours. */
   silent?: boolean;
+  /**
+   * Called once if recording stops while the chain runs (the node died, or a block cannot be recorded). From
+   * then on new blocks are not durable: `npm start` should stop the service.
+   */
+  onFailure?: (err: Error) => void;
   /** Fallback poll of the recorder (the newHeads subscription is the fast path). Default 500 ms. */
   pollIntervalMs?: number;
 }
@@ -143,7 +148,10 @@ export async function startDurableChain(opts: DurableChainOptions): Promise<Dura
       wsUrl: chain.url.replace(/^http/, "ws"),
       log: openedLog,
       pollIntervalMs: opts.pollIntervalMs ?? 500,
-      onFailure: (err) => log(`durable chain: recording stopped: ${err.message}`),
+      onFailure: (err) => {
+        log(`durable chain: recording stopped: ${err.message}`);
+        opts.onFailure?.(err);
+      },
       onRewind: (from, to) => log(`durable chain: the node went back from block ${from} to ${to}; log truncated`),
     });
     await recorder.start();

@@ -165,7 +165,8 @@ describe("durable local chain: a hardhat node whose blocks survive restarts", fu
 
   it("follows evm_revert, keeps every recorded block when the node is killed with SIGKILL, and drops a record cut mid-write", async () => {
     const dataDir = await newDataDir();
-    const chain = await start({ dataDir, port: PORT.kill });
+    const failures: Error[] = [];
+    const chain = await start({ dataDir, port: PORT.kill, onFailure: (err) => failures.push(err) });
     const signer = await chain.provider.getSigner(1);
     for (let i = 0; i < 5; i++) await (await signer.sendTransaction({ to: COINBASE, value: 1000n + BigInt(i) })).wait();
     // evm_revert takes recorded blocks back: the log forgets them and records the blocks that replace them.
@@ -180,6 +181,9 @@ describe("durable local chain: a hardhat node whose blocks survive restarts", fu
     const exited = new Promise((resolve) => chain.process.once("exit", resolve));
     chain.process.kill("SIGKILL");
     await exited;
+    expect(failures.map((e) => e.message)).to.deep.equal([
+      "the hardhat node exited (SIGKILL) while the chain was running",
+    ]);
     await chain.stop();
     await fs.appendFile(path.join(dataDir, "chain", "blocks.jsonl"), '{"number":6,"hash":"0x12');
 
