@@ -4,7 +4,7 @@ import { promises as fs } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { encodeBytes32String, toQuantity, type JsonRpcProvider } from "ethers";
+import { encodeBytes32String, JsonRpcSigner, toQuantity, type JsonRpcProvider } from "ethers";
 import {
   DurableChainError,
   PortInUseError,
@@ -35,7 +35,7 @@ async function snapshot(provider: JsonRpcProvider, record?: DeploymentRecord, cl
   const hashes: string[] = [];
   for (let n = 0; n <= head; n++) hashes.push((await provider.getBlock(n))!.hash!);
   const accounts = (await provider.send("eth_accounts", [])) as string[];
-  const holders = [...accounts.slice(0, 12), "0xc014ba5ec014ba5ec014ba5ec014ba5ec014ba5e", COINBASE];
+  const holders = [...accounts.slice(0, 12), "0xc014ba5ec014ba5ec014ba5ec014ba5ec014ba5e", COINBASE, WHALE];
   const balances = await Promise.all(holders.map(async (a) => (await provider.getBalance(a)).toString()));
   if (!record || !client) return { head, hashes, balances, clientCash: 0n, cashSupply: 0n, clientVerified: false };
   const cash = CollateralToken__factory.connect(record.contracts.mbCNY, provider);
@@ -51,6 +51,7 @@ async function snapshot(provider: JsonRpcProvider, record?: DeploymentRecord, cl
 }
 
 const COINBASE = "0x00000000000000000000000000000000000c0b1e";
+const WHALE = "0x00000000000000000000000000000000000dead1";
 
 describe("durable local chain: a hardhat node whose blocks survive restarts", function () {
   this.timeout(120_000);
@@ -88,7 +89,7 @@ describe("durable local chain: a hardhat node whose blocks survive restarts", fu
   let recordedDir: string;
   let recorded: ChainSnapshot;
 
-  it("replays deployments, unlocked-account transfers, a three-transaction block, a coinbase change and time jumps into identical blocks, balances and contract state", async () => {
+  it("replays deployments, unlocked-account transfers, a three-transaction block, a coinbase change, impersonated senders and time jumps into identical blocks, balances and contract state", async () => {
     recordedDir = await newDataDir();
     const first = await start({ dataDir: recordedDir, port: PORT.main });
     const provider = first.provider;
@@ -121,6 +122,12 @@ describe("durable local chain: a hardhat node whose blocks survive restarts", fu
 
     await provider.send("hardhat_setCoinbase", [COINBASE]);
     await (await signers[9].sendTransaction({ to: client, value: 4n })).wait();
+    // An impersonated sender has no key: its transactions are replayed by impersonating it again.
+    await (await signers[0].sendTransaction({ to: WHALE, value: 10n ** 18n })).wait();
+    await provider.send("hardhat_impersonateAccount", [WHALE]);
+    await (await new JsonRpcSigner(provider, WHALE).sendTransaction({ to: client, value: 6n })).wait();
+    await provider.send("eth_sendTransaction", [{ from: WHALE, to: client, value: "0x7", gasPrice: "0x77359400" }]);
+    await provider.send("hardhat_stopImpersonatingAccount", [WHALE]);
     await provider.send("evm_increaseTime", [86_400]);
     await provider.send("evm_mine", []);
     await provider.send("hardhat_mine", ["0x3", "0x3c"]);
@@ -161,6 +168,12 @@ describe("durable local chain: a hardhat node whose blocks survive restarts", fu
     expect(lines.map((l) => JSON.parse(l).hash)).to.deep.equal(recorded.hashes.slice(1));
     // hardhat_mine(100) left 97 reserved blocks (zero parentHash) between real ones, and they replayed.
     expect(lines.filter((l) => JSON.parse(l).parentHash === `0x${"0".repeat(64)}`)).to.have.length(97);
+    // The two impersonated transactions are kept as fields to re-send, every other one as signed bytes.
+    const txs = lines.flatMap((l) => JSON.parse(l).rawTxs as unknown[]);
+    expect(txs.filter((t) => typeof t !== "string").map((t) => (t as { from: string }).from)).to.deep.equal([
+      WHALE,
+      WHALE,
+    ]);
   });
 
   it("follows evm_revert, keeps every recorded block when the node is killed with SIGKILL, and drops a record cut mid-write", async () => {

@@ -5,6 +5,31 @@ const hex = z.string().regex(/^0x[0-9a-fA-F]*$/);
 const hash = z.string().regex(/^0x[0-9a-f]{64}$/);
 
 /**
+ * A transaction sent from an account unlocked by hardhat_impersonateAccount: EDR signs it with a fake
+ * signature (r = s = the sender), so there are no signed bytes to resend. It is replayed by impersonating the
+ * sender again and sending the same fields with eth_sendTransaction, which yields the same fake signature and hash.
+ */
+export const impersonatedTxSchema = z
+  .object({
+    from: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+    type: hex,
+    nonce: hex,
+    gas: hex,
+    to: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{40}$/)
+      .nullable(),
+    value: hex,
+    data: hex,
+    gasPrice: hex.optional(),
+    maxFeePerGas: hex.optional(),
+    maxPriorityFeePerGas: hex.optional(),
+    accessList: z.array(z.object({ address: z.string(), storageKeys: z.array(z.string()) }).strict()).optional(),
+  })
+  .strict();
+export type ImpersonatedTx = z.infer<typeof impersonatedTxSchema>;
+
+/**
  * One mined block as it is written to blocks.jsonl: what the node needs to mine it again (header inputs and
  * the signed transactions in block order) and the hash it must come out with. One JSON object per line.
  */
@@ -20,8 +45,11 @@ export const blockRecordSchema = z
     gasLimit: hex,
     /** Hashes of the transactions, in block order (checked against what the node answers on resend). */
     txHashes: z.array(hash),
-    /** The same transactions as signed raw bytes (EIP-2718 envelopes), rebuilt from the block's fields. */
-    rawTxs: z.array(hex),
+    /**
+     * The same transactions as signed raw bytes (EIP-2718 envelopes) rebuilt from the block's fields, or, for
+     * an impersonated sender, the fields to send again.
+     */
+    rawTxs: z.array(z.union([hex, impersonatedTxSchema])),
     /** Wall-clock unix seconds when the recorder saw the block: how far the chain clock ran ahead of time. */
     recordedAt: z.number().int().nonnegative(),
   })
@@ -44,6 +72,7 @@ export interface RpcBlock {
 
 export interface RpcTransaction {
   hash: string;
+  from: string;
   type: string;
   chainId?: string;
   nonce: string;
@@ -65,7 +94,7 @@ export interface RpcTransaction {
 /**
  * The transaction's signed EIP-2718 bytes, rebuilt from the fields the node returns (dev-chain transactions
  * are sent with eth_sendTransaction, so no raw bytes were ever seen). Returns undefined when the rebuilt bytes
- * do not hash to the transaction's hash: an impersonated sender (hardhat_impersonateAccount signs with a fake
+ * do not hash to the transaction's hash or do not recover its sender: an impersonated sender (hardhat_impersonateAccount signs with a fake
  * signature) or a type this code does not know.
  */
 export function rebuildRawTransaction(tx: RpcTransaction): string | undefined {
@@ -98,18 +127,44 @@ export function rebuildRawTransaction(tx: RpcTransaction): string | undefined {
         ? Signature.from({ r: tx.r, s: tx.s, v: BigInt(tx.v) })
         : Signature.from({ r: tx.r, s: tx.s, yParity: Number(tx.yParity ?? tx.v) === 1 ? 1 : 0 });
     const rebuilt = Transaction.from(like);
-    return rebuilt.hash === tx.hash ? rebuilt.serialized : undefined;
+    // The hash covers the signature but not the sender: a fake signature rebuilds the hash and recovers another.
+    return rebuilt.hash === tx.hash && rebuilt.from.toLowerCase() === tx.from.toLowerCase()
+      ? rebuilt.serialized
+      : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** The record of a block, or the hashes of the transactions that cannot be rebuilt. */
+/** EDR's fake signature for impersonated senders: r = s = the sender's address. */
+function impersonatedFields(tx: RpcTransaction): ImpersonatedTx | undefined {
+  const sender = BigInt(tx.from);
+  if (BigInt(tx.r) !== sender || BigInt(tx.s) !== sender) return undefined;
+  const type = Number(tx.type);
+  const fields: ImpersonatedTx = {
+    from: tx.from,
+    type: tx.type,
+    nonce: tx.nonce,
+    gas: tx.gas,
+    to: tx.to,
+    value: tx.value,
+    data: tx.input,
+  };
+  if (type === 0 || type === 1) fields.gasPrice = tx.gasPrice;
+  else if (type === 2) {
+    fields.maxFeePerGas = tx.maxFeePerGas;
+    fields.maxPriorityFeePerGas = tx.maxPriorityFeePerGas;
+  } else return undefined;
+  if (type !== 0) fields.accessList = tx.accessList ?? [];
+  return fields;
+}
+
+/** The record of a block, or the hashes of the transactions that can be neither rebuilt nor re-sent. */
 export function toBlockRecord(block: RpcBlock, recordedAt: number): BlockRecord | { unrebuildable: string[] } {
-  const rawTxs: string[] = [];
+  const rawTxs: BlockRecord["rawTxs"] = [];
   const unrebuildable: string[] = [];
   for (const tx of block.transactions) {
-    const raw = rebuildRawTransaction(tx);
+    const raw = impersonatedFields(tx) ?? rebuildRawTransaction(tx);
     if (raw === undefined) unrebuildable.push(tx.hash);
     else rawTxs.push(raw);
   }

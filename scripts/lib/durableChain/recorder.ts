@@ -12,7 +12,7 @@ export class UnrecordableBlockError extends Error {
   ) {
     super(
       `block ${blockNumber} holds transactions whose signed bytes cannot be rebuilt (${txHashes.join(", ")}): ` +
-        "sent from an impersonated account (hardhat_impersonateAccount)? Recording stopped.",
+        "a transaction type this recorder does not know? Recording stopped.",
     );
     this.name = "UnrecordableBlockError";
   }

@@ -1,5 +1,5 @@
 import { keccak256 } from "ethers";
-import type { BlockRecord } from "./blockRecord";
+import type { BlockRecord, ImpersonatedTx } from "./blockRecord";
 import { RpcError, type Rpc } from "./rpc";
 
 /** A recorded block that the fresh node did not mine identically. */
@@ -159,10 +159,10 @@ class HashChecker {
 }
 
 async function sendRecordedTransactions(rpc: Rpc, block: BlockRecord): Promise<void> {
-  for (const [i, raw] of block.rawTxs.entries()) {
+  for (const [i, tx] of block.rawTxs.entries()) {
     let sent: string;
     try {
-      sent = await rpc.call<string>("eth_sendRawTransaction", [raw]);
+      sent = typeof tx === "string" ? await rpc.call<string>("eth_sendRawTransaction", [tx]) : await sendAs(rpc, tx);
     } catch (err) {
       if (!(err instanceof RpcError)) throw err;
       const reason = `the node rejected recorded transaction ${block.txHashes[i]}: ${err.rpcMessage}`;
@@ -172,6 +172,18 @@ async function sendRecordedTransactions(rpc: Rpc, block: BlockRecord): Promise<v
       const reason = `recorded transaction ${i} hashes to ${sent}, recorded as ${block.txHashes[i]}`;
       throw new ReplayMismatchError(block.number, reason, block.hash, undefined);
     }
+  }
+}
+
+/** Impersonation is session state, not chain state: it is switched off again once the transaction is in. */
+async function sendAs(rpc: Rpc, tx: ImpersonatedTx): Promise<string> {
+  await rpc.call("hardhat_impersonateAccount", [tx.from]);
+  try {
+    // No `type`: the node infers it from the fee fields and the access list, as it did the first time.
+    const { type: _type, to, ...fields } = tx;
+    return await rpc.call<string>("eth_sendTransaction", [to === null ? fields : { ...fields, to }]);
+  } finally {
+    await rpc.call("hardhat_stopImpersonatingAccount", [tx.from]);
   }
 }
 
