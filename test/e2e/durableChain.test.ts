@@ -264,6 +264,19 @@ describe("durable local chain: a hardhat node whose blocks survive restarts", fu
     await assertPortFree(PORT.refuse);
   });
 
+  it("drops reserved blocks left at the end of the log by a cut append, and starts from the real block before them", async () => {
+    const dataDir = await newDataDir();
+    await fs.cp(path.join(recordedDir, "chain"), path.join(dataDir, "chain"), { recursive: true });
+    const file = path.join(dataDir, "chain", "blocks.jsonl");
+    const lines = (await fs.readFile(file, "utf8")).trim().split("\n");
+    const firstReserved = lines.findIndex((l) => JSON.parse(l).parentHash === `0x${"0".repeat(64)}`);
+    await fs.writeFile(file, `${lines.slice(0, firstReserved + 10).join("\n")}\n`);
+
+    const chain = await start({ dataDir, port: PORT.refuse });
+    expect(chain.replayed.blocks).to.equal(firstReserved);
+    expect((await chain.provider.getBlock(firstReserved))!.hash).to.equal(recorded.hashes[firstReserved]);
+  });
+
   it("refuses a log whose lines do not chain (a block removed)", async () => {
     const dataDir = await newDataDir();
     await fs.cp(path.join(recordedDir, "chain"), path.join(dataDir, "chain"), { recursive: true });

@@ -19,7 +19,8 @@ export class CorruptLogError extends Error {
 /**
  * blocks.jsonl: one line per mined block (block 1 on the first line), append-only, fsync'd after every append.
  * Reserved blocks (hardhat_mine) carry a zero parentHash; the real block after them names the last one.
- * A line counts only with its newline: a tail without one is a write cut by a crash and is dropped on open.
+ * A line counts only with its newline: a tail without one is a write cut by a crash and is dropped on open,
+ * and so are reserved blocks at the very end (the recorder appends a run together with its closing block).
  * The only rewrite is truncation back to a common ancestor when the node's chain went back (evm_revert).
  */
 export class BlockLog {
@@ -63,6 +64,12 @@ export class BlockLog {
       records.push(record);
       offset += Buffer.byteLength(line) + 1;
       offsets.push(offset);
+    }
+    // Reserved blocks at the end are half of an append cut by a crash: replay needs the real block closing them.
+    while (records.length > 0 && isReserved(records[records.length - 1])) {
+      records.pop();
+      offsets.pop();
+      offset = offsets[offsets.length - 1];
     }
     const existed = text.length > 0;
     const handle = await fs.open(file, "a+");

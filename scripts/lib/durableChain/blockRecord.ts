@@ -128,7 +128,7 @@ export function rebuildRawTransaction(tx: RpcTransaction): string | undefined {
         : Signature.from({ r: tx.r, s: tx.s, yParity: Number(tx.yParity ?? tx.v) === 1 ? 1 : 0 });
     const rebuilt = Transaction.from(like);
     // The hash covers the signature but not the sender: a fake signature rebuilds the hash and recovers another.
-    return rebuilt.hash === tx.hash && rebuilt.from.toLowerCase() === tx.from.toLowerCase()
+    return rebuilt.hash === tx.hash && rebuilt.from?.toLowerCase() === tx.from.toLowerCase()
       ? rebuilt.serialized
       : undefined;
   } catch {

@@ -151,6 +151,7 @@ export class Recorder {
           if (record.parentHash !== parent && !isReserved(record)) break;
           records.push(record);
         }
+        while (records.length > 0 && isReserved(records[records.length - 1])) records.pop();
         if (records.length === 0) break;
         await log.append(records);
         this.settleWaiters();
