@@ -71,71 +71,37 @@ const heldLocks = new Set<string>();
  */
 export async function startDurableChain(opts: DurableChainOptions): Promise<DurableChain> {
   const chainDir = path.resolve(opts.dataDir, "chain");
+  const files = {
+    manifest: path.join(chainDir, "manifest.json"),
+    log: path.join(chainDir, "blocks.jsonl"),
+    nodeConfig: path.join(chainDir, "hardhat.node.config.js"),
+  };
   const resetCommand = opts.resetCommand ?? `rm -rf ${shellQuote(chainDir)}`;
   const log = opts.log ?? (() => undefined);
-  const refuse = (code: DurableChainError["code"], summary: string, details: Record<string, string | number>) =>
-    new DurableChainError(code, summary, details, resetCommand);
+  const refuse: Refuse = (code, summary, details) => new DurableChainError(code, summary, details, resetCommand);
 
   await fs.mkdir(chainDir, { recursive: true });
   const releaseLock = await acquireLock(chainDir, opts.port, refuse);
   let chain: LocalChain | undefined;
   let blockLog: BlockLog | undefined;
   try {
-    const manifestFile = path.join(chainDir, "manifest.json");
-    const logFile = path.join(chainDir, "blocks.jsonl");
-    let manifest: ChainManifest | undefined;
-    try {
-      manifest = await readManifest(manifestFile);
-    } catch (err) {
-      throw refuse("CORRUPT_RECORD", `${manifestFile} is not a chain manifest.`, { error: String(err) });
-    }
-    if (!manifest && (await fileSize(logFile)) > 0)
-      throw refuse("CORRUPT_RECORD", `${logFile} holds blocks but ${manifestFile} is missing.`, {});
-    if (manifest && opts.chainId !== undefined && opts.chainId !== manifest.params.chainId)
-      throw refuse("CHAIN_MISMATCH", `The data directory holds another chain than the one asked for.`, {
-        "recorded chain id": manifest.params.chainId,
-        "requested chain id": opts.chainId,
-        "data directory": chainDir,
-      });
-    const params: ChainParams = manifest?.params ?? defaultChainParams(opts.chainId ?? 31337, new Date());
+    let manifest = await readRecordedManifest(files, chainDir, opts.chainId, refuse);
+    const params = manifest?.params ?? defaultChainParams(opts.chainId ?? 31337, new Date());
+    if (manifest) blockLog = await openLog(files.log, manifest.genesisHash, refuse, log);
 
-    if (manifest) blockLog = await openLog(logFile, manifest.genesisHash, refuse, log);
-
-    const configFile = path.join(chainDir, "hardhat.node.config.js");
-    await fs.writeFile(configFile, renderNodeConfig(params, PROJECT_ROOT));
-    chain = await startLocalChain(opts.port, { configFile, stdinPipe: true, silent: opts.silent });
+    await fs.writeFile(files.nodeConfig, renderNodeConfig(params, PROJECT_ROOT));
+    chain = await startLocalChain(opts.port, { configFile: files.nodeConfig, stdinPipe: true, silent: opts.silent });
     const rpc = new Rpc(chain.url);
-
-    const nodeChainId = Number(await rpc.call<string>("eth_chainId"));
-    const genesisHash = (await rpc.call<{ hash: string }>("eth_getBlockByNumber", ["0x0", false])).hash;
-    if (nodeChainId !== params.chainId || (manifest && genesisHash !== manifest.genesisHash))
-      throw refuse("CHAIN_MISMATCH", "The node's chain is not the chain recorded in the data directory.", {
-        "recorded chain id": params.chainId,
-        "node chain id": nodeChainId,
-        "recorded genesis": manifest?.genesisHash ?? "(new)",
-        "node genesis": genesisHash,
-        "data directory": chainDir,
-      });
+    const genesisHash = await checkNodeIdentity(rpc, params, manifest, chainDir, refuse);
     if (!manifest) {
       manifest = { format: "marginbridge-durable-chain/1", params, genesisHash, hardhatVersion: hardhatVersion() };
-      await writeFileDurably(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
-      blockLog = await openLog(logFile, genesisHash, refuse, log);
+      await writeFileDurably(files.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
+      blockLog = await openLog(files.log, genesisHash, refuse, log);
       log(`new chain ${params.chainId} (genesis ${genesisHash}) recorded in ${chainDir}`);
     }
     const openedLog = blockLog as BlockLog;
 
-    let replayed: ReplayStats;
-    try {
-      replayed = await replayBlocks(rpc, openedLog.blocks);
-    } catch (err) {
-      if (!(err instanceof ReplayMismatchError)) throw err;
-      throw refuse("REPLAY_MISMATCH", `Replaying the recorded chain failed at block ${err.blockNumber}.`, {
-        reason: err.reason,
-        "recorded hash": err.expectedHash,
-        "replayed hash": err.actualHash ?? "(not mined)",
-        record: `${logFile} line ${err.blockNumber}`,
-      });
-    }
+    const replayed = await replayOrRefuse(rpc, openedLog, files.log, refuse);
     if (replayed.blocks > 0)
       log(
         `replayed ${replayed.blocks} blocks (${replayed.transactions} transactions) in ` +
@@ -187,10 +153,69 @@ export async function startDurableChain(opts: DurableChainOptions): Promise<Dura
   }
 }
 
+/** The manifest if the data directory already holds a chain; refuses what cannot be that chain. */
+async function readRecordedManifest(
+  files: { manifest: string; log: string },
+  chainDir: string,
+  requestedChainId: number | undefined,
+  refuse: Refuse,
+): Promise<ChainManifest | undefined> {
+  let manifest: ChainManifest | undefined;
+  try {
+    manifest = await readManifest(files.manifest);
+  } catch (err) {
+    throw refuse("CORRUPT_RECORD", `${files.manifest} is not a chain manifest.`, { error: String(err) });
+  }
+  if (!manifest && (await fileSize(files.log)) > 0)
+    throw refuse("CORRUPT_RECORD", `${files.log} holds blocks but ${files.manifest} is missing.`, {});
+  if (manifest && requestedChainId !== undefined && requestedChainId !== manifest.params.chainId)
+    throw refuse("CHAIN_MISMATCH", "The data directory holds another chain than the one asked for.", {
+      "recorded chain id": manifest.params.chainId,
+      "requested chain id": requestedChainId,
+      "data directory": chainDir,
+    });
+  return manifest;
+}
+
+/** The node's genesis hash, once its chain id and genesis are those recorded. */
+async function checkNodeIdentity(
+  rpc: Rpc,
+  params: ChainParams,
+  manifest: ChainManifest | undefined,
+  chainDir: string,
+  refuse: Refuse,
+): Promise<string> {
+  const nodeChainId = Number(await rpc.call<string>("eth_chainId"));
+  const genesisHash = (await rpc.call<{ hash: string }>("eth_getBlockByNumber", ["0x0", false])).hash;
+  if (nodeChainId !== params.chainId || (manifest && genesisHash !== manifest.genesisHash))
+    throw refuse("CHAIN_MISMATCH", "The node's chain is not the chain recorded in the data directory.", {
+      "recorded chain id": params.chainId,
+      "node chain id": nodeChainId,
+      "recorded genesis": manifest?.genesisHash ?? "(new)",
+      "node genesis": genesisHash,
+      "data directory": chainDir,
+    });
+  return genesisHash;
+}
+
+async function replayOrRefuse(rpc: Rpc, blockLog: BlockLog, logFile: string, refuse: Refuse): Promise<ReplayStats> {
+  try {
+    return await replayBlocks(rpc, blockLog.blocks);
+  } catch (err) {
+    if (!(err instanceof ReplayMismatchError)) throw err;
+    throw refuse("REPLAY_MISMATCH", `Replaying the recorded chain failed at block ${err.blockNumber}.`, {
+      reason: err.reason,
+      "recorded hash": err.expectedHash,
+      "replayed hash": err.actualHash ?? "(not mined)",
+      record: `${logFile} line ${err.blockNumber}`,
+    });
+  }
+}
+
 async function openLog(
   file: string,
   genesisHash: string,
-  refuse: (code: DurableChainError["code"], summary: string, details: Record<string, string>) => DurableChainError,
+  refuse: Refuse,
   log: (line: string) => void,
 ): Promise<BlockLog> {
   try {
@@ -223,7 +248,11 @@ async function resumeClock(rpc: Rpc, blockLog: BlockLog, params: ChainParams): P
   if (behind > 0) await rpc.call("evm_increaseTime", [behind]);
 }
 
-type Refuse = (code: DurableChainError["code"], summary: string, details: Record<string, string | number>) => Error;
+type Refuse = (
+  code: DurableChainError["code"],
+  summary: string,
+  details: Record<string, string | number>,
+) => DurableChainError;
 
 /** <chainDir>/LOCK holds the owner's pid: a second process on the same data directory is refused. */
 async function acquireLock(chainDir: string, port: number, refuse: Refuse): Promise<() => Promise<void>> {
