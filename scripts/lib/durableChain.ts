@@ -84,6 +84,7 @@ export async function startDurableChain(opts: DurableChainOptions): Promise<Dura
   const releaseLock = await acquireLock(chainDir, opts.port, refuse);
   let chain: LocalChain | undefined;
   let blockLog: BlockLog | undefined;
+  let rpc: Rpc | undefined;
   try {
     let manifest = await readRecordedManifest(files, chainDir, opts.chainId, refuse);
     const params = manifest?.params ?? defaultChainParams(opts.chainId ?? 31337, new Date());
@@ -91,7 +92,7 @@ export async function startDurableChain(opts: DurableChainOptions): Promise<Dura
 
     await fs.writeFile(files.nodeConfig, renderNodeConfig(params, PROJECT_ROOT));
     chain = await startLocalChain(opts.port, { configFile: files.nodeConfig, stdinPipe: true, silent: opts.silent });
-    const rpc = new Rpc(chain.url);
+    rpc = await Rpc.connect(chain.url);
     const genesisHash = await checkNodeIdentity(rpc, params, manifest, chainDir, refuse);
     if (!manifest) {
       manifest = { format: "marginbridge-durable-chain/1", params, genesisHash, hardhatVersion: hardhatVersion() };
@@ -101,16 +102,17 @@ export async function startDurableChain(opts: DurableChainOptions): Promise<Dura
     }
     const openedLog = blockLog as BlockLog;
 
-    const replayed = await replayOrRefuse(rpc, openedLog, files.log, refuse);
+    const connection = rpc;
+    const replayed = await replayOrRefuse(connection, openedLog, files.log, refuse);
     if (replayed.blocks > 0)
       log(
         `replayed ${replayed.blocks} blocks (${replayed.transactions} transactions) in ` +
           `${Math.round(replayed.milliseconds)} ms; head ${openedLog.hashOf(openedLog.head)}`,
       );
-    await resumeClock(rpc, openedLog, params);
+    await resumeClock(connection, openedLog, params);
 
     const recorder = new Recorder({
-      rpc,
+      rpc: connection,
       wsUrl: chain.url.replace(/^http/, "ws"),
       log: openedLog,
       pollIntervalMs: opts.pollIntervalMs ?? 500,
@@ -140,12 +142,14 @@ export async function startDurableChain(opts: DurableChainOptions): Promise<Dura
         stopping = true;
         const alive = node.process.exitCode === null && node.process.signalCode === null;
         await recorder.stop(alive);
+        connection.close();
         await node.stop();
         await openedLog.close();
         await releaseLock();
       },
     };
   } catch (err) {
+    rpc?.close();
     await chain?.stop();
     await blockLog?.close();
     await releaseLock();
