@@ -91,7 +91,12 @@ export async function startDurableChain(opts: DurableChainOptions): Promise<Dura
     if (manifest) blockLog = await openLog(files.log, manifest.genesisHash, refuse, log);
 
     await fs.writeFile(files.nodeConfig, renderNodeConfig(params, PROJECT_ROOT));
-    chain = await startLocalChain(opts.port, { configFile: files.nodeConfig, stdinPipe: true, silent: opts.silent });
+    chain = await startLocalChain(opts.port, {
+      configFile: files.nodeConfig,
+      stdinPipe: true,
+      ownProcessGroup: true, // Ctrl-C stops us first; stop() then records the last blocks before the node goes
+      silent: opts.silent,
+    });
     rpc = await Rpc.connect(chain.url);
     const genesisHash = await checkNodeIdentity(rpc, params, manifest, chainDir, refuse);
     if (!manifest) {

@@ -21,6 +21,11 @@ export interface LocalChainOptions {
    * so a config that exits on stdin's end takes the node down with us instead of leaving it on the port.
    */
   stdinPipe?: boolean;
+  /**
+   * Run the node in its own process group, so a Ctrl-C in the terminal reaches only us and we stop the node
+   * after our own shutdown work (with stdinPipe it still dies with us).
+   */
+  ownProcessGroup?: boolean;
 }
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -77,6 +82,7 @@ export async function startLocalChain(port = 8545, opts: LocalChainOptions = {})
     cwd: ROOT,
     stdio: [opts.stdinPipe ? "pipe" : "ignore", opts.silent === false ? "inherit" : "ignore", "inherit"],
     env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: "true" },
+    detached: opts.ownProcessGroup === true,
   });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;

@@ -208,32 +208,8 @@ describe("durable local chain: a hardhat node whose blocks survive restarts", fu
 
   it("survives kill -9 of the process that owns the chain: the node goes down with it and the chain restarts", async () => {
     const dataDir = await newDataDir();
-    const owner = spawn(
-      process.execPath,
-      [
-        "-e",
-        `require("ts-node").register({ transpileOnly: true });
-         const { startDurableChain } = require(${JSON.stringify(path.join(ROOT, "scripts/lib/durableChain.ts"))});
-         (async () => {
-           const chain = await startDurableChain({ dataDir: ${JSON.stringify(dataDir)}, port: ${PORT.owner} });
-           const signer = await chain.provider.getSigner(2);
-           for (let i = 0; i < 3; i++) await (await signer.sendTransaction({ to: "${COINBASE}", value: 7n })).wait();
-           const head = await chain.waitDurable();
-           const block = await chain.provider.getBlock(head);
-           console.log(JSON.stringify({ head, hash: block.hash, node: chain.process.pid }));
-         })();`,
-      ],
-      { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] },
-    );
-    const line = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      owner.stdout!.on("data", (d: Buffer) => {
-        out += d.toString();
-        if (out.includes("\n")) resolve(out.trim());
-      });
-      owner.once("exit", (code) => reject(new Error(`owner exited with ${code} before reporting: ${out}`)));
-    });
-    const reported = JSON.parse(line) as { head: number; hash: string; node: number };
+    const { owner, ready } = spawnOwner(dataDir, PORT.owner);
+    const reported = await ready;
     owner.kill("SIGKILL");
     const deadline = Date.now() + 10_000;
     while (isAlive(reported.node)) {
@@ -244,6 +220,20 @@ describe("durable local chain: a hardhat node whose blocks survive restarts", fu
     const again = await start({ dataDir, port: PORT.owner });
     expect(await again.provider.getBlockNumber()).to.equal(reported.head);
     expect((await again.provider.getBlock(reported.head))!.hash).to.equal(reported.hash);
+  });
+
+  it("on Ctrl-C (SIGINT to the whole process group) the node outlives its owner's shutdown work, which is recorded", async () => {
+    const dataDir = await newDataDir();
+    const { owner, ready, lines } = spawnOwner(dataDir, PORT.owner);
+    await ready;
+    const exited = new Promise<number | null>((resolve) => owner.once("exit", resolve));
+    process.kill(-owner.pid!, "SIGINT");
+    expect(await exited).to.equal(0);
+    const stopped = JSON.parse(lines[1]) as { head: number; hash: string };
+
+    const again = await start({ dataDir, port: PORT.owner });
+    expect(await again.provider.getBlockNumber()).to.equal(stopped.head);
+    expect((await again.provider.getBlock(stopped.head))!.hash).to.equal(stopped.hash);
   });
 
   it("refuses a tampered record, naming the block and the reset command, and leaves no node behind", async () => {
@@ -373,6 +363,52 @@ describe("durable local chain: a hardhat node whose blocks survive restarts", fu
     );
   });
 });
+
+/**
+ * A separate process that owns a durable chain, as `npm start` does, in its own process group (as a terminal
+ * runs it). It mines three blocks and prints {head, hash, node}; on SIGINT it mines one more block, stops the
+ * chain and prints the final {head, hash}.
+ */
+function spawnOwner(dataDir: string, port: number) {
+  const owner = spawn(
+    process.execPath,
+    [
+      "-e",
+      `require("ts-node").register({ transpileOnly: true });
+       const { startDurableChain } = require(${JSON.stringify(path.join(ROOT, "scripts/lib/durableChain.ts"))});
+       const report = async (chain, extra) => {
+         const head = Number(await chain.provider.send("eth_blockNumber", []));
+         const block = await chain.provider.send("eth_getBlockByNumber", ["0x" + head.toString(16), false]);
+         console.log(JSON.stringify({ head, hash: block.hash, ...extra }));
+       };
+       (async () => {
+         const chain = await startDurableChain({ dataDir: ${JSON.stringify(dataDir)}, port: ${port} });
+         process.on("SIGINT", async () => {
+           await chain.provider.send("evm_mine", []);
+           await report(chain, {});
+           await chain.stop();
+           process.exit(0);
+         });
+         const signer = await chain.provider.getSigner(2);
+         for (let i = 0; i < 3; i++) await (await signer.sendTransaction({ to: "${COINBASE}", value: 7n })).wait();
+         await chain.waitDurable();
+         await report(chain, { node: chain.process.pid });
+       })();`,
+    ],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], detached: true },
+  );
+  const lines: string[] = [];
+  const ready = new Promise<{ head: number; hash: string; node: number }>((resolve, reject) => {
+    let out = "";
+    owner.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      lines.splice(0, lines.length, ...out.split("\n").filter((l) => l.length > 0));
+      if (lines.length === 1 && out.endsWith("\n")) resolve(JSON.parse(lines[0]));
+    });
+    owner.once("exit", (code) => reject(new Error(`owner exited with ${code} before reporting: ${out}`)));
+  });
+  return { owner, ready, lines };
+}
 
 function isAlive(pid: number): boolean {
   try {
