@@ -35,6 +35,8 @@ export interface ServiceOptions {
   extraHandlers?: ContractHandler[];
   /** Routes of later capabilities (order book, settlement, reserves…). */
   extraRoutes?: CapabilityRoutes[];
+  /** The highest block a crash cannot lose (the embedded chain's durable head); the indexer stays at or below it. */
+  durableHead?: () => number;
   log?: Logger;
 }
 
@@ -65,6 +67,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   if (deployment) {
     chain = createChainGateway(config.chain, deployment, log.child({ component: "chain" }));
     indexer = chain.createIndexer(store, [...chain.coreHandlers(), ...(opts.extraHandlers ?? [])]);
+    if (opts.durableHead) indexer.limitHead(opts.durableHead);
     indexer.start(config.chain.pollIntervalMs);
   }
 

@@ -1,12 +1,17 @@
 /**
- * npm start — the embedded default: a local JSON-RPC chain (hardhat node), the MarginBridge deployment on it,
- * and (as capabilities land) the off-chain service on SQLite. Stops cleanly on Ctrl-C.
+ * npm start — the embedded default: a durable local JSON-RPC chain (hardhat node whose blocks are recorded in the
+ * data directory and replayed at the next start), the MarginBridge deployment on it (reused when live), the
+ * off-chain service on SQLite in the same data directory, and the oracle reporters on the market simulator.
+ * Stopping and starting again loses nothing. If the chain and the data directory disagree, it refuses to start and
+ * names the reset command. Stops cleanly on Ctrl-C.
  */
-import { rmSync } from "node:fs";
-import { startLocalChain } from "./lib/localChain";
-import { deployAll, devRoleHolders, writeDeployment } from "./deploy/index";
-import { startService } from "../offchain/main";
-import { DEV_KEYS, configFromEnv, sqlitePath } from "../offchain/shared/config";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { DurableChainError, PortInUseError, startDurableChain, type DurableChain } from "./lib/durableChain";
+import { deployAll, deploymentIsLive, devRoleHolders, readDeployment, writeDeployment } from "./deploy/index";
+import type { DeploymentRecord } from "./deploy/types";
+import { startService, type Service } from "../offchain/main";
+import { DEV_KEYS, configFromEnv, sqlitePath, type Config } from "../offchain/shared/config";
 import {
   DEMO_ASSETS,
   DEV_REPORTER_INDICES,
@@ -14,12 +19,124 @@ import {
   SimulatedSource,
   hardhatDevWallets,
   reporterFromDeployment,
+  type PriceReporterService,
 } from "../offchain/oracle";
 
+const RESET = "npm run reset";
+
+/** What ties a data directory's service state to one chain: refused when a restart finds another chain. */
+interface ChainBinding {
+  chainId: number;
+  genesisHash: string;
+  /** Absent until the first deployment on the chain is known. */
+  contracts?: Record<string, string>;
+}
+
+class StartRefused extends Error {}
+
 async function main(): Promise<void> {
+  const base = configFromEnv(process.env);
+  const dataDir = path.resolve(base.dataDir);
+  mkdirSync(dataDir, { recursive: true });
   const port = Number(process.env.MB_CHAIN_PORT ?? "8545");
-  const chain = await startLocalChain(port);
-  console.log(`local chain: ${chain.url} (hardhat node, chain id 31337)`);
+
+  let service: Service | undefined;
+  let reporter: PriceReporterService | undefined;
+  let chain: DurableChain | undefined;
+  let stopping = false;
+  const shutdown = async (code = 0): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    await reporter?.stop();
+    await service?.stop();
+    await chain?.stop();
+    process.exit(code);
+  };
+
+  chain = await startDurableChain({
+    dataDir,
+    port,
+    resetCommand: RESET,
+    log: (l) => console.log(`chain: ${l}`),
+    onFailure: (err) => {
+      console.error(`chain recording stopped (${err.message}); stopping so that nothing unrecorded is served`);
+      void shutdown(1);
+    },
+  });
+  const replayed = chain.replayed;
+  console.log(`local chain: ${chain.url} (chain id ${chain.manifest.params.chainId}; data ${chain.chainDir})`);
+  console.log(`  replayed ${JSON.stringify(replayed)}`);
+
+  const genesis = await chain.provider.getBlock(0);
+  const chainId = Number((await chain.provider.getNetwork()).chainId);
+  checkBinding(dataDir, { chainId, genesisHash: genesis!.hash! }, base);
+  const deploymentsDir = base.chain.deploymentsDir ? path.resolve(base.chain.deploymentsDir) : undefined;
+  const record = await deployOrReuse(chain, deploymentsDir);
+  checkBinding(dataDir, { chainId, genesisHash: genesis!.hash!, contracts: record.contracts }, base);
+  if (process.env.MB_EXIT_AFTER_DEPLOY === "1") return shutdown(0);
+
+  const config: Config = {
+    ...base,
+    chain: {
+      ...base.chain,
+      rpcUrl: chain.url,
+      network: "localhost",
+      confirmations: process.env.MB_CONFIRMATIONS ? base.chain.confirmations : 1,
+      kycOfficerKey: base.chain.kycOfficerKey ?? DEV_KEYS.kycOfficerKey,
+    },
+  };
+  const demoClient = await (await chain.provider.getSigner(10)).getAddress();
+  const durable = chain;
+  service = await startService(config, {
+    deployment: record,
+    demoKeys: true,
+    demoClientAccount: demoClient,
+    durableHead: () => durable.durableBlockNumber(),
+  });
+  console.log(
+    `API: ${service.url}  (docs ${service.url}/docs, OpenAPI ${service.url}/openapi.json, metrics ${service.url}/metrics)`,
+  );
+  console.log("demo API keys (development only; sign requests as described in docs/service.md):");
+  for (const [role, key] of Object.entries(service.demoKeys)) {
+    console.log(`  ${role.padEnd(16)} key ${key.keyId}  secret ${key.secret}  subject ${key.subject}`);
+  }
+
+  // Oracle reporters (hardhat accounts 6–8, account 9 relays) on the seeded market simulator: one minute of
+  // simulated time per 5 s tick, pushed by heartbeat (10 min) or a 0.5% move.
+  const log = service.log;
+  reporter = await reporterFromDeployment({
+    record,
+    provider: chain.provider,
+    reporters: hardhatDevWallets(DEV_REPORTER_INDICES, chain.provider),
+    relayer: hardhatDevWallets([9], chain.provider)[0],
+    source: new SimulatedSource(new MarketSimulator({ seed: 42, assets: DEMO_ASSETS, stepSeconds: 60 })),
+    policy: { heartbeatSeconds: 600, deviationBps: 50 },
+    intervalMs: 5_000,
+    log: {
+      debug: () => {},
+      info: (msg, f) => log.info(`oracle: ${msg}`, f),
+      warn: (msg, f) => log.warn(`oracle: ${msg}`, f),
+      error: (msg, f) => log.error(`oracle: ${msg}`, f),
+    },
+  });
+  reporter.start();
+  console.log(
+    "oracle reporters: 3 signers on the market simulator (seed 42), relaying to MedianPriceFeed per security",
+  );
+  console.log(`MarginBridge is running (data in ${dataDir}). Press Ctrl-C to stop; \`${RESET}\` starts afresh.`);
+  process.on("SIGINT", () => void shutdown(0));
+  process.on("SIGTERM", () => void shutdown(0));
+}
+
+/** Reuses deployments/localhost.json when its contracts are live on this chain; deploys otherwise. */
+async function deployOrReuse(chain: DurableChain, dir?: string): Promise<DeploymentRecord> {
+  const existing = readDeployment("localhost", dir);
+  if (existing && (await deploymentIsLive(existing, chain.provider))) {
+    console.log(
+      `deployment reused: ${path.join(dir ?? "deployments", "localhost.json")} (block ${existing.deployBlock})`,
+    );
+    return existing;
+  }
   const signers = await Promise.all(Array.from({ length: 10 }, (_, i) => chain.provider.getSigner(i)));
   const record = await deployAll(
     {
@@ -30,73 +147,47 @@ async function main(): Promise<void> {
     },
     "localhost",
   );
-  const file = writeDeployment(record);
-  console.log(`deployment written to ${file}`);
-  console.log(
-    JSON.stringify({ chainId: record.chainId, deployBlock: record.deployBlock, contracts: record.contracts }, null, 2),
-  );
-  if (process.env.MB_EXIT_AFTER_DEPLOY === "1") {
-    await chain.stop();
+  await chain.waitDurable();
+  console.log(`deployment written to ${writeDeployment(record, dir)}`);
+  return record;
+}
+
+/**
+ * The service's database belongs to one chain. A first start records which; a later start on another chain (the
+ * chain folder was reset, or another deployment) is refused rather than mixing the two.
+ */
+function checkBinding(dataDir: string, now: ChainBinding, config: Config): void {
+  const file = path.join(dataDir, "chain-binding.json");
+  const dbFile = config.store.engine === "sqlite" ? sqlitePath(config) : "";
+  if (!existsSync(file)) {
+    if (dbFile && existsSync(dbFile)) {
+      throw new StartRefused(
+        `the data directory ${dataDir} holds a service database (${dbFile}) but no record of the chain it belongs to; ` +
+          `it cannot be matched with this chain. Run \`${RESET}\` to start afresh.`,
+      );
+    }
+    writeFileSync(file, JSON.stringify(now, null, 2) + "\n");
     return;
   }
-  const base = configFromEnv(process.env);
-  const config = {
-    ...base,
-    chain: {
-      ...base.chain,
-      rpcUrl: chain.url,
-      network: "localhost",
-      confirmations: process.env.MB_CONFIRMATIONS ? base.chain.confirmations : 1,
-      kycOfficerKey: base.chain.kycOfficerKey ?? DEV_KEYS.kycOfficerKey,
-    },
-  };
-  if (config.store.engine === "sqlite" && !process.env.MB_SQLITE_PATH) {
-    // The embedded chain starts empty on every run, so its service database does too.
-    const file = sqlitePath(config);
-    for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+  const was = JSON.parse(readFileSync(file, "utf8")) as ChainBinding;
+  const sameChain = was.chainId === now.chainId && was.genesisHash === now.genesisHash;
+  const sameContracts =
+    !was.contracts || !now.contracts || JSON.stringify(was.contracts) === JSON.stringify(now.contracts);
+  if (!sameChain || !sameContracts) {
+    throw new StartRefused(
+      `the data directory ${dataDir} belongs to another chain or deployment (chain ${was.chainId}, genesis ` +
+        `${was.genesisHash}) than the one running now (chain ${now.chainId}, genesis ${now.genesisHash}` +
+        `${sameContracts ? "" : ", different contract addresses"}). Refusing to mix them. Run \`${RESET}\` to start afresh.`,
+    );
   }
-  const demoClient = await (await chain.provider.getSigner(10)).getAddress();
-  const service = await startService(config, { deployment: record, demoKeys: true, demoClientAccount: demoClient });
-  console.log(
-    `API: ${service.url}  (docs ${service.url}/docs, OpenAPI ${service.url}/openapi.json, metrics ${service.url}/metrics)`,
-  );
-  console.log("demo API keys (development only; sign requests as described in docs/service.md):");
-  for (const [role, key] of Object.entries(service.demoKeys)) {
-    console.log(`  ${role.padEnd(16)} key ${key.keyId}  secret ${key.secret}  subject ${key.subject}`);
-  }
-  // Oracle reporters (hardhat accounts 6–8, account 9 relays) on the seeded market simulator: one step a minute of
-  // simulated time per 5 s tick, pushed by heartbeat (10 min) or a 0.5% move.
-  const reporter = await reporterFromDeployment({
-    record,
-    provider: chain.provider,
-    reporters: hardhatDevWallets(DEV_REPORTER_INDICES, chain.provider),
-    relayer: hardhatDevWallets([9], chain.provider)[0],
-    source: new SimulatedSource(new MarketSimulator({ seed: 42, assets: DEMO_ASSETS, stepSeconds: 60 })),
-    policy: { heartbeatSeconds: 600, deviationBps: 50 },
-    intervalMs: 5_000,
-    log: {
-      debug: () => {},
-      info: (msg, f) => service.log.info(`oracle: ${msg}`, f),
-      warn: (msg, f) => service.log.warn(`oracle: ${msg}`, f),
-      error: (msg, f) => service.log.error(`oracle: ${msg}`, f),
-    },
-  });
-  reporter.start();
-  console.log(
-    "oracle reporters: 3 signers on the market simulator (seed 42), relaying to MedianPriceFeed per security",
-  );
-  console.log("MarginBridge is running. Press Ctrl-C to stop.");
-  const shutdown = async (): Promise<void> => {
-    await reporter.stop();
-    await service.stop();
-    await chain.stop();
-    process.exit(0);
-  };
-  process.on("SIGINT", () => void shutdown());
-  process.on("SIGTERM", () => void shutdown());
+  if (!was.contracts && now.contracts) writeFileSync(file, JSON.stringify(now, null, 2) + "\n");
 }
 
 main().catch((err) => {
-  console.error(err);
+  if (err instanceof DurableChainError || err instanceof PortInUseError || err instanceof StartRefused) {
+    console.error(`npm start refused: ${err.message}`);
+  } else {
+    console.error(err);
+  }
   process.exit(1);
 });

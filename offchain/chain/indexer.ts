@@ -2,7 +2,7 @@ import type { Log, Provider } from "ethers";
 import { AppError } from "../shared/errors";
 import type { Logger } from "../shared/logger";
 import type { Repositories, Store, StoredEvent } from "../store";
-import type { ContractHandler, IndexedEvent } from "./handlers/types";
+import { combineHandlers, type ContractHandler, type IndexedEvent } from "./handlers/types";
 import { withRetry, type RetryOptions } from "./retry";
 
 export interface IndexerOptions {
@@ -49,17 +49,27 @@ export class Indexer {
   private running: Promise<void> | undefined;
   private readonly owner = `indexer-${process.pid}-${Math.random().toString(36).slice(2)}`;
   readonly status: IndexerStatus = { lastBlock: -1, head: -1, events: 0, rewinds: 0 };
+  private headLimit: (() => number) | undefined;
 
   constructor(private readonly opts: IndexerOptions) {
+    const grouped = new Map<string, ContractHandler[]>();
     for (const h of opts.handlers) {
       const key = h.address.toLowerCase();
-      if (this.byAddress.has(key)) throw new AppError("CONFIG_INVALID", `two handlers for ${h.address}`);
-      this.byAddress.set(key, h);
+      grouped.set(key, [...(grouped.get(key) ?? []), h]);
     }
+    for (const [key, hs] of grouped) this.byAddress.set(key, combineHandlers(hs));
   }
 
   private rpc<T>(fn: () => Promise<T>): Promise<T> {
     return withRetry(fn, this.opts.retry);
+  }
+
+  /**
+   * Never index above `limit()` (e.g. the local chain's durable head: state must not refer to a block that a
+   * crash could still lose).
+   */
+  limitHead(limit: () => number): void {
+    this.headLimit = limit;
   }
 
   /** Indexes at most one batch. Returns what it did (toBlock < fromBlock when there was nothing new). */
@@ -77,7 +87,7 @@ export class Indexer {
     const from = cursor ? cursor.blockNumber + 1 : this.opts.startBlock;
     const head = await this.rpc(() => provider.getBlockNumber());
     this.status.head = head;
-    const safe = head - this.opts.confirmations;
+    const safe = Math.min(head - this.opts.confirmations, this.headLimit ? this.headLimit() : Infinity);
     const to = Math.min(safe, from + this.opts.batchBlocks - 1);
     if (to < from) return { fromBlock: from, toBlock: to, events: 0, rewoundTo };
 

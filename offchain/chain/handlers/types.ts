@@ -28,3 +28,25 @@ export interface ContractHandler {
   handle(event: IndexedEvent, tx: Repositories): Promise<void>;
   reset(tx: Repositories): Promise<void>;
 }
+
+/**
+ * Several capabilities may follow the same contract (the keeper and the reserves both read the MarginEngine):
+ * their handlers merge into one that indexes the union of their events (stored once, under the first handler's
+ * contract name) and passes each event to every handler that asked for it.
+ */
+export function combineHandlers(handlers: ContractHandler[]): ContractHandler {
+  const [first] = handlers;
+  if (handlers.length === 1) return first;
+  return {
+    contract: first.contract,
+    address: first.address,
+    iface: first.iface,
+    events: [...new Set(handlers.flatMap((h) => h.events))],
+    async handle(event, tx) {
+      for (const h of handlers) if (h.events.includes(event.event)) await h.handle({ ...event, contract: h.contract }, tx);
+    },
+    async reset(tx) {
+      for (const h of handlers) await h.reset(tx);
+    },
+  };
+}
