@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import path from "node:path";
 import {
   ROLES,
   coreRoutes,
@@ -13,12 +14,19 @@ import {
   createChainGateway,
   kycRegistryWriter,
   loadDeployment,
+  reservesContracts,
   type ChainGateway,
   type ContractHandler,
   type DeploymentRecord,
   type Indexer,
 } from "./chain";
 import { expireApprovals, kycRoutes, loadSdnFile, type KycDeps } from "./kyc";
+import {
+  RESERVES_INDEXER,
+  reservesMarginAccountsHandler,
+  reservesRoutes,
+  type PendingAmountsProvider,
+} from "./reserves";
 import { sqlitePath, type Config } from "./shared/config";
 import { startJobs } from "./shared/jobs";
 import { createLogger, type Logger } from "./shared/logger";
@@ -35,6 +43,8 @@ export interface ServiceOptions {
   extraHandlers?: ContractHandler[];
   /** Routes of later capabilities (order book, settlement, reserves…). */
   extraRoutes?: CapabilityRoutes[];
+  /** Off-chain ledger amounts (unsettled trade proceeds) added to the proof-of-reserves snapshot; none by default. */
+  reservesPending?: PendingAmountsProvider;
   log?: Logger;
 }
 
@@ -43,6 +53,8 @@ export interface Service {
   store: Store;
   chain?: ChainGateway;
   indexer?: Indexer;
+  /** The proof-of-reserves indexer (MarginEngine accounts), on its own cursor. */
+  reservesIndexer?: Indexer;
   demoKeys: Partial<Record<Role, NewApiKey>>;
   log: Logger;
   stop(): Promise<void>;
@@ -66,6 +78,13 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     chain = createChainGateway(config.chain, deployment, log.child({ component: "chain" }));
     indexer = chain.createIndexer(store, [...chain.coreHandlers(), ...(opts.extraHandlers ?? [])]);
     indexer.start(config.chain.pollIntervalMs);
+  }
+  const reserves = chain ? reservesContracts(chain, config.chain.reservePublisherKey) : undefined;
+  let reservesIndexer: Indexer | undefined;
+  if (chain && reserves) {
+    const handler = reservesMarginAccountsHandler(chain.deployment.contracts.MarginEngine);
+    reservesIndexer = chain.createIndexer(store, [handler], RESERVES_INDEXER);
+    reservesIndexer.start(config.chain.pollIntervalMs);
   }
 
   const kycDeps: KycDeps = {
@@ -98,6 +117,18 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     capabilities: [
       coreRoutes({ store, secretKey: config.api.secretKey, status }),
       kycRoutes(kycDeps),
+      ...(reserves
+        ? [
+            reservesRoutes({
+              store,
+              ...reserves,
+              secretKey: config.api.secretKey,
+              dataDir: path.join(config.dataDir, "reserves"),
+              pending: opts.reservesPending,
+              log: log.child({ component: "reserves" }),
+            }),
+          ]
+        : []),
       ...(opts.extraRoutes ?? []),
     ],
   });
@@ -140,12 +171,14 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     store,
     chain,
     indexer,
+    reservesIndexer,
     demoKeys,
     log,
     async stop() {
       await jobs.stop();
       await running.close();
       await indexer?.stop();
+      await reservesIndexer?.stop();
       chain?.close();
       await store.close();
     },
