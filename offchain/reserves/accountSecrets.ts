@@ -15,6 +15,8 @@ export async function accountSecret(
   account: string,
 ): Promise<string> {
   const key = account.toLowerCase();
-  const stored = (await repos.reserves.secret(key)) ?? (await repos.reserves.insertSecretIfAbsent(key, seal(secretKey, `0x${randomHex(32)}`, aad(key))));
+  const stored =
+    (await repos.reserves.secret(key)) ??
+    (await repos.reserves.insertSecretIfAbsent(key, seal(secretKey, `0x${randomHex(32)}`, aad(key))));
   return open(secretKey, stored, aad(key));
 }

@@ -29,7 +29,9 @@ const EpochSummary = z.object({
       liabilities: uint,
       debt: uint,
       reserves: uint,
-      ratio: uint.openapi({ description: "reserves × 10^18 / liabilities, rounded down; 2^256 − 1 if nothing is owed" }),
+      ratio: uint.openapi({
+        description: "reserves × 10^18 / liabilities, rounded down; 2^256 − 1 if nothing is owed",
+      }),
     }),
   ),
 });
@@ -60,7 +62,9 @@ async function knownEpoch(deps: ReservesDeps, requested?: number): Promise<bigin
   const latest = await deps.ledger.latestEpoch();
   const epoch = requested === undefined ? latest : BigInt(requested);
   if (epoch === 0n || epoch > latest) {
-    throw new AppError("NOT_FOUND", "no such epoch", { details: { epoch: String(requested ?? 0), latest: latest.toString() } });
+    throw new AppError("NOT_FOUND", "no such epoch", {
+      details: { epoch: String(requested ?? 0), latest: latest.toString() },
+    });
   }
   return epoch;
 }
@@ -124,7 +128,10 @@ export function reservesRoutes(deps: ReservesDeps): CapabilityRoutes {
           }
           const epoch = await knownEpoch(deps, query.epoch);
           const proof = findClientProof(await epochDir(deps, epoch), own);
-          if (!proof) throw new AppError("NOT_FOUND", "no proof for this account in the epoch", { details: { epoch: epoch.toString() } });
+          if (!proof)
+            throw new AppError("NOT_FOUND", "no proof for this account in the epoch", {
+              details: { epoch: epoch.toString() },
+            });
           return proof;
         },
       }),

@@ -101,12 +101,18 @@ for (const engine of ENGINES) {
       expect(await accountSecret(store, TEST_SECRET_KEY, B.toLowerCase())).to.equal(secret);
       const sealed = (await store.reserves.secret(B))!;
       expect(sealed).to.match(/^v1\./).and.not.include(secret.slice(2));
-      expect(() => open(TEST_SECRET_KEY, sealed, `reserves-secret:${A.toLowerCase()}`)).to.throw("failed authentication");
+      expect(() => open(TEST_SECRET_KEY, sealed, `reserves-secret:${A.toLowerCase()}`)).to.throw(
+        "failed authentication",
+      );
       expect(await store.reserves.insertSecretIfAbsent(B, "v1.other")).to.equal(sealed);
       // Two first sightings at once agree on one secret.
-      const [x, y] = await Promise.all([accountSecret(store, TEST_SECRET_KEY, C), accountSecret(store, TEST_SECRET_KEY, C)]);
+      const [x, y] = await Promise.all([
+        accountSecret(store, TEST_SECRET_KEY, C),
+        accountSecret(store, TEST_SECRET_KEY, C),
+      ]);
       expect(x).to.equal(y);
-      if (store.engine === "sqlite") expect(readFileSync(path.join(dir, "store.sqlite")).includes(secret.slice(2))).to.equal(false);
+      if (store.engine === "sqlite")
+        expect(readFileSync(path.join(dir, "store.sqlite")).includes(secret.slice(2))).to.equal(false);
     });
   });
 }
