@@ -14,12 +14,12 @@ import {
   createChainGateway,
   kycRegistryWriter,
   loadDeployment,
-  reservesContracts,
   type ChainGateway,
   type ContractHandler,
   type DeploymentRecord,
   type Indexer,
 } from "./chain";
+import { reservesContracts } from "./chain/reservesContracts";
 import { expireApprovals, kycRoutes, loadSdnFile, type KycDeps } from "./kyc";
 import {
   RESERVES_INDEXER,

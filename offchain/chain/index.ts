@@ -9,4 +9,3 @@ export { NonceManager } from "./nonce";
 export { withRetry, isTransient, type RetryOptions } from "./retry";
 export { decodeRevert, revertData } from "./revert";
 export { kycRegistryWriter } from "./kycRegistryWriter";
-export { reservesContracts, type ReservesContracts } from "./reservesContracts";

@@ -74,8 +74,6 @@ async function epochDir(deps: ReservesDeps, epoch: bigint): Promise<string> {
   return path.join(deps.dataDir, chainId.toString(), `epoch-${epoch}`);
 }
 
-const EpochQuery = z.object({ epoch: z.coerce.number().int().min(1).optional() }).strict();
-
 /** Proof of reserves over HTTP: published epochs (public), a client's own proof and secret, the operator's publish. */
 export function reservesRoutes(deps: ReservesDeps): CapabilityRoutes {
   return {
