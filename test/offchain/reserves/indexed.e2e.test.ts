@@ -14,6 +14,7 @@ import { ApiClient, createApiKey, type Role } from "../../../offchain/api";
 import { startService, type Service } from "../../../offchain/main";
 import {
   IndexedLiabilitySource,
+  ReservesError,
   inclusionProofOf,
   toContractProof,
   verifyClientProofOffline,
@@ -238,7 +239,16 @@ describe("proof of reserves from the indexed state (hardhat node + service)", fu
 
     it("refuses a snapshot block above the indexed head", async function () {
       const cursor = (await service.store.chain.cursor("reserves"))!;
-      await expect(snapshot(cursor.blockNumber + 1000)).to.be.rejectedWith("above the indexed (confirmed) head");
+      const err = await snapshot(cursor.blockNumber + 1000).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).to.be.instanceOf(ReservesError);
+      expect((err as ReservesError).code).to.equal("INVALID_INPUT");
+      expect((err as ReservesError).details).to.deep.equal({
+        snapshotBlock: String(cursor.blockNumber + 1000),
+        indexedHead: cursor.blockNumber,
+      });
     });
   });
 
