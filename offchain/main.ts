@@ -82,7 +82,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   const reserves = chain ? reservesContracts(chain, config.chain.reservePublisherKey) : undefined;
   let reservesIndexer: Indexer | undefined;
   if (chain && reserves) {
-    const handler = reservesMarginAccountsHandler(chain.deployment.contracts.MarginEngine);
+    const handler = reservesMarginAccountsHandler(chain.deployment.contracts.MarginEngine, config.api.secretKey);
     reservesIndexer = chain.createIndexer(store, [handler], RESERVES_INDEXER);
     reservesIndexer.start(config.chain.pollIntervalMs);
   }

@@ -8,6 +8,19 @@ import type { Repositories } from "../store";
 
 const aad = (account: string): string => `reserves-secret:${account.toLowerCase()}`;
 
+/** Creates and persists the account's secret if it has none yet (the indexer calls this on first sight). */
+export async function ensureAccountSecret(
+  repos: Pick<Repositories, "reserves">,
+  secretKey: Buffer,
+  account: string,
+): Promise<string> {
+  const key = account.toLowerCase();
+  return (
+    (await repos.reserves.secret(key)) ??
+    (await repos.reserves.insertSecretIfAbsent(key, seal(secretKey, `0x${randomHex(32)}`, aad(key))))
+  );
+}
+
 /** The account's secret as 0x-prefixed hex, created and persisted if it has none yet. */
 export async function accountSecret(
   repos: Pick<Repositories, "reserves">,
@@ -15,8 +28,6 @@ export async function accountSecret(
   account: string,
 ): Promise<string> {
   const key = account.toLowerCase();
-  const stored =
-    (await repos.reserves.secret(key)) ??
-    (await repos.reserves.insertSecretIfAbsent(key, seal(secretKey, `0x${randomHex(32)}`, aad(key))));
+  const stored = await ensureAccountSecret(repos, secretKey, key);
   return open(secretKey, stored, aad(key));
 }
