@@ -262,6 +262,14 @@ describe("proof of reserves from the indexed state (hardhat node + service)", fu
       const r = await api.auditor!.get<{ latest: string; epochs: unknown[] }>("/v1/reserves/epochs");
       expect(r.status).to.equal(200);
       expect(r.body).to.deep.equal({ latest: "0", epochs: [] });
+      const doc = await new ApiClient(service.url).get<{ paths: Record<string, unknown> }>("/openapi.json");
+      expect(Object.keys(doc.body.paths)).to.include.members([
+        "/v1/reserves/epochs",
+        "/v1/reserves/epochs/{epoch}",
+        "/v1/reserves/me/proof",
+        "/v1/reserves/me/secret",
+        "/v1/reserves/publish",
+      ]);
     });
 
     it("publishes once from the operator's request, refuses a concurrent one, and replays the same key", async function () {
