@@ -387,4 +387,31 @@ describe("proof of reserves from the indexed state (hardhat node + service)", fu
       expect(stdout).to.not.include("FAIL ");
     });
   });
+
+  describe("reorg", function () {
+    it("drops an account seen only on the abandoned fork from the set and keeps its secret", async function () {
+      const fork = await dev.chain.provider.send("evm_snapshot", []);
+      await deposit(E, cash, 3n * CNY);
+      const seen = await head();
+      await waitIndexed(seen);
+      expect(await service.store.reserves.accountsAt(seen)).to.include(E.address.toLowerCase());
+      const sealed = await service.store.reserves.secret(E.address);
+      expect(sealed).to.match(/^v1\./);
+
+      await dev.chain.provider.send("evm_revert", [fork]);
+      await dev.chain.provider.send("hardhat_mine", ["0x8"]);
+      const after = await head();
+      for (const deadline = Date.now() + 20_000; ;) {
+        const c = await service.store.chain.cursor("reserves");
+        const onChain = await dev.chain.provider.send("eth_getBlockByNumber", ["0x" + after.toString(16), false]);
+        if (c && c.blockNumber === after && c.blockHash === onChain.hash) break;
+        if (Date.now() > deadline) throw new Error("reserves indexer did not follow the new fork");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(service.reservesIndexer!.status.rewinds).to.be.gte(1);
+      expect(await service.store.reserves.accountsAt(after)).to.not.include(E.address.toLowerCase());
+      expect(await service.store.reserves.accountsAt(after)).to.include(A.address.toLowerCase());
+      expect(await service.store.reserves.secret(E.address)).to.equal(sealed);
+    });
+  });
 });
