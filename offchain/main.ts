@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import path from "node:path";
 import {
   ROLES,
   coreRoutes,
@@ -18,7 +19,14 @@ import {
   type DeploymentRecord,
   type Indexer,
 } from "./chain";
+import { reservesContracts } from "./chain/reservesContracts";
 import { expireApprovals, kycRoutes, loadSdnFile, type KycDeps } from "./kyc";
+import {
+  RESERVES_INDEXER,
+  reservesMarginAccountsHandler,
+  reservesRoutes,
+  type PendingAmountsProvider,
+} from "./reserves";
 import { sqlitePath, type Config } from "./shared/config";
 import { startJobs } from "./shared/jobs";
 import { createLogger, type Logger } from "./shared/logger";
@@ -35,8 +43,10 @@ export interface ServiceOptions {
   extraHandlers?: ContractHandler[];
   /** Routes of later capabilities (order book, settlement, reserves…). */
   extraRoutes?: CapabilityRoutes[];
-  /** The highest block a crash cannot lose (the embedded chain's durable head); the indexer stays at or below it. */
+  /** The highest block a crash cannot lose (the embedded chain's durable head); the indexers stay at or below it. */
   durableHead?: () => number;
+  /** Off-chain ledger amounts (unsettled trade proceeds) added to the proof-of-reserves snapshot; none by default. */
+  reservesPending?: PendingAmountsProvider;
   log?: Logger;
 }
 
@@ -45,6 +55,8 @@ export interface Service {
   store: Store;
   chain?: ChainGateway;
   indexer?: Indexer;
+  /** The proof-of-reserves indexer (MarginEngine accounts), on its own cursor. */
+  reservesIndexer?: Indexer;
   demoKeys: Partial<Record<Role, NewApiKey>>;
   log: Logger;
   stop(): Promise<void>;
@@ -69,6 +81,14 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     indexer = chain.createIndexer(store, [...chain.coreHandlers(), ...(opts.extraHandlers ?? [])]);
     if (opts.durableHead) indexer.limitHead(opts.durableHead);
     indexer.start(config.chain.pollIntervalMs);
+  }
+  const reserves = chain ? reservesContracts(chain, config.chain.reservePublisherKey) : undefined;
+  let reservesIndexer: Indexer | undefined;
+  if (chain && reserves) {
+    const handler = reservesMarginAccountsHandler(chain.deployment.contracts.MarginEngine, config.api.secretKey);
+    reservesIndexer = chain.createIndexer(store, [handler], RESERVES_INDEXER);
+    if (opts.durableHead) reservesIndexer.limitHead(opts.durableHead);
+    reservesIndexer.start(config.chain.pollIntervalMs);
   }
 
   const kycDeps: KycDeps = {
@@ -101,6 +121,18 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     capabilities: [
       coreRoutes({ store, secretKey: config.api.secretKey, status }),
       kycRoutes(kycDeps),
+      ...(reserves
+        ? [
+            reservesRoutes({
+              store,
+              ...reserves,
+              secretKey: config.api.secretKey,
+              dataDir: path.join(config.dataDir, "reserves"),
+              pending: opts.reservesPending,
+              log: log.child({ component: "reserves" }),
+            }),
+          ]
+        : []),
       ...(opts.extraRoutes ?? []),
     ],
   });
@@ -143,12 +175,14 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     store,
     chain,
     indexer,
+    reservesIndexer,
     demoKeys,
     log,
     async stop() {
       await jobs.stop();
       await running.close();
       await indexer?.stop();
+      await reservesIndexer?.stop();
       chain?.close();
       await store.close();
     },

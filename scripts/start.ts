@@ -83,6 +83,7 @@ async function main(): Promise<void> {
       network: "localhost",
       confirmations: process.env.MB_CONFIRMATIONS ? base.chain.confirmations : 1,
       kycOfficerKey: base.chain.kycOfficerKey ?? DEV_KEYS.kycOfficerKey,
+      reservePublisherKey: base.chain.reservePublisherKey ?? DEV_KEYS.reservePublisherKey,
     },
   };
   const demoClient = await (await chain.provider.getSigner(10)).getAddress();

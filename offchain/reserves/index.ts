@@ -30,3 +30,18 @@ export { buildPlainTree, PLAIN_LEAF_ENCODING, type PlainLeaf } from "./plainExpo
 export { FILES, readManifest, readLeaves, findClientProof, type Manifest } from "./dataset";
 export { publishEpoch, type PublishOptions, type PublishResult } from "./publish";
 export { auditDataset, auditClientProof, formatReport, type AuditReport, type Check } from "./audit";
+export {
+  IndexedLiabilitySource,
+  NO_PENDING_AMOUNTS,
+  mapLimit,
+  type IndexedSourceOptions,
+  type MarginBalances,
+  type PendingAmounts,
+  type PendingAmountsProvider,
+} from "./indexedSource";
+export { reservesMarginAccountsHandler, ACCOUNT_EVENTS, RESERVES_INDEXER } from "./marginAccountsHandler";
+export { accountSecret } from "./accountSecrets";
+export { readEpoch, type EpochView, type AssetReserves } from "./epochView";
+export { publishFromIndex, type PublishRequest } from "./publishFromIndex";
+export { reservesRoutes } from "./routes";
+export type { ReservesDeps } from "./ports";

@@ -21,6 +21,8 @@ export const DEV_KEYS = {
   kycOfficerKey: "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
   kycDataKey: "6d625f6465765f6b79635f646174615f6b65795f6e6f745f666f725f70726f64",
   apiSecretKey: "6d625f6465765f6170695f7365637265745f6b65795f6e6f745f666f725f7072",
+  /** hardhat account #5: the reserve publisher on a dev chain (devRoleHolders). */
+  reservePublisherKey: "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
 } as const;
 
 export const ConfigSchema = z
@@ -52,6 +54,8 @@ export const ConfigSchema = z
         rpcRetryBaseMs: z.coerce.number().int().min(1).default(200),
         /** Signs KycRegistry writes. Absent: the KYC capability cannot approve on-chain. */
         kycOfficerKey: privateKey.optional(),
+        /** Signs ReserveLedger.publish. Absent: the service cannot publish proof-of-reserves epochs. */
+        reservePublisherKey: privateKey.optional(),
       })
       .default({}),
     api: z
@@ -100,6 +104,12 @@ export const ConfigSchema = z
       ctx.addIssue({
         code: "custom",
         path: ["api", "secretKey"],
+        message: "the development key is refused in production",
+      });
+    if (c.chain.reservePublisherKey === DEV_KEYS.reservePublisherKey)
+      ctx.addIssue({
+        code: "custom",
+        path: ["chain", "reservePublisherKey"],
         message: "the development key is refused in production",
       });
     if (c.chain.kycOfficerKey === DEV_KEYS.kycOfficerKey)
@@ -159,6 +169,7 @@ export function configFromEnv(env: Env = process.env): Config {
       batchBlocks: env.MB_BATCH_BLOCKS,
       rpcRetries: env.MB_RPC_RETRIES,
       kycOfficerKey: env.MB_KYC_OFFICER_KEY,
+      reservePublisherKey: env.MB_RESERVE_PUBLISHER_KEY,
     }),
     api: {
       secretKey: env.MB_API_SECRET_KEY ?? DEV_KEYS.apiSecretKey,

@@ -37,6 +37,16 @@ describe("offchain/reserves public surface", () => {
         "toContractProof",
         "verifyClientProofOffline",
         "verifyInclusion",
+        "reservesRoutes",
+        "publishFromIndex",
+        "readEpoch",
+        "accountSecret",
+        "RESERVES_INDEXER",
+        "ACCOUNT_EVENTS",
+        "reservesMarginAccountsHandler",
+        "mapLimit",
+        "NO_PENDING_AMOUNTS",
+        "IndexedLiabilitySource",
       ].sort(),
     );
   });
