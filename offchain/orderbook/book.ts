@@ -262,7 +262,8 @@ export class OrderBook {
       const id = this.expIds[0];
       this.heapPop();
       const o = this.orders.get(id);
-      if (o !== undefined && o.tif === TimeInForce.GTT && o.expiresAt === t) this.removeResting(o, CancelReason.Expired);
+      if (o !== undefined && o.tif === TimeInForce.GTT && o.expiresAt === t)
+        this.removeResting(o, CancelReason.Expired);
     }
   }
 
@@ -280,7 +281,12 @@ export class OrderBook {
       if (o.postOnly && (tif === TimeInForce.IOC || tif === TimeInForce.FOK)) return RejectCode.InvalidTimeInForce;
     }
     const stp = o.stp;
-    if (stp !== StpMode.None && stp !== StpMode.CancelNewest && stp !== StpMode.CancelOldest && stp !== StpMode.DecrementBoth)
+    if (
+      stp !== StpMode.None &&
+      stp !== StpMode.CancelNewest &&
+      stp !== StpMode.CancelOldest &&
+      stp !== StpMode.DecrementBoth
+    )
       return RejectCode.InvalidStpMode;
     if (this.orders.has(o.id)) return RejectCode.DuplicateOrderId;
     if (market) return null;
@@ -388,7 +394,8 @@ export class OrderBook {
       // the incoming order's share of a self-trade decrement is cancelled, never filled
       r.cancelledQty = decremented;
       r.cancelReason = CancelReason.SelfTradeDecrement;
-      if (obs !== null) obs.onCancelled(o.id, o.account, o.side, market ? 0 : o.price, decremented, CancelReason.SelfTradeDecrement);
+      if (obs !== null)
+        obs.onCancelled(o.id, o.account, o.side, market ? 0 : o.price, decremented, CancelReason.SelfTradeDecrement);
     }
     if (qty === 0) return r;
     let reason: CancelReason | null = stopReason;

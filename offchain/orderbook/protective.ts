@@ -157,7 +157,12 @@ export class ProtectiveBook {
     if (!positiveInt(cmd.qty, MAX_QTY_LOTS)) return RejectCode.InvalidQuantity;
     if (cmd.limitPrice !== undefined && !positiveInt(cmd.limitPrice, MAX_PRICE_TICKS)) return RejectCode.InvalidPrice;
     const stp = cmd.stp ?? StpMode.None;
-    if (stp !== StpMode.None && stp !== StpMode.CancelNewest && stp !== StpMode.CancelOldest && stp !== StpMode.DecrementBoth)
+    if (
+      stp !== StpMode.None &&
+      stp !== StpMode.CancelNewest &&
+      stp !== StpMode.CancelOldest &&
+      stp !== StpMode.DecrementBoth
+    )
       return RejectCode.InvalidStpMode;
     if (this.orders.has(cmd.id)) return RejectCode.DuplicateOrderId;
     const oracle = this.oraclePrice;

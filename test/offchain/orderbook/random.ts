@@ -66,7 +66,7 @@ export function* commandStream(
           id: nextId++,
           account,
           side,
-          price,
+          price: tif === TimeInForce.IOC || tif === TimeInForce.FOK ? aggressive : price,
           qty: tif === TimeInForce.FOK ? smallQty : qty,
           tif,
           postOnly,
