@@ -14,3 +14,38 @@ export {
   type ProtectiveOrder,
 } from "./protective";
 export { InstrumentEngine, SequenceGapError, type EngineSnapshot, type SavedOrder } from "./engine";
+export {
+  type InstrumentSpec,
+  notional,
+  ticksToPrice,
+  lotsToUnits,
+  parseDecimal,
+  priceToTicks,
+  quantityToLots,
+  formatPrice,
+  formatUnits,
+} from "./instrument";
+export {
+  PreTradeRisk,
+  MarginState,
+  type AccountRiskView,
+  type InstrumentRiskView,
+  type RiskStateSource,
+  type RiskLimits,
+  type BehaviourTier,
+  type RiskCheckable,
+} from "./risk";
+export { InMemoryRiskState } from "./memoryState";
+export { type CommandJournal, FileJournal, JournalCorruptError, type FileJournalOptions } from "./journal";
+export { type SnapshotStore, FileSnapshotStore } from "./snapshots";
+export {
+  MarketDataFeed,
+  type DepthSnapshot,
+  type DepthUpdate,
+  type TradeMessage,
+  type OrderEvent,
+  type OrderEventKind,
+  type PublicMessage,
+  type Level,
+} from "./marketdata";
+export { BookService, recover, JournalFailedError, type Ack, type BookServiceOptions } from "./service";

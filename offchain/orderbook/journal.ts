@@ -16,6 +16,8 @@ export interface CommandJournal {
   read(afterSeq: number): Promise<StampedCommand[]>;
   /** The highest durable sequence number (0 when empty). */
   lastSeq(): number;
+  /** Resolves when everything appended so far is durable. */
+  flush(): Promise<void>;
   /** A snapshot now covers everything up to `seq`: entries up to it may be dropped. */
   compact(seq: number): Promise<void>;
   close(): Promise<void>;
