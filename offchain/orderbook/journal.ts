@@ -97,6 +97,8 @@ export class FileJournal implements CommandJournal {
   private pendingSeq = 0;
   private waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   private flushing: Promise<void> | null = null;
+  /** Held while the segment is rotated: no group may be written meanwhile. */
+  private rotating: Promise<void> | null = null;
   private failed: unknown = null;
   private readonly sync: boolean;
   /** Groups written and entries in them, for metrics and the benchmark. */
@@ -179,14 +181,14 @@ export class FileJournal implements CommandJournal {
     this.pendingSeq = this.appendedSeq;
     this.entries += entries.length;
     const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
-    if (this.flushing === null) this.flushing = this.flushLoop();
+    if (this.flushing === null && this.rotating === null) this.flushing = this.flushLoop();
     return p;
   }
 
   /** Writes groups until nothing is pending. One write + one fdatasync per group. */
   private async flushLoop(): Promise<void> {
     try {
-      while (this.pending.length > 0) {
+      while (this.pending.length > 0 && this.rotating === null) {
         const buf = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
         const waiters = this.waiters;
         const seq = this.pendingSeq;
@@ -221,7 +223,11 @@ export class FileJournal implements CommandJournal {
 
   /** Resolves when everything appended so far is durable. */
   async flush(): Promise<void> {
-    while (this.flushing !== null) await this.flushing;
+    while (this.flushing !== null || this.rotating !== null || this.pending.length > 0) {
+      if (this.flushing === null && this.rotating === null) this.flushing = this.flushLoop();
+      await (this.flushing ?? this.rotating);
+      if (this.failed !== null) break;
+    }
     if (this.failed !== null) throw this.failed;
   }
 
@@ -248,17 +254,28 @@ export class FileJournal implements CommandJournal {
 
   /** Starts a new segment at the next sequence number and deletes segments wholly covered by `seq`. */
   async compact(seq: number): Promise<void> {
-    await this.flush();
-    if (this.segmentBytes > 0) {
-      await (this.handle as FileHandle).close();
-      await this.openSegment(this.durableSeq + 1);
+    while (this.rotating !== null) await this.rotating;
+    let done = (): void => {};
+    this.rotating = new Promise<void>((r) => (done = r));
+    try {
+      // let the group in flight finish; appends meanwhile wait in `pending` for the new segment
+      while (this.flushing !== null) await this.flushing;
+      if (this.failed !== null) throw this.failed;
+      if (this.segmentBytes > 0) {
+        await (this.handle as FileHandle).close();
+        await this.openSegment(this.durableSeq + 1);
+      }
+      const segments = FileJournal.segments(this.dir);
+      for (let i = 0; i + 1 < segments.length; i++) {
+        // segment i holds [first_i, first_{i+1} − 1]
+        if (segments[i + 1].first - 1 <= seq) unlinkSync(path.join(this.dir, segments[i].name));
+      }
+      await this.syncDir();
+    } finally {
+      this.rotating = null;
+      done();
+      if (this.pending.length > 0 && this.flushing === null && this.failed === null) this.flushing = this.flushLoop();
     }
-    const segments = FileJournal.segments(this.dir);
-    for (let i = 0; i + 1 < segments.length; i++) {
-      // segment i holds [first_i, first_{i+1} − 1]
-      if (segments[i + 1].first - 1 <= seq) unlinkSync(path.join(this.dir, segments[i].name));
-    }
-    await this.syncDir();
   }
 
   async close(): Promise<void> {
