@@ -187,7 +187,15 @@ describe("orderbook: protective orders (oracle-triggered)", function () {
     function pair() {
       const h = harness();
       h.run({ kind: "oracle", price: 100 });
-      h.run({ kind: "protective", id: 2, account: "alice", side: Side.Sell, qty: 1, trigger: "stop", triggerPrice: 95 });
+      h.run({
+        kind: "protective",
+        id: 2,
+        account: "alice",
+        side: Side.Sell,
+        qty: 1,
+        trigger: "stop",
+        triggerPrice: 95,
+      });
       h.run({
         kind: "protective",
         id: 3,
