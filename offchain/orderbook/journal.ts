@@ -37,8 +37,9 @@ export class JournalCorruptError extends Error {
 /*
  * File format: segments named journal-<first seq, 16 digits>.mbj, each a sequence of records
  *   u32 LE payload length | u32 LE CRC-32 of the payload | payload (UTF-8 JSON of a StampedCommand)
- * A record cut short by a crash (short length, short payload or CRC mismatch at the END of the last segment)
- * was never acknowledged and is truncated away on open; damage anywhere else is corruption and stops recovery.
+ * A record cut short by a crash (short header, short payload, or a CRC mismatch on the very last record of the last
+ * segment) was never acknowledged and is truncated away on open; damage anywhere else is corruption and stops
+ * recovery with JournalCorruptError rather than silently dropping acknowledged commands.
  */
 const HEADER = 8;
 const SEGMENT_RE = /^journal-(\d{16})\.mbj$/;
@@ -124,7 +125,10 @@ export class FileJournal implements CommandJournal {
       const last = segments[segments.length - 1];
       const file = path.join(dir, last.name);
       const buf = readFileSync(file);
-      const { entries, valid } = decode(buf);
+      const { entries, valid, error } = decode(buf);
+      // only the last record can be torn by a crash; a bad record with data after it is damage, not a crash
+      if (error === "checksum mismatch" && valid + HEADER + buf.readUInt32LE(valid) < buf.length)
+        throw new JournalCorruptError(file, valid, error);
       if (valid < buf.length) {
         truncateSync(file, valid);
         const fd = openSync(file, "r+");

@@ -15,6 +15,9 @@ import {
   TimeInForce,
 } from "../../../offchain/orderbook";
 
+/** Omit distributed over the command union. */
+type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
+
 const WAD = 10n ** 18n;
 const CNY = 1_000_000n; // mbCNY has 6 decimals
 
@@ -73,11 +76,7 @@ function setup(limits: RiskLimits = LIMITS) {
   const risk = new PreTradeRisk(state, limits);
   const engines = new Map<string, InstrumentEngine>();
   let nextId = 1;
-  const submit = (
-    instrument: string,
-    cmd: Omit<RiskCheckable, "id"> & { id?: number },
-    ts = 1_000,
-  ): RejectCode | null => {
+  const submit = (instrument: string, cmd: WithoutId<RiskCheckable>, ts = 1_000): RejectCode | null => {
     let engine = engines.get(instrument);
     if (engine === undefined) {
       engine = new InstrumentEngine(instrument);
