@@ -49,3 +49,4 @@ export {
   type Level,
 } from "./marketdata";
 export { BookService, recover, JournalFailedError, type Ack, type BookServiceOptions } from "./service";
+export { decodeCommand, type Decoded } from "./validate";

@@ -46,6 +46,8 @@ export enum StpMode {
 
 /** Every refusal carries one of these codes; the API maps them to 4xx responses unchanged. */
 export enum RejectCode {
+  /** Not an object, an unknown kind, or a field the command does not have. */
+  MalformedCommand = "MALFORMED_COMMAND",
   InvalidSide = "INVALID_SIDE",
   InvalidPrice = "INVALID_PRICE",
   InvalidQuantity = "INVALID_QUANTITY",
