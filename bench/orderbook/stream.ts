@@ -83,8 +83,8 @@ export function generate(
   let restingSum = 0;
   let restingMax = 0;
   let levelSum = 0;
-  // depth of the passive price distribution: the deep book spreads over more levels too
-  const spreadTicks = resting >= 5_000 ? 200 : 40;
+  // how far behind the touch passive orders go (the same for both streams: the deep one is denser, not wider)
+  const spreadTicks = 40;
 
   const passive = (side: Side): number => {
     const best = side === Side.Buy ? book.bestBid() || book.bestAsk() - 1 : book.bestAsk() || book.bestBid() + 1;

@@ -48,18 +48,23 @@ function segmentName(firstSeq: number): string {
   return `journal-${String(firstSeq).padStart(16, "0")}.mbj`;
 }
 
+/** Encodes a group of entries into one buffer (one allocation per group, not per entry). */
 function encode(entries: readonly StampedCommand[]): Buffer {
-  const parts: Buffer[] = [];
+  const json = new Array<string>(entries.length);
   let size = 0;
-  for (const e of entries) {
-    const payload = Buffer.from(JSON.stringify(e), "utf8");
-    const header = Buffer.allocUnsafe(HEADER);
-    header.writeUInt32LE(payload.length, 0);
-    header.writeUInt32LE(crc32(payload), 4);
-    parts.push(header, payload);
-    size += HEADER + payload.length;
+  for (let i = 0; i < entries.length; i++) {
+    json[i] = JSON.stringify(entries[i]);
+    size += HEADER + Buffer.byteLength(json[i], "utf8");
   }
-  return Buffer.concat(parts, size);
+  const buf = Buffer.allocUnsafe(size);
+  let off = 0;
+  for (const s of json) {
+    const len = buf.write(s, off + HEADER, "utf8");
+    buf.writeUInt32LE(len, off);
+    buf.writeUInt32LE(crc32(buf.subarray(off + HEADER, off + HEADER + len)), off + 4);
+    off += HEADER + len;
+  }
+  return buf;
 }
 
 /** Decodes a segment; returns the entries and the length of the valid prefix. */
@@ -94,7 +99,8 @@ export class FileJournal implements CommandJournal {
   private segmentBytes = 0;
   private durableSeq: number;
   private appendedSeq: number;
-  private pending: Buffer[] = [];
+  /** Entries waiting for the next group; encoded when the group is written. */
+  private pending: StampedCommand[] = [];
   private pendingSeq = 0;
   private waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   private flushing: Promise<void> | null = null;
@@ -180,8 +186,8 @@ export class FileJournal implements CommandJournal {
         return Promise.reject(new Error(`journal append out of order: expected ${this.appendedSeq + 1}, got ${e.seq}`));
       }
       this.appendedSeq = e.seq;
+      this.pending.push(e);
     }
-    this.pending.push(encode(entries));
     this.pendingSeq = this.appendedSeq;
     this.entries += entries.length;
     const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
@@ -193,7 +199,7 @@ export class FileJournal implements CommandJournal {
   private async flushLoop(): Promise<void> {
     try {
       while (this.pending.length > 0 && this.rotating === null) {
-        const buf = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
+        const buf = encode(this.pending);
         const waiters = this.waiters;
         const seq = this.pendingSeq;
         this.pending = [];

@@ -80,6 +80,7 @@ export class MarketDataFeed implements BookObserver {
   private trades: TradeMessage[] = [];
   private orders: OrderEvent[] = [];
   private readonly pending: Batch[] = [];
+  private pendingHead = 0;
   /** Depth as of the last released command: what snapshots are cut from. */
   private readonly bids = new Map<number, Level>();
   private readonly asks = new Map<number, Level>();
@@ -141,7 +142,15 @@ export class MarketDataFeed implements BookObserver {
 
   /** Publishes every batch up to `seq` (its commands are durable now). */
   release(seq: number): void {
-    while (this.pending.length > 0 && this.pending[0].seq <= seq) this.publish(this.pending.shift() as Batch);
+    const q = this.pending;
+    let i = this.pendingHead;
+    while (i < q.length && q[i].seq <= seq) this.publish(q[i++]);
+    if (i === q.length) {
+      q.length = 0;
+      i = 0;
+    }
+    this.pendingHead = i;
+    if (seq > this.releasedSeq) this.releasedSeq = seq;
   }
 
   private publish(b: Batch): void {
@@ -187,17 +196,23 @@ export class MarketDataFeed implements BookObserver {
             bids: [...this.bidChanges.values()],
             asks: [...this.askChanges.values()],
           };
+    this.bidChanges.clear();
+    this.askChanges.clear();
+    if (depth === null && this.trades.length === 0 && this.orders.length === 0) {
+      // nothing to publish; a gated feed still must not run ahead of what is durable
+      if (!this.gated) this.releasedSeq = seq;
+      return;
+    }
     const batch: Batch = { seq, depth, trades: this.trades, orders: this.orders };
-    this.bidChanges = new Map();
-    this.askChanges = new Map();
-    this.trades = [];
-    this.orders = [];
+    if (this.trades.length > 0) this.trades = [];
+    if (this.orders.length > 0) this.orders = [];
     if (this.gated) this.pending.push(batch);
     else this.publish(batch);
   }
 
   private order(e: Omit<OrderEvent, "type" | "instrument" | "seq" | "ts">): void {
-    if (this.accountSubs.size === 0 && !this.gated) return;
+    // nobody to tell: a subscriber that joins later starts from its own snapshot, not from past events
+    if (this.accountSubs.size === 0) return;
     this.orders.push({ type: "order", instrument: this.instrument, seq: this.seq, ts: this.ts, ...e });
   }
 
@@ -220,17 +235,20 @@ export class MarketDataFeed implements BookObserver {
     makerRemaining: number,
     takerRemaining: number,
   ): void {
-    const tradeId = `${this.seq}-${++this.tradeNo}`;
-    this.trades.push({
-      type: "trade",
-      instrument: this.instrument,
-      seq: this.seq,
-      tradeId,
-      price,
-      qty,
-      takerSide: sideName(takerSide),
-      ts: this.ts,
-    });
+    const no = ++this.tradeNo;
+    if (this.publicSubs.size === 0 && this.accountSubs.size === 0) return;
+    const tradeId = `${this.seq}-${no}`;
+    if (this.publicSubs.size > 0)
+      this.trades.push({
+        type: "trade",
+        instrument: this.instrument,
+        seq: this.seq,
+        tradeId,
+        price,
+        qty,
+        takerSide: sideName(takerSide),
+        ts: this.ts,
+      });
     const makerSide = takerSide === Side.Buy ? Side.Sell : Side.Buy;
     this.order({
       account: takerAccount,
