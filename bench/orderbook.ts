@@ -174,7 +174,7 @@ export async function main(args: string[]): Promise<void> {
     // resting targets chosen so the deep stream averages about ten times the default's resting orders
     for (const [name, resting] of [
       ["default", 1_000],
-      ["deep", 12_000],
+      ["deep", 16_000],
     ] as const) {
       if (only !== "" && only !== name) continue;
       const { stream, stats } = generate(name, n, resting, seed);
