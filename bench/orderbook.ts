@@ -79,7 +79,10 @@ function wire(s: Stream, i: number): unknown {
 }
 
 /** The service path with validation, risk and the durable journal; `window` commands in flight (group commit). */
-export async function serviceRun(s: Stream, window: number): Promise<Result & { groups: number; acked: number }> {
+export async function serviceRun(
+  s: Stream,
+  window: number,
+): Promise<Result & { groups: number; acked: number; cpu_ops_per_s: number }> {
   const dir = mkdtempSync(path.join(tmpdir(), "mb-bench-orderbook-"));
   try {
     const state = new InMemoryRiskState();
@@ -130,6 +133,7 @@ export async function serviceRun(s: Stream, window: number): Promise<Result & { 
     let acked = 0;
     let wake: (() => void) | null = null;
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     for (let i = 0; i < s.n; i++) {
       while (inflight >= window) await new Promise<void>((r) => (wake = r));
       const start = performance.now();
@@ -147,6 +151,7 @@ export async function serviceRun(s: Stream, window: number): Promise<Result & { 
     }
     while (inflight > 0) await new Promise<void>((r) => (wake = r));
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
     const rss = process.memoryUsage().rss;
     await svc.close();
     lat.sort();
@@ -158,6 +163,8 @@ export async function serviceRun(s: Stream, window: number): Promise<Result & { 
       rss_mb: Math.round(rss / 1048576),
       groups: journal.groups,
       acked,
+      // per CPU-second of this process: what one core would do if the machine were not shared
+      cpu_ops_per_s: Math.round(s.n / ((cpu.user + cpu.system) / 1e6)),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -207,6 +214,7 @@ export async function main(args: string[]): Promise<void> {
             engine: "marginbridge+journal",
             ops_per_s: svc.ops_per_s,
             acked_orders_per_s: svc.ops_per_s,
+            acked_orders_per_cpu_s: svc.cpu_ops_per_s,
             p50_us: svc.p50_us,
             p99_us: svc.p99_us,
             rss_mb: svc.rss_mb,

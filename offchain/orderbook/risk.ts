@@ -90,11 +90,13 @@ export interface RiskLimits {
 
 interface OpenOrder {
   account: AccountId;
-  instrument: string;
   side: Side;
   /** 0 for a protective market order (valued at the band edge). */
   price: number;
+  priceBig: bigint;
   lots: number;
+  /** The account's totals in this order's instrument (kept by reference: no lookup on every fill). */
+  totals: OpenTotals;
 }
 
 interface OpenTotals {
@@ -128,8 +130,10 @@ export type RiskCheckable = Extract<BookCommand, { kind: "limit" | "market" | "m
  * instrument's engine) and answers `check`.
  */
 export class PreTradeRisk {
-  private readonly open = new Map<number, OpenOrder>();
-  private readonly totals = new Map<string, OpenTotals>();
+  /** Open orders per instrument, by order id (ids are unique within a book, not across books). */
+  private readonly open = new Map<string, Map<number, OpenOrder>>();
+  /** Open-order totals per account, then per instrument. */
+  private readonly totals = new Map<AccountId, Map<string, OpenTotals>>();
   private readonly usage = new Map<AccountId, Usage>();
 
   constructor(
@@ -137,13 +141,33 @@ export class PreTradeRisk {
     private readonly limits: RiskLimits,
   ) {}
 
+  private openIn(instrument: string): Map<number, OpenOrder> {
+    let m = this.open.get(instrument);
+    if (m === undefined) {
+      m = new Map();
+      this.open.set(instrument, m);
+    }
+    return m;
+  }
+
   /** An observer to attach to the engine of `instrument`: keeps this module's open-order view exact. */
   observerFor(instrument: string): NullObserver {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const risk = this;
+    const open = this.openIn(instrument);
     return new (class extends NullObserver {
       override onRested(id: number, account: AccountId, side: Side, price: number, qty: number): void {
-        risk.setOpen(id, { account, instrument, side, price, lots: qty });
+        risk.setLots(open, id, 0);
+        const o: OpenOrder = {
+          account,
+          side,
+          price,
+          priceBig: BigInt(price),
+          lots: 0,
+          totals: risk.totalsOf(account, instrument),
+        };
+        open.set(id, o);
+        risk.adjust(o, qty);
       }
       override onTrade(
         _t: number,
@@ -155,59 +179,52 @@ export class PreTradeRisk {
         _q: number,
         makerRemaining: number,
       ): void {
-        risk.setLots(makerId, makerRemaining);
+        risk.setLots(open, makerId, makerRemaining);
       }
       override onReduced(id: number, _a: AccountId, _s: Side, _p: number, qty: number): void {
-        risk.setLots(id, qty);
+        risk.setLots(open, id, qty);
       }
       override onCancelled(id: number): void {
-        risk.setLots(id, 0);
+        risk.setLots(open, id, 0);
       }
     })();
   }
 
-  private key(account: AccountId, instrument: string): string {
-    return `${account}\u0000${instrument}`;
-  }
-
   private totalsOf(account: AccountId, instrument: string): OpenTotals {
-    const k = this.key(account, instrument);
-    let t = this.totals.get(k);
+    let byInstrument = this.totals.get(account);
+    if (byInstrument === undefined) {
+      byInstrument = new Map();
+      this.totals.set(account, byInstrument);
+    }
+    let t = byInstrument.get(instrument);
     if (t === undefined) {
       t = { buyLots: 0, sellLots: 0, buyTickLots: 0n, sellTickLots: 0n };
-      this.totals.set(k, t);
+      byInstrument.set(instrument, t);
     }
     return t;
   }
 
-  private bump(o: OpenOrder, sign: 1 | -1): void {
-    const t = this.totalsOf(o.account, o.instrument);
-    const tl = BigInt(o.price) * BigInt(o.lots) * BigInt(sign);
+  /** Moves an order to `lots` open, updating its account's totals by the difference. */
+  private adjust(o: OpenOrder, lots: number): void {
+    const d = lots - o.lots;
+    if (d === 0) return;
+    const t = o.totals;
+    const tl = o.priceBig * BigInt(d);
     if (o.side === Side.Buy) {
-      t.buyLots += sign * o.lots;
+      t.buyLots += d;
       t.buyTickLots += tl;
     } else {
-      t.sellLots += sign * o.lots;
+      t.sellLots += d;
       t.sellTickLots += tl;
     }
-  }
-
-  private setOpen(id: number, o: OpenOrder): void {
-    this.setLots(id, 0);
-    this.open.set(id, o);
-    this.bump(o, 1);
-  }
-
-  private setLots(id: number, lots: number): void {
-    const o = this.open.get(id);
-    if (o === undefined) return;
-    this.bump(o, -1);
-    if (lots === 0) {
-      this.open.delete(id);
-      return;
-    }
     o.lots = lots;
-    this.bump(o, 1);
+  }
+
+  private setLots(open: Map<number, OpenOrder>, id: number, lots: number): void {
+    const o = open.get(id);
+    if (o === undefined) return;
+    this.adjust(o, lots);
+    if (lots === 0) open.delete(id);
   }
 
   /** Open orders of an account in an instrument (lots), as the worst case uses them. */
@@ -241,7 +258,7 @@ export class PreTradeRisk {
     let price: number;
     let replaces: OpenOrder | undefined;
     if (cmd.kind === "modify") {
-      replaces = this.open.get(cmd.id);
+      replaces = this.open.get(instrument)?.get(cmd.id);
       if (replaces === undefined || replaces.account !== cmd.account) return null; // the book refuses it itself
       side = replaces.side;
       lots = cmd.qty ?? replaces.lots;
@@ -327,7 +344,7 @@ export class PreTradeRisk {
     const spec = this.state.instrument(instrument)?.spec;
     if (spec === undefined) return false;
     const pos = (acct.chain.positions.get(instrument) ?? 0n) + (acct.unsettled.positions.get(instrument) ?? 0n);
-    const open = this.totals.get(this.key(account, instrument));
+    const open = this.totals.get(account)?.get(instrument);
     let closing = BigInt(o.side === Side.Sell ? (open?.sellLots ?? 0) : (open?.buyLots ?? 0));
     if (o.replaces !== undefined) closing -= BigInt(o.replaces.lots);
     const units = (closing + BigInt(o.lots)) * spec.lotSize;
@@ -345,8 +362,8 @@ export class PreTradeRisk {
     const instruments = new Set<string>([instrument]);
     for (const k of acct.chain.positions.keys()) instruments.add(k);
     for (const k of acct.unsettled.positions.keys()) instruments.add(k);
-    const prefix = `${account}\u0000`;
-    for (const k of this.totals.keys()) if (k.startsWith(prefix)) instruments.add(k.slice(prefix.length));
+    const openTotals = this.totals.get(account);
+    if (openTotals !== undefined) for (const k of openTotals.keys()) instruments.add(k);
 
     let equity = acct.chain.cash + acct.unsettled.cash - acct.chain.debt;
     let equityChange = 0n;
@@ -362,7 +379,7 @@ export class PreTradeRisk {
       const P = BigInt(v.oraclePrice) * spec.tickSize; // cash minor units per whole token
       const pos = (acct.chain.positions.get(j) ?? 0n) + (acct.unsettled.positions.get(j) ?? 0n);
       equity += (pos * P) / scale;
-      const t = this.totals.get(`${prefix}${j}`) ?? { buyLots: 0, sellLots: 0, buyTickLots: 0n, sellTickLots: 0n };
+      const t = openTotals?.get(j) ?? { buyLots: 0, sellLots: 0, buyTickLots: 0n, sellTickLots: 0n };
       let buyLots = BigInt(t.buyLots);
       let sellLots = BigInt(t.sellLots);
       let buyTL = t.buyTickLots;

@@ -18,8 +18,10 @@ export interface Ack {
   restingQty: number;
   cancelledQty: number;
   cancelReason: CancelReason | null;
-  fills: Array<{ makerId: number; price: number; qty: number }>;
+  fills: ReadonlyArray<{ makerId: number; price: number; qty: number }>;
 }
+
+const NO_FILLS: Ack["fills"] = Object.freeze([]);
 
 export interface BookServiceOptions {
   instrument: string;
@@ -136,7 +138,7 @@ export class BookService {
           restingQty: 0,
           cancelledQty: 0,
           cancelReason: null,
-          fills: [],
+          fills: NO_FILLS,
         };
       }
     }

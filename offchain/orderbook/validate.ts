@@ -73,7 +73,10 @@ export function decodeCommand(input: unknown): Decoded {
     const kind = o.kind;
     const allowed = typeof kind === "string" ? FIELDS[kind] : undefined;
     if (allowed === undefined) throw new Invalid(RejectCode.MalformedCommand, "kind");
-    for (const k of Object.keys(o)) if (!allowed.has(k)) throw new Invalid(RejectCode.MalformedCommand, k);
+    for (const k in o) {
+      if (Object.prototype.hasOwnProperty.call(o, k) && !allowed.has(k))
+        throw new Invalid(RejectCode.MalformedCommand, k);
+    }
     const id = int(o.id, "id", RejectCode.InvalidOrderId);
     if (typeof o.account !== "string" || o.account.length === 0 || o.account.length > 128)
       throw new Invalid(RejectCode.UnknownAccount, "account");
