@@ -46,9 +46,13 @@ export class JournalFailedError extends Error {
 }
 
 function copyReport(seq: number, r: ExecutionReport): Ack {
-  const fills: Ack["fills"] = [];
-  for (let i = 0; i < r.fillCount; i++)
-    fills.push({ makerId: r.fillMakerIds[i], price: r.fillPrices[i], qty: r.fillQtys[i] });
+  let fills = NO_FILLS;
+  if (r.fillCount > 0) {
+    const list: Array<{ makerId: number; price: number; qty: number }> = [];
+    for (let i = 0; i < r.fillCount; i++)
+      list.push({ makerId: r.fillMakerIds[i], price: r.fillPrices[i], qty: r.fillQtys[i] });
+    fills = list;
+  }
   return {
     seq,
     accepted: r.accepted,
