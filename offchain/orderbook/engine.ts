@@ -182,7 +182,7 @@ export class InstrumentEngine {
         return r;
       }
       default:
-        return this.reject(0, "", RejectCode.InvalidTimeInForce);
+        return this.reject(0, "", RejectCode.MalformedCommand);
     }
   }
 
