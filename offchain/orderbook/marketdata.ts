@@ -62,9 +62,9 @@ export interface OrderEvent {
 
 export type PublicMessage = DepthUpdate | TradeMessage;
 
+/** A command's events, held until the command is durable. */
 interface Batch {
   seq: number;
-  depth: DepthUpdate | null;
   trades: TradeMessage[];
   orders: OrderEvent[];
 }
@@ -75,12 +75,13 @@ export class MarketDataFeed implements BookObserver {
   private seq = 0;
   private ts = 0;
   private tradeNo = 0;
-  private bidChanges = new Map<number, Level>();
-  private askChanges = new Map<number, Level>();
   private trades: TradeMessage[] = [];
   private orders: OrderEvent[] = [];
   private readonly pending: Batch[] = [];
   private pendingHead = 0;
+  /** Every level change not yet applied to the mirror, flat: seq, side, price, qty, count (no per-change object). */
+  private readonly levelLog: number[] = [];
+  private levelHead = 0;
   /** Depth as of the last released command: what snapshots are cut from. */
   private readonly bids = new Map<number, Level>();
   private readonly asks = new Map<number, Level>();
@@ -140,35 +141,73 @@ export class MarketDataFeed implements BookObserver {
     this.seq = seq;
   }
 
-  /** Publishes every batch up to `seq` (its commands are durable now). */
+  /**
+   * Publishes everything up to `seq` (its commands are durable now), command by command: the depth update built
+   * from the level log (so a subscriber that joined while commands were in flight still gets every change after
+   * its snapshot), then the command's trades and order events.
+   */
   release(seq: number): void {
+    const log = this.levelLog;
     const q = this.pending;
-    let i = this.pendingHead;
-    while (i < q.length && q[i].seq <= seq) this.publish(q[i++]);
-    if (i === q.length) {
-      q.length = 0;
-      i = 0;
+    let li = this.levelHead;
+    let pi = this.pendingHead;
+    const listening = this.publicSubs.size > 0;
+    for (;;) {
+      const ls = li < log.length ? log[li] : Infinity;
+      const ps = pi < q.length ? q[pi].seq : Infinity;
+      const s = ls < ps ? ls : ps;
+      if (s > seq) break;
+      let bids: Map<number, Level> | null = null;
+      let asks: Map<number, Level> | null = null;
+      while (li < log.length && log[li] === s) {
+        const buy = log[li + 1] === Side.Buy;
+        const price = log[li + 2];
+        const qty = log[li + 3];
+        const count = log[li + 4];
+        const mirror = buy ? this.bids : this.asks;
+        if (qty === 0) mirror.delete(price);
+        else {
+          const l = mirror.get(price);
+          if (l === undefined) mirror.set(price, [price, qty, count]);
+          else {
+            l[1] = qty;
+            l[2] = count;
+          }
+        }
+        if (listening) {
+          if (buy) (bids ??= new Map()).set(price, [price, qty, count]);
+          else (asks ??= new Map()).set(price, [price, qty, count]);
+        }
+        li += 5;
+      }
+      this.releasedSeq = s;
+      if (bids !== null || asks !== null) {
+        const update: DepthUpdate = {
+          type: "depthUpdate",
+          instrument: this.instrument,
+          seq: s,
+          bids: bids === null ? [] : [...bids.values()],
+          asks: asks === null ? [] : [...asks.values()],
+        };
+        for (const fn of this.publicSubs) fn(update);
+      }
+      if (ps === s) this.publish(q[pi++]);
     }
-    this.pendingHead = i;
+    if (li === log.length) {
+      log.length = 0;
+      li = 0;
+    }
+    if (pi === q.length) {
+      q.length = 0;
+      pi = 0;
+    }
+    this.levelHead = li;
+    this.pendingHead = pi;
     if (seq > this.releasedSeq) this.releasedSeq = seq;
   }
 
   private publish(b: Batch): void {
-    if (b.depth !== null) {
-      for (const l of b.depth.bids) {
-        if (l[1] === 0) this.bids.delete(l[0]);
-        else this.bids.set(l[0], l);
-      }
-      for (const l of b.depth.asks) {
-        if (l[1] === 0) this.asks.delete(l[0]);
-        else this.asks.set(l[0], l);
-      }
-    }
-    this.releasedSeq = b.seq;
-    if (this.publicSubs.size > 0) {
-      if (b.depth !== null) for (const fn of this.publicSubs) fn(b.depth);
-      for (const t of b.trades) for (const fn of this.publicSubs) fn(t);
-    }
+    if (this.publicSubs.size > 0) for (const t of b.trades) for (const fn of this.publicSubs) fn(t);
     if (this.accountSubs.size > 0) {
       for (const e of b.orders) {
         const subs = this.accountSubs.get(e.account);
@@ -186,28 +225,12 @@ export class MarketDataFeed implements BookObserver {
   }
 
   onCommandEnd(seq: number): void {
-    const depth: DepthUpdate | null =
-      this.bidChanges.size + this.askChanges.size === 0
-        ? null
-        : {
-            type: "depthUpdate",
-            instrument: this.instrument,
-            seq,
-            bids: [...this.bidChanges.values()],
-            asks: [...this.askChanges.values()],
-          };
-    this.bidChanges.clear();
-    this.askChanges.clear();
-    if (depth === null && this.trades.length === 0 && this.orders.length === 0) {
-      // nothing to publish; a gated feed still must not run ahead of what is durable
-      if (!this.gated) this.releasedSeq = seq;
-      return;
+    if (this.trades.length > 0 || this.orders.length > 0) {
+      this.pending.push({ seq, trades: this.trades, orders: this.orders });
+      if (this.trades.length > 0) this.trades = [];
+      if (this.orders.length > 0) this.orders = [];
     }
-    const batch: Batch = { seq, depth, trades: this.trades, orders: this.orders };
-    if (this.trades.length > 0) this.trades = [];
-    if (this.orders.length > 0) this.orders = [];
-    if (this.gated) this.pending.push(batch);
-    else this.publish(batch);
+    if (!this.gated) this.release(seq);
   }
 
   private order(e: Omit<OrderEvent, "type" | "instrument" | "seq" | "ts">): void {
@@ -287,7 +310,7 @@ export class MarketDataFeed implements BookObserver {
   }
 
   onLevel(side: Side, price: number, qty: number, count: number): void {
-    (side === Side.Buy ? this.bidChanges : this.askChanges).set(price, [price, qty, count]);
+    this.levelLog.push(this.seq, side, price, qty, count);
   }
 
   onTriggered(id: number, account: AccountId, side: Side, oraclePrice: number): void {

@@ -61,7 +61,8 @@ describe("orderbook: journal replay after kill -9 of a real service process", fu
     const journal = await FileJournal.open(path.join(dir, "journal"));
     const snapshots = new FileSnapshotStore(path.join(dir, "snapshots"));
     const snap = await snapshots.latest();
-    expect(snap?.seq, "the latest snapshot the process saved").to.equal(Math.max(...snapshotsTaken));
+    // the kill may land between saving a snapshot and announcing it: the latest is at least the last announced
+    expect(snap?.seq, "the latest snapshot the process saved").to.be.at.least(Math.max(...snapshotsTaken));
     const recovered = await recover("TEST", journal, snapshots);
     // every acknowledged command survived, in its place
     expect(recovered.seq).to.be.at.least(maxAcked);
