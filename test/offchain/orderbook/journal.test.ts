@@ -235,5 +235,28 @@ describe("orderbook: file journal, snapshots and the book service", function () 
       expect(mine.every((e) => e.account === "b")).to.equal(true);
       await svc.close();
     });
+
+    it("a subscriber joining while commands are in flight rebuilds the depth from its snapshot and later updates", async function () {
+      const svc = await open();
+      for (let i = 1; i <= 4; i++) await svc.submit(limit(i).cmd);
+      const inflight = [5, 6, 7].map((i) => svc.submit(limit(i).cmd));
+      inflight.push(svc.submit({ kind: "cancel", id: 2, account: "a" }));
+      const seen: PublicMessage[] = [];
+      svc.marketData.subscribePublic((m) => seen.push(m));
+      const snap = svc.marketData.snapshot();
+      expect(snap.seq).to.equal(4); // only what is durable
+      await Promise.all(inflight);
+      const bids = new Map(snap.bids.map((l) => [l[0], l]));
+      for (const m of seen) {
+        if (m.type !== "depthUpdate" || m.seq <= snap.seq) continue;
+        for (const l of m.bids) {
+          if (l[1] === 0) bids.delete(l[0]);
+          else bids.set(l[0], l);
+        }
+      }
+      expect(seen.map((m) => m.seq)).to.deep.equal([5, 6, 7, 8]);
+      expect([...bids.values()].sort((a, b) => b[0] - a[0])).to.deep.equal(svc.engine.book.depth(Side.Buy));
+      await svc.close();
+    });
   });
 });
