@@ -29,6 +29,7 @@ import { verify } from "./orderbook/verify";
 
 interface Result {
   ops_per_s: number;
+  ops_per_cpu_s?: number;
   p50_us: number;
   p99_us: number;
   rss_mb: number;
@@ -190,6 +191,7 @@ export async function main(args: string[]): Promise<void> {
       const verdict = verify(stream, marginbridge(stream), nodejsOrderBook(stream));
       const ours = measure(file, "marginbridge");
       const theirs = measure(file, "nodejs-order-book");
+      const cpuRatio = (ours.ops_per_cpu_s ?? 0) / (theirs.ops_per_cpu_s ?? 1);
       const line = (engine: string, r: Result, extra: Record<string, unknown> = {}) =>
         console.log(
           JSON.stringify({ bench: "orderbook", stream: name, engine, ...r, identical: verdict.identical, ...extra }),
@@ -197,6 +199,8 @@ export async function main(args: string[]): Promise<void> {
       line("marginbridge", ours, {
         ops: n,
         speedup: Math.round((ours.ops_per_s / theirs.ops_per_s) * 10) / 10,
+        // the same ratio per CPU-second: what the speedup is when other processes share the cores
+        speedup_cpu: Math.round(cpuRatio * 10) / 10,
         avg_resting: stats.avgResting,
         avg_levels: stats.avgLevels,
         fills: verdict.fills,

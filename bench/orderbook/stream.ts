@@ -87,8 +87,10 @@ export function generate(
   const spreadTicks = 40;
 
   const passive = (side: Side): number => {
-    const best = side === Side.Buy ? book.bestBid() || book.bestAsk() - 1 : book.bestAsk() || book.bestBid() + 1;
-    const ref = best > 0 ? best : mid;
+    // the own side's touch, else just inside the other side's, else the last mid
+    const own = side === Side.Buy ? book.bestBid() : book.bestAsk();
+    const opp = side === Side.Buy ? book.bestAsk() : book.bestBid();
+    const ref = own > 0 ? own : opp > 0 ? (side === Side.Buy ? opp - 1 : opp + 1) : mid;
     const off = Math.floor(-Math.log(1 - rnd()) * (spreadTicks / 8)) - 1; // mostly at or just behind the touch
     const p = side === Side.Buy ? ref - Math.min(off, spreadTicks) : ref + Math.min(off, spreadTicks);
     // never cross with a passive order: keep it on its own side of the opposite touch
