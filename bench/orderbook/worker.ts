@@ -16,7 +16,7 @@ function main(): void {
   const [file, engine] = process.argv.slice(2);
   const s = load(file);
   const warm = make(engine, s);
-  for (let i = 0; i < Math.min(s.n, 50_000); i++) warm.run(i);
+  for (let i = 0; i < Math.min(s.n, 200_000); i++) warm.run(i);
 
   const e = make(engine, s);
   const t0 = performance.now();

@@ -151,6 +151,18 @@ export class OrderBook {
   /** Good-till-time expiries: a binary min-heap of (expiresAt, id) with lazy deletion. */
   private readonly expTimes: number[] = [];
   private readonly expIds: number[] = [];
+  /** Scratch for the re-submitted half of a modify that loses priority. */
+  private readonly replacement: IncomingOrder = {
+    id: 0,
+    account: "",
+    side: Side.Buy,
+    price: 0,
+    qty: 0,
+    tif: TimeInForce.GTC,
+    expiresAt: 0,
+    postOnly: false,
+    stp: StpMode.None,
+  };
   /** The time of the command being applied (ms); GTT orders expire against it. */
   now = 0;
   observer: BookObserver | null = null;
@@ -237,17 +249,16 @@ export class OrderBook {
     }
     const side = o.side;
     if (o.postOnly && this.crosses(side, newPrice)) return this.rejectId(id, account, RejectCode.PostOnlyWouldTake);
-    const incoming: IncomingOrder = {
-      id,
-      account,
-      side,
-      price: newPrice,
-      qty: newQty,
-      tif: o.tif,
-      expiresAt: o.expiresAt,
-      postOnly: o.postOnly,
-      stp: o.stp,
-    };
+    const incoming = this.replacement;
+    incoming.id = id;
+    incoming.account = account;
+    incoming.side = side;
+    incoming.price = newPrice;
+    incoming.qty = newQty;
+    incoming.tif = o.tif;
+    incoming.expiresAt = o.expiresAt;
+    incoming.postOnly = o.postOnly;
+    incoming.stp = o.stp;
     const filledBefore = o.filled;
     this.removeResting(o, CancelReason.Replaced);
     return this.execute(incoming, filledBefore);
