@@ -1,8 +1,9 @@
 /**
- * npm run bench -- orderbook [--ops N] [--seed S] [--stream default|deep] [--no-journal]
+ * npm run bench -- orderbook [--ops N] [--seed S] [--stream default|deep] [--repeat 3] [--window 2048] [--no-journal]
  *
  * For each seeded stream (default, and deep: the same mix with about ten times as many resting orders):
- * - runs the engine alone (no I/O) and `nodejs-order-book` on the same stream, each in its own fresh process;
+ * - runs the engine alone (no I/O) and `nodejs-order-book` on the same stream, each in its own fresh process,
+ *   alternately `--repeat` times, keeping each engine's best run;
  * - checks in lockstep that both give the same acceptance, fills and best bid/ask after every operation and the
  *   same final depth (self-trade prevention off);
  * - runs the full service path: edge validation → pre-trade risk → engine → file journal (group commit, fdatasync)
@@ -177,6 +178,7 @@ export async function main(args: string[]): Promise<void> {
   const seed = Number(arg(args, "--seed", "20260101"));
   const only = arg(args, "--stream", "");
   const window = Number(arg(args, "--window", "2048"));
+  const repeat = Number(arg(args, "--repeat", "3"));
   const dir = mkdtempSync(path.join(tmpdir(), "mb-bench-streams-"));
   try {
     // resting targets chosen so the deep stream averages about ten times the default's resting orders
@@ -189,8 +191,15 @@ export async function main(args: string[]): Promise<void> {
       const file = path.join(dir, `${name}.bin`);
       save(stream, file);
       const verdict = verify(stream, marginbridge(stream), nodejsOrderBook(stream));
-      const ours = measure(file, "marginbridge");
-      const theirs = measure(file, "nodejs-order-book");
+      // alternate the engines and keep each one's best run: on shared cores the best run is the least disturbed
+      let ours = measure(file, "marginbridge");
+      let theirs = measure(file, "nodejs-order-book");
+      for (let k = 1; k < repeat; k++) {
+        const a = measure(file, "marginbridge");
+        if (a.ops_per_s > ours.ops_per_s) ours = a;
+        const b = measure(file, "nodejs-order-book");
+        if (b.ops_per_s > theirs.ops_per_s) theirs = b;
+      }
       const cpuRatio = (ours.ops_per_cpu_s ?? 0) / (theirs.ops_per_cpu_s ?? 1);
       const line = (engine: string, r: Result, extra: Record<string, unknown> = {}) =>
         console.log(
@@ -198,6 +207,7 @@ export async function main(args: string[]): Promise<void> {
         );
       line("marginbridge", ours, {
         ops: n,
+        runs: repeat,
         speedup: Math.round((ours.ops_per_s / theirs.ops_per_s) * 10) / 10,
         // the same ratio per CPU-second: what the speedup is when other processes share the cores
         speedup_cpu: Math.round(cpuRatio * 10) / 10,
