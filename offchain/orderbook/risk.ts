@@ -7,7 +7,7 @@ import { type AccountId, type BookCommand, RejectCode, Side } from "./types";
  * account (indexed chain state + unsettled trades, from chain/ and store/) plus the open orders this module tracks
  * from the book's own events. Nothing here does I/O.
  *
- * Order of checks (the first failure is the reject code):
+ * Cancels and pure size decreases are never refused. Order of checks (the first failure is the reject code):
  *   1. KYC verified and not expired                              KYC_NOT_VERIFIED
  *   2. order rate (per second) and daily order count, by tier    ORDER_RATE_LIMIT, DAILY_ORDER_LIMIT
  *   3. price band around the oracle price (fat-finger)           PRICE_BAND / ORACLE_UNAVAILABLE
@@ -237,6 +237,13 @@ export class PreTradeRisk {
    * Cancels are never checked: they only reduce risk.
    */
   check(instrument: string, cmd: RiskCheckable, ts: number): RejectCode | null {
+    let replaces: OpenOrder | undefined;
+    if (cmd.kind === "modify") {
+      replaces = this.open.get(instrument)?.get(cmd.id);
+      if (replaces === undefined || replaces.account !== cmd.account) return null; // the book refuses it itself
+      // a pure size decrease only reduces risk: allowed like a cancel, whatever the account's state
+      if ((cmd.price ?? replaces.price) === replaces.price && (cmd.qty ?? replaces.lots) <= replaces.lots) return null;
+    }
     const inst = this.state.instrument(instrument);
     if (inst === undefined) return RejectCode.UnknownInstrument;
     const acct = this.state.account(cmd.account);
@@ -256,15 +263,11 @@ export class PreTradeRisk {
     let side: Side;
     let lots: number;
     let price: number;
-    let replaces: OpenOrder | undefined;
     if (cmd.kind === "modify") {
-      replaces = this.open.get(instrument)?.get(cmd.id);
-      if (replaces === undefined || replaces.account !== cmd.account) return null; // the book refuses it itself
-      side = replaces.side;
-      lots = cmd.qty ?? replaces.lots;
-      price = cmd.price ?? replaces.price;
-      // a pure size decrease only reduces risk
-      if (price === replaces.price && lots <= replaces.lots) return null;
+      const old = replaces as OpenOrder;
+      side = old.side;
+      lots = cmd.qty ?? old.lots;
+      price = cmd.price ?? old.price;
     } else if (cmd.kind === "limit") {
       side = cmd.side;
       lots = cmd.qty;

@@ -302,5 +302,15 @@ describe("orderbook: pre-trade risk", function () {
       expect(risk.check("BANK", up(500), 1_000)).to.equal(null);
       expect(risk.check("BANK", up(10), 1_000)).to.equal(null);
     });
+
+    it("lets an account whose KYC lapsed still shrink its orders (like a cancel), but not grow them", function () {
+      const { state, buy, risk } = setup();
+      expect(buy(100)).to.equal(null); // id 1
+      state.setAccount("alice", account({ kycVerified: false }));
+      expect(risk.check("BANK", { kind: "modify", id: 1, account: "alice", qty: 50 }, 1_000)).to.equal(null);
+      expect(risk.check("BANK", { kind: "modify", id: 1, account: "alice", qty: 150 }, 1_000)).to.equal(
+        RejectCode.KycNotVerified,
+      );
+    });
   });
 });
