@@ -84,6 +84,16 @@ function decode(buf: Buffer): { entries: StampedCommand[]; valid: number; error:
   return { entries, valid: off, error: null };
 }
 
+/** A group commit: one promise shared by every append in the group. */
+class Group {
+  resolve!: () => void;
+  reject!: (e: unknown) => void;
+  readonly promise = new Promise<void>((resolve, reject) => {
+    this.resolve = resolve;
+    this.reject = reject;
+  });
+}
+
 export interface FileJournalOptions {
   /** fdatasync after each group (default true). Turning it off is only for measuring the cost of fsync. */
   sync?: boolean;
@@ -102,7 +112,8 @@ export class FileJournal implements CommandJournal {
   /** Entries waiting for the next group; encoded when the group is written. */
   private pending: StampedCommand[] = [];
   private pendingSeq = 0;
-  private waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
+  /** The promise every append of the pending group shares: one promise per group, not per entry. */
+  private group: Group | null = null;
   private flushing: Promise<void> | null = null;
   /** Held while the segment is rotated: no group may be written meanwhile. */
   private rotating: Promise<void> | null = null;
@@ -190,7 +201,8 @@ export class FileJournal implements CommandJournal {
     }
     this.pendingSeq = this.appendedSeq;
     this.entries += entries.length;
-    const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (this.group === null) this.group = new Group();
+    const p = this.group.promise;
     if (this.flushing === null && this.rotating === null) this.flushing = this.flushLoop();
     return p;
   }
@@ -200,10 +212,10 @@ export class FileJournal implements CommandJournal {
     try {
       while (this.pending.length > 0 && this.rotating === null) {
         const buf = encode(this.pending);
-        const waiters = this.waiters;
+        const group = this.group as Group;
         const seq = this.pendingSeq;
         this.pending = [];
-        this.waiters = [];
+        this.group = null;
         try {
           const h = this.handle as FileHandle;
           let off = 0;
@@ -215,13 +227,14 @@ export class FileJournal implements CommandJournal {
           this.segmentBytes += buf.length;
           this.durableSeq = seq;
           this.groups++;
-          for (const w of waiters) w.resolve();
+          group.resolve();
         } catch (err) {
           // a journal that failed to write must not acknowledge anything after it
           this.failed = err;
-          for (const w of waiters) w.reject(err);
-          for (const w of this.waiters) w.reject(err);
-          this.waiters = [];
+          group.reject(err);
+          // appends that arrived during the failed write form the next group: they fail too
+          (this.group as Group | null)?.reject(err);
+          this.group = null;
           this.pending = [];
           return;
         }

@@ -362,11 +362,12 @@ export class PreTradeRisk {
     tier: BehaviourTier,
     o: { side: Side; lots: number; price: number; replaces: OpenOrder | undefined },
   ): RejectCode | null {
-    const instruments = new Set<string>([instrument]);
-    for (const k of acct.chain.positions.keys()) instruments.add(k);
-    for (const k of acct.unsettled.positions.keys()) instruments.add(k);
+    // the account's instruments: few per account, so a list with includes() beats a Set here
+    const instruments: string[] = [instrument];
+    for (const k of acct.chain.positions.keys()) if (!instruments.includes(k)) instruments.push(k);
+    for (const k of acct.unsettled.positions.keys()) if (!instruments.includes(k)) instruments.push(k);
     const openTotals = this.totals.get(account);
-    if (openTotals !== undefined) for (const k of openTotals.keys()) instruments.add(k);
+    if (openTotals !== undefined) for (const k of openTotals.keys()) if (!instruments.includes(k)) instruments.push(k);
 
     let equity = acct.chain.cash + acct.unsettled.cash - acct.chain.debt;
     let equityChange = 0n;
@@ -382,15 +383,15 @@ export class PreTradeRisk {
       const P = BigInt(v.oraclePrice) * spec.tickSize; // cash minor units per whole token
       const pos = (acct.chain.positions.get(j) ?? 0n) + (acct.unsettled.positions.get(j) ?? 0n);
       equity += (pos * P) / scale;
-      const t = openTotals?.get(j) ?? { buyLots: 0, sellLots: 0, buyTickLots: 0n, sellTickLots: 0n };
-      let buyLots = BigInt(t.buyLots);
-      let sellLots = BigInt(t.sellLots);
-      let buyTL = t.buyTickLots;
-      let sellTL = t.sellTickLots;
+      const t = openTotals?.get(j);
+      let buyLots = t === undefined ? 0n : BigInt(t.buyLots);
+      let sellLots = t === undefined ? 0n : BigInt(t.sellLots);
+      let buyTL = t === undefined ? 0n : t.buyTickLots;
+      let sellTL = t === undefined ? 0n : t.sellTickLots;
       if (j === instrument) {
         if (o.replaces !== undefined) {
           const r = BigInt(o.replaces.lots);
-          const rtl = r * BigInt(o.replaces.price);
+          const rtl = r * o.replaces.priceBig;
           if (o.replaces.side === Side.Buy) {
             buyLots -= r;
             buyTL -= rtl;
@@ -410,22 +411,20 @@ export class PreTradeRisk {
       }
       const buyUnits = buyLots * spec.lotSize;
       const sellUnits = sellLots * spec.lotSize;
-      const buyCost = (buyTL * spec.tickSize * spec.lotSize) / scale;
-      const sellProceeds = (sellTL * spec.tickSize * spec.lotSize) / scale;
-      const scenarios = [
-        { q: pos + buyUnits, change: (buyUnits * P) / scale - buyCost },
-        { q: pos - sellUnits, change: sellProceeds - (sellUnits * P) / scale },
-      ].map((s) => {
-        const g = (absBig(s.q) * P) / scale;
-        return { change: s.change, gross: g, req: ceilDiv(g * v.initialMargin, WAD) };
-      });
-      const worst =
-        scenarios[0].req - scenarios[0].change >= scenarios[1].req - scenarios[1].change ? scenarios[0] : scenarios[1];
-      equityChange += worst.change;
-      requirement += worst.req;
-      gross += worst.gross;
-      if (v.sector === inst.sector) sectorGross += worst.gross;
-      if (j === instrument) instrumentGross = worst.gross;
+      // scenario "all buys fill" (b) and "all sells fill" (s)
+      const bChange = (buyUnits * P) / scale - (buyTL * spec.tickSize * spec.lotSize) / scale;
+      const sChange = (sellTL * spec.tickSize * spec.lotSize) / scale - (sellUnits * P) / scale;
+      const bGross = (absBig(pos + buyUnits) * P) / scale;
+      const sGross = (absBig(pos - sellUnits) * P) / scale;
+      const bReq = ceilDiv(bGross * v.initialMargin, WAD);
+      const sReq = ceilDiv(sGross * v.initialMargin, WAD);
+      const buysWorse = bReq - bChange >= sReq - sChange;
+      const worstGross = buysWorse ? bGross : sGross;
+      equityChange += buysWorse ? bChange : sChange;
+      requirement += buysWorse ? bReq : sReq;
+      gross += worstGross;
+      if (v.sector === inst.sector) sectorGross += worstGross;
+      if (j === instrument) instrumentGross = worstGross;
     }
     const instrumentCap = this.limits.instrumentExposure?.[instrument] ?? this.limits.maxInstrumentExposure;
     if (instrumentGross > instrumentCap) return RejectCode.InstrumentExposureLimit;
