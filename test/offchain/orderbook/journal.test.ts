@@ -9,6 +9,7 @@ import {
   InMemoryRiskState,
   type InstrumentSpec,
   JournalCorruptError,
+  JournalFailedError,
   MarginState,
   type OrderEvent,
   PreTradeRisk,
@@ -150,6 +151,29 @@ describe("orderbook: file journal, snapshots and the book service", function () 
       expect(again.engine.seq).to.equal(26);
       expect(again.engine.hash()).to.equal(hash);
       await again.close();
+    });
+
+    it("stops acknowledging anything once a journal write fails (fail-stop)", async function () {
+      const journal = await FileJournal.open(path.join(dir, "journal"));
+      const svc = await BookService.open({
+        instrument: "BANK",
+        journal,
+        snapshots: new FileSnapshotStore(path.join(dir, "snapshots")),
+        now: () => 1_000,
+      });
+      expect((await svc.submit(limit(1).cmd)).seq).to.equal(1);
+      // the disk goes away under the journal: close its file descriptor behind its back
+      await (journal as unknown as { handle: { close(): Promise<void> } }).handle.close();
+      const results = await Promise.allSettled([svc.submit(limit(2).cmd), svc.submit(limit(3).cmd)]);
+      expect(results.map((r) => r.status)).to.deep.equal(["rejected", "rejected"]);
+      expect(String((results[0] as PromiseRejectedResult).reason)).to.contain("the journal failed");
+      let err: unknown;
+      await svc.submit(limit(4).cmd).catch((e: unknown) => (err = e));
+      expect(err).to.be.instanceOf(JournalFailedError);
+      // what was acknowledged is still there
+      const reopened = await FileJournal.open(path.join(dir, "journal"));
+      expect(reopened.lastSeq()).to.equal(1);
+      await reopened.close();
     });
 
     it("does not journal orders refused by pre-trade risk; the book's own refusals are journaled", async function () {
