@@ -2,19 +2,25 @@
  * Measures one engine on one stream in a fresh process (so neither engine's garbage, JIT state or memory skews
  * the other): a short warm-up on a throw-away book, a throughput pass (whole stream, no per-op timing), then a
  * latency pass on a fresh book (each operation timed). Prints one JSON object.
- * Usage: ts-node --transpile-only bench/orderbook/worker.ts <stream file> <marginbridge|nodejs-order-book>
+ * With engine `marginbridge+journal` it runs the service path instead (see service.ts).
+ * Usage: ts-node --transpile-only bench/orderbook/worker.ts <stream file> <marginbridge|nodejs-order-book|marginbridge+journal> [window]
  */
 import { performance } from "node:perf_hooks";
 import { type BenchEngine, marginbridge, nodejsOrderBook } from "./engines";
+import { serviceRun } from "./service";
 import { load, type Stream } from "./stream";
 
 function make(name: string, s: Stream): BenchEngine {
   return name === "marginbridge" ? marginbridge(s) : nodejsOrderBook(s);
 }
 
-function main(): void {
-  const [file, engine] = process.argv.slice(2);
+async function main(): Promise<void> {
+  const [file, engine, window] = process.argv.slice(2);
   const s = load(file);
+  if (engine === "marginbridge+journal") {
+    process.stdout.write(`${JSON.stringify(await serviceRun(s, Number(window ?? 2048)))}\n`);
+    return;
+  }
   const warm = make(engine, s);
   for (let i = 0; i < Math.min(s.n, 200_000); i++) warm.run(i);
 
@@ -47,4 +53,7 @@ function main(): void {
   );
 }
 
-main();
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

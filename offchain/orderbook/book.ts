@@ -393,7 +393,7 @@ export class OrderBook {
         r.addFill(m.id, level.price, q);
         if (obs !== null) obs.onTrade(o.id, o.account, m.id, m.account, o.side, level.price, q, m.qty, qty);
         if (m.qty === 0) {
-          this.unlink(m, false);
+          this.unlink(m, true);
           this.freeOrder(m);
         } else if (obs !== null) {
           obs.onLevel(opp.side, level.price, level.qty, level.count);

@@ -260,6 +260,21 @@ describe("orderbook: file journal, snapshots and the book service", function () 
       await svc.close();
     });
 
+    it("reports a level's new total when a fill removes one of several orders at that price", async function () {
+      const svc = await open();
+      const seen: PublicMessage[] = [];
+      svc.marketData.subscribePublic((m) => seen.push(m));
+      const bid = (id: number, qty: number) =>
+        svc.submit({ kind: "limit", id, account: "a", side: Side.Buy, price: 100, qty, tif: TimeInForce.GTC });
+      await bid(1, 5);
+      await bid(2, 7);
+      await svc.submit({ kind: "market", id: 3, account: "b", side: Side.Sell, qty: 5 });
+      const last = seen.filter((m) => m.type === "depthUpdate").pop();
+      expect(last?.bids).to.deep.equal([[100, 7, 1]]);
+      expect(svc.marketData.snapshot().bids).to.deep.equal([[100, 7, 1]]);
+      await svc.close();
+    });
+
     it("a subscriber joining while commands are in flight rebuilds the depth from its snapshot and later updates", async function () {
       const svc = await open();
       for (let i = 1; i <= 4; i++) await svc.submit(limit(i).cmd);
