@@ -1,0 +1,440 @@
+import { NullObserver } from "./events";
+import { type InstrumentSpec, notional } from "./instrument";
+import { type AccountId, type BookCommand, RejectCode, Side } from "./types";
+
+/**
+ * Pre-trade risk: the checks an order passes before the book accepts it. Pure logic over an injected view of the
+ * account (indexed chain state + unsettled trades, from chain/ and store/) plus the open orders this module tracks
+ * from the book's own events. Nothing here does I/O.
+ *
+ * Cancels and pure size decreases are never refused. Order of checks (the first failure is the reject code):
+ *   1. KYC verified and not expired                              KYC_NOT_VERIFIED
+ *   2. order rate (per second) and daily order count, by tier    ORDER_RATE_LIMIT, DAILY_ORDER_LIMIT
+ *   3. price band around the oracle price (fat-finger)           PRICE_BAND / ORACLE_UNAVAILABLE
+ *   4. daily notional, by tier                                   DAILY_NOTIONAL_LIMIT
+ *   5. margin state: MarginCall or worse may only reduce risk    MARGIN_STATE_BLOCKS_RISK
+ *   6. worst-case exposure limits (instrument, sector, account)  *_EXPOSURE_LIMIT
+ *   7. worst-case initial margin and leverage                    INSUFFICIENT_INITIAL_MARGIN, LEVERAGE_LIMIT
+ *
+ * Worst case (per instrument j, prices marked at the oracle P_j, positions q_j = chain + unsettled, in base units):
+ *   scenario "all buys fill":  q' = q + B_j,   equity change  = B_j·P_j − (cost of the buys at their limits)
+ *   scenario "all sells fill": q' = q − S_j,   equity change  = (proceeds at the sell limits) − S_j·P_j
+ *   per instrument the scenario with the larger (requirement − equity change) is taken, where
+ *   requirement = |q'|·P_j·IM_j (rounded up) and gross = |q'|·P_j.
+ *   E  = chain cash + unsettled cash − debt + Σ q_j·P_j
+ *   E* = E + Σ equity change*          must satisfy  E* ≥ Σ requirement*
+ *   and Σ gross* ≤ E* · min(KYC max leverage, tier max leverage).
+ * Market orders are valued at the far edge of the price band (the worst price they may trade at).
+ */
+
+export enum MarginState {
+  Healthy = 0,
+  Warning = 1,
+  MarginCall = 2,
+  Liquidatable = 3,
+  Defaulted = 4,
+}
+
+const WAD = 10n ** 18n;
+
+/** One account as the chain indexer and the store see it. Amounts are token units (bigint). */
+export interface AccountRiskView {
+  kycVerified: boolean;
+  /** ms since epoch; 0 when it does not expire. */
+  kycExpiresAt: number;
+  /** From KycRegistry.maxLeverageOf, 18 decimals (2× = 2e18). */
+  maxLeverage: bigint;
+  marginState: MarginState;
+  /** Behaviour tier name (see RiskLimits.tiers); flagged accounts get stricter tiers. */
+  tier: string;
+  chain: { cash: bigint; debt: bigint; positions: ReadonlyMap<string, bigint> };
+  unsettled: { cash: bigint; positions: ReadonlyMap<string, bigint> };
+}
+
+export interface InstrumentRiskView {
+  spec: InstrumentSpec;
+  sector: string;
+  /** Initial margin ratio, 18 decimals (20% = 0.2e18). */
+  initialMargin: bigint;
+  /** Oracle price in ticks; 0 when the oracle is unavailable or unsafe. */
+  oraclePrice: number;
+}
+
+/** The injected state: implemented over the chain indexer and the store, or in memory. */
+export interface RiskStateSource {
+  account(id: AccountId): AccountRiskView | undefined;
+  instrument(id: string): InstrumentRiskView | undefined;
+}
+
+export interface BehaviourTier {
+  /** 18 decimals; the lower of this and the KYC leverage applies. */
+  maxLeverage: bigint;
+  maxOrdersPerSecond: number;
+  maxOrdersPerDay: number;
+  /** Cash minor units per UTC day, summed over order notionals at their limit (or band) price. */
+  maxNotionalPerDay: bigint;
+}
+
+export interface RiskLimits {
+  /** Price band half-width around the oracle, basis points. */
+  priceBandBps: number;
+  /** Gross worst-case exposure caps, cash minor units: per instrument, per sector, per account. */
+  maxInstrumentExposure: bigint;
+  maxSectorExposure: bigint;
+  maxAccountExposure: bigint;
+  /** Optional per-instrument and per-sector overrides. */
+  instrumentExposure?: Readonly<Record<string, bigint>>;
+  sectorExposure?: Readonly<Record<string, bigint>>;
+  tiers: Readonly<Record<string, BehaviourTier>>;
+}
+
+interface OpenOrder {
+  account: AccountId;
+  side: Side;
+  /** 0 for a protective market order (valued at the band edge). */
+  price: number;
+  priceBig: bigint;
+  lots: number;
+  /** The account's totals in this order's instrument (kept by reference: no lookup on every fill). */
+  totals: OpenTotals;
+}
+
+interface OpenTotals {
+  buyLots: number;
+  sellLots: number;
+  /** Σ price × lots of open buys / sells, in ticks·lots (exact: ≤ 2^31 · 4·10^15 needs bigint). */
+  buyTickLots: bigint;
+  sellTickLots: bigint;
+}
+
+interface Usage {
+  day: number;
+  orders: number;
+  notional: bigint;
+  second: number;
+  inSecond: number;
+}
+
+function absBig(x: bigint): bigint {
+  return x < 0n ? -x : x;
+}
+
+function ceilDiv(a: bigint, b: bigint): bigint {
+  return a <= 0n ? a / b : (a + b - 1n) / b;
+}
+
+export type RiskCheckable = Extract<BookCommand, { kind: "limit" | "market" | "modify" | "protective" }>;
+
+/**
+ * Tracks open orders per account and instrument from the book's events (plug it in as a BookObserver of each
+ * instrument's engine) and answers `check`.
+ */
+export class PreTradeRisk {
+  /** Open orders per instrument, by order id (ids are unique within a book, not across books). */
+  private readonly open = new Map<string, Map<number, OpenOrder>>();
+  /** Open-order totals per account, then per instrument. */
+  private readonly totals = new Map<AccountId, Map<string, OpenTotals>>();
+  private readonly usage = new Map<AccountId, Usage>();
+
+  constructor(
+    private readonly state: RiskStateSource,
+    private readonly limits: RiskLimits,
+  ) {}
+
+  private openIn(instrument: string): Map<number, OpenOrder> {
+    let m = this.open.get(instrument);
+    if (m === undefined) {
+      m = new Map();
+      this.open.set(instrument, m);
+    }
+    return m;
+  }
+
+  /** An observer to attach to the engine of `instrument`: keeps this module's open-order view exact. */
+  observerFor(instrument: string): NullObserver {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const risk = this;
+    const open = this.openIn(instrument);
+    return new (class extends NullObserver {
+      override onRested(id: number, account: AccountId, side: Side, price: number, qty: number): void {
+        risk.setLots(open, id, 0);
+        const o: OpenOrder = {
+          account,
+          side,
+          price,
+          priceBig: BigInt(price),
+          lots: 0,
+          totals: risk.totalsOf(account, instrument),
+        };
+        open.set(id, o);
+        risk.adjust(o, qty);
+      }
+      override onTrade(
+        _t: number,
+        _ta: AccountId,
+        makerId: number,
+        _ma: AccountId,
+        _s: Side,
+        _p: number,
+        _q: number,
+        makerRemaining: number,
+      ): void {
+        risk.setLots(open, makerId, makerRemaining);
+      }
+      override onReduced(id: number, _a: AccountId, _s: Side, _p: number, qty: number): void {
+        risk.setLots(open, id, qty);
+      }
+      override onCancelled(id: number): void {
+        risk.setLots(open, id, 0);
+      }
+    })();
+  }
+
+  private totalsOf(account: AccountId, instrument: string): OpenTotals {
+    let byInstrument = this.totals.get(account);
+    if (byInstrument === undefined) {
+      byInstrument = new Map();
+      this.totals.set(account, byInstrument);
+    }
+    let t = byInstrument.get(instrument);
+    if (t === undefined) {
+      t = { buyLots: 0, sellLots: 0, buyTickLots: 0n, sellTickLots: 0n };
+      byInstrument.set(instrument, t);
+    }
+    return t;
+  }
+
+  /** Moves an order to `lots` open, updating its account's totals by the difference. */
+  private adjust(o: OpenOrder, lots: number): void {
+    const d = lots - o.lots;
+    if (d === 0) return;
+    const t = o.totals;
+    const tl = o.priceBig * BigInt(d);
+    if (o.side === Side.Buy) {
+      t.buyLots += d;
+      t.buyTickLots += tl;
+    } else {
+      t.sellLots += d;
+      t.sellTickLots += tl;
+    }
+    o.lots = lots;
+  }
+
+  private setLots(open: Map<number, OpenOrder>, id: number, lots: number): void {
+    const o = open.get(id);
+    if (o === undefined) return;
+    this.adjust(o, lots);
+    if (lots === 0) open.delete(id);
+  }
+
+  /** Open orders of an account in an instrument (lots), as the worst case uses them. */
+  openOrders(account: AccountId, instrument: string): Readonly<OpenTotals> {
+    return this.totalsOf(account, instrument);
+  }
+
+  /**
+   * Would the book accept `cmd` from a risk point of view at time `ts`? Returns a reject code or null.
+   * Cancels are never checked: they only reduce risk.
+   */
+  check(instrument: string, cmd: RiskCheckable, ts: number): RejectCode | null {
+    let replaces: OpenOrder | undefined;
+    if (cmd.kind === "modify") {
+      replaces = this.open.get(instrument)?.get(cmd.id);
+      if (replaces === undefined || replaces.account !== cmd.account) return null; // the book refuses it itself
+      // a pure size decrease only reduces risk: allowed like a cancel, whatever the account's state
+      if ((cmd.price ?? replaces.price) === replaces.price && (cmd.qty ?? replaces.lots) <= replaces.lots) return null;
+    }
+    const inst = this.state.instrument(instrument);
+    if (inst === undefined) return RejectCode.UnknownInstrument;
+    const acct = this.state.account(cmd.account);
+    if (acct === undefined) return RejectCode.UnknownAccount;
+    if (!acct.kycVerified || (acct.kycExpiresAt !== 0 && acct.kycExpiresAt <= ts)) return RejectCode.KycNotVerified;
+    const tier = this.limits.tiers[acct.tier] ?? this.limits.tiers["standard"];
+    if (tier === undefined) return RejectCode.UnknownAccount;
+
+    const u = this.usageOf(cmd.account, ts);
+    if (u.inSecond >= tier.maxOrdersPerSecond) return RejectCode.OrderRateLimit;
+    if (u.orders >= tier.maxOrdersPerDay) return RejectCode.DailyOrderLimit;
+
+    // the order's side, size and the price it is valued at
+    const oracle = inst.oraclePrice;
+    if (oracle === 0) return RejectCode.OracleUnavailable;
+    const band = Math.floor((oracle * this.limits.priceBandBps) / 10_000);
+    let side: Side;
+    let lots: number;
+    let price: number;
+    if (cmd.kind === "modify") {
+      const old = replaces as OpenOrder;
+      side = old.side;
+      lots = cmd.qty ?? old.lots;
+      price = cmd.price ?? old.price;
+    } else if (cmd.kind === "limit") {
+      side = cmd.side;
+      lots = cmd.qty;
+      price = cmd.price;
+    } else if (cmd.kind === "protective") {
+      side = cmd.side;
+      lots = cmd.qty;
+      price = cmd.limitPrice ?? 0;
+    } else {
+      side = cmd.side;
+      lots = cmd.qty;
+      price = 0;
+    }
+    const bandEdge = side === Side.Buy ? oracle + band : Math.max(1, oracle - band);
+    if (price === 0) price = bandEdge;
+    // protective orders rest away from the market by design; their limit is checked when they fire
+    else if (cmd.kind !== "protective" && Math.abs(price - oracle) > band) return RejectCode.PriceBand;
+
+    const orderNotional = notional(inst.spec, price, lots);
+    if (u.notional + orderNotional > tier.maxNotionalPerDay) return RejectCode.DailyNotionalLimit;
+
+    // worst case across the account's instruments, with this order added (and a modified order's old self removed)
+    const extra = { instrument, side, lots, price, replaces };
+    const reducing = this.isRiskReducing(acct, cmd.account, instrument, extra);
+    if (acct.marginState >= MarginState.MarginCall && !reducing) return RejectCode.MarginStateBlocksRisk;
+    // protective orders close positions: they pass on KYC, rate and band alone
+    if (cmd.kind === "protective" || reducing) return null;
+    return this.checkWorstCase(acct, cmd.account, inst, instrument, tier, extra);
+  }
+
+  /** Counts an accepted (journaled) order against the daily and per-second limits. Call for every accepted order. */
+  recordAccepted(instrument: string, cmd: RiskCheckable, ts: number): void {
+    const inst = this.state.instrument(instrument);
+    const u = this.usageOf(cmd.account, ts);
+    u.orders++;
+    u.inSecond++;
+    if (inst === undefined || cmd.kind === "modify") return;
+    const band = Math.floor((inst.oraclePrice * this.limits.priceBandBps) / 10_000);
+    const price =
+      cmd.kind === "limit"
+        ? cmd.price
+        : cmd.kind === "protective" && cmd.limitPrice !== undefined
+          ? cmd.limitPrice
+          : cmd.side === Side.Buy
+            ? inst.oraclePrice + band
+            : Math.max(1, inst.oraclePrice - band);
+    u.notional += notional(inst.spec, price, cmd.qty);
+  }
+
+  private usageOf(account: AccountId, ts: number): Usage {
+    const day = Math.floor(ts / 86_400_000);
+    const second = Math.floor(ts / 1000);
+    let u = this.usage.get(account);
+    if (u === undefined) {
+      u = { day, orders: 0, notional: 0n, second, inSecond: 0 };
+      this.usage.set(account, u);
+    }
+    if (u.day !== day) {
+      u.day = day;
+      u.orders = 0;
+      u.notional = 0n;
+    }
+    if (u.second !== second) {
+      u.second = second;
+      u.inSecond = 0;
+    }
+    return u;
+  }
+
+  /** True when the order can only shrink the position: it closes part of it, counting the open closing orders. */
+  private isRiskReducing(
+    acct: AccountRiskView,
+    account: AccountId,
+    instrument: string,
+    o: { side: Side; lots: number; replaces: OpenOrder | undefined },
+  ): boolean {
+    const spec = this.state.instrument(instrument)?.spec;
+    if (spec === undefined) return false;
+    const pos = (acct.chain.positions.get(instrument) ?? 0n) + (acct.unsettled.positions.get(instrument) ?? 0n);
+    const open = this.totals.get(account)?.get(instrument);
+    let closing = BigInt(o.side === Side.Sell ? (open?.sellLots ?? 0) : (open?.buyLots ?? 0));
+    if (o.replaces !== undefined) closing -= BigInt(o.replaces.lots);
+    const units = (closing + BigInt(o.lots)) * spec.lotSize;
+    return o.side === Side.Sell ? pos > 0n && units <= pos : pos < 0n && units <= -pos;
+  }
+
+  private checkWorstCase(
+    acct: AccountRiskView,
+    account: AccountId,
+    inst: InstrumentRiskView,
+    instrument: string,
+    tier: BehaviourTier,
+    o: { side: Side; lots: number; price: number; replaces: OpenOrder | undefined },
+  ): RejectCode | null {
+    // the account's instruments: few per account, so a list with includes() beats a Set here
+    const instruments: string[] = [instrument];
+    for (const k of acct.chain.positions.keys()) if (!instruments.includes(k)) instruments.push(k);
+    for (const k of acct.unsettled.positions.keys()) if (!instruments.includes(k)) instruments.push(k);
+    const openTotals = this.totals.get(account);
+    if (openTotals !== undefined) for (const k of openTotals.keys()) if (!instruments.includes(k)) instruments.push(k);
+
+    let equity = acct.chain.cash + acct.unsettled.cash - acct.chain.debt;
+    let equityChange = 0n;
+    let requirement = 0n;
+    let gross = 0n;
+    let sectorGross = 0n;
+    let instrumentGross = 0n;
+    for (const j of instruments) {
+      const v = j === instrument ? inst : this.state.instrument(j);
+      if (v === undefined) continue;
+      const spec = v.spec;
+      const scale = 10n ** BigInt(spec.baseDecimals);
+      const P = BigInt(v.oraclePrice) * spec.tickSize; // cash minor units per whole token
+      const pos = (acct.chain.positions.get(j) ?? 0n) + (acct.unsettled.positions.get(j) ?? 0n);
+      equity += (pos * P) / scale;
+      const t = openTotals?.get(j);
+      let buyLots = t === undefined ? 0n : BigInt(t.buyLots);
+      let sellLots = t === undefined ? 0n : BigInt(t.sellLots);
+      let buyTL = t === undefined ? 0n : t.buyTickLots;
+      let sellTL = t === undefined ? 0n : t.sellTickLots;
+      if (j === instrument) {
+        if (o.replaces !== undefined) {
+          const r = BigInt(o.replaces.lots);
+          const rtl = r * o.replaces.priceBig;
+          if (o.replaces.side === Side.Buy) {
+            buyLots -= r;
+            buyTL -= rtl;
+          } else {
+            sellLots -= r;
+            sellTL -= rtl;
+          }
+        }
+        const l = BigInt(o.lots);
+        if (o.side === Side.Buy) {
+          buyLots += l;
+          buyTL += l * BigInt(o.price);
+        } else {
+          sellLots += l;
+          sellTL += l * BigInt(o.price);
+        }
+      }
+      const buyUnits = buyLots * spec.lotSize;
+      const sellUnits = sellLots * spec.lotSize;
+      // scenario "all buys fill" (b) and "all sells fill" (s)
+      const bChange = (buyUnits * P) / scale - (buyTL * spec.tickSize * spec.lotSize) / scale;
+      const sChange = (sellTL * spec.tickSize * spec.lotSize) / scale - (sellUnits * P) / scale;
+      const bGross = (absBig(pos + buyUnits) * P) / scale;
+      const sGross = (absBig(pos - sellUnits) * P) / scale;
+      const bReq = ceilDiv(bGross * v.initialMargin, WAD);
+      const sReq = ceilDiv(sGross * v.initialMargin, WAD);
+      const buysWorse = bReq - bChange >= sReq - sChange;
+      const worstGross = buysWorse ? bGross : sGross;
+      equityChange += buysWorse ? bChange : sChange;
+      requirement += buysWorse ? bReq : sReq;
+      gross += worstGross;
+      if (v.sector === inst.sector) sectorGross += worstGross;
+      if (j === instrument) instrumentGross = worstGross;
+    }
+    const instrumentCap = this.limits.instrumentExposure?.[instrument] ?? this.limits.maxInstrumentExposure;
+    if (instrumentGross > instrumentCap) return RejectCode.InstrumentExposureLimit;
+    const sectorCap = this.limits.sectorExposure?.[inst.sector] ?? this.limits.maxSectorExposure;
+    if (sectorGross > sectorCap) return RejectCode.SectorExposureLimit;
+    if (gross > this.limits.maxAccountExposure) return RejectCode.AccountExposureLimit;
+    const worstEquity = equity + equityChange;
+    if (worstEquity < requirement) return RejectCode.InsufficientInitialMargin;
+    const leverage = acct.maxLeverage < tier.maxLeverage ? acct.maxLeverage : tier.maxLeverage;
+    if (gross * WAD > worstEquity * leverage) return RejectCode.LeverageLimit;
+    return null;
+  }
+}
