@@ -19,10 +19,12 @@ import {
   type Indexer,
 } from "./chain";
 import { expireApprovals, kycRoutes, loadSdnFile, type KycDeps } from "./kyc";
+import { portfolioRoutes } from "./portfolio";
 import { sqlitePath, type Config } from "./shared/config";
 import { startJobs } from "./shared/jobs";
 import { createLogger, type Logger } from "./shared/logger";
 import { openStore, type Store } from "./store";
+import { webConsoleMounts } from "./web";
 
 export interface ServiceOptions {
   /** Use this deployment record instead of reading deployments/<network>.json. */
@@ -35,6 +37,8 @@ export interface ServiceOptions {
   extraHandlers?: ContractHandler[];
   /** Routes of later capabilities (order book, settlement, reserves…). */
   extraRoutes?: CapabilityRoutes[];
+  /** JSON-RPC URL the web console's auditor page is told to use (GET /v1/config); default: the service's own. */
+  publicRpcUrl?: string;
   log?: Logger;
 }
 
@@ -98,8 +102,10 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     capabilities: [
       coreRoutes({ store, secretKey: config.api.secretKey, status }),
       kycRoutes(kycDeps),
+      portfolioRoutes({ chain, publicRpcUrl: opts.publicRpcUrl ?? config.chain.rpcUrl }),
       ...(opts.extraRoutes ?? []),
     ],
+    staticMounts: webConsoleMounts(),
   });
   if (indexer) {
     const i = indexer;
