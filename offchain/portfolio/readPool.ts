@@ -155,21 +155,36 @@ export async function readPool(chain: PortfolioChain): Promise<PoolSummary> {
   };
 }
 
-/** Reserve ratio (%) per asset over the epochs; an asset with nothing owed has no point in that epoch. */
+/** Ratios above this (%) are drawn at it, so that a cash ratio of thousands of percent cannot flatten the rest. */
+export const CHART_CEILING_PERCENT = 250;
+
+/**
+ * Reserve ratio (%) per asset over the epochs. An asset with nothing owed has no point in that epoch; one above the
+ * ceiling is drawn at the ceiling and its legend gives the latest real figure (the table below the chart has all).
+ */
 function reserveChart(epochs: PoolSummary["reserves"]["epochs"]): string | null {
   if (epochs.length === 0) return null;
   const symbols = epochs[epochs.length - 1].perAsset.map((p) => p.token.symbol);
+  const series = symbols.map((symbol) => {
+    const values = epochs.map((e) => {
+      const r = e.perAsset.find((p) => p.token.symbol === symbol)?.ratio;
+      // Ratios are WAD; percent keeps four decimals through the conversion to a number.
+      return r === null || r === undefined ? undefined : Number(BigInt(r) / 10n ** 12n) / 1e4;
+    });
+    const shown = values.filter((v): v is number => v !== undefined);
+    const latest = shown[shown.length - 1];
+    const name =
+      latest === undefined
+        ? `${symbol} (nothing owed)`
+        : shown.some((v) => v > CHART_CEILING_PERCENT)
+          ? `${symbol} (off scale: ${Number(latest.toPrecision(4))}%)`
+          : symbol;
+    return { name, values: values.map((v) => (v === undefined ? v : Math.min(v, CHART_CEILING_PERCENT))) };
+  });
   return lineChart({
     title: "Reserve ratio per asset (reserves / client liabilities)",
     xLabels: epochs.map((e) => `epoch ${e.epoch}`),
-    series: symbols.map((symbol) => ({
-      name: symbol,
-      values: epochs.map((e) => {
-        const r = e.perAsset.find((p) => p.token.symbol === symbol)?.ratio;
-        // Ratios are WAD; the chart's y axis is percent (four decimals survive the conversion to a number).
-        return r === null || r === undefined ? undefined : Number(BigInt(r) / 10n ** 12n) / 1e4;
-      }),
-    })),
+    series,
     yLabel: "reserve ratio (%)",
     references: [{ name: "100% (fully backed)", value: 100 }],
     formatY: (y) => `${Number(y.toPrecision(4))}%`,

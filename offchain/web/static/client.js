@@ -129,13 +129,17 @@ async function renderStatements() {
 
 async function renderProof() {
   const box = document.getElementById("proof");
-  const r = await optional("/v1/reserves/proof");
+  const r = await optional("/v1/reserves/me/proof");
   if (!r.data) {
     box.replaceChildren(
       el(
         "span",
         { class: "muted" },
-        r.missing ? `No reserve proof available: ${r.missing}` : `Could not load the proof: ${r.error.message}`,
+        r.missing === "no such route"
+          ? "Reserve proofs are not served by this deployment."
+          : r.missing
+            ? `No reserve proof available: ${r.missing}`
+            : `Could not load the proof: ${r.error.message}`,
       ),
     );
     return;
