@@ -17,9 +17,11 @@ const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 
 /** The console's read model: one client's account, the pool as capital providers see it, the public config. */
 export function portfolioRoutes(deps: PortfolioDeps): CapabilityRoutes {
-  const reader: PortfolioChain | undefined = deps.chain ? portfolioChain(deps.chain) : undefined;
+  // Bound on first use, so a deployment without the margin layer still starts the service (these routes then fail).
+  let reader: PortfolioChain | undefined;
   const need = (): PortfolioChain => {
-    if (!reader) throw new AppError("CHAIN_UNAVAILABLE", "the service has no deployment to read");
+    if (!deps.chain) throw new AppError("CHAIN_UNAVAILABLE", "the service has no deployment to read");
+    reader ??= portfolioChain(deps.chain);
     return reader;
   };
   return {

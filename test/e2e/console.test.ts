@@ -6,7 +6,12 @@ import { encodeBytes32String, hexlify, randomBytes, type JsonRpcSigner } from "e
 import { chromium, type Browser, type Page } from "playwright-core";
 import { ApiClient } from "../../offchain/api";
 import { startService, type Service } from "../../offchain/main";
-import { DEV_REPORTER_INDICES, JsonPriceSource, hardhatDevWallets, reporterFromDeployment } from "../../offchain/oracle";
+import {
+  DEV_REPORTER_INDICES,
+  JsonPriceSource,
+  hardhatDevWallets,
+  reporterFromDeployment,
+} from "../../offchain/oracle";
 import { findClientProof, publishEpoch, type ClientProofFile, type LiabilitySet } from "../../offchain/reserves";
 import type { AccountSummary, PoolSummary } from "../../offchain/portfolio";
 import { DEV_KEYS, parseConfig } from "../../offchain/shared/config";
@@ -98,7 +103,9 @@ describe("web console in headless Chromium (e2e)", function () {
         return {
           assets,
           snapshotBlock: BigInt(await p.getBlockNumber()),
-          accounts: [{ accountId: clientAddr.toLowerCase(), secret, owed, debt: assets.map((_a, i) => (i ? 0n : debt)) }],
+          accounts: [
+            { accountId: clientAddr.toLowerCase(), secret, owed, debt: assets.map((_a, i) => (i ? 0n : debt)) },
+          ],
         };
       },
     };
@@ -174,6 +181,14 @@ describe("web console in headless Chromium (e2e)", function () {
     expect(pool.body.badDebtEvents).to.deep.equal([]);
     const config = await new ApiClient(service.url).get<{ rpcUrl: string }>("/v1/config");
     expect(config.body.rpcUrl).to.equal(dev.chain.url);
+
+    // The pages are plain files with their own CSP (JSON-RPC to the chosen node is the only connection beyond 'self').
+    const html = await fetch(`${service.url}/console/auditor.html`);
+    expect(html.status).to.equal(200);
+    expect(html.headers.get("content-security-policy")).to.contain("connect-src 'self' http: https:");
+    expect(html.headers.get("content-security-policy")).to.contain("script-src 'self'");
+    expect((await fetch(`${service.url}/console/vendor/ethers.min.js`)).status).to.equal(200);
+    expect((await fetch(`${service.url}/console/%2e%2e/index.ts`)).status).to.equal(404);
   });
 
   it("client page: shows the margin ratio, state, liquidation price and positions live from the chain", async () => {
@@ -215,7 +230,11 @@ describe("web console in headless Chromium (e2e)", function () {
     await page.waitForFunction(() => (document.getElementById("rpc-url") as HTMLInputElement).value !== "");
     expect(await page.inputValue("#rpc-url")).to.equal(dev.chain.url);
 
-    await page.fill("#proof-text", JSON.stringify(proof, null, 2));
+    // The real proof as a file the auditor loads; the tampered one pasted.
+    const file = path.join(dir, "proof.json");
+    writeFileSync(file, JSON.stringify(proof, null, 2));
+    await page.setInputFiles("#proof-file", file);
+    await page.waitForFunction(() => (document.getElementById("proof-text") as HTMLTextAreaElement).value !== "");
     await page.click("#verify");
     await page.waitForSelector("#verdict:not([hidden])");
     expect(await page.textContent("#verdict")).to.match(/^PASS/);
