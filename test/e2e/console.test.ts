@@ -49,6 +49,7 @@ describe("web console in headless Chromium (e2e)", function () {
       console.log(`skipping the console e2e test: ${CHROMIUM} is absent (apt-get install -y chromium)`);
       this.skip();
     }
+    const started = performance.now();
     dir = mkdtempSync(path.join(tmpdir(), "mb-console-"));
     dev = await startDevChain(CHAIN_PORT);
     const { record } = dev;
@@ -136,6 +137,9 @@ describe("web console in headless Chromium (e2e)", function () {
       demoClientAccount: clientAddr,
       log: silentLogger,
     });
+    console.log(
+      `      setup (node, deployment, accounts, two epochs, service): ${Math.round(performance.now() - started)} ms`,
+    );
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
@@ -179,6 +183,17 @@ describe("web console in headless Chromium (e2e)", function () {
     expect(pool.body.reserves.latestEpoch).to.equal(2);
     expect(pool.body.reserves.chartSvg).to.match(/<svg[^>]*>/);
     expect(pool.body.badDebtEvents).to.deep.equal([]);
+    // Latency of the two reads on the local node (printed for docs/console.md, not asserted).
+    const timed = async (c: ApiClient, route: string): Promise<number> => {
+      const t0 = performance.now();
+      for (let i = 0; i < 5; i++) expect((await c.get(route)).status).to.equal(200);
+      return Math.round((performance.now() - t0) / 5);
+    };
+    const provider = new ApiClient(service.url, service.demoKeys.capital_provider);
+    console.log(
+      `      read latency: /v1/accounts/me ${await timed(asClient, "/v1/accounts/me")} ms, ` +
+        `/v1/pool ${await timed(provider, "/v1/pool")} ms (mean of 5)`,
+    );
     const config = await new ApiClient(service.url).get<{ rpcUrl: string }>("/v1/config");
     expect(config.body.rpcUrl).to.equal(dev.chain.url);
 
