@@ -27,10 +27,12 @@ import {
   reservesRoutes,
   type PendingAmountsProvider,
 } from "./reserves";
+import { portfolioRoutes } from "./portfolio";
 import { sqlitePath, type Config } from "./shared/config";
 import { startJobs } from "./shared/jobs";
 import { createLogger, type Logger } from "./shared/logger";
 import { openStore, type Store } from "./store";
+import { webConsoleMounts } from "./web";
 
 export interface ServiceOptions {
   /** Use this deployment record instead of reading deployments/<network>.json. */
@@ -47,6 +49,8 @@ export interface ServiceOptions {
   durableHead?: () => number;
   /** Off-chain ledger amounts (unsettled trade proceeds) added to the proof-of-reserves snapshot; none by default. */
   reservesPending?: PendingAmountsProvider;
+  /** JSON-RPC URL the web console's auditor page is told to use (GET /v1/config); default: the service's own. */
+  publicRpcUrl?: string;
   log?: Logger;
 }
 
@@ -133,8 +137,10 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
             }),
           ]
         : []),
+      portfolioRoutes({ chain, publicRpcUrl: opts.publicRpcUrl ?? config.chain.rpcUrl }),
       ...(opts.extraRoutes ?? []),
     ],
+    staticMounts: webConsoleMounts(),
   });
   if (indexer) {
     const i = indexer;

@@ -26,6 +26,15 @@ export interface ApiOptions {
   capabilities: CapabilityRoutes[];
   metrics?: ApiMetrics;
   version?: string;
+  /** Directories of static files (the web console) served as they are, before the API routes. */
+  staticMounts?: StaticMount[];
+}
+
+/** A folder served under a URL prefix; `contentSecurityPolicy` replaces helmet's default for those files. */
+export interface StaticMount {
+  urlPath: string;
+  dir: string;
+  contentSecurityPolicy?: string;
 }
 
 export interface Api {
@@ -98,6 +107,17 @@ export function createApi(opts: ApiOptions): Api {
   app.get("/metrics", async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+  for (const m of opts.staticMounts ?? []) {
+    const csp = m.contentSecurityPolicy;
+    app.use(
+      m.urlPath,
+      express.static(m.dir, {
+        index: "index.html",
+        dotfiles: "ignore",
+        setHeaders: csp ? (res) => res.setHeader("content-security-policy", csp) : undefined,
+      }),
+    );
+  }
   for (const r of routes) app[r.method](r.path, raw, routeHandler(r, deps));
 
   app.use((_req: Request, res: Response) => {

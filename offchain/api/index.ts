@@ -1,4 +1,4 @@
-export { createApi, listen, type Api, type ApiOptions, type RunningApi } from "./app";
+export { createApi, listen, type Api, type ApiOptions, type RunningApi, type StaticMount } from "./app";
 export {
   defineRoute,
   type CapabilityRoutes,

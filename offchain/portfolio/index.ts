@@ -1,0 +1,14 @@
+/** The console's read model (client account, capital pool, public config): the capability's public surface. */
+export { portfolioRoutes, type PortfolioDeps } from "./routes";
+export { portfolioChain, type PortfolioChain } from "./chainReader";
+export { readAccount } from "./readAccount";
+export { readPool, EPOCHS_SHOWN } from "./readPool";
+export {
+  accountSummarySchema,
+  poolSummarySchema,
+  publicConfigSchema,
+  type AccountSummary,
+  type PoolSummary,
+  type BadDebtEvent,
+  type PublicConfig,
+} from "./schemas";

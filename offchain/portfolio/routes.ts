@@ -1,0 +1,86 @@
+import { defineRoute, type CapabilityRoutes } from "../api";
+import type { ChainGateway } from "../chain";
+import { AppError } from "../shared/errors";
+import { portfolioChain, type PortfolioChain } from "./chainReader";
+import { readAccount } from "./readAccount";
+import { readPool } from "./readPool";
+import { accountSummarySchema, poolSummarySchema, publicConfigSchema } from "./schemas";
+
+export interface PortfolioDeps {
+  /** Absent when the service runs without a deployment: the routes then answer 503. */
+  chain?: ChainGateway;
+  /** JSON-RPC URL published to browsers (the auditor page); defaults to nothing when there is no chain. */
+  publicRpcUrl?: string;
+}
+
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+
+/** The console's read model: one client's account, the pool as capital providers see it, the public config. */
+export function portfolioRoutes(deps: PortfolioDeps): CapabilityRoutes {
+  // Bound on first use, so a deployment without the margin layer still starts the service (these routes then fail).
+  let reader: PortfolioChain | undefined;
+  const need = (): PortfolioChain => {
+    if (!deps.chain) throw new AppError("CHAIN_UNAVAILABLE", "the service has no deployment to read");
+    reader ??= portfolioChain(deps.chain);
+    return reader;
+  };
+  return {
+    name: "portfolio",
+    routes: [
+      defineRoute({
+        method: "get",
+        path: "/v1/config",
+        summary: "Public chain configuration: network, chain id, JSON-RPC URL, contract and token addresses",
+        tags: ["portfolio"],
+        roles: "public",
+        write: false,
+        response: publicConfigSchema,
+        handler: async () => {
+          const d = deps.chain?.deployment;
+          return {
+            network: d?.network ?? null,
+            chainId: d?.chainId ?? null,
+            rpcUrl: d ? (deps.publicRpcUrl ?? null) : null,
+            contracts: d?.contracts ?? {},
+            tokens: (d?.tokens ?? []).map((t) => ({
+              symbol: t.symbol,
+              address: t.address,
+              decimals: t.decimals,
+              kind: t.kind,
+            })),
+          };
+        },
+      }),
+      defineRoute({
+        method: "get",
+        path: "/v1/accounts/me",
+        summary: "The caller's margin account: state, margin ratio, liquidation price, positions, balances",
+        description:
+          "Read from the chain at one block: MarginEngine.accountView, internal and wallet balances, router prices, " +
+          "the pool rate; per-position liquidation prices from offchain/risk. Amounts are base-unit strings, ratios WAD.",
+        tags: ["portfolio"],
+        roles: ["client"],
+        write: false,
+        response: accountSummarySchema,
+        handler: async ({ caller }) => {
+          if (!ADDRESS.test(caller.subject)) {
+            throw new AppError("FORBIDDEN", "this client key is not bound to an account address", {
+              details: { subject: caller.subject },
+            });
+          }
+          return readAccount(need(), caller.subject);
+        },
+      }),
+      defineRoute({
+        method: "get",
+        path: "/v1/pool",
+        summary: "Capital pool, insurance fund, bad-debt history and reserve ratio per asset per epoch",
+        tags: ["portfolio"],
+        roles: ["capital_provider", "auditor", "operator", "risk_officer"],
+        write: false,
+        response: poolSummarySchema,
+        handler: async () => readPool(need()),
+      }),
+    ],
+  };
+}

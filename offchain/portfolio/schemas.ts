@@ -1,0 +1,153 @@
+import { z } from "zod";
+
+/** Integers travel as decimal strings of base units (amounts) or 18-decimal fixed point (ratios, "WAD"). */
+const int = z.string().regex(/^-?[0-9]+$/);
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
+const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
+
+export const tokenSchema = z.object({ symbol: z.string(), address, decimals: z.number().int() }).strict();
+
+export const ACCOUNT_STATES = ["Healthy", "Warning", "MarginCall", "Liquidatable", "Defaulted"] as const;
+export const PRICE_STATUSES = ["Safe", "Stale", "Deviating", "CircuitBroken", "Closed", "Unset"] as const;
+
+export const positionSchema = z
+  .object({
+    token: tokenSchema,
+    liquidityTier: z.number().int(),
+    quantity: int,
+    /** 18 decimals per whole token in the cash currency; null when the router has no price. */
+    price: int.nullable(),
+    priceStatus: z.string(),
+    value: int,
+    haircut: int,
+    maintenanceMargin: int,
+    initialMargin: int,
+    /** This position's price at which the account reaches maintenance, other prices fixed (offchain/risk). */
+    liquidationPrice: int.nullable(),
+    /** liquidationPrice / price − 1 (WAD). */
+    moveToLiquidation: int.nullable(),
+  })
+  .strict();
+
+export const accountSummarySchema = z
+  .object({
+    account: address,
+    block: z.number().int(),
+    cashToken: tokenSchema,
+    state: z.enum(ACCOUNT_STATES),
+    pricesSafe: z.boolean(),
+    /** Unix seconds; null when no margin call is recorded. */
+    callDeadline: z.number().int().nullable(),
+    cash: int,
+    debt: int,
+    positionValue: int,
+    collateralValue: int,
+    equity: int,
+    /** equity / positionValue (WAD); null with no position. */
+    marginRatio: int.nullable(),
+    maintenanceReq: int,
+    initialReq: int,
+    warningLine: int,
+    hardLine: int,
+    /** Uniform return of all positions that brings the account to maintenance (WAD, the engine's). */
+    liquidationReturn: int,
+    /** One-security accounts: the engine's liquidation price (18 decimals); null otherwise. */
+    liquidationPrice: int.nullable(),
+    positions: z.array(positionSchema),
+    wallet: z.array(z.object({ token: tokenSchema, balance: int }).strict()),
+    interest: z.object({ annualRate: int, ratePerDay: int, dailyInterest: int }).strict(),
+    risk: z
+      .object({
+        /** Equity above the maintenance requirement (cash base units). */
+        cushion: int,
+        /** Common return of every price at which maintenance is reached (WAD); null when none does. */
+        uniformShock: int.nullable(),
+      })
+      .strict(),
+  })
+  .strict();
+
+export const badDebtEventSchema = z
+  .object({
+    kind: z.enum(["default_settled", "written_off", "insurance_covered", "deficit_covered", "deficit_acknowledged"]),
+    block: z.number().int(),
+    txHash: hex32,
+    account: address.nullable(),
+    /** Cash base units: the loss (written off / settled), the payment (covered) or the deficit. */
+    amount: int,
+    details: z.record(z.string(), z.string()),
+  })
+  .strict();
+
+export const epochSchema = z
+  .object({
+    epoch: z.number().int(),
+    snapshotBlock: z.number().int(),
+    publishedAt: z.number().int(),
+    root: hex32,
+    leafCount: z.number().int(),
+    perAsset: z.array(
+      z
+        .object({
+          token: tokenSchema,
+          liabilities: int,
+          debt: int,
+          reserves: int,
+          /** ReserveLedger.reserveRatio (WAD); null when nothing is owed (the contract's max). */
+          ratio: int.nullable(),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+
+export const poolSummarySchema = z
+  .object({
+    block: z.number().int(),
+    cashToken: tokenSchema,
+    pool: z
+      .object({
+        totalAssets: int,
+        availableCash: int,
+        totalDebt: int,
+        utilisation: int,
+        annualRate: int,
+        ratePerDay: int,
+        reserveFactor: int,
+        reservesOwed: int,
+        deficit: int,
+        totalWrittenOff: int,
+        totalShares: int,
+        shareDecimals: z.number().int(),
+        /** Cash base units per 10^shareDecimals shares. */
+        sharePrice: int,
+      })
+      .strict(),
+    insuranceFund: z.object({ balance: int, totalCovered: int, claims: z.number().int() }).strict(),
+    badDebtEvents: z.array(badDebtEventSchema),
+    reserves: z
+      .object({
+        latestEpoch: z.number().int(),
+        epochs: z.array(epochSchema),
+        /** SVG line chart of the reserve ratio per asset over the epochs (offchain/risk charts). */
+        chartSvg: z.string().nullable(),
+      })
+      .strict(),
+  })
+  .strict();
+
+export const publicConfigSchema = z
+  .object({
+    network: z.string().nullable(),
+    chainId: z.number().int().nullable(),
+    /** JSON-RPC URL the console's auditor page calls (the operator may publish another one). */
+    rpcUrl: z.string().nullable(),
+    contracts: z.record(z.string(), address),
+    tokens: z.array(tokenSchema.extend({ kind: z.string() })),
+  })
+  .strict();
+
+export type AccountSummary = z.infer<typeof accountSummarySchema>;
+export type PoolSummary = z.infer<typeof poolSummarySchema>;
+export type BadDebtEvent = z.infer<typeof badDebtEventSchema>;
+export type PublicConfig = z.infer<typeof publicConfigSchema>;

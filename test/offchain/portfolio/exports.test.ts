@@ -1,0 +1,31 @@
+import { expect } from "chai";
+import * as portfolio from "../../../offchain/portfolio";
+import * as web from "../../../offchain/web";
+
+/** The console's capabilities expose exactly these runtime names (index.ts is the whole surface). */
+describe("public surfaces of the portfolio read model and the web console", function () {
+  it("exports exactly the documented runtime names", function () {
+    expect(Object.keys(portfolio).sort()).to.deep.equal([
+      "EPOCHS_SHOWN",
+      "accountSummarySchema",
+      "poolSummarySchema",
+      "portfolioChain",
+      "portfolioRoutes",
+      "publicConfigSchema",
+      "readAccount",
+      "readPool",
+    ]);
+    expect(Object.keys(web).sort()).to.deep.equal([
+      "CONSOLE_CSP",
+      "CONSOLE_PATH",
+      "WEB_STATIC_DIR",
+      "webConsoleMounts",
+    ]);
+  });
+
+  it("mounts the console's files and ethers' browser build, both under the console's CSP", function () {
+    const mounts = web.webConsoleMounts();
+    expect(mounts.map((m) => m.urlPath)).to.deep.equal(["/console/vendor", "/console"]);
+    expect(mounts.every((m) => m.contentSecurityPolicy === web.CONSOLE_CSP)).to.equal(true);
+  });
+});
