@@ -97,6 +97,7 @@ async function main(): Promise<void> {
   console.log(
     `API: ${service.url}  (docs ${service.url}/docs, OpenAPI ${service.url}/openapi.json, metrics ${service.url}/metrics)`,
   );
+  console.log(`web console: ${service.url}/console/  (client, capital provider, auditor pages)`);
   console.log("demo API keys (development only; sign requests as described in docs/service.md):");
   for (const [role, key] of Object.entries(service.demoKeys)) {
     console.log(`  ${role.padEnd(16)} key ${key.keyId}  secret ${key.secret}  subject ${key.subject}`);
