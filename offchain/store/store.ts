@@ -4,6 +4,8 @@ import { openPostgres } from "./postgres";
 import { ApiKeyRepository, AuditRepository, IdempotencyRepository, LockRepository, NonceRepository } from "./repos/api";
 import { ChainRepository, ProjectionRepository } from "./repos/chain";
 import { KycRepository } from "./repos/kyc";
+import { LegalRepository } from "./repos/legal";
+import { SettlementRepository } from "./repos/settlement";
 import { ALL_MIGRATIONS } from "./schema";
 import { openSqlite } from "./sqlite";
 
@@ -20,6 +22,8 @@ export interface Repositories {
   audit: AuditRepository;
   locks: LockRepository;
   kyc: KycRepository;
+  settlement: SettlementRepository;
+  legal: LegalRepository;
 }
 
 export interface Store extends Repositories {
@@ -43,6 +47,8 @@ function repositories(db: SqlExecutor): Repositories {
     audit: new AuditRepository(db),
     locks: new LockRepository(db),
     kyc: new KycRepository(db),
+    settlement: new SettlementRepository(db),
+    legal: new LegalRepository(db),
   };
 }
 
