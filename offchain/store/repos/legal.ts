@@ -1,12 +1,7 @@
 import type { Dispute } from "../../settlement/legal/disputes";
 import type { EvidenceBundle } from "../../settlement/legal/evidence";
 import { LegalError } from "../../settlement/legal/errors";
-import type {
-  AgreementRecord,
-  LegalStore,
-  StoredPaymentMessage,
-  StoredStatement,
-} from "../../settlement/legal/store";
+import type { AgreementRecord, LegalStore, StoredPaymentMessage, StoredStatement } from "../../settlement/legal/store";
 import type { SqlExecutor } from "../engine";
 
 /**

@@ -99,10 +99,9 @@ export class SettlementRepository {
 
   /** The oldest pending trades, in queue order. */
   async pending(limit: number): Promise<SettlementTrade[]> {
-    const rows = await this.db.query(
-      "SELECT * FROM settlement_trades WHERE status = 'pending' ORDER BY seq LIMIT $1",
-      [limit],
-    );
+    const rows = await this.db.query("SELECT * FROM settlement_trades WHERE status = 'pending' ORDER BY seq LIMIT $1", [
+      limit,
+    ]);
     return rows.map(toTrade);
   }
 
@@ -160,9 +159,7 @@ export class SettlementRepository {
   }
 
   async batchesByStatus(status: BatchStatus): Promise<SettlementBatch[]> {
-    const rows = await this.db.query("SELECT * FROM settlement_batches WHERE status = $1 ORDER BY first_seq", [
-      status,
-    ]);
+    const rows = await this.db.query("SELECT * FROM settlement_batches WHERE status = $1 ORDER BY first_seq", [status]);
     return rows.map(toBatch);
   }
 

@@ -8,4 +8,9 @@ import { SETTLEMENT_MIGRATIONS } from "./settlement";
  * Every capability's migration list, in the order capabilities are applied. A new capability (order book,
  * settlement, reserves…) adds schema/<capability>.ts and appends its list here; versions are per capability.
  */
-export const ALL_MIGRATIONS: Migration[] = [...API_MIGRATIONS, ...CHAIN_MIGRATIONS, ...KYC_MIGRATIONS, ...SETTLEMENT_MIGRATIONS];
+export const ALL_MIGRATIONS: Migration[] = [
+  ...API_MIGRATIONS,
+  ...CHAIN_MIGRATIONS,
+  ...KYC_MIGRATIONS,
+  ...SETTLEMENT_MIGRATIONS,
+];
