@@ -11,3 +11,4 @@ export { enqueueTrade } from "./enqueueTrade";
 export { netFills, type NettedTrade } from "./netting";
 export { batchIdOf, BATCH_ID_TAG } from "./batchId";
 export { SettlementBatcher, BATCH_BASE_GAS, GAS_PER_TRADE, type BatcherOptions, type BatcherRun } from "./batcher";
+export { storeEvidenceSource } from "./evidenceSource";
