@@ -86,6 +86,17 @@ export const ConfigSchema = z
         validityDays: z.coerce.number().int().min(1).max(3650).default(365),
       })
       .default({ dataKey: DEV_KEYS.kycDataKey }),
+    settlement: z
+      .object({
+        /** Signs SettlementHub.settleBatch and AgreementRegistry.anchor. Absent: no batcher, no anchoring. */
+        operatorKey: privateKey.optional(),
+        /** Most queued fills looked at for one batch. */
+        maxFills: z.coerce.number().int().min(1).max(1000).default(100),
+        /** eth_estimateGas a batch may reach; larger batches are cut. */
+        blockGasBudget: z.coerce.bigint().min(300_000n).default(15_000_000n),
+        intervalMs: z.coerce.number().int().min(100).default(2000),
+      })
+      .default({}),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -178,5 +189,11 @@ export function configFromEnv(env: Env = process.env): Config {
         validityDays: env.MB_KYC_VALIDITY_DAYS,
       }),
     },
+    settlement: pick({
+      operatorKey: env.MB_OPERATOR_KEY,
+      maxFills: env.MB_SETTLEMENT_MAX_FILLS,
+      blockGasBudget: env.MB_SETTLEMENT_GAS_BUDGET,
+      intervalMs: env.MB_SETTLEMENT_INTERVAL_MS,
+    }),
   });
 }

@@ -85,6 +85,22 @@ export class LegalRepository implements LegalStore {
     return rows[0] && { agreementId, from, to, account: rows[0].account, hash: rows[0].hash, json: rows[0].json };
   }
 
+  /** Keeps what a statement was computed from, so it can be re-derived (and re-checked) in any format later. */
+  async putStatementInput(agreementId: string, from: string, to: string, input: unknown): Promise<void> {
+    await this.db.run(
+      "UPDATE legal_statements SET input = $4 WHERE agreement_id = $1 AND from_day = $2 AND to_day = $3",
+      [agreementId, from, to, encode(input)],
+    );
+  }
+
+  async getStatementInput<T>(agreementId: string, from: string, to: string): Promise<T | undefined> {
+    const rows = await this.db.query<{ input: string | null }>(
+      "SELECT input FROM legal_statements WHERE agreement_id = $1 AND from_day = $2 AND to_day = $3",
+      [agreementId, from, to],
+    );
+    return rows[0]?.input ? decode<T>(rows[0].input) : undefined;
+  }
+
   async insertDispute(d: Dispute): Promise<void> {
     const n = await this.db.run(
       `INSERT INTO legal_disputes (id, account, status, record, revision) VALUES ($1, $2, $3, $4, $5)

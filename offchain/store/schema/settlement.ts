@@ -74,6 +74,7 @@ CREATE TABLE legal_statements (
   account TEXT NOT NULL,
   hash TEXT NOT NULL,
   json TEXT NOT NULL,
+  input TEXT,
   PRIMARY KEY (agreement_id, from_day, to_day)
 );
 CREATE TABLE legal_disputes (

@@ -195,7 +195,7 @@ for (const engine of ENGINES) {
       const instrument = "0x" + "33".repeat(20);
       const buyer = Wallet.createRandom();
       const seller = Wallet.createRandom();
-      const mk = (w: Wallet, side: 0 | 1): SignedOrderFields => ({
+      const mk = (w: { address: string }, side: 0 | 1): SignedOrderFields => ({
         account: w.address,
         instrument,
         side,
