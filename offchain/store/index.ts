@@ -14,4 +14,3 @@ export type {
   StoredOrder,
   TradeStatus,
 } from "./repos/settlement";
-export { LegalRepository } from "./repos/legal";
