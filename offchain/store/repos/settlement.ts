@@ -130,6 +130,8 @@ export class SettlementRepository {
         throw new AppError("CONFLICT", "trade is no longer pending", { details: { tradeId: a.tradeId } });
       }
     }
+    // The same fills planned again after their batch was abandoned (never settled) give the same id: reuse it.
+    await this.db.run("DELETE FROM settlement_batches WHERE batch_id = $1 AND status = 'abandoned'", [b.batchId]);
     await this.db.run(
       `INSERT INTO settlement_batches (batch_id, first_seq, last_seq, fills, trade_count, gas_estimate, status, attempts,
          last_error, tx_hash, trades_root, settled_block, created_at, updated_at)

@@ -275,14 +275,33 @@ describe("settlement batcher over a real hardhat node with an RPC outage", funct
     expect(dup?.message).to.equal(`HubBatchAlreadySettled(${cut.batchId})`);
   });
 
+  it("sets aside fills the hub's simulation refuses (a cancelled order) and settles the rest", async function () {
+    const sell = await order(seller, 1, 9n, 1_000n, 3n);
+    const live = await order(buyers[0], 0, 11n, 100n, 3n);
+    const cancelled = await order(buyers[1], 0, 11n, 100n, 3n);
+    await (await hub.connect(buyers[1]).cancelOrder(orders.get(cancelled)!)).wait();
+    const bad = await fill(cancelled, sell, 5n, 10n * CNY);
+    await fill(live, sell, 7n, 10n * CNY);
+    const run = await batcher().runOnce();
+    expect(run.rejected).to.deep.equal([bad]);
+    expect(run.sent).to.have.length(1);
+    await catchUp();
+    const t = (await store.settlement.trade(bad))!;
+    expect(t.status).to.equal("rejected");
+    expect(t.rejectReason).to.match(/^HubOrderNotLive\(0, 0x[0-9a-f]{64}\)$/);
+    expect(await store.settlement.counts()).to.deep.equal({ pending: 0, submitted: 0, settled: 12, rejected: 1 });
+  });
+
   it("every queued trade settled exactly once on-chain", async function () {
     const events = await hub.queryFilter(hub.filters.TradeSettled(), dev.record.deployBlock);
     const batches = await hub.queryFilter(hub.filters.BatchSettled(), dev.record.deployBlock);
     expect(new Set(batches.map((e) => e.args.batchId)).size).to.equal(batches.length);
+    const rejected = new Set((await store.settlement.tradesByStatus("rejected")).map((t) => t.tradeId));
+    const settled = fills.filter((f) => !rejected.has(f.tradeId));
     const expected = new Map<string, bigint>();
     const seen = new Map<string, bigint>();
-    for (const f of fills) expected.set(f.buy, (expected.get(f.buy) ?? 0n) + f.quantity);
-    for (const f of fills) expected.set(f.sell, (expected.get(f.sell) ?? 0n) + f.quantity);
+    for (const f of settled) expected.set(f.buy, (expected.get(f.buy) ?? 0n) + f.quantity);
+    for (const f of settled) expected.set(f.sell, (expected.get(f.sell) ?? 0n) + f.quantity);
     for (const e of events) {
       seen.set(e.args.buyOrder, (seen.get(e.args.buyOrder) ?? 0n) + e.args.quantity);
       seen.set(e.args.sellOrder, (seen.get(e.args.sellOrder) ?? 0n) + e.args.quantity);
@@ -292,7 +311,7 @@ describe("settlement batcher over a real hardhat node with an RPC outage", funct
       const [filled] = await hub.orderStatus(orders.get(hash)!);
       expect(filled).to.equal(qty);
     }
-    for (const f of fills) {
+    for (const f of settled) {
       const t = (await store.settlement.trade(f.tradeId))!;
       expect(t.status).to.equal("settled");
       expect(t.settledTx).to.match(/^0x[0-9a-f]{64}$/);

@@ -253,6 +253,12 @@ for (const engine of ENGINES) {
         ),
       ).to.equal("CONFLICT");
       expect(await s.settlement.batch("0x" + "0c".repeat(32))).to.equal(undefined);
+      // Refused as a whole: the fill goes back to the queue, and planning the same fills again reuses the id.
+      await s.transaction((tx) => tx.settlement.abandonBatch(batch.batchId, [], 2));
+      expect((await s.settlement.trade("T-1"))!.status).to.equal("pending");
+      expect((await s.settlement.batch(batch.batchId))!.status).to.equal("abandoned");
+      await s.transaction((tx) => tx.settlement.createBatch(batch, [{ tradeId: "T-1", index: 0 }]));
+      expect((await s.settlement.batch(batch.batchId))!.status).to.equal("submitted");
       expect(await s.settlement.markTradeSettled(batch.batchId, 1, 9, "0x01")).to.equal(0);
       expect(await s.settlement.markTradeSettled(batch.batchId, 0, 9, "0x01")).to.equal(1);
       await s.settlement.resetSettled();
