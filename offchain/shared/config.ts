@@ -23,6 +23,9 @@ export const DEV_KEYS = {
   apiSecretKey: "6d625f6465765f6170695f7365637265745f6b65795f6e6f745f666f725f7072",
 } as const;
 
+/** hardhat's well-known account #4, the operator on a dev chain (refused in production). */
+export const DEV_OPERATOR_KEY = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
+
 export const ConfigSchema = z
   .object({
     env: z.enum(["development", "test", "production"]).default("development"),
@@ -117,6 +120,12 @@ export const ConfigSchema = z
       ctx.addIssue({
         code: "custom",
         path: ["chain", "kycOfficerKey"],
+        message: "the development key is refused in production",
+      });
+    if (c.settlement.operatorKey === DEV_OPERATOR_KEY)
+      ctx.addIssue({
+        code: "custom",
+        path: ["settlement", "operatorKey"],
         message: "the development key is refused in production",
       });
   });
