@@ -28,8 +28,13 @@ import {
   type PendingAmountsProvider,
 } from "./reserves";
 import { portfolioRoutes } from "./portfolio";
+import { settlementHubHandler } from "./chain/handlers/settlementHub";
+import { settlementChain, type SettlementChain } from "./chain/settlementHubWriter";
+import { SettlementBatcher, settlementDomain } from "./settlement";
+import { agreementDomain } from "./settlement/legal";
+import { settlementRoutes } from "./settlement/routes";
 import { sqlitePath, type Config } from "./shared/config";
-import { startJobs } from "./shared/jobs";
+import { startJobs, type Job } from "./shared/jobs";
 import { createLogger, type Logger } from "./shared/logger";
 import { openStore, type Store } from "./store";
 import { webConsoleMounts } from "./web";
@@ -82,7 +87,10 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   const deployment = opts.deployment ?? tryLoadDeployment(config, log);
   if (deployment) {
     chain = createChainGateway(config.chain, deployment, log.child({ component: "chain" }));
-    indexer = chain.createIndexer(store, [...chain.coreHandlers(), ...(opts.extraHandlers ?? [])]);
+    const hubHandlers = deployment.contracts.SettlementHub
+      ? [settlementHubHandler(deployment.contracts.SettlementHub)]
+      : [];
+    indexer = chain.createIndexer(store, [...chain.coreHandlers(), ...hubHandlers, ...(opts.extraHandlers ?? [])]);
     if (opts.durableHead) indexer.limitHead(opts.durableHead);
     indexer.start(config.chain.pollIntervalMs);
   }
@@ -107,6 +115,39 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     },
     log: log.child({ component: "kyc" }),
   };
+
+  let settlement: SettlementChain | undefined;
+  const settlementCaps: CapabilityRoutes[] = [];
+  const settlementJobs: Job[] = [];
+  if (chain && deployment?.contracts.SettlementHub && deployment.contracts.AgreementRegistry) {
+    const slog = log.child({ component: "settlement" });
+    if (config.settlement.operatorKey) settlement = settlementChain(chain, config.settlement.operatorKey, slog);
+    settlementCaps.push(
+      settlementRoutes({
+        store,
+        chain: settlement,
+        agreementDomain: agreementDomain(BigInt(deployment.chainId), deployment.contracts.AgreementRegistry),
+        settlementDomain: settlementDomain(deployment.chainId, deployment.contracts.SettlementHub),
+      }),
+    );
+    if (settlement) {
+      const batcher = new SettlementBatcher({
+        store,
+        chain: settlement,
+        log: slog,
+        maxFills: config.settlement.maxFills,
+        blockGasBudget: config.settlement.blockGasBudget,
+      });
+      settlementJobs.push({
+        name: "settlement-batcher",
+        intervalMs: config.settlement.intervalMs,
+        timeoutMs: 120_000,
+        run: async () => {
+          await batcher.runOnce();
+        },
+      });
+    }
+  }
 
   const status = (): Record<string, unknown> => ({
     store: store.engine,
@@ -138,6 +179,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
           ]
         : []),
       portfolioRoutes({ chain, publicRpcUrl: opts.publicRpcUrl ?? config.chain.rpcUrl }),
+      ...settlementCaps,
       ...(opts.extraRoutes ?? []),
     ],
     staticMounts: webConsoleMounts(),
@@ -162,6 +204,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     [
       { name: "kyc-expiry", intervalMs: 60_000, timeoutMs: 30_000, run: () => expireApprovals(kycDeps) },
       { name: "nonce-prune", intervalMs: 60_000, timeoutMs: 30_000, run: () => store.nonces.prune(Date.now()) },
+      ...settlementJobs,
     ],
     { tryLease: (name, ttl) => store.locks.tryAcquire(name, owner, ttl), log: log.child({ component: "jobs" }) },
   );

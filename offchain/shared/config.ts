@@ -25,6 +25,9 @@ export const DEV_KEYS = {
   reservePublisherKey: "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
 } as const;
 
+/** hardhat's well-known account #4, the operator on a dev chain (refused in production). */
+export const DEV_OPERATOR_KEY = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
+
 export const ConfigSchema = z
   .object({
     env: z.enum(["development", "test", "production"]).default("development"),
@@ -90,6 +93,17 @@ export const ConfigSchema = z
         validityDays: z.coerce.number().int().min(1).max(3650).default(365),
       })
       .default({ dataKey: DEV_KEYS.kycDataKey }),
+    settlement: z
+      .object({
+        /** Signs SettlementHub.settleBatch and AgreementRegistry.anchor. Absent: no batcher, no anchoring. */
+        operatorKey: privateKey.optional(),
+        /** Most queued fills looked at for one batch. */
+        maxFills: z.coerce.number().int().min(1).max(1000).default(100),
+        /** eth_estimateGas a batch may reach; larger batches are cut. */
+        blockGasBudget: z.coerce.bigint().min(300_000n).default(15_000_000n),
+        intervalMs: z.coerce.number().int().min(100).default(2000),
+      })
+      .default({}),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -116,6 +130,12 @@ export const ConfigSchema = z
       ctx.addIssue({
         code: "custom",
         path: ["chain", "kycOfficerKey"],
+        message: "the development key is refused in production",
+      });
+    if (c.settlement.operatorKey === DEV_OPERATOR_KEY)
+      ctx.addIssue({
+        code: "custom",
+        path: ["settlement", "operatorKey"],
         message: "the development key is refused in production",
       });
   });
@@ -189,6 +209,12 @@ export function configFromEnv(env: Env = process.env): Config {
         validityDays: env.MB_KYC_VALIDITY_DAYS,
       }),
     },
+    settlement: pick({
+      operatorKey: env.MB_OPERATOR_KEY,
+      maxFills: env.MB_SETTLEMENT_MAX_FILLS,
+      blockGasBudget: env.MB_SETTLEMENT_GAS_BUDGET,
+      intervalMs: env.MB_SETTLEMENT_INTERVAL_MS,
+    }),
   });
 }
 

@@ -5,6 +5,8 @@ import { ApiKeyRepository, AuditRepository, IdempotencyRepository, LockRepositor
 import { ChainRepository, ProjectionRepository } from "./repos/chain";
 import { KycRepository } from "./repos/kyc";
 import { ReservesRepository } from "./repos/reserves";
+import { LegalRepository } from "./repos/legal";
+import { SettlementRepository } from "./repos/settlement";
 import { ALL_MIGRATIONS } from "./schema";
 import { openSqlite } from "./sqlite";
 
@@ -22,6 +24,8 @@ export interface Repositories {
   locks: LockRepository;
   kyc: KycRepository;
   reserves: ReservesRepository;
+  settlement: SettlementRepository;
+  legal: LegalRepository;
 }
 
 export interface Store extends Repositories {
@@ -46,6 +50,8 @@ function repositories(db: SqlExecutor): Repositories {
     locks: new LockRepository(db),
     kyc: new KycRepository(db),
     reserves: new ReservesRepository(db),
+    settlement: new SettlementRepository(db),
+    legal: new LegalRepository(db),
   };
 }
 

@@ -3,6 +3,7 @@ import { API_MIGRATIONS } from "./api";
 import { CHAIN_MIGRATIONS } from "./chain";
 import { KYC_MIGRATIONS } from "./kyc";
 import { RESERVES_MIGRATIONS } from "./reserves";
+import { SETTLEMENT_MIGRATIONS } from "./settlement";
 
 /**
  * Every capability's migration list, in the order capabilities are applied. A new capability (order book,
@@ -13,4 +14,5 @@ export const ALL_MIGRATIONS: Migration[] = [
   ...CHAIN_MIGRATIONS,
   ...KYC_MIGRATIONS,
   ...RESERVES_MIGRATIONS,
+  ...SETTLEMENT_MIGRATIONS,
 ];

@@ -1,0 +1,46 @@
+import { deployCoreFixture } from "../../test/helpers/fixtures";
+import { seedTerms } from "../../test/offchain/settlement/legal/seed";
+import {
+  agreementDomain,
+  agreementMessage,
+  agreementTypedData,
+  buildAgreement,
+  computeFinalSettlement,
+  finalSettlementHash,
+} from "../../offchain/settlement/legal";
+import { AgreementRegistry__factory } from "../../typechain-types";
+import { gasOf, type GasContext } from "./types";
+
+const CNY = 10n ** 6n;
+
+/** AgreementRegistry.anchor (two ECDSA signatures) and close, as the operator sends them for the seed agreement. */
+export async function measure({ hre, emit }: GasContext): Promise<void> {
+  const core = await deployCoreFixture();
+  const [client, platform] = core.actors.users;
+  const registry = AgreementRegistry__factory.connect(core.record.contracts.AgreementRegistry, core.actors.operator);
+  const domain = agreementDomain((await hre.ethers.provider.getNetwork()).chainId, await registry.getAddress());
+  const terms = seedTerms(client.address, platform.address);
+  const td = agreementTypedData(domain, agreementMessage(buildAgreement(terms)));
+  const clientSig = await client.signTypedData(td.domain, td.types, td.message);
+  const platformSig = await platform.signTypedData(td.domain, td.types, td.message);
+  emit({
+    contract: "AgreementRegistry",
+    method: "anchor",
+    gas: await gasOf(registry.anchor(td.message, clientSig, platformSig)),
+    signatures: "2 ECDSA",
+  });
+  const settlement = computeFinalSettlement({
+    terms,
+    settledOn: "2028-01-01",
+    closingCash: 220_000n * CNY,
+    principal: 100_000n * CNY,
+    interestDue: 8_000n * CNY,
+    feesDue: [],
+    insuranceFundAvailable: 0n,
+  });
+  emit({
+    contract: "AgreementRegistry",
+    method: "close",
+    gas: await gasOf(registry.close(terms.agreementId, finalSettlementHash(settlement))),
+  });
+}

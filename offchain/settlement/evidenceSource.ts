@@ -1,0 +1,90 @@
+import { Signature, verifyTypedData, type TypedDataDomain } from "ethers";
+import type { Repositories, SettlementTrade } from "../store";
+import type { DisputeSubject, EvidenceSource } from "./legal/disputes";
+import type { EvidenceItem } from "./legal/evidence";
+import { ORDER_TYPES } from "./orders";
+
+/**
+ * Evidence from the store for a disputed trade: the queued trade (fill), both signed orders (with the EIP-712
+ * typed data and the full signature, so a third party re-verifies them with plain ethers), the batch it settled in
+ * and the settling transaction. The claimed signer is the address the signature recovers to (the owner, or the
+ * trading key the owner delegated on-chain); the order's `account` is in its data. Other subjects (statements,
+ * liquidations) carry a note naming what to attach; their sources belong to later capabilities.
+ */
+export function storeEvidenceSource(store: Pick<Repositories, "settlement">, domain: TypedDataDomain): EvidenceSource {
+  return {
+    async collect(subject: DisputeSubject): Promise<EvidenceItem[]> {
+      if (subject.kind !== "trade") {
+        return [{ kind: "note", id: subject.ref, data: { subject: subject.kind, note: "no store evidence source" } }];
+      }
+      const t = await store.settlement.trade(subject.ref);
+      if (!t) return [{ kind: "note", id: subject.ref, data: { note: "trade not in the settlement queue" } }];
+      const items: EvidenceItem[] = [
+        {
+          kind: "trade",
+          id: t.tradeId,
+          data: {
+            tradeId: t.tradeId,
+            seq: t.seq,
+            instrument: t.instrument,
+            buyOrderHash: t.buyOrderHash,
+            sellOrderHash: t.sellOrderHash,
+            quantity: t.quantity,
+            price: t.price,
+            status: t.status,
+            batchId: t.batchId,
+            batchIndex: t.batchIndex,
+          },
+        },
+        orderItem(t.buyOrderHash, t.buy, t.buySig, domain),
+        orderItem(t.sellOrderHash, t.sell, t.sellSig, domain),
+      ];
+      if (t.batchId) {
+        const b = await store.settlement.batch(t.batchId);
+        if (b) {
+          items.push({
+            kind: "batch",
+            id: b.batchId,
+            data: {
+              batchId: b.batchId,
+              status: b.status,
+              fills: b.fills,
+              tradeCount: b.tradeCount,
+              tradesRoot: b.tradesRoot,
+              settledBlock: b.settledBlock,
+            },
+          });
+        }
+      }
+      if (t.settledTx) {
+        items.push({ kind: "transaction", id: t.settledTx, data: { hash: t.settledTx, block: t.settledBlock } });
+      }
+      return items;
+    },
+  };
+}
+
+function orderItem(
+  hash: string,
+  order: SettlementTrade["buy"],
+  sig: SettlementTrade["buySig"],
+  domain: TypedDataDomain,
+): EvidenceItem {
+  const signature = Signature.from({ r: sig.r, yParityAndS: sig.vs }).serialized;
+  const message = { ...order } as Record<string, unknown>;
+  return {
+    kind: "order",
+    id: hash,
+    data: { ...order },
+    signed: [
+      {
+        domain,
+        types: ORDER_TYPES,
+        primaryType: "Order",
+        message,
+        signature,
+        signer: verifyTypedData(domain, ORDER_TYPES, message, signature),
+      },
+    ],
+  };
+}

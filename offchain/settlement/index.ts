@@ -1,0 +1,14 @@
+export {
+  ORDER_TYPES,
+  SETTLEMENT_DOMAIN_NAME,
+  orderId,
+  settlementDomain,
+  signOrder,
+  type CompactSignature,
+  type SignedOrderFields,
+} from "./orders";
+export { enqueueTrade } from "./enqueueTrade";
+export { netFills, type NettedTrade } from "./netting";
+export { batchIdOf, BATCH_ID_TAG } from "./batchId";
+export { SettlementBatcher, BATCH_BASE_GAS, GAS_PER_TRADE, type BatcherOptions, type BatcherRun } from "./batcher";
+export { storeEvidenceSource } from "./evidenceSource";

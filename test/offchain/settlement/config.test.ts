@@ -1,0 +1,34 @@
+import { expect } from "chai";
+import { DEV_OPERATOR_KEY, configFromEnv, parseConfig } from "../../../offchain/shared/config";
+
+describe("settlement configuration", () => {
+  it("defaults to no operator key, 100 fills, a 15M gas budget and a 2 s interval", () => {
+    expect(parseConfig({}).settlement).to.deep.equal({
+      maxFills: 100,
+      blockGasBudget: 15_000_000n,
+      intervalMs: 2000,
+    });
+  });
+
+  it("reads MB_OPERATOR_KEY and the batcher settings from the environment", () => {
+    const c = configFromEnv({
+      MB_OPERATOR_KEY: DEV_OPERATOR_KEY,
+      MB_SETTLEMENT_MAX_FILLS: "50",
+      MB_SETTLEMENT_GAS_BUDGET: "3000000",
+      MB_SETTLEMENT_INTERVAL_MS: "500",
+    });
+    expect(c.settlement).to.deep.equal({
+      operatorKey: DEV_OPERATOR_KEY,
+      maxFills: 50,
+      blockGasBudget: 3_000_000n,
+      intervalMs: 500,
+    });
+  });
+
+  it("refuses the development operator key in production and a budget below one trade's batch", () => {
+    expect(() => parseConfig({ env: "production", settlement: { operatorKey: DEV_OPERATOR_KEY } })).to.throw(
+      /settlement\.operatorKey: the development key is refused in production/,
+    );
+    expect(() => parseConfig({ settlement: { blockGasBudget: "100000" } })).to.throw(/settlement\.blockGasBudget/);
+  });
+});

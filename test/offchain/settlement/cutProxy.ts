@@ -1,0 +1,62 @@
+import http from "node:http";
+
+/**
+ * A JSON-RPC pass-through in front of a real `hardhat node` that fails the way an RPC outage does:
+ * - "lose-sends": eth_sendRawTransaction reaches the node (the transaction is mined) but the connection is cut
+ *   before the answer;
+ * - "drop-sends": eth_sendRawTransaction is cut before it reaches the node (nothing is mined);
+ * - down(): nothing listens (connection refused).
+ * `afterSend` switches mode once a send has been cut, so the client's retries meet a dead endpoint.
+ */
+export class CutProxy {
+  mode: "up" | "lose-sends" | "drop-sends" = "up";
+  afterSend: "up" | "down" = "up";
+  sendsCut = 0;
+  private server: http.Server | undefined;
+
+  constructor(
+    readonly port: number,
+    private readonly upstream: string,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async up(): Promise<void> {
+    this.mode = "up";
+    if (this.server) return;
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const body = Buffer.concat(chunks).toString("utf8");
+        const isSend = /eth_sendRawTransaction/.test(body);
+        const cut = (): void => {
+          this.sendsCut++;
+          req.socket.destroy();
+          if (this.afterSend === "down") void this.down();
+        };
+        if (isSend && this.mode === "drop-sends") return cut();
+        void fetch(this.upstream, { method: "POST", headers: { "content-type": "application/json" }, body })
+          .then((r) => r.text())
+          .then((text) => {
+            if (isSend && this.mode === "lose-sends") return cut();
+            res.setHeader("content-type", "application/json");
+            res.end(text);
+          })
+          .catch(() => req.socket.destroy());
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(this.port, "127.0.0.1", resolve));
+    this.server = server;
+  }
+
+  async down(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+}
