@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { openStore, verifyAuditChain, type Store, type StoreOptions } from "../../../offchain/store";
+import { ALL_MIGRATIONS, openStore, verifyAuditChain, type Store, type StoreOptions } from "../../../offchain/store";
 import { openSqlite } from "../../../offchain/store/sqlite";
 import { openPostgres } from "../../../offchain/store/postgres";
 import type { SqlEngine } from "../../../offchain/store/engine";
@@ -77,10 +77,14 @@ for (const engine of ENGINES) {
       const raw = engine.raw(opts);
       try {
         const rows = await raw.query("SELECT capability, version FROM schema_migrations ORDER BY capability, version");
-        expect(rows.map((r) => `${r.capability}#${r.version}`)).to.deep.equal([
+        // Every capability's migrations, each applied exactly once.
+        const expected = ALL_MIGRATIONS.map((m) => `${m.capability}#${m.version}`).sort();
+        expect(rows.map((r) => `${r.capability}#${r.version}`).sort()).to.deep.equal(expected);
+        expect(expected).to.include.members([
           "api#1",
           "chain#1",
           "kyc#1",
+          "reserves#1",
           "settlement#1",
           "settlement#2",
         ]);
