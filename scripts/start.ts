@@ -11,7 +11,7 @@ import { DurableChainError, PortInUseError, startDurableChain, type DurableChain
 import { deployAll, deploymentIsLive, devRoleHolders, readDeployment, writeDeployment } from "./deploy/index";
 import type { DeploymentRecord } from "./deploy/types";
 import { startService, type Service } from "../offchain/main";
-import { DEV_KEYS, configFromEnv, sqlitePath, type Config } from "../offchain/shared/config";
+import { DEV_KEYS, DEV_OPERATOR_KEY, configFromEnv, sqlitePath, type Config } from "../offchain/shared/config";
 import {
   DEMO_ASSETS,
   DEV_REPORTER_INDICES,
@@ -85,6 +85,8 @@ async function main(): Promise<void> {
       kycOfficerKey: base.chain.kycOfficerKey ?? DEV_KEYS.kycOfficerKey,
       reservePublisherKey: base.chain.reservePublisherKey ?? DEV_KEYS.reservePublisherKey,
     },
+    // The settlement batcher and agreement anchoring send as the operator (hardhat account #4 on the dev chain).
+    settlement: { ...base.settlement, operatorKey: base.settlement.operatorKey ?? DEV_OPERATOR_KEY },
   };
   const demoClient = await (await chain.provider.getSigner(10)).getAddress();
   const durable = chain;
