@@ -51,6 +51,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         uint256 haircut;
         uint256 penalty;
         uint256 scale;
+        uint256 safeSince;
         uint8 tier;
     }
 
@@ -464,22 +465,33 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         }
         v.allSafe = true;
         uint256 mask = a.heldMask;
-        v.positions = new Position[](_popcount(mask));
-        uint256 n;
+        uint256 n = _popcount(mask);
+        v.positions = new Position[](n);
+        if (n == 0) return v;
+        address[] memory assets = new address[](n);
+        uint256 k;
         for (uint256 id; mask != 0; ++id) {
-            if (mask & 1 == 1) {
-                Position memory pos = _position(account, _assetList[id], v);
-                v.positions[n++] = pos;
-                v.positionValue += pos.value;
-                v.collateralValue += MarginMath.mulDown(pos.value, FixedPoint.WAD - pos.haircut);
-                v.maintenanceReq += MarginMath.mulUp(pos.value, pos.maintenance);
-                v.initialReq += MarginMath.mulUp(pos.value, pos.initial);
-            }
+            if (mask & 1 == 1) assets[k++] = _assetList[id];
             mask >>= 1;
+        }
+        // One router call for every held asset: price, status, safeSince and volatility from one evaluation each.
+        IOracleRouter.Quote[] memory quotes = _oracle.quotes(assets);
+        for (uint256 i; i < n; ++i) {
+            Position memory pos = _position(account, assets[i], quotes[i], v);
+            v.positions[i] = pos;
+            v.positionValue += pos.value;
+            v.collateralValue += MarginMath.mulDown(pos.value, FixedPoint.WAD - pos.haircut);
+            v.maintenanceReq += MarginMath.mulUp(pos.value, pos.maintenance);
+            v.initialReq += MarginMath.mulUp(pos.value, pos.initial);
         }
     }
 
-    function _position(address account, address asset, Valuation memory v) private view returns (Position memory pos) {
+    function _position(
+        address account,
+        address asset,
+        IOracleRouter.Quote memory q,
+        Valuation memory v
+    ) private view returns (Position memory pos) {
         AssetConfig storage cfg = _assets[asset];
         pos.asset = asset;
         pos.balance = _balances[account][asset];
@@ -487,15 +499,15 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         pos.haircut = cfg.haircut;
         pos.penalty = cfg.liquidationPenalty;
         pos.scale = cfg.scale;
-        IOracleRouter.PriceStatus status;
-        (pos.price, status, ) = _oracle.getPrice(asset);
-        if (status != IOracleRouter.PriceStatus.Safe && v.allSafe) {
+        pos.price = q.price;
+        pos.safeSince = q.safeSince;
+        if (q.status != IOracleRouter.PriceStatus.Safe && v.allSafe) {
             v.allSafe = false;
             v.unsafeAsset = asset;
-            v.unsafeStatus = status;
+            v.unsafeStatus = q.status;
         }
         pos.value = MarginMath.valueOf(pos.balance, pos.price, pos.scale);
-        (pos.maintenance, pos.initial) = _margins(pos.tier, _oracle.volatility(asset));
+        (pos.maintenance, pos.initial) = _margins(pos.tier, q.volatility);
     }
 
     function _margins(uint8 tier, uint256 volatility) private view returns (uint256, uint256) {
@@ -567,12 +579,14 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         return (v.cash + v.positionValue) * FixedPoint.WAD <= maxLeverage * uint256(eq);
     }
 
+    /// @dev Uses the router's safeSince from the valuation's quotes (same block, same evaluation as the prices).
     function _requireOracleGrace(Valuation memory v) private view {
         uint256 grace = _params.oracleGrace;
         for (uint256 i; i < v.positions.length; ++i) {
-            address asset = v.positions[i].asset;
-            uint256 since = _oracle.safeSince(asset);
-            if (since == 0 || block.timestamp < since + grace) revert MarginOracleGrace(asset, since + grace);
+            uint256 since = v.positions[i].safeSince;
+            if (since == 0 || block.timestamp < since + grace) {
+                revert MarginOracleGrace(v.positions[i].asset, since + grace);
+            }
         }
     }
 
