@@ -103,6 +103,10 @@ export async function measure({ hre, emit }: GasContext): Promise<void> {
   line("MarginEngine", "liquidate", await gasOf(engine.connect(liquidator).liquidate(clientC.address, 3)), {
     case: "three-asset account, segments until the target",
   });
+  // The fund's penalty shares of B's, D's and C's liquidations, paid in one transfer (the fund's first income here).
+  line("MarginEngine", "sweepInsurance", await gasOf(engine.sweepInsurance()), {
+    case: "three liquidations' shares, fund's first liquidation income",
+  });
   // A gap down leaves E's debt above all its collateral: three segments, then the loss waterfall.
   await fx.setPrice(fx.bank, price(2));
   await fx.setPrice(fx.tech, price(5));

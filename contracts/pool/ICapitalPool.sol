@@ -5,9 +5,9 @@ import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
 
 /// @title ICapitalPool
 /// @notice ERC-4626 vault over the cash token for capital providers (出资方). Only the bound borrower (the
-///         MarginEngine, bound once by the admin) borrows, repays and writes off bad debt. Interest accrues per second through a borrow index
-///         from an annual rate (fixed, or kinked in utilisation); a reserve factor of it is owed to the insurance
-///         fund.
+///         MarginEngine, bound once by the admin) borrows, repays and writes off bad debt. Interest accrues per
+///         second through a borrow index from an annual rate (fixed, or kinked in utilisation); a reserve factor of
+///         it is owed to the insurance fund.
 /// @dev Units: amounts in cash-token base units; rates and ratios 18 decimals; the borrow index 27 decimals (RAY).
 ///      totalAssets = cash + outstanding debt − reserves owed to the insurance fund, where outstanding debt is
 ///      already net of bad debt written off (a write-off removes the debt, so totalAssets falls by exactly it).
@@ -85,8 +85,8 @@ interface ICapitalPool is IERC4626 {
     /// @return assets the cash pulled
     function repay(uint256 scaled) external returns (uint256 assets);
 
-    /// @notice Writes off `scaled` debt that neither collateral nor the insurance fund could cover (the bound borrower only).
-    ///         Records the deficit; borrowing stops until it is covered or acknowledged.
+    /// @notice Writes off `scaled` debt that neither collateral nor the insurance fund could cover (the bound
+    ///         borrower only). Records the deficit; borrowing stops until it is covered or acknowledged.
     /// @return assets the loss booked, floor(scaled · index / RAY)
     function writeOff(uint256 scaled) external returns (uint256 assets);
 
