@@ -9,7 +9,7 @@ import { gasOf } from "./types";
 import { CNY, marginFixture, pct, price, setTier, zeroRate } from "../../test/helpers/marginFixture";
 import { verify } from "../../test/helpers/fixtures";
 
-export async function measure({ emit }: GasContext): Promise<void> {
+export async function measure({ hre, emit }: GasContext): Promise<void> {
   const fx = await marginFixture();
   const { engine, pool, clientA, clientB, clientC, liquidator, lp } = fx;
   const cash = await fx.cash.getAddress();
@@ -50,6 +50,21 @@ export async function measure({ emit }: GasContext): Promise<void> {
   });
   line("MarginEngine", "poke", await gasOf(engine.poke(clientA.address)), { case: "no transition" });
 
+  // Where an account valuation's gas goes: the router's reads of one and three assets (each includes the 21,000
+  // of a transaction, as eth_estimateGas does).
+  const { router } = fx;
+  const securities = await Promise.all([fx.bank, fx.tech, fx.small].map((t) => t.getAddress()));
+  const estimate = async (data: string, to: string): Promise<number> =>
+    Number(await hre.ethers.provider.estimateGas({ to, data }));
+  const routerAddress = await router.getAddress();
+  const routerLine = async (method: string, data: string, c: string): Promise<void> =>
+    line("OracleRouter", method, await estimate(data, routerAddress), { case: `${c} (eth_estimateGas)` });
+  await routerLine("getPrice", router.interface.encodeFunctionData("getPrice", [securities[0]]), "one asset");
+  await routerLine("safeSince", router.interface.encodeFunctionData("safeSince", [securities[0]]), "one asset");
+  await routerLine("volatility", router.interface.encodeFunctionData("volatility", [securities[0]]), "one asset");
+  await routerLine("quotes", router.interface.encodeFunctionData("quotes", [[securities[0]]]), "one asset");
+  await routerLine("quotes", router.interface.encodeFunctionData("quotes", [securities]), "three assets");
+
   // Liquidations. B and D hold only mbBANK at 2×; C and E hold one security per liquidity tier at 2×.
   await zeroRate(fx);
   for (const tier of [1, 2, 3]) await setTier(fx, tier, pct(15), pct(5));
@@ -87,6 +102,10 @@ export async function measure({ emit }: GasContext): Promise<void> {
   });
   line("MarginEngine", "liquidate", await gasOf(engine.connect(liquidator).liquidate(clientC.address, 3)), {
     case: "three-asset account, segments until the target",
+  });
+  // The fund's penalty shares of B's, D's and C's liquidations, paid in one transfer (the fund's first income here).
+  line("MarginEngine", "sweepInsurance", await gasOf(engine.sweepInsurance()), {
+    case: "three liquidations' shares, fund's first liquidation income",
   });
   // A gap down leaves E's debt above all its collateral: three segments, then the loss waterfall.
   await fx.setPrice(fx.bank, price(2));

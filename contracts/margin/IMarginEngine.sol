@@ -144,7 +144,8 @@ interface IMarginEngine {
     event MarginCallCured(address indexed account);
     /// @notice One liquidation segment: `units` of `asset` moved to the liquidator at oracle `price`.
     ///         The account was credited `value − penalty`; of the penalty, `liquidatorBonus` stayed with the
-    ///         liquidator and `insuranceShare` went to the insurance fund.
+    ///         liquidator and `insuranceShare` is owed to the insurance fund (held by the engine until
+    ///         `sweepInsurance`, or paid at once when the loss waterfall needs the fund).
     event Liquidated(
         address indexed account,
         address indexed liquidator,
@@ -159,6 +160,8 @@ interface IMarginEngine {
     /// @notice The loss waterfall ran for an account with no collateral left: its cash, then the insurance fund,
     ///         then a write-off against the capital pool.
     event DefaultSettled(address indexed account, uint256 fromAccount, uint256 fromInsurance, uint256 writtenOff);
+    /// @notice The penalty shares owed to the insurance fund were paid to it (`amount`, source "liquidation-penalty").
+    event InsuranceSwept(uint256 amount);
     /// @notice The SETTLER moved a balance between two accounts (DvP leg).
     event AccountTransfer(address indexed from, address indexed to, address indexed asset, uint256 amount);
     /// @notice The SETTLER exchanged `units` of `asset` (seller → buyer) against `cashAmount` (buyer → seller).
@@ -230,6 +233,15 @@ interface IMarginEngine {
 
     /// @notice True when the account meets initial margin and its leverage cap at Safe prices (or has no debt).
     function checkInitialMargin(address account) external view returns (bool);
+
+    /// @notice Anyone: pays every liquidation penalty share owed to the insurance fund (one `receiveIncome` for
+    ///         all liquidations since the last sweep, instead of one token transfer per liquidation).
+    ///         The loss waterfall sweeps by itself before it draws on the fund, so coverage never waits for this.
+    /// @return amount the cash paid (0 when nothing is owed)
+    function sweepInsurance() external returns (uint256 amount);
+
+    /// @notice Penalty shares owed to the insurance fund and not yet swept (cash base units, held by the engine).
+    function insuranceOwed() external view returns (uint256);
 
     // ── risk officer (behind the AccessManager's delay) ──
 

@@ -51,6 +51,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         uint256 haircut;
         uint256 penalty;
         uint256 scale;
+        uint256 safeSince;
         uint8 tier;
     }
 
@@ -96,6 +97,9 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     address[] private _assetList;
     mapping(uint8 tier => TierRisk) private _tiers;
     Params private _params;
+    /// @dev 1 + the penalty shares owed to the insurance fund: never zero, so that accruing one is a non-zero →
+    ///      non-zero write (2,900 gas, not 20,000) and every liquidation costs the same.
+    uint256 private _insuranceOwedPlusOne = 1;
 
     /// @param cash the cash token (borrowed and lent in)
     /// @param pool the CapitalPool lending `cash`
@@ -206,6 +210,15 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
             ++segments;
         }
         _settle(account, v, t);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function sweepInsurance() external nonReentrant returns (uint256 amount) {
+        amount = _insuranceOwedPlusOne - 1;
+        if (amount == 0) return 0;
+        _insuranceOwedPlusOne = 1;
+        emit InsuranceSwept(amount);
+        _insurance.receiveIncome(amount, _SOURCE_LIQUIDATION);
     }
 
     // ───────────────────────────── SettlementHub ─────────────────────────────
@@ -367,6 +380,11 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     }
 
     /// @inheritdoc IMarginEngine
+    function insuranceOwed() external view returns (uint256) {
+        return _insuranceOwedPlusOne - 1;
+    }
+
+    /// @inheritdoc IMarginEngine
     function assetConfig(address asset) external view returns (AssetConfig memory) {
         return _assets[asset];
     }
@@ -464,22 +482,33 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         }
         v.allSafe = true;
         uint256 mask = a.heldMask;
-        v.positions = new Position[](_popcount(mask));
-        uint256 n;
+        uint256 n = _popcount(mask);
+        v.positions = new Position[](n);
+        if (n == 0) return v;
+        address[] memory assets = new address[](n);
+        uint256 k;
         for (uint256 id; mask != 0; ++id) {
-            if (mask & 1 == 1) {
-                Position memory pos = _position(account, _assetList[id], v);
-                v.positions[n++] = pos;
-                v.positionValue += pos.value;
-                v.collateralValue += MarginMath.mulDown(pos.value, FixedPoint.WAD - pos.haircut);
-                v.maintenanceReq += MarginMath.mulUp(pos.value, pos.maintenance);
-                v.initialReq += MarginMath.mulUp(pos.value, pos.initial);
-            }
+            if (mask & 1 == 1) assets[k++] = _assetList[id];
             mask >>= 1;
+        }
+        // One router call for every held asset: price, status, safeSince and volatility from one evaluation each.
+        IOracleRouter.Quote[] memory quotes = _oracle.quotes(assets);
+        for (uint256 i; i < n; ++i) {
+            Position memory pos = _position(account, assets[i], quotes[i], v);
+            v.positions[i] = pos;
+            v.positionValue += pos.value;
+            v.collateralValue += MarginMath.mulDown(pos.value, FixedPoint.WAD - pos.haircut);
+            v.maintenanceReq += MarginMath.mulUp(pos.value, pos.maintenance);
+            v.initialReq += MarginMath.mulUp(pos.value, pos.initial);
         }
     }
 
-    function _position(address account, address asset, Valuation memory v) private view returns (Position memory pos) {
+    function _position(
+        address account,
+        address asset,
+        IOracleRouter.Quote memory q,
+        Valuation memory v
+    ) private view returns (Position memory pos) {
         AssetConfig storage cfg = _assets[asset];
         pos.asset = asset;
         pos.balance = _balances[account][asset];
@@ -487,15 +516,15 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         pos.haircut = cfg.haircut;
         pos.penalty = cfg.liquidationPenalty;
         pos.scale = cfg.scale;
-        IOracleRouter.PriceStatus status;
-        (pos.price, status, ) = _oracle.getPrice(asset);
-        if (status != IOracleRouter.PriceStatus.Safe && v.allSafe) {
+        pos.price = q.price;
+        pos.safeSince = q.safeSince;
+        if (q.status != IOracleRouter.PriceStatus.Safe && v.allSafe) {
             v.allSafe = false;
             v.unsafeAsset = asset;
-            v.unsafeStatus = status;
+            v.unsafeStatus = q.status;
         }
         pos.value = MarginMath.valueOf(pos.balance, pos.price, pos.scale);
-        (pos.maintenance, pos.initial) = _margins(pos.tier, _oracle.volatility(asset));
+        (pos.maintenance, pos.initial) = _margins(pos.tier, q.volatility);
     }
 
     function _margins(uint8 tier, uint256 volatility) private view returns (uint256, uint256) {
@@ -567,12 +596,14 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         return (v.cash + v.positionValue) * FixedPoint.WAD <= maxLeverage * uint256(eq);
     }
 
+    /// @dev Uses the router's safeSince from the valuation's quotes (same block, same evaluation as the prices).
     function _requireOracleGrace(Valuation memory v) private view {
         uint256 grace = _params.oracleGrace;
         for (uint256 i; i < v.positions.length; ++i) {
-            address asset = v.positions[i].asset;
-            uint256 since = _oracle.safeSince(asset);
-            if (since == 0 || block.timestamp < since + grace) revert MarginOracleGrace(asset, since + grace);
+            uint256 since = v.positions[i].safeSince;
+            if (since == 0 || block.timestamp < since + grace) {
+                revert MarginOracleGrace(v.positions[i].asset, since + grace);
+            }
         }
     }
 
@@ -694,7 +725,8 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     }
 
     /// @dev Settles a liquidate() call: the liquidator pays, the debt is repaid and, with no collateral left, the
-    ///      loss waterfall is booked; the state is recorded; then the pool and the fund are called.
+    ///      loss waterfall is booked; the insurance share is accrued (or, when the waterfall draws on the fund, all
+    ///      that is owed is paid to it first); the state is recorded; then the pool and the fund are called.
     function _settle(address account, Valuation memory v, Settlement memory t) private {
         uint256 liquidatorCash = _balances[msg.sender][address(_cash)];
         if (liquidatorCash < t.liquidatorPays) {
@@ -715,13 +747,18 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         // pulled ≤ t.repaid (floor then ceil at the same index); the rounding remainder stays the account's.
         v.cash += t.repaid - pulled;
         _balances[account][address(_cash)] = v.cash;
+        uint256 owed = _insuranceOwedPlusOne - 1 + t.insurance;
         Loss memory loss;
-        if (waterfall) loss = _bookLoss(account, v, t, v.scaled - retire);
+        if (waterfall) loss = _bookLoss(account, v, t, v.scaled - retire, owed);
         else _accounts[account].scaledDebt = uint128(v.scaled - retire);
+        // The fund must hold what is owed to it before it pays a claim; otherwise the share waits for a sweep.
+        uint256 toFund = loss.coveredScaled > 0 ? owed : 0;
+        _insuranceOwedPlusOne = 1 + owed - toFund;
+        if (toFund > 0) emit InsuranceSwept(toFund);
         _refresh(account, v);
 
         if (retire > 0) _pool.repay(retire);
-        if (t.insurance > 0) _insurance.receiveIncome(t.insurance, _SOURCE_LIQUIDATION);
+        if (toFund > 0) _insurance.receiveIncome(toFund, _SOURCE_LIQUIDATION);
         if (loss.coveredScaled > 0) {
             _insurance.coverBadDebt(account, loss.fromInsurance, address(this));
             _pool.repay(loss.coveredScaled);
@@ -732,18 +769,20 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         }
     }
 
-    /// @dev Loss waterfall once the account's collateral and cash are gone: the insurance fund (including this
-    ///      call's penalty share) pays what it can, the pool writes off the rest (its share price falls; the pool
-    ///      emits by how much). Books and emits here; the transfers happen at the end of _settle.
+    /// @dev Loss waterfall once the account's collateral and cash are gone: the insurance fund (including every
+    ///      penalty share owed to it, this call's too) pays what it can, the pool writes off the rest (its share
+    ///      price falls; the pool emits by how much). Books and emits here; the transfers happen at the end of
+    ///      _settle.
     function _bookLoss(
         address account,
         Valuation memory v,
         Settlement memory t,
-        uint256 scaled
+        uint256 scaled,
+        uint256 insuranceOwed_
     ) private returns (Loss memory loss) {
         if (scaled > 0) {
             uint256 owed = MarginMath.debtOf(scaled, v.index);
-            uint256 fund = _insurance.balance() + t.insurance;
+            uint256 fund = _insurance.balance() + insuranceOwed_;
             loss.coveredScaled = fund >= owed ? scaled : MarginMath.scaledFor(fund, v.index);
             if (loss.coveredScaled > 0) loss.fromInsurance = MarginMath.debtOf(loss.coveredScaled, v.index);
             loss.writeOffScaled = scaled - loss.coveredScaled;

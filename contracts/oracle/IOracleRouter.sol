@@ -36,6 +36,25 @@ interface IOracleRouter {
     ///         updated from each new round of the primary feed.
     function volatility(address asset) external view returns (uint256);
 
+    /// @notice Everything the margin engine needs about one asset, from one evaluation of its feeds.
+    /// @param price as `getPrice`
+    /// @param status as `getPrice`
+    /// @param updatedAt as `getPrice`
+    /// @param safeSince as `safeSince` (0 while not Safe)
+    /// @param volatility as `volatility`
+    struct Quote {
+        uint256 price;
+        PriceStatus status;
+        uint256 updatedAt;
+        uint256 safeSince;
+        uint256 volatility;
+    }
+
+    /// @notice `getPrice`, `safeSince` and `volatility` of several assets in one call, each field exactly what the
+    ///         single-asset function returns in the same block. The margin engine values an account with it.
+    /// @dev Cheaper than the three calls: the feeds and the session are read once per asset, not once per function.
+    function quotes(address[] calldata assets) external view returns (Quote[] memory);
+
     // ───────────────────────── additions: configuration, keeping state, errors and events ─────────────────────────
 
     /// @notice Risk parameters of one asset.

@@ -24,11 +24,17 @@ contract OracleRouter is IOracleRouter, AccessManaged {
     /// @notice Most primary rounds one poke absorbs (the rest wait for the next poke) to bound its gas.
     uint256 public constant MAX_ROUNDS_PER_POKE = 16;
 
-    /// @dev Parameters plus the feeds' decimals, read once at configuration.
-    struct Config {
-        AssetParams params;
+    /// @dev What every price read needs, cached at configuration (and on calendar changes) so that one cold SLOAD
+    ///      serves it. Layout, one slot: primary (160) | maxStaleness (32) | primaryDecimals (8) |
+    ///      secondaryDecimals (8) | hasSecondary (8) | hasCalendar (8). `hasCalendar` is false when the asset has no
+    ///      session windows and no closed day: it is then open 24/7 since 0 and the calendar is not read at all.
+    struct Hot {
+        address primary;
+        uint32 maxStaleness;
         uint8 primaryDecimals;
         uint8 secondaryDecimals;
+        bool hasSecondary;
+        bool hasCalendar;
     }
 
     /// @dev One round's essentials, kept in memory while absorbing.
@@ -38,7 +44,8 @@ contract OracleRouter is IOracleRouter, AccessManaged {
         uint256 updatedAt;
     }
 
-    mapping(address asset => Config) private _configs;
+    mapping(address asset => AssetParams) private _configs;
+    mapping(address asset => Hot) private _hot;
     mapping(address asset => AssetState) private _states;
     mapping(address asset => TradingCalendar.Calendar) private _calendars;
 
@@ -49,20 +56,28 @@ contract OracleRouter is IOracleRouter, AccessManaged {
 
     /// @inheritdoc IOracleRouter
     function getPrice(address asset) external view returns (uint256 price, PriceStatus status, uint256 updatedAt) {
-        return _evaluate(asset);
+        (price, status, updatedAt, ) = _evaluate(asset);
     }
 
     /// @inheritdoc IOracleRouter
     /// @dev When the price is Safe now but no poke has recorded it yet, returns the current block time (the grace
     ///      period then starts counting from a poke).
     function safeSince(address asset) external view returns (uint256) {
-        (, PriceStatus status, ) = _evaluate(asset);
-        if (status != PriceStatus.Safe) return 0;
-        uint256 since = _states[asset].safeSince;
-        if (since == 0) return block.timestamp;
-        // A session that opened after the record means the asset was Closed in between.
-        (, uint256 openedAt) = _calendars[asset].openAt(block.timestamp);
-        return since > openedAt ? since : openedAt;
+        (, PriceStatus status, , uint256 openedAt) = _evaluate(asset);
+        return _safeSince(asset, status, openedAt);
+    }
+
+    /// @inheritdoc IOracleRouter
+    function quotes(address[] calldata assets) external view returns (Quote[] memory q) {
+        q = new Quote[](assets.length);
+        for (uint256 i; i < assets.length; ++i) {
+            address asset = assets[i];
+            Quote memory x = q[i];
+            uint256 openedAt;
+            (x.price, x.status, x.updatedAt, openedAt) = _evaluate(asset);
+            x.safeSince = _safeSince(asset, x.status, openedAt);
+            x.volatility = VolatilityMath.volatility(_states[asset].variance);
+        }
     }
 
     /// @inheritdoc IOracleRouter
@@ -72,7 +87,7 @@ contract OracleRouter is IOracleRouter, AccessManaged {
 
     /// @inheritdoc IOracleRouter
     function assetParams(address asset) external view returns (AssetParams memory) {
-        return _configs[asset].params;
+        return _configs[asset];
     }
 
     /// @inheritdoc IOracleRouter
@@ -107,10 +122,16 @@ contract OracleRouter is IOracleRouter, AccessManaged {
             params.ewmaLambda == 0 ||
             params.ewmaLambda >= VolatilityMath.WAD
         ) revert OracleInvalidParams(asset);
-        Config storage cfg = _configs[asset];
-        cfg.params = params;
-        cfg.primaryDecimals = _decimalsOf(params.primary);
-        cfg.secondaryDecimals = params.secondary == address(0) ? 0 : _decimalsOf(params.secondary);
+        _configs[asset] = params;
+        bool hasSecondary = params.secondary != address(0);
+        _hot[asset] = Hot({
+            primary: params.primary,
+            maxStaleness: params.maxStaleness,
+            primaryDecimals: _decimalsOf(params.primary),
+            secondaryDecimals: hasSecondary ? _decimalsOf(params.secondary) : 0,
+            hasSecondary: hasSecondary,
+            hasCalendar: _hasCalendar(_calendars[asset])
+        });
         AssetState storage st = _states[asset];
         st.lastRoundId = 0;
         st.tripped = false;
@@ -138,12 +159,20 @@ contract OracleRouter is IOracleRouter, AccessManaged {
         TradingCalendar.Calendar storage cal = _calendars[asset];
         cal.utcOffset = utcOffsetSeconds;
         cal.windows = windows;
+        _hot[asset].hasCalendar = _hasCalendar(cal);
         emit SessionSet(asset, utcOffsetSeconds, windows);
     }
 
     /// @inheritdoc IOracleRouter
     function setHoliday(address asset, uint32 localDay, bool closed) external restricted {
-        _calendars[asset].holidays[localDay] = closed;
+        TradingCalendar.Calendar storage cal = _calendars[asset];
+        if (cal.holidays[localDay] != closed) {
+            cal.holidays[localDay] = closed;
+            // closedDays counts the days marked closed: it is only decremented for a day that was counted.
+            if (closed) ++cal.closedDays;
+            else --cal.closedDays;
+            _hot[asset].hasCalendar = _hasCalendar(cal);
+        }
         emit HolidaySet(asset, localDay, closed);
     }
 
@@ -162,7 +191,7 @@ contract OracleRouter is IOracleRouter, AccessManaged {
 
     /// @inheritdoc IOracleRouter
     function poke(address asset) external returns (PriceStatus status) {
-        if (_configs[asset].params.primary == address(0)) revert OracleAssetNotConfigured(asset);
+        if (_hot[asset].primary == address(0)) revert OracleAssetNotConfigured(asset);
         return _refresh(asset, true);
     }
 
@@ -171,13 +200,13 @@ contract OracleRouter is IOracleRouter, AccessManaged {
     /// @dev Absorbs new rounds, then records the Safe/not-Safe transition at the current block time.
     function _refresh(address asset, bool checkBreaker) private returns (PriceStatus status) {
         uint256 staleUntil = checkBreaker ? _absorb(asset, true) : 0;
-        (, status, ) = _evaluate(asset);
+        uint256 openedAt;
+        (, status, , openedAt) = _evaluate(asset);
         AssetState storage st = _states[asset];
         if (status == PriceStatus.Safe) {
             uint256 since = st.safeSince;
             if (since == 0) since = block.timestamp;
             // A closed session or a stale window seen between two absorbed rounds ends the continuous safe period.
-            (, uint256 openedAt) = _calendars[asset].openAt(block.timestamp);
             if (openedAt > since) since = openedAt;
             if (staleUntil > since) since = staleUntil;
             if (since != st.safeSince) {
@@ -196,8 +225,9 @@ contract OracleRouter is IOracleRouter, AccessManaged {
     function _absorb(address asset, bool checkBreaker) private returns (uint256 staleUntil) {
         AssetState storage st = _states[asset];
         if (st.tripped) return 0;
-        AggregatorV3Interface primary = AggregatorV3Interface(_configs[asset].params.primary);
-        (bool ok, Round memory latest) = _latestRound(primary, _configs[asset].primaryDecimals);
+        Hot memory hot = _hot[asset];
+        AggregatorV3Interface primary = AggregatorV3Interface(hot.primary);
+        (bool ok, Round memory latest) = _latestRound(primary, hot.primaryDecimals);
         if (!ok || latest.id <= st.lastRoundId) return 0;
         if (st.lastRoundId == 0) {
             _accept(asset, latest, 0);
@@ -207,7 +237,7 @@ contract OracleRouter is IOracleRouter, AccessManaged {
         for (uint256 n = 0; n < MAX_ROUNDS_PER_POKE && id <= latest.id; ++n) {
             Round memory r;
             bool exists;
-            (exists, ok, r) = _roundAt(primary, _configs[asset].primaryDecimals, id);
+            (exists, ok, r) = _roundAt(primary, hot.primaryDecimals, id);
             if (!exists) {
                 // Round ids need not be consecutive (Chainlink phases): skip straight to the latest round.
                 if (id == latest.id) r = latest;
@@ -219,7 +249,7 @@ contract OracleRouter is IOracleRouter, AccessManaged {
                 ++id; // an invalid answer (≤ 0) is never a reference
                 continue;
             }
-            if (checkBreaker && _movedTooFar(_configs[asset].params.maxMove, st.lastPrice, r.price)) {
+            if (checkBreaker && _movedTooFar(_configs[asset].maxMove, st.lastPrice, r.price)) {
                 st.tripped = true;
                 st.trippedRoundId = r.id;
                 emit CircuitBreakerTripped(asset, r.id, st.lastPrice, r.price);
@@ -238,7 +268,7 @@ contract OracleRouter is IOracleRouter, AccessManaged {
             st.variance = VolatilityMath.nextVariance(
                 st.variance,
                 logReturn,
-                _configs[asset].params.ewmaLambda,
+                _configs[asset].ewmaLambda,
                 st.returnCount == 0
             );
             ++st.returnCount;
@@ -251,47 +281,76 @@ contract OracleRouter is IOracleRouter, AccessManaged {
 
     /// @dev Whether the price must have gone stale while the session was open between two consecutive rounds.
     function _staleBetween(address asset, uint256 previous, uint256 next) private view returns (bool) {
-        uint256 maxStaleness = _configs[asset].params.maxStaleness;
+        Hot memory hot = _hot[asset];
+        uint256 maxStaleness = hot.maxStaleness;
         if (next <= previous + maxStaleness) return false;
-        TradingCalendar.Calendar storage cal = _calendars[asset];
-        (bool openWhenStale, ) = cal.openAt(previous + maxStaleness);
+        (bool openWhenStale, ) = _openAt(asset, hot.hasCalendar, previous + maxStaleness);
         if (openWhenStale) return true;
-        (bool openAtNext, uint256 openedAt) = cal.openAt(next);
+        (bool openAtNext, uint256 openedAt) = _openAt(asset, hot.hasCalendar, next);
         return openAtNext && openedAt > previous && next - openedAt > maxStaleness;
     }
 
-    /// @dev The whole status decision, shared by getPrice, safeSince and poke.
-    function _evaluate(address asset) private view returns (uint256 price, PriceStatus status, uint256 updatedAt) {
-        Config storage cfg = _configs[asset];
-        if (cfg.params.primary == address(0)) return (0, PriceStatus.Unset, 0);
+    /// @dev The whole status decision, shared by getPrice, safeSince, quotes and poke; also returns when the current
+    ///      session opened (meaningful when Safe). Reads the one-slot cache first; the secondary's parameters and
+    ///      maxMove only when they matter, the calendar only when the asset has one.
+    function _evaluate(
+        address asset
+    ) private view returns (uint256 price, PriceStatus status, uint256 updatedAt, uint256 openedAt) {
+        Hot memory hot = _hot[asset];
+        if (hot.primary == address(0)) return (0, PriceStatus.Unset, 0, 0);
         AssetState storage st = _states[asset];
-        (bool ok, Round memory latest) = _latestRound(AggregatorV3Interface(cfg.params.primary), cfg.primaryDecimals);
-        if (!ok) return (st.lastPrice, PriceStatus.Stale, st.lastUpdatedAt);
+        (bool ok, Round memory latest) = _latestRound(AggregatorV3Interface(hot.primary), hot.primaryDecimals);
+        if (!ok) return (st.lastPrice, PriceStatus.Stale, st.lastUpdatedAt, 0);
         price = latest.price;
         updatedAt = latest.updatedAt;
-        if (st.tripped) return (price, PriceStatus.CircuitBroken, updatedAt);
+        if (st.tripped) return (price, PriceStatus.CircuitBroken, updatedAt, 0);
         // A move no poke has absorbed yet counts as tripped already: nobody can act on it before the breaker does.
         if (
             st.lastRoundId != 0 &&
             latest.id != st.lastRoundId &&
-            _movedTooFar(cfg.params.maxMove, st.lastPrice, latest.price)
-        ) return (price, PriceStatus.CircuitBroken, updatedAt);
-        (bool open, uint256 openedAt) = _calendars[asset].openAt(block.timestamp);
-        if (!open) return (price, PriceStatus.Closed, updatedAt);
-        if (_isStale(updatedAt, openedAt, cfg.params.maxStaleness)) return (price, PriceStatus.Stale, updatedAt);
-        if (cfg.params.secondary != address(0)) {
-            (bool secondaryOk, Round memory second) = _latestRound(
-                AggregatorV3Interface(cfg.params.secondary),
-                cfg.secondaryDecimals
-            );
-            // A secondary that cannot confirm (broken or stale) counts as disagreeing.
-            if (
-                !secondaryOk ||
-                _isStale(second.updatedAt, openedAt, cfg.params.maxStaleness) ||
-                _relativeDiff(price, second.price) > cfg.params.maxDeviation
-            ) return (price, PriceStatus.Deviating, updatedAt);
+            _movedTooFar(_configs[asset].maxMove, st.lastPrice, latest.price)
+        ) return (price, PriceStatus.CircuitBroken, updatedAt, 0);
+        bool open;
+        (open, openedAt) = _openAt(asset, hot.hasCalendar, block.timestamp);
+        if (!open) return (price, PriceStatus.Closed, updatedAt, 0);
+        if (_isStale(updatedAt, openedAt, hot.maxStaleness)) return (price, PriceStatus.Stale, updatedAt, 0);
+        if (hot.hasSecondary && !_secondaryConfirms(asset, hot.secondaryDecimals, price, openedAt)) {
+            return (price, PriceStatus.Deviating, updatedAt, 0);
         }
-        return (price, PriceStatus.Safe, updatedAt);
+        status = PriceStatus.Safe;
+    }
+
+    /// @dev A secondary that cannot confirm (broken or stale) counts as disagreeing.
+    function _secondaryConfirms(
+        address asset,
+        uint8 secondaryDecimals,
+        uint256 price,
+        uint256 openedAt
+    ) private view returns (bool) {
+        AssetParams storage params = _configs[asset];
+        (bool ok, Round memory second) = _latestRound(AggregatorV3Interface(params.secondary), secondaryDecimals);
+        return
+            ok &&
+            !_isStale(second.updatedAt, openedAt, params.maxStaleness) &&
+            _relativeDiff(price, second.price) <= params.maxDeviation;
+    }
+
+    /// @dev safeSince from an evaluation: a session that opened after the record means the asset was Closed in between.
+    function _safeSince(address asset, PriceStatus status, uint256 openedAt) private view returns (uint256) {
+        if (status != PriceStatus.Safe) return 0;
+        uint256 since = _states[asset].safeSince;
+        if (since == 0) return block.timestamp;
+        return since > openedAt ? since : openedAt;
+    }
+
+    /// @dev The calendar's answer, without reading it when the asset has neither windows nor closed days (24/7).
+    function _openAt(address asset, bool hasCalendar, uint256 t) private view returns (bool open, uint256 openedAt) {
+        if (!hasCalendar) return (true, 0);
+        return _calendars[asset].openAt(t);
+    }
+
+    function _hasCalendar(TradingCalendar.Calendar storage cal) private view returns (bool) {
+        return cal.windows.length != 0 || cal.closedDays != 0;
     }
 
     /// @dev Staleness counts only from the session's opening: the overnight or weekend gap is not staleness.

@@ -11,8 +11,10 @@ library TradingCalendar {
     uint256 internal constant MAX_WINDOWS = 21;
     int32 internal constant MAX_UTC_OFFSET = 14 hours;
 
+    /// @dev closedDays: how many local days are marked closed (lets a caller skip a calendar that has none).
     struct Calendar {
         int32 utcOffset;
+        uint32 closedDays;
         uint32[] windows;
         mapping(uint32 localDay => bool) holidays;
     }

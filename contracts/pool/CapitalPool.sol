@@ -15,7 +15,7 @@ import {ICapitalPool} from "./ICapitalPool.sol";
 import {IInsuranceFund} from "./IInsuranceFund.sol";
 
 /// @title CapitalPool
-/// @notice See ICapitalPool. Trust: the BORROWER (MarginEngine) is trusted to borrow only against margin and to
+/// @notice See ICapitalPool. Trust: the bound borrower (MarginEngine) is trusted to borrow only against margin and to
 ///         write off only debt that collateral and the insurance fund could not cover.
 /// @dev Share decimals = cash decimals + 6 (virtual-share offset against the first-depositor inflation attack).
 contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTransient {
@@ -29,8 +29,10 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
 
     // slot: index (uint256)
     uint256 private _index = FixedPoint.RAY;
-    // slot: lastAccrual (64) | rateModel (4 × 64 in the next slot)
+    // slot: lastAccrual (64) | borrower (160): every borrower call reads both, one cold SLOAD. RateModel (4 × 64)
+    // takes the next slot.
     uint64 private _lastAccrual;
+    address private _borrower;
     RateModel private _model;
     uint256 private _totalScaled;
     uint256 private _reservesOwed;
@@ -60,10 +62,28 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
         _setReserveFactor(reserveFactor_);
     }
 
+    /// @dev The borrower calls are the hot path of every margin action: a direct check against the address bound
+    ///      once by the admin replaces the AccessManager round trip.
+    modifier onlyBorrower() {
+        if (msg.sender != _borrower) revert PoolNotBorrower(msg.sender);
+        _;
+    }
+
+    // ───────────────────────────── admin ─────────────────────────────
+
+    /// @inheritdoc ICapitalPool
+    function bindBorrower(address borrower_) external restricted {
+        if (borrower_ == address(0)) revert PoolInvalidBorrower(borrower_);
+        address bound = _borrower;
+        if (bound != address(0)) revert PoolBorrowerAlreadyBound(bound);
+        _borrower = borrower_;
+        emit BorrowerBound(borrower_);
+    }
+
     // ───────────────────────────── borrower (MarginEngine) ─────────────────────────────
 
     /// @inheritdoc ICapitalPool
-    function borrow(uint256 assets, address receiver) external restricted nonReentrant returns (uint256 scaled) {
+    function borrow(uint256 assets, address receiver) external onlyBorrower nonReentrant returns (uint256 scaled) {
         if (assets == 0) revert PoolZeroAmount();
         uint256 index = _accrue();
         if (_deficit > 0) revert PoolDeficitUnresolved(_deficit);
@@ -76,7 +96,7 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
     }
 
     /// @inheritdoc ICapitalPool
-    function repay(uint256 scaled) external restricted nonReentrant returns (uint256 assets) {
+    function repay(uint256 scaled) external onlyBorrower nonReentrant returns (uint256 assets) {
         if (scaled == 0) revert PoolZeroAmount();
         uint256 index = _accrue();
         uint256 total = _totalScaled;
@@ -91,7 +111,7 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
     }
 
     /// @inheritdoc ICapitalPool
-    function writeOff(uint256 scaled) external restricted nonReentrant returns (uint256 assets) {
+    function writeOff(uint256 scaled) external onlyBorrower nonReentrant returns (uint256 assets) {
         if (scaled == 0) revert PoolZeroAmount();
         uint256 index = _accrue();
         uint256 total = _totalScaled;
@@ -271,6 +291,11 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
     /// @inheritdoc ICapitalPool
     function totalWrittenOff() external view returns (uint256) {
         return _writtenOff;
+    }
+
+    /// @inheritdoc ICapitalPool
+    function borrower() external view returns (address) {
+        return _borrower;
     }
 
     /// @inheritdoc ICapitalPool

@@ -62,6 +62,7 @@ contract MarginInvariantProbe {
         uint256 gross = IERC20(pool.asset()).balanceOf(address(pool)) + pool.totalDebt();
         uint256 owed = pool.reservesOwed();
         r.poolIdentity = pool.totalAssets() == (gross > owed ? gross - owed : 0);
+        digest = keccak256(abi.encode(digest, engine.insuranceOwed()));
         r.digest = keccak256(
             abi.encode(digest, pool.totalSupply(), pool.totalScaledDebt(), pool.deficit(), fund.balance())
         );
@@ -88,6 +89,9 @@ contract MarginInvariantProbe {
             r.internalBalances[h * tokens.length + t] = internalBalance;
             digest = keccak256(abi.encode(digest, internalBalance, wallet));
         }
+        // The engine also holds the penalty shares owed to the insurance fund (cash) until they are swept.
+        (address cash, , , , ) = c.engine.contracts();
+        if (address(token) == cash) inside += c.engine.insuranceOwed();
         if (engineHeld != inside) r.engineBacked = false;
         if (held != token.totalSupply()) r.supplyConserved = false;
         return digest;

@@ -112,9 +112,9 @@ export async function deployMargin(
   const poolIface = CapitalPool__factory.createInterface();
   const engineIface = MarginEngine__factory.createInterface();
   const fundIface = InsuranceFund__factory.createInterface();
-  await wait(
-    manager.setTargetFunctionRole(poolAddress, selectors(poolIface, ["borrow", "repay", "writeOff"]), ROLE.BORROWER),
-  );
+  // The pool's borrower calls check the engine's address directly (bound once here by the admin) instead of the
+  // AccessManager; BORROWER stays granted to the engine as the record of who borrows.
+  await wait(pool.bindBorrower(engineAddress));
   await wait(
     manager.setTargetFunctionRole(
       poolAddress,

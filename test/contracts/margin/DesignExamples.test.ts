@@ -197,6 +197,9 @@ describe("DESIGN.md worked examples", () => {
     expect(debtAfter).to.equal(0n);
     expect(await engine.accountState(clientA.address)).to.equal(State.Healthy);
     expect(await fund.balance()).to.equal(0n); // the fund paid all it had (incl. this call's penalty share) first
+    // Every penalty share owed to the fund (the earlier partial liquidation's too) was paid in before the claim.
+    await expect(settle).to.emit(engine, "InsuranceSwept");
+    expect(await engine.insuranceOwed()).to.equal(0n);
     const deficit = await pool.deficit();
     expect(deficit).to.be.greaterThan(0n);
     expect(await pool.convertToAssets(10n ** 12n)).to.be.lessThan(sharePriceBefore);

@@ -275,6 +275,7 @@ describe("MarginEngine", () => {
       const { engine, clientC, liquidator, fund, pool } = fx;
       const before = await engine.accountView(clientC.address);
       const fundBefore = await fund.balance();
+      const owedBefore = await engine.insuranceOwed();
       const tx = engine.connect(liquidator).liquidate(clientC.address, 5);
       await expect(tx).to.emit(engine, "Liquidated");
       const after = await engine.accountView(clientC.address);
@@ -289,10 +290,31 @@ describe("MarginEngine", () => {
       // penalty 5% of the seized value, half to the insurance fund
       const value = units * 8_050_000n;
       const penalty = (value * pct(5) + WAD - 1n) / WAD;
-      expect((await fund.balance()) - fundBefore).to.equal(penalty - penalty / 2n);
+      // The fund's half is owed (held by the engine) until anyone sweeps it: one transfer for many liquidations.
+      const share = penalty - penalty / 2n;
+      expect((await engine.insuranceOwed()) - owedBefore).to.equal(share);
+      expect(await fund.balance()).to.equal(fundBefore);
       expect(before.debt - after.debt).to.be.closeTo(value - penalty, 1n);
       expect(await pool.totalScaledDebt()).to.equal((await engine.debtOf(clientC.address))[1]);
       expect(await engine.balanceOf(liquidator.address, await addr(fx.bank))).to.equal(units);
+
+      const sweep = engine.connect(fx.clientA).sweepInsurance();
+      await expect(sweep)
+        .to.emit(engine, "InsuranceSwept")
+        .withArgs(owedBefore + share);
+      await expect(sweep)
+        .to.emit(fund, "IncomeReceived")
+        .withArgs(
+          await engine.getAddress(),
+          hre.ethers.encodeBytes32String("liquidation-penalty"),
+          owedBefore + share,
+          fundBefore + owedBefore + share,
+        );
+      expect(await fund.balance()).to.equal(fundBefore + owedBefore + share);
+      expect(await engine.insuranceOwed()).to.equal(0n);
+      // Nothing owed: a sweep pays nothing and emits nothing.
+      expect(await engine.sweepInsurance.staticCall()).to.equal(0n);
+      await expect(engine.sweepInsurance()).not.to.emit(engine, "InsuranceSwept");
     });
 
     it("seizes the least liquid tier first and honours the per-window cap", async () => {

@@ -269,8 +269,9 @@ describe("MarginEngine properties", function () {
                   await fx.setPrice(tokens[t], prices.get(t)!);
                 }
                 break;
-              case "sweep":
+              case "sweep": // the pool's reserves and the engine's owed penalty shares go to the insurance fund
                 await (await fx.pool.sweepReserves({ gasLimit: GAS })).wait();
+                await (await fx.engine.sweepInsurance({ gasLimit: GAS })).wait();
                 break;
             }
           } catch (err) {

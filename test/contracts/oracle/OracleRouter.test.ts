@@ -361,6 +361,78 @@ describe("OracleRouter", () => {
     });
   });
 
+  describe("quotes (the margin engine's batched read)", () => {
+    /** quotes() must equal the three single-asset functions, field by field, in the same block. */
+    async function expectQuotesMatch(router: Awaited<ReturnType<typeof routerFixture>>["router"], assets: string[]) {
+      const quotes = await router.quotes(assets);
+      expect(quotes.length).to.equal(assets.length);
+      for (const [i, asset] of assets.entries()) {
+        const [price, status, updatedAt] = await router.getPrice(asset);
+        expect([quotes[i].price, quotes[i].status, quotes[i].updatedAt]).to.deep.equal([price, status, updatedAt]);
+        expect(quotes[i].safeSince).to.equal(await router.safeSince(asset));
+        expect(quotes[i].volatility).to.equal(await router.volatility(asset));
+      }
+      return quotes;
+    }
+
+    it("returns each asset's getPrice, safeSince and volatility from one call: Safe, Deviating, CircuitBroken, Unset", async () => {
+      const { router, feeds, fx, bank, tech, small, newFeed, bankAddr } = await loadFixture(routerFixture);
+      const [techAddr, smallAddr] = [await tech.getAddress(), await small.getAddress()];
+      for (const answer of ["10.2", "9.9", "10.1"]) {
+        await feeds.mbBANK.setAnswer(feedPrice(answer));
+        await router.poke(bankAddr);
+      }
+      await time.increase(600);
+      const secondary = await newFeed(8);
+      await secondary.setAnswer(feedPrice("60"));
+      await router.configureAsset(
+        techAddr,
+        oracleParams(await feeds.mbTECH.getAddress(), { secondary: await secondary.getAddress() }),
+      );
+      await feeds.mbSMALL.setAnswer(feedPrice("8")); // +100% not yet absorbed: CircuitBroken before any poke
+      const unset = await fx.cash.getAddress();
+      const quotes = await expectQuotesMatch(router, [bankAddr, techAddr, smallAddr, unset]);
+      expect(quotes.map((q) => Number(q.status))).to.deep.equal([
+        Status.Safe,
+        Status.Deviating,
+        Status.CircuitBroken,
+        Status.Unset,
+      ]);
+      expect(quotes[0].volatility).to.be.greaterThan(0n);
+      expect(quotes[0].safeSince).to.be.greaterThan(0n);
+      expect(await router.quotes([])).to.deep.equal([]);
+      void bank;
+    });
+
+    it("matches the single reads inside and outside a session, on a holiday and after the holiday is lifted", async () => {
+      const { router, feeds, bankAddr } = await loadFixture(routerFixture);
+      await router.setSession(bankAddr, SHANGHAI, SHANGHAI_WINDOWS);
+      const at = (d: number, h: number, m: number): number => MONDAY_SHANGHAI + d * DAY + h * HOUR + m * 60;
+      await time.increaseTo(at(0, 10, 0));
+      await feeds.mbBANK.setAnswer(feedPrice("10"));
+      await router.poke(bankAddr);
+      expect((await expectQuotesMatch(router, [bankAddr]))[0].status).to.equal(Status.Safe);
+      await time.increaseTo(at(0, 12, 0));
+      expect((await expectQuotesMatch(router, [bankAddr]))[0].status).to.equal(Status.Closed);
+
+      // Back to 24/7, then one closed day: the router must read the calendar again, and skip it once reopened.
+      await router.setSession(bankAddr, SHANGHAI, []);
+      await feeds.mbBANK.setAnswer(feedPrice("10"));
+      await router.poke(bankAddr);
+      expect((await expectQuotesMatch(router, [bankAddr]))[0].status).to.equal(Status.Safe);
+      const now = await time.latest();
+      const today = Math.floor((now + 1 + SHANGHAI) / DAY);
+      await router.setHoliday(bankAddr, today, true);
+      await router.setHoliday(bankAddr, today, true); // marking it twice counts it once
+      expect((await expectQuotesMatch(router, [bankAddr]))[0].status).to.equal(Status.Closed);
+      await router.setHoliday(bankAddr, today, false);
+      const [, status] = await router.getPrice(bankAddr);
+      expect(status).to.equal(Status.Safe);
+      expect(await router.sessionAt(bankAddr, now + 2)).to.deep.equal([true, 0n]);
+      await expectQuotesMatch(router, [bankAddr]);
+    });
+  });
+
   describe("volatility (EWMA of log returns)", () => {
     it("matches a float64 reference within 1e-12 relative over 40 rounds, absorbed one or several per poke", async () => {
       const { router, feeds, bankAddr } = await loadFixture(routerFixture);

@@ -22,7 +22,7 @@ const atHead = async () => ({ blockTag: await hre.ethers.provider.getBlockNumber
 interface PoolFixture extends CoreFixture {
   pool: CapitalPool;
   fund: InsuranceFund;
-  /** Holds BORROWER so that the pool is exercised on its own (the MarginEngine holds it in deployment). */
+  /** Bound as the pool's borrower so that the pool is exercised on its own (the MarginEngine in deployment). */
   borrower: HardhatEthersSigner;
   lp: HardhatEthersSigner;
   lp2: HardhatEthersSigner;
@@ -46,11 +46,6 @@ async function poolFixture(): Promise<PoolFixture> {
   const p = CapitalPool__factory.createInterface();
   await fx.manager.setTargetFunctionRole(
     poolAddress,
-    (["borrow", "repay", "writeOff"] as const).map((n) => p.getFunction(n)!.selector),
-    ROLE.BORROWER,
-  );
-  await fx.manager.setTargetFunctionRole(
-    poolAddress,
     (["setRateModel", "setReserveFactor", "acknowledgeDeficit"] as const).map((n) => p.getFunction(n)!.selector),
     ROLE.RISK_OFFICER,
   );
@@ -59,7 +54,7 @@ async function poolFixture(): Promise<PoolFixture> {
     [InsuranceFund__factory.createInterface().getFunction("coverBadDebt")!.selector],
     ROLE.INSURANCE_CLAIMANT,
   );
-  await fx.manager.grantRole(ROLE.BORROWER, borrower.address, 0);
+  await pool.connect(admin).bindBorrower(borrower.address);
   await fx.cash.setSystemAccount(poolAddress, true);
   await fx.cash.setSystemAccount(await fund.getAddress(), true);
   for (const [i, u] of [borrower, lp, lp2].entries()) {
@@ -133,7 +128,7 @@ describe("CapitalPool", () => {
   });
 
   describe("borrowing", () => {
-    it("only the BORROWER role borrows, repays and writes off", async () => {
+    it("only the bound borrower borrows, repays and writes off", async () => {
       const { pool, lp } = await loadFixture(poolFixture);
       await pool.connect(lp).deposit(100_000n * CNY, lp.address);
       for (const call of [
@@ -141,8 +136,38 @@ describe("CapitalPool", () => {
         pool.connect(lp).repay(1n),
         pool.connect(lp).writeOff(1n),
       ]) {
-        await expect(call).to.be.revertedWithCustomError(pool, "AccessManagedUnauthorized").withArgs(lp.address);
+        await expect(call).to.be.revertedWithCustomError(pool, "PoolNotBorrower").withArgs(lp.address);
       }
+    });
+
+    it("binds the borrower once, by the admin only, and never the zero address", async () => {
+      const { pool, borrower, lp, actors } = await loadFixture(poolFixture);
+      expect(await pool.borrower()).to.equal(borrower.address);
+      await expect(pool.connect(lp).bindBorrower(lp.address))
+        .to.be.revertedWithCustomError(pool, "AccessManagedUnauthorized")
+        .withArgs(lp.address);
+      await expect(pool.connect(actors.admin).bindBorrower(lp.address))
+        .to.be.revertedWithCustomError(pool, "PoolBorrowerAlreadyBound")
+        .withArgs(borrower.address);
+
+      const fresh = await new CapitalPool__factory(actors.admin).deploy(
+        await pool.asset(),
+        await pool.insuranceFund(),
+        await pool.authority(),
+        { base: 0n, slope1: 0n, slope2: 0n, kink: 0n },
+        0n,
+      );
+      expect(await fresh.borrower()).to.equal(hre.ethers.ZeroAddress);
+      await expect(fresh.connect(lp).borrow(1n, lp.address))
+        .to.be.revertedWithCustomError(fresh, "PoolNotBorrower")
+        .withArgs(lp.address);
+      await expect(fresh.connect(actors.admin).bindBorrower(hre.ethers.ZeroAddress))
+        .to.be.revertedWithCustomError(fresh, "PoolInvalidBorrower")
+        .withArgs(hre.ethers.ZeroAddress);
+      await expect(fresh.connect(actors.admin).bindBorrower(lp.address))
+        .to.emit(fresh, "BorrowerBound")
+        .withArgs(lp.address);
+      expect(await fresh.borrower()).to.equal(lp.address);
     });
 
     it("lends cash, records scaled debt and refuses more than the available cash", async () => {
