@@ -4,6 +4,7 @@ import { openPostgres } from "./postgres";
 import { ApiKeyRepository, AuditRepository, IdempotencyRepository, LockRepository, NonceRepository } from "./repos/api";
 import { ChainRepository, ProjectionRepository } from "./repos/chain";
 import { KycRepository } from "./repos/kyc";
+import { KeeperRepository } from "./repos/keeper";
 import { ALL_MIGRATIONS } from "./schema";
 import { openSqlite } from "./sqlite";
 
@@ -20,6 +21,7 @@ export interface Repositories {
   audit: AuditRepository;
   locks: LockRepository;
   kyc: KycRepository;
+  keeper: KeeperRepository;
 }
 
 export interface Store extends Repositories {
@@ -43,6 +45,7 @@ function repositories(db: SqlExecutor): Repositories {
     audit: new AuditRepository(db),
     locks: new LockRepository(db),
     kyc: new KycRepository(db),
+    keeper: new KeeperRepository(db),
   };
 }
 

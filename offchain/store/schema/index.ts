@@ -2,9 +2,10 @@ import type { Migration } from "../migrations";
 import { API_MIGRATIONS } from "./api";
 import { CHAIN_MIGRATIONS } from "./chain";
 import { KYC_MIGRATIONS } from "./kyc";
+import { KEEPER_MIGRATIONS } from "./keeper";
 
 /**
  * Every capability's migration list, in the order capabilities are applied. A new capability (order book,
  * settlement, reserves…) adds schema/<capability>.ts and appends its list here; versions are per capability.
  */
-export const ALL_MIGRATIONS: Migration[] = [...API_MIGRATIONS, ...CHAIN_MIGRATIONS, ...KYC_MIGRATIONS];
+export const ALL_MIGRATIONS: Migration[] = [...API_MIGRATIONS, ...CHAIN_MIGRATIONS, ...KYC_MIGRATIONS, ...KEEPER_MIGRATIONS];
