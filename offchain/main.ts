@@ -18,6 +18,7 @@ import {
   type DeploymentRecord,
   type Indexer,
 } from "./chain";
+import { Keeper, keeperRoutes } from "./keeper";
 import { expireApprovals, kycRoutes, loadSdnFile, type KycDeps } from "./kyc";
 import { sqlitePath, type Config } from "./shared/config";
 import { startJobs } from "./shared/jobs";
@@ -43,6 +44,7 @@ export interface Service {
   store: Store;
   chain?: ChainGateway;
   indexer?: Indexer;
+  keeper?: Keeper;
   demoKeys: Partial<Record<Role, NewApiKey>>;
   log: Logger;
   stop(): Promise<void>;
@@ -81,6 +83,19 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     log: log.child({ component: "kyc" }),
   };
 
+  // The liquidation keeper: on by default in development (config.keeper.enabled overrides), needs the chain.
+  let keeper: Keeper | undefined;
+  if (chain && (config.keeper.enabled ?? config.env === "development")) {
+    keeper = new Keeper({
+      store,
+      provider: chain.provider,
+      deployment: chain.deployment,
+      settings: config.keeper,
+      log: log.child({ component: "keeper" }),
+    });
+    keeper.start();
+  }
+
   const status = (): Record<string, unknown> => ({
     store: store.engine,
     network: deployment?.network ?? null,
@@ -98,6 +113,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     capabilities: [
       coreRoutes({ store, secretKey: config.api.secretKey, status }),
       kycRoutes(kycDeps),
+      keeperRoutes({ store }, keeper),
       ...(opts.extraRoutes ?? []),
     ],
   });
@@ -106,6 +122,28 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     api.metrics.gauge("mb_indexer_last_block", "last block indexed", () => i.status.lastBlock);
     api.metrics.gauge("mb_indexer_head_block", "chain head seen by the indexer", () => i.status.head);
     api.metrics.gauge("mb_indexer_rewinds_total", "reorg rewinds since start", () => i.status.rewinds);
+  }
+  if (keeper) {
+    const k = keeper;
+    for (const state of Object.keys(k.metrics.accountsByState) as (keyof typeof k.metrics.accountsByState)[])
+      api.metrics.gauge(
+        `mb_keeper_accounts_${state.toLowerCase()}`,
+        `indexed accounts in ${state}`,
+        () => k.metrics.accountsByState[state],
+      );
+    api.metrics.gauge("mb_keeper_liquidations_mined", "liquidations mined", () => k.metrics.liquidationsMined);
+    api.metrics.gauge("mb_keeper_segments_liquidated", "segments liquidated", () => k.metrics.segmentsLiquidated);
+    api.metrics.gauge("mb_keeper_bad_debt_written_off", "bad debt written off (cash base units)", () =>
+      Number(k.metrics.badDebt.writtenOff),
+    );
+    api.metrics.gauge("mb_keeper_insurance_coverage", "insurance fund / shortfall", () =>
+      k.metrics.shortfall === 0n ? 1e9 : Number(k.metrics.insuranceCoverage) / 1e18,
+    );
+    api.metrics.gauge(
+      "mb_keeper_last_round_rechecked",
+      "accounts re-read for the last price round",
+      () => k.metrics.lastRoundRechecked,
+    );
   }
   const running = await listen(api, {
     host: config.api.host,
@@ -121,6 +159,9 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     [
       { name: "kyc-expiry", intervalMs: 60_000, timeoutMs: 30_000, run: () => expireApprovals(kycDeps) },
       { name: "nonce-prune", intervalMs: 60_000, timeoutMs: 30_000, run: () => store.nonces.prune(Date.now()) },
+      ...(keeper
+        ? [{ name: "keeper-outbox", intervalMs: 1_000, timeoutMs: 30_000, run: () => keeper!.deliver() }]
+        : []),
     ],
     { tryLease: (name, ttl) => store.locks.tryAcquire(name, owner, ttl), log: log.child({ component: "jobs" }) },
   );
@@ -140,10 +181,12 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     store,
     chain,
     indexer,
+    keeper,
     demoKeys,
     log,
     async stop() {
       await jobs.stop();
+      await keeper?.stop();
       await running.close();
       await indexer?.stop();
       chain?.close();

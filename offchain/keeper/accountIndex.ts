@@ -84,8 +84,7 @@ export class AccountIndex {
     const account = s.account.toLowerCase();
     this.remove(account);
     const triggers = new Map<string, bigint>();
-    const line =
-      s.state === State.Healthy ? s.warningLine : s.state === State.Warning ? s.maintenanceReq : s.hardLine;
+    const line = s.state === State.Healthy ? s.warningLine : s.state === State.Warning ? s.maintenanceReq : s.hardLine;
     const slack = s.equity - BigInt(line);
     if (s.state <= State.MarginCall && s.positionValue > 0n && slack > 0n) {
       for (const [asset, { price, haircut }] of s.held) {

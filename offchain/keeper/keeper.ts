@@ -70,6 +70,8 @@ export class Keeper {
   private readonly dirty = new Map<string, Trigger>();
   private readonly liquidatableSince = new Map<string, Trigger>();
   private readonly pokedAt = new Map<string, number>();
+  /** Accounts whose recorded state still lags (poke in flight or failed): re-read next tick. */
+  private readonly lagging = new Set<string>();
   private readonly cash: string;
   private initialised = false;
   private timer: NodeJS.Timeout | undefined;
@@ -154,6 +156,8 @@ export class Keeper {
     }
     const block = await this.deps.provider.getBlock(head);
     const chainTime = block?.timestamp ?? Math.floor(now / 1000);
+    for (const a of this.lagging) this.markDirty(a, { at: now, reason: "lagging" });
+    this.lagging.clear();
     for (const a of this.index.troubled()) {
       const s = this.index.get(a)!;
       if (s.state >= State.Liquidatable) this.markDirty(a, { at: now, reason: "retry" });
@@ -263,7 +267,8 @@ export class Keeper {
     if (address === (await this.router.getAddress()).toLowerCase()) {
       const parsed = this.router.interface.parseLog(log);
       if (parsed && ["RoundProcessed", "PriceBecameSafe", "CircuitBreakerReset"].includes(parsed.name))
-        if (!moved.has(String(parsed.args.asset).toLowerCase())) moved.set(String(parsed.args.asset).toLowerCase(), seenAt);
+        if (!moved.has(String(parsed.args.asset).toLowerCase()))
+          moved.set(String(parsed.args.asset).toLowerCase(), seenAt);
       return;
     }
     const asset = this.feedToAsset.get(address);
@@ -349,8 +354,10 @@ export class Keeper {
     if (s.state === State.Healthy && (!before || before.state === State.Healthy)) return;
     const [recorded] = await this.engine.recordedState(account);
     if (Number(recorded) === s.state) return;
+    this.lagging.add(account);
+    // one poke per account per second: the one in flight will be mined within the next ticks
     const last = this.pokedAt.get(account) ?? 0;
-    if (Date.now() - last < 2_000) return;
+    if (Date.now() - last < 1_000) return;
     this.pokedAt.set(account, Date.now());
     try {
       await this.liquidator.sendPlain(account);
@@ -364,7 +371,11 @@ export class Keeper {
     const paused = this.isPaused(s.account, s.held.keys());
     if (paused) {
       this.metrics.skippedPaused++;
-      this.deps.log.info("liquidation paused by override", { account: s.account, scope: paused.scope, target: paused.target });
+      this.deps.log.info("liquidation paused by override", {
+        account: s.account,
+        scope: paused.scope,
+        target: paused.target,
+      });
       return;
     }
     const bonus = await this.estimatedBonus(s);
@@ -372,7 +383,12 @@ export class Keeper {
       this.metrics.skippedPolicy++;
       return;
     }
-    const out = await this.liquidator.submit(s.account, this.deps.settings.maxSegments, trigger, this.deps.settings.maxFeePerGas);
+    const out = await this.liquidator.submit(
+      s.account,
+      this.deps.settings.maxSegments,
+      trigger,
+      this.deps.settings.maxFeePerGas,
+    );
     if (out.kind === "sent") this.metrics.liquidationsSent++;
     else if (out.kind === "refused") {
       this.metrics.refused++;

@@ -76,7 +76,13 @@ export class Liquidator {
           )
         ) {
           out.push({ intent: i, status, latencyMs: now - i.triggerAt });
-          this.log.info("liquidation settled", { account: i.account, epoch: i.epoch, hash: i.txHash, status, segments });
+          this.log.info("liquidation settled", {
+            account: i.account,
+            epoch: i.epoch,
+            hash: i.txHash,
+            status,
+            segments,
+          });
         }
         continue;
       }

@@ -21,6 +21,9 @@ export const DEV_KEYS = {
   kycOfficerKey: "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
   kycDataKey: "6d625f6465765f6b79635f646174615f6b65795f6e6f745f666f725f70726f64",
   apiSecretKey: "6d625f6465765f6170695f7365637265745f6b65795f6e6f745f666f725f7072",
+  /** hardhat account #9: the dev liquidation keeper (needs KYC and mbCNY in its margin account). */
+  keeperKey: "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+  keeperWebhookSecret: "mb-dev-webhook-secret",
 } as const;
 
 export const ConfigSchema = z
@@ -86,6 +89,30 @@ export const ConfigSchema = z
         validityDays: z.coerce.number().int().min(1).max(3650).default(365),
       })
       .default({ dataKey: DEV_KEYS.kycDataKey }),
+    keeper: z
+      .object({
+        /** Runs the liquidation keeper; unset: on in development only (docs/keeper.md). */
+        enabled: z
+          .enum(["true", "false"])
+          .transform((v) => v === "true")
+          .or(z.boolean())
+          .optional(),
+        signerKey: privateKey.default(DEV_KEYS.keeperKey),
+        pollIntervalMs: z.coerce.number().int().min(10).default(250),
+        resyncIntervalMs: z.coerce.number().int().min(1000).default(60_000),
+        maxSegments: z.coerce.number().int().min(1).max(64).default(8),
+        /** wei; no cap when absent */
+        maxFeePerGas: z.coerce.bigint().optional(),
+        /** cash base units */
+        minBonus: z.coerce.bigint().default(0n),
+        readConcurrency: z.coerce.number().int().min(1).max(64).default(8),
+        webhookUrl: z.string().url().optional(),
+        webhookSecret: z.string().min(16).default(DEV_KEYS.keeperWebhookSecret),
+        webhookBaseBackoffMs: z.coerce.number().int().min(1).default(1000),
+        webhookMaxBackoffMs: z.coerce.number().int().min(1).default(300_000),
+      })
+      .strict()
+      .default({}),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -100,6 +127,18 @@ export const ConfigSchema = z
       ctx.addIssue({
         code: "custom",
         path: ["api", "secretKey"],
+        message: "the development key is refused in production",
+      });
+    if (c.keeper.enabled && c.keeper.signerKey === DEV_KEYS.keeperKey)
+      ctx.addIssue({
+        code: "custom",
+        path: ["keeper", "signerKey"],
+        message: "the development key is refused in production",
+      });
+    if (c.keeper.enabled && c.keeper.webhookSecret === DEV_KEYS.keeperWebhookSecret)
+      ctx.addIssue({
+        code: "custom",
+        path: ["keeper", "webhookSecret"],
         message: "the development key is refused in production",
       });
     if (c.chain.kycOfficerKey === DEV_KEYS.kycOfficerKey)
@@ -178,5 +217,16 @@ export function configFromEnv(env: Env = process.env): Config {
         validityDays: env.MB_KYC_VALIDITY_DAYS,
       }),
     },
+    keeper: pick({
+      enabled: env.MB_KEEPER_ENABLED,
+      signerKey: env.MB_KEEPER_KEY,
+      pollIntervalMs: env.MB_KEEPER_POLL_MS,
+      resyncIntervalMs: env.MB_KEEPER_RESYNC_MS,
+      maxSegments: env.MB_KEEPER_MAX_SEGMENTS,
+      maxFeePerGas: env.MB_KEEPER_MAX_FEE_PER_GAS,
+      minBonus: env.MB_KEEPER_MIN_BONUS,
+      webhookUrl: env.MB_KEEPER_WEBHOOK_URL,
+      webhookSecret: env.MB_KEEPER_WEBHOOK_SECRET,
+    }),
   });
 }

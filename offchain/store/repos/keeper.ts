@@ -162,7 +162,13 @@ export class KeeperRepository {
   /** Settles a pending intent; false when it was already settled (another instance got there first). */
   async settleIntent(
     id: number,
-    s: { status: Exclude<IntentStatus, "pending">; minedBlock?: number; minedAt?: number; segments?: number; error?: string },
+    s: {
+      status: Exclude<IntentStatus, "pending">;
+      minedBlock?: number;
+      minedAt?: number;
+      segments?: number;
+      error?: string;
+    },
     now: number,
   ): Promise<boolean> {
     const n = await this.db.run(

@@ -8,4 +8,9 @@ import { KEEPER_MIGRATIONS } from "./keeper";
  * Every capability's migration list, in the order capabilities are applied. A new capability (order book,
  * settlement, reserves…) adds schema/<capability>.ts and appends its list here; versions are per capability.
  */
-export const ALL_MIGRATIONS: Migration[] = [...API_MIGRATIONS, ...CHAIN_MIGRATIONS, ...KYC_MIGRATIONS, ...KEEPER_MIGRATIONS];
+export const ALL_MIGRATIONS: Migration[] = [
+  ...API_MIGRATIONS,
+  ...CHAIN_MIGRATIONS,
+  ...KYC_MIGRATIONS,
+  ...KEEPER_MIGRATIONS,
+];
