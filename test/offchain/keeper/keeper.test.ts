@@ -4,19 +4,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { JsonRpcProvider, id as keccakId, parseUnits, type JsonRpcSigner } from "ethers";
-import {
-  CollateralToken__factory,
-  KycRegistry__factory,
-  MarginEngine__factory,
-  OracleRouter__factory,
-  CapitalPool__factory,
-  SettableAggregatorV3__factory,
-  type CollateralToken,
-  type MarginEngine,
-  type OracleRouter,
-  type SettableAggregatorV3,
-} from "../../../typechain-types";
+import { JsonRpcProvider, type JsonRpcSigner } from "ethers";
+import type { CollateralToken, MarginEngine } from "../../../typechain-types";
 import { ApiClient } from "../../../offchain/api";
 import { Keeper, DEFAULT_KEEPER_SETTINGS, State, type KeeperSettings } from "../../../offchain/keeper";
 import { startService, type Service } from "../../../offchain/main";
@@ -24,17 +13,15 @@ import { DEV_KEYS, parseConfig } from "../../../offchain/shared/config";
 import { silentLogger } from "../../../offchain/shared/logger";
 import { openStore, type Store } from "../../../offchain/store";
 import { startDevChain, type DevChain } from "../../helpers/devChain";
-import { DEV_ORACLE_PARAMS } from "../../../scripts/deploy/oracle";
+import { CNY, DEV_KEEPER_ADDRESS, prepareKeeperChain, type KeeperChain } from "../../helpers/keeperChain";
 import { CutProxy } from "./cutProxy";
 
 const CHAIN_PORT = 8691;
 const PROXY_PORT = 8692;
 const HOOK_PORT = 18601;
 const API_PORT = 18602;
-const CNY = 10n ** 6n;
-const WAD = 10n ** 18n;
 const HOOK_SECRET = "keeper-test-webhook-secret";
-const KEEPER_ADDRESS = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720"; // hardhat account #9 = DEV_KEYS.keeperKey
+const KEEPER_ADDRESS = DEV_KEEPER_ADDRESS;
 
 async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -52,38 +39,17 @@ describe("keeper (real hardhat node)", function () {
   let dir: string;
   let service: Service;
   let engine: MarginEngine;
-  let router: OracleRouter;
   let tokens: Record<string, CollateralToken>;
-  let feeds: Record<string, SettableAggregatorV3>;
+  let kc: KeeperChain;
   let users: JsonRpcSigner[];
   let hook: http.Server;
   const hookBodies: { body: Record<string, unknown>; valid: boolean }[] = [];
   let hookFailuresLeft = 2;
-  let mintRef = 0;
 
-  const setPrice = async (symbol: string, price: string): Promise<void> => {
-    await feeds[symbol].setAnswer(parseUnits(price, 8));
-    await router.poke(await tokens[symbol].getAddress());
-  };
-  const verify = async (account: string, tier: number): Promise<void> => {
-    const kyc = KycRegistry__factory.connect(dev.record.contracts.KycRegistry, dev.signers[1]);
-    const now = (await dev.chain.provider.getBlock("latest"))!.timestamp;
-    await kyc.setIdentity(account, tier, 156, now + 365 * 86400, keccakId(account));
-  };
-  const mint = async (symbol: string, to: string, amount: bigint): Promise<void> => {
-    await tokens[symbol].connect(dev.signers[2]).mint(to, amount, keccakId(`keeper-test-${mintRef++}`));
-  };
-  /** A tier-5 client holding `units` of `symbol`, who borrowed `debtCny` and withdrew it (so equity = collateral − debt). */
-  const openAccount = async (user: JsonRpcSigner, symbol: string, units: bigint, debtCny: bigint): Promise<string> => {
-    const a = await user.getAddress();
-    await verify(a, 5);
-    await mint(symbol, a, units);
-    await tokens[symbol].connect(user).approve(await engine.getAddress(), units);
-    await engine.connect(user).deposit(await tokens[symbol].getAddress(), units);
-    await engine.connect(user).borrow(debtCny * CNY);
-    await engine.connect(user).withdraw(await tokens.mbCNY.getAddress(), debtCny * CNY);
-    return a.toLowerCase();
-  };
+  const setPrice = (symbol: string, price: string): Promise<void> => kc.setPrice(symbol, price);
+  const mint = (symbol: string, to: string, amount: bigint): Promise<void> => kc.mint(symbol, to, amount);
+  const openAccount = (user: JsonRpcSigner, symbol: string, units: bigint, debt: bigint): Promise<string> =>
+    kc.openAccount(user, symbol, units, debt);
   const keeperSettings = (over: Partial<KeeperSettings> = {}): KeeperSettings => ({
     ...DEFAULT_KEEPER_SETTINGS,
     signerKey: DEV_KEYS.keeperKey,
@@ -98,59 +64,12 @@ describe("keeper (real hardhat node)", function () {
 
   before(async function () {
     dev = await startDevChain(CHAIN_PORT);
-    const p = dev.chain.provider;
-    users = await Promise.all(Array.from({ length: 10 }, (_, i) => p.getSigner(10 + i)));
-    const c = dev.record.contracts;
-    engine = MarginEngine__factory.connect(c.MarginEngine, dev.signers[0]);
-    router = OracleRouter__factory.connect(c.OracleRouter, dev.signers[3]);
-    tokens = {};
-    for (const t of dev.record.tokens) tokens[t.symbol] = CollateralToken__factory.connect(t.address, dev.signers[0]);
-    // Settable feeds (breaker off, a day of staleness) and margins without the volatility term: exact lines.
-    feeds = {};
-    const start: Record<string, string> = { mbBANK: "10", mbTECH: "25", mbSMALL: "50" };
-    for (const [symbol, px] of Object.entries(start)) {
-      const feed = await new SettableAggregatorV3__factory(dev.signers[0]).deploy(8, `${symbol} / CNY`);
-      await feed.setAnswer(parseUnits(px, 8));
-      await router.configureAsset(await tokens[symbol].getAddress(), {
-        primary: await feed.getAddress(),
-        secondary: "0x0000000000000000000000000000000000000000",
-        maxStaleness: 86_400,
-        maxDeviation: DEV_ORACLE_PARAMS.maxDeviation,
-        maxMove: 0n,
-        ewmaLambda: DEV_ORACLE_PARAMS.ewmaLambda,
-      });
-      feeds[symbol] = feed;
-    }
-    const risk = engine.connect(dev.signers[3]);
-    for (const [tier, base, buffer] of [
-      [1, 15n, 5n],
-      [2, 20n, 5n],
-      [3, 25n, 10n],
-    ] as const)
-      await risk.setTierRisk(tier, {
-        baseMaintenance: (base * WAD) / 100n,
-        volatilityMultiplier: 0n,
-        floor: 0n,
-        cap: WAD - (buffer * WAD) / 100n,
-        initialBuffer: (buffer * WAD) / 100n,
-      });
-    // Capital in the pool; the keeper's own margin account (KYC + cash) to pay for seized collateral.
-    const lp = users[0];
-    await verify(await lp.getAddress(), 1);
-    await mint("mbCNY", await lp.getAddress(), 10_000_000n * CNY);
-    const pool = CapitalPool__factory.connect(c.CapitalPool, lp);
-    await tokens.mbCNY.connect(lp).approve(c.CapitalPool, 10_000_000n * CNY);
-    await pool.deposit(10_000_000n * CNY, await lp.getAddress());
-    for (const liquidator of [KEEPER_ADDRESS, await users[1].getAddress()]) {
-      await verify(liquidator, 1);
-      await mint("mbCNY", liquidator, 5_000_000n * CNY);
-      const s = await p.getSigner(liquidator);
-      await tokens.mbCNY.connect(s).approve(c.MarginEngine, 5_000_000n * CNY);
-      await engine.connect(s).deposit(await tokens.mbCNY.getAddress(), 5_000_000n * CNY);
-    }
-    // Prices must have been Safe for the engine's oracle grace (5 min) before any liquidation.
-    await p.send("evm_increaseTime", [301]);
-    for (const s of Object.keys(start)) await setPrice(s, start[s]);
+    users = await Promise.all(Array.from({ length: 9 }, (_, i) => dev.chain.provider.getSigner(11 + i)));
+    kc = await prepareKeeperChain(dev);
+    ({ engine, tokens } = kc);
+    // a second verified liquidator with cash: liquidation stays permissionless
+    await kc.verify(await users[0].getAddress(), 1);
+    await kc.fundMargin(await users[0].getAddress(), 1_000_000n);
 
     hook = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -203,7 +122,7 @@ describe("keeper (real hardhat node)", function () {
   });
 
   it("pokes an account into Warning then MarginCall, delivers signed notices with deadline and amount to cure (after webhook failures), and records the cure", async function () {
-    const a = await openAccount(users[2], "mbBANK", 10_000n, 70_000n);
+    const a = await openAccount(users[1], "mbBANK", 10_000n, 70_000n);
     await setPrice("mbBANK", "8.5");
     await until("warning recorded", async () => Number((await engine.recordedState(a))[0]) === State.Warning);
     await setPrice("mbBANK", "8");
@@ -229,14 +148,14 @@ describe("keeper (real hardhat node)", function () {
     expect(stored.reduce((n, s) => n + s.attempts, 0)).to.be.gte(stored.length + 2);
 
     await mint("mbBANK", a, 1_000n);
-    await tokens.mbBANK.connect(users[2]).approve(await engine.getAddress(), 1_000n);
-    await engine.connect(users[2]).deposit(await tokens.mbBANK.getAddress(), 1_000n);
+    await tokens.mbBANK.connect(users[1]).approve(await engine.getAddress(), 1_000n);
+    await engine.connect(users[1]).deposit(await tokens.mbBANK.getAddress(), 1_000n);
     await until("cured notice", async () => hookBodies.find((h) => h.body.account === a && h.body.kind === "cured"));
     expect(await service.store.keeper.lastEpoch(a)).to.equal(undefined);
   });
 
   it("does not liquidate during the margin-call window, then liquidates once the deadline passes", async function () {
-    const b = await openAccount(users[3], "mbTECH", 4_000n, 65_000n);
+    const b = await openAccount(users[2], "mbTECH", 4_000n, 65_000n);
     await setPrice("mbTECH", "20");
     await until("margin call recorded", async () => Number((await engine.recordedState(b))[0]) === State.MarginCall);
     await new Promise((r) => setTimeout(r, 1000));
@@ -258,8 +177,8 @@ describe("keeper (real hardhat node)", function () {
 
   it("honours a risk officer's pause (audited) while others may still liquidate on-chain", async function () {
     await setPrice("mbSMALL", "50");
-    const paused = await openAccount(users[4], "mbSMALL", 2_000n, 50_000n);
-    const free = await openAccount(users[5], "mbSMALL", 2_000n, 50_000n);
+    const paused = await openAccount(users[3], "mbSMALL", 2_000n, 50_000n);
+    const free = await openAccount(users[4], "mbSMALL", 2_000n, 50_000n);
     const officer = new ApiClient(service.url, service.demoKeys.risk_officer);
     const client = new ApiClient(service.url, service.demoKeys.client);
     const res = await officer.post("/v1/keeper/overrides", {
@@ -283,7 +202,7 @@ describe("keeper (real hardhat node)", function () {
     expect(service.keeper!.metrics.skippedPaused).to.be.gte(1);
 
     // liquidate() stays permissionless: another verified liquidator acts while this keeper is paused
-    await engine.connect(users[1]).liquidate(paused, 8);
+    await engine.connect(users[0]).liquidate(paused, 8);
     expect(Number(await engine.accountState(paused))).to.be.oneOf([State.Healthy, State.Warning]);
 
     const del = await officer.request("DELETE", `/v1/keeper/overrides/account/${paused}`);
@@ -321,8 +240,8 @@ describe("keeper (real hardhat node)", function () {
 
     it("resumes after a crash mid-way without sending any liquidation twice (lost answers and unsent bytes)", async function () {
       await setPrice("mbSMALL", "50");
-      const d1 = await openAccount(users[6], "mbSMALL", 2_000n, 50_000n);
-      const d2 = await openAccount(users[7], "mbSMALL", 2_000n, 50_000n);
+      const d1 = await openAccount(users[5], "mbSMALL", 2_000n, 50_000n);
+      const d2 = await openAccount(users[6], "mbSMALL", 2_000n, 50_000n);
       const k1 = newKeeper();
       await k1.tick();
       await setPrice("mbSMALL", "30");
@@ -345,7 +264,7 @@ describe("keeper (real hardhat node)", function () {
 
       // Journaled and signed, but the bytes never left: the restart sends those same bytes, once.
       await setPrice("mbSMALL", "50");
-      const d3 = await openAccount(users[8], "mbSMALL", 2_000n, 50_000n);
+      const d3 = await openAccount(users[7], "mbSMALL", 2_000n, 50_000n);
       await k2.tick();
       await setPrice("mbSMALL", "30");
       await proxy.up("drop-sends");
@@ -368,7 +287,7 @@ describe("keeper (real hardhat node)", function () {
 
     it("rides out an RPC outage and liquidates once the node is reachable again", async function () {
       await setPrice("mbSMALL", "50");
-      const e = await openAccount(users[9], "mbSMALL", 2_000n, 50_000n);
+      const e = await openAccount(users[8], "mbSMALL", 2_000n, 50_000n);
       const k = newKeeper();
       await k.tick();
       await proxy.down();
