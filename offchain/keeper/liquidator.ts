@@ -1,4 +1,4 @@
-import { Transaction, Wallet, type JsonRpcProvider } from "ethers";
+import { Transaction, Wallet, type FeeData, type JsonRpcProvider } from "ethers";
 import { MarginEngine__factory, OracleRouter__factory } from "../../typechain-types";
 import { decodeRevert } from "../chain";
 import { isAppError } from "../shared/errors";
@@ -33,13 +33,15 @@ export class Liquidator {
   readonly wallet: Wallet;
   private nextNonce: number | undefined;
   private gate: Promise<unknown> = Promise.resolve();
+  private fee: { at: number; data: FeeData } | undefined;
+  private cachedChainId: bigint | undefined;
   private readonly engine;
   private readonly errorIfaces;
 
   constructor(
     private readonly store: Store,
     private readonly provider: JsonRpcProvider,
-    engineAddress: string,
+    private readonly engineAddress: string,
     signerKey: string,
     private readonly log: Logger,
   ) {
@@ -75,7 +77,7 @@ export class Liquidator {
             now,
           )
         ) {
-          out.push({ intent: i, status, latencyMs: now - i.triggerAt });
+          out.push({ intent: { ...i, status, segments: segments ?? null }, status, latencyMs: now - i.triggerAt });
           this.log.info("liquidation settled", {
             account: i.account,
             epoch: i.epoch,
@@ -100,8 +102,34 @@ export class Liquidator {
   }
 
   /** Simulates, signs, journals, then broadcasts one liquidate call. */
-  submit(account: string, maxSegments: number, trigger: Trigger, maxFeePerGas?: bigint): Promise<SubmitOutcome> {
-    return this.exclusive(() => this.submitNow(account, maxSegments, trigger, maxFeePerGas));
+  async submit(account: string, maxSegments: number, trigger: Trigger, maxFeePerGas?: bigint): Promise<SubmitOutcome> {
+    if ((await this.store.keeper.lastEpoch(account))?.status === "pending") return { kind: "busy" };
+    // Simulation and fees outside the nonce gate (they may run in parallel); journal + send inside it.
+    const data = this.engine.interface.encodeFunctionData("liquidate", [account, maxSegments]);
+    let gasLimit: bigint;
+    try {
+      gasLimit = await this.provider.estimateGas({ to: this.engineAddress, data, from: this.wallet.address });
+    } catch (err) {
+      const e = decodeRevert(err, this.errorIfaces);
+      if (isAppError(e, "CHAIN_REVERTED")) return { kind: "refused", error: e.message };
+      throw e;
+    }
+    const fee = await this.feeData();
+    const price = fee.maxFeePerGas ?? fee.gasPrice ?? 0n;
+    if (maxFeePerGas !== undefined && price > maxFeePerGas)
+      return { kind: "policy", reason: `fee ${price} above cap ${maxFeePerGas}` };
+    return this.exclusive(() => this.journalAndSend(account, maxSegments, trigger, data, gasLimit, fee));
+  }
+
+  private async feeData(): Promise<FeeData> {
+    const now = Date.now();
+    if (!this.fee || now - this.fee.at > 1000) this.fee = { at: now, data: await this.provider.getFeeData() };
+    return this.fee.data;
+  }
+
+  private async chainId(): Promise<bigint> {
+    this.cachedChainId ??= (await this.provider.getNetwork()).chainId;
+    return this.cachedChainId;
   }
 
   /** Nonce allocation, signing and journaling happen one transaction at a time. */
@@ -111,30 +139,19 @@ export class Liquidator {
     return result;
   }
 
-  private async submitNow(
+  private async journalAndSend(
     account: string,
     maxSegments: number,
     trigger: Trigger,
-    maxFeePerGas?: bigint,
+    data: string,
+    gasLimit: bigint,
+    fee: FeeData,
   ): Promise<SubmitOutcome> {
     const last = await this.store.keeper.lastEpoch(account);
     if (last?.status === "pending") return { kind: "busy" };
-    const data = this.engine.interface.encodeFunctionData("liquidate", [account, maxSegments]);
-    const to = await this.engine.getAddress();
-    let gasLimit: bigint;
-    try {
-      gasLimit = await this.provider.estimateGas({ to, data, from: this.wallet.address });
-    } catch (err) {
-      const e = decodeRevert(err, this.errorIfaces);
-      if (isAppError(e, "CHAIN_REVERTED")) return { kind: "refused", error: e.message };
-      throw e;
-    }
-    const fee = await this.provider.getFeeData();
-    const price = fee.maxFeePerGas ?? fee.gasPrice ?? 0n;
-    if (maxFeePerGas !== undefined && price > maxFeePerGas)
-      return { kind: "policy", reason: `fee ${price} above cap ${maxFeePerGas}` };
+    const to = this.engineAddress;
     const nonce = await this.allocateNonce();
-    const chainId = (await this.provider.getNetwork()).chainId;
+    const chainId = await this.chainId();
     const tx = Transaction.from({
       to,
       data,
@@ -187,15 +204,15 @@ export class Liquidator {
 
   private async sendPoke(account: string): Promise<string> {
     const data = this.engine.interface.encodeFunctionData("poke", [account]);
-    const to = await this.engine.getAddress();
+    const to = this.engineAddress;
     const gasLimit = await this.provider.estimateGas({ to, data, from: this.wallet.address });
-    const fee = await this.provider.getFeeData();
+    const fee = await this.feeData();
     const nonce = await this.allocateNonce();
     const tx = Transaction.from({
       to,
       data,
       nonce,
-      chainId: (await this.provider.getNetwork()).chainId,
+      chainId: await this.chainId(),
       gasLimit: (gasLimit * 13n) / 10n,
       ...(fee.maxFeePerGas !== null
         ? { type: 2, maxFeePerGas: fee.maxFeePerGas, maxPriorityFeePerGas: fee.maxPriorityFeePerGas ?? 0n }
