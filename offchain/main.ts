@@ -18,6 +18,7 @@ import {
   type DeploymentRecord,
   type Indexer,
 } from "./chain";
+import { marginEngineHandler, oracleRouterHandler } from "./chain/handlers/marginEngine";
 import { Keeper, keeperRoutes } from "./keeper";
 import { expireApprovals, kycRoutes, loadSdnFile, type KycDeps } from "./kyc";
 import { sqlitePath, type Config } from "./shared/config";
@@ -66,7 +67,11 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   const deployment = opts.deployment ?? tryLoadDeployment(config, log);
   if (deployment) {
     chain = createChainGateway(config.chain, deployment, log.child({ component: "chain" }));
-    indexer = chain.createIndexer(store, [...chain.coreHandlers(), ...(opts.extraHandlers ?? [])]);
+    const marginHandlers = [
+      ...(deployment.contracts.MarginEngine ? [marginEngineHandler(deployment.contracts.MarginEngine)] : []),
+      ...(deployment.contracts.OracleRouter ? [oracleRouterHandler(deployment.contracts.OracleRouter)] : []),
+    ];
+    indexer = chain.createIndexer(store, [...chain.coreHandlers(), ...marginHandlers, ...(opts.extraHandlers ?? [])]);
     indexer.start(config.chain.pollIntervalMs);
   }
 
