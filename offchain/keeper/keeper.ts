@@ -11,7 +11,7 @@ import {
 import type { Override } from "../store";
 import { AccountIndex, State, STATE_NAMES, type AccountSnapshot } from "./accountIndex";
 import { deliverNotifications } from "./deliverNotifications";
-import { Liquidator, type Trigger } from "./liquidator";
+import { Liquidator, type Settled, type Trigger } from "./liquidator";
 import type { KeeperDeps } from "./ports";
 
 const CURSOR = "cursor";
@@ -222,20 +222,22 @@ export class Keeper {
   }
 
   private async settle(): Promise<void> {
-    for (const s of await this.liquidator.reconcile()) {
-      if (s.status === "mined") {
-        this.metrics.liquidationsMined++;
-        this.metrics.segmentsLiquidated += s.intent.segments ?? 0;
-        const m = this.metrics.latencyMs;
-        const latency = s.latencyMs ?? 0;
-        m.count++;
-        m.last = latency;
-        m.sum += latency;
-        m.max = Math.max(m.max, latency);
-      } else if (s.status === "reverted") this.metrics.liquidationsReverted++;
-      else this.metrics.liquidationsDropped++;
-      this.markDirty(s.intent.account, { at: Date.now(), reason: "settled" });
-    }
+    for (const s of await this.liquidator.reconcile()) this.recordSettled(s);
+  }
+
+  private recordSettled(s: Settled): void {
+    if (s.status === "mined") {
+      this.metrics.liquidationsMined++;
+      this.metrics.segmentsLiquidated += s.intent.segments ?? 0;
+      const m = this.metrics.latencyMs;
+      const latency = s.latencyMs ?? 0;
+      m.count++;
+      m.last = latency;
+      m.sum += latency;
+      m.max = Math.max(m.max, latency);
+    } else if (s.status === "reverted") this.metrics.liquidationsReverted++;
+    else this.metrics.liquidationsDropped++;
+    this.markDirty(s.intent.account, { at: Date.now(), reason: "settled" });
   }
 
   private async loadAssets(): Promise<void> {
@@ -389,8 +391,10 @@ export class Keeper {
       trigger,
       this.deps.settings.maxFeePerGas,
     );
-    if (out.kind === "sent") this.metrics.liquidationsSent++;
-    else if (out.kind === "refused") {
+    if (out.kind === "sent") {
+      this.metrics.liquidationsSent++;
+      if (out.settled) this.recordSettled(out.settled);
+    } else if (out.kind === "refused") {
       this.metrics.refused++;
       this.deps.log.info("liquidation refused by simulation", { account: s.account, error: out.error });
     } else if (out.kind === "policy") this.metrics.skippedPolicy++;

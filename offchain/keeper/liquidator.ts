@@ -12,7 +12,7 @@ export interface Trigger {
 }
 
 export type SubmitOutcome =
-  | { kind: "sent"; intent: LiquidationIntent }
+  | { kind: "sent"; intent: LiquidationIntent; settled?: Settled }
   | { kind: "busy" } // an earlier intent of the account is not settled yet
   | { kind: "refused"; error: string } // the simulation reverted (not liquidatable, oracle grace, cap…)
   | { kind: "policy"; reason: string };
@@ -64,31 +64,13 @@ export class Liquidator {
     if (pending.length === 0) return out;
     const latestNonce = await this.provider.getTransactionCount(this.wallet.address, "latest");
     for (const i of pending) {
-      const receipt = await this.provider.getTransactionReceipt(i.txHash);
-      const now = Date.now();
-      if (receipt) {
-        const status = receipt.status === 1 ? "mined" : "reverted";
-        let segments: number | undefined;
-        if (status === "mined") segments = receipt.logs.filter((l) => isLiquidatedLog(this.engine, l)).length;
-        if (
-          await this.store.keeper.settleIntent(
-            i.id,
-            { status, minedBlock: receipt.blockNumber, minedAt: now, segments },
-            now,
-          )
-        ) {
-          out.push({ intent: { ...i, status, segments: segments ?? null }, status, latencyMs: now - i.triggerAt });
-          this.log.info("liquidation settled", {
-            account: i.account,
-            epoch: i.epoch,
-            hash: i.txHash,
-            status,
-            segments,
-          });
-        }
+      const settled = await this.settleIfMined(i);
+      if (settled) {
+        if (settled !== "already") out.push(settled);
         continue;
       }
       if (latestNonce > i.nonce && !(await this.provider.getTransaction(i.txHash))) {
+        const now = Date.now();
         // Our nonce was consumed by another transaction: this one can never be mined.
         if (await this.store.keeper.settleIntent(i.id, { status: "dropped", error: "nonce consumed" }, now))
           out.push({ intent: i, status: "dropped" });
@@ -99,6 +81,26 @@ export class Liquidator {
       );
     }
     return out;
+  }
+
+  /** Settles `i` when its receipt exists: the Settled record, "already" (another instance settled it) or undefined. */
+  private async settleIfMined(i: LiquidationIntent): Promise<Settled | "already" | undefined> {
+    const receipt = await this.provider.getTransactionReceipt(i.txHash);
+    if (!receipt) return undefined;
+    const now = Date.now();
+    const status = receipt.status === 1 ? "mined" : "reverted";
+    const segments =
+      status === "mined" ? receipt.logs.filter((l) => isLiquidatedLog(this.engine, l)).length : undefined;
+    if (
+      !(await this.store.keeper.settleIntent(
+        i.id,
+        { status, minedBlock: receipt.blockNumber, minedAt: now, segments },
+        now,
+      ))
+    )
+      return "already";
+    this.log.info("liquidation settled", { account: i.account, epoch: i.epoch, hash: i.txHash, status, segments });
+    return { intent: { ...i, status, segments: segments ?? null }, status, latencyMs: now - i.triggerAt };
   }
 
   /** Simulates, signs, journals, then broadcasts one liquidate call. */
@@ -190,11 +192,18 @@ export class Liquidator {
     }
     this.nextNonce = nonce + 1;
     const stored = (await this.store.keeper.lastEpoch(account))!;
-    await this.broadcast(stored).catch((err) =>
-      this.log.warn("broadcast failed; the journal will re-send the same bytes", { hash, err: String(err) }),
+    const delivered = await this.broadcast(stored).then(
+      () => true,
+      (err) => {
+        this.log.warn("broadcast failed; the journal will re-send the same bytes", { hash, err: String(err) });
+        return false;
+      },
     );
     this.log.info("liquidation sent", { account, epoch: intent.epoch, nonce, hash, reason: trigger.reason });
-    return { kind: "sent", intent: stored };
+    // On a chain that mines at once (dev, permissioned) the receipt is already there: settle it now. After a
+    // failed broadcast the reconciliation of the next tick decides.
+    const settled = delivered ? await this.settleIfMined(stored).catch(() => undefined) : undefined;
+    return { kind: "sent", intent: stored, settled: settled && settled !== "already" ? settled : undefined };
   }
 
   /** Sends a transaction that needs no journal (poke: idempotent, harmless when repeated). */

@@ -195,6 +195,7 @@ describe("keeper (real hardhat node)", function () {
     await until(
       "unpaused account liquidated",
       async () => (await service.store.keeper.lastEpoch(free))?.status === "mined",
+      30_000,
     );
     await new Promise((r) => setTimeout(r, 500));
     expect(await service.store.keeper.lastEpoch(paused)).to.equal(undefined);
