@@ -77,7 +77,12 @@ for (const engine of ENGINES) {
       const raw = engine.raw(opts);
       try {
         const rows = await raw.query("SELECT capability, version FROM schema_migrations ORDER BY capability, version");
-        expect(rows.map((r) => `${r.capability}#${r.version}`)).to.deep.equal(["api#1", "chain#1", "keeper#1", "kyc#1"]);
+        expect(rows.map((r) => `${r.capability}#${r.version}`)).to.deep.equal([
+          "api#1",
+          "chain#1",
+          "keeper#1",
+          "kyc#1",
+        ]);
       } finally {
         await raw.close();
       }
