@@ -20,6 +20,8 @@ import {
   type Indexer,
 } from "./chain";
 import { reservesContracts } from "./chain/reservesContracts";
+import { marginEngineHandler, oracleRouterHandler } from "./chain/handlers/marginEngine";
+import { Keeper, keeperRoutes } from "./keeper";
 import { expireApprovals, kycRoutes, loadSdnFile, type KycDeps } from "./kyc";
 import {
   RESERVES_INDEXER,
@@ -66,6 +68,7 @@ export interface Service {
   indexer?: Indexer;
   /** The proof-of-reserves indexer (MarginEngine accounts), on its own cursor. */
   reservesIndexer?: Indexer;
+  keeper?: Keeper;
   demoKeys: Partial<Record<Role, NewApiKey>>;
   log: Logger;
   stop(): Promise<void>;
@@ -90,7 +93,16 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const hubHandlers = deployment.contracts.SettlementHub
       ? [settlementHubHandler(deployment.contracts.SettlementHub)]
       : [];
-    indexer = chain.createIndexer(store, [...chain.coreHandlers(), ...hubHandlers, ...(opts.extraHandlers ?? [])]);
+    const marginHandlers = [
+      ...(deployment.contracts.MarginEngine ? [marginEngineHandler(deployment.contracts.MarginEngine)] : []),
+      ...(deployment.contracts.OracleRouter ? [oracleRouterHandler(deployment.contracts.OracleRouter)] : []),
+    ];
+    indexer = chain.createIndexer(store, [
+      ...chain.coreHandlers(),
+      ...hubHandlers,
+      ...marginHandlers,
+      ...(opts.extraHandlers ?? []),
+    ]);
     if (opts.durableHead) indexer.limitHead(opts.durableHead);
     indexer.start(config.chain.pollIntervalMs);
   }
@@ -149,6 +161,19 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     }
   }
 
+  // The liquidation keeper: on by default in development (config.keeper.enabled overrides), needs the chain.
+  let keeper: Keeper | undefined;
+  if (chain && (config.keeper.enabled ?? config.env === "development")) {
+    keeper = new Keeper({
+      store,
+      provider: chain.provider,
+      deployment: chain.deployment,
+      settings: config.keeper,
+      log: log.child({ component: "keeper" }),
+    });
+    keeper.start();
+  }
+
   const status = (): Record<string, unknown> => ({
     store: store.engine,
     network: deployment?.network ?? null,
@@ -180,6 +205,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
         : []),
       portfolioRoutes({ chain, publicRpcUrl: opts.publicRpcUrl ?? config.chain.rpcUrl }),
       ...settlementCaps,
+      keeperRoutes({ store }, keeper),
       ...(opts.extraRoutes ?? []),
     ],
     staticMounts: webConsoleMounts(),
@@ -189,6 +215,28 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     api.metrics.gauge("mb_indexer_last_block", "last block indexed", () => i.status.lastBlock);
     api.metrics.gauge("mb_indexer_head_block", "chain head seen by the indexer", () => i.status.head);
     api.metrics.gauge("mb_indexer_rewinds_total", "reorg rewinds since start", () => i.status.rewinds);
+  }
+  if (keeper) {
+    const k = keeper;
+    for (const state of Object.keys(k.metrics.accountsByState) as (keyof typeof k.metrics.accountsByState)[])
+      api.metrics.gauge(
+        `mb_keeper_accounts_${state.toLowerCase()}`,
+        `indexed accounts in ${state}`,
+        () => k.metrics.accountsByState[state],
+      );
+    api.metrics.gauge("mb_keeper_liquidations_mined", "liquidations mined", () => k.metrics.liquidationsMined);
+    api.metrics.gauge("mb_keeper_segments_liquidated", "segments liquidated", () => k.metrics.segmentsLiquidated);
+    api.metrics.gauge("mb_keeper_bad_debt_written_off", "bad debt written off (cash base units)", () =>
+      Number(k.metrics.badDebt.writtenOff),
+    );
+    api.metrics.gauge("mb_keeper_insurance_coverage", "insurance fund / shortfall", () =>
+      k.metrics.shortfall === 0n ? 1e9 : Number(k.metrics.insuranceCoverage) / 1e18,
+    );
+    api.metrics.gauge(
+      "mb_keeper_last_round_rechecked",
+      "accounts re-read for the last price round",
+      () => k.metrics.lastRoundRechecked,
+    );
   }
   const running = await listen(api, {
     host: config.api.host,
@@ -205,6 +253,9 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       { name: "kyc-expiry", intervalMs: 60_000, timeoutMs: 30_000, run: () => expireApprovals(kycDeps) },
       { name: "nonce-prune", intervalMs: 60_000, timeoutMs: 30_000, run: () => store.nonces.prune(Date.now()) },
       ...settlementJobs,
+      ...(keeper
+        ? [{ name: "keeper-outbox", intervalMs: 1_000, timeoutMs: 30_000, run: () => keeper!.deliver() }]
+        : []),
     ],
     { tryLease: (name, ttl) => store.locks.tryAcquire(name, owner, ttl), log: log.child({ component: "jobs" }) },
   );
@@ -225,10 +276,12 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     chain,
     indexer,
     reservesIndexer,
+    keeper,
     demoKeys,
     log,
     async stop() {
       await jobs.stop();
+      await keeper?.stop();
       await running.close();
       await indexer?.stop();
       await reservesIndexer?.stop();

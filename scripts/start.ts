@@ -10,6 +10,8 @@ import path from "node:path";
 import { DurableChainError, PortInUseError, startDurableChain, type DurableChain } from "./lib/durableChain";
 import { deployAll, deploymentIsLive, devRoleHolders, readDeployment, writeDeployment } from "./deploy/index";
 import type { DeploymentRecord } from "./deploy/types";
+import { CollateralToken__factory, KycRegistry__factory, MarginEngine__factory } from "../typechain-types";
+import { id } from "ethers";
 import { startService, type Service } from "../offchain/main";
 import { DEV_KEYS, DEV_OPERATOR_KEY, configFromEnv, sqlitePath, type Config } from "../offchain/shared/config";
 import {
@@ -75,6 +77,8 @@ async function main(): Promise<void> {
   checkBinding(dataDir, { chainId, genesisHash: genesis!.hash!, contracts: record.contracts }, base);
   if (process.env.MB_EXIT_AFTER_DEPLOY === "1") return shutdown(0);
 
+  const keeperWallet = hardhatDevWallets([12], chain.provider)[0];
+  await prepareKeeper(chain, record, keeperWallet.address);
   const config: Config = {
     ...base,
     chain: {
@@ -85,6 +89,8 @@ async function main(): Promise<void> {
       kycOfficerKey: base.chain.kycOfficerKey ?? DEV_KEYS.kycOfficerKey,
       reservePublisherKey: base.chain.reservePublisherKey ?? DEV_KEYS.reservePublisherKey,
     },
+    // The liquidation keeper signs with hardhat account #12 (KYC-verified, with cash in its margin account).
+    keeper: { ...base.keeper, signerKey: keeperWallet.privateKey },
     // The settlement batcher and agreement anchoring send as the operator (hardhat account #4 on the dev chain).
     settlement: { ...base.settlement, operatorKey: base.settlement.operatorKey ?? DEV_OPERATOR_KEY },
   };
@@ -130,6 +136,30 @@ async function main(): Promise<void> {
   console.log(`MarginBridge is running (data in ${dataDir}). Press Ctrl-C to stop; \`${RESET}\` starts afresh.`);
   process.on("SIGINT", () => void shutdown(0));
   process.on("SIGTERM", () => void shutdown(0));
+}
+
+/**
+ * The dev keeper liquidates from its own margin account: it needs a verified identity and cash in the engine.
+ * Done once per chain (the deposit is the marker), through the same role holders as any client onboarding.
+ */
+async function prepareKeeper(chain: DurableChain, record: DeploymentRecord, keeper: string): Promise<void> {
+  const cash = record.tokens.find((t) => t.kind === "cash")!;
+  const engine = MarginEngine__factory.connect(record.contracts.MarginEngine, chain.provider);
+  if ((await engine.balanceOf(keeper, cash.address)) > 0n) return;
+  const [kycOfficer, custodian, keeperSigner] = await Promise.all([
+    chain.provider.getSigner(1),
+    chain.provider.getSigner(2),
+    chain.provider.getSigner(keeper),
+  ]);
+  const block = await chain.provider.getBlock("latest");
+  const kyc = KycRegistry__factory.connect(record.contracts.KycRegistry, kycOfficer);
+  await (await kyc.setIdentity(keeper, 1, 156, block!.timestamp + 10 * 365 * 86_400, id(`keeper:${keeper}`))).wait();
+  const amount = 1_000_000n * 10n ** BigInt(cash.decimals);
+  const token = CollateralToken__factory.connect(cash.address, custodian);
+  await (await token.mint(keeper, amount, id(`keeper-float:${keeper}`))).wait();
+  await (await token.connect(keeperSigner).approve(record.contracts.MarginEngine, amount)).wait();
+  await (await engine.connect(keeperSigner).deposit(cash.address, amount)).wait();
+  console.log(`keeper ${keeper}: verified, 1,000,000 mbCNY in its margin account`);
 }
 
 /** Reuses deployments/localhost.json when its contracts are live on this chain; deploys otherwise. */

@@ -23,6 +23,9 @@ export const DEV_KEYS = {
   apiSecretKey: "6d625f6465765f6170695f7365637265745f6b65795f6e6f745f666f725f7072",
   /** hardhat account #5: the reserve publisher on a dev chain (devRoleHolders). */
   reservePublisherKey: "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+  /** hardhat account #9: the dev liquidation keeper (needs KYC and mbCNY in its margin account). */
+  keeperKey: "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+  keeperWebhookSecret: "mb-dev-webhook-secret",
 } as const;
 
 /** hardhat's well-known account #4, the operator on a dev chain (refused in production). */
@@ -104,6 +107,30 @@ export const ConfigSchema = z
         intervalMs: z.coerce.number().int().min(100).default(2000),
       })
       .default({}),
+    keeper: z
+      .object({
+        /** Runs the liquidation keeper; unset: on in development only (docs/keeper.md). */
+        enabled: z
+          .enum(["true", "false"])
+          .transform((v) => v === "true")
+          .or(z.boolean())
+          .optional(),
+        signerKey: privateKey.default(DEV_KEYS.keeperKey),
+        pollIntervalMs: z.coerce.number().int().min(10).default(250),
+        resyncIntervalMs: z.coerce.number().int().min(1000).default(60_000),
+        maxSegments: z.coerce.number().int().min(1).max(64).default(8),
+        /** wei; no cap when absent */
+        maxFeePerGas: z.coerce.bigint().optional(),
+        /** cash base units */
+        minBonus: z.coerce.bigint().default(0n),
+        readConcurrency: z.coerce.number().int().min(1).max(64).default(8),
+        webhookUrl: z.string().url().optional(),
+        webhookSecret: z.string().min(16).default(DEV_KEYS.keeperWebhookSecret),
+        webhookBaseBackoffMs: z.coerce.number().int().min(1).default(1000),
+        webhookMaxBackoffMs: z.coerce.number().int().min(1).default(300_000),
+      })
+      .strict()
+      .default({}),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -124,6 +151,18 @@ export const ConfigSchema = z
       ctx.addIssue({
         code: "custom",
         path: ["chain", "reservePublisherKey"],
+        message: "the development key is refused in production",
+      });
+    if (c.keeper.enabled && c.keeper.signerKey === DEV_KEYS.keeperKey)
+      ctx.addIssue({
+        code: "custom",
+        path: ["keeper", "signerKey"],
+        message: "the development key is refused in production",
+      });
+    if (c.keeper.enabled && c.keeper.webhookSecret === DEV_KEYS.keeperWebhookSecret)
+      ctx.addIssue({
+        code: "custom",
+        path: ["keeper", "webhookSecret"],
         message: "the development key is refused in production",
       });
     if (c.chain.kycOfficerKey === DEV_KEYS.kycOfficerKey)
@@ -214,6 +253,17 @@ export function configFromEnv(env: Env = process.env): Config {
       maxFills: env.MB_SETTLEMENT_MAX_FILLS,
       blockGasBudget: env.MB_SETTLEMENT_GAS_BUDGET,
       intervalMs: env.MB_SETTLEMENT_INTERVAL_MS,
+    }),
+    keeper: pick({
+      enabled: env.MB_KEEPER_ENABLED,
+      signerKey: env.MB_KEEPER_KEY,
+      pollIntervalMs: env.MB_KEEPER_POLL_MS,
+      resyncIntervalMs: env.MB_KEEPER_RESYNC_MS,
+      maxSegments: env.MB_KEEPER_MAX_SEGMENTS,
+      maxFeePerGas: env.MB_KEEPER_MAX_FEE_PER_GAS,
+      minBonus: env.MB_KEEPER_MIN_BONUS,
+      webhookUrl: env.MB_KEEPER_WEBHOOK_URL,
+      webhookSecret: env.MB_KEEPER_WEBHOOK_SECRET,
     }),
   });
 }

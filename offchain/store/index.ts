@@ -14,3 +14,11 @@ export type {
   StoredOrder,
   TradeStatus,
 } from "./repos/settlement";
+export type {
+  IntentStatus,
+  LiquidationIntent,
+  NewNotification,
+  Notification,
+  NotificationKind,
+  Override,
+} from "./repos/keeper";

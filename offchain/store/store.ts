@@ -7,6 +7,7 @@ import { KycRepository } from "./repos/kyc";
 import { ReservesRepository } from "./repos/reserves";
 import { LegalRepository } from "./repos/legal";
 import { SettlementRepository } from "./repos/settlement";
+import { KeeperRepository } from "./repos/keeper";
 import { ALL_MIGRATIONS } from "./schema";
 import { openSqlite } from "./sqlite";
 
@@ -26,6 +27,7 @@ export interface Repositories {
   reserves: ReservesRepository;
   settlement: SettlementRepository;
   legal: LegalRepository;
+  keeper: KeeperRepository;
 }
 
 export interface Store extends Repositories {
@@ -52,6 +54,7 @@ function repositories(db: SqlExecutor): Repositories {
     reserves: new ReservesRepository(db),
     settlement: new SettlementRepository(db),
     legal: new LegalRepository(db),
+    keeper: new KeeperRepository(db),
   };
 }
 

@@ -4,6 +4,7 @@ import { CHAIN_MIGRATIONS } from "./chain";
 import { KYC_MIGRATIONS } from "./kyc";
 import { RESERVES_MIGRATIONS } from "./reserves";
 import { SETTLEMENT_MIGRATIONS } from "./settlement";
+import { KEEPER_MIGRATIONS } from "./keeper";
 
 /**
  * Every capability's migration list, in the order capabilities are applied. A new capability (order book,
@@ -15,4 +16,5 @@ export const ALL_MIGRATIONS: Migration[] = [
   ...KYC_MIGRATIONS,
   ...RESERVES_MIGRATIONS,
   ...SETTLEMENT_MIGRATIONS,
+  ...KEEPER_MIGRATIONS,
 ];

@@ -1,0 +1,29 @@
+import { MarginEngine__factory, OracleRouter__factory } from "../../../typechain-types";
+import type { ContractHandler } from "./types";
+
+/**
+ * MarginEngine events kept in chain_events (confirmed, reorg-safe): the durable history of margin calls, cures
+ * and liquidations the console and auditors read. No projection: the keeper reacts to the head itself.
+ */
+export function marginEngineHandler(address: string): ContractHandler {
+  return {
+    contract: "MarginEngine",
+    address,
+    iface: MarginEngine__factory.createInterface(),
+    events: ["AccountStateChanged", "MarginCalled", "MarginCallCured", "Liquidated", "DefaultSettled"],
+    async handle() {},
+    async reset() {},
+  };
+}
+
+/** OracleRouter rounds and safety transitions kept in chain_events. */
+export function oracleRouterHandler(address: string): ContractHandler {
+  return {
+    contract: "OracleRouter",
+    address,
+    iface: OracleRouter__factory.createInterface(),
+    events: ["RoundProcessed", "CircuitBreakerTripped", "CircuitBreakerReset", "PriceBecameSafe", "PriceBecameUnsafe"],
+    async handle() {},
+    async reset() {},
+  };
+}
