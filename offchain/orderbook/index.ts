@@ -50,3 +50,4 @@ export {
 } from "./marketdata";
 export { BookService, recover, JournalFailedError, type Ack, type BookServiceOptions } from "./service";
 export { decodeCommand, type Decoded } from "./validate";
+export { StoreJournal, StoreSnapshotStore } from "./storeJournal";

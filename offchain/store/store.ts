@@ -4,6 +4,7 @@ import { openPostgres } from "./postgres";
 import { ApiKeyRepository, AuditRepository, IdempotencyRepository, LockRepository, NonceRepository } from "./repos/api";
 import { ChainRepository, ProjectionRepository } from "./repos/chain";
 import { KycRepository } from "./repos/kyc";
+import { OrderbookRepository } from "./repos/orderbook";
 import { ReservesRepository } from "./repos/reserves";
 import { ALL_MIGRATIONS } from "./schema";
 import { openSqlite } from "./sqlite";
@@ -22,6 +23,7 @@ export interface Repositories {
   locks: LockRepository;
   kyc: KycRepository;
   reserves: ReservesRepository;
+  orderbook: OrderbookRepository;
 }
 
 export interface Store extends Repositories {
@@ -46,6 +48,7 @@ function repositories(db: SqlExecutor): Repositories {
     locks: new LockRepository(db),
     kyc: new KycRepository(db),
     reserves: new ReservesRepository(db),
+    orderbook: new OrderbookRepository(db),
   };
 }
 

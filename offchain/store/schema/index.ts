@@ -2,6 +2,7 @@ import type { Migration } from "../migrations";
 import { API_MIGRATIONS } from "./api";
 import { CHAIN_MIGRATIONS } from "./chain";
 import { KYC_MIGRATIONS } from "./kyc";
+import { ORDERBOOK_MIGRATIONS } from "./orderbook";
 import { RESERVES_MIGRATIONS } from "./reserves";
 
 /**
@@ -13,4 +14,5 @@ export const ALL_MIGRATIONS: Migration[] = [
   ...CHAIN_MIGRATIONS,
   ...KYC_MIGRATIONS,
   ...RESERVES_MIGRATIONS,
+  ...ORDERBOOK_MIGRATIONS,
 ];
