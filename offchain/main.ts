@@ -28,6 +28,17 @@ import {
   type PendingAmountsProvider,
 } from "./reserves";
 import { portfolioRoutes } from "./portfolio";
+import { orderbookChain } from "./chain/orderbookChain";
+import {
+  OrderGateway,
+  orderbookRoutes,
+  orderbookStreams,
+  storeTradeSink,
+  type InstrumentSpec,
+  type PreTradeRisk,
+  type TradeSink,
+} from "./orderbook";
+import { settlementDomain } from "./settlement/orders";
 import { sqlitePath, type Config } from "./shared/config";
 import { startJobs } from "./shared/jobs";
 import { createLogger, type Logger } from "./shared/logger";
@@ -51,7 +62,18 @@ export interface ServiceOptions {
   reservesPending?: PendingAmountsProvider;
   /** JSON-RPC URL the web console's auditor page is told to use (GET /v1/config); default: the service's own. */
   publicRpcUrl?: string;
+  /** Runs the order books (needs a deployment with a SettlementHub). */
+  orderbook?: OrderbookOptions;
   log?: Logger;
+}
+
+export interface OrderbookOptions {
+  /** Default: every security token of the deployment, tick 0.01 of the cash token, lot 1 token unit. */
+  instruments?: InstrumentSpec[];
+  /** Where trades go (the settlement batcher's queue); default: the store's fallback orderbook_trades table. */
+  sink?: TradeSink;
+  risk?: PreTradeRisk;
+  snapshotEvery?: number;
 }
 
 export interface Service {
@@ -62,6 +84,8 @@ export interface Service {
   /** The proof-of-reserves indexer (MarginEngine accounts), on its own cursor. */
   reservesIndexer?: Indexer;
   demoKeys: Partial<Record<Role, NewApiKey>>;
+  /** The order gateway when the order books run. */
+  orderbook?: OrderGateway;
   log: Logger;
   stop(): Promise<void>;
 }
@@ -115,6 +139,34 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     indexer: indexer ? { ...indexer.status } : null,
     kycSigner: chain?.kycOfficer?.address ?? null,
   });
+  let orderbook: OrderGateway | undefined;
+  if (opts.orderbook && chain) {
+    const obChain = orderbookChain(chain);
+    const cash = chain.deployment.tokens.find((t) => t.kind === "cash");
+    const obLog = log.child({ component: "orderbook" });
+    orderbook = await OrderGateway.open({
+      store,
+      domain: settlementDomain(obChain.chainId, obChain.hub),
+      instruments:
+        opts.orderbook.instruments ??
+        chain.deployment.tokens
+          .filter((t) => t.kind === "security")
+          .map((t) => ({
+            id: t.symbol,
+            base: t.address,
+            baseDecimals: t.decimals,
+            quote: cash?.address ?? "",
+            quoteDecimals: cash?.decimals ?? 6,
+            tickSize: 10n ** BigInt(Math.max(0, (cash?.decimals ?? 6) - 2)),
+            lotSize: 1n,
+          })),
+      sink: opts.orderbook.sink ?? storeTradeSink(store),
+      risk: opts.orderbook.risk,
+      isTradingKey: (owner, key) => obChain.isTradingKey(owner, key),
+      snapshotEvery: opts.orderbook.snapshotEvery,
+      log: (level, msg, fields) => obLog[level](msg, fields),
+    });
+  }
   const api = createApi({
     store,
     log: log.child({ component: "api" }),
@@ -138,6 +190,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
           ]
         : []),
       portfolioRoutes({ chain, publicRpcUrl: opts.publicRpcUrl ?? config.chain.rpcUrl }),
+      ...(orderbook ? [orderbookRoutes(orderbook)] : []),
       ...(opts.extraRoutes ?? []),
     ],
     staticMounts: webConsoleMounts(),
@@ -155,6 +208,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     secretKey: config.api.secretKey,
     timestampWindowMs: config.api.timestampWindowMs,
     log,
+    streams: orderbook ? orderbookStreams(orderbook) : undefined,
   });
 
   const owner = `svc-${process.pid}-${randomBytes(4).toString("hex")}`;
@@ -183,10 +237,12 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     indexer,
     reservesIndexer,
     demoKeys,
+    orderbook,
     log,
     async stop() {
       await jobs.stop();
       await running.close();
+      await orderbook?.close();
       await indexer?.stop();
       await reservesIndexer?.stop();
       chain?.close();

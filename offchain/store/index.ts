@@ -6,4 +6,4 @@ export type { ApiKeyRecord, AuditEntry, AuditInput, IdempotencyOutcome } from ".
 export { AUDIT_GENESIS, auditHash } from "./repos/api";
 export type { ApplicantRecord, KycStatus, SanctionsMatch, StatusChange } from "./repos/kyc";
 export { verifyAuditChain, type AuditVerification } from "./verifyAudit";
-export type { JournalRow } from "./repos/orderbook";
+export type { JournalRow, StoredOrderRow } from "./repos/orderbook";

@@ -98,4 +98,68 @@ export class OrderbookRepository {
     );
     return rows.map((r) => ({ tradeId: r.trade_id, seq: Number(r.seq), body: r.body }));
   }
+
+  /**
+   * Records the signed order behind book order `orderId`. Returns false when the same signed order (hash) was
+   * submitted before: a signed order enters the book once.
+   */
+  async insertOrder(o: StoredOrderRow, now = Date.now()): Promise<boolean> {
+    const n = await this.db.run(
+      `INSERT INTO orderbook_orders (order_id, instrument, account, order_hash, body, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (order_hash) DO NOTHING`,
+      [o.orderId, o.instrument, o.account.toLowerCase(), o.orderHash, o.body, now],
+    );
+    return n === 1;
+  }
+
+  async order(orderId: number): Promise<StoredOrderRow | undefined> {
+    const rows = await this.db.query<{
+      order_id: number | string;
+      instrument: string;
+      account: string;
+      order_hash: string;
+      body: string;
+    }>("SELECT order_id, instrument, account, order_hash, body FROM orderbook_orders WHERE order_id = $1", [orderId]);
+    const r = rows[0];
+    return r === undefined
+      ? undefined
+      : {
+          orderId: Number(r.order_id),
+          instrument: r.instrument,
+          account: r.account,
+          orderHash: r.order_hash,
+          body: r.body,
+        };
+  }
+
+  /** Replaces the signed order behind `orderId` (a modify); false when the new signed order was used before. */
+  async replaceOrder(orderId: number, orderHash: string, body: string): Promise<boolean> {
+    const used = await this.db.query("SELECT 1 FROM orderbook_orders WHERE order_hash = $1 AND order_id <> $2", [
+      orderHash,
+      orderId,
+    ]);
+    if (used.length > 0) return false;
+    return (
+      (await this.db.run("UPDATE orderbook_orders SET order_hash = $1, body = $2 WHERE order_id = $3", [
+        orderHash,
+        body,
+        orderId,
+      ])) === 1
+    );
+  }
+
+  /** The highest book order id handed out so far (0 when none). */
+  async maxOrderId(): Promise<number> {
+    const rows = await this.db.query<{ m: number | string | null }>("SELECT MAX(order_id) AS m FROM orderbook_orders");
+    return Number(rows[0]?.m ?? 0);
+  }
+}
+
+/** The signed order behind one book order (body: JSON of the signed fields and signature, opaque to the store). */
+export interface StoredOrderRow {
+  orderId: number;
+  instrument: string;
+  account: string;
+  orderHash: string;
+  body: string;
 }

@@ -2,13 +2,13 @@ import type { Migration } from "../migrations";
 
 /**
  * Order book: each book's command journal (one row per sequenced command), its engine snapshots, and the fallback
- * trade queue (trades handed to the settlement side when no other `TradeSink` is wired).
+ * trade queue and the signed order behind each book order (trades handed to the settlement side when no other `TradeSink` is wired).
  */
 export const ORDERBOOK_MIGRATIONS: Migration[] = [
   {
     capability: "orderbook",
     version: 1,
-    description: "order book journal, snapshots, fallback trade queue",
+    description: "order book journal, snapshots, signed orders, fallback trade queue",
     up: (d) => `
 CREATE TABLE orderbook_journal (
   instrument TEXT NOT NULL,
@@ -29,6 +29,15 @@ CREATE TABLE orderbook_trades (
   body TEXT NOT NULL,
   created_at ${d.int64} NOT NULL
 );
-CREATE INDEX orderbook_trades_by_seq ON orderbook_trades (instrument, seq);`,
+CREATE INDEX orderbook_trades_by_seq ON orderbook_trades (instrument, seq);
+CREATE TABLE orderbook_orders (
+  order_id ${d.int64} PRIMARY KEY,
+  instrument TEXT NOT NULL,
+  account TEXT NOT NULL,
+  order_hash TEXT NOT NULL UNIQUE,
+  body TEXT NOT NULL,
+  created_at ${d.int64} NOT NULL
+);
+CREATE INDEX orderbook_orders_by_account ON orderbook_orders (account, order_id);`,
   },
 ];
