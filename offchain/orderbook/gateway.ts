@@ -134,11 +134,9 @@ export class OrderGateway {
     for (const spec of opts.instruments) {
       const trades: Book["trades"] = new Map();
       let seq = 0;
-      let n = 0;
       const collector = Object.assign(new NullObserver(), {
         onCommandStart(s: number): void {
           seq = s;
-          n = 0;
         },
         onTrade(
           takerId: number,
@@ -152,7 +150,6 @@ export class OrderGateway {
           let list = trades.get(seq);
           if (list === undefined) trades.set(seq, (list = []));
           list.push({ takerId, makerId, takerSide, price, qty });
-          n++;
         },
       });
       const svc = await BookService.open({
