@@ -35,7 +35,9 @@ import {
   orderbookStreams,
   storeTradeSink,
   type InstrumentSpec,
-  type PreTradeRisk,
+  ChainRiskState,
+  PreTradeRisk,
+  type RiskLimits,
   type TradeSink,
 } from "./orderbook";
 import { settlementDomain } from "./settlement/orders";
@@ -72,7 +74,13 @@ export interface OrderbookOptions {
   instruments?: InstrumentSpec[];
   /** Where trades go (the settlement batcher's queue); default: the store's fallback orderbook_trades table. */
   sink?: TradeSink;
+  /** Pre-trade risk over an in-process source; otherwise `limits` builds it over the chain (ChainRiskState). */
   risk?: PreTradeRisk;
+  /** Limits for pre-trade risk over the chain; with `instrumentRisk` (sector, initial margin WAD) per instrument. */
+  limits?: RiskLimits;
+  instrumentRisk?: Record<string, { sector: string; initialMargin: bigint }>;
+  /** How often the oracle router is polled into the books (ms; default 2,000). */
+  oraclePollMs?: number;
   snapshotEvery?: number;
 }
 
@@ -144,24 +152,39 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const obChain = orderbookChain(chain);
     const cash = chain.deployment.tokens.find((t) => t.kind === "cash");
     const obLog = log.child({ component: "orderbook" });
+    const instruments =
+      opts.orderbook.instruments ??
+      chain.deployment.tokens
+        .filter((t) => t.kind === "security")
+        .map((t) => ({
+          id: t.symbol,
+          base: t.address,
+          baseDecimals: t.decimals,
+          quote: cash?.address ?? "",
+          quoteDecimals: cash?.decimals ?? 6,
+          tickSize: 10n ** BigInt(Math.max(0, (cash?.decimals ?? 6) - 2)),
+          lotSize: 1n,
+        }));
+    let riskState: ChainRiskState | undefined;
+    let risk = opts.orderbook.risk;
+    if (!risk && opts.orderbook.limits) {
+      riskState = new ChainRiskState(
+        obChain,
+        instruments.map((spec) => ({
+          spec,
+          sector: opts.orderbook?.instrumentRisk?.[spec.id]?.sector ?? "default",
+          initialMargin: opts.orderbook?.instrumentRisk?.[spec.id]?.initialMargin ?? 2n * 10n ** 17n,
+        })),
+      );
+      risk = new PreTradeRisk(riskState, opts.orderbook.limits);
+    }
     orderbook = await OrderGateway.open({
       store,
       domain: settlementDomain(obChain.chainId, obChain.hub),
-      instruments:
-        opts.orderbook.instruments ??
-        chain.deployment.tokens
-          .filter((t) => t.kind === "security")
-          .map((t) => ({
-            id: t.symbol,
-            base: t.address,
-            baseDecimals: t.decimals,
-            quote: cash?.address ?? "",
-            quoteDecimals: cash?.decimals ?? 6,
-            tickSize: 10n ** BigInt(Math.max(0, (cash?.decimals ?? 6) - 2)),
-            lotSize: 1n,
-          })),
+      instruments,
+      riskState,
       sink: opts.orderbook.sink ?? storeTradeSink(store),
-      risk: opts.orderbook.risk,
+      risk,
       isTradingKey: (owner, key) => obChain.isTradingKey(owner, key),
       snapshotEvery: opts.orderbook.snapshotEvery,
       log: (level, msg, fields) => obLog[level](msg, fields),
@@ -216,6 +239,16 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     [
       { name: "kyc-expiry", intervalMs: 60_000, timeoutMs: 30_000, run: () => expireApprovals(kycDeps) },
       { name: "nonce-prune", intervalMs: 60_000, timeoutMs: 30_000, run: () => store.nonces.prune(Date.now()) },
+      ...(orderbook
+        ? [
+            {
+              name: "orderbook-oracle",
+              intervalMs: opts.orderbook?.oraclePollMs ?? 2_000,
+              timeoutMs: 10_000,
+              run: () => (orderbook as OrderGateway).pollOracles(),
+            },
+          ]
+        : []),
     ],
     { tryLease: (name, ttl) => store.locks.tryAcquire(name, owner, ttl), log: log.child({ component: "jobs" }) },
   );

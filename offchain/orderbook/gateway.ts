@@ -87,6 +87,22 @@ export interface OrderGatewayOptions {
   instruments: InstrumentSpec[];
   sink: TradeSink;
   risk?: PreTradeRisk;
+  /**
+   * The risk source behind `risk` when it reads the chain (ChainRiskState): refreshed per account before an order
+   * is checked, told about every fill (unsettled until settlement), polled for oracle prices.
+   */
+  riskState?: {
+    ensure(account: string): Promise<void>;
+    recordTrade(
+      tradeId: string,
+      spec: InstrumentSpec,
+      buyer: string,
+      seller: string,
+      ticks: number,
+      lots: number,
+    ): void;
+    refreshOracles(): Promise<Map<string, number>>;
+  };
   /** Whether `key` is a live delegated trading key of `owner` (SettlementHub.tradingKeyExpiry); none when absent. */
   isTradingKey?: (owner: string, key: string) => Promise<boolean>;
   snapshotEvery?: number;
@@ -125,6 +141,7 @@ export class OrderGateway {
   private readonly orders = new Map<number, StoredOrder>();
   private readonly fills = new Map<string, RecentFill[]>();
   private nextId = 1;
+  private readonly lastOracle = new Map<string, number>();
 
   private constructor(private readonly opts: OrderGatewayOptions) {}
 
@@ -196,6 +213,7 @@ export class OrderGateway {
   async place(caller: string, p: PlaceOrder): Promise<PlacedOrder> {
     const book = this.book(p.order.instrument);
     const { ticks, lots } = await this.checkSigned(caller, book.spec, p.order, p.sig);
+    await this.opts.riskState?.ensure(p.order.account);
     const id = this.nextId++;
     const hash = signedOrderHash(p.order);
     const stored: StoredOrder = { order: p.order, sig: p.sig, instrument: book.spec.id };
@@ -265,6 +283,7 @@ export class OrderGateway {
       throw rejected(RejectCode.MalformedCommand, "a modify may change only limitPrice, quantity and nonce");
     }
     const { ticks, lots } = await this.checkSigned(caller, book.spec, order, sig);
+    await this.opts.riskState?.ensure(order.account);
     let filledLots = -1;
     for (const r of book.svc.engine.book.restingOrders(o.side === 0 ? Side.Buy : Side.Sell)) {
       if (r.id === id) filledLots = r.filled;
@@ -343,6 +362,18 @@ export class OrderGateway {
     if (ack.seq > 0) await this.settle(book, ack.seq);
   }
 
+  /** Reads every instrument's oracle price and submits the changed ones to their books as `oracle` commands. */
+  async pollOracles(): Promise<void> {
+    if (this.opts.riskState === undefined) return;
+    const prices = await this.opts.riskState.refreshOracles();
+    for (const [instrument, ticks] of prices) {
+      const book = this.books.get(instrument);
+      if (book === undefined || ticks <= 0 || this.lastOracle.get(instrument) === ticks) continue;
+      await this.oracle(instrument, ticks);
+      this.lastOracle.set(instrument, ticks);
+    }
+  }
+
   private async settle(book: Book, seq: number): Promise<void> {
     const list = book.trades.get(seq);
     if (list === undefined) return;
@@ -368,6 +399,7 @@ export class OrderGateway {
         quantity: BigInt(t.qty) * book.spec.lotSize,
         price: BigInt(t.price) * book.spec.tickSize,
       };
+      this.opts.riskState?.recordTrade(trade.tradeId, book.spec, buy.order.account, sell.order.account, t.price, t.qty);
       await this.opts.sink.enqueue(trade);
       this.recordFill(trade, t.takerId, taker, "taker");
       this.recordFill(trade, t.makerId, maker, "maker");

@@ -64,3 +64,4 @@ export {
 } from "./gateway";
 export { orderbookRoutes } from "./routes";
 export { orderbookStreams } from "./streams";
+export { ChainRiskState, oracleTicks, type ChainInstrument, type RiskChainReader } from "./chainRiskState";

@@ -6,8 +6,15 @@ import type { JsonRpcSigner } from "ethers";
 import WebSocket from "ws";
 import { ApiClient, createApiKey, signedWsQuery, type NewApiKey } from "../../../offchain/api";
 import { startService, type Service } from "../../../offchain/main";
+import { encodeBytes32String } from "ethers";
+import { orderbookChain } from "../../../offchain/chain/orderbookChain";
+import { KycRegistry__factory } from "../../../typechain-types";
 import {
+  ChainRiskState,
   InMemoryRiskState,
+  RejectCode,
+  Side,
+  TimeInForce,
   MarginState,
   PreTradeRisk,
   type SettlementTrade,
@@ -286,5 +293,56 @@ describe("orderbook API over a real node and SQLite (e2e)", function () {
     expect(trades.size).to.equal(tradeCount); // replayed trades were handed again under the same ids
     const again = await signed(a, { side: 0, price: 970n * TICK, qty: 1n });
     expect((await new ApiClient(service.url, keyA).post("/v1/orders", again.body)).status).to.equal(201);
+  });
+
+  it("ChainRiskState reads KYC, margin state, balances and oracle status from the node", async () => {
+    const [addrA, addrC] = [await a.getAddress(), await c.getAddress()];
+    const kyc = KycRegistry__factory.connect(dev.record.contracts.KycRegistry, dev.signers[1]);
+    const expires = (await dev.chain.provider.getBlock("latest"))!.timestamp + 86_400;
+    await (await kyc.setIdentity(addrA, 2, 156, expires, encodeBytes32String("book-a"))).wait();
+    const spec = service.orderbook!.instruments()[0];
+    const state = new ChainRiskState(orderbookChain(service.chain!), [
+      { spec, sector: "fin", initialMargin: 2n * 10n ** 17n },
+    ]);
+    await state.ensure(addrA);
+    await state.ensure(addrC);
+    expect(state.account(addrA)).to.deep.include({
+      kycVerified: true,
+      kycExpiresAt: expires * 1000,
+      marginState: MarginState.Healthy,
+    });
+    expect(state.account(addrC)?.kycVerified).to.equal(false);
+    expect(state.account(addrA)?.chain.positions.get(spec.id)).to.equal(0n);
+    // no oracle report on this node yet: the router's price is Unset, so the book sees no price
+    expect((await state.refreshOracles()).get(spec.id)).to.equal(0);
+    state.recordTrade("9-1", spec, addrA, addrC, 1_000, 3);
+    expect(state.account(addrA)?.unsettled.positions.get(spec.id)).to.equal(3n);
+    expect(state.account(addrC)?.unsettled.cash).to.equal(3n * 1_000n * TICK);
+    const risk = new PreTradeRisk(state, {
+      priceBandBps: 1_000,
+      maxInstrumentExposure: 10n ** 15n,
+      maxSectorExposure: 10n ** 15n,
+      maxAccountExposure: 10n ** 15n,
+      tiers: {
+        standard: {
+          maxLeverage: 10n ** 19n,
+          maxOrdersPerSecond: 1e6,
+          maxOrdersPerDay: 1e6,
+          maxNotionalPerDay: 10n ** 18n,
+        },
+      },
+    });
+    const order = (account: string) =>
+      ({
+        kind: "limit",
+        id: 1,
+        account: account.toLowerCase(),
+        side: Side.Buy,
+        price: 1_000,
+        qty: 1,
+        tif: TimeInForce.GTC,
+      }) as const;
+    expect(risk.check(spec.id, order(addrC), Date.now())).to.equal(RejectCode.KycNotVerified);
+    expect(risk.check(spec.id, order(addrA), Date.now())).to.equal(RejectCode.OracleUnavailable);
   });
 });
