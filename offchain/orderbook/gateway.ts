@@ -256,8 +256,17 @@ export class OrderGateway {
       };
       if (tif === TimeInForce.GTT) cmd.expiresAt = Number(p.order.expiry) * 1000;
     }
-    const ack = await this.submit(book, cmd);
-    return { id, orderHash: hash, instrument: book.spec.id, ack };
+    try {
+      const ack = await this.submit(book, cmd);
+      return { id, orderHash: hash, instrument: book.spec.id, ack };
+    } catch (err) {
+      // refused before sequencing (pre-trade risk): nothing was journaled, so the signed order may come again
+      if (err instanceof AppError && err.code === "ORDER_REJECTED" && err.details.seq === 0) {
+        this.orders.delete(id);
+        await this.opts.store.orderbook.deleteOrder(id);
+      }
+      throw err;
+    }
   }
 
   /** Cancels the caller's order `id`. */
@@ -351,7 +360,7 @@ export class OrderGateway {
     const ack = await book.svc.submit(cmd);
     if (ack.seq > 0) await this.settle(book, ack.seq);
     if (!ack.accepted && ack.reject !== null)
-      throw rejected(ack.reject, `order refused: ${ack.reject}`, { orderId: ack.orderId });
+      throw rejected(ack.reject, `order refused: ${ack.reject}`, { orderId: ack.orderId, seq: ack.seq });
     return ack;
   }
 

@@ -132,6 +132,11 @@ export class OrderbookRepository {
         };
   }
 
+  /** Forgets the signed order behind an order pre-trade risk refused (never journaled): it may be submitted again. */
+  async deleteOrder(orderId: number): Promise<void> {
+    await this.db.run("DELETE FROM orderbook_orders WHERE order_id = $1", [orderId]);
+  }
+
   /** Replaces the signed order behind `orderId` (a modify); false when the new signed order was used before. */
   async replaceOrder(orderId: number, orderHash: string, body: string): Promise<boolean> {
     const used = await this.db.query("SELECT 1 FROM orderbook_orders WHERE order_hash = $1 AND order_id <> $2", [

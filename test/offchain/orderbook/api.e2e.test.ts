@@ -222,6 +222,13 @@ describe("orderbook API over a real node and SQLite (e2e)", function () {
     );
     expect([r4.status, r4.body.error.details.reject]).to.deep.equal([422, "MARGIN_STATE_BLOCKS_RISK"]);
 
+    // a refusal by pre-trade risk journals nothing: the same signed order is checked again, not "replayed"
+    const r4b = await new ApiClient(service.url, keyC).post<{ error: { details: { reject: string } } }>(
+      "/v1/orders",
+      call.body,
+    );
+    expect(r4b.body.error.details.reject).to.equal("MARGIN_STATE_BLOCKS_RISK");
+
     // the same signed order twice enters the book once
     const once = await signed(a, { side: 0, price: 980n * TICK, qty: 1n });
     expect((await new ApiClient(service.url, keyA).post("/v1/orders", once.body)).status).to.equal(201);
