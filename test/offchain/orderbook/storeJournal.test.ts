@@ -9,6 +9,7 @@ import {
   type StampedCommand,
   StoreJournal,
   StoreSnapshotStore,
+  storeTradeSink,
   TimeInForce,
 } from "../../../offchain/orderbook";
 import { openStore, type Store, type StoreOptions } from "../../../offchain/store";
@@ -138,6 +139,36 @@ for (const engine of ENGINES) {
       expect((await snaps.latest())?.seq).to.equal(30);
       expect(await store.orderbook.lastSeq(instrument)).to.equal(30);
       expect(await store.orderbook.latestSnapshot(instrument)).to.be.a("string");
+    });
+
+    it("the fallback trade sink stores each trade once by id, amounts as decimal strings", async function () {
+      const sink = storeTradeSink(store);
+      const leg = {
+        order: {
+          account: "0x" + "11".repeat(20),
+          instrument: "0x" + "22".repeat(20),
+          side: 0 as const,
+          expiry: 1n,
+          limitPrice: 10n ** 30n,
+          quantity: 5n,
+          nonce: 7n,
+        },
+        sig: { r: "0x" + "33".repeat(32), vs: "0x" + "44".repeat(32) },
+      };
+      const trade = {
+        tradeId: "3-1",
+        sequence: 3,
+        instrument: "0x" + "22".repeat(20),
+        buy: leg,
+        sell: leg,
+        quantity: 5n,
+        price: 10n ** 30n,
+      };
+      await sink.enqueue(trade);
+      await sink.enqueue(trade); // a replay hands the same trade again
+      const rows = await store.orderbook.trades(trade.instrument);
+      expect(rows.map((r) => [r.tradeId, r.seq])).to.deep.equal([["3-1", 3]]);
+      expect(JSON.parse(rows[0].body)).to.deep.include({ price: (10n ** 30n).toString(), quantity: "5" });
     });
 
     it("a BookService on the store journal recovers the identical book (hash) from snapshot + journal", async function () {
