@@ -240,6 +240,12 @@ describe("orderbook API over a real node and SQLite (e2e)", function () {
   });
 
   it("a crossing pair produces a trade handed to the sink with both signed orders", async () => {
+    const ws = new WebSocket(`${service.url.replace("http", "ws")}/v1/ws?${signedWsQuery(keyB.keyId, keyB.secret)}`);
+    const prints: Array<{ type: string; tradeId?: string; qty?: number }> = [];
+    ws.on("message", (d: Buffer) => prints.push(JSON.parse(d.toString()) as { type: string }));
+    await new Promise((r) => ws.once("open", r));
+    ws.send(JSON.stringify({ type: "subscribe", channel: "trades", instrument: "mbBANK" }));
+    while (!prints.some((m) => m.type === "subscribed")) await new Promise((r) => setTimeout(r, 20));
     const sell = await signed(b, { side: 1, price: 990n * TICK, qty: 4n });
     const res = await new ApiClient(service.url, keyB).post<{ filledQuantity: string; fills: unknown[] }>(
       "/v1/orders",
@@ -255,6 +261,10 @@ describe("orderbook API over a real node and SQLite (e2e)", function () {
     expect(trade.sell.sig).to.deep.equal(sell.sig);
     expect(trade.buy.order.account).to.equal(await a.getAddress());
     expect(trade.buy.order.limitPrice).to.equal(990n * TICK);
+    for (let i = 0; i < 100 && !prints.some((m) => m.type === "trade"); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(prints.filter((m) => m.type === "trade").map((m) => [m.tradeId, m.qty])).to.deep.equal([[trade.tradeId, 4]]);
+    ws.close();
 
     const mine = await new ApiClient(service.url, keyA).get<{
       orders: Array<{ openQuantity: string }>;
