@@ -90,25 +90,32 @@ export async function main(args: string[]): Promise<void> {
       if (!verdict.identical)
         console.log(JSON.stringify({ bench: "orderbook", stream: name, mismatch: verdict.mismatch }));
       if (!args.includes("--no-journal")) {
-        const svc = measure(file, "marginbridge+journal", String(window)) as unknown as ServiceResult;
-        console.log(
-          JSON.stringify({
-            bench: "orderbook",
-            stream: name,
-            engine: "marginbridge+journal",
-            ops_per_s: svc.ops_per_s,
-            acked_orders_per_s: svc.ops_per_s,
-            acked_orders_per_cpu_s: svc.cpu_ops_per_s,
-            p50_us: svc.p50_us,
-            p99_us: svc.p99_us,
-            rss_mb: svc.rss_mb,
-            identical: verdict.identical,
-            journal: "file, group commit, fdatasync",
-            window,
-            fsync_groups: svc.groups,
-            accepted: svc.acked,
-          }),
-        );
+        const journals: Array<["file" | "sqlite", string]> = [
+          ["file", "file, group commit, fdatasync"],
+          ["sqlite", "SQLite store (WAL, synchronous=NORMAL), group commit: one transaction per group"],
+        ];
+        for (const [kind, journal] of journals) {
+          if (kind === "sqlite" && args.includes("--no-sqlite")) continue;
+          const svc = measure(file, "marginbridge+journal", String(window), kind) as unknown as ServiceResult;
+          console.log(
+            JSON.stringify({
+              bench: "orderbook",
+              stream: name,
+              engine: "marginbridge+journal",
+              ops_per_s: svc.ops_per_s,
+              acked_orders_per_s: svc.ops_per_s,
+              acked_orders_per_cpu_s: svc.cpu_ops_per_s,
+              p50_us: svc.p50_us,
+              p99_us: svc.p99_us,
+              rss_mb: svc.rss_mb,
+              identical: verdict.identical,
+              journal,
+              window,
+              fsync_groups: svc.groups,
+              accepted: svc.acked,
+            }),
+          );
+        }
       }
     }
   } finally {

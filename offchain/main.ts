@@ -35,6 +35,18 @@ import { settlementChain, type SettlementChain } from "./chain/settlementHubWrit
 import { SettlementBatcher, settlementDomain } from "./settlement";
 import { agreementDomain } from "./settlement/legal";
 import { settlementRoutes } from "./settlement/routes";
+import { orderbookChain } from "./chain/orderbookChain";
+import {
+  OrderGateway,
+  orderbookRoutes,
+  orderbookStreams,
+  storeTradeSink,
+  type InstrumentSpec,
+  ChainRiskState,
+  PreTradeRisk,
+  type RiskLimits,
+  type TradeSink,
+} from "./orderbook";
 import { sqlitePath, type Config } from "./shared/config";
 import { startJobs, type Job } from "./shared/jobs";
 import { createLogger, type Logger } from "./shared/logger";
@@ -58,7 +70,24 @@ export interface ServiceOptions {
   reservesPending?: PendingAmountsProvider;
   /** JSON-RPC URL the web console's auditor page is told to use (GET /v1/config); default: the service's own. */
   publicRpcUrl?: string;
+  /** Runs the order books (needs a deployment with a SettlementHub). */
+  orderbook?: OrderbookOptions;
   log?: Logger;
+}
+
+export interface OrderbookOptions {
+  /** Default: every security token of the deployment, tick 0.01 of the cash token, lot 1 token unit. */
+  instruments?: InstrumentSpec[];
+  /** Where trades go (the settlement batcher's queue); default: the store's fallback orderbook_trades table. */
+  sink?: TradeSink;
+  /** Pre-trade risk over an in-process source; otherwise `limits` builds it over the chain (ChainRiskState). */
+  risk?: PreTradeRisk;
+  /** Limits for pre-trade risk over the chain; with `instrumentRisk` (sector, initial margin WAD) per instrument. */
+  limits?: RiskLimits;
+  instrumentRisk?: Record<string, { sector: string; initialMargin: bigint }>;
+  /** How often the oracle router is polled into the books (ms; default 2,000). */
+  oraclePollMs?: number;
+  snapshotEvery?: number;
 }
 
 export interface Service {
@@ -70,6 +99,8 @@ export interface Service {
   reservesIndexer?: Indexer;
   keeper?: Keeper;
   demoKeys: Partial<Record<Role, NewApiKey>>;
+  /** The order gateway when the order books run. */
+  orderbook?: OrderGateway;
   log: Logger;
   stop(): Promise<void>;
 }
@@ -181,6 +212,49 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     indexer: indexer ? { ...indexer.status } : null,
     kycSigner: chain?.kycOfficer?.address ?? null,
   });
+  let orderbook: OrderGateway | undefined;
+  if (opts.orderbook && chain) {
+    const obChain = orderbookChain(chain);
+    const cash = chain.deployment.tokens.find((t) => t.kind === "cash");
+    const obLog = log.child({ component: "orderbook" });
+    const instruments =
+      opts.orderbook.instruments ??
+      chain.deployment.tokens
+        .filter((t) => t.kind === "security")
+        .map((t) => ({
+          id: t.symbol,
+          base: t.address,
+          baseDecimals: t.decimals,
+          quote: cash?.address ?? "",
+          quoteDecimals: cash?.decimals ?? 6,
+          tickSize: 10n ** BigInt(Math.max(0, (cash?.decimals ?? 6) - 2)),
+          lotSize: 1n,
+        }));
+    let riskState: ChainRiskState | undefined;
+    let risk = opts.orderbook.risk;
+    if (!risk && opts.orderbook.limits) {
+      riskState = new ChainRiskState(
+        obChain,
+        instruments.map((spec) => ({
+          spec,
+          sector: opts.orderbook?.instrumentRisk?.[spec.id]?.sector ?? "default",
+          initialMargin: opts.orderbook?.instrumentRisk?.[spec.id]?.initialMargin ?? 2n * 10n ** 17n,
+        })),
+      );
+      risk = new PreTradeRisk(riskState, opts.orderbook.limits);
+    }
+    orderbook = await OrderGateway.open({
+      store,
+      domain: settlementDomain(obChain.chainId, obChain.hub),
+      instruments,
+      riskState,
+      sink: opts.orderbook.sink ?? storeTradeSink(store),
+      risk,
+      isTradingKey: (owner, key) => obChain.isTradingKey(owner, key),
+      snapshotEvery: opts.orderbook.snapshotEvery,
+      log: (level, msg, fields) => obLog[level](msg, fields),
+    });
+  }
   const api = createApi({
     store,
     log: log.child({ component: "api" }),
@@ -206,6 +280,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       portfolioRoutes({ chain, publicRpcUrl: opts.publicRpcUrl ?? config.chain.rpcUrl }),
       ...settlementCaps,
       keeperRoutes({ store }, keeper),
+      ...(orderbook ? [orderbookRoutes(orderbook)] : []),
       ...(opts.extraRoutes ?? []),
     ],
     staticMounts: webConsoleMounts(),
@@ -245,6 +320,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     secretKey: config.api.secretKey,
     timestampWindowMs: config.api.timestampWindowMs,
     log,
+    streams: orderbook ? orderbookStreams(orderbook) : undefined,
   });
 
   const owner = `svc-${process.pid}-${randomBytes(4).toString("hex")}`;
@@ -255,6 +331,16 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       ...settlementJobs,
       ...(keeper
         ? [{ name: "keeper-outbox", intervalMs: 1_000, timeoutMs: 30_000, run: () => keeper!.deliver() }]
+        : []),
+      ...(orderbook
+        ? [
+            {
+              name: "orderbook-oracle",
+              intervalMs: opts.orderbook?.oraclePollMs ?? 2_000,
+              timeoutMs: 10_000,
+              run: () => (orderbook as OrderGateway).pollOracles(),
+            },
+          ]
         : []),
     ],
     { tryLease: (name, ttl) => store.locks.tryAcquire(name, owner, ttl), log: log.child({ component: "jobs" }) },
@@ -278,11 +364,13 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     reservesIndexer,
     keeper,
     demoKeys,
+    orderbook,
     log,
     async stop() {
       await jobs.stop();
       await keeper?.stop();
       await running.close();
+      await orderbook?.close();
       await indexer?.stop();
       await reservesIndexer?.stop();
       chain?.close();

@@ -3,6 +3,7 @@
  * decodeCommand → PreTradeRisk → engine → FileJournal (group commit, fdatasync) → acknowledgement, with `window`
  * commands in flight.
  */
+import { openStore } from "../../offchain/store";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -12,6 +13,8 @@ import {
   decodeCommand,
   FileJournal,
   FileSnapshotStore,
+  StoreJournal,
+  StoreSnapshotStore,
   InMemoryRiskState,
   MarginState,
   PreTradeRisk,
@@ -57,7 +60,11 @@ function wire(s: Stream, i: number): unknown {
 }
 
 /** The service path with validation, risk and the durable journal; `window` commands in flight (group commit). */
-export async function serviceRun(s: Stream, window: number): Promise<ServiceResult> {
+export async function serviceRun(
+  s: Stream,
+  window: number,
+  journalKind: "file" | "sqlite" = "file",
+): Promise<ServiceResult> {
   const dir = mkdtempSync(path.join(tmpdir(), "mb-bench-orderbook-"));
   try {
     const state = new InMemoryRiskState();
@@ -95,11 +102,13 @@ export async function serviceRun(s: Stream, window: number): Promise<ServiceResu
         standard: { maxLeverage: 5n * WAD, maxOrdersPerSecond: 1e9, maxOrdersPerDay: 1e9, maxNotionalPerDay: big },
       },
     });
-    const journal = await FileJournal.open(path.join(dir, "journal"));
+    const store =
+      journalKind === "sqlite" ? await openStore({ engine: "sqlite", path: path.join(dir, "store.sqlite") }) : null;
+    const journal = store ? await StoreJournal.open(store, "BENCH") : await FileJournal.open(path.join(dir, "journal"));
     const svc = await BookService.open({
       instrument: "BENCH",
       journal,
-      snapshots: new FileSnapshotStore(path.join(dir, "snapshots")),
+      snapshots: store ? new StoreSnapshotStore(store, "BENCH") : new FileSnapshotStore(path.join(dir, "snapshots")),
       risk,
       snapshotEvery: 250_000,
     });
@@ -129,6 +138,7 @@ export async function serviceRun(s: Stream, window: number): Promise<ServiceResu
     const cpu = process.cpuUsage(cpu0);
     const rss = process.memoryUsage().rss;
     await svc.close();
+    await store?.close();
     lat.sort();
     const us = (q: number): number => Math.round(lat[Math.floor(q * (s.n - 1))] * 1000 * 10) / 10;
     return {

@@ -15,10 +15,12 @@ function make(name: string, s: Stream): BenchEngine {
 }
 
 async function main(): Promise<void> {
-  const [file, engine, window] = process.argv.slice(2);
+  const [file, engine, window, journalKind] = process.argv.slice(2);
   const s = load(file);
   if (engine === "marginbridge+journal") {
-    process.stdout.write(`${JSON.stringify(await serviceRun(s, Number(window ?? 2048)))}\n`);
+    process.stdout.write(
+      `${JSON.stringify(await serviceRun(s, Number(window ?? 2048), journalKind === "sqlite" ? "sqlite" : "file"))}\n`,
+    );
     return;
   }
   const warm = make(engine, s);

@@ -13,7 +13,7 @@ import { errorBody, newRequestId, routeHandler } from "./pipeline";
 import { RateLimiter } from "./ratelimit";
 import type { CapabilityRoutes, Route } from "./route";
 import { HEADER } from "./signing";
-import { attachWebSocket } from "./ws";
+import { attachWebSocket, type WsStreams } from "./ws";
 
 export interface ApiOptions {
   store: Store;
@@ -144,7 +144,15 @@ export interface RunningApi {
 /** Listens on host:port (port 0 picks a free one) with the WebSocket endpoint attached. */
 export async function listen(
   api: Api,
-  opts: { host: string; port: number; store: Store; secretKey: Buffer; timestampWindowMs: number; log: Logger },
+  opts: {
+    host: string;
+    port: number;
+    store: Store;
+    secretKey: Buffer;
+    timestampWindowMs: number;
+    log: Logger;
+    streams?: WsStreams;
+  },
 ): Promise<RunningApi> {
   const server = createServer(api.app);
   server.keepAliveTimeout = 5_000;

@@ -15,4 +15,4 @@ export { ApiClient, type ApiCredentials, type ApiResponse } from "./client";
 export { totpCode, verifyTotp, newTotpSecret } from "./totp";
 export { createMetrics, type ApiMetrics } from "./metrics";
 export { HTTP_STATUS, httpStatusOf } from "./errors";
-export { WS_PATH, signedWsQuery } from "./ws";
+export { WS_PATH, signedWsQuery, type WsStreams, type WsSubscribeRequest } from "./ws";

@@ -10,6 +10,25 @@ import { verifyTotp } from "./totp";
 
 export const WS_PATH = "/v1/ws";
 
+/** A subscription request: `{ "type": "subscribe", "channel": "depth", "instrument": "mbBANK" }`. */
+export interface WsSubscribeRequest {
+  channel: string;
+  instrument?: string;
+}
+
+/**
+ * Streams later capabilities offer on the WebSocket. `subscribe` returns an unsubscribe function, or a short
+ * reason when the request is refused (unknown channel or instrument, channel not open to the caller's role).
+ */
+export interface WsStreams {
+  channels: string[];
+  subscribe(
+    req: WsSubscribeRequest,
+    caller: { keyId: string; role: string; subject: string },
+    send: (msg: unknown) => void,
+  ): (() => void) | string;
+}
+
 /**
  * The authenticated WebSocket endpoint. The upgrade request is signed like any GET, with the auth fields in
  * the query string (browsers cannot set headers on a WebSocket): the signed path is "/v1/ws" and the query
@@ -17,7 +36,7 @@ export const WS_PATH = "/v1/ws";
  */
 export function attachWebSocket(
   server: Server,
-  deps: { store: Store; secretKey: Buffer; timestampWindowMs: number; log: Logger },
+  deps: { store: Store; secretKey: Buffer; timestampWindowMs: number; log: Logger; streams?: WsStreams },
 ): WebSocketServer {
   const wss = new WebSocketServer({ noServer: true });
   const refuse = (socket: Duplex, status: number, reason: string): void => {
@@ -48,8 +67,38 @@ export function attachWebSocket(
       if (!(await deps.store.nonces.use(keyId, nonce, Number(ts) + deps.timestampWindowMs)))
         return refuse(socket, 401, "replayed nonce");
       wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-        ws.send(JSON.stringify({ type: "hello", keyId, role: key.role, streams: [] }));
-        ws.on("message", () => ws.send(JSON.stringify({ type: "error", message: "no streams are available yet" })));
+        ws.send(JSON.stringify({ type: "hello", keyId, role: key.role, streams: deps.streams?.channels ?? [] }));
+        const streams = deps.streams;
+        if (!streams) {
+          ws.on("message", () => ws.send(JSON.stringify({ type: "error", message: "no streams are available yet" })));
+          return;
+        }
+        const unsubscribe: Array<() => void> = [];
+        const send = (msg: unknown): void => {
+          if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+        };
+        ws.on("message", (data: Buffer) => {
+          let req: { type?: unknown; channel?: unknown; instrument?: unknown };
+          try {
+            req = JSON.parse(data.toString("utf8")) as typeof req;
+          } catch {
+            return send({ type: "error", message: "messages are JSON" });
+          }
+          if (req.type !== "subscribe" || typeof req.channel !== "string")
+            return send({ type: "error", message: 'expected {"type":"subscribe","channel":…}' });
+          const instrument = typeof req.instrument === "string" ? req.instrument : undefined;
+          const out = streams.subscribe(
+            { channel: req.channel, instrument },
+            { keyId, role: key.role, subject: key.subject },
+            send,
+          );
+          if (typeof out === "string") return send({ type: "error", message: out });
+          unsubscribe.push(out);
+          send({ type: "subscribed", channel: req.channel, instrument: instrument ?? null });
+        });
+        ws.on("close", () => {
+          for (const u of unsubscribe) u();
+        });
       });
     })().catch((err: unknown) => {
       deps.log.error("websocket upgrade failed", { err });

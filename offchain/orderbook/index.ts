@@ -50,3 +50,18 @@ export {
 } from "./marketdata";
 export { BookService, recover, JournalFailedError, type Ack, type BookServiceOptions } from "./service";
 export { decodeCommand, type Decoded } from "./validate";
+export { StoreJournal, StoreSnapshotStore } from "./storeJournal";
+export {
+  OrderGateway,
+  storeTradeSink,
+  type OrderGatewayOptions,
+  type SettlementTrade,
+  type TradeLeg,
+  type TradeSink,
+  type PlaceOrder,
+  type PlacedOrder,
+  type RecentFill,
+} from "./gateway";
+export { orderbookRoutes } from "./routes";
+export { orderbookStreams } from "./streams";
+export { ChainRiskState, oracleTicks, type ChainInstrument, type RiskChainReader } from "./chainRiskState";

@@ -17,6 +17,7 @@ export type ErrorCode =
   | "CHAIN_UNAVAILABLE"
   | "CONFIG_INVALID"
   | "STORE_FAILED"
+  | "ORDER_REJECTED"
   | "INTERNAL";
 
 export interface AppErrorOptions {

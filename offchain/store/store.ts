@@ -4,6 +4,7 @@ import { openPostgres } from "./postgres";
 import { ApiKeyRepository, AuditRepository, IdempotencyRepository, LockRepository, NonceRepository } from "./repos/api";
 import { ChainRepository, ProjectionRepository } from "./repos/chain";
 import { KycRepository } from "./repos/kyc";
+import { OrderbookRepository } from "./repos/orderbook";
 import { ReservesRepository } from "./repos/reserves";
 import { LegalRepository } from "./repos/legal";
 import { SettlementRepository } from "./repos/settlement";
@@ -28,6 +29,7 @@ export interface Repositories {
   settlement: SettlementRepository;
   legal: LegalRepository;
   keeper: KeeperRepository;
+  orderbook: OrderbookRepository;
 }
 
 export interface Store extends Repositories {
@@ -55,6 +57,7 @@ function repositories(db: SqlExecutor): Repositories {
     settlement: new SettlementRepository(db),
     legal: new LegalRepository(db),
     keeper: new KeeperRepository(db),
+    orderbook: new OrderbookRepository(db),
   };
 }
 

@@ -43,7 +43,8 @@ export function combineHandlers(handlers: ContractHandler[]): ContractHandler {
     iface: first.iface,
     events: [...new Set(handlers.flatMap((h) => h.events))],
     async handle(event, tx) {
-      for (const h of handlers) if (h.events.includes(event.event)) await h.handle({ ...event, contract: h.contract }, tx);
+      for (const h of handlers)
+        if (h.events.includes(event.event)) await h.handle({ ...event, contract: h.contract }, tx);
     },
     async reset(tx) {
       for (const h of handlers) await h.reset(tx);

@@ -2,6 +2,7 @@ import type { Migration } from "../migrations";
 import { API_MIGRATIONS } from "./api";
 import { CHAIN_MIGRATIONS } from "./chain";
 import { KYC_MIGRATIONS } from "./kyc";
+import { ORDERBOOK_MIGRATIONS } from "./orderbook";
 import { RESERVES_MIGRATIONS } from "./reserves";
 import { SETTLEMENT_MIGRATIONS } from "./settlement";
 import { KEEPER_MIGRATIONS } from "./keeper";
@@ -17,4 +18,5 @@ export const ALL_MIGRATIONS: Migration[] = [
   ...RESERVES_MIGRATIONS,
   ...SETTLEMENT_MIGRATIONS,
   ...KEEPER_MIGRATIONS,
+  ...ORDERBOOK_MIGRATIONS,
 ];

@@ -119,6 +119,15 @@ describe("orderbook: edge validation of untrusted commands", function () {
         "recover",
         "ticksToPrice",
         "trailingStopPrice",
+        // the wiring: store journal, gateway, routes, streams, chain risk source
+        "StoreJournal",
+        "StoreSnapshotStore",
+        "OrderGateway",
+        "storeTradeSink",
+        "orderbookRoutes",
+        "orderbookStreams",
+        "ChainRiskState",
+        "oracleTicks",
       ].sort(),
     );
   });

@@ -1,0 +1,146 @@
+import type { ChainAccountFacts } from "../chain/orderbookChain";
+import { type InstrumentSpec, lotsToUnits, notional } from "./instrument";
+import type { AccountRiskView, InstrumentRiskView, RiskStateSource } from "./risk";
+import { MarginState } from "./risk";
+import type { AccountId } from "./types";
+
+/** What the chain risk state reads (offchain/chain/orderbookChain.ts implements it over the gateway). */
+export interface RiskChainReader {
+  readAccount(account: string, securities: readonly string[]): Promise<ChainAccountFacts>;
+  readPrice(asset: string): Promise<{ price: bigint; safe: boolean }>;
+}
+
+export interface ChainInstrument {
+  spec: InstrumentSpec;
+  sector: string;
+  /** Initial margin ratio, 18 decimals. */
+  initialMargin: bigint;
+}
+
+const WAD = 10n ** 18n;
+
+/** 18-decimal cash per whole token → ticks (rounded down); 0 when unsafe or off scale. */
+export function oracleTicks(spec: InstrumentSpec, price18: bigint, safe: boolean): number {
+  if (!safe || price18 <= 0n) return 0;
+  const ticks = (price18 * 10n ** BigInt(spec.quoteDecimals)) / WAD / spec.tickSize;
+  return ticks > 0n && ticks <= 2n ** 31n - 1n ? Number(ticks) : 0;
+}
+
+/**
+ * A `RiskStateSource` over the chain: KYC (KycRegistry), margin state, cash, debt and positions (MarginEngine),
+ * oracle prices (OracleRouter), each account read at one block and cached for `ttlMs`; plus the book's own
+ * fills not yet settled (recorded by `recordTrade`, released by `settled`). The risk check is synchronous, so the
+ * gateway calls `ensure(account)` before submitting; an account never read is UNKNOWN_ACCOUNT.
+ */
+export class ChainRiskState implements RiskStateSource {
+  private readonly accounts = new Map<AccountId, { view: AccountRiskView; readAt: number }>();
+  private readonly instruments = new Map<string, InstrumentRiskView>();
+  private readonly unsettled = new Map<
+    string,
+    { buyer: AccountId; seller: AccountId; instrument: string; units: bigint; cash: bigint }
+  >();
+
+  constructor(
+    private readonly reader: RiskChainReader,
+    instruments: ChainInstrument[],
+    private readonly opts: { ttlMs?: number; tier?: (account: AccountId) => string; now?: () => number } = {},
+  ) {
+    for (const i of instruments)
+      this.instruments.set(i.spec.id, {
+        spec: i.spec,
+        sector: i.sector,
+        initialMargin: i.initialMargin,
+        oraclePrice: 0,
+      });
+  }
+
+  account(id: AccountId): AccountRiskView | undefined {
+    return this.accounts.get(id.toLowerCase())?.view;
+  }
+
+  instrument(id: string): InstrumentRiskView | undefined {
+    return this.instruments.get(id);
+  }
+
+  /** Reads the account from the chain unless the cached read is younger than ttlMs. */
+  async ensure(account: AccountId): Promise<void> {
+    const key = account.toLowerCase();
+    const now = (this.opts.now ?? Date.now)();
+    const cached = this.accounts.get(key);
+    if (cached !== undefined && now - cached.readAt < (this.opts.ttlMs ?? 1_000)) return;
+    const specs = [...this.instruments.values()].map((i) => i.spec);
+    const f = await this.reader.readAccount(
+      account,
+      specs.map((s) => s.base),
+    );
+    const view: AccountRiskView = {
+      kycVerified: f.verified,
+      kycExpiresAt: f.kycExpiresAt * 1000,
+      maxLeverage: f.maxLeverage,
+      marginState: f.state as MarginState,
+      tier: this.opts.tier?.(key) ?? "standard",
+      chain: { cash: f.cash, debt: f.debt, positions: new Map(specs.map((s, i) => [s.id, f.positions[i]])) },
+      unsettled: { cash: 0n, positions: new Map() },
+    };
+    this.accounts.set(key, { view, readAt: now });
+    this.rebuildUnsettled(key);
+  }
+
+  /** Reads every instrument's oracle price; returns the ticks per instrument (0 = unavailable). */
+  async refreshOracles(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const [id, v] of this.instruments) {
+      const { price, safe } = await this.reader.readPrice(v.spec.base);
+      v.oraclePrice = oracleTicks(v.spec, price, safe);
+      out.set(id, v.oraclePrice);
+    }
+    return out;
+  }
+
+  /** A fill of the book, unsettled until `settled(tradeId)`: the buyer gets units and owes cash, the seller the reverse. */
+  recordTrade(
+    tradeId: string,
+    spec: InstrumentSpec,
+    buyer: AccountId,
+    seller: AccountId,
+    ticks: number,
+    lots: number,
+  ): void {
+    if (this.unsettled.has(tradeId)) return;
+    const [b, s] = [buyer.toLowerCase(), seller.toLowerCase()];
+    this.unsettled.set(tradeId, {
+      buyer: b,
+      seller: s,
+      instrument: spec.id,
+      units: lotsToUnits(spec, lots),
+      cash: notional(spec, ticks, lots),
+    });
+    this.rebuildUnsettled(b);
+    this.rebuildUnsettled(s);
+  }
+
+  /** The trade settled on-chain: the next chain read holds it, so it leaves the unsettled view. */
+  settled(tradeId: string): void {
+    const t = this.unsettled.get(tradeId);
+    if (t === undefined) return;
+    this.unsettled.delete(tradeId);
+    this.rebuildUnsettled(t.buyer);
+    this.rebuildUnsettled(t.seller);
+    this.accounts.delete(t.buyer);
+    this.accounts.delete(t.seller);
+  }
+
+  private rebuildUnsettled(account: AccountId): void {
+    const a = this.accounts.get(account);
+    if (a === undefined) return;
+    let cash = 0n;
+    const positions = new Map<string, bigint>();
+    for (const t of this.unsettled.values()) {
+      const sign = t.buyer === account ? 1n : t.seller === account ? -1n : 0n;
+      if (sign === 0n) continue;
+      cash -= sign * t.cash;
+      positions.set(t.instrument, (positions.get(t.instrument) ?? 0n) + sign * t.units);
+    }
+    a.view.unsettled = { cash, positions };
+  }
+}

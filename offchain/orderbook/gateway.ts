@@ -1,0 +1,517 @@
+import { Signature, verifyTypedData, type TypedDataDomain } from "ethers";
+import {
+  ORDER_TYPES,
+  orderId as signedOrderHash,
+  type CompactSignature,
+  type SignedOrderFields,
+} from "../settlement/orders";
+import { AppError } from "../shared/errors";
+import type { Store } from "../store";
+import { NullObserver } from "./events";
+import { type InstrumentSpec } from "./instrument";
+import type { PreTradeRisk } from "./risk";
+import { BookService, type Ack } from "./service";
+import { StoreJournal, StoreSnapshotStore } from "./storeJournal";
+import { type AccountId, type BookCommand, RejectCode, Side, StpMode, TimeInForce } from "./types";
+
+/** One side of a trade as the settlement hub takes it: the owner's signed order and its compact signature. */
+export interface TradeLeg {
+  order: SignedOrderFields;
+  sig: CompactSignature;
+}
+
+/** A trade the book produced, handed to settlement. `price`: cash base units per whole token; `quantity`: security base units. */
+export interface SettlementTrade {
+  /** `<seq>-<n>`: stable across replays (the n-th trade of journal command `seq`). */
+  tradeId: string;
+  sequence: number;
+  /** The security token address. */
+  instrument: string;
+  buy: TradeLeg;
+  sell: TradeLeg;
+  quantity: bigint;
+  price: bigint;
+}
+
+/** Where trades go: the settlement batcher's durable queue. Must be idempotent by `tradeId` (replays re-enqueue). */
+export interface TradeSink {
+  enqueue(trade: SettlementTrade): Promise<void> | void;
+}
+
+/** The fallback sink: the store's orderbook_trades table (used only when no settlement queue is wired). */
+export function storeTradeSink(store: Store): TradeSink {
+  return {
+    enqueue: (t) =>
+      store.orderbook.enqueueTrade(
+        t.tradeId,
+        t.instrument.toLowerCase(),
+        t.sequence,
+        JSON.stringify(t, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)),
+      ),
+  };
+}
+
+export type OrderType = "limit" | "market";
+
+export interface PlaceOrder {
+  order: SignedOrderFields;
+  sig: CompactSignature;
+  type: OrderType;
+  /** Limit orders only (market orders are IOC at the signed limitPrice). GTT expires at the signed expiry. */
+  tif: "GTC" | "GTT" | "IOC" | "FOK";
+  postOnly: boolean;
+}
+
+export interface PlacedOrder {
+  id: number;
+  orderHash: string;
+  instrument: string;
+  ack: Ack;
+}
+
+export interface RecentFill {
+  tradeId: string;
+  orderId: number;
+  instrument: string;
+  side: "buy" | "sell";
+  price: string;
+  quantity: string;
+  role: "maker" | "taker";
+}
+
+export interface OrderGatewayOptions {
+  store: Store;
+  /** The SettlementHub's EIP-712 domain (chain id, hub address from the deployment). */
+  domain: TypedDataDomain;
+  /** Instruments traded; `base` is the security token address, `id` the book's name (the token symbol). */
+  instruments: InstrumentSpec[];
+  sink: TradeSink;
+  risk?: PreTradeRisk;
+  /**
+   * The risk source behind `risk` when it reads the chain (ChainRiskState): refreshed per account before an order
+   * is checked, told about every fill (unsettled until settlement), polled for oracle prices.
+   */
+  riskState?: {
+    ensure(account: string): Promise<void>;
+    recordTrade(
+      tradeId: string,
+      spec: InstrumentSpec,
+      buyer: string,
+      seller: string,
+      ticks: number,
+      lots: number,
+    ): void;
+    refreshOracles(): Promise<Map<string, number>>;
+  };
+  /** Whether `key` is a live delegated trading key of `owner` (SettlementHub.tradingKeyExpiry); none when absent. */
+  isTradingKey?: (owner: string, key: string) => Promise<boolean>;
+  snapshotEvery?: number;
+  now?: () => number;
+  log?: (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+}
+
+interface Book {
+  spec: InstrumentSpec;
+  svc: BookService;
+  /** Trades of journal commands not yet handed to the sink, by sequence number. */
+  trades: Map<number, Array<{ takerId: number; makerId: number; takerSide: Side; price: number; qty: number }>>;
+}
+
+interface StoredOrder {
+  order: SignedOrderFields;
+  sig: CompactSignature;
+  instrument: string;
+}
+
+const RECENT_FILLS = 100;
+
+export function rejected(code: string, message: string, details: Record<string, unknown> = {}): AppError {
+  return new AppError("ORDER_REJECTED", message, { details: { reject: code, ...details } });
+}
+
+/**
+ * The order-entry gateway: checks a client's EIP-712 signed SettlementHub order at the edge, maps it onto the
+ * book's tick/lot grid, records the signed order, submits it to the instrument's `BookService` (store journal),
+ * and hands every trade (with both signed orders) to the `TradeSink`. Book order ids are assigned here, one
+ * increasing counter for every book.
+ */
+export class OrderGateway {
+  private readonly books = new Map<string, Book>();
+  private readonly byToken = new Map<string, Book>();
+  private readonly orders = new Map<number, StoredOrder>();
+  private readonly fills = new Map<string, RecentFill[]>();
+  private nextId = 1;
+  private readonly lastOracle = new Map<string, number>();
+
+  private constructor(private readonly opts: OrderGatewayOptions) {}
+
+  static async open(opts: OrderGatewayOptions): Promise<OrderGateway> {
+    const g = new OrderGateway(opts);
+    g.nextId = (await opts.store.orderbook.maxOrderId()) + 1;
+    for (const spec of opts.instruments) {
+      const trades: Book["trades"] = new Map();
+      let seq = 0;
+      const collector = Object.assign(new NullObserver(), {
+        onCommandStart(s: number): void {
+          seq = s;
+        },
+        onTrade(
+          takerId: number,
+          _ta: AccountId,
+          makerId: number,
+          _ma: AccountId,
+          takerSide: Side,
+          price: number,
+          qty: number,
+        ): void {
+          let list = trades.get(seq);
+          if (list === undefined) trades.set(seq, (list = []));
+          list.push({ takerId, makerId, takerSide, price, qty });
+        },
+      });
+      const svc = await BookService.open({
+        instrument: spec.id,
+        journal: await StoreJournal.open(opts.store, spec.id),
+        snapshots: new StoreSnapshotStore(opts.store, spec.id),
+        risk: opts.risk,
+        observers: [collector],
+        snapshotEvery: opts.snapshotEvery ?? 1_000,
+        now: opts.now,
+        log: opts.log,
+      });
+      const book: Book = { spec, svc, trades };
+      g.books.set(spec.id, book);
+      g.byToken.set(spec.base.toLowerCase(), book);
+      // trades replayed from the journal may not have reached the sink before a crash: hand them again (idempotent)
+      for (const s of [...trades.keys()].sort((a, b) => a - b)) await g.settle(book, s);
+    }
+    return g;
+  }
+
+  instruments(): InstrumentSpec[] {
+    return [...this.books.values()].map((b) => b.spec);
+  }
+
+  /** The book an order id belongs to (after a cancel or modify of it). */
+  instrumentOf(id: number): string {
+    const o = this.orders.get(id);
+    if (o === undefined) throw rejected(RejectCode.UnknownOrder, `no order ${id}`);
+    return o.instrument;
+  }
+
+  service(instrument: string): BookService {
+    return this.book(instrument).svc;
+  }
+
+  private book(instrument: string): Book {
+    const b = this.books.get(instrument) ?? this.byToken.get(instrument.toLowerCase());
+    if (b === undefined) throw rejected(RejectCode.UnknownInstrument, `unknown instrument ${instrument}`);
+    return b;
+  }
+
+  /** Checks the signature, maps the order to the book and submits it. `caller` is the API key's account. */
+  async place(caller: string, p: PlaceOrder): Promise<PlacedOrder> {
+    const book = this.book(p.order.instrument);
+    const { ticks, lots } = await this.checkSigned(caller, book.spec, p.order, p.sig);
+    await this.opts.riskState?.ensure(p.order.account);
+    const id = this.nextId++;
+    const hash = signedOrderHash(p.order);
+    const stored: StoredOrder = { order: p.order, sig: p.sig, instrument: book.spec.id };
+    const fresh = await this.opts.store.orderbook.insertOrder({
+      orderId: id,
+      instrument: book.spec.id,
+      account: p.order.account,
+      orderHash: hash,
+      body: encodeStored(stored),
+    });
+    if (!fresh) throw rejected("ORDER_REPLAYED", "this signed order was submitted before", { orderHash: hash });
+    this.orders.set(id, stored);
+    const account = p.order.account.toLowerCase();
+    const side = p.order.side === 0 ? Side.Buy : Side.Sell;
+    let cmd: BookCommand;
+    if (p.type === "market") {
+      // the hub refuses any fill beyond the signed limit: a market order is an IOC at its worst acceptable price
+      cmd = {
+        kind: "limit",
+        id,
+        account,
+        side,
+        price: ticks,
+        qty: lots,
+        tif: TimeInForce.IOC,
+        stp: StpMode.CancelNewest,
+      };
+    } else {
+      const tif = TimeInForce[p.tif];
+      cmd = {
+        kind: "limit",
+        id,
+        account,
+        side,
+        price: ticks,
+        qty: lots,
+        tif,
+        postOnly: p.postOnly,
+        stp: StpMode.CancelNewest,
+      };
+      if (tif === TimeInForce.GTT) cmd.expiresAt = Number(p.order.expiry) * 1000;
+    }
+    try {
+      const ack = await this.submit(book, cmd);
+      return { id, orderHash: hash, instrument: book.spec.id, ack };
+    } catch (err) {
+      // refused before sequencing (pre-trade risk): nothing was journaled, so the signed order may come again
+      if (err instanceof AppError && err.code === "ORDER_REJECTED" && err.details.seq === 0) {
+        this.orders.delete(id);
+        await this.opts.store.orderbook.deleteOrder(id);
+      }
+      throw err;
+    }
+  }
+
+  /** Cancels the caller's order `id`. */
+  async cancel(caller: string, id: number): Promise<Ack> {
+    const { book } = await this.owned(caller, id);
+    return this.submit(book, { kind: "cancel", id, account: caller.toLowerCase() });
+  }
+
+  /**
+   * Modifies the caller's order `id` to the price and size of a new signed order (the hub settles only what was
+   * signed, so a new price or size needs a new signature). The new signed order must match the old one except for
+   * limitPrice, quantity and nonce; it replaces the old one for every later fill of this book order.
+   */
+  async modify(caller: string, id: number, order: SignedOrderFields, sig: CompactSignature): Promise<Ack> {
+    const { book, stored } = await this.owned(caller, id);
+    const o = stored.order;
+    if (
+      order.account.toLowerCase() !== o.account.toLowerCase() ||
+      order.instrument.toLowerCase() !== o.instrument.toLowerCase() ||
+      order.side !== o.side ||
+      order.expiry !== o.expiry
+    ) {
+      throw rejected(RejectCode.MalformedCommand, "a modify may change only limitPrice, quantity and nonce");
+    }
+    const { ticks, lots } = await this.checkSigned(caller, book.spec, order, sig);
+    await this.opts.riskState?.ensure(order.account);
+    let filledLots = -1;
+    for (const r of book.svc.engine.book.restingOrders(o.side === 0 ? Side.Buy : Side.Sell)) {
+      if (r.id === id) filledLots = r.filled;
+    }
+    if (filledLots < 0) throw rejected(RejectCode.UnknownOrder, `order ${id} is not resting`);
+    // the book counts open lots; the signed quantity is the order's total, so what has filled stays filled
+    const openLots = lots - filledLots;
+    if (openLots <= 0) throw rejected(RejectCode.InvalidQuantity, "the new quantity is not above what has filled");
+    const next: StoredOrder = { order, sig, instrument: book.spec.id };
+    // the new signed order is stored before the book changes: a fill after the modify must settle under it
+    if (!(await this.opts.store.orderbook.replaceOrder(id, signedOrderHash(order), encodeStored(next))))
+      throw rejected("ORDER_REPLAYED", "this signed order was submitted before");
+    this.orders.set(id, next);
+    let ack: Ack;
+    try {
+      ack = await this.submit(book, { kind: "modify", id, account: caller.toLowerCase(), price: ticks, qty: openLots });
+    } catch (err) {
+      if (err instanceof AppError && err.code === "ORDER_REJECTED") {
+        await this.opts.store.orderbook.replaceOrder(id, signedOrderHash(o), encodeStored(stored));
+        this.orders.set(id, stored);
+      }
+      throw err;
+    }
+    return ack;
+  }
+
+  /** The caller's resting orders on every book and their most recent fills (newest first, kept in memory). */
+  openOrders(caller: string): {
+    orders: Array<{
+      id: number;
+      instrument: string;
+      side: "buy" | "sell";
+      price: string;
+      openQuantity: string;
+      filledQuantity: string;
+    }>;
+    fills: RecentFill[];
+  } {
+    const account = caller.toLowerCase();
+    const orders = [];
+    for (const b of this.books.values()) {
+      for (const side of [Side.Buy, Side.Sell]) {
+        for (const r of b.svc.engine.book.restingOrders(side)) {
+          if (r.account !== account) continue;
+          orders.push({
+            id: r.id,
+            instrument: b.spec.id,
+            side: side === Side.Buy ? ("buy" as const) : ("sell" as const),
+            price: (BigInt(r.price) * b.spec.tickSize).toString(),
+            openQuantity: (BigInt(r.qty) * b.spec.lotSize).toString(),
+            filledQuantity: (BigInt(r.filled) * b.spec.lotSize).toString(),
+          });
+        }
+      }
+    }
+    return { orders, fills: [...(this.fills.get(account) ?? [])].reverse() };
+  }
+
+  async close(): Promise<void> {
+    for (const b of this.books.values()) await b.svc.close();
+  }
+
+  /** Submits a command to a book and hands its trades to the sink once the command is durable. */
+  async submit(book: Book, cmd: BookCommand): Promise<Ack> {
+    const ack = await book.svc.submit(cmd);
+    if (ack.seq > 0) await this.settle(book, ack.seq);
+    if (!ack.accepted && ack.reject !== null)
+      throw rejected(ack.reject, `order refused: ${ack.reject}`, { orderId: ack.orderId, seq: ack.seq });
+    return ack;
+  }
+
+  /** Submits the oracle price (ticks) of `instrument` as a journaled command (fires protective orders). */
+  async oracle(instrument: string, priceTicks: number): Promise<void> {
+    const book = this.book(instrument);
+    const ack = await book.svc.submit({ kind: "oracle", price: priceTicks });
+    if (ack.seq > 0) await this.settle(book, ack.seq);
+  }
+
+  /** Reads every instrument's oracle price and submits the changed ones to their books as `oracle` commands. */
+  async pollOracles(): Promise<void> {
+    if (this.opts.riskState === undefined) return;
+    const prices = await this.opts.riskState.refreshOracles();
+    for (const [instrument, ticks] of prices) {
+      const book = this.books.get(instrument);
+      if (book === undefined || ticks <= 0 || this.lastOracle.get(instrument) === ticks) continue;
+      await this.oracle(instrument, ticks);
+      this.lastOracle.set(instrument, ticks);
+    }
+  }
+
+  private async settle(book: Book, seq: number): Promise<void> {
+    const list = book.trades.get(seq);
+    if (list === undefined) return;
+    book.trades.delete(seq);
+    for (let i = 0; i < list.length; i++) {
+      const t = list[i];
+      const [taker, maker] = [await this.stored(t.takerId), await this.stored(t.makerId)];
+      if (taker === undefined || maker === undefined) {
+        this.opts.log?.("error", "trade without a signed order; not sent to settlement", {
+          seq,
+          takerId: t.takerId,
+          makerId: t.makerId,
+        });
+        continue;
+      }
+      const [buy, sell] = t.takerSide === Side.Buy ? [taker, maker] : [maker, taker];
+      const trade: SettlementTrade = {
+        tradeId: `${seq}-${i + 1}`,
+        sequence: seq,
+        instrument: book.spec.base,
+        buy: { order: buy.order, sig: buy.sig },
+        sell: { order: sell.order, sig: sell.sig },
+        quantity: BigInt(t.qty) * book.spec.lotSize,
+        price: BigInt(t.price) * book.spec.tickSize,
+      };
+      this.opts.riskState?.recordTrade(trade.tradeId, book.spec, buy.order.account, sell.order.account, t.price, t.qty);
+      await this.opts.sink.enqueue(trade);
+      this.recordFill(trade, t.takerId, taker, "taker");
+      this.recordFill(trade, t.makerId, maker, "maker");
+    }
+  }
+
+  private recordFill(t: SettlementTrade, orderId: number, o: StoredOrder, role: "maker" | "taker"): void {
+    const account = o.order.account.toLowerCase();
+    let list = this.fills.get(account);
+    if (list === undefined) this.fills.set(account, (list = []));
+    list.push({
+      tradeId: t.tradeId,
+      orderId,
+      instrument: o.instrument,
+      side: o.order.side === 0 ? "buy" : "sell",
+      price: t.price.toString(),
+      quantity: t.quantity.toString(),
+      role,
+    });
+    if (list.length > RECENT_FILLS) list.shift();
+  }
+
+  private async stored(id: number): Promise<StoredOrder | undefined> {
+    const cached = this.orders.get(id);
+    if (cached !== undefined) return cached;
+    const row = await this.opts.store.orderbook.order(id);
+    if (row === undefined) return undefined;
+    const o = decodeStored(row.body);
+    this.orders.set(id, o);
+    return o;
+  }
+
+  private async owned(caller: string, id: number): Promise<{ book: Book; stored: StoredOrder }> {
+    const stored = await this.stored(id);
+    if (stored === undefined) throw rejected(RejectCode.UnknownOrder, `no order ${id}`);
+    if (stored.order.account.toLowerCase() !== caller.toLowerCase())
+      throw rejected(RejectCode.NotOrderOwner, `order ${id} is not yours`);
+    return { book: this.book(stored.instrument), stored };
+  }
+
+  /** The edge checks of a signed order: account, grid, expiry, signature (owner or delegated trading key). */
+  private async checkSigned(
+    caller: string,
+    spec: InstrumentSpec,
+    o: SignedOrderFields,
+    sig: CompactSignature,
+  ): Promise<{ ticks: number; lots: number }> {
+    if (o.account.toLowerCase() !== caller.toLowerCase())
+      throw new AppError("FORBIDDEN", "the order's account is not the API key's account", {
+        details: { reject: "WRONG_ACCOUNT" },
+      });
+    if (o.limitPrice <= 0n || o.limitPrice % spec.tickSize !== 0n)
+      throw rejected(
+        o.limitPrice <= 0n ? RejectCode.InvalidPrice : RejectCode.OffTickGrid,
+        "limitPrice is not on the tick grid",
+      );
+    if (o.quantity <= 0n || o.quantity % spec.lotSize !== 0n)
+      throw rejected(
+        o.quantity <= 0n ? RejectCode.InvalidQuantity : RejectCode.OffLotGrid,
+        "quantity is not on the lot grid",
+      );
+    const ticks = o.limitPrice / spec.tickSize;
+    const lots = o.quantity / spec.lotSize;
+    if (ticks > 2n ** 31n - 1n) throw rejected(RejectCode.InvalidPrice, "limitPrice is too large");
+    if (lots > 1_000_000_000n) throw rejected(RejectCode.InvalidQuantity, "quantity is too large");
+    const now = (this.opts.now ?? Date.now)();
+    if (o.expiry * 1000n <= BigInt(now)) throw rejected(RejectCode.AlreadyExpired, "the signed order has expired");
+    let signer: string;
+    try {
+      signer = verifyTypedData(this.opts.domain, ORDER_TYPES, o, Signature.from({ r: sig.r, yParityAndS: sig.vs }));
+    } catch (err) {
+      throw new AppError("FORBIDDEN", "the order signature is malformed", {
+        details: { reject: "BAD_SIGNATURE" },
+        cause: err,
+      });
+    }
+    if (signer.toLowerCase() !== o.account.toLowerCase() && !(await this.opts.isTradingKey?.(o.account, signer))) {
+      throw new AppError("FORBIDDEN", "the order is not signed by its account or a live trading key", {
+        details: { reject: "BAD_SIGNATURE", signer },
+      });
+    }
+    return { ticks: Number(ticks), lots: Number(lots) };
+  }
+}
+
+function encodeStored(o: StoredOrder): string {
+  return JSON.stringify(o, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+}
+
+function decodeStored(body: string): StoredOrder {
+  const raw = JSON.parse(body) as { order: Record<string, string | number>; sig: CompactSignature; instrument: string };
+  const r = raw.order;
+  return {
+    instrument: raw.instrument,
+    sig: raw.sig,
+    order: {
+      account: String(r.account),
+      instrument: String(r.instrument),
+      side: Number(r.side) === 0 ? 0 : 1,
+      expiry: BigInt(r.expiry),
+      limitPrice: BigInt(r.limitPrice),
+      quantity: BigInt(r.quantity),
+      nonce: BigInt(r.nonce),
+    },
+  };
+}

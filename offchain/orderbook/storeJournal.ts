@@ -1,0 +1,150 @@
+import type { Store } from "../store";
+import type { EngineSnapshot } from "./engine";
+import type { CommandJournal } from "./journal";
+import type { SnapshotStore } from "./snapshots";
+import type { StampedCommand } from "./types";
+
+/** A group commit: one promise shared by every append in the group. */
+class Group {
+  resolve!: () => void;
+  reject!: (e: unknown) => void;
+  readonly promise = new Promise<void>((resolve, reject) => {
+    this.resolve = resolve;
+    this.reject = reject;
+  });
+}
+
+/**
+ * The journal in the service's store (SQLite or PostgreSQL), same contract as `FileJournal`: appends arriving while
+ * a transaction is in flight form the next group, and one transaction (one commit) acknowledges the whole group. An
+ * append resolves only once its group has committed. A failed commit stops the journal: nothing after it is
+ * acknowledged. One writer per instrument.
+ *
+ * Durability is the engine's commit: PostgreSQL's (fsync at commit with the default synchronous_commit = on);
+ * SQLite's WAL with synchronous = NORMAL survives a process crash but not a power cut inside the last commits
+ * (set synchronous = FULL on the store connection where that matters).
+ */
+export class StoreJournal implements CommandJournal {
+  private durableSeq: number;
+  private appendedSeq: number;
+  private pending: StampedCommand[] = [];
+  private group: Group | null = null;
+  private flushing: Promise<void> | null = null;
+  private failed: unknown = null;
+  /** Groups committed and entries in them, for metrics and tests. */
+  groups = 0;
+  entries = 0;
+
+  private constructor(
+    private readonly store: Store,
+    readonly instrument: string,
+    lastSeq: number,
+  ) {
+    this.durableSeq = lastSeq;
+    this.appendedSeq = lastSeq;
+  }
+
+  static async open(store: Store, instrument: string): Promise<StoreJournal> {
+    return new StoreJournal(store, instrument, await store.orderbook.lastSeq(instrument));
+  }
+
+  lastSeq(): number {
+    return this.durableSeq;
+  }
+
+  append(entries: readonly StampedCommand[]): Promise<void> {
+    if (this.failed !== null) return Promise.reject(this.failed);
+    if (entries.length === 0) return Promise.resolve();
+    for (const e of entries) {
+      if (e.seq !== this.appendedSeq + 1) {
+        return Promise.reject(new Error(`journal append out of order: expected ${this.appendedSeq + 1}, got ${e.seq}`));
+      }
+      this.appendedSeq = e.seq;
+      this.pending.push(e);
+    }
+    this.entries += entries.length;
+    if (this.group === null) this.group = new Group();
+    const p = this.group.promise;
+    if (this.flushing === null) this.flushing = this.flushLoop();
+    return p;
+  }
+
+  /** Commits groups until nothing is pending: one transaction per group. */
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending;
+        const group = this.group as Group;
+        this.pending = [];
+        this.group = null;
+        const rows = batch.map((e) => ({ seq: e.seq, entry: JSON.stringify(e) }));
+        try {
+          await this.store.transaction((tx) => tx.orderbook.appendJournal(this.instrument, rows));
+          this.durableSeq = batch[batch.length - 1].seq;
+          this.groups++;
+          group.resolve();
+        } catch (err) {
+          this.failed = err;
+          group.reject(err);
+          (this.group as Group | null)?.reject(err);
+          this.group = null;
+          this.pending = [];
+          return;
+        }
+      }
+    } finally {
+      this.flushing = null;
+    }
+  }
+
+  async flush(): Promise<void> {
+    while (this.flushing !== null) await this.flushing;
+    if (this.failed !== null) throw this.failed;
+  }
+
+  async read(afterSeq: number): Promise<StampedCommand[]> {
+    await this.flush();
+    const rows = await this.store.orderbook.readJournal(this.instrument, afterSeq);
+    const out: StampedCommand[] = [];
+    let expect = afterSeq + 1;
+    for (const r of rows) {
+      // compaction may have removed rows before the first one asked for: start at the first row present
+      if (out.length === 0 && r.seq > expect) expect = r.seq;
+      if (r.seq !== expect)
+        throw new Error(`journal of ${this.instrument}: sequence ${r.seq} where ${expect} expected`);
+      out.push(JSON.parse(r.entry) as StampedCommand);
+      expect++;
+    }
+    return out;
+  }
+
+  async compact(seq: number): Promise<void> {
+    await this.flush();
+    await this.store.orderbook.compactJournal(this.instrument, seq);
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+  }
+}
+
+/** Engine snapshots in the store, newest `keep` kept per instrument; saving is one transaction (all or nothing). */
+export class StoreSnapshotStore implements SnapshotStore {
+  constructor(
+    private readonly store: Store,
+    readonly instrument: string,
+    private readonly keep = 2,
+  ) {}
+
+  async save(s: EngineSnapshot): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      await tx.orderbook.saveSnapshot(this.instrument, s.seq, JSON.stringify(s));
+      await tx.orderbook.pruneSnapshots(this.instrument, this.keep);
+    });
+  }
+
+  async latest(): Promise<EngineSnapshot | undefined> {
+    const body = await this.store.orderbook.latestSnapshot(this.instrument);
+    return body === undefined ? undefined : (JSON.parse(body) as EngineSnapshot);
+  }
+}

@@ -1,0 +1,170 @@
+import type { SqlExecutor } from "../engine";
+
+/** A journal row: the command's sequence number and its JSON (a StampedCommand, opaque to the store). */
+export interface JournalRow {
+  seq: number;
+  entry: string;
+}
+
+/** Rows per INSERT statement: keeps PostgreSQL's parameter count (≤ 65,535) and SQLite's (≤ 32,766) safe. */
+const ROWS_PER_INSERT = 500;
+
+/** Each order book's command journal, snapshots and fallback trade queue. Payloads are JSON text. */
+export class OrderbookRepository {
+  constructor(private readonly db: SqlExecutor) {}
+
+  /** Inserts journal rows; a duplicate (instrument, seq) fails the statement (and its transaction). */
+  async appendJournal(instrument: string, rows: readonly JournalRow[]): Promise<void> {
+    for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
+      const chunk = rows.slice(start, start + ROWS_PER_INSERT);
+      const values: string[] = [];
+      const params: (string | number)[] = [];
+      for (const r of chunk) {
+        const n = params.length;
+        values.push(`($${n + 1}, $${n + 2}, $${n + 3})`);
+        params.push(instrument, r.seq, r.entry);
+      }
+      await this.db.run(`INSERT INTO orderbook_journal (instrument, seq, entry) VALUES ${values.join(", ")}`, params);
+    }
+  }
+
+  /** Journal rows with seq > afterSeq, in sequence order. */
+  async readJournal(instrument: string, afterSeq: number): Promise<JournalRow[]> {
+    const rows = await this.db.query<{ seq: number | string; entry: string }>(
+      "SELECT seq, entry FROM orderbook_journal WHERE instrument = $1 AND seq > $2 ORDER BY seq",
+      [instrument, afterSeq],
+    );
+    return rows.map((r) => ({ seq: Number(r.seq), entry: r.entry }));
+  }
+
+  /** The highest journaled sequence number, or the highest snapshot's when the journal was compacted empty. */
+  async lastSeq(instrument: string): Promise<number> {
+    const rows = await this.db.query<{ j: number | string | null; s: number | string | null }>(
+      `SELECT (SELECT MAX(seq) FROM orderbook_journal WHERE instrument = $1) AS j,
+              (SELECT MAX(seq) FROM orderbook_snapshots WHERE instrument = $1) AS s`,
+      [instrument],
+    );
+    return Math.max(Number(rows[0]?.j ?? 0), Number(rows[0]?.s ?? 0));
+  }
+
+  /** Drops journal rows a snapshot covers, but always keeps the last row (it carries the journal's head). */
+  async compactJournal(instrument: string, seq: number): Promise<number> {
+    return this.db.run(
+      `DELETE FROM orderbook_journal WHERE instrument = $1 AND seq <= $2
+         AND seq < (SELECT MAX(seq) FROM orderbook_journal WHERE instrument = $1)`,
+      [instrument, seq],
+    );
+  }
+
+  async saveSnapshot(instrument: string, seq: number, body: string): Promise<void> {
+    await this.db.run(
+      `INSERT INTO orderbook_snapshots (instrument, seq, body) VALUES ($1, $2, $3)
+       ON CONFLICT (instrument, seq) DO UPDATE SET body = excluded.body`,
+      [instrument, seq, body],
+    );
+  }
+
+  /** Keeps the newest `keep` snapshots of the instrument. */
+  async pruneSnapshots(instrument: string, keep: number): Promise<void> {
+    await this.db.run(
+      `DELETE FROM orderbook_snapshots WHERE instrument = $1 AND seq NOT IN
+         (SELECT seq FROM orderbook_snapshots WHERE instrument = $1 ORDER BY seq DESC LIMIT $2)`,
+      [instrument, keep],
+    );
+  }
+
+  async latestSnapshot(instrument: string): Promise<string | undefined> {
+    const rows = await this.db.query<{ body: string }>(
+      "SELECT body FROM orderbook_snapshots WHERE instrument = $1 ORDER BY seq DESC LIMIT 1",
+      [instrument],
+    );
+    return rows[0]?.body;
+  }
+
+  /** Queues a trade for settlement (fallback sink); the same trade id twice is stored once. */
+  async enqueueTrade(tradeId: string, instrument: string, seq: number, body: string, now = Date.now()): Promise<void> {
+    await this.db.run(
+      `INSERT INTO orderbook_trades (trade_id, instrument, seq, body, created_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (trade_id) DO NOTHING`,
+      [tradeId, instrument, seq, body, now],
+    );
+  }
+
+  /** Queued trades of an instrument in sequence order (JSON bodies). */
+  async trades(instrument: string): Promise<Array<{ tradeId: string; seq: number; body: string }>> {
+    const rows = await this.db.query<{ trade_id: string; seq: number | string; body: string }>(
+      "SELECT trade_id, seq, body FROM orderbook_trades WHERE instrument = $1 ORDER BY seq, trade_id",
+      [instrument],
+    );
+    return rows.map((r) => ({ tradeId: r.trade_id, seq: Number(r.seq), body: r.body }));
+  }
+
+  /**
+   * Records the signed order behind book order `orderId`. Returns false when the same signed order (hash) was
+   * submitted before: a signed order enters the book once.
+   */
+  async insertOrder(o: StoredOrderRow, now = Date.now()): Promise<boolean> {
+    const n = await this.db.run(
+      `INSERT INTO orderbook_orders (order_id, instrument, account, order_hash, body, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (order_hash) DO NOTHING`,
+      [o.orderId, o.instrument, o.account.toLowerCase(), o.orderHash, o.body, now],
+    );
+    return n === 1;
+  }
+
+  async order(orderId: number): Promise<StoredOrderRow | undefined> {
+    const rows = await this.db.query<{
+      order_id: number | string;
+      instrument: string;
+      account: string;
+      order_hash: string;
+      body: string;
+    }>("SELECT order_id, instrument, account, order_hash, body FROM orderbook_orders WHERE order_id = $1", [orderId]);
+    const r = rows[0];
+    return r === undefined
+      ? undefined
+      : {
+          orderId: Number(r.order_id),
+          instrument: r.instrument,
+          account: r.account,
+          orderHash: r.order_hash,
+          body: r.body,
+        };
+  }
+
+  /** Forgets the signed order behind an order pre-trade risk refused (never journaled): it may be submitted again. */
+  async deleteOrder(orderId: number): Promise<void> {
+    await this.db.run("DELETE FROM orderbook_orders WHERE order_id = $1", [orderId]);
+  }
+
+  /** Replaces the signed order behind `orderId` (a modify); false when the new signed order was used before. */
+  async replaceOrder(orderId: number, orderHash: string, body: string): Promise<boolean> {
+    const used = await this.db.query("SELECT 1 FROM orderbook_orders WHERE order_hash = $1 AND order_id <> $2", [
+      orderHash,
+      orderId,
+    ]);
+    if (used.length > 0) return false;
+    return (
+      (await this.db.run("UPDATE orderbook_orders SET order_hash = $1, body = $2 WHERE order_id = $3", [
+        orderHash,
+        body,
+        orderId,
+      ])) === 1
+    );
+  }
+
+  /** The highest book order id handed out so far (0 when none). */
+  async maxOrderId(): Promise<number> {
+    const rows = await this.db.query<{ m: number | string | null }>("SELECT MAX(order_id) AS m FROM orderbook_orders");
+    return Number(rows[0]?.m ?? 0);
+  }
+}
+
+/** The signed order behind one book order (body: JSON of the signed fields and signature, opaque to the store). */
+export interface StoredOrderRow {
+  orderId: number;
+  instrument: string;
+  account: string;
+  orderHash: string;
+  body: string;
+}

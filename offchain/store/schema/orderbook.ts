@@ -1,0 +1,43 @@
+import type { Migration } from "../migrations";
+
+/**
+ * Order book: each book's command journal (one row per sequenced command), its engine snapshots, and the fallback
+ * trade queue and the signed order behind each book order (trades handed to the settlement side when no other `TradeSink` is wired).
+ */
+export const ORDERBOOK_MIGRATIONS: Migration[] = [
+  {
+    capability: "orderbook",
+    version: 1,
+    description: "order book journal, snapshots, signed orders, fallback trade queue",
+    up: (d) => `
+CREATE TABLE orderbook_journal (
+  instrument TEXT NOT NULL,
+  seq ${d.int64} NOT NULL,
+  entry TEXT NOT NULL,
+  PRIMARY KEY (instrument, seq)
+);
+CREATE TABLE orderbook_snapshots (
+  instrument TEXT NOT NULL,
+  seq ${d.int64} NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY (instrument, seq)
+);
+CREATE TABLE orderbook_trades (
+  trade_id TEXT PRIMARY KEY,
+  instrument TEXT NOT NULL,
+  seq ${d.int64} NOT NULL,
+  body TEXT NOT NULL,
+  created_at ${d.int64} NOT NULL
+);
+CREATE INDEX orderbook_trades_by_seq ON orderbook_trades (instrument, seq);
+CREATE TABLE orderbook_orders (
+  order_id ${d.int64} PRIMARY KEY,
+  instrument TEXT NOT NULL,
+  account TEXT NOT NULL,
+  order_hash TEXT NOT NULL UNIQUE,
+  body TEXT NOT NULL,
+  created_at ${d.int64} NOT NULL
+);
+CREATE INDEX orderbook_orders_by_account ON orderbook_orders (account, order_id);`,
+  },
+];
