@@ -32,7 +32,7 @@ import {
 import { portfolioRoutes } from "./portfolio";
 import { settlementHubHandler } from "./chain/handlers/settlementHub";
 import { settlementChain, type SettlementChain } from "./chain/settlementHubWriter";
-import { SettlementBatcher, settlementDomain } from "./settlement";
+import { SettlementBatcher, settlementDomain, settlementQueueSink } from "./settlement";
 import { agreementDomain } from "./settlement/legal";
 import { settlementRoutes } from "./settlement/routes";
 import { orderbookChain } from "./chain/orderbookChain";
@@ -248,7 +248,10 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       domain: settlementDomain(obChain.chainId, obChain.hub),
       instruments,
       riskState,
-      sink: opts.orderbook.sink ?? storeTradeSink(store),
+      // Trades go to the settlement batcher's queue when the deployment has a hub (the store's fallback table otherwise).
+      sink:
+        opts.orderbook.sink ??
+        (chain.deployment.contracts.SettlementHub ? settlementQueueSink(store) : storeTradeSink(store)),
       risk,
       isTradingKey: (owner, key) => obChain.isTradingKey(owner, key),
       snapshotEvery: opts.orderbook.snapshotEvery,
