@@ -213,6 +213,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     kycSigner: chain?.kycOfficer?.address ?? null,
   });
   let orderbook: OrderGateway | undefined;
+  let orderbookRisk: ChainRiskState | undefined;
   if (opts.orderbook && chain) {
     const obChain = orderbookChain(chain);
     const cash = chain.deployment.tokens.find((t) => t.kind === "cash");
@@ -242,6 +243,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
         })),
       );
       risk = new PreTradeRisk(riskState, opts.orderbook.limits);
+      orderbookRisk = riskState;
     }
     orderbook = await OrderGateway.open({
       store,
@@ -334,6 +336,21 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       ...settlementJobs,
       ...(keeper
         ? [{ name: "keeper-outbox", intervalMs: 1_000, timeoutMs: 30_000, run: () => keeper!.deliver() }]
+        : []),
+      ...(orderbookRisk
+        ? [
+            {
+              // Fills the settlement batcher has settled (from indexed events) leave the pre-trade unsettled view.
+              name: "orderbook-settled",
+              intervalMs: 2_000,
+              timeoutMs: 10_000,
+              run: async () => {
+                for (const id of orderbookRisk!.unsettledTradeIds()) {
+                  if ((await store.settlement.trade(id))?.status === "settled") orderbookRisk!.settled(id);
+                }
+              },
+            },
+          ]
         : []),
       ...(orderbook
         ? [

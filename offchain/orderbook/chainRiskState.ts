@@ -119,6 +119,11 @@ export class ChainRiskState implements RiskStateSource {
     this.rebuildUnsettled(s);
   }
 
+  /** Trade ids the book filled that have not been reported settled yet. */
+  unsettledTradeIds(): string[] {
+    return [...this.unsettled.keys()];
+  }
+
   /** The trade settled on-chain: the next chain read holds it, so it leaves the unsettled view. */
   settled(tradeId: string): void {
     const t = this.unsettled.get(tradeId);
