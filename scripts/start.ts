@@ -68,20 +68,19 @@ async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
   const port = Number(process.env.MB_CHAIN_PORT ?? "8545");
 
-  let service: Service | undefined;
-  let reporter: PriceReporterService | undefined;
-  let chain: DurableChain | undefined;
+  // What is running, for the shutdown handler (filled in as each part starts).
+  const running: { service?: Service; reporter?: PriceReporterService; chain?: DurableChain } = {};
   let stopping = false;
   const shutdown = async (code = 0): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    await reporter?.stop();
-    await service?.stop();
-    await chain?.stop();
+    await running.reporter?.stop();
+    await running.service?.stop();
+    await running.chain?.stop();
     process.exit(code);
   };
 
-  chain = await startDurableChain({
+  const chain = await startDurableChain({
     dataDir,
     port,
     resetCommand: RESET,
@@ -91,6 +90,7 @@ async function main(): Promise<void> {
       void shutdown(1);
     },
   });
+  running.chain = chain;
   const replayed = chain.replayed;
   console.log(`local chain: ${chain.url} (chain id ${chain.manifest.params.chainId}; data ${chain.chainDir})`);
   console.log(`  replayed ${JSON.stringify(replayed)}`);
@@ -122,7 +122,7 @@ async function main(): Promise<void> {
   };
   const demoClient = await (await chain.provider.getSigner(10)).getAddress();
   const durable = chain;
-  service = await startService(config, {
+  const service = await startService(config, {
     deployment: record,
     demoKeys: true,
     demoClientAccount: demoClient,
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
   // Oracle reporters (hardhat accounts 6–8, account 9 relays) on the seeded market simulator: one minute of
   // simulated time per 5 s tick, pushed by heartbeat (10 min) or a 0.5% move.
   const log = service.log;
-  reporter = await reporterFromDeployment({
+  const reporter = await reporterFromDeployment({
     record,
     provider: chain.provider,
     reporters: hardhatDevWallets(DEV_REPORTER_INDICES, chain.provider),
@@ -157,6 +157,8 @@ async function main(): Promise<void> {
       error: (msg, f) => log.error(`oracle: ${msg}`, f),
     },
   });
+  running.service = service;
+  running.reporter = reporter;
   reporter.start();
   console.log(
     "oracle reporters: 3 signers on the market simulator (seed 42), relaying to MedianPriceFeed per security",
