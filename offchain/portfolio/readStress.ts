@@ -5,6 +5,7 @@ import {
   DEFAULT_DEGREES_OF_FREEDOM,
   DEFAULT_VOLATILITY_BY_TIER,
   WAD,
+  divCeil,
   buildStressReport,
   loadShockPaths,
   parseDecimal,
@@ -58,10 +59,11 @@ export function stressOf(chainBook: ChainBook, chain: PortfolioChain): StressSum
   });
   const str = (v: bigint | undefined): string | null => (v === undefined ? null : v.toString());
   const mc = report.monteCarlo;
+  // The p99 pool loss taken off the same reserve ratio the scenarios start from: (assets − loss) / claims.
+  const claims = book.funding.providerClaims ?? 0n;
+  const before = mc.worstPath.reserveRatioBefore;
   const ratioAfterP99 =
-    book.funding.providerClaims && book.funding.providerClaims > 0n
-      ? WAD - (mc.capitalPoolLoss.p99 * WAD) / book.funding.providerClaims
-      : undefined;
+    before !== undefined && claims > 0n ? before - divCeil(mc.capitalPoolLoss.p99 * WAD, claims) : undefined;
   return {
     block,
     cashToken: { symbol: cashToken.symbol, address: cashToken.address, decimals: cashToken.decimals },

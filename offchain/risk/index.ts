@@ -1,7 +1,7 @@
 /** Risk analytics: the capability's whole public surface. Pure functions over the typed book (types.ts). */
 export type { Account, AssetRisk, Book, Funding, LiquidityTier, Market, Position } from "./types";
 export { RiskError } from "./errors";
-export { WAD, formatUnits, mulDivDown, mulDivUp, wadFromNumber } from "./fixed";
+export { WAD, divCeil, formatUnits, mulDivDown, mulDivUp, wadFromNumber } from "./fixed";
 export { valueAccount, positionValue, quantityForValue, type AccountState, type Valuation } from "./valuation";
 export {
   accountLiquidation,
