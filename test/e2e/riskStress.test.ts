@@ -42,13 +42,14 @@ describe("risk stress on the real book (e2e)", function () {
   let dir: string;
   let alice: JsonRpcSigner;
   let bob: JsonRpcSigner;
+  let carol: JsonRpcSigner;
 
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), "mb-risk-"));
     dev = await startDevChain(CHAIN_PORT);
     const { record } = dev;
     const p = dev.chain.provider;
-    [alice, bob] = [await p.getSigner(10), await p.getSigner(12)];
+    [alice, bob, carol] = [await p.getSigner(10), await p.getSigner(12), await p.getSigner(13)];
     const lender = await p.getSigner(11);
     const send = async (tx: Promise<{ wait(): Promise<unknown> }>): Promise<void> => void (await (await tx).wait());
 
@@ -57,6 +58,7 @@ describe("risk stress on the real book (e2e)", function () {
     for (const [s, tag] of [
       [alice, "risk-alice"],
       [bob, "risk-bob"],
+      [carol, "risk-carol"],
       [lender, "risk-lender"],
     ] as const)
       await send(kyc.setIdentity(await s.getAddress(), 2, 156, expires, encodeBytes32String(tag)));
@@ -79,6 +81,7 @@ describe("risk stress on the real book (e2e)", function () {
     await mint("mbBANK", alice, 10_000n, "risk-alice-1");
     await mint("mbTECH", bob, 1_000n, "risk-bob-1");
     await mint("mbSMALL", bob, 500n, "risk-bob-2");
+    await mint("mbSMALL", carol, 2_000n, "risk-carol-1");
 
     const pool = CapitalPool__factory.connect(record.contracts.CapitalPool, lender);
     await send(
@@ -100,6 +103,12 @@ describe("risk stress on the real book (e2e)", function () {
     await send(eb.deposit(record.contracts.mbTECH, 1_000n));
     await send(eb.deposit(record.contracts.mbSMALL, 500n));
     await send(eb.borrow(20_000n * CNY));
+    // Carol, leveraged in small caps: 2,000 mbSMALL (40,000), borrows 15,900 and takes it all out (the KYC cap is 2× leverage) → cash 0.
+    const ec = MarginEngine__factory.connect(record.contracts.MarginEngine, carol);
+    await send(token("mbSMALL").connect(carol).approve(record.contracts.MarginEngine, 2_000n));
+    await send(ec.deposit(record.contracts.mbSMALL, 2_000n));
+    await send(ec.borrow(15_900n * CNY));
+    await send(ec.withdraw(record.contracts.mbCNY, 15_900n * CNY));
 
     const config = parseConfig({
       env: "test",
@@ -128,13 +137,14 @@ describe("risk stress on the real book (e2e)", function () {
     const chain = portfolioChain(service.chain!);
     const { book, block } = await readBook(chain);
     const at = { blockTag: block };
-    const [a, b] = [(await alice.getAddress()).toLowerCase(), (await bob.getAddress()).toLowerCase()];
+    const [a, b, c] = await Promise.all([alice, bob, carol].map(async (x) => (await x.getAddress()).toLowerCase()));
     const byId = new Map(book.accounts.map((x) => [x.id.toLowerCase(), x]));
-    expect([...byId.keys()].sort()).to.deep.equal([a, b].sort());
+    expect([...byId.keys()].sort()).to.deep.equal([a, b, c].sort());
 
     const engine = MarginEngine__factory.connect(record.contracts.MarginEngine, dev.chain.provider);
     const debtA = (await engine.accountView(a, at)).debt;
     const debtB = (await engine.accountView(b, at)).debt;
+    const debtC = (await engine.accountView(c, at)).debt;
     // Interest accrues per second; at most a few seconds have passed since the borrow.
     expect(debtA)
       .to.be.gte(50_000n * CNY)
@@ -161,6 +171,14 @@ describe("risk stress on the real book (e2e)", function () {
       ],
     });
 
+    expect(byId.get(c)).to.deep.equal({
+      id: await carol.getAddress(),
+      cash: 0n,
+      debt: debtC,
+      annualRate: rate,
+      positions: [{ asset: record.contracts.mbSMALL, quantity: 2_000n }],
+    });
+
     expect(book.market.cashDecimals).to.equal(6);
     expect(Object.fromEntries(book.market.prices)).to.deep.equal({
       [record.contracts.mbBANK]: 10n * WAD,
@@ -183,10 +201,10 @@ describe("risk stress on the real book (e2e)", function () {
       ["mbTECH", 0, 2],
     ]);
 
-    // Pool: 1,000,000 deposited, 70,000 lent → 930,000 of cash, less the reserves accrued on the interest so far.
+    // Pool: 1,000,000 deposited, 85,900 lent → 914,100 of cash, less the reserves accrued on the interest so far.
     const reservesOwed = await chain.pool.reservesOwed(at);
     expect(reservesOwed).to.be.lt(CNY);
-    expect(book.funding.poolCash).to.equal(930_000n * CNY - reservesOwed);
+    expect(book.funding.poolCash).to.equal(914_100n * CNY - reservesOwed);
     expect(book.funding.providerClaims).to.equal(await chain.pool.totalAssets(at));
     expect(book.funding.insuranceFund).to.equal(0n);
     const liquidatorShare = (await engine.params(at)).liquidatorShare;
@@ -200,9 +218,9 @@ describe("risk stress on the real book (e2e)", function () {
     const elapsed = performance.now() - t0;
     expect(res.status).to.equal(200);
     const s = res.body;
-    expect(s.accounts).to.equal(2);
-    // Collateral value: alice 10,000 + 100,000; bob 20,000 + 50,000 + 10,000.
-    expect(s.book.collateralValue).to.equal((190_000n * CNY).toString());
+    expect(s.accounts).to.equal(3);
+    // Collateral value: alice 10,000 + 100,000; bob 20,000 + 50,000 + 10,000; carol 40,000.
+    expect(s.book.collateralValue).to.equal((230_000n * CNY).toString());
     expect(s.scenarios.map((x) => x.kind)).to.deep.equal(["historical", "historical", "monte-carlo"]);
     expect(s.scenarios.map((x) => x.id)).to.include.members(["a-share-2015", "covid-2020", "monte-carlo-p99"]);
     // Before: (pool cash + Σ engine debt) / totalAssets — 100% up to interest rounding; a loss can only lower it.
@@ -219,6 +237,10 @@ describe("risk stress on the real book (e2e)", function () {
       "historical:10",
       "monte-carlo:10",
     ]);
+    // Carol's small caps (beta 1.3) cross her maintenance line in the 2015 crash: she is liquidated.
+    const crash = s.scenarios.find((x) => x.id === "a-share-2015")!;
+    expect(crash.accountsLiquidated).to.equal(1);
+    expect(BigInt(crash.liquidationVolume)).to.be.gt(0n);
     for (const v of s.valueAtRisk) expect(BigInt(v.expectedShortfall)).to.be.gte(BigInt(v.valueAtRisk));
     expect(s.charts.length).to.be.greaterThan(3);
     for (const c of s.charts) expect(c.svg).to.match(/^(<\?xml[^>]*\?>\s*)?<svg[^>]*>[\s\S]*<\/svg>\s*$/);
@@ -229,7 +251,7 @@ describe("risk stress on the real book (e2e)", function () {
     expect((await asClient.get("/v1/risk/stress")).status).to.equal(403);
     for (const role of ["risk_officer", "operator", "auditor"] as const) {
       const key = service.demoKeys[role];
-      if (key) expect((await new ApiClient(service.url, key).get("/v1/risk/stress")).status).to.equal(200);
+      expect((await new ApiClient(service.url, key!).get("/v1/risk/stress")).status).to.equal(200);
     }
   });
 
@@ -250,7 +272,7 @@ describe("risk stress on the real book (e2e)", function () {
       expect(await page.locator("#stress tbody tr").count()).to.equal(3);
       const table = await page.textContent("#stress tbody");
       expect(table).to.contain("Monte Carlo 99th percentile");
-      expect(await page.textContent("#risk-book")).to.contain("2 margin account(s)");
+      expect(await page.textContent("#risk-book")).to.contain("3 margin account(s)");
       expect(await page.locator("#var tbody tr").count()).to.equal(4);
       expect(await page.locator("#stress-charts svg").count()).to.be.greaterThan(3);
       mkdirSync(SHOTS, { recursive: true });
