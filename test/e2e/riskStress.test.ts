@@ -152,6 +152,9 @@ describe("risk stress on the real book (e2e)", function () {
     expect(debtB)
       .to.be.gte(20_000n * CNY)
       .and.lt(20_001n * CNY);
+    expect(debtC)
+      .to.be.gte(15_900n * CNY)
+      .and.lt(15_901n * CNY);
     const rate = await chain.pool.borrowRate(at);
     expect(byId.get(a)).to.deep.equal({
       id: await alice.getAddress(),
