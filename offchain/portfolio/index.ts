@@ -8,6 +8,8 @@ export { readStress, stressOf, STRESS_RUN } from "./readStress";
 export {
   accountSummarySchema,
   poolSummarySchema,
+  stressSummarySchema,
+  type StressSummary,
   publicConfigSchema,
   type AccountSummary,
   type PoolSummary,
