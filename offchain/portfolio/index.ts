@@ -3,9 +3,13 @@ export { portfolioRoutes, type PortfolioDeps } from "./routes";
 export { portfolioChain, type PortfolioChain } from "./chainReader";
 export { readAccount } from "./readAccount";
 export { readPool, EPOCHS_SHOWN } from "./readPool";
+export { readBook, type ChainBook } from "./readBook";
+export { readStress, stressOf, STRESS_RUN } from "./readStress";
 export {
   accountSummarySchema,
   poolSummarySchema,
+  stressSummarySchema,
+  type StressSummary,
   publicConfigSchema,
   type AccountSummary,
   type PoolSummary,

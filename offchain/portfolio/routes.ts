@@ -4,7 +4,15 @@ import { AppError } from "../shared/errors";
 import { portfolioChain, type PortfolioChain } from "./chainReader";
 import { readAccount } from "./readAccount";
 import { readPool } from "./readPool";
-import { accountSummarySchema, poolSummarySchema, publicConfigSchema } from "./schemas";
+import { readBook } from "./readBook";
+import { stressOf } from "./readStress";
+import {
+  accountSummarySchema,
+  poolSummarySchema,
+  publicConfigSchema,
+  stressSummarySchema,
+  type StressSummary,
+} from "./schemas";
 
 export interface PortfolioDeps {
   /** Absent when the service runs without a deployment: the routes then answer 503. */
@@ -14,6 +22,9 @@ export interface PortfolioDeps {
 }
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+/** A stress run is reused for the same block for this long (ms). */
+export const STRESS_CACHE_MS = 15_000;
+const STRESS_ROLES = ["risk_officer", "operator", "capital_provider", "auditor"] as const;
 
 /** The console's read model: one client's account, the pool as capital providers see it, the public config. */
 export function portfolioRoutes(deps: PortfolioDeps): CapabilityRoutes {
@@ -23,6 +34,19 @@ export function portfolioRoutes(deps: PortfolioDeps): CapabilityRoutes {
     if (!deps.chain) throw new AppError("CHAIN_UNAVAILABLE", "the service has no deployment to read");
     reader ??= portfolioChain(deps.chain);
     return reader;
+  };
+  let stressCache: { block: number; at: number; result: Promise<StressSummary> } | undefined;
+  const stress = async (): Promise<StressSummary> => {
+    const chain = need();
+    const block = await chain.gateway.provider.getBlockNumber();
+    if (stressCache && stressCache.block === block && Date.now() - stressCache.at < STRESS_CACHE_MS)
+      return stressCache.result;
+    const result = readBook(chain).then((b) => stressOf(b, chain));
+    stressCache = { block, at: Date.now(), result };
+    result.catch(() => {
+      if (stressCache?.result === result) stressCache = undefined;
+    });
+    return result;
   };
   return {
     name: "portfolio",
@@ -80,6 +104,20 @@ export function portfolioRoutes(deps: PortfolioDeps): CapabilityRoutes {
         write: false,
         response: poolSummarySchema,
         handler: async () => readPool(need()),
+      }),
+      defineRoute({
+        method: "get",
+        path: "/v1/risk/stress",
+        summary: "Stress tests and VaR of the real book: 2015 A-share and March 2020 paths, Monte Carlo, charts",
+        description:
+          "The margin accounts read from the chain at one block (offchain/portfolio/readBook.ts) run through " +
+          "offchain/risk: per scenario accounts liquidated, liquidation volume, bad debt, insurance fund used, " +
+          "capital pool loss and reserve ratio after; 99% VaR / ES for 1 and 10 days; SVG charts. Cached per block.",
+        tags: ["portfolio", "risk"],
+        roles: [...STRESS_ROLES],
+        write: false,
+        response: stressSummarySchema,
+        handler: async () => stress(),
       }),
     ],
   };

@@ -151,3 +151,48 @@ export type AccountSummary = z.infer<typeof accountSummarySchema>;
 export type PoolSummary = z.infer<typeof poolSummarySchema>;
 export type BadDebtEvent = z.infer<typeof badDebtEventSchema>;
 export type PublicConfig = z.infer<typeof publicConfigSchema>;
+
+const nullableInt = int.nullable();
+export const stressScenarioSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    /** "historical" figures are the path's; "monte-carlo" figures are the 99th percentile over the paths. */
+    kind: z.enum(["historical", "monte-carlo"]),
+    accountsLiquidated: z.number().int(),
+    liquidationVolume: int,
+    badDebt: int,
+    insuranceFundUsed: int,
+    capitalPoolLoss: int,
+    reserveRatioBefore: nullableInt,
+    reserveRatioAfter: nullableInt,
+  })
+  .strict();
+
+export const stressSummarySchema = z
+  .object({
+    block: z.number().int(),
+    cashToken: tokenSchema,
+    accounts: z.number().int(),
+    book: z
+      .object({ collateralValue: int, debt: int, equity: int, insuranceFund: int, poolCash: int, providerClaims: int })
+      .strict(),
+    scenarios: z.array(stressScenarioSchema),
+    monteCarlo: z.object({ paths: z.number().int(), days: z.number().int(), pathsWithBadDebt: z.number().int() }),
+    valueAtRisk: z.array(
+      z
+        .object({
+          method: z.enum(["historical", "monte-carlo"]),
+          confidence: z.number(),
+          horizonDays: z.number().int(),
+          samples: z.number().int(),
+          valueAtRisk: int,
+          expectedShortfall: int,
+        })
+        .strict(),
+    ),
+    charts: z.array(z.object({ name: z.string(), title: z.string(), svg: z.string() }).strict()),
+    elapsedMs: z.number(),
+  })
+  .strict();
+export type StressSummary = z.infer<typeof stressSummarySchema>;

@@ -1,7 +1,7 @@
 /** Risk analytics: the capability's whole public surface. Pure functions over the typed book (types.ts). */
 export type { Account, AssetRisk, Book, Funding, LiquidityTier, Market, Position } from "./types";
 export { RiskError } from "./errors";
-export { WAD, formatUnits, mulDivDown, mulDivUp, wadFromNumber } from "./fixed";
+export { WAD, divCeil, formatUnits, mulDivDown, mulDivUp, wadFromNumber } from "./fixed";
 export { valueAccount, positionValue, quantityForValue, type AccountState, type Valuation } from "./valuation";
 export {
   accountLiquidation,
@@ -51,7 +51,17 @@ export {
 } from "./stress/monteCarlo";
 export { bookExposures, historicalVar, monteCarloVar, tailRisk, type VarFigure } from "./var";
 export { barChart, lineChart, type BarChartInput, type LineChartInput, type LineSeries } from "./charts/svg";
-export { parseBookFile, parseDecimal, type BookFile, type ParsedBookFile } from "./bookFile";
+export {
+  DEFAULT_BETA_BY_TIER,
+  DEFAULT_CORRELATION,
+  DEFAULT_DAILY_LIQUIDATION_LIMIT,
+  DEFAULT_DEGREES_OF_FREEDOM,
+  DEFAULT_VOLATILITY_BY_TIER,
+  parseBookFile,
+  parseDecimal,
+  type BookFile,
+  type ParsedBookFile,
+} from "./bookFile";
 export {
   buildStressReport,
   stressCharts,

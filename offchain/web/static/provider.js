@@ -23,16 +23,76 @@ const EVENT_NAMES = {
 };
 
 /** The chart is an SVG document built by the service (offchain/risk charts); it is parsed, never run as HTML. */
+function parseSvg(svgText, label) {
+  const doc = new DOMParser().parseFromString(svgText, "image/svg+xml");
+  const svg = doc.documentElement;
+  if (svg.nodeName !== "svg") return null;
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", label);
+  return document.importNode(svg, true);
+}
+
 function showChart(svgText) {
   const box = document.getElementById("reserve-chart");
   if (!svgText) return;
-  const doc = new DOMParser().parseFromString(svgText, "image/svg+xml");
-  const svg = doc.documentElement;
-  if (svg.nodeName !== "svg") return;
-  svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", "Reserve ratio per asset over epochs");
-  box.replaceChildren(document.importNode(svg, true));
+  const svg = parseSvg(svgText, "Reserve ratio per asset over epochs");
+  if (svg) box.replaceChildren(svg);
 }
+
+/** The Risk section: GET /v1/risk/stress (the real book read from the chain through offchain/risk). */
+function renderStress(s) {
+  const cash = s.cashToken;
+  const money = (v) => `${amount(v, cash.decimals)} ${cash.symbol}`;
+  document.getElementById("risk").hidden = false;
+  setText(
+    "risk-book",
+    `${s.accounts} margin account(s) at block ${s.block}: collateral ${money(s.book.collateralValue)}, debt ` +
+      `${money(s.book.debt)}, insurance fund ${money(s.book.insuranceFund)}. Monte Carlo: ${s.monteCarlo.paths} ` +
+      `paths × ${s.monteCarlo.days} days, ${s.monteCarlo.pathsWithBadDebt} with bad debt (row: 99th percentile).`,
+  );
+  fillTable(
+    document.querySelector("#stress tbody"),
+    s.scenarios.map((r) =>
+      row(
+        r.name,
+        num(`${r.accountsLiquidated}`),
+        num(money(r.liquidationVolume)),
+        num(money(r.badDebt)),
+        num(money(r.insuranceFundUsed)),
+        num(money(r.capitalPoolLoss)),
+        num(r.reserveRatioAfter === null ? "—" : percent(r.reserveRatioAfter)),
+      ),
+    ),
+    "No scenario.",
+  );
+  fillTable(
+    document.querySelector("#var tbody"),
+    s.valueAtRisk.map((v) =>
+      row(
+        `${v.method === "historical" ? "Historical (stressed)" : "Monte Carlo"} ${v.confidence * 100}%`,
+        num(`${v.horizonDays} day(s)`),
+        num(`${v.samples}`),
+        num(money(v.valueAtRisk)),
+        num(money(v.expectedShortfall)),
+      ),
+    ),
+    "No VaR figure.",
+  );
+  const box = document.getElementById("stress-charts");
+  box.replaceChildren(
+    ...s.charts.flatMap((c) => {
+      const svg = parseSvg(c.svg, c.title);
+      if (!svg) return [];
+      const div = document.createElement("div");
+      div.className = "chart";
+      div.dataset.chart = c.name;
+      div.append(svg);
+      return [div];
+    }),
+  );
+}
+
+let stressBlock = -1;
 
 function render(p) {
   const cash = p.cashToken;
@@ -98,6 +158,11 @@ async function refresh() {
     const p = await apiGet("/v1/pool");
     render(p);
     showUpdated(p.block);
+    if (p.block !== stressBlock) {
+      const s = await apiGet("/v1/risk/stress");
+      stressBlock = s.block;
+      renderStress(s);
+    }
   } catch (err) {
     showError(err);
   }

@@ -7,13 +7,18 @@ describe("public surfaces of the portfolio read model and the web console", func
   it("exports exactly the documented runtime names", function () {
     expect(Object.keys(portfolio).sort()).to.deep.equal([
       "EPOCHS_SHOWN",
+      "STRESS_RUN",
       "accountSummarySchema",
       "poolSummarySchema",
       "portfolioChain",
       "portfolioRoutes",
       "publicConfigSchema",
       "readAccount",
+      "readBook",
       "readPool",
+      "readStress",
+      "stressOf",
+      "stressSummarySchema",
     ]);
     expect(Object.keys(web).sort()).to.deep.equal([
       "CONSOLE_CSP",

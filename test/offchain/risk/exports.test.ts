@@ -5,6 +5,11 @@ describe("risk: public surface", () => {
   it("exports exactly the documented runtime names (a change here is a change to callers)", () => {
     expect(Object.keys(risk).sort()).to.deep.equal([
       "DAYS_PER_YEAR",
+      "DEFAULT_BETA_BY_TIER",
+      "DEFAULT_CORRELATION",
+      "DEFAULT_DAILY_LIQUIDATION_LIMIT",
+      "DEFAULT_DEGREES_OF_FREEDOM",
+      "DEFAULT_VOLATILITY_BY_TIER",
       "ReturnGenerator",
       "RiskError",
       "Rng",
@@ -18,6 +23,7 @@ describe("risk: public surface", () => {
       "cholesky",
       "dailyReturns",
       "distribution",
+      "divCeil",
       "formatUnits",
       "historicalScenario",
       "historicalVar",

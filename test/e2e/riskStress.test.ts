@@ -1,0 +1,287 @@
+import { expect } from "chai";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { encodeBytes32String, type JsonRpcSigner } from "ethers";
+import { chromium, type Browser } from "playwright-core";
+import { ApiClient } from "../../offchain/api";
+import { startService, type Service } from "../../offchain/main";
+import {
+  DEV_REPORTER_INDICES,
+  JsonPriceSource,
+  hardhatDevWallets,
+  reporterFromDeployment,
+} from "../../offchain/oracle";
+import { portfolioChain, readBook, type StressSummary } from "../../offchain/portfolio";
+import { DEV_KEYS, parseConfig } from "../../offchain/shared/config";
+import { silentLogger } from "../../offchain/shared/logger";
+import {
+  CapitalPool__factory,
+  CollateralToken__factory,
+  KycRegistry__factory,
+  MarginEngine__factory,
+} from "../../typechain-types";
+import { startDevChain, type DevChain } from "../helpers/devChain";
+
+const CHAIN_PORT = 8781;
+const API_PORT = 18781;
+const CHROMIUM = "/usr/bin/chromium";
+const SHOTS = path.join(__dirname, "..", "..", "test-results");
+const CNY = 10n ** 6n;
+const WAD = 10n ** 18n;
+
+/**
+ * Stress tests on the real account set: a real hardhat node with the full deployment, a funded pool and two margin
+ * accounts; the book read from the chain must equal the hand-computed one, GET /v1/risk/stress must answer by
+ * role, and the capital-provider page must show the scenario table and the charts in headless Chromium.
+ */
+describe("risk stress on the real book (e2e)", function () {
+  this.timeout(120_000);
+  let dev: DevChain;
+  let service: Service;
+  let dir: string;
+  let alice: JsonRpcSigner;
+  let bob: JsonRpcSigner;
+  let carol: JsonRpcSigner;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "mb-risk-"));
+    dev = await startDevChain(CHAIN_PORT);
+    const { record } = dev;
+    const p = dev.chain.provider;
+    [alice, bob, carol] = [await p.getSigner(10), await p.getSigner(12), await p.getSigner(13)];
+    const lender = await p.getSigner(11);
+    const send = async (tx: Promise<{ wait(): Promise<unknown> }>): Promise<void> => void (await (await tx).wait());
+
+    const kyc = KycRegistry__factory.connect(record.contracts.KycRegistry, dev.signers[1]);
+    const expires = (await p.getBlock("latest"))!.timestamp + 365 * 86_400;
+    for (const [s, tag] of [
+      [alice, "risk-alice"],
+      [bob, "risk-bob"],
+      [carol, "risk-carol"],
+      [lender, "risk-lender"],
+    ] as const)
+      await send(kyc.setIdentity(await s.getAddress(), 2, 156, expires, encodeBytes32String(tag)));
+    const prices = path.join(dir, "prices.json");
+    writeFileSync(prices, JSON.stringify({ prices: { mbBANK: "10", mbTECH: "50", mbSMALL: "20" } }));
+    const reporter = await reporterFromDeployment({
+      record,
+      provider: p,
+      reporters: hardhatDevWallets(DEV_REPORTER_INDICES, p),
+      relayer: hardhatDevWallets([9], p)[0],
+      source: new JsonPriceSource({ location: prices }),
+      policy: { heartbeatSeconds: 600, deviationBps: 50 },
+      intervalMs: 60_000,
+    });
+    expect((await reporter.tick()).failures).to.deep.equal([]);
+    const token = (sym: string) => CollateralToken__factory.connect(record.contracts[sym], dev.signers[2]);
+    const mint = async (sym: string, to: JsonRpcSigner, amount: bigint, ref: string): Promise<void> =>
+      send(token(sym).mint(await to.getAddress(), amount, encodeBytes32String(ref)));
+    await mint("mbCNY", lender, 1_000_000n * CNY, "risk-lender-1");
+    await mint("mbBANK", alice, 10_000n, "risk-alice-1");
+    await mint("mbTECH", bob, 1_000n, "risk-bob-1");
+    await mint("mbSMALL", bob, 500n, "risk-bob-2");
+    await mint("mbSMALL", carol, 2_000n, "risk-carol-1");
+
+    const pool = CapitalPool__factory.connect(record.contracts.CapitalPool, lender);
+    await send(
+      token("mbCNY")
+        .connect(lender)
+        .approve(record.contracts.CapitalPool, 1_000_000n * CNY),
+    );
+    await send(pool.deposit(1_000_000n * CNY, await lender.getAddress()));
+    // Alice: 10,000 mbBANK (100,000 CNY), borrows 50,000, takes 40,000 out → cash 10,000, debt 50,000.
+    const ea = MarginEngine__factory.connect(record.contracts.MarginEngine, alice);
+    await send(token("mbBANK").connect(alice).approve(record.contracts.MarginEngine, 10_000n));
+    await send(ea.deposit(record.contracts.mbBANK, 10_000n));
+    await send(ea.borrow(50_000n * CNY));
+    await send(ea.withdraw(record.contracts.mbCNY, 40_000n * CNY));
+    // Bob: 1,000 mbTECH (50,000) and 500 mbSMALL (10,000), borrows 20,000 and keeps it as cash.
+    const eb = MarginEngine__factory.connect(record.contracts.MarginEngine, bob);
+    await send(token("mbTECH").connect(bob).approve(record.contracts.MarginEngine, 1_000n));
+    await send(token("mbSMALL").connect(bob).approve(record.contracts.MarginEngine, 500n));
+    await send(eb.deposit(record.contracts.mbTECH, 1_000n));
+    await send(eb.deposit(record.contracts.mbSMALL, 500n));
+    await send(eb.borrow(20_000n * CNY));
+    // Carol, leveraged in small caps: 2,000 mbSMALL (40,000), borrows 15,900 and takes it all out (the KYC cap is 2× leverage) → cash 0.
+    const ec = MarginEngine__factory.connect(record.contracts.MarginEngine, carol);
+    await send(token("mbSMALL").connect(carol).approve(record.contracts.MarginEngine, 2_000n));
+    await send(ec.deposit(record.contracts.mbSMALL, 2_000n));
+    await send(ec.borrow(15_900n * CNY));
+    await send(ec.withdraw(record.contracts.mbCNY, 15_900n * CNY));
+
+    const config = parseConfig({
+      env: "test",
+      dataDir: dir,
+      log: { level: "silent" },
+      chain: {
+        rpcUrl: dev.chain.url,
+        network: "localhost",
+        deploymentsDir: dev.deploymentsDir,
+        confirmations: 1,
+        pollIntervalMs: 500,
+      },
+      api: { host: "127.0.0.1", port: API_PORT, secretKey: DEV_KEYS.apiSecretKey },
+    });
+    service = await startService(config, { deployment: record, demoKeys: true, log: silentLogger });
+  });
+
+  after(async () => {
+    await service?.stop();
+    await dev?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("reads the book from the chain: the funded accounts, parameters, prices and funding, exactly", async () => {
+    const { record } = dev;
+    const chain = portfolioChain(service.chain!);
+    const { book, block } = await readBook(chain);
+    const at = { blockTag: block };
+    const [a, b, c] = await Promise.all([alice, bob, carol].map(async (x) => (await x.getAddress()).toLowerCase()));
+    const byId = new Map(book.accounts.map((x) => [x.id.toLowerCase(), x]));
+    expect([...byId.keys()].sort()).to.deep.equal([a, b, c].sort());
+
+    const engine = MarginEngine__factory.connect(record.contracts.MarginEngine, dev.chain.provider);
+    const debtA = (await engine.accountView(a, at)).debt;
+    const debtB = (await engine.accountView(b, at)).debt;
+    const debtC = (await engine.accountView(c, at)).debt;
+    // Interest accrues per second; at most a few seconds have passed since the borrow.
+    expect(debtA)
+      .to.be.gte(50_000n * CNY)
+      .and.lt(50_001n * CNY);
+    expect(debtB)
+      .to.be.gte(20_000n * CNY)
+      .and.lt(20_001n * CNY);
+    expect(debtC)
+      .to.be.gte(15_900n * CNY)
+      .and.lt(15_901n * CNY);
+    const rate = await chain.pool.borrowRate(at);
+    expect(byId.get(a)).to.deep.equal({
+      id: await alice.getAddress(),
+      cash: 10_000n * CNY,
+      debt: debtA,
+      annualRate: rate,
+      positions: [{ asset: record.contracts.mbBANK, quantity: 10_000n }],
+    });
+    expect(byId.get(b)).to.deep.equal({
+      id: await bob.getAddress(),
+      cash: 20_000n * CNY,
+      debt: debtB,
+      annualRate: rate,
+      positions: [
+        { asset: record.contracts.mbTECH, quantity: 1_000n },
+        { asset: record.contracts.mbSMALL, quantity: 500n },
+      ],
+    });
+
+    expect(byId.get(c)).to.deep.equal({
+      id: await carol.getAddress(),
+      cash: 0n,
+      debt: debtC,
+      annualRate: rate,
+      positions: [{ asset: record.contracts.mbSMALL, quantity: 2_000n }],
+    });
+
+    expect(book.market.cashDecimals).to.equal(6);
+    expect(Object.fromEntries(book.market.prices)).to.deep.equal({
+      [record.contracts.mbBANK]: 10n * WAD,
+      [record.contracts.mbTECH]: 50n * WAD,
+      [record.contracts.mbSMALL]: 20n * WAD,
+    });
+    for (const [asset, risk] of book.market.assets) {
+      const [config, margins] = await Promise.all([engine.assetConfig(asset, at), engine.assetMargins(asset, at)]);
+      expect(risk).to.deep.include({
+        haircut: config.haircut,
+        liquidationPenalty: config.liquidationPenalty,
+        maintenanceMargin: margins[0],
+        initialMargin: margins[1],
+        liquidityTier: Number(config.liquidityTier),
+      });
+    }
+    expect([...book.market.assets.values()].map((x) => [x.symbol, x.decimals, x.liquidityTier]).sort()).to.deep.equal([
+      ["mbBANK", 0, 1],
+      ["mbSMALL", 0, 3],
+      ["mbTECH", 0, 2],
+    ]);
+
+    // Pool: 1,000,000 deposited, 85,900 lent → 914,100 of cash, less the reserves accrued on the interest so far.
+    const reservesOwed = await chain.pool.reservesOwed(at);
+    expect(reservesOwed).to.be.lt(CNY);
+    expect(book.funding.poolCash).to.equal(914_100n * CNY - reservesOwed);
+    expect(book.funding.providerClaims).to.equal(await chain.pool.totalAssets(at));
+    expect(book.funding.insuranceFund).to.equal(0n);
+    const liquidatorShare = (await engine.params(at)).liquidatorShare;
+    expect(book.funding.insuranceShareOfPenalty).to.equal(WAD - liquidatorShare);
+  });
+
+  it("GET /v1/risk/stress: scenarios, Monte Carlo, VaR and charts for the real book, by role, under a second", async () => {
+    const provider = new ApiClient(service.url, service.demoKeys.capital_provider);
+    const t0 = performance.now();
+    const res = await provider.get<StressSummary>("/v1/risk/stress");
+    const elapsed = performance.now() - t0;
+    expect(res.status).to.equal(200);
+    const s = res.body;
+    expect(s.accounts).to.equal(3);
+    // Collateral value: alice 10,000 + 100,000; bob 20,000 + 50,000 + 10,000; carol 40,000.
+    expect(s.book.collateralValue).to.equal((230_000n * CNY).toString());
+    expect(s.scenarios.map((x) => x.kind)).to.deep.equal(["historical", "historical", "monte-carlo"]);
+    expect(s.scenarios.map((x) => x.id)).to.include.members(["a-share-2015", "covid-2020", "monte-carlo-p99"]);
+    // Before: (pool cash + Σ engine debt) / totalAssets — 100% up to interest rounding; a loss can only lower it.
+    for (const x of s.scenarios) {
+      const [before, after] = [BigInt(x.reserveRatioBefore!), BigInt(x.reserveRatioAfter!)];
+      expect(before - WAD)
+        .to.be.gte(0n)
+        .and.lt(WAD / 10n ** 9n);
+      expect(after).to.be.lte(before);
+    }
+    expect(s.valueAtRisk.map((v) => `${v.method}:${v.horizonDays}`)).to.deep.equal([
+      "historical:1",
+      "monte-carlo:1",
+      "historical:10",
+      "monte-carlo:10",
+    ]);
+    // Carol's small caps (beta 1.3) cross her maintenance line in the 2015 crash: she is liquidated.
+    const crash = s.scenarios.find((x) => x.id === "a-share-2015")!;
+    expect(crash.accountsLiquidated).to.equal(1);
+    expect(BigInt(crash.liquidationVolume)).to.be.gt(0n);
+    for (const v of s.valueAtRisk) expect(BigInt(v.expectedShortfall)).to.be.gte(BigInt(v.valueAtRisk));
+    expect(s.charts.length).to.be.greaterThan(3);
+    for (const c of s.charts) expect(c.svg).to.match(/^(<\?xml[^>]*\?>\s*)?<svg[^>]*>[\s\S]*<\/svg>\s*$/);
+    console.log(`      stress run: ${s.elapsedMs} ms in the service, ${Math.round(elapsed)} ms over HTTP (cold)`);
+    expect(elapsed).to.be.lessThan(1_000);
+
+    const asClient = new ApiClient(service.url, service.demoKeys.client);
+    expect((await asClient.get("/v1/risk/stress")).status).to.equal(403);
+    for (const role of ["risk_officer", "operator", "auditor"] as const) {
+      const key = service.demoKeys[role];
+      expect((await new ApiClient(service.url, key!).get("/v1/risk/stress")).status).to.equal(200);
+    }
+  });
+
+  it("capital-provider page: Risk section shows the scenario table and the stress charts", async function () {
+    if (!existsSync(CHROMIUM)) this.skip();
+    const browser: Browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      await page.goto(`${service.url}/console/provider.html`);
+      const key = service.demoKeys.capital_provider!;
+      await page.fill("input[name=keyId]", key.keyId);
+      await page.fill("input[name=secret]", key.secret);
+      await page.click("#key-form button[type=submit]");
+      await page.waitForSelector("#stress-charts svg", { timeout: 15_000 });
+      expect(await page.locator("#stress tbody tr").count()).to.equal(3);
+      const table = await page.textContent("#stress tbody");
+      expect(table).to.contain("Monte Carlo 99th percentile");
+      expect(await page.textContent("#risk-book")).to.contain("3 margin account(s)");
+      expect(await page.locator("#var tbody tr").count()).to.equal(4);
+      expect(await page.locator("#stress-charts svg").count()).to.be.greaterThan(3);
+      mkdirSync(SHOTS, { recursive: true });
+      await page.screenshot({ path: path.join(SHOTS, "console-provider-risk.png"), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  });
+});
