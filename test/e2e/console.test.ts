@@ -219,6 +219,9 @@ describe("web console in headless Chromium (e2e)", function () {
     expect(await page.textContent("#liquidation-price")).to.match(/engine liquidation price \d+\.\d{4}/);
     expect(await page.textContent("#positions tbody")).to.contain("10,500");
     expect(await page.textContent("#orders tbody")).to.contain("not available");
+    // The keeper's notices for this account (none: the account is Healthy and was never called).
+    await page.waitForSelector("#notices tbody td", { timeout: 15_000 });
+    expect(await page.textContent("#notices tbody")).to.contain("No notices.");
     await page.screenshot({ path: path.join(SHOTS, "console-client.png"), fullPage: true });
     expect(await page.evaluate(() => sessionStorage.length)).to.equal(1);
     expect(await page.evaluate(() => localStorage.length)).to.equal(0);

@@ -77,6 +77,39 @@ async function optional(path) {
   }
 }
 
+const NOTICE_LABELS = {
+  warning: "Warning: close to the maintenance line",
+  margin_call: "Margin call: deposit or repay before the deadline",
+  cured: "Margin call cured",
+  liquidated: "Liquidated",
+};
+
+/** The keeper's warnings, margin calls, cures and liquidations for this account (also sent by webhook). */
+async function renderNotices() {
+  const r = await optional("/v1/keeper/notifications");
+  const tbody = document.querySelector("#notices tbody");
+  if (!r.data)
+    return fillTable(
+      tbody,
+      [],
+      r.missing ? "Notices are not available in this deployment." : `Could not load notices: ${r.error.message}`,
+    );
+  const when = (ms) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
+  fillTable(
+    tbody,
+    (r.data.notifications ?? []).map((n) =>
+      row(
+        when(n.createdAt),
+        NOTICE_LABELS[n.kind] ?? n.kind,
+        n.deadline ? when(n.deadline * 1000) : "",
+        n.amountToCure ? num(amount(n.amountToCure, 6, 2)) : "",
+        n.deliveredAt ? "yes" : `pending (${n.attempts} attempts)`,
+      ),
+    ),
+    "No notices.",
+  );
+}
+
 async function renderOrders() {
   const r = await optional("/v1/orders");
   const tbody = document.querySelector("#orders tbody");
@@ -174,8 +207,10 @@ async function refresh() {
 
 keyGate(() => {
   void refresh();
+  void renderNotices();
   void renderOrders();
   void renderStatements();
   void renderProof();
   setInterval(() => void refresh(), REFRESH_MS);
+  setInterval(() => void renderNotices(), REFRESH_MS);
 });
