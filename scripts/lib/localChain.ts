@@ -97,7 +97,14 @@ export async function startLocalChain(port = 8545, opts: LocalChainOptions = {})
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, polling: true, pollingInterval: 250 });
+  // No response cache: callers (tests, the dev tools) send from the same accounts through several providers, and a
+  // cached eth_getTransactionCount would hand out a nonce another sender already used.
+  const provider = new JsonRpcProvider(url, undefined, {
+    staticNetwork: true,
+    polling: true,
+    pollingInterval: 250,
+    cacheTimeout: -1,
+  });
   return {
     url,
     provider,
