@@ -14,7 +14,7 @@ import { silentLogger } from "../../../offchain/shared/logger";
 import { openStore, type Store } from "../../../offchain/store";
 import { startDevChain, type DevChain } from "../../helpers/devChain";
 import { CNY, DEV_KEEPER_ADDRESS, prepareKeeperChain, type KeeperChain } from "../../helpers/keeperChain";
-import { CutProxy } from "./cutProxy";
+import { CutProxy } from "../../helpers/cutProxy";
 
 const CHAIN_PORT = 8691;
 const PROXY_PORT = 8692;

@@ -15,7 +15,7 @@ import {
   type PriceReporterOptions,
   type PriceSource,
 } from "../../../offchain/oracle";
-import { RpcProxy } from "./rpcProxy";
+import { CutProxy } from "../../helpers/cutProxy";
 
 const NODE_PORT = 8601;
 const PROXY_PORT = 8602;
@@ -170,7 +170,7 @@ describe("oracle reporter against a hardhat node (JSON-RPC)", function () {
   });
 
   it("survives an RPC outage: backs off while down, and a relay whose answer was lost is not repeated", async () => {
-    const proxy = new RpcProxy(PROXY_PORT, chain.url);
+    const proxy = new CutProxy(PROXY_PORT, chain.url);
     await proxy.up();
     const viaProxy = new JsonRpcProvider(proxy.url, 31337, { staticNetwork: true, batchMaxCount: 1, polling: true });
     try {

@@ -32,7 +32,7 @@ import {
 import { hardhatDevWallets, PriceReporterService, DEV_REPORTER_INDICES } from "../../../offchain/oracle";
 import type { PriceQuote, PriceSource } from "../../../offchain/oracle";
 import { feedKey } from "../../../scripts/deploy/index";
-import { CutProxy } from "./cutProxy";
+import { CutProxy } from "../../helpers/cutProxy";
 
 const NODE_PORT = 8711;
 const PROXY_PORT = 8712;

@@ -2,11 +2,12 @@ import http from "node:http";
 
 /**
  * A JSON-RPC pass-through in front of a real `hardhat node` that fails the way an RPC outage does:
- * - "lose-sends": eth_sendRawTransaction reaches the node (the transaction is mined) but the connection is cut
+ * - "lose-sends": a send (eth_sendRawTransaction or eth_sendTransaction) reaches the node (the transaction is mined) but the connection is cut
  *   before the answer;
- * - "drop-sends": eth_sendRawTransaction is cut before it reaches the node (nothing is mined);
+ * - "drop-sends": a send is cut before it reaches the node (nothing is mined);
  * - down(): nothing listens (connection refused).
  * `afterSend` switches mode once a send has been cut, so the client's retries meet a dead endpoint.
+ * Shared by the oracle reporter, settlement batcher and keeper outage tests.
  */
 export class CutProxy {
   mode: "up" | "lose-sends" | "drop-sends" = "up";
@@ -23,15 +24,15 @@ export class CutProxy {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  async up(): Promise<void> {
-    this.mode = "up";
+  async up(mode: CutProxy["mode"] = "up"): Promise<void> {
+    this.mode = mode;
     if (this.server) return;
     const server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
         const body = Buffer.concat(chunks).toString("utf8");
-        const isSend = /eth_sendRawTransaction/.test(body);
+        const isSend = /eth_send(Raw)?Transaction/.test(body);
         const cut = (): void => {
           this.sendsCut++;
           req.socket.destroy();
