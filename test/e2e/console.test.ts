@@ -1,35 +1,19 @@
 import { expect } from "chai";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { encodeBytes32String, hexlify, randomBytes, type JsonRpcSigner } from "ethers";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { hexlify, randomBytes, type JsonRpcSigner } from "ethers";
+import type { Browser, Page } from "playwright-core";
 import { ApiClient } from "../../offchain/api";
-import { startService, type Service } from "../../offchain/main";
-import {
-  DEV_REPORTER_INDICES,
-  JsonPriceSource,
-  hardhatDevWallets,
-  reporterFromDeployment,
-} from "../../offchain/oracle";
+import type { Service } from "../../offchain/main";
 import { findClientProof, publishEpoch, type ClientProofFile, type LiabilitySet } from "../../offchain/reserves";
 import type { AccountSummary, PoolSummary } from "../../offchain/portfolio";
-import { DEV_KEYS, parseConfig } from "../../offchain/shared/config";
-import { silentLogger } from "../../offchain/shared/logger";
-import {
-  CapitalPool__factory,
-  CollateralToken__factory,
-  KycRegistry__factory,
-  MarginEngine__factory,
-  ReserveLedger__factory,
-} from "../../typechain-types";
+import { MarginEngine__factory, ReserveLedger__factory } from "../../typechain-types";
 import { startDevChain, type DevChain } from "../helpers/devChain";
+import { CHROMIUM, CNY, E2eStack, SHOTS, launchChromium } from "../helpers/e2eStack";
 
 const CHAIN_PORT = 8751;
 const API_PORT = 18901;
-const CHROMIUM = "/usr/bin/chromium";
-const SHOTS = path.join(__dirname, "..", "..", "test-results");
-const CNY = 10n ** 6n;
 
 /**
  * The web console end to end: a real hardhat node with the full deployment, the service on SQLite, a funded margin
@@ -52,45 +36,25 @@ describe("web console in headless Chromium (e2e)", function () {
     const started = performance.now();
     dir = mkdtempSync(path.join(tmpdir(), "mb-console-"));
     dev = await startDevChain(CHAIN_PORT);
+    const stack = new E2eStack(dev, dir);
     const { record } = dev;
     const p = dev.chain.provider;
     client = await p.getSigner(10);
     const lender = await p.getSigner(11);
-    const [clientAddr, lenderAddr] = [await client.getAddress(), await lender.getAddress()];
-    const send = async (tx: Promise<{ wait(): Promise<unknown> }>): Promise<void> => void (await (await tx).wait());
+    const clientAddr = await client.getAddress();
 
     // KYC, prices (three reporters sign, one relays), custody mints.
-    const kyc = KycRegistry__factory.connect(record.contracts.KycRegistry, dev.signers[1]);
-    const expires = (await p.getBlock("latest"))!.timestamp + 365 * 86_400;
-    await send(kyc.setIdentity(clientAddr, 2, 156, expires, encodeBytes32String("console-client")));
-    await send(kyc.setIdentity(lenderAddr, 2, 156, expires, encodeBytes32String("console-lender")));
-    const prices = path.join(dir, "prices.json");
-    writeFileSync(prices, JSON.stringify({ prices: { mbBANK: "10", mbTECH: "50", mbSMALL: "20" } }));
-    const reporter = await reporterFromDeployment({
-      record,
-      provider: p,
-      reporters: hardhatDevWallets(DEV_REPORTER_INDICES, p),
-      relayer: hardhatDevWallets([9], p)[0],
-      source: new JsonPriceSource({ location: prices }),
-      policy: { heartbeatSeconds: 600, deviationBps: 50 },
-      intervalMs: 60_000,
-    });
-    expect((await reporter.tick()).failures).to.deep.equal([]);
-    const cash = CollateralToken__factory.connect(record.contracts.mbCNY, dev.signers[2]);
-    const bank = CollateralToken__factory.connect(record.contracts.mbBANK, dev.signers[2]);
-    await send(cash.mint(lenderAddr, 1_000_000n * CNY, encodeBytes32String("console-lender-1")));
-    await send(bank.mint(clientAddr, 10_000n, encodeBytes32String("console-client-1")));
+    await stack.verify(2, [client, "console-client"], [lender, "console-lender"]);
+    await stack.relayPrices({ mbBANK: "10", mbTECH: "50", mbSMALL: "20" });
+    await stack.mint("mbCNY", lender, 1_000_000n * CNY, "console-lender-1");
+    await stack.mint("mbBANK", client, 10_000n, "console-client-1");
 
     // A capital provider funds the pool; the client posts 10,000 mbBANK (100,000 CNY), borrows 50,000 and takes
     // 40,000 out: cash 10,000, debt 50,000, one security, so the engine also gives a liquidation price.
-    const pool = CapitalPool__factory.connect(record.contracts.CapitalPool, lender);
-    await send(cash.connect(lender).approve(record.contracts.CapitalPool, 1_000_000n * CNY));
-    await send(pool.deposit(1_000_000n * CNY, lenderAddr));
-    const engine = MarginEngine__factory.connect(record.contracts.MarginEngine, client);
-    await send(bank.connect(client).approve(record.contracts.MarginEngine, 10_000n));
-    await send(engine.deposit(record.contracts.mbBANK, 10_000n));
-    await send(engine.borrow(50_000n * CNY));
-    await send(engine.withdraw(record.contracts.mbCNY, 40_000n * CNY));
+    await stack.supplyPool(lender, 1_000_000n * CNY);
+    await stack.deposit(client, "mbBANK", 10_000n);
+    await stack.borrow(client, 50_000n * CNY, 40_000n * CNY);
+    const engine = stack.engine(client);
 
     // Two reserves epochs whose liabilities are the client's real margin balances and debt.
     const ledger = ReserveLedger__factory.connect(record.contracts.ReserveLedger, dev.signers[5]);
@@ -112,39 +76,16 @@ describe("web console in headless Chromium (e2e)", function () {
     };
     const dataDir = path.join(dir, "reserves");
     await publishEpoch({ ledger, source, dataDir, plainExport: false, minDepth: 2 });
-    await send(bank.mint(clientAddr, 500n, encodeBytes32String("console-client-2")));
-    await send(bank.connect(client).approve(record.contracts.MarginEngine, 500n));
-    await send(engine.deposit(record.contracts.mbBANK, 500n));
+    await stack.mint("mbBANK", client, 500n, "console-client-2");
+    await stack.deposit(client, "mbBANK", 500n);
     const second = await publishEpoch({ ledger, source, dataDir, plainExport: false, minDepth: 2 });
     proof = findClientProof(second.dir, clientAddr.toLowerCase())!;
 
-    const config = parseConfig({
-      env: "test",
-      dataDir: dir,
-      log: { level: "silent" },
-      chain: {
-        rpcUrl: dev.chain.url,
-        network: "localhost",
-        deploymentsDir: dev.deploymentsDir,
-        confirmations: 1,
-        pollIntervalMs: 500,
-      },
-      api: { host: "127.0.0.1", port: API_PORT, secretKey: DEV_KEYS.apiSecretKey },
-    });
-    service = await startService(config, {
-      deployment: record,
-      demoKeys: true,
-      demoClientAccount: clientAddr,
-      log: silentLogger,
-    });
+    service = await stack.startService(API_PORT, clientAddr);
     console.log(
       `      setup (node, deployment, accounts, two epochs, service): ${Math.round(performance.now() - started)} ms`,
     );
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
-    mkdirSync(SHOTS, { recursive: true });
+    browser = await launchChromium();
   });
 
   after(async () => {

@@ -1,33 +1,18 @@
 import { expect } from "chai";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { encodeBytes32String, type JsonRpcSigner } from "ethers";
-import { chromium, type Browser } from "playwright-core";
+import type { JsonRpcSigner } from "ethers";
+import type { Browser } from "playwright-core";
 import { ApiClient } from "../../offchain/api";
-import { startService, type Service } from "../../offchain/main";
-import {
-  DEV_REPORTER_INDICES,
-  JsonPriceSource,
-  hardhatDevWallets,
-  reporterFromDeployment,
-} from "../../offchain/oracle";
+import type { Service } from "../../offchain/main";
 import { portfolioChain, readBook, type StressSummary } from "../../offchain/portfolio";
-import { DEV_KEYS, parseConfig } from "../../offchain/shared/config";
-import { silentLogger } from "../../offchain/shared/logger";
-import {
-  CapitalPool__factory,
-  CollateralToken__factory,
-  KycRegistry__factory,
-  MarginEngine__factory,
-} from "../../typechain-types";
+import { MarginEngine__factory } from "../../typechain-types";
 import { startDevChain, type DevChain } from "../helpers/devChain";
+import { CHROMIUM, CNY, E2eStack, SHOTS, launchChromium } from "../helpers/e2eStack";
 
 const CHAIN_PORT = 8781;
 const API_PORT = 18781;
-const CHROMIUM = "/usr/bin/chromium";
-const SHOTS = path.join(__dirname, "..", "..", "test-results");
-const CNY = 10n ** 6n;
 const WAD = 10n ** 18n;
 
 /**
@@ -47,83 +32,31 @@ describe("risk stress on the real book (e2e)", function () {
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), "mb-risk-"));
     dev = await startDevChain(CHAIN_PORT);
-    const { record } = dev;
+    const stack = new E2eStack(dev, dir);
     const p = dev.chain.provider;
     [alice, bob, carol] = [await p.getSigner(10), await p.getSigner(12), await p.getSigner(13)];
     const lender = await p.getSigner(11);
-    const send = async (tx: Promise<{ wait(): Promise<unknown> }>): Promise<void> => void (await (await tx).wait());
 
-    const kyc = KycRegistry__factory.connect(record.contracts.KycRegistry, dev.signers[1]);
-    const expires = (await p.getBlock("latest"))!.timestamp + 365 * 86_400;
-    for (const [s, tag] of [
-      [alice, "risk-alice"],
-      [bob, "risk-bob"],
-      [carol, "risk-carol"],
-      [lender, "risk-lender"],
-    ] as const)
-      await send(kyc.setIdentity(await s.getAddress(), 2, 156, expires, encodeBytes32String(tag)));
-    const prices = path.join(dir, "prices.json");
-    writeFileSync(prices, JSON.stringify({ prices: { mbBANK: "10", mbTECH: "50", mbSMALL: "20" } }));
-    const reporter = await reporterFromDeployment({
-      record,
-      provider: p,
-      reporters: hardhatDevWallets(DEV_REPORTER_INDICES, p),
-      relayer: hardhatDevWallets([9], p)[0],
-      source: new JsonPriceSource({ location: prices }),
-      policy: { heartbeatSeconds: 600, deviationBps: 50 },
-      intervalMs: 60_000,
-    });
-    expect((await reporter.tick()).failures).to.deep.equal([]);
-    const token = (sym: string) => CollateralToken__factory.connect(record.contracts[sym], dev.signers[2]);
-    const mint = async (sym: string, to: JsonRpcSigner, amount: bigint, ref: string): Promise<void> =>
-      send(token(sym).mint(await to.getAddress(), amount, encodeBytes32String(ref)));
-    await mint("mbCNY", lender, 1_000_000n * CNY, "risk-lender-1");
-    await mint("mbBANK", alice, 10_000n, "risk-alice-1");
-    await mint("mbTECH", bob, 1_000n, "risk-bob-1");
-    await mint("mbSMALL", bob, 500n, "risk-bob-2");
-    await mint("mbSMALL", carol, 2_000n, "risk-carol-1");
-
-    const pool = CapitalPool__factory.connect(record.contracts.CapitalPool, lender);
-    await send(
-      token("mbCNY")
-        .connect(lender)
-        .approve(record.contracts.CapitalPool, 1_000_000n * CNY),
-    );
-    await send(pool.deposit(1_000_000n * CNY, await lender.getAddress()));
+    await stack.verify(2, [alice, "risk-alice"], [bob, "risk-bob"], [carol, "risk-carol"], [lender, "risk-lender"]);
+    await stack.relayPrices({ mbBANK: "10", mbTECH: "50", mbSMALL: "20" });
+    await stack.mint("mbCNY", lender, 1_000_000n * CNY, "risk-lender-1");
+    await stack.mint("mbBANK", alice, 10_000n, "risk-alice-1");
+    await stack.mint("mbTECH", bob, 1_000n, "risk-bob-1");
+    await stack.mint("mbSMALL", bob, 500n, "risk-bob-2");
+    await stack.mint("mbSMALL", carol, 2_000n, "risk-carol-1");
+    await stack.supplyPool(lender, 1_000_000n * CNY);
     // Alice: 10,000 mbBANK (100,000 CNY), borrows 50,000, takes 40,000 out → cash 10,000, debt 50,000.
-    const ea = MarginEngine__factory.connect(record.contracts.MarginEngine, alice);
-    await send(token("mbBANK").connect(alice).approve(record.contracts.MarginEngine, 10_000n));
-    await send(ea.deposit(record.contracts.mbBANK, 10_000n));
-    await send(ea.borrow(50_000n * CNY));
-    await send(ea.withdraw(record.contracts.mbCNY, 40_000n * CNY));
+    await stack.deposit(alice, "mbBANK", 10_000n);
+    await stack.borrow(alice, 50_000n * CNY, 40_000n * CNY);
     // Bob: 1,000 mbTECH (50,000) and 500 mbSMALL (10,000), borrows 20,000 and keeps it as cash.
-    const eb = MarginEngine__factory.connect(record.contracts.MarginEngine, bob);
-    await send(token("mbTECH").connect(bob).approve(record.contracts.MarginEngine, 1_000n));
-    await send(token("mbSMALL").connect(bob).approve(record.contracts.MarginEngine, 500n));
-    await send(eb.deposit(record.contracts.mbTECH, 1_000n));
-    await send(eb.deposit(record.contracts.mbSMALL, 500n));
-    await send(eb.borrow(20_000n * CNY));
+    await stack.deposit(bob, "mbTECH", 1_000n);
+    await stack.deposit(bob, "mbSMALL", 500n);
+    await stack.borrow(bob, 20_000n * CNY);
     // Carol, leveraged in small caps: 2,000 mbSMALL (40,000), borrows 15,900 and takes it all out (the KYC cap is 2× leverage) → cash 0.
-    const ec = MarginEngine__factory.connect(record.contracts.MarginEngine, carol);
-    await send(token("mbSMALL").connect(carol).approve(record.contracts.MarginEngine, 2_000n));
-    await send(ec.deposit(record.contracts.mbSMALL, 2_000n));
-    await send(ec.borrow(15_900n * CNY));
-    await send(ec.withdraw(record.contracts.mbCNY, 15_900n * CNY));
+    await stack.deposit(carol, "mbSMALL", 2_000n);
+    await stack.borrow(carol, 15_900n * CNY, 15_900n * CNY);
 
-    const config = parseConfig({
-      env: "test",
-      dataDir: dir,
-      log: { level: "silent" },
-      chain: {
-        rpcUrl: dev.chain.url,
-        network: "localhost",
-        deploymentsDir: dev.deploymentsDir,
-        confirmations: 1,
-        pollIntervalMs: 500,
-      },
-      api: { host: "127.0.0.1", port: API_PORT, secretKey: DEV_KEYS.apiSecretKey },
-    });
-    service = await startService(config, { deployment: record, demoKeys: true, log: silentLogger });
+    service = await stack.startService(API_PORT);
   });
 
   after(async () => {
@@ -260,10 +193,7 @@ describe("risk stress on the real book (e2e)", function () {
 
   it("capital-provider page: Risk section shows the scenario table and the stress charts", async function () {
     if (!existsSync(CHROMIUM)) this.skip();
-    const browser: Browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    const browser: Browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
       await page.goto(`${service.url}/console/provider.html`);
@@ -278,7 +208,6 @@ describe("risk stress on the real book (e2e)", function () {
       expect(await page.textContent("#risk-book")).to.contain("3 margin account(s)");
       expect(await page.locator("#var tbody tr").count()).to.equal(4);
       expect(await page.locator("#stress-charts svg").count()).to.be.greaterThan(3);
-      mkdirSync(SHOTS, { recursive: true });
       await page.screenshot({ path: path.join(SHOTS, "console-provider-risk.png"), fullPage: true });
     } finally {
       await browser.close();
