@@ -23,12 +23,25 @@ const API_PORT = 18602;
 const HOOK_SECRET = "keeper-test-webhook-secret";
 const KEEPER_ADDRESS = DEV_KEEPER_ADDRESS;
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+/** Polls `probe` until it yields; on timeout the error carries `diagnose()`'s picture of the keeper. */
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+  diagnose?: () => Promise<unknown>,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
     if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) {
+      const seen = diagnose ? await diagnose().catch((e: unknown) => `diagnosis failed: ${String(e)}`) : undefined;
+      const detail =
+        seen === undefined
+          ? ""
+          : `; keeper saw ${JSON.stringify(seen, (_k, x) => (typeof x === "bigint" ? x.toString() : x))}`;
+      throw new Error(`timed out waiting for ${what}${detail}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -195,7 +208,14 @@ describe("keeper (real hardhat node)", function () {
     await until(
       "unpaused account liquidated",
       async () => (await service.store.keeper.lastEpoch(free))?.status === "mined",
-      30_000,
+      60_000,
+      async () => ({
+        state: Number(await engine.accountState(free)),
+        view: await engine.accountView(free),
+        lastEpoch: await service.store.keeper.lastEpoch(free),
+        metrics: service.keeper!.metrics,
+        head: await dev.chain.provider.getBlockNumber(),
+      }),
     );
     await new Promise((r) => setTimeout(r, 500));
     expect(await service.store.keeper.lastEpoch(paused)).to.equal(undefined);
