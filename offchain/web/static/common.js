@@ -132,11 +132,24 @@ export function setText(id, text) {
   if (node) node.textContent = text;
 }
 
+const KEY_GATE_HTML = `
+  <div class="keybar">
+    <span id="key-status"></span><button id="sign-out" class="secondary" type="button" hidden>Forget key</button>
+  </div>
+  <form id="key-form" class="inline" hidden>
+    <label>API key id<input name="keyId" type="text" autocomplete="off" required pattern="mbk_[0-9a-f]{24}"
+      placeholder="mbk_…" /></label>
+    <label>Secret<input name="secret" type="password" autocomplete="off" required /></label>
+    <button type="submit">Use this key</button>
+    <span class="muted">Kept in this tab only (sessionStorage); every request is signed in the browser.</span>
+  </form>`;
+
 /**
- * The API-key form of a signed page: shows the form until credentials are stored, then calls `onReady`.
+ * The API-key form of a signed page (rendered into its #key-gate): shows the form until credentials are stored, then calls `onReady`.
  * The secret stays in this tab's sessionStorage only.
  */
 export function keyGate(onReady) {
+  document.getElementById("key-gate").innerHTML = KEY_GATE_HTML;
   const form = document.getElementById("key-form");
   const who = document.getElementById("key-status");
   const signOut = document.getElementById("sign-out");
