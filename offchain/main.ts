@@ -389,6 +389,10 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
           throw leaseLostError(name, epoch);
         };
         const opened = await openOrderbook(leasedBook, ch, fence);
+        // Oracle prices first: a new leader must not refuse orders for want of them (pre-trade price band).
+        await opened.gateway
+          .pollOracles()
+          .catch((err: unknown) => log.warn("order book: first oracle poll failed", { err }));
         book.gateway = opened.gateway;
         book.risk = opened.risk;
         log.info("order book leader", { epoch, url: opts.leases?.advertisedUrl ?? running.url });
