@@ -15,7 +15,7 @@ import { createTestDatabase, type TestPostgres } from "../helpers/postgres";
 
 const ROOT = path.join(__dirname, "..", "..");
 const RPC_PORT = 8940;
-const API_PORTS = [19400, 19401];
+const API_PORTS = [19400, 19401, 19402];
 const CNY = 10n ** 6n;
 const TICK = 10_000n; // 0.01 CNY
 const SECRET = "a1".repeat(32);
@@ -338,7 +338,7 @@ describe("production profile: deploy by configuration, two instances on one Post
     mark("matched");
 
     // Settled on-chain by the batcher; the position is visible through both instances' read APIs.
-    for (const url of urls) {
+    for (const url of urls.slice(0, 2)) {
       expect(
         await until(`settled position via ${url}`, async () => {
           const q = await positionOf(url, keys.buyer, "mbBANK");
@@ -394,5 +394,41 @@ describe("production profile: deploy by configuration, two instances on one Post
     ).to.equal("15");
     console.log(`      settled on the survivor ${Math.round((Date.now() - killedAt) / 100) / 10} s after the kill`);
     mark("failover flow settled");
+  });
+
+  it("a paused leader (SIGSTOP) loses its lease and, resumed, cannot write: its order is fenced off, it points at the new leader", async () => {
+    const b = instances.at(-1)!;
+    const c = startInstance(API_PORTS[2]);
+    instances.push(c);
+    await waitFor(c, /production profile\) is running/);
+    b.child.kill("SIGSTOP");
+    const pausedAt = Date.now();
+    try {
+      await waitFor(c, /order book leader/, 30_000);
+      console.log(`      standby took the order books ${Date.now() - pausedAt} ms after the leader paused`);
+      // Sent to the paused old leader: it is handled only after the resume, when the new leader holds the lease.
+      const late = new ApiClient(urls[1], keys.seller).post<{ error: { code: string } }>(
+        "/v1/orders",
+        await signed(ACCOUNTS.seller, 1, 1_001n * TICK, 7n),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      b.child.kill("SIGCONT");
+      const answer = await late;
+      expect(answer.status, JSON.stringify(answer.body)).to.equal(503);
+      expect(answer.body.error.code).to.equal("NOT_LEADER");
+    } finally {
+      b.child.kill("SIGCONT");
+    }
+    const book = await new ApiClient(urls[2]).get<{ asks: unknown[] }>("/v1/book/mbBANK");
+    expect(book.status).to.equal(200);
+    expect(book.body.asks, "the fenced order is in no book").to.deep.equal([]);
+    const redirect = await until("the old leader to name the new one", async () => {
+      const r = await new ApiClient(urls[1], keys.seller).post<{
+        error: { code: string; details: { leader: string } };
+      }>("/v1/orders", await signed(ACCOUNTS.seller, 1, 1_001n * TICK, 1n));
+      return r.status === 503 && r.body.error.details.leader === urls[2] ? r : undefined;
+    });
+    expect(redirect.body.error.code).to.equal("NOT_LEADER");
+    expect(b.output()).to.match(/lease (lost|taken over)/);
   });
 });
