@@ -32,7 +32,7 @@ describe("singleton leases with fencing on PostgreSQL", function () {
     if (pg && "drop" in pg) await pg.drop().catch(() => undefined);
   });
 
-  it("gives the epoch as fencing token: renewals keep it, a takeover after expiry increments it", async () => {
+  it("gives the epoch as fencing token: renewals in time keep it, any take after expiry increments it", async () => {
     const locks = store.locks;
     expect(await locks.acquireLease("t:epoch", "a", 200)).to.equal(1);
     expect(await locks.acquireLease("t:epoch", "a", 200)).to.equal(1);
@@ -41,9 +41,11 @@ describe("singleton leases with fencing on PostgreSQL", function () {
     expect(await locks.acquireLease("t:epoch", "b", 200)).to.equal(2);
     expect(await locks.holdsLease("t:epoch", "a", 1)).to.equal(false);
     expect(await locks.holdsLease("t:epoch", "b", 2)).to.equal(true);
+    await sleep(250);
+    expect(await locks.acquireLease("t:epoch", "b", 200), "the same owner after expiry").to.equal(3);
     await locks.releaseLease("t:epoch", "b");
     expect(await locks.leaseHolder("t:epoch")).to.equal(undefined);
-    expect(await locks.acquireLease("t:epoch", "a", 200)).to.equal(3);
+    expect(await locks.acquireLease("t:epoch", "a", 200)).to.equal(4);
   });
 
   it("a standby takes over a holder that stopped renewing within ttl + one renew period; the holder steps down", async () => {

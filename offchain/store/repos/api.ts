@@ -208,14 +208,16 @@ export class LockRepository {
 
   /**
    * Takes or renews a lease and returns its epoch (the fencing token), or undefined while another owner holds it.
-   * The epoch grows by one whenever the holder changes, and never goes back: `releaseLease` expires the row
-   * instead of deleting it. `advertise` (e.g. the holder's API URL) is kept with the lease for the others to read.
+   * A renewal in time keeps the epoch; any other take (another owner, or this one after the lease expired) adds
+   * one, so whatever a holder started under an expired lease is fenced off. The epoch never goes back:
+   * `releaseLease` expires the row instead of deleting it.
    */
   async acquireLease(name: string, owner: string, ttlMs: number, now = Date.now()): Promise<number | undefined> {
     const rows = await this.db.query<{ epoch: number | string }>(
       `INSERT INTO job_locks (name, owner, expires_at, epoch) VALUES ($1, $2, $3, 1)
        ON CONFLICT (name) DO UPDATE SET owner = $2, expires_at = $3,
-         epoch = CASE WHEN job_locks.owner = $2 THEN job_locks.epoch ELSE job_locks.epoch + 1 END
+         epoch = CASE WHEN job_locks.owner = $2 AND job_locks.expires_at >= $4 THEN job_locks.epoch
+                      ELSE job_locks.epoch + 1 END
        WHERE job_locks.owner = $2 OR job_locks.expires_at < $4
        RETURNING epoch`,
       [name, owner, now + ttlMs, now],
