@@ -9,6 +9,7 @@ import {
   type CapabilityRoutes,
   type NewApiKey,
   type Role,
+  type WsStreams,
 } from "./api";
 import {
   createChainGateway,
@@ -46,11 +47,14 @@ import {
   PreTradeRisk,
   type RiskLimits,
   type TradeSink,
+  type WriteFence,
 } from "./orderbook";
 import { sqlitePath, type Config } from "./shared/config";
+import { AppError } from "./shared/errors";
 import { startJobs, type Job } from "./shared/jobs";
+import { Lease, leaseLostError } from "./shared/lease";
 import { createLogger, type Logger } from "./shared/logger";
-import { openStore, type Store } from "./store";
+import { openStore, type Repositories, type Store } from "./store";
 import { webConsoleMounts } from "./web";
 
 export interface ServiceOptions {
@@ -72,7 +76,20 @@ export interface ServiceOptions {
   publicRpcUrl?: string;
   /** Runs the order books (needs a deployment with a SettlementHub). */
   orderbook?: OrderbookOptions;
+  /**
+   * Several instances on one store (docs/production.md): the order book runs only on the holder of the
+   * `role:orderbook` lease (the others answer order writes with 503 NOT_LEADER and the leader's URL), and every
+   * singleton's lease lives `ttlMs` (bounds the failover time). Without it the order book opens at once.
+   */
+  leases?: LeaseSettings;
   log?: Logger;
+}
+
+export interface LeaseSettings {
+  /** Lease time-to-live of every singleton role (ms; a standby takes over this long after the holder died). */
+  ttlMs: number;
+  /** The URL other instances tell clients to use for order writes (default: this instance's listen URL). */
+  advertisedUrl?: string;
 }
 
 export interface OrderbookOptions {
@@ -116,6 +133,8 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       ? await openStore({ engine: "sqlite", path: sqlitePath(config) })
       : await openStore({ engine: "postgres", url: config.store.url, poolSize: config.store.poolSize });
 
+  // Set once this instance's lease owner is known: checks a job's lease epoch inside a transaction (fencing).
+  let jobFence: (tx: Repositories, name: string) => Promise<void> = async () => undefined;
   let chain: ChainGateway | undefined;
   let indexer: Indexer | undefined;
   const deployment = opts.deployment ?? tryLoadDeployment(config, log);
@@ -135,7 +154,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       ...(opts.extraHandlers ?? []),
     ]);
     if (opts.durableHead) indexer.limitHead(opts.durableHead);
-    indexer.start(config.chain.pollIntervalMs);
+    indexer.start(config.chain.pollIntervalMs, opts.leases?.ttlMs);
   }
   const reserves = chain ? reservesContracts(chain, config.chain.reservePublisherKey) : undefined;
   let reservesIndexer: Indexer | undefined;
@@ -143,7 +162,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const handler = reservesMarginAccountsHandler(chain.deployment.contracts.MarginEngine, config.api.secretKey);
     reservesIndexer = chain.createIndexer(store, [handler], RESERVES_INDEXER);
     if (opts.durableHead) reservesIndexer.limitHead(opts.durableHead);
-    reservesIndexer.start(config.chain.pollIntervalMs);
+    reservesIndexer.start(config.chain.pollIntervalMs, opts.leases?.ttlMs);
   }
 
   const kycDeps: KycDeps = {
@@ -180,6 +199,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
         log: slog,
         maxFills: config.settlement.maxFills,
         blockGasBudget: config.settlement.blockGasBudget,
+        fence: (tx) => jobFence(tx, "job:settlement-batcher"),
       });
       settlementJobs.push({
         name: "settlement-batcher",
@@ -212,15 +232,19 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     indexer: indexer ? { ...indexer.status } : null,
     kycSigner: chain?.kycOfficer?.address ?? null,
   });
-  let orderbook: OrderGateway | undefined;
-  let orderbookRisk: ChainRiskState | undefined;
-  if (opts.orderbook && chain) {
-    const obChain = orderbookChain(chain);
-    const cash = chain.deployment.tokens.find((t) => t.kind === "cash");
+  // The order books: opened here, or (with leases) only while this instance holds the `role:orderbook` lease.
+  const book: { gateway?: OrderGateway; risk?: ChainRiskState; leaderUrl?: string } = {};
+  const openOrderbook = async (
+    spec: OrderbookOptions,
+    ch: ChainGateway,
+    fence?: WriteFence,
+  ): Promise<{ gateway: OrderGateway; risk?: ChainRiskState }> => {
+    const obChain = orderbookChain(ch);
+    const cash = ch.deployment.tokens.find((t) => t.kind === "cash");
     const obLog = log.child({ component: "orderbook" });
     const instruments =
-      opts.orderbook.instruments ??
-      chain.deployment.tokens
+      spec.instruments ??
+      ch.deployment.tokens
         .filter((t) => t.kind === "security")
         .map((t) => ({
           id: t.symbol,
@@ -232,34 +256,40 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
           lotSize: 1n,
         }));
     let riskState: ChainRiskState | undefined;
-    let risk = opts.orderbook.risk;
-    if (!risk && opts.orderbook.limits) {
+    let risk = spec.risk;
+    if (!risk && spec.limits) {
       riskState = new ChainRiskState(
         obChain,
-        instruments.map((spec) => ({
-          spec,
-          sector: opts.orderbook?.instrumentRisk?.[spec.id]?.sector ?? "default",
-          initialMargin: opts.orderbook?.instrumentRisk?.[spec.id]?.initialMargin ?? 2n * 10n ** 17n,
+        instruments.map((i) => ({
+          spec: i,
+          sector: spec.instrumentRisk?.[i.id]?.sector ?? "default",
+          initialMargin: spec.instrumentRisk?.[i.id]?.initialMargin ?? 2n * 10n ** 17n,
         })),
       );
-      risk = new PreTradeRisk(riskState, opts.orderbook.limits);
-      orderbookRisk = riskState;
+      risk = new PreTradeRisk(riskState, spec.limits);
     }
-    orderbook = await OrderGateway.open({
+    const gateway = await OrderGateway.open({
       store,
       domain: settlementDomain(obChain.chainId, obChain.hub),
       instruments,
       riskState,
       // Trades go to the settlement batcher's queue when the deployment has a hub (the store's fallback table otherwise).
-      sink:
-        opts.orderbook.sink ??
-        (chain.deployment.contracts.SettlementHub ? settlementQueueSink(store) : storeTradeSink(store)),
+      sink: spec.sink ?? (ch.deployment.contracts.SettlementHub ? settlementQueueSink(store) : storeTradeSink(store)),
       risk,
       isTradingKey: (owner, key) => obChain.isTradingKey(owner, key),
-      snapshotEvery: opts.orderbook.snapshotEvery,
+      snapshotEvery: spec.snapshotEvery,
+      fence,
       log: (level, msg, fields) => obLog[level](msg, fields),
     });
+    return { gateway, risk: riskState };
+  };
+  if (opts.orderbook && chain && !opts.leases) {
+    const opened = await openOrderbook(opts.orderbook, chain);
+    book.gateway = opened.gateway;
+    book.risk = opened.risk;
   }
+  const leasedBook = opts.orderbook && chain && opts.leases ? opts.orderbook : undefined;
+  const orderbook: OrderGateway | undefined = leasedBook ? leaderOnly(book) : book.gateway;
   const api = createApi({
     store,
     log: log.child({ component: "api" }),
@@ -325,45 +355,99 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     secretKey: config.api.secretKey,
     timestampWindowMs: config.api.timestampWindowMs,
     log,
-    streams: orderbook ? orderbookStreams(orderbook) : undefined,
+    streams: orderbook ? leaderStreams(book, orderbookStreams) : undefined,
   });
 
-  const owner = `svc-${process.pid}-${randomBytes(4).toString("hex")}`;
+  // The owner names this instance and, first, the URL it advertises (read by the others from the lease row).
+  const owner = `${opts.leases?.advertisedUrl ?? running.url} svc-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const epochs = new Map<string, number>();
+  const tryLease = async (name: string, ttl: number): Promise<boolean> => {
+    const epoch = await store.locks.acquireLease(name, owner, ttl);
+    if (epoch === undefined) epochs.delete(name);
+    else epochs.set(name, epoch);
+    return epoch !== undefined;
+  };
+  jobFence = async (tx, name) => {
+    const epoch = epochs.get(name);
+    if (epoch === undefined || !(await tx.locks.holdsLease(name, owner, epoch))) throw leaseLostError(name, epoch ?? 0);
+  };
+  let bookLease: Lease | undefined;
+  let leaderWatch: NodeJS.Timeout | undefined;
+  if (leasedBook && chain) {
+    const ch = chain;
+    const name = "role:orderbook";
+    const lease: Lease = new Lease({
+      name,
+      owner,
+      ttlMs: opts.leases!.ttlMs,
+      store: store.locks,
+      log: log.child({ component: "orderbook-lease" }),
+      onAcquired: async (epoch) => {
+        const fence: WriteFence = async (tx) => {
+          if (await tx.locks.holdsLease(name, owner, epoch)) return;
+          lease.lost("a fenced order-book write was refused");
+          throw leaseLostError(name, epoch);
+        };
+        const opened = await openOrderbook(leasedBook, ch, fence);
+        // Oracle prices first: a new leader must not refuse orders for want of them (pre-trade price band).
+        await opened.gateway
+          .pollOracles()
+          .catch((err: unknown) => log.warn("order book: first oracle poll failed", { err }));
+        book.gateway = opened.gateway;
+        book.risk = opened.risk;
+        log.info("order book leader", { epoch, url: opts.leases?.advertisedUrl ?? running.url });
+      },
+      onLost: async () => {
+        const g = book.gateway;
+        book.gateway = undefined;
+        book.risk = undefined;
+        await g?.close().catch(() => undefined);
+      },
+    });
+    bookLease = lease;
+    lease.start();
+    const watch = async (): Promise<void> => {
+      const holder = await store.locks.leaseHolder(name).catch(() => undefined);
+      book.leaderUrl = holder ? holder.owner.split(" ")[0] : undefined;
+    };
+    void watch();
+    leaderWatch = setInterval(() => void watch(), Math.max(200, Math.floor(opts.leases!.ttlMs / 3)));
+  }
+  const jobList: Job[] = [
+    { name: "kyc-expiry", intervalMs: 60_000, timeoutMs: 30_000, run: () => expireApprovals(kycDeps) },
+    { name: "nonce-prune", intervalMs: 60_000, timeoutMs: 30_000, run: () => store.nonces.prune(Date.now()) },
+    ...settlementJobs,
+    ...(keeper ? [{ name: "keeper-outbox", intervalMs: 1_000, timeoutMs: 30_000, run: () => keeper!.deliver() }] : []),
+    ...(orderbook
+      ? [
+          {
+            // Fills the settlement batcher has settled (from indexed events) leave the pre-trade unsettled view.
+            // Local: the books (and this view) live in this instance's memory, on the order-book leader only.
+            name: "orderbook-settled",
+            intervalMs: 2_000,
+            timeoutMs: 10_000,
+            local: true,
+            run: async () => {
+              const risk = book.risk;
+              if (!risk) return;
+              for (const id of risk.unsettledTradeIds()) {
+                if ((await store.settlement.trade(id))?.status === "settled") risk.settled(id);
+              }
+            },
+          },
+          {
+            name: "orderbook-oracle",
+            intervalMs: opts.orderbook?.oraclePollMs ?? 2_000,
+            timeoutMs: 10_000,
+            local: true,
+            run: async () => book.gateway?.pollOracles(),
+          },
+        ]
+      : []),
+  ];
   const jobs = startJobs(
-    [
-      { name: "kyc-expiry", intervalMs: 60_000, timeoutMs: 30_000, run: () => expireApprovals(kycDeps) },
-      { name: "nonce-prune", intervalMs: 60_000, timeoutMs: 30_000, run: () => store.nonces.prune(Date.now()) },
-      ...settlementJobs,
-      ...(keeper
-        ? [{ name: "keeper-outbox", intervalMs: 1_000, timeoutMs: 30_000, run: () => keeper!.deliver() }]
-        : []),
-      ...(orderbookRisk
-        ? [
-            {
-              // Fills the settlement batcher has settled (from indexed events) leave the pre-trade unsettled view.
-              name: "orderbook-settled",
-              intervalMs: 2_000,
-              timeoutMs: 10_000,
-              run: async () => {
-                for (const id of orderbookRisk!.unsettledTradeIds()) {
-                  if ((await store.settlement.trade(id))?.status === "settled") orderbookRisk!.settled(id);
-                }
-              },
-            },
-          ]
-        : []),
-      ...(orderbook
-        ? [
-            {
-              name: "orderbook-oracle",
-              intervalMs: opts.orderbook?.oraclePollMs ?? 2_000,
-              timeoutMs: 10_000,
-              run: () => (orderbook as OrderGateway).pollOracles(),
-            },
-          ]
-        : []),
-    ],
-    { tryLease: (name, ttl) => store.locks.tryAcquire(name, owner, ttl), log: log.child({ component: "jobs" }) },
+    jobList.map((j) => (opts.leases && !j.local ? { ...j, leaseTtlMs: opts.leases.ttlMs } : j)),
+    { tryLease, log: log.child({ component: "jobs" }) },
   );
 
   const demoKeys: Partial<Record<Role, NewApiKey>> = {};
@@ -387,16 +471,61 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     orderbook,
     log,
     async stop() {
+      clearInterval(leaderWatch);
       await jobs.stop();
       await keeper?.stop();
       await running.close();
-      await orderbook?.close();
+      if (bookLease) await bookLease.stop();
+      else await book.gateway?.close();
       await indexer?.stop();
       await reservesIndexer?.stop();
       chain?.close();
       await store.close();
     },
   };
+}
+
+/**
+ * The order gateway as the routes see it: the leader's books, or on a standby a NOT_LEADER error (503) naming
+ * the leader's advertised URL, for order writes and for the book reads that need the in-memory books.
+ */
+function leaderOnly(book: { gateway?: OrderGateway; leaderUrl?: string }): OrderGateway {
+  return new Proxy({} as OrderGateway, {
+    get(_target, prop) {
+      const g = book.gateway;
+      if (g) {
+        const v = (g as unknown as Record<string | symbol, unknown>)[prop];
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(g) : v;
+      }
+      return () => {
+        throw notLeader(book.leaderUrl);
+      };
+    },
+  });
+}
+
+function leaderStreams(
+  book: { gateway?: OrderGateway; leaderUrl?: string },
+  make: (g: OrderGateway) => WsStreams,
+): WsStreams {
+  return {
+    channels: ["depth", "trades", "orders"],
+    subscribe(req, caller, send) {
+      const g = book.gateway;
+      if (!g) return `NOT_LEADER: the order books run on ${book.leaderUrl ?? "another instance"}`;
+      return make(g).subscribe(req, caller, send);
+    },
+  };
+}
+
+function notLeader(leaderUrl: string | undefined): AppError {
+  return new AppError(
+    "NOT_LEADER",
+    leaderUrl
+      ? `this instance is a standby; the order books run on ${leaderUrl}`
+      : "this instance is a standby and no order-book leader is known yet; retry shortly",
+    { details: { leader: leaderUrl ?? null } },
+  );
 }
 
 function tryLoadDeployment(config: Config, log: Logger): DeploymentRecord | undefined {

@@ -13,6 +13,7 @@ import type { DeploymentRecord } from "./deploy/types";
 import { CollateralToken__factory, KycRegistry__factory, MarginEngine__factory } from "../typechain-types";
 import { id } from "ethers";
 import { startService, type Service } from "../offchain/main";
+import { ProductionStartRefused, isProductionProfile, runProduction } from "./lib/startProduction";
 import { DEV_KEYS, DEV_OPERATOR_KEY, configFromEnv, sqlitePath, type Config } from "../offchain/shared/config";
 import {
   DEMO_ASSETS,
@@ -63,6 +64,8 @@ interface ChainBinding {
 class StartRefused extends Error {}
 
 async function main(): Promise<void> {
+  // MB_PROFILE=production: a configured network and PostgreSQL, no local chain (scripts/lib/startProduction.ts).
+  if (isProductionProfile()) return runProduction();
   const base = configFromEnv(process.env);
   const dataDir = path.resolve(base.dataDir);
   mkdirSync(dataDir, { recursive: true });
@@ -248,7 +251,12 @@ function checkBinding(dataDir: string, now: ChainBinding, config: Config): void 
 }
 
 main().catch((err) => {
-  if (err instanceof DurableChainError || err instanceof PortInUseError || err instanceof StartRefused) {
+  if (
+    err instanceof DurableChainError ||
+    err instanceof PortInUseError ||
+    err instanceof StartRefused ||
+    err instanceof ProductionStartRefused
+  ) {
     console.error(`npm start refused: ${err.message}`);
   } else {
     console.error(err);

@@ -50,6 +50,8 @@ export class Indexer {
   private readonly owner = `indexer-${process.pid}-${Math.random().toString(36).slice(2)}`;
   readonly status: IndexerStatus = { lastBlock: -1, head: -1, events: 0, rewinds: 0 };
   private headLimit: (() => number) | undefined;
+  /** The epoch of the lease `start()` holds: every step's transaction checks it (fencing). */
+  private leaseEpoch: number | undefined;
 
   constructor(private readonly opts: IndexerOptions) {
     const grouped = new Map<string, ContractHandler[]>();
@@ -105,6 +107,7 @@ export class Indexer {
 
     let count = 0;
     await store.transaction(async (tx) => {
+      await this.fence(tx);
       const blocks = new Map<number, string>();
       for (const log of logs) {
         const event = this.decode(log);
@@ -154,6 +157,7 @@ export class Indexer {
       }
     }
     await store.transaction(async (tx) => {
+      await this.fence(tx);
       const removed = await tx.chain.rewindAbove(name, base);
       await this.replay(tx);
       // An empty hash (nothing shared with the old fork) means "start over from the deployment block".
@@ -207,13 +211,13 @@ export class Indexer {
    * Runs `step` every `intervalMs` while this process holds the indexer's lease (one active indexer per name
    * across instances sharing the store). Errors are logged and retried on the next tick.
    */
-  start(intervalMs: number): void {
+  start(intervalMs: number, leaseTtlMs = Math.max(30_000, intervalMs * 5)): void {
     if (this.timer) return;
     const lease = `indexer:${this.opts.name}`;
     const tick = async (): Promise<void> => {
       try {
-        if (await this.opts.store.locks.tryAcquire(lease, this.owner, Math.max(30_000, intervalMs * 5)))
-          await this.catchUp();
+        this.leaseEpoch = await this.opts.store.locks.acquireLease(lease, this.owner, leaseTtlMs);
+        if (this.leaseEpoch !== undefined) await this.catchUp();
       } catch (err) {
         this.opts.log.error("indexer step failed", { err });
       }
@@ -231,7 +235,15 @@ export class Indexer {
     this.timer = undefined;
     if (t) clearTimeout(t);
     await this.running;
-    await this.opts.store.locks.release(`indexer:${this.opts.name}`, this.owner).catch(() => undefined);
+    await this.opts.store.locks.releaseLease(`indexer:${this.opts.name}`, this.owner).catch(() => undefined);
+  }
+
+  /** Under `start()`, refuses a write once another instance has taken the indexer's lease (a stale holder). */
+  private async fence(tx: Repositories): Promise<void> {
+    const epoch = this.leaseEpoch;
+    if (epoch === undefined) return;
+    if (!(await tx.locks.holdsLease(`indexer:${this.opts.name}`, this.owner, epoch)))
+      throw new AppError("NOT_LEADER", `indexer ${this.opts.name}: lease epoch ${epoch} was taken over`);
   }
 }
 

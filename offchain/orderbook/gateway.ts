@@ -11,7 +11,7 @@ import { NullObserver } from "./events";
 import { type InstrumentSpec } from "./instrument";
 import type { PreTradeRisk } from "./risk";
 import { BookService, type Ack } from "./service";
-import { StoreJournal, StoreSnapshotStore } from "./storeJournal";
+import { StoreJournal, StoreSnapshotStore, type WriteFence } from "./storeJournal";
 import { type AccountId, type BookCommand, RejectCode, Side, StpMode, TimeInForce } from "./types";
 
 /** One side of a trade as the settlement hub takes it: the owner's signed order and its compact signature. */
@@ -106,6 +106,8 @@ export interface OrderGatewayOptions {
   /** Whether `key` is a live delegated trading key of `owner` (SettlementHub.tradingKeyExpiry); none when absent. */
   isTradingKey?: (owner: string, key: string) => Promise<boolean>;
   snapshotEvery?: number;
+  /** Checked in every journal and snapshot transaction: the order book's lease (several instances, one writer). */
+  fence?: WriteFence;
   now?: () => number;
   log?: (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -171,8 +173,8 @@ export class OrderGateway {
       });
       const svc = await BookService.open({
         instrument: spec.id,
-        journal: await StoreJournal.open(opts.store, spec.id),
-        snapshots: new StoreSnapshotStore(opts.store, spec.id),
+        journal: await StoreJournal.open(opts.store, spec.id, opts.fence),
+        snapshots: new StoreSnapshotStore(opts.store, spec.id, undefined, opts.fence),
         risk: opts.risk,
         observers: [collector],
         snapshotEvery: opts.snapshotEvery ?? 1_000,

@@ -50,7 +50,7 @@ export {
 } from "./marketdata";
 export { BookService, recover, JournalFailedError, type Ack, type BookServiceOptions } from "./service";
 export { decodeCommand, type Decoded } from "./validate";
-export { StoreJournal, StoreSnapshotStore } from "./storeJournal";
+export { StoreJournal, StoreSnapshotStore, type WriteFence } from "./storeJournal";
 export {
   OrderGateway,
   storeTradeSink,

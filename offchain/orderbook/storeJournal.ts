@@ -1,4 +1,10 @@
-import type { Store } from "../store";
+import type { Repositories, Store } from "../store";
+
+/**
+ * A check run inside every journal and snapshot transaction, before the write (the order book's lease fence):
+ * it throws when this instance is no longer the book's writer, which rolls the write back and stops the journal.
+ */
+export type WriteFence = (tx: Repositories) => Promise<void>;
 import type { EngineSnapshot } from "./engine";
 import type { CommandJournal } from "./journal";
 import type { SnapshotStore } from "./snapshots";
@@ -39,13 +45,14 @@ export class StoreJournal implements CommandJournal {
     private readonly store: Store,
     readonly instrument: string,
     lastSeq: number,
+    private readonly fence?: WriteFence,
   ) {
     this.durableSeq = lastSeq;
     this.appendedSeq = lastSeq;
   }
 
-  static async open(store: Store, instrument: string): Promise<StoreJournal> {
-    return new StoreJournal(store, instrument, await store.orderbook.lastSeq(instrument));
+  static async open(store: Store, instrument: string, fence?: WriteFence): Promise<StoreJournal> {
+    return new StoreJournal(store, instrument, await store.orderbook.lastSeq(instrument), fence);
   }
 
   lastSeq(): number {
@@ -79,7 +86,10 @@ export class StoreJournal implements CommandJournal {
         this.group = null;
         const rows = batch.map((e) => ({ seq: e.seq, entry: JSON.stringify(e) }));
         try {
-          await this.store.transaction((tx) => tx.orderbook.appendJournal(this.instrument, rows));
+          await this.store.transaction(async (tx) => {
+            await this.fence?.(tx);
+            await tx.orderbook.appendJournal(this.instrument, rows);
+          });
           this.durableSeq = batch[batch.length - 1].seq;
           this.groups++;
           group.resolve();
@@ -134,10 +144,12 @@ export class StoreSnapshotStore implements SnapshotStore {
     private readonly store: Store,
     readonly instrument: string,
     private readonly keep = 2,
+    private readonly fence?: WriteFence,
   ) {}
 
   async save(s: EngineSnapshot): Promise<void> {
     await this.store.transaction(async (tx) => {
+      await this.fence?.(tx);
       await tx.orderbook.saveSnapshot(this.instrument, s.seq, JSON.stringify(s));
       await tx.orderbook.pruneSnapshots(this.instrument, this.keep);
     });

@@ -1,7 +1,7 @@
 import type { HubTrade, SettlementChain } from "../chain/settlementHubWriter";
 import { AppError } from "../shared/errors";
 import type { Logger } from "../shared/logger";
-import type { SettlementBatch, SettlementTrade, Store } from "../store";
+import type { Repositories, SettlementBatch, SettlementTrade, Store } from "../store";
 import { batchIdOf } from "./batchId";
 import { netFills, type NettedTrade } from "./netting";
 
@@ -16,6 +16,11 @@ export interface BatcherOptions {
   /** New batches started per run (recovery of unfinished ones always runs first). */
   maxBatchesPerRun?: number;
   clock?: () => number;
+  /**
+   * Checked inside the transactions that record or abandon a batch (the batcher's lease, when several instances
+   * share the store): it throws once this instance is no longer the batcher, so nothing is recorded.
+   */
+  fence?: (tx: Repositories) => Promise<void>;
 }
 
 export interface BatcherRun {
@@ -94,13 +99,14 @@ export class SettlementBatcher {
         // error names, put the others back in the queue in their places.
         const fills = await store.settlement.tradesOfBatch(b.batchId);
         const rejected = fills.filter((f) => f.batchIndex === tradeIndexOf(e)).map((f) => f.tradeId);
-        await store.transaction((tx) =>
-          tx.settlement.abandonBatch(
+        await store.transaction(async (tx) => {
+          await this.opts.fence?.(tx);
+          await tx.settlement.abandonBatch(
             b.batchId,
             rejected.map((tradeId) => ({ tradeId, reason: e.message })),
             this.clock(),
-          ),
-        );
+          );
+        });
         run.abandoned.push(b.batchId);
         run.rejected.push(...rejected);
         log.warn("settlement batch refused", { batchId: b.batchId, error: e.message, rejected });
@@ -170,7 +176,10 @@ export class SettlementBatcher {
         updatedAt: now,
       };
       const assignment = netted.flatMap((t, index) => t.fills.map((tradeId) => ({ tradeId, index })));
-      await store.transaction((tx) => tx.settlement.createBatch(batch, assignment));
+      await store.transaction(async (tx) => {
+        await this.opts.fence?.(tx);
+        await tx.settlement.createBatch(batch, assignment);
+      });
       return { batch, trades: toHubTrades(netted) };
     }
   }

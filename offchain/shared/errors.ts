@@ -18,6 +18,7 @@ export type ErrorCode =
   | "CONFIG_INVALID"
   | "STORE_FAILED"
   | "ORDER_REJECTED"
+  | "NOT_LEADER"
   | "INTERNAL";
 
 export interface AppErrorOptions {

@@ -5,6 +5,13 @@ export interface Job {
   name: string;
   intervalMs: number;
   timeoutMs: number;
+  /**
+   * Lease time-to-live (default 2 × timeoutMs). The lease is renewed every ttl/3 while a run lasts, so a short
+   * ttl bounds how long a standby waits after the holder died without cutting a long run short.
+   */
+  leaseTtlMs?: number;
+  /** Runs on every instance, without a lease (work on this instance's own in-memory state). */
+  local?: boolean;
   run(): Promise<unknown>;
 }
 
@@ -38,7 +45,19 @@ export function startJobs(jobs: Job[], deps: JobRunnerDeps): { stop(): Promise<v
     const started = Date.now();
     let ok = false;
     try {
-      if (!(await deps.tryLease(`job:${job.name}`, job.timeoutMs * 2))) return;
+      const lease = `job:${job.name}`;
+      const ttl = job.leaseTtlMs ?? job.timeoutMs * 2;
+      if (!job.local && !(await deps.tryLease(lease, ttl))) return;
+      const heartbeat = job.local
+        ? undefined
+        : setInterval(
+            () =>
+              void deps.tryLease(lease, ttl).then(
+                (held) => held || deps.log.warn("job lease lost during a run", { job: job.name }),
+                () => undefined,
+              ),
+            Math.max(50, Math.floor(ttl / 3)),
+          );
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(
@@ -50,6 +69,7 @@ export function startJobs(jobs: Job[], deps: JobRunnerDeps): { stop(): Promise<v
         await Promise.race([job.run(), timeout]);
       } finally {
         clearTimeout(timer);
+        clearInterval(heartbeat);
       }
       ok = true;
     } catch (err) {

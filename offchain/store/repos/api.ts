@@ -205,4 +205,51 @@ export class LockRepository {
   async release(name: string, owner: string): Promise<void> {
     await this.db.run("DELETE FROM job_locks WHERE name = $1 AND owner = $2", [name, owner]);
   }
+
+  /**
+   * Takes or renews a lease and returns its epoch (the fencing token), or undefined while another owner holds it.
+   * A renewal in time keeps the epoch; any other take (another owner, or this one after the lease expired) adds
+   * one, so whatever a holder started under an expired lease is fenced off. The epoch never goes back:
+   * `releaseLease` expires the row instead of deleting it.
+   */
+  async acquireLease(name: string, owner: string, ttlMs: number, now = Date.now()): Promise<number | undefined> {
+    const rows = await this.db.query<{ epoch: number | string }>(
+      `INSERT INTO job_locks (name, owner, expires_at, epoch) VALUES ($1, $2, $3, 1)
+       ON CONFLICT (name) DO UPDATE SET owner = $2, expires_at = $3,
+         epoch = CASE WHEN job_locks.owner = $2 AND job_locks.expires_at >= $4 THEN job_locks.epoch
+                      ELSE job_locks.epoch + 1 END
+       WHERE job_locks.owner = $2 OR job_locks.expires_at < $4
+       RETURNING epoch`,
+      [name, owner, now + ttlMs, now],
+    );
+    return rows.length > 0 ? Number(rows[0].epoch) : undefined;
+  }
+
+  /** Gives a lease up at once (a standby may take it on its next try); the epoch stays. */
+  async releaseLease(name: string, owner: string): Promise<void> {
+    await this.db.run("UPDATE job_locks SET expires_at = 0 WHERE name = $1 AND owner = $2", [name, owner]);
+  }
+
+  /** Who holds a lease now (undefined when nobody does or it has expired). */
+  async leaseHolder(name: string, now = Date.now()): Promise<{ owner: string; epoch: number } | undefined> {
+    const rows = await this.db.query<{ owner: string; epoch: number | string }>(
+      "SELECT owner, epoch FROM job_locks WHERE name = $1 AND expires_at >= $2",
+      [name, now],
+    );
+    return rows.length > 0 ? { owner: rows[0].owner, epoch: Number(rows[0].epoch) } : undefined;
+  }
+
+  /**
+   * The fence: inside a transaction, true only while `owner` still holds `name` at `epoch`. On PostgreSQL the row
+   * is locked FOR SHARE until the transaction ends, so a takeover (an UPDATE of that row) waits for the fenced
+   * write to commit and the new holder sees it; SQLite transactions are already serialised.
+   */
+  async holdsLease(name: string, owner: string, epoch: number): Promise<boolean> {
+    const lock = this.db.kind === "postgres" ? " FOR SHARE" : "";
+    const rows = await this.db.query(
+      `SELECT 1 AS held FROM job_locks WHERE name = $1 AND owner = $2 AND epoch = $3${lock}`,
+      [name, owner, epoch],
+    );
+    return rows.length > 0;
+  }
 }

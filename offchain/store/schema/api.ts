@@ -51,4 +51,10 @@ CREATE TABLE job_locks (
   expires_at ${d.int64} NOT NULL
 );`,
   },
+  {
+    capability: "api",
+    version: 2,
+    description: "lease epochs on job_locks: each change of holder increments the epoch (fencing token)",
+    up: () => `ALTER TABLE job_locks ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];
