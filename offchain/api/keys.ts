@@ -66,7 +66,24 @@ export async function loadApiKey(
     keyId: k.id,
     role: k.role,
     subject: k.subject,
-    secret: open(secretKey, k.secretSealed, `api-key:${keyId}`),
-    totpSecret: k.totpSealed ? open(secretKey, k.totpSealed, `api-totp:${keyId}`) : null,
+    secret: openCached(secretKey, k.secretSealed, `api-key:${keyId}`),
+    totpSecret: k.totpSealed ? openCached(secretKey, k.totpSealed, `api-totp:${keyId}`) : null,
   };
+}
+
+/**
+ * Every signed request reads its key row (so a revocation or rotation takes effect on the next request), but the
+ * AES-GCM opening of an unchanged sealed secret is remembered: the cache is keyed by the sealed value itself, so
+ * a rotated secret is opened afresh. Bounded: cleared when it reaches MAX_OPENED entries.
+ */
+const MAX_OPENED = 10_000;
+const opened = new Map<string, string>();
+function openCached(secretKey: Buffer, sealed: string, aad: string): string {
+  const id = `${aad}|${sealed}`;
+  const hit = opened.get(id);
+  if (hit !== undefined) return hit;
+  const plain = open(secretKey, sealed, aad);
+  if (opened.size >= MAX_OPENED) opened.clear();
+  opened.set(id, plain);
+  return plain;
 }

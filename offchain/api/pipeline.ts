@@ -84,8 +84,10 @@ function validationError(location: string, err: ZodError): AppError {
   return new AppError("VALIDATION_FAILED", `${issues[0].field}: ${issues[0].message}`, { details: { issues } });
 }
 
+const NOTHING = z.object({}).strict();
+
 function parsePart<S extends ZodTypeAny>(schema: S | undefined, value: unknown, location: string): unknown {
-  const s = schema ?? z.object({}).strict();
+  const s = schema ?? NOTHING;
   const r = s.safeParse(value);
   if (!r.success) throw validationError(location, r.error);
   return r.data;
@@ -241,6 +243,9 @@ export function routeHandler(route: Route, deps: PipelineDeps) {
   };
 }
 
+/** A unique request id: a random per-process prefix and a counter (no entropy drawn per request). */
+const REQUEST_PREFIX = `req_${randomHex(6)}`;
+let requestCounter = 0;
 export function newRequestId(): string {
-  return `req_${randomHex(10)}`;
+  return `${REQUEST_PREFIX}${(++requestCounter).toString(36).padStart(6, "0")}`;
 }
