@@ -111,8 +111,10 @@ export interface OrderGatewayOptions {
 interface Book {
   spec: InstrumentSpec;
   svc: BookService;
-  /** Trades of journal commands not yet handed to the sink, by sequence number. */
+  /** Trades of journal commands not yet handed to the sink, by sequence number (removed once the sink has them). */
   trades: Map<number, Array<{ takerId: number; makerId: number; takerSide: Side; price: number; qty: number }>>;
+  /** Snapshots waiting until every trade up to their sequence number is in the sink. */
+  waiting: Array<{ seq: number; resolve: () => void; reject: (err: Error) => void }>;
 }
 
 interface StoredOrder {
@@ -177,8 +179,15 @@ export class OrderGateway {
           list.push({ takerId, makerId, takerSide, price, qty });
         },
       });
+      const waiting: Book["waiting"] = [];
       const svc = await BookService.open({
         instrument: spec.id,
+        // a snapshot compacts the journal: it may cover a command only once that command's trades are in the sink
+        beforeSnapshot: (upTo) =>
+          new Promise<void>((resolve, reject) => {
+            if (![...trades.keys()].some((s) => s <= upTo)) return resolve();
+            waiting.push({ seq: upTo, resolve, reject });
+          }),
         journal: await StoreJournal.open(opts.store, spec.id, opts.fence),
         snapshots: new StoreSnapshotStore(opts.store, spec.id, undefined, opts.fence),
         risk: opts.risk,
@@ -187,7 +196,7 @@ export class OrderGateway {
         now: opts.now,
         log: opts.log,
       });
-      const book: Book = { spec, svc, trades };
+      const book: Book = { spec, svc, trades, waiting };
       g.books.set(spec.id, book);
       g.byToken.set(spec.base.toLowerCase(), book);
       // trades replayed from the journal may not have reached the sink before a crash: hand them again (idempotent)
@@ -360,7 +369,11 @@ export class OrderGateway {
   }
 
   async close(): Promise<void> {
-    for (const b of this.books.values()) await b.svc.close();
+    for (const b of this.books.values()) {
+      // a snapshot still waiting for trades the sink never took is abandoned: replay re-derives those trades
+      for (const w of b.waiting.splice(0)) w.reject(new Error("closing with trades not yet in the settlement queue"));
+      await b.svc.close();
+    }
   }
 
   /** Submits a command to a book and hands its trades to the sink once the command is durable. */
@@ -391,10 +404,22 @@ export class OrderGateway {
     }
   }
 
+  /**
+   * Hands the trades of command `seq` to the sink (idempotent by trade id). They stay listed until the sink has all
+   * of them, so no snapshot covers `seq` before that; if the sink fails they are re-derived by the next replay.
+   */
   private async settle(book: Book, seq: number): Promise<void> {
     const list = book.trades.get(seq);
     if (list === undefined) return;
+    await this.handOver(book, seq, list);
     book.trades.delete(seq);
+    const lowest = Math.min(Infinity, ...book.trades.keys());
+    for (let i = book.waiting.length - 1; i >= 0; i--) {
+      if (book.waiting[i].seq < lowest) book.waiting.splice(i, 1)[0].resolve();
+    }
+  }
+
+  private async handOver(book: Book, seq: number, list: NonNullable<ReturnType<Book["trades"]["get"]>>): Promise<void> {
     for (let i = 0; i < list.length; i++) {
       const t = list[i];
       const [taker, maker] = [await this.stored(t.takerId), await this.stored(t.makerId)];

@@ -32,6 +32,12 @@ export interface BookServiceOptions {
   observers?: BookObserver[];
   /** Take a snapshot (and compact the journal) every this many commands; 0 = never. */
   snapshotEvery?: number;
+  /**
+   * Awaited before a snapshot covering commands up to `seq` is saved: resolves once everything those commands
+   * produced outside the book (trades for settlement) is durable elsewhere. A snapshot compacts the journal, so
+   * without this a crash between the journal and the trade sink would lose the trades for good.
+   */
+  beforeSnapshot?: (seq: number) => Promise<void>;
   /** Clock for stamping commands (ms). Tests and replays pass their own. */
   now?: () => number;
   /** Structured log callback until offchain/shared/logger.ts exists. */
@@ -171,6 +177,7 @@ export class BookService {
     const snap = this.engine.snapshot();
     // the snapshot may only be saved once the journal holds everything it covers
     this.snapshotting = durable
+      .then(() => this.opts.beforeSnapshot?.(snap.seq))
       .then(() => this.opts.snapshots.save(snap))
       .then(() => this.opts.journal.compact(snap.seq))
       .then(() => {
@@ -188,6 +195,7 @@ export class BookService {
     if (this.snapshotting !== null) await this.snapshotting;
     const snap = this.engine.snapshot();
     await this.opts.journal.flush();
+    await this.opts.beforeSnapshot?.(snap.seq);
     await this.opts.snapshots.save(snap);
     await this.opts.journal.compact(snap.seq);
     this.lastSnapshotSeq = snap.seq;
