@@ -2,7 +2,7 @@ import type { TypedDataDomain } from "ethers";
 import type { CompactSignature, SignedOrderFields } from "../settlement/orders";
 import { OrderVerifier } from "../settlement/orderSignature";
 import { AppError } from "../shared/errors";
-import type { Store } from "../store";
+import type { FillCursor, FillRow, Store } from "../store";
 import { NullObserver } from "./events";
 import { type InstrumentSpec } from "./instrument";
 import type { PreTradeRisk } from "./risk";
@@ -123,7 +123,15 @@ interface StoredOrder {
   instrument: string;
 }
 
-const RECENT_FILLS = 100;
+/** A fills cursor "seq.idx.role" (what `openOrders` returns as nextCursor). */
+function parseCursor(cursor: string): FillCursor {
+  const m = /^([0-9]{1,15})\.([0-9]{1,6})\.(maker|taker)$/.exec(cursor);
+  if (m === null)
+    throw new AppError("VALIDATION_FAILED", "cursor: not a cursor this endpoint returned", {
+      details: { issues: [{ field: "query.cursor", message: "malformed" }] },
+    });
+  return { seq: Number(m[1]), idx: Number(m[2]), role: m[3] as FillCursor["role"] };
+}
 
 export function rejected(code: string, message: string, details: Record<string, unknown> = {}): AppError {
   return new AppError("ORDER_REJECTED", message, { details: { reject: code, ...details } });
@@ -139,7 +147,6 @@ export class OrderGateway {
   private readonly books = new Map<string, Book>();
   private readonly byToken = new Map<string, Book>();
   private readonly orders = new Map<number, StoredOrder>();
-  private readonly fills = new Map<string, RecentFill[]>();
   private nextId = 1;
   private readonly lastOracle = new Map<string, number>();
 
@@ -336,8 +343,14 @@ export class OrderGateway {
     return ack;
   }
 
-  /** The caller's resting orders on every book and their most recent fills (newest first, kept in memory). */
-  openOrders(caller: string): {
+  /**
+   * The caller's resting orders on every book and a page of its fills from the store (newest first; `cursor` is
+   * the previous page's `nextCursor`).
+   */
+  async openOrders(
+    caller: string,
+    page: { limit: number; cursor?: string } = { limit: 100 },
+  ): Promise<{
     orders: Array<{
       id: number;
       instrument: string;
@@ -347,7 +360,8 @@ export class OrderGateway {
       filledQuantity: string;
     }>;
     fills: RecentFill[];
-  } {
+    nextCursor: string | null;
+  }> {
     const account = caller.toLowerCase();
     const orders = [];
     for (const b of this.books.values()) {
@@ -365,7 +379,22 @@ export class OrderGateway {
         }
       }
     }
-    return { orders, fills: [...(this.fills.get(account) ?? [])].reverse() };
+    const before = page.cursor === undefined ? undefined : parseCursor(page.cursor);
+    const rows = await this.opts.store.orderbook.fills(account, page.limit, before);
+    const last = rows[rows.length - 1];
+    return {
+      orders,
+      fills: rows.map((f) => ({
+        tradeId: f.tradeId,
+        orderId: f.orderId,
+        instrument: f.instrument,
+        side: f.side,
+        price: f.price.toString(),
+        quantity: f.quantity.toString(),
+        role: f.role,
+      })),
+      nextCursor: rows.length === page.limit && last !== undefined ? `${last.seq}.${last.idx}.${last.role}` : null,
+    };
   }
 
   async close(): Promise<void> {
@@ -443,25 +472,11 @@ export class OrderGateway {
       };
       this.opts.riskState?.recordTrade(trade.tradeId, book.spec, buy.order.account, sell.order.account, t.price, t.qty);
       await this.opts.sink.enqueue(trade);
-      this.recordFill(trade, t.takerId, taker, "taker");
-      this.recordFill(trade, t.makerId, maker, "maker");
+      await this.opts.store.orderbook.recordFills([
+        fillOf(trade, t.takerId, taker, "taker"),
+        fillOf(trade, t.makerId, maker, "maker"),
+      ]);
     }
-  }
-
-  private recordFill(t: SettlementTrade, orderId: number, o: StoredOrder, role: "maker" | "taker"): void {
-    const account = o.order.account.toLowerCase();
-    let list = this.fills.get(account);
-    if (list === undefined) this.fills.set(account, (list = []));
-    list.push({
-      tradeId: t.tradeId,
-      orderId,
-      instrument: o.instrument,
-      side: o.order.side === 0 ? "buy" : "sell",
-      price: t.price.toString(),
-      quantity: t.quantity.toString(),
-      role,
-    });
-    if (list.length > RECENT_FILLS) list.shift();
   }
 
   private async stored(id: number): Promise<StoredOrder | undefined> {
@@ -525,6 +540,21 @@ export class OrderGateway {
     }
     return { ticks: Number(ticks), lots: Number(lots) };
   }
+}
+
+function fillOf(t: SettlementTrade, orderId: number, o: StoredOrder, role: "maker" | "taker"): FillRow {
+  return {
+    tradeId: t.tradeId,
+    role,
+    account: o.order.account,
+    orderId,
+    instrument: o.instrument,
+    side: o.order.side === 0 ? "buy" : "sell",
+    price: t.price,
+    quantity: t.quantity,
+    seq: t.sequence,
+    idx: Number(t.tradeId.slice(t.tradeId.indexOf("-") + 1)),
+  };
 }
 
 function encodeStored(o: StoredOrder): string {

@@ -156,10 +156,16 @@ export function orderbookRoutes(gateway: OrderGateway): CapabilityRoutes {
       defineRoute({
         method: "get",
         path: "/v1/orders",
-        summary: "The caller's open orders and recent fills",
+        summary: "The caller's open orders and its fills, newest first (paged: pass nextCursor as cursor)",
         tags: ["orderbook"],
         roles: ["client"],
         write: false,
+        query: z
+          .object({
+            limit: z.coerce.number().int().min(1).max(500).default(100),
+            cursor: z.string().max(64).optional(),
+          })
+          .strict(),
         response: z.object({
           orders: z.array(
             z.object({
@@ -182,8 +188,10 @@ export function orderbookRoutes(gateway: OrderGateway): CapabilityRoutes {
               role: z.enum(["maker", "taker"]),
             }),
           ),
+          nextCursor: z.string().nullable(),
         }),
-        handler: async ({ caller }) => gateway.openOrders(caller.subject),
+        handler: async ({ caller, query }) =>
+          gateway.openOrders(caller.subject, { limit: query.limit, cursor: query.cursor }),
       }),
       defineRoute({
         method: "get",

@@ -22,4 +22,4 @@ export type {
   NotificationKind,
   Override,
 } from "./repos/keeper";
-export type { JournalRow, StoredOrderRow } from "./repos/orderbook";
+export type { FillCursor, FillRow, JournalRow, StoredOrderRow } from "./repos/orderbook";

@@ -6,6 +6,31 @@ export interface JournalRow {
   entry: string;
 }
 
+/** One side of a trade as its account sees it (the maker's and the taker's fill share the trade id). */
+export interface FillRow {
+  tradeId: string;
+  role: "maker" | "taker";
+  account: string;
+  orderId: number;
+  instrument: string;
+  side: "buy" | "sell";
+  /** cash base units per whole security token */
+  price: bigint;
+  /** security base units */
+  quantity: bigint;
+  /** The journal sequence number of the command that traded. */
+  seq: number;
+  /** The trade's position among that command's trades (1, 2, …): tradeId is "seq-idx". */
+  idx: number;
+}
+
+/** Where a page of fills ends: the next page starts strictly after it (newest first). */
+export interface FillCursor {
+  seq: number;
+  idx: number;
+  role: "maker" | "taker";
+}
+
 /** Rows per INSERT statement: keeps PostgreSQL's parameter count (≤ 65,535) and SQLite's (≤ 32,766) safe. */
 const ROWS_PER_INSERT = 500;
 
@@ -88,6 +113,67 @@ export class OrderbookRepository {
        ON CONFLICT (trade_id) DO NOTHING`,
       [tradeId, instrument, seq, body, now],
     );
+  }
+
+  /** Records fills (one per side of a trade); a fill recorded before (a replayed trade) is kept as it was. */
+  async recordFills(fills: readonly FillRow[], now = Date.now()): Promise<void> {
+    for (const f of fills) {
+      await this.db.run(
+        `INSERT INTO orderbook_fills
+           (trade_id, role, account, order_id, instrument, side, price, quantity, seq, idx, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (trade_id, role) DO NOTHING`,
+        [
+          f.tradeId,
+          f.role,
+          f.account.toLowerCase(),
+          f.orderId,
+          f.instrument,
+          f.side,
+          f.price.toString(),
+          f.quantity.toString(),
+          f.seq,
+          f.idx,
+          now,
+        ],
+      );
+    }
+  }
+
+  /** An account's fills, newest first, `limit` at most; after `before` (the last fill of the previous page). */
+  async fills(account: string, limit: number, before?: FillCursor): Promise<FillRow[]> {
+    const order = "ORDER BY seq DESC, idx DESC, role ASC LIMIT $2";
+    const rows = await this.db.query<{
+      trade_id: string;
+      role: "maker" | "taker";
+      account: string;
+      order_id: number | string;
+      instrument: string;
+      side: "buy" | "sell";
+      price: string;
+      quantity: string;
+      seq: number | string;
+      idx: number | string;
+    }>(
+      before === undefined
+        ? `SELECT * FROM orderbook_fills WHERE account = $1 ${order}`
+        : `SELECT * FROM orderbook_fills WHERE account = $1
+             AND (seq < $3 OR (seq = $3 AND (idx < $4 OR (idx = $4 AND role > $5)))) ${order}`,
+      before === undefined
+        ? [account.toLowerCase(), limit]
+        : [account.toLowerCase(), limit, before.seq, before.idx, before.role],
+    );
+    return rows.map((r) => ({
+      tradeId: r.trade_id,
+      role: r.role,
+      account: r.account,
+      orderId: Number(r.order_id),
+      instrument: r.instrument,
+      side: r.side,
+      price: BigInt(r.price),
+      quantity: BigInt(r.quantity),
+      seq: Number(r.seq),
+      idx: Number(r.idx),
+    }));
   }
 
   /** Queued trades of an instrument in sequence order (JSON bodies). */

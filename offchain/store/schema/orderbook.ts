@@ -40,4 +40,25 @@ CREATE TABLE orderbook_orders (
 );
 CREATE INDEX orderbook_orders_by_account ON orderbook_orders (account, order_id);`,
   },
+  {
+    capability: "orderbook",
+    version: 2,
+    description: "each account's fills (maker and taker side of every trade), kept across restarts",
+    up: (d) => `
+CREATE TABLE orderbook_fills (
+  trade_id TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('maker', 'taker')),
+  account TEXT NOT NULL,
+  order_id ${d.int64} NOT NULL,
+  instrument TEXT NOT NULL,
+  side TEXT NOT NULL CHECK (side IN ('buy', 'sell')),
+  price ${d.amount} NOT NULL,
+  quantity ${d.amount} NOT NULL,
+  seq ${d.int64} NOT NULL,
+  idx ${d.int64} NOT NULL,
+  created_at ${d.int64} NOT NULL,
+  PRIMARY KEY (trade_id, role)
+);
+CREATE INDEX orderbook_fills_by_account ON orderbook_fills (account, seq, idx);`,
+  },
 ];

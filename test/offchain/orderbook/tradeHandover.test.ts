@@ -153,8 +153,82 @@ for (const engine of ENGINES) {
       });
       expect((await store.settlement.pending(10)).map((t) => t.tradeId)).to.deep.equal(["2-1"]);
       expect(third.service(SPEC.id).engine.book.depth(0)).to.deep.equal([]);
+      // Both sides' fills are in the store: they survive the restarts and are recorded once.
+      const takerView = await third.openOrders(taker.address);
+      expect(takerView.fills).to.deep.equal([
+        {
+          tradeId: "2-1",
+          orderId: 2,
+          instrument: "mbBANK",
+          side: "buy",
+          price: (1_000n * TICK).toString(),
+          quantity: "5",
+          role: "taker",
+        },
+      ]);
+      expect((await third.openOrders(maker.address)).fills.map((f) => [f.tradeId, f.role, f.side])).to.deep.equal([
+        ["2-1", "maker", "sell"],
+      ]);
       await third.close();
       await second.close();
+    });
+
+    it("pages an account's fills newest first with a cursor, and refuses a forged cursor", async function () {
+      const [maker, taker] = [0, 1].map(() => new Wallet(Wallet.createRandom().privateKey));
+      const expiry = BigInt(Math.floor(Date.now() / 1000) + 3600);
+      const g = await OrderGateway.open({
+        store,
+        domain,
+        instruments: [SPEC],
+        sink: settlementQueueSink(store),
+        snapshotEvery: 0,
+      });
+      const place = async (w: Wallet, side: 0 | 1, nonce: bigint, price: bigint) => {
+        const o: SignedOrderFields = {
+          account: w.address,
+          instrument: BANK,
+          side,
+          expiry,
+          limitPrice: price * TICK,
+          quantity: 1n,
+          nonce,
+        };
+        return g.place(w.address, {
+          order: o,
+          sig: await signOrder(w, domain, o),
+          type: "limit",
+          tif: "GTC",
+          postOnly: false,
+        });
+      };
+      for (let i = 1n; i <= 5n; i++) {
+        await place(maker, 1, 100n + i, 990n + i);
+        await place(taker, 0, 100n + i, 990n + i);
+      }
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      const sizes: number[] = [];
+      for (;;) {
+        const page = await g.openOrders(taker.address, { limit: 2, cursor });
+        sizes.push(page.fills.length);
+        seen.push(...page.fills.map((f) => `${f.tradeId}:${f.price}`));
+        if (page.nextCursor === null) break;
+        cursor = page.nextCursor;
+      }
+      expect(sizes).to.deep.equal([2, 2, 1]);
+      // newest first: the fifth trade (highest price) leads; each trade once
+      expect(seen.map((x) => x.split(":")[1])).to.deep.equal(
+        [995n, 994n, 993n, 992n, 991n].map((p) => (p * TICK).toString()),
+      );
+      expect(new Set(seen).size).to.equal(5);
+      let refused: unknown;
+      try {
+        await g.openOrders(taker.address, { limit: 2, cursor: "1' OR 1=1" });
+      } catch (err) {
+        refused = err;
+      }
+      expect((refused as { code?: string }).code).to.equal("VALIDATION_FAILED");
+      await g.close();
     });
   });
 }
