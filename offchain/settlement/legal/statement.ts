@@ -28,9 +28,38 @@ export interface TradeInput {
 
 export interface CashMovementInput {
   date: IsoDate;
-  kind: "deposit" | "withdrawal";
+  /** deposit, borrow: cash in; withdrawal, repay: cash out (a repayment retires principal). */
+  kind: "deposit" | "withdrawal" | "borrow" | "repay";
   amount: bigint;
   reference: string;
+}
+
+/**
+ * A security entering or leaving the account other than by a trade: a deposit (cost basis = quantity × price, the
+ * oracle price when it arrived), a withdrawal (leaves at average cost, nothing realised) or a liquidation segment
+ * (leaves at average cost; `proceeds` — value less the penalty — are credited to cash and realised against that
+ * cost; what of them repaid debt is a separate `repay` cash movement).
+ */
+export interface PositionMovementInput {
+  /** Unix seconds. */
+  at: number;
+  asset: string;
+  kind: "deposit" | "withdrawal" | "liquidation";
+  quantity: bigint;
+  /** Cash base units per whole unit of the asset at the time. */
+  price: bigint;
+  /** Liquidation only: what the account was credited for the units (cash base units). */
+  proceeds?: bigint;
+  reference: string;
+}
+
+/** Where the closing figures come from: the chain, the block and each price's oracle round. */
+export interface StatementSources {
+  chainId: number;
+  block: number;
+  blockHash: string;
+  blockTime: number;
+  prices: Record<string, { feed: string; roundId: string; answer: string; updatedAt: number }>;
 }
 
 /** Everything a statement is computed from; the store and the chain indexer supply it. */
@@ -43,6 +72,9 @@ export interface StatementInput {
   openingPositions: PositionInput[];
   trades: TradeInput[];
   cashMovements?: CashMovementInput[];
+  positionMovements?: PositionMovementInput[];
+  /** Optional provenance of the closing figures (carried into the statement as `sources`). */
+  sources?: StatementSources;
   /** Financed principal outstanding on each natural day of the period (one entry per day). */
   dailyPrincipal: { date: IsoDate; principal: bigint }[];
   /** Accrual states carried from the previous statement (interest, and each daily fee by code). */
@@ -91,6 +123,9 @@ export interface Statement {
   }[];
   trades: StatementTrade[];
   cashMovements: CashMovementInput[];
+  /** Deposits, withdrawals and liquidation segments of securities; `realisedPnl` is 0 except for liquidations. */
+  positionMovements?: (PositionMovementInput & { date: IsoDate; realisedPnl: bigint })[];
+  sources?: StatementSources;
   interestByDay: AccrualDay[];
   fees: FeeItem[];
   totals: { interest: bigint; fees: bigint; realisedPnl: bigint; unrealisedPnl: bigint; netPnl: bigint };
@@ -151,7 +186,39 @@ export function buildStatement(input: StatementInput): Statement {
   const fees: FeeItem[] = [];
   const commission = t.fees.find((f) => f.kind === "per-trade");
   const trades: StatementTrade[] = [];
+  const moved: NonNullable<Statement["positionMovements"]> = [];
+  const moves = [...(input.positionMovements ?? [])].sort((a, b) => a.at - b.at);
+  let nextMove = 0;
+  const applyMovesUntil = (at: number): void => {
+    while (nextMove < moves.length && moves[nextMove].at <= at) {
+      const mv = moves[nextMove++];
+      const date = dateOfTimestamp(mv.at, offset);
+      if (date < input.period.from || date > input.period.to)
+        bad("position movement outside the period", { reference: mv.reference, date });
+      if (mv.quantity <= 0n) bad("position movement must be positive", { reference: mv.reference });
+      const pos = book.get(mv.asset) ?? { quantity: 0n, costBasis: 0n };
+      let realisedPnl = 0n;
+      if (mv.kind === "deposit") {
+        pos.quantity += mv.quantity;
+        pos.costBasis += divDown(mv.quantity * mv.price, unitOf(mv.asset));
+      } else {
+        if (mv.quantity > pos.quantity)
+          bad("movement exceeds the position", { reference: mv.reference, held: pos.quantity.toString() });
+        const removed = divDown(pos.costBasis * mv.quantity, pos.quantity);
+        pos.quantity -= mv.quantity;
+        pos.costBasis -= removed;
+        if (mv.kind === "liquidation") {
+          if (mv.proceeds === undefined) bad("a liquidation needs its proceeds", { reference: mv.reference });
+          realisedPnl = mv.proceeds! - removed;
+          cash += mv.proceeds!;
+        }
+      }
+      book.set(mv.asset, pos);
+      moved.push({ ...mv, date, realisedPnl });
+    }
+  };
   for (const tr of [...input.trades].sort((a, b) => a.at - b.at || a.tradeId.localeCompare(b.tradeId))) {
+    applyMovesUntil(tr.at);
     const date = dateOfTimestamp(tr.at, offset);
     if (date < input.period.from || date > input.period.to)
       bad("trade outside the period", { tradeId: tr.tradeId, date });
@@ -188,13 +255,14 @@ export function buildStatement(input: StatementInput): Statement {
     trades.push({ ...tr, date, notional, fee, realisedPnl });
   }
 
+  applyMovesUntil(Number.POSITIVE_INFINITY);
   const movements = input.cashMovements ?? [];
   for (const m of movements) {
     assertDate(m.date);
     if (m.date < input.period.from || m.date > input.period.to)
       bad("cash movement outside the period", { reference: m.reference });
     if (m.amount <= 0n) bad("cash movement must be positive", { reference: m.reference });
-    cash += m.kind === "deposit" ? m.amount : -m.amount;
+    cash += m.kind === "deposit" || m.kind === "borrow" ? m.amount : -m.amount;
   }
 
   const interest = accrueDaily(
@@ -278,7 +346,8 @@ export function buildStatement(input: StatementInput): Statement {
 
   const interestTotal = interest.days.reduce((s, d) => s + d.amount, 0n);
   const feeTotal = fees.reduce((s, f) => s + f.amount, 0n);
-  const realisedPnl = trades.reduce((s, x) => s + x.realisedPnl, 0n);
+  const realisedPnl =
+    trades.reduce((s, x) => s + x.realisedPnl, 0n) + moved.reduce((s, x) => s + x.realisedPnl, 0n);
   const unrealisedPnl = positions.reduce((s, p) => s + p.unrealisedPnl, 0n);
   const expiry = dateOfTimestamp(t.expiresAt, offset);
   return {
@@ -290,6 +359,8 @@ export function buildStatement(input: StatementInput): Statement {
     positions,
     trades,
     cashMovements: movements,
+    ...(input.positionMovements !== undefined ? { positionMovements: moved } : {}),
+    ...(input.sources !== undefined ? { sources: input.sources } : {}),
     interestByDay: interest.days,
     fees,
     totals: {

@@ -85,6 +85,35 @@ export function statementToCsv(s: Statement): string {
       ...s.cashMovements.map((m) => ["cash", m.date, m.kind, a(m.amount), m.reference]),
     ],
     [
+      ["movement", "date", "kind", "asset", "quantity", "price", "proceeds", "realisedPnl", "reference"],
+      ...(s.positionMovements ?? []).map((x) => [
+        "movement",
+        x.date,
+        x.kind,
+        x.asset,
+        x.quantity.toString(),
+        a(x.price),
+        x.proceeds === undefined ? "" : a(x.proceeds),
+        a(x.realisedPnl),
+        x.reference,
+      ]),
+    ],
+    [
+      ["source", "chainId", "block", "blockHash", "blockTime", "asset", "feed", "roundId", "answer", "updatedAt"],
+      ...Object.entries(s.sources?.prices ?? {}).map(([asset, p]) => [
+        "source",
+        String(s.sources!.chainId),
+        String(s.sources!.block),
+        s.sources!.blockHash,
+        String(s.sources!.blockTime),
+        asset,
+        p.feed,
+        p.roundId,
+        p.answer,
+        String(p.updatedAt),
+      ]),
+    ],
+    [
       ["interest", "date", "principal", "amount", "cumulative"],
       ...s.interestByDay.map((i) => ["interest", i.date, a(i.balance), a(i.amount), a(i.cumulative)]),
     ],
@@ -235,6 +264,27 @@ ${table(
   ]),
   [4, 5, 6, 7, 8],
 )}
+<h2>Cash movements</h2>
+${table(
+  ["Date", "Kind", "Reference", "Amount"],
+  s.cashMovements.map((c) => [c.date, c.kind, c.reference, m(c.amount)]),
+  [3],
+)}
+<h2>Deposits, withdrawals and liquidations of securities</h2>
+${table(
+  ["Date", "Kind", "Asset", "Quantity", "Price", "Proceeds", "Realised P&L", "Reference"],
+  (s.positionMovements ?? []).map((x) => [
+    x.date,
+    x.kind,
+    x.asset,
+    x.quantity.toString(),
+    m(x.price),
+    x.proceeds === undefined ? "" : m(x.proceeds),
+    m(x.realisedPnl),
+    x.reference,
+  ]),
+  [3, 4, 5, 6],
+)}
 <h2>Interest by natural day</h2>
 ${table(
   ["Date", "Principal", "Interest", "Cumulative"],
@@ -257,6 +307,16 @@ ${table(
   [3],
   ["", "Worst case", "", m(wc.total)],
 )}
+${
+  s.sources
+    ? `<h2>Sources</h2><p>Closing figures read on chain ${s.sources.chainId} at block ${s.sources.block} (${e(s.sources.blockHash)}, unix ${s.sources.blockTime}).</p>
+${table(
+  ["Asset", "Oracle feed", "Round", "Answer", "Updated (unix)"],
+  Object.entries(s.sources.prices).map(([asset, p]) => [asset, p.feed, p.roundId, p.answer, String(p.updatedAt)]),
+  [2, 3, 4],
+)}`
+    : ""
+}
 <footer>Generated at unix ${s.generatedAt}.${hash ? ` Statement hash (keccak256 of canonical JSON): ${e(hash)}` : ""}</footer>
 </body></html>
 `;

@@ -136,6 +136,8 @@ describe("legal: account statements", () => {
       "position",
       "trade",
       "cash",
+      "movement",
+      "source",
       "interest",
       "fee",
       "total",

@@ -36,6 +36,8 @@ describe("legal: statement printed to PDF by a real browser", function () {
         "Summary",
         "Positions",
         "Trades",
+        "Cash movements",
+        "Deposits, withdrawals and liquidations of securities",
         "Interest by natural day",
         "Fees",
         "Fee schedule and worst case to expiry",
