@@ -33,6 +33,8 @@ import {
 import { portfolioRoutes } from "./portfolio";
 import { settlementHubHandler } from "./chain/handlers/settlementHub";
 import { settlementChain, type SettlementChain } from "./chain/settlementHubWriter";
+import { statementChain } from "./chain/statementChain";
+import { DailyStatements } from "./settlement/dailyStatements";
 import { SettlementBatcher, settlementDomain, settlementQueueSink } from "./settlement";
 import { agreementDomain } from "./settlement/legal";
 import { settlementRoutes } from "./settlement/routes";
@@ -184,10 +186,22 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   if (chain && deployment?.contracts.SettlementHub && deployment.contracts.AgreementRegistry) {
     const slog = log.child({ component: "settlement" });
     if (config.settlement.operatorKey) settlement = settlementChain(chain, config.settlement.operatorKey, slog);
+    // Daily statements from the indexed chain: a job after each natural day closes, and POST /v1/statements/daily.
+    const dailyStatements = deployment.contracts.OracleRouter
+      ? new DailyStatements({ store, chain: statementChain(chain), deployment, log: slog })
+      : undefined;
+    if (dailyStatements)
+      settlementJobs.push({
+        name: "daily-statements",
+        intervalMs: 60_000,
+        timeoutMs: 300_000,
+        run: () => dailyStatements.runDue(),
+      });
     settlementCaps.push(
       settlementRoutes({
         store,
         chain: settlement,
+        dailyStatements,
         agreementDomain: agreementDomain(BigInt(deployment.chainId), deployment.contracts.AgreementRegistry),
         settlementDomain: settlementDomain(deployment.chainId, deployment.contracts.SettlementHub),
       }),

@@ -13,3 +13,4 @@ export { netFills, type NettedTrade } from "./netting";
 export { batchIdOf, BATCH_ID_TAG } from "./batchId";
 export { SettlementBatcher, BATCH_BASE_GAS, GAS_PER_TRADE, type BatcherOptions, type BatcherRun } from "./batcher";
 export { storeEvidenceSource } from "./evidenceSource";
+export { DailyStatements, BUSINESS_DAY_UTC_OFFSET_MINUTES, type IssuedStatement } from "./dailyStatements";

@@ -5,9 +5,11 @@ import { defineRoute, type CapabilityRoutes, type Caller } from "../api";
 import type { SettlementChain } from "../chain/settlementHubWriter";
 import { AppError } from "../shared/errors";
 import type { Store } from "../store";
+import type { DailyStatements } from "./dailyStatements";
 import { storeEvidenceSource } from "./evidenceSource";
 import {
   AgreementService,
+  assertDate,
   DisputeService,
   buildPain001,
   buildStatement,
@@ -36,6 +38,8 @@ export interface SettlementRouteDeps {
   agreementDomain: TypedDataDomain;
   /** EIP-712 domain of the SettlementHub (order signatures in evidence). */
   settlementDomain: TypedDataDomain;
+  /** The daily statement job (reads the indexed chain); absent: POST /v1/statements/daily answers CHAIN_UNAVAILABLE. */
+  dailyStatements?: DailyStatements;
   now?: () => Date;
 }
 
@@ -207,6 +211,28 @@ export function settlementRoutes(deps: SettlementRouteDeps): CapabilityRoutes {
             }),
           );
           return { ...key, hash: statementHash(statement) };
+        },
+      }),
+      defineRoute({
+        method: "post",
+        path: "/v1/statements/daily",
+        summary: "Build (once) the daily statements of a closed natural day from the indexed chain",
+        description:
+          "Every anchored agreement active on the day gets its statement (earlier missing days first). Idempotent: " +
+          "a day already issued returns the same hashes. 409 while the day has not closed on the indexed chain.",
+        tags: ["statements"],
+        roles: [...OFFICERS],
+        write: true,
+        action: "statement.daily",
+        status: 200,
+        body: z.object({ day: Day }).strict(),
+        response: z.object({
+          day: Day,
+          statements: z.array(z.object({ agreementId: z.string(), account: z.string(), hash: z.string() })),
+        }),
+        handler: async ({ body }) => {
+          if (!deps.dailyStatements) throw new AppError("CHAIN_UNAVAILABLE", "daily statements need the chain");
+          return legalCall(async () => deps.dailyStatements!.runDay(assertDate(body.day)));
         },
       }),
       defineRoute({

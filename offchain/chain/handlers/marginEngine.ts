@@ -2,15 +2,25 @@ import { MarginEngine__factory, OracleRouter__factory } from "../../../typechain
 import type { ContractHandler } from "./types";
 
 /**
- * MarginEngine events kept in chain_events (confirmed, reorg-safe): the durable history of margin calls, cures
- * and liquidations the console and auditors read. No projection: the keeper reacts to the head itself.
+ * MarginEngine events kept in chain_events (confirmed, reorg-safe): the durable history of collateral movements,
+ * borrowing, margin calls, cures and liquidations that the console, auditors and daily statements read. No projection: the keeper reacts to the head itself.
  */
 export function marginEngineHandler(address: string): ContractHandler {
   return {
     contract: "MarginEngine",
     address,
     iface: MarginEngine__factory.createInterface(),
-    events: ["AccountStateChanged", "MarginCalled", "MarginCallCured", "Liquidated", "DefaultSettled"],
+    events: [
+      "CollateralDeposited",
+      "CollateralWithdrawn",
+      "Borrowed",
+      "Repaid",
+      "AccountStateChanged",
+      "MarginCalled",
+      "MarginCallCured",
+      "Liquidated",
+      "DefaultSettled",
+    ],
     async handle() {},
     async reset() {},
   };

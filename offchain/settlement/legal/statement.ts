@@ -346,8 +346,7 @@ export function buildStatement(input: StatementInput): Statement {
 
   const interestTotal = interest.days.reduce((s, d) => s + d.amount, 0n);
   const feeTotal = fees.reduce((s, f) => s + f.amount, 0n);
-  const realisedPnl =
-    trades.reduce((s, x) => s + x.realisedPnl, 0n) + moved.reduce((s, x) => s + x.realisedPnl, 0n);
+  const realisedPnl = trades.reduce((s, x) => s + x.realisedPnl, 0n) + moved.reduce((s, x) => s + x.realisedPnl, 0n);
   const unrealisedPnl = positions.reduce((s, p) => s + p.unrealisedPnl, 0n);
   const expiry = dateOfTimestamp(t.expiresAt, offset);
   return {

@@ -63,6 +63,24 @@ export class LegalRepository implements LegalStore {
     return rows.map((r) => ({ ...decode<AgreementRecord>(r.record), revision: Number(r.revision) }));
   }
 
+  /** Agreements anchored on-chain (and not closed): the accounts that get daily statements. */
+  async listAnchoredAgreements(): Promise<AgreementRecord[]> {
+    const rows = await this.db.query<{ record: string; revision: number | string }>(
+      "SELECT record, revision FROM legal_agreements WHERE status = 'anchored' ORDER BY agreement_id",
+    );
+    return rows.map((r) => ({ ...decode<AgreementRecord>(r.record), revision: Number(r.revision) }));
+  }
+
+  /** The last day (from = to) with an issued daily statement on or after `from`, if any. */
+  async lastStatementDay(agreementId: string, from: string): Promise<string | undefined> {
+    const rows = await this.db.query<{ day: string | null }>(
+      `SELECT MAX(from_day) AS day FROM legal_statements
+       WHERE agreement_id = $1 AND from_day = to_day AND from_day >= $2`,
+      [agreementId, from],
+    );
+    return rows[0]?.day ?? undefined;
+  }
+
   async putStatement(s: StoredStatement): Promise<void> {
     await this.db.run(
       `INSERT INTO legal_statements (agreement_id, from_day, to_day, account, hash, json)

@@ -110,6 +110,16 @@ export class SettlementRepository {
     return rows.map(toTrade);
   }
 
+  /** Trades settled on-chain in blocks [fromBlock, toBlock], in settlement order. */
+  async tradesSettledBetween(fromBlock: number, toBlock: number): Promise<SettlementTrade[]> {
+    const rows = await this.db.query(
+      `SELECT * FROM settlement_trades WHERE status = 'settled' AND settled_block >= $1 AND settled_block <= $2
+       ORDER BY settled_block, seq`,
+      [fromBlock, toBlock],
+    );
+    return rows.map(toTrade);
+  }
+
   async tradesByStatus(status: TradeStatus): Promise<SettlementTrade[]> {
     const rows = await this.db.query("SELECT * FROM settlement_trades WHERE status = $1 ORDER BY seq", [status]);
     return rows.map(toTrade);

@@ -156,6 +156,43 @@ for (const engine of ENGINES) {
       expect(await legal.getPaymentMessage("MB-2")).to.equal(undefined);
     });
 
+    it("lists the anchored agreements and each one's last daily statement (SQL engines)", async function () {
+      if (!store) this.skip();
+      const s = store!;
+      const service = new AgreementService(s.legal, domain);
+      const rec = await service.prepare(
+        seedTerms(client.address, platform.address, { agreementId: "0x" + "e5".repeat(32) }),
+      );
+      const id = rec.document.terms.agreementId;
+      const td = agreementTypedData(domain, agreementMessage(rec.document));
+      expect((await s.legal.listAnchoredAgreements()).map((r) => r.document.terms.agreementId)).to.not.include(id);
+      for (const w of [platform, client])
+        await service.addSignature(id, await w.signTypedData(td.domain, td.types, td.message));
+      await service.markAnchored(id, {
+        txHash: "0x" + "ab".repeat(32),
+        blockNumber: 8,
+        registry: domain.verifyingContract as string,
+        chainId: 31337,
+      });
+      // the closed agreement of the first test is not listed; the anchored one is
+      expect((await s.legal.listAnchoredAgreements()).map((r) => r.document.terms.agreementId)).to.deep.equal([id]);
+      const put = (from: string, to: string) =>
+        s.legal.putStatement({
+          agreementId: id,
+          account: client.address,
+          from,
+          to,
+          json: "{}",
+          hash: `0x${from}${to}`,
+        });
+      expect(await s.legal.lastStatementDay(id, "2027-01-01")).to.equal(undefined);
+      await put("2027-01-01", "2027-01-01");
+      await put("2027-01-02", "2027-01-02");
+      await put("2027-01-01", "2027-01-31"); // a monthly statement is not a daily one
+      expect(await s.legal.lastStatementDay(id, "2027-01-01")).to.equal("2027-01-02");
+      expect(await s.legal.lastStatementDay(id, "2027-01-03")).to.equal(undefined);
+    });
+
     it("runs a dispute with its evidence bundle, filtered listing and optimistic concurrency", async () => {
       const me: Actor = { role: "client", id: client.address };
       const officer: Actor = { role: "officer", id: "officer-1" };
@@ -261,6 +298,12 @@ for (const engine of ENGINES) {
       expect((await s.settlement.batch(batch.batchId))!.status).to.equal("submitted");
       expect(await s.settlement.markTradeSettled(batch.batchId, 1, 9, "0x01")).to.equal(0);
       expect(await s.settlement.markTradeSettled(batch.batchId, 0, 9, "0x01")).to.equal(1);
+      // what the daily statements read: trades settled within a day's block range
+      expect((await s.settlement.tradesSettledBetween(9, 9)).map((t) => [t.tradeId, t.settledTx])).to.deep.equal([
+        ["T-1", "0x01"],
+      ]);
+      expect(await s.settlement.tradesSettledBetween(10, 20)).to.deep.equal([]);
+      expect(await s.settlement.tradesSettledBetween(1, 8)).to.deep.equal([]);
       await s.settlement.resetSettled();
       expect((await s.settlement.trade("T-1"))!.status).to.equal("submitted");
 
