@@ -7,6 +7,7 @@ import { DEV_KEYS, configFromEnv, parseConfig } from "../../../offchain/shared/c
 import { AppError } from "../../../offchain/shared/errors";
 import { createLogger } from "../../../offchain/shared/logger";
 import { formatUnits, mulDivDown, mulDivUp, parseUnits } from "../../../offchain/shared/money";
+import { loadApiKey } from "../../../offchain/api/keys";
 import { openStore } from "../../../offchain/store";
 
 const ROOT = path.join(__dirname, "..", "..", "..");
@@ -146,6 +147,54 @@ describe("shared foundation", function () {
           seq: 2,
           reason: "entry hash does not match its content",
         });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe("create-key command (a deployment's first operator key)", function () {
+    it("creates a key that authenticates, records it in the audit log, and refuses bad arguments", async function () {
+      const dir = mkdtempSync(path.join(tmpdir(), "mb-cli-key-"));
+      const file = path.join(dir, "k.sqlite");
+      const subject = "0x" + "ab".repeat(20);
+      const run = (...args: string[]): { code: number; out: string; err: string } => {
+        try {
+          const out = execFileSync(
+            process.execPath,
+            [require.resolve("ts-node/dist/bin.js"), "--transpile-only", "offchain/api/cli.ts", ...args],
+            {
+              cwd: ROOT,
+              env: { ...process.env, MB_SQLITE_PATH: file, MB_STORE: "sqlite" },
+              encoding: "utf8",
+              stdio: "pipe",
+            },
+          );
+          return { code: 0, out, err: "" };
+        } catch (e) {
+          const x = e as { status: number; stdout: string; stderr: string };
+          return { code: x.status, out: x.stdout, err: x.stderr };
+        }
+      };
+      try {
+        const made = run("create-key", "--role", "operator", "--subject", subject, "--label", "first operator");
+        expect(made.code, made.err).to.equal(0);
+        const key = JSON.parse(made.out) as { keyId: string; secret: string; role: string; subject: string };
+        expect(key).to.include({ role: "operator", subject });
+        const store = await openStore({ engine: "sqlite", path: file });
+        try {
+          const loaded = await loadApiKey(store, Buffer.from(DEV_KEYS.apiSecretKey, "hex"), key.keyId);
+          expect(loaded).to.include({ role: "operator", subject, secret: key.secret });
+          const audit = await store.audit.list(1, 10);
+          expect(audit.map((a) => [a.action, (a.details as { keyId?: string }).keyId])).to.deep.equal([
+            ["cli.create-key", key.keyId],
+          ]);
+        } finally {
+          await store.close();
+        }
+        expect(run("create-key", "--role", "root", "--subject", subject, "--label", "x").code).to.equal(2);
+        expect(run("create-key", "--role", "operator", "--subject", "0x12", "--label", "x").code).to.equal(2);
+        expect(run("create-key", "--role", "operator", "--subject", subject).code).to.equal(2);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
