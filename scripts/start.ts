@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { DurableChainError, PortInUseError, startDurableChain, type DurableChain } from "./lib/durableChain";
+import { PLATFORM_RISK_LIMITS } from "./lib/riskLimits";
 import { deployAll, deploymentIsLive, devRoleHolders, readDeployment, writeDeployment } from "./deploy/index";
 import type { DeploymentRecord } from "./deploy/types";
 import { CollateralToken__factory, KycRegistry__factory, MarginEngine__factory } from "../typechain-types";
@@ -26,32 +27,6 @@ import {
 } from "../offchain/oracle";
 
 const RESET = "npm run reset";
-const CNY = 10n ** 6n;
-
-/**
- * Pre-trade limits of the embedded default: a 10% price band around the oracle, exposure caps in mbCNY, and two
- * behaviour tiers (flagged accounts trade at most 1x and slowly).
- */
-const DEV_RISK_LIMITS = {
-  priceBandBps: 1_000,
-  maxInstrumentExposure: 5_000_000n * CNY,
-  maxSectorExposure: 8_000_000n * CNY,
-  maxAccountExposure: 10_000_000n * CNY,
-  tiers: {
-    standard: {
-      maxLeverage: 5n * 10n ** 18n,
-      maxOrdersPerSecond: 50,
-      maxOrdersPerDay: 50_000,
-      maxNotionalPerDay: 50_000_000n * CNY,
-    },
-    flagged: {
-      maxLeverage: 10n ** 18n,
-      maxOrdersPerSecond: 1,
-      maxOrdersPerDay: 200,
-      maxNotionalPerDay: 500_000n * CNY,
-    },
-  },
-};
 
 /** What ties a data directory's service state to one chain: refused when a restart finds another chain. */
 interface ChainBinding {
@@ -131,7 +106,7 @@ async function main(): Promise<void> {
     demoClientAccount: demoClient,
     durableHead: () => durable.durableBlockNumber(),
     // The order book with pre-trade risk over the chain; its trades go to the settlement batcher's queue.
-    orderbook: { limits: DEV_RISK_LIMITS },
+    orderbook: { limits: PLATFORM_RISK_LIMITS },
   });
   console.log(
     `API: ${service.url}  (docs ${service.url}/docs, OpenAPI ${service.url}/openapi.json, metrics ${service.url}/metrics)`,

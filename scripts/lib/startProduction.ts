@@ -15,32 +15,9 @@ import { startService, type Service } from "../../offchain/main";
 import { configFromEnv, type Config } from "../../offchain/shared/config";
 import { Lease } from "../../offchain/shared/lease";
 import { JsonPriceSource, reporterFromDeployment, type PriceReporterService } from "../../offchain/oracle";
+import { PLATFORM_RISK_LIMITS } from "./riskLimits";
 
 type Env = Record<string, string | undefined>;
-
-const CNY = 10n ** 6n;
-
-/** Pre-trade limits of the production profile (the same shape as the embedded default's; see docs/orderbook.md). */
-export const PRODUCTION_RISK_LIMITS = {
-  priceBandBps: 1_000,
-  maxInstrumentExposure: 5_000_000n * CNY,
-  maxSectorExposure: 8_000_000n * CNY,
-  maxAccountExposure: 10_000_000n * CNY,
-  tiers: {
-    standard: {
-      maxLeverage: 5n * 10n ** 18n,
-      maxOrdersPerSecond: 50,
-      maxOrdersPerDay: 50_000,
-      maxNotionalPerDay: 50_000_000n * CNY,
-    },
-    flagged: {
-      maxLeverage: 10n ** 18n,
-      maxOrdersPerSecond: 1,
-      maxOrdersPerDay: 200,
-      maxNotionalPerDay: 500_000n * CNY,
-    },
-  },
-};
 
 /** Default lease time-to-live: a standby takes a dead holder's roles within this (plus one renew period). */
 export const DEFAULT_LEASE_TTL_MS = 10_000;
@@ -126,7 +103,7 @@ export async function startProduction(env: Env = process.env, say: (l: string) =
   const ttlMs = Number(env.MB_LEASE_TTL_MS ?? DEFAULT_LEASE_TTL_MS);
   const service = await startService(config, {
     deployment: record,
-    orderbook: { limits: PRODUCTION_RISK_LIMITS },
+    orderbook: { limits: PLATFORM_RISK_LIMITS },
     leases: { ttlMs, advertisedUrl: env.MB_ADVERTISED_URL || undefined },
     publicRpcUrl: env.MB_PUBLIC_RPC_URL || undefined,
   });

@@ -50,6 +50,21 @@ const ENGINES: Array<{ name: string; setup(): Promise<StoreOptions | { skip: str
   },
 ];
 
+/** `w` signs a GTC limit order on mbBANK (price in ticks) and places it through the gateway. */
+async function placeLimit(g: OrderGateway, w: Wallet, side: 0 | 1, nonce: bigint, ticks: bigint, quantity: bigint) {
+  const order: SignedOrderFields = {
+    account: w.address,
+    instrument: BANK,
+    side,
+    expiry: BigInt(Math.floor(Date.now() / 1000) + 3600),
+    limitPrice: ticks * TICK,
+    quantity,
+    nonce,
+  };
+  const sig = await signOrder(w, domain, order);
+  return g.place(w.address, { order, sig, type: "limit", tif: "GTC", postOnly: false });
+}
+
 /** The settlement queue, except that the process "dies" in the middle of the first hand-over it is given. */
 function dyingSink(store: Store): TradeSink & { died: boolean } {
   const real = settlementQueueSink(store);
@@ -85,26 +100,8 @@ for (const engine of ENGINES) {
 
     it("keeps a journaled trade that never reached the queue out of every snapshot, then queues it once after restart", async function () {
       const [maker, taker] = [0, 1].map(() => new Wallet(Wallet.createRandom().privateKey));
-      const expiry = BigInt(Math.floor(Date.now() / 1000) + 3600);
-      const order = (w: Wallet, side: 0 | 1, nonce: bigint): SignedOrderFields => ({
-        account: w.address,
-        instrument: BANK,
-        side,
-        expiry,
-        limitPrice: 1_000n * TICK,
-        quantity: 5n,
-        nonce,
-      });
-      const place = async (g: OrderGateway, w: Wallet, side: 0 | 1, nonce: bigint) => {
-        const o = order(w, side, nonce);
-        return g.place(w.address, {
-          order: o,
-          sig: await signOrder(w, domain, o),
-          type: "limit",
-          tif: "GTC",
-          postOnly: false,
-        });
-      };
+      const place = (g: OrderGateway, w: Wallet, side: 0 | 1, nonce: bigint) =>
+        placeLimit(g, w, side, nonce, 1_000n, 5n);
       // A snapshot after every command: the tightest case (each snapshot compacts the journal behind it).
       const sink = dyingSink(store);
       const first = await OrderGateway.open({ store, domain, instruments: [SPEC], sink, snapshotEvery: 1 });
@@ -175,7 +172,6 @@ for (const engine of ENGINES) {
 
     it("pages an account's fills newest first with a cursor, and refuses a forged cursor", async function () {
       const [maker, taker] = [0, 1].map(() => new Wallet(Wallet.createRandom().privateKey));
-      const expiry = BigInt(Math.floor(Date.now() / 1000) + 3600);
       const g = await OrderGateway.open({
         store,
         domain,
@@ -183,24 +179,7 @@ for (const engine of ENGINES) {
         sink: settlementQueueSink(store),
         snapshotEvery: 0,
       });
-      const place = async (w: Wallet, side: 0 | 1, nonce: bigint, price: bigint) => {
-        const o: SignedOrderFields = {
-          account: w.address,
-          instrument: BANK,
-          side,
-          expiry,
-          limitPrice: price * TICK,
-          quantity: 1n,
-          nonce,
-        };
-        return g.place(w.address, {
-          order: o,
-          sig: await signOrder(w, domain, o),
-          type: "limit",
-          tif: "GTC",
-          postOnly: false,
-        });
-      };
+      const place = (w: Wallet, side: 0 | 1, nonce: bigint, price: bigint) => placeLimit(g, w, side, nonce, price, 1n);
       for (let i = 1n; i <= 5n; i++) {
         await place(maker, 1, 100n + i, 990n + i);
         await place(taker, 0, 100n + i, 990n + i);
