@@ -128,6 +128,8 @@ async function main(): Promise<void> {
     source: new SimulatedSource(new MarketSimulator({ seed: 42, assets: DEMO_ASSETS, stepSeconds: 60 })),
     policy: { heartbeatSeconds: 600, deviationBps: 50 },
     intervalMs: 5_000,
+    // observations carry the chain's time: the dev chain may be moved forward (evm_increaseTime) and stays priced
+    clock: "chain",
     log: {
       debug: () => {},
       info: (msg, f) => log.info(`oracle: ${msg}`, f),

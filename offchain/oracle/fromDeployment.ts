@@ -13,7 +13,32 @@ export interface ReporterFromDeployment {
   source: PriceSource;
   policy: PushPolicy;
   intervalMs: number;
+  /**
+   * "chain": observations are stamped with the chain's time (the wall clock plus how far the latest block is
+   * ahead of it), so a development chain moved forward with evm_increaseTime keeps its prices fresh; "wall" (the
+   * default, and what a production reporter uses) is the reporter's own clock.
+   */
+  clock?: "wall" | "chain";
   log?: ReporterLogger;
+}
+
+/**
+ * Unix seconds on the chain's clock: the wall clock plus how far the latest block's timestamp is ahead of it
+ * (never behind: a chain that lags the wall clock mines the next block at the wall clock). Falls back to the last
+ * known offset when the node does not answer.
+ */
+export function chainClock(provider: JsonRpcProvider): () => Promise<number> {
+  let ahead = 0;
+  return async () => {
+    const wall = Math.floor(Date.now() / 1000);
+    try {
+      const latest = await provider.getBlock("latest");
+      if (latest) ahead = Math.max(0, latest.timestamp - wall);
+    } catch {
+      // keep the last offset: the tick's own RPC calls will report the outage
+    }
+    return wall + ahead;
+  };
 }
 
 /**
@@ -36,6 +61,7 @@ export async function reporterFromDeployment(o: ReporterFromDeployment): Promise
     policy: o.policy,
     intervalMs: o.intervalMs,
     backoff: { baseMs: 1_000, maxMs: 60_000 },
+    ...(o.clock === "chain" ? { clock: chainClock(o.provider) } : {}),
     log: o.log,
   });
 }

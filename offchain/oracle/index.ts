@@ -1,5 +1,5 @@
 /** The oracle reporter capability: price sources → signed observations → relayed median rounds. */
-export { reporterFromDeployment, type ReporterFromDeployment } from "./fromDeployment";
+export { chainClock, reporterFromDeployment, type ReporterFromDeployment } from "./fromDeployment";
 export { PriceReporterService, type PriceReporterOptions, type Reporter, type TickResult } from "./service";
 export {
   reportFeed,

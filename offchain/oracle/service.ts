@@ -23,8 +23,8 @@ export interface PriceReporterOptions {
   intervalMs: number;
   /** After failures the next tick waits min(baseMs·2^(failures−1), maxMs) instead (ms). */
   backoff: { baseMs: number; maxMs: number };
-  /** Unix seconds now; the wall clock by default. */
-  clock?: () => number;
+  /** Unix seconds now (awaited at the start of every tick; must not throw); the wall clock by default. */
+  clock?: () => number | Promise<number>;
   log?: ReporterLogger;
 }
 
@@ -41,7 +41,7 @@ export interface TickResult {
  */
 export class PriceReporterService {
   private readonly log: ReporterLogger;
-  private readonly clock: () => number;
+  private readonly clock: () => number | Promise<number>;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<unknown> | undefined;
   private running = false;
@@ -87,7 +87,7 @@ export class PriceReporterService {
 
   /** One pass over every feed. Never throws: failures are returned, logged and counted for the backoff. */
   async tick(): Promise<TickResult> {
-    const now = this.clock();
+    const now = await this.clock();
     const symbols = this.opts.feeds.map((f) => f.symbol);
     const bySource = new Map<PriceSource, PriceQuote[]>();
     for (const source of new Set(this.opts.reporters.map((r) => r.source))) {

@@ -52,7 +52,10 @@ export class E2eStack {
       await send(kyc.setIdentity(await s.getAddress(), tier, 156, expires, encodeBytes32String(tag)));
   }
 
-  /** One round of prices (whole-token decimal strings per symbol), signed by the three dev reporters and relayed. */
+  /**
+   * One round of prices (whole-token decimal strings per symbol), signed by the three dev reporters and relayed;
+   * observations carry the chain's time, so this works after the test moved the chain forward.
+   */
   async relayPrices(prices: Record<string, string>): Promise<void> {
     const file = path.join(this.dir, "prices.json");
     writeFileSync(file, JSON.stringify({ prices }));
@@ -65,6 +68,7 @@ export class E2eStack {
       source: new JsonPriceSource({ location: file }),
       policy: { heartbeatSeconds: 600, deviationBps: 50 },
       intervalMs: 60_000,
+      clock: "chain",
     });
     const { failures } = await reporter.tick();
     if (failures.length) throw new Error(`price relay failed: ${JSON.stringify(failures)}`);

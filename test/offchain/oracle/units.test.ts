@@ -35,6 +35,7 @@ describe("oracle reporter (units)", () => {
         "PriceReporterService",
         "SeededRandom",
         "SimulatedSource",
+        "chainClock",
         "feedDomain",
         "formatDecimal",
         "hardhatDevWallets",

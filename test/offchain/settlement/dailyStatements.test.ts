@@ -106,12 +106,12 @@ describe("settlement: daily statements from the indexed chain", function () {
     days.push(dateOfTimestamp(await chainNow(), offset));
     await stack.deposit(client, "mbBANK", 10_000n);
     await stack.borrow(client, 100_000n * CNY);
-    // Day 2: 10,000 repaid from the margin cash, 2,000 mbBANK more (the reporters sign with wall-clock times, so
-    // after the time jump no new round is relayed: the day-1 price of 10 stands).
+    // Day 2: 10,000 repaid from the margin cash, 2,000 mbBANK more; mbBANK marked at 11 (a new oracle round).
     await nextDay();
     days.push(dateOfTimestamp(await chainNow(), offset));
     await (await MarginEngine__factory.connect(dev.record.contracts.MarginEngine, client).repay(10_000n * CNY)).wait();
     await stack.deposit(client, "mbBANK", 2_000n);
+    await stack.relayPrices({ mbBANK: "11", mbTECH: "50", mbSMALL: "20" });
     await nextDay(); // day 2 closes
     await indexed();
   });
@@ -174,7 +174,10 @@ describe("settlement: daily statements from the indexed chain", function () {
     expect(d2.cashMovements.map((m) => [m.kind, m.amount])).to.deep.equal([["repay", 10_000n * CNY]]);
     expect(d2.positionMovements!.map((m) => [m.kind, m.quantity])).to.deep.equal([["deposit", 2_000n]]);
     expect(d2.positions[0].costBasis).to.equal(120_000n * CNY);
-    expect(d2.positions[0].unrealisedPnl).to.equal(0n);
+    // 12,000 mbBANK bought in at 10 and marked at 11 on day 2's close, with day 2's round
+    expect(d2.positions[0].price).to.equal(11n * CNY);
+    expect(d2.positions[0].unrealisedPnl).to.equal(12_000n * CNY);
+    expect(BigInt(d2.sources!.prices.mbBANK.roundId)).to.be.greaterThan(BigInt(d1.sources!.prices.mbBANK.roundId));
 
     // Idempotent: the same day again returns the same statements and stores nothing new.
     const again = await operator.post<typeof res.body>("/v1/statements/daily", { day: days[1] });
