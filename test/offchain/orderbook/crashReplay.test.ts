@@ -46,8 +46,9 @@ describe("orderbook: journal replay after kill -9 of a real service process", fu
       if (tag === "ACK") acked.set(Number(a), Number(b));
       if (tag === "HASH") hashes.set(Number(a), b);
       if (tag === "SNAPSHOT") snapshotsTaken.push(Number(a));
-      // under load, mid-stream, after at least two snapshots: no warning, no flush
-      if (killedAfter === 0 && acked.size >= 3000 && snapshotsTaken.length >= 2) {
+      // under load, mid-stream, after at least two snapshots and 30 reported hashes (every hash line follows its
+      // acknowledgement, so all 30 lie within what must be recovered): no warning, no flush
+      if (killedAfter === 0 && acked.size >= 3000 && snapshotsTaken.length >= 2 && hashes.size >= 30) {
         killedAfter = acked.size;
         child.kill("SIGKILL");
       }
