@@ -214,6 +214,65 @@ export function settlementRoutes(deps: SettlementRouteDeps): CapabilityRoutes {
         },
       }),
       defineRoute({
+        method: "get",
+        path: "/v1/statements",
+        summary: "List an account's statements, newest first (a client its own; staff name the account)",
+        tags: ["statements"],
+        roles: ["client", ...STAFF_READ],
+        write: false,
+        query: z
+          .object({
+            account: z
+              .string()
+              .regex(/^0x[0-9a-fA-F]{40}$/)
+              .optional(),
+            limit: z.coerce.number().int().min(1).max(366).default(31),
+          })
+          .strict(),
+        response: z.object({
+          statements: z.array(
+            z.object({
+              agreementId: z.string(),
+              from: Day,
+              to: Day,
+              hash: z.string(),
+              currencyDecimals: z.number(),
+              interest: z.string(),
+              fees: z.string(),
+              equity: z.string(),
+              marginStatus: z.string(),
+            }),
+          ),
+        }),
+        handler: async ({ query, caller }) => {
+          const account = caller.role === "client" ? caller.subject : query.account;
+          if (!account) throw new AppError("VALIDATION_FAILED", "query.account: required for staff");
+          const rows = await store.legal.listStatementsOf(account, query.limit);
+          return {
+            statements: rows.map((r) => {
+              // canonical JSON: every integer is a decimal string
+              const s = JSON.parse(r.json) as {
+                currency: { decimals: string };
+                totals: { interest: string; fees: string };
+                balances: { equity: string };
+                margin: { status: string };
+              };
+              return {
+                agreementId: r.agreementId,
+                from: r.from,
+                to: r.to,
+                hash: r.hash,
+                currencyDecimals: Number(s.currency.decimals),
+                interest: s.totals.interest,
+                fees: s.totals.fees,
+                equity: s.balances.equity,
+                marginStatus: s.margin.status,
+              };
+            }),
+          };
+        },
+      }),
+      defineRoute({
         method: "post",
         path: "/v1/statements/daily",
         summary: "Build (once) the daily statements of a closed natural day from the indexed chain",

@@ -81,6 +81,30 @@ export class LegalRepository implements LegalStore {
     return rows[0]?.day ?? undefined;
   }
 
+  /** An account's statements, newest period first (`limit` at most). */
+  async listStatementsOf(account: string, limit: number): Promise<StoredStatement[]> {
+    const rows = await this.db.query<{
+      agreement_id: string;
+      account: string;
+      from_day: string;
+      to_day: string;
+      hash: string;
+      json: string;
+    }>(
+      `SELECT agreement_id, account, from_day, to_day, hash, json FROM legal_statements
+       WHERE LOWER(account) = $1 ORDER BY from_day DESC, to_day DESC, agreement_id LIMIT $2`,
+      [account.toLowerCase(), limit],
+    );
+    return rows.map((r) => ({
+      agreementId: r.agreement_id,
+      account: r.account,
+      from: r.from_day,
+      to: r.to_day,
+      hash: r.hash,
+      json: r.json,
+    }));
+  }
+
   async putStatement(s: StoredStatement): Promise<void> {
     await this.db.run(
       `INSERT INTO legal_statements (agreement_id, from_day, to_day, account, hash, json)

@@ -145,15 +145,14 @@ async function renderStatements() {
       [],
       r.missing ? "Statements are not available in this deployment." : `Could not load statements: ${r.error.message}`,
     );
-  const list = Array.isArray(r.data) ? r.data : (r.data.statements ?? []);
   fillTable(
     tbody,
-    list.map((s) =>
+    r.data.statements.map((s) =>
       row(
-        String(s.id ?? s.statementId ?? ""),
-        `${s.from ?? s.periodStart ?? ""} – ${s.to ?? s.periodEnd ?? ""}`,
-        num(s.interest ?? ""),
-        num(s.fees ?? ""),
+        `${shortHex(s.agreementId)} · ${s.marginStatus}`,
+        s.from === s.to ? s.from : `${s.from} – ${s.to}`,
+        num(amount(s.interest, s.currencyDecimals, 2)),
+        num(amount(s.fees, s.currencyDecimals, 2)),
       ),
     ),
     "No statements yet.",

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { JsonRpcSigner } from "ethers";
@@ -19,7 +19,7 @@ import {
 import { silentLogger } from "../../../offchain/shared/logger";
 import { AgreementRegistry__factory, MarginEngine__factory, OracleRouter__factory } from "../../../typechain-types";
 import { startDevChain, type DevChain } from "../../helpers/devChain";
-import { CNY, E2eStack } from "../../helpers/e2eStack";
+import { CHROMIUM, CNY, E2eStack, SHOTS, launchChromium } from "../../helpers/e2eStack";
 import { seedTerms } from "./legal/seed";
 
 const CHAIN_PORT = 8920;
@@ -189,6 +189,36 @@ describe("settlement: daily statements from the indexed chain", function () {
     );
     expect(html.status).to.equal(200);
     expect(html.body.body).to.contain("Sources").and.to.contain("Cash movements");
+
+    // The client lists its statements (newest first) for the console; staff name the account.
+    const mine = await new ApiClient(service.url, service.demoKeys.client!).get<{
+      statements: { from: string; interest: string; marginStatus: string }[];
+    }>("/v1/statements");
+    expect(mine.status).to.equal(200);
+    expect(mine.body.statements.map((x) => x.from)).to.deep.equal([days[1], days[0]]);
+    expect(mine.body.statements[1].interest).to.equal("21917809");
+    expect((await operator.get("/v1/statements")).status).to.equal(400);
+    const byAccount = await operator.get<{ statements: unknown[] }>(`/v1/statements?account=${account}`);
+    expect(byAccount.body.statements).to.have.length(2);
+  });
+
+  it("the client console lists the statements (headless Chromium)", async function () {
+    if (!existsSync(CHROMIUM)) this.skip();
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      await page.goto(`${service.url}/console/client.html`);
+      const key = service.demoKeys.client!;
+      await page.fill("input[name=keyId]", key.keyId);
+      await page.fill("input[name=secret]", key.secret);
+      await page.click("#key-form button[type=submit]");
+      await page.waitForSelector(`#statements tbody td:has-text('${days[1]}')`, { timeout: 15_000 });
+      const text = await page.textContent("#statements tbody");
+      expect(text).to.contain(days[0]).and.to.contain("21.91"); // day 1's interest 21.917809, shown to the cent (truncated)
+      await page.screenshot({ path: path.join(SHOTS, "console-client-statements.png"), fullPage: true });
+    } finally {
+      await browser.close();
+    }
   });
 
   it("refuses a day that has not closed (409), a malformed day (400) and a client caller (403)", async () => {
