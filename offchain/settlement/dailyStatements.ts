@@ -264,11 +264,11 @@ export class DailyStatements {
 
   private async engineEvents(from: number, to: number): Promise<StoredEvent[]> {
     if (to < from) return [];
-    const all = await this.deps.store.chain.events(this.deps.indexerName ?? "main", {
+    return this.deps.store.chain.events(this.deps.indexerName ?? "main", {
       contract: "MarginEngine",
       fromBlock: from,
+      toBlock: to,
     });
-    return all.filter((e) => e.blockNumber <= to);
   }
 
   /** The opening state of `day`: the previous day's closing statement, or the chain before the first day. */

@@ -107,12 +107,12 @@ export class ChainRepository {
 
   async events(
     indexer: string,
-    filter: { contract?: string; fromBlock?: number; limit?: number } = {},
+    filter: { contract?: string; fromBlock?: number; toBlock?: number; limit?: number } = {},
   ): Promise<StoredEvent[]> {
     const rows = await this.db.query<EventRow>(
       `SELECT * FROM chain_events WHERE indexer = $1 AND ($2 = '' OR contract = $2) AND block_number >= $3
-       ORDER BY block_number, log_index LIMIT $4`,
-      [indexer, filter.contract ?? "", filter.fromBlock ?? 0, filter.limit ?? 1_000_000],
+       AND block_number <= $5 ORDER BY block_number, log_index LIMIT $4`,
+      [indexer, filter.contract ?? "", filter.fromBlock ?? 0, filter.limit ?? 1_000_000, filter.toBlock ?? 2 ** 53 - 1],
     );
     return rows.map((r) => ({
       blockNumber: Number(r.block_number),

@@ -223,6 +223,11 @@ for (const engine of ENGINES) {
       await store.chain.insertEvent("test", ev(11, 0));
       await store.chain.insertEvent("test", ev(12, 3));
       for (const b of [10, 11, 12]) await store.chain.recordBlock("test", b, `0xb${b}`);
+      // a block range (what the daily statements read)
+      expect(
+        (await store.chain.events("test", { fromBlock: 11, toBlock: 11 })).map((e) => e.blockNumber),
+      ).to.deep.equal([11]);
+      expect((await store.chain.events("test", { toBlock: 11 })).map((e) => e.blockNumber)).to.deep.equal([10, 11]);
       await store.chain.setCursor("test", { blockNumber: 12, blockHash: "0xb12" });
       expect(await store.chain.rewindAbove("test", 10)).to.equal(2);
       expect((await store.chain.events("test")).map((e) => e.blockNumber)).to.deep.equal([10]);
