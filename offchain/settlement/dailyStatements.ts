@@ -43,7 +43,7 @@ export interface IssuedStatement {
  * - the day's block range is [first block at or after 00:00, last block before 24:00) in Beijing time, found by
  *   block timestamp; a day is closed when the indexer's confirmed cursor has a block at or after its end;
  * - activity from the indexed MarginEngine events of the range (collateral deposits and withdrawals, borrowing,
- *   repayments, liquidation segments) and the settlement queue's trades settled in it (marked from indexed
+ *   repayments, liquidation segments, and a default that extinguishes the rest of the debt) and the settlement queue's trades settled in it (marked from indexed
  *   SettlementHub events), each with its transaction hash;
  * - closing prices from the oracle router at the day's last block, with the feed's round (pinned reads);
  * - the opening state is the previous day's statement (re-derived from its stored input); the first statement of
@@ -221,6 +221,9 @@ export class DailyStatements {
         });
         if (repaid > 0n) cashMovements.push({ date: day, kind: "repay", amount: repaid, reference });
         principal = principal > repaid ? principal - repaid : 0n;
+      } else if (e.event === "DefaultSettled") {
+        // the loss waterfall extinguished what collateral could not repay (insurance fund, then a pool write-off)
+        principal = 0n;
       }
     }
 

@@ -48,6 +48,61 @@ function seedInput(over: Partial<StatementInput> = {}): StatementInput {
 describe("legal: account statements", () => {
   const s = buildStatement(seedInput());
 
+  it("books securities deposits, withdrawals and liquidation segments at average cost, in time order with trades", () => {
+    const m = buildStatement(
+      seedInput({
+        openingCash: 0n,
+        trades: [
+          // bought after the deposit below: the average cost mixes both
+          { tradeId: "T-9", at: START + 7200, asset: "mbBANK", side: "buy", quantity: 1000n, price: 150n * CNY },
+        ],
+        positionMovements: [
+          // 1,000 deposited at the oracle's 130: cost basis 130,000
+          { at: START + 3600, asset: "mbBANK", kind: "deposit", quantity: 1000n, price: 130n * CNY, reference: "d" },
+          // 500 withdrawn at average cost 140: nothing realised
+          { at: START + 86400, asset: "mbBANK", kind: "withdrawal", quantity: 500n, price: 150n * CNY, reference: "w" },
+          // 300 seized at 100 less a 5 % penalty: proceeds 28,500 against 42,000 of cost
+          {
+            at: START + 86400 + 60,
+            asset: "mbBANK",
+            kind: "liquidation",
+            quantity: 300n,
+            price: 100n * CNY,
+            proceeds: 28_500n * CNY,
+            reference: "l",
+          },
+        ],
+        cashMovements: [
+          { date: "2027-01-01", kind: "borrow", amount: 150_000n * CNY, reference: "b" },
+          { date: "2027-01-02", kind: "repay", amount: 20_000n * CNY, reference: "r" },
+        ],
+      }),
+    );
+    expect(m.positionMovements!.map((x) => [x.reference, x.date, x.realisedPnl])).to.deep.equal([
+      ["d", "2027-01-01", 0n],
+      ["w", "2027-01-02", 0n],
+      ["l", "2027-01-02", -13_500n * CNY],
+    ]);
+    // 2,000 held at 140 average → 1,500 → 1,200 left at 168,000 of cost
+    expect(m.positions.map((p) => [p.quantity, p.costBasis, p.averageCost])).to.deep.equal([
+      [1200n, 168_000n * CNY, 140n * CNY],
+    ]);
+    // cash: −150,000 trade − 45 commission + 150,000 borrowed − 20,000 repaid + 28,500 proceeds
+    expect(m.balances.closingCash).to.equal(8_455n * CNY);
+    expect(m.totals.realisedPnl).to.equal(-13_500n * CNY);
+    // a liquidation without its proceeds, or taking more than is held, is refused
+    expect(() =>
+      buildStatement(
+        seedInput({
+          trades: [],
+          positionMovements: [
+            { at: START + 60, asset: "mbBANK", kind: "liquidation", quantity: 1n, price: CNY, reference: "x" },
+          ],
+        }),
+      ),
+    ).to.throw(/exceeds the position|needs its proceeds/);
+  });
+
   it("lists trades with notional, itemised commission and realised P&L at average cost", () => {
     expect(s.trades.map((t) => [t.tradeId, t.date, t.notional, t.fee, t.realisedPnl])).to.deep.equal([
       ["T-1", "2027-01-01", 150_000n * CNY, 45n * CNY, 0n],
