@@ -5,13 +5,19 @@
  * Stopping and starting again loses nothing. If the chain and the data directory disagree, it refuses to start and
  * names the reset command. Stops cleanly on Ctrl-C.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { DurableChainError, PortInUseError, startDurableChain, type DurableChain } from "./lib/durableChain";
 import { PLATFORM_RISK_LIMITS } from "./lib/riskLimits";
 import { deployAll, deploymentIsLive, devRoleHolders, readDeployment, writeDeployment } from "./deploy/index";
 import type { DeploymentRecord } from "./deploy/types";
-import { CollateralToken__factory, KycRegistry__factory, MarginEngine__factory } from "../typechain-types";
+import {
+  CollateralToken__factory,
+  KycRegistry__factory,
+  MarginEngine__factory,
+  MedianPriceFeed__factory,
+} from "../typechain-types";
+import { feedKey } from "./deploy/oracle";
 import { id } from "ethers";
 import { startService, type Service } from "../offchain/main";
 import { ProductionStartRefused, isProductionProfile, runProduction } from "./lib/startProduction";
@@ -21,12 +27,16 @@ import {
   DEV_REPORTER_INDICES,
   MarketSimulator,
   SimulatedSource,
+  FEED_DECIMALS,
   hardhatDevWallets,
+  marketSimulatorRoutes,
   reporterFromDeployment,
   type PriceReporterService,
 } from "../offchain/oracle";
 
 const RESET = "npm run reset";
+/** This start's demo API keys, in the data directory (read by `npm run demo`). */
+export const DEMO_KEYS_FILE = "demo-keys.json";
 
 /** What ties a data directory's service state to one chain: refused when a restart finds another chain. */
 interface ChainBinding {
@@ -100,6 +110,13 @@ async function main(): Promise<void> {
   };
   const demoClient = await (await chain.provider.getSigner(10)).getAddress();
   const durable = chain;
+  // The development market: seeded, continuing from the prices on the chain (a restart does not jump back to the
+  // model's opening prices), with the risk officer's controls at /v1/dev/market (how `npm run demo` moves prices).
+  const simulator = new MarketSimulator({
+    seed: 42,
+    assets: await assetsFromChain(chain, record),
+    stepSeconds: 60,
+  });
   const service = await startService(config, {
     deployment: record,
     demoKeys: true,
@@ -107,6 +124,12 @@ async function main(): Promise<void> {
     durableHead: () => durable.durableBlockNumber(),
     // The order book with pre-trade risk over the chain; its trades go to the settlement batcher's queue.
     orderbook: { limits: PLATFORM_RISK_LIMITS },
+    extraRoutes: [
+      marketSimulatorRoutes(
+        simulator,
+        DEMO_ASSETS.map((a) => a.symbol),
+      ),
+    ],
   });
   console.log(
     `API: ${service.url}  (docs ${service.url}/docs, OpenAPI ${service.url}/openapi.json, metrics ${service.url}/metrics)`,
@@ -116,6 +139,13 @@ async function main(): Promise<void> {
   for (const [role, key] of Object.entries(service.demoKeys)) {
     console.log(`  ${role.padEnd(16)} key ${key.keyId}  secret ${key.secret}  subject ${key.subject}`);
   }
+  // For `npm run demo` (and the console): this start's keys, readable by this user only.
+  const keysFile = path.join(dataDir, DEMO_KEYS_FILE);
+  writeFileSync(keysFile, JSON.stringify({ url: service.url, rpcUrl: chain.url, keys: service.demoKeys }, null, 2), {
+    mode: 0o600,
+  });
+  chmodSync(keysFile, 0o600);
+  console.log(`  (also in ${keysFile}, mode 0600)`);
 
   // Oracle reporters (hardhat accounts 6–8, account 9 relays) on the seeded market simulator: one minute of
   // simulated time per 5 s tick, pushed by heartbeat (10 min) or a 0.5% move.
@@ -125,9 +155,9 @@ async function main(): Promise<void> {
     provider: chain.provider,
     reporters: hardhatDevWallets(DEV_REPORTER_INDICES, chain.provider),
     relayer: hardhatDevWallets([9], chain.provider)[0],
-    source: new SimulatedSource(new MarketSimulator({ seed: 42, assets: DEMO_ASSETS, stepSeconds: 60 })),
+    source: new SimulatedSource(simulator),
     policy: { heartbeatSeconds: 600, deviationBps: 50 },
-    intervalMs: 5_000,
+    intervalMs: Number(process.env.MB_ORACLE_INTERVAL_MS ?? "5000"),
     // observations carry the chain's time: the dev chain may be moved forward (evm_increaseTime) and stays priced
     clock: "chain",
     log: {
@@ -170,6 +200,25 @@ async function prepareKeeper(chain: DurableChain, record: DeploymentRecord, keep
   await (await token.connect(keeperSigner).approve(record.contracts.MarginEngine, amount)).wait();
   await (await engine.connect(keeperSigner).deposit(cash.address, amount)).wait();
   console.log(`keeper ${keeper}: verified, 1,000,000 mbCNY in its margin account`);
+}
+
+/**
+ * The simulated securities, each starting from its feed's latest answer on the chain when there is one: the
+ * market continues where the chain left it instead of jumping back (which the router's breaker would refuse).
+ */
+async function assetsFromChain(chain: DurableChain, record: DeploymentRecord): Promise<typeof DEMO_ASSETS> {
+  return Promise.all(
+    DEMO_ASSETS.map(async (asset) => {
+      const feed = record.contracts[feedKey(asset.symbol)];
+      if (!feed) return asset;
+      const contract = MedianPriceFeed__factory.connect(feed, chain.provider);
+      if ((await contract.latestRound()) === 0n) return asset; // no report yet: the model's opening price
+      const round = await contract.latestRoundData();
+      if (round.answer <= 0n) return asset;
+      // The model works in floating point; prices leave it as integers again (MarketSimulator.feedPrice).
+      return { ...asset, initialPrice: Number(round.answer) / 10 ** FEED_DECIMALS };
+    }),
+  );
 }
 
 /** Reuses deployments/localhost.json when its contracts are live on this chain; deploys otherwise. */

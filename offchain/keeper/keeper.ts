@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Log } from "ethers";
 import {
+  AggregatorV3Interface__factory,
   InsuranceFund__factory,
   MarginEngine__factory,
   MedianPriceFeed__factory,
@@ -28,6 +29,8 @@ export interface KeeperMetrics {
   lastRoundRechecked: number;
   reads: number;
   pokes: number;
+  /** OracleRouter.poke calls sent (new feed rounds absorbed). */
+  routerPokes: number;
   liquidationsSent: number;
   liquidationsMined: number;
   liquidationsReverted: number;
@@ -98,6 +101,7 @@ export class Keeper {
       lastRoundRechecked: 0,
       reads: 0,
       pokes: 0,
+      routerPokes: 0,
       liquidationsSent: 0,
       liquidationsMined: 0,
       liquidationsReverted: 0,
@@ -121,7 +125,32 @@ export class Keeper {
     const saved = await this.deps.store.keeper.getState(CURSOR);
     this.cursor = saved === undefined ? this.deps.deployment.deployBlock - 1 : Number(saved);
     await this.loadAssets();
+    await this.rediscoverAccounts();
     this.initialised = true;
+  }
+
+  /**
+   * After a restart the index is empty while the cursor is not: the engine's logs up to the cursor name every
+   * account to watch again (each is then read fresh at the head; no notice is re-sent).
+   */
+  private async rediscoverAccounts(): Promise<void> {
+    const engine = await this.engine.getAddress();
+    const now = Date.now();
+    for (let from = this.deps.deployment.deployBlock; from <= this.cursor; from += 2_000) {
+      const logs = await this.deps.provider.getLogs({
+        address: engine,
+        fromBlock: from,
+        toBlock: Math.min(this.cursor, from + 1_999),
+      });
+      for (const log of logs) {
+        const parsed = this.engine.interface.parseLog(log);
+        if (!parsed) continue;
+        for (const name of ACCOUNT_ARGS) {
+          const input = parsed.fragment.inputs.find((i) => i.name === name && i.type === "address");
+          if (input) this.markDirty(String(parsed.args[name]), { at: now, reason: "restart" });
+        }
+      }
+    }
   }
 
   /** One pass. Returns the number of accounts re-read. */
@@ -146,6 +175,7 @@ export class Keeper {
     this.metrics.lastBlock = head;
 
     const now = Date.now();
+    for (const asset of moved.keys()) await this.pokeRouter(asset);
     for (const [asset, seenAt] of moved) {
       const [price] = await this.router.getPrice(asset);
       const candidates = new Set([...this.index.affectedBy(asset, price), ...this.index.troubled(asset)]);
@@ -167,6 +197,8 @@ export class Keeper {
     if (now - this.lastResync >= this.deps.settings.resyncIntervalMs) {
       this.lastResync = now;
       await this.loadAssets();
+      // rounds relayed while no keeper ran (or before the cursor) still need the router to absorb them
+      for (const a of this.assets) await this.pokeRouter(a);
       for (const a of this.index.accounts()) this.markDirty(a, { at: now, reason: "resync" });
       await this.refreshFund();
     }
@@ -338,6 +370,31 @@ export class Keeper {
     } else if (parsed.name === "DefaultSettled") {
       this.metrics.badDebt.fromInsurance += BigInt(args.fromInsurance);
       this.metrics.badDebt.writtenOff += BigInt(args.writtenOff);
+    }
+  }
+
+  /**
+   * The router learns of a feed's rounds only when poked: that is when it checks each round against the breaker,
+   * updates the volatility, and starts the Safe period the engine waits out before liquidating. Poked once the
+   * feed has a round the router has not absorbed (or nothing recorded the Safe period yet), at most once a second.
+   */
+  private async pokeRouter(asset: string): Promise<void> {
+    const feed = [...this.feedToAsset].find(([, a]) => a === asset)?.[0];
+    if (!feed) return;
+    const key = `router:${asset}`;
+    if (Date.now() - (this.pokedAt.get(key) ?? 0) < 1_000) return;
+    try {
+      // any Chainlink-style primary: its latest round id (reverts before the first report: nothing to absorb)
+      const [state, latest] = await Promise.all([
+        this.router.assetState(asset),
+        AggregatorV3Interface__factory.connect(feed, this.deps.provider).latestRoundData(),
+      ]);
+      if (state.tripped || (state.lastRoundId >= latest.roundId && state.safeSince !== 0n)) return;
+      this.pokedAt.set(key, Date.now());
+      await this.liquidator.sendRouterPoke(await this.router.getAddress(), asset);
+      this.metrics.routerPokes++;
+    } catch (err) {
+      this.deps.log.warn("router poke skipped", { asset, err: String((err as Error)?.message ?? err) });
     }
   }
 

@@ -208,12 +208,18 @@ export class Liquidator {
 
   /** Sends a transaction that needs no journal (poke: idempotent, harmless when repeated). */
   sendPlain(account: string): Promise<string> {
-    return this.exclusive(() => this.sendPoke(account));
+    const data = this.engine.interface.encodeFunctionData("poke", [account]);
+    return this.exclusive(() => this.sendCall(this.engineAddress, data));
   }
 
-  private async sendPoke(account: string): Promise<string> {
-    const data = this.engine.interface.encodeFunctionData("poke", [account]);
-    const to = this.engineAddress;
+  /** OracleRouter.poke(asset): absorbs the feed's new rounds (breaker, volatility) and records when it became Safe. */
+  sendRouterPoke(router: string, asset: string): Promise<string> {
+    const data = OracleRouter__factory.createInterface().encodeFunctionData("poke", [asset]);
+    return this.exclusive(() => this.sendCall(router, data));
+  }
+
+  /** A keeper call that is safe to repeat (pokes): signed and broadcast without a journal entry. */
+  private async sendCall(to: string, data: string): Promise<string> {
     const gasLimit = await this.provider.estimateGas({ to, data, from: this.wallet.address });
     const fee = await this.feeData();
     const nonce = await this.allocateNonce();

@@ -28,6 +28,7 @@ export {
   type MarketSimulatorOptions,
   type SimulatedAsset,
 } from "./sources/simulator";
+export { marketSimulatorRoutes } from "./marketRoutes";
 export { SeededRandom } from "./random";
 export { DEV_REPORTER_INDICES, HARDHAT_DEV_MNEMONIC, hardhatDevWallets } from "./devKeys";
 export { formatDecimal, medianOf, parseDecimal } from "./decimal";

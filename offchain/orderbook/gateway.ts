@@ -462,7 +462,8 @@ export class OrderGateway {
       }
       const [buy, sell] = t.takerSide === Side.Buy ? [taker, maker] : [maker, taker];
       const trade: SettlementTrade = {
-        tradeId: `${seq}-${i + 1}`,
+        // unique across books: each book numbers its own commands
+        tradeId: `${book.spec.id}:${seq}-${i + 1}`,
         sequence: seq,
         instrument: book.spec.base,
         buy: { order: buy.order, sig: buy.sig },

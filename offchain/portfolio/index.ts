@@ -6,6 +6,7 @@ export { readPool, EPOCHS_SHOWN } from "./readPool";
 export { readBook, type ChainBook } from "./readBook";
 export { readStress, stressOf, STRESS_RUN } from "./readStress";
 export {
+  PRICE_STATUSES,
   accountSummarySchema,
   poolSummarySchema,
   stressSummarySchema,

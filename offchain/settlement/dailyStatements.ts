@@ -185,6 +185,8 @@ export class DailyStatements {
     const cashMovements: CashMovementInput[] = [];
     const positionMovements: PositionMovementInput[] = [];
     let principal = opening.principal;
+    /** Debt repaid by liquidation segments, per transaction (a default's fromAccount includes them). */
+    const repaidInTx = new Map<string, bigint>();
     for (const e of events) {
       const ts = (await chain.block(e.blockNumber)).timestamp;
       const reference = `${e.txHash}:${e.logIndex}`;
@@ -220,9 +222,14 @@ export class DailyStatements {
           reference,
         });
         if (repaid > 0n) cashMovements.push({ date: day, kind: "repay", amount: repaid, reference });
+        repaidInTx.set(e.txHash, (repaidInTx.get(e.txHash) ?? 0n) + repaid);
         principal = principal > repaid ? principal - repaid : 0n;
       } else if (e.event === "DefaultSettled") {
-        // the loss waterfall extinguished what collateral could not repay (insurance fund, then a pool write-off)
+        // the waterfall took the account's remaining cash first, then extinguished what it could not repay
+        // (insurance fund, then a pool write-off)
+        // fromAccount counts the closing liquidation's segment proceeds (already repaid above) and the cash
+        const fromCash = BigInt(String(e.args.fromAccount)) - (repaidInTx.get(e.txHash) ?? 0n);
+        if (fromCash > 0n) cashMovements.push({ date: day, kind: "repay", amount: fromCash, reference });
         principal = 0n;
       }
     }

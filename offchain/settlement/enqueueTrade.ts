@@ -7,7 +7,8 @@ import { orderId } from "./orders";
  * The order book's entry point: appends one matched trade (a fill) to the durable settlement queue. Checks what
  * can be checked without the chain — sides, instrument, price within both limits, quantity within both orders,
  * order hashes equal to the orders' EIP-712 struct hashes — so a malformed trade never reaches a batch. Appending
- * the same trade id again is a no-op (returns false), so the order book may retry after a crash.
+ * the same trade again is a no-op (returns false), so the order book may retry after a crash; another trade under
+ * an id already queued is refused (CONFLICT) rather than dropped.
  */
 export async function enqueueTrade(
   store: Pick<Repositories, "settlement">,
@@ -35,5 +36,18 @@ export async function enqueueTrade(
   for (const s of [trade.buySig, trade.sellSig]) {
     if (!isHexString(s.r, 32) || !isHexString(s.vs, 32)) bad("signatures must be compact (r, vs) 32-byte hex");
   }
-  return store.settlement.enqueue(trade, now);
+  if (await store.settlement.enqueue(trade, now)) return true;
+  const queued = await store.settlement.trade(trade.tradeId);
+  const same =
+    queued !== undefined &&
+    queued.buyOrderHash.toLowerCase() === trade.buyOrderHash.toLowerCase() &&
+    queued.sellOrderHash.toLowerCase() === trade.sellOrderHash.toLowerCase() &&
+    queued.quantity === trade.quantity &&
+    queued.price === trade.price;
+  if (!same) {
+    throw new AppError("CONFLICT", "another trade is already queued under this trade id", {
+      details: { tradeId: trade.tradeId },
+    });
+  }
+  return false;
 }

@@ -69,6 +69,8 @@ export class MarketSimulator {
   private readonly assets: SimulatedAsset[];
   private readonly dt: number;
   private readonly logPrices: Map<string, number>;
+  /** Scheduled moves (development market control): the log change still to apply and the most one step may apply. */
+  private readonly shocks = new Map<string, { remaining: number; maxDown: number; maxUp: number }>();
   private steps = 0;
 
   constructor(opts: MarketSimulatorOptions) {
@@ -93,9 +95,51 @@ export class MarketSimulator {
       x += a.volatility * Math.sqrt(dt) * this.rng.normal();
       const jumps = this.rng.poisson(a.jumpIntensity * dt);
       for (let i = 0; i < jumps; i++) x += a.jumpMean + a.jumpStdDev * this.rng.normal();
+      x += this.takeShock(a.symbol);
       this.logPrices.set(a.symbol, x);
     }
     this.steps++;
+  }
+
+  /**
+   * Schedules a move of `moveBps` (−2,500 = a 25% fall) on top of the model, spread over the next steps so that
+   * no step moves the price by more than `maxStepBps` (default 15%, inside the router's 20% breaker). A new
+   * shock on the same symbol replaces what is left of the previous one. Development only: the demo's market.
+   */
+  shock(symbol: string, moveBps: number, maxStepBps = 1_500): void {
+    if (!this.logPrices.has(symbol)) throw new RangeError(`unknown symbol ${symbol}`);
+    if (!Number.isInteger(moveBps) || moveBps <= -10_000 || moveBps > 100_000) {
+      throw new RangeError("moveBps must be an integer above -10000 and at most 100000");
+    }
+    if (!Number.isInteger(maxStepBps) || maxStepBps < 1 || maxStepBps >= 10_000) {
+      throw new RangeError("maxStepBps must be an integer from 1 to 9999");
+    }
+    if (moveBps === 0) {
+      this.shocks.delete(symbol);
+      return;
+    }
+    // In log terms a fall of maxStep is a larger step than a rise of maxStep: one bound each way.
+    const step = maxStepBps / 10_000;
+    this.shocks.set(symbol, {
+      remaining: Math.log1p(moveBps / 10_000),
+      maxDown: -Math.log1p(-step),
+      maxUp: Math.log1p(step),
+    });
+  }
+
+  /** The part of a scheduled move not applied yet, in bps of the current price (0 when none). */
+  pendingMoveBps(symbol: string): number {
+    const s = this.shocks.get(symbol);
+    return s ? Math.round(Math.expm1(s.remaining) * 10_000) : 0;
+  }
+
+  private takeShock(symbol: string): number {
+    const s = this.shocks.get(symbol);
+    if (!s) return 0;
+    const take = Math.max(-s.maxDown, Math.min(s.maxUp, s.remaining));
+    s.remaining -= take;
+    if (Math.abs(s.remaining) < 1e-12) this.shocks.delete(symbol);
+    return take;
   }
 
   /** Current price as a float (model units). */

@@ -39,6 +39,7 @@ describe("oracle reporter (units)", () => {
         "feedDomain",
         "formatDecimal",
         "hardhatDevWallets",
+        "marketSimulatorRoutes",
         "medianOf",
         "noopLogger",
         "parseDecimal",
@@ -148,6 +149,37 @@ describe("oracle reporter (units)", () => {
         ["mbTECH", 1_700_000_000],
       ]);
       expect(quotes[0].price).to.be.closeTo(1_000_000_000n, 10_000_000n);
+    });
+
+    it("applies a scheduled move over the next steps, none larger than the step limit either way", () => {
+      // No drift, volatility or jumps: the price moves only by the shock.
+      const flat = { ...DEMO_ASSETS[0], drift: 0, volatility: 0, jumpIntensity: 0 };
+      const sim = new MarketSimulator({ seed: 3, assets: [flat], stepSeconds: 60 });
+      sim.shock("mbBANK", -4_000, 1_500);
+      expect(sim.pendingMoveBps("mbBANK")).to.equal(-4_000);
+      const path: number[] = [sim.price("mbBANK")!];
+      for (let i = 0; i < 5; i++) {
+        sim.step();
+        path.push(sim.price("mbBANK")!);
+      }
+      const steps = path.slice(1).map((p, i) => p / path[i] - 1);
+      expect(steps.slice(0, 3).every((r) => Math.abs(r + 0.15) < 1e-9)).to.equal(true); // −15%, −15%, −15% ...
+      expect(steps[3]).to.be.closeTo(0.6 / 0.85 ** 3 - 1, 1e-9); // ... then the rest of the −40%
+      expect(steps[4]).to.equal(0);
+      expect(path[5] / path[0]).to.be.closeTo(0.6, 1e-9);
+      expect(sim.pendingMoveBps("mbBANK")).to.equal(0);
+
+      // A rise is bounded by +maxStep (not by the log size of a fall); a new shock replaces what is left.
+      sim.shock("mbBANK", 5_000, 2_000);
+      sim.step();
+      expect(sim.price("mbBANK")! / path[5] - 1).to.be.closeTo(0.2, 1e-9);
+      sim.shock("mbBANK", 0);
+      expect(sim.pendingMoveBps("mbBANK")).to.equal(0);
+
+      expect(() => sim.shock("NOPE", -100)).to.throw(RangeError, /unknown symbol/);
+      expect(() => sim.shock("mbBANK", -10_000)).to.throw(RangeError, /moveBps/);
+      expect(() => sim.shock("mbBANK", 1.5)).to.throw(RangeError, /moveBps/);
+      expect(() => sim.shock("mbBANK", -100, 10_000)).to.throw(RangeError, /maxStepBps/);
     });
   });
 

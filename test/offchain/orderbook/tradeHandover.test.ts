@@ -133,7 +133,7 @@ for (const engine of ENGINES) {
         snapshotEvery: 1,
       });
       const queued = await store.settlement.pending(10);
-      expect(queued.map((t) => t.tradeId)).to.deep.equal(["2-1"]);
+      expect(queued.map((t) => t.tradeId)).to.deep.equal(["mbBANK:2-1"]);
       expect(queued[0].quantity).to.equal(5n);
       expect(queued[0].price).to.equal(1_000n * TICK);
       expect(queued[0].buy.account).to.equal(taker.address);
@@ -148,13 +148,13 @@ for (const engine of ENGINES) {
         sink: settlementQueueSink(store),
         snapshotEvery: 1,
       });
-      expect((await store.settlement.pending(10)).map((t) => t.tradeId)).to.deep.equal(["2-1"]);
+      expect((await store.settlement.pending(10)).map((t) => t.tradeId)).to.deep.equal(["mbBANK:2-1"]);
       expect(third.service(SPEC.id).engine.book.depth(0)).to.deep.equal([]);
       // Both sides' fills are in the store: they survive the restarts and are recorded once.
       const takerView = await third.openOrders(taker.address);
       expect(takerView.fills).to.deep.equal([
         {
-          tradeId: "2-1",
+          tradeId: "mbBANK:2-1",
           orderId: 2,
           instrument: "mbBANK",
           side: "buy",
@@ -164,7 +164,7 @@ for (const engine of ENGINES) {
         },
       ]);
       expect((await third.openOrders(maker.address)).fills.map((f) => [f.tradeId, f.role, f.side])).to.deep.equal([
-        ["2-1", "maker", "sell"],
+        ["mbBANK:2-1", "maker", "sell"],
       ]);
       await third.close();
       await second.close();
@@ -190,13 +190,13 @@ for (const engine of ENGINES) {
       for (;;) {
         const page = await g.openOrders(taker.address, { limit: 2, cursor });
         sizes.push(page.fills.length);
-        seen.push(...page.fills.map((f) => `${f.tradeId}:${f.price}`));
+        seen.push(...page.fills.map((f) => `${f.tradeId}@${f.price}`));
         if (page.nextCursor === null) break;
         cursor = page.nextCursor;
       }
       expect(sizes).to.deep.equal([2, 2, 1]);
       // newest first: the fifth trade (highest price) leads; each trade once
-      expect(seen.map((x) => x.split(":")[1])).to.deep.equal(
+      expect(seen.map((x) => x.split("@")[1])).to.deep.equal(
         [995n, 994n, 993n, 992n, 991n].map((p) => (p * TICK).toString()),
       );
       expect(new Set(seen).size).to.equal(5);

@@ -257,6 +257,8 @@ for (const engine of ENGINES) {
       };
       expect(await enqueueTrade(s, trade, 1)).to.equal(true);
       expect(await enqueueTrade(s, trade, 2)).to.equal(false); // the order book retried: nothing changes
+      // Another trade under the same id (e.g. two books numbering alike) is refused, never silently dropped.
+      expect(await code(enqueueTrade(s, { ...trade, quantity: 39n }))).to.equal("CONFLICT");
       expect(await code(enqueueTrade(s, { ...trade, tradeId: "T-2", price: 3n * 10n ** 30n }))).to.equal(
         "VALIDATION_FAILED",
       );

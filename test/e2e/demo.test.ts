@@ -1,0 +1,212 @@
+import { expect } from "chai";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { JsonRpcProvider, Wallet } from "ethers";
+import { ApiClient, type ApiCredentials } from "../../offchain/api";
+import type { AccountSummary, PoolSummary } from "../../offchain/portfolio";
+import { auditClientProof, parseClientProof } from "../../offchain/reserves";
+import { ReserveLedger__factory } from "../../typechain-types";
+import { CHROMIUM, SHOTS, launchChromium } from "../helpers/e2eStack";
+
+const ROOT = path.join(__dirname, "..", "..");
+const CHAIN_PORT = 8796;
+const API_PORT = 18796;
+const API = `http://127.0.0.1:${API_PORT}`;
+
+interface Proc {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number>;
+}
+
+/** A script of the project (npm start's or npm run demo's program) as a child process on the test's ports. */
+function run(script: string, dataDir: string, env: Record<string, string> = {}): Proc {
+  const child = spawn(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", script], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      MB_DATA_DIR: dataDir,
+      MB_DEPLOYMENTS_DIR: path.join(dataDir, "deployments"),
+      MB_CHAIN_PORT: String(CHAIN_PORT),
+      MB_API_PORT: String(API_PORT),
+      MB_ORACLE_INTERVAL_MS: "1000",
+      MB_LOG_LEVEL: "warn",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  const exited = new Promise<number>((resolve) => child.once("exit", (code) => resolve(code ?? -1)));
+  return { child, output: () => out, exited };
+}
+
+async function running(p: Proc): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  while (!/MarginBridge is running/.test(p.output())) {
+    if (p.child.exitCode !== null) throw new Error(`npm start exited early:\n${p.output()}`);
+    if (Date.now() > deadline) throw new Error(`npm start did not come up:\n${p.output()}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function stop(p: Proc): Promise<void> {
+  p.child.kill("SIGINT");
+  expect(await p.exited, p.output().slice(-3000)).to.equal(0);
+}
+
+/**
+ * The main job end to end: `npm start` in a child process (durable local chain, service on SQLite, reporters,
+ * keeper, batcher, console), `npm run demo` against it as users would; the platform is stopped and started again
+ * in the middle of the scenario and the demo resumes. The assertions read the system, not the narration only.
+ */
+describe("npm start + npm run demo, restarted in the middle (e2e)", function () {
+  this.timeout(900_000);
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "mb-demo-"));
+  let platform: Proc | undefined;
+  let narration = "";
+
+  after(async () => {
+    if (platform && platform.child.exitCode === null) {
+      platform.child.kill("SIGKILL");
+      await platform.exited;
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("runs the seed flow to the trades, survives a restart of the platform, and finishes it", async () => {
+    platform = run("scripts/start.ts", dataDir);
+    await running(platform);
+    const keysFile = path.join(dataDir, "demo-keys.json");
+    expect(statSync(keysFile).mode & 0o777).to.equal(0o600);
+
+    const first = run("scripts/demo.ts", dataDir, { MB_DEMO_STOP_AFTER: "trading" });
+    expect(await first.exited, first.output()).to.equal(0);
+    narration += first.output();
+    expect(first.output()).to.match(/stopped after "trading"/);
+    expect(first.output()).to.match(/settled: [\d,]+ mbBANK/);
+    expect(first.output()).to.match(/settled: [\d,]+ mbSMALL/);
+
+    // The platform goes down and comes back: same chain (replayed), same database, new staff keys.
+    await stop(platform);
+    platform = run("scripts/start.ts", dataDir);
+    await running(platform);
+    expect(platform.output()).to.match(/replayed \d+ blocks/);
+    expect(platform.output()).to.match(/deployment reused/);
+
+    const second = run("scripts/demo.ts", dataDir);
+    expect(await second.exited, second.output()).to.equal(0);
+    narration += second.output();
+    expect(second.output()).to.match(/resuming run \w+ after "trading"/);
+    expect(second.output()).to.match(/Demo run \w+ complete/);
+  });
+
+  it("left the state the narration describes: warning, margin call, liquidation, default, statement, proof", async () => {
+    for (const line of [
+      /state Warning/,
+      /keeper notice: warning/,
+      /state MarginCall/,
+      /keeper notice: margin_call, deadline/,
+      /422 ORDER_REJECTED MARGIN_STATE_BLOCKS_RISK/,
+      /mbSMALL \(tier 3\): [\d,]+ → [\d,]+/,
+      /mbBANK CircuitBroken, mbSMALL CircuitBroken/,
+      /resets its breaker: [\d.]+, Safe/,
+      /default_settled/,
+      /insurance_covered/,
+      /written_off/,
+      /FINAL SETTLEMENT of agreement/,
+      /RESULT: PASS/,
+    ])
+      expect(narration).to.match(line);
+
+    const state = JSON.parse(readFileSync(path.join(dataDir, "demo", "state.json"), "utf8")) as {
+      wallets: Record<string, string>;
+      keys: Record<string, ApiCredentials>;
+      facts: Record<string, string>;
+      done: string[];
+    };
+    expect(state.done).to.have.length(13);
+    const clientA = new ApiClient(API, state.keys.clientA);
+    const address = new Wallet(state.wallets.clientA).address.toLowerCase();
+
+    // Client A was closed out: no positions, no debt, no cash (the waterfall took it).
+    const me = (await clientA.get<AccountSummary>("/v1/accounts/me")).body;
+    expect(me.positions).to.deep.equal([]);
+    expect(me.debt).to.equal("0");
+    expect(me.cash).to.equal("0");
+    const notices = (await clientA.get<{ notifications: { kind: string }[] }>("/v1/keeper/notifications")).body;
+    expect(notices.notifications.map((n) => n.kind)).to.include.members(["warning", "margin_call", "liquidated"]);
+
+    // The pool and the insurance fund absorbed the gap, and say so.
+    const keys = JSON.parse(readFileSync(path.join(dataDir, "demo-keys.json"), "utf8")) as {
+      keys: Record<string, ApiCredentials>;
+    };
+    const pool = (await new ApiClient(API, keys.keys.capital_provider).get<PoolSummary>("/v1/pool")).body;
+    const mine = pool.badDebtEvents.filter((e) => e.account?.toLowerCase() === address);
+    expect(mine.map((e) => e.kind)).to.include.members(["default_settled", "written_off", "insurance_covered"]);
+    const writtenOff = mine.find((e) => e.kind === "written_off")!;
+    expect(BigInt(writtenOff.amount)).to.be.greaterThan(0n);
+    expect(BigInt(pool.pool.totalWrittenOff)).to.equal(BigInt(writtenOff.amount));
+
+    // The day's statement matches the chain: nothing left, the principal extinguished.
+    const statements = (
+      await clientA.get<{ statements: { agreementId: string; from: string }[] }>("/v1/statements")
+    ).body.statements.filter((s) => s.agreementId === state.facts.agreementId);
+    expect(statements).to.have.length.greaterThan(0);
+    const doc = (await clientA.get<{ body: string }>(`/v1/statements/${state.facts.agreementId}/${statements[0].from}`))
+      .body;
+    const statement = JSON.parse(doc.body) as {
+      balances: { closingCash: string; principal: string };
+      positions: unknown[];
+      positionMovements: { kind: string }[];
+    };
+    // The account's cash went to the waterfall; what is left is the commissions charged off-chain and still owed.
+    expect(statement.balances.principal).to.equal("0");
+    expect(BigInt(statement.balances.closingCash))
+      .to.be.lte(0n)
+      .and.gt(-1_000n * 10n ** 6n);
+    expect(statement.positions).to.deep.equal([]);
+    expect(statement.positionMovements.filter((m) => m.kind === "liquidation").length).to.be.gte(2);
+
+    // Client A's proof of the published epoch verifies against the chain.
+    const proof = parseClientProof((await clientA.get("/v1/reserves/me/proof")).body);
+    const provider = new JsonRpcProvider(`http://127.0.0.1:${CHAIN_PORT}`);
+    try {
+      const report = await auditClientProof(proof, ReserveLedger__factory.connect(proof.ledger, provider));
+      expect(report.ok, JSON.stringify(report.checks)).to.equal(true);
+    } finally {
+      provider.destroy();
+    }
+  });
+
+  it("client A's console page shows the closed-out account, its notices and its statement", async function () {
+    if (!existsSync(CHROMIUM)) this.skip();
+    const state = JSON.parse(readFileSync(path.join(dataDir, "demo", "state.json"), "utf8")) as {
+      keys: Record<string, ApiCredentials>;
+    };
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      await page.goto(`${API}/console/client.html`);
+      await page.fill("input[name=keyId]", state.keys.clientA.keyId);
+      await page.fill("input[name=secret]", state.keys.clientA.secret);
+      await page.click("#key-form button[type=submit]");
+      await page.waitForSelector("#notices tbody td:has-text('liquidated')", { timeout: 20_000 });
+      await page.waitForSelector("#statements tbody tr td", { timeout: 20_000 });
+      expect(await page.textContent("#debt")).to.match(/^0(\.0+)?/);
+      await page.screenshot({ path: path.join(SHOTS, "demo-client-a.png"), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it("a second `npm run demo` starts a new run with new users", async () => {
+    const again = run("scripts/demo.ts", dataDir, { MB_DEMO_STOP_AFTER: "users" });
+    expect(await again.exited, again.output()).to.equal(0);
+    expect(again.output()).to.match(/the previous run \w+ finished; this one starts with new users/);
+    await stop(platform!);
+  });
+});
