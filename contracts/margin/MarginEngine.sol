@@ -32,10 +32,15 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     /// @notice Source tag of the insurance fund for the penalty share.
     bytes32 private constant _SOURCE_LIQUIDATION = "liquidation-penalty";
 
-    /// @dev One slot: scaledDebt (128) | callDeadline (64) | state (8) | heldMask (16).
+    /// @dev Everything an account has but its securities, in one slot: cash (96) | scaledDebt (96) |
+    ///      callDeadline (40) | state (8) | heldMask (16). Deposit, borrow, repay and liquidation read and write
+    ///      cash, debt and state together, and an account's first borrow finds the slot already non-zero.
+    ///      Bounds: cash and scaled debt below 2**96 base units (7.9e22 whole units of a 6-decimal cash token; more
+    ///      reverts, nothing is truncated), deadlines below 2**40 seconds (year 36812).
     struct Account {
-        uint128 scaledDebt;
-        uint64 callDeadline;
+        uint96 cash;
+        uint96 scaledDebt;
+        uint40 callDeadline;
         AccountState state;
         uint16 heldMask;
     }
@@ -92,6 +97,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     IKycRegistry private immutable _kyc;
 
     mapping(address account => Account) private _accounts;
+    /// @dev Security balances; an account's cash balance is in its Account slot.
     mapping(address account => mapping(address asset => uint256)) private _balances;
     mapping(address asset => AssetConfig) private _assets;
     address[] private _assetList;
@@ -161,8 +167,8 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         if (maxLeverage == 0) revert MarginNotVerified(msg.sender);
         uint256 scaled = _pool.borrow(amount, address(this));
         Account storage a = _accounts[msg.sender];
-        a.scaledDebt = (a.scaledDebt + scaled).toUint128();
-        _balances[msg.sender][address(_cash)] += amount;
+        a.scaledDebt = (a.scaledDebt + scaled).toUint96();
+        a.cash = (a.cash + amount).toUint96();
         Valuation memory v = _valuate(msg.sender);
         _requireInitialMargin(msg.sender, v, maxLeverage);
         emit Borrowed(msg.sender, amount, scaled, v.debt);
@@ -360,6 +366,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
 
     /// @inheritdoc IMarginEngine
     function balanceOf(address account, address asset) external view returns (uint256) {
+        if (asset == address(_cash)) return _accounts[account].cash;
         return _balances[account][asset];
     }
 
@@ -441,7 +448,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         if (!fromWallet) _debit(msg.sender, address(_cash), pulled);
         // retire ≤ scaled: it is either scaled itself or floor(pay·RAY/index) with pay < debt.
         unchecked {
-            a.scaledDebt = uint128(scaled - retire);
+            a.scaledDebt = uint96(scaled - retire);
         }
         emit Repaid(msg.sender, pulled, retire, MarginMath.debtOf(scaled - retire, index));
         if (a.state != AccountState.Healthy) _refresh(msg.sender, _valuate(msg.sender));
@@ -450,31 +457,40 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     }
 
     function _credit(address account, address asset, uint256 amount) private {
-        if (asset != address(_cash)) {
-            AssetConfig storage cfg = _assets[asset];
-            if (!cfg.listed) revert MarginAssetNotListed(asset);
-            _accounts[account].heldMask |= uint16(1 << cfg.id);
+        Account storage a = _accounts[account];
+        if (asset == address(_cash)) {
+            a.cash = (a.cash + amount).toUint96();
+            return;
         }
+        AssetConfig storage cfg = _assets[asset];
+        if (!cfg.listed) revert MarginAssetNotListed(asset);
+        a.heldMask |= uint16(1 << cfg.id);
         _balances[account][asset] += amount;
     }
 
     function _debit(address account, address asset, uint256 amount) private {
+        Account storage a = _accounts[account];
+        if (asset == address(_cash)) {
+            uint256 cash = a.cash;
+            if (cash < amount) revert MarginInsufficientBalance(account, asset, cash, amount);
+            // amount ≤ cash < 2**96 was checked just above.
+            a.cash = uint96(cash - amount);
+            return;
+        }
         uint256 held = _balances[account][asset];
         if (held < amount) revert MarginInsufficientBalance(account, asset, held, amount);
         // held ≥ amount was checked just above.
         unchecked {
             _balances[account][asset] = held - amount;
         }
-        if (held == amount && asset != address(_cash)) {
-            _accounts[account].heldMask &= ~uint16(1 << _assets[asset].id);
-        }
+        if (held == amount) a.heldMask &= ~uint16(1 << _assets[asset].id);
     }
 
     // ───────────────────────────── valuation and state ─────────────────────────────
 
     function _valuate(address account) private view returns (Valuation memory v) {
         Account memory a = _accounts[account];
-        v.cash = _balances[account][address(_cash)];
+        v.cash = a.cash;
         v.scaled = a.scaledDebt;
         if (v.scaled > 0) {
             v.index = _pool.borrowIndex();
@@ -563,10 +579,10 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         AccountState before = a.state;
         if (!v.allSafe) return before;
         int256 eq = _equity(v);
-        uint64 deadline = a.callDeadline;
+        uint40 deadline = a.callDeadline;
         bool below = v.debt > 0 && eq < SafeCast.toInt256(v.maintenanceReq);
         if (below && deadline == 0) {
-            deadline = uint64(block.timestamp) + _params.gracePeriod;
+            deadline = uint40(block.timestamp) + _params.gracePeriod;
             a.callDeadline = deadline;
             emit MarginCalled(account, deadline, eq, v.maintenanceReq);
         } else if (!below && deadline != 0) {
@@ -728,11 +744,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     ///      loss waterfall is booked; the insurance share is accrued (or, when the waterfall draws on the fund, all
     ///      that is owed is paid to it first); the state is recorded; then the pool and the fund are called.
     function _settle(address account, Valuation memory v, Settlement memory t) private {
-        uint256 liquidatorCash = _balances[msg.sender][address(_cash)];
-        if (liquidatorCash < t.liquidatorPays) {
-            revert MarginInsufficientBalance(msg.sender, address(_cash), liquidatorCash, t.liquidatorPays);
-        }
-        _balances[msg.sender][address(_cash)] = liquidatorCash - t.liquidatorPays;
+        _debit(msg.sender, address(_cash), t.liquidatorPays);
 
         bool waterfall = _accounts[account].heldMask == 0 && v.debt > 0;
         if (waterfall) {
@@ -746,11 +758,11 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         uint256 pulled = retire == 0 ? 0 : MarginMath.debtOf(retire, v.index);
         // pulled ≤ t.repaid (floor then ceil at the same index); the rounding remainder stays the account's.
         v.cash += t.repaid - pulled;
-        _balances[account][address(_cash)] = v.cash;
+        _accounts[account].cash = v.cash.toUint96();
         uint256 owed = _insuranceOwedPlusOne - 1 + t.insurance;
         Loss memory loss;
         if (waterfall) loss = _bookLoss(account, v, t, v.scaled - retire, owed);
-        else _accounts[account].scaledDebt = uint128(v.scaled - retire);
+        else _accounts[account].scaledDebt = uint96(v.scaled - retire);
         // The fund must hold what is owed to it before it pays a claim; otherwise the share waits for a sweep.
         uint256 toFund = loss.coveredScaled > 0 ? owed : 0;
         _insuranceOwedPlusOne = 1 + owed - toFund;
