@@ -29,6 +29,8 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
 
     /// @notice Most securities the engine lists (bits of an account's held-asset mask).
     uint256 public constant MAX_ASSETS = 16;
+    /// @dev Largest power of ten below 2**128: the bound an asset's value scale had as a uint128.
+    uint256 private constant _MAX_SCALE_EXP = 38;
     /// @notice Source tag of the insurance fund for the penalty share.
     bytes32 private constant _SOURCE_LIQUIDATION = "liquidation-penalty";
 
@@ -43,6 +45,21 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         uint40 callDeadline;
         AccountState state;
         uint16 heldMask;
+    }
+
+    /// @dev Storage form of AssetConfig. Slot 0 holds everything a valuation reads: listed | liquidityTier | id |
+    ///      scaleExp | haircut | liquidationPenalty | windowStart. Slot 1: windowCap | seizedInWindow. The scale is
+    ///      kept as its power of ten (scale = 10**scaleExp ≤ 10**38) so that it fits slot 0.
+    struct AssetRecord {
+        bool listed;
+        uint8 liquidityTier;
+        uint8 id;
+        uint8 scaleExp;
+        uint64 haircut;
+        uint64 liquidationPenalty;
+        uint64 windowStart;
+        uint128 windowCap;
+        uint128 seizedInWindow;
     }
 
     /// @dev One held security, valued at the router's current price.
@@ -99,7 +116,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     mapping(address account => Account) private _accounts;
     /// @dev Security balances; an account's cash balance is in its Account slot.
     mapping(address account => mapping(address asset => uint256)) private _balances;
-    mapping(address asset => AssetConfig) private _assets;
+    mapping(address asset => AssetRecord) private _assets;
     address[] private _assetList;
     mapping(uint8 tier => TierRisk) private _tiers;
     Params private _params;
@@ -285,16 +302,19 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
             liquidationPenalty >= FixedPoint.WAD ||
             windowCap == 0
         ) revert MarginInvalidAssetConfig(asset);
-        AssetConfig storage cfg = _assets[asset];
+        AssetRecord storage cfg = _assets[asset];
         if (!cfg.listed) {
             uint256 n = _assetList.length;
             if (n >= MAX_ASSETS) revert MarginTooManyAssets(n);
             uint256 assetDecimals = IERC20Metadata(asset).decimals();
             uint256 cashDecimals = IERC20Metadata(address(_cash)).decimals();
-            if (assetDecimals + 18 < cashDecimals) revert MarginInvalidAssetConfig(asset);
+            // scale = 10**(assetDecimals + 18 − cashDecimals) must be a whole number that fits 128 bits.
+            if (assetDecimals + 18 < cashDecimals || assetDecimals + 18 - cashDecimals > _MAX_SCALE_EXP) {
+                revert MarginInvalidAssetConfig(asset);
+            }
             cfg.listed = true;
             cfg.id = uint8(n);
-            cfg.scale = (10 ** (assetDecimals + 18 - cashDecimals)).toUint128();
+            cfg.scaleExp = uint8(assetDecimals + 18 - cashDecimals);
             _assetList.push(asset);
         }
         cfg.liquidityTier = liquidityTier;
@@ -329,7 +349,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     /// @inheritdoc IMarginEngine
     function accountView(address account) external view returns (AccountView memory r) {
         Valuation memory v = _valuate(account);
-        Params memory p = _params;
+        Params storage p = _params;
         r.cash = v.cash;
         r.debt = v.debt;
         r.positionValue = v.positionValue;
@@ -380,7 +400,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     function assetMargins(
         address asset
     ) external view returns (uint256 maintenance, uint256 initial, uint256 volatility) {
-        AssetConfig storage cfg = _assets[asset];
+        AssetRecord storage cfg = _assets[asset];
         if (!cfg.listed) revert MarginAssetNotListed(asset);
         volatility = _oracle.volatility(asset);
         (maintenance, initial) = _margins(cfg.liquidityTier, volatility);
@@ -392,8 +412,17 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     }
 
     /// @inheritdoc IMarginEngine
-    function assetConfig(address asset) external view returns (AssetConfig memory) {
-        return _assets[asset];
+    function assetConfig(address asset) external view returns (AssetConfig memory c) {
+        AssetRecord memory r = _assets[asset];
+        c.listed = r.listed;
+        c.liquidityTier = r.liquidityTier;
+        c.id = r.id;
+        c.haircut = r.haircut;
+        c.liquidationPenalty = r.liquidationPenalty;
+        if (r.listed) c.scale = uint128(uint256(10) ** r.scaleExp);
+        c.windowCap = r.windowCap;
+        c.windowStart = r.windowStart;
+        c.seizedInWindow = r.seizedInWindow;
     }
 
     /// @inheritdoc IMarginEngine
@@ -462,7 +491,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
             a.cash = (a.cash + amount).toUint96();
             return;
         }
-        AssetConfig storage cfg = _assets[asset];
+        AssetRecord storage cfg = _assets[asset];
         if (!cfg.listed) revert MarginAssetNotListed(asset);
         a.heldMask |= uint16(1 << cfg.id);
         _balances[account][asset] += amount;
@@ -525,13 +554,13 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         IOracleRouter.Quote memory q,
         Valuation memory v
     ) private view returns (Position memory pos) {
-        AssetConfig storage cfg = _assets[asset];
+        AssetRecord storage cfg = _assets[asset];
         pos.asset = asset;
         pos.balance = _balances[account][asset];
         pos.tier = cfg.liquidityTier;
         pos.haircut = cfg.haircut;
         pos.penalty = cfg.liquidationPenalty;
-        pos.scale = cfg.scale;
+        pos.scale = uint256(10) ** cfg.scaleExp;
         pos.price = q.price;
         pos.safeSince = q.safeSince;
         if (q.status != IOracleRouter.PriceStatus.Safe && v.allSafe) {
@@ -558,7 +587,8 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         if (v.debt == 0) return AccountState.Healthy;
         if (v.debt > v.cash + v.positionValue) return AccountState.Defaulted;
         int256 eq = _equity(v);
-        Params memory p = _params;
+        // Only slot 0 of the params (the ratios) is needed: read through storage, not a copy of both slots.
+        Params storage p = _params;
         if (eq < SafeCast.toInt256(MarginMath.mulDown(v.maintenanceReq, p.hardFloorFactor))) {
             return AccountState.Liquidatable;
         }
@@ -644,7 +674,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         found = bestTier > 0 && _windowRemaining(_assets[v.positions[best].asset], window) > 0;
     }
 
-    function _windowRemaining(AssetConfig storage cfg, uint256 window) private view returns (uint256) {
+    function _windowRemaining(AssetRecord storage cfg, uint256 window) private view returns (uint256) {
         if (block.timestamp >= cfg.windowStart + window) return cfg.windowCap;
         return cfg.windowCap - cfg.seizedInWindow;
     }
@@ -711,7 +741,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         emit Liquidated(account, msg.sender, pos.asset, units, pos.price, value, toDebt, bonus, penalty - bonus);
     }
 
-    function _recordSeizure(AssetConfig storage cfg, uint256 units, uint256 window) private {
+    function _recordSeizure(AssetRecord storage cfg, uint256 units, uint256 window) private {
         if (block.timestamp >= cfg.windowStart + window) {
             cfg.windowStart = uint64(block.timestamp);
             cfg.seizedInWindow = units.toUint128();
