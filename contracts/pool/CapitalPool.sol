@@ -29,11 +29,11 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
 
     IInsuranceFund private immutable _insurance;
 
-    // slot: index (uint256)
-    uint256 private _index = FixedPoint.RAY;
-    // slot: lastAccrual (64) | borrower (160): every borrower call reads both, one cold SLOAD. RateModel (4 × 64)
-    // takes the next slot.
+    // slot: index (192, 1e27 at the start: room for a 6e30-fold growth) | lastAccrual (64): an accrual reads and
+    // writes them together.
+    uint192 private _index = uint192(FixedPoint.RAY);
     uint64 private _lastAccrual;
+    // slot: borrower, checked by every borrower call. RateModel (4 × 64) takes the next slot.
     address private _borrower;
     RateModel private _model;
     // slot: totalScaled (128) | reservesOwed (128): every accrual reads both, borrow and repay write both.
@@ -318,7 +318,7 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
         if (_lastAccrual == block.timestamp) return _index;
         uint256 owed;
         (index, owed) = _accrued();
-        _index = index;
+        _index = index.toUint192();
         _reservesOwed = owed.toUint128();
         _lastAccrual = uint64(block.timestamp);
     }
