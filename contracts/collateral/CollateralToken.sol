@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: UNLICENSED
 pragma solidity ^0.8.24;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
@@ -13,19 +14,27 @@ import {ICollateralToken} from "./ICollateralToken.sol";
 /// @notice Permissioned ERC-20 with ERC-2612 permit for one custodied asset. See ICollateralToken.
 /// @dev Trust: the custodian is trusted to mint only against real deposits; secure mint bounds that trust by the
 ///      custodian's separately attested reserves when a reserve feed is set. Decimals are fixed at deployment.
+///      Balances and supply are kept here, not in OpenZeppelin's ERC20 storage: a holder's balance shares one word
+///      with its freeze and system flags, so that a transfer reads each side once (balance, freeze, KYC exemption).
 contract CollateralToken is ICollateralToken, ERC20Permit, Pausable, AccessManaged {
+    /// @dev Layout of a holder's word: balance (bits 0–247) | system account (bit 254) | frozen (bit 255).
+    uint256 private constant _BALANCE_MASK = (1 << 248) - 1;
+    uint256 private constant _SYSTEM = 1 << 254;
+    uint256 private constant _FROZEN = 1 << 255;
+
     IKycRegistry private immutable _kyc;
     uint8 private immutable _decimals;
 
-    mapping(address account => bool) private _frozen;
-    mapping(address account => bool) private _system;
+    mapping(address account => uint256 word) private _holders;
+    uint256 private _supply;
     mapping(bytes32 depositRef => bool) private _minted;
     mapping(bytes32 payoutRef => bool) private _payoutUsed;
 
     AggregatorV3Interface private _reserveFeed;
     uint256 private _reserveMaxStaleness;
-    /// @dev Set only inside forcedTransfer so that `_update` skips the sender's consent checks.
-    bool private _forcing;
+    /// @dev Set only inside forcedTransfer so that `_update` skips the sender's consent checks. Transient: it never
+    ///      outlives the call that sets it.
+    bool private transient _forcing;
 
     /// @param name_ token name (also the EIP-712 domain name for permit)
     /// @param symbol_ token symbol
@@ -51,6 +60,16 @@ contract CollateralToken is ICollateralToken, ERC20Permit, Pausable, AccessManag
     /// @inheritdoc ERC20
     function decimals() public view override returns (uint8) {
         return _decimals;
+    }
+
+    /// @inheritdoc ERC20
+    function totalSupply() public view override(ERC20, IERC20) returns (uint256) {
+        return _supply;
+    }
+
+    /// @inheritdoc ERC20
+    function balanceOf(address account) public view override(ERC20, IERC20) returns (uint256) {
+        return _holders[account] & _BALANCE_MASK;
     }
 
     /// @inheritdoc ICollateralToken
@@ -86,15 +105,17 @@ contract CollateralToken is ICollateralToken, ERC20Permit, Pausable, AccessManag
     /// @inheritdoc ICollateralToken
     function setFrozen(address account, bool frozen) external restricted {
         if (account == address(0)) revert CollateralInvalidAccount(account);
-        if (_frozen[account] == frozen) revert CollateralFreezeUnchanged(account, frozen);
-        _frozen[account] = frozen;
+        uint256 word = _holders[account];
+        if ((word & _FROZEN != 0) == frozen) revert CollateralFreezeUnchanged(account, frozen);
+        _holders[account] = frozen ? word | _FROZEN : word & ~_FROZEN;
         emit FreezeSet(account, frozen);
     }
 
     /// @inheritdoc ICollateralToken
     function setSystemAccount(address account, bool isSystem) external restricted {
         if (account == address(0)) revert CollateralInvalidAccount(account);
-        _system[account] = isSystem;
+        uint256 word = _holders[account];
+        _holders[account] = isSystem ? word | _SYSTEM : word & ~_SYSTEM;
         emit SystemAccountSet(account, isSystem);
     }
 
@@ -117,17 +138,17 @@ contract CollateralToken is ICollateralToken, ERC20Permit, Pausable, AccessManag
 
     /// @inheritdoc ICollateralToken
     function isEligible(address account) public view returns (bool) {
-        return _system[account] || _kyc.isVerified(account);
+        return _holders[account] & _SYSTEM != 0 || _kyc.isVerified(account);
     }
 
     /// @inheritdoc ICollateralToken
     function isFrozen(address account) external view returns (bool) {
-        return _frozen[account];
+        return _holders[account] & _FROZEN != 0;
     }
 
     /// @inheritdoc ICollateralToken
     function isSystemAccount(address account) external view returns (bool) {
-        return _system[account];
+        return _holders[account] & _SYSTEM != 0;
     }
 
     /// @inheritdoc ICollateralToken
@@ -142,19 +163,53 @@ contract CollateralToken is ICollateralToken, ERC20Permit, Pausable, AccessManag
 
     /// @dev The one place every balance change flows through. Mint: receiver checks. Burn: sender checks.
     ///      Transfer: both. A forced transfer skips the sender's freeze/eligibility and the pause, never the
-    ///      receiver's checks.
+    ///      receiver's checks. Checks run in that order (pause, sender, receiver) before the balance check, as in
+    ///      OpenZeppelin's ERC20, whose arithmetic and errors this keeps: a system account skips the KYC registry
+    ///      call, every other holder is asked.
     function _update(address from, address to, uint256 value) internal override {
-        if (!_forcing) {
-            _requireNotPaused();
-            if (from != address(0)) _requireCanMove(from);
+        bool forcing = _forcing;
+        if (!forcing) _requireNotPaused();
+        uint256 fromWord;
+        uint256 toWord;
+        if (from != address(0)) {
+            fromWord = _holders[from];
+            if (!forcing) _requireCanMove(from, fromWord);
         }
-        if (to != address(0)) _requireCanMove(to);
-        super._update(from, to, value);
+        if (to != address(0)) {
+            toWord = _holders[to];
+            _requireCanMove(to, toWord);
+        }
+        if (from == address(0)) {
+            uint256 supply = _supply + value;
+            if (supply > _BALANCE_MASK) revert CollateralSupplyOverflow(supply);
+            _supply = supply;
+        } else {
+            uint256 balance = fromWord & _BALANCE_MASK;
+            if (balance < value) revert ERC20InsufficientBalance(from, balance, value);
+            // value ≤ balance: only the balance bits change.
+            unchecked {
+                fromWord -= value;
+            }
+            _holders[from] = fromWord;
+            if (to == from) toWord = fromWord;
+        }
+        if (to == address(0)) {
+            // value ≤ the sender's balance ≤ supply.
+            unchecked {
+                _supply -= value;
+            }
+        } else {
+            // balance + value ≤ supply ≤ _BALANCE_MASK: the sum never reaches the flag bits.
+            unchecked {
+                _holders[to] = toWord + value;
+            }
+        }
+        emit Transfer(from, to, value);
     }
 
-    function _requireCanMove(address account) private view {
-        if (_frozen[account]) revert CollateralAccountFrozen(account);
-        if (!isEligible(account)) revert CollateralNotEligible(account);
+    function _requireCanMove(address account, uint256 word) private view {
+        if (word & _FROZEN != 0) revert CollateralAccountFrozen(account);
+        if (word & _SYSTEM == 0 && !_kyc.isVerified(account)) revert CollateralNotEligible(account);
     }
 
     /// @dev Secure mint (Chainlink Proof-of-Reserve pattern): the feed reports the custodian's holdings in this

@@ -28,6 +28,9 @@ interface ICollateralToken is IERC20 {
     error CollateralMintExceedsReserves(uint256 supplyAfter, uint256 attestedReserves);
     /// @notice The reserves feed answer is unusable (non-positive or older than the allowed staleness).
     error CollateralReservesUnavailable(int256 answer, uint256 updatedAt);
+    /// @notice A mint would take supply above 2**248 − 1 base units (a holder's balance shares its storage word with
+    ///         the freeze and system flags).
+    error CollateralSupplyOverflow(uint256 supplyAfter);
 
     /// @notice Tokens were minted against an off-chain custody deposit.
     event Minted(address indexed to, uint256 amount, bytes32 indexed depositRef);

@@ -27,8 +27,8 @@ interface IMarginEngine {
         Defaulted
     }
 
-    /// @notice Per listed security. Slot 0: listed | liquidityTier | id | haircut | penalty. Slot 1: scale |
-    ///         windowCap. Slot 2: windowStart | seizedInWindow.
+    /// @notice Per listed security, as `assetConfig` returns it. The engine stores it in two slots (the scale as its
+    ///         power of ten beside the risk fields; the window cap with the units seized in the window).
     struct AssetConfig {
         bool listed;
         /// 1 = most liquid; liquidation sells the highest tier first.

@@ -29,15 +29,37 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
 
     /// @notice Most securities the engine lists (bits of an account's held-asset mask).
     uint256 public constant MAX_ASSETS = 16;
+    /// @dev Largest power of ten below 2**128: the bound an asset's value scale had as a uint128.
+    uint256 private constant _MAX_SCALE_EXP = 38;
     /// @notice Source tag of the insurance fund for the penalty share.
     bytes32 private constant _SOURCE_LIQUIDATION = "liquidation-penalty";
 
-    /// @dev One slot: scaledDebt (128) | callDeadline (64) | state (8) | heldMask (16).
+    /// @dev Everything an account has but its securities, in one slot: cash (96) | scaledDebt (96) |
+    ///      callDeadline (40) | state (8) | heldMask (16). Deposit, borrow, repay and liquidation read and write
+    ///      cash, debt and state together, and an account's first borrow finds the slot already non-zero.
+    ///      Bounds: cash and scaled debt below 2**96 base units (7.9e22 whole units of a 6-decimal cash token; more
+    ///      reverts, nothing is truncated), deadlines below 2**40 seconds (year 36812).
     struct Account {
-        uint128 scaledDebt;
-        uint64 callDeadline;
+        uint96 cash;
+        uint96 scaledDebt;
+        uint40 callDeadline;
         AccountState state;
         uint16 heldMask;
+    }
+
+    /// @dev Storage form of AssetConfig. Slot 0 holds everything a valuation reads: listed | liquidityTier | id |
+    ///      scaleExp | haircut | liquidationPenalty | windowStart. Slot 1: windowCap | seizedInWindow. The scale is
+    ///      kept as its power of ten (scale = 10**scaleExp ≤ 10**38) so that it fits slot 0.
+    struct AssetRecord {
+        bool listed;
+        uint8 liquidityTier;
+        uint8 id;
+        uint8 scaleExp;
+        uint64 haircut;
+        uint64 liquidationPenalty;
+        uint64 windowStart;
+        uint128 windowCap;
+        uint128 seizedInWindow;
     }
 
     /// @dev One held security, valued at the router's current price.
@@ -92,8 +114,9 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     IKycRegistry private immutable _kyc;
 
     mapping(address account => Account) private _accounts;
+    /// @dev Security balances; an account's cash balance is in its Account slot.
     mapping(address account => mapping(address asset => uint256)) private _balances;
-    mapping(address asset => AssetConfig) private _assets;
+    mapping(address asset => AssetRecord) private _assets;
     address[] private _assetList;
     mapping(uint8 tier => TierRisk) private _tiers;
     Params private _params;
@@ -161,8 +184,8 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         if (maxLeverage == 0) revert MarginNotVerified(msg.sender);
         uint256 scaled = _pool.borrow(amount, address(this));
         Account storage a = _accounts[msg.sender];
-        a.scaledDebt = (a.scaledDebt + scaled).toUint128();
-        _balances[msg.sender][address(_cash)] += amount;
+        a.scaledDebt = (a.scaledDebt + scaled).toUint96();
+        a.cash = (a.cash + amount).toUint96();
         Valuation memory v = _valuate(msg.sender);
         _requireInitialMargin(msg.sender, v, maxLeverage);
         emit Borrowed(msg.sender, amount, scaled, v.debt);
@@ -279,16 +302,19 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
             liquidationPenalty >= FixedPoint.WAD ||
             windowCap == 0
         ) revert MarginInvalidAssetConfig(asset);
-        AssetConfig storage cfg = _assets[asset];
+        AssetRecord storage cfg = _assets[asset];
         if (!cfg.listed) {
             uint256 n = _assetList.length;
             if (n >= MAX_ASSETS) revert MarginTooManyAssets(n);
             uint256 assetDecimals = IERC20Metadata(asset).decimals();
             uint256 cashDecimals = IERC20Metadata(address(_cash)).decimals();
-            if (assetDecimals + 18 < cashDecimals) revert MarginInvalidAssetConfig(asset);
+            // scale = 10**(assetDecimals + 18 − cashDecimals) must be a whole number that fits 128 bits.
+            if (assetDecimals + 18 < cashDecimals || assetDecimals + 18 - cashDecimals > _MAX_SCALE_EXP) {
+                revert MarginInvalidAssetConfig(asset);
+            }
             cfg.listed = true;
             cfg.id = uint8(n);
-            cfg.scale = (10 ** (assetDecimals + 18 - cashDecimals)).toUint128();
+            cfg.scaleExp = uint8(assetDecimals + 18 - cashDecimals);
             _assetList.push(asset);
         }
         cfg.liquidityTier = liquidityTier;
@@ -323,7 +349,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     /// @inheritdoc IMarginEngine
     function accountView(address account) external view returns (AccountView memory r) {
         Valuation memory v = _valuate(account);
-        Params memory p = _params;
+        Params storage p = _params;
         r.cash = v.cash;
         r.debt = v.debt;
         r.positionValue = v.positionValue;
@@ -360,6 +386,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
 
     /// @inheritdoc IMarginEngine
     function balanceOf(address account, address asset) external view returns (uint256) {
+        if (asset == address(_cash)) return _accounts[account].cash;
         return _balances[account][asset];
     }
 
@@ -373,7 +400,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     function assetMargins(
         address asset
     ) external view returns (uint256 maintenance, uint256 initial, uint256 volatility) {
-        AssetConfig storage cfg = _assets[asset];
+        AssetRecord storage cfg = _assets[asset];
         if (!cfg.listed) revert MarginAssetNotListed(asset);
         volatility = _oracle.volatility(asset);
         (maintenance, initial) = _margins(cfg.liquidityTier, volatility);
@@ -385,8 +412,17 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     }
 
     /// @inheritdoc IMarginEngine
-    function assetConfig(address asset) external view returns (AssetConfig memory) {
-        return _assets[asset];
+    function assetConfig(address asset) external view returns (AssetConfig memory c) {
+        AssetRecord memory r = _assets[asset];
+        c.listed = r.listed;
+        c.liquidityTier = r.liquidityTier;
+        c.id = r.id;
+        c.haircut = r.haircut;
+        c.liquidationPenalty = r.liquidationPenalty;
+        if (r.listed) c.scale = uint128(uint256(10) ** r.scaleExp);
+        c.windowCap = r.windowCap;
+        c.windowStart = r.windowStart;
+        c.seizedInWindow = r.seizedInWindow;
     }
 
     /// @inheritdoc IMarginEngine
@@ -441,7 +477,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         if (!fromWallet) _debit(msg.sender, address(_cash), pulled);
         // retire ≤ scaled: it is either scaled itself or floor(pay·RAY/index) with pay < debt.
         unchecked {
-            a.scaledDebt = uint128(scaled - retire);
+            a.scaledDebt = uint96(scaled - retire);
         }
         emit Repaid(msg.sender, pulled, retire, MarginMath.debtOf(scaled - retire, index));
         if (a.state != AccountState.Healthy) _refresh(msg.sender, _valuate(msg.sender));
@@ -450,31 +486,40 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     }
 
     function _credit(address account, address asset, uint256 amount) private {
-        if (asset != address(_cash)) {
-            AssetConfig storage cfg = _assets[asset];
-            if (!cfg.listed) revert MarginAssetNotListed(asset);
-            _accounts[account].heldMask |= uint16(1 << cfg.id);
+        Account storage a = _accounts[account];
+        if (asset == address(_cash)) {
+            a.cash = (a.cash + amount).toUint96();
+            return;
         }
+        AssetRecord storage cfg = _assets[asset];
+        if (!cfg.listed) revert MarginAssetNotListed(asset);
+        a.heldMask |= uint16(1 << cfg.id);
         _balances[account][asset] += amount;
     }
 
     function _debit(address account, address asset, uint256 amount) private {
+        Account storage a = _accounts[account];
+        if (asset == address(_cash)) {
+            uint256 cash = a.cash;
+            if (cash < amount) revert MarginInsufficientBalance(account, asset, cash, amount);
+            // amount ≤ cash < 2**96 was checked just above.
+            a.cash = uint96(cash - amount);
+            return;
+        }
         uint256 held = _balances[account][asset];
         if (held < amount) revert MarginInsufficientBalance(account, asset, held, amount);
         // held ≥ amount was checked just above.
         unchecked {
             _balances[account][asset] = held - amount;
         }
-        if (held == amount && asset != address(_cash)) {
-            _accounts[account].heldMask &= ~uint16(1 << _assets[asset].id);
-        }
+        if (held == amount) a.heldMask &= ~uint16(1 << _assets[asset].id);
     }
 
     // ───────────────────────────── valuation and state ─────────────────────────────
 
     function _valuate(address account) private view returns (Valuation memory v) {
         Account memory a = _accounts[account];
-        v.cash = _balances[account][address(_cash)];
+        v.cash = a.cash;
         v.scaled = a.scaledDebt;
         if (v.scaled > 0) {
             v.index = _pool.borrowIndex();
@@ -509,13 +554,13 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         IOracleRouter.Quote memory q,
         Valuation memory v
     ) private view returns (Position memory pos) {
-        AssetConfig storage cfg = _assets[asset];
+        AssetRecord storage cfg = _assets[asset];
         pos.asset = asset;
         pos.balance = _balances[account][asset];
         pos.tier = cfg.liquidityTier;
         pos.haircut = cfg.haircut;
         pos.penalty = cfg.liquidationPenalty;
-        pos.scale = cfg.scale;
+        pos.scale = uint256(10) ** cfg.scaleExp;
         pos.price = q.price;
         pos.safeSince = q.safeSince;
         if (q.status != IOracleRouter.PriceStatus.Safe && v.allSafe) {
@@ -542,7 +587,8 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         if (v.debt == 0) return AccountState.Healthy;
         if (v.debt > v.cash + v.positionValue) return AccountState.Defaulted;
         int256 eq = _equity(v);
-        Params memory p = _params;
+        // Only slot 0 of the params (the ratios) is needed: read through storage, not a copy of both slots.
+        Params storage p = _params;
         if (eq < SafeCast.toInt256(MarginMath.mulDown(v.maintenanceReq, p.hardFloorFactor))) {
             return AccountState.Liquidatable;
         }
@@ -563,10 +609,10 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         AccountState before = a.state;
         if (!v.allSafe) return before;
         int256 eq = _equity(v);
-        uint64 deadline = a.callDeadline;
+        uint40 deadline = a.callDeadline;
         bool below = v.debt > 0 && eq < SafeCast.toInt256(v.maintenanceReq);
         if (below && deadline == 0) {
-            deadline = uint64(block.timestamp) + _params.gracePeriod;
+            deadline = uint40(block.timestamp) + _params.gracePeriod;
             a.callDeadline = deadline;
             emit MarginCalled(account, deadline, eq, v.maintenanceReq);
         } else if (!below && deadline != 0) {
@@ -628,7 +674,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         found = bestTier > 0 && _windowRemaining(_assets[v.positions[best].asset], window) > 0;
     }
 
-    function _windowRemaining(AssetConfig storage cfg, uint256 window) private view returns (uint256) {
+    function _windowRemaining(AssetRecord storage cfg, uint256 window) private view returns (uint256) {
         if (block.timestamp >= cfg.windowStart + window) return cfg.windowCap;
         return cfg.windowCap - cfg.seizedInWindow;
     }
@@ -695,7 +741,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         emit Liquidated(account, msg.sender, pos.asset, units, pos.price, value, toDebt, bonus, penalty - bonus);
     }
 
-    function _recordSeizure(AssetConfig storage cfg, uint256 units, uint256 window) private {
+    function _recordSeizure(AssetRecord storage cfg, uint256 units, uint256 window) private {
         if (block.timestamp >= cfg.windowStart + window) {
             cfg.windowStart = uint64(block.timestamp);
             cfg.seizedInWindow = units.toUint128();
@@ -728,11 +774,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     ///      loss waterfall is booked; the insurance share is accrued (or, when the waterfall draws on the fund, all
     ///      that is owed is paid to it first); the state is recorded; then the pool and the fund are called.
     function _settle(address account, Valuation memory v, Settlement memory t) private {
-        uint256 liquidatorCash = _balances[msg.sender][address(_cash)];
-        if (liquidatorCash < t.liquidatorPays) {
-            revert MarginInsufficientBalance(msg.sender, address(_cash), liquidatorCash, t.liquidatorPays);
-        }
-        _balances[msg.sender][address(_cash)] = liquidatorCash - t.liquidatorPays;
+        _debit(msg.sender, address(_cash), t.liquidatorPays);
 
         bool waterfall = _accounts[account].heldMask == 0 && v.debt > 0;
         if (waterfall) {
@@ -746,11 +788,11 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         uint256 pulled = retire == 0 ? 0 : MarginMath.debtOf(retire, v.index);
         // pulled ≤ t.repaid (floor then ceil at the same index); the rounding remainder stays the account's.
         v.cash += t.repaid - pulled;
-        _balances[account][address(_cash)] = v.cash;
+        _accounts[account].cash = v.cash.toUint96();
         uint256 owed = _insuranceOwedPlusOne - 1 + t.insurance;
         Loss memory loss;
         if (waterfall) loss = _bookLoss(account, v, t, v.scaled - retire, owed);
-        else _accounts[account].scaledDebt = uint128(v.scaled - retire);
+        else _accounts[account].scaledDebt = uint96(v.scaled - retire);
         // The fund must hold what is owed to it before it pays a claim; otherwise the share waits for a sweep.
         uint256 toFund = loss.coveredScaled > 0 ? owed : 0;
         _insuranceOwedPlusOne = 1 + owed - toFund;

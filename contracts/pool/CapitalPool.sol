@@ -10,6 +10,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {FixedPoint} from "../shared/FixedPoint.sol";
 import {ICapitalPool} from "./ICapitalPool.sol";
 import {IInsuranceFund} from "./IInsuranceFund.sol";
@@ -21,23 +22,26 @@ import {IInsuranceFund} from "./IInsuranceFund.sol";
 contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using Math for uint256;
+    using SafeCast for uint256;
 
     /// @notice Highest annual rate a model may reach: 1000%.
     uint256 public constant MAX_RATE = 10e18;
 
     IInsuranceFund private immutable _insurance;
 
-    // slot: index (uint256)
-    uint256 private _index = FixedPoint.RAY;
-    // slot: lastAccrual (64) | borrower (160): every borrower call reads both, one cold SLOAD. RateModel (4 × 64)
-    // takes the next slot.
+    // slot: index (192, 1e27 at the start: room for a 6e30-fold growth) | lastAccrual (64): an accrual reads and
+    // writes them together.
+    uint192 private _index = uint192(FixedPoint.RAY);
     uint64 private _lastAccrual;
+    // slot: borrower, checked by every borrower call. RateModel (4 × 64) takes the next slot.
     address private _borrower;
     RateModel private _model;
-    uint256 private _totalScaled;
-    uint256 private _reservesOwed;
-    uint256 private _reserveFactor;
-    uint256 private _deficit;
+    // slot: totalScaled (128) | reservesOwed (128): every accrual reads both, borrow and repay write both.
+    uint128 private _totalScaled;
+    uint128 private _reservesOwed;
+    // slot: reserveFactor (64, ≤ 1e18) | deficit (128): accrual reads the factor, borrow the deficit.
+    uint64 private _reserveFactor;
+    uint128 private _deficit;
     uint256 private _writtenOff;
 
     /// @param cash the cash token lent out
@@ -86,11 +90,12 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
     function borrow(uint256 assets, address receiver) external onlyBorrower nonReentrant returns (uint256 scaled) {
         if (assets == 0) revert PoolZeroAmount();
         uint256 index = _accrue();
-        if (_deficit > 0) revert PoolDeficitUnresolved(_deficit);
+        uint256 d = _deficit;
+        if (d > 0) revert PoolDeficitUnresolved(d);
         uint256 available = _availableCash();
         if (assets > available) revert PoolInsufficientCash(assets, available);
         scaled = assets.mulDiv(FixedPoint.RAY, index, Math.Rounding.Ceil);
-        _totalScaled += scaled;
+        _totalScaled = (_totalScaled + scaled).toUint128();
         emit Borrowed(msg.sender, receiver, assets, scaled, index);
         IERC20(asset()).safeTransfer(receiver, assets);
     }
@@ -102,10 +107,8 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
         uint256 total = _totalScaled;
         if (scaled > total) revert PoolDebtExceeded(scaled, total);
         assets = scaled.mulDiv(index, FixedPoint.RAY, Math.Rounding.Ceil);
-        // scaled ≤ total was checked just above.
-        unchecked {
-            _totalScaled = total - scaled;
-        }
+        // scaled ≤ total < 2**128 was checked just above.
+        _totalScaled = uint128(total - scaled);
         emit Repaid(msg.sender, assets, scaled, index);
         IERC20(asset()).safeTransferFrom(msg.sender, address(this), assets);
     }
@@ -118,10 +121,9 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
         if (scaled > total) revert PoolDebtExceeded(scaled, total);
         uint256 priceBefore = _sharePrice();
         assets = scaled.mulDiv(index, FixedPoint.RAY);
-        unchecked {
-            _totalScaled = total - scaled;
-        }
-        _deficit += assets;
+        // scaled ≤ total < 2**128 was checked just above.
+        _totalScaled = uint128(total - scaled);
+        _deficit = (_deficit + assets).toUint128();
         _writtenOff += assets;
         emit BadDebtWrittenOff(msg.sender, assets, scaled, priceBefore, _sharePrice(), _deficit);
     }
@@ -133,7 +135,8 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
         uint256 d = _deficit;
         if (assets == 0 || assets > d) revert PoolNoSuchDeficit(assets, d);
         _accrue();
-        _deficit = d - assets;
+        // assets ≤ d < 2**128 was checked above.
+        _deficit = uint128(d - assets);
         emit DeficitCovered(msg.sender, assets, d - assets);
         IERC20(asset()).safeTransferFrom(msg.sender, address(this), assets);
     }
@@ -145,7 +148,8 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
         uint256 owed = _reservesOwed;
         paid = owed < cash ? owed : cash;
         if (paid == 0) return 0;
-        _reservesOwed = owed - paid;
+        // paid ≤ owed < 2**128.
+        _reservesOwed = uint128(owed - paid);
         emit ReservesSwept(address(_insurance), paid);
         IERC20(asset()).forceApprove(address(_insurance), paid);
         _insurance.receiveIncome(paid, "reserve-factor");
@@ -183,7 +187,7 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
     /// @notice cash + outstanding debt − reserves owed, as of now (interest included).
     function totalAssets() public view override(ERC4626, IERC4626) returns (uint256) {
         (uint256 index, uint256 owed) = _accrued();
-        uint256 gross = _cash() + _totalScaled.mulDiv(index, FixedPoint.RAY);
+        uint256 gross = _cash() + uint256(_totalScaled).mulDiv(index, FixedPoint.RAY);
         return gross > owed ? gross - owed : 0;
     }
 
@@ -239,7 +243,7 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
     /// @inheritdoc ICapitalPool
     function totalDebt() external view returns (uint256) {
         (uint256 index, ) = _accrued();
-        return _totalScaled.mulDiv(index, FixedPoint.RAY);
+        return uint256(_totalScaled).mulDiv(index, FixedPoint.RAY);
     }
 
     /// @inheritdoc ICapitalPool
@@ -255,7 +259,7 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
     /// @inheritdoc ICapitalPool
     function utilisation() public view returns (uint256) {
         (uint256 index, ) = _accrued();
-        return _utilisation(_cash(), _totalScaled.mulDiv(index, FixedPoint.RAY));
+        return _utilisation(_cash(), uint256(_totalScaled).mulDiv(index, FixedPoint.RAY));
     }
 
     /// @inheritdoc ICapitalPool
@@ -314,8 +318,8 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
         if (_lastAccrual == block.timestamp) return _index;
         uint256 owed;
         (index, owed) = _accrued();
-        _index = index;
-        _reservesOwed = owed;
+        _index = index.toUint192();
+        _reservesOwed = owed.toUint128();
         _lastAccrual = uint64(block.timestamp);
     }
 
@@ -331,7 +335,7 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
         uint256 rate = _rate(_utilisation(_cash(), debtBefore));
         index += index.mulDiv(rate * elapsed, FixedPoint.WAD * FixedPoint.YEAR);
         uint256 interest = scaled.mulDiv(index, FixedPoint.RAY) - debtBefore;
-        owed += interest.mulDiv(_reserveFactor, FixedPoint.WAD);
+        owed += interest.mulDiv(uint256(_reserveFactor), FixedPoint.WAD);
     }
 
     function _rate(uint256 u) private view returns (uint256) {
@@ -378,7 +382,8 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
 
     function _setReserveFactor(uint256 rf) private {
         if (rf > FixedPoint.WAD) revert PoolInvalidReserveFactor(rf);
-        _reserveFactor = rf;
+        // rf ≤ 1e18 < 2**64 was checked just above.
+        _reserveFactor = uint64(rf);
         emit ReserveFactorSet(rf);
     }
 }

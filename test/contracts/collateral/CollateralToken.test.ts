@@ -153,6 +153,53 @@ describe("CollateralToken", () => {
         .withArgs(hre.ethers.ZeroAddress);
     });
 
+    it("keeps a holder's balance and supply when its freeze or system flag changes (one storage word)", async () => {
+      const fx = await loadFixture(fundedFixture);
+      const [a, b] = fx.actors.users;
+      const supply = await fx.cash.totalSupply();
+      await fx.cash.connect(fx.actors.operator).setFrozen(a.address, true);
+      await fx.cash.setSystemAccount(a.address, true);
+      expect(await fx.cash.balanceOf(a.address)).to.equal(CNY(100_000n));
+      expect(await fx.cash.isFrozen(a.address)).to.equal(true);
+      expect(await fx.cash.isSystemAccount(a.address)).to.equal(true);
+      await fx.cash.connect(fx.actors.operator).setFrozen(a.address, false);
+      await fx.cash.connect(a).transfer(b.address, CNY(1n));
+      await fx.cash.setSystemAccount(a.address, false);
+      expect(await fx.cash.isSystemAccount(a.address)).to.equal(false);
+      expect(await fx.cash.isFrozen(a.address)).to.equal(false);
+      expect(await fx.cash.balanceOf(a.address)).to.equal(CNY(99_999n));
+      expect(await fx.cash.balanceOf(b.address)).to.equal(CNY(1n));
+      expect(await fx.cash.totalSupply()).to.equal(supply);
+    });
+
+    it("moves nothing on a transfer to oneself and refuses more than the balance with the ERC-20 error", async () => {
+      const fx = await loadFixture(fundedFixture);
+      const [a, b] = fx.actors.users;
+      await expect(fx.cash.connect(a).transfer(a.address, CNY(7n)))
+        .to.emit(fx.cash, "Transfer")
+        .withArgs(a.address, a.address, CNY(7n));
+      expect(await fx.cash.balanceOf(a.address)).to.equal(CNY(100_000n));
+      await expect(fx.cash.connect(a).transfer(b.address, CNY(100_000n) + 1n))
+        .to.be.revertedWithCustomError(fx.cash, "ERC20InsufficientBalance")
+        .withArgs(a.address, CNY(100_000n), CNY(100_000n) + 1n);
+    });
+
+    it("refuses a mint that would take supply above 2**248 − 1 (the balance bits of a holder's word)", async () => {
+      const fx = await loadFixture(fundedFixture);
+      const a = fx.actors.users[0].address;
+      const custodian = fx.cash.connect(fx.actors.custodian);
+      const max = 2n ** 248n - 1n;
+      const room = max - (await fx.cash.totalSupply());
+      await expect(custodian.mint(a, room + 1n, ref("dep-big")))
+        .to.be.revertedWithCustomError(fx.cash, "CollateralSupplyOverflow")
+        .withArgs(max + 1n);
+      await custodian.mint(a, room, ref("dep-big"));
+      expect(await fx.cash.totalSupply()).to.equal(max);
+      expect(await fx.cash.balanceOf(a)).to.equal(room + CNY(100_000n));
+      expect(await fx.cash.isFrozen(a)).to.equal(false);
+      expect(await fx.cash.isSystemAccount(a)).to.equal(false);
+    });
+
     it("applies the same rules to transferFrom", async () => {
       const fx = await loadFixture(fundedFixture);
       const [a, b, c] = fx.actors.users;

@@ -80,6 +80,24 @@ describe("MarginEngine", () => {
     });
   });
 
+  it("keeps cash, debt and state in one account slot: cash above 2**96 − 1 base units is refused whole", async () => {
+    const fx = await loadFixture(marginFixture);
+    const { engine, clientA, cash } = fx;
+    const cap = 2n ** 96n - 1n;
+    await cash.connect(fx.actors.custodian).mint(clientA.address, cap + 1n, hre.ethers.id("dep-cap"));
+    await cash.connect(clientA).approve(await addr(engine), hre.ethers.MaxUint256);
+    await engine.connect(clientA).deposit(await addr(cash), cap);
+    await expect(engine.connect(clientA).deposit(await addr(cash), 1n))
+      .to.be.revertedWithCustomError(engine, "SafeCastOverflowedUintDowncast")
+      .withArgs(96, cap + 1n);
+    expect(await engine.balanceOf(clientA.address, await addr(cash))).to.equal(cap);
+    await expect(engine.connect(clientA).borrow(1_000n * CNY))
+      .to.be.revertedWithCustomError(engine, "SafeCastOverflowedUintDowncast")
+      .withArgs(96, cap + 1_000n * CNY);
+    expect(await engine.balanceOf(clientA.address, await addr(cash))).to.equal(cap);
+    expect((await engine.debtOf(clientA.address)).scaled).to.equal(0n);
+  });
+
   describe("borrow and repay", () => {
     it("borrows into the account's cash balance up to the KYC tier's leverage", async () => {
       const fx = await loadFixture(marginFixture);
