@@ -120,6 +120,8 @@ const key = (holder: string, token: string): string => `${holder}:${token}`;
 
 describe("MarginEngine properties", function () {
   it(`keeps every invariant over ${RUNS} × ${STEPS} random steps (seed ${SEED})`, async function () {
+    // several thousand on-chain steps: minutes on a loaded 2-core machine (a safety limit, not a speed target)
+    this.timeout(600_000);
     const base = await loadFixture(propertyFixture);
     const tokenAddrs = await Promise.all([base.cash, base.bank, base.tech, base.small].map((t) => t.getAddress()));
     let steps = 0;
