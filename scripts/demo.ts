@@ -610,7 +610,11 @@ class Demo {
     say(`  debt ${cny(before.debt)} → ${cny(after.debt)}`);
     this.describe(after);
     const p = await this.d.pool();
-    say(`  insurance fund ${cny(p.insuranceFund.balance)} mbCNY (its share of the liquidation penalty)`);
+    const owed = await MarginEngine__factory.connect(this.contract("MarginEngine"), this.d.provider).insuranceOwed();
+    say(
+      `  insurance fund ${cny(p.insuranceFund.balance)} mbCNY, plus ${cny(owed)} of penalty shares the engine holds ` +
+        `for it until swept (MarginEngine.insuranceOwed)`,
+    );
   }
 
   /**

@@ -260,7 +260,7 @@ export class MarketDataFeed implements BookObserver {
   ): void {
     const no = ++this.tradeNo;
     if (this.publicSubs.size === 0 && this.accountSubs.size === 0) return;
-    const tradeId = `${this.seq}-${no}`;
+    const tradeId = `${this.instrument}:${this.seq}-${no}`; // the id the settlement queue gets (gateway)
     if (this.publicSubs.size > 0)
       this.trades.push({
         type: "trade",

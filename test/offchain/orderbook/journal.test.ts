@@ -251,8 +251,8 @@ describe("orderbook: file journal, snapshots and the book service", function () 
       expect([...bids.values()].sort((a, b) => b[0] - a[0])).to.deep.equal(svc.engine.book.depth(Side.Buy));
       const trades = seen.filter((m) => m.type === "trade");
       expect(trades.map((t) => [t.tradeId, t.qty, t.takerSide])).to.deep.equal([
-        ["7-1", 1, "sell"],
-        ["7-2", 1, "sell"],
+        ["BANK:7-1", 1, "sell"],
+        ["BANK:7-2", 1, "sell"],
       ]);
       // "b" sees its own order's events, and only those
       expect(mine.map((e) => e.event)).to.deep.equal(["accepted", "fill", "fill"]);

@@ -7,6 +7,7 @@ describe("public surfaces of the portfolio read model and the web console", func
   it("exports exactly the documented runtime names", function () {
     expect(Object.keys(portfolio).sort()).to.deep.equal([
       "EPOCHS_SHOWN",
+      "PRICE_STATUSES",
       "STRESS_RUN",
       "accountSummarySchema",
       "poolSummarySchema",
