@@ -7,6 +7,12 @@ import type { Row, SqlEngine, SqlExecutor, SqlParam } from "./engine";
 /**
  * The embedded engine: one better-sqlite3 connection in WAL mode. better-sqlite3 is synchronous, so an async
  * transaction must keep every other caller out until it ends; a promise chain (`gate`) does that.
+ *
+ * Standalone writes (outside any transaction) are group-committed: the writes issued during one turn of the event
+ * loop run in one transaction, and each resolves with its own result once that transaction has committed. A commit
+ * costs more than a small write, and under load many requests write at once (a request nonce, a signed order). Each
+ * statement keeps its own outcome (a constraint failure rolls back only that statement); a failure that ends the
+ * transaction, or a failed commit, fails every write of the group. Reads run at once.
  */
 export function openSqlite(file: string): SqlEngine {
   if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -15,49 +21,53 @@ export function openSqlite(file: string): SqlEngine {
   db.pragma("synchronous = NORMAL");
   db.pragma("foreign_keys = ON");
   db.pragma("busy_timeout = 5000");
+  const begin = db.prepare("BEGIN IMMEDIATE");
+  const commit = db.prepare("COMMIT");
+  const rollback = db.prepare("ROLLBACK");
 
-  const statements = new Map<string, Database.Statement>();
-  const prepare = (sql: string): { stmt: Database.Statement; order: number[] } => {
-    const order: number[] = [];
-    const rewritten = sql.replace(/\$(\d+)/g, (_m, n: string) => {
-      order.push(Number(n) - 1);
-      return "?";
-    });
-    let stmt = statements.get(rewritten);
-    if (!stmt) {
-      stmt = db.prepare(rewritten);
-      statements.set(rewritten, stmt);
+  // keyed by the SQL as written, so the placeholder rewrite runs once per statement text, not once per call
+  const statements = new Map<string, Prepared>();
+  const prepare = (sql: string): Prepared => {
+    let prepared = statements.get(sql);
+    if (prepared === undefined) {
+      const order: number[] = [];
+      const rewritten = sql.replace(/\$(\d+)/g, (_m, n: string) => {
+        order.push(Number(n) - 1);
+        return "?";
+      });
+      prepared = { stmt: db.prepare(rewritten), order };
+      statements.set(sql, prepared);
     }
-    return { stmt, order };
+    return prepared;
   };
   const bind = (params: SqlParam[], order: number[]): unknown[] =>
     order.map((i) => {
       const v = params[i];
       return typeof v === "boolean" ? (v ? 1 : 0) : v;
     });
+  const rowsOf = ({ stmt, order }: Prepared, params: SqlParam[]): Row[] => {
+    try {
+      if (stmt.reader) return stmt.all(...bind(params, order)) as Row[];
+      stmt.run(...bind(params, order));
+      return [];
+    } catch (err) {
+      throw storeError(err);
+    }
+  };
+  const changesOf = ({ stmt, order }: Prepared, params: SqlParam[]): number => {
+    try {
+      if (stmt.reader) return stmt.all(...bind(params, order)).length;
+      return stmt.run(...bind(params, order)).changes;
+    } catch (err) {
+      throw storeError(err);
+    }
+  };
 
   const direct: SqlExecutor = {
     kind: "sqlite",
-    async query<T extends Row>(sql: string, params: SqlParam[] = []): Promise<T[]> {
-      const { stmt, order } = prepare(sql);
-      try {
-        if (stmt.reader) return stmt.all(...bind(params, order)) as T[];
-        stmt.run(...bind(params, order));
-        return [];
-      } catch (err) {
-        throw storeError(err);
-      }
-    },
-    async run(sql: string, params: SqlParam[] = []): Promise<number> {
-      const { stmt, order } = prepare(sql);
-      try {
-        if (stmt.reader) return stmt.all(...bind(params, order)).length;
-        return stmt.run(...bind(params, order)).changes;
-      } catch (err) {
-        throw storeError(err);
-      }
-    },
-    async lock(): Promise<void> {},
+    query: async <T extends Row>(sql: string, params: SqlParam[] = []) => rowsOf(prepare(sql), params) as T[],
+    run: async (sql: string, params: SqlParam[] = []) => changesOf(prepare(sql), params),
+    lock: async () => {},
   };
 
   let gate: Promise<unknown> = Promise.resolve();
@@ -68,21 +78,65 @@ export function openSqlite(file: string): SqlEngine {
   };
   let inTransaction = false;
 
+  let group: QueuedWrite[] = [];
+  /** Runs the queued writes in one transaction; every promise settles after the commit (or the failure). */
+  const commitGroup = (): void => {
+    const writes = group;
+    group = [];
+    if (writes.length === 0) return;
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      begin.run();
+      for (const w of writes) {
+        try {
+          outcomes.push({ ok: true, value: w.execute() });
+        } catch (error) {
+          if (!db.inTransaction) throw error;
+          outcomes.push({ ok: false, error });
+        }
+      }
+      commit.run();
+    } catch (err) {
+      if (db.inTransaction) rollback.run();
+      const error = err instanceof AppError ? err : storeError(err);
+      for (const w of writes) w.reject(error);
+      return;
+    }
+    writes.forEach((w, i) => {
+      const o = outcomes[i];
+      if (o.ok) w.resolve(o.value);
+      else w.reject(o.error);
+    });
+  };
+  const queueWrite = <T>(execute: () => T): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      if (group.length === 0) setImmediate(() => void exclusive(async () => commitGroup()));
+      group.push({ execute, resolve: resolve as (v: unknown) => void, reject });
+    });
+
   return {
     kind: "sqlite",
-    query: (sql, params) => (inTransaction ? exclusive(() => direct.query(sql, params)) : direct.query(sql, params)),
-    run: (sql, params) => (inTransaction ? exclusive(() => direct.run(sql, params)) : direct.run(sql, params)),
+    query: <T extends Row>(sql: string, params: SqlParam[] = []): Promise<T[]> => {
+      const prepared = prepare(sql);
+      if (!prepared.stmt.readonly) return queueWrite(() => rowsOf(prepared, params) as T[]);
+      return inTransaction ? exclusive(() => direct.query<T>(sql, params)) : direct.query<T>(sql, params);
+    },
+    run: (sql: string, params: SqlParam[] = []): Promise<number> => {
+      const prepared = prepare(sql);
+      if (!prepared.stmt.readonly) return queueWrite(() => changesOf(prepared, params));
+      return inTransaction ? exclusive(() => direct.run(sql, params)) : direct.run(sql, params);
+    },
     lock: async () => {},
     transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
       return exclusive(async () => {
-        db.exec("BEGIN IMMEDIATE");
+        begin.run();
         inTransaction = true;
         try {
           const out = await fn(direct);
-          db.exec("COMMIT");
+          commit.run();
           return out;
         } catch (err) {
-          if (db.inTransaction) db.exec("ROLLBACK");
+          if (db.inTransaction) rollback.run();
           throw err;
         } finally {
           inTransaction = false;
@@ -90,9 +144,24 @@ export function openSqlite(file: string): SqlEngine {
       });
     },
     async close(): Promise<void> {
-      await exclusive(async () => db.close());
+      await exclusive(async () => {
+        commitGroup();
+        db.close();
+      });
     },
   };
+}
+
+interface Prepared {
+  stmt: Database.Statement;
+  /** For each `?` of the rewritten SQL, the index of the `$n` parameter it takes. */
+  order: number[];
+}
+
+interface QueuedWrite {
+  execute(): unknown;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
 }
 
 function storeError(err: unknown): AppError {

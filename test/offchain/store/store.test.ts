@@ -108,6 +108,36 @@ for (const engine of ENGINES) {
       expect(await store.nonces.prune(exp + 1)).to.be.greaterThanOrEqual(2);
     });
 
+    it("commits concurrent standalone writes with their own outcomes, durable once each resolves", async function () {
+      const exp = Date.now() + 60_000;
+      // issued in one turn of the event loop: on SQLite they share one transaction (group commit)
+      const outcomes = await Promise.allSettled([
+        store.nonces.use("group", "n-1", exp),
+        store.nonces.use("group", "n-2", exp),
+        store.nonces.use("group", "n-1", exp),
+        store.orderbook.insertOrder({ orderId: 901, instrument: "X", account: "0xA", orderHash: "0xh1", body: "{}" }),
+        // order_id is the primary key: this statement fails, and only it
+        store.orderbook.insertOrder({ orderId: 901, instrument: "X", account: "0xA", orderHash: "0xh2", body: "{}" }),
+        store.nonces.use("group", "n-3", exp),
+      ]);
+      expect(outcomes.map((o) => (o.status === "fulfilled" ? o.value : "failed"))).to.deep.equal([
+        true,
+        true,
+        false,
+        true,
+        "failed",
+        true,
+      ]);
+      const reopened = await openStore(opts);
+      try {
+        for (const n of ["n-1", "n-2", "n-3"]) expect(await reopened.nonces.use("group", n, exp)).to.equal(false);
+        expect((await reopened.orderbook.order(901))?.orderHash).to.equal("0xh1");
+        expect(await reopened.orderbook.order(902)).to.equal(undefined);
+      } finally {
+        await reopened.close();
+      }
+    });
+
     it("returns the first result for a repeated idempotency key and refuses another body under it", async function () {
       expect(await store.idempotency.begin("k", "idem-1", "h1", 1)).to.deep.equal({ kind: "new" });
       expect(await store.idempotency.begin("k", "idem-1", "h1", 2)).to.deep.equal({ kind: "in_progress" });
