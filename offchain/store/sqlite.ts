@@ -8,11 +8,13 @@ import type { Row, SqlEngine, SqlExecutor, SqlParam } from "./engine";
  * The embedded engine: one better-sqlite3 connection in WAL mode. better-sqlite3 is synchronous, so an async
  * transaction must keep every other caller out until it ends; a promise chain (`gate`) does that.
  *
- * Standalone writes (outside any transaction) are group-committed: the writes issued during one turn of the event
- * loop run in one transaction, and each resolves with its own result once that transaction has committed. A commit
- * costs more than a small write, and under load many requests write at once (a request nonce, a signed order). Each
- * statement keeps its own outcome (a constraint failure rolls back only that statement); a failure that ends the
- * transaction, or a failed commit, fails every write of the group. Reads run at once.
+ * Writes are group-committed: the transactions and standalone writes (outside any transaction) begun during one turn
+ * of the event loop run one after another in one SQLite transaction, and each resolves with its own result once that
+ * transaction has committed. A commit costs more than a small write, and under load many requests write at once (a
+ * request nonce, a signed order, the order book's journal group). Each member keeps its own outcome (a transaction
+ * runs in its own savepoint): a transaction that throws, or a statement that fails a constraint, leaves nothing
+ * behind and the others commit; a failure that ends the SQLite transaction, or a failed commit, fails every member
+ * of the group. Reads outside a transaction run at once.
  */
 export function openSqlite(file: string): SqlEngine {
   if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -24,6 +26,9 @@ export function openSqlite(file: string): SqlEngine {
   const begin = db.prepare("BEGIN IMMEDIATE");
   const commit = db.prepare("COMMIT");
   const rollback = db.prepare("ROLLBACK");
+  const savepoint = db.prepare("SAVEPOINT member");
+  const release = db.prepare("RELEASE member");
+  const rollbackToSavepoint = db.prepare("ROLLBACK TO member");
 
   // keyed by the SQL as written, so the placeholder rewrite runs once per statement text, not once per call
   const statements = new Map<string, Prepared>();
@@ -78,20 +83,28 @@ export function openSqlite(file: string): SqlEngine {
   };
   let inTransaction = false;
 
-  let group: QueuedWrite[] = [];
-  /** Runs the queued writes in one transaction; every promise settles after the commit (or the failure). */
-  const commitGroup = (): void => {
-    const writes = group;
+  let group: GroupMember[] = [];
+  /** Runs the queued members in one transaction; every promise settles after the commit, or with its failure. */
+  const commitGroup = async (): Promise<void> => {
+    const members = group;
     group = [];
-    if (writes.length === 0) return;
+    if (members.length === 0) return;
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    inTransaction = true;
     try {
       begin.run();
-      for (const w of writes) {
+      for (const m of members) {
+        // one statement is atomic by itself (a failed one leaves nothing behind); a transaction needs the savepoint
+        if (m.transaction) savepoint.run();
         try {
-          outcomes.push({ ok: true, value: w.execute() });
+          outcomes.push({ ok: true, value: await m.execute(direct) });
+          if (m.transaction) release.run();
         } catch (error) {
           if (!db.inTransaction) throw error;
+          if (m.transaction) {
+            rollbackToSavepoint.run();
+            release.run();
+          }
           outcomes.push({ ok: false, error });
         }
       }
@@ -99,53 +112,40 @@ export function openSqlite(file: string): SqlEngine {
     } catch (err) {
       if (db.inTransaction) rollback.run();
       const error = err instanceof AppError ? err : storeError(err);
-      for (const w of writes) w.reject(error);
+      for (const m of members) m.reject(error);
       return;
+    } finally {
+      inTransaction = false;
     }
-    writes.forEach((w, i) => {
+    members.forEach((m, i) => {
       const o = outcomes[i];
-      if (o.ok) w.resolve(o.value);
-      else w.reject(o.error);
+      if (o.ok) m.resolve(o.value);
+      else m.reject(o.error);
     });
   };
-  const queueWrite = <T>(execute: () => T): Promise<T> =>
+  const joinGroup = <T>(transaction: boolean, execute: (tx: SqlExecutor) => T | Promise<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
-      if (group.length === 0) setImmediate(() => void exclusive(async () => commitGroup()));
-      group.push({ execute, resolve: resolve as (v: unknown) => void, reject });
+      if (group.length === 0) setImmediate(() => void exclusive(commitGroup));
+      group.push({ transaction, execute, resolve: resolve as (v: unknown) => void, reject });
     });
 
   return {
     kind: "sqlite",
     query: <T extends Row>(sql: string, params: SqlParam[] = []): Promise<T[]> => {
       const prepared = prepare(sql);
-      if (!prepared.stmt.readonly) return queueWrite(() => rowsOf(prepared, params) as T[]);
+      if (!prepared.stmt.readonly) return joinGroup(false, () => rowsOf(prepared, params) as T[]);
       return inTransaction ? exclusive(() => direct.query<T>(sql, params)) : direct.query<T>(sql, params);
     },
     run: (sql: string, params: SqlParam[] = []): Promise<number> => {
       const prepared = prepare(sql);
-      if (!prepared.stmt.readonly) return queueWrite(() => changesOf(prepared, params));
+      if (!prepared.stmt.readonly) return joinGroup(false, () => changesOf(prepared, params));
       return inTransaction ? exclusive(() => direct.run(sql, params)) : direct.run(sql, params);
     },
     lock: async () => {},
-    transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-      return exclusive(async () => {
-        begin.run();
-        inTransaction = true;
-        try {
-          const out = await fn(direct);
-          commit.run();
-          return out;
-        } catch (err) {
-          if (db.inTransaction) rollback.run();
-          throw err;
-        } finally {
-          inTransaction = false;
-        }
-      });
-    },
+    transaction: <T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> => joinGroup(true, fn),
     async close(): Promise<void> {
       await exclusive(async () => {
-        commitGroup();
+        await commitGroup();
         db.close();
       });
     },
@@ -158,8 +158,11 @@ interface Prepared {
   order: number[];
 }
 
-interface QueuedWrite {
-  execute(): unknown;
+/** A standalone write or a whole transaction, waiting for its group's commit. */
+interface GroupMember {
+  /** A whole transaction (runs in a savepoint), or one standalone statement. */
+  transaction: boolean;
+  execute(tx: SqlExecutor): unknown;
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }

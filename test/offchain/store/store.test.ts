@@ -108,7 +108,7 @@ for (const engine of ENGINES) {
       expect(await store.nonces.prune(exp + 1)).to.be.greaterThanOrEqual(2);
     });
 
-    it("commits concurrent standalone writes with their own outcomes, durable once each resolves", async function () {
+    it("commits concurrent writes and transactions with their own outcomes, durable once each resolves", async function () {
       const exp = Date.now() + 60_000;
       // issued in one turn of the event loop: on SQLite they share one transaction (group commit)
       const outcomes = await Promise.allSettled([
@@ -119,6 +119,14 @@ for (const engine of ENGINES) {
         // order_id is the primary key: this statement fails, and only it
         store.orderbook.insertOrder({ orderId: 901, instrument: "X", account: "0xA", orderHash: "0xh2", body: "{}" }),
         store.nonces.use("group", "n-3", exp),
+        // a transaction that throws leaves none of its writes behind; the next one commits
+        store.transaction(async (tx) => {
+          await tx.nonces.use("group", "t-1", exp);
+          throw new Error("boom");
+        }),
+        store.transaction(
+          async (tx) => (await tx.nonces.use("group", "t-2", exp)) && tx.nonces.use("group", "t-3", exp),
+        ),
       ]);
       expect(outcomes.map((o) => (o.status === "fulfilled" ? o.value : "failed"))).to.deep.equal([
         true,
@@ -127,10 +135,14 @@ for (const engine of ENGINES) {
         true,
         "failed",
         true,
+        "failed",
+        true,
       ]);
       const reopened = await openStore(opts);
       try {
-        for (const n of ["n-1", "n-2", "n-3"]) expect(await reopened.nonces.use("group", n, exp)).to.equal(false);
+        for (const n of ["n-1", "n-2", "n-3", "t-2", "t-3"])
+          expect(await reopened.nonces.use("group", n, exp)).to.equal(false);
+        expect(await reopened.nonces.use("group", "t-1", exp)).to.equal(true);
         expect((await reopened.orderbook.order(901))?.orderHash).to.equal("0xh1");
         expect(await reopened.orderbook.order(902)).to.equal(undefined);
       } finally {
