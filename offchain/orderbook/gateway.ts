@@ -558,7 +558,18 @@ function fillOf(t: SettlementTrade, orderId: number, o: StoredOrder, role: "make
 }
 
 function encodeStored(o: StoredOrder): string {
-  return JSON.stringify(o, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+  const order = o.order;
+  return JSON.stringify({
+    order: {
+      ...order,
+      expiry: order.expiry.toString(),
+      limitPrice: order.limitPrice.toString(),
+      quantity: order.quantity.toString(),
+      nonce: order.nonce.toString(),
+    },
+    sig: o.sig,
+    instrument: o.instrument,
+  });
 }
 
 function decodeStored(body: string): StoredOrder {
