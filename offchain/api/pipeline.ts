@@ -172,8 +172,18 @@ export function routeHandler(route: Route, deps: PipelineDeps) {
       const fresh = await deps.store.nonces.use(caller.keyId, auth.nonce, auth.timestamp + deps.timestampWindowMs);
       if (!fresh) throw unauthenticated("replayed_nonce", "nonce was already used");
     }
-    const log = deps.log.child({ requestId, keyId: caller.keyId, route: action });
-    const ctx = { params, query, body, caller, requestId, log };
+    let log: Logger | undefined;
+    const ctx = {
+      params,
+      query,
+      body,
+      caller,
+      requestId,
+      // built on first use: most handlers never log
+      get log(): Logger {
+        return (log ??= deps.log.child({ requestId, keyId: caller.keyId, route: action }));
+      },
+    };
     if (!route.write) {
       const out = await route.handler(ctx);
       if (route.audited) {
