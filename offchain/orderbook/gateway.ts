@@ -6,7 +6,7 @@ import type { FillCursor, FillRow, Store } from "../store";
 import { NullObserver } from "./events";
 import { type InstrumentSpec } from "./instrument";
 import type { PreTradeRisk } from "./risk";
-import { BookService, type Ack } from "./service";
+import { BookService, JournalFailedError, type Ack } from "./service";
 import { StoreJournal, StoreSnapshotStore, type WriteFence } from "./storeJournal";
 import { type AccountId, type BookCommand, RejectCode, Side, StpMode, TimeInForce } from "./types";
 
@@ -143,6 +143,19 @@ export function rejected(code: string, message: string, details: Record<string, 
  * and hands every trade (with both signed orders) to the `TradeSink`. Book order ids are assigned here, one
  * increasing counter for every book.
  */
+/**
+ * Submits to a book's service. A journal stopped by the store's refusal of a classified write (the lease fence's
+ * NOT_LEADER once another instance took the order books) answers with that refusal, not as an internal failure.
+ */
+async function submitTo(book: Book, cmd: BookCommand): Promise<Ack> {
+  try {
+    return await book.svc.submit(cmd);
+  } catch (err) {
+    if (err instanceof JournalFailedError && err.cause instanceof AppError) throw err.cause;
+    throw err;
+  }
+}
+
 export class OrderGateway {
   private readonly books = new Map<string, Book>();
   private readonly byToken = new Map<string, Book>();
@@ -407,7 +420,7 @@ export class OrderGateway {
 
   /** Submits a command to a book and hands its trades to the sink once the command is durable. */
   async submit(book: Book, cmd: BookCommand): Promise<Ack> {
-    const ack = await book.svc.submit(cmd);
+    const ack = await submitTo(book, cmd);
     if (ack.seq > 0) await this.settle(book, ack.seq);
     if (!ack.accepted && ack.reject !== null)
       throw rejected(ack.reject, `order refused: ${ack.reject}`, { orderId: ack.orderId, seq: ack.seq });
@@ -417,7 +430,7 @@ export class OrderGateway {
   /** Submits the oracle price (ticks) of `instrument` as a journaled command (fires protective orders). */
   async oracle(instrument: string, priceTicks: number): Promise<void> {
     const book = this.book(instrument);
-    const ack = await book.svc.submit({ kind: "oracle", price: priceTicks });
+    const ack = await submitTo(book, { kind: "oracle", price: priceTicks });
     if (ack.seq > 0) await this.settle(book, ack.seq);
   }
 

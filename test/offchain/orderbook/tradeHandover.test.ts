@@ -6,6 +6,7 @@ import { Wallet } from "ethers";
 import { OrderGateway, type InstrumentSpec, type SettlementTrade, type TradeSink } from "../../../offchain/orderbook";
 import { settlementQueueSink } from "../../../offchain/settlement/orderbookSink";
 import { settlementDomain, signOrder, type SignedOrderFields } from "../../../offchain/settlement/orders";
+import { AppError } from "../../../offchain/shared/errors";
 import { openStore, type Store, type StoreOptions } from "../../../offchain/store";
 import { createTestDatabase } from "../../helpers/postgres";
 
@@ -208,6 +209,40 @@ for (const engine of ENGINES) {
       }
       expect((refused as { code?: string }).code).to.equal("VALIDATION_FAILED");
       await g.close();
+    });
+
+    it("answers NOT_LEADER (not an internal error) once another instance took the lease, and keeps refusing", async function () {
+      const lease = `role:orderbook-test-${engine.name}`;
+      const epoch = await store.locks.acquireLease(lease, "old-leader", 60_000);
+      expect(epoch).to.be.a("number");
+      const g = await OrderGateway.open({
+        store,
+        domain,
+        instruments: [SPEC],
+        sink: settlementQueueSink(store),
+        snapshotEvery: 0,
+        fence: async (tx) => {
+          if (!(await tx.locks.holdsLease(lease, "old-leader", epoch!))) {
+            throw new AppError("NOT_LEADER", "lease gone", { details: { lease } });
+          }
+        },
+      });
+      const w = new Wallet(Wallet.createRandom().privateKey);
+      const first = await placeLimit(g, w, 1, 1n, 1_000n, 1n);
+      expect(first.ack.accepted).to.equal(true);
+      // the old leader's lease expires (as while it was paused) and another instance takes it
+      expect(await store.locks.acquireLease(lease, "new-leader", 60_000, Date.now() + 120_000)).to.be.above(epoch!);
+      for (const nonce of [2n, 3n]) {
+        let refused: unknown;
+        try {
+          await placeLimit(g, w, 1, nonce, 1_001n, 1n);
+        } catch (err) {
+          refused = err;
+        }
+        expect(refused, "refused").to.be.instanceOf(AppError);
+        expect((refused as AppError).code).to.equal("NOT_LEADER");
+      }
+      await g.close().catch(() => undefined);
     });
   });
 }
