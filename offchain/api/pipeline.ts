@@ -93,6 +93,17 @@ function parsePart<S extends ZodTypeAny>(schema: S | undefined, value: unknown, 
   return r.data;
 }
 
+/** Route params or query: a part the route declares no schema for must be empty (checked without zod when it is). */
+function parseFields(schema: ZodTypeAny | undefined, fields: object, location: string): unknown {
+  if (schema === undefined && isEmpty(fields)) return {};
+  return parsePart(schema, { ...fields }, location);
+}
+
+function isEmpty(fields: object): boolean {
+  for (const _ in fields) return false;
+  return true;
+}
+
 function parseBody(route: Route, req: Request, raw: Buffer): unknown {
   if (!route.body) {
     if (raw.length > 0)
@@ -144,8 +155,8 @@ export function routeHandler(route: Route, deps: PipelineDeps) {
         });
       }
     }
-    const params = parsePart(route.params, { ...req.params }, "params");
-    const query = parsePart(route.query, { ...(req.query as object) }, "query");
+    const params = parseFields(route.params, req.params, "params");
+    const query = parseFields(route.query, req.query as object, "query");
     const body = parseBody(route, req, raw);
     const idemKey = header(req, HEADER.idempotencyKey);
     if (route.write && (!idemKey || !IDEMPOTENCY_KEY.test(idemKey))) {
@@ -161,8 +172,18 @@ export function routeHandler(route: Route, deps: PipelineDeps) {
       const fresh = await deps.store.nonces.use(caller.keyId, auth.nonce, auth.timestamp + deps.timestampWindowMs);
       if (!fresh) throw unauthenticated("replayed_nonce", "nonce was already used");
     }
-    const log = deps.log.child({ requestId, keyId: caller.keyId, route: action });
-    const ctx = { params, query, body, caller, requestId, log };
+    let log: Logger | undefined;
+    const ctx = {
+      params,
+      query,
+      body,
+      caller,
+      requestId,
+      // built on first use: most handlers never log
+      get log(): Logger {
+        return (log ??= deps.log.child({ requestId, keyId: caller.keyId, route: action }));
+      },
+    };
     if (!route.write) {
       const out = await route.handler(ctx);
       if (route.audited) {

@@ -15,7 +15,7 @@ const signedOrder = z
   .object({
     account: address,
     instrument: address.openapi({ description: "security token address" }),
-    side: z.union([z.literal(0), z.literal(1)]).openapi({ description: "0 = buy, 1 = sell" }),
+    side: z.nativeEnum({ buy: 0, sell: 1 } as const).openapi({ description: "0 = buy, 1 = sell" }),
     expiry: uint.openapi({ description: "unix seconds" }),
     limitPrice: uint.openapi({
       description: "cash base units per whole security token; on the instrument's tick grid",

@@ -108,6 +108,42 @@ for (const engine of ENGINES) {
       expect(await store.nonces.prune(exp + 1)).to.be.greaterThanOrEqual(2);
     });
 
+    it("commits concurrent writes and transactions with their own outcomes, durable once each resolves", async function () {
+      const exp = Date.now() + 60_000;
+      // issued in one turn of the event loop: on SQLite they share one transaction (group commit); on PostgreSQL
+      // they race on the pool, so which of two conflicting writes wins is not fixed there
+      const outcomes = await Promise.allSettled([
+        store.nonces.use("group", "n-1", exp),
+        store.nonces.use("group", "n-2", exp),
+        store.nonces.use("group", "n-1", exp),
+        store.orderbook.insertOrder({ orderId: 901, instrument: "X", account: "0xA", orderHash: "0xh1", body: "{}" }),
+        // order_id is the primary key: one of these two statements fails, and only it
+        store.orderbook.insertOrder({ orderId: 901, instrument: "X", account: "0xA", orderHash: "0xh2", body: "{}" }),
+        store.nonces.use("group", "n-3", exp),
+        // a transaction that throws leaves none of its writes behind; the other one commits
+        store.transaction(async (tx) => {
+          await tx.nonces.use("group", "t-1", exp);
+          throw new Error("boom");
+        }),
+        store.transaction(
+          async (tx) => (await tx.nonces.use("group", "t-2", exp)) && tx.nonces.use("group", "t-3", exp),
+        ),
+      ]);
+      const seen = outcomes.map((o) => (o.status === "fulfilled" ? o.value : "failed"));
+      expect([seen[0], seen[2]]).to.have.members([true, false]);
+      expect([seen[1], seen[5], seen[6], seen[7]]).to.deep.equal([true, true, "failed", true]);
+      expect([seen[3], seen[4]]).to.have.members([true, "failed"]);
+      const reopened = await openStore(opts);
+      try {
+        for (const n of ["n-1", "n-2", "n-3", "t-2", "t-3"])
+          expect(await reopened.nonces.use("group", n, exp)).to.equal(false);
+        expect(await reopened.nonces.use("group", "t-1", exp)).to.equal(true);
+        expect((await reopened.orderbook.order(901))?.orderHash).to.equal(seen[3] === true ? "0xh1" : "0xh2");
+      } finally {
+        await reopened.close();
+      }
+    });
+
     it("returns the first result for a repeated idempotency key and refuses another body under it", async function () {
       expect(await store.idempotency.begin("k", "idem-1", "h1", 1)).to.deep.equal({ kind: "new" });
       expect(await store.idempotency.begin("k", "idem-1", "h1", 2)).to.deep.equal({ kind: "in_progress" });
