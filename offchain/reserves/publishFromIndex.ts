@@ -24,11 +24,14 @@ export interface PublishRequest {
 export async function publishFromIndex(deps: ReservesDeps, req: PublishRequest = {}): Promise<PublishResult> {
   const ledger = deps.publisherLedger;
   if (!ledger) throw new AppError("CONFLICT", "no reserve publisher key is configured (MB_RESERVE_PUBLISHER_KEY)");
-  if (publishing || !(await deps.store.locks.tryAcquire(LEASE, owner, LEASE_MS))) {
-    throw new AppError("CONFLICT", "another proof-of-reserves publish is running");
-  }
+  // claimed before the first await: a second request of this process is refused even while the lease is being taken
+  // (the lease's owner is this process, so the lease alone would let it in)
+  if (publishing) throw new AppError("CONFLICT", "another proof-of-reserves publish is running");
   publishing = true;
+  let leased = false;
   try {
+    leased = await deps.store.locks.tryAcquire(LEASE, owner, LEASE_MS);
+    if (!leased) throw new AppError("CONFLICT", "another proof-of-reserves publish is running");
     const cursor = await deps.store.chain.cursor(deps.indexerName ?? RESERVES_INDEXER);
     if (!cursor) throw new AppError("CONFLICT", "the reserves indexer has not indexed any block yet");
     const snapshotBlock = BigInt(cursor.blockNumber);
@@ -66,6 +69,6 @@ export async function publishFromIndex(deps: ReservesDeps, req: PublishRequest =
     throw err;
   } finally {
     publishing = false;
-    await deps.store.locks.release(LEASE, owner);
+    if (leased) await deps.store.locks.release(LEASE, owner);
   }
 }
