@@ -138,12 +138,6 @@ export function rejected(code: string, message: string, details: Record<string, 
 }
 
 /**
- * The order-entry gateway: checks a client's EIP-712 signed SettlementHub order at the edge, maps it onto the
- * book's tick/lot grid, records the signed order, submits it to the instrument's `BookService` (store journal),
- * and hands every trade (with both signed orders) to the `TradeSink`. Book order ids are assigned here, one
- * increasing counter for every book.
- */
-/**
  * Submits to a book's service. A journal stopped by the store's refusal of a classified write (the lease fence's
  * NOT_LEADER once another instance took the order books) answers with that refusal, not as an internal failure.
  */
@@ -156,6 +150,12 @@ async function submitTo(book: Book, cmd: BookCommand): Promise<Ack> {
   }
 }
 
+/**
+ * The order-entry gateway: checks a client's EIP-712 signed SettlementHub order at the edge, maps it onto the
+ * book's tick/lot grid, records the signed order, submits it to the instrument's `BookService` (store journal),
+ * and hands every trade (with both signed orders) to the `TradeSink`. Book order ids are assigned here, one
+ * increasing counter for every book.
+ */
 export class OrderGateway {
   private readonly books = new Map<string, Book>();
   private readonly byToken = new Map<string, Book>();
