@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -8,49 +7,28 @@ import { ApiClient, type ApiCredentials } from "../../offchain/api";
 import type { AccountSummary, PoolSummary } from "../../offchain/portfolio";
 import { auditClientProof, parseClientProof } from "../../offchain/reserves";
 import { ReserveLedger__factory } from "../../typechain-types";
+import { type Proc, runScript, waitForOutput } from "../helpers/childProcess";
 import { CHROMIUM, SHOTS, launchChromium } from "../helpers/e2eStack";
 
-const ROOT = path.join(__dirname, "..", "..");
 const CHAIN_PORT = 8796;
 const API_PORT = 18796;
 const API = `http://127.0.0.1:${API_PORT}`;
 
-interface Proc {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number>;
-}
-
 /** A script of the project (npm start's or npm run demo's program) as a child process on the test's ports. */
 function run(script: string, dataDir: string, env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", script], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      MB_DATA_DIR: dataDir,
-      MB_DEPLOYMENTS_DIR: path.join(dataDir, "deployments"),
-      MB_CHAIN_PORT: String(CHAIN_PORT),
-      MB_API_PORT: String(API_PORT),
-      MB_ORACLE_INTERVAL_MS: "1000",
-      MB_LOG_LEVEL: "warn",
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
+  return runScript(script, {
+    MB_DATA_DIR: dataDir,
+    MB_DEPLOYMENTS_DIR: path.join(dataDir, "deployments"),
+    MB_CHAIN_PORT: String(CHAIN_PORT),
+    MB_API_PORT: String(API_PORT),
+    MB_ORACLE_INTERVAL_MS: "1000",
+    MB_LOG_LEVEL: "warn",
+    ...env,
   });
-  let out = "";
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (out += d));
-  const exited = new Promise<number>((resolve) => child.once("exit", (code) => resolve(code ?? -1)));
-  return { child, output: () => out, exited };
 }
 
 async function running(p: Proc): Promise<void> {
-  const deadline = Date.now() + 180_000;
-  while (!/MarginBridge is running/.test(p.output())) {
-    if (p.child.exitCode !== null) throw new Error(`npm start exited early:\n${p.output()}`);
-    if (Date.now() > deadline) throw new Error(`npm start did not come up:\n${p.output()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await waitForOutput(p, /MarginBridge is running/, 180_000);
 }
 
 async function stop(p: Proc): Promise<void> {

@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -11,9 +10,9 @@ import { openStore, type Store } from "../../offchain/store";
 import type { DeploymentRecord } from "../../scripts/deploy/types";
 import { startLocalChain, type LocalChain } from "../../scripts/lib/localChain";
 import { CollateralToken__factory, KycRegistry__factory, MarginEngine__factory } from "../../typechain-types";
+import { type Proc, runScript, spawnProc, waitForOutput } from "../helpers/childProcess";
 import { createTestDatabase, type TestPostgres } from "../helpers/postgres";
 
-const ROOT = path.join(__dirname, "..", "..");
 const RPC_PORT = 8940;
 const API_PORTS = [19400, 19401, 19402];
 const CNY = 10n ** 6n;
@@ -35,25 +34,6 @@ const ACCOUNTS = {
   relayer: 19,
 };
 
-interface Proc {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number>;
-}
-
-function run(args: string[], env: Record<string, string>): Proc {
-  const child = spawn(args[0], args.slice(1), {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (out += d));
-  const exited = new Promise<number>((resolve) => child.once("exit", (code) => resolve(code ?? -1)));
-  return { child, output: () => out, exited };
-}
-
 async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000, every = 200): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -62,19 +42,6 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, every));
   }
-}
-
-async function waitFor(p: Proc, pattern: RegExp, ms = 90_000): Promise<void> {
-  await until(
-    `${pattern}`,
-    async () => {
-      if (p.child.exitCode !== null) throw new Error(`process exited early:\n${p.output()}`);
-      return pattern.test(p.output()) ? true : undefined;
-    },
-    ms,
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}\n${p.output().slice(-4000)}`);
-  });
 }
 
 /**
@@ -126,11 +93,7 @@ describe("production profile: deploy by configuration, two instances on one Post
     MB_SETTLEMENT_INTERVAL_MS: "500",
     MB_LOG_LEVEL: "info",
   });
-  const startInstance = (port: number): Proc =>
-    run(
-      [process.execPath, require.resolve("ts-node/dist/bin.js"), "--transpile-only", "scripts/start.ts"],
-      serviceEnv(port),
-    );
+  const startInstance = (port: number): Proc => runScript("scripts/start.ts", serviceEnv(port));
 
   async function signed(who: number, side: 0 | 1, price: bigint, qty: bigint) {
     const order: SignedOrderFields = {
@@ -186,7 +149,7 @@ describe("production profile: deploy by configuration, two instances on one Post
     mark("node");
 
     // npm run deploy, configured by the environment only.
-    const deploy = run(["npm", "run", "--silent", "deploy"], {
+    const deploy = spawnProc(["npm", "run", "--silent", "deploy"], {
       MB_NETWORK: "permissioned",
       MB_RPC_URL: chain.url,
       MB_CHAIN_ID: "31337",
@@ -219,10 +182,7 @@ describe("production profile: deploy by configuration, two instances on one Post
 
   it("refuses to start without a live deployment record, naming the deploy command", async () => {
     const env = { ...serviceEnv(API_PORTS[0]), MB_DEPLOYMENTS_DIR: path.join(dir, "nowhere") };
-    const p = run(
-      [process.execPath, require.resolve("ts-node/dist/bin.js"), "--transpile-only", "scripts/start.ts"],
-      env,
-    );
+    const p = runScript("scripts/start.ts", env);
     instances.push(p);
     expect(await p.exited).to.equal(1);
     expect(p.output()).to.match(/npm start refused: no deployment record .*permissioned\.json.*npm run deploy/s);
@@ -232,11 +192,11 @@ describe("production profile: deploy by configuration, two instances on one Post
   it("runs two instances on one database: KYC, an order pair matched and settled, seen from both", async () => {
     const a = startInstance(API_PORTS[0]);
     instances.push(a);
-    await waitFor(a, /production profile\) is running/);
-    await waitFor(a, /order book leader/);
+    await waitForOutput(a, /production profile\) is running/);
+    await waitForOutput(a, /order book leader/);
     const b = startInstance(API_PORTS[1]);
     instances.push(b);
-    await waitFor(b, /production profile\) is running/);
+    await waitForOutput(b, /production profile\) is running/);
     expect(a.output()).to.not.match(/local chain|market simulator/);
     mark("instances up");
 
@@ -377,7 +337,7 @@ describe("production profile: deploy by configuration, two instances on one Post
     console.log(`      order-book failover after kill -9: ${failoverMs} ms (lease ttl 3000 ms)`);
     expect(failoverMs).to.be.below(3_000 + 1_000 + 5_000);
     expect(book.asks).to.deep.equal([{ price: "10", quantity: "5", orders: 1 }]);
-    await waitFor(b, /order book leader/);
+    await waitForOutput(b, /order book leader/);
 
     // The flow continues on the new leader: the acknowledged ask matches, the batcher (taken over) settles it.
     const buy2 = await new ApiClient(urls[1], keys.buyer).post<{ accepted: boolean; filledQuantity: string }>(
@@ -400,11 +360,11 @@ describe("production profile: deploy by configuration, two instances on one Post
     const b = instances.at(-1)!;
     const c = startInstance(API_PORTS[2]);
     instances.push(c);
-    await waitFor(c, /production profile\) is running/);
+    await waitForOutput(c, /production profile\) is running/);
     b.child.kill("SIGSTOP");
     const pausedAt = Date.now();
     try {
-      await waitFor(c, /order book leader/, 30_000);
+      await waitForOutput(c, /order book leader/, 30_000);
       console.log(`      standby took the order books ${Date.now() - pausedAt} ms after the leader paused`);
       // Sent to the paused old leader: it is handled only after the resume, when the new leader holds the lease.
       const late = new ApiClient(urls[1], keys.seller).post<{ error: { code: string } }>(

@@ -1,51 +1,21 @@
 import { expect } from "chai";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { type Proc, runScript, waitForOutput } from "../helpers/childProcess";
 
-const ROOT = path.join(__dirname, "..", "..");
 const CHAIN_PORT = 8761;
 const API_PORT = 18761;
 
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number>;
-}
-
 /** `npm start`'s program as a child process (compilation is done by the test command already). */
-function start(dataDir: string): Run {
-  const child = spawn(
-    process.execPath,
-    [require.resolve("ts-node/dist/bin.js"), "--transpile-only", "scripts/start.ts"],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        MB_DATA_DIR: dataDir,
-        MB_DEPLOYMENTS_DIR: path.join(dataDir, "deployments"),
-        MB_CHAIN_PORT: String(CHAIN_PORT),
-        MB_API_PORT: String(API_PORT),
-        MB_LOG_LEVEL: "warn",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let out = "";
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (out += d));
-  const exited = new Promise<number>((resolve) => child.once("exit", (code) => resolve(code ?? -1)));
-  return { child, output: () => out, exited };
-}
-
-async function until(run: Run, pattern: RegExp, ms = 120_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pattern.test(run.output())) {
-    if (run.child.exitCode !== null) throw new Error(`npm start exited early:\n${run.output()}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${run.output()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+function start(dataDir: string): Proc {
+  return runScript("scripts/start.ts", {
+    MB_DATA_DIR: dataDir,
+    MB_DEPLOYMENTS_DIR: path.join(dataDir, "deployments"),
+    MB_CHAIN_PORT: String(CHAIN_PORT),
+    MB_API_PORT: String(API_PORT),
+    MB_LOG_LEVEL: "warn",
+  });
 }
 
 describe("npm start (embedded default: durable local chain + service on SQLite)", function () {
@@ -55,18 +25,18 @@ describe("npm start (embedded default: durable local chain + service on SQLite)"
 
   it("comes up, and after a stop comes back with the same chain, the same deployment and its database", async () => {
     const first = start(dataDir);
-    await until(first, /MarginBridge is running/);
+    await waitForOutput(first, /MarginBridge is running/);
     expect(first.output()).to.match(/deployment written to/);
     const health = await fetch(`http://127.0.0.1:${API_PORT}/v1/health`);
     expect(health.status).to.equal(200);
     // Let the oracle reporters relay their first rounds, then stop as Ctrl-C would.
-    await until(first, /MarginBridge is running/);
+    await waitForOutput(first, /MarginBridge is running/);
     await new Promise((r) => setTimeout(r, 3_000));
     first.child.kill("SIGINT");
     expect(await first.exited).to.equal(0);
 
     const second = start(dataDir);
-    await until(second, /MarginBridge is running/);
+    await waitForOutput(second, /MarginBridge is running/);
     const replayed = /replayed (\d+) blocks/.exec(second.output());
     expect(replayed, second.output()).to.not.equal(null);
     expect(Number(replayed![1])).to.be.greaterThan(20);
