@@ -100,7 +100,8 @@ interface ICapitalPool is IERC4626 {
     function sweepReserves() external returns (uint256 paid);
 
     /// @notice Brings the index up to now. Anyone may call.
-    function accrue() external;
+    /// @return index the borrow index as of now (27 decimals), what `borrowIndex()` would return
+    function accrue() external returns (uint256 index);
 
     /// @notice Sets the annual rate model (risk officer, behind its delay). Accrues first at the old rate.
     function setRateModel(RateModel calldata model) external;
@@ -117,7 +118,9 @@ interface ICapitalPool is IERC4626 {
     /// @notice Sum of scaled debt; equals the sum of every account's scaled debt in the MarginEngine.
     function totalScaledDebt() external view returns (uint256);
 
-    /// @notice Cash that may leave now (borrowed or withdrawn): cash held − reserves owed.
+    /// @notice Cash that may leave now (borrowed or withdrawn): cash held − reserves owed. Cash held is what the
+    ///         pool counted in (deposits, repayments, covered deficits) minus what it paid out, never the token
+    ///         balance: a direct transfer to the pool is not cash.
     function availableCash() external view returns (uint256);
 
     /// @notice debt / (cash + debt), 18 decimals.
