@@ -117,7 +117,10 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     /// @dev Security balances; an account's cash balance is in its Account slot.
     mapping(address account => mapping(address asset => uint256)) private _balances;
     mapping(address asset => AssetRecord) private _assets;
-    address[] private _assetList;
+    /// @dev Listed assets by id (a mapping, not an array: a valuation reads one cold slot per held asset, without the
+    ///      array's length slot; ids come from held masks, whose bits are only ever set for listed ids).
+    mapping(uint256 id => address) private _assetById;
+    uint256 private _assetCount;
     mapping(uint8 tier => TierRisk) private _tiers;
     Params private _params;
     /// @dev 1 + the penalty shares owed to the insurance fund: never zero, so that accruing one is a non-zero →
@@ -305,7 +308,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         ) revert MarginInvalidAssetConfig(asset);
         AssetRecord storage cfg = _assets[asset];
         if (!cfg.listed) {
-            uint256 n = _assetList.length;
+            uint256 n = _assetCount;
             if (n >= MAX_ASSETS) revert MarginTooManyAssets(n);
             uint256 assetDecimals = IERC20Metadata(asset).decimals();
             uint256 cashDecimals = IERC20Metadata(address(_cash)).decimals();
@@ -316,7 +319,8 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
             cfg.listed = true;
             cfg.id = uint8(n);
             cfg.scaleExp = uint8(assetDecimals + 18 - cashDecimals);
-            _assetList.push(asset);
+            _assetById[n] = asset;
+            _assetCount = n + 1;
         }
         cfg.liquidityTier = liquidityTier;
         cfg.haircut = haircut;
@@ -438,7 +442,10 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
 
     /// @inheritdoc IMarginEngine
     function listedAssets() external view returns (address[] memory) {
-        return _assetList;
+        uint256 n = _assetCount;
+        address[] memory list = new address[](n);
+        for (uint256 id; id < n; ++id) list[id] = _assetById[id];
+        return list;
     }
 
     /// @inheritdoc IMarginEngine
@@ -536,7 +543,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         address[] memory assets = new address[](n);
         uint256 k;
         for (uint256 id; mask != 0; ++id) {
-            if (mask & 1 == 1) assets[k++] = _assetList[id];
+            if (mask & 1 == 1) assets[k++] = _assetById[id];
             mask >>= 1;
         }
         // One router call for every held asset: price, status, safeSince and volatility from one evaluation each.
