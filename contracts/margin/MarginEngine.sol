@@ -185,11 +185,11 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         // Zero for an unverified (revoked, expired) identity.
         uint256 maxLeverage = _kyc.maxLeverageOf(msg.sender);
         if (maxLeverage == 0) revert MarginNotVerified(msg.sender);
-        uint256 scaled = _pool.borrow(amount, address(this));
+        (uint256 scaled, uint256 index) = _pool.borrow(amount, address(this));
         Account storage a = _accounts[msg.sender];
         a.scaledDebt = (a.scaledDebt + scaled).toUint96();
         a.cash = (a.cash + amount).toUint96();
-        Valuation memory v = _valuate(msg.sender, 0);
+        Valuation memory v = _valuate(msg.sender, index);
         _requireInitialMargin(msg.sender, v, maxLeverage);
         emit Borrowed(msg.sender, amount, scaled, v.debt);
         _refresh(msg.sender, v);

@@ -94,9 +94,12 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
     // ───────────────────────────── borrower (MarginEngine) ─────────────────────────────
 
     /// @inheritdoc ICapitalPool
-    function borrow(uint256 assets, address receiver) external onlyBorrower nonReentrant returns (uint256 scaled) {
+    function borrow(
+        uint256 assets,
+        address receiver
+    ) external onlyBorrower nonReentrant returns (uint256 scaled, uint256 index) {
         if (assets == 0) revert PoolZeroAmount();
-        uint256 index = _accrue();
+        index = _accrue();
         uint256 d = _deficit;
         if (d > 0) revert PoolDeficitUnresolved(d);
         uint256 cash = _cashHeld;

@@ -79,7 +79,8 @@ interface ICapitalPool is IERC4626 {
 
     /// @notice Lends `assets` to `receiver` (the bound borrower only). Reverts while a deficit is unresolved.
     /// @return scaled the scaled debt added: ceil(assets · RAY / index), rounded against the borrower
-    function borrow(uint256 assets, address receiver) external returns (uint256 scaled);
+    /// @return index the borrow index it was lent at (as of now, 27 decimals), so that the borrower need not ask
+    function borrow(uint256 assets, address receiver) external returns (uint256 scaled, uint256 index);
 
     /// @notice Repays `scaled` debt (the bound borrower only), pulling ceil(scaled · index / RAY) cash from the caller.
     /// @return assets the cash pulled
