@@ -1,5 +1,5 @@
 /**
- * Gas of the funding and margin layer's user-facing calls, on the same deployment and test feeds as the tests.
+ * Gas of the funding and margin layer's user-facing calls, on the same deployment as the tests, with the production price feeds (MedianPriceFeed, fed by signed reports) behind the router, so that every figure includes what a production quote costs.
  * Targets (issue 4): liquidation segment < 150,000, deposit < 80,000, borrow < 120,000. For reference Aave v3.7's
  * snapshot shows liquidationCall ≈ 340,000, supply 140,000–164,000, borrow 209,000–245,000; Compound v3 bounds
  * collateral supply under 153,000.
@@ -10,7 +10,7 @@ import { CNY, marginFixture, pct, price, setTier, zeroRate } from "../../test/he
 import { verify } from "../../test/helpers/fixtures";
 
 export async function measure({ hre, emit }: GasContext): Promise<void> {
-  const fx = await marginFixture();
+  const fx = await marginFixture({ feeds: "median" });
   const { engine, pool, clientA, clientB, clientC, liquidator, lp } = fx;
   const cash = await fx.cash.getAddress();
   const line = (contract: string, method: string, gas: number, extra: Record<string, string | number> = {}): void =>

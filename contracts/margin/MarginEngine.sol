@@ -117,7 +117,10 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     /// @dev Security balances; an account's cash balance is in its Account slot.
     mapping(address account => mapping(address asset => uint256)) private _balances;
     mapping(address asset => AssetRecord) private _assets;
-    address[] private _assetList;
+    /// @dev Listed assets by id (a mapping, not an array: a valuation reads one cold slot per held asset, without the
+    ///      array's length slot; ids come from held masks, whose bits are only ever set for listed ids).
+    mapping(uint256 id => address) private _assetById;
+    uint256 private _assetCount;
     mapping(uint8 tier => TierRisk) private _tiers;
     Params private _params;
     /// @dev 1 + the penalty shares owed to the insurance fund: never zero, so that accruing one is a non-zero →
@@ -159,7 +162,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         if (!_kyc.isVerified(msg.sender)) revert MarginNotVerified(msg.sender);
         _credit(msg.sender, asset, amount);
         emit CollateralDeposited(msg.sender, asset, amount);
-        if (_accounts[msg.sender].state != AccountState.Healthy) _refresh(msg.sender, _valuate(msg.sender));
+        if (_accounts[msg.sender].state != AccountState.Healthy) _refresh(msg.sender, _valuate(msg.sender, 0));
         IERC20(asset).safeTransferFrom(msg.sender, address(this), amount);
     }
 
@@ -169,7 +172,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         _debit(msg.sender, asset, amount);
         emit CollateralWithdrawn(msg.sender, asset, amount);
         if (_accounts[msg.sender].scaledDebt > 0) {
-            Valuation memory v = _valuate(msg.sender);
+            Valuation memory v = _valuate(msg.sender, 0);
             _requireInitialMargin(msg.sender, v, _kyc.maxLeverageOf(msg.sender));
             _refresh(msg.sender, v);
         }
@@ -182,11 +185,11 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         // Zero for an unverified (revoked, expired) identity.
         uint256 maxLeverage = _kyc.maxLeverageOf(msg.sender);
         if (maxLeverage == 0) revert MarginNotVerified(msg.sender);
-        uint256 scaled = _pool.borrow(amount, address(this));
+        (uint256 scaled, uint256 index) = _pool.borrow(amount, address(this));
         Account storage a = _accounts[msg.sender];
         a.scaledDebt = (a.scaledDebt + scaled).toUint96();
         a.cash = (a.cash + amount).toUint96();
-        Valuation memory v = _valuate(msg.sender);
+        Valuation memory v = _valuate(msg.sender, index);
         _requireInitialMargin(msg.sender, v, maxLeverage);
         emit Borrowed(msg.sender, amount, scaled, v.debt);
         _refresh(msg.sender, v);
@@ -206,14 +209,15 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
 
     /// @inheritdoc IMarginEngine
     function poke(address account) external nonReentrant returns (AccountState) {
-        return _refresh(account, _valuate(account));
+        return _refresh(account, _valuate(account, 0));
     }
 
     /// @inheritdoc IMarginEngine
     function liquidate(address account, uint256 maxSegments) external nonReentrant returns (uint256 segments) {
         if (account == msg.sender) revert MarginSelfLiquidation(account);
         if (!_kyc.isVerified(msg.sender)) revert MarginNotVerified(msg.sender);
-        Valuation memory v = _valuate(account);
+        // Accrue now (the index the valuation needs): the pool's repay below then finds its accrual done.
+        Valuation memory v = _valuate(account, _accounts[account].scaledDebt > 0 ? _pool.accrue() : 0);
         if (!v.allSafe) revert MarginPriceUnsafe(v.unsafeAsset, v.unsafeStatus);
         AccountState s = _classify(v, _accounts[account].callDeadline);
         if (s != AccountState.Liquidatable && s != AccountState.Defaulted) revert MarginNotLiquidatable(account, s);
@@ -278,7 +282,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     /// @inheritdoc IMarginEngine
     function checkInitialMargin(address account) external view returns (bool) {
         if (_accounts[account].scaledDebt == 0) return true;
-        Valuation memory v = _valuate(account);
+        Valuation memory v = _valuate(account, 0);
         if (!v.allSafe) return false;
         int256 eq = _equity(v);
         return eq >= SafeCast.toInt256(v.initialReq) && _withinLeverage(v, eq, _kyc.maxLeverageOf(account));
@@ -304,7 +308,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         ) revert MarginInvalidAssetConfig(asset);
         AssetRecord storage cfg = _assets[asset];
         if (!cfg.listed) {
-            uint256 n = _assetList.length;
+            uint256 n = _assetCount;
             if (n >= MAX_ASSETS) revert MarginTooManyAssets(n);
             uint256 assetDecimals = IERC20Metadata(asset).decimals();
             uint256 cashDecimals = IERC20Metadata(address(_cash)).decimals();
@@ -315,7 +319,8 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
             cfg.listed = true;
             cfg.id = uint8(n);
             cfg.scaleExp = uint8(assetDecimals + 18 - cashDecimals);
-            _assetList.push(asset);
+            _assetById[n] = asset;
+            _assetCount = n + 1;
         }
         cfg.liquidityTier = liquidityTier;
         cfg.haircut = haircut;
@@ -348,7 +353,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
 
     /// @inheritdoc IMarginEngine
     function accountView(address account) external view returns (AccountView memory r) {
-        Valuation memory v = _valuate(account);
+        Valuation memory v = _valuate(account, 0);
         Params storage p = _params;
         r.cash = v.cash;
         r.debt = v.debt;
@@ -381,7 +386,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
 
     /// @inheritdoc IMarginEngine
     function accountState(address account) external view returns (AccountState) {
-        return _classify(_valuate(account), _accounts[account].callDeadline);
+        return _classify(_valuate(account, 0), _accounts[account].callDeadline);
     }
 
     /// @inheritdoc IMarginEngine
@@ -437,7 +442,10 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
 
     /// @inheritdoc IMarginEngine
     function listedAssets() external view returns (address[] memory) {
-        return _assetList;
+        uint256 n = _assetCount;
+        address[] memory list = new address[](n);
+        for (uint256 id; id < n; ++id) list[id] = _assetById[id];
+        return list;
     }
 
     /// @inheritdoc IMarginEngine
@@ -468,7 +476,8 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         Account storage a = _accounts[msg.sender];
         uint256 scaled = a.scaledDebt;
         if (scaled == 0) revert MarginNoDebt(msg.sender);
-        uint256 index = _pool.borrowIndex();
+        // Accrues now: the pool's repay below then finds its accrual done.
+        uint256 index = _pool.accrue();
         uint256 debt = MarginMath.debtOf(scaled, index);
         uint256 pay = amount < debt ? amount : debt;
         uint256 retire = pay == debt ? scaled : MarginMath.scaledFor(pay, index);
@@ -480,7 +489,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
             a.scaledDebt = uint96(scaled - retire);
         }
         emit Repaid(msg.sender, pulled, retire, MarginMath.debtOf(scaled - retire, index));
-        if (a.state != AccountState.Healthy) _refresh(msg.sender, _valuate(msg.sender));
+        if (a.state != AccountState.Healthy) _refresh(msg.sender, _valuate(msg.sender, index));
         if (fromWallet) _cash.safeTransferFrom(msg.sender, address(this), pulled);
         _pool.repay(retire);
     }
@@ -517,12 +526,13 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
 
     // ───────────────────────────── valuation and state ─────────────────────────────
 
-    function _valuate(address account) private view returns (Valuation memory v) {
+    /// @dev `index`: the pool's borrow index as of now when the caller already has it (0: ask the pool).
+    function _valuate(address account, uint256 index) private view returns (Valuation memory v) {
         Account memory a = _accounts[account];
         v.cash = a.cash;
         v.scaled = a.scaledDebt;
         if (v.scaled > 0) {
-            v.index = _pool.borrowIndex();
+            v.index = index == 0 ? _pool.borrowIndex() : index;
             v.debt = MarginMath.debtOf(v.scaled, v.index);
         }
         v.allSafe = true;
@@ -533,7 +543,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         address[] memory assets = new address[](n);
         uint256 k;
         for (uint256 id; mask != 0; ++id) {
-            if (mask & 1 == 1) assets[k++] = _assetList[id];
+            if (mask & 1 == 1) assets[k++] = _assetById[id];
             mask >>= 1;
         }
         // One router call for every held asset: price, status, safeSince and volatility from one evaluation each.
@@ -807,7 +817,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         }
         if (loss.writeOffScaled > 0) _pool.writeOff(loss.writeOffScaled);
         if (_accounts[msg.sender].scaledDebt > 0) {
-            _requireInitialMargin(msg.sender, _valuate(msg.sender), _kyc.maxLeverageOf(msg.sender));
+            _requireInitialMargin(msg.sender, _valuate(msg.sender, v.index), _kyc.maxLeverageOf(msg.sender));
         }
     }
 

@@ -77,20 +77,20 @@ interface IOracleRouter {
     /// @notice What the router has recorded for an asset from the primary feed's rounds (all reproducible from them).
     /// @param lastRoundId the last primary round processed (0: none yet)
     /// @param lastPrice the reference price, 18 decimals: the answer of `lastRoundId`
-    /// @param lastUpdatedAt `updatedAt` of `lastRoundId`
     /// @param safeSince see `safeSince`; 0 when the last keeper call did not find the price Safe
     /// @param tripped whether the circuit breaker is tripped
+    /// @param lastUpdatedAt `updatedAt` of `lastRoundId`
     /// @param trippedRoundId the primary round that tripped it (0 when not tripped)
     /// @param returnCount how many returns the EWMA has absorbed
     /// @param variance EWMA of squared per-round log returns, 18 decimals
-    /// @dev Layout: slot 0 lastRoundId | lastPrice | lastUpdatedAt; slot 1 safeSince | tripped | trippedRoundId |
-    ///      returnCount; slot 2 variance.
+    /// @dev Layout: slot 0 lastRoundId | lastPrice | safeSince | tripped (everything a quote reads but the variance);
+    ///      slot 1 lastUpdatedAt | trippedRoundId | returnCount (read when absorbing rounds); slot 2 variance.
     struct AssetState {
         uint80 lastRoundId;
         uint128 lastPrice;
-        uint40 lastUpdatedAt;
         uint40 safeSince;
         bool tripped;
+        uint40 lastUpdatedAt;
         uint80 trippedRoundId;
         uint64 returnCount;
         uint256 variance;

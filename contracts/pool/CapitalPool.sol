@@ -18,7 +18,9 @@ import {IInsuranceFund} from "./IInsuranceFund.sol";
 /// @title CapitalPool
 /// @notice See ICapitalPool. Trust: the bound borrower (MarginEngine) is trusted to borrow only against margin and to
 ///         write off only debt that collateral and the insurance fund could not cover.
-/// @dev Share decimals = cash decimals + 6 (virtual-share offset against the first-depositor inflation attack).
+/// @dev Share decimals = cash decimals + 6 (virtual-share offset against the first-depositor inflation attack). The
+///      pool counts the cash it holds itself instead of reading the token's balance: a token sent to it directly
+///      (a donation) moves neither the share price nor the utilisation.
 contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using Math for uint256;
@@ -33,14 +35,19 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
     // writes them together.
     uint192 private _index = uint192(FixedPoint.RAY);
     uint64 private _lastAccrual;
-    // slot: borrower, checked by every borrower call. RateModel (4 × 64) takes the next slot.
+    // slot: borrower (160) | reserveFactor (64, ≤ 1e18): every borrower call checks the first, an accrual with
+    // interest reads the second. RateModel (4 × 64) takes the next slot.
     address private _borrower;
-    RateModel private _model;
-    // slot: totalScaled (128) | reservesOwed (128): every accrual reads both, borrow and repay write both.
-    uint128 private _totalScaled;
-    uint128 private _reservesOwed;
-    // slot: reserveFactor (64, ≤ 1e18) | deficit (128): accrual reads the factor, borrow the deficit.
     uint64 private _reserveFactor;
+    RateModel private _model;
+    // slot: cash held (88) | totalScaled (88) | reservesOwed (80): an accrual reads all three (utilisation, interest)
+    // and writes the last; borrow, repay, deposit and withdraw write cash and debt in the same word. Bounds, in
+    // base units (SafeCast reverts above them, nothing is truncated): 2**88 − 1 (3.1e20 whole units of a 6-decimal
+    // cash token) for cash and scaled debt, 2**80 − 1 (1.2e18 whole units) for reserves owed.
+    uint88 private _cashHeld;
+    uint88 private _totalScaled;
+    uint80 private _reservesOwed;
+    // slot: deficit, read by borrow.
     uint128 private _deficit;
     uint256 private _writtenOff;
 
@@ -87,15 +94,22 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
     // ───────────────────────────── borrower (MarginEngine) ─────────────────────────────
 
     /// @inheritdoc ICapitalPool
-    function borrow(uint256 assets, address receiver) external onlyBorrower nonReentrant returns (uint256 scaled) {
+    function borrow(
+        uint256 assets,
+        address receiver
+    ) external onlyBorrower nonReentrant returns (uint256 scaled, uint256 index) {
         if (assets == 0) revert PoolZeroAmount();
-        uint256 index = _accrue();
+        index = _accrue();
         uint256 d = _deficit;
         if (d > 0) revert PoolDeficitUnresolved(d);
-        uint256 available = _availableCash();
+        uint256 cash = _cashHeld;
+        uint256 owed = _reservesOwed;
+        uint256 available = cash > owed ? cash - owed : 0;
         if (assets > available) revert PoolInsufficientCash(assets, available);
         scaled = assets.mulDiv(FixedPoint.RAY, index, Math.Rounding.Ceil);
-        _totalScaled = (_totalScaled + scaled).toUint128();
+        // assets ≤ available ≤ cash was checked just above.
+        _cashHeld = uint88(cash - assets);
+        _totalScaled = (_totalScaled + scaled).toUint88();
         emit Borrowed(msg.sender, receiver, assets, scaled, index);
         IERC20(asset()).safeTransfer(receiver, assets);
     }
@@ -107,8 +121,9 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
         uint256 total = _totalScaled;
         if (scaled > total) revert PoolDebtExceeded(scaled, total);
         assets = scaled.mulDiv(index, FixedPoint.RAY, Math.Rounding.Ceil);
-        // scaled ≤ total < 2**128 was checked just above.
-        _totalScaled = uint128(total - scaled);
+        _cashHeld = (_cashHeld + assets).toUint88();
+        // scaled ≤ total < 2**88 was checked just above.
+        _totalScaled = uint88(total - scaled);
         emit Repaid(msg.sender, assets, scaled, index);
         IERC20(asset()).safeTransferFrom(msg.sender, address(this), assets);
     }
@@ -121,8 +136,8 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
         if (scaled > total) revert PoolDebtExceeded(scaled, total);
         uint256 priceBefore = _sharePrice();
         assets = scaled.mulDiv(index, FixedPoint.RAY);
-        // scaled ≤ total < 2**128 was checked just above.
-        _totalScaled = uint128(total - scaled);
+        // scaled ≤ total < 2**88 was checked just above.
+        _totalScaled = uint88(total - scaled);
         _deficit = (_deficit + assets).toUint128();
         _writtenOff += assets;
         emit BadDebtWrittenOff(msg.sender, assets, scaled, priceBefore, _sharePrice(), _deficit);
@@ -137,6 +152,7 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
         _accrue();
         // assets ≤ d < 2**128 was checked above.
         _deficit = uint128(d - assets);
+        _cashHeld = (_cashHeld + assets).toUint88();
         emit DeficitCovered(msg.sender, assets, d - assets);
         IERC20(asset()).safeTransferFrom(msg.sender, address(this), assets);
     }
@@ -144,20 +160,21 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
     /// @inheritdoc ICapitalPool
     function sweepReserves() external nonReentrant returns (uint256 paid) {
         _accrue();
-        uint256 cash = _cash();
+        uint256 cash = _cashHeld;
         uint256 owed = _reservesOwed;
         paid = owed < cash ? owed : cash;
         if (paid == 0) return 0;
-        // paid ≤ owed < 2**128.
-        _reservesOwed = uint128(owed - paid);
+        // paid ≤ owed < 2**80 and paid ≤ cash < 2**88.
+        _reservesOwed = uint80(owed - paid);
+        _cashHeld = uint88(cash - paid);
         emit ReservesSwept(address(_insurance), paid);
         IERC20(asset()).forceApprove(address(_insurance), paid);
         _insurance.receiveIncome(paid, "reserve-factor");
     }
 
     /// @inheritdoc ICapitalPool
-    function accrue() external {
-        _accrue();
+    function accrue() external returns (uint256 index) {
+        return _accrue();
     }
 
     // ───────────────────────────── risk officer ─────────────────────────────
@@ -187,7 +204,7 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
     /// @notice cash + outstanding debt − reserves owed, as of now (interest included).
     function totalAssets() public view override(ERC4626, IERC4626) returns (uint256) {
         (uint256 index, uint256 owed) = _accrued();
-        uint256 gross = _cash() + uint256(_totalScaled).mulDiv(index, FixedPoint.RAY);
+        uint256 gross = uint256(_cashHeld) + uint256(_totalScaled).mulDiv(index, FixedPoint.RAY);
         return gross > owed ? gross - owed : 0;
     }
 
@@ -259,7 +276,7 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
     /// @inheritdoc ICapitalPool
     function utilisation() public view returns (uint256) {
         (uint256 index, ) = _accrued();
-        return _utilisation(_cash(), uint256(_totalScaled).mulDiv(index, FixedPoint.RAY));
+        return _utilisation(_cashHeld, uint256(_totalScaled).mulDiv(index, FixedPoint.RAY));
     }
 
     /// @inheritdoc ICapitalPool
@@ -319,7 +336,7 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
         uint256 owed;
         (index, owed) = _accrued();
         _index = index.toUint192();
-        _reservesOwed = owed.toUint128();
+        _reservesOwed = owed.toUint80();
         _lastAccrual = uint64(block.timestamp);
     }
 
@@ -332,7 +349,7 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
         uint256 scaled = _totalScaled;
         if (elapsed == 0 || scaled == 0) return (index, owed);
         uint256 debtBefore = scaled.mulDiv(index, FixedPoint.RAY);
-        uint256 rate = _rate(_utilisation(_cash(), debtBefore));
+        uint256 rate = _rate(_utilisation(_cashHeld, debtBefore));
         index += index.mulDiv(rate * elapsed, FixedPoint.WAD * FixedPoint.YEAR);
         uint256 interest = scaled.mulDiv(index, FixedPoint.RAY) - debtBefore;
         owed += interest.mulDiv(uint256(_reserveFactor), FixedPoint.WAD);
@@ -351,20 +368,22 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
         return debt.mulDiv(FixedPoint.WAD, cash + debt);
     }
 
-    function _cash() private view returns (uint256) {
-        return IERC20(asset()).balanceOf(address(this));
-    }
-
-    function _availableCash() private view returns (uint256) {
-        uint256 cash = _cash();
-        uint256 owed = _reservesOwed;
-        return cash > owed ? cash - owed : 0;
-    }
-
     function _availableCashNow() private view returns (uint256) {
         (, uint256 owed) = _accrued();
-        uint256 cash = _cash();
+        uint256 cash = _cashHeld;
         return cash > owed ? cash - owed : 0;
+    }
+
+    /// @dev Deposits and mints: the cash counted is what the caller paid, never the token balance.
+    function _transferIn(address from, uint256 assets) internal override {
+        _cashHeld = (_cashHeld + assets).toUint88();
+        super._transferIn(from, assets);
+    }
+
+    /// @dev Withdrawals and redemptions: maxWithdraw/maxRedeem already capped assets at the available cash.
+    function _transferOut(address to, uint256 assets) internal override {
+        _cashHeld = (_cashHeld - assets).toUint88();
+        super._transferOut(to, assets);
     }
 
     /// @dev Cash base units per one whole share (10**decimals() shares), rounded down.

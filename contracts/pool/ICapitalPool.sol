@@ -79,7 +79,8 @@ interface ICapitalPool is IERC4626 {
 
     /// @notice Lends `assets` to `receiver` (the bound borrower only). Reverts while a deficit is unresolved.
     /// @return scaled the scaled debt added: ceil(assets · RAY / index), rounded against the borrower
-    function borrow(uint256 assets, address receiver) external returns (uint256 scaled);
+    /// @return index the borrow index it was lent at (as of now, 27 decimals), so that the borrower need not ask
+    function borrow(uint256 assets, address receiver) external returns (uint256 scaled, uint256 index);
 
     /// @notice Repays `scaled` debt (the bound borrower only), pulling ceil(scaled · index / RAY) cash from the caller.
     /// @return assets the cash pulled
@@ -100,7 +101,8 @@ interface ICapitalPool is IERC4626 {
     function sweepReserves() external returns (uint256 paid);
 
     /// @notice Brings the index up to now. Anyone may call.
-    function accrue() external;
+    /// @return index the borrow index as of now (27 decimals), what `borrowIndex()` would return
+    function accrue() external returns (uint256 index);
 
     /// @notice Sets the annual rate model (risk officer, behind its delay). Accrues first at the old rate.
     function setRateModel(RateModel calldata model) external;
@@ -117,7 +119,9 @@ interface ICapitalPool is IERC4626 {
     /// @notice Sum of scaled debt; equals the sum of every account's scaled debt in the MarginEngine.
     function totalScaledDebt() external view returns (uint256);
 
-    /// @notice Cash that may leave now (borrowed or withdrawn): cash held − reserves owed.
+    /// @notice Cash that may leave now (borrowed or withdrawn): cash held − reserves owed. Cash held is what the
+    ///         pool counted in (deposits, repayments, covered deficits) minus what it paid out, never the token
+    ///         balance: a direct transfer to the pool is not cash.
     function availableCash() external view returns (uint256);
 
     /// @notice debt / (cash + debt), 18 decimals.

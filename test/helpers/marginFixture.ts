@@ -3,7 +3,7 @@ import { time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { deployCoreFixture, verify, type CoreFixture } from "./fixtures";
 import { ROLE } from "../../scripts/deploy/roles";
 import { pct } from "../../scripts/deploy/margin";
-import { useSettableFeeds } from "./oracle";
+import { useMedianFeeds, useSettableFeeds } from "./oracle";
 import {
   CapitalPool__factory,
   InsuranceFund__factory,
@@ -44,7 +44,7 @@ export interface MarginFixture extends CoreFixture {
   bank: CollateralToken;
   tech: CollateralToken;
   small: CollateralToken;
-  /** The SettableAggregatorV3 (8 decimals) behind the router, per token address. */
+  /** The SettableAggregatorV3 (8 decimals) behind the router, per token address (empty with `feeds: "median"`). */
   feeds: Map<string, SettableAggregatorV3>;
   /** Verified clients: tier 2 (2×), tier 3 (3×), tier 5 (5×). */
   clientA: HardhatEthersSigner;
@@ -57,7 +57,7 @@ export interface MarginFixture extends CoreFixture {
   /** Capital provider with 1,000,000 CNY in the pool. */
   lp: HardhatEthersSigner;
   /** Sets the price of a security (18-decimal CNY per share, truncated to the feed's 8 decimals) as a new round of
-   *  its test feed and pokes the router (absorbing the round into volatility and the safe window). */
+   *  its feed and pokes the router (absorbing the round into volatility and the safe window). */
   setPrice(token: CollateralToken, value: bigint): Promise<void>;
   /** Re-reports every feed's current answer (keeps prices fresh after a time jump). */
   refreshPrices(): Promise<void>;
@@ -69,14 +69,22 @@ export interface MarginFixture extends CoreFixture {
   buy(buyer: HardhatEthersSigner, token: CollateralToken, units: bigint, px: bigint): Promise<void>;
 }
 
+export interface MarginFixtureOptions {
+  /** Price feeds behind the router. "settable" (default, the tests): a SettableAggregatorV3 per security, whose
+   *  hostile modes tests use. "median": the MedianPriceFeeds deployAll registers, driven by reports signed by the
+   *  dev reporters as the off-chain reporter relays them — what production reads (the gas bench uses it). */
+  feeds?: "settable" | "median";
+}
+
 let mintNonce = 0;
 
 /**
  * The full stack from deployAll (real OracleRouter, CapitalPool, InsuranceFund, MarginEngine) with a
- * SettableAggregatorV3 (test/helpers/oracle.ts) behind the router for each security, a trade harness holding SETTLER, and funded actors.
+ * SettableAggregatorV3 (test/helpers/oracle.ts) behind the router for each security (or the production
+ * MedianPriceFeeds, see MarginFixtureOptions), a trade harness holding SETTLER, and funded actors.
  * Prices: mbBANK 10, mbTECH 25, mbSMALL 50 CNY. Pool: fixed 8% a year. The risk officer has no delay here.
  */
-export async function marginFixture(): Promise<MarginFixture> {
+export async function marginFixture(options: MarginFixtureOptions = {}): Promise<MarginFixture> {
   const fx = await deployCoreFixture();
   const { admin, custodian, riskOfficer, users } = fx.actors;
   const [clientA, clientB, clientC, dealer, liquidator, lp] = users;
@@ -88,14 +96,28 @@ export async function marginFixture(): Promise<MarginFixture> {
   const engineAddress = await engine.getAddress();
 
   // Breaker off (crash scenarios move prices by more than a day's limit) and a day of staleness (time jumps).
-  const oracle = await useSettableFeeds(
-    fx,
-    { mbBANK: "10", mbTECH: "25", mbSMALL: "50" },
-    { maxMove: 0n, maxStaleness: 86_400 },
-  );
-  const router = oracle.router;
+  const initialPrices = { mbBANK: "10", mbTECH: "25", mbSMALL: "50" };
+  const routerParams = { maxMove: 0n, maxStaleness: 86_400 };
   const feeds = new Map<string, SettableAggregatorV3>();
-  for (const t of fx.securities) feeds.set(await t.getAddress(), oracle.feeds[await t.symbol()]);
+  /** Appends a round at `answer` (8 decimals) to the security's feed. */
+  let report: (token: CollateralToken, answer: bigint) => Promise<void>;
+  /** The security's latest feed answer (8 decimals). */
+  let latestAnswer: (token: CollateralToken) => Promise<bigint>;
+  let router: OracleRouter;
+  if (options.feeds === "median") {
+    const oracle = await useMedianFeeds(fx, initialPrices, routerParams);
+    router = oracle.router;
+    report = async (token, answer) => oracle.report(await token.symbol(), answer);
+    latestAnswer = async (token) => (await oracle.feeds[await token.symbol()].latestRoundData())[1];
+  } else {
+    const oracle = await useSettableFeeds(fx, initialPrices, routerParams);
+    router = oracle.router;
+    for (const t of fx.securities) feeds.set(await t.getAddress(), oracle.feeds[await t.symbol()]);
+    report = async (token, answer) => {
+      await feeds.get(await token.getAddress())!.setAnswer(answer);
+    };
+    latestAnswer = async (token) => (await feeds.get(await token.getAddress())!.latestRoundData())[1];
+  }
 
   const harness = await new MarginTradeHarness__factory(admin).deploy(engineAddress, await fx.cash.getAddress());
   await fx.manager.grantRole(ROLE.SETTLER, await harness.getAddress(), 0);
@@ -130,15 +152,13 @@ export async function marginFixture(): Promise<MarginFixture> {
   await fundAccount(liquidator, fx.cash, 1_000_000n * CNY);
 
   const setPrice = async (token: CollateralToken, value: bigint): Promise<void> => {
-    const asset = await token.getAddress();
-    await feeds.get(asset)!.setAnswer(value / 10n ** 10n);
-    await router.poke(asset);
+    await report(token, value / 10n ** 10n);
+    await router.poke(await token.getAddress());
   };
   const refreshPrices = async (): Promise<void> => {
-    for (const [asset, feed] of feeds) {
-      const [, answer] = await feed.latestRoundData();
-      await feed.setAnswer(answer);
-      await router.poke(asset);
+    for (const token of fx.securities) {
+      await report(token, await latestAnswer(token));
+      await router.poke(await token.getAddress());
     }
   };
   const advance = async (seconds: number | bigint): Promise<void> => {

@@ -288,6 +288,62 @@ describe("CapitalPool", () => {
     });
   });
 
+  describe("direct transfers (donations)", () => {
+    it("a token sent straight to the pool moves neither share price, utilisation, rate nor available cash", async () => {
+      const { pool, lp, lp2, borrower, cash, actors } = await loadFixture(poolFixture);
+      await pool
+        .connect(actors.riskOfficer)
+        .setRateModel({ ...ZERO_RATE, base: (WAD / 100n) * 8n, slope1: WAD / 10n, kink: WAD / 2n });
+      await pool.connect(lp).deposit(100_000n * CNY, lp.address);
+      await pool.connect(borrower).borrow(40_000n * CNY, borrower.address);
+      const oneShare = 10n ** (await pool.decimals());
+      const views = async () => {
+        const at = await atHead();
+        return [
+          await pool.totalAssets(at),
+          await pool.convertToAssets(oneShare, at),
+          await pool.previewDeposit(10_000n * CNY, at),
+          await pool.previewRedeem(oneShare, at),
+          await pool.utilisation(at),
+          await pool.borrowRate(at),
+          await pool.availableCash(at),
+          await pool.maxWithdraw(lp.address, at),
+        ];
+      };
+      // The same second with and without the donation: interest accrues identically, so every view must match.
+      const at = (await time.latest()) + 10;
+      const snapshot = await hre.network.provider.send("evm_snapshot");
+      await time.increaseTo(at);
+      const without = await views();
+      await hre.network.provider.send("evm_revert", [snapshot]);
+      await time.setNextBlockTimestamp(at);
+      const poolAddress = await pool.getAddress();
+      const balanceBefore = await cash.balanceOf(poolAddress);
+      await cash.connect(lp2).transfer(poolAddress, 50_000n * CNY);
+      expect(await cash.balanceOf(poolAddress)).to.equal(balanceBefore + 50_000n * CNY);
+      expect(await views()).to.deep.equal(without);
+      // 40% (plus a few seconds of interest), not the 40 / 150 a balance-based pool would report.
+      expect(without[4]).to.be.closeTo((WAD * 4n) / 10n, WAD / 1_000_000n);
+    });
+
+    it("defeats the first-depositor inflation attack: a donation before a victim's deposit takes nothing from it", async () => {
+      const { pool, lp: attacker, lp2: victim, cash } = await loadFixture(poolFixture);
+      await pool.connect(attacker).deposit(1n, attacker.address);
+      await cash.connect(attacker).transfer(await pool.getAddress(), 100_000n * CNY);
+      const shares = await pool.previewDeposit(100_000n * CNY);
+      // Same price as the attacker paid: 10^6 shares per cash unit (the donation is not cash of the pool).
+      expect(shares).to.equal(100_000n * CNY * 10n ** 6n);
+      await pool.connect(victim).deposit(100_000n * CNY, victim.address);
+      expect(await pool.balanceOf(victim.address)).to.equal(shares);
+      expect(await pool.maxWithdraw(victim.address)).to.equal(100_000n * CNY);
+      // The attacker gets back its one unit, not a share of the victim's deposit.
+      expect(await pool.maxWithdraw(attacker.address)).to.equal(1n);
+      await expect(pool.connect(victim).redeem(shares, victim.address, victim.address))
+        .to.emit(pool, "Withdraw")
+        .withArgs(victim.address, victim.address, victim.address, 100_000n * CNY, shares);
+    });
+  });
+
   describe("bad debt", () => {
     it("writes off: the share price falls by the loss, borrowing stops until the deficit is resolved", async () => {
       const { pool, lp, borrower, actors } = await loadFixture(poolFixture);
