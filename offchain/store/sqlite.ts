@@ -1,6 +1,7 @@
 import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
+import { Worker } from "node:worker_threads";
 import { AppError } from "../shared/errors";
 import type { Row, SqlEngine, SqlExecutor, SqlParam } from "./engine";
 
@@ -23,6 +24,10 @@ export function openSqlite(file: string): SqlEngine {
   db.pragma("synchronous = NORMAL");
   db.pragma("foreign_keys = ON");
   db.pragma("busy_timeout = 5000");
+  // WAL checkpoints run on a worker thread (their page copies and the fsync stay off the event loop); the
+  // connection's own automatic checkpoint is only a backstop should the worker fall far behind or stop.
+  const checkpointer = file === ":memory:" ? undefined : startCheckpointer(file);
+  if (checkpointer) db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
   const begin = db.prepare("BEGIN IMMEDIATE");
   const commit = db.prepare("COMMIT");
   const rollback = db.prepare("ROLLBACK");
@@ -146,8 +151,74 @@ export function openSqlite(file: string): SqlEngine {
     async close(): Promise<void> {
       await exclusive(async () => {
         await commitGroup();
+        // the worker's connection first: the last connection to close checkpoints the WAL and removes it
+        await checkpointer?.stop();
         db.close();
       });
+    },
+  };
+}
+
+/** Pages the WAL may reach before the writing connection checkpoints it itself (≈ 40 MB at 4 KiB pages). */
+const BACKSTOP_CHECKPOINT_PAGES = 10_000;
+/** How often the worker checkpoints (a checkpoint with nothing new to copy costs almost nothing). */
+const CHECKPOINT_INTERVAL_MS = 500;
+
+/** Runs in the checkpoint worker: its own connection to the file, a PASSIVE checkpoint every interval. */
+const CHECKPOINT_WORKER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const Database = require(workerData.driver);
+const db = new Database(workerData.file);
+db.pragma("busy_timeout = 1000");
+let checkpoints = 0;
+const timer = setInterval(() => {
+  try {
+    db.pragma("wal_checkpoint(PASSIVE)");
+    checkpoints++;
+  } catch (err) {
+    parentPort.postMessage({ error: String(err) });
+  }
+}, workerData.intervalMs);
+parentPort.on("message", (m) => {
+  if (m === "stop") {
+    clearInterval(timer);
+    db.close();
+    parentPort.postMessage({ stopped: true, checkpoints });
+    parentPort.close();
+  }
+});
+`;
+
+interface Checkpointer {
+  /** Stops the worker after closing its connection; resolves with the number of checkpoints it ran. */
+  stop(): Promise<number>;
+}
+
+function startCheckpointer(file: string): Checkpointer {
+  const worker = new Worker(CHECKPOINT_WORKER, {
+    eval: true,
+    workerData: { file, driver: require.resolve("better-sqlite3"), intervalMs: CHECKPOINT_INTERVAL_MS },
+  });
+  worker.unref();
+  let checkpoints = 0;
+  let stopped = false;
+  // a failed checkpoint (e.g. SQLITE_BUSY) is retried at the next interval; a dead worker leaves the backstop
+  worker.on("message", (m: { stopped?: boolean; checkpoints?: number }) => {
+    if (m.stopped) {
+      stopped = true;
+      checkpoints = m.checkpoints ?? 0;
+    }
+  });
+  worker.on("error", () => undefined);
+  const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+  return {
+    async stop() {
+      worker.ref(); // keep the process alive until the worker has closed its connection
+      worker.postMessage("stop");
+      const timeout = new Promise<void>((resolve) => setTimeout(resolve, 5_000).unref());
+      await Promise.race([exited, timeout]);
+      if (!stopped) await worker.terminate();
+      return checkpoints;
     },
   };
 }

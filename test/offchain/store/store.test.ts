@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ALL_MIGRATIONS, openStore, verifyAuditChain, type Store, type StoreOptions } from "../../../offchain/store";
@@ -304,3 +304,34 @@ for (const engine of ENGINES) {
     });
   });
 }
+
+describe("SQLite engine: WAL checkpoints on a worker thread", function () {
+  this.timeout(30_000);
+
+  it("copies committed pages into the database file while the writer goes on, and leaves no WAL after close", async function () {
+    const dir = mkdtempSync(path.join(tmpdir(), "mb-wal-"));
+    try {
+      const file = path.join(dir, "wal.sqlite");
+      const db = openSqlite(file);
+      await db.run("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+      const before = statSync(file).size;
+      // ≈ 3 MB of rows in one commit (≈ 800 WAL frames): below SQLite's default automatic checkpoint (1,000 pages)
+      // and far below the writer's backstop (10,000 pages), so only the worker can have copied them
+      await db.transaction(async (tx) => {
+        for (let i = 0; i < 3_000; i++) await tx.run("INSERT INTO t (v) VALUES ($1)", [`row ${i} `.padEnd(900, "x")]);
+      });
+      const deadline = Date.now() + 10_000;
+      while (statSync(file).size < before + 2_000_000 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(statSync(file).size, "database file after the worker's checkpoints").to.be.above(before + 2_000_000);
+      await db.close();
+      expect(existsSync(`${file}-wal`), "WAL removed by the last connection to close").to.equal(false);
+      const again = openSqlite(file);
+      expect(await again.query<{ n: number }>("SELECT COUNT(*) AS n FROM t")).to.deep.equal([{ n: 3_000 }]);
+      await again.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
