@@ -20,7 +20,7 @@ import { Wallet } from "ethers";
 import { createApiKey, signedHeaders } from "../offchain/api";
 import { startService } from "../offchain/main";
 import { InMemoryRiskState, MarginState, PreTradeRisk } from "../offchain/orderbook";
-import { settlementDomain, signOrder, type SignedOrderFields } from "../offchain/settlement/orders";
+import { orderToJson, settlementDomain, signOrder, type SignedOrderFields } from "../offchain/settlement/orders";
 import { DEV_KEYS, parseConfig } from "../offchain/shared/config";
 import { silentLogger } from "../offchain/shared/logger";
 import { deployAll, devRoleHolders } from "../scripts/deploy/index";
@@ -132,18 +132,7 @@ export async function main(args: string[]): Promise<void> {
           nonce: BigInt(i + 1),
         };
         const sig = await signOrder(client, domain, order);
-        bodies.push(
-          JSON.stringify({
-            order: {
-              ...order,
-              expiry: String(expiry),
-              limitPrice: String(order.limitPrice),
-              quantity: String(order.quantity),
-              nonce: String(order.nonce),
-            },
-            signature: sig,
-          }),
-        );
+        bodies.push(JSON.stringify({ order: orderToJson(order), signature: sig }));
       }
       process.stderr.write(`pre-signed ${bodies.length} orders in ${Math.round(performance.now() - t0)} ms\n`);
 

@@ -67,6 +67,7 @@ export class Keeper {
   private assets: string[] = [];
   private haircuts = new Map<string, bigint>();
   private feedToAsset = new Map<string, string>();
+  private assetToFeed = new Map<string, string>();
   private cursor = -1;
   private lastResync = 0;
   private overrides: Override[] = [];
@@ -279,6 +280,7 @@ export class Keeper {
       this.haircuts.set(a, cfg.haircut);
       const primary = (await this.router.assetParams(a)).primary.toLowerCase();
       this.feedToAsset.set(primary, a);
+      this.assetToFeed.set(a, primary);
     }
   }
 
@@ -379,7 +381,7 @@ export class Keeper {
    * feed has a round the router has not absorbed (or nothing recorded the Safe period yet), at most once a second.
    */
   private async pokeRouter(asset: string): Promise<void> {
-    const feed = [...this.feedToAsset].find(([, a]) => a === asset)?.[0];
+    const feed = this.assetToFeed.get(asset);
     if (!feed) return;
     const key = `router:${asset}`;
     if (Date.now() - (this.pokedAt.get(key) ?? 0) < 1_000) return;

@@ -1,5 +1,5 @@
 import type { TypedDataDomain } from "ethers";
-import type { CompactSignature, SignedOrderFields } from "../settlement/orders";
+import { orderToJson, type CompactSignature, type SignedOrderFields } from "../settlement/orders";
 import { OrderVerifier } from "../settlement/orderSignature";
 import { AppError } from "../shared/errors";
 import type { FillCursor, FillRow, Store } from "../store";
@@ -572,18 +572,7 @@ function fillOf(t: SettlementTrade, orderId: number, o: StoredOrder, role: "make
 }
 
 function encodeStored(o: StoredOrder): string {
-  const order = o.order;
-  return JSON.stringify({
-    order: {
-      ...order,
-      expiry: order.expiry.toString(),
-      limitPrice: order.limitPrice.toString(),
-      quantity: order.quantity.toString(),
-      nonce: order.nonce.toString(),
-    },
-    sig: o.sig,
-    instrument: o.instrument,
-  });
+  return JSON.stringify({ order: orderToJson(o.order), sig: o.sig, instrument: o.instrument });
 }
 
 function decodeStored(body: string): StoredOrder {

@@ -14,6 +14,24 @@ export interface SignedOrderFields {
   nonce: bigint;
 }
 
+/** An order as JSON carries it (API bodies, the stored signed order): every integer field a decimal string. */
+export type SignedOrderJson = Omit<SignedOrderFields, "expiry" | "limitPrice" | "quantity" | "nonce"> & {
+  expiry: string;
+  limitPrice: string;
+  quantity: string;
+  nonce: string;
+};
+
+export function orderToJson(order: SignedOrderFields): SignedOrderJson {
+  return {
+    ...order,
+    expiry: order.expiry.toString(),
+    limitPrice: order.limitPrice.toString(),
+    quantity: order.quantity.toString(),
+    nonce: order.nonce.toString(),
+  };
+}
+
 /** EIP-2098 compact signature as the hub takes it. */
 export interface CompactSignature {
   r: string;

@@ -20,7 +20,7 @@ import {
   type SettlementTrade,
   type TradeSink,
 } from "../../../offchain/orderbook";
-import { settlementDomain, signOrder, type SignedOrderFields } from "../../../offchain/settlement/orders";
+import { orderToJson, settlementDomain, signOrder, type SignedOrderFields } from "../../../offchain/settlement/orders";
 import { DEV_KEYS, parseConfig } from "../../../offchain/shared/config";
 import { silentLogger } from "../../../offchain/shared/logger";
 import { startDevChain, type DevChain } from "../../helpers/devChain";
@@ -130,16 +130,7 @@ describe("orderbook API over a real node and SQLite (e2e)", function () {
       settlementDomain(dev.record.chainId, dev.record.contracts.SettlementHub),
       order,
     );
-    const body = {
-      order: {
-        ...order,
-        expiry: order.expiry.toString(),
-        limitPrice: order.limitPrice.toString(),
-        quantity: order.quantity.toString(),
-        nonce: order.nonce.toString(),
-      },
-      signature: sig,
-    };
+    const body = { order: orderToJson(order), signature: sig };
     return { order, sig, body };
   }
 

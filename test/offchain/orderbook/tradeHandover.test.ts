@@ -3,7 +3,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Wallet } from "ethers";
-import { OrderGateway, type InstrumentSpec, type SettlementTrade, type TradeSink } from "../../../offchain/orderbook";
+import {
+  OrderGateway,
+  type InstrumentSpec,
+  type OrderGatewayOptions,
+  type SettlementTrade,
+  type TradeSink,
+} from "../../../offchain/orderbook";
 import { settlementQueueSink } from "../../../offchain/settlement/orderbookSink";
 import { settlementDomain, signOrder, type SignedOrderFields } from "../../../offchain/settlement/orders";
 import { AppError } from "../../../offchain/shared/errors";
@@ -85,6 +91,16 @@ for (const engine of ENGINES) {
   describe(`orderbook → settlement hand-over across a crash (${engine.name})`, function () {
     this.timeout(30_000);
     let store: Store;
+    /** A gateway on the store, handing trades to the real settlement queue. */
+    const openGateway = (options: Partial<OrderGatewayOptions> = {}): Promise<OrderGateway> =>
+      OrderGateway.open({
+        store,
+        domain,
+        instruments: [SPEC],
+        sink: settlementQueueSink(store),
+        snapshotEvery: 0,
+        ...options,
+      });
 
     before(async function () {
       const o = await engine.setup();
@@ -105,7 +121,7 @@ for (const engine of ENGINES) {
         placeLimit(g, w, side, nonce, 1_000n, 5n);
       // A snapshot after every command: the tightest case (each snapshot compacts the journal behind it).
       const sink = dyingSink(store);
-      const first = await OrderGateway.open({ store, domain, instruments: [SPEC], sink, snapshotEvery: 1 });
+      const first = await openGateway({ sink, snapshotEvery: 1 });
       const resting = await place(first, maker, 1, 1n);
       expect(resting.ack.accepted).to.equal(true);
       await new Promise((r) => setTimeout(r, 200)); // the snapshot of seq 1 is saved; the next command's is due
@@ -126,13 +142,7 @@ for (const engine of ENGINES) {
       expect(await store.orderbook.lastSeq(SPEC.id)).to.equal(2);
 
       // Restart (the first gateway is abandoned, as a killed process would be): replay re-derives the trade.
-      const second = await OrderGateway.open({
-        store,
-        domain,
-        instruments: [SPEC],
-        sink: settlementQueueSink(store),
-        snapshotEvery: 1,
-      });
+      const second = await openGateway({ snapshotEvery: 1 });
       const queued = await store.settlement.pending(10);
       expect(queued.map((t) => t.tradeId)).to.deep.equal(["mbBANK:2-1"]);
       expect(queued[0].quantity).to.equal(5n);
@@ -142,13 +152,7 @@ for (const engine of ENGINES) {
 
       // Once the trade is queued the snapshot may cover it; a further restart queues nothing twice.
       await second.service(SPEC.id).snapshotNow();
-      const third = await OrderGateway.open({
-        store,
-        domain,
-        instruments: [SPEC],
-        sink: settlementQueueSink(store),
-        snapshotEvery: 1,
-      });
+      const third = await openGateway({ snapshotEvery: 1 });
       expect((await store.settlement.pending(10)).map((t) => t.tradeId)).to.deep.equal(["mbBANK:2-1"]);
       expect(third.service(SPEC.id).engine.book.depth(0)).to.deep.equal([]);
       // Both sides' fills are in the store: they survive the restarts and are recorded once.
@@ -173,13 +177,7 @@ for (const engine of ENGINES) {
 
     it("pages an account's fills newest first with a cursor, and refuses a forged cursor", async function () {
       const [maker, taker] = [0, 1].map(() => new Wallet(Wallet.createRandom().privateKey));
-      const g = await OrderGateway.open({
-        store,
-        domain,
-        instruments: [SPEC],
-        sink: settlementQueueSink(store),
-        snapshotEvery: 0,
-      });
+      const g = await openGateway();
       const place = (w: Wallet, side: 0 | 1, nonce: bigint, price: bigint) => placeLimit(g, w, side, nonce, price, 1n);
       for (let i = 1n; i <= 5n; i++) {
         await place(maker, 1, 100n + i, 990n + i);
@@ -215,12 +213,7 @@ for (const engine of ENGINES) {
       const lease = `role:orderbook-test-${engine.name}`;
       const epoch = await store.locks.acquireLease(lease, "old-leader", 60_000);
       expect(epoch).to.be.a("number");
-      const g = await OrderGateway.open({
-        store,
-        domain,
-        instruments: [SPEC],
-        sink: settlementQueueSink(store),
-        snapshotEvery: 0,
+      const g = await openGateway({
         fence: async (tx) => {
           if (!(await tx.locks.holdsLease(lease, "old-leader", epoch!))) {
             throw new AppError("NOT_LEADER", "lease gone", { details: { lease } });
