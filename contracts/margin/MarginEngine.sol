@@ -20,6 +20,10 @@ import {MarginMath} from "./MarginMath.sol";
 /// @notice See IMarginEngine. Trust: the oracle router is trusted for prices and volatility; the pool and the
 ///         insurance fund are trusted system contracts; listed assets must be plain ERC-20s (no fee on transfer,
 ///         no callbacks) — the CollateralTokens are. Risk parameters change only through the AccessManager.
+///         Custody of cash: what accounts borrow stays in the pool as the engine's float (`CapitalPool.floatHeld`)
+///         until it leaves the margin system; the engine's own cash balance plus that float equals its accounts'
+///         cash plus the insurance share owed. Borrowing and repaying move no token; a withdrawal or a payment to
+///         the insurance fund that the engine's own balance cannot cover releases the difference from the float.
 /// @dev Every state-changing function: validate → value the account → write balances/debt and emit → check margin
 ///      on the new state → external token/pool calls last. The pool's borrow is the one call made before the
 ///      check, because it returns the scaled debt; any failing check reverts it with the rest.
@@ -176,6 +180,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
             _requireInitialMargin(msg.sender, v, _kyc.maxLeverageOf(msg.sender));
             _refresh(msg.sender, v);
         }
+        if (asset == address(_cash)) _holdCash(amount);
         IERC20(asset).safeTransfer(msg.sender, amount);
     }
 
@@ -185,7 +190,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         // Zero for an unverified (revoked, expired) identity.
         uint256 maxLeverage = _kyc.maxLeverageOf(msg.sender);
         if (maxLeverage == 0) revert MarginNotVerified(msg.sender);
-        (uint256 scaled, uint256 index) = _pool.borrow(amount, address(this));
+        (uint256 scaled, uint256 index) = _pool.borrow(amount);
         Account storage a = _accounts[msg.sender];
         a.scaledDebt = (a.scaledDebt + scaled).toUint96();
         a.cash = (a.cash + amount).toUint96();
@@ -245,6 +250,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         if (amount == 0) return 0;
         _insuranceOwedPlusOne = 1;
         emit InsuranceSwept(amount);
+        _holdCash(amount);
         _insurance.receiveIncome(amount, _SOURCE_LIQUIDATION);
     }
 
@@ -492,6 +498,14 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         if (a.state != AccountState.Healthy) _refresh(msg.sender, _valuate(msg.sender, index));
         if (fromWallet) _cash.safeTransferFrom(msg.sender, address(this), pulled);
         _pool.repay(retire);
+    }
+
+    /// @dev Makes sure the engine itself holds `amount` cash before paying it out, taking the shortfall from its
+    ///      float in the pool (lent cash the pool keeps until it leaves the margin system). The engine's cash balance
+    ///      plus that float always equals its accounts' cash plus the insurance share owed, so the float covers it.
+    function _holdCash(uint256 amount) private {
+        uint256 held = _cash.balanceOf(address(this));
+        if (held < amount) _pool.release(amount - held, address(this));
     }
 
     function _credit(address account, address asset, uint256 amount) private {
@@ -810,7 +824,10 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         _refresh(account, v);
 
         if (retire > 0) _pool.repay(retire);
-        if (toFund > 0) _insurance.receiveIncome(toFund, _SOURCE_LIQUIDATION);
+        if (toFund > 0) {
+            _holdCash(toFund);
+            _insurance.receiveIncome(toFund, _SOURCE_LIQUIDATION);
+        }
         if (loss.coveredScaled > 0) {
             _insurance.coverBadDebt(account, loss.fromInsurance, address(this));
             _pool.repay(loss.coveredScaled);

@@ -17,7 +17,9 @@ import {IInsuranceFund} from "./IInsuranceFund.sol";
 
 /// @title CapitalPool
 /// @notice See ICapitalPool. Trust: the bound borrower (MarginEngine) is trusted to borrow only against margin and to
-///         write off only debt that collateral and the insurance fund could not cover.
+///         write off only debt that collateral and the insurance fund could not cover. Lent cash stays here as the
+///         borrower's float until the borrower releases it or repays with it: the pool's token balance is its own
+///         cash plus that float, and only the float can be released.
 /// @dev Share decimals = cash decimals + 6 (virtual-share offset against the first-depositor inflation attack). The
 ///      pool counts the cash it holds itself instead of reading the token's balance: a token sent to it directly
 ///      (a donation) moves neither the share price nor the utilisation.
@@ -31,10 +33,12 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
 
     IInsuranceFund private immutable _insurance;
 
-    // slot: index (192, 1e27 at the start: room for a 6e30-fold growth) | lastAccrual (64): an accrual reads and
-    // writes them together.
-    uint192 private _index = uint192(FixedPoint.RAY);
-    uint64 private _lastAccrual;
+    // slot: index (128, 1e27 at the start: room for a 3.4e11-fold growth, as Aave's 128-bit RAY indices) |
+    // lastAccrual (40, year 36812) | the borrower's float (88): an accrual reads and writes the first two together,
+    // and borrow and repay, which accrue first, write the float into the word the accrual wrote.
+    uint128 private _index = uint128(FixedPoint.RAY);
+    uint40 private _lastAccrual;
+    uint88 private _float;
     // slot: borrower (160) | reserveFactor (64, ≤ 1e18): every borrower call checks the first, an accrual with
     // interest reads the second. RateModel (4 × 64) takes the next slot.
     address private _borrower;
@@ -68,7 +72,7 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
         AccessManaged(authority)
     {
         _insurance = insurance;
-        _lastAccrual = uint64(block.timestamp);
+        _lastAccrual = uint40(block.timestamp);
         _setRateModel(model);
         _setReserveFactor(reserveFactor_);
     }
@@ -94,10 +98,7 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
     // ───────────────────────────── borrower (MarginEngine) ─────────────────────────────
 
     /// @inheritdoc ICapitalPool
-    function borrow(
-        uint256 assets,
-        address receiver
-    ) external onlyBorrower nonReentrant returns (uint256 scaled, uint256 index) {
+    function borrow(uint256 assets) external onlyBorrower nonReentrant returns (uint256 scaled, uint256 index) {
         if (assets == 0) revert PoolZeroAmount();
         index = _accrue();
         uint256 d = _deficit;
@@ -107,11 +108,11 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
         uint256 available = cash > owed ? cash - owed : 0;
         if (assets > available) revert PoolInsufficientCash(assets, available);
         scaled = assets.mulDiv(FixedPoint.RAY, index, Math.Rounding.Ceil);
-        // assets ≤ available ≤ cash was checked just above.
+        // assets ≤ available ≤ cash was checked just above; the float is lent cash, below 2**88 as cash is.
         _cashHeld = uint88(cash - assets);
         _totalScaled = (_totalScaled + scaled).toUint88();
-        emit Borrowed(msg.sender, receiver, assets, scaled, index);
-        IERC20(asset()).safeTransfer(receiver, assets);
+        _float = (_float + assets).toUint88();
+        emit Borrowed(msg.sender, assets, scaled, index);
     }
 
     /// @inheritdoc ICapitalPool
@@ -121,11 +122,25 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
         uint256 total = _totalScaled;
         if (scaled > total) revert PoolDebtExceeded(scaled, total);
         assets = scaled.mulDiv(index, FixedPoint.RAY, Math.Rounding.Ceil);
+        uint256 float_ = _float;
+        uint256 fromFloat = assets < float_ ? assets : float_;
         _cashHeld = (_cashHeld + assets).toUint88();
-        // scaled ≤ total < 2**88 was checked just above.
+        // scaled ≤ total < 2**88 was checked just above; fromFloat ≤ float.
         _totalScaled = uint88(total - scaled);
+        if (fromFloat > 0) _float = uint88(float_ - fromFloat);
         emit Repaid(msg.sender, assets, scaled, index);
-        IERC20(asset()).safeTransferFrom(msg.sender, address(this), assets);
+        if (assets > fromFloat) IERC20(asset()).safeTransferFrom(msg.sender, address(this), assets - fromFloat);
+    }
+
+    /// @inheritdoc ICapitalPool
+    function release(uint256 assets, address to) external onlyBorrower nonReentrant {
+        uint256 float_ = _float;
+        if (assets == 0) revert PoolZeroAmount();
+        if (assets > float_) revert PoolFloatExceeded(assets, float_);
+        // assets ≤ float was checked just above.
+        _float = uint88(float_ - assets);
+        emit FloatReleased(msg.sender, to, assets);
+        IERC20(asset()).safeTransfer(to, assets);
     }
 
     /// @inheritdoc ICapitalPool
@@ -264,6 +279,11 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
     }
 
     /// @inheritdoc ICapitalPool
+    function floatHeld() external view returns (uint256) {
+        return _float;
+    }
+
+    /// @inheritdoc ICapitalPool
     function totalScaledDebt() external view returns (uint256) {
         return _totalScaled;
     }
@@ -335,9 +355,9 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
         if (_lastAccrual == block.timestamp) return _index;
         uint256 owed;
         (index, owed) = _accrued();
-        _index = index.toUint192();
+        _index = index.toUint128();
         _reservesOwed = owed.toUint80();
-        _lastAccrual = uint64(block.timestamp);
+        _lastAccrual = uint40(block.timestamp);
     }
 
     /// @dev Index and reserves owed as of now, from the stored ones: the rate of the stored utilisation applies

@@ -37,6 +37,8 @@ interface ICapitalPool is IERC4626 {
     error PoolZeroAmount();
     /// @notice Covering more deficit than is recorded, or acknowledging none.
     error PoolNoSuchDeficit(uint256 amount, uint256 deficit);
+    /// @notice The borrower asked for more of its float than the pool holds for it.
+    error PoolFloatExceeded(uint256 requested, uint256 floatHeld);
     /// @notice `caller` is not the bound borrower (the MarginEngine).
     error PoolNotBorrower(address caller);
     /// @notice The borrower is bound once; `borrower` already is.
@@ -44,10 +46,14 @@ interface ICapitalPool is IERC4626 {
     /// @notice The zero address cannot be the borrower.
     error PoolInvalidBorrower(address borrower);
 
-    /// @notice Cash was lent to `receiver`; `scaled` was added to the scaled debt at `index`.
-    event Borrowed(address indexed borrower, address indexed receiver, uint256 assets, uint256 scaled, uint256 index);
-    /// @notice Debt was repaid: `scaled` removed, `assets` pulled from the borrower.
+    /// @notice Cash was lent to the borrower, kept in the pool as its float; `scaled` was added to the scaled debt at
+    ///         `index`.
+    event Borrowed(address indexed borrower, uint256 assets, uint256 scaled, uint256 index);
+    /// @notice Debt was repaid: `scaled` removed, `assets` taken from the borrower's float first, the rest pulled from
+    ///         the borrower.
     event Repaid(address indexed borrower, uint256 assets, uint256 scaled, uint256 index);
+    /// @notice The borrower took `assets` of its float out of the pool, to `to`.
+    event FloatReleased(address indexed borrower, address indexed to, uint256 assets);
     /// @notice Bad debt was written off: capital providers lose `assets`; the price of one whole share fell from
     ///         `sharePriceBefore` to `sharePriceAfter` (cash base units per 10**decimals() shares).
     event BadDebtWrittenOff(
@@ -77,14 +83,26 @@ interface ICapitalPool is IERC4626 {
     /// @notice The bound borrower (address(0) before `bindBorrower`).
     function borrower() external view returns (address);
 
-    /// @notice Lends `assets` to `receiver` (the bound borrower only). Reverts while a deficit is unresolved.
+    /// @notice Lends `assets` to the bound borrower (only it may call). The cash does not move: it stays in the pool as
+    ///         the borrower's float, out of the pool's own cash (`availableCash`, `totalAssets` and `maxWithdraw`
+    ///         never count it), until the borrower releases it or repays with it. Reverts while a deficit is
+    ///         unresolved.
     /// @return scaled the scaled debt added: ceil(assets · RAY / index), rounded against the borrower
     /// @return index the borrow index it was lent at (as of now, 27 decimals), so that the borrower need not ask
-    function borrow(uint256 assets, address receiver) external returns (uint256 scaled, uint256 index);
+    function borrow(uint256 assets) external returns (uint256 scaled, uint256 index);
 
-    /// @notice Repays `scaled` debt (the bound borrower only), pulling ceil(scaled · index / RAY) cash from the caller.
-    /// @return assets the cash pulled
+    /// @notice Repays `scaled` debt (the bound borrower only): ceil(scaled · index / RAY) cash, taken from the
+    ///         borrower's float first and pulled from the caller for the rest.
+    /// @return assets the cash repaid
     function repay(uint256 scaled) external returns (uint256 assets);
+
+    /// @notice Pays `assets` of the borrower's float to `to` (the bound borrower only), when cash leaves the margin
+    ///         system. Never more than the float: the pool's own cash cannot leave this way.
+    function release(uint256 assets, address to) external;
+
+    /// @notice Lent cash the pool still holds for the borrower (its float): the pool's token balance is its own
+    ///         cash plus this (plus anything sent to it directly, which it ignores).
+    function floatHeld() external view returns (uint256);
 
     /// @notice Writes off `scaled` debt that neither collateral nor the insurance fund could cover (the bound
     ///         borrower only). Records the deficit; borrowing stops until it is covered or acknowledged.

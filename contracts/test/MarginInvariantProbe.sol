@@ -59,12 +59,13 @@ contract MarginInvariantProbe {
             digest = keccak256(abi.encode(digest, scaled, state, deadline));
         }
         r.poolDebtMatches = scaledSum == pool.totalScaledDebt();
-        uint256 gross = IERC20(pool.asset()).balanceOf(address(pool)) + pool.totalDebt();
+        // The pool's token balance is its own cash plus the engine's float (lent cash it keeps until released).
+        uint256 gross = IERC20(pool.asset()).balanceOf(address(pool)) - pool.floatHeld() + pool.totalDebt();
         uint256 owed = pool.reservesOwed();
         r.poolIdentity = pool.totalAssets() == (gross > owed ? gross - owed : 0);
         digest = keccak256(abi.encode(digest, engine.insuranceOwed()));
         r.digest = keccak256(
-            abi.encode(digest, pool.totalSupply(), pool.totalScaledDebt(), pool.deficit(), fund.balance())
+            abi.encode(digest, pool.totalSupply(), pool.totalScaledDebt(), pool.deficit(), pool.floatHeld(), fund.balance())
         );
     }
 
@@ -91,7 +92,11 @@ contract MarginInvariantProbe {
         }
         // The engine also holds the penalty shares owed to the insurance fund (cash) until they are swept.
         (address cash, , , , ) = c.engine.contracts();
-        if (address(token) == cash) inside += c.engine.insuranceOwed();
+        // And lent cash stays in the pool as the engine's float until it leaves the margin system.
+        if (address(token) == cash) {
+            inside += c.engine.insuranceOwed();
+            engineHeld += c.pool.floatHeld();
+        }
         if (engineHeld != inside) r.engineBacked = false;
         if (held != token.totalSupply()) r.supplyConserved = false;
         return digest;

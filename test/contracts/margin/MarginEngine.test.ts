@@ -204,6 +204,7 @@ describe("MarginEngine", () => {
       expect((await engine.recordedState(clientC.address))[0]).to.equal(State.MarginCall);
       await fx.cash.connect(fx.actors.custodian).mint(clientC.address, 10_000n * CNY, hre.ethers.id("repay-cure"));
       await fx.cash.connect(clientC).approve(await addr(engine), 10_000n * CNY);
+      const floatBefore = await fx.pool.floatHeld();
       const tx = engine.connect(clientC).repayFromWallet(10_000n * CNY);
       await expect(tx)
         .to.emit(engine, "Repaid")
@@ -213,7 +214,9 @@ describe("MarginEngine", () => {
       await expect(tx)
         .to.emit(engine, "AccountStateChanged")
         .withArgs(clientC.address, State.MarginCall, State.Warning, 30_000n * CNY, 25_500n * CNY);
-      await expect(tx).to.changeTokenBalances(fx.cash, [clientC, fx.pool], [-10_000n * CNY, 10_000n * CNY]);
+      // The wallet's cash lands in the engine; the pool takes the repayment out of the engine's float it holds.
+      await expect(tx).to.changeTokenBalances(fx.cash, [clientC, engine, fx.pool], [-10_000n * CNY, 10_000n * CNY, 0n]);
+      expect(await fx.pool.floatHeld()).to.equal(floatBefore - 10_000n * CNY);
     });
 
     it("becomes Liquidatable when the deadline passes, or at once below the hard line", async () => {
@@ -276,6 +279,51 @@ describe("MarginEngine", () => {
       await fx.advance((await fx.engine.params()).oracleGrace);
       return fx;
     }
+
+    it("keeps lent cash in the pool as its float, repays from it and releases it when cash leaves", async () => {
+      const fx = await liquidatable();
+      const { engine, pool, cash, clientC, liquidator, fund } = fx;
+      const [cashAddr, engineAddr, poolAddr] = await Promise.all([addr(cash), addr(engine), addr(pool)]);
+      // The engine's own cash plus its float in the pool = its accounts' cash plus the share owed to the fund.
+      const expectBacked = async (): Promise<void> => {
+        let inside = await engine.insuranceOwed();
+        for (const u of fx.actors.users) inside += await engine.balanceOf(u.address, cashAddr);
+        expect((await cash.balanceOf(engineAddr)) + (await pool.floatHeld())).to.equal(inside);
+      };
+      // C borrowed 150,000 (no token moved) and withdrew it: the engine paid from its own cash (the liquidator's).
+      expect(await pool.floatHeld()).to.equal(150_000n * CNY);
+      expect(await cash.balanceOf(engineAddr)).to.equal(850_000n * CNY);
+      await expectBacked();
+
+      // The liquidation's repayment comes out of the float: no token moves at all.
+      const liquidation = engine.connect(liquidator).liquidate(clientC.address, 5);
+      await expect(liquidation).to.changeTokenBalances(cash, [engineAddr, poolAddr], [0n, 0n]);
+      const float = await pool.floatHeld();
+      expect(float).to.be.lessThan(150_000n * CNY);
+      await expectBacked();
+
+      // The liquidator takes all its cash out: more than the engine holds, the rest is released from the float.
+      const all = await engine.balanceOf(liquidator.address, cashAddr);
+      const shortfall = all - 850_000n * CNY;
+      expect(shortfall).to.be.greaterThan(0n);
+      const withdrawal = engine.connect(liquidator).withdraw(cashAddr, all);
+      await expect(withdrawal).to.emit(pool, "FloatReleased").withArgs(engineAddr, engineAddr, shortfall);
+      await expect(withdrawal).to.changeTokenBalances(
+        cash,
+        [liquidator.address, engineAddr, poolAddr],
+        [all, -(850_000n * CNY), -shortfall],
+      );
+      expect(await pool.floatHeld()).to.equal(float - shortfall);
+      await expectBacked();
+
+      // The engine holds nothing of its own now: the fund's share is released from the float as well.
+      const owed = await engine.insuranceOwed();
+      expect(owed).to.be.greaterThan(0n);
+      const sweep = engine.sweepInsurance();
+      await expect(sweep).to.emit(pool, "FloatReleased").withArgs(engineAddr, engineAddr, owed);
+      await expect(sweep).to.changeTokenBalances(cash, [await addr(fund), poolAddr], [owed, -owed]);
+      await expectBacked();
+    });
 
     it("refuses healthy accounts, self-liquidation and fresh prices inside the oracle grace", async () => {
       const fx = await loadFixture(marginFixture);

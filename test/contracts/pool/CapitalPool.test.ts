@@ -82,7 +82,7 @@ describe("CapitalPool", () => {
     it("rounds in the vault's favour: previewMint rounds assets up, previewWithdraw rounds shares up", async () => {
       const { pool, lp, borrower } = await loadFixture(poolFixture);
       await pool.connect(lp).deposit(300_000n * CNY, lp.address);
-      await pool.connect(borrower).borrow(100_000n * CNY, borrower.address);
+      await pool.connect(borrower).borrow(100_000n * CNY);
       await time.increase(7n * DAY);
       // totalAssets is no longer a multiple of the share supply: conversions must round.
       const assetsForOneShare = await pool.previewMint(1n);
@@ -113,7 +113,7 @@ describe("CapitalPool", () => {
       const { pool, lp, borrower, actors } = await loadFixture(poolFixture);
       await pool.connect(actors.riskOfficer).setRateModel(ZERO_RATE);
       await pool.connect(lp).deposit(100_000n * CNY, lp.address);
-      await pool.connect(borrower).borrow(70_000n * CNY, borrower.address);
+      await pool.connect(borrower).borrow(70_000n * CNY);
       expect(await pool.maxWithdraw(lp.address)).to.equal(30_000n * CNY);
       await expect(pool.connect(lp).withdraw(30_000n * CNY + 1n, lp.address, lp.address))
         .to.be.revertedWithCustomError(pool, "ERC4626ExceededMaxWithdraw")
@@ -128,15 +128,16 @@ describe("CapitalPool", () => {
   });
 
   describe("borrowing", () => {
-    it("only the bound borrower borrows, repays and writes off", async () => {
+    it("only the bound borrower borrows, repays, writes off and releases its float", async () => {
       const { pool, lp } = await loadFixture(poolFixture);
       await pool.connect(lp).deposit(100_000n * CNY, lp.address);
       for (const call of [
-        pool.connect(lp).borrow(1n, lp.address),
-        pool.connect(lp).repay(1n),
-        pool.connect(lp).writeOff(1n),
+        () => pool.connect(lp).borrow(1n),
+        () => pool.connect(lp).repay(1n),
+        () => pool.connect(lp).writeOff(1n),
+        () => pool.connect(lp).release(1n, lp.address),
       ]) {
-        await expect(call).to.be.revertedWithCustomError(pool, "PoolNotBorrower").withArgs(lp.address);
+        await expect(call()).to.be.revertedWithCustomError(pool, "PoolNotBorrower").withArgs(lp.address);
       }
     });
 
@@ -158,7 +159,7 @@ describe("CapitalPool", () => {
         0n,
       );
       expect(await fresh.borrower()).to.equal(hre.ethers.ZeroAddress);
-      await expect(fresh.connect(lp).borrow(1n, lp.address))
+      await expect(fresh.connect(lp).borrow(1n))
         .to.be.revertedWithCustomError(fresh, "PoolNotBorrower")
         .withArgs(lp.address);
       await expect(fresh.connect(actors.admin).bindBorrower(hre.ethers.ZeroAddress))
@@ -173,20 +174,63 @@ describe("CapitalPool", () => {
     it("lends cash, records scaled debt and refuses more than the available cash", async () => {
       const { pool, lp, borrower } = await loadFixture(poolFixture);
       await pool.connect(lp).deposit(100_000n * CNY, lp.address);
-      await expect(pool.connect(borrower).borrow(100_000n * CNY + 1n, borrower.address))
+      await expect(pool.connect(borrower).borrow(100_000n * CNY + 1n))
         .to.be.revertedWithCustomError(pool, "PoolInsufficientCash")
         .withArgs(100_000n * CNY + 1n, 100_000n * CNY);
-      await expect(pool.connect(borrower).borrow(60_000n * CNY, borrower.address))
+      await expect(pool.connect(borrower).borrow(60_000n * CNY))
         .to.emit(pool, "Borrowed")
-        .withArgs(borrower.address, borrower.address, 60_000n * CNY, 60_000n * CNY, RAY);
+        .withArgs(borrower.address, 60_000n * CNY, 60_000n * CNY, RAY);
       expect(await pool.totalScaledDebt()).to.equal(60_000n * CNY);
       expect(await pool.utilisation()).to.equal((WAD * 6n) / 10n);
+    });
+
+    it("keeps lent cash as the borrower's float: only the float is released, repayment takes it first", async () => {
+      const { pool, lp, borrower, cash, actors } = await loadFixture(poolFixture);
+      await pool.connect(actors.riskOfficer).setRateModel(ZERO_RATE);
+      await pool.connect(lp).deposit(100_000n * CNY, lp.address);
+      const poolAddress = await pool.getAddress();
+      // Borrowing moves no token: the pool keeps the 60,000 for the borrower, outside its own cash.
+      await expect(pool.connect(borrower).borrow(60_000n * CNY)).to.changeTokenBalances(
+        cash,
+        [poolAddress, borrower.address],
+        [0n, 0n],
+      );
+      expect(await pool.floatHeld()).to.equal(60_000n * CNY);
+      expect(await cash.balanceOf(poolAddress)).to.equal(100_000n * CNY);
+      expect(await pool.availableCash()).to.equal(40_000n * CNY);
+      expect(await pool.maxWithdraw(lp.address)).to.equal(40_000n * CNY);
+      expect(await pool.totalAssets()).to.equal(100_000n * CNY);
+
+      // Never more than the float (the pool's own 40,000 cannot leave this way), never zero, only the borrower.
+      await expect(pool.connect(borrower).release(60_000n * CNY + 1n, borrower.address))
+        .to.be.revertedWithCustomError(pool, "PoolFloatExceeded")
+        .withArgs(60_000n * CNY + 1n, 60_000n * CNY);
+      await expect(pool.connect(borrower).release(0n, borrower.address)).to.be.revertedWithCustomError(
+        pool,
+        "PoolZeroAmount",
+      );
+      const release = pool.connect(borrower).release(25_000n * CNY, lp.address);
+      await expect(release).to.emit(pool, "FloatReleased").withArgs(borrower.address, lp.address, 25_000n * CNY);
+      await expect(release).to.changeTokenBalances(cash, [poolAddress, lp.address], [-25_000n * CNY, 25_000n * CNY]);
+      expect(await pool.floatHeld()).to.equal(35_000n * CNY);
+      expect(await pool.totalAssets()).to.equal(100_000n * CNY);
+
+      // Repaying 50,000: 35,000 from the float, 15,000 pulled from the borrower.
+      const repay = pool.connect(borrower).repay(50_000n * CNY);
+      await expect(repay).to.emit(pool, "Repaid").withArgs(borrower.address, 50_000n * CNY, 50_000n * CNY, RAY);
+      await expect(repay).to.changeTokenBalances(cash, [poolAddress, borrower.address], [15_000n * CNY, -15_000n * CNY]);
+      expect(await pool.floatHeld()).to.equal(0n);
+      expect(await pool.availableCash()).to.equal(90_000n * CNY);
+      expect(await cash.balanceOf(poolAddress)).to.equal(90_000n * CNY);
+      await expect(pool.connect(borrower).release(1n, borrower.address))
+        .to.be.revertedWithCustomError(pool, "PoolFloatExceeded")
+        .withArgs(1n, 0n);
     });
 
     it("accrues 8% a year per second: 200,000 owes about 43.84 after one natural day", async () => {
       const { pool, lp, borrower } = await loadFixture(poolFixture);
       await pool.connect(lp).deposit(400_000n * CNY, lp.address);
-      await pool.connect(borrower).borrow(200_000n * CNY, borrower.address);
+      await pool.connect(borrower).borrow(200_000n * CNY);
       const start = BigInt(await time.latest());
       await time.setNextBlockTimestamp(start + DAY);
       await pool.accrue();
@@ -201,7 +245,7 @@ describe("CapitalPool", () => {
     it("repays scaled debt, pulling ceil(scaled · index) and emitting Repaid", async () => {
       const { pool, lp, borrower } = await loadFixture(poolFixture);
       await pool.connect(lp).deposit(400_000n * CNY, lp.address);
-      await pool.connect(borrower).borrow(200_000n * CNY, borrower.address);
+      await pool.connect(borrower).borrow(200_000n * CNY);
       const start = BigInt(await time.latest());
       await time.setNextBlockTimestamp(start + 180n * DAY);
       await hre.network.provider.send("evm_setAutomine", [false]);
@@ -230,10 +274,10 @@ describe("CapitalPool", () => {
       await expect(pool.connect(actors.riskOfficer).setRateModel(model))
         .to.emit(pool, "RateModelSet")
         .withArgs(model.base, model.slope1, model.slope2, model.kink);
-      await pool.connect(borrower).borrow(40_000n * CNY, borrower.address);
+      await pool.connect(borrower).borrow(40_000n * CNY);
       // U = 40% → 2% + 10% × 0.4/0.8 = 7%
       expect(await pool.borrowRate(await atHead())).to.equal((7n * WAD) / 100n);
-      await pool.connect(borrower).borrow(50_000n * CNY, borrower.address);
+      await pool.connect(borrower).borrow(50_000n * CNY);
       // U ≈ 90% (plus one second of interest) → 2% + 10% + 100% × 0.1/0.2 = 62%
       expect(await pool.borrowRate(await atHead())).to.be.closeTo((62n * WAD) / 100n, 10n ** 12n);
       await expect(pool.connect(actors.riskOfficer).setRateModel({ ...model, kink: WAD + 1n }))
@@ -268,17 +312,18 @@ describe("CapitalPool", () => {
     it("owes 10% of interest to the insurance fund and keeps totalAssets = cash + debt − reserves owed", async () => {
       const { pool, fund, lp, borrower } = await loadFixture(poolFixture);
       await pool.connect(lp).deposit(300_000n * CNY, lp.address);
-      await pool.connect(borrower).borrow(200_000n * CNY, borrower.address);
+      await pool.connect(borrower).borrow(200_000n * CNY);
       await time.increase(180n * DAY);
       await pool.accrue();
       const head = await atHead();
       const debt = await pool.totalDebt(head);
       const owed = await pool.reservesOwed(head);
       expect(owed).to.be.closeTo((debt - 200_000n * CNY) / 10n, 1n);
-      const cash = await (
+      const balance = await (
         await hre.ethers.getContractAt("CollateralToken", await pool.asset())
       ).balanceOf(await pool.getAddress());
-      expect(await pool.totalAssets(head)).to.equal(cash + debt - owed);
+      // The token balance holds the pool's own cash and the borrower's float (lent cash not yet released).
+      expect(await pool.totalAssets(head)).to.equal(balance - (await pool.floatHeld(head)) + debt - owed);
 
       await expect(pool.sweepReserves()).to.emit(fund, "IncomeReceived");
       // the sweep accrues one more second first, so the fund receives slightly more than `owed`
@@ -295,7 +340,7 @@ describe("CapitalPool", () => {
         .connect(actors.riskOfficer)
         .setRateModel({ ...ZERO_RATE, base: (WAD / 100n) * 8n, slope1: WAD / 10n, kink: WAD / 2n });
       await pool.connect(lp).deposit(100_000n * CNY, lp.address);
-      await pool.connect(borrower).borrow(40_000n * CNY, borrower.address);
+      await pool.connect(borrower).borrow(40_000n * CNY);
       const oneShare = 10n ** (await pool.decimals());
       const views = async () => {
         const at = await atHead();
@@ -349,7 +394,7 @@ describe("CapitalPool", () => {
       const { pool, lp, borrower, actors } = await loadFixture(poolFixture);
       await pool.connect(actors.riskOfficer).setRateModel(ZERO_RATE);
       await pool.connect(lp).deposit(100_000n * CNY, lp.address);
-      await pool.connect(borrower).borrow(50_000n * CNY, borrower.address);
+      await pool.connect(borrower).borrow(50_000n * CNY);
       const oneShare = 10n ** 12n;
       const priceBefore = await pool.convertToAssets(oneShare);
       await expect(pool.connect(borrower).writeOff(10_000n * CNY))
@@ -358,7 +403,7 @@ describe("CapitalPool", () => {
       expect(await pool.totalAssets()).to.equal(90_000n * CNY);
       expect(await pool.deficit()).to.equal(10_000n * CNY);
       expect(await pool.totalWrittenOff()).to.equal(10_000n * CNY);
-      await expect(pool.connect(borrower).borrow(1n, borrower.address))
+      await expect(pool.connect(borrower).borrow(1n))
         .to.be.revertedWithCustomError(pool, "PoolDeficitUnresolved")
         .withArgs(10_000n * CNY);
 
@@ -371,7 +416,7 @@ describe("CapitalPool", () => {
       await expect(pool.connect(actors.riskOfficer).acknowledgeDeficit())
         .to.emit(pool, "DeficitAcknowledged")
         .withArgs(6_000n * CNY);
-      await expect(pool.connect(borrower).borrow(1n * CNY, borrower.address)).to.emit(pool, "Borrowed");
+      await expect(pool.connect(borrower).borrow(1n * CNY)).to.emit(pool, "Borrowed");
     });
   });
 });
