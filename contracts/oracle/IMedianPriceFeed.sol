@@ -53,7 +53,7 @@ interface IMedianPriceFeed is AggregatorV3Interface {
     error FeedStaleObservation(address signer, uint64 observedAt);
     /// @notice An observation is later than maxFuture ahead of the block.
     error FeedFutureObservation(address signer, uint64 observedAt);
-    /// @notice An answer is ≤ 0 or does not fit in int128.
+    /// @notice An answer is ≤ 0 or does not fit in int96 (7.9e28: 7.9e20 whole units at 8 decimals).
     error FeedInvalidAnswer(address signer, int256 answer);
     /// @notice `getRoundData` for a round that does not exist.
     error FeedUnknownRound(uint80 roundId);

@@ -27,11 +27,21 @@ contract MedianPriceFeed is IMedianPriceFeed, AccessManaged, EIP712 {
         uint64 updatedAt;
     }
 
+    /// @dev The latest round whole in one slot, so that `latestRoundData` (every price the router reads) costs one
+    ///      storage read: round id (80) | answer (96: answers are refused above 2**95 − 1) | startedAt (40) |
+    ///      updatedAt (40, seconds: year 36812).
+    struct Latest {
+        uint80 roundId;
+        int96 answer;
+        uint40 startedAt;
+        uint40 updatedAt;
+    }
+
     uint8 private immutable _decimals;
     string private _description;
 
-    // slot: latest round id (uint80) | quorum (uint8) | maxAge (uint32) | maxFuture (uint32)
-    uint80 private _latestRound;
+    Latest private _latest;
+    // slot: quorum (uint8) | maxAge (uint32) | maxFuture (uint32), read by transmit
     uint8 private _quorum;
     uint32 private _maxAge;
     uint32 private _maxFuture;
@@ -82,7 +92,7 @@ contract MedianPriceFeed is IMedianPriceFeed, AccessManaged, EIP712 {
         view
         returns (uint80 roundId_, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)
     {
-        if (roundId == 0 || roundId > _latestRound) revert FeedUnknownRound(roundId);
+        if (roundId == 0 || roundId > _latest.roundId) revert FeedUnknownRound(roundId);
         return _roundData(roundId);
     }
 
@@ -92,16 +102,16 @@ contract MedianPriceFeed is IMedianPriceFeed, AccessManaged, EIP712 {
         view
         returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)
     {
-        uint80 latest = _latestRound;
-        if (latest == 0) revert FeedNoData();
-        return _roundData(latest);
+        Latest memory l = _latest;
+        if (l.roundId == 0) revert FeedNoData();
+        return (l.roundId, l.answer, l.startedAt, l.updatedAt, l.roundId);
     }
 
     // ────────────────────────────────────────── reports ──────────────────────────────────────────
 
     /// @inheritdoc IMedianPriceFeed
     function transmit(uint80 roundId, SignedObservation[] calldata observations) external {
-        uint80 expected = _latestRound + 1;
+        uint80 expected = _latest.roundId + 1;
         if (roundId != expected) revert FeedInvalidRound(roundId, expected);
         uint256 n = observations.length;
         if (n > MAX_OBSERVATIONS) revert FeedTooManyObservations(n);
@@ -122,8 +132,9 @@ contract MedianPriceFeed is IMedianPriceFeed, AccessManaged, EIP712 {
         }
         int256 median = _median(answers);
 
-        _latestRound = roundId;
-        // Answers were checked to fit int128 in _verify; the median of int128 values does too.
+        // Answers were checked to fit int96 in _verify; the median of int96 values does too. `oldest` is at most
+        // maxFuture seconds ahead of the block, far below 2**40.
+        _latest = Latest(roundId, int96(median), uint40(oldest), uint40(block.timestamp));
         _rounds[roundId] = Round(int128(median), oldest, uint64(block.timestamp));
         emit NewRound(roundId, msg.sender, oldest);
         emit AnswerUpdated(median, roundId, block.timestamp);
@@ -156,7 +167,7 @@ contract MedianPriceFeed is IMedianPriceFeed, AccessManaged, EIP712 {
 
     /// @inheritdoc IMedianPriceFeed
     function latestRound() external view returns (uint80) {
-        return _latestRound;
+        return _latest.roundId;
     }
 
     /// @inheritdoc IMedianPriceFeed
@@ -176,7 +187,7 @@ contract MedianPriceFeed is IMedianPriceFeed, AccessManaged, EIP712 {
         if (err != ECDSA.RecoverError.NoError) revert FeedInvalidSignature(index);
         (bool isReporter, ) = IAccessManager(authority()).hasRole(Roles.ORACLE_REPORTER, signer);
         if (!isReporter) revert FeedUnknownSigner(signer);
-        if (o.answer <= 0 || o.answer > type(int128).max) revert FeedInvalidAnswer(signer, o.answer);
+        if (o.answer <= 0 || o.answer > type(int96).max) revert FeedInvalidAnswer(signer, o.answer);
         if (o.observedAt > block.timestamp + _maxFuture) revert FeedFutureObservation(signer, o.observedAt);
         if (o.observedAt + uint256(_maxAge) < block.timestamp) revert FeedStaleObservation(signer, o.observedAt);
         return signer;
@@ -196,7 +207,7 @@ contract MedianPriceFeed is IMedianPriceFeed, AccessManaged, EIP712 {
         }
         uint256 mid = v.length / 2;
         if (v.length % 2 == 1) return v[mid];
-        // Both positive and < 2^127: the sum cannot overflow.
+        // Both positive and < 2^95: the sum cannot overflow.
         return (v[mid - 1] + v[mid]) / 2;
     }
 
