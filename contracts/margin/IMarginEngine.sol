@@ -55,7 +55,8 @@ interface IMarginEngine {
         uint64 initialBuffer;
     }
 
-    /// @notice Engine-wide risk parameters. Slot 0: the four ratios. Slot 1: the three durations and dustValue.
+    /// @notice Engine-wide risk parameters. Stored as slot 0: the four ratios; slot 1: the three durations, dustValue
+    ///         (at most 2**72 − 1 base units: setParams refuses more) and the insurance fund's share owed.
     struct Params {
         /// warning when equity < maintenanceReq + warningBuffer · positionValue
         uint64 warningBuffer;
@@ -254,6 +255,9 @@ interface IMarginEngine {
         uint128 windowCap
     ) external;
 
+    /// @notice Sets a liquidity tier's margins (risk officer). Refused (MarginInvalidTierRisk) for tier 0, floor above
+    ///         cap, base above cap, cap + initialBuffer above 100%, or a ratio that is not a multiple of 1e-9
+    ///         (1e9 in 18 decimals): ratios are stored in that step, and read back exactly.
     function setTierRisk(uint8 tier, TierRisk calldata risk) external;
 
     function setParams(Params calldata params) external;

@@ -33,6 +33,8 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
 
     /// @notice Most securities the engine lists (bits of an account's held-asset mask).
     uint256 public constant MAX_ASSETS = 16;
+    /// @notice Tier risk ratios are set in steps of 1e-9 (this many units of an 18-decimal ratio).
+    uint256 public constant TIER_RISK_STEP = 1e9;
     /// @dev Largest power of ten below 2**128: the bound an asset's value scale had as a uint128.
     uint256 private constant _MAX_SCALE_EXP = 38;
     /// @notice Source tag of the insurance fund for the penalty share.
@@ -66,12 +68,44 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         uint128 seizedInWindow;
     }
 
+    /// @dev Storage form of TierRisk: the five ratios in one slot (a valuation reads one cold slot per tier, not two),
+    ///      each in units of 1e-9 (TIER_RISK_STEP base units of the 18-decimal ratio): uint48 holds any uint64 ratio
+    ///      that is a multiple of the step, and setTierRisk refuses the others, so every ratio reads back exactly.
+    struct TierRecord {
+        uint48 baseMaintenance;
+        uint48 volatilityMultiplier;
+        uint48 floor;
+        uint48 cap;
+        uint48 initialBuffer;
+    }
+
+    /// @dev Storage form of Params, with the insurance fund's running share beside the durations. Slot 0: the four
+    ///      ratios (every classification reads them). Slot 1: the three durations | dustValue (72 bits; setParams
+    ///      refuses more) | 1 + the penalty shares owed to the insurance fund (88 bits). A liquidation reads the
+    ///      durations and the dust value and adds the fund's share in the same word. The share is kept plus one so
+    ///      that the word never returns to zero for its sake, and the bound is the pool's own (2**88 − 1 base units;
+    ///      more reverts).
+    struct ParamsRecord {
+        uint64 warningBuffer;
+        uint64 hardFloorFactor;
+        uint64 targetBuffer;
+        uint64 liquidatorShare;
+        uint32 gracePeriod;
+        uint32 oracleGrace;
+        uint32 liquidationWindow;
+        uint72 dustValue;
+        uint88 insuranceOwedPlusOne;
+    }
+
     /// @dev One held security, valued at the router's current price.
     struct Position {
         address asset;
         uint256 balance;
         uint256 price;
         uint256 value;
+        /// what the position adds to collateralValue, value · (1 − haircut), and to maintenanceReq
+        uint256 collateral;
+        uint256 maintenanceAmount;
         uint256 maintenance;
         uint256 initial;
         uint256 haircut;
@@ -91,6 +125,8 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         uint256 collateralValue;
         uint256 maintenanceReq;
         uint256 initialReq;
+        /// the recorded margin-call deadline (0: none)
+        uint256 callDeadline;
         bool allSafe;
         address unsafeAsset;
         IOracleRouter.PriceStatus unsafeStatus;
@@ -125,11 +161,8 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     ///      array's length slot; ids come from held masks, whose bits are only ever set for listed ids).
     mapping(uint256 id => address) private _assetById;
     uint256 private _assetCount;
-    mapping(uint8 tier => TierRisk) private _tiers;
-    Params private _params;
-    /// @dev 1 + the penalty shares owed to the insurance fund: never zero, so that accruing one is a non-zero →
-    ///      non-zero write (2,900 gas, not 20,000) and every liquidation costs the same.
-    uint256 private _insuranceOwedPlusOne = 1;
+    mapping(uint8 tier => TierRecord) private _tiers;
+    ParamsRecord private _params;
 
     /// @param cash the cash token (borrowed and lent in)
     /// @param pool the CapitalPool lending `cash`
@@ -152,6 +185,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         _insurance = insurance;
         _oracle = oracle;
         _kyc = kyc;
+        _params.insuranceOwedPlusOne = 1;
         _setParams(initialParams);
         // The pool pulls repayments and the fund pulls its penalty share: approve once, not per call.
         cash.forceApprove(address(pool), type(uint256).max);
@@ -221,24 +255,33 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     function liquidate(address account, uint256 maxSegments) external nonReentrant returns (uint256 segments) {
         if (account == msg.sender) revert MarginSelfLiquidation(account);
         if (!_kyc.isVerified(msg.sender)) revert MarginNotVerified(msg.sender);
-        // Accrue now (the index the valuation needs): the pool's repay below then finds its accrual done.
-        Valuation memory v = _valuate(account, _accounts[account].scaledDebt > 0 ? _pool.accrue() : 0);
+        // Accrue now (the index the valuation needs; an account without debt is refused just below): the pool's
+        // repay then finds its accrual done.
+        Valuation memory v = _valuate(account, _pool.accrue());
         if (!v.allSafe) revert MarginPriceUnsafe(v.unsafeAsset, v.unsafeStatus);
-        AccountState s = _classify(v, _accounts[account].callDeadline);
+        AccountState s = _classify(v, uint64(v.callDeadline));
         if (s != AccountState.Liquidatable && s != AccountState.Defaulted) revert MarginNotLiquidatable(account, s);
-        _requireOracleGrace(v);
+        ParamsRecord memory p = _params;
+        _requireOracleGrace(v, p.oracleGrace);
 
-        Params memory p = _params;
         Settlement memory t;
         bool full = s == AccountState.Defaulted;
         while (segments < maxSegments) {
-            if (!full && _atTarget(v, p)) break;
+            // Short of a full liquidation, stop at the target: equity ≥ maintenance + targetBuffer · positions.
+            uint256 target;
+            int256 eq;
+            if (!full) {
+                if (v.debt == 0) break;
+                target = v.maintenanceReq + MarginMath.mulUp(v.positionValue, p.targetBuffer);
+                eq = _equity(v);
+                if (eq >= SafeCast.toInt256(target)) break;
+            }
             (bool found, uint256 i) = _pickSegment(v, p.liquidationWindow);
             if (!found) {
                 if (segments == 0 && _accounts[account].heldMask != 0) revert MarginSeizureCapReached(account);
                 break;
             }
-            _segment(account, v, v.positions[i], p, full, t);
+            _segment(account, v, v.positions[i], p, full, target, eq, t);
             ++segments;
         }
         _settle(account, v, t);
@@ -246,9 +289,9 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
 
     /// @inheritdoc IMarginEngine
     function sweepInsurance() external nonReentrant returns (uint256 amount) {
-        amount = _insuranceOwedPlusOne - 1;
+        amount = _params.insuranceOwedPlusOne - 1;
         if (amount == 0) return 0;
-        _insuranceOwedPlusOne = 1;
+        _params.insuranceOwedPlusOne = 1;
         emit InsuranceSwept(amount);
         _holdCash(amount);
         _insurance.receiveIncome(amount, _SOURCE_LIQUIDATION);
@@ -344,9 +387,21 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
             tier == 0 ||
             risk.floor > risk.cap ||
             uint256(risk.cap) + risk.initialBuffer > FixedPoint.WAD ||
-            risk.baseMaintenance > risk.cap
+            risk.baseMaintenance > risk.cap ||
+            risk.baseMaintenance % TIER_RISK_STEP != 0 ||
+            risk.volatilityMultiplier % TIER_RISK_STEP != 0 ||
+            risk.floor % TIER_RISK_STEP != 0 ||
+            risk.cap % TIER_RISK_STEP != 0 ||
+            risk.initialBuffer % TIER_RISK_STEP != 0
         ) revert MarginInvalidTierRisk(tier);
-        _tiers[tier] = risk;
+        // Each field is a uint64 multiple of the step: the quotient is below 2**64 / 1e9 < 2**48.
+        _tiers[tier] = TierRecord(
+            uint48(risk.baseMaintenance / TIER_RISK_STEP),
+            uint48(risk.volatilityMultiplier / TIER_RISK_STEP),
+            uint48(risk.floor / TIER_RISK_STEP),
+            uint48(risk.cap / TIER_RISK_STEP),
+            uint48(risk.initialBuffer / TIER_RISK_STEP)
+        );
         emit TierRiskSet(tier, risk);
     }
 
@@ -360,7 +415,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     /// @inheritdoc IMarginEngine
     function accountView(address account) external view returns (AccountView memory r) {
         Valuation memory v = _valuate(account, 0);
-        Params storage p = _params;
+        ParamsRecord storage p = _params;
         r.cash = v.cash;
         r.debt = v.debt;
         r.positionValue = v.positionValue;
@@ -419,7 +474,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
 
     /// @inheritdoc IMarginEngine
     function insuranceOwed() external view returns (uint256) {
-        return _insuranceOwedPlusOne - 1;
+        return _params.insuranceOwedPlusOne - 1;
     }
 
     /// @inheritdoc IMarginEngine
@@ -437,13 +492,18 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     }
 
     /// @inheritdoc IMarginEngine
-    function tierRisk(uint8 tier) external view returns (TierRisk memory) {
-        return _tiers[tier];
+    function tierRisk(uint8 tier) external view returns (TierRisk memory r) {
+        TierRecord memory t = _tiers[tier];
+        r.baseMaintenance = uint64(t.baseMaintenance * TIER_RISK_STEP);
+        r.volatilityMultiplier = uint64(t.volatilityMultiplier * TIER_RISK_STEP);
+        r.floor = uint64(t.floor * TIER_RISK_STEP);
+        r.cap = uint64(t.cap * TIER_RISK_STEP);
+        r.initialBuffer = uint64(t.initialBuffer * TIER_RISK_STEP);
     }
 
     /// @inheritdoc IMarginEngine
     function params() external view returns (Params memory) {
-        return _params;
+        return _paramsNow();
     }
 
     /// @inheritdoc IMarginEngine
@@ -516,7 +576,8 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         }
         AssetRecord storage cfg = _assets[asset];
         if (!cfg.listed) revert MarginAssetNotListed(asset);
-        a.heldMask |= uint16(1 << cfg.id);
+        uint16 bit = uint16(1 << cfg.id);
+        if (a.heldMask & bit == 0) a.heldMask |= bit;
         _balances[account][asset] += amount;
     }
 
@@ -545,6 +606,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         Account memory a = _accounts[account];
         v.cash = a.cash;
         v.scaled = a.scaledDebt;
+        v.callDeadline = a.callDeadline;
         if (v.scaled > 0) {
             v.index = index == 0 ? _pool.borrowIndex() : index;
             v.debt = MarginMath.debtOf(v.scaled, v.index);
@@ -566,8 +628,10 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
             Position memory pos = _position(account, assets[i], quotes[i], v);
             v.positions[i] = pos;
             v.positionValue += pos.value;
-            v.collateralValue += MarginMath.mulDown(pos.value, FixedPoint.WAD - pos.haircut);
-            v.maintenanceReq += MarginMath.mulUp(pos.value, pos.maintenance);
+            pos.collateral = MarginMath.mulDown(pos.value, FixedPoint.WAD - pos.haircut);
+            pos.maintenanceAmount = MarginMath.mulUp(pos.value, pos.maintenance);
+            v.collateralValue += pos.collateral;
+            v.maintenanceReq += pos.maintenanceAmount;
             v.initialReq += MarginMath.mulUp(pos.value, pos.initial);
         }
     }
@@ -597,9 +661,16 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     }
 
     function _margins(uint8 tier, uint256 volatility) private view returns (uint256, uint256) {
-        TierRisk memory t = _tiers[tier];
+        TierRecord memory t = _tiers[tier];
         return
-            MarginMath.margins(t.baseMaintenance, t.volatilityMultiplier, t.floor, t.cap, t.initialBuffer, volatility);
+            MarginMath.margins(
+                t.baseMaintenance * TIER_RISK_STEP,
+                t.volatilityMultiplier * TIER_RISK_STEP,
+                t.floor * TIER_RISK_STEP,
+                t.cap * TIER_RISK_STEP,
+                t.initialBuffer * TIER_RISK_STEP,
+                volatility
+            );
     }
 
     function _equity(Valuation memory v) private pure returns (int256) {
@@ -612,7 +683,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         if (v.debt > v.cash + v.positionValue) return AccountState.Defaulted;
         int256 eq = _equity(v);
         // Only slot 0 of the params (the ratios) is needed: read through storage, not a copy of both slots.
-        Params storage p = _params;
+        ParamsRecord storage p = _params;
         if (eq < SafeCast.toInt256(MarginMath.mulDown(v.maintenanceReq, p.hardFloorFactor))) {
             return AccountState.Liquidatable;
         }
@@ -667,8 +738,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     }
 
     /// @dev Uses the router's safeSince from the valuation's quotes (same block, same evaluation as the prices).
-    function _requireOracleGrace(Valuation memory v) private view {
-        uint256 grace = _params.oracleGrace;
+    function _requireOracleGrace(Valuation memory v, uint256 grace) private view {
         for (uint256 i; i < v.positions.length; ++i) {
             uint256 since = v.positions[i].safeSince;
             if (since == 0 || block.timestamp < since + grace) {
@@ -678,12 +748,6 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     }
 
     // ───────────────────────────── liquidation ─────────────────────────────
-
-    function _atTarget(Valuation memory v, Params memory p) private pure returns (bool) {
-        if (v.debt == 0) return true;
-        uint256 target = v.maintenanceReq + MarginMath.mulUp(v.positionValue, p.targetBuffer);
-        return _equity(v) >= SafeCast.toInt256(target);
-    }
 
     /// @dev The least liquid held position (highest tier; lowest id on a tie). When its window cap is used up the
     ///      liquidation stops there (found = false): more liquid assets are not sold out of order, and the next
@@ -703,20 +767,22 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         return cfg.windowCap - cfg.seizedInWindow;
     }
 
-    /// @dev Units to seize from `pos`: just enough for the target (rounded up to whole base units), all of it when
+    /// @dev Units to seize from `pos`: just enough for `target` (the equity the liquidation restores; `eq` is the
+    ///      equity now; both computed by the caller, unused when `full`) rounded up to whole base units, all of it when
     ///      the target cannot be reached or the account is defaulted, never more than repays the whole debt, the
     ///      whole position when the rest would be dust, and at most the window's remaining cap.
     function _unitsToSeize(
         Valuation memory v,
         Position memory pos,
-        Params memory p,
-        bool full
+        ParamsRecord memory p,
+        bool full,
+        uint256 target,
+        int256 eq
     ) private view returns (uint256 units) {
         units = pos.balance;
         if (!full) {
-            uint256 target = v.maintenanceReq + MarginMath.mulUp(v.positionValue, p.targetBuffer);
             (uint256 value, bool reachable) = MarginMath.valueToTarget(
-                _equity(v),
+                eq,
                 target,
                 pos.maintenance + p.targetBuffer,
                 pos.haircut,
@@ -742,11 +808,13 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         address account,
         Valuation memory v,
         Position memory pos,
-        Params memory p,
+        ParamsRecord memory p,
         bool full,
+        uint256 target,
+        int256 eq,
         Settlement memory t
     ) private {
-        uint256 units = _unitsToSeize(v, pos, p, full);
+        uint256 units = _unitsToSeize(v, pos, p, full, target, eq);
         uint256 value = MarginMath.valueOf(units, pos.price, pos.scale);
         uint256 penalty = MarginMath.mulUp(value, pos.penalty);
         uint256 bonus = MarginMath.mulDown(penalty, p.liquidatorShare);
@@ -774,24 +842,20 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         }
     }
 
-    /// @dev Replaces a position's balance in the valuation, keeping every sum exactly as _valuate would compute it.
+    /// @dev Replaces a position's balance in the valuation, keeping every sum liquidation reads (positionValue,
+    ///      collateralValue, maintenanceReq) exactly as _valuate would compute it. initialReq is not kept: nothing
+    ///      after a segment reads it (the liquidator's own check values its account afresh).
     function _revalue(Valuation memory v, Position memory pos, uint256 newBalance) private pure {
         uint256 newValue = MarginMath.valueOf(newBalance, pos.price, pos.scale);
+        uint256 newCollateral = MarginMath.mulDown(newValue, FixedPoint.WAD - pos.haircut);
+        uint256 newMaintenance = MarginMath.mulUp(newValue, pos.maintenance);
         v.positionValue = v.positionValue - pos.value + newValue;
-        v.collateralValue =
-            v.collateralValue -
-            MarginMath.mulDown(pos.value, FixedPoint.WAD - pos.haircut) +
-            MarginMath.mulDown(newValue, FixedPoint.WAD - pos.haircut);
-        v.maintenanceReq =
-            v.maintenanceReq -
-            MarginMath.mulUp(pos.value, pos.maintenance) +
-            MarginMath.mulUp(newValue, pos.maintenance);
-        v.initialReq =
-            v.initialReq -
-            MarginMath.mulUp(pos.value, pos.initial) +
-            MarginMath.mulUp(newValue, pos.initial);
+        v.collateralValue = v.collateralValue - pos.collateral + newCollateral;
+        v.maintenanceReq = v.maintenanceReq - pos.maintenanceAmount + newMaintenance;
         pos.balance = newBalance;
         pos.value = newValue;
+        pos.collateral = newCollateral;
+        pos.maintenanceAmount = newMaintenance;
     }
 
     /// @dev Settles a liquidate() call: the liquidator pays, the debt is repaid and, with no collateral left, the
@@ -813,13 +877,13 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         // pulled ≤ t.repaid (floor then ceil at the same index); the rounding remainder stays the account's.
         v.cash += t.repaid - pulled;
         _accounts[account].cash = v.cash.toUint96();
-        uint256 owed = _insuranceOwedPlusOne - 1 + t.insurance;
+        uint256 owed = _params.insuranceOwedPlusOne - 1 + t.insurance;
         Loss memory loss;
         if (waterfall) loss = _bookLoss(account, v, t, v.scaled - retire, owed);
         else _accounts[account].scaledDebt = uint96(v.scaled - retire);
         // The fund must hold what is owed to it before it pays a claim; otherwise the share waits for a sweep.
         uint256 toFund = loss.coveredScaled > 0 ? owed : 0;
-        _insuranceOwedPlusOne = 1 + owed - toFund;
+        _params.insuranceOwedPlusOne = (1 + owed - toFund).toUint88();
         if (toFund > 0) emit InsuranceSwept(toFund);
         _refresh(account, v);
 
@@ -871,10 +935,32 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
             p.hardFloorFactor > FixedPoint.WAD ||
             p.targetBuffer > FixedPoint.WAD ||
             p.liquidatorShare > FixedPoint.WAD ||
-            p.liquidationWindow == 0
+            p.liquidationWindow == 0 ||
+            p.dustValue > type(uint72).max
         ) revert MarginInvalidParams();
-        _params = p;
+        ParamsRecord storage r = _params;
+        r.warningBuffer = p.warningBuffer;
+        r.hardFloorFactor = p.hardFloorFactor;
+        r.targetBuffer = p.targetBuffer;
+        r.liquidatorShare = p.liquidatorShare;
+        r.gracePeriod = p.gracePeriod;
+        r.oracleGrace = p.oracleGrace;
+        r.liquidationWindow = p.liquidationWindow;
+        // dustValue ≤ 2**72 − 1 was checked above; the insurance share owed is kept as it is.
+        r.dustValue = uint72(p.dustValue);
         emit ParamsSet(p);
+    }
+
+    function _paramsNow() private view returns (Params memory p) {
+        ParamsRecord memory r = _params;
+        p.warningBuffer = r.warningBuffer;
+        p.hardFloorFactor = r.hardFloorFactor;
+        p.targetBuffer = r.targetBuffer;
+        p.liquidatorShare = r.liquidatorShare;
+        p.gracePeriod = r.gracePeriod;
+        p.oracleGrace = r.oracleGrace;
+        p.liquidationWindow = r.liquidationWindow;
+        p.dustValue = r.dustValue;
     }
 
     function _popcount(uint256 x) private pure returns (uint256 n) {

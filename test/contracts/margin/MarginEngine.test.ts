@@ -363,6 +363,9 @@ describe("MarginEngine", () => {
       expect(before.debt - after.debt).to.be.closeTo(value - penalty, 1n);
       expect(await pool.totalScaledDebt()).to.equal((await engine.debtOf(clientC.address))[1]);
       expect(await engine.balanceOf(liquidator.address, await addr(fx.bank))).to.equal(units);
+      // The share owed is kept beside the durations: a parameter change leaves it as it is.
+      await engine.connect(fx.actors.riskOfficer).setParams(paramsOf(p));
+      expect((await engine.insuranceOwed()) - owedBefore).to.equal(share);
 
       const sweep = engine.connect(fx.clientA).sweepInsurance();
       await expect(sweep)
@@ -474,7 +477,34 @@ describe("MarginEngine", () => {
       await expect(
         engine.connect(fx.actors.riskOfficer).setParams({ ...p, liquidatorShare: WAD + 1n }),
       ).to.be.revertedWithCustomError(engine, "MarginInvalidParams");
+      // The dust value is stored in 72 bits (beside the insurance share owed): more is refused, not truncated.
+      await expect(
+        engine.connect(fx.actors.riskOfficer).setParams({ ...p, dustValue: 2n ** 72n }),
+      ).to.be.revertedWithCustomError(engine, "MarginInvalidParams");
+      await engine.connect(fx.actors.riskOfficer).setParams({ ...p, dustValue: 2n ** 72n - 1n });
+      expect((await engine.params()).dustValue).to.equal(2n ** 72n - 1n);
       await expect(engine.connect(fx.actors.riskOfficer).setParams(p)).to.emit(engine, "ParamsSet");
+      expect(paramsOf(await engine.params())).to.deep.equal(p);
+    });
+
+    it("stores tier ratios in steps of 1e-9, reads them back exactly and refuses finer ones", async () => {
+      const fx = await loadFixture(marginFixture);
+      const { engine } = fx;
+      const risk = {
+        baseMaintenance: 123_456_789n * 10n ** 9n, // 0.123456789
+        volatilityMultiplier: 2_500_000_001n * 10n ** 9n, // 2.500000001
+        floor: pct(10),
+        cap: pct(40),
+        initialBuffer: 50_000_001n * 10n ** 9n,
+      };
+      await expect(engine.connect(fx.actors.riskOfficer).setTierRisk(2, risk)).to.emit(engine, "TierRiskSet");
+      expect(tierOf(await engine.tierRisk(2))).to.deep.equal(risk);
+      for (const field of Object.keys(risk) as (keyof typeof risk)[]) {
+        await expect(engine.connect(fx.actors.riskOfficer).setTierRisk(2, { ...risk, [field]: risk[field] + 1n }))
+          .to.be.revertedWithCustomError(engine, "MarginInvalidTierRisk")
+          .withArgs(2);
+      }
+      expect(tierOf(await engine.tierRisk(2))).to.deep.equal(risk);
     });
   });
 });

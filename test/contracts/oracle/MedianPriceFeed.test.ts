@@ -295,6 +295,15 @@ describe("MedianPriceFeed", () => {
       await expect(feed.transmit(1n, zero))
         .to.be.revertedWithCustomError(feed, "FeedInvalidAnswer")
         .withArgs(b.address, 0);
+      // The latest round is kept in one slot with a 96-bit answer: 2**95 is refused, not truncated.
+      const huge = await observations(feed, 1n, [
+        [a, "10"],
+        [b, "396140812571321687967.71975168"],
+        [c, "10"],
+      ]);
+      await expect(feed.transmit(1n, huge))
+        .to.be.revertedWithCustomError(feed, "FeedInvalidAnswer")
+        .withArgs(b.address, 2n ** 95n);
       const many = Array.from({ length: 32 }, () => obs[0]);
       await expect(feed.transmit(1n, many)).to.be.revertedWithCustomError(feed, "FeedTooManyObservations").withArgs(32);
     });
