@@ -102,9 +102,9 @@ contract MedianPriceFeed is IMedianPriceFeed, AccessManaged, EIP712 {
         view
         returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)
     {
-        Latest memory l = _latest;
-        if (l.roundId == 0) revert FeedNoData();
-        return (l.roundId, l.answer, l.startedAt, l.updatedAt, l.roundId);
+        Latest memory latest = _latest;
+        if (latest.roundId == 0) revert FeedNoData();
+        return (latest.roundId, latest.answer, latest.startedAt, latest.updatedAt, latest.roundId);
     }
 
     // ────────────────────────────────────────── reports ──────────────────────────────────────────

@@ -65,7 +65,14 @@ contract MarginInvariantProbe {
         r.poolIdentity = pool.totalAssets() == (gross > owed ? gross - owed : 0);
         digest = keccak256(abi.encode(digest, engine.insuranceOwed()));
         r.digest = keccak256(
-            abi.encode(digest, pool.totalSupply(), pool.totalScaledDebt(), pool.deficit(), pool.floatHeld(), fund.balance())
+            abi.encode(
+                digest,
+                pool.totalSupply(),
+                pool.totalScaledDebt(),
+                pool.deficit(),
+                pool.floatHeld(),
+                fund.balance()
+            )
         );
     }
 

@@ -210,15 +210,23 @@ describe("CapitalPool", () => {
         "PoolZeroAmount",
       );
       const release = pool.connect(borrower).release(25_000n * CNY, lp.address);
-      await expect(release).to.emit(pool, "FloatReleased").withArgs(borrower.address, lp.address, 25_000n * CNY);
+      await expect(release)
+        .to.emit(pool, "FloatReleased")
+        .withArgs(borrower.address, lp.address, 25_000n * CNY);
       await expect(release).to.changeTokenBalances(cash, [poolAddress, lp.address], [-25_000n * CNY, 25_000n * CNY]);
       expect(await pool.floatHeld()).to.equal(35_000n * CNY);
       expect(await pool.totalAssets()).to.equal(100_000n * CNY);
 
       // Repaying 50,000: 35,000 from the float, 15,000 pulled from the borrower.
       const repay = pool.connect(borrower).repay(50_000n * CNY);
-      await expect(repay).to.emit(pool, "Repaid").withArgs(borrower.address, 50_000n * CNY, 50_000n * CNY, RAY);
-      await expect(repay).to.changeTokenBalances(cash, [poolAddress, borrower.address], [15_000n * CNY, -15_000n * CNY]);
+      await expect(repay)
+        .to.emit(pool, "Repaid")
+        .withArgs(borrower.address, 50_000n * CNY, 50_000n * CNY, RAY);
+      await expect(repay).to.changeTokenBalances(
+        cash,
+        [poolAddress, borrower.address],
+        [15_000n * CNY, -15_000n * CNY],
+      );
       expect(await pool.floatHeld()).to.equal(0n);
       expect(await pool.availableCash()).to.equal(90_000n * CNY);
       expect(await cash.balanceOf(poolAddress)).to.equal(90_000n * CNY);
