@@ -8,7 +8,7 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
 import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 import {IKycRegistry} from "../identity/IKycRegistry.sol";
-import {ICollateralToken} from "./ICollateralToken.sol";
+import {ICollateralToken, IFreezeListener} from "./ICollateralToken.sol";
 
 /// @title CollateralToken
 /// @notice Permissioned ERC-20 with ERC-2612 permit for one custodied asset. See ICollateralToken.
@@ -30,6 +30,8 @@ contract CollateralToken is ICollateralToken, ERC20Permit, Pausable, AccessManag
     mapping(bytes32 depositRef => bool) private _minted;
     mapping(bytes32 payoutRef => bool) private _payoutUsed;
 
+    /// @dev Told of every freeze change (the MarginEngine, whose `freezeChanged` never reverts).
+    IFreezeListener private _freezeListener;
     AggregatorV3Interface private _reserveFeed;
     uint256 private _reserveMaxStaleness;
     /// @dev Set only inside forcedTransfer so that `_update` skips the sender's consent checks. Transient: it never
@@ -96,6 +98,7 @@ contract CollateralToken is ICollateralToken, ERC20Permit, Pausable, AccessManag
     /// @inheritdoc ICollateralToken
     function forcedTransfer(address from, address to, uint256 amount) external restricted {
         if (amount == 0) revert CollateralZeroAmount();
+        if (_holders[from] & _SYSTEM != 0) revert CollateralSystemAccountForced(from);
         _forcing = true;
         _transfer(from, to, amount);
         _forcing = false;
@@ -109,6 +112,19 @@ contract CollateralToken is ICollateralToken, ERC20Permit, Pausable, AccessManag
         if ((word & _FROZEN != 0) == frozen) revert CollateralFreezeUnchanged(account, frozen);
         _holders[account] = frozen ? word | _FROZEN : word & ~_FROZEN;
         emit FreezeSet(account, frozen);
+        IFreezeListener listener = _freezeListener;
+        if (address(listener) != address(0)) listener.freezeChanged(account, frozen);
+    }
+
+    /// @inheritdoc ICollateralToken
+    function setFreezeListener(address listener) external restricted {
+        _freezeListener = IFreezeListener(listener);
+        emit FreezeListenerSet(listener);
+    }
+
+    /// @inheritdoc ICollateralToken
+    function freezeListener() external view returns (address) {
+        return address(_freezeListener);
     }
 
     /// @inheritdoc ICollateralToken

@@ -3,6 +3,13 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
+/// @title IFreezeListener
+/// @notice What a CollateralToken calls when it freezes or unfreezes a holder (the MarginEngine implements it).
+interface IFreezeListener {
+    /// @notice `account` was frozen (`frozen`) or unfrozen by the calling token. Must not revert.
+    function freezeChanged(address account, bool frozen) external;
+}
+
 /// @title ICollateralToken
 /// @notice A permissioned ERC-20 (in the spirit of ERC-3643) representing an asset held by the custodian:
 ///         a cash token (tokenized bank deposits) or a security token (tokenized shares).
@@ -28,6 +35,9 @@ interface ICollateralToken is IERC20 {
     error CollateralMintExceedsReserves(uint256 supplyAfter, uint256 attestedReserves);
     /// @notice The reserves feed answer is unusable (non-positive or older than the allowed staleness).
     error CollateralReservesUnavailable(int256 answer, uint256 updatedAt);
+    /// @notice A forced transfer may not take from a system account (engine, pool, insurance fund, hub): their
+    ///         internal ledgers would be left unbacked.
+    error CollateralSystemAccountForced(address account);
     /// @notice A mint would take supply above 2**248 − 1 base units (a holder's balance shares its storage word with
     ///         the freeze and system flags).
     error CollateralSupplyOverflow(uint256 supplyAfter);
@@ -42,6 +52,8 @@ interface ICollateralToken is IERC20 {
     event SystemAccountSet(address indexed account, bool isSystem);
     /// @notice Tokens were moved without the holder's consent during liquidation.
     event ForcedTransfer(address indexed from, address indexed to, uint256 amount);
+    /// @notice The contract told of every freeze change (the MarginEngine) was set (address(0): none).
+    event FreezeListenerSet(address indexed listener);
     /// @notice The proof-of-reserve feed used for secure mint changed (address(0) disables the check).
     event ReserveFeedSet(address indexed feed, uint256 maxStaleness);
 
@@ -53,9 +65,18 @@ interface ICollateralToken is IERC20 {
     /// @notice Burns `amount` of the caller's tokens; the custodian pays out off-chain against `payoutRef`.
     function redeem(uint256 amount, bytes32 payoutRef) external;
 
-    /// @notice Moves tokens regardless of the holder's consent or freeze (liquidator role only, i.e. the
-    ///         MarginEngine). The receiver must still be eligible and not frozen.
+    /// @notice Moves tokens regardless of the holder's consent or freeze (LIQUIDATOR role). Never from a system
+    ///         account (CollateralSystemAccountForced): what the engine, pool and fund hold backs their ledgers;
+    ///         a legal seizure of collateral inside the engine goes through MarginEngine.legalSeize. The receiver
+    ///         must still be eligible and not frozen.
     function forcedTransfer(address from, address to, uint256 amount) external;
+
+    /// @notice Sets the contract told of every freeze change (operator): the MarginEngine, which then freezes the
+    ///         holder's balance of this token inside the engine in the same transaction.
+    function setFreezeListener(address listener) external;
+
+    /// @notice The contract told of every freeze change (address(0): none).
+    function freezeListener() external view returns (address);
 
     /// @notice Freezes or unfreezes an account (operator): a frozen account can neither send nor receive.
     function setFrozen(address account, bool frozen) external;

@@ -7,8 +7,9 @@ pragma solidity ^0.8.24;
 /// @dev An identity is verified while it exists, is not revoked and `block.timestamp < expiresAt`.
 ///      Revocation and expiry take effect in the same block.
 interface IKycRegistry {
-    /// @notice One registered identity. Layout: slot 0 = tier (8) | jurisdiction (16) | expiresAt (64) |
-    ///         revoked (8) | registered (8); slot 1 = identityHash.
+    /// @notice One registered identity. Stored as slot 0 = tier (8) | jurisdiction (16) | expiresAt (64) |
+    ///         revoked (8) | registered (8) | the hash's top 144 bits; slot 1 = identityHash. One person has one
+    ///         identity hash across all of its addresses (the service derives the salt from the person's document).
     struct Identity {
         uint8 tier;
         uint16 jurisdiction;
@@ -69,6 +70,11 @@ interface IKycRegistry {
 
     /// @notice True while the account is registered, not revoked and not expired.
     function isVerified(address account) external view returns (bool);
+
+    /// @notice Whether `account` is verified, and whether `other` is registered under the same identity (the same
+    ///         identity hash, compared on its top 144 bits): one person's two addresses. The margin engine refuses a
+    ///         liquidator of the same identity as the account's owner.
+    function verifiedAndSameIdentity(address account, address other) external view returns (bool verified, bool same);
 
     /// @notice The account's maximum leverage (18 decimals), or 0 when it is not verified.
     function maxLeverageOf(address account) external view returns (uint256);

@@ -14,7 +14,20 @@ contract KycRegistry is IKycRegistry, AccessManaged {
     /// @notice Highest leverage any tier may carry (18 decimals): 10x.
     uint256 public constant MAX_LEVERAGE = 10e18;
 
-    mapping(address account => Identity) private _identities;
+    /// @dev Storage form of Identity: slot 0 = tier | jurisdiction | expiresAt | revoked | registered | personTag
+    ///      (the identity hash's top 144 bits), slot 1 = identityHash. A liquidation compares the liquidator's and
+    ///      the owner's tags from the slot it reads anyway, without the second.
+    struct Record {
+        uint8 tier;
+        uint16 jurisdiction;
+        uint64 expiresAt;
+        bool revoked;
+        bool registered;
+        uint144 personTag;
+        bytes32 identityHash;
+    }
+
+    mapping(address account => Record) private _identities;
     mapping(uint8 tier => uint256 maxLeverage) private _tierLeverage;
 
     /// @param authority the AccessManager governing this registry
@@ -32,12 +45,13 @@ contract KycRegistry is IKycRegistry, AccessManaged {
         if (tier == 0 || tier > MAX_TIER) revert KycInvalidTier(tier);
         if (expiresAt <= block.timestamp) revert KycExpiryNotInFuture(expiresAt, block.timestamp);
         if (identityHash == bytes32(0)) revert KycEmptyIdentityHash(account);
-        _identities[account] = Identity({
+        _identities[account] = Record({
             tier: tier,
             jurisdiction: jurisdiction,
             expiresAt: expiresAt,
             revoked: false,
             registered: true,
+            personTag: uint144(uint256(identityHash) >> 112),
             identityHash: identityHash
         });
         emit IdentitySet(account, tier, jurisdiction, expiresAt, identityHash);
@@ -45,7 +59,7 @@ contract KycRegistry is IKycRegistry, AccessManaged {
 
     /// @inheritdoc IKycRegistry
     function revoke(address account, bytes32 reason) external restricted {
-        Identity storage identity = _identities[account];
+        Record storage identity = _identities[account];
         if (!identity.registered) revert KycNotRegistered(account);
         if (identity.revoked) revert KycAlreadyRevoked(account);
         identity.revoked = true;
@@ -62,8 +76,16 @@ contract KycRegistry is IKycRegistry, AccessManaged {
 
     /// @inheritdoc IKycRegistry
     function isVerified(address account) public view returns (bool) {
-        Identity storage identity = _identities[account];
+        Record storage identity = _identities[account];
         return identity.registered && !identity.revoked && block.timestamp < identity.expiresAt;
+    }
+
+    /// @inheritdoc IKycRegistry
+    function verifiedAndSameIdentity(address account, address other) external view returns (bool, bool) {
+        Record storage identity = _identities[account];
+        uint144 tag = identity.personTag;
+        bool verified = identity.registered && !identity.revoked && block.timestamp < identity.expiresAt;
+        return (verified, tag != 0 && tag == _identities[other].personTag);
     }
 
     /// @inheritdoc IKycRegistry
@@ -74,7 +96,8 @@ contract KycRegistry is IKycRegistry, AccessManaged {
 
     /// @inheritdoc IKycRegistry
     function identityOf(address account) external view returns (Identity memory) {
-        return _identities[account];
+        Record storage r = _identities[account];
+        return Identity(r.tier, r.jurisdiction, r.expiresAt, r.revoked, r.registered, r.identityHash);
     }
 
     /// @inheritdoc IKycRegistry

@@ -57,6 +57,7 @@ interface IMarginEngine {
 
     /// @notice Engine-wide risk parameters. Stored as slot 0: the four ratios; slot 1: the three durations, dustValue
     ///         (at most 2**72 − 1 base units: setParams refuses more) and the insurance fund's share owed.
+    ///         gracePeriod must be positive: a margin call lasts at least one, and lapses without an evaluation in one.
     struct Params {
         /// warning when equity < maintenanceReq + warningBuffer · positionValue
         uint64 warningBuffer;
@@ -68,11 +69,11 @@ interface IMarginEngine {
         uint64 liquidatorShare;
         /// seconds a margin call gives to cure
         uint32 gracePeriod;
-        /// seconds every price must have been Safe before a liquidation
+        /// seconds an asset's price must have been Safe before a liquidation seizes it
         uint32 oracleGrace;
         /// seconds of the per-asset seizure-cap window
         uint32 liquidationWindow;
-        /// positions left worth less than this (cash base units) are seized whole
+        /// positions left worth less than this (cash base units) are seized whole, and sold after all others
         uint128 dustValue;
     }
 
@@ -98,8 +99,13 @@ interface IMarginEngine {
         int256 liquidationReturn;
         /// for a one-security account: price (18 dec per whole token) at which it reaches maintenance; else 0
         uint256 liquidationPrice;
-        /// false when a held asset's price is not Safe
+        /// false when a held asset's price is not Safe (new risk is refused; positions not Safe count as in
+        /// docs/security.md: Closed at the session's last price, otherwise zero)
         bool pricesSafe;
+        /// cash that is frozen (counted for nothing, movable only by legalSeize)
+        uint256 frozenCash;
+        /// frozen balances: bit `id` of a listed security, bit 15 the cash
+        uint16 frozenMask;
     }
 
     error MarginNotVerified(address account);
@@ -118,8 +124,15 @@ interface IMarginEngine {
     error MarginOracleGrace(address asset, uint256 readyAt);
     error MarginNotLiquidatable(address account, AccountState state);
     error MarginSelfLiquidation(address account);
-    /// @notice Every held asset reached its seizure cap in this window; the next window continues.
+    /// @notice Nothing held can be seized now: every position's cap is used up in this window (the next window
+    ///         continues), or its price is unsafe, in its oracle grace or its balance frozen (reported by those).
     error MarginSeizureCapReached(address account);
+    /// @notice The balance is frozen (its token froze the holder): it moves only by legalSeize.
+    error MarginBalanceFrozen(address account, address asset);
+    /// @notice legalSeize takes only a frozen balance.
+    error MarginBalanceNotFrozen(address account, address asset);
+    /// @notice legalSeize needs the order's reference.
+    error MarginLegalReferenceMissing();
     error MarginNoDebt(address account);
     error MarginInvalidAssetConfig(address asset);
     error MarginInvalidTierRisk(uint8 tier);
@@ -163,6 +176,16 @@ interface IMarginEngine {
     event DefaultSettled(address indexed account, uint256 fromAccount, uint256 fromInsurance, uint256 writtenOff);
     /// @notice The penalty shares owed to the insurance fund were paid to it (`amount`, source "liquidation-penalty").
     event InsuranceSwept(uint256 amount);
+    /// @notice The engine's copy of a token's freeze changed for an account (from the token, or re-synced).
+    event FreezeSynced(address indexed account, address indexed asset, bool frozen);
+    /// @notice A frozen balance left the engine under a legal order (court, regulator) identified by `orderRef`.
+    event LegalSeizure(
+        address indexed account,
+        address indexed asset,
+        address indexed to,
+        uint256 amount,
+        bytes32 orderRef
+    );
     /// @notice The SETTLER moved a balance between two accounts (DvP leg).
     event AccountTransfer(address indexed from, address indexed to, address indexed asset, uint256 amount);
     /// @notice The SETTLER exchanged `units` of `asset` (seller → buyer) against `cashAmount` (buyer → seller).
@@ -208,32 +231,66 @@ interface IMarginEngine {
 
     // ── anyone ──
 
-    /// @notice Re-evaluates and records the account's state (starting or curing a margin call), emitting
-    ///         transitions. Does nothing while a held asset's price is not Safe. Anyone may call (the keeper does).
+    /// @notice Re-evaluates and records the account's state (starting, continuing or curing a margin call),
+    ///         emitting transitions. Positions whose price is not Safe count conservatively (docs/security.md), so
+    ///         no price status stops the clock. A margin call lapses when no evaluation saw the account below
+    ///         maintenance for a whole grace period; the next one below starts a new call with a full grace period.
+    ///         Anyone may call (the keeper does, at least once per grace period for an account in a call).
     function poke(address account) external returns (AccountState);
 
     /// @notice Liquidates up to `maxSegments` segments of a Liquidatable or Defaulted account; the caller is the
-    ///         liquidator and pays from its own margin cash balance, receiving the seized units into its margin
-    ///         account at oracle price less its share of the penalty. Each segment sells the least liquid held
-    ///         asset (highest tier, then lowest id), only as much as brings the account to its target (all of it
-    ///         when the target cannot be reached); the call stops when that asset's window cap is used up (the
-    ///         next window continues). When no collateral is left and debt remains, the loss waterfall runs.
+    ///         liquidator (KYC-verified, not the owner nor another address of the owner's identity) and pays from
+    ///         its own margin cash balance, receiving the seized units into its margin account at oracle price less
+    ///         its share of the penalty. Each segment sells, among the positions that may be seized now (price Safe
+    ///         for the oracle grace, not frozen, window cap left), the least liquid (highest tier, then lowest id;
+    ///         dust last), only as much as brings the account to its target (all of it when the target cannot be
+    ///         reached). When no collateral is left and debt remains, the loss waterfall runs.
     /// @return segments the number of segments executed
     function liquidate(address account, uint256 maxSegments) external returns (uint256 segments);
 
     // ── SettlementHub (SETTLER role) ──
 
-    /// @notice Moves `amount` of `asset` from one margin account to another (a DvP leg). Performs no margin check:
-    ///         the hub calls checkInitialMargin for every account that added risk after all legs of a trade.
+    /// @notice Moves `amount` of `asset` from one margin account to another (SETTLER role). Neither balance may be
+    ///         frozen; an indebted sender must meet initial margin afterwards (a transfer gives nothing back).
     function transferBetweenAccounts(address from, address to, address asset, uint256 amount) external;
 
     /// @notice Both legs of one DvP trade in one call (SETTLER role): `units` of the listed security `asset` from
-    ///         seller to buyer and `cashAmount` of cash from buyer to seller. Both owners must be KYC-verified.
-    ///         Performs no margin check: the hub calls checkInitialMargin for the buyer after the batch.
-    function settleTrade(address buyer, address seller, address asset, uint256 units, uint256 cashAmount) external;
+    ///         seller to buyer and `cashAmount` of cash from buyer to seller. Both owners must be KYC-verified and
+    ///         no moved balance may be frozen.
+    /// @return checks which parties must meet initial margin after the batch (bit 0: the buyer, bit 1: the
+    ///         seller): an indebted buyer always; an indebted seller unless the sale kept its equity, i.e. the price
+    ///         is Safe and cashAmount ≥ ceil(ceil(units · price / scale) · (1 − haircut)) (then its shortfall to
+    ///         maintenance cannot grow either). The hub calls checkInitialMargin for each after all legs.
+    function settleTrade(
+        address buyer,
+        address seller,
+        address asset,
+        uint256 units,
+        uint256 cashAmount
+    ) external returns (uint256 checks);
 
-    /// @notice True when the account meets initial margin and its leverage cap at Safe prices (or has no debt).
+    /// @notice True when the account meets initial margin and its leverage cap with every held price Safe (or has
+    ///         no debt). Frozen balances count for nothing.
     function checkInitialMargin(address account) external view returns (bool);
+
+    // ── listed tokens, anyone ──
+
+    /// @notice Called by a CollateralToken (the cash or a listed security) when it freezes or unfreezes a holder:
+    ///         the engine freezes the holder's balance of that token inside the engine too. From any other caller
+    ///         it changes nothing (and never reverts, so a freeze never fails because of the engine).
+    function freezeChanged(address account, bool frozen) external;
+
+    /// @notice Anyone: copies a listed token's freeze of `account` into the engine (for a freeze made before the
+    ///         token was listed or before it notified the engine).
+    function syncFrozen(address account, address asset) external;
+
+    // ── legal officer ──
+
+    /// @notice Takes `amount` of a frozen balance out of the engine to `to` under a legal order (LEGAL_OFFICER role).
+    ///         Only frozen balances: they already count for nothing in the account's margin, so the seizure leaves
+    ///         every margin figure, and the capital providers' cover, unchanged.
+    /// @param orderRef the order's reference (non-zero), emitted in LegalSeizure for the audit trail
+    function legalSeize(address account, address asset, uint256 amount, address to, bytes32 orderRef) external;
 
     /// @notice Anyone: pays every liquidation penalty share owed to the insurance fund (one `receiveIncome` for
     ///         all liquidations since the last sweep, instead of one token transfer per liquidation).
@@ -267,6 +324,12 @@ interface IMarginEngine {
     function accountView(address account) external view returns (AccountView memory);
 
     function accountState(address account) external view returns (AccountState);
+
+    /// @notice The account's recorded state and margin call: deadline and when an evaluation last saw it below
+    ///         maintenance (the call lapses a grace period after that).
+    function recordedState(
+        address account
+    ) external view returns (AccountState state, uint64 callDeadline, uint64 callSeenAt);
 
     /// @notice Internal balance of `asset` (cash token included) of a margin account.
     function balanceOf(address account, address asset) external view returns (uint256);

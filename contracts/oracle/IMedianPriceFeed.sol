@@ -12,8 +12,10 @@ import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interf
 ///      is their median (the mean of the two middle values, rounded toward zero, for an even count).
 ///      With quorum ≥ 2f + 1 the median stays within the range of the honest observations when at most f reporters
 ///      lie: the dev deployment uses 3 reporters with quorum 3 (tolerates one liar, no absentee).
-///      Round data as Chainlink's OCR aggregators: startedAt = the oldest observation time in the report,
-///      updatedAt = the block time of the relay, answeredInRound = roundId.
+///      Round data: startedAt = updatedAt = the oldest observation time in the report (a round is as fresh as its
+///      oldest observation, not as its relay: staleness is measured from what the reporters saw), answeredInRound =
+///      roundId; the relay's block time is in NewRound's block. A signature binds the round id, so it is good for
+///      that one round only; a report's oldest observation may not precede the current round's updatedAt.
 interface IMedianPriceFeed is AggregatorV3Interface {
     /// @notice One reporter's signed observation as relayed.
     /// @param answer the price in `decimals()` (8 for equities), > 0
@@ -38,6 +40,8 @@ interface IMedianPriceFeed is AggregatorV3Interface {
 
     /// @notice The round is not `latestRound + 1` (stale, replayed or skipping).
     error FeedInvalidRound(uint80 roundId, uint80 expected);
+    /// @notice The report's oldest observation is older than the current round's updatedAt.
+    error FeedObservationBeforeLatest(uint64 oldest, uint256 latestUpdatedAt);
     /// @notice Fewer valid observations than the quorum.
     error FeedQuorumNotMet(uint256 count, uint256 quorum);
     /// @notice More observations than MAX_OBSERVATIONS.

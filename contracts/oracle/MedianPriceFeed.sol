@@ -111,7 +111,8 @@ contract MedianPriceFeed is IMedianPriceFeed, AccessManaged, EIP712 {
 
     /// @inheritdoc IMedianPriceFeed
     function transmit(uint80 roundId, SignedObservation[] calldata observations) external {
-        uint80 expected = _latest.roundId + 1;
+        Latest memory previous = _latest;
+        uint80 expected = previous.roundId + 1;
         if (roundId != expected) revert FeedInvalidRound(roundId, expected);
         uint256 n = observations.length;
         if (n > MAX_OBSERVATIONS) revert FeedTooManyObservations(n);
@@ -130,14 +131,17 @@ contract MedianPriceFeed is IMedianPriceFeed, AccessManaged, EIP712 {
             answers[i] = o.answer;
             if (o.observedAt < oldest) oldest = o.observedAt;
         }
+        // A round is as old as its oldest observation, and never older than the round before it: a relayer cannot
+        // make an old observation look fresh, nor bring back one from before the current answer.
+        if (oldest < previous.updatedAt) revert FeedObservationBeforeLatest(oldest, previous.updatedAt);
         int256 median = _median(answers);
 
         // Answers were checked to fit int96 in _verify; the median of int96 values does too. `oldest` is at most
         // maxFuture seconds ahead of the block, far below 2**40.
-        _latest = Latest(roundId, int96(median), uint40(oldest), uint40(block.timestamp));
-        _rounds[roundId] = Round(int128(median), oldest, uint64(block.timestamp));
+        _latest = Latest(roundId, int96(median), uint40(oldest), uint40(oldest));
+        _rounds[roundId] = Round(int128(median), oldest, oldest);
         emit NewRound(roundId, msg.sender, oldest);
-        emit AnswerUpdated(median, roundId, block.timestamp);
+        emit AnswerUpdated(median, roundId, oldest);
         emit ReportAccepted(roundId, median, signers, answers);
     }
 

@@ -223,6 +223,17 @@ contract CapitalPool is ICapitalPool, ERC4626, AccessManaged, ReentrancyGuardTra
         return gross > owed ? gross - owed : 0;
     }
 
+    /// @notice The cash the pool can still book (its cash is kept in 88 bits): 2**88 − 1 − cash held. A larger
+    ///         deposit reverts with ERC4626ExceededMaxDeposit.
+    function maxDeposit(address) public view override(ERC4626, IERC4626) returns (uint256) {
+        return type(uint88).max - uint256(_cashHeld);
+    }
+
+    /// @notice The shares maxDeposit buys, rounded down (so that mint's assets, rounded up, stay within it).
+    function maxMint(address receiver) public view override(ERC4626, IERC4626) returns (uint256) {
+        return _convertToShares(maxDeposit(receiver), Math.Rounding.Floor);
+    }
+
     /// @notice Limited by the owner's shares and by the cash available now.
     function maxWithdraw(address owner) public view override(ERC4626, IERC4626) returns (uint256) {
         uint256 own = super.maxWithdraw(owner);

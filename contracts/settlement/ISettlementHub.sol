@@ -6,8 +6,9 @@ pragma solidity ^0.8.24;
 ///         Each trade carries both orders signed (EIP-712) by the account owner or a trading key the owner
 ///         delegated here. A batch settles atomically or not at all, and at most once.
 /// @dev Units: `quantity` in the security's base units; `limitPrice` and trade `price` in cash base units per
-///      WHOLE security token (10**decimals base units); the cash leg is floor(quantity · price / 10**decimals),
-///      identical for both sides. Orders are identified by their EIP-712 hash; each (account, nonce) pair is one
+///      WHOLE security token (10**decimals base units); the cash leg is ceil(quantity · price / 10**decimals),
+///      identical for both sides (rounded in the seller's favour: a seller is never paid below its signed limit,
+///      a buyer pays less than one cash base unit above the exact product). Orders are identified by their EIP-712 hash; each (account, nonce) pair is one
 ///      order: a nonce is spent when its order is fully filled or cancelled (a Permit2-style bitmap), partial
 ///      fills are tracked per order hash.
 interface ISettlementHub {
@@ -61,7 +62,9 @@ interface ISettlementHub {
     error HubOverfill(uint256 tradeIndex, bytes32 orderHash, uint256 filled, uint256 quantity, uint256 orderQuantity);
     /// @notice The signature is neither the owner's nor a live delegated trading key's.
     error HubBadSignature(uint256 tradeIndex, bytes32 orderHash, address recovered);
-    /// @notice After the batch, a buyer that added risk is below initial margin; the whole batch reverts.
+    /// @notice After the batch, an account that took value or risk (an indebted buyer, or an indebted seller paid
+    ///         less than its units counted for in its equity) is below initial margin. The whole batch reverts and
+    ///         names the last trade of that account, which the operator sets aside.
     error HubInitialMarginBreached(uint256 tradeIndex, address account);
     error HubCashLegZero(uint256 tradeIndex);
     error HubInvalidTradingKey(address key);

@@ -6,6 +6,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IMarginEngine} from "../margin/IMarginEngine.sol";
 import {ISettlementHub} from "./ISettlementHub.sol";
 import {SettlementLib} from "./SettlementLib.sol";
@@ -15,7 +16,10 @@ import {SettlementLib} from "./SettlementLib.sol";
 ///         cannot move anything the owners did not sign: every leg is bounded by both signed orders (side, limit
 ///         price, remaining quantity, expiry, nonce). The MarginEngine is a trusted system contract.
 /// @dev Order of work in settleBatch: validate each trade and write its fill state → move both legs through the
-///      engine → after all trades, check initial margin for each distinct buyer (on the new state) → record.
+///      engine, which names the parties whose margin must be checked (an indebted buyer; an indebted seller paid
+///      less than its units counted for) → after all trades, check initial margin for each of them once (on the
+///      new state) → record. The cash leg is quantity · price / scale rounded up: the seller is never paid below
+///      its signed limit; the buyer pays less than one base unit above the exact product.
 contract SettlementHub is ISettlementHub, AccessManaged, EIP712, ReentrancyGuardTransient {
     /// @notice EIP-712 type of an order.
     bytes32 public constant ORDER_TYPEHASH = keccak256(
@@ -26,6 +30,16 @@ contract SettlementHub is ISettlementHub, AccessManaged, EIP712, ReentrancyGuard
     );
     uint8 private constant _BUY = 0;
     uint8 private constant _SELL = 1;
+    /// @dev Bits of MarginEngine.settleTrade's answer.
+    uint256 private constant _CHECK_BUYER = 1;
+    uint256 private constant _CHECK_SELLER = 2;
+
+    /// @dev The accounts a batch checks after its legs, each once, with the last trade that named it.
+    struct Checked {
+        address[] accounts;
+        uint256[] lastTrade;
+        uint256 count;
+    }
 
     IMarginEngine private immutable _engine;
 
@@ -37,13 +51,13 @@ contract SettlementHub is ISettlementHub, AccessManaged, EIP712, ReentrancyGuard
     mapping(address account => uint256) private _minNonce;
     mapping(address owner => mapping(address key => uint64 expiresAt)) private _tradingKeys;
 
-    /// @param engine the MarginEngine holding the accounts (this hub needs its SETTLER role)
+    /// @param engine_ the MarginEngine holding the accounts (this hub needs its SETTLER role)
     /// @param authority the AccessManager
     constructor(
-        IMarginEngine engine,
+        IMarginEngine engine_,
         address authority
     ) AccessManaged(authority) EIP712("MarginBridge Settlement", "1") {
-        _engine = engine;
+        _engine = engine_;
     }
 
     // ───────────────────────────── operator ─────────────────────────────
@@ -54,28 +68,26 @@ contract SettlementHub is ISettlementHub, AccessManaged, EIP712, ReentrancyGuard
         uint256 n = trades.length;
         if (n == 0) revert HubEmptyBatch();
         bytes32[] memory leaves = new bytes32[](n);
-        address[] memory buyers = new address[](n);
-        uint256[] memory lastTrade = new uint256[](n);
-        uint256 distinct;
+        Checked memory c = Checked(new address[](2 * n), new uint256[](2 * n), 0);
         for (uint256 i; i < n; ++i) {
             Trade calldata t = trades[i];
             (bytes32 buyHash, bytes32 sellHash, uint256 cashAmount) = _checkAndFill(i, t);
-            _engine.settleTrade(t.buy.account, t.sell.account, t.buy.instrument, t.quantity, cashAmount);
+            uint256 checks = _engine.settleTrade(
+                t.buy.account,
+                t.sell.account,
+                t.buy.instrument,
+                t.quantity,
+                cashAmount
+            );
             leaves[i] = SettlementLib.tradeLeaf(batchId, i, buyHash, sellHash, t.quantity, t.price);
             emit TradeSettled(batchId, buyHash, sellHash, i, t.quantity, t.price);
-            uint256 slot = SettlementLib.tloadBuyer(t.buy.account);
-            if (slot == 0) {
-                buyers[distinct] = t.buy.account;
-                lastTrade[distinct] = i;
-                ++distinct;
-                SettlementLib.tstoreBuyer(t.buy.account, distinct);
-            } else {
-                lastTrade[slot - 1] = i;
-            }
+            if (checks & _CHECK_BUYER != 0) _mark(c, t.buy.account, i);
+            if (checks & _CHECK_SELLER != 0) _mark(c, t.sell.account, i);
         }
-        for (uint256 j; j < distinct; ++j) {
-            SettlementLib.tstoreBuyer(buyers[j], 0);
-            if (!_engine.checkInitialMargin(buyers[j])) revert HubInitialMarginBreached(lastTrade[j], buyers[j]);
+        for (uint256 j; j < c.count; ++j) {
+            address account = c.accounts[j];
+            SettlementLib.tstoreAccount(account, 0);
+            if (!_engine.checkInitialMargin(account)) revert HubInitialMarginBreached(c.lastTrade[j], account);
         }
         bytes32 root = SettlementLib.merkleRoot(leaves);
         _batches[batchId] = BatchRecord({
@@ -200,7 +212,8 @@ contract SettlementHub is ISettlementHub, AccessManaged, EIP712, ReentrancyGuard
         if (t.price > t.buy.limitPrice || t.price < t.sell.limitPrice) {
             revert HubPriceOutsideLimit(i, t.price, t.buy.limitPrice, t.sell.limitPrice);
         }
-        cash = (t.quantity * t.price) / scale;
+        // Rounded up: the seller is never paid below quantity · its limit (docs/settlement.md, "Cash leg").
+        cash = Math.mulDiv(t.quantity, t.price, scale, Math.Rounding.Ceil);
         if (cash == 0) revert HubCashLegZero(i);
         buyHash = _orderHash(t.buy);
         sellHash = _orderHash(t.sell);
@@ -208,6 +221,19 @@ contract SettlementHub is ISettlementHub, AccessManaged, EIP712, ReentrancyGuard
         _checkSigner(i, t.sell, sellHash, t.sellSig);
         _fill(i, t.buy, buyHash, t.quantity);
         _fill(i, t.sell, sellHash, t.quantity);
+    }
+
+    /// @dev Adds `account` to the batch's accounts to check (once), remembering trade `i` as the last to name it.
+    function _mark(Checked memory c, address account, uint256 i) private {
+        uint256 slot = SettlementLib.tloadAccount(account);
+        if (slot == 0) {
+            c.accounts[c.count] = account;
+            c.lastTrade[c.count] = i;
+            ++c.count;
+            SettlementLib.tstoreAccount(account, c.count);
+        } else {
+            c.lastTrade[slot - 1] = i;
+        }
     }
 
     function _checkSigner(uint256 i, Order calldata o, bytes32 h, Signature calldata sig) private view {

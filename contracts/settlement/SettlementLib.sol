@@ -2,10 +2,11 @@
 pragma solidity ^0.8.24;
 
 /// @title SettlementLib
-/// @notice Pure helpers of the SettlementHub: the trades Merkle tree and the per-batch buyer set.
+/// @notice Pure helpers of the SettlementHub: the trades Merkle tree and the per-batch set of accounts whose margin
+///         is checked after the batch.
 library SettlementLib {
-    /// @dev Transient-storage namespace of the buyer set (cleared by the hub before the batch ends).
-    bytes32 private constant _BUYER_NS = keccak256("marginbridge.settlement.buyer");
+    /// @dev Transient-storage namespace of the checked-account set (cleared by the hub before the batch ends).
+    bytes32 private constant _ACCOUNT_NS = keccak256("marginbridge.settlement.checked-account");
 
     /// @notice Leaf of a trade: keccak256(abi.encode(batchId, index, buyOrder, sellOrder, quantity, price)).
     ///         Six words, so a leaf preimage can never be read as a node preimage (two words).
@@ -48,16 +49,16 @@ library SettlementLib {
         }
     }
 
-    /// @notice 1 + position of `buyer` in the batch's distinct-buyer list, or 0 when not seen yet.
-    function tloadBuyer(address buyer) internal view returns (uint256 v) {
-        bytes32 slot = keccak256(abi.encode(_BUYER_NS, buyer));
+    /// @notice 1 + position of `account` in the batch's list of accounts to check, or 0 when not in it yet.
+    function tloadAccount(address account) internal view returns (uint256 v) {
+        bytes32 slot = keccak256(abi.encode(_ACCOUNT_NS, account));
         assembly ("memory-safe") {
             v := tload(slot)
         }
     }
 
-    function tstoreBuyer(address buyer, uint256 v) internal {
-        bytes32 slot = keccak256(abi.encode(_BUYER_NS, buyer));
+    function tstoreAccount(address account, uint256 v) internal {
+        bytes32 slot = keccak256(abi.encode(_ACCOUNT_NS, account));
         assembly ("memory-safe") {
             tstore(slot, v)
         }

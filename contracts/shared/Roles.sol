@@ -20,6 +20,9 @@ library Roles {
     uint64 internal constant RESERVE_PUBLISHER = 5;
     /// @notice Signs oracle observations (checked by the price feeds).
     uint64 internal constant ORACLE_REPORTER = 6;
+    /// @notice Executes legal orders on collateral inside the margin engine (MarginEngine.legalSeize of frozen
+    ///         balances), each with its order reference.
+    uint64 internal constant LEGAL_OFFICER = 7;
     /// @notice System role: may force-transfer collateral during liquidation (the MarginEngine).
     uint64 internal constant LIQUIDATOR = 10;
     /// @notice System role: may borrow from and repay to the CapitalPool (the MarginEngine).

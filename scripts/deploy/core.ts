@@ -128,6 +128,8 @@ async function grantPeopleRoles(manager: AccessManager, opts: DeployOptions): Pr
     [ROLE.RISK_OFFICER, r.riskOfficer, opts.riskDelaySeconds],
     [ROLE.OPERATOR, r.operator, 0],
     [ROLE.RESERVE_PUBLISHER, r.reservePublisher, 0],
+    // Legal orders are executed by the operator's desk unless a separate legal officer is named.
+    [ROLE.LEGAL_OFFICER, r.legalOfficer ?? r.operator, 0],
   ];
   for (const reporter of r.reporters) grants.push([ROLE.ORACLE_REPORTER, reporter, 0]);
   for (const [role, account, delay] of grants) {

@@ -1,11 +1,14 @@
-import { ethers } from "ethers";
+import { ethers, type Signer } from "ethers";
 import {
   CapitalPool__factory,
   CollateralToken__factory,
   InsuranceFund__factory,
+  MarginAdmin__factory,
   MarginEngine__factory,
+  MarginViews__factory,
   type ProtocolAccessManager as AccessManager,
 } from "../../typechain-types";
+import type { MarginEngineLibraryAddresses } from "../../typechain-types/factories/contracts/margin/MarginEngine__factory";
 import type { IMarginEngine } from "../../typechain-types/contracts/margin/MarginEngine";
 import { ROLE } from "./roles";
 import type { DeployOptions, TokenRecord } from "./types";
@@ -96,7 +99,7 @@ export async function deployMargin(
   const poolAddress = await pool.getAddress();
   log(`CapitalPool ${poolAddress}`);
 
-  const engine = await new MarginEngine__factory(opts.deployer).deploy(
+  const engine = await new MarginEngine__factory(await deployMarginLibraries(opts.deployer, log), opts.deployer).deploy(
     cash.address,
     poolAddress,
     fundAddress,
@@ -135,6 +138,7 @@ export async function deployMargin(
   await wait(
     manager.setTargetFunctionRole(engineAddress, selectors(engineIface, ["transferBetweenAccounts"]), ROLE.SETTLER),
   );
+  await wait(manager.setTargetFunctionRole(engineAddress, selectors(engineIface, ["legalSeize"]), ROLE.LEGAL_OFFICER));
   for (const role of [ROLE.BORROWER, ROLE.INSURANCE_CLAIMANT, ROLE.LIQUIDATOR]) {
     await wait(manager.grantRole(role, engineAddress, 0));
   }
@@ -142,6 +146,8 @@ export async function deployMargin(
   for (const t of tokens) {
     const token = CollateralToken__factory.connect(t.address, opts.deployer);
     for (const system of [poolAddress, fundAddress, engineAddress]) await wait(token.setSystemAccount(system, true));
+    // A freeze of a holder reaches its balance inside the engine in the same transaction.
+    await wait(token.setFreezeListener(engineAddress));
   }
 
   // Initial risk table: the deployer takes the risk role for a moment without delay, as deployCore does.
@@ -154,4 +160,21 @@ export async function deployMargin(
   await wait(manager.renounceRole(ROLE.RISK_OFFICER, deployerAddress));
 
   return { CapitalPool: poolAddress, InsuranceFund: fundAddress, MarginEngine: engineAddress };
+}
+
+/** Deploys the engine's linked libraries (its setters and views, kept out of its EIP-170 code budget). */
+export async function deployMarginLibraries(
+  deployer: Signer,
+  log: (line: string) => void = () => {},
+): Promise<MarginEngineLibraryAddresses> {
+  const admin = await new MarginAdmin__factory(deployer).deploy();
+  const views = await new MarginViews__factory(deployer).deploy();
+  await Promise.all([admin.waitForDeployment(), views.waitForDeployment()]);
+  const addresses: MarginEngineLibraryAddresses = {
+    "contracts/margin/MarginAdmin.sol:MarginAdmin": await admin.getAddress(),
+    "contracts/margin/MarginViews.sol:MarginViews": await views.getAddress(),
+  };
+  log(`MarginAdmin ${addresses["contracts/margin/MarginAdmin.sol:MarginAdmin"]}`);
+  log(`MarginViews ${addresses["contracts/margin/MarginViews.sol:MarginViews"]}`);
+  return addresses;
 }

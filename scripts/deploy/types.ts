@@ -9,6 +9,8 @@ export interface RoleHolders {
   operator: string;
   reservePublisher: string;
   reporters: string[];
+  /** Executes legal seizures of frozen collateral (MarginEngine.legalSeize); the operator when not named. */
+  legalOfficer?: string;
 }
 
 export interface DeployOptions {

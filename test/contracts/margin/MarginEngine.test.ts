@@ -225,7 +225,10 @@ describe("MarginEngine", () => {
       await fx.setPrice(fx.bank, price(8.5));
       await fx.engine.poke(fx.clientC.address);
       expect(await fx.engine.accountState(fx.clientC.address)).to.equal(State.MarginCall);
-      await fx.advance((await fx.engine.params()).gracePeriod);
+      const grace = (await fx.engine.params()).gracePeriod;
+      await fx.advance(grace - 60n);
+      await fx.engine.poke(fx.clientC.address); // still below maintenance: the same call goes on
+      await fx.advance(60n);
       expect(await fx.engine.accountState(fx.clientC.address)).to.equal(State.Liquidatable);
 
       const fx2 = await loadFixture(marginFixture);
@@ -237,13 +240,18 @@ describe("MarginEngine", () => {
       expect(await fx2.engine.accountState(fx2.clientC.address)).to.equal(State.Defaulted);
     });
 
-    it("records nothing while a held price is not Safe", async () => {
+    it("counts a position whose price went stale at zero, so that the margin call is recorded", async () => {
       const fx = await loadFixture(marginFixture);
       await leveredC(fx);
       await fx.setPrice(fx.bank, price(8.5));
       await time.increase(7 * 86_400);
-      await expect(fx.engine.poke(fx.clientC.address)).to.not.emit(fx.engine, "MarginCalled");
-      expect(await fx.engine.recordedState(fx.clientC.address)).to.deep.equal([State.Healthy, 0n]);
+      const view = await fx.engine.accountView(fx.clientC.address);
+      expect(view.pricesSafe).to.equal(false);
+      expect(view.positionValue).to.equal(0n);
+      await expect(fx.engine.poke(fx.clientC.address)).to.emit(fx.engine, "MarginCalled");
+      // No position left that counts and debt above the cash: liquidatable at once (the hard line), not Defaulted
+      // (the stale shares may still be worth something).
+      expect((await fx.engine.recordedState(fx.clientC.address))[0]).to.equal(State.Liquidatable);
     });
   });
 
@@ -417,25 +425,12 @@ describe("MarginEngine", () => {
           (v: bigint) => v > 0n,
         );
       expect(await engine.seizableInWindow(await addr(fx.small))).to.equal(0n);
-      // mbSMALL is capped for this window: nothing more liquid is sold out of order
-      await expect(engine.connect(liquidator).liquidate(clientA.address, 3))
-        .to.be.revertedWithCustomError(engine, "MarginSeizureCapReached")
-        .withArgs(clientA.address);
-      expect(await engine.accountState(clientA.address)).to.equal(State.Liquidatable);
+      // mbSMALL is capped for this window: the same call went on with the next tier (mbTECH), and a used-up cap
+      // never shields the rest of the account.
+      expect(await engine.balanceOf(clientA.address, await addr(fx.small))).to.equal(700n);
+      expect(await engine.balanceOf(clientA.address, await addr(fx.tech))).to.be.lessThan(2_000n);
       await fx.advance((await engine.params()).liquidationWindow);
-      await expect(engine.connect(liquidator).liquidate(clientA.address, 1))
-        .to.emit(engine, "Liquidated")
-        .withArgs(
-          clientA.address,
-          liquidator.address,
-          await addr(fx.small),
-          300n,
-          price(26.5),
-          7_950n * CNY,
-          (v: bigint) => v > 0n,
-          (v: bigint) => v > 0n,
-          (v: bigint) => v > 0n,
-        );
+      expect(await engine.seizableInWindow(await addr(fx.small))).to.equal(300n);
     });
 
     it("takes a whole position rather than leave dust", async () => {

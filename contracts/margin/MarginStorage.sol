@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: UNLICENSED
+pragma solidity ^0.8.24;
+
+import {IMarginEngine} from "./IMarginEngine.sol";
+import {IOracleRouter} from "../oracle/IOracleRouter.sol";
+
+/// @title MarginStorage
+/// @notice The MarginEngine's state, in one namespaced struct (ERC-7201), so that the engine and its linked
+///         libraries (MarginAdmin, MarginViews) read and write the same storage. Also the in-memory forms a
+///         valuation builds.
+/// @dev The engine keeps the hot paths (deposit, borrow, repay, withdraw, poke, liquidate, trade legs) in its own
+///      code; the libraries hold the risk officer's setters and the views, which is how the engine stays below the
+///      EIP-170 code size limit. Every struct's packing is chosen for what a valuation reads together.
+library MarginStorage {
+    /// @dev Cash-token bit of an account's frozen mask (bits 0–14 are the listed securities' ids).
+    uint16 internal constant CASH_FROZEN = uint16(1) << 15;
+
+    /// @dev Everything an account has but its securities and its margin call, in one slot: cash (96) |
+    ///      scaledDebt (96) | state (8) | heldMask (16) | frozenMask (16). Deposit, borrow, repay, liquidation and
+    ///      the trade legs read and write cash, debt, state and the masks together. Bounds: cash and scaled debt
+    ///      below 2**96 base units (more reverts, nothing is truncated).
+    ///      frozenMask mirrors the tokens' own freeze (CollateralToken.setFrozen notifies the engine; anyone may
+    ///      re-sync): bit `id` for a security, CASH_FROZEN for the cash token. A frozen balance counts for nothing
+    ///      and moves only by the legal seizure path.
+    struct Account {
+        uint96 cash;
+        uint96 scaledDebt;
+        IMarginEngine.AccountState state;
+        uint16 heldMask;
+        uint16 frozenMask;
+    }
+
+    /// @dev An account's margin call, apart from the account slot: only an account below maintenance reads it.
+    ///      deadline (40) | seenAt (40): when an evaluation last found the account below maintenance. The call
+    ///      belongs to one episode: it lapses when no evaluation saw the account below maintenance for a whole
+    ///      grace period (the chain cannot know it stayed below), and the next one below starts a new call.
+    struct Call {
+        uint40 deadline;
+        uint40 seenAt;
+    }
+
+    /// @dev Storage form of AssetConfig. Slot 0 holds everything a valuation reads: listed | liquidityTier | id |
+    ///      scaleExp | haircut | liquidationPenalty | windowStart. Slot 1: windowCap | seizedInWindow. The scale is
+    ///      kept as its power of ten (scale = 10**scaleExp ≤ 10**38) so that it fits slot 0.
+    struct AssetRecord {
+        bool listed;
+        uint8 liquidityTier;
+        uint8 id;
+        uint8 scaleExp;
+        uint64 haircut;
+        uint64 liquidationPenalty;
+        uint64 windowStart;
+        uint128 windowCap;
+        uint128 seizedInWindow;
+    }
+
+    /// @dev Storage form of TierRisk: the five ratios in one slot, each in units of 1e-9 (TIER_RISK_STEP base units
+    ///      of the 18-decimal ratio): uint48 holds any uint64 ratio that is a multiple of the step, and setTierRisk
+    ///      refuses the others, so every ratio reads back exactly.
+    struct TierRecord {
+        uint48 baseMaintenance;
+        uint48 volatilityMultiplier;
+        uint48 floor;
+        uint48 cap;
+        uint48 initialBuffer;
+    }
+
+    /// @dev Storage form of Params, with the insurance fund's running share beside the durations. Slot 0: the four
+    ///      ratios (every classification reads them). Slot 1: the three durations | dustValue (72 bits; setParams
+    ///      refuses more) | 1 + the penalty shares owed to the insurance fund (88 bits, the pool's own bound). The
+    ///      share is kept plus one so that the word never returns to zero for its sake.
+    struct ParamsRecord {
+        uint64 warningBuffer;
+        uint64 hardFloorFactor;
+        uint64 targetBuffer;
+        uint64 liquidatorShare;
+        uint32 gracePeriod;
+        uint32 oracleGrace;
+        uint32 liquidationWindow;
+        uint72 dustValue;
+        uint88 insuranceOwedPlusOne;
+    }
+
+    /// @custom:storage-location erc7201:marginbridge.storage.MarginEngine
+    struct Layout {
+        mapping(address account => Account) accounts;
+        /// Security balances; an account's cash balance is in its Account slot.
+        mapping(address account => mapping(address asset => uint256)) balances;
+        mapping(address asset => AssetRecord) assets;
+        /// Listed assets by id (ids come from held masks, whose bits are only ever set for listed ids).
+        mapping(uint256 id => address) assetById;
+        uint256 assetCount;
+        mapping(uint8 tier => TierRecord) tiers;
+        ParamsRecord params;
+        mapping(address account => Call) calls;
+    }
+
+    /// @dev keccak256(abi.encode(uint256(keccak256("marginbridge.storage.MarginEngine")) - 1)) & ~bytes32(uint256(0xff))
+    bytes32 private constant _SLOT = 0xfa08e6acd1ffc6999afb2e264a7de7bcb94ec645c1406e7e17253602ca4b6e00;
+
+    /// @dev One held security, valued for margin: at the router's price when Safe, at the session's last price when
+    ///      Closed, at zero when the price is otherwise unsafe (Stale, Deviating, CircuitBroken, Unset) or the
+    ///      balance is frozen.
+    struct Position {
+        address asset;
+        uint256 balance;
+        uint256 price;
+        uint256 value;
+        /// what the position adds to collateralValue, value · (1 − haircut), and to maintenanceReq
+        uint256 collateral;
+        uint256 maintenanceAmount;
+        uint256 maintenance;
+        uint256 initial;
+        uint256 haircut;
+        uint256 penalty;
+        uint256 scale;
+        /// the router's safeSince (0 unless Safe)
+        uint256 safeSince;
+        IOracleRouter.PriceStatus status;
+        bool frozen;
+        uint8 tier;
+    }
+
+    /// @dev An account valued in memory; liquidation updates it segment by segment without re-reading prices.
+    struct Valuation {
+        /// cash that counts (0 when the account's cash is frozen)
+        uint256 cash;
+        /// frozen cash, kept apart so that a write-back of `cash` keeps it
+        uint256 frozenCash;
+        uint256 debt;
+        uint256 scaled;
+        uint256 index;
+        uint256 positionValue;
+        uint256 collateralValue;
+        uint256 maintenanceReq;
+        uint256 initialReq;
+        /// every held price Safe (what new risk needs)
+        bool allSafe;
+        /// some held position counts zero (unsafe price or frozen): the account's collateral is not all known
+        bool unpriced;
+        address unsafeAsset;
+        IOracleRouter.PriceStatus unsafeStatus;
+        Position[] positions;
+    }
+
+    function layout() internal pure returns (Layout storage $) {
+        // solhint-disable-next-line no-inline-assembly
+        assembly {
+            $.slot := _SLOT
+        }
+    }
+}

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: UNLICENSED
+pragma solidity ^0.8.24;
+
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {FixedPoint} from "../shared/FixedPoint.sol";
+import {IOracleRouter} from "../oracle/IOracleRouter.sol";
+import {ICapitalPool} from "../pool/ICapitalPool.sol";
+import {IMarginEngine} from "./IMarginEngine.sol";
+import {MarginMath} from "./MarginMath.sol";
+import {MarginStorage} from "./MarginStorage.sol";
+
+/// @title MarginValuation
+/// @notice How the engine values an account and classifies it, shared by the engine's own paths and its views.
+/// @dev Internal library (inlined into each user). Valuation rule (docs/security.md, "Unsafe prices"):
+///      a position counts at the router's price when Safe, at the session's last price when Closed (nothing trades
+///      while a session is closed, and the last session price is the price of record), and at zero when its price
+///      is otherwise unsafe (Stale, Deviating, CircuitBroken, Unset) or its balance is frozen: zero collateral and
+///      zero requirement, which is never more favourable to the account than any positive price (haircut +
+///      maintenance ≤ 100%). New risk (borrow, withdraw, trades that add risk) needs every held price Safe.
+library MarginValuation {
+    /// @dev Tier risk ratios are stored in steps of 1e-9 (this many units of an 18-decimal ratio).
+    uint256 internal constant TIER_RISK_STEP = 1e9;
+
+    /// @dev `index`: the pool's borrow index as of now when the caller already has it (0: ask the pool).
+    function valuate(
+        IOracleRouter oracle,
+        ICapitalPool pool,
+        address account,
+        uint256 index
+    ) internal view returns (MarginStorage.Valuation memory v) {
+        MarginStorage.Layout storage $ = MarginStorage.layout();
+        MarginStorage.Account memory a = $.accounts[account];
+        if (a.frozenMask & MarginStorage.CASH_FROZEN == 0) v.cash = a.cash;
+        else v.frozenCash = a.cash;
+        v.scaled = a.scaledDebt;
+        if (v.scaled > 0) {
+            v.index = index == 0 ? pool.borrowIndex() : index;
+            v.debt = MarginMath.debtOf(v.scaled, v.index);
+        }
+        v.allSafe = true;
+        uint256 mask = a.heldMask;
+        uint256 n = _popcount(mask);
+        v.positions = new MarginStorage.Position[](n);
+        if (n == 0) return v;
+        address[] memory assets = new address[](n);
+        uint256 k;
+        for (uint256 id; mask != 0; ++id) {
+            if (mask & 1 == 1) assets[k++] = $.assetById[id];
+            mask >>= 1;
+        }
+        // One router call for every held asset: price, status, safeSince and volatility from one evaluation each.
+        IOracleRouter.Quote[] memory quotes = oracle.quotes(assets);
+        for (uint256 i; i < n; ++i) {
+            MarginStorage.Position memory pos = _position($, account, assets[i], quotes[i], a.frozenMask, v);
+            v.positions[i] = pos;
+            v.positionValue += pos.value;
+            pos.collateral = MarginMath.mulDown(pos.value, FixedPoint.WAD - pos.haircut);
+            pos.maintenanceAmount = MarginMath.mulUp(pos.value, pos.maintenance);
+            v.collateralValue += pos.collateral;
+            v.maintenanceReq += pos.maintenanceAmount;
+            v.initialReq += MarginMath.mulUp(pos.value, pos.initial);
+        }
+    }
+
+    /// @dev The margins of a tier at a volatility: (maintenance, initial), 18 decimals.
+    function margins(uint8 tier, uint256 volatility) internal view returns (uint256, uint256) {
+        MarginStorage.TierRecord memory t = MarginStorage.layout().tiers[tier];
+        return
+            MarginMath.margins(
+                t.baseMaintenance * TIER_RISK_STEP,
+                t.volatilityMultiplier * TIER_RISK_STEP,
+                t.floor * TIER_RISK_STEP,
+                t.cap * TIER_RISK_STEP,
+                t.initialBuffer * TIER_RISK_STEP,
+                volatility
+            );
+    }
+
+    function equity(MarginStorage.Valuation memory v) internal pure returns (int256) {
+        return MarginMath.equity(v.cash, v.collateralValue, v.debt);
+    }
+
+    /// @dev The deadline of the account's margin call if its episode is still running (0: none, or lapsed because
+    ///      no evaluation saw the account below maintenance for a whole grace period).
+    function liveDeadline(address account, uint256 gracePeriod) internal view returns (uint256) {
+        MarginStorage.Call memory c = MarginStorage.layout().calls[account];
+        if (c.deadline == 0 || block.timestamp > uint256(c.seenAt) + gracePeriod) return 0;
+        return c.deadline;
+    }
+
+    /// @dev The state the valuation puts the account in. Defaulted needs every position priced: with a position
+    ///      counted at zero the account may still be solvent, so it is at most Liquidatable (partial, to target).
+    function classify(
+        address account,
+        MarginStorage.Valuation memory v
+    ) internal view returns (IMarginEngine.AccountState) {
+        if (v.debt == 0) return IMarginEngine.AccountState.Healthy;
+        if (!v.unpriced && v.debt > v.cash + v.positionValue) return IMarginEngine.AccountState.Defaulted;
+        int256 eq = equity(v);
+        MarginStorage.ParamsRecord storage p = MarginStorage.layout().params;
+        if (eq < SafeCast.toInt256(MarginMath.mulDown(v.maintenanceReq, p.hardFloorFactor))) {
+            return IMarginEngine.AccountState.Liquidatable;
+        }
+        if (eq < SafeCast.toInt256(v.maintenanceReq)) {
+            uint256 deadline = liveDeadline(account, p.gracePeriod);
+            return
+                deadline != 0 && block.timestamp >= deadline
+                    ? IMarginEngine.AccountState.Liquidatable
+                    : IMarginEngine.AccountState.MarginCall;
+        }
+        if (eq < SafeCast.toInt256(v.maintenanceReq + MarginMath.mulUp(v.positionValue, p.warningBuffer))) {
+            return IMarginEngine.AccountState.Warning;
+        }
+        return IMarginEngine.AccountState.Healthy;
+    }
+
+    /// @dev New risk: every held price Safe, equity ≥ initial requirement and exposure within the tier's leverage.
+    function requireInitialMargin(
+        address account,
+        MarginStorage.Valuation memory v,
+        uint256 maxLeverage
+    ) internal pure {
+        if (!v.allSafe) revert IMarginEngine.MarginPriceUnsafe(v.unsafeAsset, v.unsafeStatus);
+        int256 eq = equity(v);
+        if (eq < SafeCast.toInt256(v.initialReq)) {
+            revert IMarginEngine.MarginInitialMarginBreached(account, eq, v.initialReq);
+        }
+        if (!withinLeverage(v, eq, maxLeverage)) {
+            revert IMarginEngine.MarginLeverageExceeded(account, v.cash + v.positionValue, eq, maxLeverage);
+        }
+    }
+
+    /// @dev requireInitialMargin as a boolean.
+    function meetsInitialMargin(MarginStorage.Valuation memory v, uint256 maxLeverage) internal pure returns (bool) {
+        if (!v.allSafe) return false;
+        int256 eq = equity(v);
+        return eq >= SafeCast.toInt256(v.initialReq) && withinLeverage(v, eq, maxLeverage);
+    }
+
+    /// @dev Gross exposure (cash + positions) ≤ the owner's tier leverage · equity.
+    function withinLeverage(
+        MarginStorage.Valuation memory v,
+        int256 eq,
+        uint256 maxLeverage
+    ) internal pure returns (bool) {
+        if (eq <= 0) return false;
+        return (v.cash + v.positionValue) * FixedPoint.WAD <= maxLeverage * uint256(eq);
+    }
+
+    /// @dev Units of the asset liquidations may still seize in the current window.
+    function windowRemaining(MarginStorage.AssetRecord storage cfg, uint256 window) internal view returns (uint256) {
+        if (block.timestamp >= cfg.windowStart + window) return cfg.windowCap;
+        return cfg.windowCap - cfg.seizedInWindow;
+    }
+
+    function _position(
+        MarginStorage.Layout storage $,
+        address account,
+        address asset,
+        IOracleRouter.Quote memory q,
+        uint16 frozenMask,
+        MarginStorage.Valuation memory v
+    ) private view returns (MarginStorage.Position memory pos) {
+        MarginStorage.AssetRecord storage cfg = $.assets[asset];
+        pos.asset = asset;
+        pos.balance = $.balances[account][asset];
+        pos.tier = cfg.liquidityTier;
+        pos.haircut = cfg.haircut;
+        pos.penalty = cfg.liquidationPenalty;
+        pos.scale = uint256(10) ** cfg.scaleExp;
+        pos.status = q.status;
+        pos.frozen = frozenMask & (uint16(1) << cfg.id) != 0;
+        if (pos.frozen || (q.status != IOracleRouter.PriceStatus.Safe && q.status != IOracleRouter.PriceStatus.Closed)) {
+            // Counted at zero (no collateral, no requirement) and never seized by a liquidation.
+            v.unpriced = true;
+        } else {
+            pos.price = q.price;
+            pos.safeSince = q.safeSince;
+            pos.value = MarginMath.valueOf(pos.balance, pos.price, pos.scale);
+            (pos.maintenance, pos.initial) = margins(pos.tier, q.volatility);
+        }
+        // A frozen balance counts for nothing whatever its price, so its price never blocks new risk.
+        if (!pos.frozen && q.status != IOracleRouter.PriceStatus.Safe && v.allSafe) {
+            v.allSafe = false;
+            v.unsafeAsset = asset;
+            v.unsafeStatus = q.status;
+        }
+    }
+
+    function _popcount(uint256 x) private pure returns (uint256 n) {
+        for (; x != 0; x &= x - 1) ++n;
+    }
+}
