@@ -8,7 +8,7 @@ pragma solidity ^0.8.24;
 ///      Revocation and expiry take effect in the same block.
 interface IKycRegistry {
     /// @notice One registered identity. Stored as slot 0 = tier (8) | jurisdiction (16) | expiresAt (64) |
-    ///         revoked (8) | registered (8) | the hash's top 144 bits; slot 1 = identityHash. One person has one
+    ///         revoked (8) | registered (8) | identity tag (24); slot 1 = identityHash. One person has one
     ///         identity hash across all of its addresses (the service derives the salt from the person's document).
     struct Identity {
         uint8 tier;
@@ -71,10 +71,17 @@ interface IKycRegistry {
     /// @notice True while the account is registered, not revoked and not expired.
     function isVerified(address account) external view returns (bool);
 
-    /// @notice Whether `account` is verified, and whether `other` is registered under the same identity (the same
-    ///         identity hash, compared on its top 144 bits): one person's two addresses. The margin engine refuses a
-    ///         liquidator of the same identity as the account's owner.
-    function verifiedAndSameIdentity(address account, address other) external view returns (bool verified, bool same);
+    /// @notice Whether `account` is verified, and its identity tag (0 when never registered).
+    function verifiedTagOf(address account) external view returns (bool verified, uint24 tag);
+
+    /// @notice maxLeverageOf and the identity tag in one read (what the margin engine's borrow takes).
+    function maxLeverageAndTagOf(address account) external view returns (uint256 maxLeverage, uint24 tag);
+
+    /// @notice The identity tag of an identity hash: its top 23 bits with the lowest bit set (never 0). Addresses
+    ///         of one identity share a tag. The margin engine refuses a liquidator whose tag equals the tag the
+    ///         account's owner borrowed under: two identities whose tags collide (one pair in 2**23) only lose the
+    ///         right to liquidate each other; one person's addresses can never pass for two.
+    function identityTag(bytes32 identityHash) external pure returns (uint24);
 
     /// @notice The account's maximum leverage (18 decimals), or 0 when it is not verified.
     function maxLeverageOf(address account) external view returns (uint256);

@@ -14,16 +14,16 @@ contract KycRegistry is IKycRegistry, AccessManaged {
     /// @notice Highest leverage any tier may carry (18 decimals): 10x.
     uint256 public constant MAX_LEVERAGE = 10e18;
 
-    /// @dev Storage form of Identity: slot 0 = tier | jurisdiction | expiresAt | revoked | registered | personTag
-    ///      (the identity hash's top 144 bits), slot 1 = identityHash. A liquidation compares the liquidator's and
-    ///      the owner's tags from the slot it reads anyway, without the second.
+    /// @dev Storage form of Identity: slot 0 = tier | jurisdiction | expiresAt | revoked | registered | tag (the
+    ///      identity tag, see identityTag), slot 1 = identityHash. Every read a margin path makes (verified,
+    ///      leverage, tag) is in slot 0.
     struct Record {
         uint8 tier;
         uint16 jurisdiction;
         uint64 expiresAt;
         bool revoked;
         bool registered;
-        uint144 personTag;
+        uint24 tag;
         bytes32 identityHash;
     }
 
@@ -51,7 +51,7 @@ contract KycRegistry is IKycRegistry, AccessManaged {
             expiresAt: expiresAt,
             revoked: false,
             registered: true,
-            personTag: uint144(uint256(identityHash) >> 112),
+            tag: identityTag(identityHash),
             identityHash: identityHash
         });
         emit IdentitySet(account, tier, jurisdiction, expiresAt, identityHash);
@@ -81,11 +81,23 @@ contract KycRegistry is IKycRegistry, AccessManaged {
     }
 
     /// @inheritdoc IKycRegistry
-    function verifiedAndSameIdentity(address account, address other) external view returns (bool, bool) {
+    function verifiedTagOf(address account) external view returns (bool verified, uint24 tag) {
         Record storage identity = _identities[account];
-        uint144 tag = identity.personTag;
-        bool verified = identity.registered && !identity.revoked && block.timestamp < identity.expiresAt;
-        return (verified, tag != 0 && tag == _identities[other].personTag);
+        return (identity.registered && !identity.revoked && block.timestamp < identity.expiresAt, identity.tag);
+    }
+
+    /// @inheritdoc IKycRegistry
+    function maxLeverageAndTagOf(address account) external view returns (uint256 maxLeverage, uint24 tag) {
+        Record storage identity = _identities[account];
+        tag = identity.tag;
+        if (identity.registered && !identity.revoked && block.timestamp < identity.expiresAt) {
+            maxLeverage = _tierLeverage[identity.tier];
+        }
+    }
+
+    /// @inheritdoc IKycRegistry
+    function identityTag(bytes32 identityHash) public pure returns (uint24) {
+        return uint24(uint256(identityHash) >> 232) | 1;
     }
 
     /// @inheritdoc IKycRegistry

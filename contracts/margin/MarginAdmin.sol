@@ -6,6 +6,9 @@ import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IER
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ICollateralToken} from "../collateral/ICollateralToken.sol";
 import {ICapitalPool} from "../pool/ICapitalPool.sol";
+import {IOracleRouter} from "../oracle/IOracleRouter.sol";
+import {IKycRegistry} from "../identity/IKycRegistry.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {FixedPoint} from "../shared/FixedPoint.sol";
 import {IMarginEngine} from "./IMarginEngine.sol";
 import {MarginStorage} from "./MarginStorage.sol";
@@ -13,12 +16,22 @@ import {MarginValuation} from "./MarginValuation.sol";
 
 /// @title MarginAdmin
 /// @notice The MarginEngine's rarely used state changes, run in the engine's storage: the risk officer's setters
-///         (asset listing, tier margins, engine parameters), the freeze mirror and the legal seizure. Access control
+///         (asset listing, tier margins, engine parameters), the freeze mirror, the legal seizure and the
+///         SETTLER's one-sided transfer between accounts. Access control
 ///         and the reentrancy guard stay in the engine; these functions validate, write, emit and move tokens.
 /// @dev External library, linked into the engine and called by DELEGATECALL: it keeps rarely used code out of the
 ///      engine's 24,576-byte EIP-170 budget.
 library MarginAdmin {
     using SafeERC20 for IERC20;
+    using SafeCast for uint256;
+
+    /// @notice The engine's immutables a library function needs (a library cannot read them).
+    struct Contracts {
+        address cash;
+        address oracle;
+        address pool;
+        address kyc;
+    }
 
     /// @notice Most securities the engine lists: bits 0–14 of a held mask (bit 15 of a frozen mask is the cash).
     uint256 internal constant MAX_ASSETS = 15;
@@ -183,5 +196,47 @@ library MarginAdmin {
         if (next == mask) return;
         a.frozenMask = next;
         emit IMarginEngine.FreezeSynced(account, asset, frozen);
+    }
+
+    /// @notice See IMarginEngine.transferBetweenAccounts.
+    function transferBetweenAccounts(
+        Contracts calldata c,
+        address from,
+        address to,
+        address asset,
+        uint256 amount
+    ) external {
+        if (amount == 0) revert IMarginEngine.MarginZeroAmount();
+        if (!IKycRegistry(c.kyc).isVerified(to)) revert IMarginEngine.MarginNotVerified(to);
+        MarginStorage.Layout storage $ = MarginStorage.layout();
+        uint16 bit = _frozenBit(c.cash, asset);
+        if (bit == 0) revert IMarginEngine.MarginAssetNotListed(asset);
+        MarginStorage.Account storage a = $.accounts[from];
+        MarginStorage.Account storage b = $.accounts[to];
+        if (a.frozenMask & bit != 0) revert IMarginEngine.MarginBalanceFrozen(from, asset);
+        if (b.frozenMask & bit != 0) revert IMarginEngine.MarginBalanceFrozen(to, asset);
+        if (asset == c.cash) {
+            uint256 held = a.cash;
+            if (held < amount) revert IMarginEngine.MarginInsufficientBalance(from, asset, held, amount);
+            // amount ≤ held < 2**96.
+            a.cash = uint96(held - amount);
+            b.cash = (b.cash + amount).toUint96();
+        } else {
+            uint256 held = $.balances[from][asset];
+            if (held < amount) revert IMarginEngine.MarginInsufficientBalance(from, asset, held, amount);
+            $.balances[from][asset] = held - amount;
+            if (held == amount) a.heldMask &= ~bit;
+            $.balances[to][asset] += amount;
+            b.heldMask |= bit;
+        }
+        emit IMarginEngine.AccountTransfer(from, to, asset, amount);
+        // A transfer gives nothing back: an indebted sender must still meet initial margin.
+        if (a.scaledDebt > 0) {
+            MarginValuation.requireInitialMargin(
+                from,
+                MarginValuation.valuate(IOracleRouter(c.oracle), ICapitalPool(c.pool), from, 0),
+                IKycRegistry(c.kyc).maxLeverageOf(from)
+            );
+        }
     }
 }

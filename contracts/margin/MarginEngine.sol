@@ -123,13 +123,14 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     function borrow(uint256 amount) external nonReentrant {
         if (amount == 0) revert MarginZeroAmount();
         // Zero for an unverified (revoked, expired) identity.
-        uint256 maxLeverage = _kyc.maxLeverageOf(msg.sender);
+        (uint256 maxLeverage, uint24 tag) = _kyc.maxLeverageAndTagOf(msg.sender);
         if (maxLeverage == 0) revert MarginNotVerified(msg.sender);
         MarginStorage.Account storage a = _account(msg.sender);
         if (a.frozenMask & MarginStorage.CASH_FROZEN != 0) revert MarginBalanceFrozen(msg.sender, address(_cash));
         (uint256 scaled, uint256 index) = _pool.borrow(amount);
         a.scaledDebt = (a.scaledDebt + scaled).toUint96();
         a.cash = (a.cash + amount).toUint96();
+        a.ownerTag = tag;
         MarginStorage.Valuation memory v = _valuate(msg.sender, index);
         MarginValuation.requireInitialMargin(msg.sender, v, maxLeverage);
         emit Borrowed(msg.sender, amount, scaled, v.debt);
@@ -155,10 +156,10 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
 
     /// @inheritdoc IMarginEngine
     function liquidate(address account, uint256 maxSegments) external nonReentrant returns (uint256 segments) {
-        if (account == msg.sender) revert MarginSelfLiquidation(account);
-        (bool verified, bool sameIdentity) = _kyc.verifiedAndSameIdentity(msg.sender, account);
+        (bool verified, uint24 tag) = _kyc.verifiedTagOf(msg.sender);
         if (!verified) revert MarginNotVerified(msg.sender);
-        if (sameIdentity) revert MarginSelfLiquidation(account);
+        // The owner's own address, or another address of the same identity (the tag it borrowed under).
+        if (account == msg.sender || tag == _account(account).ownerTag) revert MarginSelfLiquidation(account);
         // Accrue now (the index the valuation needs; an account without debt is refused just below): the pool's
         // repay then finds its accrual done.
         MarginStorage.Valuation memory v = _valuate(account, _pool.accrue());
@@ -216,15 +217,13 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
 
     /// @inheritdoc IMarginEngine
     function transferBetweenAccounts(address from, address to, address asset, uint256 amount) external restricted {
-        if (amount == 0) revert MarginZeroAmount();
-        if (!_kyc.isVerified(to)) revert MarginNotVerified(to);
-        _debit(from, asset, amount);
-        _credit(to, asset, amount);
-        emit AccountTransfer(from, to, asset, amount);
-        // A transfer gives nothing back: an indebted sender must still meet initial margin.
-        if (_account(from).scaledDebt > 0) {
-            MarginValuation.requireInitialMargin(from, _valuate(from, 0), _kyc.maxLeverageOf(from));
-        }
+        MarginAdmin.transferBetweenAccounts(
+            MarginAdmin.Contracts(address(_cash), address(_oracle), address(_pool), address(_kyc)),
+            from,
+            to,
+            asset,
+            amount
+        );
     }
 
     /// @inheritdoc IMarginEngine
@@ -348,8 +347,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
 
     /// @inheritdoc IMarginEngine
     function seizableInWindow(address asset) external view returns (uint256) {
-        MarginStorage.Layout storage $ = MarginStorage.layout();
-        return MarginValuation.windowRemaining($.assets[asset], $.params.liquidationWindow);
+        _returnEncoded(MarginViews.seizableInWindow(asset));
     }
 
     /// @inheritdoc IMarginEngine
@@ -543,14 +541,15 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     }
 
     /// @dev Nothing could be seized from an account that holds positions: reverts with why, for the first position
-    ///      in id order (cap used up, oracle grace running, balance frozen, price unsafe).
+    ///      in id order (balance frozen, price unsafe, oracle grace running, cap used up). Only this failure path
+    ///      reads the freeze again.
     function _revertNothingSeizable(
         address account,
         MarginStorage.Valuation memory v,
         MarginStorage.ParamsRecord memory p
     ) private view {
         MarginStorage.Position memory pos = v.positions[0];
-        if (pos.frozen) revert MarginBalanceFrozen(account, pos.asset);
+        if (_account(account).frozenMask & _frozenBit(pos.asset) != 0) revert MarginBalanceFrozen(account, pos.asset);
         if (pos.safeSince == 0) revert MarginPriceUnsafe(pos.asset, pos.status);
         if (block.timestamp < pos.safeSince + p.oracleGrace) {
             revert MarginOracleGrace(pos.asset, pos.safeSince + p.oracleGrace);

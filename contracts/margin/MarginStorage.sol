@@ -16,9 +16,11 @@ library MarginStorage {
     uint16 internal constant CASH_FROZEN = uint16(1) << 15;
 
     /// @dev Everything an account has but its securities and its margin call, in one slot: cash (96) |
-    ///      scaledDebt (96) | state (8) | heldMask (16) | frozenMask (16). Deposit, borrow, repay, liquidation and
-    ///      the trade legs read and write cash, debt, state and the masks together. Bounds: cash and scaled debt
-    ///      below 2**96 base units (more reverts, nothing is truncated).
+    ///      scaledDebt (96) | state (8) | heldMask (16) | frozenMask (16) | ownerTag (24). Deposit, borrow, repay,
+    ///      liquidation and the trade legs read and write cash, debt, state and the masks together. Bounds: cash
+    ///      and scaled debt below 2**96 base units (more reverts, nothing is truncated).
+    ///      ownerTag is the owner's KYC identity tag as of its last borrow (KycRegistry.identityTag): a liquidation
+    ///      compares it with the liquidator's, so that nobody liquidates its own account from a second address.
     ///      frozenMask mirrors the tokens' own freeze (CollateralToken.setFrozen notifies the engine; anyone may
     ///      re-sync): bit `id` for a security, CASH_FROZEN for the cash token. A frozen balance counts for nothing
     ///      and moves only by the legal seizure path.
@@ -28,6 +30,7 @@ library MarginStorage {
         IMarginEngine.AccountState state;
         uint16 heldMask;
         uint16 frozenMask;
+        uint24 ownerTag;
     }
 
     /// @dev An account's margin call, apart from the account slot: only an account below maintenance reads it.
@@ -114,10 +117,9 @@ library MarginStorage {
         uint256 haircut;
         uint256 penalty;
         uint256 scale;
-        /// the router's safeSince (0 unless Safe)
+        /// the router's safeSince (0 unless Safe and not frozen)
         uint256 safeSince;
         IOracleRouter.PriceStatus status;
-        bool frozen;
         uint8 tier;
     }
 

@@ -169,8 +169,8 @@ library MarginValuation {
         pos.penalty = cfg.liquidationPenalty;
         pos.scale = uint256(10) ** cfg.scaleExp;
         pos.status = q.status;
-        pos.frozen = frozenMask & (uint16(1) << cfg.id) != 0;
-        if (pos.frozen || (q.status != IOracleRouter.PriceStatus.Safe && q.status != IOracleRouter.PriceStatus.Closed)) {
+        bool frozen = frozenMask & (uint16(1) << cfg.id) != 0;
+        if (frozen || (q.status != IOracleRouter.PriceStatus.Safe && q.status != IOracleRouter.PriceStatus.Closed)) {
             // Counted at zero (no collateral, no requirement) and never seized by a liquidation.
             v.unpriced = true;
         } else {
@@ -180,7 +180,7 @@ library MarginValuation {
             (pos.maintenance, pos.initial) = margins(pos.tier, q.volatility);
         }
         // A frozen balance counts for nothing whatever its price, so its price never blocks new risk.
-        if (!pos.frozen && q.status != IOracleRouter.PriceStatus.Safe && v.allSafe) {
+        if (!frozen && q.status != IOracleRouter.PriceStatus.Safe && v.allSafe) {
             v.allSafe = false;
             v.unsafeAsset = asset;
             v.unsafeStatus = q.status;

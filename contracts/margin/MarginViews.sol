@@ -93,6 +93,12 @@ library MarginViews {
         return abi.encode(list);
     }
 
+    /// @notice See IMarginEngine.seizableInWindow (ABI-encoded uint256).
+    function seizableInWindow(address asset) external view returns (bytes memory) {
+        MarginStorage.Layout storage $ = MarginStorage.layout();
+        return abi.encode(MarginValuation.windowRemaining($.assets[asset], $.params.liquidationWindow));
+    }
+
     /// @notice See IMarginEngine.recordedState (ABI-encoded state, deadline, seenAt).
     function recordedState(address account) external view returns (bytes memory) {
         MarginStorage.Layout storage $ = MarginStorage.layout();

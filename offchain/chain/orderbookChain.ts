@@ -9,8 +9,8 @@ export interface OrderbookChain {
   isTradingKey(owner: string, key: string): Promise<boolean>;
   /** KYC and margin facts of one account, read at one block. Amounts in token base units, leverage WAD. */
   readAccount(account: string, securities: readonly string[]): Promise<ChainAccountFacts>;
-  /** OracleRouter.getPrice: 18-decimal cash per whole token, and whether it is Safe. */
-  readPrice(asset: string): Promise<{ price: bigint; safe: boolean }>;
+  /** OracleRouter.getPrice: 18-decimal cash per whole token, whether it is Safe, and the engine's haircut (WAD). */
+  readPrice(asset: string): Promise<{ price: bigint; safe: boolean; haircut: bigint }>;
 }
 
 export interface ChainAccountFacts {
@@ -24,7 +24,14 @@ export interface ChainAccountFacts {
   debt: bigint;
   /** Internal MarginEngine balance of each security, in the order asked. */
   positions: bigint[];
+  /** Whether the engine froze the account's cash, and each security's balance (in the order asked). */
+  cashFrozen: boolean;
+  frozen: boolean[];
 }
+
+/** How long an asset's engine configuration (id, haircut) is reused before it is read again. */
+const ASSET_CONFIG_TTL_MS = 60_000;
+const CASH_FROZEN_BIT = 1n << 15n;
 
 export function orderbookChain(chain: ChainGateway): OrderbookChain {
   const hubAddress = chain.deployment.contracts.SettlementHub;
@@ -33,6 +40,16 @@ export function orderbookChain(chain: ChainGateway): OrderbookChain {
   const { MarginEngine: engineAddress, OracleRouter: routerAddress } = chain.deployment.contracts;
   const engine = engineAddress ? MarginEngine__factory.connect(engineAddress, chain.provider) : undefined;
   const router = routerAddress ? OracleRouter__factory.connect(routerAddress, chain.provider) : undefined;
+  const configs = new Map<string, { id: bigint; haircut: bigint; readAt: number }>();
+  const assetConfig = async (asset: string): Promise<{ id: bigint; haircut: bigint }> => {
+    if (engine === undefined) throw new Error("the deployment has no MarginEngine");
+    const cached = configs.get(asset.toLowerCase());
+    if (cached !== undefined && Date.now() - cached.readAt < ASSET_CONFIG_TTL_MS) return cached;
+    const c = await engine.assetConfig(asset);
+    const fresh = { id: c.id, haircut: c.haircut, readAt: Date.now() };
+    configs.set(asset.toLowerCase(), fresh);
+    return fresh;
+  };
   return {
     chainId: BigInt(chain.deployment.chainId),
     hub: hubAddress,
@@ -43,27 +60,32 @@ export function orderbookChain(chain: ChainGateway): OrderbookChain {
     async readAccount(account, securities) {
       if (engine === undefined) throw new Error("the deployment has no MarginEngine");
       const blockTag = await chain.provider.getBlockNumber();
-      const [verified, identity, maxLeverage, view, positions] = await Promise.all([
+      const [verified, identity, maxLeverage, view, positions, ids] = await Promise.all([
         chain.kycRegistry.isVerified(account, { blockTag }),
         chain.kycRegistry.identityOf(account, { blockTag }),
         chain.kycRegistry.maxLeverageOf(account, { blockTag }),
         engine.accountView(account, { blockTag }),
         Promise.all(securities.map((s) => engine.balanceOf(account, s, { blockTag }))),
+        Promise.all(securities.map(async (s) => (await assetConfig(s)).id)),
       ]);
+      const mask = BigInt(view.frozenMask);
       return {
         verified,
         kycExpiresAt: Number(identity.expiresAt),
         maxLeverage,
         state: Number(view.state),
+        // frozen cash is not in the view's cash (it counts for nothing): the engine still holds it
         cash: view.cash,
         debt: view.debt,
         positions,
+        cashFrozen: (mask & CASH_FROZEN_BIT) !== 0n,
+        frozen: ids.map((id) => ((mask >> id) & 1n) === 1n),
       };
     },
     async readPrice(asset) {
       if (router === undefined) throw new Error("the deployment has no OracleRouter");
-      const [price, status] = await router.getPrice(asset);
-      return { price, safe: Number(status) === 0 };
+      const [[price, status], { haircut }] = await Promise.all([router.getPrice(asset), assetConfig(asset)]);
+      return { price, safe: Number(status) === 0, haircut };
     },
   };
 }

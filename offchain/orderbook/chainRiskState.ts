@@ -7,7 +7,7 @@ import type { AccountId } from "./types";
 /** What the chain risk state reads (offchain/chain/orderbookChain.ts implements it over the gateway). */
 export interface RiskChainReader {
   readAccount(account: string, securities: readonly string[]): Promise<ChainAccountFacts>;
-  readPrice(asset: string): Promise<{ price: bigint; safe: boolean }>;
+  readPrice(asset: string): Promise<{ price: bigint; safe: boolean; haircut?: bigint }>;
 }
 
 export interface ChainInstrument {
@@ -79,7 +79,13 @@ export class ChainRiskState implements RiskStateSource {
       maxLeverage: f.maxLeverage,
       marginState: f.state as MarginState,
       tier: this.opts.tier?.(key) ?? "standard",
-      chain: { cash: f.cash, debt: f.debt, positions: new Map(specs.map((s, i) => [s.id, f.positions[i]])) },
+      chain: {
+        cash: f.cash,
+        debt: f.debt,
+        positions: new Map(specs.map((s, i) => [s.id, f.positions[i]])),
+        cashFrozen: f.cashFrozen,
+        frozen: new Set(specs.filter((_, i) => f.frozen?.[i] === true).map((s) => s.id)),
+      },
       unsettled: { cash: 0n, positions: new Map() },
     };
     this.accounts.set(key, { view, readAt: now });
@@ -90,8 +96,9 @@ export class ChainRiskState implements RiskStateSource {
   async refreshOracles(): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     for (const [id, v] of this.instruments) {
-      const { price, safe } = await this.reader.readPrice(v.spec.base);
+      const { price, safe, haircut } = await this.reader.readPrice(v.spec.base);
       v.oraclePrice = oracleTicks(v.spec, price, safe);
+      if (haircut !== undefined) v.haircut = haircut;
       out.set(id, v.oraclePrice);
     }
     return out;

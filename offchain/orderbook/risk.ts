@@ -9,10 +9,15 @@ import { type AccountId, type BookCommand, RejectCode, Side } from "./types";
  *
  * Cancels and pure size decreases are never refused. Order of checks (the first failure is the reject code):
  *   1. KYC verified and not expired                              KYC_NOT_VERIFIED
+ *      no frozen balance moved (the cash, or a sold security)    BALANCE_FROZEN
  *   2. order rate (per second) and daily order count, by tier    ORDER_RATE_LIMIT, DAILY_ORDER_LIMIT
  *   3. price band around the oracle price (fat-finger)           PRICE_BAND / ORACLE_UNAVAILABLE
  *   4. daily notional, by tier                                   DAILY_NOTIONAL_LIMIT
  *   5. margin state: MarginCall or worse may only reduce risk    MARGIN_STATE_BLOCKS_RISK
+ *      An order reduces risk when it closes part of the position and, for an account with debt, sells at no less
+ *      than what the units count for in its equity: price ≥ oracle · (1 − haircut). That is the chain's rule
+ *      (MarginEngine.settleTrade): below it, the seller must meet initial margin after the trade, so the order
+ *      goes through the worst-case checks like new risk, and a market sell is valued at the band's far edge.
  *   6. worst-case exposure limits (instrument, sector, account)  *_EXPOSURE_LIMIT
  *   7. worst-case initial margin and leverage                    INSUFFICIENT_INITIAL_MARGIN, LEVERAGE_LIMIT
  *
@@ -47,7 +52,15 @@ export interface AccountRiskView {
   marginState: MarginState;
   /** Behaviour tier name (see RiskLimits.tiers); flagged accounts get stricter tiers. */
   tier: string;
-  chain: { cash: bigint; debt: bigint; positions: ReadonlyMap<string, bigint> };
+  chain: {
+    cash: bigint;
+    debt: bigint;
+    positions: ReadonlyMap<string, bigint>;
+    /** The engine froze the account's cash (no order may move it). */
+    cashFrozen?: boolean;
+    /** Instruments whose balance the engine froze (they may not be sold). */
+    frozen?: ReadonlySet<string>;
+  };
   unsettled: { cash: bigint; positions: ReadonlyMap<string, bigint> };
 }
 
@@ -58,6 +71,8 @@ export interface InstrumentRiskView {
   initialMargin: bigint;
   /** Oracle price in ticks; 0 when the oracle is unavailable or unsafe. */
   oraclePrice: number;
+  /** The engine's haircut of the asset, 18 decimals (what a unit counts for in equity: price · (1 − haircut)). */
+  haircut?: bigint;
 }
 
 /** The injected state: implemented over the chain indexer and the store, or in memory. */
@@ -117,6 +132,11 @@ interface Usage {
 
 function absBig(x: bigint): bigint {
   return x < 0n ? -x : x;
+}
+
+/** A sale at `price` (ticks) keeps the seller's equity: price ≥ oracle · (1 − haircut), all in ticks. */
+function keepsEquity(price: number, oracle: number, haircut: bigint): boolean {
+  return BigInt(price) * WAD >= BigInt(oracle) * (WAD - haircut);
 }
 
 function ceilDiv(a: bigint, b: bigint): bigint {
@@ -249,6 +269,7 @@ export class PreTradeRisk {
     const acct = this.state.account(cmd.account);
     if (acct === undefined) return RejectCode.UnknownAccount;
     if (!acct.kycVerified || (acct.kycExpiresAt !== 0 && acct.kycExpiresAt <= ts)) return RejectCode.KycNotVerified;
+    if (acct.chain.cashFrozen === true) return RejectCode.BalanceFrozen;
     const tier = this.limits.tiers[acct.tier] ?? this.limits.tiers["standard"];
     if (tier === undefined) return RejectCode.UnknownAccount;
 
@@ -286,12 +307,20 @@ export class PreTradeRisk {
     // protective orders rest away from the market by design; their limit is checked when they fire
     else if (cmd.kind !== "protective" && Math.abs(price - oracle) > band) return RejectCode.PriceBand;
 
+    if (side === Side.Sell && acct.chain.frozen?.has(instrument) === true) return RejectCode.BalanceFrozen;
+
     const orderNotional = notional(inst.spec, price, lots);
     if (u.notional + orderNotional > tier.maxNotionalPerDay) return RejectCode.DailyNotionalLimit;
 
     // worst case across the account's instruments, with this order added (and a modified order's old self removed)
     const extra = { instrument, side, lots, price, replaces };
-    const reducing = this.isRiskReducing(acct, cmd.account, instrument, extra);
+    const reducing =
+      this.isRiskReducing(acct, cmd.account, instrument, extra) &&
+      // a protective order's limit is away from the market by design: it is judged when it fires
+      (side === Side.Buy ||
+        cmd.kind === "protective" ||
+        acct.chain.debt === 0n ||
+        keepsEquity(price, oracle, inst.haircut ?? 0n));
     if (acct.marginState >= MarginState.MarginCall && !reducing) return RejectCode.MarginStateBlocksRisk;
     // protective orders close positions: they pass on KYC, rate and band alone
     if (cmd.kind === "protective" || reducing) return null;

@@ -71,6 +71,8 @@ export enum RejectCode {
   KycNotVerified = "KYC_NOT_VERIFIED",
   UnknownAccount = "UNKNOWN_ACCOUNT",
   MarginStateBlocksRisk = "MARGIN_STATE_BLOCKS_RISK",
+  /** The balance the order would move is frozen (its token froze the holder; the engine mirrors it). */
+  BalanceFrozen = "BALANCE_FROZEN",
   InsufficientInitialMargin = "INSUFFICIENT_INITIAL_MARGIN",
   LeverageLimit = "LEVERAGE_LIMIT",
   InstrumentExposureLimit = "INSTRUMENT_EXPOSURE_LIMIT",

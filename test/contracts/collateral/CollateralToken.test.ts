@@ -307,6 +307,19 @@ describe("CollateralToken", () => {
       );
     });
 
+    it("never takes from a system account: what the engine, pool and fund hold backs their own ledgers", async () => {
+      const fx = await loadFixture(liquidatorFixture);
+      const [a] = fx.actors.users;
+      const engine = fx.record.contracts.MarginEngine;
+      await fx.cash.connect(fx.actors.custodian).mint(engine, CNY(10n), hre.ethers.id("system-held"));
+      for (const system of [engine, fx.record.contracts.CapitalPool, fx.record.contracts.InsuranceFund]) {
+        await expect(fx.cash.connect(fx.actors.users[4]).forcedTransfer(system, a.address, 1n))
+          .to.be.revertedWithCustomError(fx.cash, "CollateralSystemAccountForced")
+          .withArgs(system);
+      }
+      expect(await fx.cash.balanceOf(engine)).to.equal(CNY(10n));
+    });
+
     it("is refused to the operator and the custodian", async () => {
       const fx = await loadFixture(liquidatorFixture);
       const [a, b] = fx.actors.users;

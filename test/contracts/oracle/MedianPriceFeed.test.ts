@@ -227,6 +227,59 @@ describe("MedianPriceFeed", () => {
         .withArgs(b.address);
     });
 
+    it("dates a round by its oldest observation: an observation a relayer held back goes stale on time", async () => {
+      const { feed, router, reporters, fx } = await loadFixture(feedFixture);
+      const [a, b, c] = reporters;
+      const bank = fx.record.contracts.mbBANK;
+      const observedAt = BigInt(await time.latest()) - 290n; // within the feed's 300 s window
+      const obs = await observations(
+        feed,
+        1n,
+        [
+          [a, "10"],
+          [b, "10"],
+          [c, "10"],
+        ],
+        { observedAt },
+      );
+      await feed.transmit(1n, obs);
+      expect((await feed.latestRoundData())[3]).to.equal(observedAt);
+      // The router's 3,600 s staleness runs from the observation, not from the relay 290 s later.
+      await time.increaseTo(observedAt + 3_601n);
+      expect((await router.getPrice(bank))[1]).to.equal(1n); // Stale
+    });
+
+    it("refuses a report whose oldest observation precedes the current round", async () => {
+      const { feed, reporters } = await loadFixture(feedFixture);
+      const [a, b, c] = reporters;
+      const now = BigInt(await time.latest());
+      const first = await observations(
+        feed,
+        1n,
+        [
+          [a, "10"],
+          [b, "10"],
+          [c, "10"],
+        ],
+        { observedAt: now - 10n },
+      );
+      await feed.transmit(1n, first);
+      // Signed for round 2, but observed before round 1's answer: a relayer kept them back to choose from.
+      const older = await observations(
+        feed,
+        2n,
+        [
+          [a, "11"],
+          [b, "11"],
+          [c, "11"],
+        ],
+        { observedAt: now - 60n },
+      );
+      await expect(feed.transmit(2n, older))
+        .to.be.revertedWithCustomError(feed, "FeedObservationBeforeLatest")
+        .withArgs(now - 60n, now - 10n);
+    });
+
     it("rejects stale and future observation timestamps", async () => {
       const { feed, reporters } = await loadFixture(feedFixture);
       const [a, b, c] = reporters;

@@ -67,6 +67,25 @@ async function poolFixture(): Promise<PoolFixture> {
 
 describe("CapitalPool", () => {
   describe("ERC-4626 deposits and withdrawals", () => {
+    it("reports the real deposit headroom (cash is booked in 88 bits) and refuses a deposit beyond it", async () => {
+      const { pool, lp } = await loadFixture(poolFixture);
+      const cap = 2n ** 88n - 1n;
+      expect(await pool.maxDeposit(lp.address)).to.equal(cap);
+      await pool.connect(lp).deposit(200_000n * CNY, lp.address);
+      const room = cap - 200_000n * CNY;
+      expect(await pool.maxDeposit(lp.address)).to.equal(room);
+      expect(await pool.maxMint(lp.address)).to.equal(await pool.convertToShares(room));
+      await expect(pool.connect(lp).deposit(room + 1n, lp.address))
+        .to.be.revertedWithCustomError(pool, "ERC4626ExceededMaxDeposit")
+        .withArgs(lp.address, room + 1n, room);
+      const shares = await pool.maxMint(lp.address);
+      await expect(pool.connect(lp).mint(shares + 1n, lp.address)).to.be.revertedWithCustomError(
+        pool,
+        "ERC4626ExceededMaxMint",
+      );
+    });
+
+
     it("mints shares at 10^6 per cash unit on the first deposit and emits Deposit", async () => {
       const { pool, lp } = await loadFixture(poolFixture);
       const shares = await pool.previewDeposit(200_000n * CNY);

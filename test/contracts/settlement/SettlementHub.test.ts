@@ -5,6 +5,8 @@ import { deploySettlementFixture, type SettlementFixture } from "../../helpers/s
 import { orderId, signOrder, type SignedOrderFields } from "../../../offchain/settlement/orders";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { itRejectsCallersWithoutRole } from "../../helpers/behaviours";
+import { ROLE } from "../../../scripts/deploy/roles";
+import { CollateralToken__factory } from "../../../typechain-types";
 
 const CNY = (n: bigint): bigint => n * 10n ** 6n; // cash base units
 const id = (s: string): string => hre.ethers.encodeBytes32String(s);
@@ -334,6 +336,39 @@ describe("SettlementHub", () => {
       });
       await fx.hub.connect(fx.operator).settleBatch(id("m3"), [back]);
       expect(await fx.engine.balanceOf(fx.bob.address, sec)).to.equal(bobBefore);
+    });
+
+    it("never pays a seller below quantity × its limit: the cash leg rounds up on an instrument with decimals", async () => {
+      const fx = await loadFixture(deploySettlementFixture);
+      // A 2-decimal instrument (0.01-share lots), listed in the engine and the hub.
+      const frac = await new CollateralToken__factory(fx.actors.admin).deploy(
+        "Fractional Share",
+        "mbFRAC",
+        2,
+        await fx.manager.getAddress(),
+        await fx.kyc.getAddress(),
+      );
+      const fracAddr = await frac.getAddress();
+      const mint = CollateralToken__factory.createInterface().getFunction("mint")!.selector;
+      await fx.manager.setTargetFunctionRole(fracAddr, [mint], ROLE.CUSTODIAN);
+      await frac.setSystemAccount(await fx.engine.getAddress(), true);
+      await fx.engine.connect(fx.actors.riskOfficer).configureAsset(fracAddr, 1, 0n, 5n * 10n ** 16n, 10n ** 9n);
+      await fx.hub.connect(fx.operator).listInstrument(fracAddr);
+      await fx.fundAccount(fx.mm, frac, 300n);
+      // 3.333333 CNY per whole share: one lot is worth 33,333.33 base units of cash.
+      const limit = 3_333_333n;
+      const sell = await order(fx, fx.mm, 1, 3n, limit, 7n, { instrument: fracAddr });
+      const cash = await fx.cash.getAddress();
+      const before = await fx.engine.balanceOf(fx.mm.address, cash);
+      for (let i = 0n; i < 3n; i++) {
+        const buy = await order(fx, fx.alice, 0, 1n, limit, 20n + i, { instrument: fracAddr });
+        const t = await trade(fx, { buy, sell, quantity: 1n, price: limit });
+        await expect(fx.hub.connect(fx.operator).settleBatch(id(`frac-${i}`), [t]))
+          .to.emit(fx.engine, "TradeLegsSettled")
+          .withArgs(fx.alice.address, fx.mm.address, fracAddr, 1n, 33_334n);
+      }
+      // Three fills pay 100,002 ≥ 3 × 3,333,333 / 100 = 99,999.99 (rounding down would have paid 99,999).
+      expect((await fx.engine.balanceOf(fx.mm.address, cash)) - before).to.equal(100_002n);
     });
 
     it("stores a Merkle root of the batch's trades that a client can prove inclusion against", async () => {
