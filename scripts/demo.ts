@@ -584,6 +584,16 @@ class Demo {
     if (half > 0) {
       await this.d.advanceTime(half);
       await this.freshRounds(before);
+      // A call no evaluation sees below maintenance for a whole grace period lapses (the chain cannot know the
+      // account did not recover meanwhile): the keeper re-evaluates accounts in a call every half grace period.
+      const hopAt = await this.d.chainTime();
+      const engine = MarginEngine__factory.connect(this.contract("MarginEngine"), this.d.provider);
+      await until(
+        "the keeper to see the margin call again",
+        async () => (Number((await engine.recordedState(this.address("clientA")))[2]) >= hopAt ? true : undefined),
+        180_000,
+      );
+      say("  the keeper re-evaluated the account: still below maintenance, the same call goes on");
     }
     const rest = deadline - (await this.d.chainTime()) + 30;
     if (rest > 0) await this.d.advanceTime(rest);

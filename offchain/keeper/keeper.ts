@@ -74,6 +74,11 @@ export class Keeper {
   private readonly dirty = new Map<string, Trigger>();
   private readonly liquidatableSince = new Map<string, Trigger>();
   private readonly pokedAt = new Map<string, number>();
+  /** Chain time at which each account in a margin call was last re-read (see keepCallsAlive). */
+  private readonly callCheckedAt = new Map<string, number>();
+  /** The engine's grace period (s): a call no evaluation sees below maintenance for this long lapses. */
+  private gracePeriod = 0;
+  private chainTime = 0;
   /** Accounts whose recorded state still lags (poke in flight or failed): re-read next tick. */
   private readonly lagging = new Set<string>();
   private readonly cash: string;
@@ -187,6 +192,7 @@ export class Keeper {
     }
     const block = await this.deps.provider.getBlock(head);
     const chainTime = block?.timestamp ?? Math.floor(now / 1000);
+    this.chainTime = chainTime;
     for (const a of this.lagging) this.markDirty(a, { at: now, reason: "lagging" });
     this.lagging.clear();
     for (const a of this.index.troubled()) {
@@ -194,6 +200,8 @@ export class Keeper {
       if (s.state >= State.Liquidatable) this.markDirty(a, { at: now, reason: "retry" });
       else if (s.state === State.MarginCall && s.callDeadline > 0 && chainTime >= s.callDeadline)
         this.markDirty(a, { at: now, reason: "deadline" });
+      else if (s.state === State.MarginCall && chainTime - (this.callCheckedAt.get(a) ?? 0) >= this.gracePeriod / 4)
+        this.markDirty(a, { at: now, reason: "call" });
     }
     if (now - this.lastResync >= this.deps.settings.resyncIntervalMs) {
       this.lastResync = now;
@@ -274,6 +282,7 @@ export class Keeper {
   }
 
   private async loadAssets(): Promise<void> {
+    this.gracePeriod = Number((await this.engine.params()).gracePeriod);
     this.assets = (await this.engine.listedAssets()).map((a) => a.toLowerCase());
     for (const a of this.assets) {
       const cfg = await this.engine.assetConfig(a);
@@ -406,16 +415,20 @@ export class Keeper {
     const s = await this.read(account);
     this.index.update(s);
     if (s.state < State.Liquidatable) this.liquidatableSince.delete(account);
-    if (!s.pricesSafe) return;
+    if (s.state === State.MarginCall) this.callCheckedAt.set(account, this.chainTime);
+    else this.callCheckedAt.delete(account);
+    // Unsafe prices no longer stop anything: the engine counts those positions conservatively and seizes only
+    // the safe ones, so an account holding unsafe dust is liquidated like any other (the simulation decides).
     if (s.state >= State.Liquidatable) {
       if (!this.liquidatableSince.has(account)) this.liquidatableSince.set(account, trigger);
       await this.liquidate(s, this.liquidatableSince.get(account)!);
       return;
     }
     if (s.state === State.Healthy && (!before || before.state === State.Healthy)) return;
-    const [recorded] = await this.engine.recordedState(account);
-    if (Number(recorded) === s.state) return;
-    this.lagging.add(account);
+    const [recorded, , seenAt] = await this.engine.recordedState(account);
+    const lags = Number(recorded) !== s.state;
+    if (!lags && !this.callNeedsEvaluation(s, Number(seenAt))) return;
+    if (lags) this.lagging.add(account);
     // one poke per account per second: the one in flight will be mined within the next ticks
     const last = this.pokedAt.get(account) ?? 0;
     if (Date.now() - last < 1_000) return;
@@ -426,6 +439,17 @@ export class Keeper {
     } catch (err) {
       this.deps.log.warn("poke failed", { account, err: String((err as Error)?.message ?? err) });
     }
+  }
+
+  /**
+   * A margin call lapses when no evaluation saw the account below maintenance for a whole grace period (the chain
+   * cannot know it did not recover meanwhile), and the next evaluation starts a new call with a full grace
+   * period. So the keeper evaluates (pokes) an account in a call at least every half grace period, and at once
+   * when the view shows no live call (lapsed, or never recorded), which starts one.
+   */
+  private callNeedsEvaluation(s: AccountSnapshot, seenAt: number): boolean {
+    if (s.state !== State.MarginCall) return false;
+    return s.callDeadline === 0 || this.chainTime - seenAt >= this.gracePeriod / 2;
   }
 
   private async liquidate(s: AccountSnapshot, trigger: Trigger): Promise<void> {

@@ -1,5 +1,5 @@
 import { accrueDaily, type AccrualDay, type AccrualState } from "./accrual";
-import { BPS, divDown, formatMoney } from "./amounts";
+import { BPS, divDown, divUp, formatMoney } from "./amounts";
 import { canonicalHash } from "./canonicalJson";
 import { addDays, assertDate, dateOfTimestamp, eachDay, type IsoDate } from "./days";
 import { LegalError } from "./errors";
@@ -223,7 +223,8 @@ export function buildStatement(input: StatementInput): Statement {
     if (date < input.period.from || date > input.period.to)
       bad("trade outside the period", { tradeId: tr.tradeId, date });
     if (tr.quantity <= 0n || tr.price <= 0n) bad("trade quantity and price must be positive", { tradeId: tr.tradeId });
-    const notional = divDown(tr.quantity * tr.price, unitOf(tr.asset));
+    // The hub's cash leg: rounded up, so that a seller is never paid below its limit (ISettlementHub).
+    const notional = divUp(tr.quantity * tr.price, unitOf(tr.asset));
     const pos = book.get(tr.asset) ?? { quantity: 0n, costBasis: 0n };
     let realisedPnl = 0n;
     if (tr.side === "buy") {

@@ -167,15 +167,25 @@ describe("keeper (real hardhat node)", function () {
     expect(await service.store.keeper.lastEpoch(a)).to.equal(undefined);
   });
 
-  it("does not liquidate during the margin-call window, then liquidates once the deadline passes", async function () {
+  it("does not liquidate during the margin-call window, keeps the call alive, then liquidates once the deadline passes", async function () {
     const b = await openAccount(users[2], "mbTECH", 4_000n, 65_000n);
     await setPrice("mbTECH", "20");
     await until("margin call recorded", async () => Number((await engine.recordedState(b))[0]) === State.MarginCall);
     await new Promise((r) => setTimeout(r, 1000));
     expect(await service.store.keeper.lastEpoch(b)).to.equal(undefined);
     expect(await engine.accountState(b)).to.equal(BigInt(State.MarginCall));
+    const [, deadline] = await engine.recordedState(b);
 
-    await dev.chain.provider.send("evm_increaseTime", [3601]);
+    // Half the grace period later the keeper evaluates the account again (a call nobody sees below maintenance
+    // for a whole grace period lapses), and the same call goes on.
+    await dev.chain.provider.send("evm_increaseTime", [1_900]);
+    await dev.chain.provider.send("evm_mine", []);
+    const hopAt = (await dev.chain.provider.getBlock("latest"))!.timestamp;
+    await until("the call seen again", async () => Number((await engine.recordedState(b))[2]) >= hopAt);
+    expect((await engine.recordedState(b))[1]).to.equal(deadline);
+    expect(await service.store.keeper.lastEpoch(b)).to.equal(undefined);
+
+    await dev.chain.provider.send("evm_increaseTime", [1_800]);
     await dev.chain.provider.send("evm_mine", []);
     const intent = await until("liquidation mined", async () => {
       const i = await service.store.keeper.lastEpoch(b);

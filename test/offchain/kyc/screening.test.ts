@@ -107,7 +107,17 @@ describe("KYC building blocks", function () {
       expect(identityHash(identity, opened.salt)).to.equal(hash);
       expect(() => openIdentity(key, "kyc_b", sealed)).to.throw("sealed value failed authentication");
       expect(() => openIdentity(Buffer.alloc(32, 8), "kyc_a", sealed)).to.throw("sealed value failed authentication");
-      expect(sealIdentity(key, "kyc_a", identity).hash).to.not.equal(hash);
+    });
+
+    it("gives one person one identity hash on every application, and two people different ones", function () {
+      const { hash } = sealIdentity(key, "kyc_a", identity);
+      // The same person applies again for a second address, having moved and written the number with a space.
+      const again = { ...identity, homeAddress: "88 Century Avenue, Pudong, Shanghai", email: "li@example.cn" };
+      const spaced = { ...again, documentNumber: ` ${identity.documentNumber.slice(0, 3)} ${identity.documentNumber.slice(3)}` };
+      expect(sealIdentity(key, "kyc_b", spaced).hash).to.equal(hash);
+      // Another person (another document), or the same data under another service's key: another hash.
+      expect(sealIdentity(key, "kyc_c", { ...identity, documentNumber: "E99999999" }).hash).to.not.equal(hash);
+      expect(sealIdentity(Buffer.alloc(32, 9), "kyc_a", identity).hash).to.not.equal(hash);
     });
   });
 });
