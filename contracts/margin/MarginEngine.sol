@@ -314,9 +314,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     }
 
     /// @inheritdoc IMarginEngine
-    function assetMargins(
-        address asset
-    ) external view returns (uint256, uint256, uint256) {
+    function assetMargins(address asset) external view returns (uint256, uint256, uint256) {
         _returnEncoded(MarginViews.assetMargins(address(_oracle), asset));
     }
 
@@ -360,9 +358,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     }
 
     /// @inheritdoc IMarginEngine
-    function recordedState(
-        address account
-    ) external view returns (AccountState, uint64, uint64) {
+    function recordedState(address account) external view returns (AccountState, uint64, uint64) {
         _returnEncoded(MarginViews.recordedState(account));
     }
 
@@ -588,10 +584,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
             if (units > pos.balance) units = pos.balance;
             if (MarginMath.valueOf(pos.balance - units, pos.price, pos.scale) < p.dustValue) units = pos.balance;
         }
-        uint256 cap = MarginValuation.windowRemaining(
-            MarginStorage.layout().assets[pos.asset],
-            p.liquidationWindow
-        );
+        uint256 cap = MarginValuation.windowRemaining(MarginStorage.layout().assets[pos.asset], p.liquidationWindow);
         if (units > cap) units = cap;
     }
 

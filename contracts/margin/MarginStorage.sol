@@ -98,7 +98,8 @@ library MarginStorage {
         mapping(address account => Call) calls;
     }
 
-    /// @dev keccak256(abi.encode(uint256(keccak256("marginbridge.storage.MarginEngine")) - 1)) & ~bytes32(uint256(0xff))
+    /// @dev ERC-7201: keccak256(abi.encode(uint256(keccak256("marginbridge.storage.MarginEngine")) - 1))
+    ///      & ~bytes32(uint256(0xff))
     bytes32 private constant _SLOT = 0xfa08e6acd1ffc6999afb2e264a7de7bcb94ec645c1406e7e17253602ca4b6e00;
 
     /// @dev One held security, valued for margin: at the router's price when Safe, at the session's last price when

@@ -25,7 +25,12 @@ library MarginViews {
 
     /// @notice See IMarginEngine.accountState (ABI-encoded AccountState).
     function accountState(address oracle, address pool, address account) external view returns (bytes memory) {
-        MarginStorage.Valuation memory v = MarginValuation.valuate(IOracleRouter(oracle), ICapitalPool(pool), account, 0);
+        MarginStorage.Valuation memory v = MarginValuation.valuate(
+            IOracleRouter(oracle),
+            ICapitalPool(pool),
+            account,
+            0
+        );
         return abi.encode(MarginValuation.classify(account, v));
     }
 
@@ -133,14 +138,15 @@ library MarginViews {
         if (v.positions.length == 1 && v.debt > v.cash && v.positions[0].price != 0) {
             MarginStorage.Position memory pos = v.positions[0];
             uint256 margin = pos.haircut + pos.maintenance;
-            r.liquidationPrice = margin >= FixedPoint.WAD
-                ? type(uint256).max
-                : Math.mulDiv(
-                    v.debt - v.cash,
-                    pos.scale * FixedPoint.WAD,
-                    pos.balance * (FixedPoint.WAD - margin),
-                    Math.Rounding.Ceil
-                );
+            r.liquidationPrice =
+                margin >= FixedPoint.WAD
+                    ? type(uint256).max
+                    : Math.mulDiv(
+                        v.debt - v.cash,
+                        pos.scale * FixedPoint.WAD,
+                        pos.balance * (FixedPoint.WAD - margin),
+                        Math.Rounding.Ceil
+                    );
         }
     }
 }

@@ -8,9 +8,9 @@ pragma solidity ^0.8.24;
 /// @dev Units: `quantity` in the security's base units; `limitPrice` and trade `price` in cash base units per
 ///      WHOLE security token (10**decimals base units); the cash leg is ceil(quantity · price / 10**decimals),
 ///      identical for both sides (rounded in the seller's favour: a seller is never paid below its signed limit,
-///      a buyer pays less than one cash base unit above the exact product). Orders are identified by their EIP-712 hash; each (account, nonce) pair is one
-///      order: a nonce is spent when its order is fully filled or cancelled (a Permit2-style bitmap), partial
-///      fills are tracked per order hash.
+///      a buyer pays less than one cash base unit above the exact product). Orders are identified by their EIP-712
+///      hash; each (account, nonce) pair is one order: a nonce is spent when its order is fully filled or cancelled
+///      (a Permit2-style bitmap), partial fills are tracked per order hash.
 interface ISettlementHub {
     /// @notice One side of a trade as the owner signed it.
     struct Order {

@@ -262,7 +262,9 @@ describe("On-chain safety: the attacks of issue 16, refused", () => {
       const fx = await loadFixture(frozenC);
       const bank = await addr(fx.bank);
       const court = fx.actors.users[8];
-      await fx.kyc.connect(fx.actors.kycOfficer).setIdentity(court.address, 1, 156, await inAYear(), identityHash("court"));
+      await fx.kyc
+        .connect(fx.actors.kycOfficer)
+        .setIdentity(court.address, 1, 156, await inAYear(), identityHash("court"));
       // Cash frozen too: nothing the owner can move is left; the account is liquidatable on paper.
       await fx.cash.connect(fx.actors.operator).setFrozen(fx.clientC.address, true);
       expect(await fx.engine.accountState(fx.clientC.address)).to.equal(State.Liquidatable);
@@ -391,7 +393,12 @@ describe("On-chain safety: the attacks of issue 16, refused", () => {
       const now = BigInt((await tx.getBlock())!.timestamp);
       await expect(tx)
         .to.emit(fx.engine, "MarginCalled")
-        .withArgs(client.address, now + grace, (e: bigint) => e > 0n, (m: bigint) => m > 0n);
+        .withArgs(
+          client.address,
+          now + grace,
+          (e: bigint) => e > 0n,
+          (m: bigint) => m > 0n,
+        );
     });
 
     it("keeps a call observed below maintenance within every grace period, and liquidates at its deadline", async () => {

@@ -85,7 +85,6 @@ describe("CapitalPool", () => {
       );
     });
 
-
     it("mints shares at 10^6 per cash unit on the first deposit and emits Deposit", async () => {
       const { pool, lp } = await loadFixture(poolFixture);
       const shares = await pool.previewDeposit(200_000n * CNY);

@@ -113,7 +113,10 @@ describe("KYC building blocks", function () {
       const { hash } = sealIdentity(key, "kyc_a", identity);
       // The same person applies again for a second address, having moved and written the number with a space.
       const again = { ...identity, homeAddress: "88 Century Avenue, Pudong, Shanghai", email: "li@example.cn" };
-      const spaced = { ...again, documentNumber: ` ${identity.documentNumber.slice(0, 3)} ${identity.documentNumber.slice(3)}` };
+      const spaced = {
+        ...again,
+        documentNumber: ` ${identity.documentNumber.slice(0, 3)} ${identity.documentNumber.slice(3)}`,
+      };
       expect(sealIdentity(key, "kyc_b", spaced).hash).to.equal(hash);
       // Another person (another document), or the same data under another service's key: another hash.
       expect(sealIdentity(key, "kyc_c", { ...identity, documentNumber: "E99999999" }).hash).to.not.equal(hash);

@@ -1,0 +1,485 @@
+import { expect } from "chai";
+import hre from "hardhat";
+import fc from "fast-check";
+import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import { CNY, price, zeroRate } from "../../helpers/marginFixture";
+import { deploySettlementFixture, type SettlementFixture } from "../../helpers/settlementFixture";
+import { identityHash, inAYear } from "../../helpers/fixtures";
+import { signOrder, type SignedOrderFields } from "../../../offchain/settlement/orders";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+
+/**
+ * Adversarial stateful property test (issue 16). Honest clients (A at 2×, B at 3×), an attacker X (5×) with a
+ * second address X2 registered under X's identity and an accomplice Y, a third-party liquidator L, a market
+ * maker D and the operator act at random: deposits (dust of unsafe assets included), borrowing the cash out,
+ * sales to the accomplice at any price and buy-backs at any price (through the real SettlementHub with signed
+ * orders), honest trades at the oracle price, price moves and crashes, recoveries then dips, broken and repaired
+ * feeds, freezes and legal seizures, exhausted seizure caps, self-liquidation from the second address, pokes and
+ * third-party liquidations. After every step:
+ *  (a) an account below the hard line on its Safe positions can be liquidated by a third party — or every position
+ *      it holds is provably out of reach (unsafe price, frozen, in its oracle grace, cap used up);
+ *  (b) no settled trade leaves an indebted party with less equity than before while it is below initial margin;
+ *  (c) no action of an account's owner creates bad debt: the pool's assets (zero interest here) fall only in a
+ *      third-party liquidation, and an owner action never lowers an indebted account's equity below its
+ *      initial requirement;
+ *  (d) frozen balances leave only by the legal seizure path (a liquidation's surplus may land in frozen cash);
+ *  (e) the engine backs its ledgers and tokens are conserved (MarginInvariantProbe);
+ *  and X2 can never liquidate X, and a reverted step changes nothing.
+ * MB_ADVERSARIAL_STEPS (default 2,000) steps per run; the seed is the UTC date (a new one every day, printed for a
+ * replay) unless MB_ADVERSARIAL_SEED is set.
+ */
+const STEPS = Number(process.env.MB_ADVERSARIAL_STEPS ?? 2_000);
+const RUNS = Number(process.env.MB_ADVERSARIAL_RUNS ?? 1);
+const SEED = Number(process.env.MB_ADVERSARIAL_SEED ?? Number(new Date().toISOString().slice(0, 10).replace(/-/g, "")));
+const GAS = 3_000_000n;
+
+type Who = 0 | 1 | 2 | 3; // A, B, X, Y
+type Action =
+  | { kind: "deposit"; who: Who; token: number; frac: number }
+  | { kind: "withdraw"; who: Who; token: number; frac: number }
+  | { kind: "borrow"; who: Who; frac: number }
+  | { kind: "repay"; who: Who; frac: number }
+  | { kind: "tradeWithDealer"; who: Who; token: number; frac: number; buy: boolean }
+  | { kind: "borrowOut" }
+  | { kind: "dust"; token: number }
+  | { kind: "dump"; token: number; frac: number; priceFrac: number }
+  | { kind: "buyBack"; token: number; frac: number; priceFrac: number }
+  | { kind: "selfLiquidate" }
+  | { kind: "liquidate"; who: Who }
+  | { kind: "price"; token: number; move: number }
+  | { kind: "crash"; move: number }
+  | { kind: "feed"; token: number; broken: boolean }
+  | { kind: "time"; seconds: number }
+  | { kind: "poke"; who: Who }
+  | { kind: "freeze"; who: Who; token: number; frozen: boolean }
+  | { kind: "seize"; who: Who; token: number };
+
+const who = fc.constantFrom<Who>(0, 1, 2, 3);
+const token = fc.integer({ min: 0, max: 3 }); // 0 = cash
+const security = fc.integer({ min: 1, max: 3 });
+const frac = fc.integer({ min: 1, max: 104 }).map((p) => p / 100);
+const priceFrac = fc.oneof(
+  fc.constant(0),
+  fc.integer({ min: 1, max: 150 }).map((p) => p / 100),
+);
+const action: fc.Arbitrary<Action> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("deposit" as const), who, token, frac }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("withdraw" as const), who, token, frac }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("borrow" as const), who, frac }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("repay" as const), who, frac }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant("tradeWithDealer" as const),
+      who,
+      token: security,
+      frac,
+      buy: fc.boolean(),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("borrowOut" as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("dust" as const), token: security }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("dump" as const), token: security, frac, priceFrac }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("buyBack" as const), token: security, frac, priceFrac }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("selfLiquidate" as const) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("liquidate" as const), who }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant("price" as const),
+      token: security,
+      move: fc.integer({ min: -25, max: 25 }).map((p) => p / 100),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("crash" as const),
+      move: fc.integer({ min: -40, max: -5 }).map((p) => p / 100),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("feed" as const), token: security, broken: fc.boolean() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant("time" as const), seconds: fc.integer({ min: 30, max: 5_000 }) }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("poke" as const), who }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("freeze" as const), who, token, frozen: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("seize" as const), who, token }) },
+);
+
+interface AdversaryFixture extends SettlementFixture {
+  x2: HardhatEthersSigner;
+  y: HardhatEthersSigner;
+  court: HardhatEthersSigner;
+}
+
+async function adversaryFixture(): Promise<AdversaryFixture> {
+  const fx = await deploySettlementFixture();
+  await zeroRate(fx);
+  const [y, x2] = [fx.actors.users[8], fx.actors.users[9]];
+  const court = fx.actors.users[7];
+  const kyc = fx.kyc.connect(fx.actors.kycOfficer);
+  await kyc.setIdentity(y.address, 2, 156, await inAYear(), identityHash(y.address));
+  await kyc.setIdentity(x2.address, 1, 156, await inAYear(), identityHash(fx.clientC.address)); // X's second address
+  await kyc.setIdentity(court.address, 1, 156, await inAYear(), identityHash("court"));
+  const engine = await fx.engine.getAddress();
+  const tokens = [fx.cash, fx.bank, fx.tech, fx.small];
+  const amounts = [200_000n * CNY, 2_000n, 800n, 400n];
+  let n = 0;
+  for (const c of [fx.clientA, fx.clientB, fx.clientC, y]) {
+    for (const [i, t] of tokens.entries()) {
+      await t.connect(fx.actors.custodian).mint(c.address, amounts[i], hre.ethers.id(`adv-${n++}`));
+      await t.connect(c).approve(engine, hre.ethers.MaxUint256);
+    }
+  }
+  // Dealer inventory for honest buys; mbSMALL's window cap is small so that liquidations use it up.
+  await fx.fundAccount(fx.dealer, fx.bank, 50_000n);
+  await fx.fundAccount(fx.dealer, fx.cash, 2_000_000n * CNY);
+  const small = await fx.small.getAddress();
+  const cfg = await fx.engine.assetConfig(small);
+  await fx.engine
+    .connect(fx.actors.riskOfficer)
+    .configureAsset(small, cfg.liquidityTier, cfg.haircut, cfg.liquidationPenalty, 60n);
+  return { ...fx, x2, y, court };
+}
+
+describe("MarginEngine adversarial properties (issue 16)", function () {
+  it(`keeps the capital providers whole over ${RUNS} × ${STEPS} adversarial steps (seed ${SEED})`, async function () {
+    this.timeout(1_500_000);
+    let steps = 0;
+    let settledTrades = 0;
+    let liquidations = 0;
+    let refusedDumps = 0;
+    const reasons = new Map<string, number>();
+
+    await fc.assert(
+      fc.asyncProperty(fc.array(action, { minLength: STEPS, maxLength: STEPS }), async (actions) => {
+        const fx = await loadFixture(adversaryFixture);
+        const { engine, hub, router } = fx;
+        const tokens = [fx.cash, fx.bank, fx.tech, fx.small];
+        const addrs = await Promise.all(tokens.map((t) => t.getAddress()));
+        const actors = [fx.clientA, fx.clientB, fx.clientC, fx.y];
+        const holders = [...actors, fx.x2, fx.dealer, fx.liquidator, fx.lp, fx.court].map((s) => s.address);
+        const ids = new Map<string, bigint>();
+        for (const a of addrs.slice(1)) ids.set(a, (await engine.assetConfig(a)).id);
+        const oracleGrace = (await engine.params()).oracleGrace;
+        const prices = new Map<number, bigint>([
+          [1, price(10)],
+          [2, price(25)],
+          [3, price(50)],
+        ]);
+        const broken = new Set<number>();
+        let nonce = 1n;
+        let batch = 0;
+
+        const probe = () => fx.probe.check(engine, fx.pool, fx.fund, holders, addrs);
+        const view = (a: string) => engine.accountView(a);
+        const scale = (x: bigint, f: number): bigint => (x * BigInt(Math.floor(f * 1e6))) / 1_000_000n;
+        /** Cash base units per whole share at the oracle (0-decimal shares, 6-decimal cash). */
+        const unitPrice = (t: number): bigint => prices.get(t)! / 10n ** 12n;
+        const trade = async (
+          seller: HardhatEthersSigner,
+          buyer: HardhatEthersSigner,
+          t: number,
+          units: bigint,
+          px: bigint,
+        ) => {
+          const expiry = BigInt(await time.latest()) + 3_600n;
+          const base = { instrument: addrs[t], expiry, quantity: units, limitPrice: px };
+          const sell: SignedOrderFields = { ...base, account: seller.address, side: 1, nonce: nonce++ };
+          const buy: SignedOrderFields = { ...base, account: buyer.address, side: 0, nonce: nonce++ };
+          const t1 = {
+            buy,
+            sell,
+            buySig: await signOrder(buyer, fx.domain, buy),
+            sellSig: await signOrder(seller, fx.domain, sell),
+            quantity: units,
+            price: px,
+          };
+          await (
+            await hub.connect(fx.operator).settleBatch(hre.ethers.id(`adv-${batch++}`), [t1], { gasLimit: 5_000_000n })
+          ).wait();
+          settledTrades++;
+        };
+        const refresh = async (): Promise<void> => {
+          for (const t of [1, 2, 3]) {
+            if (broken.has(t)) continue;
+            await fx.feeds.get(addrs[t])!.setAnswer(prices.get(t)! / 10n ** 10n);
+            await router.poke(addrs[t]);
+          }
+        };
+        const setPrice = async (t: number, p: bigint): Promise<void> => {
+          prices.set(t, p > 10n ** 17n ? p : 10n ** 17n);
+          if (broken.has(t)) return;
+          await fx.feeds.get(addrs[t])!.setAnswer(prices.get(t)! / 10n ** 10n);
+          await router.poke(addrs[t]);
+        };
+        const frozenBit = (t: number): bigint => (t === 0 ? 15n : ids.get(addrs[t])!);
+
+        let before = await probe();
+        for (const a of actions) {
+          steps++;
+          // The liquidator never runs out of cash to pay with (a real liquidator tops up).
+          if ((await engine.balanceOf(fx.liquidator.address, addrs[0])) < 3_000_000n * CNY) {
+            await fx.fundAccount(fx.liquidator, fx.cash, 5_000_000n * CNY);
+            before = await probe();
+          }
+          const owners: string[] = [];
+          const viewsBefore = new Map<string, Awaited<ReturnType<typeof view>>>();
+          const track = async (s: HardhatEthersSigner): Promise<void> => {
+            owners.push(s.address);
+            viewsBefore.set(s.address, await view(s.address));
+          };
+          const frozenBefore = new Map<string, bigint>();
+          for (const c of actors) {
+            const mask = BigInt((await view(c.address)).frozenMask);
+            for (let t = 0; t < 4; t++) {
+              if (((mask >> frozenBit(t)) & 1n) === 1n) {
+                frozenBefore.set(`${c.address}:${t}`, await engine.balanceOf(c.address, addrs[t]));
+              }
+            }
+          }
+          const assetsBefore = await fx.pool.totalAssets();
+          let ok = true;
+          let thirdPartyLiquidation = false;
+          let seizure = false;
+          let partial = false;
+          let isTrade = false;
+          try {
+            switch (a.kind) {
+              case "deposit": {
+                const c = actors[a.who];
+                await track(c);
+                const amount = scale(await tokens[a.token].balanceOf(c.address), a.frac);
+                await (await engine.connect(c).deposit(addrs[a.token], amount, { gasLimit: GAS })).wait();
+                break;
+              }
+              case "withdraw": {
+                const c = actors[a.who];
+                await track(c);
+                const amount = scale(await engine.balanceOf(c.address, addrs[a.token]), a.frac);
+                await (await engine.connect(c).withdraw(addrs[a.token], amount, { gasLimit: GAS })).wait();
+                break;
+              }
+              case "borrow": {
+                const c = actors[a.who];
+                await track(c);
+                const v = viewsBefore.get(c.address)!;
+                const headroom = v.equity > 0n ? 5n * v.equity - v.cash - v.positionValue : 0n;
+                await (
+                  await engine.connect(c).borrow(scale(headroom > 0n ? headroom : CNY, a.frac), { gasLimit: GAS })
+                ).wait();
+                break;
+              }
+              case "repay": {
+                const c = actors[a.who];
+                await track(c);
+                const [debt] = await engine.debtOf(c.address);
+                await (await engine.connect(c).repay(scale(debt + 1n, a.frac), { gasLimit: GAS })).wait();
+                break;
+              }
+              case "tradeWithDealer": {
+                isTrade = true;
+                const c = actors[a.who];
+                await track(c);
+                const px = unitPrice(a.token);
+                const units = a.buy
+                  ? scale((await engine.balanceOf(c.address, addrs[0])) / (px > 0n ? px : 1n), a.frac)
+                  : scale(await engine.balanceOf(c.address, addrs[a.token]), a.frac);
+                if (a.buy) await trade(fx.dealer, c, a.token, units, px);
+                else await trade(c, fx.dealer, a.token, units, px);
+                break;
+              }
+              case "borrowOut": {
+                // X takes all the leverage it can get and walks away with the cash.
+                partial = true;
+                const x = fx.clientC;
+                await track(x);
+                const v = viewsBefore.get(x.address)!;
+                const headroom = v.equity > 0n ? 5n * v.equity - v.cash - v.positionValue : 0n;
+                if (headroom > 0n)
+                  await (await engine.connect(x).borrow(scale(headroom, 0.97), { gasLimit: GAS })).wait();
+                const cash = await engine.balanceOf(x.address, addrs[0]);
+                await (await engine.connect(x).withdraw(addrs[0], cash, { gasLimit: GAS })).wait();
+                break;
+              }
+              case "dust": {
+                const x = fx.clientC;
+                await track(x);
+                await (await engine.connect(x).deposit(addrs[a.token], 1n, { gasLimit: GAS })).wait();
+                break;
+              }
+              case "dump": {
+                // X sells to its accomplice at any price, 1 base unit included.
+                isTrade = true;
+                await track(fx.clientC);
+                await track(fx.y);
+                const units = scale(await engine.balanceOf(fx.clientC.address, addrs[a.token]), a.frac);
+                const px = scale(unitPrice(a.token), a.priceFrac);
+                try {
+                  await trade(fx.clientC, fx.y, a.token, units, px > 0n ? px : 1n);
+                } catch (err) {
+                  refusedDumps++;
+                  throw err;
+                }
+                break;
+              }
+              case "buyBack": {
+                // X buys from its accomplice at any price (value out of X through the buyer leg).
+                isTrade = true;
+                await track(fx.clientC);
+                await track(fx.y);
+                const units = scale(await engine.balanceOf(fx.y.address, addrs[a.token]), a.frac);
+                const px = scale(unitPrice(a.token), 1 + a.priceFrac);
+                await trade(fx.y, fx.clientC, a.token, units, px);
+                break;
+              }
+              case "selfLiquidate": {
+                const err = await engine
+                  .connect(fx.x2)
+                  .liquidate.staticCall(fx.clientC.address, 10)
+                  .then(() => "none")
+                  .catch((e: Error) => /custom error .([A-Za-z]+)/.exec(e.message)?.[1] ?? e.message);
+                // Without debt there is nothing to liquidate (and no owner tag recorded yet: it is set by a borrow).
+                const allowed = ["MarginSelfLiquidation", "MarginNotVerified"];
+                if ((await engine.debtOf(fx.clientC.address))[1] === 0n) allowed.push("MarginNotLiquidatable");
+                expect(allowed, `X2 liquidating X: ${err}`).to.include(err);
+                ok = false;
+                break;
+              }
+              case "liquidate": {
+                thirdPartyLiquidation = true;
+                await (
+                  await engine.connect(fx.liquidator).liquidate(actors[a.who].address, 10, { gasLimit: GAS })
+                ).wait();
+                liquidations++;
+                break;
+              }
+              case "price":
+                await setPrice(a.token, scale(prices.get(a.token)!, 1 + a.move));
+                break;
+              case "crash":
+                for (const t of [1, 2, 3]) await setPrice(t, scale(prices.get(t)!, 1 + a.move));
+                break;
+              case "feed": {
+                const feed = fx.feeds.get(addrs[a.token])!;
+                if (a.broken) broken.add(a.token);
+                else broken.delete(a.token);
+                await feed.setBroken(a.broken);
+                if (!a.broken) await feed.setAnswer(prices.get(a.token)! / 10n ** 10n);
+                await router.poke(addrs[a.token]);
+                break;
+              }
+              case "time":
+                await time.increase(a.seconds);
+                await refresh();
+                break;
+              case "poke":
+                await (await engine.poke(actors[a.who].address, { gasLimit: GAS })).wait();
+                break;
+              case "freeze":
+                await (
+                  await tokens[a.token].connect(fx.actors.operator).setFrozen(actors[a.who].address, a.frozen)
+                ).wait();
+                break;
+              case "seize": {
+                seizure = true;
+                const c = actors[a.who].address;
+                const amount = await engine.balanceOf(c, addrs[a.token]);
+                await (
+                  await engine
+                    .connect(fx.actors.operator)
+                    .legalSeize(c, addrs[a.token], amount, fx.court.address, hre.ethers.id(`order-${steps}`), {
+                      gasLimit: GAS,
+                    })
+                ).wait();
+                break;
+              }
+            }
+          } catch (err) {
+            if (!(err instanceof Error) || !/revert|reverted/i.test(err.message)) throw err;
+            ok = false;
+            const reason = /custom error .([A-Za-z]+)/.exec(err.message)?.[1] ?? "other";
+            reasons.set(`${a.kind}:${reason}`, (reasons.get(`${a.kind}:${reason}`) ?? 0) + 1);
+          }
+          const after = await probe();
+          const ctx = `step ${steps} ${JSON.stringify(a)}`;
+          // (e) the engine backs its ledgers; tokens are conserved; a reverted step changes nothing.
+          expect(after.engineBacked, `engine backs internal balances: ${ctx}`).to.equal(true);
+          expect(after.supplyConserved, `tokens conserved: ${ctx}`).to.equal(true);
+          expect(after.poolDebtMatches, `pool scaled debt = Σ accounts: ${ctx}`).to.equal(true);
+          expect(after.poolIdentity, `pool identity: ${ctx}`).to.equal(true);
+          if (!ok && !partial) expect(after.digest, `a reverted step changes nothing: ${ctx}`).to.equal(before.digest);
+
+          // (c) the pool's assets fall only in a third-party liquidation (zero interest: nothing else moves them).
+          const assetsAfter = await fx.pool.totalAssets();
+          if (!thirdPartyLiquidation) expect(assetsAfter, `pool assets: ${ctx}`).to.be.gte(assetsBefore);
+          // (b)+(c) an owner's action never lowers an indebted account's equity while leaving it below initial margin.
+          if (ok || partial) {
+            for (const o of owners) {
+              const vb = viewsBefore.get(o)!;
+              const va = await view(o);
+              // 2 base units of tolerance: debt is rounded up from its scaled amount, so a repayment can move the
+              // figure by one unit either way (in the pool's favour).
+              if (va.debt > 0n && BigInt(va.equity) + 2n < BigInt(vb.equity)) {
+                expect(
+                  await engine.checkInitialMargin(o),
+                  `${isTrade ? "a settled trade" : "an owner action"} lowered ${o}'s equity ${vb.equity} → ${va.equity} below initial margin: ${ctx}`,
+                ).to.equal(true);
+              }
+            }
+          }
+          // (d) frozen balances leave only by the legal seizure path. (A liquidation's surplus, once the debt is
+          // repaid, lands in the account's cash and is frozen with it.)
+          if (!seizure) {
+            for (const [k, bal] of frozenBefore) {
+              const [acct, t] = k.split(":");
+              const now = await engine.balanceOf(acct, addrs[Number(t)]);
+              if (thirdPartyLiquidation && Number(t) === 0) expect(now, `frozen cash ${k} fell: ${ctx}`).to.be.gte(bal);
+              else expect(now, `frozen balance ${k} moved: ${ctx}`).to.equal(bal);
+            }
+          }
+          // (a) below the hard line on its Safe positions ⇒ a third party can liquidate it, or nothing is in reach.
+          for (const c of actors) {
+            const v = await view(c.address);
+            if (v.debt === 0n || BigInt(v.equity) >= BigInt(v.hardLine)) continue;
+            const err = await engine
+              .connect(fx.liquidator)
+              .liquidate.staticCall(c.address, 10)
+              .then(() => undefined)
+              .catch((e: Error) => /custom error .([A-Za-z]+)/.exec(e.message)?.[1] ?? e.message);
+            if (err === undefined) continue;
+            expect(
+              ["MarginPriceUnsafe", "MarginBalanceFrozen", "MarginOracleGrace", "MarginSeizureCapReached"],
+              `liquidation of ${c.address} below the hard line refused with ${err}: ${ctx}`,
+            ).to.include(err);
+            const now = BigInt(await time.latest());
+            const mask = BigInt(v.frozenMask);
+            for (let t = 1; t <= 3; t++) {
+              if ((await engine.balanceOf(c.address, addrs[t])) === 0n) continue;
+              const [, status] = await router.getPrice(addrs[t]);
+              const since = await router.safeSince(addrs[t]);
+              const blocked =
+                status !== 0n ||
+                ((mask >> frozenBit(t)) & 1n) === 1n ||
+                since + oracleGrace >= now ||
+                (await engine.seizableInWindow(addrs[t])) === 0n;
+              expect(
+                blocked,
+                `position ${t} of ${c.address} was seizable but the liquidation failed (${err}): ${ctx}`,
+              ).to.equal(true);
+            }
+          }
+          before = after;
+        }
+      }),
+      { seed: SEED, numRuns: RUNS, endOnFailure: true },
+    );
+    console.log(
+      `      ${steps} steps (seed ${SEED}): ${settledTrades} trades settled, ${refusedDumps} dumps refused, ${liquidations} liquidations`,
+    );
+    if (process.env.MB_PROPERTY_VERBOSE) console.log(Object.fromEntries(reasons));
+    expect(steps).to.equal(RUNS * STEPS);
+  });
+});
