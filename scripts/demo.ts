@@ -585,7 +585,8 @@ class Demo {
       await this.d.advanceTime(half);
       await this.freshRounds(before);
       // A call no evaluation sees below maintenance for a whole grace period lapses (the chain cannot know the
-      // account did not recover meanwhile): the keeper re-evaluates accounts in a call every half grace period.
+      // account did not recover meanwhile): the keeper re-evaluates an account in a call once a quarter of the
+      // grace period has passed since the last evaluation.
       const hopAt = await this.d.chainTime();
       const engine = MarginEngine__factory.connect(this.contract("MarginEngine"), this.d.provider);
       await until(

@@ -200,7 +200,7 @@ export class Keeper {
       if (s.state >= State.Liquidatable) this.markDirty(a, { at: now, reason: "retry" });
       else if (s.state === State.MarginCall && s.callDeadline > 0 && chainTime >= s.callDeadline)
         this.markDirty(a, { at: now, reason: "deadline" });
-      else if (s.state === State.MarginCall && chainTime - (this.callCheckedAt.get(a) ?? 0) >= this.gracePeriod / 4)
+      else if (s.state === State.MarginCall && chainTime - (this.callCheckedAt.get(a) ?? 0) >= this.gracePeriod / 8)
         this.markDirty(a, { at: now, reason: "call" });
     }
     if (now - this.lastResync >= this.deps.settings.resyncIntervalMs) {
@@ -444,12 +444,13 @@ export class Keeper {
   /**
    * A margin call lapses when no evaluation saw the account below maintenance for a whole grace period (the chain
    * cannot know it did not recover meanwhile), and the next evaluation starts a new call with a full grace
-   * period. So the keeper evaluates (pokes) an account in a call at least every half grace period, and at once
-   * when the view shows no live call (lapsed, or never recorded), which starts one.
+   * period. So the keeper evaluates (pokes) an account in a call once a quarter of the grace period has passed
+   * since the last evaluation, and at once when the view shows no live call (lapsed, or never recorded), which
+   * starts one.
    */
   private callNeedsEvaluation(s: AccountSnapshot, seenAt: number): boolean {
     if (s.state !== State.MarginCall) return false;
-    return s.callDeadline === 0 || this.chainTime - seenAt >= this.gracePeriod / 2;
+    return s.callDeadline === 0 || this.chainTime - seenAt >= this.gracePeriod / 4;
   }
 
   private async liquidate(s: AccountSnapshot, trigger: Trigger): Promise<void> {

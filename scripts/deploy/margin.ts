@@ -51,6 +51,9 @@ export interface MarginContracts {
   CapitalPool: string;
   InsuranceFund: string;
   MarginEngine: string;
+  /** The engine's linked libraries (recorded so that an auditor can check the code the engine runs). */
+  MarginAdmin: string;
+  MarginViews: string;
 }
 
 function selectors(iface: ethers.Interface, names: string[]): string[] {
@@ -99,7 +102,8 @@ export async function deployMargin(
   const poolAddress = await pool.getAddress();
   log(`CapitalPool ${poolAddress}`);
 
-  const engine = await new MarginEngine__factory(await deployMarginLibraries(opts.deployer, log), opts.deployer).deploy(
+  const libraries = await deployMarginLibraries(opts.deployer, log);
+  const engine = await new MarginEngine__factory(libraries, opts.deployer).deploy(
     cash.address,
     poolAddress,
     fundAddress,
@@ -159,7 +163,13 @@ export async function deployMargin(
   }
   await wait(manager.renounceRole(ROLE.RISK_OFFICER, deployerAddress));
 
-  return { CapitalPool: poolAddress, InsuranceFund: fundAddress, MarginEngine: engineAddress };
+  return {
+    CapitalPool: poolAddress,
+    InsuranceFund: fundAddress,
+    MarginEngine: engineAddress,
+    MarginAdmin: libraries["contracts/margin/MarginAdmin.sol:MarginAdmin"],
+    MarginViews: libraries["contracts/margin/MarginViews.sol:MarginViews"],
+  };
 }
 
 /** Deploys the engine's linked libraries (its setters and views, kept out of its EIP-170 code budget). */
