@@ -71,6 +71,8 @@ export function buildOpenApi(routes: Route[], info: { title: string; version: st
         .filter(Boolean)
         .join(" "),
       tags: r.tags,
+      // The allow-list as data, for clients and for the OpenAPI-driven fuzz test.
+      "x-mb-roles": r.roles === "public" ? [] : [...r.roles],
       security: r.roles === "public" ? [] : [{ mbKey: [], mbSignature: [] }],
       request: {
         ...(r.params ? { params: r.params } : {}),

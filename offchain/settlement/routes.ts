@@ -29,6 +29,14 @@ import {
   type StatementInput,
 } from "./legal";
 import { fromWire, legalCall, toWire } from "./wire";
+import {
+  bankAccountWire,
+  bankAgentWire,
+  finalSettlementInputWire,
+  payeesWire,
+  statementInputWire,
+  termsWire,
+} from "./wireSchemas";
 
 export interface SettlementRouteDeps {
   store: Store;
@@ -47,7 +55,6 @@ const STAFF_READ = ["operator", "auditor", "risk_officer"] as const;
 const OFFICERS = ["operator", "risk_officer"] as const;
 const Hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be 32 bytes of hex");
 const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be YYYY-MM-DD");
-const Json = z.record(z.unknown()).openapi({ description: "integers as decimal strings" });
 const AnyJson = z.unknown();
 const AgreementParams = z.object({ agreementId: Hex32 }).strict();
 const DisputeParams = z.object({ disputeId: z.string().regex(/^D-[0-9a-f-]{36}$/, "must be a dispute id") }).strict();
@@ -99,7 +106,7 @@ export function settlementRoutes(deps: SettlementRouteDeps): CapabilityRoutes {
         write: true,
         action: "agreement.prepare",
         status: 201,
-        body: z.object({ terms: Json }).strict(),
+        body: z.object({ terms: termsWire }).strict(),
         response: AnyJson,
         handler: async ({ body }) =>
           agreementView(await legalCall(() => agreements.prepare(fromWire<FinancingTerms>(body.terms)))),
@@ -193,7 +200,7 @@ export function settlementRoutes(deps: SettlementRouteDeps): CapabilityRoutes {
         write: true,
         action: "statement.issue",
         status: 201,
-        body: z.object({ input: Json }).strict(),
+        body: z.object({ input: statementInputWire }).strict(),
         response: z.object({ agreementId: z.string(), from: Day, to: Day, hash: z.string() }),
         handler: async ({ body }) => {
           const input = fromWire<StatementInput>(body.input);
@@ -336,7 +343,7 @@ export function settlementRoutes(deps: SettlementRouteDeps): CapabilityRoutes {
         tags: ["settlements"],
         roles: ["operator", "risk_officer"],
         write: false,
-        body: z.object({ input: Json }).strict(),
+        body: z.object({ input: finalSettlementInputWire }).strict(),
         response: z.object({ hash: z.string(), settlement: AnyJson, text: z.string() }),
         handler: async ({ body }) => {
           const s = await legalCall(async () => computeFinalSettlement(fromWire<FinalSettlementInput>(body.input)));
@@ -354,25 +361,29 @@ export function settlementRoutes(deps: SettlementRouteDeps): CapabilityRoutes {
         status: 201,
         body: z
           .object({
-            input: Json,
-            messageId: z.string().min(1).max(35),
-            createdAt: z.string().min(1),
+            input: finalSettlementInputWire,
+            messageId: z.string().regex(/^[A-Za-z0-9/?:().,'+ -]{1,35}$/, "1-35 characters of the SWIFT set"),
+            createdAt: z
+              .string()
+              .regex(
+                /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})$/,
+                "ISO 8601 date-time with an offset",
+              ),
             requestedExecutionDate: Day,
-            initiatingParty: z.object({ name: z.string(), orgId: z.string().optional() }).strict(),
-            debtor: z.object({ name: z.string() }).strict(),
-            debtorAccount: Json,
-            debtorAgent: Json,
-            payees: Json,
+            initiatingParty: z
+              .object({ name: z.string().min(1).max(140), orgId: z.string().min(1).max(35).optional() })
+              .strict(),
+            debtor: z.object({ name: z.string().min(1).max(140) }).strict(),
+            debtorAccount: bankAccountWire,
+            debtorAgent: bankAgentWire,
+            payees: payeesWire,
           })
           .strict(),
         response: z.object({ messageId: z.string(), hash: z.string(), dust: z.string(), xml: z.string() }),
         handler: async ({ body }) =>
           legalCall(async () => {
             const s = computeFinalSettlement(fromWire<FinalSettlementInput>(body.input));
-            const { transfers, dust } = settlementPayoutTransfers(
-              s,
-              body.payees as Parameters<typeof settlementPayoutTransfers>[1],
-            );
+            const { transfers, dust } = settlementPayoutTransfers(s, body.payees);
             const xml = buildPain001({
               messageId: body.messageId,
               createdAt: body.createdAt,
@@ -382,8 +393,8 @@ export function settlementRoutes(deps: SettlementRouteDeps): CapabilityRoutes {
                   paymentInfoId: `${body.messageId}-1`.slice(0, 35),
                   requestedExecutionDate: body.requestedExecutionDate,
                   debtor: body.debtor,
-                  debtorAccount: body.debtorAccount as never,
-                  debtorAgent: body.debtorAgent as never,
+                  debtorAccount: body.debtorAccount,
+                  debtorAgent: body.debtorAgent,
                   transfers,
                 },
               ],
