@@ -23,7 +23,7 @@ import {
 import { reservesContracts } from "./chain/reservesContracts";
 import { marginEngineHandler, oracleRouterHandler } from "./chain/handlers/marginEngine";
 import { Keeper, keeperRoutes } from "./keeper";
-import { expireApprovals, kycRoutes, loadSdnFile, type KycDeps } from "./kyc";
+import { expireApprovals, kycRoutes, loadSdnFile, reconcileKyc, type KycDeps } from "./kyc";
 import {
   RESERVES_INDEXER,
   reservesMarginAccountsHandler,
@@ -176,6 +176,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       fuzzyThreshold: config.kyc.fuzzyThreshold,
       reviewAboveTier: config.kyc.reviewAboveTier,
       validityDays: config.kyc.validityDays,
+      claimTtlMs: config.kyc.claimTtlMs,
     },
     log: log.child({ component: "kyc" }),
   };
@@ -429,6 +430,16 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   }
   const jobList: Job[] = [
     { name: "kyc-expiry", intervalMs: 60_000, timeoutMs: 30_000, run: () => expireApprovals(kycDeps) },
+    ...(kycDeps.chain
+      ? [
+          {
+            name: "kyc-reconcile",
+            intervalMs: config.kyc.reconcileIntervalMs,
+            timeoutMs: 120_000,
+            run: () => reconcileKyc(kycDeps),
+          },
+        ]
+      : []),
     { name: "nonce-prune", intervalMs: 60_000, timeoutMs: 30_000, run: () => store.nonces.prune(Date.now()) },
     ...settlementJobs,
     ...(keeper ? [{ name: "keeper-outbox", intervalMs: 1_000, timeoutMs: 30_000, run: () => keeper!.deliver() }] : []),

@@ -94,6 +94,10 @@ export const ConfigSchema = z
         /** Applications whose tier is above this go to officer review. */
         reviewAboveTier: z.coerce.number().int().min(0).max(5).default(3),
         validityDays: z.coerce.number().int().min(1).max(3650).default(365),
+        /** A claimed KycRegistry write older than this is resolved by the reconciliation job (ms). */
+        claimTtlMs: z.coerce.number().int().min(1000).default(300_000),
+        /** How often the reconciliation job compares KycRegistry with the records (ms). */
+        reconcileIntervalMs: z.coerce.number().int().min(1000).default(60_000),
       })
       .default({ dataKey: DEV_KEYS.kycDataKey }),
     settlement: z
@@ -246,6 +250,8 @@ export function configFromEnv(env: Env = process.env): Config {
         fuzzyThreshold: env.MB_SANCTIONS_THRESHOLD,
         reviewAboveTier: env.MB_KYC_REVIEW_ABOVE_TIER,
         validityDays: env.MB_KYC_VALIDITY_DAYS,
+        claimTtlMs: env.MB_KYC_CLAIM_TTL_MS,
+        reconcileIntervalMs: env.MB_KYC_RECONCILE_MS,
       }),
     },
     settlement: pick({

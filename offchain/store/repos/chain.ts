@@ -172,18 +172,12 @@ export class ProjectionRepository {
 
   async identity(account: string): Promise<IdentityProjection | undefined> {
     const rows = await this.db.query("SELECT * FROM chain_identities WHERE account = $1", [account.toLowerCase()]);
-    const r = rows[0];
-    if (!r) return undefined;
-    return {
-      account: String(r.account),
-      tier: Number(r.tier),
-      jurisdiction: Number(r.jurisdiction),
-      expiresAt: Number(r.expires_at),
-      identityHash: String(r.identity_hash),
-      revoked: Number(r.revoked) === 1,
-      revokeReason: r.revoke_reason === null ? null : String(r.revoke_reason),
-      blockNumber: Number(r.block_number),
-    };
+    return rows[0] ? toIdentity(rows[0]) : undefined;
+  }
+
+  /** Every indexed identity (the reconciliation job compares them with the KYC records). */
+  async identities(): Promise<IdentityProjection[]> {
+    return (await this.db.query("SELECT * FROM chain_identities ORDER BY account")).map(toIdentity);
   }
 
   async clearIdentities(): Promise<void> {
@@ -212,4 +206,17 @@ export class ProjectionRepository {
   async clearBalances(token: string): Promise<void> {
     await this.db.run("DELETE FROM chain_balances WHERE token = $1", [token.toLowerCase()]);
   }
+}
+
+function toIdentity(r: Record<string, unknown>): IdentityProjection {
+  return {
+    account: String(r.account),
+    tier: Number(r.tier),
+    jurisdiction: Number(r.jurisdiction),
+    expiresAt: Number(r.expires_at),
+    identityHash: String(r.identity_hash),
+    revoked: Number(r.revoked) === 1,
+    revokeReason: r.revoke_reason === null ? null : String(r.revoke_reason),
+    blockNumber: Number(r.block_number),
+  };
 }
