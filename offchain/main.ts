@@ -36,6 +36,7 @@ import { settlementChain, type SettlementChain } from "./chain/settlementHubWrit
 import { statementChain } from "./chain/statementChain";
 import { DailyStatements } from "./settlement/dailyStatements";
 import { SettlementBatcher, settlementDomain, settlementQueueSink } from "./settlement";
+import { reconcileAnchors } from "./settlement/anchorAgreement";
 import { agreementDomain } from "./settlement/legal";
 import { settlementRoutes } from "./settlement/routes";
 import { orderbookChain } from "./chain/orderbookChain";
@@ -198,15 +199,31 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
         timeoutMs: 300_000,
         run: () => dailyStatements.runDue(),
       });
+    const agreements = agreementDomain(BigInt(deployment.chainId), deployment.contracts.AgreementRegistry);
     settlementCaps.push(
       settlementRoutes({
         store,
         chain: settlement,
         dailyStatements,
-        agreementDomain: agreementDomain(BigInt(deployment.chainId), deployment.contracts.AgreementRegistry),
+        agreementDomain: agreements,
         settlementDomain: settlementDomain(deployment.chainId, deployment.contracts.SettlementHub),
+        anchorClaimTtlMs: config.settlement.anchorClaimTtlMs,
       }),
     );
+    if (settlement) {
+      const anchoring = {
+        store,
+        chain: settlement,
+        domain: agreements,
+        claimTtlMs: config.settlement.anchorClaimTtlMs,
+      };
+      settlementJobs.push({
+        name: "agreement-anchors",
+        intervalMs: 60_000,
+        timeoutMs: 120_000,
+        run: () => reconcileAnchors({ ...anchoring, log: slog }),
+      });
+    }
     if (settlement) {
       const batcher = new SettlementBatcher({
         store,

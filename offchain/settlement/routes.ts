@@ -5,6 +5,7 @@ import { defineRoute, type CapabilityRoutes, type Caller } from "../api";
 import type { SettlementChain } from "../chain/settlementHubWriter";
 import { AppError } from "../shared/errors";
 import type { Store } from "../store";
+import { anchorAgreement } from "./anchorAgreement";
 import type { DailyStatements } from "./dailyStatements";
 import { storeEvidenceSource } from "./evidenceSource";
 import {
@@ -46,6 +47,8 @@ export interface SettlementRouteDeps {
   agreementDomain: TypedDataDomain;
   /** EIP-712 domain of the SettlementHub (order signatures in evidence). */
   settlementDomain: TypedDataDomain;
+  /** How long an anchor transaction may take before reconciliation takes its claim over (ms; default 300,000). */
+  anchorClaimTtlMs?: number;
   /** The daily statement job (reads the indexed chain); absent: POST /v1/statements/daily answers CHAIN_UNAVAILABLE. */
   dailyStatements?: DailyStatements;
   now?: () => Date;
@@ -139,21 +142,12 @@ export function settlementRoutes(deps: SettlementRouteDeps): CapabilityRoutes {
         action: "agreement.anchor",
         params: AgreementParams,
         response: AnyJson,
-        handler: async ({ params }) => {
+        handler: async ({ params, log }) => {
           const chain = deps.chain;
           if (!chain) throw new AppError("CHAIN_UNAVAILABLE", "no operator key configured for the chain");
-          const args = await legalCall(() => agreements.anchorArguments(params.agreementId));
-          const sent = await chain.anchorAgreement(args);
-          const domain = deps.agreementDomain;
+          const claimTtlMs = deps.anchorClaimTtlMs ?? 300_000;
           return agreementView(
-            await legalCall(() =>
-              agreements.markAnchored(params.agreementId, {
-                txHash: sent.txHash,
-                blockNumber: sent.blockNumber,
-                registry: String(domain.verifyingContract),
-                chainId: Number(domain.chainId),
-              }),
-            ),
+            await anchorAgreement({ store, chain, domain: deps.agreementDomain, claimTtlMs, log }, params.agreementId),
           );
         },
       }),

@@ -109,6 +109,8 @@ export const ConfigSchema = z
         /** eth_estimateGas a batch may reach; larger batches are cut. */
         blockGasBudget: z.coerce.bigint().min(300_000n).default(15_000_000n),
         intervalMs: z.coerce.number().int().min(100).default(2000),
+        /** An AgreementRegistry.anchor older than this is settled from the chain by reconciliation (ms). */
+        anchorClaimTtlMs: z.coerce.number().int().min(1000).default(300_000),
       })
       .default({}),
     keeper: z
@@ -259,6 +261,7 @@ export function configFromEnv(env: Env = process.env): Config {
       maxFills: env.MB_SETTLEMENT_MAX_FILLS,
       blockGasBudget: env.MB_SETTLEMENT_GAS_BUDGET,
       intervalMs: env.MB_SETTLEMENT_INTERVAL_MS,
+      anchorClaimTtlMs: env.MB_ANCHOR_CLAIM_TTL_MS,
     }),
     keeper: pick({
       enabled: env.MB_KEEPER_ENABLED,
