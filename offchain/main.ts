@@ -12,6 +12,7 @@ import {
   type WsStreams,
 } from "./api";
 import {
+  chainHealthProbe,
   createChainGateway,
   kycRegistryWriter,
   loadDeployment,
@@ -330,7 +331,13 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     rateLimitPerMinute: config.api.rateLimitPerMinute,
     bodyLimitBytes: config.api.bodyLimitBytes,
     capabilities: [
-      coreRoutes({ store, secretKey: config.api.secretKey, status }),
+      coreRoutes({
+        store,
+        secretKey: config.api.secretKey,
+        status,
+        chainHealth: chain ? chainHealthProbe(chain, store, { timeoutMs: config.api.readyTimeoutMs }) : undefined,
+        readyMaxLagBlocks: config.api.readyMaxLagBlocks,
+      }),
       kycRoutes(kycDeps),
       ...(reserves
         ? [

@@ -8,7 +8,7 @@ export {
   type Caller,
 } from "./route";
 export { ROLES, STAFF_ROLES, isRole, type Role } from "./roles";
-export { coreRoutes, type CoreRouteDeps } from "./routes/core";
+export { coreRoutes, storeCheck, type CoreRouteDeps, type Readiness } from "./routes/core";
 export { createApiKey, loadApiKey, type NewApiKey, type CreateKeyInput } from "./keys";
 export { signedHeaders, signature, signingString, HEADER, type SignedRequestInput } from "./signing";
 export { ApiClient, type ApiCredentials, type ApiResponse } from "./client";

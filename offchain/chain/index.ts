@@ -9,3 +9,5 @@ export { NonceManager } from "./nonce";
 export { withRetry, isTransient, type RetryOptions } from "./retry";
 export { decodeRevert, revertData } from "./revert";
 export { kycRegistryWriter } from "./kycRegistryWriter";
+export { chainHealthProbe, type ChainHealth } from "./health";
+export { ServiceProvider, timedGetUrl } from "./rpcTransport";

@@ -58,6 +58,8 @@ export const ConfigSchema = z
         batchBlocks: z.coerce.number().int().min(1).max(100_000).default(2000),
         rpcRetries: z.coerce.number().int().min(0).max(20).default(4),
         rpcRetryBaseMs: z.coerce.number().int().min(1).default(200),
+        /** Deadline of one JSON-RPC request, and of a read's retries: a stalled node answers 503 after this (ms). */
+        rpcTimeoutMs: z.coerce.number().int().min(100).max(120_000).default(4_000),
         /** Signs KycRegistry writes. Absent: the KYC capability cannot approve on-chain. */
         kycOfficerKey: privateKey.optional(),
         /** Signs ReserveLedger.publish. Absent: the service cannot publish proof-of-reserves epochs. */
@@ -82,6 +84,10 @@ export const ConfigSchema = z
           .default(64 * 1024),
         /** AES-256-GCM key sealing API secrets and TOTP seeds at rest. */
         secretKey: hex32,
+        /** Readiness: how long the chain may take to answer its probe (ms). */
+        readyTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(2_000),
+        /** Readiness: how many blocks the indexer may trail the chain's head. */
+        readyMaxLagBlocks: z.coerce.number().int().min(0).default(50),
       })
       .default({ secretKey: DEV_KEYS.apiSecretKey }),
     kyc: z
@@ -233,6 +239,7 @@ export function configFromEnv(env: Env = process.env): Config {
       pollIntervalMs: env.MB_POLL_INTERVAL_MS,
       batchBlocks: env.MB_BATCH_BLOCKS,
       rpcRetries: env.MB_RPC_RETRIES,
+      rpcTimeoutMs: env.MB_RPC_TIMEOUT_MS,
       kycOfficerKey: env.MB_KYC_OFFICER_KEY,
       reservePublisherKey: env.MB_RESERVE_PUBLISHER_KEY,
     }),
@@ -243,6 +250,8 @@ export function configFromEnv(env: Env = process.env): Config {
         port: env.MB_API_PORT,
         timestampWindowMs: env.MB_API_TIMESTAMP_WINDOW_MS,
         rateLimitPerMinute: env.MB_API_RATE_LIMIT,
+        readyTimeoutMs: env.MB_READY_TIMEOUT_MS,
+        readyMaxLagBlocks: env.MB_READY_MAX_LAG_BLOCKS,
       }),
     },
     kyc: {

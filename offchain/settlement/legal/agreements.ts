@@ -89,7 +89,10 @@ export class AgreementService {
       throw new LegalError("LEGAL_CONFLICT", "the agreement is being anchored", { agreementId });
     if (rec.status !== "signed")
       throw new LegalError("LEGAL_BAD_TRANSITION", `agreement is ${rec.status}`, { agreementId });
-    await this.store.updateAgreement({ ...rec, status: "anchoring", claim: { owner, until: now + ttlMs } }, rec.revision);
+    await this.store.updateAgreement(
+      { ...rec, status: "anchoring", claim: { owner, until: now + ttlMs } },
+      rec.revision,
+    );
     return [agreementMessage(rec.document), rec.signatures.client!, rec.signatures.platform!];
   }
 

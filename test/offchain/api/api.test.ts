@@ -221,6 +221,34 @@ describe("API foundation", function () {
           .status,
       ).to.equal(413);
     });
+
+    it("refuses JSON nested deeper than 32 levels and a key repeated in one object, naming the problem", async function () {
+      const send = async (body: string) => {
+        const h = signedHeaders({
+          keyId: op().keyId,
+          secret: op().secret,
+          method: "POST",
+          path: "/v1/admin/api-keys",
+          body,
+          idempotencyKey: `i-${Math.random()}`,
+        });
+        return raw("POST", "/v1/admin/api-keys", { ...h, "content-type": "application/json" }, body);
+      };
+      const before = (await t.store.audit.list(1, 100_000)).length;
+      const deep = await send(`{"role":"client","subject":"s","label":${"[".repeat(5_000)}${"]".repeat(5_000)}}`);
+      expect(deep.status).to.equal(400);
+      expect(deep.body.error.message).to.equal("body: JSON nested deeper than 32 levels");
+      // The last "role" would win in JSON.parse: an operator key smuggled past a reviewer of the first.
+      const twice = await send('{"role":"client","subject":"s","label":"l","r\u006fle":"operator"}');
+      expect(twice.status).to.equal(400);
+      expect(twice.body.error.message).to.equal('body: duplicate key "role"');
+      const nested = await send('{"role":"client","subject":"s","label":"l","x":{"a":1,"a":2}}');
+      expect(nested.body.error.message).to.equal('body.x: duplicate key "a"');
+      // 32 levels are fine (then refused by the schema, not the parser).
+      const ok = await send(`{"role":"client","subject":"s","label":${"[".repeat(31)}${"]".repeat(31)}}`);
+      expect(ok.body.error.message).to.match(/^body\.label:/);
+      expect((await t.store.audit.list(1, 100_000)).length).to.equal(before);
+    });
   });
 
   describe("limits, headers, documents, metrics, audit, websocket", function () {
