@@ -408,7 +408,10 @@ export function settlementRoutes(deps: SettlementRouteDeps): CapabilityRoutes {
       defineRoute({
         method: "post",
         path: "/v1/disputes",
-        summary: "Open a dispute on a trade, statement or liquidation (a client on its own account, or an officer)",
+        summary: "Open a dispute on a trade, statement or liquidation (a client on its own, or an officer)",
+        description:
+          "A client disputes only a subject it is a party to (a trade it bought or sold, its own statement or " +
+          "liquidation), under its own account; anything else is 404. An officer names any party of the subject.",
         tags: ["disputes"],
         roles: ["client", ...OFFICERS],
         write: true,
@@ -481,14 +484,20 @@ export function settlementRoutes(deps: SettlementRouteDeps): CapabilityRoutes {
         method: "get",
         path: "/v1/disputes/:disputeId",
         summary: "Read a dispute and its evidence bundle (verifiable with the verify-evidence CLI)",
+        description:
+          "Staff see the whole bundle. The client of the dispute sees its own side: items carrying another " +
+          "account's data (the counterparty's signed order) come as {kind, id, redacted: true}; the manifest still " +
+          "commits to them, so the root and every proof verify.",
         tags: ["disputes"],
         roles: ["client", ...STAFF_READ],
         write: false,
         params: DisputeParams,
         response: z.object({ dispute: AnyJson, evidence: AnyJson }),
         handler: async ({ params, caller }) => {
-          const d = await legalCall(() => disputes.view(actorOf(caller), params.disputeId));
-          const bundle = await store.legal.getEvidenceBundle(d.id);
+          const by = actorOf(caller);
+          const d = await legalCall(() => disputes.view(by, params.disputeId));
+          // A client sees its own side: the other party's signed order is redacted (still committed by the root).
+          const bundle = await legalCall(() => disputes.evidenceFor(by, d.id));
           return { dispute: toWire(d), evidence: bundle ? toWire(bundle) : null };
         },
       }),
