@@ -4,8 +4,9 @@ import {
   ROLES,
   coreRoutes,
   createApi,
-  createApiKey,
+  ensureDemoKeys,
   listen,
+  serveMetrics,
   type CapabilityRoutes,
   type NewApiKey,
   type Role,
@@ -113,6 +114,8 @@ export interface OrderbookOptions {
 
 export interface Service {
   url: string;
+  /** The separate Prometheus listener's URL, when MB_METRICS_PORT is set. */
+  metricsUrl?: string;
   store: Store;
   chain?: ChainGateway;
   indexer?: Indexer;
@@ -357,7 +360,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       ...(orderbook ? [orderbookRoutes(orderbook)] : []),
       ...(opts.extraRoutes ?? []),
     ],
-    staticMounts: webConsoleMounts(),
+    staticMounts: webConsoleMounts(deployment ? (opts.publicRpcUrl ?? config.chain.rpcUrl) : undefined),
   });
   if (indexer) {
     const i = indexer;
@@ -499,18 +502,31 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     { tryLease, log: log.child({ component: "jobs" }) },
   );
 
-  const demoKeys: Partial<Record<Role, NewApiKey>> = {};
-  if (opts.demoKeys) {
-    for (const role of ROLES) {
-      const subject =
-        role === "client" ? (opts.demoClientAccount ?? "0x0000000000000000000000000000000000000000") : `demo-${role}`;
-      demoKeys[role] = await createApiKey(store, config.api.secretKey, { role, subject, label: `demo ${role}` });
-    }
-  }
+  // Development keys: the same set across restarts (the previous set is reused or revoked, never left beside).
+  const demoKeys: Partial<Record<Role, NewApiKey>> = opts.demoKeys
+    ? await ensureDemoKeys(
+        store,
+        config.api.secretKey,
+        Object.fromEntries(
+          ROLES.map((role) => [
+            role,
+            role === "client"
+              ? (opts.demoClientAccount ?? "0x0000000000000000000000000000000000000000")
+              : `demo-${role}`,
+          ]),
+        ),
+      )
+    : {};
+  // Prometheus without signatures only on its own listener (MB_METRICS_PORT), never on the public API port.
+  const metricsServer =
+    config.api.metricsPort === undefined
+      ? undefined
+      : await serveMetrics(api.metrics, { host: config.api.metricsHost, port: config.api.metricsPort });
   log.info("service started", { url: running.url, store: store.engine, network: deployment?.network ?? null });
 
   return {
     url: running.url,
+    metricsUrl: metricsServer?.url,
     store,
     chain,
     indexer,
@@ -524,6 +540,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       await jobs.stop();
       await keeper?.stop();
       await running.close();
+      await metricsServer?.close();
       if (bookLease) await bookLease.stop();
       else await book.gateway?.close();
       await indexer?.stop();

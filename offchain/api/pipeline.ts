@@ -196,7 +196,12 @@ export function routeHandler(route: Route, deps: PipelineDeps) {
           }),
         );
       }
-      res.status(route.status ?? 200).json(out);
+      if (route.contentType)
+        res
+          .status(route.status ?? 200)
+          .type(route.contentType)
+          .send(String(out));
+      else res.status(route.status ?? 200).json(out);
       return;
     }
 

@@ -20,10 +20,6 @@ import { isTransient, withRetry, type RetryOptions } from "./retry";
  */
 export type SendEffect = "none" | "unknown";
 
-export function sendEffect(err: unknown): SendEffect {
-  return err instanceof AppError && err.details.effect === "none" ? "none" : "unknown";
-}
-
 function withEffect(err: unknown, effect: SendEffect): AppError {
   const e =
     err instanceof AppError

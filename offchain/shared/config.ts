@@ -84,6 +84,9 @@ export const ConfigSchema = z
           .default(64 * 1024),
         /** AES-256-GCM key sealing API secrets and TOTP seeds at rest. */
         secretKey: hex32,
+        /** A separate listener for Prometheus' GET /metrics (off unless set; GET /v1/metrics needs an operator key). */
+        metricsPort: port.optional(),
+        metricsHost: z.string().default("127.0.0.1"),
         /** Readiness: how long the chain may take to answer its probe (ms). */
         readyTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(2_000),
         /** Readiness: how many blocks the indexer may trail the chain's head. */
@@ -251,6 +254,8 @@ export function configFromEnv(env: Env = process.env): Config {
         timestampWindowMs: env.MB_API_TIMESTAMP_WINDOW_MS,
         rateLimitPerMinute: env.MB_API_RATE_LIMIT,
         readyTimeoutMs: env.MB_READY_TIMEOUT_MS,
+        metricsPort: env.MB_METRICS_PORT,
+        metricsHost: env.MB_METRICS_HOST,
         readyMaxLagBlocks: env.MB_READY_MAX_LAG_BLOCKS,
       }),
     },

@@ -4,8 +4,10 @@ import { z } from "zod";
 import {
   ApiClient,
   createApi,
+  createMetrics,
   createApiKey,
   defineRoute,
+  serveMetrics,
   signedHeaders,
   signedWsQuery,
   totpCode,
@@ -313,10 +315,23 @@ describe("API foundation", function () {
       expect(await page.text()).to.contain("/openapi.json");
     });
 
-    it("exposes Prometheus metrics", async function () {
-      const m = await t.anonymous.get<string>("/metrics");
+    it("serves Prometheus metrics to operator keys, or on a separate listener, never publicly", async function () {
+      expect((await t.anonymous.get("/metrics")).status).to.equal(404);
+      expect((await t.anonymous.get("/v1/metrics")).status).to.equal(401);
+      expect((await t.client("auditor").get("/v1/metrics")).status).to.equal(403);
+      expect((await t.client("client").get("/v1/metrics")).status).to.equal(403);
+      const m = await t.client("operator").get<string>("/v1/metrics");
       expect(m.status).to.equal(200);
+      expect(m.headers.get("content-type")).to.match(/^text\/plain/);
       expect(m.body).to.match(/mb_http_requests_total\{method="GET",route="\/v1\/me",status="200"\} \d+/);
+      const separate = await serveMetrics(createMetrics(), { host: "127.0.0.1", port: 0 });
+      try {
+        const text = await (await fetch(separate.url)).text();
+        expect(text).to.contain("mb_http_requests_total");
+        expect((await fetch(separate.url.replace("/metrics", "/v1/me"))).status).to.equal(404);
+      } finally {
+        await separate.close();
+      }
     });
 
     it("hash-chains every write into the audit log and verifies it", async function () {
