@@ -25,7 +25,7 @@ const API_PORT = 18112;
 const REQUESTS = 10_000;
 const CONCURRENCY = 32;
 /** Tables the service's background loops write while the fuzz runs (indexers, leases); every other must not move. */
-const BACKGROUND = /^(chain_|reserves_index|job_|leases?$|locks?$|schema_migrations$)/;
+const BACKGROUND = /^(chain_|reserves_accounts$|job_locks$|schema_migrations$)/;
 
 /**
  * The malformed-input fuzz, driven by the service's own OpenAPI document: the full service (every capability,
