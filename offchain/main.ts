@@ -4,14 +4,16 @@ import {
   ROLES,
   coreRoutes,
   createApi,
-  createApiKey,
+  ensureDemoKeys,
   listen,
+  serveMetrics,
   type CapabilityRoutes,
   type NewApiKey,
   type Role,
   type WsStreams,
 } from "./api";
 import {
+  chainHealthProbe,
   createChainGateway,
   kycRegistryWriter,
   loadDeployment,
@@ -23,7 +25,7 @@ import {
 import { reservesContracts } from "./chain/reservesContracts";
 import { marginEngineHandler, oracleRouterHandler } from "./chain/handlers/marginEngine";
 import { Keeper, keeperRoutes } from "./keeper";
-import { expireApprovals, kycRoutes, loadSdnFile, type KycDeps } from "./kyc";
+import { expireApprovals, kycRoutes, loadSdnFile, reconcileKyc, type KycDeps } from "./kyc";
 import {
   RESERVES_INDEXER,
   reservesMarginAccountsHandler,
@@ -36,6 +38,7 @@ import { settlementChain, type SettlementChain } from "./chain/settlementHubWrit
 import { statementChain } from "./chain/statementChain";
 import { DailyStatements } from "./settlement/dailyStatements";
 import { SettlementBatcher, settlementDomain, settlementQueueSink } from "./settlement";
+import { reconcileAnchors } from "./settlement/anchorAgreement";
 import { agreementDomain } from "./settlement/legal";
 import { settlementRoutes } from "./settlement/routes";
 import { orderbookChain } from "./chain/orderbookChain";
@@ -111,6 +114,8 @@ export interface OrderbookOptions {
 
 export interface Service {
   url: string;
+  /** The separate Prometheus listener's URL, when MB_METRICS_PORT is set. */
+  metricsUrl?: string;
   store: Store;
   chain?: ChainGateway;
   indexer?: Indexer;
@@ -176,6 +181,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       fuzzyThreshold: config.kyc.fuzzyThreshold,
       reviewAboveTier: config.kyc.reviewAboveTier,
       validityDays: config.kyc.validityDays,
+      claimTtlMs: config.kyc.claimTtlMs,
     },
     log: log.child({ component: "kyc" }),
   };
@@ -197,15 +203,31 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
         timeoutMs: 300_000,
         run: () => dailyStatements.runDue(),
       });
+    const agreements = agreementDomain(BigInt(deployment.chainId), deployment.contracts.AgreementRegistry);
     settlementCaps.push(
       settlementRoutes({
         store,
         chain: settlement,
         dailyStatements,
-        agreementDomain: agreementDomain(BigInt(deployment.chainId), deployment.contracts.AgreementRegistry),
+        agreementDomain: agreements,
         settlementDomain: settlementDomain(deployment.chainId, deployment.contracts.SettlementHub),
+        anchorClaimTtlMs: config.settlement.anchorClaimTtlMs,
       }),
     );
+    if (settlement) {
+      const anchoring = {
+        store,
+        chain: settlement,
+        domain: agreements,
+        claimTtlMs: config.settlement.anchorClaimTtlMs,
+      };
+      settlementJobs.push({
+        name: "agreement-anchors",
+        intervalMs: 60_000,
+        timeoutMs: 120_000,
+        run: () => reconcileAnchors({ ...anchoring, log: slog }),
+      });
+    }
     if (settlement) {
       const batcher = new SettlementBatcher({
         store,
@@ -312,7 +334,13 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     rateLimitPerMinute: config.api.rateLimitPerMinute,
     bodyLimitBytes: config.api.bodyLimitBytes,
     capabilities: [
-      coreRoutes({ store, secretKey: config.api.secretKey, status }),
+      coreRoutes({
+        store,
+        secretKey: config.api.secretKey,
+        status,
+        chainHealth: chain ? chainHealthProbe(chain, store, { timeoutMs: config.api.readyTimeoutMs }) : undefined,
+        readyMaxLagBlocks: config.api.readyMaxLagBlocks,
+      }),
       kycRoutes(kycDeps),
       ...(reserves
         ? [
@@ -332,7 +360,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       ...(orderbook ? [orderbookRoutes(orderbook)] : []),
       ...(opts.extraRoutes ?? []),
     ],
-    staticMounts: webConsoleMounts(),
+    staticMounts: webConsoleMounts(deployment ? (opts.publicRpcUrl ?? config.chain.rpcUrl) : undefined),
   });
   if (indexer) {
     const i = indexer;
@@ -429,6 +457,16 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   }
   const jobList: Job[] = [
     { name: "kyc-expiry", intervalMs: 60_000, timeoutMs: 30_000, run: () => expireApprovals(kycDeps) },
+    ...(kycDeps.chain
+      ? [
+          {
+            name: "kyc-reconcile",
+            intervalMs: config.kyc.reconcileIntervalMs,
+            timeoutMs: 120_000,
+            run: () => reconcileKyc(kycDeps),
+          },
+        ]
+      : []),
     { name: "nonce-prune", intervalMs: 60_000, timeoutMs: 30_000, run: () => store.nonces.prune(Date.now()) },
     ...settlementJobs,
     ...(keeper ? [{ name: "keeper-outbox", intervalMs: 1_000, timeoutMs: 30_000, run: () => keeper!.deliver() }] : []),
@@ -464,18 +502,31 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     { tryLease, log: log.child({ component: "jobs" }) },
   );
 
-  const demoKeys: Partial<Record<Role, NewApiKey>> = {};
-  if (opts.demoKeys) {
-    for (const role of ROLES) {
-      const subject =
-        role === "client" ? (opts.demoClientAccount ?? "0x0000000000000000000000000000000000000000") : `demo-${role}`;
-      demoKeys[role] = await createApiKey(store, config.api.secretKey, { role, subject, label: `demo ${role}` });
-    }
-  }
+  // Development keys: the same set across restarts (the previous set is reused or revoked, never left beside).
+  const demoKeys: Partial<Record<Role, NewApiKey>> = opts.demoKeys
+    ? await ensureDemoKeys(
+        store,
+        config.api.secretKey,
+        Object.fromEntries(
+          ROLES.map((role) => [
+            role,
+            role === "client"
+              ? (opts.demoClientAccount ?? "0x0000000000000000000000000000000000000000")
+              : `demo-${role}`,
+          ]),
+        ),
+      )
+    : {};
+  // Prometheus without signatures only on its own listener (MB_METRICS_PORT), never on the public API port.
+  const metricsServer =
+    config.api.metricsPort === undefined
+      ? undefined
+      : await serveMetrics(api.metrics, { host: config.api.metricsHost, port: config.api.metricsPort });
   log.info("service started", { url: running.url, store: store.engine, network: deployment?.network ?? null });
 
   return {
     url: running.url,
+    metricsUrl: metricsServer?.url,
     store,
     chain,
     indexer,
@@ -489,6 +540,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       await jobs.stop();
       await keeper?.stop();
       await running.close();
+      await metricsServer?.close();
       if (bookLease) await bookLease.stop();
       else await book.gateway?.close();
       await indexer?.stop();

@@ -131,7 +131,8 @@ class Demo {
       }
     }
     say(`\nDemo run ${this.state.runId} complete. Open ${this.d.keysFile.url}/console/ and sign in as client A with`);
-    say(`  key ${this.state.keys.clientA.keyId}  secret ${this.state.keys.clientA.secret}`);
+    // The secret stays in the run's state file (mode 0600): secrets are never printed.
+    say(`  key ${this.state.keys.clientA.keyId}; its secret is keys.clientA.secret in ${this.d.stateFilePath}`);
   }
 
   close(): void {

@@ -131,21 +131,24 @@ async function main(): Promise<void> {
       ),
     ],
   });
+  console.log(`API: ${service.url}  (docs ${service.url}/docs, OpenAPI ${service.url}/openapi.json)`);
   console.log(
-    `API: ${service.url}  (docs ${service.url}/docs, OpenAPI ${service.url}/openapi.json, metrics ${service.url}/metrics)`,
+    service.metricsUrl
+      ? `metrics: ${service.metricsUrl}`
+      : "metrics: GET /v1/metrics with the operator key (or set MB_METRICS_PORT for a separate listener)",
   );
   console.log(`web console: ${service.url}/console/  (client, capital provider, auditor pages)`);
-  console.log("demo API keys (development only; sign requests as described in docs/service.md):");
-  for (const [role, key] of Object.entries(service.demoKeys)) {
-    console.log(`  ${role.padEnd(16)} key ${key.keyId}  secret ${key.secret}  subject ${key.subject}`);
-  }
-  // For `npm run demo` (and the console): this start's keys, readable by this user only.
+  // For `npm run demo` (and the console): the development keys, the same across restarts, readable by this user
+  // only. Their secrets are written there and nowhere else (never to the output).
   const keysFile = path.join(dataDir, DEMO_KEYS_FILE);
   writeFileSync(keysFile, JSON.stringify({ url: service.url, rpcUrl: chain.url, keys: service.demoKeys }, null, 2), {
     mode: 0o600,
   });
   chmodSync(keysFile, 0o600);
-  console.log(`  (also in ${keysFile}, mode 0600)`);
+  console.log(`demo API keys (development only; secrets in ${keysFile}, mode 0600):`);
+  for (const [role, key] of Object.entries(service.demoKeys)) {
+    console.log(`  ${role.padEnd(16)} key ${key.keyId}  subject ${key.subject}`);
+  }
 
   // Oracle reporters (hardhat accounts 6–8, account 9 relays) on the seeded market simulator: one minute of
   // simulated time per 5 s tick, pushed by heartbeat (10 min) or a 0.5% move.

@@ -7,7 +7,7 @@ import { AppError } from "../shared/errors";
 import type { Logger } from "../shared/logger";
 import type { Store } from "../store";
 import { httpStatusOf } from "./errors";
-import { createMetrics, type ApiMetrics } from "./metrics";
+import { createMetrics, metricsRoute, type ApiMetrics } from "./metrics";
 import { DOCS_HTML, DOCS_JS, buildOpenApi } from "./openapi";
 import { errorBody, newRequestId, routeHandler } from "./pipeline";
 import { RateLimiter } from "./ratelimit";
@@ -100,7 +100,7 @@ class RequestSeries {
 
 export function createApi(opts: ApiOptions): Api {
   const metrics = opts.metrics ?? createMetrics();
-  const routes = opts.capabilities.flatMap((c) => c.routes);
+  const routes = [...opts.capabilities.flatMap((c) => c.routes), metricsRoute(metrics)];
   const seen = new Set<string>();
   for (const r of routes) {
     const key = `${r.method} ${r.path}`;
@@ -144,9 +144,6 @@ export function createApi(opts: ApiOptions): Api {
   app.get("/openapi.json", (_req, res) => void res.json(openapi));
   app.get("/docs", (_req, res) => void res.type("html").send(DOCS_HTML));
   app.get("/docs.js", (_req, res) => void res.type("application/javascript").send(DOCS_JS));
-  app.get("/metrics", async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
   for (const m of opts.staticMounts ?? []) {
     const csp = m.contentSecurityPolicy;
     app.use(

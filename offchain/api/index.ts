@@ -8,11 +8,11 @@ export {
   type Caller,
 } from "./route";
 export { ROLES, STAFF_ROLES, isRole, type Role } from "./roles";
-export { coreRoutes, type CoreRouteDeps } from "./routes/core";
-export { createApiKey, loadApiKey, type NewApiKey, type CreateKeyInput } from "./keys";
+export { coreRoutes, type CoreRouteDeps, type Readiness } from "./routes/core";
+export { createApiKey, ensureDemoKeys, loadApiKey, type NewApiKey, type CreateKeyInput } from "./keys";
 export { signedHeaders, signature, signingString, HEADER, type SignedRequestInput } from "./signing";
 export { ApiClient, type ApiCredentials, type ApiResponse } from "./client";
 export { totpCode, verifyTotp, newTotpSecret } from "./totp";
-export { createMetrics, type ApiMetrics } from "./metrics";
+export { createMetrics, serveMetrics, type ApiMetrics } from "./metrics";
 export { HTTP_STATUS, httpStatusOf } from "./errors";
 export { WS_PATH, signedWsQuery, type WsStreams, type WsSubscribeRequest } from "./ws";

@@ -87,3 +87,43 @@ function openCached(secretKey: Buffer, sealed: string, aad: string): string {
   opened.set(id, plain);
   return plain;
 }
+
+/** Label of the development key of a role (how a restart finds the keys it issued before). */
+export function demoKeyLabel(role: Role): string {
+  return `demo ${role}`;
+}
+
+/**
+ * The development keys, one per role, kept across restarts: a role's active demo key whose subject is still the
+ * wanted one is reused (its sealed secret opened again); every other active demo key of the role — an older set, a
+ * client key for another account, one sealed under another secret key — is revoked; a role without a usable key
+ * gets a new one. So a restart never leaves the previous set working beside a new one.
+ */
+export async function ensureDemoKeys(
+  repos: Pick<Repositories, "apiKeys">,
+  secretKey: Buffer,
+  subjects: Partial<Record<Role, string>>,
+): Promise<Partial<Record<Role, NewApiKey>>> {
+  const out: Partial<Record<Role, NewApiKey>> = {};
+  for (const [role, subject] of Object.entries(subjects) as [Role, string][]) {
+    for (const k of await repos.apiKeys.activeByLabel(demoKeyLabel(role))) {
+      const loaded = out[role] || k.subject !== subject ? undefined : await openKey(repos, secretKey, k.id);
+      if (loaded && loaded.role === role) out[role] = { keyId: loaded.keyId, secret: loaded.secret, role, subject };
+      else await repos.apiKeys.revoke(k.id, Date.now());
+    }
+    out[role] ??= await createApiKey(repos, secretKey, { role, subject, label: demoKeyLabel(role) });
+  }
+  return out;
+}
+
+async function openKey(
+  repos: Pick<Repositories, "apiKeys">,
+  secretKey: Buffer,
+  keyId: string,
+): Promise<LoadedKey | undefined> {
+  try {
+    return await loadApiKey(repos, secretKey, keyId);
+  } catch {
+    return undefined; // sealed under another secret key: unusable, so revoked
+  }
+}

@@ -1,4 +1,8 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { z } from "zod";
+import { defineRoute, type Route } from "./route";
 
 /** Prometheus metrics of one service instance (its own registry, so tests can run several apps). */
 export interface ApiMetrics {
@@ -39,5 +43,57 @@ export function createMetrics(): ApiMetrics {
         },
       });
     },
+  };
+}
+
+/**
+ * GET /v1/metrics: the Prometheus exposition, for operator keys only (signed like every request). Metrics are
+ * not public: they show traffic, queue sizes and the keeper's figures.
+ */
+export function metricsRoute(metrics: ApiMetrics): Route {
+  return defineRoute({
+    method: "get",
+    path: "/v1/metrics",
+    summary: "Prometheus metrics of this instance (text exposition format)",
+    description: "For scrapers that cannot sign requests, set MB_METRICS_PORT: a separate listener serves /metrics.",
+    tags: ["service"],
+    roles: ["operator"],
+    write: false,
+    contentType: metrics.registry.contentType,
+    response: z.string(),
+    handler: async () => metrics.registry.metrics(),
+  });
+}
+
+/**
+ * A separate listener for Prometheus (`GET /metrics`, nothing else), meant for an address only the monitoring
+ * network reaches (default host 127.0.0.1). Returns its URL and a closer.
+ */
+export async function serveMetrics(
+  metrics: ApiMetrics,
+  opts: { host: string; port: number },
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    if (req.method !== "GET" || (req.url ?? "").split("?")[0] !== "/metrics") {
+      res.writeHead(404).end();
+      return;
+    }
+    void metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { "content-type": metrics.registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${opts.host}:${port}/metrics`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

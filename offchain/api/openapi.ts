@@ -37,7 +37,10 @@ export function buildOpenApi(routes: Route[], info: { title: string; version: st
         })
       : undefined;
     const responses: Record<number, { description: string; content?: Record<string, { schema: z.ZodTypeAny }> }> = {
-      [r.status ?? 200]: { description: "success", content: { "application/json": { schema: r.response } } },
+      [r.status ?? 200]: {
+        description: "success",
+        content: { [r.contentType ?? "application/json"]: { schema: r.response } },
+      },
       400: { description: "invalid input (names the field)", content: { "application/json": { schema: ErrorSchema } } },
     };
     if (r.roles !== "public") {
@@ -71,6 +74,8 @@ export function buildOpenApi(routes: Route[], info: { title: string; version: st
         .filter(Boolean)
         .join(" "),
       tags: r.tags,
+      // The allow-list as data, for clients and for the OpenAPI-driven fuzz test.
+      "x-mb-roles": r.roles === "public" ? [] : [...r.roles],
       security: r.roles === "public" ? [] : [{ mbKey: [], mbSignature: [] }],
       request: {
         ...(r.params ? { params: r.params } : {}),

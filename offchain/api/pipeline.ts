@@ -11,6 +11,7 @@ import { isRole } from "./roles";
 import type { Caller, Route } from "./route";
 import { HEADER, signature } from "./signing";
 import { verifyTotp } from "./totp";
+import { parseJsonBody } from "./json";
 
 export interface PipelineDeps {
   store: Store;
@@ -116,15 +117,7 @@ function parseBody(route: Route, req: Request, raw: Buffer): unknown {
   if (!/^application\/json\s*(;|$)/i.test(type)) {
     throw new AppError("UNSUPPORTED_MEDIA_TYPE", "body must be application/json");
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(raw.toString("utf8"));
-  } catch {
-    throw new AppError("VALIDATION_FAILED", "body: not valid JSON", {
-      details: { issues: [{ field: "body", message: "not valid JSON" }] },
-    });
-  }
-  return parsePart(route.body, json, "body");
+  return parsePart(route.body, parseJsonBody(raw.toString("utf8")), "body");
 }
 
 /**
@@ -203,7 +196,12 @@ export function routeHandler(route: Route, deps: PipelineDeps) {
           }),
         );
       }
-      res.status(route.status ?? 200).json(out);
+      if (route.contentType)
+        res
+          .status(route.status ?? 200)
+          .type(route.contentType)
+          .send(String(out));
+      else res.status(route.status ?? 200).json(out);
       return;
     }
 

@@ -42,6 +42,8 @@ export interface RouteSpec<P extends AnyZodObject, Q extends AnyZodObject, B ext
   response: R;
   /** Success status (200 unless given). */
   status?: number;
+  /** The handler returns text sent with this content type instead of JSON (e.g. Prometheus' exposition format). */
+  contentType?: string;
   handler(ctx: RouteContext<z.output<P>, z.output<Q>, z.output<B>>): Promise<z.input<R>>;
 }
 

@@ -1,4 +1,4 @@
-import { JsonRpcProvider, Wallet } from "ethers";
+import { Wallet, type JsonRpcProvider } from "ethers";
 import {
   CollateralToken__factory,
   KycRegistry__factory,
@@ -15,6 +15,7 @@ import { kycRegistryHandler } from "./handlers/kycRegistry";
 import type { ContractHandler } from "./handlers/types";
 import { Indexer } from "./indexer";
 import type { RetryOptions } from "./retry";
+import { ServiceProvider } from "./rpcTransport";
 import { TxSender } from "./sender";
 
 /**
@@ -36,7 +37,8 @@ export interface ChainGateway {
 }
 
 export function createChainGateway(config: Config["chain"], deployment: DeploymentRecord, log: Logger): ChainGateway {
-  const provider = new JsonRpcProvider(config.rpcUrl, deployment.chainId, {
+  // Every request has a deadline, so a stalled node costs a request at most rpcTimeoutMs (then 503).
+  const provider = new ServiceProvider(config.rpcUrl, deployment.chainId, config.rpcTimeoutMs, {
     staticNetwork: true,
     // The indexer and the sender need the node's current head, never a cached one.
     cacheTimeout: -1,
@@ -45,6 +47,7 @@ export function createChainGateway(config: Config["chain"], deployment: Deployme
   const retry: RetryOptions = {
     retries: config.rpcRetries,
     baseMs: config.rpcRetryBaseMs,
+    deadlineMs: config.rpcTimeoutMs,
     onRetry: (attempt, err) => log.warn("rpc retry", { attempt, err }),
   };
   const kycRegistry = KycRegistry__factory.connect(deployment.contracts.KycRegistry, provider);

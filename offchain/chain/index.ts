@@ -4,8 +4,9 @@ export { Indexer, type IndexerOptions, type IndexerStatus, type StepResult } fro
 export type { ContractHandler, IndexedEvent } from "./handlers/types";
 export { kycRegistryHandler } from "./handlers/kycRegistry";
 export { collateralTokenHandler } from "./handlers/collateralToken";
-export { TxSender, type SentTransaction } from "./sender";
+export { TxSender, type SendEffect, type SentTransaction } from "./sender";
 export { NonceManager } from "./nonce";
 export { withRetry, isTransient, type RetryOptions } from "./retry";
 export { decodeRevert, revertData } from "./revert";
 export { kycRegistryWriter } from "./kycRegistryWriter";
+export { chainHealthProbe, type ChainHealth } from "./health";

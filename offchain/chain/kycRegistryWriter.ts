@@ -17,6 +17,17 @@ export function kycRegistryWriter(gateway: ChainGateway) {
       return { txHash: sent.hash };
     },
     tierLeverage: (tier: number) => withRetry(() => registry.tierLeverage(tier), gateway.retry),
+    async identityOf(account: string) {
+      const i = await withRetry(() => registry.identityOf(account), gateway.retry);
+      return {
+        registered: i.registered,
+        revoked: i.revoked,
+        tier: Number(i.tier),
+        jurisdiction: Number(i.jurisdiction),
+        expiresAt: Number(i.expiresAt),
+        identityHash: i.identityHash,
+      };
+    },
     async now() {
       const block = await withRetry(() => gateway.provider.getBlock("latest"), gateway.retry);
       if (!block) throw new AppError("CHAIN_UNAVAILABLE", "no latest block");

@@ -3,6 +3,11 @@ import { AppError } from "../shared/errors";
 export interface RetryOptions {
   retries: number;
   baseMs: number;
+  /**
+   * No retry starts later than this after the first attempt (ms): a stalled node (each attempt waits for the
+   * request deadline) answers CHAIN_UNAVAILABLE after about one deadline instead of retries × deadline.
+   */
+  deadlineMs?: number;
   /** Called before each retry (for logs and metrics). */
   onRetry?: (attempt: number, err: unknown) => void;
 }
@@ -34,19 +39,21 @@ export function isTransient(err: unknown): boolean {
  * After the last attempt the failure becomes CHAIN_UNAVAILABLE; non-transient failures pass through at once.
  */
 export async function withRetry<T>(fn: () => Promise<T>, opts: RetryOptions): Promise<T> {
+  const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
       if (!isTransient(err)) throw err;
-      if (attempt >= opts.retries) {
+      const delay = opts.baseMs * 2 ** attempt * (0.75 + Math.random() * 0.5);
+      const late = opts.deadlineMs !== undefined && Date.now() - started + delay > opts.deadlineMs;
+      if (attempt >= opts.retries || late) {
         throw new AppError("CHAIN_UNAVAILABLE", "the chain's RPC endpoint did not answer", {
           details: { attempts: attempt + 1 },
           cause: err,
         });
       }
       opts.onRetry?.(attempt + 1, err);
-      const delay = opts.baseMs * 2 ** attempt * (0.75 + Math.random() * 0.5);
       await new Promise((r) => setTimeout(r, delay));
     }
   }

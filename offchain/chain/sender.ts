@@ -12,6 +12,25 @@ import { NonceManager } from "./nonce";
 import { decodeRevert } from "./revert";
 import { isTransient, withRetry, type RetryOptions } from "./retry";
 
+/**
+ * What a failed send did on-chain, in every AppError the sender throws (`details.effect`): "none" when nothing can
+ * have happened (refused in simulation or by the node, or mined and reverted), "unknown" when the transaction may
+ * be (or become) mined — a broadcast whose answer was lost, a receipt that did not come in time. A caller that
+ * claimed a record before sending releases it on "none" and leaves "unknown" to its reconciliation.
+ */
+export type SendEffect = "none" | "unknown";
+
+function withEffect(err: unknown, effect: SendEffect): AppError {
+  const e =
+    err instanceof AppError
+      ? err
+      : isTransient(err)
+        ? new AppError("CHAIN_UNAVAILABLE", "the chain's RPC endpoint did not answer", { cause: err })
+        : new AppError("INTERNAL", "the transaction could not be sent", { cause: err });
+  e.details.effect = effect;
+  return e;
+}
+
 export interface SentTransaction {
   hash: string;
   nonce: number;
@@ -45,13 +64,15 @@ export class TxSender {
     const data = contract.interface.encodeFunctionData(method, args);
     const request = { to, data, from: this.wallet.address };
     let gasLimit: bigint;
+    let network: { chainId: bigint };
+    let fee: FeeData;
     try {
       gasLimit = await withRetry(() => provider.estimateGas(request), this.retry);
+      network = await withRetry(() => provider.getNetwork(), this.retry);
+      fee = await withRetry(() => provider.getFeeData(), this.retry);
     } catch (err) {
-      throw decodeRevert(err, [contract.interface, ...this.errorInterfaces]);
+      throw withEffect(decodeRevert(err, [contract.interface, ...this.errorInterfaces]), "none");
     }
-    const network = await withRetry(() => provider.getNetwork(), this.retry);
-    const fee = await withRetry(() => provider.getFeeData(), this.retry);
     const broadcastWithNonce = (nonce: number): Promise<{ hash: string; nonce: number }> =>
       this.broadcast(request, gasLimit, network.chainId, fee, nonce);
     let sent: { hash: string; nonce: number };
@@ -65,13 +86,24 @@ export class TxSender {
           this.log.warn("nonce already used; resynchronising", { attempt: attempt + 1 });
           continue;
         }
-        throw decodeRevert(err, [contract.interface, ...this.errorInterfaces]);
+        // A node that refused the transaction did not take it; a broadcast whose answers were lost may have.
+        throw withEffect(
+          decodeRevert(err, [contract.interface, ...this.errorInterfaces]),
+          isTransient(err) ? "unknown" : "none",
+        );
       }
     }
     this.log.info("transaction sent", { hash: sent.hash, nonce: sent.nonce, method, to });
-    const receipt = await this.waitForReceipt(sent.hash, confirmations);
+    let receipt: TransactionReceipt;
+    try {
+      receipt = await this.waitForReceipt(sent.hash, confirmations);
+    } catch (err) {
+      throw withEffect(err, "unknown");
+    }
     if (receipt.status !== 1) {
-      throw new AppError("CHAIN_REVERTED", "transaction reverted on-chain", { details: { hash: sent.hash, method } });
+      throw new AppError("CHAIN_REVERTED", "transaction reverted on-chain", {
+        details: { hash: sent.hash, method, effect: "none" },
+      });
     }
     return { ...sent, receipt };
   }

@@ -25,6 +25,11 @@ export interface SettlementChain {
   settledAt(batchId: string): Promise<bigint>;
   /** AgreementRegistry.anchor as the operator. */
   anchorAgreement(args: unknown[]): Promise<{ txHash: string; blockNumber: number }>;
+  /** Whether the agreement is anchored on-chain with `termsHash`, and the transaction that anchored it. */
+  anchorOf(
+    agreementId: string,
+    termsHash: string,
+  ): Promise<{ anchored: boolean; matchesTerms: boolean; txHash: string | null; blockNumber: number | null }>;
   operator: string;
 }
 
@@ -67,6 +72,17 @@ export function settlementChain(gateway: ChainGateway, operatorKey: string, log:
     async anchorAgreement(args) {
       const sent = await sender.send(registry, "anchor", args);
       return { txHash: sent.hash, blockNumber: sent.receipt.blockNumber };
+    },
+    async anchorOf(agreementId, termsHash) {
+      const anchored = await withRetry(() => registry.isAnchored(agreementId), retry);
+      if (!anchored) return { anchored, matchesTerms: false, txHash: null, blockNumber: null };
+      const matchesTerms = await withRetry(() => registry.matchesTerms(agreementId, termsHash), retry);
+      const events = await withRetry(
+        () => registry.queryFilter(registry.filters.AgreementAnchored(agreementId), deployment.deployBlock),
+        retry,
+      );
+      const e = events[0];
+      return { anchored, matchesTerms, txHash: e?.transactionHash ?? null, blockNumber: e?.blockNumber ?? null };
     },
   };
 }

@@ -7,10 +7,14 @@ import { approveOnChain, rejectApplication } from "./approveApplication";
 import { IdentitySchema, openIdentity } from "./identity";
 import type { KycDeps } from "./ports";
 import { revokeApproval } from "./revokeApproval";
+import { revokeIdentity } from "./revokeIdentity";
 import { CreditScoreSchema, QuestionnaireSchema } from "./scoring";
 import { submitApplication } from "./submitApplication";
 
-const STATUSES = ["pending_review", "approved", "rejected", "revoked", "expired"] as const;
+const STATUSES = ["pending_review", "approving", "approved", "rejected", "revoking", "revoked", "expired"] as const;
+const CaseRef = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:-]{1,31}$/, "must be 1-31 characters [A-Za-z0-9_.:-] (stored on-chain as bytes32)");
 
 const ApplicationView = z.object({
   id: z.string(),
@@ -186,17 +190,53 @@ export function kycRoutes(deps: KycDeps): CapabilityRoutes {
         write: true,
         action: "kyc.revoke",
         params: IdParams,
-        body: z
-          .object({
-            caseRef: z
-              .string()
-              .regex(/^[A-Za-z0-9_.:-]{1,31}$/, "must be 1-31 characters [A-Za-z0-9_.:-] (stored on-chain as bytes32)"),
-            reason: z.string().min(1).max(500),
-          })
-          .strict(),
+        body: z.object({ caseRef: CaseRef, reason: z.string().min(1).max(500) }).strict(),
         response: ApplicationView,
         handler: async ({ params, body, caller }) =>
           view(await revokeApproval(deps, params.id, { ...body, actor: caller.keyId }), deps, false),
+      }),
+      defineRoute({
+        method: "get",
+        path: "/v1/kyc/discrepancies",
+        summary: "What the last reconciliation found between KycRegistry and the KYC records",
+        description:
+          "unbacked-identity: verified on-chain with no approved application behind it (revoke it with " +
+          "POST /v1/kyc/identities/:account/revoke); approved-not-verified: an approved application the chain " +
+          "does not show as verified with its hash.",
+        tags: ["kyc"],
+        roles: ["kyc_officer", "auditor"],
+        write: false,
+        response: z.object({
+          discrepancies: z.array(
+            z.object({
+              account: z.string(),
+              kind: z.enum(["unbacked-identity", "approved-not-verified"]),
+              applicationId: z.string().nullable(),
+              chainIdentityHash: z.string().nullable(),
+              detail: z.record(z.union([z.string(), z.number(), z.boolean(), z.null()])),
+              firstSeen: z.number(),
+              lastSeen: z.number(),
+            }),
+          ),
+        }),
+        handler: async () => ({ discrepancies: await deps.store.kyc.discrepancies() }),
+      }),
+      defineRoute({
+        method: "post",
+        path: "/v1/kyc/identities/:account/revoke",
+        summary: "Revoke an on-chain identity that no approved application stands behind",
+        description:
+          "KycRegistry.revoke for an account verified on-chain without an approved (or in-flight) application; " +
+          "an approved one is revoked through POST /v1/kyc/applications/:id/revoke.",
+        tags: ["kyc"],
+        roles: ["kyc_officer"],
+        write: true,
+        action: "kyc.identity.revoke",
+        params: z.object({ account: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x address") }).strict(),
+        body: z.object({ caseRef: CaseRef, reason: z.string().min(1).max(500) }).strict(),
+        response: z.object({ account: z.string(), txHash: z.string() }),
+        handler: async ({ params, body, caller }) =>
+          revokeIdentity(deps, params.account, { ...body, actor: caller.keyId }),
       }),
     ],
   };

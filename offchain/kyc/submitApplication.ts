@@ -27,8 +27,8 @@ export async function submitApplication(deps: KycDeps, input: SubmitInput): Prom
   if (!isAddress(input.account))
     throw new AppError("VALIDATION_FAILED", "account: not an address", { details: { field: "account" } });
   const account = getAddress(input.account).toLowerCase();
-  const open = (await deps.store.kyc.list({ account })).filter(
-    (a) => a.status === "pending_review" || a.status === "approved",
+  const open = (await deps.store.kyc.list({ account })).filter((a) =>
+    ["pending_review", "approving", "approved", "revoking"].includes(a.status),
   );
   if (open.length > 0) {
     throw new AppError("CONFLICT", "this account already has an open or approved application", {

@@ -20,7 +20,10 @@ export interface PublishOptions {
   source: LiabilitySource;
   /** Data root; the epoch goes to <dataDir>/<chainId>/epoch-<n>/. */
   dataDir: string;
-  /** Published URI of the data set; default file://<absolute directory>. */
+  /**
+   * Published URI of the data set (public, on-chain); default `<chainId>/epoch-<n>/`, relative to the publisher's
+   * data directory — never a path of the publishing machine.
+   */
   uri?: string;
   minDepth?: number;
   /** Also export the StandardMerkleTree (@openzeppelin/merkle-tree) and put its proofs in the client files. */
@@ -32,7 +35,10 @@ export interface PublishOptions {
 }
 
 export interface PublishResult {
+  /** Where the data set was written (local; not for publication). */
   dir: string;
+  /** The data set's URI as published on-chain. */
+  uri: string;
   manifest: Manifest;
   txHash: string;
 }
@@ -115,7 +121,7 @@ export async function publishEpoch(opts: PublishOptions): Promise<PublishResult>
   writeFileSync(path.join(dir, FILES.proofsIndex), JSON.stringify(Object.fromEntries(index)));
   progress("proofs", set.accounts.length, set.accounts.length);
 
-  const uri = opts.uri ?? `file://${path.resolve(dir)}`;
+  const uri = opts.uri ?? `${chainId}/epoch-${epoch}/`;
   progress("publish", 0, 1);
   const tx = await ledger.publish({
     epoch,
@@ -153,5 +159,5 @@ export async function publishEpoch(opts: PublishOptions): Promise<PublishResult>
     publishTx: tx.hash,
   };
   writeFileSync(path.join(dir, FILES.manifest), JSON.stringify(manifest, null, 2) + "\n");
-  return { dir, manifest, txHash: tx.hash };
+  return { dir, uri, manifest, txHash: tx.hash };
 }

@@ -36,6 +36,16 @@ const EpochSummary = z.object({
   ),
 });
 
+/**
+ * An epoch's data-set URI as the API shows it: a `file:` URI (epochs published before URIs became relative) is cut
+ * to its `<chainId>/epoch-<n>/` tail, so no path of the server is shown (the chain keeps the original).
+ */
+function publicUri(uri: string): string {
+  if (!/^file:/i.test(uri)) return uri;
+  const m = /([0-9]+\/epoch-[0-9]+)\/?$/.exec(uri);
+  return m ? `${m[1]}/` : "file:(withheld)";
+}
+
 function epochJson(e: EpochView): z.input<typeof EpochSummary> {
   return {
     epoch: e.epoch.toString(),
@@ -47,7 +57,7 @@ function epochJson(e: EpochView): z.input<typeof EpochSummary> {
     leafCount: e.leafCount.toString(),
     depth: e.depth,
     publishedAt: e.publishedAt.toString(),
-    uri: e.uri,
+    uri: publicUri(e.uri),
     assets: e.assets.map((a) => ({
       asset: a.asset,
       liabilities: a.liabilities.toString(),
@@ -153,6 +163,7 @@ export function reservesRoutes(deps: ReservesDeps): CapabilityRoutes {
         method: "post",
         path: "/v1/reserves/publish",
         summary: "Snapshot the indexed state at the confirmed head, build, write the data set and publish the epoch",
+        // The answer names the data set by its published URI, never by a path of the server.
         description: "One publish at a time (409 while another runs); idempotent per Idempotency-Key.",
         tags: ["reserves"],
         roles: ["operator"],
@@ -174,7 +185,7 @@ export function reservesRoutes(deps: ReservesDeps): CapabilityRoutes {
           liabilities: z.array(uint),
           debt: z.array(uint),
           txHash: z.string(),
-          dir: z.string(),
+          uri: z.string().openapi({ description: "the data set's URI as published (relative to the data directory)" }),
         }),
         handler: async ({ body }) => {
           const r = await publishFromIndex(deps, body);
@@ -187,7 +198,7 @@ export function reservesRoutes(deps: ReservesDeps): CapabilityRoutes {
             liabilities: r.manifest.liabilities,
             debt: r.manifest.debt,
             txHash: r.txHash,
-            dir: r.dir,
+            uri: r.uri,
           };
         },
       }),

@@ -11,8 +11,24 @@ import { ORDER_TYPES } from "./orders";
  * trading key the owner delegated on-chain); the order's `account` is in its data. Other subjects (statements,
  * liquidations) carry a note naming what to attach; their sources belong to later capabilities.
  */
-export function storeEvidenceSource(store: Pick<Repositories, "settlement">, domain: TypedDataDomain): EvidenceSource {
+export function storeEvidenceSource(
+  store: Pick<Repositories, "settlement" | "legal" | "chain">,
+  domain: TypedDataDomain,
+): EvidenceSource {
   return {
+    async partiesOf(subject: DisputeSubject): Promise<string[] | undefined> {
+      if (subject.kind === "trade") {
+        const t = await store.settlement.trade(subject.ref);
+        return t ? [t.buy.account, t.sell.account] : undefined;
+      }
+      if (subject.kind === "statement") {
+        const own = await store.legal.listStatementsOf(subject.account, 10_000);
+        return own.some((s) => s.hash.toLowerCase() === subject.ref.toLowerCase()) ? [subject.account] : undefined;
+      }
+      // A liquidation: the transaction's indexed MarginEngine.Liquidated segments name the account.
+      const segments = (await store.chain.eventsOfTx("main", subject.ref)).filter((e) => e.event === "Liquidated");
+      return segments.length ? [...new Set(segments.map((e) => String(e.args.account)))] : undefined;
+    },
     async collect(subject: DisputeSubject): Promise<EvidenceItem[]> {
       if (subject.kind !== "trade") {
         return [{ kind: "note", id: subject.ref, data: { subject: subject.kind, note: "no store evidence source" } }];
@@ -36,6 +52,7 @@ export function storeEvidenceSource(store: Pick<Repositories, "settlement">, dom
             batchIndex: t.batchIndex,
           },
         },
+        // Each order is its signer's data: the other party of the trade sees it redacted.
         orderItem(t.buyOrderHash, t.buy, t.buySig, domain),
         orderItem(t.sellOrderHash, t.sell, t.sellSig, domain),
       ];
@@ -75,6 +92,7 @@ function orderItem(
   return {
     kind: "order",
     id: hash,
+    parties: [order.account.toLowerCase()],
     data: { ...order },
     signed: [
       {

@@ -5,6 +5,7 @@ import { defineRoute, type CapabilityRoutes, type Caller } from "../api";
 import type { SettlementChain } from "../chain/settlementHubWriter";
 import { AppError } from "../shared/errors";
 import type { Store } from "../store";
+import { anchorAgreement } from "./anchorAgreement";
 import type { DailyStatements } from "./dailyStatements";
 import { storeEvidenceSource } from "./evidenceSource";
 import {
@@ -29,6 +30,14 @@ import {
   type StatementInput,
 } from "./legal";
 import { fromWire, legalCall, toWire } from "./wire";
+import {
+  bankAccountWire,
+  bankAgentWire,
+  finalSettlementInputWire,
+  payeesWire,
+  statementInputWire,
+  termsWire,
+} from "./wireSchemas";
 
 export interface SettlementRouteDeps {
   store: Store;
@@ -38,6 +47,8 @@ export interface SettlementRouteDeps {
   agreementDomain: TypedDataDomain;
   /** EIP-712 domain of the SettlementHub (order signatures in evidence). */
   settlementDomain: TypedDataDomain;
+  /** How long an anchor transaction may take before reconciliation takes its claim over (ms; default 300,000). */
+  anchorClaimTtlMs?: number;
   /** The daily statement job (reads the indexed chain); absent: POST /v1/statements/daily answers CHAIN_UNAVAILABLE. */
   dailyStatements?: DailyStatements;
   now?: () => Date;
@@ -47,7 +58,6 @@ const STAFF_READ = ["operator", "auditor", "risk_officer"] as const;
 const OFFICERS = ["operator", "risk_officer"] as const;
 const Hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be 32 bytes of hex");
 const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be YYYY-MM-DD");
-const Json = z.record(z.unknown()).openapi({ description: "integers as decimal strings" });
 const AnyJson = z.unknown();
 const AgreementParams = z.object({ agreementId: Hex32 }).strict();
 const DisputeParams = z.object({ disputeId: z.string().regex(/^D-[0-9a-f-]{36}$/, "must be a dispute id") }).strict();
@@ -99,7 +109,7 @@ export function settlementRoutes(deps: SettlementRouteDeps): CapabilityRoutes {
         write: true,
         action: "agreement.prepare",
         status: 201,
-        body: z.object({ terms: Json }).strict(),
+        body: z.object({ terms: termsWire }).strict(),
         response: AnyJson,
         handler: async ({ body }) =>
           agreementView(await legalCall(() => agreements.prepare(fromWire<FinancingTerms>(body.terms)))),
@@ -132,21 +142,12 @@ export function settlementRoutes(deps: SettlementRouteDeps): CapabilityRoutes {
         action: "agreement.anchor",
         params: AgreementParams,
         response: AnyJson,
-        handler: async ({ params }) => {
+        handler: async ({ params, log }) => {
           const chain = deps.chain;
           if (!chain) throw new AppError("CHAIN_UNAVAILABLE", "no operator key configured for the chain");
-          const args = await legalCall(() => agreements.anchorArguments(params.agreementId));
-          const sent = await chain.anchorAgreement(args);
-          const domain = deps.agreementDomain;
+          const claimTtlMs = deps.anchorClaimTtlMs ?? 300_000;
           return agreementView(
-            await legalCall(() =>
-              agreements.markAnchored(params.agreementId, {
-                txHash: sent.txHash,
-                blockNumber: sent.blockNumber,
-                registry: String(domain.verifyingContract),
-                chainId: Number(domain.chainId),
-              }),
-            ),
+            await anchorAgreement({ store, chain, domain: deps.agreementDomain, claimTtlMs, log }, params.agreementId),
           );
         },
       }),
@@ -193,7 +194,7 @@ export function settlementRoutes(deps: SettlementRouteDeps): CapabilityRoutes {
         write: true,
         action: "statement.issue",
         status: 201,
-        body: z.object({ input: Json }).strict(),
+        body: z.object({ input: statementInputWire }).strict(),
         response: z.object({ agreementId: z.string(), from: Day, to: Day, hash: z.string() }),
         handler: async ({ body }) => {
           const input = fromWire<StatementInput>(body.input);
@@ -336,7 +337,7 @@ export function settlementRoutes(deps: SettlementRouteDeps): CapabilityRoutes {
         tags: ["settlements"],
         roles: ["operator", "risk_officer"],
         write: false,
-        body: z.object({ input: Json }).strict(),
+        body: z.object({ input: finalSettlementInputWire }).strict(),
         response: z.object({ hash: z.string(), settlement: AnyJson, text: z.string() }),
         handler: async ({ body }) => {
           const s = await legalCall(async () => computeFinalSettlement(fromWire<FinalSettlementInput>(body.input)));
@@ -354,25 +355,29 @@ export function settlementRoutes(deps: SettlementRouteDeps): CapabilityRoutes {
         status: 201,
         body: z
           .object({
-            input: Json,
-            messageId: z.string().min(1).max(35),
-            createdAt: z.string().min(1),
+            input: finalSettlementInputWire,
+            messageId: z.string().regex(/^[A-Za-z0-9/?:().,'+ -]{1,35}$/, "1-35 characters of the SWIFT set"),
+            createdAt: z
+              .string()
+              .regex(
+                /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})$/,
+                "ISO 8601 date-time with an offset",
+              ),
             requestedExecutionDate: Day,
-            initiatingParty: z.object({ name: z.string(), orgId: z.string().optional() }).strict(),
-            debtor: z.object({ name: z.string() }).strict(),
-            debtorAccount: Json,
-            debtorAgent: Json,
-            payees: Json,
+            initiatingParty: z
+              .object({ name: z.string().min(1).max(140), orgId: z.string().min(1).max(35).optional() })
+              .strict(),
+            debtor: z.object({ name: z.string().min(1).max(140) }).strict(),
+            debtorAccount: bankAccountWire,
+            debtorAgent: bankAgentWire,
+            payees: payeesWire,
           })
           .strict(),
         response: z.object({ messageId: z.string(), hash: z.string(), dust: z.string(), xml: z.string() }),
         handler: async ({ body }) =>
           legalCall(async () => {
             const s = computeFinalSettlement(fromWire<FinalSettlementInput>(body.input));
-            const { transfers, dust } = settlementPayoutTransfers(
-              s,
-              body.payees as Parameters<typeof settlementPayoutTransfers>[1],
-            );
+            const { transfers, dust } = settlementPayoutTransfers(s, body.payees);
             const xml = buildPain001({
               messageId: body.messageId,
               createdAt: body.createdAt,
@@ -382,8 +387,8 @@ export function settlementRoutes(deps: SettlementRouteDeps): CapabilityRoutes {
                   paymentInfoId: `${body.messageId}-1`.slice(0, 35),
                   requestedExecutionDate: body.requestedExecutionDate,
                   debtor: body.debtor,
-                  debtorAccount: body.debtorAccount as never,
-                  debtorAgent: body.debtorAgent as never,
+                  debtorAccount: body.debtorAccount,
+                  debtorAgent: body.debtorAgent,
                   transfers,
                 },
               ],
@@ -403,7 +408,10 @@ export function settlementRoutes(deps: SettlementRouteDeps): CapabilityRoutes {
       defineRoute({
         method: "post",
         path: "/v1/disputes",
-        summary: "Open a dispute on a trade, statement or liquidation (a client on its own account, or an officer)",
+        summary: "Open a dispute on a trade, statement or liquidation (a client on its own, or an officer)",
+        description:
+          "A client disputes only a subject it is a party to (a trade it bought or sold, its own statement or " +
+          "liquidation), under its own account; anything else is 404. An officer names any party of the subject.",
         tags: ["disputes"],
         roles: ["client", ...OFFICERS],
         write: true,
@@ -476,14 +484,20 @@ export function settlementRoutes(deps: SettlementRouteDeps): CapabilityRoutes {
         method: "get",
         path: "/v1/disputes/:disputeId",
         summary: "Read a dispute and its evidence bundle (verifiable with the verify-evidence CLI)",
+        description:
+          "Staff see the whole bundle. The client of the dispute sees its own side: items carrying another " +
+          "account's data (the counterparty's signed order) come as {kind, id, redacted: true}; the manifest still " +
+          "commits to them, so the root and every proof verify.",
         tags: ["disputes"],
         roles: ["client", ...STAFF_READ],
         write: false,
         params: DisputeParams,
         response: z.object({ dispute: AnyJson, evidence: AnyJson }),
         handler: async ({ params, caller }) => {
-          const d = await legalCall(() => disputes.view(actorOf(caller), params.disputeId));
-          const bundle = await store.legal.getEvidenceBundle(d.id);
+          const by = actorOf(caller);
+          const d = await legalCall(() => disputes.view(by, params.disputeId));
+          // A client sees its own side: the other party's signed order is redacted (still committed by the root).
+          const bundle = await legalCall(() => disputes.evidenceFor(by, d.id));
           return { dispute: toWire(d), evidence: bundle ? toWire(bundle) : null };
         },
       }),

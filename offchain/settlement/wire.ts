@@ -23,6 +23,7 @@ const BIGINT_FIELDS = new Set([
   "contributions",
   "insuranceFundAvailable",
   "adjustment",
+  "proceeds",
 ]);
 const INTEGER = /^-?(0|[1-9][0-9]*)$/;
 

@@ -58,6 +58,8 @@ export const ConfigSchema = z
         batchBlocks: z.coerce.number().int().min(1).max(100_000).default(2000),
         rpcRetries: z.coerce.number().int().min(0).max(20).default(4),
         rpcRetryBaseMs: z.coerce.number().int().min(1).default(200),
+        /** Deadline of one JSON-RPC request, and of a read's retries: a stalled node answers 503 after this (ms). */
+        rpcTimeoutMs: z.coerce.number().int().min(100).max(120_000).default(4_000),
         /** Signs KycRegistry writes. Absent: the KYC capability cannot approve on-chain. */
         kycOfficerKey: privateKey.optional(),
         /** Signs ReserveLedger.publish. Absent: the service cannot publish proof-of-reserves epochs. */
@@ -82,6 +84,13 @@ export const ConfigSchema = z
           .default(64 * 1024),
         /** AES-256-GCM key sealing API secrets and TOTP seeds at rest. */
         secretKey: hex32,
+        /** A separate listener for Prometheus' GET /metrics (off unless set; GET /v1/metrics needs an operator key). */
+        metricsPort: port.optional(),
+        metricsHost: z.string().default("127.0.0.1"),
+        /** Readiness: how long the chain may take to answer its probe (ms). */
+        readyTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(2_000),
+        /** Readiness: how many blocks the indexer may trail the chain's head. */
+        readyMaxLagBlocks: z.coerce.number().int().min(0).default(50),
       })
       .default({ secretKey: DEV_KEYS.apiSecretKey }),
     kyc: z
@@ -94,6 +103,10 @@ export const ConfigSchema = z
         /** Applications whose tier is above this go to officer review. */
         reviewAboveTier: z.coerce.number().int().min(0).max(5).default(3),
         validityDays: z.coerce.number().int().min(1).max(3650).default(365),
+        /** A claimed KycRegistry write older than this is resolved by the reconciliation job (ms). */
+        claimTtlMs: z.coerce.number().int().min(1000).default(300_000),
+        /** How often the reconciliation job compares KycRegistry with the records (ms). */
+        reconcileIntervalMs: z.coerce.number().int().min(1000).default(60_000),
       })
       .default({ dataKey: DEV_KEYS.kycDataKey }),
     settlement: z
@@ -105,6 +118,8 @@ export const ConfigSchema = z
         /** eth_estimateGas a batch may reach; larger batches are cut. */
         blockGasBudget: z.coerce.bigint().min(300_000n).default(15_000_000n),
         intervalMs: z.coerce.number().int().min(100).default(2000),
+        /** An AgreementRegistry.anchor older than this is settled from the chain by reconciliation (ms). */
+        anchorClaimTtlMs: z.coerce.number().int().min(1000).default(300_000),
       })
       .default({}),
     keeper: z
@@ -227,6 +242,7 @@ export function configFromEnv(env: Env = process.env): Config {
       pollIntervalMs: env.MB_POLL_INTERVAL_MS,
       batchBlocks: env.MB_BATCH_BLOCKS,
       rpcRetries: env.MB_RPC_RETRIES,
+      rpcTimeoutMs: env.MB_RPC_TIMEOUT_MS,
       kycOfficerKey: env.MB_KYC_OFFICER_KEY,
       reservePublisherKey: env.MB_RESERVE_PUBLISHER_KEY,
     }),
@@ -237,6 +253,10 @@ export function configFromEnv(env: Env = process.env): Config {
         port: env.MB_API_PORT,
         timestampWindowMs: env.MB_API_TIMESTAMP_WINDOW_MS,
         rateLimitPerMinute: env.MB_API_RATE_LIMIT,
+        readyTimeoutMs: env.MB_READY_TIMEOUT_MS,
+        metricsPort: env.MB_METRICS_PORT,
+        metricsHost: env.MB_METRICS_HOST,
+        readyMaxLagBlocks: env.MB_READY_MAX_LAG_BLOCKS,
       }),
     },
     kyc: {
@@ -246,6 +266,8 @@ export function configFromEnv(env: Env = process.env): Config {
         fuzzyThreshold: env.MB_SANCTIONS_THRESHOLD,
         reviewAboveTier: env.MB_KYC_REVIEW_ABOVE_TIER,
         validityDays: env.MB_KYC_VALIDITY_DAYS,
+        claimTtlMs: env.MB_KYC_CLAIM_TTL_MS,
+        reconcileIntervalMs: env.MB_KYC_RECONCILE_MS,
       }),
     },
     settlement: pick({
@@ -253,6 +275,7 @@ export function configFromEnv(env: Env = process.env): Config {
       maxFills: env.MB_SETTLEMENT_MAX_FILLS,
       blockGasBudget: env.MB_SETTLEMENT_GAS_BUDGET,
       intervalMs: env.MB_SETTLEMENT_INTERVAL_MS,
+      anchorClaimTtlMs: env.MB_ANCHOR_CLAIM_TTL_MS,
     }),
     keeper: pick({
       enabled: env.MB_KEEPER_ENABLED,

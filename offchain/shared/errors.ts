@@ -19,6 +19,7 @@ export type ErrorCode =
   | "STORE_FAILED"
   | "ORDER_REJECTED"
   | "NOT_LEADER"
+  | "NOT_READY"
   | "INTERNAL";
 
 export interface AppErrorOptions {

@@ -4,7 +4,16 @@ export { ALL_MIGRATIONS } from "./schema";
 export type { ChainCursor, StoredEvent, IdentityProjection } from "./repos/chain";
 export type { ApiKeyRecord, AuditEntry, AuditInput, IdempotencyOutcome } from "./repos/api";
 export { AUDIT_GENESIS, auditHash } from "./repos/api";
-export type { ApplicantRecord, KycStatus, SanctionsMatch, StatusChange } from "./repos/kyc";
+export type {
+  ApplicantRecord,
+  ChainClaim,
+  ChainClaimOp,
+  Discrepancy,
+  DiscrepancyKind,
+  KycStatus,
+  SanctionsMatch,
+  StatusChange,
+} from "./repos/kyc";
 export { verifyAuditChain, type AuditVerification } from "./verifyAudit";
 export type {
   BatchStatus,

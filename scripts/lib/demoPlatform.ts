@@ -52,7 +52,7 @@ export class DemoPlatform {
     this.stateFile = path.join(dataDir, "demo", "state.json");
   }
 
-  /** A client for a staff role's demo key of this start (keys change at every `npm start`). */
+  /** A client for a staff role's demo key (the same across `npm start` restarts of one data directory). */
   staff(role: "operator" | "risk_officer" | "kyc_officer" | "capital_provider" | "auditor"): ApiClient {
     const key = this.keysFile.keys[role];
     if (!key) throw new DemoError(`the running service printed no ${role} key`);

@@ -153,7 +153,9 @@ export async function startProduction(env: Env = process.env, say: (l: string) =
     say("notice: no oracle reporters (MB_REPORTER_KEYS, MB_RELAYER_KEY and MB_PRICE_SOURCE run them)");
   }
 
-  say(`API: ${service.url}  (docs ${service.url}/docs, metrics ${service.url}/metrics); leases ${ttlMs} ms`);
+  say(
+    `API: ${service.url}  (docs ${service.url}/docs, metrics ${service.metricsUrl ?? "GET /v1/metrics (operator key)"}); leases ${ttlMs} ms`,
+  );
   say(`MarginBridge (production profile) is running on network ${network}, store postgres.`);
   return {
     service,

@@ -138,10 +138,12 @@ describe("web console in headless Chromium (e2e)", function () {
     const config = await new ApiClient(service.url).get<{ rpcUrl: string }>("/v1/config");
     expect(config.body.rpcUrl).to.equal(dev.chain.url);
 
-    // The pages are plain files with their own CSP (JSON-RPC to the chosen node is the only connection beyond 'self').
+    // The pages are plain files with their own CSP: they connect to the API and the configured JSON-RPC node only.
     const html = await fetch(`${service.url}/console/auditor.html`);
     expect(html.status).to.equal(200);
-    expect(html.headers.get("content-security-policy")).to.contain("connect-src 'self' http: https:");
+    expect(html.headers.get("content-security-policy")).to.contain(
+      `connect-src 'self' ${new URL(dev.chain.url).origin};`,
+    );
     expect(html.headers.get("content-security-policy")).to.contain("script-src 'self'");
     expect((await fetch(`${service.url}/console/vendor/ethers.min.js`)).status).to.equal(200);
     expect((await fetch(`${service.url}/console/%2e%2e/index.ts`)).status).to.equal(404);

@@ -7,13 +7,36 @@ import http from "node:http";
  * - "drop-sends": a send is cut before it reaches the node (nothing is mined);
  * - down(): nothing listens (connection refused).
  * `afterSend` switches mode once a send has been cut, so the client's retries meet a dead endpoint.
- * Shared by the oracle reporter, settlement batcher and keeper outage tests.
+ * - pause(filter?): requests (all, or those whose JSON-RPC body `filter` accepts) are held, unanswered, on an open
+ *   connection (a stalled node); resume() forwards them in order.
+ * Shared by the oracle reporter, settlement batcher and keeper outage tests, the KYC claim tests and the stalled
+ * chain test.
  */
 export class CutProxy {
   mode: "up" | "lose-sends" | "drop-sends" = "up";
   afterSend: "up" | "down" = "up";
   sendsCut = 0;
   private server: http.Server | undefined;
+  private holding: ((body: string) => boolean) | undefined;
+  private held: (() => void)[] = [];
+
+  /** Holds matching requests (default: every request) until resume(). */
+  pause(filter: (body: string) => boolean = () => true): void {
+    this.holding = filter;
+  }
+
+  /** Requests held so far and not yet forwarded. */
+  get heldCount(): number {
+    return this.held.length;
+  }
+
+  /** Stops holding and forwards what was held, in arrival order. */
+  resume(): void {
+    this.holding = undefined;
+    const held = this.held;
+    this.held = [];
+    for (const go of held) go();
+  }
 
   constructor(
     readonly port: number,
@@ -39,14 +62,17 @@ export class CutProxy {
           if (this.afterSend === "down") void this.down();
         };
         if (isSend && this.mode === "drop-sends") return cut();
-        void fetch(this.upstream, { method: "POST", headers: { "content-type": "application/json" }, body })
-          .then((r) => r.text())
-          .then((text) => {
-            if (isSend && this.mode === "lose-sends") return cut();
-            res.setHeader("content-type", "application/json");
-            res.end(text);
-          })
-          .catch(() => req.socket.destroy());
+        const forward = (): void =>
+          void fetch(this.upstream, { method: "POST", headers: { "content-type": "application/json" }, body })
+            .then((r) => r.text())
+            .then((text) => {
+              if (isSend && this.mode === "lose-sends") return cut();
+              res.setHeader("content-type", "application/json");
+              res.end(text);
+            })
+            .catch(() => req.socket.destroy());
+        if (this.holding?.(body)) this.held.push(forward);
+        else forward();
       });
     });
     await new Promise<void>((resolve) => server.listen(this.port, "127.0.0.1", resolve));
@@ -54,6 +80,8 @@ export class CutProxy {
   }
 
   async down(): Promise<void> {
+    this.holding = undefined;
+    this.held = [];
     const server = this.server;
     this.server = undefined;
     if (!server) return;

@@ -10,7 +10,24 @@ export interface CoreRouteDeps {
   secretKey: Buffer;
   /** Extra facts for /v1/health and /v1/chain/status (indexer position…). */
   status?: () => Record<string, unknown>;
+  /** The chain's health for readiness (chain/health.ts); without it readiness checks the store only. */
+  chainHealth?: () => Promise<{ ok: boolean; lagBlocks: number | null }>;
+  /** Readiness fails when the indexer trails the chain's head by more blocks than this (default 50). */
+  readyMaxLagBlocks?: number;
 }
+
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, unknown>;
+}
+
+const ReadinessSchema = z.object({
+  status: z.enum(["ok", "degraded"]),
+  live: z.literal(true),
+  ready: z.boolean(),
+  store: z.string(),
+  checks: z.record(z.unknown()),
+});
 
 const AuditEntrySchema = z.object({
   seq: z.number(),
@@ -26,18 +43,73 @@ const AuditEntrySchema = z.object({
 
 /** The foundation's own routes: health, identity of the caller, API keys, the audit log. */
 export function coreRoutes(deps: CoreRouteDeps): CapabilityRoutes {
+  // Ready: the store answers, the chain answers in time, the indexer keeps up with its head.
+  const readiness = async (): Promise<Readiness> => {
+    const [store, chain] = await Promise.all([storeCheck(deps.store), deps.chainHealth?.()]);
+    const keepsUp = !chain || chain.lagBlocks === null || chain.lagBlocks <= (deps.readyMaxLagBlocks ?? 50);
+    return {
+      ready: store.ok && (!chain || (chain.ok && keepsUp)),
+      checks: { store, ...(chain ? { chain } : {}) },
+    };
+  };
   return {
     name: "core",
     routes: [
       defineRoute({
         method: "get",
         path: "/v1/health",
-        summary: "Liveness and store engine",
+        summary: "Liveness (always 200 while the process serves) with readiness and the chain's lag",
+        description:
+          "status is ok when ready, degraded otherwise; checks name the store, the chain (head, latency, block age) " +
+          "and the indexer (last block, lag in blocks). Load balancers route on /v1/health/ready.",
         tags: ["service"],
         roles: "public",
         write: false,
-        response: z.object({ status: z.literal("ok"), store: z.string() }),
-        handler: async () => ({ status: "ok" as const, store: deps.store.engine }),
+        response: ReadinessSchema,
+        handler: async () => {
+          const r = await readiness();
+          return {
+            status: r.ready ? ("ok" as const) : ("degraded" as const),
+            live: true as const,
+            ready: r.ready,
+            store: deps.store.engine,
+            checks: r.checks,
+          };
+        },
+      }),
+      defineRoute({
+        method: "get",
+        path: "/v1/health/live",
+        summary: "Liveness: 200 while the process serves requests (no dependency is asked)",
+        tags: ["service"],
+        roles: "public",
+        write: false,
+        response: z.object({ status: z.literal("live") }),
+        handler: async () => ({ status: "live" as const }),
+      }),
+      defineRoute({
+        method: "get",
+        path: "/v1/health/ready",
+        summary:
+          "Readiness: 200 when the store and the chain answer and the indexer keeps up, else 503 with the checks",
+        tags: ["service"],
+        roles: "public",
+        write: false,
+        response: ReadinessSchema,
+        handler: async () => {
+          const r = await readiness();
+          if (!r.ready)
+            throw new AppError("NOT_READY", "not ready: see details.checks", {
+              details: { ready: false, checks: r.checks },
+            });
+          return {
+            status: "ok" as const,
+            live: true as const,
+            ready: true,
+            store: deps.store.engine,
+            checks: r.checks,
+          };
+        },
       }),
       defineRoute({
         method: "get",
@@ -135,4 +207,15 @@ export function coreRoutes(deps: CoreRouteDeps): CapabilityRoutes {
       }),
     ],
   };
+}
+
+/** The store answers a trivial read (a broken pool or a locked file shows here). */
+export async function storeCheck(store: Store): Promise<{ ok: boolean; latencyMs: number; error?: string }> {
+  const started = performance.now();
+  try {
+    await store.chain.cursor("main");
+    return { ok: true, latencyMs: Math.round(performance.now() - started) };
+  } catch (err) {
+    return { ok: false, latencyMs: Math.round(performance.now() - started), error: (err as Error).message };
+  }
 }

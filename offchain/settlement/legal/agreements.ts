@@ -73,13 +73,91 @@ export class AgreementService {
     return [agreementMessage(rec.document), rec.signatures.client!, rec.signatures.platform!];
   }
 
-  async markAnchored(agreementId: string, anchor: NonNullable<AgreementRecord["anchor"]>): Promise<AgreementRecord> {
+  /**
+   * Claim before send: moves a signed agreement to `anchoring` under `owner` until `now + ttlMs` (optimistic
+   * revision, so of two concurrent claims one fails with LEGAL_CONFLICT) and returns the anchor arguments. An
+   * agreement already being anchored is LEGAL_CONFLICT.
+   */
+  async claimAnchor(
+    agreementId: string,
+    owner: string,
+    ttlMs: number,
+    now = Date.now(),
+  ): Promise<[FinancingAgreementMessage, string, string]> {
     const rec = await this.require(agreementId);
+    if (rec.status === "anchoring")
+      throw new LegalError("LEGAL_CONFLICT", "the agreement is being anchored", { agreementId });
     if (rec.status !== "signed")
       throw new LegalError("LEGAL_BAD_TRANSITION", `agreement is ${rec.status}`, { agreementId });
-    const next: AgreementRecord = { ...rec, status: "anchored", anchor };
+    await this.store.updateAgreement(
+      { ...rec, status: "anchoring", claim: { owner, until: now + ttlMs } },
+      rec.revision,
+    );
+    return [agreementMessage(rec.document), rec.signatures.client!, rec.signatures.platform!];
+  }
+
+  /**
+   * Records the anchor. With `owner`: the transaction sent under that claim (LEGAL_CONFLICT when the claim was lost
+   * meanwhile); without: a signed agreement whose anchor a tool sent itself.
+   */
+  async markAnchored(
+    agreementId: string,
+    anchor: NonNullable<AgreementRecord["anchor"]>,
+    owner?: string,
+  ): Promise<AgreementRecord> {
+    const rec = await this.require(agreementId);
+    if (owner !== undefined && (rec.status !== "anchoring" || rec.claim?.owner !== owner))
+      throw new LegalError("LEGAL_CONFLICT", "the anchoring claim was lost", { agreementId, status: rec.status });
+    if (owner === undefined && rec.status !== "signed")
+      throw new LegalError("LEGAL_BAD_TRANSITION", `agreement is ${rec.status}`, { agreementId });
+    const next: AgreementRecord = { ...rec, status: "anchored", anchor, claim: undefined };
     await this.store.updateAgreement(next, rec.revision);
     return { ...next, revision: rec.revision + 1 };
+  }
+
+  /** The anchor cannot have reached the chain: back to signed (only by the claim's holder; false otherwise). */
+  async releaseAnchor(agreementId: string, owner: string): Promise<boolean> {
+    const rec = await this.require(agreementId);
+    if (rec.status !== "anchoring" || rec.claim?.owner !== owner) return false;
+    await this.store.updateAgreement({ ...rec, status: "signed", claim: undefined }, rec.revision);
+    return true;
+  }
+
+  /** Agreements whose anchoring claim is past its time (for the reconciliation job). */
+  async overdueAnchors(now = Date.now()): Promise<AgreementRecord[]> {
+    return (await this.store.listAgreementsByStatus("anchoring")).filter((r) => (r.claim?.until ?? 0) < now);
+  }
+
+  /** Moves an overdue claim to `owner`; false when it is no longer that overdue claim. */
+  async takeOverAnchor(rec: AgreementRecord, owner: string, ttlMs: number, now = Date.now()): Promise<boolean> {
+    if (rec.status !== "anchoring" || (rec.claim?.until ?? 0) >= now) return false;
+    try {
+      await this.store.updateAgreement({ ...rec, claim: { owner, until: now + ttlMs } }, rec.revision);
+      return true;
+    } catch (err) {
+      if (err instanceof LegalError && err.code === "LEGAL_CONFLICT") return false;
+      throw err;
+    }
+  }
+
+  /**
+   * The chain shows the agreement anchored: the record follows, whoever holds its claim (an anchor cannot be
+   * undone on-chain, and both parties signed it). Idempotent.
+   */
+  async adoptAnchor(agreementId: string, anchor: NonNullable<AgreementRecord["anchor"]>): Promise<AgreementRecord> {
+    for (;;) {
+      const rec = await this.require(agreementId);
+      if (rec.status === "anchored" || rec.status === "closed") return rec;
+      if (rec.status !== "signed" && rec.status !== "anchoring")
+        throw new LegalError("LEGAL_BAD_TRANSITION", `agreement is ${rec.status}`, { agreementId });
+      const next: AgreementRecord = { ...rec, status: "anchored", anchor, claim: undefined };
+      try {
+        await this.store.updateAgreement(next, rec.revision);
+        return { ...next, revision: rec.revision + 1 };
+      } catch (err) {
+        if (!(err instanceof LegalError && err.code === "LEGAL_CONFLICT")) throw err;
+      }
+    }
   }
 
   async markClosed(agreementId: string, finalSettlementHash: string): Promise<AgreementRecord> {

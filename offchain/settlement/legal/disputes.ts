@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { buildEvidenceBundle, type EvidenceBundle, type EvidenceItem } from "./evidence";
+import { buildEvidenceBundle, redactEvidenceBundle, type EvidenceBundle, type EvidenceItem } from "./evidence";
 import { LegalError } from "./errors";
 import type { LegalStore } from "./store";
 
@@ -43,6 +43,11 @@ export interface Dispute {
 /** Where the evidence comes from: the store and chain indexer implement it (orders, trades, rounds, audit log). */
 export interface EvidenceSource {
   collect(subject: DisputeSubject): Promise<EvidenceItem[]>;
+  /**
+   * The accounts that are parties to the subject (a trade: its buyer and seller; a statement or a liquidation:
+   * its account), or undefined when the subject is unknown.
+   */
+  partiesOf(subject: DisputeSubject): Promise<string[] | undefined>;
 }
 
 const NEXT: Record<DisputeStatus, DisputeStatus[]> = {
@@ -67,6 +72,11 @@ export class DisputeService {
     private readonly newId: () => string = () => `D-${randomUUID()}`,
   ) {}
 
+  /**
+   * Opens a dispute. A client disputes only a subject it is a party to, under its own account (an unknown subject
+   * and another pair's trade look the same to it: not found). An officer may open one for any party of a known
+   * subject, or on a subject the store does not know (yet).
+   */
   async open(by: Actor, subject: DisputeSubject, reason: string): Promise<Dispute> {
     if (by.role === "client" && by.id.toLowerCase() !== subject.account.toLowerCase()) {
       throw new LegalError("LEGAL_FORBIDDEN", "a client may only dispute its own account", {
@@ -74,6 +84,17 @@ export class DisputeService {
       });
     }
     if (!reason.trim()) throw new LegalError("LEGAL_INVALID_INPUT", "a dispute needs a reason");
+    const parties = (await this.evidence.partiesOf(subject))?.map((p) => p.toLowerCase());
+    const isParty = parties?.includes(subject.account.toLowerCase()) ?? false;
+    if (by.role === "client" && !isParty)
+      throw new LegalError("LEGAL_NOT_FOUND", `no ${subject.kind} ${subject.ref} of this account`, {
+        kind: subject.kind,
+        ref: subject.ref,
+      });
+    if (parties && !isParty)
+      throw new LegalError("LEGAL_INVALID_INPUT", `the account is not a party to ${subject.kind} ${subject.ref}`, {
+        account: subject.account,
+      });
     const at = this.now().toISOString();
     const d: Dispute = {
       id: this.newId(),
@@ -130,6 +151,17 @@ export class DisputeService {
       throw new LegalError("LEGAL_FORBIDDEN", "only the client who opened a dispute may withdraw it", { disputeId });
     }
     return this.transition(d, "withdrawn", by, note);
+  }
+
+  /**
+   * The dispute's evidence bundle as the actor may see it: officers the whole bundle, the client of the dispute
+   * its own side (items with another account's data are redacted; the manifest still commits to them).
+   */
+  async evidenceFor(by: Actor, disputeId: string): Promise<EvidenceBundle | undefined> {
+    const d = await this.view(by, disputeId);
+    const bundle = await this.store.getEvidenceBundle(d.id);
+    if (!bundle || by.role !== "client") return bundle;
+    return redactEvidenceBundle(bundle, by.id);
   }
 
   /** A dispute as the given actor may see it: clients see their own accounts' disputes only. */

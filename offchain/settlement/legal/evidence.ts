@@ -32,6 +32,13 @@ export interface EvidenceItem {
   id: string;
   data: unknown;
   signed?: SignedTypedData[];
+  /**
+   * The accounts whose own data the item carries (an order: its account). A client sees such an item only when
+   * it is among them; for anyone else it is redacted. Absent: a fact of the subject every party may see.
+   */
+  parties?: string[];
+  /** Set on a redacted copy: the item's content is withheld; its manifest hash and proof still commit to it. */
+  redacted?: true;
 }
 
 /**
@@ -124,6 +131,23 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/**
+ * The bundle as `viewer` (a client's account) may see it: items carrying another account's data (`parties`
+ * without the viewer) are replaced by `{kind, id, redacted: true}`; the manifest is unchanged, so the root still
+ * verifies and every redacted item is still proven committed (its hash and Merkle proof).
+ */
+export function redactEvidenceBundle(bundle: EvidenceBundle, viewer: string): EvidenceBundle {
+  const me = viewer.toLowerCase();
+  return {
+    ...bundle,
+    items: bundle.items.map((it) =>
+      it.parties && !it.parties.some((p) => p.toLowerCase() === me)
+        ? { kind: it.kind, id: it.id, data: null, redacted: true as const }
+        : it,
+    ),
+  };
+}
+
 export interface VerificationReport {
   valid: boolean;
   root: string;
@@ -149,6 +173,16 @@ export function verifyEvidenceBundle(
   check("manifest lists every item once, in order", m.entries.length === bundle.items.length);
   bundle.items.forEach((item, i) => {
     const entry = m.entries[i];
+    const label = `${item.kind}/${item.id}`;
+    if (item.redacted) {
+      // Withheld from this reader: the manifest still commits to an item of this kind and id.
+      const committed = !!entry && entry.kind === item.kind && entry.id === item.id;
+      check(
+        `redacted ${label} is committed by its manifest hash`,
+        committed && SimpleMerkleTree.verify(m.root, entry.hash, entry.proof),
+      );
+      return;
+    }
     let hash = "";
     try {
       hash = evidenceItemHash(item);
@@ -156,7 +190,6 @@ export function verifyEvidenceBundle(
       check(`item ${i} is canonical JSON`, false, String(e));
       return;
     }
-    const label = `${item.kind}/${item.id}`;
     check(`hash of ${label}`, !!entry && entry.hash === hash && entry.kind === item.kind && entry.id === item.id);
     check(`merkle proof of ${label}`, !!entry && SimpleMerkleTree.verify(m.root, hash, entry.proof));
     for (const [k, s] of (item.signed ?? []).entries()) {
@@ -179,7 +212,7 @@ export function verifyEvidenceBundle(
   if (opts.expectedRoot !== undefined) check("root equals the recorded root", m.root === opts.expectedRoot);
 
   const audit = bundle.items
-    .filter((i) => i.kind === "audit-log")
+    .filter((i) => i.kind === "audit-log" && !i.redacted)
     .map((i) => i.data as AuditEntry)
     .sort((a, b) => Number(a.seq) - Number(b.seq));
   if (audit.length > 0) {

@@ -107,6 +107,7 @@ export {
   buildEvidenceBundle,
   defaultAuditEntryHash,
   evidenceItemHash,
+  redactEvidenceBundle,
   verifyEvidenceBundle,
   type AuditEntry,
   type EvidenceBundle,

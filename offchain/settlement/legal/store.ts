@@ -3,11 +3,15 @@ import type { Dispute } from "./disputes";
 import type { EvidenceBundle } from "./evidence";
 import { LegalError } from "./errors";
 
-/** A prepared agreement and how far it got: signatures collected, then anchored on-chain. */
+/**
+ * A prepared agreement and how far it got: signatures collected, then anchored on-chain. `anchoring` holds while
+ * an AgreementRegistry.anchor transaction is out; `claim` names its sender and until when it may take.
+ */
 export interface AgreementRecord {
   document: AgreementDocument;
   signatures: { client?: string; platform?: string };
-  status: "awaiting-signatures" | "signed" | "anchored" | "closed";
+  status: "awaiting-signatures" | "signed" | "anchoring" | "anchored" | "closed";
+  claim?: { owner: string; until: number };
   anchor?: { txHash: string; blockNumber: number; registry: string; chainId: number };
   finalSettlementHash?: string;
   /** Optimistic-concurrency version, incremented by every write. */
@@ -44,6 +48,7 @@ export interface LegalStore {
   getAgreement(agreementId: string): Promise<AgreementRecord | undefined>;
   updateAgreement(rec: AgreementRecord, expectedRevision: number): Promise<void>;
   listAgreementsOf(party: string): Promise<AgreementRecord[]>;
+  listAgreementsByStatus(status: AgreementRecord["status"]): Promise<AgreementRecord[]>;
 
   putStatement(s: StoredStatement): Promise<void>;
   getStatement(agreementId: string, from: string, to: string): Promise<StoredStatement | undefined>;
@@ -91,6 +96,10 @@ export class MemoryLegalStore implements LegalStore {
         [r.document.terms.client.address, r.document.terms.platform.address].some((a) => a.toLowerCase() === p),
       )
       .map((r) => structuredClone(r));
+  }
+
+  async listAgreementsByStatus(status: AgreementRecord["status"]): Promise<AgreementRecord[]> {
+    return [...this.agreements.values()].filter((r) => r.status === status).map((r) => structuredClone(r));
   }
 
   async putStatement(s: StoredStatement): Promise<void> {

@@ -27,17 +27,16 @@ export class ApiKeyRepository {
 
   async get(id: string): Promise<ApiKeyRecord | undefined> {
     const r = (await this.db.query("SELECT * FROM api_keys WHERE id = $1", [id]))[0];
-    if (!r) return undefined;
-    return {
-      id: String(r.id),
-      role: String(r.role),
-      subject: String(r.subject),
-      label: String(r.label),
-      secretSealed: String(r.secret_sealed),
-      totpSealed: r.totp_sealed === null ? null : String(r.totp_sealed),
-      createdAt: Number(r.created_at),
-      revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
-    };
+    return r ? toApiKey(r) : undefined;
+  }
+
+  /** Keys not revoked whose label is `label` (the development staff keys are found by theirs). */
+  async activeByLabel(label: string): Promise<ApiKeyRecord[]> {
+    const rows = await this.db.query(
+      "SELECT * FROM api_keys WHERE label = $1 AND revoked_at IS NULL ORDER BY created_at, id",
+      [label],
+    );
+    return rows.map(toApiKey);
   }
 
   async revoke(id: string, at: number): Promise<boolean> {
@@ -45,6 +44,19 @@ export class ApiKeyRepository {
       (await this.db.run("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL", [id, at])) > 0
     );
   }
+}
+
+function toApiKey(r: Record<string, unknown>): ApiKeyRecord {
+  return {
+    id: String(r.id),
+    role: String(r.role),
+    subject: String(r.subject),
+    label: String(r.label),
+    secretSealed: String(r.secret_sealed),
+    totpSealed: r.totp_sealed === null ? null : String(r.totp_sealed),
+    createdAt: Number(r.created_at),
+    revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
+  };
 }
 
 /** Request nonces seen inside the timestamp window; a second use of a (key, nonce) pair is a replay. */

@@ -105,6 +105,15 @@ export class ChainRepository {
     return this.db.run("DELETE FROM chain_events WHERE indexer = $1 AND block_number > $2", [indexer, block]);
   }
 
+  /** The indexed events of one transaction. */
+  async eventsOfTx(indexer: string, txHash: string): Promise<StoredEvent[]> {
+    const rows = await this.db.query<EventRow>(
+      "SELECT * FROM chain_events WHERE indexer = $1 AND tx_hash = $2 ORDER BY block_number, log_index",
+      [indexer, txHash.toLowerCase()],
+    );
+    return rows.map(toStoredEvent);
+  }
+
   async events(
     indexer: string,
     filter: { contract?: string; fromBlock?: number; toBlock?: number; limit?: number } = {},
@@ -114,19 +123,23 @@ export class ChainRepository {
        AND block_number <= $5 ORDER BY block_number, log_index LIMIT $4`,
       [indexer, filter.contract ?? "", filter.fromBlock ?? 0, filter.limit ?? 1_000_000, filter.toBlock ?? 2 ** 53 - 1],
     );
-    return rows.map((r) => ({
-      blockNumber: Number(r.block_number),
-      logIndex: Number(r.log_index),
-      blockHash: r.block_hash,
-      txHash: r.tx_hash,
-      contract: r.contract,
-      address: r.address,
-      event: r.event,
-      topics: JSON.parse(r.topics) as string[],
-      data: r.data,
-      args: JSON.parse(r.args) as StoredEvent["args"],
-    }));
+    return rows.map(toStoredEvent);
   }
+}
+
+function toStoredEvent(r: EventRow): StoredEvent {
+  return {
+    blockNumber: Number(r.block_number),
+    logIndex: Number(r.log_index),
+    blockHash: r.block_hash,
+    txHash: r.tx_hash,
+    contract: r.contract,
+    address: r.address,
+    event: r.event,
+    topics: JSON.parse(r.topics) as string[],
+    data: r.data,
+    args: JSON.parse(r.args) as StoredEvent["args"],
+  };
 }
 
 export interface IdentityProjection {
@@ -172,18 +185,12 @@ export class ProjectionRepository {
 
   async identity(account: string): Promise<IdentityProjection | undefined> {
     const rows = await this.db.query("SELECT * FROM chain_identities WHERE account = $1", [account.toLowerCase()]);
-    const r = rows[0];
-    if (!r) return undefined;
-    return {
-      account: String(r.account),
-      tier: Number(r.tier),
-      jurisdiction: Number(r.jurisdiction),
-      expiresAt: Number(r.expires_at),
-      identityHash: String(r.identity_hash),
-      revoked: Number(r.revoked) === 1,
-      revokeReason: r.revoke_reason === null ? null : String(r.revoke_reason),
-      blockNumber: Number(r.block_number),
-    };
+    return rows[0] ? toIdentity(rows[0]) : undefined;
+  }
+
+  /** Every indexed identity (the reconciliation job compares them with the KYC records). */
+  async identities(): Promise<IdentityProjection[]> {
+    return (await this.db.query("SELECT * FROM chain_identities ORDER BY account")).map(toIdentity);
   }
 
   async clearIdentities(): Promise<void> {
@@ -212,4 +219,17 @@ export class ProjectionRepository {
   async clearBalances(token: string): Promise<void> {
     await this.db.run("DELETE FROM chain_balances WHERE token = $1", [token.toLowerCase()]);
   }
+}
+
+function toIdentity(r: Record<string, unknown>): IdentityProjection {
+  return {
+    account: String(r.account),
+    tier: Number(r.tier),
+    jurisdiction: Number(r.jurisdiction),
+    expiresAt: Number(r.expires_at),
+    identityHash: String(r.identity_hash),
+    revoked: Number(r.revoked) === 1,
+    revokeReason: r.revoke_reason === null ? null : String(r.revoke_reason),
+    blockNumber: Number(r.block_number),
+  };
 }

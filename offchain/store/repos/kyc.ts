@@ -1,7 +1,8 @@
 import { fromDbAmount, toDbAmount } from "../../shared/money";
 import type { SqlExecutor } from "../engine";
 
-export type KycStatus = "pending_review" | "approved" | "rejected" | "revoked" | "expired";
+/** `approving` and `revoking` hold while a KycRegistry write of the application is in flight (its claim). */
+export type KycStatus = "pending_review" | "approving" | "approved" | "rejected" | "revoking" | "revoked" | "expired";
 
 export interface SanctionsMatch {
   entNum: string;
@@ -34,11 +35,46 @@ export interface ApplicantRecord {
 }
 
 export interface StatusChange {
-  status: KycStatus | "submitted";
+  /** `compensated`: a transaction that outlived its claim was undone on-chain (the status itself did not move). */
+  status: KycStatus | "submitted" | "compensated";
   actor: string;
   reason: string;
   txHash: string | null;
   at: number;
+}
+
+/** What a KycRegistry write of an account is for: its application, the status to go back to, the case. */
+export type ChainClaimOp = "approve" | "revoke" | "revoke-identity" | "compensate";
+
+/**
+ * The right to write an account's KycRegistry entry: at most one holder per account, taken in the same store
+ * transaction as the application's move to its transitional status, and given up when the write is recorded.
+ * A claim past `until` belongs to the reconciliation job, which finds out on-chain what became of the write.
+ */
+export interface ChainClaim {
+  account: string;
+  owner: string;
+  op: ChainClaimOp;
+  applicationId: string | null;
+  /** The application's status before the claim (where a write that never reached the chain returns it). */
+  fromStatus: KycStatus | null;
+  /** The case reference and reason of a revocation, the tier of an approval. */
+  detail: Record<string, string | number>;
+  until: number;
+  createdAt: number;
+}
+
+export type DiscrepancyKind = "unbacked-identity" | "approved-not-verified";
+
+/** A difference between KycRegistry and the store that the reconciliation job found and could not settle itself. */
+export interface Discrepancy {
+  account: string;
+  kind: DiscrepancyKind;
+  applicationId: string | null;
+  chainIdentityHash: string | null;
+  detail: Record<string, string | number | boolean | null>;
+  firstSeen: number;
+  lastSeen: number;
 }
 
 export class KycRepository {
@@ -128,6 +164,92 @@ export class KycRepository {
     return rows.map(toApplicant);
   }
 
+  /** Takes the account's claim; false while anyone holds one, even an expired one (the reconciler resolves those). */
+  async claimAccount(c: ChainClaim): Promise<boolean> {
+    const n = await this.db.run(
+      `INSERT INTO kyc_chain_claims (account, owner, op, application_id, from_status, detail, until_ms, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (account) DO NOTHING`,
+      [
+        c.account.toLowerCase(),
+        c.owner,
+        c.op,
+        c.applicationId,
+        c.fromStatus,
+        JSON.stringify(c.detail),
+        c.until,
+        c.createdAt,
+      ],
+    );
+    return n > 0;
+  }
+
+  async claimOf(account: string): Promise<ChainClaim | undefined> {
+    const rows = await this.db.query("SELECT * FROM kyc_chain_claims WHERE account = $1", [account.toLowerCase()]);
+    return rows[0] ? toClaim(rows[0]) : undefined;
+  }
+
+  /** Claims whose holder is overdue (unix ms). */
+  async expiredClaims(now: number, limit = 100): Promise<ChainClaim[]> {
+    const rows = await this.db.query("SELECT * FROM kyc_chain_claims WHERE until_ms < $1 ORDER BY until_ms LIMIT $2", [
+      now,
+      limit,
+    ]);
+    return rows.map(toClaim);
+  }
+
+  /** Moves an overdue claim from `owner` to `newOwner` until `until`; false if it is no longer that overdue claim. */
+  async takeOverClaim(account: string, owner: string, newOwner: string, until: number, now: number): Promise<boolean> {
+    return (
+      (await this.db.run(
+        "UPDATE kyc_chain_claims SET owner = $3, until_ms = $4 WHERE account = $1 AND owner = $2 AND until_ms < $5",
+        [account.toLowerCase(), owner, newOwner, until, now],
+      )) > 0
+    );
+  }
+
+  /** Gives the claim up; false when `owner` no longer holds it (it was taken over). */
+  async releaseClaim(account: string, owner: string): Promise<boolean> {
+    return (
+      (await this.db.run("DELETE FROM kyc_chain_claims WHERE account = $1 AND owner = $2", [
+        account.toLowerCase(),
+        owner,
+      ])) > 0
+    );
+  }
+
+  /** Records the reconciliation's findings: `found` replaces the previous set (first sightings are kept). */
+  async replaceDiscrepancies(found: Omit<Discrepancy, "firstSeen" | "lastSeen">[], now: number): Promise<void> {
+    const keep = found.map((f) => f.account.toLowerCase());
+    const stale = (await this.discrepancies()).filter((d) => !keep.includes(d.account));
+    for (const d of stale) await this.deleteDiscrepancy(d.account);
+    for (const f of found) {
+      await this.db.run(
+        `INSERT INTO kyc_discrepancies (account, kind, application_id, chain_identity_hash, detail, first_seen, last_seen)
+         VALUES ($1, $2, $3, $4, $5, $6, $6)
+         ON CONFLICT (account) DO UPDATE SET kind = $2, application_id = $3, chain_identity_hash = $4, detail = $5,
+           last_seen = $6`,
+        [f.account.toLowerCase(), f.kind, f.applicationId, f.chainIdentityHash, JSON.stringify(f.detail), now],
+      );
+    }
+  }
+
+  async discrepancies(): Promise<Discrepancy[]> {
+    const rows = await this.db.query("SELECT * FROM kyc_discrepancies ORDER BY first_seen, account");
+    return rows.map((r) => ({
+      account: String(r.account),
+      kind: String(r.kind) as DiscrepancyKind,
+      applicationId: r.application_id === null ? null : String(r.application_id),
+      chainIdentityHash: r.chain_identity_hash === null ? null : String(r.chain_identity_hash),
+      detail: JSON.parse(String(r.detail)) as Discrepancy["detail"],
+      firstSeen: Number(r.first_seen),
+      lastSeen: Number(r.last_seen),
+    }));
+  }
+
+  async deleteDiscrepancy(account: string): Promise<void> {
+    await this.db.run("DELETE FROM kyc_discrepancies WHERE account = $1", [account.toLowerCase()]);
+  }
+
   async history(id: string): Promise<StatusChange[]> {
     const rows = await this.db.query(
       "SELECT status, actor, reason, tx_hash, at FROM kyc_status_history WHERE applicant_id = $1 ORDER BY id",
@@ -161,5 +283,18 @@ function toApplicant(r: Record<string, unknown>): ApplicantRecord {
     txHash: r.tx_hash === null ? null : String(r.tx_hash),
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
+  };
+}
+
+function toClaim(r: Record<string, unknown>): ChainClaim {
+  return {
+    account: String(r.account),
+    owner: String(r.owner),
+    op: String(r.op) as ChainClaimOp,
+    applicationId: r.application_id === null ? null : String(r.application_id),
+    fromStatus: r.from_status === null ? null : (String(r.from_status) as KycStatus),
+    detail: JSON.parse(String(r.detail)) as ChainClaim["detail"],
+    until: Number(r.until_ms),
+    createdAt: Number(r.created_at),
   };
 }

@@ -63,6 +63,14 @@ export class LegalRepository implements LegalStore {
     return rows.map((r) => ({ ...decode<AgreementRecord>(r.record), revision: Number(r.revision) }));
   }
 
+  async listAgreementsByStatus(status: AgreementRecord["status"]): Promise<AgreementRecord[]> {
+    const rows = await this.db.query<{ record: string; revision: number | string }>(
+      "SELECT record, revision FROM legal_agreements WHERE status = $1 ORDER BY agreement_id",
+      [status],
+    );
+    return rows.map((r) => ({ ...decode<AgreementRecord>(r.record), revision: Number(r.revision) }));
+  }
+
   /** Agreements anchored on-chain (and not closed): the accounts that get daily statements. */
   async listAnchoredAgreements(): Promise<AgreementRecord[]> {
     const rows = await this.db.query<{ record: string; revision: number | string }>(

@@ -38,4 +38,29 @@ CREATE TABLE kyc_status_history (
 );
 CREATE INDEX kyc_status_history_by_applicant ON kyc_status_history (applicant_id, id);`,
   },
+  {
+    capability: "kyc",
+    version: 2,
+    description: "claims on KycRegistry writes (one writer per account) and reconciliation findings",
+    up: (d) => `
+CREATE TABLE kyc_chain_claims (
+  account TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  op TEXT NOT NULL,
+  application_id TEXT,
+  from_status TEXT,
+  detail TEXT NOT NULL,
+  until_ms ${d.int64} NOT NULL,
+  created_at ${d.int64} NOT NULL
+);
+CREATE TABLE kyc_discrepancies (
+  account TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  application_id TEXT,
+  chain_identity_hash TEXT,
+  detail TEXT NOT NULL,
+  first_seen ${d.int64} NOT NULL,
+  last_seen ${d.int64} NOT NULL
+);`,
+  },
 ];

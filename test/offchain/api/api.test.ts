@@ -4,8 +4,10 @@ import { z } from "zod";
 import {
   ApiClient,
   createApi,
+  createMetrics,
   createApiKey,
   defineRoute,
+  serveMetrics,
   signedHeaders,
   signedWsQuery,
   totpCode,
@@ -221,6 +223,34 @@ describe("API foundation", function () {
           .status,
       ).to.equal(413);
     });
+
+    it("refuses JSON nested deeper than 32 levels and a key repeated in one object, naming the problem", async function () {
+      const send = async (body: string) => {
+        const h = signedHeaders({
+          keyId: op().keyId,
+          secret: op().secret,
+          method: "POST",
+          path: "/v1/admin/api-keys",
+          body,
+          idempotencyKey: `i-${Math.random()}`,
+        });
+        return raw("POST", "/v1/admin/api-keys", { ...h, "content-type": "application/json" }, body);
+      };
+      const before = (await t.store.audit.list(1, 100_000)).length;
+      const deep = await send(`{"role":"client","subject":"s","label":${"[".repeat(5_000)}${"]".repeat(5_000)}}`);
+      expect(deep.status).to.equal(400);
+      expect(deep.body.error.message).to.equal("body: JSON nested deeper than 32 levels");
+      // The last "role" would win in JSON.parse: an operator key smuggled past a reviewer of the first.
+      const twice = await send('{"role":"client","subject":"s","label":"l","r\u006fle":"operator"}');
+      expect(twice.status).to.equal(400);
+      expect(twice.body.error.message).to.equal('body: duplicate key "role"');
+      const nested = await send('{"role":"client","subject":"s","label":"l","x":{"a":1,"a":2}}');
+      expect(nested.body.error.message).to.equal('body.x: duplicate key "a"');
+      // 32 levels are fine (then refused by the schema, not the parser).
+      const ok = await send(`{"role":"client","subject":"s","label":${"[".repeat(31)}${"]".repeat(31)}}`);
+      expect(ok.body.error.message).to.match(/^body\.label:/);
+      expect((await t.store.audit.list(1, 100_000)).length).to.equal(before);
+    });
   });
 
   describe("limits, headers, documents, metrics, audit, websocket", function () {
@@ -285,10 +315,23 @@ describe("API foundation", function () {
       expect(await page.text()).to.contain("/openapi.json");
     });
 
-    it("exposes Prometheus metrics", async function () {
-      const m = await t.anonymous.get<string>("/metrics");
+    it("serves Prometheus metrics to operator keys, or on a separate listener, never publicly", async function () {
+      expect((await t.anonymous.get("/metrics")).status).to.equal(404);
+      expect((await t.anonymous.get("/v1/metrics")).status).to.equal(401);
+      expect((await t.client("auditor").get("/v1/metrics")).status).to.equal(403);
+      expect((await t.client("client").get("/v1/metrics")).status).to.equal(403);
+      const m = await t.client("operator").get<string>("/v1/metrics");
       expect(m.status).to.equal(200);
+      expect(m.headers.get("content-type")).to.match(/^text\/plain/);
       expect(m.body).to.match(/mb_http_requests_total\{method="GET",route="\/v1\/me",status="200"\} \d+/);
+      const separate = await serveMetrics(createMetrics(), { host: "127.0.0.1", port: 0 });
+      try {
+        const text = await (await fetch(separate.url)).text();
+        expect(text).to.contain("mb_http_requests_total");
+        expect((await fetch(separate.url.replace("/metrics", "/v1/me"))).status).to.equal(404);
+      } finally {
+        await separate.close();
+      }
     });
 
     it("hash-chains every write into the audit log and verifies it", async function () {

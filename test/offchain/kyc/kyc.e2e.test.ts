@@ -124,7 +124,13 @@ describe("KYC end to end: API → store → KycRegistry on a real hardhat node �
     expect(onChain.jurisdiction).to.equal(156n);
     expect(Number(onChain.expiresAt)).to.equal(r.body.expiresAt);
     const history = await client.get<{ history: { status: string }[] }>(`/v1/kyc/applications/${r.body.id}/history`);
-    expect(history.body.history.map((h) => h.status)).to.deep.equal(["submitted", "pending_review", "approved"]);
+    // The approval is claimed (approving) before KycRegistry.setIdentity is sent, then recorded.
+    expect(history.body.history.map((h) => h.status)).to.deep.equal([
+      "submitted",
+      "pending_review",
+      "approving",
+      "approved",
+    ]);
     // The indexer follows the registry into the store.
     await mine(dev.chain, 2);
     for (let i = 0; i < 150 && !(await service.store.projections.identity(account)); i++)
@@ -219,7 +225,13 @@ describe("KYC end to end: API → store → KycRegistry on a real hardhat node �
       store: service.store,
       chain: kycRegistryWriter(service.chain!),
       sanctions: loadSdnFile(),
-      settings: { dataKey: config.kyc.dataKey, fuzzyThreshold: 0.85, reviewAboveTier: 3, validityDays: 30 },
+      settings: {
+        dataKey: config.kyc.dataKey,
+        fuzzyThreshold: 0.85,
+        reviewAboveTier: 3,
+        validityDays: 30,
+        claimTtlMs: 60_000,
+      },
       log: service.log,
     };
     const expired = await expireApprovals(deps);

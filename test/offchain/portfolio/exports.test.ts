@@ -25,13 +25,23 @@ describe("public surfaces of the portfolio read model and the web console", func
       "CONSOLE_CSP",
       "CONSOLE_PATH",
       "WEB_STATIC_DIR",
+      "consoleCsp",
       "webConsoleMounts",
     ]);
   });
 
   it("mounts the console's files and ethers' browser build, both under the console's CSP", function () {
-    const mounts = web.webConsoleMounts();
+    const mounts = web.webConsoleMounts("http://rpc.example:8545/path?x=1");
     expect(mounts.map((m) => m.urlPath)).to.deep.equal(["/console/vendor", "/console"]);
-    expect(mounts.every((m) => m.contentSecurityPolicy === web.CONSOLE_CSP)).to.equal(true);
+    expect(mounts.every((m) => m.contentSecurityPolicy === web.consoleCsp("http://rpc.example:8545"))).to.equal(true);
+  });
+
+  it("lets the console connect to the API and the configured JSON-RPC URL only", function () {
+    const connect = (csp: string) => csp.split("; ").find((d) => d.startsWith("connect-src"));
+    expect(connect(web.consoleCsp("http://127.0.0.1:8545/"))).to.equal("connect-src 'self' http://127.0.0.1:8545");
+    expect(connect(web.consoleCsp("https://rpc.example.com/besu"))).to.equal(
+      "connect-src 'self' https://rpc.example.com",
+    );
+    expect(connect(web.CONSOLE_CSP)).to.equal("connect-src 'self'");
   });
 });

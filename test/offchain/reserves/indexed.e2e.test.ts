@@ -288,6 +288,11 @@ describe("proof of reserves from the indexed state (hardhat node + service)", fu
       };
       expect(ok.body.epoch).to.equal("1");
       expect(Number(ok.body.snapshotBlock)).to.be.gte(block2);
+      // No path of the server, neither in the answer nor in the URI published on-chain.
+      expect(ok.body).to.not.have.property("dir");
+      expect(JSON.stringify(ok.body)).to.not.contain(dataDir);
+      expect((ok.body as unknown as { uri: string }).uri).to.equal("31337/epoch-1/");
+      expect((await ledger.getEpoch(1)).uri).to.equal("31337/epoch-1/");
       publishBlock = (await dev.chain.provider.getTransactionReceipt(ok.body.txHash))!.blockNumber;
 
       const okKey = first.status === 201 ? "publish-1" : "publish-2";
@@ -364,6 +369,7 @@ describe("proof of reserves from the indexed state (hardhat node + service)", fu
       expect(list.status).to.equal(200);
       expect(list.body.latest).to.equal("1");
       expect(list.body.epochs[0].root).to.equal((await ledger.getEpoch(1)).root);
+      expect(JSON.stringify(list.body)).to.not.contain(dataDir);
     });
 
     it("passes the auditor's verify command on the published data set", async function () {

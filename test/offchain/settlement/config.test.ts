@@ -2,11 +2,12 @@ import { expect } from "chai";
 import { DEV_OPERATOR_KEY, configFromEnv, parseConfig } from "../../../offchain/shared/config";
 
 describe("settlement configuration", () => {
-  it("defaults to no operator key, 100 fills, a 15M gas budget and a 2 s interval", () => {
+  it("defaults to no operator key, 100 fills, a 15M gas budget, a 2 s interval and a 5 min anchoring claim", () => {
     expect(parseConfig({}).settlement).to.deep.equal({
       maxFills: 100,
       blockGasBudget: 15_000_000n,
       intervalMs: 2000,
+      anchorClaimTtlMs: 300_000,
     });
   });
 
@@ -16,12 +17,14 @@ describe("settlement configuration", () => {
       MB_SETTLEMENT_MAX_FILLS: "50",
       MB_SETTLEMENT_GAS_BUDGET: "3000000",
       MB_SETTLEMENT_INTERVAL_MS: "500",
+      MB_ANCHOR_CLAIM_TTL_MS: "60000",
     });
     expect(c.settlement).to.deep.equal({
       operatorKey: DEV_OPERATOR_KEY,
       maxFills: 50,
       blockGasBudget: 3_000_000n,
       intervalMs: 500,
+      anchorClaimTtlMs: 60_000,
     });
   });
 

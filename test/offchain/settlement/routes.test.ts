@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Wallet } from "ethers";
+import { Wallet, type Signer } from "ethers";
 import {
   ApiClient,
   coreRoutes,
@@ -18,7 +18,8 @@ import { parseConfig } from "../../../offchain/shared/config";
 import { silentLogger } from "../../../offchain/shared/logger";
 import { openStore, type Store } from "../../../offchain/store";
 import { hardhatDevWallets } from "../../../offchain/oracle";
-import { settlementDomain } from "../../../offchain/settlement";
+import { enqueueTrade, settlementDomain } from "../../../offchain/settlement";
+import { orderId, signOrder, type SignedOrderFields } from "../../../offchain/settlement/orders";
 import {
   agreementDomain,
   agreementMessage,
@@ -216,14 +217,57 @@ describe("settlement API: agreements, statements, final settlement, pain.001, di
     expect((await as("operator").post("/v1/settlements/pain001", body)).status).to.equal(409);
   });
 
+  /** A trade of `buyer` against `seller` in the settlement queue, both orders signed (EIP-712 compact). */
+  async function queueTrade(
+    tradeId: string,
+    buyer: Signer & { address: string },
+    seller: Signer & { address: string },
+  ): Promise<void> {
+    const domain = settlementDomain(dev.record.chainId, dev.record.contracts.SettlementHub);
+    const base = {
+      instrument: dev.record.contracts.mbBANK,
+      expiry: 1_900_000_000n,
+      limitPrice: 10_000_000n,
+      quantity: 5n,
+    };
+    const buy: SignedOrderFields = { ...base, account: buyer.address, side: 0, nonce: 1n };
+    const sell: SignedOrderFields = { ...base, account: seller.address, side: 1, nonce: 1n };
+    await enqueueTrade(store, {
+      tradeId,
+      instrument: base.instrument,
+      buy,
+      sell,
+      buySig: await signOrder(buyer, domain, buy),
+      sellSig: await signOrder(seller, domain, sell),
+      buyOrderHash: orderId(buy),
+      sellOrderHash: orderId(sell),
+      quantity: 5n,
+      price: 10_000_000n,
+    });
+  }
+
   it("runs a client's dispute to resolution and serves a bundle a third party can verify", async () => {
-    const opened = await as("client").post<{ id: string; status: string }>("/v1/disputes", {
+    const seller = Wallet.createRandom();
+    await queueTrade("T-17-own", client, seller);
+    await queueTrade("T-17-others", Wallet.createRandom(), Wallet.createRandom());
+    // Another pair's trade under the client's own account: not a party, so not found (nothing about it leaks).
+    const onOthers = await as("client").post<{ error: { code: string } }>("/v1/disputes", {
+      subject: { kind: "trade", ref: "T-17-others", account: client.address },
+      reason: "someone else's trade",
+    });
+    expect([onOthers.status, onOthers.body.error.code]).to.deep.equal([404, "NOT_FOUND"]);
+    const unknown = await as("client").post("/v1/disputes", {
       subject: { kind: "trade", ref: "T-404", account: client.address },
+      reason: "no such trade",
+    });
+    expect(unknown.status).to.equal(404);
+    const opened = await as("client").post<{ id: string; status: string }>("/v1/disputes", {
+      subject: { kind: "trade", ref: "T-17-own", account: client.address },
       reason: "I did not place this order",
     });
     expect(opened.status).to.equal(201);
     const forOther = await as("outsider").post("/v1/disputes", {
-      subject: { kind: "trade", ref: "T-404", account: client.address },
+      subject: { kind: "trade", ref: "T-17-own", account: client.address },
       reason: "x",
     });
     expect(forOther.status).to.equal(403);
@@ -236,9 +280,19 @@ describe("settlement API: agreements, statements, final settlement, pain.001, di
       { action: "resolve", decision: "rejected", summary: "no such trade", adjustment: "0" },
     );
     expect(resolved.body.status).to.equal("resolved");
-    const read = await as("client").get<{ dispute: { status: string }; evidence: unknown }>(`/v1/disputes/${d}`);
+    type Item = { kind: string; id: string; redacted?: boolean; data: { account?: string } | null };
+    const read = await as("client").get<{ dispute: { status: string }; evidence: { items: Item[] } }>(
+      `/v1/disputes/${d}`,
+    );
     expect(read.body.dispute.status).to.equal("resolved");
+    // The client's own signed order in full; the seller's withheld, yet committed by the root.
+    const orders = read.body.evidence.items.filter((i) => i.kind === "order");
+    expect(orders.find((o) => !o.redacted)!.data!.account).to.equal(client.address);
+    expect(orders.filter((o) => o.redacted)).to.have.length(1);
+    expect(JSON.stringify(read.body).toLowerCase()).to.not.contain(seller.address.slice(2).toLowerCase());
     expect(verifyEvidenceBundle(read.body.evidence as never).valid).to.equal(true);
+    const staff = await as("auditor").get<{ evidence: { items: Item[] } }>(`/v1/disputes/${d}`);
+    expect(staff.body.evidence.items.filter((i) => i.kind === "order" && !i.redacted)).to.have.length(2);
     expect((await as("outsider").get(`/v1/disputes/${d}`)).status).to.equal(403);
   });
 });

@@ -199,6 +199,7 @@ for (const engine of ENGINES) {
       let n = 0;
       const evidence = {
         collect: async () => [{ kind: "note" as const, id: "n1", data: { text: "fill at limit", amount: 15n } }],
+        partiesOf: async () => [client.address],
       };
       const service = new DisputeService(
         legal,

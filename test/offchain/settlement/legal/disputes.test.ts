@@ -24,6 +24,7 @@ import {
 
 const client = new Wallet("0x" + "11".repeat(32));
 const other = new Wallet("0x" + "44".repeat(32));
+const seller = new Wallet("0x" + "77".repeat(32));
 const ORDER_DOMAIN = {
   name: "MarginBridge Settlement",
   version: "1",
@@ -75,10 +76,28 @@ async function tradeEvidence(signer = client): Promise<EvidenceItem[]> {
     expiry: 1798768800n,
   };
   const signature = await signer.signTypedData(ORDER_DOMAIN, ORDER_TYPES, order);
+  const sell = { ...order, account: seller.address, isBuy: false, nonce: 9n };
   const items: EvidenceItem[] = [
     {
       kind: "order",
+      id: "O-2",
+      parties: [seller.address.toLowerCase()],
+      data: sell,
+      signed: [
+        {
+          domain: ORDER_DOMAIN,
+          types: ORDER_TYPES,
+          primaryType: "Order",
+          message: sell,
+          signature: await seller.signTypedData(ORDER_DOMAIN, ORDER_TYPES, sell),
+          signer: seller.address,
+        },
+      ],
+    },
+    {
+      kind: "order",
       id: "O-1",
+      parties: [client.address.toLowerCase()],
       data: order,
       signed: [
         {
@@ -181,9 +200,15 @@ describe("legal: evidence bundle", () => {
 });
 
 class InMemoryEvidence implements EvidenceSource {
-  constructor(private readonly items: Map<string, EvidenceItem[]>) {}
+  constructor(
+    private readonly items: Map<string, EvidenceItem[]>,
+    private readonly parties: Map<string, string[]> = new Map(),
+  ) {}
   async collect(subject: DisputeSubject): Promise<EvidenceItem[]> {
     return this.items.get(`${subject.kind}:${subject.ref}`) ?? [];
+  }
+  async partiesOf(subject: DisputeSubject): Promise<string[] | undefined> {
+    return this.parties.get(`${subject.kind}:${subject.ref}`);
   }
 }
 
@@ -197,7 +222,13 @@ describe("legal: disputes", () => {
     let n = 0;
     const service = new DisputeService(
       store,
-      new InMemoryEvidence(new Map([["trade:T-1", await tradeEvidence()]])),
+      new InMemoryEvidence(
+        new Map([["trade:T-1", await tradeEvidence()]]),
+        new Map([
+          ["trade:T-1", [client.address, seller.address]],
+          ["trade:T-2", [seller.address, other.address]],
+        ]),
+      ),
       () => new Date(Date.UTC(2027, 0, 3) + 1000 * clock++),
       () => `D-${++n}`,
     );
@@ -209,7 +240,7 @@ describe("legal: disputes", () => {
     const d = await service.open(me, subject, "Filled above my limit price");
     expect(d.status).to.equal("open");
     const bundle = await service.collectEvidence(officer, d.id);
-    expect(bundle.items).to.have.length(8);
+    expect(bundle.items).to.have.length(9);
     expect(verifyEvidenceBundle(overTheWire((await store.getEvidenceBundle(d.id))!)).valid).to.equal(true);
     await service.startReview(officer, d.id);
     const done = await service.resolve(officer, d.id, {
@@ -258,6 +289,41 @@ describe("legal: disputes", () => {
     const w = await service.withdraw(me, mine.id);
     expect(w.status).to.equal("withdrawn");
     expect(await code(service.startReview(officer, mine.id))).to.equal("LEGAL_BAD_TRANSITION");
+  });
+
+  it("lets only a party open a dispute on a trade, and shows a client its own side with the other redacted", async () => {
+    const { service } = await setup();
+    const code = (p: Promise<unknown>) =>
+      p.then(
+        () => "none",
+        (e: LegalError) => e.code,
+      );
+    // Another pair's trade under the client's own account, and a trade nobody knows: both "not found".
+    const others = { kind: "trade" as const, ref: "T-2", account: client.address };
+    expect(await code(service.open(me, others, "not my trade"))).to.equal("LEGAL_NOT_FOUND");
+    expect(await code(service.open(me, { ...others, ref: "T-404" }, "no such trade"))).to.equal("LEGAL_NOT_FOUND");
+    // An officer names a party; a non-party is refused.
+    expect(await code(service.open(officer, others, "x"))).to.equal("LEGAL_INVALID_INPUT");
+    const d = await service.open(me, subject, "Filled above my limit price");
+    const full = await service.collectEvidence(officer, d.id);
+    const seen = (await service.evidenceFor(me, d.id))!;
+    const sellerOrder = full.items.find((i) => i.kind === "order" && i.parties?.includes(seller.address.toLowerCase()));
+    expect(sellerOrder, "the evidence has the counterparty's order").to.not.equal(undefined);
+    expect(seen.items.find((i) => i.id === sellerOrder!.id)).to.deep.equal({
+      kind: "order",
+      id: sellerOrder!.id,
+      data: null,
+      redacted: true,
+    });
+    expect(canonicalize(seen).toLowerCase()).to.not.contain(seller.address.slice(2).toLowerCase());
+    const report = verifyEvidenceBundle(overTheWire(seen));
+    expect(report.valid).to.equal(true);
+    expect(report.root).to.equal(full.manifest.root);
+    expect(report.checks.map((c) => c.check)).to.include(
+      `redacted order/${sellerOrder!.id} is committed by its manifest hash`,
+    );
+    // Officers see everything.
+    expect((await service.evidenceFor(officer, d.id))!.items).to.deep.equal(full.items);
   });
 });
 

@@ -63,6 +63,7 @@ describe("legal: public surface", () => {
       "percentText",
       "reconcile",
       "recoverAgreementSigner",
+      "redactEvidenceBundle",
       "renderAgreementText",
       "renderFinalSettlementText",
       "rescale",
