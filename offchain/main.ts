@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import path from "node:path";
 import {
   ROLES,
@@ -54,6 +53,7 @@ import {
 import { sqlitePath, type Config } from "./shared/config";
 import { AppError } from "./shared/errors";
 import { startJobs, type Job } from "./shared/jobs";
+import { DEFAULT_LEASE_TTL_MS, ServiceInstance } from "./shared/instance";
 import { Lease, leaseLostError } from "./shared/lease";
 import { createLogger, type Logger } from "./shared/logger";
 import { openStore, type Repositories, type Store } from "./store";
@@ -120,6 +120,8 @@ export interface Service {
   demoKeys: Partial<Record<Role, NewApiKey>>;
   /** The order gateway when the order books run. */
   orderbook?: OrderGateway;
+  /** This process as a start of its instance (identity, process epoch). */
+  instance: ServiceInstance;
   log: Logger;
   stop(): Promise<void>;
 }
@@ -156,7 +158,6 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       ...(opts.extraHandlers ?? []),
     ]);
     if (opts.durableHead) indexer.limitHead(opts.durableHead);
-    indexer.start(config.chain.pollIntervalMs, opts.leases?.ttlMs);
   }
   const reserves = chain ? reservesContracts(chain, config.chain.reservePublisherKey) : undefined;
   let reservesIndexer: Indexer | undefined;
@@ -164,7 +165,6 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const handler = reservesMarginAccountsHandler(chain.deployment.contracts.MarginEngine, config.api.secretKey);
     reservesIndexer = chain.createIndexer(store, [handler], RESERVES_INDEXER);
     if (opts.durableHead) reservesIndexer.limitHead(opts.durableHead);
-    reservesIndexer.start(config.chain.pollIntervalMs, opts.leases?.ttlMs);
   }
 
   const kycDeps: KycDeps = {
@@ -236,15 +236,19 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       settings: config.keeper,
       log: log.child({ component: "keeper" }),
     });
-    keeper.start();
   }
 
-  const status = (): Record<string, unknown> => ({
+  // This process as a start of its instance: set once the API listens (the listen address is the identity).
+  let instance: ServiceInstance | undefined = undefined;
+  const leaseTtlMs = opts.leases?.ttlMs ?? DEFAULT_LEASE_TTL_MS;
+  const status = async (): Promise<Record<string, unknown>> => ({
     store: store.engine,
     network: deployment?.network ?? null,
     chainId: deployment?.chainId ?? null,
     indexer: indexer ? { ...indexer.status } : null,
     kycSigner: chain?.kycOfficer?.address ?? null,
+    instance: instance?.status() ?? null,
+    singletons: singletonStatus(await store.locks.leases(), instance),
   });
   // The order books: opened here, or (with leases) only while this instance holds the `role:orderbook` lease.
   const book: { gateway?: OrderGateway; risk?: ChainRiskState; leaderUrl?: string } = {};
@@ -322,6 +326,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
               secretKey: config.api.secretKey,
               dataDir: path.join(config.dataDir, "reserves"),
               pending: opts.reservesPending,
+              leaseHolder: () => instance && { owner: instance.owner("reserves"), claim: instance.claim },
               log: log.child({ component: "reserves" }),
             }),
           ]
@@ -333,6 +338,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       ...(opts.extraRoutes ?? []),
     ],
     staticMounts: webConsoleMounts(),
+    idempotencyOwner: () => instance && { instance: instance.id, epoch: instance.epoch, staleAfterMs: instance.ttlMs },
   });
   if (indexer) {
     const i = indexer;
@@ -372,11 +378,22 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     streams: orderbook ? leaderStreams(book, orderbookStreams) : undefined,
   });
 
-  // The owner names this instance and, first, the URL it advertises (read by the others from the lease row).
-  const owner = `${opts.leases?.advertisedUrl ?? running.url} svc-${process.pid}-${randomBytes(4).toString("hex")}`;
+  // The owner names this process of this instance and, first, the URL it advertises (read by the others from the
+  // lease row). A restart of the same instance takes back at once every lease its dead predecessor held.
+  instance = await ServiceInstance.register(
+    store.instances,
+    ServiceInstance.identity(running.url, opts.leases?.advertisedUrl),
+    leaseTtlMs,
+    log.child({ component: "instance" }),
+  );
+  const owner = instance.owner(opts.leases?.advertisedUrl ?? running.url);
+  const holder = { owner, claim: instance.claim };
+  indexer?.start(config.chain.pollIntervalMs, opts.leases?.ttlMs, holder);
+  reservesIndexer?.start(config.chain.pollIntervalMs, opts.leases?.ttlMs, holder);
+  keeper?.start(holder);
   const epochs = new Map<string, number>();
   const tryLease = async (name: string, ttl: number): Promise<boolean> => {
-    const epoch = await store.locks.acquireLease(name, owner, ttl);
+    const epoch = await store.locks.acquireLease(name, owner, ttl, Date.now(), holder.claim);
     if (epoch === undefined) epochs.delete(name);
     else epochs.set(name, epoch);
     return epoch !== undefined;
@@ -393,6 +410,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const lease: Lease = new Lease({
       name,
       owner,
+      claim: holder.claim,
       ttlMs: opts.leases!.ttlMs,
       store: store.locks,
       log: log.child({ component: "orderbook-lease" }),
@@ -450,6 +468,14 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
             },
           },
           {
+            // Book orders whose nonce the hub has since spent or retired can never settle: cancel them.
+            name: "orderbook-nonces",
+            intervalMs: 2_000,
+            timeoutMs: 10_000,
+            local: true,
+            run: async () => book.gateway?.cancelDeadNonces(),
+          },
+          {
             name: "orderbook-oracle",
             intervalMs: opts.orderbook?.oraclePollMs ?? 2_000,
             timeoutMs: 10_000,
@@ -459,8 +485,10 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
         ]
       : []),
   ];
+  // Job leases live one lease time (renewed every ttl/3 while a run lasts), not twice the job's timeout: a dead
+  // holder that is not restarted is replaced within the lease time.
   const jobs = startJobs(
-    jobList.map((j) => (opts.leases && !j.local ? { ...j, leaseTtlMs: opts.leases.ttlMs } : j)),
+    jobList.map((j) => (j.local ? j : { ...j, leaseTtlMs: leaseTtlMs })),
     { tryLease, log: log.child({ component: "jobs" }) },
   );
 
@@ -483,6 +511,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     keeper,
     demoKeys,
     orderbook,
+    instance,
     log,
     async stop() {
       clearInterval(leaderWatch);
@@ -494,6 +523,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       await indexer?.stop();
       await reservesIndexer?.stop();
       chain?.close();
+      await instance?.stop();
       await store.close();
     },
   };
@@ -540,6 +570,29 @@ function notLeader(leaderUrl: string | undefined): AppError {
       : "this instance is a standby and no order-book leader is known yet; retry shortly",
     { details: { leader: leaderUrl ?? null } },
   );
+}
+
+/**
+ * Each singleton's lease as /v1/status shows it: the holding instance and process epoch, the fencing epoch, and
+ * whether it is held (by this process or another), expired (its holder stopped renewing) or released.
+ */
+function singletonStatus(
+  rows: Awaited<ReturnType<Store["locks"]["leases"]>>,
+  self: ServiceInstance | undefined,
+  now = Date.now(),
+): Array<Record<string, unknown>> {
+  return rows.map((r) => {
+    const mine = self !== undefined && r.instance === self.id && r.instanceEpoch === self.epoch;
+    const state = r.expiresAt === 0 ? "released" : r.expiresAt < now ? "expired" : mine ? "held here" : "held";
+    return {
+      name: r.name,
+      state,
+      holder: r.instance ?? r.owner,
+      holderEpoch: r.instanceEpoch,
+      leaseEpoch: r.epoch,
+      expiresInMs: r.expiresAt === 0 ? null : r.expiresAt - now,
+    };
+  });
 }
 
 function tryLoadDeployment(config: Config, log: Logger): DeploymentRecord | undefined {
