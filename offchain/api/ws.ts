@@ -42,7 +42,7 @@ export interface WsLimits {
   maxPayloadBytes: number;
   /** Bytes the server may have queued for one socket; a consumer that falls further behind is dropped (1013). */
   maxBufferedBytes: number;
-  /** Client messages per second per socket (a token bucket of that size); further ones are refused. */
+  /** Client messages per second per socket (a token bucket of that size); a socket sending faster is closed. */
   maxMessagesPerSecond: number;
   /** How often open sockets' keys are re-read (revocations made by another instance). */
   keyRecheckMs: number;
@@ -57,7 +57,7 @@ export const DEFAULT_WS_LIMITS: WsLimits = {
   keyRecheckMs: 2_000,
 };
 
-/** Close codes: 1008 policy (key revoked, too many messages), 1009 frame too big (ws itself), 1013 too slow. */
+/** Close codes: 1008 policy (key revoked, message flood), 1009 frame too big (ws itself), 1013 too slow. */
 const CLOSE_POLICY = 1008;
 const CLOSE_TOO_SLOW = 1013;
 
@@ -167,6 +167,10 @@ function serveSocket(
     JSON.stringify({ type: "hello", keyId: caller.keyId, role: caller.role, streams: deps.streams?.channels ?? [] }),
   );
   const subscriptions = new Map<string, () => void>();
+  const unsubscribeAll = (): void => {
+    for (const off of subscriptions.values()) off();
+    subscriptions.clear();
+  };
   let dropped = false;
   const send = (msg: unknown): void => {
     if (dropped || ws.readyState !== ws.OPEN) return;
@@ -174,6 +178,7 @@ function serveSocket(
     if (ws.bufferedAmount > limits.maxBufferedBytes) {
       dropped = true;
       deps.log.warn("dropping a slow WebSocket consumer", { keyId: caller.keyId, buffered: ws.bufferedAmount });
+      unsubscribeAll();
       ws.close(CLOSE_TOO_SLOW, "too slow: messages were not read");
       // a peer that does not read will not read the close frame either
       setTimeout(() => ws.terminate(), 1_000).unref();
@@ -188,18 +193,21 @@ function serveSocket(
     const now = Date.now();
     tokens = Math.min(limits.maxMessagesPerSecond, tokens + ((now - refilled) / 1000) * limits.maxMessagesPerSecond);
     refilled = now;
-    if (tokens < 1)
-      return send({ type: "error", message: `at most ${limits.maxMessagesPerSecond} messages per second` });
+    if (tokens < 1) {
+      // a flood is not answered message by message: the socket goes
+      ws.close(CLOSE_POLICY, `more than ${limits.maxMessagesPerSecond} messages per second`);
+      return;
+    }
     tokens -= 1;
     // handled one at a time, in order: a subscription waits for its key check
     queue = queue.then(() => handle(data)).catch((err: unknown) => deps.log.error("websocket message failed", { err }));
   });
-  ws.on("close", () => {
-    for (const off of subscriptions.values()) off();
-    subscriptions.clear();
-  });
+  ws.on("close", unsubscribeAll);
+  // a frame over maxPayload, a protocol error: ws closes the socket itself; this only keeps the error handled
+  ws.on("error", (err) => deps.log.warn("websocket error", { keyId: caller.keyId, err: err.message }));
 
   const handle = async (data: Buffer): Promise<void> => {
+    if (ws.readyState !== ws.OPEN) return;
     const streams = deps.streams;
     if (!streams) return send({ type: "error", message: "no streams are available yet" });
     let req: { type?: unknown; channel?: unknown; instrument?: unknown };

@@ -330,13 +330,17 @@ export class OrderbookRepository {
     nonce: bigint,
   ): Promise<{ reservedBy: number | null; spent: boolean; minNonce: bigint }> {
     const a = account.toLowerCase();
-    const [reserved, spent, min] = await Promise.all([
-      this.db.query<{ order_id: number | string }>(
-        "SELECT order_id FROM orderbook_nonces WHERE account = $1 AND nonce = $2",
-        [a, nonce.toString()],
-      ),
-      this.db.query("SELECT 1 FROM hub_spent_nonces WHERE account = $1 AND nonce = $2", [a, nonce.toString()]),
-      this.db.query<{ min_nonce: string }>("SELECT min_nonce FROM hub_min_nonces WHERE account = $1", [a]),
+    // one after another: inside a transaction they share one connection
+    const reserved = await this.db.query<{ order_id: number | string }>(
+      "SELECT order_id FROM orderbook_nonces WHERE account = $1 AND nonce = $2",
+      [a, nonce.toString()],
+    );
+    const spent = await this.db.query("SELECT 1 FROM hub_spent_nonces WHERE account = $1 AND nonce = $2", [
+      a,
+      nonce.toString(),
+    ]);
+    const min = await this.db.query<{ min_nonce: string }>("SELECT min_nonce FROM hub_min_nonces WHERE account = $1", [
+      a,
     ]);
     return {
       reservedBy: reserved.length > 0 ? Number(reserved[0].order_id) : null,
