@@ -46,7 +46,8 @@ export class ServiceInstance {
     const instance = new ServiceInstance(id, epoch, ttlMs, store, log);
     instance.timer = setInterval(() => void instance.beat(), Math.max(100, Math.floor(ttlMs / 3)));
     instance.timer.unref();
-    log.info("service instance registered", { instance: id, epoch });
+    // uptimeMs: how long this process took to get here (module loading, store, chain, API): part of a restart's cost
+    log.info("service instance registered", { instance: id, epoch, uptimeMs: Math.round(process.uptime() * 1000) });
     return instance;
   }
 
