@@ -401,7 +401,7 @@ export class OrderGateway {
     const newNonce = order.nonce !== o.nonce;
     // the new signed order is stored before the book changes (a crash in between is repaired at the next open),
     // and only over the version this request read (compare-and-swap)
-    await this.opts.store.transaction(async (tx) => {
+    const reserved = await this.opts.store.transaction(async (tx) => {
       await this.opts.fence?.(tx);
       const r = await tx.orderbook.replaceOrder(id, hash, encodeStored(next), oldHash);
       if (r === "used") throw await replayed(tx, hash);
@@ -409,10 +409,12 @@ export class OrderGateway {
         throw new AppError("CONFLICT", `order ${id} was changed by another request; read it again`, {
           details: { orderId: id },
         });
-      if (newNonce && !(await tx.orderbook.reserveNonce(order.account, order.nonce, id))) {
-        const refusal = await nonceRefusal(tx, order.account, order.nonce, id);
-        if (refusal) throw refusal;
-      }
+      if (!newNonce) return false;
+      if (await tx.orderbook.reserveNonce(order.account, order.nonce, id)) return true;
+      // refused unless the nonce is already this order's own (an earlier version of it used it)
+      const refusal = await nonceRefusal(tx, order.account, order.nonce, id);
+      if (refusal) throw refusal;
+      return false;
     });
     let ack: Ack;
     try {
@@ -422,7 +424,8 @@ export class OrderGateway {
       this.orders.set(id, next);
       ack = await this.submit(book, cmd);
     } catch (err) {
-      if (err instanceof AppError && err.code === "ORDER_REJECTED") await this.restore(id, stored, next, hash);
+      if (err instanceof AppError && err.code === "ORDER_REJECTED")
+        await this.restore(id, stored, next, hash, reserved);
       throw err;
     }
     return ack;
@@ -430,9 +433,15 @@ export class OrderGateway {
 
   /**
    * Puts back the signed order a refused modify replaced, only while the stored one is still the one that modify
-   * wrote (compare-and-swap); gives back the nonce the refused one reserved.
+   * wrote (compare-and-swap); gives back the nonce the refused one reserved (`releaseNonce`: it reserved a new one).
    */
-  private async restore(id: number, previous: StoredOrder, refused: StoredOrder, refusedHash: string): Promise<void> {
+  private async restore(
+    id: number,
+    previous: StoredOrder,
+    refused: StoredOrder,
+    refusedHash: string,
+    releaseNonce: boolean,
+  ): Promise<void> {
     const restored = await this.opts.store.transaction(async (tx) => {
       await this.opts.fence?.(tx);
       const r = await tx.orderbook.replaceOrder(
@@ -441,8 +450,7 @@ export class OrderGateway {
         encodeStored(previous),
         refusedHash,
       );
-      if (r === "ok" && refused.order.nonce !== previous.order.nonce)
-        await tx.orderbook.releaseNonce(refused.order.account, refused.order.nonce, id);
+      if (r === "ok" && releaseNonce) await tx.orderbook.releaseNonce(refused.order.account, refused.order.nonce, id);
       return r === "ok";
     });
     if (restored) this.orders.set(id, previous);
@@ -468,6 +476,7 @@ export class OrderGateway {
   async cancelDeadNonces(): Promise<number> {
     let cancelled = 0;
     for (const id of await this.opts.store.orderbook.ordersWithDeadNonces()) {
+      if (![...this.books.values()].some((b) => b.svc.engine.book.has(id))) continue;
       const o = await this.stored(id);
       const book = o && this.books.get(o.instrument);
       if (!o || !book || !book.svc.engine.book.has(id)) continue;
@@ -524,7 +533,9 @@ export class OrderGateway {
         this.opts.log?.("error", "stored signed order disagrees with the book", { id: m.orderId, instrument: spec.id });
         continue;
       }
-      await this.restore(m.orderId, previous, decodeStored(m.body), m.orderHash);
+      // its new nonce (if any) stays reserved: whether the lost modify reserved it or an earlier version used it is
+      // not known here, and a reserved nonce only costs the client another nonce
+      await this.restore(m.orderId, previous, decodeStored(m.body), m.orderHash, false);
       this.opts.log?.("warn", "put back the signed order of a modify that never reached the book", { id: m.orderId });
     }
   }

@@ -265,7 +265,7 @@ for (const engine of ["SQLite", "PostgreSQL"] as const) {
       gateway = await openGateway(api.store);
       await expectAgreement(id);
       expect(gateway.service(SPEC.id).engine.book.get(id)!.price).to.equal(361);
-      // the discarded signed order's nonce is free again; the modify itself may be sent again
+      // the modify itself may be sent again (its nonce stays reserved for this order)
       const retried = await client(keys.buyer).request<AckBody>("PATCH", `/v1/orders/${id}`, { body: modify.body });
       expect(retried.status, JSON.stringify(retried.body)).to.equal(200);
       await expectAgreement(id);
