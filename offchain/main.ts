@@ -53,7 +53,7 @@ import {
 import { sqlitePath, type Config } from "./shared/config";
 import { AppError } from "./shared/errors";
 import { startJobs, type Job } from "./shared/jobs";
-import { DEFAULT_LEASE_TTL_MS, ServiceInstance } from "./shared/instance";
+import { DEFAULT_LEASE_TTL_MS, ServiceInstance, singletonStatus } from "./shared/instance";
 import { Lease, leaseLostError } from "./shared/lease";
 import { createLogger, type Logger } from "./shared/logger";
 import { openStore, type Repositories, type Store } from "./store";
@@ -570,29 +570,6 @@ function notLeader(leaderUrl: string | undefined): AppError {
       : "this instance is a standby and no order-book leader is known yet; retry shortly",
     { details: { leader: leaderUrl ?? null } },
   );
-}
-
-/**
- * Each singleton's lease as /v1/status shows it: the holding instance and process epoch, the fencing epoch, and
- * whether it is held (by this process or another), expired (its holder stopped renewing) or released.
- */
-function singletonStatus(
-  rows: Awaited<ReturnType<Store["locks"]["leases"]>>,
-  self: ServiceInstance | undefined,
-  now = Date.now(),
-): Array<Record<string, unknown>> {
-  return rows.map((r) => {
-    const mine = self !== undefined && r.instance === self.id && r.instanceEpoch === self.epoch;
-    const state = r.expiresAt === 0 ? "released" : r.expiresAt < now ? "expired" : mine ? "held here" : "held";
-    return {
-      name: r.name,
-      state,
-      holder: r.instance ?? r.owner,
-      holderEpoch: r.instanceEpoch,
-      leaseEpoch: r.epoch,
-      expiresInMs: r.expiresAt === 0 ? null : r.expiresAt - now,
-    };
-  });
 }
 
 function tryLoadDeployment(config: Config, log: Logger): DeploymentRecord | undefined {

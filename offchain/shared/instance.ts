@@ -90,3 +90,36 @@ export class ServiceInstance {
     await this.store.retire(this.id, this.epoch).catch(() => undefined);
   }
 }
+
+/** A lease row as the store lists it (store.locks.leases()). */
+export interface LeaseRowView {
+  name: string;
+  owner: string;
+  expiresAt: number;
+  epoch: number;
+  instance: string | null;
+  instanceEpoch: number | null;
+}
+
+/**
+ * Each singleton's lease as /v1/status shows it: the holding instance and process epoch, the fencing epoch, and
+ * whether it is held (by this process or another), expired (its holder stopped renewing) or released.
+ */
+export function singletonStatus(
+  rows: readonly LeaseRowView[],
+  self: ServiceInstance | undefined,
+  now = Date.now(),
+): Array<Record<string, unknown>> {
+  return rows.map((r) => {
+    const mine = self !== undefined && r.instance === self.id && r.instanceEpoch === self.epoch;
+    const state = r.expiresAt === 0 ? "released" : r.expiresAt < now ? "expired" : mine ? "held here" : "held";
+    return {
+      name: r.name,
+      state,
+      holder: r.instance ?? r.owner,
+      holderEpoch: r.instanceEpoch,
+      leaseEpoch: r.epoch,
+      expiresInMs: r.expiresAt === 0 ? null : r.expiresAt - now,
+    };
+  });
+}

@@ -31,6 +31,7 @@ describe("public surfaces of the foundation capabilities", function () {
     ]);
     expect(Object.keys(api).sort()).to.deep.equal([
       "ApiClient",
+      "DEFAULT_WS_LIMITS",
       "HEADER",
       "HTTP_STATUS",
       "ROLES",
@@ -46,6 +47,7 @@ describe("public surfaces of the foundation capabilities", function () {
       "listen",
       "loadApiKey",
       "newTotpSecret",
+      "revokeApiKey",
       "signature",
       "signedHeaders",
       "signedWsQuery",
