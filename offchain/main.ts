@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import path from "node:path";
 import {
   ROLES,
@@ -57,6 +56,7 @@ import {
 import { sqlitePath, type Config } from "./shared/config";
 import { AppError } from "./shared/errors";
 import { startJobs, type Job } from "./shared/jobs";
+import { DEFAULT_LEASE_TTL_MS, ServiceInstance, singletonStatus } from "./shared/instance";
 import { Lease, leaseLostError } from "./shared/lease";
 import { createLogger, type Logger } from "./shared/logger";
 import { openStore, type Repositories, type Store } from "./store";
@@ -125,6 +125,8 @@ export interface Service {
   demoKeys: Partial<Record<Role, NewApiKey>>;
   /** The order gateway when the order books run. */
   orderbook?: OrderGateway;
+  /** This process as a start of its instance (identity, process epoch). */
+  instance: ServiceInstance;
   log: Logger;
   stop(): Promise<void>;
 }
@@ -161,7 +163,6 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       ...(opts.extraHandlers ?? []),
     ]);
     if (opts.durableHead) indexer.limitHead(opts.durableHead);
-    indexer.start(config.chain.pollIntervalMs, opts.leases?.ttlMs);
   }
   const reserves = chain ? reservesContracts(chain, config.chain.reservePublisherKey) : undefined;
   let reservesIndexer: Indexer | undefined;
@@ -169,7 +170,6 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const handler = reservesMarginAccountsHandler(chain.deployment.contracts.MarginEngine, config.api.secretKey);
     reservesIndexer = chain.createIndexer(store, [handler], RESERVES_INDEXER);
     if (opts.durableHead) reservesIndexer.limitHead(opts.durableHead);
-    reservesIndexer.start(config.chain.pollIntervalMs, opts.leases?.ttlMs);
   }
 
   const kycDeps: KycDeps = {
@@ -258,15 +258,19 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       settings: config.keeper,
       log: log.child({ component: "keeper" }),
     });
-    keeper.start();
   }
 
-  const status = (): Record<string, unknown> => ({
+  // This process as a start of its instance: set once the API listens (the listen address is the identity).
+  let instance: ServiceInstance | undefined = undefined;
+  const leaseTtlMs = opts.leases?.ttlMs ?? DEFAULT_LEASE_TTL_MS;
+  const status = async (): Promise<Record<string, unknown>> => ({
     store: store.engine,
     network: deployment?.network ?? null,
     chainId: deployment?.chainId ?? null,
     indexer: indexer ? { ...indexer.status } : null,
     kycSigner: chain?.kycOfficer?.address ?? null,
+    instance: instance?.status() ?? null,
+    singletons: singletonStatus(await store.locks.leases(), instance),
   });
   // The order books: opened here, or (with leases) only while this instance holds the `role:orderbook` lease.
   const book: { gateway?: OrderGateway; risk?: ChainRiskState; leaderUrl?: string } = {};
@@ -350,6 +354,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
               secretKey: config.api.secretKey,
               dataDir: path.join(config.dataDir, "reserves"),
               pending: opts.reservesPending,
+              leaseHolder: () => instance && { owner: instance.owner("reserves"), claim: instance.claim },
               log: log.child({ component: "reserves" }),
             }),
           ]
@@ -361,6 +366,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       ...(opts.extraRoutes ?? []),
     ],
     staticMounts: webConsoleMounts(deployment ? (opts.publicRpcUrl ?? config.chain.rpcUrl) : undefined),
+    idempotencyOwner: () => instance && { instance: instance.id, epoch: instance.epoch, staleAfterMs: instance.ttlMs },
   });
   if (indexer) {
     const i = indexer;
@@ -400,11 +406,22 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     streams: orderbook ? leaderStreams(book, orderbookStreams) : undefined,
   });
 
-  // The owner names this instance and, first, the URL it advertises (read by the others from the lease row).
-  const owner = `${opts.leases?.advertisedUrl ?? running.url} svc-${process.pid}-${randomBytes(4).toString("hex")}`;
+  // The owner names this process of this instance and, first, the URL it advertises (read by the others from the
+  // lease row). A restart of the same instance takes back at once every lease its dead predecessor held.
+  instance = await ServiceInstance.register(
+    store.instances,
+    ServiceInstance.identity(running.url, opts.leases?.advertisedUrl),
+    leaseTtlMs,
+    log.child({ component: "instance" }),
+  );
+  const owner = instance.owner(opts.leases?.advertisedUrl ?? running.url);
+  const holder = { owner, claim: instance.claim };
+  indexer?.start(config.chain.pollIntervalMs, opts.leases?.ttlMs, holder);
+  reservesIndexer?.start(config.chain.pollIntervalMs, opts.leases?.ttlMs, holder);
+  keeper?.start(holder);
   const epochs = new Map<string, number>();
   const tryLease = async (name: string, ttl: number): Promise<boolean> => {
-    const epoch = await store.locks.acquireLease(name, owner, ttl);
+    const epoch = await store.locks.acquireLease(name, owner, ttl, Date.now(), holder.claim);
     if (epoch === undefined) epochs.delete(name);
     else epochs.set(name, epoch);
     return epoch !== undefined;
@@ -421,6 +438,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const lease: Lease = new Lease({
       name,
       owner,
+      claim: holder.claim,
       ttlMs: opts.leases!.ttlMs,
       store: store.locks,
       log: log.child({ component: "orderbook-lease" }),
@@ -488,6 +506,14 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
             },
           },
           {
+            // Book orders whose nonce the hub has since spent or retired can never settle: cancel them.
+            name: "orderbook-nonces",
+            intervalMs: 2_000,
+            timeoutMs: 10_000,
+            local: true,
+            run: async () => book.gateway?.cancelDeadNonces(),
+          },
+          {
             name: "orderbook-oracle",
             intervalMs: opts.orderbook?.oraclePollMs ?? 2_000,
             timeoutMs: 10_000,
@@ -497,8 +523,10 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
         ]
       : []),
   ];
+  // Job leases live one lease time (renewed every ttl/3 while a run lasts), not twice the job's timeout: a dead
+  // holder that is not restarted is replaced within the lease time.
   const jobs = startJobs(
-    jobList.map((j) => (opts.leases && !j.local ? { ...j, leaseTtlMs: opts.leases.ttlMs } : j)),
+    jobList.map((j) => (j.local ? j : { ...j, leaseTtlMs: leaseTtlMs })),
     { tryLease, log: log.child({ component: "jobs" }) },
   );
 
@@ -534,6 +562,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     keeper,
     demoKeys,
     orderbook,
+    instance,
     log,
     async stop() {
       clearInterval(leaderWatch);
@@ -546,6 +575,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       await indexer?.stop();
       await reservesIndexer?.stop();
       chain?.close();
+      await instance?.stop();
       await store.close();
     },
   };

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import type { WebSocketServer } from "ws";
 import { AppError } from "../shared/errors";
 import type { Logger } from "../shared/logger";
-import type { Store } from "../store";
+import type { IdempotencyOwner, Store } from "../store";
 import { httpStatusOf } from "./errors";
 import { createMetrics, metricsRoute, type ApiMetrics } from "./metrics";
 import { DOCS_HTML, DOCS_JS, buildOpenApi } from "./openapi";
@@ -13,7 +13,7 @@ import { errorBody, newRequestId, routeHandler } from "./pipeline";
 import { RateLimiter } from "./ratelimit";
 import type { CapabilityRoutes, Route } from "./route";
 import { HEADER } from "./signing";
-import { attachWebSocket, type WsStreams } from "./ws";
+import { attachWebSocket, type WsLimits, type WsStreams } from "./ws";
 
 export interface ApiOptions {
   store: Store;
@@ -28,6 +28,8 @@ export interface ApiOptions {
   version?: string;
   /** Directories of static files (the web console) served as they are, before the API routes. */
   staticMounts?: StaticMount[];
+  /** This process as the claimant of idempotency keys (a gone claimant's keys are free to retry). */
+  idempotencyOwner?: () => IdempotencyOwner | undefined;
 }
 
 /** A folder served under a URL prefix; `contentSecurityPolicy` replaces helmet's default for those files. */
@@ -118,6 +120,7 @@ export function createApi(opts: ApiOptions): Api {
     timestampWindowMs: opts.timestampWindowMs,
     limiter: new RateLimiter(opts.rateLimitPerMinute),
     log: opts.log,
+    owner: opts.idempotencyOwner,
   };
 
   const app = express();
@@ -189,6 +192,8 @@ export async function listen(
     timestampWindowMs: number;
     log: Logger;
     streams?: WsStreams;
+    /** Caps on WebSocket subscriptions, sockets, frame size and buffering (DEFAULT_WS_LIMITS otherwise). */
+    wsLimits?: Partial<WsLimits>;
   },
 ): Promise<RunningApi> {
   const server = createServer(api.app);

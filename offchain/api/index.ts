@@ -9,10 +9,17 @@ export {
 } from "./route";
 export { ROLES, STAFF_ROLES, isRole, type Role } from "./roles";
 export { coreRoutes, type CoreRouteDeps, type Readiness } from "./routes/core";
-export { createApiKey, ensureDemoKeys, loadApiKey, type NewApiKey, type CreateKeyInput } from "./keys";
+export { createApiKey, ensureDemoKeys, loadApiKey, revokeApiKey, type NewApiKey, type CreateKeyInput } from "./keys";
 export { signedHeaders, signature, signingString, HEADER, type SignedRequestInput } from "./signing";
 export { ApiClient, type ApiCredentials, type ApiResponse } from "./client";
 export { totpCode, verifyTotp, newTotpSecret } from "./totp";
 export { createMetrics, serveMetrics, type ApiMetrics } from "./metrics";
 export { HTTP_STATUS, httpStatusOf } from "./errors";
-export { WS_PATH, signedWsQuery, type WsStreams, type WsSubscribeRequest } from "./ws";
+export {
+  DEFAULT_WS_LIMITS,
+  WS_PATH,
+  signedWsQuery,
+  type WsLimits,
+  type WsStreams,
+  type WsSubscribeRequest,
+} from "./ws";

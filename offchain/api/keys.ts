@@ -1,3 +1,4 @@
+import { EventEmitter } from "node:events";
 import { open, randomHex, seal } from "../shared/crypto";
 import { AppError } from "../shared/errors";
 import type { Repositories } from "../store";
@@ -45,6 +46,21 @@ export async function createApiKey(
     revokedAt: null,
   });
   return { keyId, secret, role: input.role, subject: input.subject, ...(totpSecret ? { totpSecret } : {}) };
+}
+
+/**
+ * Revocations made by this process, announced at once to whatever holds a key open beyond one request (the
+ * WebSocket endpoint closes the key's sockets). Other instances learn of a revocation from the store: every
+ * subscription re-reads the key, and open sockets are re-checked periodically.
+ */
+export const keyRevocations = new EventEmitter<{ revoked: [keyId: string] }>();
+keyRevocations.setMaxListeners(0);
+
+/** Revokes an API key at once (every later request, subscription and open socket of it is refused). */
+export async function revokeApiKey(repos: Pick<Repositories, "apiKeys">, keyId: string): Promise<boolean> {
+  const revoked = await repos.apiKeys.revoke(keyId, Date.now());
+  if (revoked) keyRevocations.emit("revoked", keyId);
+  return revoked;
 }
 
 export interface LoadedKey {

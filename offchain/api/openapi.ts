@@ -27,15 +27,16 @@ export function buildOpenApi(routes: Route[], info: { title: string; version: st
       `${HEADER.timestamp} is unix ms within the window, ${HEADER.nonce} is single-use; staff keys with TOTP add ${HEADER.totp}.`,
   });
   for (const r of routes) {
+    const idem = z
+      .string()
+      .min(1)
+      .max(128)
+      .openapi({ description: "same key + same body → first result; other body → 409" });
     const headers = r.write
-      ? z.object({
-          [HEADER.idempotencyKey]: z
-            .string()
-            .min(1)
-            .max(128)
-            .openapi({ description: "same key + same body → first result; other body → 409" }),
-        })
-      : undefined;
+      ? z.object({ [HEADER.idempotencyKey]: idem })
+      : r.idempotent
+        ? z.object({ [HEADER.idempotencyKey]: idem.optional() })
+        : undefined;
     const responses: Record<number, { description: string; content?: Record<string, { schema: z.ZodTypeAny }> }> = {
       [r.status ?? 200]: {
         description: "success",

@@ -3,7 +3,7 @@ import { z, type ZodError, type ZodTypeAny } from "zod";
 import { canonicalJson, equalHex, open, randomHex, seal, sha256Hex } from "../shared/crypto";
 import { AppError } from "../shared/errors";
 import type { Logger } from "../shared/logger";
-import type { Store } from "../store";
+import type { IdempotencyOwner, Store } from "../store";
 import { httpStatusOf } from "./errors";
 import { loadApiKey } from "./keys";
 import type { RateLimiter } from "./ratelimit";
@@ -19,6 +19,11 @@ export interface PipelineDeps {
   timestampWindowMs: number;
   limiter: RateLimiter;
   log: Logger;
+  /**
+   * The process claiming idempotency keys (its instance and epoch): a key whose claiming process is gone is free
+   * to retry. Without it, a pending key stays pending until its request ends.
+   */
+  owner?: () => IdempotencyOwner | undefined;
 }
 
 const NONCE = /^[A-Za-z0-9_-]{8,64}$/;
@@ -152,12 +157,15 @@ export function routeHandler(route: Route, deps: PipelineDeps) {
     const query = parseFields(route.query, req.query as object, "query");
     const body = parseBody(route, req, raw);
     const idemKey = header(req, HEADER.idempotencyKey);
-    if (route.write && (!idemKey || !IDEMPOTENCY_KEY.test(idemKey))) {
+    const keyed = route.write || (route.idempotent === "optional" && idemKey !== undefined);
+    if (keyed && (!idemKey || !IDEMPOTENCY_KEY.test(idemKey))) {
       throw new AppError(
         "VALIDATION_FAILED",
-        `${HEADER.idempotencyKey}: every write needs a key of 1-128 characters [A-Za-z0-9_.:-]`,
+        `${HEADER.idempotencyKey}: ${route.write ? "every write needs" : "when given, it must be"} a key of 1-128 characters [A-Za-z0-9_.:-]`,
         {
-          details: { issues: [{ field: `headers.${HEADER.idempotencyKey}`, message: "required" }] },
+          details: {
+            issues: [{ field: `headers.${HEADER.idempotencyKey}`, message: route.write ? "required" : "malformed" }],
+          },
         },
       );
     }
@@ -177,7 +185,7 @@ export function routeHandler(route: Route, deps: PipelineDeps) {
         return (log ??= deps.log.child({ requestId, keyId: caller.keyId, route: action }));
       },
     };
-    if (!route.write) {
+    if (!keyed) {
       const out = await route.handler(ctx);
       if (route.audited) {
         await deps.store.transaction((tx) =>
@@ -207,7 +215,8 @@ export function routeHandler(route: Route, deps: PipelineDeps) {
 
     const requestHash = sha256Hex([req.method, req.originalUrl, sha256Hex(raw)].join("\n"));
     const aad = `idem:${caller.keyId}:${idemKey}`;
-    const claim = await deps.store.idempotency.begin(caller.keyId, idemKey!, requestHash, Date.now());
+    const owner = deps.owner?.();
+    const claim = await deps.store.idempotency.begin(caller.keyId, idemKey!, requestHash, Date.now(), owner);
     if (claim.kind === "conflict") {
       throw new AppError("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request", {
         details: { idempotencyKey: idemKey },
@@ -223,6 +232,10 @@ export function routeHandler(route: Route, deps: PipelineDeps) {
       res.status(claim.status).json(JSON.parse(open(deps.secretKey, String(claim.body), aad)));
       return;
     }
+    if (claim.reclaimed)
+      ctx.log.warn("idempotency key taken over from a process that is gone; running the request again", {
+        idempotencyKey: idemKey,
+      });
     let status: number;
     let payload: unknown;
     try {
@@ -231,7 +244,7 @@ export function routeHandler(route: Route, deps: PipelineDeps) {
     } catch (err) {
       const appErr = err instanceof AppError ? err : undefined;
       if (!appErr || httpStatusOf(appErr.code) >= 500) {
-        await deps.store.idempotency.abandon(caller.keyId, idemKey!).catch(() => undefined);
+        await deps.store.idempotency.abandon(caller.keyId, idemKey!, owner).catch(() => undefined);
         throw err;
       }
       status = httpStatusOf(appErr.code);
@@ -240,8 +253,9 @@ export function routeHandler(route: Route, deps: PipelineDeps) {
     // Responses may carry secrets (a new API key), so the stored copy is sealed like every secret at rest.
     const canonical = canonicalJson(payload ?? null);
     const sealed = seal(deps.secretKey, canonical, aad);
-    await deps.store.transaction(async (tx) => {
-      await tx.idempotency.complete(caller.keyId, idemKey!, status, sealed);
+    const stored = await deps.store.transaction(async (tx) => {
+      const done = await tx.idempotency.complete(caller.keyId, idemKey!, status, sealed, owner);
+      if (!route.write) return done;
       await tx.audit.append({
         actor: caller.keyId,
         role: caller.role,
@@ -257,7 +271,12 @@ export function routeHandler(route: Route, deps: PipelineDeps) {
           bodySha256: sha256Hex(raw),
         },
       });
+      return done;
     });
+    if (!stored)
+      ctx.log.warn("idempotency key was taken over while this request ran; its response is not the stored one", {
+        idempotencyKey: idemKey,
+      });
     res.status(status).json(JSON.parse(canonical));
   };
 }

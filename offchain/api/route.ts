@@ -32,6 +32,12 @@ export interface RouteSpec<P extends AnyZodObject, Q extends AnyZodObject, B ext
   tags?: string[];
   roles: readonly Role[] | "public";
   write: boolean;
+  /**
+   * A route that is not `write` may still take an Idempotency-Key when the client sends one ("optional"): a retry
+   * with the same key and body gets the first answer (a signed order, whose own hash already makes it
+   * idempotent, gains a definitive answer for a request whose response was lost). Not audited per request.
+   */
+  idempotent?: "optional";
   /** Also audit this read (an admin action such as viewing personal data). Writes are always audited. */
   audited?: boolean;
   /** Audit action name; defaults to "<METHOD> <path>". */

@@ -1,5 +1,6 @@
 import type { Log, Provider } from "ethers";
 import { AppError } from "../shared/errors";
+import type { InstanceClaim } from "../shared/instance";
 import type { Logger } from "../shared/logger";
 import type { Repositories, Store, StoredEvent } from "../store";
 import { combineHandlers, type ContractHandler, type IndexedEvent } from "./handlers/types";
@@ -47,7 +48,8 @@ export class Indexer {
   private readonly byAddress = new Map<string, ContractHandler>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
-  private readonly owner = `indexer-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  private owner = `indexer-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  private claim: InstanceClaim | undefined;
   readonly status: IndexerStatus = { lastBlock: -1, head: -1, events: 0, rewinds: 0 };
   private headLimit: (() => number) | undefined;
   /** The epoch of the lease `start()` holds: every step's transaction checks it (fencing). */
@@ -209,14 +211,29 @@ export class Indexer {
 
   /**
    * Runs `step` every `intervalMs` while this process holds the indexer's lease (one active indexer per name
-   * across instances sharing the store). Errors are logged and retried on the next tick.
+   * across instances sharing the store). Errors are logged and retried on the next tick. With `holder` (this
+   * process's lease owner and instance claim), a restart of the same instance takes the lease back at once.
    */
-  start(intervalMs: number, leaseTtlMs = Math.max(30_000, intervalMs * 5)): void {
+  start(
+    intervalMs: number,
+    leaseTtlMs = Math.max(30_000, intervalMs * 5),
+    holder?: { owner: string; claim: InstanceClaim },
+  ): void {
     if (this.timer) return;
+    if (holder) {
+      this.owner = holder.owner;
+      this.claim = holder.claim;
+    }
     const lease = `indexer:${this.opts.name}`;
     const tick = async (): Promise<void> => {
       try {
-        this.leaseEpoch = await this.opts.store.locks.acquireLease(lease, this.owner, leaseTtlMs);
+        this.leaseEpoch = await this.opts.store.locks.acquireLease(
+          lease,
+          this.owner,
+          leaseTtlMs,
+          Date.now(),
+          this.claim,
+        );
         if (this.leaseEpoch !== undefined) await this.catchUp();
       } catch (err) {
         this.opts.log.error("indexer step failed", { err });

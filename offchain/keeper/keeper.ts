@@ -9,6 +9,7 @@ import {
   type MarginEngine,
   type OracleRouter,
 } from "../../typechain-types";
+import type { InstanceClaim } from "../shared/instance";
 import type { Override } from "../store";
 import { AccountIndex, State, STATE_NAMES, type AccountSnapshot } from "./accountIndex";
 import { deliverNotifications } from "./deliverNotifications";
@@ -63,7 +64,8 @@ export class Keeper {
   readonly metrics: KeeperMetrics;
   private readonly engine: MarginEngine;
   private readonly router: OracleRouter;
-  private readonly owner = `keeper-${process.pid}-${randomBytes(4).toString("hex")}`;
+  private owner = `keeper-${process.pid}-${randomBytes(4).toString("hex")}`;
+  private claim: InstanceClaim | undefined;
   private assets: string[] = [];
   private haircuts = new Map<string, bigint>();
   private feedToAsset = new Map<string, string>();
@@ -219,12 +221,20 @@ export class Keeper {
     return work.length;
   }
 
-  /** Runs `tick` every pollIntervalMs under the store lease `keeper` (one active keeper across instances). */
-  start(): void {
+  /**
+   * Runs `tick` every pollIntervalMs under the store lease `keeper` (one active keeper across instances). With
+   * `holder` (this process's lease owner and instance claim), a restart of the same instance takes it back at once.
+   */
+  start(holder?: { owner: string; claim: InstanceClaim }): void {
+    if (holder) {
+      this.owner = holder.owner;
+      this.claim = holder.claim;
+    }
     const loop = async (): Promise<void> => {
       try {
         const ttl = Math.max(5_000, this.deps.settings.pollIntervalMs * 20);
-        if (await this.deps.store.locks.tryAcquire("keeper", this.owner, ttl)) await this.tick();
+        if (await this.deps.store.locks.tryAcquire("keeper", this.owner, ttl, Date.now(), this.claim))
+          await this.tick();
       } catch (err) {
         this.deps.log.warn("keeper tick failed; retrying", { err: String((err as Error)?.message ?? err) });
       }

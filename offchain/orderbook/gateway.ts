@@ -8,6 +8,7 @@ import { type InstrumentSpec } from "./instrument";
 import type { PreTradeRisk } from "./risk";
 import { BookService, JournalFailedError, type Ack } from "./service";
 import { StoreJournal, StoreSnapshotStore, type WriteFence } from "./storeJournal";
+import type { Repositories } from "../store";
 import { type AccountId, type BookCommand, RejectCode, Side, StpMode, TimeInForce } from "./types";
 
 /** One side of a trade as the settlement hub takes it: the owner's signed order and its compact signature. */
@@ -123,6 +124,22 @@ interface StoredOrder {
   instrument: string;
 }
 
+/** What a snapshot records of the orders the gateway was still placing at its instant (orphan detection). */
+interface PlacingMeta {
+  /** The highest order id handed out. */
+  maxId: number;
+  /** Ids stored but not yet sequenced (nor forgotten after a refusal). */
+  placing: number[];
+}
+
+/** Whether a stored signed order is the one the book holds for that order (price, and total = open + filled). */
+function agrees(o: StoredOrder, r: { price: number; qty: number; filled: number }, spec: InstrumentSpec): boolean {
+  return (
+    o.order.limitPrice === BigInt(r.price) * spec.tickSize &&
+    o.order.quantity === BigInt(r.qty + r.filled) * spec.lotSize
+  );
+}
+
 /** A fills cursor "seq.idx.role" (what `openOrders` returns as nextCursor). */
 function parseCursor(cursor: string): FillCursor {
   const m = /^([0-9]{1,15})\.([0-9]{1,6})\.(maker|taker)$/.exec(cursor);
@@ -161,6 +178,10 @@ export class OrderGateway {
   private readonly byToken = new Map<string, Book>();
   private readonly orders = new Map<number, StoredOrder>();
   private nextId = 1;
+  /** Order ids whose signed order is (being) stored but whose command is not sequenced yet. */
+  private readonly placing = new Set<number>();
+  /** One writer per order: the modify or cancel in progress on each order id, the next waits for it. */
+  private readonly writers = new Map<number, Promise<unknown>>();
   private readonly lastOracle = new Map<string, number>();
 
   private constructor(
@@ -184,6 +205,13 @@ export class OrderGateway {
         onCommandStart(s: number): void {
           seq = s;
         },
+        // applied, so sequenced: a snapshot taken from here on covers it (it is no longer being placed)
+        onAccepted(id: number): void {
+          g.placing.delete(id);
+        },
+        onRejected(id: number): void {
+          g.placing.delete(id);
+        },
         onTrade(
           takerId: number,
           _ta: AccountId,
@@ -199,6 +227,8 @@ export class OrderGateway {
         },
       });
       const waiting: Book["waiting"] = [];
+      const journal = await StoreJournal.open(opts.store, spec.id, opts.fence);
+      const snapshots = new StoreSnapshotStore(opts.store, spec.id, undefined, opts.fence);
       const svc = await BookService.open({
         instrument: spec.id,
         // a snapshot compacts the journal: it may cover a command only once that command's trades are in the sink
@@ -207,8 +237,9 @@ export class OrderGateway {
             if (![...trades.keys()].some((s) => s <= upTo)) return resolve();
             waiting.push({ seq: upTo, resolve, reject });
           }),
-        journal: await StoreJournal.open(opts.store, spec.id, opts.fence),
-        snapshots: new StoreSnapshotStore(opts.store, spec.id, undefined, opts.fence),
+        journal,
+        snapshots,
+        snapshotMeta: (): PlacingMeta => ({ maxId: g.nextId - 1, placing: [...g.placing] }),
         risk: opts.risk,
         observers: [collector],
         snapshotEvery: opts.snapshotEvery ?? 1_000,
@@ -218,6 +249,7 @@ export class OrderGateway {
       const book: Book = { spec, svc, trades, waiting };
       g.books.set(spec.id, book);
       g.byToken.set(spec.base.toLowerCase(), book);
+      await g.repair(book, journal, snapshots);
       // trades replayed from the journal may not have reached the sink before a crash: hand them again (idempotent)
       for (const s of [...trades.keys()].sort((a, b) => a - b)) await g.settle(book, s);
     }
@@ -252,70 +284,97 @@ export class OrderGateway {
     await this.opts.riskState?.ensure(p.order.account);
     const id = this.nextId++;
     const stored: StoredOrder = { order: p.order, sig: p.sig, instrument: book.spec.id };
-    const fresh = await this.opts.store.orderbook.insertOrder({
-      orderId: id,
-      instrument: book.spec.id,
-      account: p.order.account,
-      orderHash: hash,
-      body: encodeStored(stored),
-    });
-    if (!fresh) throw rejected("ORDER_REPLAYED", "this signed order was submitted before", { orderHash: hash });
-    this.orders.set(id, stored);
-    const account = p.order.account.toLowerCase();
-    const side = p.order.side === 0 ? Side.Buy : Side.Sell;
-    let cmd: BookCommand;
-    if (p.type === "market") {
-      // the hub refuses any fill beyond the signed limit: a market order is an IOC at its worst acceptable price
-      cmd = {
-        kind: "limit",
-        id,
-        account,
-        side,
-        price: ticks,
-        qty: lots,
-        tif: TimeInForce.IOC,
-        stp: StpMode.CancelNewest,
-      };
-    } else {
-      const tif = TimeInForce[p.tif];
-      cmd = {
-        kind: "limit",
-        id,
-        account,
-        side,
-        price: ticks,
-        qty: lots,
-        tif,
-        postOnly: p.postOnly,
-        stp: StpMode.CancelNewest,
-      };
-      if (tif === TimeInForce.GTT) cmd.expiresAt = Number(p.order.expiry) * 1000;
-    }
+    this.placing.add(id);
     try {
-      const ack = await this.submit(book, cmd);
-      return { id, orderHash: hash, instrument: book.spec.id, ack };
-    } catch (err) {
-      // refused before sequencing (pre-trade risk): nothing was journaled, so the signed order may come again
-      if (err instanceof AppError && err.code === "ORDER_REJECTED" && err.details.seq === 0) {
-        this.orders.delete(id);
-        await this.opts.store.orderbook.deleteOrder(id);
+      await this.opts.store.transaction(async (tx) => {
+        await this.opts.fence?.(tx);
+        const fresh = await tx.orderbook.insertOrder({
+          orderId: id,
+          instrument: book.spec.id,
+          account: p.order.account,
+          orderHash: hash,
+          body: encodeStored(stored),
+        });
+        if (!fresh) throw await replayed(tx, hash);
+        // the hub spends a nonce once: one live order per (account, nonce), none on a spent or retired nonce
+        if (!(await tx.orderbook.reserveNonce(p.order.account, p.order.nonce, id)))
+          throw (await nonceRefusal(tx, p.order.account, p.order.nonce, id)) ?? new Error("nonce reservation failed");
+      });
+      this.orders.set(id, stored);
+      const account = p.order.account.toLowerCase();
+      const side = p.order.side === 0 ? Side.Buy : Side.Sell;
+      let cmd: BookCommand;
+      if (p.type === "market") {
+        // the hub refuses any fill beyond the signed limit: a market order is an IOC at its worst acceptable price
+        cmd = {
+          kind: "limit",
+          id,
+          account,
+          side,
+          price: ticks,
+          qty: lots,
+          tif: TimeInForce.IOC,
+          stp: StpMode.CancelNewest,
+        };
+      } else {
+        const tif = TimeInForce[p.tif];
+        cmd = {
+          kind: "limit",
+          id,
+          account,
+          side,
+          price: ticks,
+          qty: lots,
+          tif,
+          postOnly: p.postOnly,
+          stp: StpMode.CancelNewest,
+        };
+        if (tif === TimeInForce.GTT) cmd.expiresAt = Number(p.order.expiry) * 1000;
       }
-      throw err;
+      const before = book.svc.engine.seq;
+      const pending = this.submit(book, cmd);
+      // sequenced (synchronously, in submit): from here the journal decides whether the order exists
+      const sequenced = book.svc.engine.seq > before;
+      if (sequenced) this.placing.delete(id);
+      try {
+        const ack = await pending;
+        return { id, orderHash: hash, instrument: book.spec.id, ack };
+      } catch (err) {
+        // never sequenced (refused by pre-trade risk, or the book stopped): the signed order may come again
+        if (!sequenced) {
+          this.orders.delete(id);
+          await this.opts.store.orderbook
+            .deleteOrder(id)
+            .catch((e: unknown) =>
+              this.opts.log?.("warn", "could not forget an order that never entered the book", { id, err: String(e) }),
+            );
+        }
+        throw err;
+      }
+    } finally {
+      this.placing.delete(id);
     }
   }
 
   /** Cancels the caller's order `id`. */
   async cancel(caller: string, id: number): Promise<Ack> {
-    const { book } = await this.owned(caller, id);
-    return this.submit(book, { kind: "cancel", id, account: caller.toLowerCase() });
+    return this.exclusive(id, async () => {
+      const { book } = await this.owned(caller, id);
+      return this.submit(book, { kind: "cancel", id, account: caller.toLowerCase() });
+    });
   }
 
   /**
    * Modifies the caller's order `id` to the price and size of a new signed order (the hub settles only what was
    * signed, so a new price or size needs a new signature). The new signed order must match the old one except for
-   * limitPrice, quantity and nonce; it replaces the old one for every later fill of this book order.
+   * limitPrice, quantity and nonce; it replaces the old one for every later fill of this book order. Modifies and
+   * cancels of one order run one at a time (one writer per order).
    */
   async modify(caller: string, id: number, order: SignedOrderFields, sig: CompactSignature): Promise<Ack> {
+    return this.exclusive(id, () => this.modifyNow(caller, id, order, sig));
+  }
+
+  private async modifyNow(caller: string, id: number, order: SignedOrderFields, sig: CompactSignature): Promise<Ack> {
     const { book, stored } = await this.owned(caller, id);
     const o = stored.order;
     if (
@@ -328,30 +387,157 @@ export class OrderGateway {
     }
     const { ticks, lots, hash } = await this.checkSigned(caller, book.spec, order, sig);
     await this.opts.riskState?.ensure(order.account);
-    let filledLots = -1;
-    for (const r of book.svc.engine.book.restingOrders(o.side === 0 ? Side.Buy : Side.Sell)) {
-      if (r.id === id) filledLots = r.filled;
-    }
-    if (filledLots < 0) throw rejected(RejectCode.UnknownOrder, `order ${id} is not resting`);
     // the book counts open lots; the signed quantity is the order's total, so what has filled stays filled
-    const openLots = lots - filledLots;
-    if (openLots <= 0) throw rejected(RejectCode.InvalidQuantity, "the new quantity is not above what has filled");
+    const openLots = (): number => {
+      const r = book.svc.engine.book.get(id);
+      if (r === undefined) throw rejected(RejectCode.UnknownOrder, `order ${id} is not resting`);
+      if (lots - r.filled <= 0)
+        throw rejected(RejectCode.InvalidQuantity, "the new quantity is not above what has filled");
+      return lots - r.filled;
+    };
+    openLots();
     const next: StoredOrder = { order, sig, instrument: book.spec.id };
-    // the new signed order is stored before the book changes: a fill after the modify must settle under it
-    if (!(await this.opts.store.orderbook.replaceOrder(id, hash, encodeStored(next))))
-      throw rejected("ORDER_REPLAYED", "this signed order was submitted before");
-    this.orders.set(id, next);
+    const oldHash = this.orderHash(o);
+    const newNonce = order.nonce !== o.nonce;
+    // the new signed order is stored before the book changes (a crash in between is repaired at the next open),
+    // and only over the version this request read (compare-and-swap)
+    const reserved = await this.opts.store.transaction(async (tx) => {
+      await this.opts.fence?.(tx);
+      const r = await tx.orderbook.replaceOrder(id, hash, encodeStored(next), oldHash);
+      if (r === "used") throw await replayed(tx, hash);
+      if (r === "changed")
+        throw new AppError("CONFLICT", `order ${id} was changed by another request; read it again`, {
+          details: { orderId: id },
+        });
+      if (!newNonce) return false;
+      if (await tx.orderbook.reserveNonce(order.account, order.nonce, id)) return true;
+      // refused unless the nonce is already this order's own (an earlier version of it used it)
+      const refusal = await nonceRefusal(tx, order.account, order.nonce, id);
+      if (refusal) throw refusal;
+      return false;
+    });
     let ack: Ack;
     try {
-      ack = await this.submit(book, { kind: "modify", id, account: caller.toLowerCase(), price: ticks, qty: openLots });
+      // fills may have happened while the new signed order was stored: the open quantity is taken at sequencing,
+      // and fills before this point settle under the old signed order, fills after it under the new one
+      const cmd: BookCommand = { kind: "modify", id, account: caller.toLowerCase(), price: ticks, qty: openLots() };
+      this.orders.set(id, next);
+      ack = await this.submit(book, cmd);
     } catch (err) {
-      if (err instanceof AppError && err.code === "ORDER_REJECTED") {
-        await this.opts.store.orderbook.replaceOrder(id, this.orderHash(o), encodeStored(stored));
-        this.orders.set(id, stored);
-      }
+      if (err instanceof AppError && err.code === "ORDER_REJECTED")
+        await this.restore(id, stored, next, hash, reserved);
       throw err;
     }
     return ack;
+  }
+
+  /**
+   * Puts back the signed order a refused modify replaced, only while the stored one is still the one that modify
+   * wrote (compare-and-swap); gives back the nonce the refused one reserved (`releaseNonce`: it reserved a new one).
+   */
+  private async restore(
+    id: number,
+    previous: StoredOrder,
+    refused: StoredOrder,
+    refusedHash: string,
+    releaseNonce: boolean,
+  ): Promise<void> {
+    const restored = await this.opts.store.transaction(async (tx) => {
+      await this.opts.fence?.(tx);
+      const r = await tx.orderbook.replaceOrder(
+        id,
+        this.orderHash(previous.order),
+        encodeStored(previous),
+        refusedHash,
+      );
+      if (r === "ok" && releaseNonce) await tx.orderbook.releaseNonce(refused.order.account, refused.order.nonce, id);
+      return r === "ok";
+    });
+    if (restored) this.orders.set(id, previous);
+    else this.opts.log?.("warn", "a refused modify's signed order was replaced since; not restored", { id });
+  }
+
+  /** Runs `fn` once every earlier modify or cancel of order `id` has finished: one writer per order. */
+  private async exclusive<T>(id: number, fn: () => Promise<T>): Promise<T> {
+    const run = (this.writers.get(id) ?? Promise.resolve()).then(fn);
+    const tail = run.catch(() => undefined);
+    this.writers.set(id, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.writers.get(id) === tail) this.writers.delete(id);
+    }
+  }
+
+  /**
+   * Cancels book orders whose nonce the hub has since spent (the client's on-chain cancelOrder) or retired
+   * (raiseMinNonce): their fills could never settle. Returns how many were cancelled.
+   */
+  async cancelDeadNonces(): Promise<number> {
+    let cancelled = 0;
+    for (const id of await this.opts.store.orderbook.ordersWithDeadNonces()) {
+      if (![...this.books.values()].some((b) => b.svc.engine.book.has(id))) continue;
+      const o = await this.stored(id);
+      const book = o && this.books.get(o.instrument);
+      if (!o || !book || !book.svc.engine.book.has(id)) continue;
+      await this.exclusive(id, () =>
+        this.submit(book, { kind: "cancel", id, account: o.order.account.toLowerCase() }).catch(() => undefined),
+      );
+      cancelled++;
+      this.opts.log?.("info", "order cancelled: its nonce is spent on-chain", { id, nonce: o.order.nonce.toString() });
+    }
+    return cancelled;
+  }
+
+  /**
+   * At open, after replay: forgets signed orders a previous process stored but never journaled (it died between
+   * the two; such an order is in no book, so it may be submitted again), and puts back the signed order of any
+   * order whose modify was stored but never applied. The latest snapshot says which order ids were still being
+   * placed at its instant; journaled placements after it name the rest.
+   */
+  private async repair(book: Book, journal: StoreJournal, snapshots: StoreSnapshotStore): Promise<void> {
+    const { spec } = book;
+    const latest = await snapshots.latestWithMeta();
+    const meta = latest?.meta as Partial<PlacingMeta> | undefined;
+    if (latest === undefined || typeof meta?.maxId === "number") {
+      const journaled = new Set<number>();
+      for (const e of await journal.read(latest?.snapshot.seq ?? 0))
+        if (e.cmd.kind === "limit" || e.cmd.kind === "market" || e.cmd.kind === "protective") journaled.add(e.cmd.id);
+      const maxId = meta?.maxId ?? 0;
+      this.nextId = Math.max(this.nextId, maxId + 1);
+      const orphans = (await this.opts.store.orderbook.orderIdsAfter(spec.id, maxId, meta?.placing ?? [])).filter(
+        (id) => !journaled.has(id),
+      );
+      for (const id of orphans) {
+        await this.opts.store.transaction(async (tx) => {
+          await this.opts.fence?.(tx);
+          await tx.orderbook.deleteOrder(id);
+        });
+        this.orders.delete(id);
+      }
+      if (orphans.length > 0)
+        this.opts.log?.("warn", "forgot signed orders stored but never journaled (in no book)", {
+          instrument: spec.id,
+          orderIds: orphans,
+        });
+    } else {
+      this.opts.log?.("warn", "the latest snapshot predates placement tracking; unjournaled orders not checked", {
+        instrument: spec.id,
+      });
+    }
+    for (const m of await this.opts.store.orderbook.modifiedOrders(spec.id)) {
+      const r = book.svc.engine.book.get(m.orderId);
+      if (r === undefined || agrees(decodeStored(m.body), r, spec)) continue;
+      const previous = decodeStored(m.prevBody);
+      if (!agrees(previous, r, spec)) {
+        this.opts.log?.("error", "stored signed order disagrees with the book", { id: m.orderId, instrument: spec.id });
+        continue;
+      }
+      // its new nonce (if any) stays reserved: whether the lost modify reserved it or an earlier version used it is
+      // not known here, and a reserved nonce only costs the client another nonce
+      await this.restore(m.orderId, previous, decodeStored(m.body), m.orderHash, false);
+      this.opts.log?.("warn", "put back the signed order of a modify that never reached the book", { id: m.orderId });
+    }
   }
 
   /**
@@ -554,6 +740,43 @@ export class OrderGateway {
     }
     return { ticks: Number(ticks), lots: Number(lots), hash: "0x" + structHash.toString("hex") };
   }
+}
+
+/** ORDER_REPLAYED, naming the order that already carries this signed order. */
+async function replayed(tx: Repositories, hash: string): Promise<AppError> {
+  const orderId = await tx.orderbook.orderIdByHash(hash);
+  return rejected("ORDER_REPLAYED", "this signed order was submitted before", { orderHash: hash, orderId });
+}
+
+/**
+ * Why `nonce` of `account` cannot back book order `orderId` (the hub would refuse the second order on a nonce):
+ * NONCE_USED (reserved by another order, or spent on-chain by cancelOrder) or NONCE_BELOW_MIN (raiseMinNonce).
+ * Undefined when the nonce is in fact this order's own.
+ */
+async function nonceRefusal(
+  tx: Repositories,
+  account: string,
+  nonce: bigint,
+  orderId: number,
+): Promise<AppError | undefined> {
+  const st = await tx.orderbook.nonceState(account, nonce);
+  if (nonce < st.minNonce)
+    return rejected("NONCE_BELOW_MIN", `nonce ${nonce} is below the account's minNonce ${st.minNonce} at the hub`, {
+      nonce: nonce.toString(),
+      minNonce: st.minNonce.toString(),
+    });
+  if (st.spent)
+    return rejected("NONCE_USED", `nonce ${nonce} is spent at the hub (cancelled on-chain)`, {
+      nonce: nonce.toString(),
+      reason: "spent",
+    });
+  if (st.reservedBy !== null && st.reservedBy !== orderId)
+    return rejected("NONCE_USED", `nonce ${nonce} belongs to order ${st.reservedBy}; sign with an unused nonce`, {
+      nonce: nonce.toString(),
+      reason: "reserved",
+      orderId: st.reservedBy,
+    });
+  return undefined;
 }
 
 function fillOf(t: SettlementTrade, orderId: number, o: StoredOrder, role: "maker" | "taker"): FillRow {

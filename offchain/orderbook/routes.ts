@@ -98,10 +98,13 @@ export function orderbookRoutes(gateway: OrderGateway): CapabilityRoutes {
         description:
           "The order's account must be the API key's account; it is signed by the account or a live trading key. " +
           "limitPrice/quantity map to the book's ticks/lots; a market order is IOC at its signed (worst) limitPrice. " +
-          "The same signed order is accepted once (ORDER_REPLAYED). Answered once the command is durable.",
+          "The same signed order is accepted once (ORDER_REPLAYED, naming the order that has it); one live order per " +
+          "hub nonce (NONCE_USED, NONCE_BELOW_MIN). Answered once the command is durable. An optional " +
+          "Idempotency-Key gives a retry the first answer.",
         tags: ["orderbook"],
         roles: ["client"],
         write: false,
+        idempotent: "optional",
         body: placeBody,
         response: ackSchema.extend({ instrument: z.string(), orderHash: bytes32 }),
         status: 201,
@@ -127,6 +130,7 @@ export function orderbookRoutes(gateway: OrderGateway): CapabilityRoutes {
         tags: ["orderbook"],
         roles: ["client"],
         write: false,
+        idempotent: "optional",
         params: z.object({ id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }).strict(),
         response: ackSchema,
         handler: async ({ caller, params }) => {
@@ -145,6 +149,7 @@ export function orderbookRoutes(gateway: OrderGateway): CapabilityRoutes {
         tags: ["orderbook"],
         roles: ["client"],
         write: false,
+        idempotent: "optional",
         params: z.object({ id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }).strict(),
         body: z.object({ order: signedOrder, signature: compactSig }).strict(),
         response: ackSchema,

@@ -38,6 +38,11 @@ export interface BookServiceOptions {
    * without this a crash between the journal and the trade sink would lose the trades for good.
    */
   beforeSnapshot?: (seq: number) => Promise<void>;
+  /**
+   * Called at the very instant a snapshot's state is taken (synchronously, with the engine at `seq`); what it
+   * returns is saved with the snapshot. The gateway records which orders it was still placing.
+   */
+  snapshotMeta?: (seq: number) => unknown;
   /** Clock for stamping commands (ms). Tests and replays pass their own. */
   now?: () => number;
   /** Structured log callback until offchain/shared/logger.ts exists. */
@@ -175,10 +180,11 @@ export class BookService {
     const every = this.opts.snapshotEvery ?? 0;
     if (every <= 0 || this.snapshotting !== null || seq - this.lastSnapshotSeq < every) return;
     const snap = this.engine.snapshot();
+    const meta = this.opts.snapshotMeta?.(snap.seq);
     // the snapshot may only be saved once the journal holds everything it covers
     this.snapshotting = durable
       .then(() => this.opts.beforeSnapshot?.(snap.seq))
-      .then(() => this.opts.snapshots.save(snap))
+      .then(() => this.opts.snapshots.save(snap, meta))
       .then(() => this.opts.journal.compact(snap.seq))
       .then(() => {
         this.lastSnapshotSeq = snap.seq;
@@ -194,9 +200,10 @@ export class BookService {
   async snapshotNow(): Promise<number> {
     if (this.snapshotting !== null) await this.snapshotting;
     const snap = this.engine.snapshot();
+    const meta = this.opts.snapshotMeta?.(snap.seq);
     await this.opts.journal.flush();
     await this.opts.beforeSnapshot?.(snap.seq);
-    await this.opts.snapshots.save(snap);
+    await this.opts.snapshots.save(snap, meta);
     await this.opts.journal.compact(snap.seq);
     this.lastSnapshotSeq = snap.seq;
     return snap.seq;

@@ -4,8 +4,11 @@ import type { EngineSnapshot } from "./engine";
 
 /** Where engine snapshots are kept. The store-backed implementation comes with offchain/store. */
 export interface SnapshotStore {
-  /** Durably saves a snapshot (atomically: a crash leaves the previous one intact). */
-  save(s: EngineSnapshot): Promise<void>;
+  /**
+   * Durably saves a snapshot (atomically: a crash leaves the previous one intact). `meta` is what the book's owner
+   * recorded at the snapshot's instant (BookServiceOptions.snapshotMeta); stores that have no use for it drop it.
+   */
+  save(s: EngineSnapshot, meta?: unknown): Promise<void>;
   /** The snapshot with the highest sequence number, if any. */
   latest(): Promise<EngineSnapshot | undefined>;
 }

@@ -147,16 +147,23 @@ export class StoreSnapshotStore implements SnapshotStore {
     private readonly fence?: WriteFence,
   ) {}
 
-  async save(s: EngineSnapshot): Promise<void> {
+  async save(s: EngineSnapshot, meta?: unknown): Promise<void> {
     await this.store.transaction(async (tx) => {
       await this.fence?.(tx);
-      await tx.orderbook.saveSnapshot(this.instrument, s.seq, JSON.stringify(s));
+      await tx.orderbook.saveSnapshot(this.instrument, s.seq, JSON.stringify(meta === undefined ? s : { ...s, meta }));
       await tx.orderbook.pruneSnapshots(this.instrument, this.keep);
     });
   }
 
   async latest(): Promise<EngineSnapshot | undefined> {
+    return (await this.latestWithMeta())?.snapshot;
+  }
+
+  /** The latest snapshot and the meta saved with it (undefined when none was given). */
+  async latestWithMeta(): Promise<{ snapshot: EngineSnapshot; meta: unknown } | undefined> {
     const body = await this.store.orderbook.latestSnapshot(this.instrument);
-    return body === undefined ? undefined : (JSON.parse(body) as EngineSnapshot);
+    if (body === undefined) return undefined;
+    const { meta, ...snapshot } = JSON.parse(body) as EngineSnapshot & { meta?: unknown };
+    return { snapshot: snapshot as EngineSnapshot, meta };
   }
 }

@@ -1,4 +1,5 @@
 import type { ReserveLedger } from "../../typechain-types";
+import type { InstanceClaim } from "../shared/instance";
 import type { Logger } from "../shared/logger";
 import type { Store } from "../store";
 import type { MarginBalances, PendingAmountsProvider } from "./indexedSource";
@@ -19,5 +20,10 @@ export interface ReservesDeps {
   pending?: PendingAmountsProvider;
   /** The reserves indexer's name (its cursor is the confirmed head). */
   indexerName?: string;
+  /**
+   * This process as lease holder (its owner string and instance claim): a publish lease left by a crashed
+   * predecessor of the same instance is taken back at once instead of after its ten minutes.
+   */
+  leaseHolder?: () => { owner: string; claim: InstanceClaim } | undefined;
   log: Logger;
 }

@@ -13,7 +13,7 @@ import { publishEpoch, type PublishResult } from "./publish";
 
 const LEASE = "reserves:publish";
 const LEASE_MS = 10 * 60_000;
-const owner = `reserves-${process.pid}-${randomBytes(4).toString("hex")}`;
+const processOwner = `reserves-${process.pid}-${randomBytes(4).toString("hex")}`;
 let publishing = false;
 
 export interface PublishRequest {
@@ -29,8 +29,10 @@ export async function publishFromIndex(deps: ReservesDeps, req: PublishRequest =
   if (publishing) throw new AppError("CONFLICT", "another proof-of-reserves publish is running");
   publishing = true;
   let leased = false;
+  const holder = deps.leaseHolder?.();
+  const owner = holder?.owner ?? processOwner;
   try {
-    leased = await deps.store.locks.tryAcquire(LEASE, owner, LEASE_MS);
+    leased = await deps.store.locks.tryAcquire(LEASE, owner, LEASE_MS, Date.now(), holder?.claim);
     if (!leased) throw new AppError("CONFLICT", "another proof-of-reserves publish is running");
     const cursor = await deps.store.chain.cursor(deps.indexerName ?? RESERVES_INDEXER);
     if (!cursor) throw new AppError("CONFLICT", "the reserves indexer has not indexed any block yet");

@@ -1,9 +1,16 @@
 import { AppError } from "./errors";
+import type { InstanceClaim } from "./instance";
 import type { Logger } from "./logger";
 
 /** What a lease needs of the store (store.locks): take or renew with an epoch, give up. */
 export interface LeaseStore {
-  acquireLease(name: string, owner: string, ttlMs: number): Promise<number | undefined>;
+  acquireLease(
+    name: string,
+    owner: string,
+    ttlMs: number,
+    now?: number,
+    claim?: InstanceClaim,
+  ): Promise<number | undefined>;
   releaseLease(name: string, owner: string): Promise<void>;
 }
 
@@ -12,6 +19,8 @@ export interface LeaseOptions {
   name: string;
   /** This instance (unique per process start). */
   owner: string;
+  /** This process's instance and epoch: a lease an earlier process of the same instance held is taken at once. */
+  claim?: InstanceClaim;
   ttlMs: number;
   /** How often the holder renews and a standby tries (default ttl/3). */
   renewEveryMs?: number;
@@ -85,7 +94,7 @@ export class Lease {
     const asked = Date.now();
     let epoch: number | undefined;
     try {
-      epoch = await this.opts.store.acquireLease(name, owner, ttlMs);
+      epoch = await this.opts.store.acquireLease(name, owner, ttlMs, Date.now(), this.opts.claim);
     } catch (err) {
       // The store is unreachable: keep acting only while the last renewal is surely still ours.
       if (this.heldEpoch !== undefined && !this.held()) {

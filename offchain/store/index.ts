@@ -2,7 +2,8 @@ export { openStore, type Store, type StoreOptions, type Repositories } from "./s
 export type { Migration } from "./migrations";
 export { ALL_MIGRATIONS } from "./schema";
 export type { ChainCursor, StoredEvent, IdentityProjection } from "./repos/chain";
-export type { ApiKeyRecord, AuditEntry, AuditInput, IdempotencyOutcome } from "./repos/api";
+export type { ApiKeyRecord, AuditEntry, AuditInput, IdempotencyOutcome, IdempotencyOwner, LeaseRow } from "./repos/api";
+export type { InstanceClaim, InstanceRow } from "./repos/instances";
 export { AUDIT_GENESIS, auditHash } from "./repos/api";
 export type {
   ApplicantRecord,

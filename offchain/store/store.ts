@@ -3,6 +3,7 @@ import { migrate, type Migration } from "./migrations";
 import { openPostgres } from "./postgres";
 import { ApiKeyRepository, AuditRepository, IdempotencyRepository, LockRepository, NonceRepository } from "./repos/api";
 import { ChainRepository, ProjectionRepository } from "./repos/chain";
+import { InstanceRepository } from "./repos/instances";
 import { KycRepository } from "./repos/kyc";
 import { OrderbookRepository } from "./repos/orderbook";
 import { ReservesRepository } from "./repos/reserves";
@@ -24,6 +25,7 @@ export interface Repositories {
   idempotency: IdempotencyRepository;
   audit: AuditRepository;
   locks: LockRepository;
+  instances: InstanceRepository;
   kyc: KycRepository;
   reserves: ReservesRepository;
   settlement: SettlementRepository;
@@ -52,6 +54,7 @@ function repositories(db: SqlExecutor): Repositories {
     idempotency: new IdempotencyRepository(db),
     audit: new AuditRepository(db),
     locks: new LockRepository(db),
+    instances: new InstanceRepository(db),
     kyc: new KycRepository(db),
     reserves: new ReservesRepository(db),
     settlement: new SettlementRepository(db),

@@ -117,7 +117,9 @@ export async function startProduction(env: Env = process.env, say: (l: string) =
     let reporter: PriceReporterService | undefined;
     reporterLease = new Lease({
       name: "role:oracle-reporter",
-      owner: `${env.MB_ADVERTISED_URL ?? service.url} oracle-${process.pid}-${Math.random().toString(36).slice(2)}`,
+      // this process of this instance: a restart takes the reporter's lease back at once
+      owner: service.instance.owner(env.MB_ADVERTISED_URL ?? service.url),
+      claim: service.instance.claim,
       ttlMs,
       store: service.store.locks,
       log,

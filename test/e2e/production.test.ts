@@ -9,7 +9,12 @@ import { settlementDomain, signOrder, type SignedOrderFields } from "../../offch
 import { openStore, type Store } from "../../offchain/store";
 import type { DeploymentRecord } from "../../scripts/deploy/types";
 import { startLocalChain, type LocalChain } from "../../scripts/lib/localChain";
-import { CollateralToken__factory, KycRegistry__factory, MarginEngine__factory } from "../../typechain-types";
+import {
+  CollateralToken__factory,
+  KycRegistry__factory,
+  MarginEngine__factory,
+  SettlementHub__factory,
+} from "../../typechain-types";
 import { type Proc, runScript, spawnProc, waitForOutput } from "../helpers/childProcess";
 import { createTestDatabase, type TestPostgres } from "../helpers/postgres";
 
@@ -390,5 +395,208 @@ describe("production profile: deploy by configuration, two instances on one Post
     });
     expect(redirect.body.error.code).to.equal("NOT_LEADER");
     expect(b.output()).to.match(/lease (lost|taken over)/);
+  });
+
+  it("chaos: kill -9 during a burst of signed orders with idempotency keys, restart: nothing acknowledged lost, no key stuck, settling again within 10 s", async () => {
+    // One instance with the default lease time (10 s): without taking its own leases back, a restart would wait
+    // for them to expire. The instances of the earlier tests are gone.
+    for (const p of instances) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
+    await Promise.all(instances.map((p) => p.exited));
+    const env = { ...serviceEnv(API_PORTS[0]), MB_LEASE_TTL_MS: "10000" };
+    const url = urls[0];
+    const operator = await createApiKey(store, Buffer.from(SECRET, "hex"), {
+      role: "operator",
+      subject: "chaos-operator",
+      label: "chaos operator",
+    });
+    type Singleton = { name: string; state: string; holderEpoch: number | null; leaseEpoch: number };
+    type Status = { instance: { id: string; epoch: number }; singletons: Singleton[] };
+    const ROLES = [
+      "role:orderbook",
+      "job:settlement-batcher",
+      "indexer:main",
+      "indexer:reserves",
+      "role:oracle-reporter",
+    ];
+    const allHeld = async (): Promise<Status | undefined> => {
+      const r = await new ApiClient(url, operator).get<Status>("/v1/status");
+      if (r.status !== 200) return undefined;
+      const held = ROLES.every((n) => r.body.singletons.find((x) => x.name === n)?.state === "held here");
+      return held ? r.body : undefined;
+    };
+    let d = runScript("scripts/start.ts", env);
+    instances.push(d);
+    await waitForOutput(d, /production profile\) is running/);
+    const before = await until("every singleton on the one instance", allHeld, 30_000, 250);
+    const engine = MarginEngine__factory.connect(record.contracts.MarginEngine, chain.provider);
+    const hub = SettlementHub__factory.connect(record.contracts.SettlementHub, chain.provider);
+    const buyer = wallets[ACCOUNTS.buyer].address;
+    const bankBefore = await engine.balanceOf(buyer, record.contracts.mbBANK);
+
+    // The burst: crossing pairs of one lot at 10.00, each request with its own Idempotency-Key.
+    type Sent = { who: "buyer" | "seller"; idem: string; body: unknown; status?: number; ack?: { orderId: number } };
+    const sent: Sent[] = [];
+    let acked = 0;
+    let killedAt = 0;
+    const inFlight = new Set<Promise<void>>();
+    for (let i = 0; killedAt === 0 && i < 400; i++) {
+      const who = i % 2 === 0 ? ("seller" as const) : ("buyer" as const);
+      const body = await signed(ACCOUNTS[who], who === "seller" ? 1 : 0, 1_000n * TICK, 1n);
+      const req: Sent = { who, idem: `chaos-${i}`, body };
+      sent.push(req);
+      const p = new ApiClient(url, keys[who])
+        .request<{ orderId: number }>("POST", "/v1/orders", { body, idempotencyKey: req.idem })
+        .then(
+          (r) => {
+            req.status = r.status;
+            if (r.status === 201) {
+              req.ack = r.body;
+              acked++;
+            }
+          },
+          () => undefined, // no answer: the process died with the request in flight
+        )
+        .finally(() => inFlight.delete(p));
+      inFlight.add(p);
+      if (acked >= 40 && killedAt === 0) {
+        d.child.kill("SIGKILL");
+        killedAt = Date.now();
+      }
+      await new Promise((r) => setTimeout(r, 12)); // ~40 orders/s per account, under its pre-trade order rate
+    }
+    await d.exited;
+    const restartedAt = Date.now();
+    d = runScript("scripts/start.ts", env);
+    instances.push(d);
+    await Promise.all([...inFlight]);
+    const lost = sent.filter((r) => r.status === undefined);
+    console.log(
+      `      burst: ${sent.length} orders sent, ${acked} acknowledged, ${lost.length} without an answer at the kill`,
+    );
+    expect(acked).to.be.at.least(40);
+
+    // Settlement after the restart: the first batch the new process lands (any in-flight transaction of the
+    // dead one is mined within a block period; blocks before then are not counted).
+    await new Promise((r) => setTimeout(r, 1_000));
+    const fromBlock = (await chain.provider.getBlockNumber()) + 1;
+    await waitForOutput(d, /production profile\) is running/);
+    const servingAt = Date.now();
+    const after = await until("every singleton back on the restarted instance", allHeld, 30_000, 100);
+    const reclaimedAt = Date.now();
+    // a fresh crossing pair, in case the dead process had settled everything it acknowledged
+    for (const [who, side] of [
+      ["seller", 1],
+      ["buyer", 0],
+    ] as const) {
+      let attempt = 0;
+      const r = await until(`the restarted books (${who})`, async () => {
+        const res = await new ApiClient(url, keys[who]).request<{ orderId: number }>("POST", "/v1/orders", {
+          body: await signed(ACCOUNTS[who], side, 1_000n * TICK, 1n),
+          idempotencyKey: `chaos-after-${who}-${attempt++}`,
+        });
+        return res.status === 201 ? res : undefined;
+      });
+      sent.push({ who, idem: `chaos-after-${who}-${attempt - 1}`, body: undefined, status: 201, ack: r.body });
+    }
+    const firstBatch = await until(
+      "the first settlement after the restart",
+      async () => ((await hub.queryFilter(hub.filters.BatchSettled(), fromBlock)).length > 0 ? Date.now() : undefined),
+      60_000,
+      100,
+    );
+    const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    // the process's own boot (ts-node loading the modules, store, chain and API) as it logged it
+    const boot = Number(/"msg":"service instance registered".*?"uptimeMs":(\d+)/.exec(d.output())?.[1] ?? NaN);
+    console.log(
+      `      restart → API serving ${s(servingAt - restartedAt)}, every singleton held ${s(reclaimedAt - restartedAt)}, ` +
+        `first settlement on-chain ${s(firstBatch - restartedAt)} (${s(firstBatch - killedAt)} after the kill; ` +
+        `the process booted in ${s(boot)}, then settled ${s(firstBatch - restartedAt - boot)} later; lease time 10 s)`,
+    );
+    expect(after.instance.epoch).to.equal(before.instance.epoch + 1);
+    for (const n of ROLES) {
+      const was = before.singletons.find((x) => x.name === n)!;
+      const now = after.singletons.find((x) => x.name === n)!;
+      expect(now.holderEpoch, n).to.equal(after.instance.epoch);
+      expect(now.leaseEpoch, `${n}: a new fencing epoch`).to.be.above(was.leaseEpoch);
+    }
+    expect(firstBatch - restartedAt, "first settlement after the restart").to.be.below(10_000);
+    expect(firstBatch - restartedAt - boot, "first settlement after the restarted service came up").to.be.below(5_000);
+
+    // No key is stuck: every request retried with its key gets a definitive answer (never 409 in progress);
+    // acknowledged ones get their first answer again.
+    const retried = await Promise.all(
+      sent
+        .filter((r) => r.body !== undefined)
+        .map(async (r) => {
+          const res = await new ApiClient(url, keys[r.who]).request<{
+            orderId?: number;
+            error?: { code: string; details: { reject?: string; orderId?: number } };
+          }>("POST", "/v1/orders", { body: r.body, idempotencyKey: r.idem });
+          return { r, res };
+        }),
+    );
+    const burstIds = { buyer: new Set<number>(), seller: new Set<number>() };
+    for (const r of sent) if (r.ack) burstIds[r.who].add(r.ack.orderId);
+    for (const { r, res } of retried) {
+      expect(res.status, `${r.idem}: ${JSON.stringify(res.body)}`).to.not.equal(409);
+      if (r.ack) {
+        expect([res.status, res.body.orderId], r.idem).to.deep.equal([201, r.ack.orderId]);
+        expect(res.headers.get("idempotent-replayed"), r.idem).to.equal("true");
+      }
+      if (res.status === 201) burstIds[r.who].add(res.body.orderId!);
+      else if (res.body.error?.details.reject === "ORDER_REPLAYED")
+        burstIds[r.who].add(res.body.error.details.orderId!);
+      else expect(res.status, `${r.idem}: ${JSON.stringify(res.body)}`).to.equal(422);
+    }
+
+    // Every acknowledged order is in the book or in its trades; every trade settles once.
+    const seen = new Map<number, bigint>();
+    const resting = new Set<number>();
+    for (const who of ["buyer", "seller"] as const) {
+      let cursor: string | null = null;
+      do {
+        const page: {
+          status: number;
+          body: {
+            orders: Array<{ id: number }>;
+            fills: Array<{ orderId: number; quantity: string; side: string }>;
+            nextCursor: string | null;
+          };
+        } = await new ApiClient(url, keys[who]).get(`/v1/orders?limit=500${cursor ? `&cursor=${cursor}` : ""}`);
+        expect(page.status).to.equal(200);
+        if (cursor === null) for (const o of page.body.orders) resting.add(o.id);
+        for (const f of page.body.fills) seen.set(f.orderId, (seen.get(f.orderId) ?? 0n) + BigInt(f.quantity));
+        cursor = page.body.nextCursor;
+      } while (cursor !== null);
+    }
+    for (const r of sent.filter((x) => x.ack))
+      expect(resting.has(r.ack!.orderId) || seen.has(r.ack!.orderId), `acknowledged order ${r.ack!.orderId}`).to.equal(
+        true,
+      );
+    await until(
+      "every trade settled",
+      async () => {
+        const c = await store.settlement.counts();
+        return c.pending === 0 && c.submitted === 0 ? c : undefined;
+      },
+      60_000,
+      250,
+    );
+    expect((await store.settlement.counts()).rejected, "no trade refused by the hub").to.equal(0);
+    // the chain holds exactly what the book's fills of the burst say the buyer bought (none lost, none twice)
+    const bought = [...burstIds.buyer].reduce((sum, id) => sum + (seen.get(id) ?? 0n), 0n);
+    const onChain = async () => engine.balanceOf(buyer, record.contracts.mbBANK);
+    const bankAfter = await until(
+      `the buyer's position on-chain (${bankBefore} + ${bought} bought; now ${await onChain()})`,
+      async () => {
+        const q = await engine.balanceOf(buyer, record.contracts.mbBANK);
+        return q === bankBefore + bought ? q : undefined;
+      },
+      30_000,
+      250,
+    );
+    console.log(
+      `      buyer's mbBANK ${bankBefore} → ${bankAfter} on-chain: the burst's ${bought} lots bought, each once`,
+    );
   });
 });

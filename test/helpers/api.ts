@@ -12,8 +12,11 @@ import {
   type NewApiKey,
   type Role,
   type RunningApi,
+  type WsLimits,
+  type WsStreams,
 } from "../../offchain/api";
 import { DEV_KEYS } from "../../offchain/shared/config";
+import { ServiceInstance } from "../../offchain/shared/instance";
 import { silentLogger } from "../../offchain/shared/logger";
 import { openStore, type Store } from "../../offchain/store";
 
@@ -24,6 +27,8 @@ export interface TestApi {
   sqliteFile: string;
   running: RunningApi;
   keys: Record<Role, NewApiKey>;
+  /** This API's process as a start of its instance (when `instanceId` was given). */
+  instance?: ServiceInstance;
   client(role: Role): ApiClient;
   anonymous: ApiClient;
   close(): Promise<void>;
@@ -37,12 +42,27 @@ export async function startTestApi(opts: {
   timestampWindowMs?: number;
   /** A PostgreSQL URL to use instead of a fresh SQLite file. */
   postgresUrl?: string;
+  /** An SQLite file to use (e.g. the one of a previous start) instead of a fresh one. */
+  sqliteFile?: string;
+  /** More capabilities and WebSocket streams, built on the API's store. */
+  setup?: (store: Store) => Promise<{ capabilities?: CapabilityRoutes[]; streams?: WsStreams }>;
+  wsLimits?: Partial<WsLimits>;
+  /** Registers this API as a start of instance `instanceId` (idempotency claims belong to it). */
+  instanceId?: string;
+  /** Lease time of the instance (its claims are stale after this long without a heartbeat). */
+  instanceTtlMs?: number;
+  /** Whether to create one key per role (default true; false on a restart over the same store). */
+  createKeys?: boolean;
 }): Promise<TestApi> {
   const dir = mkdtempSync(path.join(tmpdir(), "mb-api-"));
-  const sqliteFile = path.join(dir, "api.sqlite");
+  const sqliteFile = opts.sqliteFile ?? path.join(dir, "api.sqlite");
   const store = opts.postgresUrl
     ? await openStore({ engine: "postgres", url: opts.postgresUrl, poolSize: 4 })
     : await openStore({ engine: "sqlite", path: sqliteFile });
+  const extra = (await opts.setup?.(store)) ?? {};
+  const instance = opts.instanceId
+    ? await ServiceInstance.register(store.instances, opts.instanceId, opts.instanceTtlMs ?? 10_000, silentLogger)
+    : undefined;
   const timestampWindowMs = opts.timestampWindowMs ?? 60_000;
   const api = createApi({
     store,
@@ -54,7 +74,9 @@ export async function startTestApi(opts: {
     capabilities: [
       coreRoutes({ store, secretKey: TEST_SECRET_KEY, status: () => ({ test: true }) }),
       ...(opts.capabilities ?? []),
+      ...(extra.capabilities ?? []),
     ],
+    idempotencyOwner: () => instance && { instance: instance.id, epoch: instance.epoch, staleAfterMs: instance.ttlMs },
   });
   const running = await listen(api, {
     host: "127.0.0.1",
@@ -63,23 +85,28 @@ export async function startTestApi(opts: {
     secretKey: TEST_SECRET_KEY,
     timestampWindowMs,
     log: silentLogger,
+    streams: extra.streams,
+    wsLimits: opts.wsLimits,
   });
   const keys = {} as Record<Role, NewApiKey>;
-  for (const role of ROLES)
-    keys[role] = await createApiKey(store, TEST_SECRET_KEY, {
-      role,
-      subject: `${role}-subject`,
-      label: `test ${role}`,
-    });
+  if (opts.createKeys !== false)
+    for (const role of ROLES)
+      keys[role] = await createApiKey(store, TEST_SECRET_KEY, {
+        role,
+        subject: `${role}-subject`,
+        label: `test ${role}`,
+      });
   return {
     store,
     sqliteFile,
     running,
     keys,
+    instance,
     client: (role) => new ApiClient(running.url, keys[role]),
     anonymous: new ApiClient(running.url),
     async close() {
       await running.close();
+      await instance?.stop();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     },

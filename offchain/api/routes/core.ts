@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { AppError } from "../../shared/errors";
 import { verifyAuditChain, type Store } from "../../store";
-import { createApiKey } from "../keys";
+import { createApiKey, revokeApiKey } from "../keys";
 import { ROLES } from "../roles";
 import { defineRoute, type CapabilityRoutes } from "../route";
 
@@ -9,7 +9,7 @@ export interface CoreRouteDeps {
   store: Store;
   secretKey: Buffer;
   /** Extra facts for /v1/health and /v1/chain/status (indexer position…). */
-  status?: () => Record<string, unknown>;
+  status?: () => Record<string, unknown> | Promise<Record<string, unknown>>;
   /** The chain's health for readiness (chain/health.ts); without it readiness checks the store only. */
   chainHealth?: () => Promise<{ ok: boolean; lagBlocks: number | null }>;
   /** Readiness fails when the indexer trails the chain's head by more blocks than this (default 50). */
@@ -124,12 +124,12 @@ export function coreRoutes(deps: CoreRouteDeps): CapabilityRoutes {
       defineRoute({
         method: "get",
         path: "/v1/status",
-        summary: "Service internals (indexer position, chain head)",
+        summary: "Service internals (indexer position, chain head, this instance, each singleton's lease holder)",
         tags: ["service"],
         roles: ["operator", "auditor", "risk_officer"],
         write: false,
         response: z.record(z.unknown()),
-        handler: async () => deps.status?.() ?? {},
+        handler: async () => (await deps.status?.()) ?? {},
       }),
       defineRoute({
         method: "post",
@@ -160,7 +160,7 @@ export function coreRoutes(deps: CoreRouteDeps): CapabilityRoutes {
       defineRoute({
         method: "post",
         path: "/v1/admin/api-keys/:keyId/revoke",
-        summary: "Revoke an API key at once",
+        summary: "Revoke an API key at once (its open WebSockets are closed)",
         tags: ["admin"],
         roles: ["operator"],
         write: true,
@@ -168,7 +168,7 @@ export function coreRoutes(deps: CoreRouteDeps): CapabilityRoutes {
         params: z.object({ keyId: z.string().regex(/^mbk_[0-9a-f]{24}$/, "must be an API key id") }).strict(),
         response: z.object({ keyId: z.string(), revoked: z.literal(true) }),
         handler: async ({ params }) => {
-          if (!(await deps.store.apiKeys.revoke(params.keyId, Date.now()))) {
+          if (!(await revokeApiKey(deps.store, params.keyId))) {
             throw new AppError("NOT_FOUND", "no active API key with this id", { details: { keyId: params.keyId } });
           }
           return { keyId: params.keyId, revoked: true as const };

@@ -198,6 +198,15 @@ export class OrderbookRepository {
     return n === 1;
   }
 
+  /** The book order carrying the signed order `orderHash`, if any. */
+  async orderIdByHash(orderHash: string): Promise<number | null> {
+    const rows = await this.db.query<{ order_id: number | string }>(
+      "SELECT order_id FROM orderbook_orders WHERE order_hash = $1",
+      [orderHash],
+    );
+    return rows.length > 0 ? Number(rows[0].order_id) : null;
+  }
+
   async order(orderId: number): Promise<StoredOrderRow | undefined> {
     const rows = await this.db.query<{
       order_id: number | string;
@@ -218,25 +227,171 @@ export class OrderbookRepository {
         };
   }
 
-  /** Forgets the signed order behind an order pre-trade risk refused (never journaled): it may be submitted again. */
+  /**
+   * Forgets the signed order behind an order that never entered the book (refused by pre-trade risk, or stored by a
+   * process that died before journaling it) and the nonce it reserved: the same signed order may come again.
+   */
   async deleteOrder(orderId: number): Promise<void> {
+    await this.db.run("DELETE FROM orderbook_nonces WHERE order_id = $1", [orderId]);
     await this.db.run("DELETE FROM orderbook_orders WHERE order_id = $1", [orderId]);
   }
 
-  /** Replaces the signed order behind `orderId` (a modify); false when the new signed order was used before. */
-  async replaceOrder(orderId: number, orderHash: string, body: string): Promise<boolean> {
+  /**
+   * Replaces the signed order behind `orderId` (a modify) only while the stored one is still `expectedHash`
+   * (compare-and-swap); the replaced one is kept as `prev_*`. "used": the new signed order was submitted before;
+   * "changed": the stored signed order is no longer the expected one.
+   */
+  async replaceOrder(
+    orderId: number,
+    orderHash: string,
+    body: string,
+    expectedHash: string,
+  ): Promise<"ok" | "used" | "changed"> {
     const used = await this.db.query("SELECT 1 FROM orderbook_orders WHERE order_hash = $1 AND order_id <> $2", [
       orderHash,
       orderId,
     ]);
-    if (used.length > 0) return false;
-    return (
-      (await this.db.run("UPDATE orderbook_orders SET order_hash = $1, body = $2 WHERE order_id = $3", [
-        orderHash,
-        body,
-        orderId,
-      ])) === 1
+    if (used.length > 0) return "used";
+    const n = await this.db.run(
+      `UPDATE orderbook_orders SET prev_hash = order_hash, prev_body = body, order_hash = $2, body = $3
+       WHERE order_id = $1 AND order_hash = $4`,
+      [orderId, orderHash, body, expectedHash],
     );
+    return n === 1 ? "ok" : "changed";
+  }
+
+  /** The orders of `instrument` a modify replaced, with the signed order before the last replacement. */
+  async modifiedOrders(
+    instrument: string,
+  ): Promise<Array<{ orderId: number; orderHash: string; body: string; prevHash: string; prevBody: string }>> {
+    const rows = await this.db.query<{
+      order_id: number | string;
+      order_hash: string;
+      body: string;
+      prev_hash: string;
+      prev_body: string;
+    }>(
+      `SELECT order_id, order_hash, body, prev_hash, prev_body FROM orderbook_orders
+       WHERE instrument = $1 AND prev_body IS NOT NULL`,
+      [instrument],
+    );
+    return rows.map((r) => ({
+      orderId: Number(r.order_id),
+      orderHash: r.order_hash,
+      body: r.body,
+      prevHash: r.prev_hash,
+      prevBody: r.prev_body,
+    }));
+  }
+
+  /** Order ids of `instrument` above `aboveId` or among `ids`: the candidates of an unfinished placement. */
+  async orderIdsAfter(instrument: string, aboveId: number, ids: readonly number[]): Promise<number[]> {
+    const rows = await this.db.query<{ order_id: number | string }>(
+      "SELECT order_id FROM orderbook_orders WHERE instrument = $1 AND order_id > $2",
+      [instrument, aboveId],
+    );
+    const out = rows.map((r) => Number(r.order_id));
+    for (let start = 0; start < ids.length; start += ROWS_PER_INSERT) {
+      const chunk = ids.slice(start, start + ROWS_PER_INSERT);
+      const more = await this.db.query<{ order_id: number | string }>(
+        `SELECT order_id FROM orderbook_orders WHERE instrument = $1 AND order_id IN (${chunk.map((_, i) => `$${i + 2}`).join(", ")})`,
+        [instrument, ...chunk],
+      );
+      out.push(...more.map((r) => Number(r.order_id)));
+    }
+    return out;
+  }
+
+  // ───────────────────────────── hub nonces ─────────────────────────────
+
+  /**
+   * Reserves `nonce` of `account` for book order `orderId`, as the SettlementHub will spend it: refused (false)
+   * when another order reserved it, the hub has it spent (cancelOrder) or it is below the account's minNonce.
+   */
+  async reserveNonce(account: string, nonce: bigint, orderId: number): Promise<boolean> {
+    const pg = this.db.kind === "postgres";
+    const [a, n, id] = pg
+      ? ["CAST($1 AS TEXT)", "CAST($2 AS NUMERIC(78,0))", "CAST($3 AS BIGINT)"]
+      : ["$1", "$2", "$3"];
+    const changed = await this.db.run(
+      `INSERT INTO orderbook_nonces (account, nonce, order_id)
+       SELECT ${a}, ${n}, ${id}
+       WHERE NOT EXISTS (SELECT 1 FROM hub_min_nonces m WHERE m.account = ${a} AND ${greater("m.min_nonce", n, pg)})
+         AND NOT EXISTS (SELECT 1 FROM hub_spent_nonces s WHERE s.account = ${a} AND s.nonce = ${n})
+       ON CONFLICT (account, nonce) DO NOTHING`,
+      [account.toLowerCase(), nonce.toString(), orderId],
+    );
+    return changed === 1;
+  }
+
+  /** Why a nonce cannot be reserved (the refusal's details): the order holding it, spent on-chain, the minNonce. */
+  async nonceState(
+    account: string,
+    nonce: bigint,
+  ): Promise<{ reservedBy: number | null; spent: boolean; minNonce: bigint }> {
+    const a = account.toLowerCase();
+    // one after another: inside a transaction they share one connection
+    const reserved = await this.db.query<{ order_id: number | string }>(
+      "SELECT order_id FROM orderbook_nonces WHERE account = $1 AND nonce = $2",
+      [a, nonce.toString()],
+    );
+    const spent = await this.db.query("SELECT 1 FROM hub_spent_nonces WHERE account = $1 AND nonce = $2", [
+      a,
+      nonce.toString(),
+    ]);
+    const min = await this.db.query<{ min_nonce: string }>("SELECT min_nonce FROM hub_min_nonces WHERE account = $1", [
+      a,
+    ]);
+    return {
+      reservedBy: reserved.length > 0 ? Number(reserved[0].order_id) : null,
+      spent: spent.length > 0,
+      minNonce: min.length > 0 ? BigInt(String(min[0].min_nonce)) : 0n,
+    };
+  }
+
+  /** Gives a nonce back when the order reserving it no longer wants it (a modify's discarded signed order). */
+  async releaseNonce(account: string, nonce: bigint, orderId: number): Promise<void> {
+    await this.db.run("DELETE FROM orderbook_nonces WHERE account = $1 AND nonce = $2 AND order_id = $3", [
+      account.toLowerCase(),
+      nonce.toString(),
+      orderId,
+    ]);
+  }
+
+  /** Projection of SettlementHub.MinNonceRaised (indexed). */
+  async recordMinNonce(account: string, minNonce: bigint): Promise<void> {
+    await this.db.run(
+      `INSERT INTO hub_min_nonces (account, min_nonce) VALUES ($1, $2)
+       ON CONFLICT (account) DO UPDATE SET min_nonce = excluded.min_nonce`,
+      [account.toLowerCase(), minNonce.toString()],
+    );
+  }
+
+  /** Projection of SettlementHub.OrderCancelled: the nonce is spent on-chain (indexed). */
+  async recordSpentNonce(account: string, nonce: bigint): Promise<void> {
+    await this.db.run(
+      "INSERT INTO hub_spent_nonces (account, nonce) VALUES ($1, $2) ON CONFLICT (account, nonce) DO NOTHING",
+      [account.toLowerCase(), nonce.toString()],
+    );
+  }
+
+  /** A rewind drops the nonce projections; the surviving events are replayed. */
+  async resetHubNonces(): Promise<void> {
+    await this.db.run("DELETE FROM hub_min_nonces");
+    await this.db.run("DELETE FROM hub_spent_nonces");
+  }
+
+  /** Book orders whose reserved nonce the hub has since spent or put below the account's minNonce. */
+  async ordersWithDeadNonces(): Promise<number[]> {
+    const pg = this.db.kind === "postgres";
+    const rows = await this.db.query<{ order_id: number | string }>(
+      `SELECT n.order_id FROM hub_spent_nonces s
+         JOIN orderbook_nonces n ON n.account = s.account AND n.nonce = s.nonce
+       UNION
+       SELECT n.order_id FROM hub_min_nonces m
+         JOIN orderbook_nonces n ON n.account = m.account AND ${greater("m.min_nonce", "n.nonce", pg)}`,
+    );
+    return rows.map((r) => Number(r.order_id));
   }
 
   /** The highest book order id handed out so far (0 when none). */
@@ -244,6 +399,14 @@ export class OrderbookRepository {
     const rows = await this.db.query<{ m: number | string | null }>("SELECT MAX(order_id) AS m FROM orderbook_orders");
     return Number(rows[0]?.m ?? 0);
   }
+}
+
+/**
+ * `a > b` for amounts: NUMERIC compares on PostgreSQL; SQLite keeps canonical decimal text (no leading zeros), so
+ * a longer string is larger and strings of one length compare as text.
+ */
+function greater(a: string, b: string, postgres: boolean): string {
+  return postgres ? `${a} > ${b}` : `(length(${a}) > length(${b}) OR (length(${a}) = length(${b}) AND ${a} > ${b}))`;
 }
 
 /** The signed order behind one book order (body: JSON of the signed fields and signature, opaque to the store). */

@@ -6,6 +6,7 @@ import { ORDERBOOK_MIGRATIONS } from "./orderbook";
 import { RESERVES_MIGRATIONS } from "./reserves";
 import { SETTLEMENT_MIGRATIONS } from "./settlement";
 import { KEEPER_MIGRATIONS } from "./keeper";
+import { INSTANCE_MIGRATIONS } from "./instances";
 
 /**
  * Every capability's migration list, in the order capabilities are applied. A new capability (order book,
@@ -19,4 +20,5 @@ export const ALL_MIGRATIONS: Migration[] = [
   ...SETTLEMENT_MIGRATIONS,
   ...KEEPER_MIGRATIONS,
   ...ORDERBOOK_MIGRATIONS,
+  ...INSTANCE_MIGRATIONS,
 ];

@@ -61,4 +61,37 @@ CREATE TABLE orderbook_fills (
 );
 CREATE INDEX orderbook_fills_by_account ON orderbook_fills (account, seq, idx);`,
   },
+  {
+    capability: "orderbook",
+    version: 3,
+    description:
+      "hub nonces: each account's nonces reserved by book orders, spent on-chain (OrderCancelled) and minNonce; " +
+      "the signed order a modify replaced",
+    up: (d) => `
+CREATE TABLE orderbook_nonces (
+  account TEXT NOT NULL,
+  nonce ${d.amount} NOT NULL,
+  order_id ${d.int64} NOT NULL,
+  PRIMARY KEY (account, nonce)
+);
+CREATE INDEX orderbook_nonces_by_order ON orderbook_nonces (order_id);
+CREATE TABLE hub_min_nonces (
+  account TEXT PRIMARY KEY,
+  min_nonce ${d.amount} NOT NULL
+);
+CREATE TABLE hub_spent_nonces (
+  account TEXT NOT NULL,
+  nonce ${d.amount} NOT NULL,
+  PRIMARY KEY (account, nonce)
+);
+ALTER TABLE orderbook_orders ADD COLUMN prev_hash TEXT;
+ALTER TABLE orderbook_orders ADD COLUMN prev_body TEXT;
+INSERT INTO orderbook_nonces (account, nonce, order_id)
+  SELECT account, ${
+    d.kind === "postgres"
+      ? "CAST((CAST(body AS json) -> 'order' ->> 'nonce') AS NUMERIC(78,0))"
+      : "CAST(json_extract(body, '$.order.nonce') AS TEXT)"
+  }, order_id FROM orderbook_orders WHERE true ORDER BY order_id
+  ON CONFLICT (account, nonce) DO NOTHING;`,
+  },
 ];

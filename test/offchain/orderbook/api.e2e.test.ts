@@ -8,7 +8,7 @@ import { ApiClient, createApiKey, signedWsQuery, type NewApiKey } from "../../..
 import { startService, type Service } from "../../../offchain/main";
 import { encodeBytes32String } from "ethers";
 import { orderbookChain } from "../../../offchain/chain/orderbookChain";
-import { KycRegistry__factory } from "../../../typechain-types";
+import { KycRegistry__factory, SettlementHub__factory } from "../../../typechain-types";
 import {
   ChainRiskState,
   InMemoryRiskState,
@@ -23,7 +23,7 @@ import {
 import { orderToJson, settlementDomain, signOrder, type SignedOrderFields } from "../../../offchain/settlement/orders";
 import { DEV_KEYS, parseConfig } from "../../../offchain/shared/config";
 import { silentLogger } from "../../../offchain/shared/logger";
-import { startDevChain, type DevChain } from "../../helpers/devChain";
+import { mine, startDevChain, type DevChain } from "../../helpers/devChain";
 
 const CHAIN_PORT = 8771;
 const API_PORT = 18771;
@@ -123,7 +123,7 @@ describe("orderbook API over a real node and SQLite (e2e)", function () {
       expiry: fields.expiry ?? EXPIRY,
       limitPrice: fields.price,
       quantity: fields.qty,
-      nonce: nonce++,
+      nonce: fields.nonce ?? nonce++,
     };
     const sig = await signOrder(
       signer,
@@ -352,5 +352,45 @@ describe("orderbook API over a real node and SQLite (e2e)", function () {
       }) as const;
     expect(risk.check(spec.id, order(addrC), Date.now())).to.equal(RejectCode.KycNotVerified);
     expect(risk.check(spec.id, order(addrA), Date.now())).to.equal(RejectCode.OracleUnavailable);
+  });
+
+  it("tracks the hub's nonces from the chain: an order cancelled on-chain leaves the book, a retired nonce is refused", async () => {
+    const hub = SettlementHub__factory.connect(dev.record.contracts.SettlementHub, a);
+    const resting = await signed(a, { side: 0, price: 960n * TICK, qty: 2n });
+    const placed = await new ApiClient(service.url, keyA).post<{ orderId: number }>("/v1/orders", resting.body);
+    expect(placed.status, JSON.stringify(placed.body)).to.equal(201);
+    // the client cancels it at the hub itself (the hub would refuse any fill of it from now on)
+    await (await hub.cancelOrder(resting.order)).wait();
+    await mine(dev.chain);
+    const openIds = async () =>
+      (await new ApiClient(service.url, keyA).get<{ orders: Array<{ id: number }> }>("/v1/orders")).body.orders.map(
+        (o) => o.id,
+      );
+    const deadline = Date.now() + 15_000;
+    while ((await openIds()).includes(placed.body.orderId)) {
+      if (Date.now() > deadline) throw new Error("the order on a nonce spent on-chain stayed in the book");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const again = await new ApiClient(service.url, keyA).request<{ error: { details: { reject: string } } }>(
+      "POST",
+      "/v1/orders",
+      { body: (await signed(a, { side: 0, price: 961n * TICK, qty: 1n, nonce: resting.order.nonce })).body },
+    );
+    expect([again.status, again.body.error.details.reject]).to.deep.equal([422, "NONCE_USED"]);
+
+    // raiseMinNonce retires every nonce below it
+    const min = nonce + 100n;
+    await (await hub.raiseMinNonce(min)).wait();
+    await mine(dev.chain);
+    let refused: { status: number; body: { error?: { details: { reject: string } } } } | undefined;
+    for (let i = 0; i < 75; i++) {
+      refused = await new ApiClient(service.url, keyA).request("POST", "/v1/orders", {
+        body: (await signed(a, { side: 0, price: 962n * TICK, qty: 1n, nonce: min - 1n - BigInt(i) })).body,
+      });
+      if (refused.status === 422) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect([refused!.status, refused!.body.error?.details.reject]).to.deep.equal([422, "NONCE_BELOW_MIN"]);
+    nonce = min;
   });
 });

@@ -32,6 +32,7 @@ describe("public surfaces of the foundation capabilities", function () {
     ]);
     expect(Object.keys(api).sort()).to.deep.equal([
       "ApiClient",
+      "DEFAULT_WS_LIMITS",
       "HEADER",
       "HTTP_STATUS",
       "ROLES",
@@ -48,6 +49,7 @@ describe("public surfaces of the foundation capabilities", function () {
       "listen",
       "loadApiKey",
       "newTotpSecret",
+      "revokeApiKey",
       "serveMetrics",
       "signature",
       "signedHeaders",

@@ -241,6 +241,34 @@ for (const engine of ENGINES) {
       expect(await store.locks.tryAcquire("job", "c", 1000, 1800)).to.equal(true);
     });
 
+    it("gives each start of an instance the next epoch; that start takes its predecessor's leases at once, another instance waits for them to expire", async function () {
+      const first = await store.instances.register("inst-a", "host", 1);
+      const second = await store.instances.register("inst-a", "host", 2);
+      expect(second).to.equal(first + 1);
+      expect(await store.instances.heartbeat("inst-a", first), "the predecessor is superseded").to.equal(false);
+      expect(await store.instances.heartbeat("inst-a", second)).to.equal(true);
+      const claim = (epoch: number) => ({ instance: "inst-a", epoch });
+      const now = Date.now();
+      // the killed predecessor holds a lease and a job lease for another 60 s
+      const held = await store.locks.acquireLease("role:t", "a#1", 60_000, now, claim(first));
+      expect(await store.locks.tryAcquire("job:t", "a#1", 60_000, now, claim(first))).to.equal(true);
+      // another instance must wait for the lease time
+      expect(
+        await store.locks.acquireLease("role:t", "b#1", 60_000, now + 1, { instance: "inst-b", epoch: 9 }),
+      ).to.equal(undefined);
+      expect(await store.locks.tryAcquire("job:t", "b#1", 60_000, now + 1, { instance: "inst-b", epoch: 9 })).to.equal(
+        false,
+      );
+      // the restarted instance takes both at once, the lease with a new fencing epoch
+      expect(await store.locks.acquireLease("role:t", "a#2", 60_000, now + 2, claim(second))).to.equal(held! + 1);
+      expect(await store.locks.tryAcquire("job:t", "a#2", 60_000, now + 2, claim(second))).to.equal(true);
+      expect(await store.locks.holdsLease("role:t", "a#1", held!)).to.equal(false);
+      // and the predecessor cannot take them back
+      expect(await store.locks.acquireLease("role:t", "a#1", 60_000, now + 3, claim(first))).to.equal(undefined);
+      const rows = await store.locks.leases();
+      expect(rows.find((r) => r.name === "role:t")).to.deep.include({ instance: "inst-a", instanceEpoch: second });
+    });
+
     it("records indexer events and rewinds everything above a block", async function () {
       const ev = (block: number, logIndex: number) => ({
         blockNumber: block,
