@@ -584,11 +584,11 @@ class Demo {
     const half = Math.max(0, Math.floor((deadline - (await this.d.chainTime())) / 2));
     if (half > 0) {
       await this.d.advanceTime(half);
+      const hopAt = await this.d.chainTime();
       await this.freshRounds(before);
       // A call no evaluation sees below maintenance for a whole grace period lapses (the chain cannot know the
       // account did not recover meanwhile): the keeper re-evaluates an account in a call once a quarter of the
       // grace period has passed since the last evaluation.
-      const hopAt = await this.d.chainTime();
       const engine = MarginEngine__factory.connect(this.contract("MarginEngine"), this.d.provider);
       await until(
         "the keeper to see the margin call again",
