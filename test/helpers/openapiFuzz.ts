@@ -93,7 +93,8 @@ export function operationsOf(doc: OpenApiDoc): Operation[] {
         method: method.toUpperCase(),
         path: p,
         roles: op["x-mb-roles"] ?? rolesFromDescription(op.description),
-        write: parameters.some((x) => x.in === "header" && x.name === "idempotency-key"),
+        // a write requires the key; routes that only accept one (the order routes) are not writes
+        write: parameters.some((x) => x.in === "header" && x.name === "idempotency-key" && x.required === true),
         params: parameters.filter((x) => x.in === "path"),
         query: parameters.filter((x) => x.in === "query"),
         body: op.requestBody?.content?.["application/json"]?.schema,
