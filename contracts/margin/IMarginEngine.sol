@@ -45,10 +45,13 @@ interface IMarginEngine {
         uint128 seizedInWindow;
     }
 
-    /// @notice Per liquidity tier: maintenance = clamp(base + k · volatility, floor, cap), initial = maintenance +
-    ///         initialBuffer (all 18 decimals).
+    /// @notice Per liquidity tier: maintenance = clamp(liquidityAddOn + k · σ_daily, floor, cap), i.e. the larger of
+    ///         the tier's base (`floor`) and a volatility margin z · σ_daily · √(liquidation horizon in days) (`k` =
+    ///         z · √horizon, `σ_daily` the router's time-weighted daily volatility) plus the liquidity add-on, capped;
+    ///         initial = maintenance + initialBuffer (all 18 decimals). The highest leverage a position in the asset
+    ///         can carry is 1 / initial: it falls as volatility rises.
     struct TierRisk {
-        uint64 baseMaintenance;
+        uint64 liquidityAddOn;
         uint64 volatilityMultiplier;
         uint64 floor;
         uint64 cap;

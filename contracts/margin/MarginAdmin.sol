@@ -89,8 +89,8 @@ library MarginAdmin {
             tier == 0 ||
             risk.floor > risk.cap ||
             uint256(risk.cap) + risk.initialBuffer > FixedPoint.WAD ||
-            risk.baseMaintenance > risk.cap ||
-            risk.baseMaintenance % step != 0 ||
+            risk.liquidityAddOn > risk.cap ||
+            risk.liquidityAddOn % step != 0 ||
             risk.volatilityMultiplier % step != 0 ||
             risk.floor % step != 0 ||
             risk.cap % step != 0 ||
@@ -98,7 +98,7 @@ library MarginAdmin {
         ) revert IMarginEngine.MarginInvalidTierRisk(tier);
         // Each field is a uint64 multiple of the step: the quotient is below 2**64 / 1e9 < 2**48.
         MarginStorage.layout().tiers[tier] = MarginStorage.TierRecord(
-            uint48(risk.baseMaintenance / step),
+            uint48(risk.liquidityAddOn / step),
             uint48(risk.volatilityMultiplier / step),
             uint48(risk.floor / step),
             uint48(risk.cap / step),

@@ -61,7 +61,7 @@ library MarginStorage {
     ///      of the 18-decimal ratio): uint48 holds any uint64 ratio that is a multiple of the step, and setTierRisk
     ///      refuses the others, so every ratio reads back exactly.
     struct TierRecord {
-        uint48 baseMaintenance;
+        uint48 liquidityAddOn;
         uint48 volatilityMultiplier;
         uint48 floor;
         uint48 cap;

@@ -67,7 +67,7 @@ library MarginValuation {
         MarginStorage.TierRecord memory t = MarginStorage.layout().tiers[tier];
         return
             MarginMath.margins(
-                t.baseMaintenance * TIER_RISK_STEP,
+                t.liquidityAddOn * TIER_RISK_STEP,
                 t.volatilityMultiplier * TIER_RISK_STEP,
                 t.floor * TIER_RISK_STEP,
                 t.cap * TIER_RISK_STEP,
