@@ -130,6 +130,8 @@ interface IMarginEngine {
     /// @notice Nothing held can be seized now: every position's cap is used up in this window (the next window
     ///         continues), or its price is unsafe, in its oracle grace or its balance frozen (reported by those).
     error MarginSeizureCapReached(address account);
+    /// @notice New risk is paused on an asset the account holds (a guardian's or the risk officer's decision).
+    error MarginBorrowingPaused(address asset);
     /// @notice The balance is frozen (its token froze the holder): it moves only by legalSeize.
     error MarginBalanceFrozen(address account, address asset);
     /// @notice legalSeize takes only a frozen balance.
@@ -207,6 +209,9 @@ interface IMarginEngine {
         uint256 windowCap
     );
     event TierRiskSet(uint8 indexed tier, TierRisk risk);
+    /// @notice New risk was paused (or resumed) on an asset: accounts holding it may not borrow, withdraw with debt
+    ///         or buy with debt; deposits, repayments, sales and liquidations go on.
+    event BorrowingPaused(address indexed asset, bool paused);
     event ParamsSet(Params params);
 
     // ── account holders ──
@@ -306,7 +311,8 @@ interface IMarginEngine {
 
     // ── risk officer (behind the AccessManager's delay) ──
 
-    /// @notice Lists or reconfigures a security (risk officer). Window caps reset on reconfiguration.
+    /// @notice Lists or reconfigures a security (risk officer). The seizure window restarts only when the cap
+    ///         changes (a haircut tightened in a crash does not hand liquidations a fresh window).
     function configureAsset(
         address asset,
         uint8 liquidityTier,
@@ -321,6 +327,13 @@ interface IMarginEngine {
     function setTierRisk(uint8 tier, TierRisk calldata risk) external;
 
     function setParams(Params calldata params) external;
+
+    /// @notice Pauses or resumes new risk on a listed security (risk officer; a guardian pauses at once through the
+    ///         RiskGuardian, resuming waits the risk officer's delay).
+    function setBorrowingPaused(address asset, bool paused) external;
+
+    /// @notice Whether new risk is paused on the asset.
+    function borrowingPaused(address asset) external view returns (bool);
 
     // ── views ──
 

@@ -18,6 +18,8 @@ import {MarginStorage} from "./MarginStorage.sol";
 import {MarginValuation} from "./MarginValuation.sol";
 import {MarginAdmin} from "./MarginAdmin.sol";
 import {MarginViews} from "./MarginViews.sol";
+import {MarginLedger} from "./MarginLedger.sol";
+import {MarginSettlement} from "./MarginSettlement.sol";
 
 /// @title MarginEngine
 /// @notice See IMarginEngine. Trust: the oracle router is trusted for prices and volatility; the pool and the
@@ -42,9 +44,6 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     uint256 public constant TIER_RISK_STEP = MarginValuation.TIER_RISK_STEP;
     /// @notice Source tag of the insurance fund for the penalty share.
     bytes32 private constant _SOURCE_LIQUIDATION = "liquidation-penalty";
-    /// @dev settleTrade's answer: which party must meet initial margin after the batch.
-    uint256 private constant _CHECK_BUYER = 1;
-    uint256 private constant _CHECK_SELLER = 2;
 
     /// @dev How the loss waterfall splits what the account could not pay (scaled debt units, and cash paid).
     struct Loss {
@@ -218,7 +217,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     /// @inheritdoc IMarginEngine
     function transferBetweenAccounts(address from, address to, address asset, uint256 amount) external restricted {
         MarginAdmin.transferBetweenAccounts(
-            MarginAdmin.Contracts(address(_cash), address(_oracle), address(_pool), address(_kyc)),
+            _contracts(),
             from,
             to,
             asset,
@@ -233,26 +232,13 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         address asset,
         uint256 units,
         uint256 cashAmount
-    ) external restricted returns (uint256 checks) {
-        if (units == 0 || cashAmount == 0) revert MarginZeroAmount();
-        address cash = address(_cash);
-        if (asset == cash) revert MarginAssetNotListed(asset);
-        if (!_kyc.isVerified(buyer)) revert MarginNotVerified(buyer);
-        if (!_kyc.isVerified(seller)) revert MarginNotVerified(seller);
-        _debit(seller, asset, units);
-        _credit(buyer, asset, units);
-        _debit(buyer, cash, cashAmount);
-        _credit(seller, cash, cashAmount);
-        emit TradeLegsSettled(buyer, seller, asset, units, cashAmount);
-        // A buyer adds risk; a seller reduces it only when paid at least what the units counted for.
-        if (_account(buyer).scaledDebt > 0) checks = _CHECK_BUYER;
-        if (_account(seller).scaledDebt > 0 && !_saleKeepsEquity(asset, units, cashAmount)) checks |= _CHECK_SELLER;
+    ) external restricted returns (uint256) {
+        return MarginSettlement.settleTrade(_contracts(), buyer, seller, asset, units, cashAmount);
     }
 
     /// @inheritdoc IMarginEngine
     function checkInitialMargin(address account) external view returns (bool) {
-        if (_account(account).scaledDebt == 0) return true;
-        return MarginValuation.meetsInitialMargin(_valuate(account, 0), _kyc.maxLeverageOf(account));
+        return MarginSettlement.checkInitialMargin(_contracts(), account);
     }
 
     // ───────────────────────────── risk officer, legal officer ─────────────────────────────
@@ -276,6 +262,16 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     /// @inheritdoc IMarginEngine
     function setParams(Params calldata newParams) external restricted {
         MarginAdmin.setParams(newParams);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function setBorrowingPaused(address asset, bool paused) external restricted {
+        MarginAdmin.setBorrowingPaused(asset, paused);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function borrowingPaused(address asset) external view returns (bool) {
+        return MarginStorage.layout().assets[asset].borrowPaused;
     }
 
     /// @inheritdoc IMarginEngine
@@ -413,69 +409,20 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         if (held < amount) _pool.release(amount - held, address(this));
     }
 
-    /// @dev Adds to a balance the owner may move: refused while that balance is frozen.
     function _credit(address account, address asset, uint256 amount) private {
-        MarginStorage.Account storage a = _account(account);
-        if (asset == address(_cash)) {
-            if (a.frozenMask & MarginStorage.CASH_FROZEN != 0) revert MarginBalanceFrozen(account, asset);
-            a.cash = (a.cash + amount).toUint96();
-            return;
-        }
-        MarginStorage.Layout storage $ = MarginStorage.layout();
-        MarginStorage.AssetRecord storage cfg = $.assets[asset];
-        if (!cfg.listed) revert MarginAssetNotListed(asset);
-        uint16 bit = uint16(1 << cfg.id);
-        uint16 held = a.heldMask;
-        if (a.frozenMask & bit != 0) revert MarginBalanceFrozen(account, asset);
-        if (held & bit == 0) a.heldMask = held | bit;
-        $.balances[account][asset] += amount;
+        MarginLedger.credit(address(_cash), account, asset, amount);
     }
 
-    /// @dev Takes from a balance the owner may move: refused while that balance is frozen.
     function _debit(address account, address asset, uint256 amount) private {
-        uint16 frozen = _account(account).frozenMask;
-        if (frozen != 0 && frozen & _frozenBit(asset) != 0) revert MarginBalanceFrozen(account, asset);
-        _debitUnchecked(account, asset, amount);
+        MarginLedger.debit(address(_cash), account, asset, amount);
     }
 
-    /// @dev Takes from a balance whatever its freeze (liquidation seizes only unfrozen positions; legal seizure
-    ///      takes frozen ones).
     function _debitUnchecked(address account, address asset, uint256 amount) private {
-        MarginStorage.Account storage a = _account(account);
-        if (asset == address(_cash)) {
-            uint256 cash = a.cash;
-            if (cash < amount) revert MarginInsufficientBalance(account, asset, cash, amount);
-            // amount ≤ cash < 2**96 was checked just above.
-            a.cash = uint96(cash - amount);
-            return;
-        }
-        MarginStorage.Layout storage $ = MarginStorage.layout();
-        uint256 held = $.balances[account][asset];
-        if (held < amount) revert MarginInsufficientBalance(account, asset, held, amount);
-        // held ≥ amount was checked just above.
-        unchecked {
-            $.balances[account][asset] = held - amount;
-        }
-        if (held == amount) a.heldMask &= ~uint16(1 << $.assets[asset].id);
+        MarginLedger.debitUnchecked(address(_cash), account, asset, amount);
     }
 
-    /// @dev The frozen-mask bit of an asset: CASH_FROZEN for the cash token, 1 << id for a listed security, 0 for
-    ///      anything else.
-    function _frozenBit(address asset) private view returns (uint16) {
-        if (asset == address(_cash)) return MarginStorage.CASH_FROZEN;
-        MarginStorage.AssetRecord storage cfg = MarginStorage.layout().assets[asset];
-        return cfg.listed ? uint16(1) << cfg.id : 0;
-    }
-
-    /// @dev Whether selling `units` of `asset` for `cashAmount` leaves the seller's equity and its shortfall to
-    ///      maintenance no worse: the price is Safe and the cash is at least what the units counted for in equity,
-    ///      ceil(ceil(units · price / scale) · (1 − haircut)). The units' maintenance requirement goes with them.
-    function _saleKeepsEquity(address asset, uint256 units, uint256 cashAmount) private view returns (bool) {
-        (uint256 price, IOracleRouter.PriceStatus status, ) = _oracle.getPrice(asset);
-        if (status != IOracleRouter.PriceStatus.Safe) return false;
-        MarginStorage.AssetRecord storage cfg = MarginStorage.layout().assets[asset];
-        uint256 value = Math.mulDiv(units, price, uint256(10) ** cfg.scaleExp, Math.Rounding.Ceil);
-        return cashAmount >= MarginMath.mulUp(value, FixedPoint.WAD - cfg.haircut);
+    function _contracts() private view returns (MarginStorage.Contracts memory) {
+        return MarginStorage.Contracts(address(_cash), address(_oracle), address(_pool), address(_kyc));
     }
 
     // ───────────────────────────── margin state ─────────────────────────────
@@ -545,7 +492,9 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         MarginStorage.ParamsRecord memory p
     ) private view {
         MarginStorage.Position memory pos = v.positions[0];
-        if (_account(account).frozenMask & _frozenBit(pos.asset) != 0) revert MarginBalanceFrozen(account, pos.asset);
+        if (_account(account).frozenMask & MarginLedger.frozenBit(address(_cash), pos.asset) != 0) {
+            revert MarginBalanceFrozen(account, pos.asset);
+        }
         if (pos.safeSince == 0) revert MarginPriceUnsafe(pos.asset, pos.status);
         if (block.timestamp < pos.safeSince + p.oracleGrace) {
             revert MarginOracleGrace(pos.asset, pos.safeSince + p.oracleGrace);

@@ -114,12 +114,14 @@ library MarginValuation {
         return IMarginEngine.AccountState.Healthy;
     }
 
-    /// @dev New risk: every held price Safe, equity ≥ initial requirement and exposure within the tier's leverage.
+    /// @dev New risk: no held asset paused for new risk, every held price Safe, equity ≥ initial requirement and
+    ///      exposure within the tier's leverage.
     function requireInitialMargin(
         address account,
         MarginStorage.Valuation memory v,
         uint256 maxLeverage
     ) internal pure {
+        if (v.pausedAsset != address(0)) revert IMarginEngine.MarginBorrowingPaused(v.pausedAsset);
         if (!v.allSafe) revert IMarginEngine.MarginPriceUnsafe(v.unsafeAsset, v.unsafeStatus);
         int256 eq = equity(v);
         if (eq < SafeCast.toInt256(v.initialReq)) {
@@ -132,7 +134,7 @@ library MarginValuation {
 
     /// @dev requireInitialMargin as a boolean.
     function meetsInitialMargin(MarginStorage.Valuation memory v, uint256 maxLeverage) internal pure returns (bool) {
-        if (!v.allSafe) return false;
+        if (!v.allSafe || v.pausedAsset != address(0)) return false;
         int256 eq = equity(v);
         return eq >= SafeCast.toInt256(v.initialReq) && withinLeverage(v, eq, maxLeverage);
     }
@@ -179,6 +181,7 @@ library MarginValuation {
             pos.value = MarginMath.valueOf(pos.balance, pos.price, pos.scale);
             (pos.maintenance, pos.initial) = margins(pos.tier, q.volatility);
         }
+        if (!frozen && cfg.borrowPaused) v.pausedAsset = asset;
         // A frozen balance counts for nothing whatever its price, so its price never blocks new risk.
         if (!frozen && q.status != IOracleRouter.PriceStatus.Safe && v.allSafe) {
             v.allSafe = false;

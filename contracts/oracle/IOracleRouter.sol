@@ -86,8 +86,9 @@ interface IOracleRouter {
     /// @param trippedRoundId the primary round that tripped it (0 when not tripped)
     /// @param returnCount how many returns the EWMA has absorbed
     /// @param varianceWeight the weight the absorbed returns carry together, 1 − 2^(−T/halfLife) for T seconds of
-    ///        history, 18 decimals (the daily variance is variance / varianceWeight: unbiased from the first return)
-    /// @param variance Σ over returns of weight · r² · 86400 / Δt, 18 decimals (weights decay by half per half-life)
+    ///        history, 18 decimals
+    /// @param variance the daily variance: Σ weight · r² · 86400 / Δt over returns, divided by varianceWeight
+    ///        (weights halve every half-life; unbiased from the first return), 18 decimals
     /// @dev Layout: slot 0 lastRoundId | lastPrice | safeSince | tripped (everything a quote reads but the variance);
     ///      slot 1 lastUpdatedAt | trippedRoundId | returnCount | varianceWeight (read when absorbing rounds);
     ///      slot 2 variance.
@@ -113,6 +114,8 @@ interface IOracleRouter {
         uint64 maxMove,
         uint64 volatilityHalfLife
     );
+    /// @notice An asset's guards changed without touching its recorded state (breaker, safe window, volatility).
+    event GuardsSet(address indexed asset, uint32 maxStaleness, uint64 maxDeviation, uint64 maxMove);
     /// @notice An asset's weekly session calendar was set. `windows` as in `setSession`; empty means always open.
     event SessionSet(address indexed asset, int32 utcOffsetSeconds, uint32[] windows);
     /// @notice A local calendar day (days since 1970-01-01 in the asset's time zone) was marked closed or reopened.
@@ -150,6 +153,11 @@ interface IOracleRouter {
     /// @notice Sets (or replaces) an asset's feeds and risk parameters. Restricted to the risk officer (delayed).
     /// @dev Restarts the recorded state from the primary's latest round: breaker re-armed, volatility kept.
     function configureAsset(address asset, AssetParams calldata params) external;
+
+    /// @notice Changes an asset's staleness, deviation and move limits, keeping everything recorded (a tripped
+    ///         breaker stays tripped). Restricted to the risk officer (delayed); the RiskGuardian calls it at once
+    ///         for tighter limits only.
+    function setGuards(address asset, uint32 maxStaleness, uint64 maxDeviation, uint64 maxMove) external;
 
     /// @notice Sets an asset's weekly trading session. Restricted to the risk officer.
     /// @param utcOffsetSeconds the exchange's time zone (Shanghai: +28800)

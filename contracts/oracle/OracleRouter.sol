@@ -149,6 +149,18 @@ contract OracleRouter is IOracleRouter, AccessManaged {
     }
 
     /// @inheritdoc IOracleRouter
+    function setGuards(address asset, uint32 maxStaleness, uint64 maxDeviation, uint64 maxMove) external restricted {
+        if (_hot[asset].primary == address(0)) revert OracleAssetNotConfigured(asset);
+        if (maxStaleness == 0) revert OracleInvalidParams(asset);
+        AssetParams storage p = _configs[asset];
+        p.maxStaleness = maxStaleness;
+        p.maxDeviation = maxDeviation;
+        p.maxMove = maxMove;
+        _hot[asset].maxStaleness = maxStaleness;
+        emit GuardsSet(asset, maxStaleness, maxDeviation, maxMove);
+    }
+
+    /// @inheritdoc IOracleRouter
     function setSession(address asset, int32 utcOffsetSeconds, uint32[] calldata windows) external restricted {
         if (utcOffsetSeconds > TradingCalendar.MAX_UTC_OFFSET || utcOffsetSeconds < -TradingCalendar.MAX_UTC_OFFSET) {
             revert OracleInvalidUtcOffset(utcOffsetSeconds);
@@ -285,7 +297,7 @@ contract OracleRouter is IOracleRouter, AccessManaged {
     }
 
     function _volatility(AssetState storage st) private view returns (uint256) {
-        return VolatilityMath.volatility(st.variance, st.varianceWeight);
+        return VolatilityMath.volatility(st.variance);
     }
 
     /// @dev Whether the price must have gone stale while the session was open between two consecutive rounds.

@@ -15,9 +15,10 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 ///        [e^-3, e^3] against a 60-digit reference — far below the float64 resolution of a return.
 ///      Daily variance, time-weighted EWMA: a return r over Δt seconds is the sample s = r² · 86400 / Δt (its expected
 ///        value is the daily variance, whatever Δt, for a random walk); it enters with weight 1 − w, w = 2^(−Δt/H)
-///        for the half-life H: S ← w·S + (1 − w)·s and W ← w·W + (1 − w), and the daily variance is S / W. W is the
-///        total weight of the history (1 − 2^(−T/H) after T seconds), so S / W is unbiased from the first return
-///        (RiskMetrics' seed with one r² would make the first short interval decide the volatility).
+///        for the half-life H: S ← w·S + (1 − w)·s and W ← w·W + (1 − w), and the daily variance is V = S / W. W is
+///        the total weight of the history (1 − 2^(−T/H) after T seconds), so V is unbiased from the first return
+///        (RiskMetrics' seed with one r² would make the first short interval decide the volatility). V and W are
+///        kept (not S), so that a price read takes V alone: V' = (w·V·W + (1 − w)·s) / W'.
 ///      2^(−x) for x = Δt/H: 2^(−⌊x⌋) by a shift, 2^(−f) = 1 / e^(f·ln 2) with e^y summed term by term (y < 0.7:
 ///        each term at most 0.7/n of the previous, ≤ 25 terms), every term floored. Error bound: e^y low by at most
 ///        25 wei plus ln 2's rounding, so w is within 1e-16 (100 wei) of 2^(−x); S and W each floor ≤ 2 wei per
@@ -59,13 +60,13 @@ library VolatilityMath {
     uint256 internal constant DAY = 86_400;
 
     /// @notice One step of the time-weighted EWMA (see the contract's notes).
-    /// @param variance S, the weighted sum of samples so far (wad)
-    /// @param weight W, their total weight (wad, ≤ 1e18; 0 before the first return)
+    /// @param variance V, the daily variance so far (wad)
+    /// @param weight W, the total weight of the returns so far (wad, ≤ 1e18; 0 before the first return)
     /// @param r the new log return (wad)
     /// @param dt seconds the return took (0 is taken as 1)
     /// @param halfLife seconds, > 0
-    /// @return variance_ S after the step
-    /// @return weight_ W after the step
+    /// @return variance_ V after the step
+    /// @return weight_ W after the step (> 0)
     function nextVariance(
         uint256 variance,
         uint256 weight,
@@ -78,8 +79,10 @@ library VolatilityMath {
         // |r| ≤ 128·ln 2 in wad (prices below 2**128), so r² < 2**70 · 1e36 fits: the sample in wad.
         uint256 sample = Math.mulDiv(absR * absR, DAY, dt * WAD);
         uint256 w = decayWeight(dt, halfLife);
-        variance_ = Math.mulDiv(variance, w, WAD) + Math.mulDiv(sample, WAD - w, WAD);
-        weight_ = Math.mulDiv(weight, w, WAD) + (WAD - w);
+        uint256 decayed = Math.mulDiv(weight, w, WAD);
+        weight_ = decayed + (WAD - w);
+        // S' = w·V·W + (1 − w)·s, in wad²; V' = S' / W'. W' ≥ 1 − w > 0 for dt ≥ 1 (w < 1).
+        variance_ = Math.mulDiv(variance, decayed, weight_) + Math.mulDiv(sample, WAD - w, weight_);
     }
 
     /// @notice 2^(−t / h) in wad (floored within the error bound above); t, h in seconds, h > 0.
@@ -97,9 +100,8 @@ library VolatilityMath {
         return Math.mulDiv(WAD, WAD, expY) >> whole;
     }
 
-    /// @notice The daily volatility √(S / W) in wad (floored); 0 before the first return.
-    function volatility(uint256 variance, uint256 weight) internal pure returns (uint256) {
-        if (weight == 0) return 0;
-        return Math.sqrt(Math.mulDiv(variance, WAD, weight) * WAD);
+    /// @notice The daily volatility √V in wad (floored); 0 before the first return.
+    function volatility(uint256 variance) internal pure returns (uint256) {
+        return Math.sqrt(variance * WAD);
     }
 }

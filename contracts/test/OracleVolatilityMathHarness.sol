@@ -24,7 +24,7 @@ contract OracleVolatilityMathHarness {
         return VolatilityMath.decayWeight(t, h);
     }
 
-    function volatility(uint256 variance, uint256 weight) external pure returns (uint256) {
-        return VolatilityMath.volatility(variance, weight);
+    function volatility(uint256 variance) external pure returns (uint256) {
+        return VolatilityMath.volatility(variance);
     }
 }

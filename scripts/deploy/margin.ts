@@ -5,6 +5,7 @@ import {
   InsuranceFund__factory,
   MarginAdmin__factory,
   MarginEngine__factory,
+  MarginSettlement__factory,
   MarginViews__factory,
   type ProtocolAccessManager as AccessManager,
 } from "../../typechain-types";
@@ -64,6 +65,7 @@ export interface MarginContracts {
   /** The engine's linked libraries (recorded so that an auditor can check the code the engine runs). */
   MarginAdmin: string;
   MarginViews: string;
+  MarginSettlement: string;
 }
 
 function selectors(iface: ethers.Interface, names: string[]): string[] {
@@ -179,6 +181,7 @@ export async function deployMargin(
     MarginEngine: engineAddress,
     MarginAdmin: libraries["contracts/margin/MarginAdmin.sol:MarginAdmin"],
     MarginViews: libraries["contracts/margin/MarginViews.sol:MarginViews"],
+    MarginSettlement: libraries["contracts/margin/MarginSettlement.sol:MarginSettlement"],
   };
 }
 
@@ -189,12 +192,13 @@ export async function deployMarginLibraries(
 ): Promise<MarginEngineLibraryAddresses> {
   const admin = await new MarginAdmin__factory(deployer).deploy();
   const views = await new MarginViews__factory(deployer).deploy();
-  await Promise.all([admin.waitForDeployment(), views.waitForDeployment()]);
+  const settlement = await new MarginSettlement__factory(deployer).deploy();
+  await Promise.all([admin.waitForDeployment(), views.waitForDeployment(), settlement.waitForDeployment()]);
   const addresses: MarginEngineLibraryAddresses = {
     "contracts/margin/MarginAdmin.sol:MarginAdmin": await admin.getAddress(),
     "contracts/margin/MarginViews.sol:MarginViews": await views.getAddress(),
+    "contracts/margin/MarginSettlement.sol:MarginSettlement": await settlement.getAddress(),
   };
-  log(`MarginAdmin ${addresses["contracts/margin/MarginAdmin.sol:MarginAdmin"]}`);
-  log(`MarginViews ${addresses["contracts/margin/MarginViews.sol:MarginViews"]}`);
+  for (const [name, address] of Object.entries(addresses)) log(`${name.split(":")[1]} ${address}`);
   return addresses;
 }

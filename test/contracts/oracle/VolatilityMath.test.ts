@@ -82,7 +82,7 @@ describe("VolatilityMath", () => {
         const r = BigInt(Math.round((logPrice[t] - logPrice[t - every]) * 1e18));
         [v, w] = await math.nextVariance(v, w, r, BigInt(every), 86_400n);
       }
-      return Number(await math.volatility(v, w)) / 1e18;
+      return Number(await math.volatility(v)) / 1e18;
     };
     const coarse = await run(600);
     const fine = await run(60);
@@ -92,17 +92,20 @@ describe("VolatilityMath", () => {
     expect(Math.abs(coarse - fine) / fine).to.be.lessThan(0.2);
   });
 
-  it("steps S and W as w·S + (1 − w)·r²·86400/Δt and w·W + (1 − w), and takes √(S/W) in wad", async () => {
+  it("steps V and W as (w·V·W + (1 − w)·r²·86400/Δt) / W' and W' = w·W + (1 − w), and takes √V in wad", async () => {
     const math = await loadFixture(harnessFixture);
     const r = 2n * 10n ** 16n; // 2% over one day: the sample is r² itself
-    const [s1, w1] = await math.nextVariance(0n, 0n, r, 86_400n, 86_400n);
+    const [v1, w1] = await math.nextVariance(0n, 0n, r, 86_400n, 86_400n);
     expect(w1).to.equal(WAD / 2n);
-    expect(s1).to.equal((r * r) / WAD / 2n);
-    expect(await math.volatility(s1, w1)).to.equal(r);
+    expect(v1).to.equal((r * r) / WAD);
+    expect(await math.volatility(v1)).to.equal(r);
     // the same return over an hour is 24 times the daily variance
-    const [s2, w2] = await math.nextVariance(0n, 0n, r, 3_600n, 86_400n);
-    const v = (s2 * WAD) / w2;
-    expect(Number(v) / 1e18).to.be.closeTo(24 * 0.0004, 1e-12);
-    expect(await math.volatility(0n, 0n)).to.equal(0n);
+    const [v2] = await math.nextVariance(0n, 0n, r, 3_600n, 86_400n);
+    expect(Number(v2) / 1e18).to.be.closeTo(24 * 0.0004, 1e-12);
+    // a second day's return of 1% after the first: (½·4e-4·½ + ½·1e-4) / (½·½ + ½) = 2e-4
+    const [v3, w3] = await math.nextVariance(v1, w1, r / 2n, 86_400n, 86_400n);
+    expect(w3).to.equal((3n * WAD) / 4n);
+    expect(Number(v3) / 1e18).to.be.closeTo(2e-4, 1e-15);
+    expect(await math.volatility(0n)).to.equal(0n);
   });
 });
