@@ -26,7 +26,6 @@ library MarginAdmin {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
 
-
     /// @notice Most securities the engine lists: bits 0–14 of a held mask (bit 15 of a frozen mask is the cash).
     uint256 internal constant MAX_ASSETS = 15;
     /// @dev Largest power of ten below 2**128: the bound an asset's value scale had as a uint128.

@@ -216,13 +216,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
 
     /// @inheritdoc IMarginEngine
     function transferBetweenAccounts(address from, address to, address asset, uint256 amount) external restricted {
-        MarginAdmin.transferBetweenAccounts(
-            _contracts(),
-            from,
-            to,
-            asset,
-            amount
-        );
+        MarginAdmin.transferBetweenAccounts(_contracts(), from, to, asset, amount);
     }
 
     /// @inheritdoc IMarginEngine
