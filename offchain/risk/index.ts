@@ -32,6 +32,16 @@ export {
 export { liquidateAccount, type LiquidationResult, type Seizure } from "./stress/liquidate";
 export type { Scenario } from "./stress/scenario";
 export {
+  custodianFailure,
+  providerRun,
+  reserveAdequacy,
+  type ProviderRunDay,
+  type ProviderRunInput,
+  type ProviderRunResult,
+  type ReserveAdequacy,
+  type ReserveAdequacyInput,
+} from "./stress/counterparty";
+export {
   runScenario,
   type AccountOutcome,
   type DayRecord,

@@ -4,6 +4,9 @@ import fc from "fast-check";
 import {
   NO_HISTORY,
   WAD,
+  custodianFailure,
+  providerRun,
+  reserveAdequacy,
   dailyVolatility,
   decayWeight,
   nextVolatilityState,
@@ -145,3 +148,69 @@ describe("risk: stress that can show a cascade", () => {
     expect(late.badDebt).to.be.at.least(prompt.badDebt);
   });
 });
+
+describe("risk: counterparty scenarios and reserve adequacy", () => {
+  it("loses an asset at its custodian: its holders' collateral goes to zero from that day", () => {
+    const scenario: Scenario = {
+      id: "flat",
+      name: "flat",
+      source: "hand-made",
+      days: ["d1", "d2"],
+      returns: [new Map(), new Map()],
+    };
+    const failed = custodianFailure(scenario, SMALL.asset, 0);
+    const result = runScenario(smallBook(), failed);
+    expect(failed.returns[0].get(SMALL.asset)).to.equal(-WAD);
+    expect(result.accountsLiquidated).to.be.greaterThan(0);
+    expect(result.badDebt + result.shortfallOutstanding).to.be.greaterThan(0n);
+  });
+
+  it("queues a run of providers beyond the pool's cash and the gate, and serves it in order as cash comes back", () => {
+    const run = providerRun({
+      claims: cny(1_000_000),
+      poolCash: cny(100_000),
+      buffer: pct(10),
+      redeemPerDay: pct(20),
+      inflowPerDay: cny(50_000),
+      gatePerDay: pct(5),
+      days: 10,
+    });
+    // day 1: 200,000 asked, 50,000 paid (the gate), 150,000 queued
+    expect(run.days[0]).to.deep.include({ requested: cny(200_000), paid: cny(50_000), queued: cny(150_000) });
+    expect(run.days.every((d) => d.paid <= cny(50_000))).to.equal(true);
+    expect(run.maxQueued).to.be.greaterThan(cny(150_000));
+    expect(run.paid).to.equal(run.days.reduce((s, d) => s + d.paid, 0n));
+  });
+
+  it("targets the insurance fund at the stress loss percentile and fills it faster in rough markets", () => {
+    const losses = Array.from({ length: 100 }, (_, i) => cny(i * 1_000));
+    const calm = reserveAdequacy({
+      losses,
+      percentile: 0.99,
+      insuranceFund: cny(50_000),
+      turnoverPerDay: cny(1_000_000),
+      baseRate: pct(0.05),
+      sigma: pct(2),
+      calmSigma: pct(2),
+    });
+    expect(calm.target).to.equal(cny(98_000)); // 99th of 100, nearest rank
+    expect(calm.gap).to.equal(cny(48_000));
+    expect(calm.perDay).to.equal(cny(500));
+    expect(calm.daysToTarget).to.equal(96);
+    const rough = reserveAdequacy({ ...calmInput(losses), sigma: pct(6) });
+    expect(rough.rate).to.equal(pct(0.15));
+    expect(rough.daysToTarget).to.equal(32);
+  });
+});
+
+function calmInput(losses: bigint[]) {
+  return {
+    losses,
+    percentile: 0.99,
+    insuranceFund: cny(50_000),
+    turnoverPerDay: cny(1_000_000),
+    baseRate: pct(0.05),
+    sigma: pct(2),
+    calmSigma: pct(2),
+  };
+}
