@@ -20,6 +20,7 @@ import {MarginAdmin} from "./MarginAdmin.sol";
 import {MarginViews} from "./MarginViews.sol";
 import {MarginLedger} from "./MarginLedger.sol";
 import {MarginSettlement} from "./MarginSettlement.sol";
+import {MarginAccounts} from "./MarginAccounts.sol";
 
 /// @title MarginEngine
 /// @notice See IMarginEngine. Trust: the oracle router is trusted for prices and volatility; the pool and the
@@ -43,7 +44,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     /// @notice Tier risk ratios are set in steps of 1e-9 (this many units of an 18-decimal ratio).
     uint256 public constant TIER_RISK_STEP = MarginValuation.TIER_RISK_STEP;
     /// @notice Source tag of the insurance fund for the penalty share.
-    bytes32 private constant _SOURCE_LIQUIDATION = "liquidation-penalty";
+    bytes32 private constant _SOURCE_LIQUIDATION = MarginAccounts.SOURCE_LIQUIDATION;
 
     /// @dev How the loss waterfall splits what the account could not pay (scaled debt units, and cash paid).
     struct Loss {
@@ -106,16 +107,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
 
     /// @inheritdoc IMarginEngine
     function withdraw(address asset, uint256 amount) external nonReentrant {
-        if (amount == 0) revert MarginZeroAmount();
-        _debit(msg.sender, asset, amount);
-        emit CollateralWithdrawn(msg.sender, asset, amount);
-        if (_account(msg.sender).scaledDebt > 0) {
-            MarginStorage.Valuation memory v = _valuate(msg.sender, 0);
-            MarginValuation.requireInitialMargin(msg.sender, v, _kyc.maxLeverageOf(msg.sender));
-            _refresh(msg.sender, v);
-        }
-        if (asset == address(_cash)) _holdCash(amount);
-        IERC20(asset).safeTransfer(msg.sender, amount);
+        MarginAccounts.withdraw(_contracts(), asset, amount);
     }
 
     /// @inheritdoc IMarginEngine
@@ -138,12 +130,12 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
 
     /// @inheritdoc IMarginEngine
     function repay(uint256 amount) external nonReentrant {
-        _repay(amount, false);
+        MarginAccounts.repay(_contracts(), amount, false);
     }
 
     /// @inheritdoc IMarginEngine
     function repayFromWallet(uint256 amount) external nonReentrant {
-        _repay(amount, true);
+        MarginAccounts.repay(_contracts(), amount, true);
     }
 
     // ───────────────────────────── anyone ─────────────────────────────
@@ -190,14 +182,8 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     }
 
     /// @inheritdoc IMarginEngine
-    function sweepInsurance() external nonReentrant returns (uint256 amount) {
-        MarginStorage.ParamsRecord storage p = MarginStorage.layout().params;
-        amount = p.insuranceOwedPlusOne - 1;
-        if (amount == 0) return 0;
-        p.insuranceOwedPlusOne = 1;
-        emit InsuranceSwept(amount);
-        _holdCash(amount);
-        _insurance.receiveIncome(amount, _SOURCE_LIQUIDATION);
+    function sweepInsurance() external nonReentrant returns (uint256) {
+        return MarginAccounts.sweepInsurance(_contracts());
     }
 
     /// @inheritdoc IMarginEngine
@@ -371,30 +357,6 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         return MarginValuation.valuate(_oracle, _pool, account, index);
     }
 
-    /// @dev Repays min(amount, debt) of the caller's debt from its margin cash or, `fromWallet`, from its wallet.
-    function _repay(uint256 amount, bool fromWallet) private {
-        if (amount == 0) revert MarginZeroAmount();
-        MarginStorage.Account storage a = _account(msg.sender);
-        uint256 scaled = a.scaledDebt;
-        if (scaled == 0) revert MarginNoDebt(msg.sender);
-        // Accrues now: the pool's repay below then finds its accrual done.
-        uint256 index = _pool.accrue();
-        uint256 debt = MarginMath.debtOf(scaled, index);
-        uint256 pay = amount < debt ? amount : debt;
-        uint256 retire = pay == debt ? scaled : MarginMath.scaledFor(pay, index);
-        if (retire == 0) revert MarginZeroAmount();
-        uint256 pulled = MarginMath.debtOf(retire, index);
-        if (!fromWallet) _debit(msg.sender, address(_cash), pulled);
-        // retire ≤ scaled: it is either scaled itself or floor(pay·RAY/index) with pay < debt.
-        unchecked {
-            a.scaledDebt = uint96(scaled - retire);
-        }
-        emit Repaid(msg.sender, pulled, retire, MarginMath.debtOf(scaled - retire, index));
-        if (a.state != AccountState.Healthy) _refresh(msg.sender, _valuate(msg.sender, index));
-        if (fromWallet) _cash.safeTransferFrom(msg.sender, address(this), pulled);
-        _pool.repay(retire);
-    }
-
     /// @dev Makes sure the engine itself holds `amount` cash before paying it out, taking the shortfall from its
     ///      float in the pool (lent cash the pool keeps until it leaves the margin system). The engine's cash balance
     ///      plus that float always equals its accounts' cash plus the insurance share owed, so the float covers it.
@@ -416,41 +378,20 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     }
 
     function _contracts() private view returns (MarginStorage.Contracts memory) {
-        return MarginStorage.Contracts(address(_cash), address(_oracle), address(_pool), address(_kyc));
+        return
+            MarginStorage.Contracts(
+                address(_cash),
+                address(_oracle),
+                address(_pool),
+                address(_kyc),
+                address(_insurance)
+            );
     }
 
     // ───────────────────────────── margin state ─────────────────────────────
 
-    /// @dev Records the state: starts a margin call when below maintenance (or restarts one whose episode lapsed),
-    ///      notes that the call was seen, cures it when back above, and emits every transition. Unsafe and frozen
-    ///      positions count at zero here (MarginValuation), so no price status keeps the clock from starting.
-    function _refresh(address account, MarginStorage.Valuation memory v) private returns (AccountState s) {
-        MarginStorage.Layout storage $ = MarginStorage.layout();
-        MarginStorage.Account storage a = $.accounts[account];
-        AccountState before = a.state;
-        int256 eq = MarginValuation.equity(v);
-        if (v.debt > 0 && eq < SafeCast.toInt256(v.maintenanceReq)) {
-            MarginStorage.Call storage c = $.calls[account];
-            uint256 grace = $.params.gracePeriod;
-            uint40 deadline = c.deadline;
-            if (deadline == 0 || block.timestamp > uint256(c.seenAt) + grace) {
-                deadline = uint40(block.timestamp + grace);
-                c.deadline = deadline;
-                c.seenAt = uint40(block.timestamp);
-                emit MarginCalled(account, deadline, eq, v.maintenanceReq);
-            } else if (c.seenAt != block.timestamp) {
-                c.seenAt = uint40(block.timestamp);
-            }
-        } else if (before >= AccountState.MarginCall && $.calls[account].deadline != 0) {
-            // A recorded call implies a recorded state of MarginCall or worse: healthier accounts skip this read.
-            delete $.calls[account];
-            emit MarginCallCured(account);
-        }
-        s = MarginValuation.classify(account, v);
-        if (s != before) {
-            a.state = s;
-            emit AccountStateChanged(account, before, s, eq, v.maintenanceReq);
-        }
+    function _refresh(address account, MarginStorage.Valuation memory v) private returns (AccountState) {
+        return MarginValuation.refresh(account, v);
     }
 
     // ───────────────────────────── liquidation ─────────────────────────────

@@ -92,6 +92,7 @@ library MarginStorage {
         address oracle;
         address pool;
         address kyc;
+        address insurance;
     }
 
     /// @custom:storage-location erc7201:marginbridge.storage.MarginEngine

@@ -3,6 +3,7 @@ import {
   CapitalPool__factory,
   CollateralToken__factory,
   InsuranceFund__factory,
+  MarginAccounts__factory,
   MarginAdmin__factory,
   MarginEngine__factory,
   MarginSettlement__factory,
@@ -66,6 +67,7 @@ export interface MarginContracts {
   MarginAdmin: string;
   MarginViews: string;
   MarginSettlement: string;
+  MarginAccounts: string;
 }
 
 function selectors(iface: ethers.Interface, names: string[]): string[] {
@@ -182,6 +184,7 @@ export async function deployMargin(
     MarginAdmin: libraries["contracts/margin/MarginAdmin.sol:MarginAdmin"],
     MarginViews: libraries["contracts/margin/MarginViews.sol:MarginViews"],
     MarginSettlement: libraries["contracts/margin/MarginSettlement.sol:MarginSettlement"],
+    MarginAccounts: libraries["contracts/margin/MarginAccounts.sol:MarginAccounts"],
   };
 }
 
@@ -193,11 +196,18 @@ export async function deployMarginLibraries(
   const admin = await new MarginAdmin__factory(deployer).deploy();
   const views = await new MarginViews__factory(deployer).deploy();
   const settlement = await new MarginSettlement__factory(deployer).deploy();
-  await Promise.all([admin.waitForDeployment(), views.waitForDeployment(), settlement.waitForDeployment()]);
+  const accounts = await new MarginAccounts__factory(deployer).deploy();
+  await Promise.all([
+    admin.waitForDeployment(),
+    views.waitForDeployment(),
+    settlement.waitForDeployment(),
+    accounts.waitForDeployment(),
+  ]);
   const addresses: MarginEngineLibraryAddresses = {
     "contracts/margin/MarginAdmin.sol:MarginAdmin": await admin.getAddress(),
     "contracts/margin/MarginViews.sol:MarginViews": await views.getAddress(),
     "contracts/margin/MarginSettlement.sol:MarginSettlement": await settlement.getAddress(),
+    "contracts/margin/MarginAccounts.sol:MarginAccounts": await accounts.getAddress(),
   };
   for (const [name, address] of Object.entries(addresses)) log(`${name.split(":")[1]} ${address}`);
   return addresses;
