@@ -27,6 +27,17 @@ interface IMarginEngine {
         Defaulted
     }
 
+    /// @notice Why liquidateMany passed over an account (LiquidationSkipped).
+    enum LiquidationSkip {
+        None,
+        /// the liquidator is the owner, or an address of the owner's identity
+        SameIdentity,
+        /// the account is not (or no longer) Liquidatable or Defaulted
+        NotLiquidatable,
+        /// nothing it holds may be seized now (caps used up, prices unsafe or in their grace, balances frozen)
+        NothingSeizable
+    }
+
     /// @notice Per listed security, as `assetConfig` returns it. The engine stores it in two slots (the scale as its
     ///         power of ten beside the risk fields; the window cap with the units seized in the window).
     struct AssetConfig {
@@ -176,6 +187,8 @@ interface IMarginEngine {
         uint256 liquidatorBonus,
         uint256 insuranceShare
     );
+    /// @notice liquidateMany passed over `account` (the batch went on).
+    event LiquidationSkipped(address indexed account, address indexed liquidator, LiquidationSkip reason);
     /// @notice The loss waterfall ran for an account with no collateral left: its cash, then the insurance fund,
     ///         then a write-off against the capital pool.
     event DefaultSettled(address indexed account, uint256 fromAccount, uint256 fromInsurance, uint256 writtenOff);
@@ -255,6 +268,13 @@ interface IMarginEngine {
     ///         reached). When no collateral is left and debt remains, the loss waterfall runs.
     /// @return segments the number of segments executed
     function liquidate(address account, uint256 maxSegments) external returns (uint256 segments);
+
+    /// @notice Liquidates several accounts in one transaction, each exactly as `liquidate` would (the same order,
+    ///         target and per-window caps), at most `maxSegmentsEach` segments each. An account that may not be
+    ///         liquidated now is passed over with LiquidationSkipped instead of undoing the others. The liquidator's
+    ///         KYC, the pool's accrual and the liquidator's own margin check are done once for the batch.
+    /// @return liquidated the number of accounts liquidated (at least one segment, or debt settled)
+    function liquidateMany(address[] calldata accounts, uint256 maxSegmentsEach) external returns (uint256 liquidated);
 
     // ── SettlementHub (SETTLER role) ──
 

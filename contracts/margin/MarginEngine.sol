@@ -147,38 +147,17 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
 
     /// @inheritdoc IMarginEngine
     function liquidate(address account, uint256 maxSegments) external nonReentrant returns (uint256 segments) {
-        (bool verified, uint24 tag) = _kyc.verifiedTagOf(msg.sender);
-        if (!verified) revert MarginNotVerified(msg.sender);
-        // The owner's own address, or another address of the same identity (the tag it borrowed under).
-        if (account == msg.sender || tag == _account(account).ownerTag) revert MarginSelfLiquidation(account);
-        // Accrue now (the index the valuation needs; an account without debt is refused just below): the pool's
-        // repay then finds its accrual done.
-        MarginStorage.Valuation memory v = _valuate(account, _pool.accrue());
-        AccountState s = MarginValuation.classify(account, v);
-        if (s != AccountState.Liquidatable && s != AccountState.Defaulted) revert MarginNotLiquidatable(account, s);
-        MarginStorage.ParamsRecord memory p = MarginStorage.layout().params;
+        address[] memory one = new address[](1);
+        one[0] = account;
+        return _liquidateAll(one, maxSegments, true);
+    }
 
-        Settlement memory t;
-        bool full = s == AccountState.Defaulted;
-        while (segments < maxSegments) {
-            // Short of a full liquidation, stop at the target: equity ≥ maintenance + targetBuffer · positions.
-            uint256 target;
-            int256 eq;
-            if (!full) {
-                if (v.debt == 0) break;
-                target = v.maintenanceReq + MarginMath.mulUp(v.positionValue, p.targetBuffer);
-                eq = MarginValuation.equity(v);
-                if (eq >= SafeCast.toInt256(target)) break;
-            }
-            (bool found, uint256 i) = _pickSegment(v, p);
-            if (!found) {
-                if (segments == 0 && _account(account).heldMask != 0) _revertNothingSeizable(account, v, p);
-                break;
-            }
-            _segment(account, v, v.positions[i], p, full, target, eq, t);
-            ++segments;
-        }
-        _settle(account, v, t);
+    /// @inheritdoc IMarginEngine
+    function liquidateMany(
+        address[] calldata accounts,
+        uint256 maxSegmentsEach
+    ) external nonReentrant returns (uint256 liquidated) {
+        return _liquidateAll(accounts, maxSegmentsEach, false);
     }
 
     /// @inheritdoc IMarginEngine
@@ -396,6 +375,81 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
 
     // ───────────────────────────── liquidation ─────────────────────────────
 
+    /// @dev The liquidator's KYC, the pool's accrual and the liquidator's own margin check once, each account in
+    ///      turn. `strict` (one account, `liquidate`): a refusal reverts with its reason and the result is the number
+    ///      of segments; otherwise refusals are skips and the result is the number of accounts liquidated.
+    function _liquidateAll(
+        address[] memory accounts,
+        uint256 maxSegments,
+        bool strict
+    ) private returns (uint256 result) {
+        (bool verified, uint24 tag) = _kyc.verifiedTagOf(msg.sender);
+        if (!verified) revert MarginNotVerified(msg.sender);
+        // Accrue now (the index the valuations need): the pool's repayments then find their accrual done.
+        uint256 index = _pool.accrue();
+        for (uint256 k; k < accounts.length; ++k) {
+            (uint256 segments, LiquidationSkip skip) = _liquidateOne(accounts[k], tag, index, maxSegments, strict);
+            if (strict) result = segments;
+            else if (skip != LiquidationSkip.None) emit LiquidationSkipped(accounts[k], msg.sender, skip);
+            else if (segments > 0 || _account(accounts[k]).scaledDebt == 0) ++result;
+        }
+        _requireLiquidatorMargin();
+    }
+
+    /// @dev One account's liquidation by msg.sender (its KYC tag given), at the pool's `index`. `strict`: a refusal
+    ///      reverts with its reason (the single call); otherwise it is returned as a skip (the batch goes on).
+    function _liquidateOne(
+        address account,
+        uint24 tag,
+        uint256 index,
+        uint256 maxSegments,
+        bool strict
+    ) private returns (uint256 segments, LiquidationSkip skip) {
+        // The owner's own address, or another address of the same identity (the tag it borrowed under).
+        if (account == msg.sender || tag == _account(account).ownerTag) {
+            if (strict) revert MarginSelfLiquidation(account);
+            return (0, LiquidationSkip.SameIdentity);
+        }
+        MarginStorage.Valuation memory v = _valuate(account, index);
+        AccountState s = MarginValuation.classify(account, v);
+        if (s != AccountState.Liquidatable && s != AccountState.Defaulted) {
+            if (strict) revert MarginNotLiquidatable(account, s);
+            return (0, LiquidationSkip.NotLiquidatable);
+        }
+        MarginStorage.ParamsRecord memory p = MarginStorage.layout().params;
+        Settlement memory t;
+        bool full = s == AccountState.Defaulted;
+        while (segments < maxSegments) {
+            // Short of a full liquidation, stop at the target: equity ≥ maintenance + targetBuffer · positions.
+            uint256 target;
+            int256 eq;
+            if (!full) {
+                if (v.debt == 0) break;
+                target = v.maintenanceReq + MarginMath.mulUp(v.positionValue, p.targetBuffer);
+                eq = MarginValuation.equity(v);
+                if (eq >= SafeCast.toInt256(target)) break;
+            }
+            (bool found, uint256 i) = _pickSegment(v, p);
+            if (!found) {
+                if (segments == 0 && _account(account).heldMask != 0) {
+                    if (strict) _revertNothingSeizable(account, v, p);
+                    return (0, LiquidationSkip.NothingSeizable);
+                }
+                break;
+            }
+            _segment(account, v, v.positions[i], p, full, target, eq, t);
+            ++segments;
+        }
+        _settle(account, v, t);
+    }
+
+    /// @dev A liquidator with debt must still meet initial margin after paying for what it took.
+    function _requireLiquidatorMargin() private view {
+        if (_account(msg.sender).scaledDebt > 0) {
+            MarginValuation.requireInitialMargin(msg.sender, _valuate(msg.sender, 0), _kyc.maxLeverageOf(msg.sender));
+        }
+    }
+
     /// @dev The position a segment sells: among positions a liquidation may take now (price Safe for the oracle
     ///      grace, balance not frozen, window cap not used up), the least liquid (highest tier; lowest id on a tie),
     ///      positions worth at least dustValue before dust. A used-up cap or an unsafe price on one asset never
@@ -572,13 +626,6 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
             _pool.repay(loss.coveredScaled);
         }
         if (loss.writeOffScaled > 0) _pool.writeOff(loss.writeOffScaled);
-        if ($.accounts[msg.sender].scaledDebt > 0) {
-            MarginValuation.requireInitialMargin(
-                msg.sender,
-                _valuate(msg.sender, v.index),
-                _kyc.maxLeverageOf(msg.sender)
-            );
-        }
     }
 
     /// @dev Loss waterfall once the account's collateral and cash are gone: the insurance fund (including every
