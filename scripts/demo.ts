@@ -276,9 +276,9 @@ class Demo {
         payment: "at-settlement",
       },
       margin: {
-        initialMarginBps: bps(tier1.baseMaintenance + tier1.initialBuffer),
-        maintenanceMarginBps: bps(tier1.baseMaintenance),
-        liquidationMarginBps: bps((tier1.baseMaintenance * params.hardFloorFactor) / WAD),
+        initialMarginBps: bps(tier1.floor + tier1.initialBuffer),
+        maintenanceMarginBps: bps(tier1.floor),
+        liquidationMarginBps: bps((tier1.floor * params.hardFloorFactor) / WAD),
         marginCallWindowSeconds: Number(params.gracePeriod),
       },
       liquidation: {

@@ -120,4 +120,57 @@ export async function measure({ hre, emit }: GasContext): Promise<void> {
   line("MarginEngine", "liquidate", await gasOf(engine.connect(liquidator).liquidate(clientE.address, 3)), {
     case: "three-asset defaulted account: three segments + insurance + write-off",
   });
+
+  // Batches (issue 24): N one-asset accounts below their hard line, one segment each, in one liquidateMany, against
+  // the same accounts liquidated one call each (the gas per account of each).
+  // The default above left the pool a deficit, which stops new borrowing until the risk officer acknowledges it.
+  await fx.pool.connect(fx.actors.riskOfficer).acknowledgeDeficit();
+  await fx.cash.connect(fx.actors.custodian).mint(lp.address, 2_000_000n * CNY, "0x" + "33".repeat(32));
+  await fx.cash.connect(lp).approve(await pool.getAddress(), 2_000_000n * CNY);
+  await pool.connect(lp).deposit(2_000_000n * CNY, lp.address);
+  await fx.fundAccount(liquidator, fx.cash, 3_000_000n * CNY);
+  await fx.setPrice(fx.bank, price(10));
+  for (const n of [1, 10, 50]) {
+    const accounts = await crashedAccounts(fx, n, `batch-${n}`);
+    const gas = await gasOf(engine.connect(liquidator).liquidateMany(accounts, 1));
+    line("MarginEngine", "liquidateMany", gas, {
+      case: `${n} one-asset accounts, one segment each`,
+      accounts: n,
+      per_account: Math.round(gas / n),
+    });
+    await fx.setPrice(fx.bank, price(10));
+  }
+  const singles = await crashedAccounts(fx, 10, "singles");
+  let total = 0;
+  for (const a of singles) total += await gasOf(engine.connect(liquidator).liquidate(a, 1));
+  line("MarginEngine", "liquidate", Math.round(total / singles.length), {
+    case: "the same accounts one call each (mean of 10)",
+    accounts: 10,
+    per_account: Math.round(total / singles.length),
+  });
+}
+
+/** `n` fresh 5× accounts of 2,000 mbBANK, 15,000 borrowed and withdrawn; mbBANK then at 7.9 (below the hard line). */
+async function crashedAccounts(
+  fx: Awaited<ReturnType<typeof marginFixture>>,
+  n: number,
+  label: string,
+): Promise<string[]> {
+  const { hre } = await import("hardhat").then((m) => ({ hre: m.default }));
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const w = hre.ethers.Wallet.createRandom().connect(hre.ethers.provider);
+    await hre.network.provider.send("hardhat_setBalance", [w.address, "0x56BC75E2D63100000"]);
+    await fx.kyc
+      .connect(fx.actors.kycOfficer)
+      .setIdentity(w.address, 5, 156, BigInt(2 ** 40), hre.ethers.id(`${label}-${i}`));
+    const signer = await hre.ethers.getImpersonatedSigner(w.address);
+    await fx.fundAccount(signer, fx.bank, 2_000n);
+    await fx.engine.connect(signer).borrow(15_000n * CNY);
+    await fx.engine.connect(signer).withdraw(await fx.cash.getAddress(), 15_000n * CNY);
+    out.push(w.address);
+  }
+  await fx.setPrice(fx.bank, price(7.9));
+  await fx.advance((await fx.engine.params()).oracleGrace);
+  return out;
 }

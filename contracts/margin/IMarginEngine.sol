@@ -27,6 +27,17 @@ interface IMarginEngine {
         Defaulted
     }
 
+    /// @notice Why liquidateMany passed over an account (LiquidationSkipped).
+    enum LiquidationSkip {
+        None,
+        /// the liquidator is the owner, or an address of the owner's identity
+        SameIdentity,
+        /// the account is not (or no longer) Liquidatable or Defaulted
+        NotLiquidatable,
+        /// nothing it holds may be seized now (caps used up, prices unsafe or in their grace, balances frozen)
+        NothingSeizable
+    }
+
     /// @notice Per listed security, as `assetConfig` returns it. The engine stores it in two slots (the scale as its
     ///         power of ten beside the risk fields; the window cap with the units seized in the window).
     struct AssetConfig {
@@ -45,10 +56,13 @@ interface IMarginEngine {
         uint128 seizedInWindow;
     }
 
-    /// @notice Per liquidity tier: maintenance = clamp(base + k · volatility, floor, cap), initial = maintenance +
-    ///         initialBuffer (all 18 decimals).
+    /// @notice Per liquidity tier: maintenance = clamp(liquidityAddOn + k · σ_daily, floor, cap), i.e. the larger of
+    ///         the tier's base (`floor`) and a volatility margin z · σ_daily · √(liquidation horizon in days) (`k` =
+    ///         z · √horizon, `σ_daily` the router's time-weighted daily volatility) plus the liquidity add-on, capped;
+    ///         initial = maintenance + initialBuffer (all 18 decimals). The highest leverage a position in the asset
+    ///         can carry is 1 / initial: it falls as volatility rises.
     struct TierRisk {
-        uint64 baseMaintenance;
+        uint64 liquidityAddOn;
         uint64 volatilityMultiplier;
         uint64 floor;
         uint64 cap;
@@ -127,6 +141,8 @@ interface IMarginEngine {
     /// @notice Nothing held can be seized now: every position's cap is used up in this window (the next window
     ///         continues), or its price is unsafe, in its oracle grace or its balance frozen (reported by those).
     error MarginSeizureCapReached(address account);
+    /// @notice New risk is paused on an asset the account holds (a guardian's or the risk officer's decision).
+    error MarginBorrowingPaused(address asset);
     /// @notice The balance is frozen (its token froze the holder): it moves only by legalSeize.
     error MarginBalanceFrozen(address account, address asset);
     /// @notice legalSeize takes only a frozen balance.
@@ -171,6 +187,8 @@ interface IMarginEngine {
         uint256 liquidatorBonus,
         uint256 insuranceShare
     );
+    /// @notice liquidateMany passed over `account` (the batch went on).
+    event LiquidationSkipped(address indexed account, address indexed liquidator, LiquidationSkip reason);
     /// @notice The loss waterfall ran for an account with no collateral left: its cash, then the insurance fund,
     ///         then a write-off against the capital pool.
     event DefaultSettled(address indexed account, uint256 fromAccount, uint256 fromInsurance, uint256 writtenOff);
@@ -204,6 +222,9 @@ interface IMarginEngine {
         uint256 windowCap
     );
     event TierRiskSet(uint8 indexed tier, TierRisk risk);
+    /// @notice New risk was paused (or resumed) on an asset: accounts holding it may not borrow, withdraw with debt
+    ///         or buy with debt; deposits, repayments, sales and liquidations go on.
+    event BorrowingPaused(address indexed asset, bool paused);
     event ParamsSet(Params params);
 
     // ── account holders ──
@@ -247,6 +268,13 @@ interface IMarginEngine {
     ///         reached). When no collateral is left and debt remains, the loss waterfall runs.
     /// @return segments the number of segments executed
     function liquidate(address account, uint256 maxSegments) external returns (uint256 segments);
+
+    /// @notice Liquidates several accounts in one transaction, each exactly as `liquidate` would (the same order,
+    ///         target and per-window caps), at most `maxSegmentsEach` segments each. An account that may not be
+    ///         liquidated now is passed over with LiquidationSkipped instead of undoing the others. The liquidator's
+    ///         KYC, the pool's accrual and the liquidator's own margin check are done once for the batch.
+    /// @return liquidated the number of accounts liquidated (at least one segment, or debt settled)
+    function liquidateMany(address[] calldata accounts, uint256 maxSegmentsEach) external returns (uint256 liquidated);
 
     // ── SettlementHub (SETTLER role) ──
 
@@ -303,7 +331,8 @@ interface IMarginEngine {
 
     // ── risk officer (behind the AccessManager's delay) ──
 
-    /// @notice Lists or reconfigures a security (risk officer). Window caps reset on reconfiguration.
+    /// @notice Lists or reconfigures a security (risk officer). The seizure window restarts only when the cap
+    ///         changes (a haircut tightened in a crash does not hand liquidations a fresh window).
     function configureAsset(
         address asset,
         uint8 liquidityTier,
@@ -318,6 +347,13 @@ interface IMarginEngine {
     function setTierRisk(uint8 tier, TierRisk calldata risk) external;
 
     function setParams(Params calldata params) external;
+
+    /// @notice Pauses or resumes new risk on a listed security (risk officer; a guardian pauses at once through the
+    ///         RiskGuardian, resuming waits the risk officer's delay).
+    function setBorrowingPaused(address asset, bool paused) external;
+
+    /// @notice Whether new risk is paused on the asset.
+    function borrowingPaused(address asset) external view returns (bool);
 
     // ── views ──
 

@@ -12,6 +12,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {FixedPoint} from "../shared/FixedPoint.sol";
 import {IMarginEngine} from "./IMarginEngine.sol";
 import {MarginStorage} from "./MarginStorage.sol";
+import {MarginLedger} from "./MarginLedger.sol";
 import {MarginValuation} from "./MarginValuation.sol";
 
 /// @title MarginAdmin
@@ -24,14 +25,6 @@ import {MarginValuation} from "./MarginValuation.sol";
 library MarginAdmin {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
-
-    /// @notice The engine's immutables a library function needs (a library cannot read them).
-    struct Contracts {
-        address cash;
-        address oracle;
-        address pool;
-        address kyc;
-    }
 
     /// @notice Most securities the engine lists: bits 0–14 of a held mask (bit 15 of a frozen mask is the cash).
     uint256 internal constant MAX_ASSETS = 15;
@@ -75,10 +68,12 @@ library MarginAdmin {
         cfg.liquidityTier = liquidityTier;
         cfg.haircut = haircut;
         cfg.liquidationPenalty = liquidationPenalty;
-        cfg.windowCap = windowCap;
-        // A non-zero start keeps the window slot initialised, so the first seizure pays a cheap storage update.
-        cfg.windowStart = uint64(block.timestamp);
-        cfg.seizedInWindow = 0;
+        if (cfg.windowCap != windowCap) {
+            cfg.windowCap = windowCap;
+            // A non-zero start keeps the window slot initialised, so the first seizure pays a cheap storage update.
+            cfg.windowStart = uint64(block.timestamp);
+            cfg.seizedInWindow = 0;
+        }
         emit IMarginEngine.AssetConfigured(asset, liquidityTier, haircut, liquidationPenalty, windowCap);
     }
 
@@ -89,8 +84,8 @@ library MarginAdmin {
             tier == 0 ||
             risk.floor > risk.cap ||
             uint256(risk.cap) + risk.initialBuffer > FixedPoint.WAD ||
-            risk.baseMaintenance > risk.cap ||
-            risk.baseMaintenance % step != 0 ||
+            risk.liquidityAddOn > risk.cap ||
+            risk.liquidityAddOn % step != 0 ||
             risk.volatilityMultiplier % step != 0 ||
             risk.floor % step != 0 ||
             risk.cap % step != 0 ||
@@ -98,7 +93,7 @@ library MarginAdmin {
         ) revert IMarginEngine.MarginInvalidTierRisk(tier);
         // Each field is a uint64 multiple of the step: the quotient is below 2**64 / 1e9 < 2**48.
         MarginStorage.layout().tiers[tier] = MarginStorage.TierRecord(
-            uint48(risk.baseMaintenance / step),
+            uint48(risk.liquidityAddOn / step),
             uint48(risk.volatilityMultiplier / step),
             uint48(risk.floor / step),
             uint48(risk.cap / step),
@@ -132,6 +127,14 @@ library MarginAdmin {
         emit IMarginEngine.ParamsSet(p);
     }
 
+    /// @notice See IMarginEngine.setBorrowingPaused.
+    function setBorrowingPaused(address asset, bool paused) external {
+        MarginStorage.AssetRecord storage cfg = MarginStorage.layout().assets[asset];
+        if (!cfg.listed) revert IMarginEngine.MarginAssetNotListed(asset);
+        cfg.borrowPaused = paused;
+        emit IMarginEngine.BorrowingPaused(asset, paused);
+    }
+
     /// @notice See IMarginEngine.freezeChanged: `msg.sender` is the token. Never reverts.
     function freezeChanged(address cash, address account, bool frozen) external {
         uint16 bit = _frozenBit(cash, msg.sender);
@@ -160,20 +163,10 @@ library MarginAdmin {
         if (orderRef == bytes32(0)) revert IMarginEngine.MarginLegalReferenceMissing();
         uint16 bit = _frozenBit(cash, asset);
         if (bit == 0) revert IMarginEngine.MarginAssetNotListed(asset);
-        MarginStorage.Layout storage $ = MarginStorage.layout();
-        MarginStorage.Account storage a = $.accounts[account];
-        if (a.frozenMask & bit == 0) revert IMarginEngine.MarginBalanceNotFrozen(account, asset);
-        if (asset == cash) {
-            uint256 held = a.cash;
-            if (held < amount) revert IMarginEngine.MarginInsufficientBalance(account, asset, held, amount);
-            // amount ≤ held < 2**96.
-            a.cash = uint96(held - amount);
-        } else {
-            uint256 held = $.balances[account][asset];
-            if (held < amount) revert IMarginEngine.MarginInsufficientBalance(account, asset, held, amount);
-            $.balances[account][asset] = held - amount;
-            if (held == amount) a.heldMask &= ~bit;
+        if (MarginStorage.layout().accounts[account].frozenMask & bit == 0) {
+            revert IMarginEngine.MarginBalanceNotFrozen(account, asset);
         }
+        MarginLedger.debitUnchecked(cash, account, asset, amount);
         emit IMarginEngine.LegalSeizure(account, asset, to, amount, orderRef);
         if (asset == cash) {
             uint256 own = IERC20(cash).balanceOf(address(this));
@@ -182,11 +175,8 @@ library MarginAdmin {
         IERC20(asset).safeTransfer(to, amount);
     }
 
-    /// @dev The frozen-mask bit of an asset: CASH_FROZEN for the cash, 1 << id for a listed security, 0 otherwise.
     function _frozenBit(address cash, address asset) private view returns (uint16) {
-        if (asset == cash) return MarginStorage.CASH_FROZEN;
-        MarginStorage.AssetRecord storage cfg = MarginStorage.layout().assets[asset];
-        return cfg.listed ? uint16(1) << cfg.id : 0;
+        return MarginLedger.frozenBit(cash, asset);
     }
 
     function _setFrozen(address account, address asset, uint16 bit, bool frozen) private {
@@ -200,7 +190,7 @@ library MarginAdmin {
 
     /// @notice See IMarginEngine.transferBetweenAccounts.
     function transferBetweenAccounts(
-        Contracts calldata c,
+        MarginStorage.Contracts calldata c,
         address from,
         address to,
         address asset,
@@ -208,30 +198,11 @@ library MarginAdmin {
     ) external {
         if (amount == 0) revert IMarginEngine.MarginZeroAmount();
         if (!IKycRegistry(c.kyc).isVerified(to)) revert IMarginEngine.MarginNotVerified(to);
-        MarginStorage.Layout storage $ = MarginStorage.layout();
-        uint16 bit = _frozenBit(c.cash, asset);
-        if (bit == 0) revert IMarginEngine.MarginAssetNotListed(asset);
-        MarginStorage.Account storage a = $.accounts[from];
-        MarginStorage.Account storage b = $.accounts[to];
-        if (a.frozenMask & bit != 0) revert IMarginEngine.MarginBalanceFrozen(from, asset);
-        if (b.frozenMask & bit != 0) revert IMarginEngine.MarginBalanceFrozen(to, asset);
-        if (asset == c.cash) {
-            uint256 held = a.cash;
-            if (held < amount) revert IMarginEngine.MarginInsufficientBalance(from, asset, held, amount);
-            // amount ≤ held < 2**96.
-            a.cash = uint96(held - amount);
-            b.cash = (b.cash + amount).toUint96();
-        } else {
-            uint256 held = $.balances[from][asset];
-            if (held < amount) revert IMarginEngine.MarginInsufficientBalance(from, asset, held, amount);
-            $.balances[from][asset] = held - amount;
-            if (held == amount) a.heldMask &= ~bit;
-            $.balances[to][asset] += amount;
-            b.heldMask |= bit;
-        }
+        MarginLedger.debit(c.cash, from, asset, amount);
+        MarginLedger.credit(c.cash, to, asset, amount);
         emit IMarginEngine.AccountTransfer(from, to, asset, amount);
         // A transfer gives nothing back: an indebted sender must still meet initial margin.
-        if (a.scaledDebt > 0) {
+        if (MarginStorage.layout().accounts[from].scaledDebt > 0) {
             MarginValuation.requireInitialMargin(
                 from,
                 MarginValuation.valuate(IOracleRouter(c.oracle), ICapitalPool(c.pool), from, 0),

@@ -18,6 +18,9 @@ import {MarginStorage} from "./MarginStorage.sol";
 import {MarginValuation} from "./MarginValuation.sol";
 import {MarginAdmin} from "./MarginAdmin.sol";
 import {MarginViews} from "./MarginViews.sol";
+import {MarginLedger} from "./MarginLedger.sol";
+import {MarginSettlement} from "./MarginSettlement.sol";
+import {MarginAccounts} from "./MarginAccounts.sol";
 
 /// @title MarginEngine
 /// @notice See IMarginEngine. Trust: the oracle router is trusted for prices and volatility; the pool and the
@@ -41,10 +44,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     /// @notice Tier risk ratios are set in steps of 1e-9 (this many units of an 18-decimal ratio).
     uint256 public constant TIER_RISK_STEP = MarginValuation.TIER_RISK_STEP;
     /// @notice Source tag of the insurance fund for the penalty share.
-    bytes32 private constant _SOURCE_LIQUIDATION = "liquidation-penalty";
-    /// @dev settleTrade's answer: which party must meet initial margin after the batch.
-    uint256 private constant _CHECK_BUYER = 1;
-    uint256 private constant _CHECK_SELLER = 2;
+    bytes32 private constant _SOURCE_LIQUIDATION = MarginAccounts.SOURCE_LIQUIDATION;
 
     /// @dev How the loss waterfall splits what the account could not pay (scaled debt units, and cash paid).
     struct Loss {
@@ -107,16 +107,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
 
     /// @inheritdoc IMarginEngine
     function withdraw(address asset, uint256 amount) external nonReentrant {
-        if (amount == 0) revert MarginZeroAmount();
-        _debit(msg.sender, asset, amount);
-        emit CollateralWithdrawn(msg.sender, asset, amount);
-        if (_account(msg.sender).scaledDebt > 0) {
-            MarginStorage.Valuation memory v = _valuate(msg.sender, 0);
-            MarginValuation.requireInitialMargin(msg.sender, v, _kyc.maxLeverageOf(msg.sender));
-            _refresh(msg.sender, v);
-        }
-        if (asset == address(_cash)) _holdCash(amount);
-        IERC20(asset).safeTransfer(msg.sender, amount);
+        MarginAccounts.withdraw(_contracts(), asset, amount);
     }
 
     /// @inheritdoc IMarginEngine
@@ -139,12 +130,12 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
 
     /// @inheritdoc IMarginEngine
     function repay(uint256 amount) external nonReentrant {
-        _repay(amount, false);
+        MarginAccounts.repay(_contracts(), amount, false);
     }
 
     /// @inheritdoc IMarginEngine
     function repayFromWallet(uint256 amount) external nonReentrant {
-        _repay(amount, true);
+        MarginAccounts.repay(_contracts(), amount, true);
     }
 
     // ───────────────────────────── anyone ─────────────────────────────
@@ -156,49 +147,22 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
 
     /// @inheritdoc IMarginEngine
     function liquidate(address account, uint256 maxSegments) external nonReentrant returns (uint256 segments) {
-        (bool verified, uint24 tag) = _kyc.verifiedTagOf(msg.sender);
-        if (!verified) revert MarginNotVerified(msg.sender);
-        // The owner's own address, or another address of the same identity (the tag it borrowed under).
-        if (account == msg.sender || tag == _account(account).ownerTag) revert MarginSelfLiquidation(account);
-        // Accrue now (the index the valuation needs; an account without debt is refused just below): the pool's
-        // repay then finds its accrual done.
-        MarginStorage.Valuation memory v = _valuate(account, _pool.accrue());
-        AccountState s = MarginValuation.classify(account, v);
-        if (s != AccountState.Liquidatable && s != AccountState.Defaulted) revert MarginNotLiquidatable(account, s);
-        MarginStorage.ParamsRecord memory p = MarginStorage.layout().params;
-
-        Settlement memory t;
-        bool full = s == AccountState.Defaulted;
-        while (segments < maxSegments) {
-            // Short of a full liquidation, stop at the target: equity ≥ maintenance + targetBuffer · positions.
-            uint256 target;
-            int256 eq;
-            if (!full) {
-                if (v.debt == 0) break;
-                target = v.maintenanceReq + MarginMath.mulUp(v.positionValue, p.targetBuffer);
-                eq = MarginValuation.equity(v);
-                if (eq >= SafeCast.toInt256(target)) break;
-            }
-            (bool found, uint256 i) = _pickSegment(v, p);
-            if (!found) {
-                if (segments == 0 && _account(account).heldMask != 0) _revertNothingSeizable(account, v, p);
-                break;
-            }
-            _segment(account, v, v.positions[i], p, full, target, eq, t);
-            ++segments;
-        }
-        _settle(account, v, t);
+        address[] memory one = new address[](1);
+        one[0] = account;
+        return _liquidateAll(one, maxSegments, true);
     }
 
     /// @inheritdoc IMarginEngine
-    function sweepInsurance() external nonReentrant returns (uint256 amount) {
-        MarginStorage.ParamsRecord storage p = MarginStorage.layout().params;
-        amount = p.insuranceOwedPlusOne - 1;
-        if (amount == 0) return 0;
-        p.insuranceOwedPlusOne = 1;
-        emit InsuranceSwept(amount);
-        _holdCash(amount);
-        _insurance.receiveIncome(amount, _SOURCE_LIQUIDATION);
+    function liquidateMany(
+        address[] calldata accounts,
+        uint256 maxSegmentsEach
+    ) external nonReentrant returns (uint256 liquidated) {
+        return _liquidateAll(accounts, maxSegmentsEach, false);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function sweepInsurance() external nonReentrant returns (uint256) {
+        return MarginAccounts.sweepInsurance(_contracts());
     }
 
     /// @inheritdoc IMarginEngine
@@ -217,13 +181,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
 
     /// @inheritdoc IMarginEngine
     function transferBetweenAccounts(address from, address to, address asset, uint256 amount) external restricted {
-        MarginAdmin.transferBetweenAccounts(
-            MarginAdmin.Contracts(address(_cash), address(_oracle), address(_pool), address(_kyc)),
-            from,
-            to,
-            asset,
-            amount
-        );
+        MarginAdmin.transferBetweenAccounts(_contracts(), from, to, asset, amount);
     }
 
     /// @inheritdoc IMarginEngine
@@ -233,26 +191,13 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         address asset,
         uint256 units,
         uint256 cashAmount
-    ) external restricted returns (uint256 checks) {
-        if (units == 0 || cashAmount == 0) revert MarginZeroAmount();
-        address cash = address(_cash);
-        if (asset == cash) revert MarginAssetNotListed(asset);
-        if (!_kyc.isVerified(buyer)) revert MarginNotVerified(buyer);
-        if (!_kyc.isVerified(seller)) revert MarginNotVerified(seller);
-        _debit(seller, asset, units);
-        _credit(buyer, asset, units);
-        _debit(buyer, cash, cashAmount);
-        _credit(seller, cash, cashAmount);
-        emit TradeLegsSettled(buyer, seller, asset, units, cashAmount);
-        // A buyer adds risk; a seller reduces it only when paid at least what the units counted for.
-        if (_account(buyer).scaledDebt > 0) checks = _CHECK_BUYER;
-        if (_account(seller).scaledDebt > 0 && !_saleKeepsEquity(asset, units, cashAmount)) checks |= _CHECK_SELLER;
+    ) external restricted returns (uint256) {
+        return MarginSettlement.settleTrade(_contracts(), buyer, seller, asset, units, cashAmount);
     }
 
     /// @inheritdoc IMarginEngine
     function checkInitialMargin(address account) external view returns (bool) {
-        if (_account(account).scaledDebt == 0) return true;
-        return MarginValuation.meetsInitialMargin(_valuate(account, 0), _kyc.maxLeverageOf(account));
+        return MarginSettlement.checkInitialMargin(_contracts(), account);
     }
 
     // ───────────────────────────── risk officer, legal officer ─────────────────────────────
@@ -276,6 +221,16 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     /// @inheritdoc IMarginEngine
     function setParams(Params calldata newParams) external restricted {
         MarginAdmin.setParams(newParams);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function setBorrowingPaused(address asset, bool paused) external restricted {
+        MarginAdmin.setBorrowingPaused(asset, paused);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function borrowingPaused(address asset) external view returns (bool) {
+        return MarginStorage.layout().assets[asset].borrowPaused;
     }
 
     /// @inheritdoc IMarginEngine
@@ -381,30 +336,6 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         return MarginValuation.valuate(_oracle, _pool, account, index);
     }
 
-    /// @dev Repays min(amount, debt) of the caller's debt from its margin cash or, `fromWallet`, from its wallet.
-    function _repay(uint256 amount, bool fromWallet) private {
-        if (amount == 0) revert MarginZeroAmount();
-        MarginStorage.Account storage a = _account(msg.sender);
-        uint256 scaled = a.scaledDebt;
-        if (scaled == 0) revert MarginNoDebt(msg.sender);
-        // Accrues now: the pool's repay below then finds its accrual done.
-        uint256 index = _pool.accrue();
-        uint256 debt = MarginMath.debtOf(scaled, index);
-        uint256 pay = amount < debt ? amount : debt;
-        uint256 retire = pay == debt ? scaled : MarginMath.scaledFor(pay, index);
-        if (retire == 0) revert MarginZeroAmount();
-        uint256 pulled = MarginMath.debtOf(retire, index);
-        if (!fromWallet) _debit(msg.sender, address(_cash), pulled);
-        // retire ≤ scaled: it is either scaled itself or floor(pay·RAY/index) with pay < debt.
-        unchecked {
-            a.scaledDebt = uint96(scaled - retire);
-        }
-        emit Repaid(msg.sender, pulled, retire, MarginMath.debtOf(scaled - retire, index));
-        if (a.state != AccountState.Healthy) _refresh(msg.sender, _valuate(msg.sender, index));
-        if (fromWallet) _cash.safeTransferFrom(msg.sender, address(this), pulled);
-        _pool.repay(retire);
-    }
-
     /// @dev Makes sure the engine itself holds `amount` cash before paying it out, taking the shortfall from its
     ///      float in the pool (lent cash the pool keeps until it leaves the margin system). The engine's cash balance
     ///      plus that float always equals its accounts' cash plus the insurance share owed, so the float covers it.
@@ -413,106 +344,111 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         if (held < amount) _pool.release(amount - held, address(this));
     }
 
-    /// @dev Adds to a balance the owner may move: refused while that balance is frozen.
     function _credit(address account, address asset, uint256 amount) private {
-        MarginStorage.Account storage a = _account(account);
-        if (asset == address(_cash)) {
-            if (a.frozenMask & MarginStorage.CASH_FROZEN != 0) revert MarginBalanceFrozen(account, asset);
-            a.cash = (a.cash + amount).toUint96();
-            return;
-        }
-        MarginStorage.Layout storage $ = MarginStorage.layout();
-        MarginStorage.AssetRecord storage cfg = $.assets[asset];
-        if (!cfg.listed) revert MarginAssetNotListed(asset);
-        uint16 bit = uint16(1 << cfg.id);
-        uint16 held = a.heldMask;
-        if (a.frozenMask & bit != 0) revert MarginBalanceFrozen(account, asset);
-        if (held & bit == 0) a.heldMask = held | bit;
-        $.balances[account][asset] += amount;
+        MarginLedger.credit(address(_cash), account, asset, amount);
     }
 
-    /// @dev Takes from a balance the owner may move: refused while that balance is frozen.
     function _debit(address account, address asset, uint256 amount) private {
-        uint16 frozen = _account(account).frozenMask;
-        if (frozen != 0 && frozen & _frozenBit(asset) != 0) revert MarginBalanceFrozen(account, asset);
-        _debitUnchecked(account, asset, amount);
+        MarginLedger.debit(address(_cash), account, asset, amount);
     }
 
-    /// @dev Takes from a balance whatever its freeze (liquidation seizes only unfrozen positions; legal seizure
-    ///      takes frozen ones).
     function _debitUnchecked(address account, address asset, uint256 amount) private {
-        MarginStorage.Account storage a = _account(account);
-        if (asset == address(_cash)) {
-            uint256 cash = a.cash;
-            if (cash < amount) revert MarginInsufficientBalance(account, asset, cash, amount);
-            // amount ≤ cash < 2**96 was checked just above.
-            a.cash = uint96(cash - amount);
-            return;
-        }
-        MarginStorage.Layout storage $ = MarginStorage.layout();
-        uint256 held = $.balances[account][asset];
-        if (held < amount) revert MarginInsufficientBalance(account, asset, held, amount);
-        // held ≥ amount was checked just above.
-        unchecked {
-            $.balances[account][asset] = held - amount;
-        }
-        if (held == amount) a.heldMask &= ~uint16(1 << $.assets[asset].id);
+        MarginLedger.debitUnchecked(address(_cash), account, asset, amount);
     }
 
-    /// @dev The frozen-mask bit of an asset: CASH_FROZEN for the cash token, 1 << id for a listed security, 0 for
-    ///      anything else.
-    function _frozenBit(address asset) private view returns (uint16) {
-        if (asset == address(_cash)) return MarginStorage.CASH_FROZEN;
-        MarginStorage.AssetRecord storage cfg = MarginStorage.layout().assets[asset];
-        return cfg.listed ? uint16(1) << cfg.id : 0;
-    }
-
-    /// @dev Whether selling `units` of `asset` for `cashAmount` leaves the seller's equity and its shortfall to
-    ///      maintenance no worse: the price is Safe and the cash is at least what the units counted for in equity,
-    ///      ceil(ceil(units · price / scale) · (1 − haircut)). The units' maintenance requirement goes with them.
-    function _saleKeepsEquity(address asset, uint256 units, uint256 cashAmount) private view returns (bool) {
-        (uint256 price, IOracleRouter.PriceStatus status, ) = _oracle.getPrice(asset);
-        if (status != IOracleRouter.PriceStatus.Safe) return false;
-        MarginStorage.AssetRecord storage cfg = MarginStorage.layout().assets[asset];
-        uint256 value = Math.mulDiv(units, price, uint256(10) ** cfg.scaleExp, Math.Rounding.Ceil);
-        return cashAmount >= MarginMath.mulUp(value, FixedPoint.WAD - cfg.haircut);
+    function _contracts() private view returns (MarginStorage.Contracts memory) {
+        return
+            MarginStorage.Contracts(
+                address(_cash),
+                address(_oracle),
+                address(_pool),
+                address(_kyc),
+                address(_insurance)
+            );
     }
 
     // ───────────────────────────── margin state ─────────────────────────────
 
-    /// @dev Records the state: starts a margin call when below maintenance (or restarts one whose episode lapsed),
-    ///      notes that the call was seen, cures it when back above, and emits every transition. Unsafe and frozen
-    ///      positions count at zero here (MarginValuation), so no price status keeps the clock from starting.
-    function _refresh(address account, MarginStorage.Valuation memory v) private returns (AccountState s) {
-        MarginStorage.Layout storage $ = MarginStorage.layout();
-        MarginStorage.Account storage a = $.accounts[account];
-        AccountState before = a.state;
-        int256 eq = MarginValuation.equity(v);
-        if (v.debt > 0 && eq < SafeCast.toInt256(v.maintenanceReq)) {
-            MarginStorage.Call storage c = $.calls[account];
-            uint256 grace = $.params.gracePeriod;
-            uint40 deadline = c.deadline;
-            if (deadline == 0 || block.timestamp > uint256(c.seenAt) + grace) {
-                deadline = uint40(block.timestamp + grace);
-                c.deadline = deadline;
-                c.seenAt = uint40(block.timestamp);
-                emit MarginCalled(account, deadline, eq, v.maintenanceReq);
-            } else if (c.seenAt != block.timestamp) {
-                c.seenAt = uint40(block.timestamp);
-            }
-        } else if (before >= AccountState.MarginCall && $.calls[account].deadline != 0) {
-            // A recorded call implies a recorded state of MarginCall or worse: healthier accounts skip this read.
-            delete $.calls[account];
-            emit MarginCallCured(account);
-        }
-        s = MarginValuation.classify(account, v);
-        if (s != before) {
-            a.state = s;
-            emit AccountStateChanged(account, before, s, eq, v.maintenanceReq);
-        }
+    function _refresh(address account, MarginStorage.Valuation memory v) private returns (AccountState) {
+        return MarginValuation.refresh(account, v);
     }
 
     // ───────────────────────────── liquidation ─────────────────────────────
+
+    /// @dev The liquidator's KYC, the pool's accrual and the liquidator's own margin check once, each account in
+    ///      turn. `strict` (one account, `liquidate`): a refusal reverts with its reason and the result is the number
+    ///      of segments; otherwise refusals are skips and the result is the number of accounts liquidated.
+    function _liquidateAll(
+        address[] memory accounts,
+        uint256 maxSegments,
+        bool strict
+    ) private returns (uint256 result) {
+        (bool verified, uint24 tag) = _kyc.verifiedTagOf(msg.sender);
+        if (!verified) revert MarginNotVerified(msg.sender);
+        // Accrue now (the index the valuations need): the pool's repayments then find their accrual done.
+        uint256 index = _pool.accrue();
+        for (uint256 k; k < accounts.length; ++k) {
+            (uint256 segments, LiquidationSkip skip) = _liquidateOne(accounts[k], tag, index, maxSegments, strict);
+            if (strict) result = segments;
+            else if (skip != LiquidationSkip.None) emit LiquidationSkipped(accounts[k], msg.sender, skip);
+            else if (segments > 0 || _account(accounts[k]).scaledDebt == 0) ++result;
+        }
+        _requireLiquidatorMargin();
+    }
+
+    /// @dev One account's liquidation by msg.sender (its KYC tag given), at the pool's `index`. `strict`: a refusal
+    ///      reverts with its reason (the single call); otherwise it is returned as a skip (the batch goes on).
+    function _liquidateOne(
+        address account,
+        uint24 tag,
+        uint256 index,
+        uint256 maxSegments,
+        bool strict
+    ) private returns (uint256 segments, LiquidationSkip skip) {
+        // The owner's own address, or another address of the same identity (the tag it borrowed under).
+        if (account == msg.sender || tag == _account(account).ownerTag) {
+            if (strict) revert MarginSelfLiquidation(account);
+            return (0, LiquidationSkip.SameIdentity);
+        }
+        MarginStorage.Valuation memory v = _valuate(account, index);
+        AccountState s = MarginValuation.classify(account, v);
+        if (s != AccountState.Liquidatable && s != AccountState.Defaulted) {
+            if (strict) revert MarginNotLiquidatable(account, s);
+            return (0, LiquidationSkip.NotLiquidatable);
+        }
+        MarginStorage.ParamsRecord memory p = MarginStorage.layout().params;
+        Settlement memory t;
+        bool full = s == AccountState.Defaulted;
+        while (segments < maxSegments) {
+            // Short of a full liquidation, stop at the target: equity ≥ maintenance + targetBuffer · positions.
+            uint256 target;
+            int256 eq;
+            if (!full) {
+                if (v.debt == 0) break;
+                target = v.maintenanceReq + MarginMath.mulUp(v.positionValue, p.targetBuffer);
+                eq = MarginValuation.equity(v);
+                if (eq >= SafeCast.toInt256(target)) break;
+            }
+            (bool found, uint256 i) = _pickSegment(v, p);
+            if (!found) {
+                if (segments == 0 && _account(account).heldMask != 0) {
+                    if (strict) _revertNothingSeizable(account, v, p);
+                    return (0, LiquidationSkip.NothingSeizable);
+                }
+                break;
+            }
+            _segment(account, v, v.positions[i], p, full, target, eq, t);
+            ++segments;
+        }
+        _settle(account, v, t);
+    }
+
+    /// @dev A liquidator with debt must still meet initial margin after paying for what it took.
+    function _requireLiquidatorMargin() private view {
+        if (_account(msg.sender).scaledDebt > 0) {
+            MarginValuation.requireInitialMargin(msg.sender, _valuate(msg.sender, 0), _kyc.maxLeverageOf(msg.sender));
+        }
+    }
 
     /// @dev The position a segment sells: among positions a liquidation may take now (price Safe for the oracle
     ///      grace, balance not frozen, window cap not used up), the least liquid (highest tier; lowest id on a tie),
@@ -545,7 +481,9 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         MarginStorage.ParamsRecord memory p
     ) private view {
         MarginStorage.Position memory pos = v.positions[0];
-        if (_account(account).frozenMask & _frozenBit(pos.asset) != 0) revert MarginBalanceFrozen(account, pos.asset);
+        if (_account(account).frozenMask & MarginLedger.frozenBit(address(_cash), pos.asset) != 0) {
+            revert MarginBalanceFrozen(account, pos.asset);
+        }
         if (pos.safeSince == 0) revert MarginPriceUnsafe(pos.asset, pos.status);
         if (block.timestamp < pos.safeSince + p.oracleGrace) {
             revert MarginOracleGrace(pos.asset, pos.safeSince + p.oracleGrace);
@@ -688,13 +626,6 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
             _pool.repay(loss.coveredScaled);
         }
         if (loss.writeOffScaled > 0) _pool.writeOff(loss.writeOffScaled);
-        if ($.accounts[msg.sender].scaledDebt > 0) {
-            MarginValuation.requireInitialMargin(
-                msg.sender,
-                _valuate(msg.sender, v.index),
-                _kyc.maxLeverageOf(msg.sender)
-            );
-        }
     }
 
     /// @dev Loss waterfall once the account's collateral and cash are gone: the insurance fund (including every

@@ -43,8 +43,8 @@ library MarginStorage {
     }
 
     /// @dev Storage form of AssetConfig. Slot 0 holds everything a valuation reads: listed | liquidityTier | id |
-    ///      scaleExp | haircut | liquidationPenalty | windowStart. Slot 1: windowCap | seizedInWindow. The scale is
-    ///      kept as its power of ten (scale = 10**scaleExp ≤ 10**38) so that it fits slot 0.
+    ///      scaleExp | haircut | liquidationPenalty | windowStart | borrowPaused. Slot 1: windowCap | seizedInWindow.
+    ///      The scale is kept as its power of ten (scale = 10**scaleExp ≤ 10**38) so that it fits slot 0.
     struct AssetRecord {
         bool listed;
         uint8 liquidityTier;
@@ -53,6 +53,8 @@ library MarginStorage {
         uint64 haircut;
         uint64 liquidationPenalty;
         uint64 windowStart;
+        /// new risk (borrowing, withdrawals with debt, an indebted buyer) refused for accounts holding it
+        bool borrowPaused;
         uint128 windowCap;
         uint128 seizedInWindow;
     }
@@ -61,7 +63,7 @@ library MarginStorage {
     ///      of the 18-decimal ratio): uint48 holds any uint64 ratio that is a multiple of the step, and setTierRisk
     ///      refuses the others, so every ratio reads back exactly.
     struct TierRecord {
-        uint48 baseMaintenance;
+        uint48 liquidityAddOn;
         uint48 volatilityMultiplier;
         uint48 floor;
         uint48 cap;
@@ -82,6 +84,15 @@ library MarginStorage {
         uint32 liquidationWindow;
         uint72 dustValue;
         uint88 insuranceOwedPlusOne;
+    }
+
+    /// @dev The engine's immutables that its linked libraries need (a library cannot read them).
+    struct Contracts {
+        address cash;
+        address oracle;
+        address pool;
+        address kyc;
+        address insurance;
     }
 
     /// @custom:storage-location erc7201:marginbridge.storage.MarginEngine
@@ -143,6 +154,8 @@ library MarginStorage {
         bool unpriced;
         address unsafeAsset;
         IOracleRouter.PriceStatus unsafeStatus;
+        /// a held (unfrozen) asset on which new risk is paused (address(0): none)
+        address pausedAsset;
         Position[] positions;
     }
 

@@ -67,7 +67,7 @@ library MarginValuation {
         MarginStorage.TierRecord memory t = MarginStorage.layout().tiers[tier];
         return
             MarginMath.margins(
-                t.baseMaintenance * TIER_RISK_STEP,
+                t.liquidityAddOn * TIER_RISK_STEP,
                 t.volatilityMultiplier * TIER_RISK_STEP,
                 t.floor * TIER_RISK_STEP,
                 t.cap * TIER_RISK_STEP,
@@ -114,12 +114,49 @@ library MarginValuation {
         return IMarginEngine.AccountState.Healthy;
     }
 
-    /// @dev New risk: every held price Safe, equity ≥ initial requirement and exposure within the tier's leverage.
+    /// @dev Records the state: starts a margin call when below maintenance (or restarts one whose episode lapsed),
+    ///      notes that the call was seen, cures it when back above, and emits every transition. Unsafe and frozen
+    ///      positions count at zero here (MarginValuation), so no price status keeps the clock from starting.
+    function refresh(
+        address account,
+        MarginStorage.Valuation memory v
+    ) internal returns (IMarginEngine.AccountState s) {
+        MarginStorage.Layout storage $ = MarginStorage.layout();
+        MarginStorage.Account storage a = $.accounts[account];
+        IMarginEngine.AccountState before = a.state;
+        int256 eq = equity(v);
+        if (v.debt > 0 && eq < SafeCast.toInt256(v.maintenanceReq)) {
+            MarginStorage.Call storage c = $.calls[account];
+            uint256 grace = $.params.gracePeriod;
+            uint40 deadline = c.deadline;
+            if (deadline == 0 || block.timestamp > uint256(c.seenAt) + grace) {
+                deadline = uint40(block.timestamp + grace);
+                c.deadline = deadline;
+                c.seenAt = uint40(block.timestamp);
+                emit IMarginEngine.MarginCalled(account, deadline, eq, v.maintenanceReq);
+            } else if (c.seenAt != block.timestamp) {
+                c.seenAt = uint40(block.timestamp);
+            }
+        } else if (before >= IMarginEngine.AccountState.MarginCall && $.calls[account].deadline != 0) {
+            // A recorded call implies a recorded state of MarginCall or worse: healthier accounts skip this read.
+            delete $.calls[account];
+            emit IMarginEngine.MarginCallCured(account);
+        }
+        s = classify(account, v);
+        if (s != before) {
+            a.state = s;
+            emit IMarginEngine.AccountStateChanged(account, before, s, eq, v.maintenanceReq);
+        }
+    }
+
+    /// @dev New risk: no held asset paused for new risk, every held price Safe, equity ≥ initial requirement and
+    ///      exposure within the tier's leverage.
     function requireInitialMargin(
         address account,
         MarginStorage.Valuation memory v,
         uint256 maxLeverage
     ) internal pure {
+        if (v.pausedAsset != address(0)) revert IMarginEngine.MarginBorrowingPaused(v.pausedAsset);
         if (!v.allSafe) revert IMarginEngine.MarginPriceUnsafe(v.unsafeAsset, v.unsafeStatus);
         int256 eq = equity(v);
         if (eq < SafeCast.toInt256(v.initialReq)) {
@@ -132,7 +169,7 @@ library MarginValuation {
 
     /// @dev requireInitialMargin as a boolean.
     function meetsInitialMargin(MarginStorage.Valuation memory v, uint256 maxLeverage) internal pure returns (bool) {
-        if (!v.allSafe) return false;
+        if (!v.allSafe || v.pausedAsset != address(0)) return false;
         int256 eq = equity(v);
         return eq >= SafeCast.toInt256(v.initialReq) && withinLeverage(v, eq, maxLeverage);
     }
@@ -179,6 +216,7 @@ library MarginValuation {
             pos.value = MarginMath.valueOf(pos.balance, pos.price, pos.scale);
             (pos.maintenance, pos.initial) = margins(pos.tier, q.volatility);
         }
+        if (!frozen && cfg.borrowPaused) v.pausedAsset = asset;
         // A frozen balance counts for nothing whatever its price, so its price never blocks new risk.
         if (!frozen && q.status != IOracleRouter.PriceStatus.Safe && v.allSafe) {
             v.allSafe = false;

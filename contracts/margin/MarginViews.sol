@@ -64,7 +64,7 @@ library MarginViews {
         MarginStorage.TierRecord memory t = MarginStorage.layout().tiers[tier];
         uint256 step = MarginValuation.TIER_RISK_STEP;
         IMarginEngine.TierRisk memory r = IMarginEngine.TierRisk(
-            uint64(t.baseMaintenance * step),
+            uint64(t.liquidityAddOn * step),
             uint64(t.volatilityMultiplier * step),
             uint64(t.floor * step),
             uint64(t.cap * step),

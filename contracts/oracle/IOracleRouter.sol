@@ -32,8 +32,10 @@ interface IOracleRouter {
     ///         The margin engine waits a grace period after this before liquidating.
     function safeSince(address asset) external view returns (uint256);
 
-    /// @notice EWMA volatility of the asset's per-round log returns, 18 decimals (0.02e18 = 2% per round),
-    ///         updated from each new round of the primary feed.
+    /// @notice The asset's daily volatility σ_daily, 18 decimals (0.02e18 = 2% a day): the square root of an
+    ///         exponentially weighted, time-weighted average of r² · 86400 / Δt over the primary's rounds (r the log
+    ///         return over Δt seconds), with a half-life in seconds, so it does not depend on how often reporters
+    ///         push. Updated from each new round the router absorbs; 0 before the first return.
     function volatility(address asset) external view returns (uint256);
 
     /// @notice Everything the margin engine needs about one asset, from one evaluation of its feeds.
@@ -64,14 +66,15 @@ interface IOracleRouter {
     /// @param maxDeviation largest |primary − secondary| / primary, 18 decimals (0.02e18 = 2%)
     /// @param maxMove largest |next − current| / current between two consecutive primary rounds, 18 decimals;
     ///        a larger move trips the circuit breaker
-    /// @param ewmaLambda EWMA decay λ, 18 decimals, in (0, 1e18) (RiskMetrics daily: 0.94e18)
+    /// @param volatilityHalfLife seconds after which a return's weight in the volatility has halved (> 0; one
+    ///        trading day, 86,400, weighs the last days most, like RiskMetrics' daily λ = 0.94 does over ≈ 11 days)
     struct AssetParams {
         address primary;
         address secondary;
         uint32 maxStaleness;
         uint64 maxDeviation;
         uint64 maxMove;
-        uint64 ewmaLambda;
+        uint64 volatilityHalfLife;
     }
 
     /// @notice What the router has recorded for an asset from the primary feed's rounds (all reproducible from them).
@@ -82,9 +85,13 @@ interface IOracleRouter {
     /// @param lastUpdatedAt `updatedAt` of `lastRoundId`
     /// @param trippedRoundId the primary round that tripped it (0 when not tripped)
     /// @param returnCount how many returns the EWMA has absorbed
-    /// @param variance EWMA of squared per-round log returns, 18 decimals
+    /// @param varianceWeight the weight the absorbed returns carry together, 1 − 2^(−T/halfLife) for T seconds of
+    ///        history, 18 decimals
+    /// @param variance the daily variance: Σ weight · r² · 86400 / Δt over returns, divided by varianceWeight
+    ///        (weights halve every half-life; unbiased from the first return), 18 decimals
     /// @dev Layout: slot 0 lastRoundId | lastPrice | safeSince | tripped (everything a quote reads but the variance);
-    ///      slot 1 lastUpdatedAt | trippedRoundId | returnCount (read when absorbing rounds); slot 2 variance.
+    ///      slot 1 lastUpdatedAt | trippedRoundId | returnCount | varianceWeight (read when absorbing rounds);
+    ///      slot 2 variance.
     struct AssetState {
         uint80 lastRoundId;
         uint128 lastPrice;
@@ -93,6 +100,7 @@ interface IOracleRouter {
         uint40 lastUpdatedAt;
         uint80 trippedRoundId;
         uint64 returnCount;
+        uint64 varianceWeight;
         uint256 variance;
     }
 
@@ -104,13 +112,15 @@ interface IOracleRouter {
         uint32 maxStaleness,
         uint64 maxDeviation,
         uint64 maxMove,
-        uint64 ewmaLambda
+        uint64 volatilityHalfLife
     );
+    /// @notice An asset's guards changed without touching its recorded state (breaker, safe window, volatility).
+    event GuardsSet(address indexed asset, uint32 maxStaleness, uint64 maxDeviation, uint64 maxMove);
     /// @notice An asset's weekly session calendar was set. `windows` as in `setSession`; empty means always open.
     event SessionSet(address indexed asset, int32 utcOffsetSeconds, uint32[] windows);
     /// @notice A local calendar day (days since 1970-01-01 in the asset's time zone) was marked closed or reopened.
     event HolidaySet(address indexed asset, uint32 indexed localDay, bool closed);
-    /// @notice A primary round was absorbed: new reference price and volatility.
+    /// @notice A primary round was absorbed: new reference price and daily volatility.
     event RoundProcessed(
         address indexed asset,
         uint80 indexed roundId,
@@ -129,7 +139,7 @@ interface IOracleRouter {
 
     /// @notice The asset has no primary feed.
     error OracleAssetNotConfigured(address asset);
-    /// @notice A parameter is out of range (zero staleness, λ outside (0,1), zero maxMove, secondary equals primary).
+    /// @notice A parameter is out of range (zero staleness, zero half-life, secondary equals primary).
     error OracleInvalidParams(address asset);
     /// @notice A feed reports more than 36 decimals.
     error OracleUnsupportedDecimals(address feed, uint8 decimals);
@@ -143,6 +153,11 @@ interface IOracleRouter {
     /// @notice Sets (or replaces) an asset's feeds and risk parameters. Restricted to the risk officer (delayed).
     /// @dev Restarts the recorded state from the primary's latest round: breaker re-armed, volatility kept.
     function configureAsset(address asset, AssetParams calldata params) external;
+
+    /// @notice Changes an asset's staleness, deviation and move limits, keeping everything recorded (a tripped
+    ///         breaker stays tripped). Restricted to the risk officer (delayed); the RiskGuardian calls it at once
+    ///         for tighter limits only.
+    function setGuards(address asset, uint32 maxStaleness, uint64 maxDeviation, uint64 maxMove) external;
 
     /// @notice Sets an asset's weekly trading session. Restricted to the risk officer.
     /// @param utcOffsetSeconds the exchange's time zone (Shanghai: +28800)

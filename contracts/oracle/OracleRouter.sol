@@ -76,13 +76,13 @@ contract OracleRouter is IOracleRouter, AccessManaged {
             uint256 openedAt;
             (x.price, x.status, x.updatedAt, openedAt) = _evaluate(asset);
             x.safeSince = _safeSince(asset, x.status, openedAt);
-            x.volatility = VolatilityMath.volatility(_states[asset].variance);
+            x.volatility = _volatility(_states[asset]);
         }
     }
 
     /// @inheritdoc IOracleRouter
     function volatility(address asset) external view returns (uint256) {
-        return VolatilityMath.volatility(_states[asset].variance);
+        return _volatility(_states[asset]);
     }
 
     /// @inheritdoc IOracleRouter
@@ -119,8 +119,7 @@ contract OracleRouter is IOracleRouter, AccessManaged {
             params.primary == address(0) ||
             params.secondary == params.primary ||
             params.maxStaleness == 0 ||
-            params.ewmaLambda == 0 ||
-            params.ewmaLambda >= VolatilityMath.WAD
+            params.volatilityHalfLife == 0
         ) revert OracleInvalidParams(asset);
         _configs[asset] = params;
         bool hasSecondary = params.secondary != address(0);
@@ -144,9 +143,21 @@ contract OracleRouter is IOracleRouter, AccessManaged {
             params.maxStaleness,
             params.maxDeviation,
             params.maxMove,
-            params.ewmaLambda
+            params.volatilityHalfLife
         );
         _refresh(asset, true);
+    }
+
+    /// @inheritdoc IOracleRouter
+    function setGuards(address asset, uint32 maxStaleness, uint64 maxDeviation, uint64 maxMove) external restricted {
+        if (_hot[asset].primary == address(0)) revert OracleAssetNotConfigured(asset);
+        if (maxStaleness == 0) revert OracleInvalidParams(asset);
+        AssetParams storage p = _configs[asset];
+        p.maxStaleness = maxStaleness;
+        p.maxDeviation = maxDeviation;
+        p.maxMove = maxMove;
+        _hot[asset].maxStaleness = maxStaleness;
+        emit GuardsSet(asset, maxStaleness, maxDeviation, maxMove);
     }
 
     /// @inheritdoc IOracleRouter
@@ -261,22 +272,32 @@ contract OracleRouter is IOracleRouter, AccessManaged {
         }
     }
 
-    /// @dev Makes `r` the reference round and, unless it is the first, feeds its return into the EWMA.
+    /// @dev Makes `r` the reference round and, unless it is the first, feeds its return over the time since the
+    ///      reference into the time-weighted EWMA.
     function _accept(address asset, Round memory r, int256 logReturn) private {
         AssetState storage st = _states[asset];
         if (st.lastRoundId != 0) {
-            st.variance = VolatilityMath.nextVariance(
+            uint256 dt = r.updatedAt > st.lastUpdatedAt ? r.updatedAt - st.lastUpdatedAt : 0;
+            (uint256 variance, uint256 weight) = VolatilityMath.nextVariance(
                 st.variance,
+                st.varianceWeight,
                 logReturn,
-                _configs[asset].ewmaLambda,
-                st.returnCount == 0
+                dt,
+                _configs[asset].volatilityHalfLife
             );
+            st.variance = variance;
+            // weight ≤ 1e18 < 2**64.
+            st.varianceWeight = uint64(weight);
             ++st.returnCount;
         }
         st.lastRoundId = r.id;
         st.lastPrice = r.price.toUint128();
         st.lastUpdatedAt = r.updatedAt.toUint40();
-        emit RoundProcessed(asset, r.id, r.price, logReturn, VolatilityMath.volatility(st.variance));
+        emit RoundProcessed(asset, r.id, r.price, logReturn, _volatility(st));
+    }
+
+    function _volatility(AssetState storage st) private view returns (uint256) {
+        return VolatilityMath.volatility(st.variance);
     }
 
     /// @dev Whether the price must have gone stale while the session was open between two consecutive rounds.

@@ -23,6 +23,8 @@ library Roles {
     /// @notice Executes legal orders on collateral inside the margin engine (MarginEngine.legalSeize of frozen
     ///         balances), each with its order reference.
     uint64 internal constant LEGAL_OFFICER = 7;
+    /// @notice The risk officer's on-call deputy: tightens risk at once through the RiskGuardian (never loosens).
+    uint64 internal constant GUARDIAN = 8;
     /// @notice System role: may force-transfer collateral during liquidation (the MarginEngine).
     uint64 internal constant LIQUIDATOR = 10;
     /// @notice System role: may borrow from and repay to the CapitalPool (the MarginEngine).

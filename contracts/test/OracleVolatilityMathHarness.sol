@@ -10,8 +10,18 @@ contract OracleVolatilityMathHarness {
         return VolatilityMath.logReturn(prev, next);
     }
 
-    function nextVariance(uint256 variance, int256 r, uint256 lambda, bool first) external pure returns (uint256) {
-        return VolatilityMath.nextVariance(variance, r, lambda, first);
+    function nextVariance(
+        uint256 variance,
+        uint256 weight,
+        int256 r,
+        uint256 dt,
+        uint256 halfLife
+    ) external pure returns (uint256, uint256) {
+        return VolatilityMath.nextVariance(variance, weight, r, dt, halfLife);
+    }
+
+    function decayWeight(uint256 t, uint256 h) external pure returns (uint256) {
+        return VolatilityMath.decayWeight(t, h);
     }
 
     function volatility(uint256 variance) external pure returns (uint256) {

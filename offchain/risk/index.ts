@@ -4,6 +4,15 @@ export { RiskError } from "./errors";
 export { WAD, divCeil, formatUnits, mulDivDown, mulDivUp, wadFromNumber } from "./fixed";
 export { valueAccount, positionValue, quantityForValue, type AccountState, type Valuation } from "./valuation";
 export {
+  NO_HISTORY,
+  dailyVolatility,
+  decayWeight,
+  nextVolatilityState,
+  sqrt,
+  type VolatilityState,
+} from "./volatility";
+export { tierMargins, type TierMargins, type TierRule } from "./tierMargins";
+export {
   accountLiquidation,
   liquidationReturn,
   type AccountLiquidation,
@@ -22,6 +31,16 @@ export {
 } from "./fees";
 export { liquidateAccount, type LiquidationResult, type Seizure } from "./stress/liquidate";
 export type { Scenario } from "./stress/scenario";
+export {
+  custodianFailure,
+  providerRun,
+  reserveAdequacy,
+  type ProviderRunDay,
+  type ProviderRunInput,
+  type ProviderRunResult,
+  type ReserveAdequacy,
+  type ReserveAdequacyInput,
+} from "./stress/counterparty";
 export {
   runScenario,
   type AccountOutcome,

@@ -4,6 +4,7 @@ import path from "node:path";
 import type { Provider, Signer } from "ethers";
 import { deployCore } from "./core";
 import { deployAgreements } from "./agreements";
+import { deployGovernance } from "./governance";
 import { deployMargin } from "./margin";
 import { deployOracle } from "./oracle";
 import { deployReserves } from "./reserves";
@@ -27,6 +28,7 @@ export async function deployAll(opts: DeployOptions, network: string): Promise<D
   const oracle = await deployOracle(opts, core.manager, core.tokens);
   const contracts: Record<string, string> = { ...core.contracts, ...oracle.contracts };
   Object.assign(contracts, await deployMargin(opts, core.manager, contracts, core.tokens, contracts.OracleRouter));
+  Object.assign(contracts, await deployGovernance(opts, core.manager, contracts));
   const securities = core.tokens.filter((t) => t.kind === "security").map((t) => t.address);
   Object.assign(
     contracts,

@@ -3,8 +3,10 @@ import {
   CapitalPool__factory,
   CollateralToken__factory,
   InsuranceFund__factory,
+  MarginAccounts__factory,
   MarginAdmin__factory,
   MarginEngine__factory,
+  MarginSettlement__factory,
   MarginViews__factory,
   type ProtocolAccessManager as AccessManager,
 } from "../../typechain-types";
@@ -33,11 +35,21 @@ export const DEFAULT_MARGIN_PARAMS: IMarginEngine.ParamsStruct = {
   dustValue: 100n * 10n ** 6n,
 };
 
-/** Per liquidity tier; tier 1 carries DESIGN.md's seed margins (maintenance 15%, initial 20%). */
+/**
+ * z · √(liquidation horizon in days) of the volatility margin: z = 2.33 (one-sided 99%) over a 2-day horizon, 3.295,
+ * in the engine's 1e-9 steps. With the router's daily σ, the volatility margin is 3.3 σ_daily.
+ */
+export const VOL_K = 3_295_000_000n * 10n ** 9n;
+
+/**
+ * Per liquidity tier: maintenance = max(floor, liquidityAddOn + VOL_K · σ_daily), capped; initial = maintenance +
+ * buffer. Tier 1 carries DESIGN.md's seed margins in calm markets (maintenance 15%, initial 20%); above σ_daily ≈ 4.6%
+ * the volatility margin takes over (docs/risk.md, calibration).
+ */
 export const DEFAULT_TIER_RISK: Record<number, IMarginEngine.TierRiskStruct> = {
-  1: { baseMaintenance: pct(15), volatilityMultiplier: WAD, floor: pct(10), cap: pct(40), initialBuffer: pct(5) },
-  2: { baseMaintenance: pct(20), volatilityMultiplier: WAD, floor: pct(15), cap: pct(50), initialBuffer: pct(5) },
-  3: { baseMaintenance: pct(25), volatilityMultiplier: WAD, floor: pct(20), cap: pct(60), initialBuffer: pct(10) },
+  1: { liquidityAddOn: 0n, volatilityMultiplier: VOL_K, floor: pct(15), cap: pct(40), initialBuffer: pct(5) },
+  2: { liquidityAddOn: pct(2), volatilityMultiplier: VOL_K, floor: pct(20), cap: pct(50), initialBuffer: pct(5) },
+  3: { liquidityAddOn: pct(5), volatilityMultiplier: VOL_K, floor: pct(25), cap: pct(60), initialBuffer: pct(10) },
 };
 
 /** Per liquidity tier: haircut, liquidation penalty and the per-window seizure cap (in whole shares). */
@@ -54,6 +66,8 @@ export interface MarginContracts {
   /** The engine's linked libraries (recorded so that an auditor can check the code the engine runs). */
   MarginAdmin: string;
   MarginViews: string;
+  MarginSettlement: string;
+  MarginAccounts: string;
 }
 
 function selectors(iface: ethers.Interface, names: string[]): string[] {
@@ -169,6 +183,8 @@ export async function deployMargin(
     MarginEngine: engineAddress,
     MarginAdmin: libraries["contracts/margin/MarginAdmin.sol:MarginAdmin"],
     MarginViews: libraries["contracts/margin/MarginViews.sol:MarginViews"],
+    MarginSettlement: libraries["contracts/margin/MarginSettlement.sol:MarginSettlement"],
+    MarginAccounts: libraries["contracts/margin/MarginAccounts.sol:MarginAccounts"],
   };
 }
 
@@ -179,12 +195,20 @@ export async function deployMarginLibraries(
 ): Promise<MarginEngineLibraryAddresses> {
   const admin = await new MarginAdmin__factory(deployer).deploy();
   const views = await new MarginViews__factory(deployer).deploy();
-  await Promise.all([admin.waitForDeployment(), views.waitForDeployment()]);
+  const settlement = await new MarginSettlement__factory(deployer).deploy();
+  const accounts = await new MarginAccounts__factory(deployer).deploy();
+  await Promise.all([
+    admin.waitForDeployment(),
+    views.waitForDeployment(),
+    settlement.waitForDeployment(),
+    accounts.waitForDeployment(),
+  ]);
   const addresses: MarginEngineLibraryAddresses = {
     "contracts/margin/MarginAdmin.sol:MarginAdmin": await admin.getAddress(),
     "contracts/margin/MarginViews.sol:MarginViews": await views.getAddress(),
+    "contracts/margin/MarginSettlement.sol:MarginSettlement": await settlement.getAddress(),
+    "contracts/margin/MarginAccounts.sol:MarginAccounts": await accounts.getAddress(),
   };
-  log(`MarginAdmin ${addresses["contracts/margin/MarginAdmin.sol:MarginAdmin"]}`);
-  log(`MarginViews ${addresses["contracts/margin/MarginViews.sol:MarginViews"]}`);
+  for (const [name, address] of Object.entries(addresses)) log(`${name.split(":")[1]} ${address}`);
   return addresses;
 }

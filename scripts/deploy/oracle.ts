@@ -15,8 +15,8 @@ export const DEV_ORACLE_PARAMS = {
   maxDeviation: ethers.parseUnits("0.02", 18),
   /** One update may move the price by at most 20% (A-share STAR board daily limit) before the breaker trips. */
   maxMove: ethers.parseUnits("0.2", 18),
-  /** RiskMetrics decay. */
-  ewmaLambda: ethers.parseUnits("0.94", 18),
+  /** A return's weight in the daily volatility halves every day (time-weighted EWMA; see VolatilityMath). */
+  volatilityHalfLife: 86_400n,
 } as const;
 
 /** MedianPriceFeed settings on the dev chain: 8 decimals, all three dev reporters must sign (tolerates one liar). */

@@ -11,6 +11,9 @@ export interface RoleHolders {
   reporters: string[];
   /** Executes legal seizures of frozen collateral (MarginEngine.legalSeize); the operator when not named. */
   legalOfficer?: string;
+  /** Tightens risk at once through the RiskGuardian (the risk officer's on-call deputy); the risk officer when not
+   *  named (its own changes through the guardian are immediate, tightening only). */
+  guardian?: string;
 }
 
 export interface DeployOptions {

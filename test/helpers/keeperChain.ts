@@ -61,7 +61,7 @@ export async function prepareKeeperChain(
       maxStaleness: 86_400,
       maxDeviation: DEV_ORACLE_PARAMS.maxDeviation,
       maxMove: 0n,
-      ewmaLambda: DEV_ORACLE_PARAMS.ewmaLambda,
+      volatilityHalfLife: DEV_ORACLE_PARAMS.volatilityHalfLife,
     });
     feeds[symbol] = feed;
   }
@@ -72,7 +72,7 @@ export async function prepareKeeperChain(
     [3, 25n, 10n],
   ] as const)
     await risk.setTierRisk(tier, {
-      baseMaintenance: (base * WAD) / 100n,
+      liquidityAddOn: (base * WAD) / 100n,
       volatilityMultiplier: 0n,
       floor: 0n,
       cap: WAD - (buffer * WAD) / 100n,

@@ -206,7 +206,7 @@ export async function setTier(
   volatilityMultiplier = 0n,
 ): Promise<void> {
   await fx.engine.connect(fx.actors.riskOfficer).setTierRisk(tier, {
-    baseMaintenance: maintenance,
+    liquidityAddOn: maintenance,
     volatilityMultiplier,
     floor: 0n,
     cap: WAD - initialBuffer,

@@ -42,7 +42,7 @@ export function oracleParams(
     maxStaleness: DEV_ORACLE_PARAMS.maxStaleness,
     maxDeviation: DEV_ORACLE_PARAMS.maxDeviation,
     maxMove: DEV_ORACLE_PARAMS.maxMove,
-    ewmaLambda: DEV_ORACLE_PARAMS.ewmaLambda,
+    volatilityHalfLife: DEV_ORACLE_PARAMS.volatilityHalfLife,
     ...overrides,
   };
 }

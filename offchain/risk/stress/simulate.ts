@@ -1,6 +1,8 @@
-import { WAD, divFloor, maxBig, minBig, mulDivDown, mulDivUp, ratioDown } from "../fixed";
+import { WAD, divFloor, maxBig, minBig, mulDivDown, mulDivUp, numberFromWad, ratioDown, wadFromNumber } from "../fixed";
 import { assetOf, valueAccount } from "../valuation";
-import type { Account, Book, LiquidityTier } from "../types";
+import { tierMargins, type TierRule } from "../tierMargins";
+import { NO_HISTORY, dailyVolatility, nextVolatilityState, type VolatilityState } from "../volatility";
+import type { Account, AssetRisk, Book, LiquidityTier, Market } from "../types";
 import { liquidateAccount } from "./liquidate";
 import type { Scenario } from "./scenario";
 
@@ -17,6 +19,10 @@ export interface DayRecord {
   readonly liquidationVolume: bigint;
   readonly insuranceFund: bigint;
   readonly capitalPoolLoss: bigint;
+  /** Maintenance margin per asset that day (WAD): the static one, or the dynamic one the engine would apply. */
+  readonly maintenance: ReadonlyMap<string, bigint>;
+  /** Price impact of the day's forced sales per asset (WAD, ≥ 0), applied to the next day's prices. */
+  readonly impact: ReadonlyMap<string, bigint>;
 }
 
 export interface AccountOutcome {
@@ -68,6 +74,32 @@ export interface SimulationOptions {
    * listed shares was suspended in early July). Without limits every liquidation completes the day it starts.
    */
   readonly dailyLiquidationLimit?: Partial<Readonly<Record<LiquidityTier, bigint>>>;
+  /**
+   * Margins that follow the market, as the engine's: each asset's daily σ is re-estimated every day from the
+   * scenario's returns with the router's estimator (volatility.ts, one return per day), and its maintenance and
+   * initial margin come from its tier's rule (tierMargins). Without it, each asset keeps its static margins.
+   */
+  readonly dynamicMargin?: {
+    readonly tiers: Readonly<Record<LiquidityTier, TierRule>>;
+    /** The router's half-life, seconds. */
+    readonly halfLifeSeconds: bigint;
+    /** σ history before the scenario, per asset (default: none, the first day's return starts it). */
+    readonly history?: ReadonlyMap<string, VolatilityState>;
+  };
+  /**
+   * Price impact of forced sales (square-root law): the value an asset's liquidations sell in a day moves its price
+   * by −coefficient · σ_daily · √(sold / ADV) more on the next day, so that a cascade can appear. σ is the dynamic
+   * estimate when there is one, else `sigma`.
+   */
+  readonly impact?: {
+    readonly coefficient: number;
+    /** Average daily traded value per asset, cash base units. */
+    readonly adv: Readonly<Record<string, bigint>>;
+    /** σ_daily per asset for the impact when margins are static (default 2%). */
+    readonly sigma?: Readonly<Record<string, number>>;
+  };
+  /** No liquidator acts on the first n days (a keeper outage; no third party steps in). */
+  readonly liquidatorOutageDays?: number;
 }
 
 /**
@@ -98,6 +130,8 @@ export function runScenario(book: Book, scenario: Scenario, options: SimulationO
   const outcomes = new Map<string, { firstLiquidated: string; liquidations: number; seized: bigint; bad: bigint }>();
   const daily: DayRecord[] = [];
   const limits = options.dailyLiquidationLimit ?? {};
+  const vol = new Map<string, VolatilityState>(options.dynamicMargin?.history ?? []);
+  let pendingImpact = new Map<string, bigint>();
   const saleLimits = (account: Account): Map<string, bigint> | undefined => {
     const capped = account.positions.flatMap((p) => {
       const fraction = limits[assetOf(market, p.asset).liquidityTier];
@@ -106,11 +140,17 @@ export function runScenario(book: Book, scenario: Scenario, options: SimulationO
     return capped.length ? new Map(capped) : undefined;
   };
 
-  scenario.returns.forEach((returns, dayIndex) => {
+  scenario.returns.forEach((scenarioReturns, dayIndex) => {
     const day = scenario.days[dayIndex] ?? `day ${dayIndex + 1}`;
+    const returns = withImpact(scenarioReturns, pendingImpact);
+    const before = prices;
     prices = movePrices(prices, returns);
+    const dayMarket = options.dynamicMargin
+      ? dynamicMarket(market, options.dynamicMargin, vol, before, prices)
+      : market;
+    const liquidating = dayIndex >= (options.liquidatorOutageDays ?? 0);
 
-    const valuations = accounts.map((account) => valueAccount(account, market, prices));
+    const valuations = accounts.map((account) => valueAccount(account, dayMarket, prices));
     let collateralValue = 0n;
     let equity = 0n;
     let debt = 0n;
@@ -127,17 +167,21 @@ export function runScenario(book: Book, scenario: Scenario, options: SimulationO
     let liquidatedToday = 0;
     let volumeToday = 0n;
     let closingValue = 0n;
+    const soldToday = new Map<string, bigint>();
     accounts = accounts.map((account, i) => {
       const v = valuations[i];
       const result =
-        v.equity < v.maintenanceRequirement
-          ? liquidateAccount(account, market, prices, funding.insuranceShareOfPenalty, saleLimits(account))
+        liquidating && v.equity < v.maintenanceRequirement
+          ? liquidateAccount(account, dayMarket, prices, funding.insuranceShareOfPenalty, saleLimits(account))
           : undefined;
       if (!result) {
         closingValue += v.collateralValue;
         return account;
       }
-      closingValue += valueAccount(result.account, market, prices).collateralValue;
+      closingValue += valueAccount(result.account, dayMarket, prices).collateralValue;
+      for (const seizure of result.seizures) {
+        soldToday.set(seizure.asset, (soldToday.get(seizure.asset) ?? 0n) + seizure.value);
+      }
       liquidatedToday += 1;
       volumeToday += result.seizedValue;
       rewards += result.liquidatorReward;
@@ -159,6 +203,7 @@ export function runScenario(book: Book, scenario: Scenario, options: SimulationO
     });
     volume += volumeToday;
     previousValue = closingValue;
+    pendingImpact = options.impact ? impactOf(options.impact, soldToday, vol) : new Map();
     daily.push({
       day,
       collateralValue,
@@ -169,6 +214,8 @@ export function runScenario(book: Book, scenario: Scenario, options: SimulationO
       liquidationVolume: volumeToday,
       insuranceFund: insurance,
       capitalPoolLoss: poolLoss,
+      maintenance: new Map([...dayMarket.assets].map(([id, a]) => [id, a.maintenanceMargin])),
+      impact: pendingImpact,
     });
   });
 
@@ -211,4 +258,55 @@ function movePrices(prices: ReadonlyMap<string, bigint>, returns: ReadonlyMap<st
     next.set(asset, moved > 0n ? moved : 1n);
   }
   return next;
+}
+
+/** The day's returns with yesterday's price impact added (−impact on top of the market's move). */
+function withImpact(returns: ReadonlyMap<string, bigint>, impact: ReadonlyMap<string, bigint>): Map<string, bigint> {
+  const out = new Map(returns);
+  for (const [asset, i] of impact) {
+    const r = out.get(asset) ?? 0n;
+    // (1 + r)(1 − i) − 1
+    out.set(asset, ((WAD + r) * (WAD - i)) / WAD - WAD);
+  }
+  return out;
+}
+
+/** The market with each asset's margins as the engine would set them after the day's return. */
+function dynamicMarket(
+  market: Market,
+  dynamic: NonNullable<SimulationOptions["dynamicMargin"]>,
+  vol: Map<string, VolatilityState>,
+  before: ReadonlyMap<string, bigint>,
+  after: ReadonlyMap<string, bigint>,
+): Market {
+  const assets = new Map<string, AssetRisk>();
+  for (const [id, a] of market.assets) {
+    const p0 = before.get(id);
+    const p1 = after.get(id);
+    if (p0 !== undefined && p1 !== undefined && p0 > 0n && p1 > 0n) {
+      const r = wadFromNumber(Math.log(Number(p1) / Number(p0)));
+      vol.set(id, nextVolatilityState(vol.get(id) ?? NO_HISTORY, r, 86_400n, dynamic.halfLifeSeconds));
+    }
+    const m = tierMargins(dynamic.tiers[a.liquidityTier], dailyVolatility(vol.get(id) ?? NO_HISTORY));
+    assets.set(id, { ...a, maintenanceMargin: m.maintenance, initialMargin: m.initial });
+  }
+  return { ...market, assets };
+}
+
+/** Square-root impact of the day's forced sales: coefficient · σ · √(sold / ADV), at most 90%. */
+function impactOf(
+  impact: NonNullable<SimulationOptions["impact"]>,
+  sold: ReadonlyMap<string, bigint>,
+  vol: ReadonlyMap<string, VolatilityState>,
+): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  for (const [asset, value] of sold) {
+    const adv = impact.adv[asset];
+    if (adv === undefined || adv <= 0n || value <= 0n) continue;
+    const state = vol.get(asset);
+    const sigma = state ? numberFromWad(dailyVolatility(state)) : (impact.sigma?.[asset] ?? 0.02);
+    const fraction = Math.min(0.9, impact.coefficient * sigma * Math.sqrt(Number(value) / Number(adv)));
+    out.set(asset, wadFromNumber(fraction));
+  }
+  return out;
 }

@@ -30,7 +30,7 @@ function paramsOf(p: Awaited<ReturnType<MarginFixture["engine"]["params"]>>) {
 
 function tierOf(t: Awaited<ReturnType<MarginFixture["engine"]["tierRisk"]>>) {
   return {
-    baseMaintenance: t.baseMaintenance,
+    liquidityAddOn: t.liquidityAddOn,
     volatilityMultiplier: t.volatilityMultiplier,
     floor: t.floor,
     cap: t.cap,
@@ -269,7 +269,7 @@ describe("MarginEngine", () => {
       expect(im).to.equal(mm + pct(5));
       // clamped at the cap
       await fx.engine.connect(fx.actors.riskOfficer).setTierRisk(1, {
-        baseMaintenance: pct(15),
+        liquidityAddOn: pct(15),
         volatilityMultiplier: 18n * WAD,
         floor: pct(10),
         cap: pct(40),
@@ -486,7 +486,7 @@ describe("MarginEngine", () => {
       const fx = await loadFixture(marginFixture);
       const { engine } = fx;
       const risk = {
-        baseMaintenance: 123_456_789n * 10n ** 9n, // 0.123456789
+        liquidityAddOn: 123_456_789n * 10n ** 9n, // 0.123456789
         volatilityMultiplier: 2_500_000_001n * 10n ** 9n, // 2.500000001
         floor: pct(10),
         cap: pct(40),

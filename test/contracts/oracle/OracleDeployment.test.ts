@@ -17,13 +17,13 @@ describe("Oracle deployment (scripts/deploy/oracle.ts)", () => {
         BigInt(DEV_FEED_PARAMS.quorum),
       ]);
       const p = await router.assetParams(token.address);
-      expect([p.primary, p.secondary, p.maxStaleness, p.maxDeviation, p.maxMove, p.ewmaLambda]).to.deep.equal([
+      expect([p.primary, p.secondary, p.maxStaleness, p.maxDeviation, p.maxMove, p.volatilityHalfLife]).to.deep.equal([
         feedAddress,
         "0x0000000000000000000000000000000000000000",
         BigInt(DEV_ORACLE_PARAMS.maxStaleness),
         DEV_ORACLE_PARAMS.maxDeviation,
         DEV_ORACLE_PARAMS.maxMove,
-        DEV_ORACLE_PARAMS.ewmaLambda,
+        DEV_ORACLE_PARAMS.volatilityHalfLife,
       ]);
       expect(await router.session(token.address)).to.deep.equal([0n, []]);
     }

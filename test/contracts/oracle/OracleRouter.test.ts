@@ -89,15 +89,14 @@ describe("OracleRouter", () => {
         .withArgs(outsider.address);
     });
 
-    it("rejects a missing primary, a secondary equal to the primary, zero staleness and λ outside (0, 1)", async () => {
+    it("rejects a missing primary, a secondary equal to the primary, zero staleness and a zero volatility half-life", async () => {
       const { router, feeds, bankAddr } = await loadFixture(routerFixture);
       const primary = await feeds.mbBANK.getAddress();
       for (const bad of [
         oracleParams(hre.ethers.ZeroAddress),
         oracleParams(primary, { secondary: primary }),
         oracleParams(primary, { maxStaleness: 0 }),
-        oracleParams(primary, { ewmaLambda: 0 }),
-        oracleParams(primary, { ewmaLambda: 10n ** 18n }),
+        oracleParams(primary, { volatilityHalfLife: 0 }),
       ]) {
         await expect(router.configureAsset(bankAddr, bad))
           .to.be.revertedWithCustomError(router, "OracleInvalidParams")
@@ -120,7 +119,7 @@ describe("OracleRouter", () => {
       const params = oracleParams(await feed.getAddress(), { maxMove: 0n });
       await expect(router.configureAsset(bankAddr, params))
         .to.emit(router, "AssetConfigured")
-        .withArgs(bankAddr, params.primary, params.secondary, 3600, params.maxDeviation, 0n, params.ewmaLambda)
+        .withArgs(bankAddr, params.primary, params.secondary, 3600, params.maxDeviation, 0n, params.volatilityHalfLife)
         .and.to.emit(router, "RoundProcessed")
         .withArgs(bankAddr, 1n, routerPrice("12"), 0n, 0n);
       expect((await router.assetParams(bankAddr)).primary).to.equal(params.primary);
@@ -208,8 +207,11 @@ describe("OracleRouter", () => {
       const resetAt = await time.latest();
       expect(await router.getPrice(bankAddr)).to.deep.include.members([routerPrice("5"), BigInt(Status.Safe)]);
       expect(await router.safeSince(bankAddr)).to.equal(resetAt);
-      // The crash is part of the volatility: |ln(0.5)| = 0.693.
-      expect(await router.volatility(bankAddr)).to.be.closeTo(693147180559945309n, 100n);
+      // The crash is part of the volatility: the only return, ln(0.5) over Δt seconds, is a daily variance of
+      // ln(0.5)² · 86,400 / Δt (as if the asset moved like that every Δt).
+      const dt = Number((await feeds.mbBANK.getRoundData(2n))[3] - (await feeds.mbBANK.getRoundData(1n))[3]);
+      const expected = Math.log(0.5) ** 2 * (86_400 / Math.max(1, dt));
+      expect(Number(await router.volatility(bankAddr)) / 1e18).to.be.closeTo(Math.sqrt(expected), 1e-9);
     });
 
     it("refuses a reset when it is not tripped", async () => {
@@ -433,10 +435,10 @@ describe("OracleRouter", () => {
     });
   });
 
-  describe("volatility (EWMA of log returns)", () => {
-    it("matches a float64 reference within 1e-12 relative over 40 rounds, absorbed one or several per poke", async () => {
+  describe("volatility (time-weighted EWMA of log returns, per day)", () => {
+    it("matches a float64 reference within 1e-12 relative over 40 rounds at uneven times, absorbed one or several per poke", async () => {
       const { router, feeds, bankAddr } = await loadFixture(routerFixture);
-      const lambda = 0.94;
+      const halfLife = 86_400;
       let seed = 7;
       const rand = (): number => {
         seed = (seed * 16807) % 2147483647;
@@ -444,18 +446,26 @@ describe("OracleRouter", () => {
       };
       const prices = [10];
       for (let i = 0; i < 40; i++) prices.push(prices[i] * Math.exp((rand() - 0.5) * 0.1));
-      let variance = 0;
+      let lastAt = Number((await feeds.mbBANK.latestRoundData())[3]);
+      let sum = 0;
+      let weight = 0;
       for (let i = 1; i < prices.length; i++) {
+        await time.increase(Math.floor(rand() * 1_800)); // 0 to 30 minutes between rounds
         const answer = BigInt(Math.round(prices[i] * 1e8));
         await feeds.mbBANK.setAnswer(answer);
+        const at = Number((await feeds.mbBANK.latestRoundData())[3]);
         const exact = Number(answer) / 1e8;
         const r = Math.log(exact / prices[i - 1]);
         prices[i] = exact;
-        variance = i === 1 ? r * r : lambda * variance + (1 - lambda) * r * r;
+        const dt = Math.max(1, at - lastAt);
+        const w = Math.pow(2, -dt / halfLife);
+        sum = w * sum + (1 - w) * ((r * r * 86_400) / dt);
+        weight = w * weight + (1 - w);
+        lastAt = at;
         if (i % 3 === 0 || i === prices.length - 1) await router.poke(bankAddr);
       }
       const onChain = Number(await router.volatility(bankAddr)) / 1e18;
-      const reference = Math.sqrt(variance);
+      const reference = Math.sqrt(sum / weight);
       expect(Math.abs(onChain - reference) / reference).to.be.lessThan(1e-12);
       expect((await router.assetState(bankAddr)).returnCount).to.equal(40n);
     });
