@@ -22,12 +22,13 @@ import { settlementDomain, signOrder, type SignedOrderFields } from "../offchain
 import { BUSINESS_DAY_UTC_OFFSET_MINUTES } from "../offchain/settlement/dailyStatements";
 import { configFromEnv } from "../offchain/shared/config";
 import {
-  CapitalPool__factory,
   CollateralToken__factory,
   MarginEngine__factory,
   OracleRouter__factory,
   ReserveLedger__factory,
+  TrancheVault__factory,
 } from "../typechain-types";
+import { supplyTranche } from "./deploy/providers";
 import { CNY, DemoError, DemoPlatform, cny, count, ok, pct, price, until, type DemoState } from "./lib/demoPlatform";
 
 const TICK = 10_000n; // 0.01 mbCNY: the books' price grid
@@ -35,6 +36,8 @@ const WAD = 10n ** 18n;
 const OWN_FUNDS = 100_000n * CNY;
 const LEVERAGE = 2n;
 const POOL_SUPPLY = 1_000_000n * CNY;
+/** Of the provider's supply, what goes into the junior (first-loss) class; the rest is senior. */
+const JUNIOR_SUPPLY = 100_000n * CNY;
 /** Client A's purchases: share of the 200,000 it may trade, least liquid last in the list. */
 const PORTFOLIO = [
   { symbol: "mbBANK", share: 70n },
@@ -380,23 +383,37 @@ class Demo {
     }
   }
 
-  /** The capital provider deposits into the ERC-4626 pool from its own wallet. */
+  /**
+   * The capital provider signs each class's agreement (EIP-712, anchored on the vault) and deposits from its own
+   * wallet: 900,000 into the senior class and 100,000 into the junior (first-loss) class, without which nothing may
+   * be lent (new borrowing needs junior assets of at least 10% of the debt).
+   */
   private async supplyPool(n: number): Promise<void> {
-    heading(n, "Capital pool: the capital provider supplies 1,000,000 mbCNY (ERC-4626 deposit)");
+    heading(n, "Capital pool: the capital provider supplies 1,000,000 mbCNY (senior and junior ERC-4626 classes)");
     const w = this.wallet("provider");
-    const poolAddress = this.contract("CapitalPool");
-    const pool = CapitalPool__factory.connect(poolAddress, w);
-    if ((await pool.balanceOf(w.address)) === 0n) {
-      await (
-        await CollateralToken__factory.connect(this.contract("mbCNY"), w).approve(poolAddress, POOL_SUPPLY)
-      ).wait();
-      await (await pool.deposit(POOL_SUPPLY, w.address)).wait();
+    const cash = CollateralToken__factory.connect(this.contract("mbCNY"), w);
+    const classes = [
+      {
+        name: "senior",
+        vault: TrancheVault__factory.connect(this.contract("SeniorTranche"), w),
+        amount: POOL_SUPPLY - JUNIOR_SUPPLY,
+      },
+      {
+        name: "junior",
+        vault: TrancheVault__factory.connect(this.contract("JuniorTranche"), w),
+        amount: JUNIOR_SUPPLY,
+      },
+    ];
+    for (const c of classes) {
+      if ((await c.vault.balanceOf(w.address)) === 0n) await supplyTranche(c.vault, w, cash, c.amount);
+      const shares = await c.vault.balanceOf(w.address);
+      const [termsHash, version] = await c.vault.agreementTerms();
+      say(
+        `  ${c.name}: agreement v${version} (${termsHash.slice(0, 10)}…) anchored; shares ` +
+          `${formatUnits(shares, await c.vault.decimals())} (worth ${cny(await c.vault.convertToAssets(shares))} mbCNY)`,
+      );
     }
-    const shares = await pool.balanceOf(w.address);
     const p = await this.d.pool();
-    say(
-      `  provider's shares: ${formatUnits(shares, await pool.decimals())} (worth ${cny(await pool.convertToAssets(shares))} mbCNY)`,
-    );
     say(
       `  pool: total assets ${cny(p.pool.totalAssets)}, utilisation ${pct(p.pool.utilisation)}, ` +
         `rate ${pct(p.pool.annualRate)} a year = ${pct(p.pool.ratePerDay, 6)} a day, ` +
@@ -510,7 +527,7 @@ class Demo {
     const reached = (a: AccountSummary): boolean =>
       target === "Warning" ? a.state !== "Healthy" : a.state === "MarginCall" || a.state === "Liquidatable";
     let a = await this.d.account("clientA");
-    for (let i = 0; i < 6 && !reached(a); i++) {
+    for (let i = 0; i < 16 && !reached(a); i++) {
       // Equity scales with the collateral's value; so do the lines. Aim between the two lines that bound `target`.
       const [upper, lower] =
         target === "Warning"
@@ -522,8 +539,11 @@ class Demo {
       const fixed = BigInt(a.debt) - BigInt(a.cash);
       const scaling = BigInt(a.equity) + fixed;
       const factorBps = (fixed * 10_000n) / (scaling - aim);
-      // small steps (3%): each round adds to the EWMA volatility, and so to the dynamic maintenance margin
-      await this.moveMarket(a, Number(factorBps - 10_000n), 300);
+      // At most 4% a time, then the lines are read again: the router's volatility is time-weighted (a return over
+      // a few seconds counts as a day's worth of them), so the first rounds of a fall on the dev chain lift the
+      // dynamic maintenance margin towards its cap, and lines read before the fall would aim far too deep.
+      const moveBps = Math.min(Math.max(Number(factorBps - 10_000n), -400), -50);
+      await this.moveMarket(a, moveBps, 200);
       a = await until(`the account to pass ${target}`, async () => {
         const now = await this.d.account("clientA");
         return reached(now) || (await this.marketSettled()) ? now : undefined;
@@ -638,6 +658,9 @@ class Demo {
     heading(n, "The market gaps down overnight: breaker, default, insurance fund and pool");
     const a = await this.d.account("clientA");
     const poolBefore = await this.d.pool();
+    const junior = TrancheVault__factory.connect(this.contract("JuniorTranche"), this.d.provider);
+    const juniorPrice = async (): Promise<bigint> => junior.convertToAssets(10n ** BigInt(await junior.decimals()));
+    const juniorBefore = await juniorPrice();
     const fixed = BigInt(a.debt) - BigInt(a.cash);
     // A fall to 85% of the level at which the collateral only just covers the debt (and at least 25%).
     const factorBps = (fixed * 8_500n) / BigInt(a.collateralValue);
@@ -684,7 +707,8 @@ class Demo {
     say(
       `  insurance fund ${cny(poolBefore.insuranceFund.balance)} → ${cny(defaulted.insuranceFund.balance)}; ` +
         `pool total assets ${cny(poolBefore.pool.totalAssets)} → ${cny(defaulted.pool.totalAssets)}; ` +
-        `share price ${formatUnits(poolBefore.pool.sharePrice, 6)} → ${formatUnits(defaulted.pool.sharePrice, 6)} mbCNY per share; ` +
+        `senior share price ${formatUnits(poolBefore.pool.sharePrice, 6)} → ${formatUnits(defaulted.pool.sharePrice, 6)}, ` +
+        `junior (first-loss) ${formatUnits(juniorBefore, 6)} → ${formatUnits(await juniorPrice(), 6)} mbCNY per share; ` +
         `written off in total ${cny(defaulted.pool.totalWrittenOff)}; open deficit ${cny(defaulted.pool.deficit)}`,
     );
   }

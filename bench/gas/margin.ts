@@ -11,15 +11,30 @@ import { verify } from "../../test/helpers/fixtures";
 
 export async function measure({ hre, emit }: GasContext): Promise<void> {
   const fx = await marginFixture({ feeds: "median" });
-  const { engine, pool, clientA, clientB, clientC, liquidator, lp } = fx;
+  const { engine, clientA, clientB, clientC, liquidator, lp } = fx;
   const cash = await fx.cash.getAddress();
   const line = (contract: string, method: string, gas: number, extra: Record<string, string | number> = {}): void =>
     emit({ contract, method, gas, ...extra });
 
-  // Capital providers.
+  // Capital providers (the classes' own lines are in providers.ts): a repeat senior deposit, and an exit served at
+  // once and claimed.
+  const { senior } = fx;
   await fx.cash.connect(fx.actors.custodian).mint(lp.address, 100_000n * CNY, "0x" + "11".repeat(32));
-  line("CapitalPool", "deposit", await gasOf(pool.connect(lp).deposit(50_000n * CNY, lp.address)), { case: "repeat" });
-  line("CapitalPool", "withdraw", await gasOf(pool.connect(lp).withdraw(10_000n * CNY, lp.address, lp.address)));
+  line("TrancheVault", "deposit", await gasOf(senior.connect(lp).deposit(50_000n * CNY, lp.address)), {
+    case: "senior, repeat",
+  });
+  const exit = await senior.convertToShares(10_000n * CNY);
+  line("TrancheVault", "requestRedeem", await gasOf(senior.connect(lp).requestRedeem(exit, lp.address, lp.address)), {
+    case: "senior, served at once",
+  });
+  line(
+    "TrancheVault",
+    "withdraw",
+    await gasOf(senior.connect(lp).withdraw(await senior.maxWithdraw(lp.address), lp.address, lp.address)),
+    {
+      case: "claim of a served request",
+    },
+  );
 
   // Margin account: first deposit of an asset (cold slots), then a repeat deposit.
   await fx.cash.connect(fx.actors.custodian).mint(clientA.address, 300_000n * CNY, "0x" + "22".repeat(32));
@@ -126,8 +141,7 @@ export async function measure({ hre, emit }: GasContext): Promise<void> {
   // The default above left the pool a deficit, which stops new borrowing until the risk officer acknowledges it.
   await fx.pool.connect(fx.actors.riskOfficer).acknowledgeDeficit();
   await fx.cash.connect(fx.actors.custodian).mint(lp.address, 2_000_000n * CNY, "0x" + "33".repeat(32));
-  await fx.cash.connect(lp).approve(await pool.getAddress(), 2_000_000n * CNY);
-  await pool.connect(lp).deposit(2_000_000n * CNY, lp.address);
+  await senior.connect(lp).deposit(2_000_000n * CNY, lp.address);
   await fx.fundAccount(liquidator, fx.cash, 3_000_000n * CNY);
   await fx.setPrice(fx.bank, price(10));
   for (const n of [1, 10, 50]) {

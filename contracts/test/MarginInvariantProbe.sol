@@ -59,15 +59,19 @@ contract MarginInvariantProbe {
             digest = keccak256(abi.encode(digest, scaled, state, deadline));
         }
         r.poolDebtMatches = scaledSum == pool.totalScaledDebt();
-        // The pool's token balance is its own cash plus the engine's float (lent cash it keeps until released).
-        uint256 gross = IERC20(pool.asset()).balanceOf(address(pool)) - pool.floatHeld() + pool.totalDebt();
+        // The pool's token balance is its own cash, the engine's float (lent cash it keeps until released) and the
+        // cash of served redemptions not yet claimed.
+        uint256 gross =
+            IERC20(pool.asset()).balanceOf(address(pool)) - pool.floatHeld() - pool.claimableCash() + pool.totalDebt();
         uint256 owed = pool.reservesOwed();
-        r.poolIdentity = pool.totalAssets() == (gross > owed ? gross - owed : 0);
-        digest = keccak256(abi.encode(digest, engine.insuranceOwed()));
+        r.poolIdentity =
+            pool.totalAssets() == (gross > owed ? gross - owed : 0) &&
+            pool.totalAssets() == pool.trancheAssets(0) + pool.trancheAssets(1);
+        digest = keccak256(abi.encode(digest, engine.insuranceOwed(), pool.claimableCash(), pool.earmarked()));
         r.digest = keccak256(
             abi.encode(
                 digest,
-                pool.totalSupply(),
+                pool.trancheShares(0) | (pool.trancheShares(1) << 128),
                 pool.totalScaledDebt(),
                 pool.deficit(),
                 pool.floatHeld(),

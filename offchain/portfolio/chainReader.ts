@@ -4,11 +4,13 @@ import {
   MarginEngine__factory,
   OracleRouter__factory,
   ReserveLedger__factory,
+  TrancheVault__factory,
   type CapitalPool,
   type InsuranceFund,
   type MarginEngine,
   type OracleRouter,
   type ReserveLedger,
+  type TrancheVault,
 } from "../../typechain-types";
 import type { ChainGateway, DeploymentRecord } from "../chain";
 import { AppError } from "../shared/errors";
@@ -21,6 +23,8 @@ export interface PortfolioChain {
   deployment: DeploymentRecord;
   engine: MarginEngine;
   pool: CapitalPool;
+  /** The pool's senior share class (the pool itself has no shares since issue 19's tranches). */
+  senior: TrancheVault;
   fund: InsuranceFund;
   ledger: ReserveLedger;
   router: OracleRouter;
@@ -39,6 +43,7 @@ export function portfolioChain(gateway: ChainGateway): PortfolioChain {
     gateway,
     engine: MarginEngine__factory.connect(address("MarginEngine"), provider),
     pool: CapitalPool__factory.connect(address("CapitalPool"), provider),
+    senior: TrancheVault__factory.connect(address("SeniorTranche"), provider),
     fund: InsuranceFund__factory.connect(address("InsuranceFund"), provider),
     ledger: ReserveLedger__factory.connect(address("ReserveLedger"), provider),
     router: OracleRouter__factory.connect(address("OracleRouter"), provider),

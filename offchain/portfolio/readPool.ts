@@ -14,13 +14,14 @@ export const EPOCHS_SHOWN = 30;
  * asset of the latest epochs, all read from the chain.
  */
 export async function readPool(chain: PortfolioChain): Promise<PoolSummary> {
-  const { pool, fund, ledger, engine, deployment, gateway } = chain;
+  const { pool, senior, fund, ledger, engine, deployment, gateway } = chain;
   const blockTag = await gateway.provider.getBlockNumber();
   const at = { blockTag };
   const cashToken = deployment.tokens.find((t) => t.kind === "cash");
   if (!cashToken) throw new AppError("CONFIG_INVALID", "the deployment has no cash token");
 
-  const shareDecimals = Number(await pool.decimals());
+  // Shares and share price are the senior class's (the pool's figures are the whole book's).
+  const shareDecimals = Number(await senior.decimals());
   const [
     totalAssets,
     availableCash,
@@ -48,8 +49,8 @@ export async function readPool(chain: PortfolioChain): Promise<PoolSummary> {
     pool.reservesOwed(at),
     pool.deficit(at),
     pool.totalWrittenOff(at),
-    pool.totalSupply(at),
-    pool.convertToAssets(10n ** BigInt(shareDecimals), at),
+    senior.totalSupply(at),
+    senior.convertToAssets(10n ** BigInt(shareDecimals), at),
     fund.balance(at),
     fund.totalCovered(at),
     ledger.latestEpoch(at),
@@ -87,8 +88,8 @@ export async function readPool(chain: PortfolioChain): Promise<PoolSummary> {
     ),
     ...writtenOff.map((l) =>
       ev("written_off", l, l.args.borrower, l.args.assets, {
-        sharePriceBefore: l.args.sharePriceBefore,
-        sharePriceAfter: l.args.sharePriceAfter,
+        juniorLoss: l.args.juniorLoss,
+        seniorLoss: l.args.seniorLoss,
         deficitAfter: l.args.deficitAfter,
       }),
     ),

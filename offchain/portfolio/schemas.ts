@@ -117,9 +117,10 @@ export const poolSummarySchema = z
         reservesOwed: int,
         deficit: int,
         totalWrittenOff: int,
+        /** The senior class's shares (SeniorTranche). */
         totalShares: int,
         shareDecimals: z.number().int(),
-        /** Cash base units per 10^shareDecimals shares. */
+        /** The senior class: cash base units per 10^shareDecimals shares. */
         sharePrice: int,
       })
       .strict(),

@@ -12,7 +12,7 @@ import { deploySettlement } from "./settlement";
 import { ReserveLedger__factory } from "../../typechain-types";
 import type { DeploymentRecord, DeployOptions, RoleHolders } from "./types";
 
-export type { DeploymentRecord, DeployOptions, RoleHolders, TokenRecord } from "./types";
+export type { DeploymentRecord, DeployOptions, ProviderTermsRecord, RoleHolders, TokenRecord } from "./types";
 export { ROLE, ROLE_LABELS } from "./roles";
 export { DEFAULT_TOKENS } from "./core";
 export { DEV_FEED_PARAMS, DEV_ORACLE_PARAMS, feedKey } from "./oracle";
@@ -27,7 +27,8 @@ export async function deployAll(opts: DeployOptions, network: string): Promise<D
   const core = await deployCore(opts);
   const oracle = await deployOracle(opts, core.manager, core.tokens);
   const contracts: Record<string, string> = { ...core.contracts, ...oracle.contracts };
-  Object.assign(contracts, await deployMargin(opts, core.manager, contracts, core.tokens, contracts.OracleRouter));
+  const margin = await deployMargin(opts, core.manager, contracts, core.tokens, contracts.OracleRouter);
+  Object.assign(contracts, margin.contracts);
   Object.assign(contracts, await deployGovernance(opts, core.manager, contracts));
   const securities = core.tokens.filter((t) => t.kind === "security").map((t) => t.address);
   Object.assign(
@@ -53,6 +54,7 @@ export async function deployAll(opts: DeployOptions, network: string): Promise<D
     roles: opts.roles,
     contracts,
     tokens: core.tokens,
+    providerTerms: margin.providerTerms,
   };
 }
 

@@ -8,12 +8,15 @@ import {
   MarginEngine__factory,
   MarginSettlement__factory,
   MarginViews__factory,
+  TrancheVault__factory,
   type ProtocolAccessManager as AccessManager,
 } from "../../typechain-types";
+import type { ICapitalPool } from "../../typechain-types/contracts/pool/CapitalPool";
 import type { MarginEngineLibraryAddresses } from "../../typechain-types/factories/contracts/margin/MarginEngine__factory";
 import type { IMarginEngine } from "../../typechain-types/contracts/margin/MarginEngine";
 import { ROLE } from "./roles";
-import type { DeployOptions, TokenRecord } from "./types";
+import { AGREEMENT_NAME, TRANCHE, providerTermsHash, providerTermsJson, type ProviderRules } from "./providers";
+import type { DeployOptions, ProviderTermsRecord, TokenRecord } from "./types";
 
 const WAD = 10n ** 18n;
 /** 18-decimal ratio from a percentage given with up to 4 decimals (e.g. pct(2.5) = 0.025e18). */
@@ -23,6 +26,32 @@ export const pct = (p: number): bigint => (BigInt(Math.round(p * 10_000)) * WAD)
 export const DEFAULT_RATE_MODEL = { base: pct(8), slope1: 0n, slope2: 0n, kink: 0n };
 /** Share of interest owed to the insurance fund. */
 export const DEFAULT_RESERVE_FACTOR = pct(10);
+
+/**
+ * Tranche rules of the dev pool (docs/providers.md): the senior class's target 4% a year; new borrowing needs junior
+ * assets of at least 10% of the debt after the loan; 10% of the senior and 5% of the junior class's assets never
+ * lent.
+ */
+export const DEFAULT_TRANCHE_PARAMS: ICapitalPool.TrancheParamsStruct = {
+  seniorRate: pct(4),
+  minJuniorRatio: pct(10),
+  seniorBuffer: pct(10),
+  juniorBuffer: pct(5),
+};
+
+/**
+ * Redemption rules of the dev pool: senior requests are served at once when cash allows, junior ones after 7 days'
+ * notice. Borrowing stops near 90.5% utilisation (the buffer); above 92% (the buffer being drawn by redemptions) a
+ * request is served at most 5% of its size a day, so a run takes at most 5% of the book a day out of a buffer of
+ * about 9.5%.
+ */
+export const DEFAULT_REDEMPTION_PARAMS: ICapitalPool.RedemptionParamsStruct = {
+  seniorNotice: 0,
+  juniorNotice: 7 * 86_400,
+  gateUtilisation: pct(92),
+  gateFraction: pct(5),
+  gateWindow: 86_400,
+};
 
 export const DEFAULT_MARGIN_PARAMS: IMarginEngine.ParamsStruct = {
   warningBuffer: pct(5),
@@ -61,6 +90,9 @@ export const DEFAULT_ASSET_RISK: Record<number, { haircut: bigint; penalty: bigi
 
 export interface MarginContracts {
   CapitalPool: string;
+  /** The pool's two share classes (ERC-4626 / ERC-7540 vaults). */
+  SeniorTranche: string;
+  JuniorTranche: string;
   InsuranceFund: string;
   MarginEngine: string;
   /** The engine's linked libraries (recorded so that an auditor can check the code the engine runs). */
@@ -78,11 +110,29 @@ function selectors(iface: ethers.Interface, names: string[]): string[] {
   });
 }
 
+/** The terms each class's providers sign at deployment (version 1), from the deployed rules. */
+export function initialProviderTerms(rules: ProviderRules = DEFAULT_PROVIDER_RULES): ProviderTermsRecord {
+  const record = {} as ProviderTermsRecord;
+  for (const tranche of ["senior", "junior"] as const) {
+    const json = providerTermsJson(tranche, rules, 1);
+    record[tranche] = { version: 1, hash: providerTermsHash(json), json };
+  }
+  return record;
+}
+
+export const DEFAULT_PROVIDER_RULES: ProviderRules = {
+  rateModel: DEFAULT_RATE_MODEL,
+  reserveFactor: DEFAULT_RESERVE_FACTOR,
+  tranches: DEFAULT_TRANCHE_PARAMS,
+  redemption: DEFAULT_REDEMPTION_PARAMS,
+};
+
 /**
  * Deploys the funding layer and the margin engine on top of the core contracts and an OracleRouter:
- * InsuranceFund → CapitalPool → MarginEngine; wires every restricted function to its role, grants the engine
- * BORROWER, INSURANCE_CLAIMANT and LIQUIDATOR, registers the three as system accounts of every token and lists the
- * securities with the default risk table (the deployer holds the risk role without delay only for that moment).
+ * InsuranceFund → CapitalPool → its senior and junior TrancheVaults → MarginEngine; wires every restricted function to
+ * its role (the pool's and vaults' provider-facing rules to the delayed risk officer), grants the engine BORROWER,
+ * INSURANCE_CLAIMANT and LIQUIDATOR, registers the three as system accounts of every token and lists the securities
+ * with the default risk table (the deployer holds the risk role without delay only for that moment).
  */
 export async function deployMargin(
   opts: DeployOptions,
@@ -90,7 +140,7 @@ export async function deployMargin(
   contracts: Record<string, string>,
   tokens: TokenRecord[],
   oracleRouter: string,
-): Promise<MarginContracts> {
+): Promise<{ contracts: MarginContracts; providerTerms: ProviderTermsRecord }> {
   const log = opts.log ?? (() => {});
   const deployerAddress = await opts.deployer.getAddress();
   const managerAddress = await manager.getAddress();
@@ -111,10 +161,32 @@ export async function deployMargin(
     managerAddress,
     DEFAULT_RATE_MODEL,
     DEFAULT_RESERVE_FACTOR,
+    DEFAULT_TRANCHE_PARAMS,
+    DEFAULT_REDEMPTION_PARAMS,
   );
   await pool.waitForDeployment();
   const poolAddress = await pool.getAddress();
   log(`CapitalPool ${poolAddress}`);
+
+  const providerTerms = initialProviderTerms();
+  const vaults: Record<"senior" | "junior", string> = { senior: "", junior: "" };
+  for (const tranche of ["senior", "junior"] as const) {
+    const label = tranche === "senior" ? "Senior" : "Junior";
+    const vault = await new TrancheVault__factory(opts.deployer).deploy(
+      cash.address,
+      poolAddress,
+      tranche === "senior" ? TRANCHE.SENIOR : TRANCHE.JUNIOR,
+      `MarginBridge ${label} ${cash.symbol}`,
+      `mb${tranche === "senior" ? "s" : "j"}${cash.symbol}`,
+      AGREEMENT_NAME[tranche],
+      managerAddress,
+      providerTerms[tranche].hash,
+      providerTerms[tranche].version,
+    );
+    await vault.waitForDeployment();
+    vaults[tranche] = await vault.getAddress();
+    log(`${label}Tranche ${vaults[tranche]}`);
+  }
 
   const libraries = await deployMarginLibraries(opts.deployer, log);
   const engine = await new MarginEngine__factory(libraries, opts.deployer).deploy(
@@ -136,13 +208,25 @@ export async function deployMargin(
   // The pool's borrower calls check the engine's address directly (bound once here by the admin) instead of the
   // AccessManager; BORROWER stays granted to the engine as the record of who borrows.
   await wait(pool.bindBorrower(engineAddress));
+  await wait(pool.bindTranches(vaults.senior, vaults.junior));
   await wait(
     manager.setTargetFunctionRole(
       poolAddress,
-      selectors(poolIface, ["setRateModel", "setReserveFactor", "acknowledgeDeficit"]),
+      selectors(poolIface, [
+        "setRateModel",
+        "setReserveFactor",
+        "acknowledgeDeficit",
+        "setTrancheParams",
+        "setRedemptionParams",
+      ]),
       ROLE.RISK_OFFICER,
     ),
   );
+  // New agreement terms change what every later deposit binds a provider to: behind the risk officer's delay.
+  const vaultIface = TrancheVault__factory.createInterface();
+  for (const vault of [vaults.senior, vaults.junior]) {
+    await wait(manager.setTargetFunctionRole(vault, selectors(vaultIface, ["setAgreementTerms"]), ROLE.RISK_OFFICER));
+  }
   await wait(
     manager.setTargetFunctionRole(fundAddress, selectors(fundIface, ["coverBadDebt"]), ROLE.INSURANCE_CLAIMANT),
   );
@@ -177,8 +261,10 @@ export async function deployMargin(
   }
   await wait(manager.renounceRole(ROLE.RISK_OFFICER, deployerAddress));
 
-  return {
+  const deployed: MarginContracts = {
     CapitalPool: poolAddress,
+    SeniorTranche: vaults.senior,
+    JuniorTranche: vaults.junior,
     InsuranceFund: fundAddress,
     MarginEngine: engineAddress,
     MarginAdmin: libraries["contracts/margin/MarginAdmin.sol:MarginAdmin"],
@@ -186,6 +272,7 @@ export async function deployMargin(
     MarginSettlement: libraries["contracts/margin/MarginSettlement.sol:MarginSettlement"],
     MarginAccounts: libraries["contracts/margin/MarginAccounts.sol:MarginAccounts"],
   };
+  return { contracts: deployed, providerTerms };
 }
 
 /** Deploys the engine's linked libraries (its setters and views, kept out of its EIP-170 code budget). */

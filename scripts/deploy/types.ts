@@ -36,6 +36,9 @@ export interface TokenRecord {
   sector?: string;
 }
 
+/** Each capital-provider class's agreement terms as deployed: canonical JSON, its keccak256 and version. */
+export type ProviderTermsRecord = Record<"senior" | "junior", { version: number; hash: string; json: string }>;
+
 /** The content of deployments/<network>.json: addresses as data, read by the service and the auditor tools. */
 export interface DeploymentRecord {
   network: string;
@@ -47,4 +50,6 @@ export interface DeploymentRecord {
   roles: RoleHolders;
   contracts: Record<string, string>;
   tokens: TokenRecord[];
+  /** The agreement terms providers of each class sign (TrancheVault.agreementTerms); absent in older records. */
+  providerTerms?: ProviderTermsRecord;
 }

@@ -12,12 +12,13 @@ import {
 import { DEV_KEYS, parseConfig } from "../../offchain/shared/config";
 import { silentLogger } from "../../offchain/shared/logger";
 import {
-  CapitalPool__factory,
   CollateralToken__factory,
   KycRegistry__factory,
   MarginEngine__factory,
+  TrancheVault__factory,
   type MarginEngine,
 } from "../../typechain-types";
+import { supplyBothTranches } from "../../scripts/deploy/providers";
 import type { DevChain } from "./devChain";
 
 export const CNY = 10n ** 6n;
@@ -80,12 +81,18 @@ export class E2eStack {
     await send(token.mint(await to.getAddress(), amount, encodeBytes32String(ref)));
   }
 
-  /** A capital provider deposits `amount` base units of mbCNY (already held) into the ERC-4626 pool. */
+  /**
+   * A capital provider deposits `amount` base units of mbCNY (already held) into the pool's classes: a fifth into the
+   * junior (first-loss) class, the rest into the senior class, each after anchoring its agreement.
+   */
   async supplyPool(lender: JsonRpcSigner, amount: bigint): Promise<void> {
     const cash = CollateralToken__factory.connect(this.record.contracts.mbCNY, lender);
-    await send(cash.approve(this.record.contracts.CapitalPool, amount));
-    const pool = CapitalPool__factory.connect(this.record.contracts.CapitalPool, lender);
-    await send(pool.deposit(amount, await lender.getAddress()));
+    await supplyBothTranches(
+      (name) => TrancheVault__factory.connect(this.record.contracts[name], lender),
+      lender,
+      cash,
+      amount,
+    );
   }
 
   /** The client's margin engine handle (its own wallet). */

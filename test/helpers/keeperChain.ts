@@ -1,6 +1,6 @@
 import { id as keccakId, parseUnits, type JsonRpcSigner } from "ethers";
 import {
-  CapitalPool__factory,
+  TrancheVault__factory,
   CollateralToken__factory,
   KycRegistry__factory,
   MarginEngine__factory,
@@ -12,6 +12,7 @@ import {
   type SettableAggregatorV3,
 } from "../../typechain-types";
 import { DEV_ORACLE_PARAMS } from "../../scripts/deploy/oracle";
+import { supplyBothTranches } from "../../scripts/deploy/providers";
 import type { DevChain } from "./devChain";
 
 export const CNY = 10n ** 6n;
@@ -113,8 +114,7 @@ export async function prepareKeeperChain(
   const poolCny = opts.poolCny ?? 10_000_000n;
   await verify(await lp.getAddress(), 1);
   await mint("mbCNY", await lp.getAddress(), poolCny * CNY);
-  await tokens.mbCNY.connect(lp).approve(c.CapitalPool, poolCny * CNY);
-  await CapitalPool__factory.connect(c.CapitalPool, lp).deposit(poolCny * CNY, await lp.getAddress());
+  await supplyBothTranches((name) => TrancheVault__factory.connect(c[name], lp), lp, tokens.mbCNY, poolCny * CNY);
   await verify(DEV_KEEPER_ADDRESS, 1);
   await fundMargin(DEV_KEEPER_ADDRESS, opts.keeperCny ?? 5_000_000n);
   // Prices must have been Safe for the engine's oracle grace (5 min) before any liquidation.

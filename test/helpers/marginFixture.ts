@@ -3,6 +3,7 @@ import { time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { deployCoreFixture, verify, type CoreFixture } from "./fixtures";
 import { ROLE } from "../../scripts/deploy/roles";
 import { pct } from "../../scripts/deploy/margin";
+import { supplyTranche } from "../../scripts/deploy/providers";
 import { useMedianFeeds, useSettableFeeds } from "./oracle";
 import {
   CapitalPool__factory,
@@ -10,6 +11,7 @@ import {
   MarginEngine__factory,
   MarginInvariantProbe__factory,
   MarginTradeHarness__factory,
+  TrancheVault__factory,
   type CapitalPool,
   type CollateralToken,
   type InsuranceFund,
@@ -18,6 +20,7 @@ import {
   type OracleRouter,
   type SettableAggregatorV3,
   type MarginTradeHarness,
+  type TrancheVault,
 } from "../../typechain-types";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 
@@ -37,6 +40,9 @@ export enum State {
 export interface MarginFixture extends CoreFixture {
   engine: MarginEngine;
   pool: CapitalPool;
+  /** The pool's share classes. */
+  senior: TrancheVault;
+  junior: TrancheVault;
   fund: InsuranceFund;
   router: OracleRouter;
   harness: MarginTradeHarness;
@@ -54,8 +60,10 @@ export interface MarginFixture extends CoreFixture {
   dealer: HardhatEthersSigner;
   /** Holds 1,000,000 CNY in its margin account to pay for seized collateral. */
   liquidator: HardhatEthersSigner;
-  /** Capital provider with 1,000,000 CNY in the pool. */
+  /** Capital provider with 1,000,000 CNY in the pool's senior class. */
   lp: HardhatEthersSigner;
+  /** The platform (the operator's address): 250,000 CNY of first-loss capital in the junior class. */
+  platform: HardhatEthersSigner;
   /** Sets the price of a security (18-decimal CNY per share, truncated to the feed's 8 decimals) as a new round of
    *  its feed and pokes the router (absorbing the round into volatility and the safe window). */
   setPrice(token: CollateralToken, value: bigint): Promise<void>;
@@ -82,7 +90,8 @@ let mintNonce = 0;
  * The full stack from deployAll (real OracleRouter, CapitalPool, InsuranceFund, MarginEngine) with a
  * SettableAggregatorV3 (test/helpers/oracle.ts) behind the router for each security (or the production
  * MedianPriceFeeds, see MarginFixtureOptions), a trade harness holding SETTLER, and funded actors.
- * Prices: mbBANK 10, mbTECH 25, mbSMALL 50 CNY. Pool: fixed 8% a year. The risk officer has no delay here.
+ * Prices: mbBANK 10, mbTECH 25, mbSMALL 50 CNY. Pool: fixed 8% a year; 1,000,000 CNY senior (lp), 250,000 junior
+ * (the platform). The risk officer has no delay here.
  */
 export async function marginFixture(options: MarginFixtureOptions = {}): Promise<MarginFixture> {
   const fx = await deployCoreFixture();
@@ -91,6 +100,9 @@ export async function marginFixture(options: MarginFixtureOptions = {}): Promise
   const c = fx.record.contracts;
   const engine = MarginEngine__factory.connect(c.MarginEngine, admin);
   const pool = CapitalPool__factory.connect(c.CapitalPool, admin);
+  const senior = TrancheVault__factory.connect(c.SeniorTranche, admin);
+  const junior = TrancheVault__factory.connect(c.JuniorTranche, admin);
+  const platform = fx.actors.operator;
   const fund = InsuranceFund__factory.connect(c.InsuranceFund, admin);
   const [bank, tech, small] = fx.securities;
   const engineAddress = await engine.getAddress();
@@ -130,6 +142,7 @@ export async function marginFixture(options: MarginFixtureOptions = {}): Promise
     [dealer, 1],
     [liquidator, 1],
     [lp, 1],
+    [platform, 1],
   ] as const) {
     await verify(fx, u.address, tier);
   }
@@ -144,8 +157,10 @@ export async function marginFixture(options: MarginFixtureOptions = {}): Promise
   };
 
   await mint(lp.address, fx.cash, 1_000_000n * CNY);
-  await fx.cash.connect(lp).approve(await pool.getAddress(), hre.ethers.MaxUint256);
-  await pool.connect(lp).deposit(1_000_000n * CNY, lp.address);
+  await supplyTranche(senior, lp, fx.cash, 1_000_000n * CNY);
+  await fx.cash.connect(lp).approve(await senior.getAddress(), hre.ethers.MaxUint256);
+  await mint(platform.address, fx.cash, 250_000n * CNY);
+  await supplyTranche(junior, platform, fx.cash, 250_000n * CNY);
   await fundAccount(dealer, bank, 200_000n);
   await fundAccount(dealer, tech, 50_000n);
   await fundAccount(dealer, small, 20_000n);
@@ -175,6 +190,8 @@ export async function marginFixture(options: MarginFixtureOptions = {}): Promise
     ...fx,
     engine,
     pool,
+    senior,
+    junior,
     fund,
     router,
     harness,
@@ -189,6 +206,7 @@ export async function marginFixture(options: MarginFixtureOptions = {}): Promise
     dealer,
     liquidator,
     lp,
+    platform,
     setPrice,
     refreshPrices,
     advance,

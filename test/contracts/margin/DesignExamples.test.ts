@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import {
@@ -186,13 +187,14 @@ describe("DESIGN.md worked examples", () => {
     expect(view.equity - BigInt(target)).to.be.lessThan(14_250_000n);
 
     // Overnight gap: −80% from the start. Debt now exceeds all collateral → Defaulted → full liquidation,
-    // then the insurance fund and the pool absorb the gap in that order.
+    // then the insurance fund and the pool absorb the gap in that order: in the pool, the junior class first.
     await moveAll(fx, 0.2);
     expect(await engine.accountState(clientA.address)).to.equal(State.Defaulted);
     await fx.advance(Number((await engine.params()).oracleGrace));
     const [debtBefore] = await engine.debtOf(clientA.address);
     const fundBefore = await fund.balance();
-    const sharePriceBefore = await pool.convertToAssets(10n ** 12n);
+    const seniorPriceBefore = await fx.senior.convertToAssets(10n ** 12n);
+    const juniorPriceBefore = await fx.junior.convertToAssets(10n ** 12n);
     const settle = engine.connect(liquidator).liquidate(clientA.address, 10);
     await expect(settle).to.emit(engine, "DefaultSettled");
     await expect(settle).to.emit(pool, "BadDebtWrittenOff");
@@ -206,7 +208,10 @@ describe("DESIGN.md worked examples", () => {
     expect(await engine.insuranceOwed()).to.equal(0n);
     const deficit = await pool.deficit();
     expect(deficit).to.be.greaterThan(0n);
-    expect(await pool.convertToAssets(10n ** 12n)).to.be.lessThan(sharePriceBefore);
+    // The junior (first-loss) share price falls; the senior one does not.
+    expect(await fx.junior.convertToAssets(10n ** 12n)).to.be.lessThan(juniorPriceBefore);
+    expect(await fx.senior.convertToAssets(10n ** 12n)).to.be.greaterThanOrEqual(seniorPriceBefore);
+    await expect(settle).to.emit(pool, "BadDebtWrittenOff").withArgs(engine, deficit, anyValue, anyValue, 0n, deficit);
     expect(debtBefore).to.be.greaterThan(deficit + fundBefore);
     // While the deficit is unresolved, nobody borrows.
     await fx.fundAccount(fx.clientC, fx.cash, 10_000n * CNY);

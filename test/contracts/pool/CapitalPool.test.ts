@@ -1,154 +1,27 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { deployCoreFixture, verify, type CoreFixture } from "../../helpers/fixtures";
 import { ROLE } from "../../../scripts/deploy/roles";
+import { CapitalPool__factory } from "../../../typechain-types";
 import {
-  CapitalPool__factory,
-  InsuranceFund__factory,
-  type CapitalPool,
-  type InsuranceFund,
-} from "../../../typechain-types";
-import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+  CNY,
+  DAY,
+  PLAIN_REDEMPTION,
+  PLAIN_TRANCHES,
+  RAY,
+  WAD,
+  ZERO_RATE,
+  atHead,
+  plainPoolFixture as poolFixture,
+} from "../../helpers/poolFixture";
 
-const CNY = 10n ** 6n;
-const WAD = 10n ** 18n;
-const RAY = 10n ** 27n;
-const DAY = 86_400n;
-const ZERO_RATE = { base: 0n, slope1: 0n, slope2: 0n, kink: 0n };
-/** Views at the last mined block (a plain eth_call runs one second later and sees one more second of interest). */
-const atHead = async () => ({ blockTag: await hre.ethers.provider.getBlockNumber() });
-
-interface PoolFixture extends CoreFixture {
-  pool: CapitalPool;
-  fund: InsuranceFund;
-  /** Bound as the pool's borrower so that the pool is exercised on its own (the MarginEngine in deployment). */
-  borrower: HardhatEthersSigner;
-  lp: HardhatEthersSigner;
-  lp2: HardhatEthersSigner;
-}
-
-async function poolFixture(): Promise<PoolFixture> {
-  const fx = await deployCoreFixture();
-  const { admin, custodian, users } = fx.actors;
-  const [borrower, lp, lp2] = users;
-  const managerAddress = await fx.manager.getAddress();
-  const cashAddress = await fx.cash.getAddress();
-  const fund = await new InsuranceFund__factory(admin).deploy(cashAddress, managerAddress);
-  const pool = await new CapitalPool__factory(admin).deploy(
-    cashAddress,
-    await fund.getAddress(),
-    managerAddress,
-    { base: (WAD / 100n) * 8n, slope1: 0n, slope2: 0n, kink: 0n },
-    WAD / 10n,
-  );
-  const poolAddress = await pool.getAddress();
-  const p = CapitalPool__factory.createInterface();
-  await fx.manager.setTargetFunctionRole(
-    poolAddress,
-    (["setRateModel", "setReserveFactor", "acknowledgeDeficit"] as const).map((n) => p.getFunction(n)!.selector),
-    ROLE.RISK_OFFICER,
-  );
-  await fx.manager.setTargetFunctionRole(
-    await fund.getAddress(),
-    [InsuranceFund__factory.createInterface().getFunction("coverBadDebt")!.selector],
-    ROLE.INSURANCE_CLAIMANT,
-  );
-  await pool.connect(admin).bindBorrower(borrower.address);
-  await fx.cash.setSystemAccount(poolAddress, true);
-  await fx.cash.setSystemAccount(await fund.getAddress(), true);
-  for (const [i, u] of [borrower, lp, lp2].entries()) {
-    await verify(fx, u.address);
-    await fx.cash.connect(custodian).mint(u.address, 1_000_000n * CNY, hre.ethers.id(`pool-mint-${i}`));
-    await fx.cash.connect(u).approve(poolAddress, hre.ethers.MaxUint256);
-  }
-  return { ...fx, pool, fund, borrower, lp, lp2 };
-}
-
-describe("CapitalPool", () => {
-  describe("ERC-4626 deposits and withdrawals", () => {
-    it("reports the real deposit headroom (cash is booked in 88 bits) and refuses a deposit beyond it", async () => {
-      const { pool, lp } = await loadFixture(poolFixture);
-      const cap = 2n ** 88n - 1n;
-      expect(await pool.maxDeposit(lp.address)).to.equal(cap);
-      await pool.connect(lp).deposit(200_000n * CNY, lp.address);
-      const room = cap - 200_000n * CNY;
-      expect(await pool.maxDeposit(lp.address)).to.equal(room);
-      expect(await pool.maxMint(lp.address)).to.equal(await pool.convertToShares(room));
-      await expect(pool.connect(lp).deposit(room + 1n, lp.address))
-        .to.be.revertedWithCustomError(pool, "ERC4626ExceededMaxDeposit")
-        .withArgs(lp.address, room + 1n, room);
-      const shares = await pool.maxMint(lp.address);
-      await expect(pool.connect(lp).mint(shares + 1n, lp.address)).to.be.revertedWithCustomError(
-        pool,
-        "ERC4626ExceededMaxMint",
-      );
-    });
-
-    it("mints shares at 10^6 per cash unit on the first deposit and emits Deposit", async () => {
-      const { pool, lp } = await loadFixture(poolFixture);
-      const shares = await pool.previewDeposit(200_000n * CNY);
-      expect(shares).to.equal(200_000n * CNY * 10n ** 6n);
-      await expect(pool.connect(lp).deposit(200_000n * CNY, lp.address))
-        .to.emit(pool, "Deposit")
-        .withArgs(lp.address, lp.address, 200_000n * CNY, shares);
-      expect(await pool.balanceOf(lp.address)).to.equal(shares);
-      expect(await pool.decimals()).to.equal(12);
-      expect(await pool.totalAssets()).to.equal(200_000n * CNY);
-    });
-
-    it("rounds in the vault's favour: previewMint rounds assets up, previewWithdraw rounds shares up", async () => {
-      const { pool, lp, borrower } = await loadFixture(poolFixture);
-      await pool.connect(lp).deposit(300_000n * CNY, lp.address);
-      await pool.connect(borrower).borrow(100_000n * CNY);
-      await time.increase(7n * DAY);
-      // totalAssets is no longer a multiple of the share supply: conversions must round.
-      const assetsForOneShare = await pool.previewMint(1n);
-      expect(assetsForOneShare).to.equal(1n);
-      const sharesFor = await pool.previewWithdraw(1n);
-      const down = await pool.convertToShares(1n);
-      expect(sharesFor).to.be.greaterThan(down);
-      expect(await pool.previewRedeem(sharesFor)).to.be.lessThanOrEqual(1n + 1n);
-    });
-
-    it("withdraws and redeems, emitting Withdraw with the burnt shares", async () => {
-      const { pool, lp } = await loadFixture(poolFixture);
-      await pool.connect(lp).deposit(100_000n * CNY, lp.address);
-      const shares = await pool.previewWithdraw(40_000n * CNY);
-      await expect(pool.connect(lp).withdraw(40_000n * CNY, lp.address, lp.address))
-        .to.emit(pool, "Withdraw")
-        .withArgs(lp.address, lp.address, lp.address, 40_000n * CNY, shares);
-      const rest = await pool.balanceOf(lp.address);
-      await expect(pool.connect(lp).redeem(rest, lp.address, lp.address)).to.changeTokenBalance(
-        await hre.ethers.getContractAt("CollateralToken", await pool.asset()),
-        lp,
-        60_000n * CNY,
-      );
-      expect(await pool.totalSupply()).to.equal(0n);
-    });
-
-    it("caps maxWithdraw/maxRedeem at available cash and reverts beyond it with the standard error", async () => {
-      const { pool, lp, borrower, actors } = await loadFixture(poolFixture);
-      await pool.connect(actors.riskOfficer).setRateModel(ZERO_RATE);
-      await pool.connect(lp).deposit(100_000n * CNY, lp.address);
-      await pool.connect(borrower).borrow(70_000n * CNY);
-      expect(await pool.maxWithdraw(lp.address)).to.equal(30_000n * CNY);
-      await expect(pool.connect(lp).withdraw(30_000n * CNY + 1n, lp.address, lp.address))
-        .to.be.revertedWithCustomError(pool, "ERC4626ExceededMaxWithdraw")
-        .withArgs(lp.address, 30_000n * CNY + 1n, 30_000n * CNY);
-      const maxRedeem = await pool.maxRedeem(lp.address);
-      await expect(pool.connect(lp).redeem(maxRedeem + 1n, lp.address, lp.address))
-        .to.be.revertedWithCustomError(pool, "ERC4626ExceededMaxRedeem")
-        .withArgs(lp.address, maxRedeem + 1n, maxRedeem);
-      await pool.connect(lp).withdraw(30_000n * CNY, lp.address, lp.address);
-      expect(await pool.availableCash()).to.equal(0n);
-    });
-  });
-
+// The lending book with every tranche and redemption rule off and only senior capital: the pool behaves as one class
+// (tranche rules: Tranches.test.ts, the queue: RedemptionQueue.test.ts, the vaults: TrancheVault.test.ts).
+describe("CapitalPool (the lending book)", () => {
   describe("borrowing", () => {
     it("only the bound borrower borrows, repays, writes off and releases its float", async () => {
-      const { pool, lp } = await loadFixture(poolFixture);
-      await pool.connect(lp).deposit(100_000n * CNY, lp.address);
+      const { pool, senior, lp } = await loadFixture(poolFixture);
+      await senior.connect(lp).deposit(100_000n * CNY, lp.address);
       for (const call of [
         () => pool.connect(lp).borrow(1n),
         () => pool.connect(lp).repay(1n),
@@ -175,6 +48,8 @@ describe("CapitalPool", () => {
         await pool.authority(),
         { base: 0n, slope1: 0n, slope2: 0n, kink: 0n },
         0n,
+        PLAIN_TRANCHES,
+        PLAIN_REDEMPTION,
       );
       expect(await fresh.borrower()).to.equal(hre.ethers.ZeroAddress);
       await expect(fresh.connect(lp).borrow(1n))
@@ -189,9 +64,50 @@ describe("CapitalPool", () => {
       expect(await fresh.borrower()).to.equal(lp.address);
     });
 
+    it("binds the two tranche vaults once, by the admin only; only they move cash into and out of a class", async () => {
+      const { pool, senior, junior, lp, actors } = await loadFixture(poolFixture);
+      const [s, j] = [await senior.getAddress(), await junior.getAddress()];
+      expect([await pool.tranche(0), await pool.tranche(1)]).to.deep.equal([s, j]);
+      await expect(pool.connect(lp).bindTranches(s, j))
+        .to.be.revertedWithCustomError(pool, "AccessManagedUnauthorized")
+        .withArgs(lp.address);
+      await expect(pool.connect(actors.admin).bindTranches(j, s))
+        .to.be.revertedWithCustomError(pool, "PoolTranchesAlreadyBound")
+        .withArgs(s, j);
+      for (const [t, call] of [
+        [0, () => pool.connect(lp).trancheDeposit(0, 1n, 1n)],
+        [1, () => pool.connect(lp).trancheEnqueue(1, lp.address, 1n, 0n)],
+        [0, () => pool.connect(lp).trancheClaim(0, lp.address, lp.address, 0n, 1n)],
+        [2, () => pool.connect(lp).trancheDeposit(2, 1n, 1n)],
+      ] as const) {
+        await expect(call()).to.be.revertedWithCustomError(pool, "PoolNotTranche").withArgs(t, lp.address);
+      }
+
+      const fresh = await new CapitalPool__factory(actors.admin).deploy(
+        await pool.asset(),
+        await pool.insuranceFund(),
+        await pool.authority(),
+        ZERO_RATE,
+        0n,
+        PLAIN_TRANCHES,
+        PLAIN_REDEMPTION,
+      );
+      const zero = hre.ethers.ZeroAddress;
+      for (const [a, b] of [
+        [zero, j],
+        [s, zero],
+        [s, s],
+      ]) {
+        await expect(fresh.connect(actors.admin).bindTranches(a, b))
+          .to.be.revertedWithCustomError(fresh, "PoolInvalidTranches")
+          .withArgs(a, b);
+      }
+      await expect(fresh.connect(actors.admin).bindTranches(s, j)).to.emit(fresh, "TranchesBound").withArgs(s, j);
+    });
+
     it("lends cash, records scaled debt and refuses more than the available cash", async () => {
-      const { pool, lp, borrower } = await loadFixture(poolFixture);
-      await pool.connect(lp).deposit(100_000n * CNY, lp.address);
+      const { pool, senior, lp, borrower } = await loadFixture(poolFixture);
+      await senior.connect(lp).deposit(100_000n * CNY, lp.address);
       await expect(pool.connect(borrower).borrow(100_000n * CNY + 1n))
         .to.be.revertedWithCustomError(pool, "PoolInsufficientCash")
         .withArgs(100_000n * CNY + 1n, 100_000n * CNY);
@@ -203,9 +119,9 @@ describe("CapitalPool", () => {
     });
 
     it("keeps lent cash as the borrower's float: only the float is released, repayment takes it first", async () => {
-      const { pool, lp, borrower, cash, actors } = await loadFixture(poolFixture);
+      const { pool, senior, lp, borrower, cash, actors } = await loadFixture(poolFixture);
       await pool.connect(actors.riskOfficer).setRateModel(ZERO_RATE);
-      await pool.connect(lp).deposit(100_000n * CNY, lp.address);
+      await senior.connect(lp).deposit(100_000n * CNY, lp.address);
       const poolAddress = await pool.getAddress();
       // Borrowing moves no token: the pool keeps the 60,000 for the borrower, outside its own cash.
       await expect(pool.connect(borrower).borrow(60_000n * CNY)).to.changeTokenBalances(
@@ -216,7 +132,6 @@ describe("CapitalPool", () => {
       expect(await pool.floatHeld()).to.equal(60_000n * CNY);
       expect(await cash.balanceOf(poolAddress)).to.equal(100_000n * CNY);
       expect(await pool.availableCash()).to.equal(40_000n * CNY);
-      expect(await pool.maxWithdraw(lp.address)).to.equal(40_000n * CNY);
       expect(await pool.totalAssets()).to.equal(100_000n * CNY);
 
       // Never more than the float (the pool's own 40,000 cannot leave this way), never zero, only the borrower.
@@ -254,8 +169,8 @@ describe("CapitalPool", () => {
     });
 
     it("accrues 8% a year per second: 200,000 owes about 43.84 after one natural day", async () => {
-      const { pool, lp, borrower } = await loadFixture(poolFixture);
-      await pool.connect(lp).deposit(400_000n * CNY, lp.address);
+      const { pool, senior, lp, borrower } = await loadFixture(poolFixture);
+      await senior.connect(lp).deposit(400_000n * CNY, lp.address);
       await pool.connect(borrower).borrow(200_000n * CNY);
       const start = BigInt(await time.latest());
       await time.setNextBlockTimestamp(start + DAY);
@@ -269,8 +184,8 @@ describe("CapitalPool", () => {
     });
 
     it("repays scaled debt, pulling ceil(scaled · index) and emitting Repaid", async () => {
-      const { pool, lp, borrower } = await loadFixture(poolFixture);
-      await pool.connect(lp).deposit(400_000n * CNY, lp.address);
+      const { pool, senior, lp, borrower } = await loadFixture(poolFixture);
+      await senior.connect(lp).deposit(400_000n * CNY, lp.address);
       await pool.connect(borrower).borrow(200_000n * CNY);
       const start = BigInt(await time.latest());
       await time.setNextBlockTimestamp(start + 180n * DAY);
@@ -291,8 +206,8 @@ describe("CapitalPool", () => {
     });
 
     it("prices a kinked utilisation model and changes it only through the risk officer", async () => {
-      const { pool, lp, borrower, actors } = await loadFixture(poolFixture);
-      await pool.connect(lp).deposit(100_000n * CNY, lp.address);
+      const { pool, senior, lp, borrower, actors } = await loadFixture(poolFixture);
+      await senior.connect(lp).deposit(100_000n * CNY, lp.address);
       const model = { base: WAD / 50n, slope1: WAD / 10n, slope2: WAD, kink: (WAD * 8n) / 10n };
       await expect(pool.connect(lp).setRateModel(model))
         .to.be.revertedWithCustomError(pool, "AccessManagedUnauthorized")
@@ -336,8 +251,8 @@ describe("CapitalPool", () => {
 
   describe("reserve factor and accounting identity", () => {
     it("owes 10% of interest to the insurance fund and keeps totalAssets = cash + debt − reserves owed", async () => {
-      const { pool, fund, lp, borrower } = await loadFixture(poolFixture);
-      await pool.connect(lp).deposit(300_000n * CNY, lp.address);
+      const { pool, senior, fund, lp, borrower } = await loadFixture(poolFixture);
+      await senior.connect(lp).deposit(300_000n * CNY, lp.address);
       await pool.connect(borrower).borrow(200_000n * CNY);
       await time.increase(180n * DAY);
       await pool.accrue();
@@ -348,8 +263,12 @@ describe("CapitalPool", () => {
       const balance = await (
         await hre.ethers.getContractAt("CollateralToken", await pool.asset())
       ).balanceOf(await pool.getAddress());
-      // The token balance holds the pool's own cash and the borrower's float (lent cash not yet released).
-      expect(await pool.totalAssets(head)).to.equal(balance - (await pool.floatHeld(head)) + debt - owed);
+      // The token balance holds the pool's own cash, the borrower's float (lent cash not yet released) and claimable
+      // redemptions (none here).
+      expect(await pool.totalAssets(head)).to.equal(
+        balance - (await pool.floatHeld(head)) - (await pool.claimableCash(head)) + debt - owed,
+      );
+      expect(await pool.trancheAssets(0, head)).to.equal(await pool.totalAssets(head));
 
       await expect(pool.sweepReserves()).to.emit(fund, "IncomeReceived");
       // the sweep accrues one more second first, so the fund receives slightly more than `owed`
@@ -359,73 +278,20 @@ describe("CapitalPool", () => {
     });
   });
 
-  describe("direct transfers (donations)", () => {
-    it("a token sent straight to the pool moves neither share price, utilisation, rate nor available cash", async () => {
-      const { pool, lp, lp2, borrower, cash, actors } = await loadFixture(poolFixture);
-      await pool
-        .connect(actors.riskOfficer)
-        .setRateModel({ ...ZERO_RATE, base: (WAD / 100n) * 8n, slope1: WAD / 10n, kink: WAD / 2n });
-      await pool.connect(lp).deposit(100_000n * CNY, lp.address);
-      await pool.connect(borrower).borrow(40_000n * CNY);
-      const oneShare = 10n ** (await pool.decimals());
-      const views = async () => {
-        const at = await atHead();
-        return [
-          await pool.totalAssets(at),
-          await pool.convertToAssets(oneShare, at),
-          await pool.previewDeposit(10_000n * CNY, at),
-          await pool.previewRedeem(oneShare, at),
-          await pool.utilisation(at),
-          await pool.borrowRate(at),
-          await pool.availableCash(at),
-          await pool.maxWithdraw(lp.address, at),
-        ];
-      };
-      // The same second with and without the donation: interest accrues identically, so every view must match.
-      const at = (await time.latest()) + 10;
-      const snapshot = await hre.network.provider.send("evm_snapshot");
-      await time.increaseTo(at);
-      const without = await views();
-      await hre.network.provider.send("evm_revert", [snapshot]);
-      await time.setNextBlockTimestamp(at);
-      const poolAddress = await pool.getAddress();
-      const balanceBefore = await cash.balanceOf(poolAddress);
-      await cash.connect(lp2).transfer(poolAddress, 50_000n * CNY);
-      expect(await cash.balanceOf(poolAddress)).to.equal(balanceBefore + 50_000n * CNY);
-      expect(await views()).to.deep.equal(without);
-      // 40% (plus a few seconds of interest), not the 40 / 150 a balance-based pool would report.
-      expect(without[4]).to.be.closeTo((WAD * 4n) / 10n, WAD / 1_000_000n);
-    });
-
-    it("defeats the first-depositor inflation attack: a donation before a victim's deposit takes nothing from it", async () => {
-      const { pool, lp: attacker, lp2: victim, cash } = await loadFixture(poolFixture);
-      await pool.connect(attacker).deposit(1n, attacker.address);
-      await cash.connect(attacker).transfer(await pool.getAddress(), 100_000n * CNY);
-      const shares = await pool.previewDeposit(100_000n * CNY);
-      // Same price as the attacker paid: 10^6 shares per cash unit (the donation is not cash of the pool).
-      expect(shares).to.equal(100_000n * CNY * 10n ** 6n);
-      await pool.connect(victim).deposit(100_000n * CNY, victim.address);
-      expect(await pool.balanceOf(victim.address)).to.equal(shares);
-      expect(await pool.maxWithdraw(victim.address)).to.equal(100_000n * CNY);
-      // The attacker gets back its one unit, not a share of the victim's deposit.
-      expect(await pool.maxWithdraw(attacker.address)).to.equal(1n);
-      await expect(pool.connect(victim).redeem(shares, victim.address, victim.address))
-        .to.emit(pool, "Withdraw")
-        .withArgs(victim.address, victim.address, victim.address, 100_000n * CNY, shares);
-    });
-  });
-
   describe("bad debt", () => {
-    it("writes off: the share price falls by the loss, borrowing stops until the deficit is resolved", async () => {
-      const { pool, lp, borrower, actors } = await loadFixture(poolFixture);
+    it("writes off: the book and the share price fall by the loss, borrowing stops until the deficit is resolved", async () => {
+      const { pool, senior, lp, borrower, actors } = await loadFixture(poolFixture);
       await pool.connect(actors.riskOfficer).setRateModel(ZERO_RATE);
-      await pool.connect(lp).deposit(100_000n * CNY, lp.address);
+      await senior.connect(lp).deposit(100_000n * CNY, lp.address);
       await pool.connect(borrower).borrow(50_000n * CNY);
       const oneShare = 10n ** 12n;
-      const priceBefore = await pool.convertToAssets(oneShare);
+      const priceBefore = await senior.convertToAssets(oneShare);
+      // No junior capital here: the senior class bears the whole loss.
       await expect(pool.connect(borrower).writeOff(10_000n * CNY))
         .to.emit(pool, "BadDebtWrittenOff")
-        .withArgs(borrower.address, 10_000n * CNY, 10_000n * CNY, priceBefore, (priceBefore * 9n) / 10n, 10_000n * CNY);
+        .withArgs(borrower.address, 10_000n * CNY, 10_000n * CNY, 0n, 10_000n * CNY, 10_000n * CNY);
+      expect(await senior.convertToAssets(oneShare)).to.equal((priceBefore * 9n) / 10n);
+      expect(await pool.seniorDeficit()).to.equal(10_000n * CNY);
       expect(await pool.totalAssets()).to.equal(90_000n * CNY);
       expect(await pool.deficit()).to.equal(10_000n * CNY);
       expect(await pool.totalWrittenOff()).to.equal(10_000n * CNY);
@@ -435,13 +301,15 @@ describe("CapitalPool", () => {
 
       await expect(pool.connect(lp).coverDeficit(4_000n * CNY))
         .to.emit(pool, "DeficitCovered")
-        .withArgs(lp.address, 4_000n * CNY, 6_000n * CNY);
+        .withArgs(lp.address, 4_000n * CNY, 4_000n * CNY, 6_000n * CNY);
+      expect(await pool.totalAssets()).to.equal(94_000n * CNY);
       await expect(pool.connect(lp).coverDeficit(6_000n * CNY + 1n))
         .to.be.revertedWithCustomError(pool, "PoolNoSuchDeficit")
         .withArgs(6_000n * CNY + 1n, 6_000n * CNY);
       await expect(pool.connect(actors.riskOfficer).acknowledgeDeficit())
         .to.emit(pool, "DeficitAcknowledged")
         .withArgs(6_000n * CNY);
+      expect(await pool.seniorDeficit()).to.equal(0n);
       await expect(pool.connect(borrower).borrow(1n * CNY)).to.emit(pool, "Borrowed");
     });
   });

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { encodeBytes32String, id, MaxUint256, type JsonRpcSigner } from "ethers";
+import { encodeBytes32String, id, type JsonRpcSigner } from "ethers";
 import { ApiClient, createApiKey, type Role } from "../../../offchain/api";
 import { startService, type Service } from "../../../offchain/main";
 import {
@@ -23,7 +23,7 @@ import {
 } from "../../../offchain/reserves";
 import { DEV_KEYS, parseConfig } from "../../../offchain/shared/config";
 import {
-  CapitalPool__factory,
+  TrancheVault__factory,
   InsuranceFund__factory,
   CollateralToken__factory,
   KycRegistry__factory,
@@ -34,6 +34,7 @@ import {
   type ReserveLedger,
 } from "../../../typechain-types";
 import { startDevChain, type DevChain } from "../../helpers/devChain";
+import { supplyBothTranches } from "../../../scripts/deploy/providers";
 
 const RPC_PORT = 8741;
 const API_PORT = 18801;
@@ -127,10 +128,8 @@ describe("proof of reserves from the indexed state (hardhat node + service)", fu
       await (await kyc.setIdentity(u.address, tier, 156, expires, id(`identity-${u.address}`))).wait();
     }
     // The capital pool lends what the LP deposited; A borrows against its cash.
-    const pool = CapitalPool__factory.connect(c.CapitalPool, lp);
     await (await cash.connect(dev.signers[2]).mint(lp.address, 1_000_000n * CNY, id("lp-funding"))).wait();
-    await (await cash.connect(lp).approve(c.CapitalPool, MaxUint256)).wait();
-    await (await pool.deposit(1_000_000n * CNY, lp.address)).wait();
+    await supplyBothTranches((name) => TrancheVault__factory.connect(c[name], lp), lp, cash, 1_000_000n * CNY);
     // The insurance fund holds a donation, so all three reserve holders carry cash.
     await (await cash.connect(dev.signers[2]).mint(lp.address, 2_500n * CNY, id("fund-donation"))).wait();
     await (await cash.connect(lp).approve(c.InsuranceFund, 2_500n * CNY)).wait();
