@@ -71,6 +71,8 @@ describe("agreement anchoring is claimed before it is sent", function () {
       let viaProxy: ChainGateway;
       let direct: ChainGateway;
       let running: RunningApi;
+      /** The claim the anchor route takes (short, so that the recovery cases can let it expire). */
+      let routeClaimTtlMs = 1000;
       const keys: Record<string, NewApiKey> = {};
       const client = Wallet.createRandom();
       const platform = Wallet.createRandom();
@@ -110,7 +112,9 @@ describe("agreement anchoring is claimed before it is sent", function () {
               chain: settlementChain(viaProxy, OPERATOR.privateKey, silentLogger),
               agreementDomain: domain(),
               settlementDomain: settlementDomain(dev.record.chainId, dev.record.contracts.SettlementHub),
-              anchorClaimTtlMs: 1000,
+              get anchorClaimTtlMs() {
+                return routeClaimTtlMs;
+              },
             }),
           ],
         });
@@ -169,9 +173,14 @@ describe("agreement anchoring is claimed before it is sent", function () {
       it("sends one anchor transaction for three anchor requests fired at once", async function () {
         const id = await signedAgreement();
         const before = await sentByOperator();
+        // The claim must outlive the three requests: with the 1 s claim of the recovery cases below, a loaded machine
+        // can serve the last request after the first claim has expired, and a takeover is then correct behaviour.
+        routeClaimTtlMs = 60_000;
         const answers = await Promise.all(
           [1, 2, 3].map(() => as("operator").post<{ status: string }>(`/v1/agreements/${id}/anchor`)),
-        );
+        ).finally(() => {
+          routeClaimTtlMs = 1000;
+        });
         expect(answers.map((a) => a.status).sort()).to.deep.equal([200, 409, 409]);
         expect((await sentByOperator()) - before).to.equal(1);
         expect(await registry().isAnchored(id)).to.equal(true);
