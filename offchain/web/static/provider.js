@@ -1,5 +1,6 @@
 /* global document, setInterval, DOMParser */
 import {
+  ApiError,
   amount,
   apiGet,
   fillTable,
@@ -92,6 +93,111 @@ function renderStress(s) {
   );
 }
 
+const CLASS_NAMES = { senior: "Senior · 优先级", junior: "Junior (first loss) · 劣后级(首损)" };
+const when = (t) => (t === null ? "—" : new Date(t * 1000).toISOString().replace(".000Z", "Z"));
+const duration = (s) => (s === 0 ? "none · 无" : s % 86_400 === 0 ? `${s / 86_400} d · 天` : `${s} s`);
+
+/** GET /v1/providers/classes: both classes and the book they share (public figures, read from the chain). */
+function renderClasses(c, cash) {
+  const money = (v) => `${amount(v, cash.decimals)} ${cash.symbol}`;
+  document.getElementById("classes").hidden = false;
+  setText(
+    "book-line",
+    `Book · 资金池: ${money(c.book.totalAssets)}, lent · 已出借 ${money(c.book.totalDebt)}, utilisation · 使用率 ` +
+      `${percent(c.book.utilisation)}; junior required · 劣后级最低要求 ${money(c.book.juniorRequired)}; ` +
+      (c.book.gated
+        ? `gate on · 赎回闸门已启用 (${percent(c.book.gate.fraction)} per ${duration(c.book.gate.windowSeconds)})`
+        : `gate off · 赎回闸门未启用 (room · 余量 ${money(c.book.ungatedRoom)})`),
+  );
+  fillTable(
+    document.querySelector("#class-table tbody"),
+    c.classes.map((x) =>
+      row(
+        CLASS_NAMES[x.class] ?? x.class,
+        num(money(x.totalAssets)),
+        num(amount(x.sharePrice, cash.decimals, 6)),
+        num(percent(x.buffer)),
+        num(duration(x.noticeSeconds)),
+        num(`${x.queuedRequests}`),
+        when(x.nextDueAt),
+      ),
+    ),
+    "No class.",
+  );
+}
+
+/** GET /v1/providers/me: the connected provider's own figures (a capital-provider key bound to its address). */
+function renderMine(m, c, cash) {
+  const money = (v) => `${amount(v, cash.decimals)} ${cash.symbol}`;
+  const decimals = Object.fromEntries(c.classes.map((x) => [x.class, x.shareDecimals]));
+  document.getElementById("mine").hidden = false;
+  fillTable(
+    document.querySelector("#my-classes tbody"),
+    m.classes.map((x) =>
+      row(
+        CLASS_NAMES[x.class] ?? x.class,
+        num(money(x.value)),
+        num(money(x.deposited)),
+        num(money(x.withdrawn)),
+        num(money(x.earned)),
+        num(money(x.claimableAssets)),
+        x.agreement.current
+          ? `v${x.agreement.signedVersion} anchored · 已上链 ${when(x.agreement.anchoredAt)}`
+          : x.agreement.signedVersion === 0
+            ? "none · 未签署"
+            : `v${x.agreement.signedVersion}, current v${x.agreement.currentVersion}: sign again · 请重新签署`,
+      ),
+    ),
+    "No position.",
+  );
+  fillTable(
+    document.querySelector("#my-requests tbody"),
+    m.requests.map((r) =>
+      row(
+        CLASS_NAMES[r.class] ?? r.class,
+        num(`${r.ticket}`),
+        num(amount(r.remaining, decimals[r.class] ?? 0, 2)),
+        num(`${r.ahead}`),
+        when(r.dueAt),
+      ),
+    ),
+    "No request waiting · 无排队请求",
+  );
+}
+
+/** GET /v1/providers/scheduled: pending AccessManager operations, decoded. */
+function renderScheduled(s) {
+  document.getElementById("scheduled").hidden = false;
+  fillTable(
+    document.querySelector("#scheduled-table tbody"),
+    s.changes.map((x) =>
+      row(
+        x.contract ?? shortHex(x.target),
+        x.call
+          ? `${x.call.function.split("(")[0]}(${Object.entries(x.call.args)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(", ")})`
+          : shortHex(x.data),
+        when(x.executableAt),
+        shortHex(x.caller),
+      ),
+    ),
+    "Nothing scheduled · 暂无待生效变更",
+  );
+}
+
+async function refreshProviders(cash) {
+  const c = await apiGet("/v1/providers/classes", { signed: false });
+  renderClasses(c, cash);
+  renderScheduled(await apiGet("/v1/providers/scheduled", { signed: false }));
+  try {
+    renderMine(await apiGet("/v1/providers/me"), c, cash);
+  } catch (err) {
+    // Staff and auditor keys read the pool but hold no provider position.
+    if (!(err instanceof ApiError && err.status === 403)) throw err;
+  }
+}
+
 let stressBlock = -1;
 
 function render(p) {
@@ -158,6 +264,7 @@ async function refresh() {
     const p = await apiGet("/v1/pool");
     render(p);
     showUpdated(p.block);
+    await refreshProviders(p.cashToken);
     if (p.block !== stressBlock) {
       const s = await apiGet("/v1/risk/stress");
       stressBlock = s.block;
