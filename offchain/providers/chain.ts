@@ -1,8 +1,12 @@
 import {
   CapitalPool__factory,
+  MarginEngine__factory,
+  OracleRouter__factory,
   ProtocolAccessManager__factory,
   TrancheVault__factory,
   type CapitalPool,
+  type MarginEngine,
+  type OracleRouter,
   type ProtocolAccessManager,
   type TrancheVault,
 } from "../../typechain-types";
@@ -22,6 +26,9 @@ export interface ProvidersChain {
   pool: CapitalPool;
   vaults: Record<ClassName, TrancheVault>;
   manager: ProtocolAccessManager;
+  /** For the cash-flow forecast (the borrowers' debt, the trading calendars); absent in a pool-only deployment. */
+  engine?: MarginEngine;
+  router?: OracleRouter;
 }
 
 /** The contracts this capability reads; a deployment without one of them cannot serve providers. */
@@ -47,5 +54,11 @@ export function providersChainAt(provider: Provider, deployment: DeploymentRecor
       junior: TrancheVault__factory.connect(address("JuniorTranche"), provider),
     },
     manager: ProtocolAccessManager__factory.connect(address("AccessManager"), provider),
+    engine: deployment.contracts.MarginEngine
+      ? MarginEngine__factory.connect(deployment.contracts.MarginEngine, provider)
+      : undefined,
+    router: deployment.contracts.OracleRouter
+      ? OracleRouter__factory.connect(deployment.contracts.OracleRouter, provider)
+      : undefined,
   };
 }

@@ -13,3 +13,12 @@ export { readScheduled } from "./scheduled";
 export { serveDueRedemptions, SERVE_ERROR_INTERFACES, type ServeOutcome, type ServeQueueDeps } from "./serveQueue";
 export { providerRoutes, type ProviderRoutesDeps } from "./routes";
 export * from "./schemas";
+export {
+  forecastCash,
+  forecastChart,
+  openOnDay,
+  type AssetCalendar,
+  type Forecast,
+  type ForecastDay,
+} from "./forecast";
+export { readForecast, FORECAST_DAYS, type ForecastSources, type LiveAgreement } from "./readForecast";

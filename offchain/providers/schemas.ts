@@ -126,6 +126,33 @@ export const scheduledChangesSchema = z
   .object({ block: z.number().int(), changes: z.array(scheduledChangeSchema) })
   .strict();
 
+export const forecastSchema = z
+  .object({
+    block: z.number().int(),
+    startTime: z.number().int(),
+    days: z.array(
+      z
+        .object({
+          day: z.number().int(),
+          date: z.string(),
+          closed: z.boolean(),
+          inflow: int,
+          outflow: int,
+          cash: int,
+          stressedInflow: int,
+          stressedCash: int,
+        })
+        .strict(),
+    ),
+    minCash: int,
+    minStressedCash: int,
+    firstStressedShortfall: z.string().nullable(),
+    closedDays: z.array(z.string()),
+    chartSvg: z.string(),
+  })
+  .strict();
+
 export type ClassesSummary = z.infer<typeof classesSummarySchema>;
 export type ProviderSummary = z.infer<typeof providerSummarySchema>;
 export type ScheduledChanges = z.infer<typeof scheduledChangesSchema>;
+export type ForecastSummary = z.infer<typeof forecastSchema>;
