@@ -186,10 +186,31 @@ function renderScheduled(s) {
   );
 }
 
+/** GET /v1/providers/forecast: expected and stressed cash per day; closed market days marked * on the chart. */
+function renderForecast(f, cash) {
+  const money = (v) => `${amount(v, cash.decimals)} ${cash.symbol}`;
+  document.getElementById("forecast").hidden = false;
+  setText(
+    "forecast-line",
+    `Lowest cash · 最低现金: expected · 预期 ${money(f.minCash)}, stressed · 压力情景 ${money(f.minStressedCash)}; ` +
+      (f.firstStressedShortfall
+        ? `stressed shortfall from · 压力情景缺口始于 ${f.firstStressedShortfall}`
+        : "no shortfall under stress · 压力情景下无缺口") +
+      `; market closed · 休市: ${f.closedDays.join(", ") || "none · 无"}`,
+  );
+  const svg = parseSvg(f.chartSvg, "Capital pool cash over the next 30 days");
+  if (svg) document.getElementById("forecast-chart").replaceChildren(svg);
+}
+
 async function refreshProviders(cash) {
   const c = await apiGet("/v1/providers/classes", { signed: false });
   renderClasses(c, cash);
   renderScheduled(await apiGet("/v1/providers/scheduled", { signed: false }));
+  try {
+    renderForecast(await apiGet("/v1/providers/forecast"), cash);
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 503)) throw err;
+  }
   try {
     renderMine(await apiGet("/v1/providers/me"), c, cash);
   } catch (err) {
