@@ -25,6 +25,8 @@ export interface PortfolioChain {
   pool: CapitalPool;
   /** The pool's senior share class (the pool itself has no shares since issue 19's tranches). */
   senior: TrancheVault;
+  /** The junior (first-loss) class. */
+  junior: TrancheVault;
   fund: InsuranceFund;
   ledger: ReserveLedger;
   router: OracleRouter;
@@ -44,6 +46,7 @@ export function portfolioChain(gateway: ChainGateway): PortfolioChain {
     engine: MarginEngine__factory.connect(address("MarginEngine"), provider),
     pool: CapitalPool__factory.connect(address("CapitalPool"), provider),
     senior: TrancheVault__factory.connect(address("SeniorTranche"), provider),
+    junior: TrancheVault__factory.connect(address("JuniorTranche"), provider),
     fund: InsuranceFund__factory.connect(address("InsuranceFund"), provider),
     ledger: ReserveLedger__factory.connect(address("ReserveLedger"), provider),
     router: OracleRouter__factory.connect(address("OracleRouter"), provider),

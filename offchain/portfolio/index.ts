@@ -5,6 +5,7 @@ export { readAccount } from "./readAccount";
 export { readPool, EPOCHS_SHOWN } from "./readPool";
 export { readBook, type ChainBook } from "./readBook";
 export { readStress, stressOf, STRESS_RUN } from "./readStress";
+export { readDisclosures } from "./readDisclosures";
 export {
   PRICE_STATUSES,
   accountSummarySchema,
@@ -16,4 +17,6 @@ export {
   type PoolSummary,
   type BadDebtEvent,
   type PublicConfig,
+  disclosureSchema,
+  type DisclosureSummary,
 } from "./schemas";

@@ -4,10 +4,12 @@ import { AppError } from "../shared/errors";
 import { portfolioChain, type PortfolioChain } from "./chainReader";
 import { readAccount } from "./readAccount";
 import { readPool } from "./readPool";
+import { readDisclosures } from "./readDisclosures";
 import { readBook } from "./readBook";
 import { stressOf } from "./readStress";
 import {
   accountSummarySchema,
+  disclosureSchema,
   poolSummarySchema,
   publicConfigSchema,
   stressSummarySchema,
@@ -104,6 +106,21 @@ export function portfolioRoutes(deps: PortfolioDeps): CapabilityRoutes {
         write: false,
         response: poolSummarySchema,
         handler: async () => readPool(need()),
+      }),
+      defineRoute({
+        method: "get",
+        path: "/v1/disclosures",
+        summary:
+          "Public disclosures: reserves per epoch, insurance fund history, losses per month, liquidations, " +
+          "leverage of open accounts, share classes, the fee table",
+        description:
+          "No key needed (the disclosure page). Every figure is read from the chain at one block; the auditor page " +
+          "recomputes them from the contracts' events and views.",
+        tags: ["portfolio"],
+        roles: "public",
+        write: false,
+        response: disclosureSchema,
+        handler: async () => readDisclosures(need()),
       }),
       defineRoute({
         method: "get",

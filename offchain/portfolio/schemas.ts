@@ -197,3 +197,95 @@ export const stressSummarySchema = z
   })
   .strict();
 export type StressSummary = z.infer<typeof stressSummarySchema>;
+
+export const disclosureSchema = z
+  .object({
+    block: z.number().int(),
+    cashToken: tokenSchema,
+    reserves: poolSummarySchema.shape.reserves,
+    insuranceFund: z
+      .object({
+        balance: int,
+        history: z.array(
+          z
+            .object({
+              kind: z.enum(["income", "payout"]),
+              block: z.number().int(),
+              time: z.number().int(),
+              txHash: hex32,
+              amount: int,
+              balanceAfter: int,
+              account: address.nullable(),
+            })
+            .strict(),
+        ),
+      })
+      .strict(),
+    lossesByMonth: z.array(
+      z
+        .object({
+          month: z.string(),
+          defaults: z.number().int(),
+          fromAccount: int,
+          fromInsurance: int,
+          writtenOff: int,
+        })
+        .strict(),
+    ),
+    liquidations: z.array(
+      z
+        .object({
+          account: address,
+          block: z.number().int(),
+          time: z.number().int(),
+          txHash: hex32,
+          segments: z.number().int(),
+          value: int,
+          debtRepaid: int,
+          /** When the engine last recorded the account Liquidatable before this liquidation (unix s), or null. */
+          liquidatableAt: z.number().int().nullable(),
+          secondsToLiquidation: z.number().int().nullable(),
+        })
+        .strict(),
+    ),
+    leverage: z
+      .object({
+        openAccounts: z.number().int(),
+        underwater: z.number().int(),
+        buckets: z.array(z.object({ label: z.string(), accounts: z.number().int() }).strict()),
+      })
+      .strict(),
+    classes: z.array(
+      z
+        .object({
+          class: z.enum(["senior", "junior"]),
+          totalAssets: int,
+          totalShares: int,
+          shareDecimals: z.number().int(),
+          sharePrice: int,
+        })
+        .strict(),
+    ),
+    fees: z
+      .object({
+        rateModel: z.object({ base: int, slope1: int, slope2: int, kink: int }).strict(),
+        annualRate: int,
+        reserveFactor: int,
+        seniorTargetRate: int,
+        liquidatorShareOfPenalty: int,
+        assets: z.array(
+          z
+            .object({
+              asset: address,
+              symbol: z.string(),
+              liquidityTier: z.number().int(),
+              haircut: int,
+              liquidationPenalty: int,
+            })
+            .strict(),
+        ),
+      })
+      .strict(),
+  })
+  .strict();
+export type DisclosureSummary = z.infer<typeof disclosureSchema>;

@@ -7,7 +7,7 @@ import type { Browser, Page } from "playwright-core";
 import { ApiClient } from "../../offchain/api";
 import type { Service } from "../../offchain/main";
 import { findClientProof, publishEpoch, type ClientProofFile, type LiabilitySet } from "../../offchain/reserves";
-import type { AccountSummary, PoolSummary } from "../../offchain/portfolio";
+import type { AccountSummary, DisclosureSummary, PoolSummary } from "../../offchain/portfolio";
 import { MarginEngine__factory, ReserveLedger__factory } from "../../typechain-types";
 import { startDevChain, type DevChain } from "../helpers/devChain";
 import { CHROMIUM, CNY, E2eStack, SHOTS, launchChromium } from "../helpers/e2eStack";
@@ -182,6 +182,33 @@ describe("web console in headless Chromium (e2e)", function () {
     expect(await page.locator("#reserves tbody tr").count()).to.equal(8);
     expect(await page.textContent("#bad-debt tbody")).to.contain("No bad debt recorded");
     await page.screenshot({ path: path.join(SHOTS, "console-provider.png"), fullPage: true });
+    await page.close();
+  });
+
+  it("public disclosure page: no key, the figures from the chain, and the browser's own check says they match", async () => {
+    const api = await new ApiClient(service.url).get<DisclosureSummary>("/v1/disclosures");
+    expect(api.status).to.equal(200);
+    const d = api.body;
+    // One open account: (cash 10,000 + positions 105,000) / equity about 65,000 ≈ 1.77×.
+    expect(d.leverage).to.deep.include({ openAccounts: 1, underwater: 0 });
+    expect(d.leverage.buckets.find((b) => b.label === "1.5–2×")!.accounts).to.equal(1);
+    expect(d.classes.map((c) => c.class)).to.deep.equal(["senior", "junior"]);
+    expect(d.reserves.latestEpoch).to.equal(2);
+    expect(d.liquidations).to.deep.equal([]);
+    expect(d.fees.assets.map((a) => a.symbol)).to.include.members(["mbBANK", "mbTECH", "mbSMALL"]);
+
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    await page.goto(`${service.url}/console/disclosures.html`);
+    await page.waitForSelector("#check-table tbody tr[data-ok]", { timeout: 20_000 });
+    const verdicts = await page
+      .locator("#check-table tbody tr")
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-ok")));
+    expect(verdicts.length).to.be.greaterThanOrEqual(7);
+    expect(verdicts.every((v) => v === "true")).to.equal(true);
+    expect(await page.textContent("#classes tbody")).to.contain("劣后级");
+    expect(await page.textContent("#leverage tbody")).to.contain("1.5–2×");
+    expect(await page.textContent("#fees tbody")).to.contain("mbSMALL");
+    await page.screenshot({ path: path.join(SHOTS, "console-disclosures.png"), fullPage: true });
     await page.close();
   });
 
