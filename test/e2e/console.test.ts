@@ -139,7 +139,7 @@ describe("web console in headless Chromium (e2e)", function () {
     expect(config.body.rpcUrl).to.equal(dev.chain.url);
 
     // The pages are plain files with their own CSP: they connect to the API and the configured JSON-RPC node only.
-    const html = await fetch(`${service.url}/console/auditor.html`);
+    const html = await fetch(`${service.url}/console/auditor.html?lang=en`);
     expect(html.status).to.equal(200);
     expect(html.headers.get("content-security-policy")).to.contain(
       `connect-src 'self' ${new URL(dev.chain.url).origin};`,
@@ -151,7 +151,7 @@ describe("web console in headless Chromium (e2e)", function () {
 
   it("client page: shows the margin ratio, state, liquidation price and positions live from the chain", async () => {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    await page.goto(`${service.url}/console/client.html`);
+    await page.goto(`${service.url}/console/client.html?lang=en`);
     await signIn(page, "client");
     await page.waitForSelector("#positions tbody tr td:has-text('mbBANK')", { timeout: 15_000 });
     expect(await page.textContent("#state")).to.equal("Healthy");
@@ -173,7 +173,7 @@ describe("web console in headless Chromium (e2e)", function () {
 
   it("capital-provider page: shows pool figures and the reserve-ratio chart over epochs", async () => {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    await page.goto(`${service.url}/console/provider.html`);
+    await page.goto(`${service.url}/console/provider.html?lang=en`);
     await signIn(page, "capital_provider");
     await page.waitForSelector("#reserve-chart svg", { timeout: 15_000 });
     expect(await page.textContent("#rate-day")).to.equal("0.021917%");
@@ -212,9 +212,72 @@ describe("web console in headless Chromium (e2e)", function () {
     await page.close();
   });
 
+  it("every page in 简体中文 (the default) and English, with no text left untranslated", async () => {
+    // Identifiers that are the same in both languages: token symbols, contract and function names, hex, key ids,
+    // the product's name and a few protocol words.
+    const IDENTIFIERS = [
+      /https?:\/\/[^\s，,]+/g,
+      /\bmb[A-Z]+\b/g,
+      /\bmbk_[0-9a-f]+\b/g,
+      /0x[0-9a-fA-F]+(…[0-9a-fA-F]+)?/g,
+      /\b[a-z]+[A-Z]\w*\b/g, // camelCase: verifyInclusion, snapshotId
+      /\b[A-Z][a-z]+[A-Z]\w*\b/g, // PascalCase: ReserveLedger, AccessManager, MarginBridge
+      /\b(API|JSON|RPC|URL|keccak256|abi\.encode|docs\/reserves\.md|domain|ledger|epoch|block|secret)\b/g,
+    ];
+    const pages: { name: string; role?: "client" | "capital_provider"; ready: string }[] = [
+      { name: "index", ready: "ul.links a" },
+      { name: "client", role: "client", ready: "#positions tbody tr td:has-text('mbBANK')" },
+      { name: "provider", role: "capital_provider", ready: "#stress tbody tr" },
+      { name: "disclosures", ready: "#check-table tbody tr[data-ok]" },
+      { name: "auditor", ready: "#verify" },
+    ];
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    for (const lang of ["zh-CN", "en"] as const) {
+      for (const p of pages) {
+        await page.goto(`${service.url}/console/${p.name}.html${lang === "en" ? "?lang=en" : ""}`);
+        if (p.role) {
+          await page.evaluate(() => sessionStorage.clear());
+          await page.reload();
+          await signIn(page, p.role);
+        }
+        await page.waitForSelector(p.ready, { timeout: 20_000 });
+        await page.waitForTimeout(300); // the page's other reads settle
+        expect(await page.getAttribute("html", "lang"), p.name).to.equal(lang);
+        const texts: string[] = await page.evaluate(() => {
+          const out: string[] = [];
+          const skip = "script,style,svg,code,.mono,.lang-switch,textarea,input";
+          const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+          for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+            const text = n.textContent?.trim();
+            if (text && !n.parentElement?.closest(skip)) out.push(text);
+          }
+          out.push(document.title);
+          return out;
+        });
+        for (const text of texts) {
+          if (lang === "en") {
+            expect(text, `${p.name} (${lang}): "${text}"`).to.not.match(/[\u4e00-\u9fff]/);
+          } else {
+            const rest = IDENTIFIERS.reduce((acc, re) => acc.replace(re, ""), text);
+            expect(rest, `${p.name} (${lang}): "${text}"`).to.not.match(/[A-Za-z]{3,}/);
+          }
+        }
+        if (lang === "zh-CN")
+          await page.screenshot({ path: path.join(SHOTS, `console-${p.name}-zh.png`), fullPage: true });
+      }
+    }
+    // The switch keeps the page and changes the language; links keep it too.
+    await page.goto(`${service.url}/console/index.html?lang=en`);
+    expect(await page.getAttribute("header.top a[data-i18n='nav.provider']", "href")).to.contain("lang=en");
+    await page.click(".lang-switch a[data-lang='zh-CN']");
+    await page.waitForFunction(() => document.documentElement.lang === "zh-CN");
+    expect(await page.textContent("h1")).to.equal("MarginBridge 控制台");
+    await page.close();
+  });
+
   it("auditor page: verifies a real proof against the chain (PASS) and rejects a tampered one (FAIL)", async () => {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    await page.goto(`${service.url}/console/auditor.html`);
+    await page.goto(`${service.url}/console/auditor.html?lang=en`);
     await page.waitForFunction(() => (document.getElementById("rpc-url") as HTMLInputElement).value !== "");
     expect(await page.inputValue("#rpc-url")).to.equal(dev.chain.url);
 

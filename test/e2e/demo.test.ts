@@ -173,7 +173,7 @@ describe("npm start + npm run demo, restarted in the middle (e2e)", function () 
     const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-      await page.goto(`${API}/console/client.html`);
+      await page.goto(`${API}/console/client.html?lang=en`);
       await page.fill("input[name=keyId]", state.keys.clientA.keyId);
       await page.fill("input[name=secret]", state.keys.clientA.secret);
       await page.click("#key-form button[type=submit]");

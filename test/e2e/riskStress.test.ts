@@ -196,7 +196,7 @@ describe("risk stress on the real book (e2e)", function () {
     const browser: Browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-      await page.goto(`${service.url}/console/provider.html`);
+      await page.goto(`${service.url}/console/provider.html?lang=en`);
       const key = service.demoKeys.capital_provider!;
       await page.fill("input[name=keyId]", key.keyId);
       await page.fill("input[name=secret]", key.secret);

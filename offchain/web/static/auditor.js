@@ -13,6 +13,9 @@ import {
   zeroPadValue,
 } from "./vendor/ethers.min.js";
 import { apiGet, el } from "./common.js";
+import { applyI18n, t } from "./i18n.js";
+
+applyI18n();
 
 const SNAPSHOT_DOMAIN = "MarginBridge.PoR.v1";
 const MAX_UINT128 = (1n << 128n) - 1n;
@@ -144,59 +147,59 @@ export async function verifyProof(file, { rpcUrl, expectedLedger }) {
   const check = (name, ok, detail) => checks.push({ name, ok, detail });
   try {
     checkShape(file);
-    check("Proof file format", true, `epoch ${file.epoch}, depth ${file.depth}, ${file.liabilities.length} assets`);
+    check(
+      t("auditor.check.format"),
+      true,
+      `epoch ${file.epoch}, depth ${file.depth}, ${file.liabilities.length} assets`,
+    );
   } catch (err) {
-    check("Proof file format", false, err.message);
+    check(t("auditor.check.format"), false, err.message);
     return checks;
   }
   const sid = snapshotId(BigInt(file.chainId), file.ledger, BigInt(file.epoch), BigInt(file.snapshotBlock));
-  check("Snapshot id = keccak256(abi.encode(domain, chainId, ledger, epoch, block))", eqHex(sid, file.snapshotId), sid);
+  check(t("auditor.check.snapshot"), eqHex(sid, file.snapshotId), sid);
   const c = commitment(sid, file.account.secret, file.account.accountId);
-  check(
-    "Account commitment = keccak256(0x03 ‖ snapshotId ‖ secret ‖ accountId)",
-    eqHex(c, file.account.commitment),
-    `${file.account.accountId} → ${c}`,
-  );
+  check(t("auditor.check.commitment"), eqHex(c, file.account.commitment), `${file.account.accountId} → ${c}`);
   let computed;
   try {
     computed = recomputeRoot(file, sid);
-    check("Path recomputed to the file's root", eqHex(computed.root, file.root), computed.root);
+    check(t("auditor.check.path"), eqHex(computed.root, file.root), computed.root);
     check(
-      "Root sums = the file's totals",
+      t("auditor.check.sums"),
       sameList(computed.sums.owed, file.liabilities) && sameList(computed.sums.debt, file.debt),
       `liabilities ${computed.sums.owed.join(", ")} · debt ${computed.sums.debt.join(", ")}`,
     );
   } catch (err) {
-    check("Path recomputed to the file's root", false, err.message);
+    check(t("auditor.check.path"), false, err.message);
   }
-  if (expectedLedger) check("Ledger is the expected one", eqHex(expectedLedger, file.ledger), file.ledger);
+  if (expectedLedger) check(t("auditor.check.ledger"), eqHex(expectedLedger, file.ledger), file.ledger);
 
   // The proof's chain is assumed only to build requests; the node's own eth_chainId is then compared with it.
   const network = Network.from(BigInt(file.chainId));
   const provider = new JsonRpcProvider(rpcUrl, network, { staticNetwork: network });
   try {
     const rpcChain = BigInt(await provider.send("eth_chainId", []));
-    check("Chain id of the RPC = the proof's", rpcChain === BigInt(file.chainId), `RPC chain ${rpcChain}`);
+    check(t("auditor.check.chainId"), rpcChain === BigInt(file.chainId), `RPC chain ${rpcChain}`);
     const ledger = new Contract(file.ledger, LEDGER_ABI, provider);
     const epoch = await ledger.getEpoch(BigInt(file.epoch));
-    check("On-chain epoch root = recomputed root", Boolean(computed) && eqHex(epoch.root, computed.root), epoch.root);
-    check("On-chain snapshot id = recomputed", eqHex(epoch.snapshotId, sid), epoch.snapshotId);
+    check(t("auditor.check.root"), Boolean(computed) && eqHex(epoch.root, computed.root), epoch.root);
+    check(t("auditor.check.sid"), eqHex(epoch.snapshotId, sid), epoch.snapshotId);
     check(
-      "On-chain totals = recomputed root sums",
+      t("auditor.check.totals"),
       Boolean(computed) && sameList(epoch.liabilities, computed.sums.owed) && sameList(epoch.debt, computed.sums.debt),
       `liabilities ${epoch.liabilities.join(", ")} · debt ${epoch.debt.join(", ")}`,
     );
     try {
       const leaf = await ledger.verifyInclusion(BigInt(file.epoch), contractProof(file));
-      check("ReserveLedger.verifyInclusion accepts the proof", !computed || eqHex(leaf, computed.leaf), `leaf ${leaf}`);
+      check(t("auditor.check.inclusion"), !computed || eqHex(leaf, computed.leaf), `leaf ${leaf}`);
     } catch (err) {
       const reason = err?.revert
         ? `${err.revert.name}(${err.revert.args.join(", ")})`
         : (err?.shortMessage ?? err?.message);
-      check("ReserveLedger.verifyInclusion accepts the proof", false, `reverted: ${reason}`);
+      check(t("auditor.check.inclusion"), false, t("auditor.reverted", { reason }));
     }
   } catch (err) {
-    check("Read the ledger over JSON-RPC", false, err?.shortMessage ?? err?.message ?? String(err));
+    check(t("auditor.check.read"), false, err?.shortMessage ?? err?.message ?? String(err));
   } finally {
     provider.destroy();
   }
@@ -208,9 +211,7 @@ function show(checks) {
   const verdict = document.getElementById("verdict");
   verdict.hidden = false;
   verdict.className = `verdict ${pass ? "pass" : "fail"}`;
-  verdict.textContent = pass
-    ? "PASS — the proof is included in the published root"
-    : "FAIL — the proof does not verify";
+  verdict.textContent = t(pass ? "auditor.pass" : "auditor.fail");
   const table = document.getElementById("checks");
   table.hidden = false;
   table
@@ -221,7 +222,7 @@ function show(checks) {
           "tr",
           {},
           el("td", {}, c.name),
-          el("td", { class: c.ok ? "pass" : "fail" }, c.ok ? "PASS" : "FAIL"),
+          el("td", { class: c.ok ? "pass" : "fail" }, t(c.ok ? "auditor.ok" : "auditor.bad")),
           el("td", { class: "mono" }, c.detail ?? ""),
         ),
       ),
@@ -260,7 +261,7 @@ async function init() {
       try {
         file = JSON.parse(text.value);
       } catch {
-        show([{ name: "Proof file format", ok: false, detail: "not valid JSON" }]);
+        show([{ name: t("auditor.check.format"), ok: false, detail: t("auditor.notJson") }]);
         return;
       }
       show(await verifyProof(file, { rpcUrl: rpc.value.trim(), expectedLedger: expected.value.trim() }));

@@ -15,6 +15,9 @@ import {
   showError,
   showUpdated,
 } from "./common.js";
+import { applyI18n, dateTime, t, withLang } from "./i18n.js";
+
+applyI18n();
 
 const REFRESH_MS = 5_000;
 
@@ -24,19 +27,22 @@ function render(a) {
   document.getElementById("account").hidden = false;
   setText("account-address", a.account);
   const state = document.getElementById("state");
-  state.textContent = a.state;
+  state.textContent = t(`state.${a.state}`);
   state.className = `badge state-${a.state}`;
-  setText("deadline", a.callDeadline ? `Cure before ${new Date(a.callDeadline * 1000).toLocaleString()}` : "");
-  setText("margin-ratio", a.marginRatio === null ? "no position" : percent(a.marginRatio));
-  setText("prices-safe", a.pricesSafe ? "all prices safe" : "a price is not safe: new risk is blocked");
+  setText("deadline", a.callDeadline ? t("client.cureBefore", { time: dateTime(a.callDeadline) }) : "");
+  setText("margin-ratio", a.marginRatio === null ? t("client.noPosition") : percent(a.marginRatio));
+  setText("prices-safe", t(a.pricesSafe ? "client.pricesSafe" : "client.pricesUnsafe"));
   setText("equity", money(a.equity));
-  setText("cushion", `${money(a.risk.cushion)} above maintenance`);
+  setText("cushion", t("client.aboveMaint", { amount: money(a.risk.cushion) }));
   setText("debt", money(a.debt));
-  setText("daily-interest", `${money(a.interest.dailyInterest)} a day at ${percent(a.interest.annualRate)} a year`);
-  setText("liquidation-return", BigInt(a.debt) === 0n ? "no debt" : percent(a.liquidationReturn));
-  setText("liquidation-price", a.liquidationPrice ? `engine liquidation price ${price(a.liquidationPrice)}` : "");
+  setText(
+    "daily-interest",
+    t("client.dailyInterest", { amount: money(a.interest.dailyInterest), rate: percent(a.interest.annualRate) }),
+  );
+  setText("liquidation-return", BigInt(a.debt) === 0n ? t("client.noDebt") : percent(a.liquidationReturn));
+  setText("liquidation-price", a.liquidationPrice ? t("client.enginePrice", { price: price(a.liquidationPrice) }) : "");
   setText("cash", money(a.cash));
-  setText("position-value", `positions worth ${money(a.positionValue)}`);
+  setText("position-value", t("client.positionsWorth", { amount: money(a.positionValue) }));
   setText("maintenance", money(a.maintenanceReq));
   setText("warning-line", money(a.warningLine));
   setText("initial", money(a.initialReq));
@@ -48,7 +54,7 @@ function render(a) {
         p.token.symbol,
         num(p.liquidityTier),
         num(amount(p.quantity, p.token.decimals, 0)),
-        num(p.price === null ? `— (${p.priceStatus})` : price(p.price)),
+        num(p.price === null ? `— (${t(`price.${p.priceStatus}`)})` : price(p.price)),
         num(amount(p.value, cash.decimals)),
         num(percent(p.haircut)),
         num(percent(p.maintenanceMargin)),
@@ -56,14 +62,14 @@ function render(a) {
         num(p.moveToLiquidation === null ? "—" : percent(p.moveToLiquidation)),
       ),
     ),
-    "No securities in the margin account.",
+    t("client.noSecurities"),
   );
   fillTable(
     document.querySelector("#wallet tbody"),
     a.wallet
       .filter((w) => BigInt(w.balance) > 0n)
       .map((w) => row(w.token.symbol, num(amount(w.balance, w.token.decimals, Math.min(2, w.token.decimals))))),
-    "Nothing outside the margin account.",
+    t("client.walletEmpty"),
   );
 }
 
@@ -77,12 +83,7 @@ async function optional(path) {
   }
 }
 
-const NOTICE_LABELS = {
-  warning: "Warning: close to the maintenance line",
-  margin_call: "Margin call: deposit or repay before the deadline",
-  cured: "Margin call cured",
-  liquidated: "Liquidated",
-};
+const NOTICE_KINDS = ["warning", "margin_call", "cured", "liquidated"];
 
 /** The keeper's warnings, margin calls, cures and liquidations for this account (also sent by webhook). */
 async function renderNotices() {
@@ -92,21 +93,20 @@ async function renderNotices() {
     return fillTable(
       tbody,
       [],
-      r.missing ? "Notices are not available in this deployment." : `Could not load notices: ${r.error.message}`,
+      r.missing ? t("client.noticesMissing") : t("client.noticesError", { message: r.error.message }),
     );
-  const when = (ms) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
   fillTable(
     tbody,
     (r.data.notifications ?? []).map((n) =>
       row(
-        when(n.createdAt),
-        NOTICE_LABELS[n.kind] ?? n.kind,
-        n.deadline ? when(n.deadline * 1000) : "",
+        dateTime(Math.floor(n.createdAt / 1000)),
+        NOTICE_KINDS.includes(n.kind) ? t(`client.notice.${n.kind}`) : n.kind,
+        n.deadline ? dateTime(n.deadline) : "",
         n.amountToCure ? num(amount(n.amountToCure, 6, 2)) : "",
-        n.deliveredAt ? "yes" : `pending (${n.attempts} attempts)`,
+        n.deliveredAt ? t("common.yes") : t("client.pending", { n: n.attempts }),
       ),
     ),
-    "No notices.",
+    t("client.noNotices"),
   );
 }
 
@@ -117,7 +117,7 @@ async function renderOrders() {
     return fillTable(
       tbody,
       [],
-      r.missing ? "The order book is not available in this deployment." : `Could not load orders: ${r.error.message}`,
+      r.missing ? t("client.ordersMissing") : t("client.ordersError", { message: r.error.message }),
     );
   const orders = Array.isArray(r.data) ? r.data : (r.data.orders ?? []);
   fillTable(
@@ -126,13 +126,13 @@ async function renderOrders() {
       row(
         shortHex(String(o.id ?? o.orderId ?? "")),
         o.instrument ?? o.symbol ?? "",
-        o.side ?? "",
+        o.side === "buy" || o.side === "sell" ? t(`side.${o.side}`) : (o.side ?? ""),
         num(o.quantity ?? ""),
         num(o.price ?? o.limitPrice ?? ""),
         o.status ?? "",
       ),
     ),
-    "No orders.",
+    t("client.noOrders"),
   );
 }
 
@@ -143,7 +143,7 @@ async function renderStatements() {
     return fillTable(
       tbody,
       [],
-      r.missing ? "Statements are not available in this deployment." : `Could not load statements: ${r.error.message}`,
+      r.missing ? t("client.statementsMissing") : t("client.statementsError", { message: r.error.message }),
     );
   fillTable(
     tbody,
@@ -155,7 +155,7 @@ async function renderStatements() {
         num(amount(s.fees, s.currencyDecimals, 2)),
       ),
     ),
-    "No statements yet.",
+    t("client.noStatements"),
   );
 }
 
@@ -168,28 +168,28 @@ async function renderProof() {
         "span",
         { class: "muted" },
         r.missing === "no such route"
-          ? "Reserve proofs are not served by this deployment."
+          ? t("client.proofMissing")
           : r.missing
-            ? `No reserve proof available: ${r.missing}`
-            : `Could not load the proof: ${r.error.message}`,
+            ? t("client.proofNone", { message: r.missing })
+            : t("client.proofError", { message: r.error.message }),
       ),
     );
     return;
   }
   const proof = r.data.proof ?? r.data;
-  const open = el("button", { type: "button" }, "Verify it in the auditor page");
+  const open = el("button", { type: "button" }, t("client.verifyIt"));
   open.addEventListener("click", () => {
     sessionStorage.setItem("mb.console.proof", JSON.stringify(proof));
-    document.location.href = "auditor.html";
+    document.location.href = withLang("auditor.html");
   });
   box.replaceChildren(
     el(
       "div",
       {},
-      `Epoch ${proof.epoch}, snapshot block ${proof.snapshotBlock}, root `,
+      t("client.proofLine", { epoch: proof.epoch, block: proof.snapshotBlock }),
       el("span", { class: "mono" }, proof.root),
     ),
-    el("div", { class: "muted" }, `Your leaf is one of ${proof.leafCount} accounts in a tree of depth ${proof.depth}.`),
+    el("div", { class: "muted" }, t("client.proofLeaf", { count: proof.leafCount, depth: proof.depth })),
     open,
   );
 }

@@ -1,6 +1,7 @@
 /* global document, sessionStorage, crypto, fetch, TextEncoder, Node, FormData */
 // Shared by every console page: signed API requests (docs/service.md), credentials in sessionStorage, formatting.
 import { formatUnits } from "./vendor/ethers.min.js";
+import { groupInteger, t } from "./i18n.js";
 
 const CREDENTIALS = "mb.console.credentials";
 const encoder = new TextEncoder();
@@ -56,7 +57,7 @@ export async function apiGet(path, { signed = true } = {}) {
   const headers = {};
   if (signed) {
     const c = loadCredentials();
-    if (!c) throw new ApiError(401, { error: { code: "UNAUTHENTICATED", message: "no API key entered" } });
+    if (!c) throw new ApiError(401, { error: { code: "UNAUTHENTICATED", message: t("status.noKey") } });
     const timestamp = String(Date.now());
     const nonce = randomNonce();
     headers["x-mb-key"] = c.keyId;
@@ -78,7 +79,7 @@ export function amount(value, decimals, places = 2) {
   const text = formatUnits(BigInt(value), decimals);
   const negative = text.startsWith("-");
   const [whole, fraction = ""] = (negative ? text.slice(1) : text).split(".");
-  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  const grouped = groupInteger(whole);
   const frac = fraction.padEnd(places, "0").slice(0, places);
   return (negative ? "-" : "") + grouped + (places > 0 ? "." + frac : "");
 }
@@ -134,14 +135,15 @@ export function setText(id, text) {
 
 const KEY_GATE_HTML = `
   <div class="keybar">
-    <span id="key-status"></span><button id="sign-out" class="secondary" type="button" hidden>Forget key</button>
+    <span id="key-status"></span><button id="sign-out" class="secondary" type="button" hidden
+      data-i18n="key.forget"></button>
   </div>
   <form id="key-form" class="inline" hidden>
-    <label>API key id<input name="keyId" type="text" autocomplete="off" required pattern="mbk_[0-9a-f]{24}"
-      placeholder="mbk_…" /></label>
-    <label>Secret<input name="secret" type="password" autocomplete="off" required /></label>
-    <button type="submit">Use this key</button>
-    <span class="muted">Kept in this tab only (sessionStorage); every request is signed in the browser.</span>
+    <label><span data-i18n="key.id"></span><input name="keyId" type="text" autocomplete="off" required
+      pattern="mbk_[0-9a-f]{24}" placeholder="mbk_…" /></label>
+    <label><span data-i18n="key.secret"></span><input name="secret" type="password" autocomplete="off" required /></label>
+    <button type="submit" data-i18n="key.use"></button>
+    <span class="muted" data-i18n="key.note"></span>
   </form>`;
 
 /**
@@ -149,7 +151,9 @@ const KEY_GATE_HTML = `
  * The secret stays in this tab's sessionStorage only.
  */
 export function keyGate(onReady) {
-  document.getElementById("key-gate").innerHTML = KEY_GATE_HTML;
+  const gate = document.getElementById("key-gate");
+  gate.innerHTML = KEY_GATE_HTML;
+  for (const node of gate.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
   const form = document.getElementById("key-form");
   const who = document.getElementById("key-status");
   const signOut = document.getElementById("sign-out");
@@ -157,7 +161,7 @@ export function keyGate(onReady) {
     const c = loadCredentials();
     form.hidden = Boolean(c);
     signOut.hidden = !c;
-    who.textContent = c ? `Signed requests with key ${c.keyId}` : "Enter an API key to load your data.";
+    who.textContent = c ? t("key.signed", { keyId: c.keyId }) : t("key.enter");
     if (c) onReady();
   };
   form.addEventListener("submit", (e) => {
@@ -186,5 +190,8 @@ export function showUpdated(block) {
   const status = document.getElementById("load-status");
   if (!status) return;
   status.className = "status";
-  status.textContent = `Live from the chain at block ${block} · updated ${new Date().toLocaleTimeString()}`;
+  status.textContent = t("status.updated", {
+    block,
+    time: new Date().toLocaleTimeString(document.documentElement.lang),
+  });
 }

@@ -15,9 +15,11 @@ import {
   showError,
   showUpdated,
 } from "./common.js";
+import { applyI18n, dateTime, t } from "./i18n.js";
 
-const CLASS_NAMES = { senior: "Senior · 优先级", junior: "Junior (first loss) · 劣后级(首损)" };
-const when = (t) => new Date(t * 1000).toISOString().replace(".000Z", "Z");
+applyI18n();
+
+const className = (c) => t(`class.${c}`);
 const POOL_ABI = [
   "function trancheAssets(uint8) view returns (uint256)",
   "event BadDebtWrittenOff(address indexed borrower, uint256 assets, uint256 juniorLoss, uint256 seniorLoss, uint256 deficitAfter)",
@@ -31,9 +33,9 @@ const ENGINE_ABI = [
 
 function duration(s) {
   if (s === null) return "—";
-  if (s < 120) return `${s} s`;
-  if (s < 7200) return `${Math.round(s / 60)} min`;
-  return `${(s / 3600).toFixed(1)} h`;
+  if (s < 120) return t("common.seconds", { n: s });
+  if (s < 7200) return t("common.minutes", { n: Math.round(s / 60) });
+  return t("common.hours", { n: Math.round(s / 360) / 10 });
 }
 
 function render(d) {
@@ -43,7 +45,7 @@ function render(d) {
   fillTable(
     document.querySelector("#classes tbody"),
     d.classes.map((c) =>
-      row(CLASS_NAMES[c.class] ?? c.class, num(money(c.totalAssets)), num(amount(c.sharePrice, cash.decimals, 6))),
+      row(className(c.class), num(money(c.totalAssets)), num(amount(c.sharePrice, cash.decimals, 6))),
     ),
     "—",
   );
@@ -64,13 +66,13 @@ function render(d) {
             a.token.symbol,
             num(amount(a.liabilities, a.token.decimals, Math.min(2, a.token.decimals))),
             num(amount(a.reserves, a.token.decimals, Math.min(2, a.token.decimals))),
-            num(a.ratio === null ? "nothing owed · 无负债" : percent(a.ratio)),
+            num(a.ratio === null ? t("provider.nothingOwed") : percent(a.ratio)),
           ),
         ),
       ),
-    "No epoch published yet · 尚未发布",
+    t("disc.notPublished"),
   );
-  setText("fund-line", `Balance · 余额 ${money(d.insuranceFund.balance)}`);
+  setText("fund-line", t("disc.balance", { amount: money(d.insuranceFund.balance) }));
   fillTable(
     document.querySelector("#fund tbody"),
     d.insuranceFund.history
@@ -79,13 +81,13 @@ function render(d) {
       .map((h) =>
         row(
           num(`${h.block}`),
-          when(h.time),
-          h.kind === "income" ? "income · 收入" : `payout · 赔付 (${shortHex(h.account)})`,
+          dateTime(h.time),
+          h.kind === "income" ? t("disc.income") : t("disc.payout", { account: shortHex(h.account) }),
           num(money(h.amount)),
           num(money(h.balanceAfter)),
         ),
       ),
-    "No movement · 无变动",
+    t("disc.noMovement"),
   );
   fillTable(
     document.querySelector("#losses tbody"),
@@ -98,7 +100,7 @@ function render(d) {
         num(money(m.writtenOff)),
       ),
     ),
-    "No default · 无违约",
+    t("disc.noDefault"),
   );
   fillTable(
     document.querySelector("#liquidations tbody"),
@@ -115,11 +117,11 @@ function render(d) {
           num(duration(l.secondsToLiquidation)),
         ),
       ),
-    "No liquidation · 无强制平仓",
+    t("disc.noLiquidation"),
   );
   setText(
     "leverage-line",
-    `${d.leverage.openAccounts} open account(s) · 在贷账户, ${d.leverage.underwater} with no equity left · 权益为负`,
+    t("disc.leverageLine", { open: d.leverage.openAccounts, underwater: d.leverage.underwater }),
   );
   fillTable(
     document.querySelector("#leverage tbody"),
@@ -128,9 +130,12 @@ function render(d) {
   );
   setText(
     "fee-line",
-    `Borrow rate now · 当前借款年利率 ${percent(d.fees.annualRate)}; reserve factor · 准备金比例 ` +
-      `${percent(d.fees.reserveFactor)}; senior target · 优先级目标收益 ${percent(d.fees.seniorTargetRate)}; ` +
-      `liquidator's share of a penalty · 平仓人分得罚金比例 ${percent(d.fees.liquidatorShareOfPenalty)}`,
+    t("disc.feeLine", {
+      rate: percent(d.fees.annualRate),
+      reserve: percent(d.fees.reserveFactor),
+      senior: percent(d.fees.seniorTargetRate),
+      share: percent(d.fees.liquidatorShareOfPenalty),
+    }),
   );
   fillTable(
     document.querySelector("#fees tbody"),
@@ -147,7 +152,7 @@ async function check(d) {
   const config = await apiGet("/v1/config", { signed: false });
   if (!config.rpcUrl) return;
   document.getElementById("checks").hidden = false;
-  setText("checks-rpc", `JSON-RPC ${config.rpcUrl}, block ${d.block}`);
+  setText("checks-rpc", t("disc.checksRpc", { url: config.rpcUrl, block: d.block }));
   const provider = new JsonRpcProvider(config.rpcUrl, undefined, { staticNetwork: true });
   const c = config.contracts;
   const at = { blockTag: d.block };
@@ -156,26 +161,30 @@ async function check(d) {
   const engine = new Contract(c.MarginEngine, ENGINE_ABI, provider);
   const results = [];
   const compare = (name, published, onChain) =>
-    results.push({ name, ok: BigInt(published) === BigInt(onChain), detail: `page ${published} · chain ${onChain}` });
-  compare("Insurance fund balance · 保障基金余额", d.insuranceFund.balance, await fund.balance(at));
+    results.push({
+      name,
+      ok: BigInt(published) === BigInt(onChain),
+      detail: t("disc.detail", { page: published, chain: onChain }),
+    });
+  compare(t("disc.check.fund"), d.insuranceFund.balance, await fund.balance(at));
   for (const [i, cl] of d.classes.entries()) {
     const vault = new Contract(c[cl.class === "senior" ? "SeniorTranche" : "JuniorTranche"], VAULT_ABI, provider);
-    compare(`${CLASS_NAMES[cl.class]} assets · 资产`, cl.totalAssets, await pool.trancheAssets(i, at));
+    compare(t("disc.check.assets", { class: className(cl.class) }), cl.totalAssets, await pool.trancheAssets(i, at));
     compare(
-      `${CLASS_NAMES[cl.class]} share price · 份额净值`,
+      t("disc.check.price", { class: className(cl.class) }),
       cl.sharePrice,
       await vault.convertToAssets(10n ** BigInt(cl.shareDecimals), at),
     );
   }
   const segments = await engine.queryFilter(engine.filters.Liquidated(), 0, d.block);
   compare(
-    "Liquidation segments · 平仓分段数",
+    t("disc.check.segments"),
     d.liquidations.reduce((s, l) => s + l.segments, 0),
     segments.length,
   );
   const settled = await engine.queryFilter(engine.filters.DefaultSettled(), 0, d.block);
   compare(
-    "Written off in defaults · 违约核销合计",
+    t("disc.check.writtenOff"),
     d.lossesByMonth.reduce((s, m) => s + BigInt(m.writtenOff), 0n),
     settled.reduce((s, e) => s + e.args.writtenOff, 0n),
   );
@@ -186,7 +195,7 @@ async function check(d) {
         "tr",
         { "data-ok": r.ok ? "true" : "false" },
         el("td", {}, r.name),
-        el("td", { class: r.ok ? "pass" : "fail" }, r.ok ? "MATCH · 一致" : "MISMATCH · 不一致"),
+        el("td", { class: r.ok ? "pass" : "fail" }, t(r.ok ? "disc.match" : "disc.mismatch")),
         el("td", { class: "mono" }, r.detail),
       ),
     ),

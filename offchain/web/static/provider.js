@@ -13,15 +13,12 @@ import {
   showError,
   showUpdated,
 } from "./common.js";
+import { applyI18n, dateTime, has, t } from "./i18n.js";
+
+applyI18n();
 
 const REFRESH_MS = 10_000;
-const EVENT_NAMES = {
-  default_settled: "Default settled (account → insurance → pool)",
-  written_off: "Written off by the pool",
-  insurance_covered: "Paid by the insurance fund",
-  deficit_covered: "Deficit covered",
-  deficit_acknowledged: "Deficit accepted by providers",
-};
+const EVENT_KINDS = ["default_settled", "written_off", "insurance_covered", "deficit_covered", "deficit_acknowledged"];
 
 /** The chart is an SVG document built by the service (offchain/risk charts); it is parsed, never run as HTML. */
 function parseSvg(svgText, label) {
@@ -36,7 +33,7 @@ function parseSvg(svgText, label) {
 function showChart(svgText) {
   const box = document.getElementById("reserve-chart");
   if (!svgText) return;
-  const svg = parseSvg(svgText, "Reserve ratio per asset over epochs");
+  const svg = parseSvg(svgText, t("provider.reservesH"));
   if (svg) box.replaceChildren(svg);
 }
 
@@ -47,15 +44,24 @@ function renderStress(s) {
   document.getElementById("risk").hidden = false;
   setText(
     "risk-book",
-    `${s.accounts} margin account(s) at block ${s.block}: collateral ${money(s.book.collateralValue)}, debt ` +
-      `${money(s.book.debt)}, insurance fund ${money(s.book.insuranceFund)}. Monte Carlo: ${s.monteCarlo.paths} ` +
-      `paths × ${s.monteCarlo.days} days, ${s.monteCarlo.pathsWithBadDebt} with bad debt (row: 99th percentile).`,
+    t("provider.riskBook", {
+      accounts: s.accounts,
+      block: s.block,
+      collateral: money(s.book.collateralValue),
+      debt: money(s.book.debt),
+      fund: money(s.book.insuranceFund),
+      paths: s.monteCarlo.paths,
+      days: s.monteCarlo.days,
+      bad: s.monteCarlo.pathsWithBadDebt,
+    }),
   );
   fillTable(
     document.querySelector("#stress tbody"),
     s.scenarios.map((r) =>
       row(
-        r.name,
+        has(`scenario.${r.id}`)
+          ? t(`scenario.${r.id}`, { paths: s.monteCarlo.paths, days: s.monteCarlo.days })
+          : r.name,
         num(`${r.accountsLiquidated}`),
         num(money(r.liquidationVolume)),
         num(money(r.badDebt)),
@@ -64,20 +70,22 @@ function renderStress(s) {
         num(r.reserveRatioAfter === null ? "—" : percent(r.reserveRatioAfter)),
       ),
     ),
-    "No scenario.",
+    t("provider.noScenario"),
   );
   fillTable(
     document.querySelector("#var tbody"),
     s.valueAtRisk.map((v) =>
       row(
-        `${v.method === "historical" ? "Historical (stressed)" : "Monte Carlo"} ${v.confidence * 100}%`,
-        num(`${v.horizonDays} day(s)`),
+        t(v.method === "historical" ? "provider.var.historical" : "provider.var.montecarlo", {
+          confidence: v.confidence * 100,
+        }),
+        num(t("provider.daysN", { n: v.horizonDays })),
         num(`${v.samples}`),
         num(money(v.valueAtRisk)),
         num(money(v.expectedShortfall)),
       ),
     ),
-    "No VaR figure.",
+    t("provider.noVar"),
   );
   const box = document.getElementById("stress-charts");
   box.replaceChildren(
@@ -93,9 +101,9 @@ function renderStress(s) {
   );
 }
 
-const CLASS_NAMES = { senior: "Senior · 优先级", junior: "Junior (first loss) · 劣后级(首损)" };
-const when = (t) => (t === null ? "—" : new Date(t * 1000).toISOString().replace(".000Z", "Z"));
-const duration = (s) => (s === 0 ? "none · 无" : s % 86_400 === 0 ? `${s / 86_400} d · 天` : `${s} s`);
+const className = (c) => t(`class.${c}`);
+const duration = (s) =>
+  s === 0 ? t("common.none") : s % 86_400 === 0 ? t("common.days", { n: s / 86_400 }) : t("common.seconds", { n: s });
 
 /** GET /v1/providers/classes: both classes and the book they share (public figures, read from the chain). */
 function renderClasses(c, cash) {
@@ -103,26 +111,30 @@ function renderClasses(c, cash) {
   document.getElementById("classes").hidden = false;
   setText(
     "book-line",
-    `Book · 资金池: ${money(c.book.totalAssets)}, lent · 已出借 ${money(c.book.totalDebt)}, utilisation · 使用率 ` +
-      `${percent(c.book.utilisation)}; junior required · 劣后级最低要求 ${money(c.book.juniorRequired)}; ` +
-      (c.book.gated
-        ? `gate on · 赎回闸门已启用 (${percent(c.book.gate.fraction)} per ${duration(c.book.gate.windowSeconds)})`
-        : `gate off · 赎回闸门未启用 (room · 余量 ${money(c.book.ungatedRoom)})`),
+    t("provider.book", {
+      assets: money(c.book.totalAssets),
+      lent: money(c.book.totalDebt),
+      utilisation: percent(c.book.utilisation),
+      junior: money(c.book.juniorRequired),
+      gate: c.book.gated
+        ? t("provider.gateOn", { fraction: percent(c.book.gate.fraction), window: duration(c.book.gate.windowSeconds) })
+        : t("provider.gateOff", { room: money(c.book.ungatedRoom) }),
+    }),
   );
   fillTable(
     document.querySelector("#class-table tbody"),
     c.classes.map((x) =>
       row(
-        CLASS_NAMES[x.class] ?? x.class,
+        className(x.class),
         num(money(x.totalAssets)),
         num(amount(x.sharePrice, cash.decimals, 6)),
         num(percent(x.buffer)),
         num(duration(x.noticeSeconds)),
         num(`${x.queuedRequests}`),
-        when(x.nextDueAt),
+        dateTime(x.nextDueAt),
       ),
     ),
-    "No class.",
+    t("provider.noClass"),
   );
 }
 
@@ -135,33 +147,36 @@ function renderMine(m, c, cash) {
     document.querySelector("#my-classes tbody"),
     m.classes.map((x) =>
       row(
-        CLASS_NAMES[x.class] ?? x.class,
+        className(x.class),
         num(money(x.value)),
         num(money(x.deposited)),
         num(money(x.withdrawn)),
         num(money(x.earned)),
         num(money(x.claimableAssets)),
         x.agreement.current
-          ? `v${x.agreement.signedVersion} anchored · 已上链 ${when(x.agreement.anchoredAt)}`
+          ? t("provider.agreement.current", {
+              version: x.agreement.signedVersion,
+              time: dateTime(x.agreement.anchoredAt),
+            })
           : x.agreement.signedVersion === 0
-            ? "none · 未签署"
-            : `v${x.agreement.signedVersion}, current v${x.agreement.currentVersion}: sign again · 请重新签署`,
+            ? t("provider.agreement.none")
+            : t("provider.agreement.old", { signed: x.agreement.signedVersion, current: x.agreement.currentVersion }),
       ),
     ),
-    "No position.",
+    t("provider.noPosition"),
   );
   fillTable(
     document.querySelector("#my-requests tbody"),
     m.requests.map((r) =>
       row(
-        CLASS_NAMES[r.class] ?? r.class,
+        className(r.class),
         num(`${r.ticket}`),
         num(amount(r.remaining, decimals[r.class] ?? 0, 2)),
         num(`${r.ahead}`),
-        when(r.dueAt),
+        dateTime(r.dueAt),
       ),
     ),
-    "No request waiting · 无排队请求",
+    t("provider.noRequests"),
   );
 }
 
@@ -178,11 +193,11 @@ function renderScheduled(s) {
               .map(([k, v]) => `${k}=${v}`)
               .join(", ")})`
           : shortHex(x.data),
-        when(x.executableAt),
+        dateTime(x.executableAt),
         shortHex(x.caller),
       ),
     ),
-    "Nothing scheduled · 暂无待生效变更",
+    t("provider.nothingScheduled"),
   );
 }
 
@@ -192,31 +207,35 @@ function renderForecast(f, cash) {
   document.getElementById("forecast").hidden = false;
   setText(
     "forecast-line",
-    `Lowest cash · 最低现金: expected · 预期 ${money(f.minCash)}, stressed · 压力情景 ${money(f.minStressedCash)}; ` +
-      (f.firstStressedShortfall
-        ? `stressed shortfall from · 压力情景缺口始于 ${f.firstStressedShortfall}`
-        : "no shortfall under stress · 压力情景下无缺口") +
-      `; market closed · 休市: ${f.closedDays.join(", ") || "none · 无"}`,
+    t("provider.forecast", {
+      expected: money(f.minCash),
+      stressed: money(f.minStressedCash),
+      shortfall: f.firstStressedShortfall
+        ? t("provider.shortfall", { date: f.firstStressedShortfall })
+        : t("provider.noShortfall"),
+      closed: f.closedDays.join(", ") || t("common.none"),
+    }),
   );
-  const svg = parseSvg(f.chartSvg, "Capital pool cash over the next 30 days");
+  const svg = parseSvg(f.chartSvg, t("provider.forecastChart"));
   if (svg) document.getElementById("forecast-chart").replaceChildren(svg);
 }
 
+/** A capital-provider section's read: a route this deployment does not serve (404), or one the key may not read
+ *  (403: staff and auditor keys hold no provider position), or one without its sources (503) hides the section. */
+async function section(path, render, { signed = true } = {}) {
+  try {
+    render(await apiGet(path, { signed }));
+  } catch (err) {
+    if (!(err instanceof ApiError && [403, 404, 503].includes(err.status))) throw err;
+  }
+}
+
 async function refreshProviders(cash) {
-  const c = await apiGet("/v1/providers/classes", { signed: false });
-  renderClasses(c, cash);
-  renderScheduled(await apiGet("/v1/providers/scheduled", { signed: false }));
-  try {
-    renderForecast(await apiGet("/v1/providers/forecast"), cash);
-  } catch (err) {
-    if (!(err instanceof ApiError && err.status === 503)) throw err;
-  }
-  try {
-    renderMine(await apiGet("/v1/providers/me"), c, cash);
-  } catch (err) {
-    // Staff and auditor keys read the pool but hold no provider position.
-    if (!(err instanceof ApiError && err.status === 403)) throw err;
-  }
+  let classes;
+  await section("/v1/providers/classes", (c) => renderClasses((classes = c), cash), { signed: false });
+  await section("/v1/providers/scheduled", renderScheduled, { signed: false });
+  await section("/v1/providers/forecast", (f) => renderForecast(f, cash));
+  if (classes) await section("/v1/providers/me", (m) => renderMine(m, classes, cash));
 }
 
 let stressBlock = -1;
@@ -225,21 +244,28 @@ function render(p) {
   const cash = p.cashToken;
   const money = (v) => `${amount(v, cash.decimals)} ${cash.symbol}`;
   document.getElementById("pool").hidden = false;
+  document.getElementById("reserves-section").hidden = false;
   setText("total-assets", money(p.pool.totalAssets));
-  setText("share-price", `share price ${amount(p.pool.sharePrice, cash.decimals, 6)} per share`);
+  setText("share-price", t("provider.sharePrice", { price: amount(p.pool.sharePrice, cash.decimals, 6) }));
   setText("utilisation", percent(p.pool.utilisation));
-  setText("debt-cash", `${money(p.pool.totalDebt)} lent · ${money(p.pool.availableCash)} available`);
+  setText(
+    "debt-cash",
+    t("provider.lentAvailable", { lent: money(p.pool.totalDebt), available: money(p.pool.availableCash) }),
+  );
   setText("rate-day", percent(p.pool.ratePerDay, 6));
-  setText("rate-year", `${percent(p.pool.annualRate)} a year ÷ 365`);
+  setText("rate-year", t("provider.rateYear", { rate: percent(p.pool.annualRate) }));
   setText("insurance", money(p.insuranceFund.balance));
-  setText("insurance-covered", `${money(p.insuranceFund.totalCovered)} paid in ${p.insuranceFund.claims} claim(s)`);
+  setText(
+    "insurance-covered",
+    t("provider.paidIn", { amount: money(p.insuranceFund.totalCovered), n: p.insuranceFund.claims }),
+  );
   setText("written-off", money(p.pool.totalWrittenOff));
   setText(
     "deficit",
-    BigInt(p.pool.deficit) > 0n ? `open deficit ${money(p.pool.deficit)}: borrowing stopped` : "no open deficit",
+    BigInt(p.pool.deficit) > 0n ? t("provider.deficit", { amount: money(p.pool.deficit) }) : t("provider.noDeficit"),
   );
   setText("reserve-factor", percent(p.pool.reserveFactor));
-  setText("reserves-owed", `${money(p.pool.reservesOwed)} owed to the insurance fund`);
+  setText("reserves-owed", t("provider.reservesOwed", { amount: money(p.pool.reservesOwed) }));
   showChart(p.reserves.chartSvg);
   fillTable(
     document.querySelector("#reserves tbody"),
@@ -254,11 +280,11 @@ function render(p) {
             num(amount(a.liabilities, a.token.decimals, Math.min(2, a.token.decimals))),
             num(amount(a.debt, a.token.decimals, Math.min(2, a.token.decimals))),
             num(amount(a.reserves, a.token.decimals, Math.min(2, a.token.decimals))),
-            num(a.ratio === null ? "nothing owed" : percent(a.ratio)),
+            num(a.ratio === null ? t("provider.nothingOwed") : percent(a.ratio)),
           ),
         ),
       ),
-    "No reserves epoch published yet.",
+    t("provider.noEpoch"),
   );
   fillTable(
     document.querySelector("#bad-debt tbody"),
@@ -268,7 +294,7 @@ function render(p) {
       .map((e) =>
         row(
           num(e.block),
-          EVENT_NAMES[e.kind] ?? e.kind,
+          EVENT_KINDS.includes(e.kind) ? t(`provider.event.${e.kind}`) : e.kind,
           e.account ? shortHex(e.account) : "—",
           num(money(e.amount)),
           Object.entries(e.details)
@@ -276,7 +302,7 @@ function render(p) {
             .join(", "),
         ),
       ),
-    "No bad debt recorded since deployment.",
+    t("provider.noBadDebt"),
   );
 }
 
@@ -285,12 +311,12 @@ async function refresh() {
     const p = await apiGet("/v1/pool");
     render(p);
     showUpdated(p.block);
-    await refreshProviders(p.cashToken);
     if (p.block !== stressBlock) {
       const s = await apiGet("/v1/risk/stress");
       stressBlock = s.block;
       renderStress(s);
     }
+    await refreshProviders(p.cashToken);
   } catch (err) {
     showError(err);
   }
