@@ -15,7 +15,7 @@ const notTheComposition = {
   message: "only offchain/main.ts composes the service; a module never imports it",
 };
 const noCapability = {
-  regex: `${up}(\\.\\./)+(${CAPABILITIES}|api|chain|service)(/|$)`,
+  regex: `${up}(\\.\\./)+(${CAPABILITIES}|api|chain|service|store)(/|$)`,
   message: "offchain/shared is the bottom layer: it imports nothing else of offchain/ (docs/architecture.md)",
 };
 const storeNoCapability = {
