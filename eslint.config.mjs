@@ -69,6 +69,10 @@ export default tseslint.config(
     rules: { "no-restricted-imports": ["error", { patterns: [productOnly, notTheComposition] }] },
   },
   {
+    files: ["offchain/main.ts"],
+    rules: { "no-restricted-imports": ["error", { patterns: [productOnly] }] },
+  },
+  {
     files: ["offchain/shared/**/*.ts"],
     rules: { "no-restricted-imports": ["error", { patterns: [productOnly, notTheComposition, noCapability] }] },
   },
