@@ -1,12 +1,5 @@
 export { createChainGateway, type ChainGateway } from "./gateway";
-export {
-  loadDeployment,
-  readDeployment,
-  feedKey,
-  DEFAULT_DEPLOYMENTS_DIR,
-  type DeploymentRecord,
-  type TokenRecord,
-} from "./deployment";
+export { loadDeployment, DEFAULT_DEPLOYMENTS_DIR, type DeploymentRecord, type TokenRecord } from "./deployment";
 export { Indexer, type IndexerOptions, type IndexerStatus, type StepResult } from "./indexer";
 export type { ContractHandler, IndexedEvent } from "./handlers/types";
 export { kycRegistryHandler } from "./handlers/kycRegistry";
