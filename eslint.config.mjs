@@ -3,7 +3,7 @@ import tseslint from "typescript-eslint";
 
 // Which way dependencies point (docs/architecture.md). ESLint applies the last matching block's options for a rule,
 // so each block below repeats the rules of the blocks it narrows.
-const CAPABILITIES = "keeper|kyc|oracle|orderbook|portfolio|reserves|risk|settlement|web";
+const CAPABILITIES = "keeper|kyc|oracle|orderbook|portfolio|providers|reserves|risk|settlement|web";
 const up = "^(\\.\\./|\\./)*"; // any number of ../ (a path leaving the importing folder)
 const productOnly = {
   regex: `${up}(\\.\\./)+(scripts|test|bench|fixtures)(/|$)`,
