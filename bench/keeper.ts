@@ -18,8 +18,8 @@ import { DEV_KEYS } from "../offchain/shared/config";
 import { silentLogger } from "../offchain/shared/logger";
 import { openStore } from "../offchain/store";
 import { ROLE } from "../scripts/deploy/roles";
-import { startDevChain } from "../test/helpers/devChain";
-import { CNY, prepareKeeperChain } from "../test/helpers/keeperChain";
+import { startDevChain } from "../fixtures/devChain";
+import { CNY, prepareKeeperChain } from "../fixtures/keeperChain";
 
 const UNITS = 200n;
 const WAD = 10n ** 18n;

@@ -1,5 +1,5 @@
-import { deployCoreFixture } from "../../test/helpers/fixtures";
-import { seedTerms } from "../../test/offchain/settlement/legal/seed";
+import { deployCoreFixture } from "../../fixtures/core";
+import { seedTerms } from "../../fixtures/legalSeed";
 import {
   agreementDomain,
   agreementMessage,

@@ -6,8 +6,8 @@
  */
 import type { GasContext } from "./types";
 import { gasOf } from "./types";
-import { CNY, marginFixture, pct, price, setTier, zeroRate } from "../../test/helpers/marginFixture";
-import { verify } from "../../test/helpers/fixtures";
+import { CNY, marginFixture, pct, price, setTier, zeroRate } from "../../fixtures/margin";
+import { verify } from "../../fixtures/core";
 
 export async function measure({ hre, emit }: GasContext): Promise<void> {
   const fx = await marginFixture({ feeds: "median" });

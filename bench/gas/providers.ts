@@ -5,8 +5,8 @@
  */
 import type { GasContext } from "./types";
 import { gasOf } from "./types";
-import { CNY, marginFixture } from "../../test/helpers/marginFixture";
-import { verify } from "../../test/helpers/fixtures";
+import { CNY, marginFixture } from "../../fixtures/margin";
+import { verify } from "../../fixtures/core";
 import { ensureProviderAgreement, signProviderAgreement } from "../../scripts/deploy/providers";
 
 export async function measure({ hre, emit }: GasContext): Promise<void> {

@@ -1,4 +1,4 @@
-import { deploySettlementFixture } from "../../test/helpers/settlementFixture";
+import { deploySettlementFixture } from "../../fixtures/settlement";
 import { signOrder, type SignedOrderFields } from "../../offchain/settlement/orders";
 import { gasOf, type GasContext } from "./types";
 

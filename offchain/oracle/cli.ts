@@ -7,7 +7,7 @@
  * the hardhat dev accounts 6–8 report and account 9 relays.
  */
 import { JsonRpcProvider, Wallet, type HDNodeWallet, type Signer } from "ethers";
-import { readDeployment } from "../../scripts/deploy/index";
+import { readDeployment } from "../chain/deployment";
 import { oracleReporterEnv, type OracleReporterEnv } from "../shared/config";
 import { DEV_REPORTER_INDICES, hardhatDevWallets } from "./devKeys";
 import { reporterFromDeployment } from "./fromDeployment";

@@ -1,6 +1,5 @@
 import type { ContractRunner, JsonRpcProvider, Signer } from "ethers";
-import type { DeploymentRecord } from "../../scripts/deploy/types";
-import { feedKey } from "../../scripts/deploy/oracle";
+import { feedKey, type DeploymentRecord } from "../chain/deployment";
 import { PriceReporterService } from "./service";
 import type { PushPolicy } from "./policy";
 import type { PriceSource, ReporterLogger } from "./types";

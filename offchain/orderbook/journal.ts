@@ -2,6 +2,7 @@ import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, truncateSync
 import { mkdir, open, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { crc32 } from "node:zlib";
+import { GroupCommit } from "./groupCommit";
 import type { StampedCommand } from "./types";
 
 /**
@@ -84,16 +85,6 @@ function decode(buf: Buffer): { entries: StampedCommand[]; valid: number; error:
   return { entries, valid: off, error: null };
 }
 
-/** A group commit: one promise shared by every append in the group. */
-class Group {
-  resolve!: () => void;
-  reject!: (e: unknown) => void;
-  readonly promise = new Promise<void>((resolve, reject) => {
-    this.resolve = resolve;
-    this.reject = reject;
-  });
-}
-
 export interface FileJournalOptions {
   /** fdatasync after each group (default true). Turning it off is only for measuring the cost of fsync. */
   sync?: boolean;
@@ -107,30 +98,17 @@ export class FileJournal implements CommandJournal {
   private handle: FileHandle | null = null;
   private segmentFirst = 0;
   private segmentBytes = 0;
-  private durableSeq: number;
-  private appendedSeq: number;
-  /** Entries waiting for the next group; encoded when the group is written. */
-  private pending: StampedCommand[] = [];
-  private pendingSeq = 0;
-  /** The promise every append of the pending group shares: one promise per group, not per entry. */
-  private group: Group | null = null;
-  private flushing: Promise<void> | null = null;
-  /** Held while the segment is rotated: no group may be written meanwhile. */
-  private rotating: Promise<void> | null = null;
-  private failed: unknown = null;
+  /** Group commit (./groupCommit.ts): one write + one fdatasync per group. */
+  private readonly commits: GroupCommit;
   private readonly sync: boolean;
-  /** Groups written and entries in them, for metrics and the benchmark. */
-  groups = 0;
-  entries = 0;
 
   private constructor(
     readonly dir: string,
     lastSeq: number,
     opts: FileJournalOptions,
   ) {
-    this.durableSeq = lastSeq;
-    this.appendedSeq = lastSeq;
     this.sync = opts.sync ?? true;
+    this.commits = new GroupCommit(lastSeq, (batch) => this.writeGroup(batch));
   }
 
   /** Opens (creating if needed) the journal in `dir`, truncating a torn final record left by a crash. */
@@ -185,73 +163,39 @@ export class FileJournal implements CommandJournal {
     }
   }
 
+  /** Groups written and entries in them, for metrics and the benchmark. */
+  get groups(): number {
+    return this.commits.groups;
+  }
+
+  get entries(): number {
+    return this.commits.entries;
+  }
+
   lastSeq(): number {
-    return this.durableSeq;
+    return this.commits.durableSeq;
   }
 
   append(entries: readonly StampedCommand[]): Promise<void> {
-    if (this.failed !== null) return Promise.reject(this.failed);
-    if (entries.length === 0) return Promise.resolve();
-    for (const e of entries) {
-      if (e.seq !== this.appendedSeq + 1) {
-        return Promise.reject(new Error(`journal append out of order: expected ${this.appendedSeq + 1}, got ${e.seq}`));
-      }
-      this.appendedSeq = e.seq;
-      this.pending.push(e);
-    }
-    this.pendingSeq = this.appendedSeq;
-    this.entries += entries.length;
-    if (this.group === null) this.group = new Group();
-    const p = this.group.promise;
-    if (this.flushing === null && this.rotating === null) this.flushing = this.flushLoop();
-    return p;
+    return this.commits.append(entries);
   }
 
-  /** Writes groups until nothing is pending. One write + one fdatasync per group. */
-  private async flushLoop(): Promise<void> {
-    try {
-      while (this.pending.length > 0 && this.rotating === null) {
-        const buf = encode(this.pending);
-        const group = this.group as Group;
-        const seq = this.pendingSeq;
-        this.pending = [];
-        this.group = null;
-        try {
-          const h = this.handle as FileHandle;
-          let off = 0;
-          while (off < buf.length) {
-            const { bytesWritten } = await h.write(buf, off, buf.length - off);
-            off += bytesWritten;
-          }
-          if (this.sync) await h.datasync();
-          this.segmentBytes += buf.length;
-          this.durableSeq = seq;
-          this.groups++;
-          group.resolve();
-        } catch (err) {
-          // a journal that failed to write must not acknowledge anything after it
-          this.failed = err;
-          group.reject(err);
-          // appends that arrived during the failed write form the next group: they fail too
-          (this.group as Group | null)?.reject(err);
-          this.group = null;
-          this.pending = [];
-          return;
-        }
-      }
-    } finally {
-      this.flushing = null;
+  /** Writes one group: one write + one fdatasync. */
+  private async writeGroup(batch: StampedCommand[]): Promise<void> {
+    const buf = encode(batch);
+    const h = this.handle as FileHandle;
+    let off = 0;
+    while (off < buf.length) {
+      const { bytesWritten } = await h.write(buf, off, buf.length - off);
+      off += bytesWritten;
     }
+    if (this.sync) await h.datasync();
+    this.segmentBytes += buf.length;
   }
 
   /** Resolves when everything appended so far is durable. */
-  async flush(): Promise<void> {
-    while (this.flushing !== null || this.rotating !== null || this.pending.length > 0) {
-      if (this.flushing === null && this.rotating === null) this.flushing = this.flushLoop();
-      await (this.flushing ?? this.rotating);
-      if (this.failed !== null) break;
-    }
-    if (this.failed !== null) throw this.failed;
+  flush(): Promise<void> {
+    return this.commits.flush();
   }
 
   async read(afterSeq: number): Promise<StampedCommand[]> {
@@ -277,16 +221,11 @@ export class FileJournal implements CommandJournal {
 
   /** Starts a new segment at the next sequence number and deletes segments wholly covered by `seq`. */
   async compact(seq: number): Promise<void> {
-    while (this.rotating !== null) await this.rotating;
-    let done = (): void => {};
-    this.rotating = new Promise<void>((r) => (done = r));
-    try {
-      // let the group in flight finish; appends meanwhile wait in `pending` for the new segment
-      while (this.flushing !== null) await this.flushing;
-      if (this.failed !== null) throw this.failed;
+    // no group is written while the segment rotates; appends meanwhile wait for the new segment
+    await this.commits.hold(async () => {
       if (this.segmentBytes > 0) {
         await (this.handle as FileHandle).close();
-        await this.openSegment(this.durableSeq + 1);
+        await this.openSegment(this.commits.durableSeq + 1);
       }
       const segments = FileJournal.segments(this.dir);
       for (let i = 0; i + 1 < segments.length; i++) {
@@ -294,11 +233,7 @@ export class FileJournal implements CommandJournal {
         if (segments[i + 1].first - 1 <= seq) unlinkSync(path.join(this.dir, segments[i].name));
       }
       await this.syncDir();
-    } finally {
-      this.rotating = null;
-      done();
-      if (this.pending.length > 0 && this.flushing === null && this.failed === null) this.flushing = this.flushLoop();
-    }
+    });
   }
 
   async close(): Promise<void> {

@@ -6,19 +6,10 @@ import type { Repositories, Store } from "../store";
  */
 export type WriteFence = (tx: Repositories) => Promise<void>;
 import type { EngineSnapshot } from "./engine";
+import { GroupCommit } from "./groupCommit";
 import type { CommandJournal } from "./journal";
 import type { SnapshotStore } from "./snapshots";
 import type { StampedCommand } from "./types";
-
-/** A group commit: one promise shared by every append in the group. */
-class Group {
-  resolve!: () => void;
-  reject!: (e: unknown) => void;
-  readonly promise = new Promise<void>((resolve, reject) => {
-    this.resolve = resolve;
-    this.reject = reject;
-  });
-}
 
 /**
  * The journal in the service's store (SQLite or PostgreSQL), same contract as `FileJournal`: appends arriving while
@@ -31,15 +22,8 @@ class Group {
  * (set synchronous = FULL on the store connection where that matters).
  */
 export class StoreJournal implements CommandJournal {
-  private durableSeq: number;
-  private appendedSeq: number;
-  private pending: StampedCommand[] = [];
-  private group: Group | null = null;
-  private flushing: Promise<void> | null = null;
-  private failed: unknown = null;
-  /** Groups committed and entries in them, for metrics and tests. */
-  groups = 0;
-  entries = 0;
+  /** Group commit (./groupCommit.ts): one transaction per group. */
+  private readonly commits: GroupCommit;
 
   private constructor(
     private readonly store: Store,
@@ -47,69 +31,41 @@ export class StoreJournal implements CommandJournal {
     lastSeq: number,
     private readonly fence?: WriteFence,
   ) {
-    this.durableSeq = lastSeq;
-    this.appendedSeq = lastSeq;
+    this.commits = new GroupCommit(lastSeq, (batch) => this.commitGroup(batch));
   }
 
   static async open(store: Store, instrument: string, fence?: WriteFence): Promise<StoreJournal> {
     return new StoreJournal(store, instrument, await store.orderbook.lastSeq(instrument), fence);
   }
 
+  /** Groups committed and entries in them, for metrics and tests. */
+  get groups(): number {
+    return this.commits.groups;
+  }
+
+  get entries(): number {
+    return this.commits.entries;
+  }
+
   lastSeq(): number {
-    return this.durableSeq;
+    return this.commits.durableSeq;
   }
 
   append(entries: readonly StampedCommand[]): Promise<void> {
-    if (this.failed !== null) return Promise.reject(this.failed);
-    if (entries.length === 0) return Promise.resolve();
-    for (const e of entries) {
-      if (e.seq !== this.appendedSeq + 1) {
-        return Promise.reject(new Error(`journal append out of order: expected ${this.appendedSeq + 1}, got ${e.seq}`));
-      }
-      this.appendedSeq = e.seq;
-      this.pending.push(e);
-    }
-    this.entries += entries.length;
-    if (this.group === null) this.group = new Group();
-    const p = this.group.promise;
-    if (this.flushing === null) this.flushing = this.flushLoop();
-    return p;
+    return this.commits.append(entries);
   }
 
-  /** Commits groups until nothing is pending: one transaction per group. */
-  private async flushLoop(): Promise<void> {
-    try {
-      while (this.pending.length > 0) {
-        const batch = this.pending;
-        const group = this.group as Group;
-        this.pending = [];
-        this.group = null;
-        const rows = batch.map((e) => ({ seq: e.seq, entry: JSON.stringify(e) }));
-        try {
-          await this.store.transaction(async (tx) => {
-            await this.fence?.(tx);
-            await tx.orderbook.appendJournal(this.instrument, rows);
-          });
-          this.durableSeq = batch[batch.length - 1].seq;
-          this.groups++;
-          group.resolve();
-        } catch (err) {
-          this.failed = err;
-          group.reject(err);
-          (this.group as Group | null)?.reject(err);
-          this.group = null;
-          this.pending = [];
-          return;
-        }
-      }
-    } finally {
-      this.flushing = null;
-    }
+  /** Commits one group: one transaction (fenced). */
+  private async commitGroup(batch: StampedCommand[]): Promise<void> {
+    const rows = batch.map((e) => ({ seq: e.seq, entry: JSON.stringify(e) }));
+    await this.store.transaction(async (tx) => {
+      await this.fence?.(tx);
+      await tx.orderbook.appendJournal(this.instrument, rows);
+    });
   }
 
-  async flush(): Promise<void> {
-    while (this.flushing !== null) await this.flushing;
-    if (this.failed !== null) throw this.failed;
+  flush(): Promise<void> {
+    return this.commits.flush();
   }
 
   async read(afterSeq: number): Promise<StampedCommand[]> {

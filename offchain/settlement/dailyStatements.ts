@@ -4,7 +4,7 @@ import { AppError } from "../shared/errors";
 import type { Logger } from "../shared/logger";
 import type { Store } from "../store";
 import type { StoredEvent } from "../store/repos/chain";
-import type { AgreementRecord } from "./legal/store";
+import type { AgreementRecord } from "./legal/port";
 import { addDays, dateOfTimestamp, type IsoDate } from "./legal/days";
 import {
   buildStatement,

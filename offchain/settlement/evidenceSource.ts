@@ -1,6 +1,7 @@
 import { Signature, verifyTypedData, type TypedDataDomain } from "ethers";
 import type { Repositories, SettlementTrade } from "../store";
-import type { DisputeSubject, EvidenceSource } from "./legal/disputes";
+import type { DisputeSubject } from "./legal/port";
+import type { EvidenceSource } from "./legal/disputes";
 import type { EvidenceItem } from "./legal/evidence";
 import { ORDER_TYPES } from "./orders";
 

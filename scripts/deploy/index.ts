@@ -1,7 +1,6 @@
 import { execSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
-import path from "node:path";
 import type { Provider, Signer } from "ethers";
+import { DEFAULT_DEPLOYMENTS_DIR } from "../../offchain/chain/deployment";
 import { deployCore } from "./core";
 import { deployAgreements } from "./agreements";
 import { deployGovernance } from "./governance";
@@ -16,9 +15,10 @@ export type { DeploymentRecord, DeployOptions, ProviderTermsRecord, RoleHolders,
 export { ROLE, ROLE_LABELS } from "./roles";
 export { DEFAULT_TOKENS } from "./core";
 export { DEV_FEED_PARAMS, DEV_ORACLE_PARAMS, feedKey } from "./oracle";
+export { deploymentIsLive, deploymentPath, readDeployment, writeDeployment } from "../../offchain/chain/deployment";
 export { deployReserves, reserveFeedName, type ReservesSettings } from "./reserves";
 
-export const DEPLOYMENTS_DIR = path.join(__dirname, "..", "..", "deployments");
+export const DEPLOYMENTS_DIR = DEFAULT_DEPLOYMENTS_DIR;
 
 /** Deploys every MarginBridge contract in dependency order and returns the record (not yet written). */
 export async function deployAll(opts: DeployOptions, network: string): Promise<DeploymentRecord> {
@@ -80,31 +80,4 @@ export function gitCommit(): string {
   } catch {
     return "unknown";
   }
-}
-
-export function deploymentPath(network: string, dir = DEPLOYMENTS_DIR): string {
-  return path.join(dir, `${network}.json`);
-}
-
-export function readDeployment(network: string, dir = DEPLOYMENTS_DIR): DeploymentRecord | undefined {
-  const file = deploymentPath(network, dir);
-  if (!existsSync(file)) return undefined;
-  return JSON.parse(readFileSync(file, "utf8")) as DeploymentRecord;
-}
-
-export function writeDeployment(record: DeploymentRecord, dir = DEPLOYMENTS_DIR): string {
-  mkdirSync(dir, { recursive: true });
-  const file = deploymentPath(record.network, dir);
-  writeFileSync(file, JSON.stringify(record, null, 2) + "\n");
-  return file;
-}
-
-/** A recorded deployment is reusable when the chain id matches and every recorded address has code. */
-export async function deploymentIsLive(record: DeploymentRecord, provider: Provider): Promise<boolean> {
-  const chainId = Number((await provider.getNetwork()).chainId);
-  if (chainId !== record.chainId) return false;
-  for (const address of Object.values(record.contracts)) {
-    if ((await provider.getCode(address)) === "0x") return false;
-  }
-  return true;
 }

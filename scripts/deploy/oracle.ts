@@ -6,6 +6,7 @@ import {
 } from "../../typechain-types";
 import { ROLE } from "./roles";
 import type { DeployOptions, TokenRecord } from "./types";
+import { feedKey } from "../../offchain/chain/deployment";
 
 /** Risk parameters the router applies to every security on the dev chain (see docs/oracle.md). */
 export const DEV_ORACLE_PARAMS = {
@@ -30,9 +31,7 @@ export const DEV_FEED_PARAMS = {
 } as const;
 
 /** Record key of a security's MedianPriceFeed in deployments/<network>.json. */
-export function feedKey(symbol: string): string {
-  return `MedianPriceFeed.${symbol}`;
-}
+export { feedKey };
 
 export interface OracleContracts {
   contracts: Record<string, string>;

@@ -1,20 +1,9 @@
 import type { Signer } from "ethers";
+import type { RoleHolders } from "../../offchain/chain/deployment";
 
-/** Who holds each role after deployment. On a dev chain these are the node's unlocked accounts. */
-export interface RoleHolders {
-  admin: string;
-  kycOfficer: string;
-  custodian: string;
-  riskOfficer: string;
-  operator: string;
-  reservePublisher: string;
-  reporters: string[];
-  /** Executes legal seizures of frozen collateral (MarginEngine.legalSeize); the operator when not named. */
-  legalOfficer?: string;
-  /** Tightens risk at once through the RiskGuardian (the risk officer's on-call deputy); the risk officer when not
-   *  named (its own changes through the guardian are immediate, tightening only). */
-  guardian?: string;
-}
+// The deployment record is product data (the service and the auditor tools read it): its types live in
+// offchain/chain/deployment.ts; the deploy scripts write it.
+export type { DeploymentRecord, ProviderTermsRecord, RoleHolders, TokenRecord } from "../../offchain/chain/deployment";
 
 export interface DeployOptions {
   deployer: Signer;
@@ -23,33 +12,4 @@ export interface DeployOptions {
   riskDelaySeconds: number;
   /** Print progress lines. */
   log?: (line: string) => void;
-}
-
-export interface TokenRecord {
-  symbol: string;
-  name: string;
-  address: string;
-  decimals: number;
-  kind: "cash" | "security";
-  /** Liquidity tier for securities (1 = most liquid); 0 for cash. */
-  liquidityTier: number;
-  sector?: string;
-}
-
-/** Each capital-provider class's agreement terms as deployed: canonical JSON, its keccak256 and version. */
-export type ProviderTermsRecord = Record<"senior" | "junior", { version: number; hash: string; json: string }>;
-
-/** The content of deployments/<network>.json: addresses as data, read by the service and the auditor tools. */
-export interface DeploymentRecord {
-  network: string;
-  chainId: number;
-  deployBlock: number;
-  deployedAt: string;
-  commit: string;
-  riskDelaySeconds: number;
-  roles: RoleHolders;
-  contracts: Record<string, string>;
-  tokens: TokenRecord[];
-  /** The agreement terms providers of each class sign (TrancheVault.agreementTerms); absent in older records. */
-  providerTerms?: ProviderTermsRecord;
 }

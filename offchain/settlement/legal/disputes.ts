@@ -1,44 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { buildEvidenceBundle, redactEvidenceBundle, type EvidenceBundle, type EvidenceItem } from "./evidence";
 import { LegalError } from "./errors";
-import type { LegalStore } from "./store";
+import type { Actor, Dispute, DisputeOutcome, DisputeStatus, DisputeSubject, LegalStore } from "./port";
 
-export type DisputeStatus = "open" | "evidence-collected" | "under-review" | "resolved" | "withdrawn";
-
-/** Who acts: a client (only on its own account) or an officer (operator / risk officer). */
-export interface Actor {
-  role: "client" | "officer";
-  /** The client's address, or the officer's id. */
-  id: string;
-}
-
-export interface DisputeSubject {
-  kind: "trade" | "statement" | "liquidation";
-  /** Trade id, statement hash, or liquidation transaction hash. */
-  ref: string;
-  /** The client account the subject belongs to. */
-  account: string;
-  agreementId?: string;
-}
-
-export interface DisputeOutcome {
-  decision: "upheld" | "partially-upheld" | "rejected";
-  summary: string;
-  /** Amount credited to the client as a result, cash base units (0 when rejected). */
-  adjustment: bigint;
-}
-
-export interface Dispute {
-  id: string;
-  subject: DisputeSubject;
-  openedBy: Actor;
-  reason: string;
-  status: DisputeStatus;
-  history: { at: string; status: DisputeStatus; by: Actor; note: string }[];
-  evidence?: { root: string; items: number; collectedAt: string };
-  outcome?: DisputeOutcome & { decidedBy: Actor; decidedAt: string };
-  revision: number;
-}
+export type { Actor, Dispute, DisputeOutcome, DisputeStatus, DisputeSubject } from "./port";
 
 /** Where the evidence comes from: the store and chain indexer implement it (orders, trades, rounds, audit log). */
 export interface EvidenceSource {

@@ -1,68 +1,8 @@
-import type { AgreementDocument } from "./agreementDocument";
-import type { Dispute } from "./disputes";
 import type { EvidenceBundle } from "./evidence";
 import { LegalError } from "./errors";
+import type { AgreementRecord, Dispute, LegalStore, StoredPaymentMessage, StoredStatement } from "./port";
 
-/**
- * A prepared agreement and how far it got: signatures collected, then anchored on-chain. `anchoring` holds while
- * an AgreementRegistry.anchor transaction is out; `claim` names its sender and until when it may take.
- */
-export interface AgreementRecord {
-  document: AgreementDocument;
-  signatures: { client?: string; platform?: string };
-  status: "awaiting-signatures" | "signed" | "anchoring" | "anchored" | "closed";
-  claim?: { owner: string; until: number };
-  anchor?: { txHash: string; blockNumber: number; registry: string; chainId: number };
-  finalSettlementHash?: string;
-  /** Optimistic-concurrency version, incremented by every write. */
-  revision: number;
-}
-
-export interface StoredStatement {
-  agreementId: string;
-  account: string;
-  from: string;
-  to: string;
-  /** statementHash (keccak256 of the canonical JSON). */
-  hash: string;
-  /** The canonical JSON itself. */
-  json: string;
-}
-
-export interface StoredPaymentMessage {
-  messageId: string;
-  createdAt: string;
-  xml: string;
-  /** keccak256 of the XML bytes. */
-  hash: string;
-  endToEndIds: string[];
-}
-
-/**
- * What the legal capability needs from persistence. The store capability implements it for SQLite and
- * PostgreSQL; MemoryLegalStore below is the reference implementation (and what the unit tests run on).
- * Writes with a `revision` fail with LEGAL_CONFLICT when the stored revision differs (two service instances).
- */
-export interface LegalStore {
-  insertAgreement(rec: AgreementRecord): Promise<void>;
-  getAgreement(agreementId: string): Promise<AgreementRecord | undefined>;
-  updateAgreement(rec: AgreementRecord, expectedRevision: number): Promise<void>;
-  listAgreementsOf(party: string): Promise<AgreementRecord[]>;
-  listAgreementsByStatus(status: AgreementRecord["status"]): Promise<AgreementRecord[]>;
-
-  putStatement(s: StoredStatement): Promise<void>;
-  getStatement(agreementId: string, from: string, to: string): Promise<StoredStatement | undefined>;
-
-  insertDispute(d: Dispute): Promise<void>;
-  getDispute(id: string): Promise<Dispute | undefined>;
-  updateDispute(d: Dispute, expectedRevision: number): Promise<void>;
-  listDisputes(filter: { account?: string; status?: Dispute["status"] }): Promise<Dispute[]>;
-  putEvidenceBundle(disputeId: string, bundle: EvidenceBundle): Promise<void>;
-  getEvidenceBundle(disputeId: string): Promise<EvidenceBundle | undefined>;
-
-  putPaymentMessage(m: StoredPaymentMessage): Promise<void>;
-  getPaymentMessage(messageId: string): Promise<StoredPaymentMessage | undefined>;
-}
+export type { AgreementRecord, LegalStore, StoredPaymentMessage, StoredStatement } from "./port";
 
 /** In-process LegalStore (structured clones on the way in and out, so callers cannot mutate stored state). */
 export class MemoryLegalStore implements LegalStore {

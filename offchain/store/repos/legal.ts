@@ -1,7 +1,12 @@
-import type { Dispute } from "../../settlement/legal/disputes";
-import type { EvidenceBundle } from "../../settlement/legal/evidence";
-import { LegalError } from "../../settlement/legal/errors";
-import type { AgreementRecord, LegalStore, StoredPaymentMessage, StoredStatement } from "../../settlement/legal/store";
+import {
+  LegalError,
+  type AgreementRecord,
+  type Dispute,
+  type EvidenceBundle,
+  type LegalStore,
+  type StoredPaymentMessage,
+  type StoredStatement,
+} from "../../settlement/legal/port";
 import type { SqlExecutor } from "../engine";
 
 /**

@@ -1,0 +1,83 @@
+import { settlementChain } from "../chain/settlementHubWriter";
+import { statementChain } from "../chain/statementChain";
+import type { Capability } from "../service/capability";
+import type { Job } from "../shared/jobs";
+import { reconcileAnchors } from "./anchorAgreement";
+import { SettlementBatcher } from "./batcher";
+import { DailyStatements } from "./dailyStatements";
+import { agreementDomain } from "./legal";
+import { settlementDomain } from "./orders";
+import { settlementRoutes } from "./routes";
+
+/**
+ * Settlement and the legal layer: agreements (anchored on the AgreementRegistry), statements (daily, after each
+ * natural day closes), settlements, pain.001 payment messages, disputes; the batcher that settles the order
+ * book's trades through the SettlementHub. Without the operator key it serves the routes but sends nothing.
+ */
+export const settlementCapability: Capability = {
+  name: "settlement",
+  needs: { contracts: ["SettlementHub", "AgreementRegistry"] },
+  build: ({ store, chain, config, log, fence }) => {
+    const deployment = chain!.deployment;
+    const slog = log.child({ component: "settlement" });
+    const writer = config.settlement.operatorKey
+      ? settlementChain(chain!, config.settlement.operatorKey, slog)
+      : undefined;
+    const dailyStatements = deployment.contracts.OracleRouter
+      ? new DailyStatements({ store, chain: statementChain(chain!), deployment, log: slog })
+      : undefined;
+    const agreements = agreementDomain(BigInt(deployment.chainId), deployment.contracts.AgreementRegistry);
+    const jobs: Job[] = [];
+    if (dailyStatements)
+      jobs.push({
+        name: "daily-statements",
+        intervalMs: 60_000,
+        timeoutMs: 300_000,
+        run: () => dailyStatements.runDue(),
+      });
+    if (writer) {
+      const claimTtlMs = config.settlement.anchorClaimTtlMs;
+      const anchoring = { store, chain: writer, domain: agreements, claimTtlMs, log: slog };
+      jobs.push({
+        name: "agreement-anchors",
+        intervalMs: 60_000,
+        timeoutMs: 120_000,
+        run: () => reconcileAnchors(anchoring),
+      });
+      const batcher = new SettlementBatcher({
+        store,
+        chain: writer,
+        log: slog,
+        maxFills: config.settlement.maxFills,
+        blockGasBudget: config.settlement.blockGasBudget,
+        fence: (tx) => fence(tx, "job:settlement-batcher"),
+      });
+      jobs.push({
+        name: "settlement-batcher",
+        intervalMs: config.settlement.intervalMs,
+        timeoutMs: 120_000,
+        run: async () => {
+          await batcher.runOnce();
+        },
+      });
+    }
+    const off = [
+      writer ? undefined : "no operator key: agreements are not anchored and trades not settled",
+      dailyStatements ? undefined : "no OracleRouter: no daily statements",
+    ].filter((x): x is string => x !== undefined);
+    return {
+      routes: [
+        settlementRoutes({
+          store,
+          chain: writer,
+          dailyStatements,
+          agreementDomain: agreements,
+          settlementDomain: settlementDomain(deployment.chainId, deployment.contracts.SettlementHub),
+          anchorClaimTtlMs: config.settlement.anchorClaimTtlMs,
+        }),
+      ],
+      jobs,
+      partial: off.length > 0 ? off.join("; ") : undefined,
+    };
+  },
+};

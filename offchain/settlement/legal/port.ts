@@ -1,0 +1,111 @@
+/**
+ * The legal capability's records and its repository port: what it keeps and what it needs from persistence.
+ * The capability owns these types; the store implements the port (offchain/store/repos/legal.ts, SQLite and
+ * PostgreSQL) and MemoryLegalStore (./store.ts) is the in-process reference. Besides types it carries only the
+ * error the port throws (./errors.ts, a leaf), so the store depends on this module and nothing else of the
+ * capability (docs/architecture.md).
+ */
+import type { AgreementDocument } from "./agreementDocument";
+import type { EvidenceBundle } from "./evidence";
+
+/** What implementations of the port throw (LEGAL_CONFLICT, LEGAL_NOT_FOUND) and what they store as evidence. */
+export { LegalError } from "./errors";
+export type { EvidenceBundle } from "./evidence";
+
+export type DisputeStatus = "open" | "evidence-collected" | "under-review" | "resolved" | "withdrawn";
+
+/** Who acts: a client (only on its own account) or an officer (operator / risk officer). */
+export interface Actor {
+  role: "client" | "officer";
+  /** The client's address, or the officer's id. */
+  id: string;
+}
+
+export interface DisputeSubject {
+  kind: "trade" | "statement" | "liquidation";
+  /** Trade id, statement hash, or liquidation transaction hash. */
+  ref: string;
+  /** The client account the subject belongs to. */
+  account: string;
+  agreementId?: string;
+}
+
+export interface DisputeOutcome {
+  decision: "upheld" | "partially-upheld" | "rejected";
+  summary: string;
+  /** Amount credited to the client as a result, cash base units (0 when rejected). */
+  adjustment: bigint;
+}
+
+export interface Dispute {
+  id: string;
+  subject: DisputeSubject;
+  openedBy: Actor;
+  reason: string;
+  status: DisputeStatus;
+  history: { at: string; status: DisputeStatus; by: Actor; note: string }[];
+  evidence?: { root: string; items: number; collectedAt: string };
+  outcome?: DisputeOutcome & { decidedBy: Actor; decidedAt: string };
+  revision: number;
+}
+
+/**
+ * A prepared agreement and how far it got: signatures collected, then anchored on-chain. `anchoring` holds while
+ * an AgreementRegistry.anchor transaction is out; `claim` names its sender and until when it may take.
+ */
+export interface AgreementRecord {
+  document: AgreementDocument;
+  signatures: { client?: string; platform?: string };
+  status: "awaiting-signatures" | "signed" | "anchoring" | "anchored" | "closed";
+  claim?: { owner: string; until: number };
+  anchor?: { txHash: string; blockNumber: number; registry: string; chainId: number };
+  finalSettlementHash?: string;
+  /** Optimistic-concurrency version, incremented by every write. */
+  revision: number;
+}
+
+export interface StoredStatement {
+  agreementId: string;
+  account: string;
+  from: string;
+  to: string;
+  /** statementHash (keccak256 of the canonical JSON). */
+  hash: string;
+  /** The canonical JSON itself. */
+  json: string;
+}
+
+export interface StoredPaymentMessage {
+  messageId: string;
+  createdAt: string;
+  xml: string;
+  /** keccak256 of the XML bytes. */
+  hash: string;
+  endToEndIds: string[];
+}
+
+/**
+ * What the legal capability needs from persistence. The store capability implements it for SQLite and
+ * PostgreSQL; MemoryLegalStore below is the reference implementation (and what the unit tests run on).
+ * Writes with a `revision` fail with LEGAL_CONFLICT when the stored revision differs (two service instances).
+ */
+export interface LegalStore {
+  insertAgreement(rec: AgreementRecord): Promise<void>;
+  getAgreement(agreementId: string): Promise<AgreementRecord | undefined>;
+  updateAgreement(rec: AgreementRecord, expectedRevision: number): Promise<void>;
+  listAgreementsOf(party: string): Promise<AgreementRecord[]>;
+  listAgreementsByStatus(status: AgreementRecord["status"]): Promise<AgreementRecord[]>;
+
+  putStatement(s: StoredStatement): Promise<void>;
+  getStatement(agreementId: string, from: string, to: string): Promise<StoredStatement | undefined>;
+
+  insertDispute(d: Dispute): Promise<void>;
+  getDispute(id: string): Promise<Dispute | undefined>;
+  updateDispute(d: Dispute, expectedRevision: number): Promise<void>;
+  listDisputes(filter: { account?: string; status?: Dispute["status"] }): Promise<Dispute[]>;
+  putEvidenceBundle(disputeId: string, bundle: EvidenceBundle): Promise<void>;
+  getEvidenceBundle(disputeId: string): Promise<EvidenceBundle | undefined>;
+
+  putPaymentMessage(m: StoredPaymentMessage): Promise<void>;
+  getPaymentMessage(messageId: string): Promise<StoredPaymentMessage | undefined>;
+}

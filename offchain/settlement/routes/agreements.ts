@@ -1,0 +1,123 @@
+import { z } from "zod";
+import { defineRoute, type Route } from "../../api";
+import { AppError } from "../../shared/errors";
+import { anchorAgreement } from "../anchorAgreement";
+import type { FinancingTerms } from "../legal";
+import { fromWire, legalCall } from "../wire";
+import { termsWire } from "../wireSchemas";
+import { AnyJson, AgreementParams, STAFF_READ, agreementView, type SettlementRouteContext } from "./common";
+
+/** Financing agreements: prepare → sign (EIP-712, each party) → anchor on the AgreementRegistry → read, list. */
+export function agreementRoutes(ctx: SettlementRouteContext): Route[] {
+  return [
+    prepareAgreement(ctx),
+    signAgreement(ctx),
+    anchorAgreementRoute(ctx),
+    readAgreementRoute(ctx),
+    listAgreements(ctx),
+  ];
+}
+
+/** Prepare a financing agreement from its terms (platform). */
+function prepareAgreement({ agreements }: SettlementRouteContext): Route {
+  return defineRoute({
+    method: "post",
+    path: "/v1/agreements",
+    summary: "Prepare a financing agreement from its terms (platform)",
+    tags: ["agreements"],
+    roles: ["operator"],
+    write: true,
+    action: "agreement.prepare",
+    status: 201,
+    body: z.object({ terms: termsWire }).strict(),
+    response: AnyJson,
+    handler: async ({ body }) =>
+      agreementView(await legalCall(() => agreements.prepare(fromWire<FinancingTerms>(body.terms)))),
+  });
+}
+
+/** Submit a party's EIP-712 signature of the agreement. */
+function signAgreement({ agreements, readAgreement }: SettlementRouteContext): Route {
+  return defineRoute({
+    method: "post",
+    path: "/v1/agreements/:agreementId/signatures",
+    summary: "Submit a party's EIP-712 signature of the agreement",
+    description:
+      "A client submits its own signature; the operator submits the platform's. The signer is recovered and must be the party.",
+    tags: ["agreements"],
+    roles: ["client", "operator"],
+    write: true,
+    action: "agreement.sign",
+    params: AgreementParams,
+    body: z.object({ signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, "must be a 65-byte signature") }).strict(),
+    response: AnyJson,
+    handler: async ({ params, body, caller }) => {
+      await readAgreement(params.agreementId, caller);
+      return agreementView(await legalCall(() => agreements.addSignature(params.agreementId, body.signature)));
+    },
+  });
+}
+
+/** Anchor a signed agreement on-chain (AgreementRegistry.anchor, sent by the operator key). */
+function anchorAgreementRoute({ deps, store }: SettlementRouteContext): Route {
+  return defineRoute({
+    method: "post",
+    path: "/v1/agreements/:agreementId/anchor",
+    summary: "Anchor a signed agreement on-chain (AgreementRegistry.anchor, sent by the operator key)",
+    tags: ["agreements"],
+    roles: ["operator"],
+    write: true,
+    action: "agreement.anchor",
+    params: AgreementParams,
+    response: AnyJson,
+    handler: async ({ params, log }) => {
+      const chain = deps.chain;
+      if (!chain) throw new AppError("CHAIN_UNAVAILABLE", "no operator key configured for the chain");
+      const claimTtlMs = deps.anchorClaimTtlMs ?? 300_000;
+      return agreementView(
+        await anchorAgreement({ store, chain, domain: deps.agreementDomain, claimTtlMs, log }, params.agreementId),
+      );
+    },
+  });
+}
+
+/** Read an agreement (its parties and staff). */
+function readAgreementRoute({ readAgreement }: SettlementRouteContext): Route {
+  return defineRoute({
+    method: "get",
+    path: "/v1/agreements/:agreementId",
+    summary: "Read an agreement (its parties and staff)",
+    tags: ["agreements"],
+    roles: ["client", ...STAFF_READ],
+    write: false,
+    params: AgreementParams,
+    response: AnyJson,
+    handler: async ({ params, caller }) => agreementView(await readAgreement(params.agreementId, caller)),
+  });
+}
+
+/** List agreements: a client's own, or a party's (staff, ?party=). */
+function listAgreements({ store }: SettlementRouteContext): Route {
+  return defineRoute({
+    method: "get",
+    path: "/v1/agreements",
+    summary: "List agreements: a client's own, or a party's (staff, ?party=)",
+    tags: ["agreements"],
+    roles: ["client", ...STAFF_READ],
+    write: false,
+    query: z
+      .object({
+        party: z
+          .string()
+          .regex(/^0x[0-9a-fA-F]{40}$/)
+          .optional(),
+      })
+      .strict(),
+    response: z.object({ agreements: z.array(AnyJson) }),
+    handler: async ({ query, caller }) => {
+      const party = caller.role === "client" ? caller.subject : query.party;
+      if (!party) throw new AppError("VALIDATION_FAILED", "query.party: required for staff");
+      return { agreements: (await store.legal.listAgreementsOf(party)).map(agreementView) };
+    },
+  });
+}

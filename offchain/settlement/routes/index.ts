@@ -1,0 +1,42 @@
+import type { CapabilityRoutes, Caller } from "../../api";
+import { storeEvidenceSource } from "../evidenceSource";
+import { AgreementService, DisputeService, type AgreementRecord } from "../legal";
+import { legalCall } from "../wire";
+import { agreementRoutes } from "./agreements";
+import type { SettlementRouteContext, SettlementRouteDeps } from "./common";
+import { disputeRoutes } from "./disputes";
+import { paymentMessageRoutes } from "./paymentMessages";
+import { settlementComputeRoutes } from "./settlements";
+import { statementRoutes } from "./statements";
+
+export type { SettlementRouteDeps } from "./common";
+
+/**
+ * The settlement capability's HTTP surface, one resource per file: financing agreements (prepare → sign → anchor
+ * → read), statements (issue, then read as JSON, CSV or HTML), the final settlement computation, its pain.001 cash
+ * legs, and disputes with their evidence bundles. Amounts travel as decimal strings.
+ */
+export function settlementRoutes(deps: SettlementRouteDeps): CapabilityRoutes {
+  const { store } = deps;
+  const agreements = new AgreementService(store.legal, deps.agreementDomain);
+  const disputes = new DisputeService(
+    store.legal,
+    storeEvidenceSource(store, deps.settlementDomain),
+    deps.now ?? (() => new Date()),
+  );
+  const readAgreement = (agreementId: string, caller: Caller): Promise<AgreementRecord> =>
+    legalCall(() =>
+      agreements.retrieve(agreementId, caller.role === "client" ? { address: caller.subject } : { officer: true }),
+    );
+  const ctx: SettlementRouteContext = { deps, store, agreements, disputes, readAgreement };
+  return {
+    name: "settlement",
+    routes: [
+      ...agreementRoutes(ctx),
+      ...statementRoutes(ctx),
+      ...settlementComputeRoutes(ctx),
+      ...paymentMessageRoutes(ctx),
+      ...disputeRoutes(ctx),
+    ],
+  };
+}
