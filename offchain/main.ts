@@ -5,6 +5,7 @@ import { kycCapability } from "./kyc/capability";
 import { orderbookCapability, type OrderbookServiceOptions } from "./orderbook/capability";
 import type { OrderGateway } from "./orderbook";
 import { portfolioCapability } from "./portfolio/capability";
+import { providersCapability } from "./providers/capability";
 import { reservesCapability, type ReservesServiceOptions } from "./reserves/capability";
 import type { Capability } from "./service/capability";
 import { composeService } from "./service/compose";
@@ -37,6 +38,7 @@ export const CAPABILITIES: readonly Capability<ServiceOptions>[] = [
   kycCapability,
   reservesCapability,
   portfolioCapability,
+  providersCapability,
   settlementCapability,
   keeperCapability,
   orderbookCapability,

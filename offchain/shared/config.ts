@@ -26,6 +26,8 @@ export const DEV_KEYS = {
   /** hardhat account #9: the dev liquidation keeper (needs KYC and mbCNY in its margin account). */
   keeperKey: "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
   keeperWebhookSecret: "mb-dev-webhook-secret",
+  /** hardhat account #13: serves the capital providers' redemption queue on a dev chain (any funded key may). */
+  queueServerKey: "0x47c99abed3324a2707c28affff1267e45918ec8c3f20b8aa892e8b065d2942dd",
 } as const;
 
 /** hardhat's well-known account #4, the operator on a dev chain (refused in production). */
@@ -122,6 +124,19 @@ export const ConfigSchema = z
         anchorClaimTtlMs: z.coerce.number().int().min(1000).default(300_000),
       })
       .default({}),
+    providers: z
+      .object({
+        /**
+         * Signs CapitalPool.serveQueue (permissionless: the key only pays gas). Unset: the development key in
+         * development, no queue job otherwise (anyone may still serve the queue).
+         */
+        queueServerKey: privateKey.optional(),
+        queueIntervalMs: z.coerce.number().int().min(100).default(15_000),
+        /** Requests served per transaction at most. */
+        queueMaxSteps: z.coerce.number().int().min(1).max(200).default(20),
+      })
+      .strict()
+      .default({}),
     keeper: z
       .object({
         /** Runs the liquidation keeper; unset: on in development only (docs/keeper.md). */
@@ -184,6 +199,12 @@ export const ConfigSchema = z
       ctx.addIssue({
         code: "custom",
         path: ["chain", "kycOfficerKey"],
+        message: "the development key is refused in production",
+      });
+    if (c.providers.queueServerKey === DEV_KEYS.queueServerKey)
+      ctx.addIssue({
+        code: "custom",
+        path: ["providers", "queueServerKey"],
         message: "the development key is refused in production",
       });
     if (c.settlement.operatorKey === DEV_OPERATOR_KEY)
@@ -276,6 +297,11 @@ export function configFromEnv(env: Env = process.env): Config {
       blockGasBudget: env.MB_SETTLEMENT_GAS_BUDGET,
       intervalMs: env.MB_SETTLEMENT_INTERVAL_MS,
       anchorClaimTtlMs: env.MB_ANCHOR_CLAIM_TTL_MS,
+    }),
+    providers: pick({
+      queueServerKey: env.MB_QUEUE_SERVER_KEY,
+      queueIntervalMs: env.MB_QUEUE_INTERVAL_MS,
+      queueMaxSteps: env.MB_QUEUE_MAX_STEPS,
     }),
     keeper: pick({
       enabled: env.MB_KEEPER_ENABLED,
