@@ -26,6 +26,7 @@ import { custody, margin, supplyPool } from "./demo/steps/funding";
 import { trading } from "./demo/steps/trading";
 import { fallTo, gap, liquidation } from "./demo/steps/stress";
 import { reserves, statements } from "./demo/steps/reporting";
+import { providersAfter, redemption } from "./demo/steps/providers";
 import { DemoError } from "./lib/demoPlatform";
 
 /** The steps, in STEPS order. */
@@ -36,11 +37,13 @@ const STEP_RUNNERS: Record<Step, (run: DemoRun, n: number) => Promise<void>> = {
   custody,
   pool: supplyPool,
   margin,
+  redemption,
   trading,
   warning: (run, n) => fallTo(run, n, "Warning"),
   "margin-call": (run, n) => fallTo(run, n, "MarginCall"),
   liquidation,
   gap,
+  providers: providersAfter,
   statements,
   reserves,
 };

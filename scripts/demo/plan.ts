@@ -23,11 +23,13 @@ export const STEPS = [
   "custody",
   "pool",
   "margin",
+  "redemption",
   "trading",
   "warning",
   "margin-call",
   "liquidation",
   "gap",
+  "providers",
   "statements",
   "reserves",
 ] as const;

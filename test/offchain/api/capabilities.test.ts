@@ -68,12 +68,17 @@ describe("capabilities say why they are unavailable", function () {
       "kyc",
       "reserves",
       "portfolio",
+      "providers",
       "settlement",
       "keeper",
       "orderbook",
       "web",
     ]);
     expect(s.core).to.deep.equal({ available: true });
+    expect(s.providers.available).to.equal(false);
+    expect(s.providers.reason).to.match(
+      /no deployment record \(needs CapitalPool, SeniorTranche, JuniorTranche, AccessManager\)/,
+    );
     expect(s.portfolio).to.deep.equal({ available: true });
     expect(s.reserves.available).to.equal(false);
     expect(s.reserves.reason).to.match(/no deployment record \(needs MarginEngine, ReserveLedger\)/);
@@ -87,6 +92,7 @@ describe("capabilities say why they are unavailable", function () {
     // Once each, at start-up: the missing ones as warnings.
     expect(logged("capability unavailable").map((l) => l.capability)).to.deep.equal([
       "reserves",
+      "providers",
       "settlement",
       "orderbook",
     ]);
