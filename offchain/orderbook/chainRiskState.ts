@@ -1,4 +1,5 @@
 import type { ChainAccountFacts } from "../chain/orderbookChain";
+import { type EngineAssetRisk, PriceStatus } from "./engineMargin";
 import { type InstrumentSpec, lotsToUnits, notional } from "./instrument";
 import type { AccountRiskView, InstrumentRiskView, RiskStateSource } from "./risk";
 import { MarginState } from "./risk";
@@ -8,6 +9,8 @@ import type { AccountId } from "./types";
 export interface RiskChainReader {
   readAccount(account: string, securities: readonly string[]): Promise<ChainAccountFacts>;
   readPrice(asset: string): Promise<{ price: bigint; safe: boolean; haircut?: bigint }>;
+  /** The engine's figures per asset at a block (pre-trade risk then applies the engine's own rule). */
+  readAssets?(assets: readonly string[], blockTag: number): Promise<EngineAssetRisk[]>;
 }
 
 export interface ChainInstrument {
@@ -35,6 +38,8 @@ export function oracleTicks(spec: InstrumentSpec, price18: bigint, safe: boolean
 export class ChainRiskState implements RiskStateSource {
   private readonly accounts = new Map<AccountId, { view: AccountRiskView; readAt: number }>();
   private readonly instruments = new Map<string, InstrumentRiskView>();
+  /** The block the instruments' engine figures were read at (they change only with a block). */
+  private assetsBlock = -1;
   private readonly unsettled = new Map<
     string,
     { buyer: AccountId; seller: AccountId; instrument: string; units: bigint; cash: bigint }
@@ -90,6 +95,30 @@ export class ChainRiskState implements RiskStateSource {
     };
     this.accounts.set(key, { view, readAt: now });
     this.rebuildUnsettled(key);
+    if (f.block !== undefined) await this.readEngineAssets(f.block);
+  }
+
+  /**
+   * Reads every instrument's engine figures at `block` unless they were read at a later one: margins follow the
+   * router's volatility at every round and the risk officer's or guardian's settings, so they are read again with
+   * every new block an account is read at, and both come from the same block.
+   */
+  private async readEngineAssets(block: number): Promise<void> {
+    if (this.reader.readAssets === undefined || block <= this.assetsBlock) return;
+    const views = [...this.instruments.values()];
+    const figures = await this.reader.readAssets(
+      views.map((v) => v.spec.base),
+      block,
+    );
+    if (block <= this.assetsBlock) return; // a later read landed meanwhile
+    this.assetsBlock = block;
+    views.forEach((v, i) => {
+      const e = figures[i];
+      v.engine = e;
+      v.haircut = e.haircut;
+      v.initialMargin = e.initialMargin;
+      v.oraclePrice = oracleTicks(v.spec, e.price, e.status === PriceStatus.Safe);
+    });
   }
 
   /** Reads every instrument's oracle price; returns the ticks per instrument (0 = unavailable). */

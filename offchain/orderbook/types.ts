@@ -74,6 +74,10 @@ export enum RejectCode {
   /** The balance the order would move is frozen (its token froze the holder; the engine mirrors it). */
   BalanceFrozen = "BALANCE_FROZEN",
   InsufficientInitialMargin = "INSUFFICIENT_INITIAL_MARGIN",
+  /** The trade could not settle: the cash or the units it moves are not in the margin account (open orders counted). */
+  InsufficientBalance = "INSUFFICIENT_BALANCE",
+  /** The engine refuses new risk for accounts holding an asset the risk guardian paused. */
+  BorrowingPaused = "BORROWING_PAUSED",
   LeverageLimit = "LEVERAGE_LIMIT",
   InstrumentExposureLimit = "INSTRUMENT_EXPOSURE_LIMIT",
   SectorExposureLimit = "SECTOR_EXPOSURE_LIMIT",
