@@ -1,7 +1,7 @@
 import type { ChainAccountFacts } from "../chain/orderbookChain";
 import { type EngineAssetRisk, PriceStatus } from "./engineMargin";
 import { type InstrumentSpec, lotsToUnits, notional } from "./instrument";
-import type { AccountRiskView, InstrumentRiskView, RiskStateSource } from "./risk";
+import type { AccountRiskView, InstrumentRiskView, PlatformRiskView, RiskStateSource } from "./risk";
 import { MarginState } from "./risk";
 import type { AccountId } from "./types";
 
@@ -40,6 +40,51 @@ export class ChainRiskState implements RiskStateSource {
   private readonly instruments = new Map<string, InstrumentRiskView>();
   /** The block the instruments' engine figures were read at (they change only with a block). */
   private assetsBlock = -1;
+  /** Average daily volume per instrument (units), kept by the order gateway from the books' fills. */
+  private readonly adv = new Map<string, bigint>();
+  /** Accounts the platform-wide limits follow beyond those read for an order (every account that traded). */
+  private readonly tracked = new Set<AccountId>();
+
+  /**
+   * The platform-wide view (concentration limits): what every account this state follows holds while it has debt —
+   * each account read for an order, and every account that traded on the books (`track`), re-read by
+   * `refreshPlatform` — and the books' average daily volumes.
+   */
+  readonly platform: PlatformRiskView = {
+    financedUnits: (instrument, except) => {
+      const skip = except.toLowerCase();
+      let units = 0n;
+      for (const [key, { view }] of this.accounts) {
+        if (key === skip || view.chain.debt === 0n) continue;
+        const q = (view.chain.positions.get(instrument) ?? 0n) + (view.unsettled.positions.get(instrument) ?? 0n);
+        if (q > 0n) units += q;
+      }
+      return units;
+    },
+    averageDailyVolume: (instrument) => this.adv.get(instrument),
+    instrumentsIn: (sector) => [...this.instruments.values()].filter((v) => v.sector === sector).map((v) => v.spec.id),
+  };
+
+  /** Sets the books' average daily volumes (units per day, by instrument). */
+  setAverageDailyVolumes(volumes: ReadonlyMap<string, bigint>): void {
+    for (const [id, units] of volumes) this.adv.set(id, units);
+  }
+
+  /** Follows these accounts for the platform-wide limits (read at the next `refreshPlatform`). */
+  track(accounts: readonly string[]): void {
+    for (const a of accounts) this.tracked.add(a.toLowerCase());
+  }
+
+  /** Re-reads every followed account whose read is older than `maxAgeMs` (the platform-wide sums). */
+  async refreshPlatform(maxAgeMs = 30_000): Promise<void> {
+    const now = (this.opts.now ?? Date.now)();
+    const keys = new Set<AccountId>([...this.tracked, ...this.accounts.keys()]);
+    for (const key of keys) {
+      const cached = this.accounts.get(key);
+      if (cached !== undefined && now - cached.readAt < maxAgeMs) continue;
+      await this.read(key, now);
+    }
+  }
   private readonly unsettled = new Map<
     string,
     { buyer: AccountId; seller: AccountId; instrument: string; units: bigint; cash: bigint }
@@ -73,6 +118,11 @@ export class ChainRiskState implements RiskStateSource {
     const now = (this.opts.now ?? Date.now)();
     const cached = this.accounts.get(key);
     if (cached !== undefined && now - cached.readAt < (this.opts.ttlMs ?? 1_000)) return;
+    await this.read(key, now);
+  }
+
+  private async read(key: AccountId, now: number): Promise<void> {
+    const account = key;
     const specs = [...this.instruments.values()].map((i) => i.spec);
     const f = await this.reader.readAccount(
       account,
@@ -167,8 +217,11 @@ export class ChainRiskState implements RiskStateSource {
     this.unsettled.delete(tradeId);
     this.rebuildUnsettled(t.buyer);
     this.rebuildUnsettled(t.seller);
-    this.accounts.delete(t.buyer);
-    this.accounts.delete(t.seller);
+    // read again before the next order (kept meanwhile: the platform-wide sums still count them)
+    for (const a of [t.buyer, t.seller]) {
+      const cached = this.accounts.get(a);
+      if (cached !== undefined) cached.readAt = Number.NEGATIVE_INFINITY;
+    }
   }
 
   private rebuildUnsettled(account: AccountId): void {

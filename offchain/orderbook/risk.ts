@@ -101,10 +101,42 @@ export interface InstrumentRiskView {
   engine?: EngineAssetRisk;
 }
 
+/**
+ * The platform as a whole, for the concentration limits: what all accounts with debt hold (the collateral a
+ * liquidation would have to sell into the market) and each security's average daily volume on the books.
+ */
+export interface PlatformRiskView {
+  /** Units of the instrument held (chain + unsettled) by every account with debt but `except`. */
+  financedUnits(instrument: string, except: AccountId): bigint;
+  /** Average daily volume on the book (units per day); undefined before it is known. */
+  averageDailyVolume(instrument: string): bigint | undefined;
+  /** The instruments of a sector (the deployment's token list). */
+  instrumentsIn(sector: string): readonly string[];
+}
+
 /** The injected state: implemented over the chain indexer and the store, or in memory. */
 export interface RiskStateSource {
   account(id: AccountId): AccountRiskView | undefined;
   instrument(id: string): InstrumentRiskView | undefined;
+  /** Absent: no platform-wide limits apply. */
+  platform?: PlatformRiskView;
+}
+
+/**
+ * Platform-wide concentration limits (issue 23). Financed holdings — what accounts with debt hold, the collateral a
+ * liquidation would have to sell — are capped per security at `maxAdvShare` of its average daily volume on the books
+ * over `advDays` (never below `minAdvUnits`, so a young book is not closed), and per sector (the deployment's token
+ * list) at a value. Only buys by accounts with debt can raise them; the order counts with the account's open buys.
+ */
+export interface PlatformLimits {
+  /** Share of the average daily volume, 18 decimals (0.25e18: a quarter of a day's volume). */
+  maxAdvShare: bigint;
+  advDays: number;
+  /** The volume assumed per day while the book's own is lower (units; per instrument, or the default). */
+  minAdvUnits: bigint;
+  minAdvUnitsOf?: Readonly<Record<string, bigint>>;
+  /** Value caps per sector (cash base units), at the oracle price; a sector without one has no cap. */
+  sectorCaps: Readonly<Record<string, bigint>>;
 }
 
 export interface BehaviourTier {
@@ -127,6 +159,8 @@ export interface RiskLimits {
   instrumentExposure?: Readonly<Record<string, bigint>>;
   sectorExposure?: Readonly<Record<string, bigint>>;
   tiers: Readonly<Record<string, BehaviourTier>>;
+  /** Platform-wide concentration limits (with a RiskStateSource that has `platform`). */
+  platform?: PlatformLimits;
 }
 
 interface OpenOrder {
@@ -348,6 +382,10 @@ export class PreTradeRisk {
 
     // worst case across the account's instruments, with this order added (and a modified order's old self removed)
     const extra = { instrument, side, lots, price, replaces };
+    if (side === Side.Buy && cmd.kind !== "protective" && acct.chain.debt > 0n) {
+      const platform = this.checkPlatform(acct, cmd.account, inst, instrument, extra);
+      if (platform !== null) return platform;
+    }
     if (inst.engine !== undefined) {
       // protective orders rest away from the market by design: judged when they fire
       if (cmd.kind === "protective") return null;
@@ -424,6 +462,65 @@ export class PreTradeRisk {
     if (o.replaces !== undefined) closing -= BigInt(o.replaces.lots);
     const units = (closing + BigInt(o.lots)) * spec.lotSize;
     return o.side === Side.Sell ? pos > 0n && units <= pos : pos < 0n && units <= -pos;
+  }
+
+  /** The account's units of an instrument if its open buys and this buy fill (chain + unsettled + buys). */
+  private unitsIfBuysFill(
+    acct: AccountRiskView,
+    account: AccountId,
+    instrument: string,
+    o: { instrument: string; lots: number; replaces: OpenOrder | undefined },
+  ): bigint {
+    const spec = this.state.instrument(instrument)?.spec;
+    if (spec === undefined) return 0n;
+    let lots = BigInt(this.totals.get(account)?.get(instrument)?.buyLots ?? 0);
+    if (instrument === o.instrument) {
+      lots += BigInt(o.lots);
+      if (o.replaces !== undefined && o.replaces.side === Side.Buy) lots -= BigInt(o.replaces.lots);
+    }
+    const q =
+      (acct.chain.positions.get(instrument) ?? 0n) +
+      (acct.unsettled.positions.get(instrument) ?? 0n) +
+      lots * spec.lotSize;
+    return q > 0n ? q : 0n;
+  }
+
+  /** Value of `units` at the engine's price (else the oracle's ticks), cash base units. */
+  private valueAt(v: InstrumentRiskView, units: bigint): bigint {
+    if (v.engine !== undefined) return valueOf(units, v.engine.price, v.engine.scale);
+    return (units * BigInt(v.oraclePrice) * v.spec.tickSize) / 10n ** BigInt(v.spec.baseDecimals);
+  }
+
+  /** The platform-wide limits for a buy by an indebted account (PlatformLimits). */
+  private checkPlatform(
+    acct: AccountRiskView,
+    account: AccountId,
+    inst: InstrumentRiskView,
+    instrument: string,
+    o: { instrument: string; lots: number; replaces: OpenOrder | undefined },
+  ): RejectCode | null {
+    const limits = this.limits.platform;
+    const platform = this.state.platform;
+    if (limits === undefined || platform === undefined) return null;
+    const held = (j: string): bigint => platform.financedUnits(j, account) + this.unitsIfBuysFill(acct, account, j, o);
+    const units = held(instrument);
+    const floor = limits.minAdvUnitsOf?.[instrument] ?? limits.minAdvUnits;
+    const adv = platform.averageDailyVolume(instrument) ?? 0n;
+    const cap = ((adv > floor ? adv : floor) * limits.maxAdvShare) / WAD;
+    if (units > cap) return RejectCode.PlatformVolumeLimit;
+    const sectorCap = limits.sectorCaps[inst.sector];
+    if (sectorCap === undefined) return null;
+    let sectorValue = this.valueAt(inst, units);
+    for (const j of platform.instrumentsIn(inst.sector)) {
+      const v = this.state.instrument(j);
+      if (j !== instrument && v !== undefined) sectorValue += this.valueAt(v, held(j));
+    }
+    return sectorValue > sectorCap ? RejectCode.PlatformSectorLimit : null;
+  }
+
+  /** The platform limits, for the job that keeps the average daily volumes (undefined: none configured). */
+  get platformLimits(): PlatformLimits | undefined {
+    return this.limits.platform;
   }
 
   /** The instruments an account's risk spans: this one, its chain and unsettled positions, its open orders. */

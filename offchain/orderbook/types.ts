@@ -78,6 +78,10 @@ export enum RejectCode {
   InsufficientBalance = "INSUFFICIENT_BALANCE",
   /** The engine refuses new risk for accounts holding an asset the risk guardian paused. */
   BorrowingPaused = "BORROWING_PAUSED",
+  /** Financed holdings of the security across all accounts over the allowed share of its average daily volume. */
+  PlatformVolumeLimit = "PLATFORM_VOLUME_LIMIT",
+  /** Financed holdings of the instrument's sector across all accounts over the sector's platform-wide cap. */
+  PlatformSectorLimit = "PLATFORM_SECTOR_LIMIT",
   LeverageLimit = "LEVERAGE_LIMIT",
   InstrumentExposureLimit = "INSTRUMENT_EXPOSURE_LIMIT",
   SectorExposureLimit = "SECTOR_EXPOSURE_LIMIT",
