@@ -92,6 +92,19 @@ function renderStress(s) {
   );
 }
 
+/** Reserve adequacy: GET /v1/risk/reserve-adequacy (the same stress run; the proposal in both languages). */
+function renderReserve(r, cash) {
+  const money = (v) => `${amount(v, cash.decimals)} ${cash.symbol}`;
+  setText(
+    "reserve-adequacy",
+    `Target (stress loss at the ${r.rule.percentile * 100}th percentile of ${r.rule.paths} paths): ${money(r.target)}; ` +
+      `fund: ${money(r.insuranceFund)}; gap: ${money(r.gap)}. 目标：${money(r.target)}；基金：${money(r.insuranceFund)}；` +
+      `缺口：${money(r.gap)}。`,
+  );
+  setText("reserve-proposal-en", r.proposal.text.en);
+  setText("reserve-proposal-zh", r.proposal.text["zh-CN"]);
+}
+
 let stressBlock = -1;
 
 function render(p) {
@@ -162,6 +175,7 @@ async function refresh() {
       const s = await apiGet("/v1/risk/stress");
       stressBlock = s.block;
       renderStress(s);
+      renderReserve(await apiGet("/v1/risk/reserve-adequacy"), s.cashToken);
     }
   } catch (err) {
     showError(err);
