@@ -15,6 +15,8 @@ export interface OrderbookChain {
   /** What the engine values each asset at, at `blockTag` (price and status, haircut, scale, the current initial
    *  margin from `assetMargins`, the borrow pause): the inputs of its initial-margin rule (engineMargin.ts). */
   readAssets(assets: readonly string[], blockTag: number): Promise<EngineAssetRisk[]>;
+  /** Accounts the engine lent to (`Borrowed`) in blocks after `afterBlock`, and the block read up to. */
+  borrowersAfter(afterBlock: number): Promise<{ accounts: string[]; toBlock: number }>;
 }
 
 export interface ChainAccountFacts {
@@ -88,6 +90,14 @@ export function orderbookChain(chain: ChainGateway): OrderbookChain {
         frozen: ids.map((id) => ((mask >> id) & 1n) === 1n),
         block: blockTag,
       };
+    },
+    async borrowersAfter(afterBlock) {
+      if (engine === undefined) throw new Error("the deployment has no MarginEngine");
+      const toBlock = await chain.provider.getBlockNumber();
+      const from = Math.max(afterBlock + 1, chain.deployment.deployBlock);
+      if (from > toBlock) return { accounts: [], toBlock };
+      const logs = await engine.queryFilter(engine.filters.Borrowed(), from, toBlock);
+      return { accounts: [...new Set(logs.map((l) => l.args.account.toLowerCase()))], toBlock };
     },
     async readAssets(assets, blockTag) {
       if (engine === undefined || router === undefined) throw new Error("the deployment has no MarginEngine");

@@ -11,6 +11,8 @@ export interface RiskChainReader {
   readPrice(asset: string): Promise<{ price: bigint; safe: boolean; haircut?: bigint }>;
   /** The engine's figures per asset at a block (pre-trade risk then applies the engine's own rule). */
   readAssets?(assets: readonly string[], blockTag: number): Promise<EngineAssetRisk[]>;
+  /** Accounts the engine lent to after a block (the platform-wide sums follow every borrower). */
+  borrowersAfter?(afterBlock: number): Promise<{ accounts: string[]; toBlock: number }>;
 }
 
 export interface ChainInstrument {
@@ -75,8 +77,19 @@ export class ChainRiskState implements RiskStateSource {
     for (const a of accounts) this.tracked.add(a.toLowerCase());
   }
 
-  /** Re-reads every followed account whose read is older than `maxAgeMs` (the platform-wide sums). */
+  /** The last block whose borrowers are followed. */
+  private borrowersBlock = -1;
+
+  /**
+   * Follows every account the engine has lent to (new `Borrowed` events since the last call), then re-reads every
+   * followed account whose read is older than `maxAgeMs` (the platform-wide sums).
+   */
   async refreshPlatform(maxAgeMs = 30_000): Promise<void> {
+    if (this.reader.borrowersAfter !== undefined) {
+      const { accounts, toBlock } = await this.reader.borrowersAfter(this.borrowersBlock);
+      this.track(accounts);
+      this.borrowersBlock = toBlock;
+    }
     const now = (this.opts.now ?? Date.now)();
     const keys = new Set<AccountId>([...this.tracked, ...this.accounts.keys()]);
     for (const key of keys) {

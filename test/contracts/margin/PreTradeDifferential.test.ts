@@ -268,4 +268,69 @@ describe("Pre-trade risk against the engine (differential, issue 23)", function 
     expect(margin).to.be.greaterThan(0);
     console.log(`      edges decided by the margin rule: ${margin}`);
   });
+
+  it("follows every borrower from the chain for the platform-wide limits and refuses a buy over the ADV share", async () => {
+    const snapshot = await hre.network.provider.send("evm_snapshot", []);
+    try {
+      // two indebted accounts hold mbBANK (they never order on the book); a third, also indebted, wants to buy
+      for (const [c, units] of [
+        [fx.clientA, 3_000n],
+        [fx.clientB, 2_000n],
+      ] as const) {
+        await fx.fundAccount(c, fx.cash, 50_000n * CNY);
+        await fx.engine.connect(c).borrow(20_000n * CNY);
+        const [p] = await fx.router.getPrice(await fx.bank.getAddress());
+        await fx.buy(c, fx.bank, units, p);
+      }
+      const buyer = fx.clientC;
+      await fx.fundAccount(buyer, fx.cash, 100_000n * CNY);
+      await fx.engine.connect(buyer).borrow(10_000n * CNY);
+      const reader = orderbookChain({
+        provider: hre.ethers.provider,
+        deployment: fx.record,
+        kycRegistry: fx.kyc,
+      } as unknown as ChainGateway);
+      const state = new ChainRiskState(
+        reader,
+        specs.map((spec) => ({
+          spec,
+          sector: spec.id === "mbSMALL" ? "industrials" : "financials",
+          initialMargin: 0n,
+        })),
+        { ttlMs: 0 },
+      );
+      // all indebted holdings of mbBANK ≤ 100% of 10,000 shares a day (the floor: the book has no volume here)
+      const risk = new PreTradeRisk(state, {
+        ...limits,
+        platform: { maxAdvShare: 10n ** 18n, advDays: 20, minAdvUnits: 10_000n, sectorCaps: {} },
+      });
+      await state.refreshPlatform();
+      await state.ensure(buyer.address);
+      const bank = specs[0];
+      expect(state.platform.financedUnits(bank.id, buyer.address)).to.equal(5_000n);
+      const oracle = state.instrument(bank.id)!.oraclePrice;
+      const order = (lots: number) =>
+        risk.check(
+          bank.id,
+          {
+            kind: "limit",
+            id: 1,
+            account: buyer.address,
+            side: Side.Buy,
+            price: oracle,
+            qty: lots,
+            tif: TimeInForce.GTC,
+          },
+          Date.now(),
+        );
+      expect(order(5_000)).to.equal(null); // 5,000 + 5,000 = the cap
+      expect(order(5_001)).to.equal("PLATFORM_VOLUME_LIMIT");
+      // the book's own volume raises it above the floor
+      state.setAverageDailyVolumes(new Map([[bank.id, 12_000n]]));
+      expect(order(7_000)).to.equal(null);
+      expect(order(7_001)).to.equal("PLATFORM_VOLUME_LIMIT");
+    } finally {
+      await hre.network.provider.send("evm_revert", [snapshot]);
+    }
+  });
 });
