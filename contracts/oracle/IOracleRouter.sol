@@ -89,9 +89,12 @@ interface IOracleRouter {
     ///        history, 18 decimals
     /// @param variance the daily variance: Σ weight · r² · 86400 / Δt over returns, divided by varianceWeight
     ///        (weights halve every half-life; unbiased from the first return), 18 decimals
-    /// @dev Layout: slot 0 lastRoundId | lastPrice | safeSince | tripped (everything a quote reads but the variance);
+    /// @param volatility √(variance · 1e18), floored: the daily σ that `volatility` and `quotes` return, computed
+    ///        once per absorbed round rather than at every read
+    /// @dev Layout: slot 0 lastRoundId | lastPrice | safeSince | tripped (everything a quote reads but σ);
     ///      slot 1 lastUpdatedAt | trippedRoundId | returnCount | varianceWeight (read when absorbing rounds);
-    ///      slot 2 variance.
+    ///      slot 2 variance | volatility. Both fit 128 bits: a sample r² · 86400 / Δt is below 2**90 as a wad (|r| ≤
+    ///      128 · ln 2, Δt ≥ 1 s), the variance is a weighted mean of samples, and σ = √(V · 1e18) < 2**76.
     struct AssetState {
         uint80 lastRoundId;
         uint128 lastPrice;
@@ -101,7 +104,8 @@ interface IOracleRouter {
         uint80 trippedRoundId;
         uint64 returnCount;
         uint64 varianceWeight;
-        uint256 variance;
+        uint128 variance;
+        uint128 volatility;
     }
 
     /// @notice An asset's configuration was set (or replaced). Recorded state restarts from the primary's latest round.

@@ -285,7 +285,9 @@ contract OracleRouter is IOracleRouter, AccessManaged {
                 dt,
                 _configs[asset].volatilityHalfLife
             );
-            st.variance = variance;
+            // The variance and its σ fit 128 bits (IOracleRouter.AssetState); SafeCast keeps the bound checked.
+            st.variance = variance.toUint128();
+            st.volatility = VolatilityMath.volatility(variance).toUint128();
             // weight ≤ 1e18 < 2**64.
             st.varianceWeight = uint64(weight);
             ++st.returnCount;
@@ -296,8 +298,9 @@ contract OracleRouter is IOracleRouter, AccessManaged {
         emit RoundProcessed(asset, r.id, r.price, logReturn, _volatility(st));
     }
 
+    /// @dev σ as recorded when the last round was absorbed (VolatilityMath.volatility of the variance).
     function _volatility(AssetState storage st) private view returns (uint256) {
-        return VolatilityMath.volatility(st.variance);
+        return st.volatility;
     }
 
     /// @dev Whether the price must have gone stale while the session was open between two consecutive rounds.

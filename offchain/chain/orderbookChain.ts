@@ -1,4 +1,5 @@
 import { MarginEngine__factory, OracleRouter__factory, SettlementHub__factory } from "../../typechain-types";
+import type { EngineAssetRisk } from "../orderbook/engineMargin";
 import type { ChainGateway } from "./gateway";
 
 /** What the order gateway reads from the chain: the hub's EIP-712 domain and its live trading keys. */
@@ -11,6 +12,11 @@ export interface OrderbookChain {
   readAccount(account: string, securities: readonly string[]): Promise<ChainAccountFacts>;
   /** OracleRouter.getPrice: 18-decimal cash per whole token, whether it is Safe, and the engine's haircut (WAD). */
   readPrice(asset: string): Promise<{ price: bigint; safe: boolean; haircut: bigint }>;
+  /** What the engine values each asset at, at `blockTag` (price and status, haircut, scale, the current initial
+   *  margin from `assetMargins`, the borrow pause): the inputs of its initial-margin rule (engineMargin.ts). */
+  readAssets(assets: readonly string[], blockTag: number): Promise<EngineAssetRisk[]>;
+  /** Accounts the engine lent to (`Borrowed`) in blocks after `afterBlock`, and the block read up to. */
+  borrowersAfter(afterBlock: number): Promise<{ accounts: string[]; toBlock: number }>;
 }
 
 export interface ChainAccountFacts {
@@ -27,6 +33,8 @@ export interface ChainAccountFacts {
   /** Whether the engine froze the account's cash, and each security's balance (in the order asked). */
   cashFrozen: boolean;
   frozen: boolean[];
+  /** The block every fact was read at. */
+  block?: number;
 }
 
 /** How long an asset's engine configuration (id, haircut) is reused before it is read again. */
@@ -80,7 +88,37 @@ export function orderbookChain(chain: ChainGateway): OrderbookChain {
         positions,
         cashFrozen: (mask & CASH_FROZEN_BIT) !== 0n,
         frozen: ids.map((id) => ((mask >> id) & 1n) === 1n),
+        block: blockTag,
       };
+    },
+    async borrowersAfter(afterBlock) {
+      if (engine === undefined) throw new Error("the deployment has no MarginEngine");
+      const toBlock = await chain.provider.getBlockNumber();
+      const from = Math.max(afterBlock + 1, chain.deployment.deployBlock);
+      if (from > toBlock) return { accounts: [], toBlock };
+      const logs = await engine.queryFilter(engine.filters.Borrowed(), from, toBlock);
+      return { accounts: [...new Set(logs.map((l) => l.args.account.toLowerCase()))], toBlock };
+    },
+    async readAssets(assets, blockTag) {
+      if (engine === undefined || router === undefined) throw new Error("the deployment has no MarginEngine");
+      return Promise.all(
+        assets.map(async (asset) => {
+          const [[price, status], config, [, initial], paused] = await Promise.all([
+            router.getPrice(asset, { blockTag }),
+            engine.assetConfig(asset, { blockTag }),
+            engine.assetMargins(asset, { blockTag }),
+            engine.borrowingPaused(asset, { blockTag }),
+          ]);
+          return {
+            price,
+            status: Number(status),
+            haircut: config.haircut,
+            scale: config.scale,
+            initialMargin: initial,
+            borrowPaused: paused,
+          };
+        }),
+      );
     },
     async readPrice(asset) {
       if (router === undefined) throw new Error("the deployment has no OracleRouter");

@@ -108,7 +108,10 @@ async function openOrderbook(
       obChain,
       instruments.map((i) => ({
         spec: i,
-        sector: spec.instrumentRisk?.[i.id]?.sector ?? "default",
+        sector:
+          spec.instrumentRisk?.[i.id]?.sector ??
+          ch.deployment.tokens.find((t) => t.symbol === i.id)?.sector ??
+          "default",
         initialMargin: spec.instrumentRisk?.[i.id]?.initialMargin ?? 2n * 10n ** 17n,
       })),
     );

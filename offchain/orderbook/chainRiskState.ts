@@ -1,6 +1,7 @@
 import type { ChainAccountFacts } from "../chain/orderbookChain";
+import { type EngineAssetRisk, PriceStatus } from "./engineMargin";
 import { type InstrumentSpec, lotsToUnits, notional } from "./instrument";
-import type { AccountRiskView, InstrumentRiskView, RiskStateSource } from "./risk";
+import type { AccountRiskView, InstrumentRiskView, PlatformRiskView, RiskStateSource } from "./risk";
 import { MarginState } from "./risk";
 import type { AccountId } from "./types";
 
@@ -8,6 +9,10 @@ import type { AccountId } from "./types";
 export interface RiskChainReader {
   readAccount(account: string, securities: readonly string[]): Promise<ChainAccountFacts>;
   readPrice(asset: string): Promise<{ price: bigint; safe: boolean; haircut?: bigint }>;
+  /** The engine's figures per asset at a block (pre-trade risk then applies the engine's own rule). */
+  readAssets?(assets: readonly string[], blockTag: number): Promise<EngineAssetRisk[]>;
+  /** Accounts the engine lent to after a block (the platform-wide sums follow every borrower). */
+  borrowersAfter?(afterBlock: number): Promise<{ accounts: string[]; toBlock: number }>;
 }
 
 export interface ChainInstrument {
@@ -35,6 +40,64 @@ export function oracleTicks(spec: InstrumentSpec, price18: bigint, safe: boolean
 export class ChainRiskState implements RiskStateSource {
   private readonly accounts = new Map<AccountId, { view: AccountRiskView; readAt: number }>();
   private readonly instruments = new Map<string, InstrumentRiskView>();
+  /** The block the instruments' engine figures were read at (they change only with a block). */
+  private assetsBlock = -1;
+  /** Average daily volume per instrument (units), kept by the order gateway from the books' fills. */
+  private readonly adv = new Map<string, bigint>();
+  /** Accounts the platform-wide limits follow beyond those read for an order (every account that traded). */
+  private readonly tracked = new Set<AccountId>();
+
+  /**
+   * The platform-wide view (concentration limits): what every account this state follows holds while it has debt —
+   * each account read for an order, and every account that traded on the books (`track`), re-read by
+   * `refreshPlatform` — and the books' average daily volumes.
+   */
+  readonly platform: PlatformRiskView = {
+    financedUnits: (instrument, except) => {
+      const skip = except.toLowerCase();
+      let units = 0n;
+      for (const [key, { view }] of this.accounts) {
+        if (key === skip || view.chain.debt === 0n) continue;
+        const q = (view.chain.positions.get(instrument) ?? 0n) + (view.unsettled.positions.get(instrument) ?? 0n);
+        if (q > 0n) units += q;
+      }
+      return units;
+    },
+    averageDailyVolume: (instrument) => this.adv.get(instrument),
+    instrumentsIn: (sector) => [...this.instruments.values()].filter((v) => v.sector === sector).map((v) => v.spec.id),
+  };
+
+  /** Sets the books' average daily volumes (units per day, by instrument). */
+  setAverageDailyVolumes(volumes: ReadonlyMap<string, bigint>): void {
+    for (const [id, units] of volumes) this.adv.set(id, units);
+  }
+
+  /** Follows these accounts for the platform-wide limits (read at the next `refreshPlatform`). */
+  track(accounts: readonly string[]): void {
+    for (const a of accounts) this.tracked.add(a.toLowerCase());
+  }
+
+  /** The last block whose borrowers are followed. */
+  private borrowersBlock = -1;
+
+  /**
+   * Follows every account the engine has lent to (new `Borrowed` events since the last call), then re-reads every
+   * followed account whose read is older than `maxAgeMs` (the platform-wide sums).
+   */
+  async refreshPlatform(maxAgeMs = 30_000): Promise<void> {
+    if (this.reader.borrowersAfter !== undefined) {
+      const { accounts, toBlock } = await this.reader.borrowersAfter(this.borrowersBlock);
+      this.track(accounts);
+      this.borrowersBlock = toBlock;
+    }
+    const now = (this.opts.now ?? Date.now)();
+    const keys = new Set<AccountId>([...this.tracked, ...this.accounts.keys()]);
+    for (const key of keys) {
+      const cached = this.accounts.get(key);
+      if (cached !== undefined && now - cached.readAt < maxAgeMs) continue;
+      await this.read(key, now);
+    }
+  }
   private readonly unsettled = new Map<
     string,
     { buyer: AccountId; seller: AccountId; instrument: string; units: bigint; cash: bigint }
@@ -68,6 +131,11 @@ export class ChainRiskState implements RiskStateSource {
     const now = (this.opts.now ?? Date.now)();
     const cached = this.accounts.get(key);
     if (cached !== undefined && now - cached.readAt < (this.opts.ttlMs ?? 1_000)) return;
+    await this.read(key, now);
+  }
+
+  private async read(key: AccountId, now: number): Promise<void> {
+    const account = key;
     const specs = [...this.instruments.values()].map((i) => i.spec);
     const f = await this.reader.readAccount(
       account,
@@ -90,6 +158,30 @@ export class ChainRiskState implements RiskStateSource {
     };
     this.accounts.set(key, { view, readAt: now });
     this.rebuildUnsettled(key);
+    if (f.block !== undefined) await this.readEngineAssets(f.block);
+  }
+
+  /**
+   * Reads every instrument's engine figures at `block` unless they were read at a later one: margins follow the
+   * router's volatility at every round and the risk officer's or guardian's settings, so they are read again with
+   * every new block an account is read at, and both come from the same block.
+   */
+  private async readEngineAssets(block: number): Promise<void> {
+    if (this.reader.readAssets === undefined || block <= this.assetsBlock) return;
+    const views = [...this.instruments.values()];
+    const figures = await this.reader.readAssets(
+      views.map((v) => v.spec.base),
+      block,
+    );
+    if (block <= this.assetsBlock) return; // a later read landed meanwhile
+    this.assetsBlock = block;
+    views.forEach((v, i) => {
+      const e = figures[i];
+      v.engine = e;
+      v.haircut = e.haircut;
+      v.initialMargin = e.initialMargin;
+      v.oraclePrice = oracleTicks(v.spec, e.price, e.status === PriceStatus.Safe);
+    });
   }
 
   /** Reads every instrument's oracle price; returns the ticks per instrument (0 = unavailable). */
@@ -138,8 +230,11 @@ export class ChainRiskState implements RiskStateSource {
     this.unsettled.delete(tradeId);
     this.rebuildUnsettled(t.buyer);
     this.rebuildUnsettled(t.seller);
-    this.accounts.delete(t.buyer);
-    this.accounts.delete(t.seller);
+    // read again before the next order (kept meanwhile: the platform-wide sums still count them)
+    for (const a of [t.buyer, t.seller]) {
+      const cached = this.accounts.get(a);
+      if (cached !== undefined) cached.readAt = Number.NEGATIVE_INFINITY;
+    }
   }
 
   private rebuildUnsettled(account: AccountId): void {

@@ -6,6 +6,7 @@ import type { FillCursor, FillRow, Store } from "../store";
 import { NullObserver } from "./events";
 import { type InstrumentSpec } from "./instrument";
 import type { PreTradeRisk } from "./risk";
+import { rejectMessages } from "./rejectMessages";
 import { BookService, JournalFailedError, type Ack } from "./service";
 import { StoreJournal, StoreSnapshotStore, type WriteFence } from "./storeJournal";
 import type { Repositories } from "../store";
@@ -99,6 +100,10 @@ export interface OrderGatewayOptions {
       lots: number,
     ): void;
     refreshOracles(): Promise<Map<string, number>>;
+    /** Platform-wide limits: the books' average daily volumes, the accounts to follow, their periodic re-read. */
+    setAverageDailyVolumes?(volumes: ReadonlyMap<string, bigint>): void;
+    track?(accounts: readonly string[]): void;
+    refreshPlatform?(): Promise<void>;
   };
   /** Whether `key` is a live delegated trading key of `owner` (SettlementHub.tradingKeyExpiry); none when absent. */
   isTradingKey?: (owner: string, key: string) => Promise<boolean>;
@@ -198,6 +203,8 @@ export class OrderGateway {
   static async open(opts: OrderGatewayOptions): Promise<OrderGateway> {
     const g = new OrderGateway(opts, await OrderVerifier.create(opts.domain));
     g.nextId = (await opts.store.orderbook.maxOrderId()) + 1;
+    // every account that ever traded counts in the platform-wide sums, not only those ordering after this start
+    opts.riskState?.track?.(await opts.store.orderbook.tradingAccounts());
     for (const spec of opts.instruments) {
       const trades: Book["trades"] = new Map();
       let seq = 0;
@@ -606,8 +613,15 @@ export class OrderGateway {
   async submit(book: Book, cmd: BookCommand): Promise<Ack> {
     const ack = await submitTo(book, cmd);
     if (ack.seq > 0) await this.settle(book, ack.seq);
-    if (!ack.accepted && ack.reject !== null)
-      throw rejected(ack.reject, `order refused: ${ack.reject}`, { orderId: ack.orderId, seq: ack.seq });
+    if (!ack.accepted && ack.reject !== null) {
+      // what the client reads, in both languages, naming the limit that refused the order
+      const messages = rejectMessages(ack.reject, book.spec.id);
+      throw rejected(ack.reject, messages?.en ?? `order refused: ${ack.reject}`, {
+        orderId: ack.orderId,
+        seq: ack.seq,
+        ...(messages !== undefined ? { messages } : {}),
+      });
+    }
     return ack;
   }
 
@@ -621,6 +635,7 @@ export class OrderGateway {
   /** Reads every instrument's oracle price and submits the changed ones to their books as `oracle` commands. */
   async pollOracles(): Promise<void> {
     if (this.opts.riskState === undefined) return;
+    await this.refreshPlatform();
     const prices = await this.opts.riskState.refreshOracles();
     for (const [instrument, ticks] of prices) {
       const book = this.books.get(instrument);
@@ -628,6 +643,31 @@ export class OrderGateway {
       await this.oracle(instrument, ticks);
       this.lastOracle.set(instrument, ticks);
     }
+  }
+
+  /**
+   * The platform-wide limits' inputs: each book's average daily volume over the configured window, from the fills
+   * (units traded per day since the first fill when the book is younger than the window), and a re-read of the
+   * followed accounts.
+   */
+  private async refreshPlatform(): Promise<void> {
+    const state = this.opts.riskState;
+    const limits = this.opts.risk?.platformLimits;
+    if (state === undefined || limits === undefined) return;
+    if (state.setAverageDailyVolumes !== undefined) {
+      const DAY = 86_400_000;
+      const now = (this.opts.now ?? Date.now)();
+      const since = now - limits.advDays * DAY;
+      const volumes = new Map<string, bigint>();
+      for (const id of this.books.keys()) {
+        const { units, firstAt } = await this.opts.store.orderbook.volumeSince(id, since);
+        const start = firstAt === undefined || firstAt < since ? since : firstAt;
+        const days = Math.min(limits.advDays, Math.max(1, Math.ceil((now - start) / DAY)));
+        volumes.set(id, units / BigInt(days));
+      }
+      state.setAverageDailyVolumes(volumes);
+    }
+    await state.refreshPlatform?.();
   }
 
   /**

@@ -1,6 +1,6 @@
 import { NullObserver } from "./events";
 import { type InstrumentSpec, lotsToUnits, notional } from "./instrument";
-import type { AccountRiskView, InstrumentRiskView, RiskStateSource } from "./risk";
+import type { AccountRiskView, InstrumentRiskView, PlatformRiskView, RiskStateSource } from "./risk";
 import { type AccountId, Side } from "./types";
 
 /**
@@ -11,6 +11,27 @@ import { type AccountId, Side } from "./types";
 export class InMemoryRiskState implements RiskStateSource {
   private readonly accounts = new Map<AccountId, AccountRiskView>();
   private readonly instruments = new Map<string, InstrumentRiskView>();
+
+  private readonly adv = new Map<string, bigint>();
+
+  /** The platform-wide view: every account set here that has debt, and the volumes set by `setAverageDailyVolume`. */
+  readonly platform: PlatformRiskView = {
+    financedUnits: (instrument, except) => {
+      let units = 0n;
+      for (const [id, a] of this.accounts) {
+        if (id === except || a.chain.debt === 0n) continue;
+        const q = (a.chain.positions.get(instrument) ?? 0n) + (a.unsettled.positions.get(instrument) ?? 0n);
+        if (q > 0n) units += q;
+      }
+      return units;
+    },
+    averageDailyVolume: (instrument) => this.adv.get(instrument),
+    instrumentsIn: (sector) => [...this.instruments].filter(([, v]) => v.sector === sector).map(([id]) => id),
+  };
+
+  setAverageDailyVolume(instrument: string, units: bigint): void {
+    this.adv.set(instrument, units);
+  }
 
   setAccount(id: AccountId, view: AccountRiskView): void {
     this.accounts.set(id, view);

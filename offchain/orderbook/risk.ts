@@ -1,3 +1,10 @@
+import {
+  type EngineAssetRisk,
+  type InitialMarginFailure,
+  engineInitialMargin,
+  saleKeepsEquity,
+  valueOf,
+} from "./engineMargin";
 import { NullObserver } from "./events";
 import { type InstrumentSpec, notional } from "./instrument";
 import { type AccountId, type BookCommand, RejectCode, Side } from "./types";
@@ -30,6 +37,22 @@ import { type AccountId, type BookCommand, RejectCode, Side } from "./types";
  *   E* = E + Σ equity change*          must satisfy  E* ≥ Σ requirement*
  *   and Σ gross* ≤ E* · min(KYC max leverage, tier max leverage).
  * Market orders are valued at the far edge of the price band (the worst price they may trade at).
+ *
+ * With the chain (ChainRiskState: every instrument carries `engine`, the MarginEngine's own figures read at the
+ * account's block), steps 5–7 are the engine's rule instead (issue 23, one risk model; engineMargin.ts): the order
+ * is taken as filled at its limit (a market order at the band's far edge), on top of the chain balances, the unsettled
+ * fills and, per instrument, the worse of the account's other open buys or sells filling;
+ *   - the trade must settle: the cash of this and every open buy, the units of this and every open sell, are in the
+ *     margin account                                                               INSUFFICIENT_BALANCE
+ *   - a buy, or a sale paid less than the units count for, by an account with debt must leave it meeting the
+ *     engine's initial margin exactly as `checkInitialMargin` will after settlement (per-asset margins at the
+ *     router's volatility, haircuts, prices, the same roundings; every held price Safe, no held asset paused, the
+ *     KYC leverage cap)   ORACLE_UNAVAILABLE, BORROWING_PAUSED, INSUFFICIENT_INITIAL_MARGIN, LEVERAGE_LIMIT
+ *   - an account without debt, and a sale that keeps the seller's equity, are never checked by the engine: nor here.
+ * The margin state blocks buys only (MarginCall or worse): with a price band narrower than haircut + initial margin
+ * no buy can bring such an account to initial margin, so the engine would refuse them as well; sales are left to the
+ * engine's rule (a large enough sale can cure the account on chain). The behaviour tier's leverage (stricter than
+ * the KYC cap for flagged accounts) and the exposure caps apply on top, to buys.
  */
 
 export enum MarginState {
@@ -73,12 +96,47 @@ export interface InstrumentRiskView {
   oraclePrice: number;
   /** The engine's haircut of the asset, 18 decimals (what a unit counts for in equity: price · (1 − haircut)). */
   haircut?: bigint;
+  /** The MarginEngine's figures for the asset (price, status, haircut, scale, current initial margin, pause), read
+   *  from the chain: pre-trade risk then applies the engine's rule exactly (see the module's notes). */
+  engine?: EngineAssetRisk;
+}
+
+/**
+ * The platform as a whole, for the concentration limits: what all accounts with debt hold (the collateral a
+ * liquidation would have to sell into the market) and each security's average daily volume on the books.
+ */
+export interface PlatformRiskView {
+  /** Units of the instrument held (chain + unsettled) by every account with debt but `except`. */
+  financedUnits(instrument: string, except: AccountId): bigint;
+  /** Average daily volume on the book (units per day); undefined before it is known. */
+  averageDailyVolume(instrument: string): bigint | undefined;
+  /** The instruments of a sector (the deployment's token list). */
+  instrumentsIn(sector: string): readonly string[];
 }
 
 /** The injected state: implemented over the chain indexer and the store, or in memory. */
 export interface RiskStateSource {
   account(id: AccountId): AccountRiskView | undefined;
   instrument(id: string): InstrumentRiskView | undefined;
+  /** Absent: no platform-wide limits apply. */
+  platform?: PlatformRiskView;
+}
+
+/**
+ * Platform-wide concentration limits (issue 23). Financed holdings — what accounts with debt hold, the collateral a
+ * liquidation would have to sell — are capped per security at `maxAdvShare` of its average daily volume on the books
+ * over `advDays` (never below `minAdvUnits`, so a young book is not closed), and per sector (the deployment's token
+ * list) at a value. Only buys by accounts with debt can raise them; the order counts with the account's open buys.
+ */
+export interface PlatformLimits {
+  /** Share of the average daily volume, 18 decimals (0.25e18: a quarter of a day's volume). */
+  maxAdvShare: bigint;
+  advDays: number;
+  /** The volume assumed per day while the book's own is lower (units; per instrument, or the default). */
+  minAdvUnits: bigint;
+  minAdvUnitsOf?: Readonly<Record<string, bigint>>;
+  /** Value caps per sector (cash base units), at the oracle price; a sector without one has no cap. */
+  sectorCaps: Readonly<Record<string, bigint>>;
 }
 
 export interface BehaviourTier {
@@ -101,6 +159,8 @@ export interface RiskLimits {
   instrumentExposure?: Readonly<Record<string, bigint>>;
   sectorExposure?: Readonly<Record<string, bigint>>;
   tiers: Readonly<Record<string, BehaviourTier>>;
+  /** Platform-wide concentration limits (with a RiskStateSource that has `platform`). */
+  platform?: PlatformLimits;
 }
 
 interface OpenOrder {
@@ -142,6 +202,14 @@ function keepsEquity(price: number, oracle: number, haircut: bigint): boolean {
 function ceilDiv(a: bigint, b: bigint): bigint {
   return a <= 0n ? a / b : (a + b - 1n) / b;
 }
+
+/** The engine's initial-margin failures as reject codes. */
+const ENGINE_REJECT: Record<InitialMarginFailure, RejectCode> = {
+  "price-unsafe": RejectCode.OracleUnavailable,
+  "borrowing-paused": RejectCode.BorrowingPaused,
+  "initial-margin": RejectCode.InsufficientInitialMargin,
+  leverage: RejectCode.LeverageLimit,
+};
 
 export type RiskCheckable = Extract<BookCommand, { kind: "limit" | "market" | "modify" | "protective" }>;
 
@@ -314,6 +382,19 @@ export class PreTradeRisk {
 
     // worst case across the account's instruments, with this order added (and a modified order's old self removed)
     const extra = { instrument, side, lots, price, replaces };
+    if (side === Side.Buy && cmd.kind !== "protective" && acct.chain.debt > 0n) {
+      const platform = this.checkPlatform(acct, cmd.account, inst, instrument, extra);
+      if (platform !== null) return platform;
+    }
+    if (inst.engine !== undefined) {
+      // protective orders rest away from the market by design: judged when they fire
+      if (cmd.kind === "protective") return null;
+      // A buy cannot lift an account below maintenance to initial margin while the band is narrower than haircut +
+      // initial margin (it adds ⌈value · initial⌉ to the requirement and at most value · (band − haircut) to equity):
+      // the engine refuses it too, so the margin state answers first. Sales go to the engine's rule.
+      if (side === Side.Buy && acct.marginState >= MarginState.MarginCall) return RejectCode.MarginStateBlocksRisk;
+      return this.checkEngine(acct, cmd.account, inst, instrument, tier, extra);
+    }
     const reducing =
       this.isRiskReducing(acct, cmd.account, instrument, extra) &&
       // a protective order's limit is away from the market by design: it is judged when it fires
@@ -383,6 +464,175 @@ export class PreTradeRisk {
     return o.side === Side.Sell ? pos > 0n && units <= pos : pos < 0n && units <= -pos;
   }
 
+  /** The account's units of an instrument if its open buys and this buy fill (chain + unsettled + buys). */
+  private unitsIfBuysFill(
+    acct: AccountRiskView,
+    account: AccountId,
+    instrument: string,
+    o: { instrument: string; lots: number; replaces: OpenOrder | undefined },
+  ): bigint {
+    const spec = this.state.instrument(instrument)?.spec;
+    if (spec === undefined) return 0n;
+    let lots = BigInt(this.totals.get(account)?.get(instrument)?.buyLots ?? 0);
+    if (instrument === o.instrument) {
+      lots += BigInt(o.lots);
+      if (o.replaces !== undefined && o.replaces.side === Side.Buy) lots -= BigInt(o.replaces.lots);
+    }
+    const q =
+      (acct.chain.positions.get(instrument) ?? 0n) +
+      (acct.unsettled.positions.get(instrument) ?? 0n) +
+      lots * spec.lotSize;
+    return q > 0n ? q : 0n;
+  }
+
+  /** Value of `units` at the engine's price (else the oracle's ticks), cash base units. */
+  private valueAt(v: InstrumentRiskView, units: bigint): bigint {
+    if (v.engine !== undefined) return valueOf(units, v.engine.price, v.engine.scale);
+    return (units * BigInt(v.oraclePrice) * v.spec.tickSize) / 10n ** BigInt(v.spec.baseDecimals);
+  }
+
+  /** The platform-wide limits for a buy by an indebted account (PlatformLimits). */
+  private checkPlatform(
+    acct: AccountRiskView,
+    account: AccountId,
+    inst: InstrumentRiskView,
+    instrument: string,
+    o: { instrument: string; lots: number; replaces: OpenOrder | undefined },
+  ): RejectCode | null {
+    const limits = this.limits.platform;
+    const platform = this.state.platform;
+    if (limits === undefined || platform === undefined) return null;
+    const held = (j: string): bigint => platform.financedUnits(j, account) + this.unitsIfBuysFill(acct, account, j, o);
+    const units = held(instrument);
+    const floor = limits.minAdvUnitsOf?.[instrument] ?? limits.minAdvUnits;
+    const adv = platform.averageDailyVolume(instrument) ?? 0n;
+    const cap = ((adv > floor ? adv : floor) * limits.maxAdvShare) / WAD;
+    if (units > cap) return RejectCode.PlatformVolumeLimit;
+    const sectorCap = limits.sectorCaps[inst.sector];
+    if (sectorCap === undefined) return null;
+    let sectorValue = this.valueAt(inst, units);
+    for (const j of platform.instrumentsIn(inst.sector)) {
+      const v = this.state.instrument(j);
+      if (j !== instrument && v !== undefined) sectorValue += this.valueAt(v, held(j));
+    }
+    return sectorValue > sectorCap ? RejectCode.PlatformSectorLimit : null;
+  }
+
+  /** The platform limits, for the job that keeps the average daily volumes (undefined: none configured). */
+  get platformLimits(): PlatformLimits | undefined {
+    return this.limits.platform;
+  }
+
+  /** The instruments an account's risk spans: this one, its chain and unsettled positions, its open orders. */
+  private instrumentsOf(acct: AccountRiskView, account: AccountId, instrument: string): string[] {
+    // few per account, so a list with includes() beats a Set here
+    const instruments: string[] = [instrument];
+    for (const k of acct.chain.positions.keys()) if (!instruments.includes(k)) instruments.push(k);
+    for (const k of acct.unsettled.positions.keys()) if (!instruments.includes(k)) instruments.push(k);
+    const openTotals = this.totals.get(account);
+    if (openTotals !== undefined) for (const k of openTotals.keys()) if (!instruments.includes(k)) instruments.push(k);
+    return instruments;
+  }
+
+  /** Steps 5–7 with the chain: the MarginEngine's rule on the state after the order fills (module notes). */
+  private checkEngine(
+    acct: AccountRiskView,
+    account: AccountId,
+    inst: InstrumentRiskView,
+    instrument: string,
+    tier: BehaviourTier,
+    o: { side: Side; lots: number; price: number; replaces: OpenOrder | undefined },
+  ): RejectCode | null {
+    const units = BigInt(o.lots) * inst.spec.lotSize;
+    const cashAmount = notional(inst.spec, o.price, o.lots);
+    const openTotals = this.totals.get(account);
+    const frozen = acct.chain.frozen ?? new Set<string>();
+    let cash = acct.chain.cash + acct.unsettled.cash;
+    // the cash every open buy may take, whatever the sells bring in
+    let cashIfAllBuysFill = cash;
+    const positions = new Map<string, bigint>();
+    const assets = new Map<string, EngineAssetRisk>();
+    const values = new Map<string, bigint>();
+    for (const j of this.instrumentsOf(acct, account, instrument)) {
+      const v = j === instrument ? inst : this.state.instrument(j);
+      if (v === undefined) continue;
+      const spec = v.spec;
+      const e = v.engine;
+      if (e !== undefined) assets.set(j, e);
+      let q = (acct.chain.positions.get(j) ?? 0n) + (acct.unsettled.positions.get(j) ?? 0n);
+      const t = openTotals?.get(j);
+      let buyLots = t === undefined ? 0n : BigInt(t.buyLots);
+      let sellLots = t === undefined ? 0n : BigInt(t.sellLots);
+      let buyTL = t === undefined ? 0n : t.buyTickLots;
+      let sellTL = t === undefined ? 0n : t.sellTickLots;
+      if (j === instrument) {
+        if (o.replaces !== undefined) {
+          const r = BigInt(o.replaces.lots);
+          if (o.replaces.side === Side.Buy) {
+            buyLots -= r;
+            buyTL -= r * o.replaces.priceBig;
+          } else {
+            sellLots -= r;
+            sellTL -= r * o.replaces.priceBig;
+          }
+        }
+        q += o.side === Side.Buy ? units : -units;
+        cash += o.side === Side.Buy ? -cashAmount : cashAmount;
+        if (o.side === Side.Buy) cashIfAllBuysFill -= cashAmount;
+      }
+      const scale = 10n ** BigInt(spec.baseDecimals);
+      const buyUnits = buyLots * spec.lotSize;
+      const sellUnits = sellLots * spec.lotSize;
+      const buyCash = (buyTL * spec.tickSize * spec.lotSize) / scale;
+      const sellCash = (sellTL * spec.tickSize * spec.lotSize) / scale;
+      cashIfAllBuysFill -= buyCash;
+      // the units of this and every open sell must be there
+      if (q - sellUnits < 0n) return RejectCode.InsufficientBalance;
+      // per instrument, the worse for initial margin of "the open buys fill" and "the open sells fill"
+      const shortfall = (qq: bigint, cashIn: bigint): bigint => {
+        if (e === undefined || frozen.has(j)) return -cashIn;
+        const value = valueOf(qq, e.price, e.scale);
+        const req = (value * e.initialMargin + WAD - 1n) / WAD;
+        return req - (value * (WAD - e.haircut)) / WAD - cashIn;
+      };
+      const buysWorse =
+        buyLots + sellLots === 0n || shortfall(q + buyUnits, -buyCash) >= shortfall(q - sellUnits, sellCash);
+      const qAfter = buysWorse ? q + buyUnits : q - sellUnits;
+      cash += buysWorse ? -buyCash : sellCash;
+      positions.set(j, qAfter);
+      if (e !== undefined) values.set(j, valueOf(qAfter, e.price, e.scale));
+    }
+    if (cashIfAllBuysFill < 0n) return RejectCode.InsufficientBalance;
+
+    // exposure caps, on what the account would hold (buys only: a sale shrinks every exposure)
+    if (o.side === Side.Buy) {
+      let sectorGross = 0n;
+      let gross = 0n;
+      for (const [j, value] of values) {
+        gross += value;
+        if ((j === instrument ? inst : this.state.instrument(j))?.sector === inst.sector) sectorGross += value;
+      }
+      const instrumentCap = this.limits.instrumentExposure?.[instrument] ?? this.limits.maxInstrumentExposure;
+      if ((values.get(instrument) ?? 0n) > instrumentCap) return RejectCode.InstrumentExposureLimit;
+      const sectorCap = this.limits.sectorExposure?.[inst.sector] ?? this.limits.maxSectorExposure;
+      if (sectorGross > sectorCap) return RejectCode.SectorExposureLimit;
+      if (gross > this.limits.maxAccountExposure) return RejectCode.AccountExposureLimit;
+    }
+
+    // which party the engine checks: an indebted buyer; an indebted seller paid less than the units counted for
+    const engineAsset = inst.engine as EngineAssetRisk;
+    const debt = acct.chain.debt;
+    if (debt === 0n) return null;
+    if (o.side === Side.Sell && saleKeepsEquity(units, cashAmount, engineAsset)) return null;
+    const im = engineInitialMargin({ cash, debt, maxLeverage: acct.maxLeverage, positions, frozen }, assets);
+    if (im.failure !== null) return ENGINE_REJECT[im.failure];
+    // the behaviour tier may cap leverage below the KYC cap (flagged accounts): off-chain, on top of the engine
+    if (tier.maxLeverage < acct.maxLeverage && im.gross * WAD > tier.maxLeverage * im.equity) {
+      return RejectCode.LeverageLimit;
+    }
+    return null;
+  }
+
   private checkWorstCase(
     acct: AccountRiskView,
     account: AccountId,
@@ -391,12 +641,8 @@ export class PreTradeRisk {
     tier: BehaviourTier,
     o: { side: Side; lots: number; price: number; replaces: OpenOrder | undefined },
   ): RejectCode | null {
-    // the account's instruments: few per account, so a list with includes() beats a Set here
-    const instruments: string[] = [instrument];
-    for (const k of acct.chain.positions.keys()) if (!instruments.includes(k)) instruments.push(k);
-    for (const k of acct.unsettled.positions.keys()) if (!instruments.includes(k)) instruments.push(k);
+    const instruments = this.instrumentsOf(acct, account, instrument);
     const openTotals = this.totals.get(account);
-    if (openTotals !== undefined) for (const k of openTotals.keys()) if (!instruments.includes(k)) instruments.push(k);
 
     let equity = acct.chain.cash + acct.unsettled.cash - acct.chain.debt;
     let equityChange = 0n;

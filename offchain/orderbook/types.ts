@@ -74,6 +74,14 @@ export enum RejectCode {
   /** The balance the order would move is frozen (its token froze the holder; the engine mirrors it). */
   BalanceFrozen = "BALANCE_FROZEN",
   InsufficientInitialMargin = "INSUFFICIENT_INITIAL_MARGIN",
+  /** The trade could not settle: the cash or the units it moves are not in the margin account (open orders counted). */
+  InsufficientBalance = "INSUFFICIENT_BALANCE",
+  /** The engine refuses new risk for accounts holding an asset the risk guardian paused. */
+  BorrowingPaused = "BORROWING_PAUSED",
+  /** Financed holdings of the security across all accounts over the allowed share of its average daily volume. */
+  PlatformVolumeLimit = "PLATFORM_VOLUME_LIMIT",
+  /** Financed holdings of the instrument's sector across all accounts over the sector's platform-wide cap. */
+  PlatformSectorLimit = "PLATFORM_SECTOR_LIMIT",
   LeverageLimit = "LEVERAGE_LIMIT",
   InstrumentExposureLimit = "INSTRUMENT_EXPOSURE_LIMIT",
   SectorExposureLimit = "SECTOR_EXPOSURE_LIMIT",

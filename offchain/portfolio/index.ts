@@ -4,7 +4,8 @@ export { portfolioChain, type PortfolioChain } from "./chainReader";
 export { readAccount } from "./readAccount";
 export { readPool, EPOCHS_SHOWN } from "./readPool";
 export { readBook, type ChainBook } from "./readBook";
-export { readStress, stressOf, STRESS_RUN } from "./readStress";
+export { readStress, stressOf, stressRun, STRESS_RUN } from "./readStress";
+export { reserveOf, RESERVE_RULE } from "./readReserve";
 export { readDisclosures } from "./readDisclosures";
 export {
   PRICE_STATUSES,
@@ -12,6 +13,8 @@ export {
   poolSummarySchema,
   stressSummarySchema,
   type StressSummary,
+  reserveAdequacySchema,
+  type ReserveAdequacySummary,
   publicConfigSchema,
   type AccountSummary,
   type PoolSummary,

@@ -12,6 +12,7 @@ import {
   stressCharts,
   type LiquidityTier,
   type ShockPath,
+  type StressReport,
 } from "../risk";
 import { AppError } from "../shared/errors";
 import type { PortfolioChain } from "./chainReader";
@@ -34,6 +35,14 @@ export async function readStress(chain: PortfolioChain): Promise<StressSummary> 
 }
 
 export function stressOf(chainBook: ChainBook, chain: PortfolioChain): StressSummary {
+  return stressRun(chainBook, chain).summary;
+}
+
+/** The stress run of the book: the API's summary and the report it was made from (per-path figures included). */
+export function stressRun(
+  chainBook: ChainBook,
+  chain: PortfolioChain,
+): { summary: StressSummary; report: StressReport } {
   const started = performance.now();
   const { book, block } = chainBook;
   const cashToken = chain.deployment.tokens.find((t) => t.kind === "cash");
@@ -64,7 +73,7 @@ export function stressOf(chainBook: ChainBook, chain: PortfolioChain): StressSum
   const before = mc.worstPath.reserveRatioBefore;
   const ratioAfterP99 =
     before !== undefined && claims > 0n ? before - divCeil(mc.capitalPoolLoss.p99 * WAD, claims) : undefined;
-  return {
+  const summary: StressSummary = {
     block,
     cashToken: { symbol: cashToken.symbol, address: cashToken.address, decimals: cashToken.decimals },
     accounts: book.accounts.length,
@@ -118,4 +127,5 @@ export function stressOf(chainBook: ChainBook, chain: PortfolioChain): StressSum
     })),
     elapsedMs: Math.round(performance.now() - started),
   };
+  return { summary, report };
 }

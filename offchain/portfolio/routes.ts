@@ -6,13 +6,16 @@ import { readAccount } from "./readAccount";
 import { readPool } from "./readPool";
 import { readDisclosures } from "./readDisclosures";
 import { readBook } from "./readBook";
-import { stressOf } from "./readStress";
+import { stressRun } from "./readStress";
+import { reserveOf } from "./readReserve";
 import {
   accountSummarySchema,
   disclosureSchema,
   poolSummarySchema,
   publicConfigSchema,
+  reserveAdequacySchema,
   stressSummarySchema,
+  type ReserveAdequacySummary,
   type StressSummary,
 } from "./schemas";
 
@@ -37,19 +40,26 @@ export function portfolioRoutes(deps: PortfolioDeps): CapabilityRoutes {
     reader ??= portfolioChain(deps.chain);
     return reader;
   };
-  let stressCache: { block: number; at: number; result: Promise<StressSummary> } | undefined;
-  const stress = async (): Promise<StressSummary> => {
+  type Run = { summary: StressSummary; reserve: () => Promise<ReserveAdequacySummary> };
+  let stressCache: { block: number; at: number; result: Promise<Run> } | undefined;
+  // one stress run per block serves both the stress report and the reserve-adequacy job
+  const run = async (): Promise<Run> => {
     const chain = need();
     const block = await chain.gateway.provider.getBlockNumber();
     if (stressCache && stressCache.block === block && Date.now() - stressCache.at < STRESS_CACHE_MS)
       return stressCache.result;
-    const result = readBook(chain).then((b) => stressOf(b, chain));
+    const result = readBook(chain).then((b) => {
+      const { summary, report } = stressRun(b, chain);
+      let reserve: Promise<ReserveAdequacySummary> | undefined;
+      return { summary, reserve: () => (reserve ??= reserveOf(b, report, chain)) };
+    });
     stressCache = { block, at: Date.now(), result };
     result.catch(() => {
       if (stressCache?.result === result) stressCache = undefined;
     });
     return result;
   };
+  const stress = async (): Promise<StressSummary> => (await run()).summary;
   return {
     name: "portfolio",
     routes: [
@@ -135,6 +145,22 @@ export function portfolioRoutes(deps: PortfolioDeps): CapabilityRoutes {
         write: false,
         response: stressSummarySchema,
         handler: async () => stress(),
+      }),
+      defineRoute({
+        method: "get",
+        path: "/v1/risk/reserve-adequacy",
+        summary:
+          "Reserve adequacy: the insurance fund's target (99th-percentile stress loss), the gap, a contribution proposal",
+        description:
+          "From the same stress run as /v1/risk/stress: the target is the Monte Carlo paths' bad debt at the 99th " +
+          "percentile; until the fund holds it, every financed loan contributes 5 bp × the volatility multiplier " +
+          "(the largest router σ_daily / calm σ_daily over the listed securities, ≥ 1). Financed turnover per day from " +
+          "the engine's Borrowed events. The proposal is worded in English and Simplified Chinese.",
+        tags: ["portfolio", "risk"],
+        roles: [...STRESS_ROLES],
+        write: false,
+        response: reserveAdequacySchema,
+        handler: async () => (await run()).reserve(),
       }),
     ],
   };

@@ -289,3 +289,26 @@ export const disclosureSchema = z
   })
   .strict();
 export type DisclosureSummary = z.infer<typeof disclosureSchema>;
+
+/** GET /v1/risk/reserve-adequacy (offchain/portfolio/readReserve.ts). Amounts are base-unit strings, rates WAD. */
+export const reserveAdequacySchema = z
+  .object({
+    block: z.number().int(),
+    rule: z.object({ percentile: z.number(), paths: z.number().int(), days: z.number().int(), baseRate: int }).strict(),
+    insuranceFund: int,
+    target: int,
+    gap: int,
+    covered: z.boolean(),
+    volatility: z.object({ asset: address.nullable(), sigmaDaily: int, calmSigmaDaily: int, multiplier: int }).strict(),
+    turnover: z.object({ total: int, perDay: int, days: z.number().int() }).strict(),
+    proposal: z
+      .object({
+        rate: int,
+        perDay: int,
+        daysToTarget: z.number().int().nullable(),
+        text: z.object({ en: z.string(), "zh-CN": z.string() }).strict(),
+      })
+      .strict(),
+  })
+  .strict();
+export type ReserveAdequacySummary = z.infer<typeof reserveAdequacySchema>;

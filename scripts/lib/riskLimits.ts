@@ -26,4 +26,17 @@ export const PLATFORM_RISK_LIMITS: RiskLimits = {
       maxNotionalPerDay: 500_000n * CNY,
     },
   },
+  // Platform-wide (issue 23): what all indebted accounts hold of a security ≤ 25% of its average daily volume on the
+  // books over 20 days (a liquidation of all of it is a quarter of a day's trading), with 2,000,000 shares a day
+  // assumed while the book's own volume is lower; per sector of the deployment's token list, a value cap.
+  platform: {
+    maxAdvShare: 25n * 10n ** 16n,
+    advDays: 20,
+    minAdvUnits: 2_000_000n,
+    sectorCaps: {
+      financials: 20_000_000n * CNY,
+      technology: 12_000_000n * CNY,
+      industrials: 6_000_000n * CNY,
+    },
+  },
 };

@@ -6,7 +6,14 @@ import type { JsonRpcSigner } from "ethers";
 import type { Browser } from "playwright-core";
 import { ApiClient } from "../../offchain/api";
 import type { Service } from "../../offchain/main";
-import { portfolioChain, readBook, type StressSummary } from "../../offchain/portfolio";
+import {
+  portfolioChain,
+  readBook,
+  reserveOf,
+  stressRun,
+  type ReserveAdequacySummary,
+  type StressSummary,
+} from "../../offchain/portfolio";
 import { MarginEngine__factory } from "../../typechain-types";
 import { startDevChain, type DevChain } from "../helpers/devChain";
 import { CHROMIUM, CNY, E2eStack, SHOTS, launchChromium } from "../helpers/e2eStack";
@@ -191,6 +198,72 @@ describe("risk stress on the real book (e2e)", function () {
     }
   });
 
+  it("GET /v1/risk/reserve-adequacy: the fund's target at the 99th percentile, the gap and a contribution proposal", async () => {
+    const officer = new ApiClient(service.url, service.demoKeys.risk_officer!);
+    const res = await officer.get<ReserveAdequacySummary>("/v1/risk/reserve-adequacy");
+    expect(res.status).to.equal(200);
+    const r = res.body;
+    const stress = (await officer.get<StressSummary>("/v1/risk/stress")).body;
+    expect(r.block).to.equal(stress.block); // the same stress run
+    expect(r.rule).to.deep.equal({ percentile: 0.99, paths: 100, days: 20, baseRate: (5n * 10n ** 14n).toString() });
+    // the nearest-rank 99th percentile of 100 paths is the second largest: never above the stress page's worst 1%
+    const p99Row = stress.scenarios.find((x) => x.id === "monte-carlo-p99")!;
+    expect(BigInt(r.target)).to.be.gte(0n).and.lte(BigInt(p99Row.badDebt));
+    expect(r.insuranceFund).to.equal(stress.book.insuranceFund);
+    const gap = BigInt(r.target) - BigInt(r.insuranceFund);
+    expect(r.gap).to.equal((gap > 0n ? gap : 0n).toString());
+    expect(r.covered).to.equal(r.gap === "0");
+    // loans booked: 50,000 + 20,000 + 15,900 CNY, all today
+    expect(r.turnover).to.deep.equal({
+      total: (85_900n * CNY).toString(),
+      perDay: (85_900n * CNY).toString(),
+      days: 1,
+    });
+    // rate = 5 bp × max(1, σ / σ_calm), rounded up; per day = turnover × rate, rounded down
+    const multiplier = BigInt(r.volatility.multiplier);
+    expect(multiplier).to.be.gte(WAD);
+    const rate = BigInt(r.proposal.rate);
+    expect(rate).to.be.gte(5n * 10n ** 14n);
+    expect(BigInt(r.proposal.perDay)).to.equal((85_900n * CNY * rate) / WAD);
+    const perDay = BigInt(r.proposal.perDay);
+    expect(r.proposal.daysToTarget).to.equal(r.covered ? 0 : Number((BigInt(r.gap) + perDay - 1n) / perDay));
+    expect(r.volatility.asset).to.match(/^0x[0-9a-fA-F]{40}$/);
+    expect(r.proposal.text.en).to.match(r.covered ? /covers/ : /bp of every financed loan/);
+    expect(r.proposal.text["zh-CN"]).to.match(/保险基金/);
+    expect(
+      (await new ApiClient(service.url, service.demoKeys.client).get("/v1/risk/reserve-adequacy")).status,
+    ).to.equal(403);
+    for (const role of ["capital_provider", "operator", "auditor"] as const) {
+      const key = service.demoKeys[role];
+      expect((await new ApiClient(service.url, key!).get("/v1/risk/reserve-adequacy")).status).to.equal(200);
+    }
+    console.log(`      reserve: target ${r.target}, fund ${r.insuranceFund}, gap ${r.gap}, ${r.proposal.text.en}`);
+  });
+
+  it("proposes a contribution when the fund falls short: the real book after a 70% fall of every price", async () => {
+    const chain = portfolioChain(service.chain!);
+    const real = await readBook(chain);
+    // the same accounts, loans, turnover and volatilities, with every price 70% lower: two accounts already owe more than they hold
+    const prices = new Map([...real.book.market.prices].map(([asset, p]) => [asset, (p * 30n) / 100n]));
+    const fallen = { ...real, book: { ...real.book, market: { ...real.book.market, prices } } };
+    const { report } = stressRun(fallen, chain);
+    const r = await reserveOf(fallen, report, chain);
+    // the nearest-rank 99th percentile of the paths' bad debt
+    const losses = [...report.monteCarlo.badDebtByPath].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+    expect(r.target).to.equal(losses[Math.ceil(0.99 * losses.length) - 1].toString());
+    expect(BigInt(r.target)).to.be.gt(0n);
+    const gap = BigInt(r.target) - BigInt(r.insuranceFund);
+    expect(gap).to.be.gt(0n);
+    expect(r.gap).to.equal(gap.toString());
+    expect(r.covered).to.equal(false);
+    const perDay = BigInt(r.proposal.perDay);
+    expect(perDay).to.equal((BigInt(r.turnover.perDay) * BigInt(r.proposal.rate)) / WAD);
+    expect(r.proposal.daysToTarget).to.equal(Number((gap + perDay - 1n) / perDay));
+    expect(r.proposal.text.en).to.match(/^Charge \d+\.\d\d bp of every financed loan .* about \d+ days\.$/);
+    expect(r.proposal.text["zh-CN"]).to.match(/基点计提保险基金/);
+    console.log(`      after a 70% fall: target ${r.target}, gap ${r.gap}; ${r.proposal.text.en}`);
+  });
+
   it("capital-provider page: Risk section shows the scenario table and the stress charts", async function () {
     if (!existsSync(CHROMIUM)) this.skip();
     const browser: Browser = await launchChromium();
@@ -206,9 +279,19 @@ describe("risk stress on the real book (e2e)", function () {
       const table = await page.textContent("#stress tbody");
       expect(table).to.contain("Monte Carlo 99th percentile");
       expect(await page.textContent("#risk-book")).to.contain("3 margin account(s)");
+      await page.waitForFunction(() => (document.getElementById("reserve-proposal")?.textContent ?? "") !== "");
+      expect(await page.textContent("#reserve-adequacy"))
+        .to.contain("99th percentile of 100 paths")
+        .and.contain("gap");
+      expect(await page.textContent("#reserve-proposal")).to.contain("insurance fund");
       expect(await page.locator("#var tbody tr").count()).to.equal(4);
       expect(await page.locator("#stress-charts svg").count()).to.be.greaterThan(3);
       await page.screenshot({ path: path.join(SHOTS, "console-provider-risk.png"), fullPage: true });
+      // The same section in Chinese (the key stays in this tab's session).
+      await page.goto(`${service.url}/console/provider.html`);
+      await page.waitForFunction(() => (document.getElementById("reserve-proposal")?.textContent ?? "") !== "");
+      expect(await page.textContent("#reserve-adequacy")).to.contain("缺口");
+      expect(await page.textContent("#reserve-proposal")).to.contain("保险基金");
     } finally {
       await browser.close();
     }

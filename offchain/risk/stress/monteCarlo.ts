@@ -105,6 +105,8 @@ export interface MonteCarloResult {
   readonly badDebt: MetricDistribution;
   readonly insuranceFundUsed: MetricDistribution;
   readonly capitalPoolLoss: MetricDistribution;
+  /** Each path's bad debt, in path order (what the reserve-adequacy target takes a percentile of). */
+  readonly badDebtByPath: readonly bigint[];
   /** The path with the largest capital pool loss (then bad debt, then liquidation volume), in full. */
   readonly worstPath: ScenarioResult;
 }
@@ -142,6 +144,7 @@ export function runMonteCarlo(
     badDebt: metric((r) => r.badDebt),
     insuranceFundUsed: metric((r) => r.insuranceFundUsed),
     capitalPoolLoss: metric((r) => r.capitalPoolLoss),
+    badDebtByPath: results.map((r) => r.badDebt),
     worstPath,
   };
 }

@@ -176,6 +176,31 @@ export class OrderbookRepository {
     }));
   }
 
+  /**
+   * Units of `instrument` traded since `sinceMs` (one fill per trade: the taker's) and the time of the instrument's
+   * first recorded fill: what the average daily volume is taken from (pre-trade concentration limits).
+   */
+  async volumeSince(instrument: string, sinceMs: number): Promise<{ units: bigint; firstAt: number | undefined }> {
+    const rows = await this.db.query<{ quantity: string | number | bigint }>(
+      "SELECT quantity FROM orderbook_fills WHERE instrument = $1 AND role = 'taker' AND created_at >= $2",
+      [instrument, sinceMs],
+    );
+    let units = 0n;
+    for (const r of rows) units += BigInt(r.quantity);
+    const first = await this.db.query<{ first: string | number | null }>(
+      "SELECT MIN(created_at) AS first FROM orderbook_fills WHERE instrument = $1",
+      [instrument],
+    );
+    const f = first[0]?.first;
+    return { units, firstAt: f === null || f === undefined ? undefined : Number(f) };
+  }
+
+  /** Every account that has traded on the books (from the fills). */
+  async tradingAccounts(): Promise<string[]> {
+    const rows = await this.db.query<{ account: string }>("SELECT DISTINCT account FROM orderbook_fills");
+    return rows.map((r) => r.account);
+  }
+
   /** Queued trades of an instrument in sequence order (JSON bodies). */
   async trades(instrument: string): Promise<Array<{ tradeId: string; seq: number; body: string }>> {
     const rows = await this.db.query<{ trade_id: string; seq: number | string; body: string }>(

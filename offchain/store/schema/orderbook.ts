@@ -94,4 +94,10 @@ INSERT INTO orderbook_nonces (account, nonce, order_id)
   }, order_id FROM orderbook_orders WHERE true ORDER BY order_id
   ON CONFLICT (account, nonce) DO NOTHING;`,
   },
+  {
+    capability: "orderbook",
+    version: 4,
+    description: "fills by instrument and time: the average daily volume the platform's concentration limits read",
+    up: () => `CREATE INDEX orderbook_fills_by_instrument ON orderbook_fills (instrument, created_at);`,
+  },
 ];

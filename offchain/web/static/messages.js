@@ -206,6 +206,9 @@ export const MESSAGES = {
     "provider.col.by": "提交人",
     "provider.nothingScheduled": "暂无待生效变更。",
     "provider.riskH": "风险：真实账簿的压力测试",
+    "provider.reserveH": "保障基金充足性",
+    "provider.reserveTarget":
+      "目标（{paths} 条路径压力损失的第 {percentile} 百分位）：{target}；基金：{fund}；缺口：{gap}",
     "provider.riskBook":
       "区块 {block} 共 {accounts} 个保证金账户：抵押品 {collateral}，负债 {debt}，保障基金 {fund}。蒙特卡洛：{paths} 条路径 × {days} 天，其中 {bad} 条出现坏账（该行为第 99 百分位）。",
     "provider.col.scenario": "情景",
@@ -514,6 +517,9 @@ export const MESSAGES = {
     "provider.col.by": "Scheduled by",
     "provider.nothingScheduled": "Nothing scheduled.",
     "provider.riskH": "Risk: stress tests on the real book",
+    "provider.reserveH": "Reserve adequacy of the insurance fund",
+    "provider.reserveTarget":
+      "Target (stress loss at the {percentile}th percentile of {paths} paths): {target}; fund: {fund}; gap: {gap}",
     "provider.riskBook":
       "{accounts} margin account(s) at block {block}: collateral {collateral}, debt {debt}, insurance fund {fund}. Monte Carlo: {paths} paths × {days} days, {bad} with bad debt (row: 99th percentile).",
     "provider.col.scenario": "Scenario",

@@ -13,7 +13,7 @@ import {
   showError,
   showUpdated,
 } from "./common.js";
-import { applyI18n, dateTime, has, t } from "./i18n.js";
+import { applyI18n, currentLang, dateTime, has, t } from "./i18n.js";
 
 applyI18n();
 
@@ -238,6 +238,22 @@ async function refreshProviders(cash) {
   if (classes) await section("/v1/providers/me", (m) => renderMine(m, classes, cash));
 }
 
+/** Reserve adequacy: GET /v1/risk/reserve-adequacy (the same stress run; the proposal in the page's language). */
+function renderReserve(r, cash) {
+  const money = (v) => `${amount(v, cash.decimals)} ${cash.symbol}`;
+  setText(
+    "reserve-adequacy",
+    t("provider.reserveTarget", {
+      percentile: r.rule.percentile * 100,
+      paths: r.rule.paths,
+      target: money(r.target),
+      fund: money(r.insuranceFund),
+      gap: money(r.gap),
+    }),
+  );
+  setText("reserve-proposal", r.proposal.text[currentLang()] ?? r.proposal.text.en);
+}
+
 let stressBlock = -1;
 
 function render(p) {
@@ -315,6 +331,7 @@ async function refresh() {
       const s = await apiGet("/v1/risk/stress");
       stressBlock = s.block;
       renderStress(s);
+      renderReserve(await apiGet("/v1/risk/reserve-adequacy"), s.cashToken);
     }
     await refreshProviders(p.cashToken);
   } catch (err) {

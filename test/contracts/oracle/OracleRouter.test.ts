@@ -6,6 +6,18 @@ import { deployCoreFixture } from "../../helpers/fixtures";
 import { feedPrice, oracleParams, routerPrice, useSettableFeeds } from "../../helpers/oracle";
 import { SettableAggregatorV3__factory, type SettableAggregatorV3 } from "../../../typechain-types";
 
+/** ⌊√x⌋ by Newton's method on bigints (the reference for the router's recorded σ). */
+function sqrtFloor(x: bigint): bigint {
+  if (x < 2n) return x;
+  let y = x;
+  let z = (x >> 1n) + 1n;
+  while (z < y) {
+    y = z;
+    z = (x / z + z) >> 1n;
+  }
+  return y;
+}
+
 enum Status {
   Safe,
   Stale,
@@ -212,6 +224,13 @@ describe("OracleRouter", () => {
       const dt = Number((await feeds.mbBANK.getRoundData(2n))[3] - (await feeds.mbBANK.getRoundData(1n))[3]);
       const expected = Math.log(0.5) ** 2 * (86_400 / Math.max(1, dt));
       expect(Number(await router.volatility(bankAddr)) / 1e18).to.be.closeTo(Math.sqrt(expected), 1e-9);
+      // σ is recorded beside the variance when the round is absorbed: exactly ⌊√(variance · 1e18)⌋, what quotes and
+      // volatility() return without computing a root at every read.
+      const state = await router.assetState(bankAddr);
+      const root = sqrtFloor(state.variance * 10n ** 18n);
+      expect(state.volatility).to.equal(root);
+      expect(await router.volatility(bankAddr)).to.equal(root);
+      expect((await router.quotes([bankAddr]))[0].volatility).to.equal(root);
     });
 
     it("refuses a reset when it is not tripped", async () => {

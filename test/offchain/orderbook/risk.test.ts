@@ -14,6 +14,7 @@ import {
   Side,
   TimeInForce,
 } from "../../../offchain/orderbook";
+import { rejectMessages } from "../../../offchain/orderbook/rejectMessages";
 
 /** Omit distributed over the command union. */
 type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
@@ -311,6 +312,106 @@ describe("orderbook: pre-trade risk", function () {
       expect(risk.check("BANK", { kind: "modify", id: 1, account: "alice", qty: 150 }, 1_000)).to.equal(
         RejectCode.KycNotVerified,
       );
+    });
+  });
+
+  describe("platform-wide concentration (issue 23)", function () {
+    // A quarter of the average daily volume per security; 100,000 shares a day assumed while the book's is lower;
+    // financials capped at 3,000,000 CNY across all indebted accounts.
+    const PLATFORM: RiskLimits = {
+      ...LIMITS,
+      platform: {
+        maxAdvShare: WAD / 4n,
+        advDays: 20,
+        minAdvUnits: 100_000n,
+        sectorCaps: { financials: 3_000_000n * CNY },
+      },
+    };
+    const indebted = (positions: Array<[string, bigint]>, debt = 50_000n * CNY) =>
+      account({ chain: { cash: 500_000n * CNY, debt, positions: new Map(positions) } });
+
+    it("caps what all indebted accounts hold of a security at the share of its ADV, counting this order and open buys", function () {
+      const { state, buy } = setup(PLATFORM);
+      state.setAccount("alice", indebted([]));
+      state.setAccount("bob", indebted([["BANK", 20_000n]])); // other indebted accounts hold 20,000 + 5,000
+      state.setAccount("carol", indebted([["BANK", 5_000n]]));
+      state.setAccount("dave", account({ chain: { cash: 0n, debt: 0n, positions: new Map([["BANK", 90_000n]]) } }));
+      // cap: 100,000 (the floor) × 25% = 25,000 shares; dave holds without debt, so he does not count
+      expect(buy(1)).to.equal(RejectCode.PlatformVolumeLimit);
+      state.setAccount("carol", indebted([["BANK", 4_900n]]));
+      expect(buy(1)).to.equal(null); // 20,000 + 4,900 + 100 = 25,000: at the cap
+      expect(buy(1)).to.equal(RejectCode.PlatformVolumeLimit); // the open buy counts
+      // the book's own volume raises the cap once it is above the floor: 200,000 a day → 50,000
+      state.setAverageDailyVolume("BANK", 200_000n);
+      expect(buy(250)).to.equal(null);
+      expect(buy(1)).to.equal(RejectCode.PlatformVolumeLimit);
+    });
+
+    it("never limits an account without debt, nor a sale", function () {
+      const { state, buy, submit } = setup(PLATFORM);
+      state.setAccount("bob", indebted([["BANK", 30_000n]])); // already above the cap
+      state.setAccount("alice", account({ chain: { cash: 500_000n * CNY, debt: 0n, positions: new Map() } }));
+      expect(buy(10)).to.equal(null);
+      state.setAccount("alice", indebted([["BANK", 1_000n]]));
+      expect(
+        submit("BANK", {
+          kind: "limit",
+          account: "alice",
+          side: Side.Sell,
+          price: 1_000,
+          qty: 5,
+          tif: TimeInForce.GTC,
+        }),
+      ).to.equal(null);
+      expect(buy(1)).to.equal(RejectCode.PlatformVolumeLimit);
+    });
+
+    it("caps a sector's value across its securities and all indebted accounts", function () {
+      const { state, buy } = setup(PLATFORM);
+      state.setAverageDailyVolume("BANK", 10_000_000n);
+      state.setAverageDailyVolume("INS", 10_000_000n);
+      state.setAccount("alice", indebted([]));
+      // 200,000 INS and 99,900 BANK at 10 CNY: 2,999,000 CNY of financials
+      state.setAccount("bob", indebted([["INS", 200_000n]]));
+      state.setAccount("carol", indebted([["BANK", 99_900n]]));
+      expect(buy(1)).to.equal(null); // one lot of 100 shares more: 3,000,000, at the cap
+      expect(buy(1, 1_000, "INS")).to.equal(RejectCode.PlatformSectorLimit);
+      expect(buy(1, 1_000, "TECH")).to.equal(null); // another sector, no cap
+    });
+
+    it("has an English and a Simplified Chinese message for every pre-trade refusal, naming the instrument", function () {
+      const codes = [
+        RejectCode.KycNotVerified,
+        RejectCode.MarginStateBlocksRisk,
+        RejectCode.BalanceFrozen,
+        RejectCode.InsufficientInitialMargin,
+        RejectCode.InsufficientBalance,
+        RejectCode.BorrowingPaused,
+        RejectCode.LeverageLimit,
+        RejectCode.InstrumentExposureLimit,
+        RejectCode.SectorExposureLimit,
+        RejectCode.AccountExposureLimit,
+        RejectCode.PlatformVolumeLimit,
+        RejectCode.PlatformSectorLimit,
+        RejectCode.DailyOrderLimit,
+        RejectCode.DailyNotionalLimit,
+        RejectCode.OrderRateLimit,
+        RejectCode.PriceBand,
+        RejectCode.OracleUnavailable,
+      ];
+      for (const code of codes) {
+        const m = rejectMessages(code, "mbBANK");
+        expect(m, code).to.not.equal(undefined);
+        expect(m!.en, code).to.match(/^[A-Z].*\.$/);
+        expect(m!["zh-CN"], code).to.match(/[\u4e00-\u9fff]/);
+        expect(m!["zh-CN"], code).to.not.include("{instrument}");
+      }
+      expect(rejectMessages(RejectCode.PlatformVolumeLimit, "mbBANK")!.en)
+        .to.include("mbBANK")
+        .and.include("average daily volume");
+      expect(rejectMessages(RejectCode.PlatformVolumeLimit, "mbBANK")!["zh-CN"])
+        .to.include("mbBANK")
+        .and.include("日均成交量");
     });
   });
 });

@@ -8,6 +8,7 @@ describe("public surfaces of the portfolio read model and the web console", func
     expect(Object.keys(portfolio).sort()).to.deep.equal([
       "EPOCHS_SHOWN",
       "PRICE_STATUSES",
+      "RESERVE_RULE",
       "STRESS_RUN",
       "accountSummarySchema",
       "poolSummarySchema",
@@ -18,7 +19,10 @@ describe("public surfaces of the portfolio read model and the web console", func
       "readBook",
       "readPool",
       "readStress",
+      "reserveAdequacySchema",
+      "reserveOf",
       "stressOf",
+      "stressRun",
       "stressSummarySchema",
     ]);
     expect(Object.keys(web).sort()).to.deep.equal([

@@ -100,6 +100,34 @@ for (const engine of ENGINES) {
       expect(await store.projections.balance("0xtoken", "0xalice")).to.equal(2n ** 255n);
     });
 
+    it("sums an instrument's traded units since a time and lists the accounts that traded (concentration limits)", async function () {
+      const fill = (tradeId: string, role: "maker" | "taker", account: string, quantity: bigint, seq: number) => ({
+        tradeId,
+        role,
+        account,
+        orderId: seq,
+        instrument: "VOL",
+        side: role === "taker" ? ("buy" as const) : ("sell" as const),
+        price: 10_000_000n,
+        quantity,
+        seq,
+        idx: 1,
+      });
+      expect(await store.orderbook.volumeSince("VOL", 0)).to.deep.equal({ units: 0n, firstAt: undefined });
+      await store.orderbook.recordFills(
+        [fill("v-1", "taker", "0xa1", 300n, 1), fill("v-1", "maker", "0xb1", 300n, 1)],
+        1_000,
+      );
+      await store.orderbook.recordFills(
+        [fill("v-2", "taker", "0xb1", 2n ** 70n, 2), fill("v-2", "maker", "0xc1", 2n ** 70n, 2)],
+        5_000,
+      );
+      // one fill per trade (the taker's), amounts beyond 64 bits exactly, from the given time on
+      expect(await store.orderbook.volumeSince("VOL", 0)).to.deep.equal({ units: 300n + 2n ** 70n, firstAt: 1_000 });
+      expect(await store.orderbook.volumeSince("VOL", 2_000)).to.deep.equal({ units: 2n ** 70n, firstAt: 1_000 });
+      expect(await store.orderbook.tradingAccounts()).to.include.members(["0xa1", "0xb1", "0xc1"]);
+    });
+
     it("accepts a nonce once per key and refuses its replay", async function () {
       const exp = Date.now() + 60_000;
       expect(await store.nonces.use("key-a", "n-1", exp)).to.equal(true);
