@@ -181,6 +181,15 @@ describe("web console in headless Chromium (e2e)", function () {
     expect(await page.textContent("#reserve-chart svg")).to.contain("epoch 2");
     expect(await page.locator("#reserves tbody tr").count()).to.equal(8);
     expect(await page.textContent("#bad-debt tbody")).to.contain("No bad debt recorded");
+    // The share classes (public), the scheduled changes and the 30-day forecast (issue 19).
+    await page.waitForSelector("#forecast-chart svg", { timeout: 15_000 });
+    expect(await page.locator("#class-table tbody tr").count()).to.equal(2);
+    expect(await page.textContent("#class-table tbody")).to.contain("Junior (first loss)");
+    expect(await page.textContent("#book-line")).to.match(/utilisation 5\.\d\d%/);
+    expect(await page.textContent("#scheduled-table tbody")).to.contain("Nothing scheduled");
+    expect(await page.textContent("#forecast-line")).to.contain("no shortfall under stress");
+    // The demo capital-provider key is a staff key (no address): its own position is not shown.
+    expect(await page.isHidden("#mine")).to.equal(true);
     await page.screenshot({ path: path.join(SHOTS, "console-provider.png"), fullPage: true });
     await page.close();
   });
