@@ -85,6 +85,7 @@ describe("npm start + npm run demo, restarted in the middle (e2e)", function () 
   it("left the state the narration describes: warning, margin call, liquidation, default, statement, proof", async () => {
     for (const line of [
       /state Warning/,
+      /mbBANK: maintenance [\d.]+% → [\d.]+%, max leverage [\d.]+× → [\d.]+× \(volatility-linked margin\)/,
       /keeper notice: warning/,
       /state MarginCall/,
       /keeper notice: margin_call, deadline/,

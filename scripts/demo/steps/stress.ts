@@ -2,7 +2,7 @@ import { formatUnits } from "ethers";
 import { PRICE_STATUSES, type AccountSummary } from "../../../offchain/portfolio";
 import { settlementDomain, signOrder, type SignedOrderFields } from "../../../offchain/settlement/orders";
 import { MarginEngine__factory, OracleRouter__factory, TrancheVault__factory } from "../../../typechain-types";
-import { DemoError, cny, count, price, until } from "../../lib/demoPlatform";
+import { DemoError, cny, count, pct, price, until } from "../../lib/demoPlatform";
 import { TICK, PORTFOLIO } from "../plan";
 import { say, heading } from "../narration";
 import type { DemoRun } from "../run";
@@ -13,6 +13,7 @@ export async function fallTo(run: DemoRun, n: number, target: "Warning" | "Margi
   const reached = (a: AccountSummary): boolean =>
     target === "Warning" ? a.state !== "Healthy" : a.state === "MarginCall" || a.state === "Liquidatable";
   let a = await run.d.account("clientA");
+  const before = a;
   for (let i = 0; i < 16 && !reached(a); i++) {
     // Equity scales with the collateral's value; so do the lines. Aim between the two lines that bound `target`.
     const [upper, lower] =
@@ -37,6 +38,20 @@ export async function fallTo(run: DemoRun, n: number, target: "Warning" | "Margi
   }
   if (!reached(a)) throw new DemoError(`the account did not reach ${target}: ${a.state}`);
   run.describe(a);
+  // The dynamic margin at work: the router's volatility rose with the fall, so maintenance rose and the leverage
+  // the engine allows (1 / initial margin) fell, asset by asset.
+  const leverage = (im: string): string => {
+    const hundredths = 10n ** 20n / BigInt(im);
+    return `${hundredths / 100n}.${(hundredths % 100n).toString().padStart(2, "0")}×`;
+  };
+  for (const p of a.positions) {
+    const was = before.positions.find((x) => x.token.symbol === p.token.symbol);
+    if (!was) continue;
+    say(
+      `  ${p.token.symbol}: maintenance ${pct(was.maintenanceMargin)} → ${pct(p.maintenanceMargin)}, ` +
+        `max leverage ${leverage(was.initialMargin)} → ${leverage(p.initialMargin)} (volatility-linked margin)`,
+    );
+  }
   const kind = target === "Warning" ? "warning" : "margin_call";
   const notice = await until(`the keeper's ${kind} notice`, async () =>
     (await run.notices()).find((x) => x.kind === kind),
