@@ -5,7 +5,7 @@ import type { Capability } from "../service/capability";
 import { DEV_KEYS } from "../shared/config";
 import type { Job } from "../shared/jobs";
 import { PROVIDER_CONTRACTS, providersChain } from "./chain";
-import type { ForecastSources, LiveAgreement } from "./readForecast";
+import { readForecast, type ForecastSources, type LiveAgreement } from "./readForecast";
 import { providerRoutes } from "./routes";
 import { SERVE_ERROR_INTERFACES, serveDueRedemptions } from "./serveQueue";
 
@@ -58,9 +58,32 @@ export const providersCapability: Capability = {
         run: () => serveDueRedemptions({ chain: pc, sender, maxSteps: config.providers.queueMaxSteps, log: plog }),
       });
     }
+    // The forecast job: every ten minutes, the 30-day forecast; a stressed shortfall is a warning for the risk
+    // officer (the log, and the capability's facts in GET /v1/status).
+    let lastForecast: Record<string, unknown> | undefined;
+    const pcForecast = providersChain(chain!);
+    jobs.push({
+      name: "cash-flow-forecast",
+      intervalMs: 600_000,
+      timeoutMs: 120_000,
+      run: async () => {
+        const f = await readForecast(pcForecast, sources);
+        lastForecast = {
+          block: f.block,
+          minCash: f.minCash.toString(),
+          minStressedCash: f.minStressedCash.toString(),
+          firstStressedShortfall: f.firstStressedShortfall,
+          closedDays: f.closedDays.length,
+        };
+        if (f.firstStressedShortfall)
+          plog.warn("cash-flow forecast: the pool runs short under stress", { ...lastForecast });
+        else plog.info("cash-flow forecast", { ...lastForecast });
+      },
+    });
     return {
       routes: [providerRoutes({ chain, forecast: sources })],
       jobs,
+      status: () => (lastForecast ? { cashFlowForecast: lastForecast } : {}),
       partial: key ? undefined : "no queue server key: due redemptions wait for anyone to call serveQueue",
     };
   },

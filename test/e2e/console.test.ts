@@ -190,6 +190,11 @@ describe("web console in headless Chromium (e2e)", function () {
     expect(await page.textContent("#forecast-line")).to.contain("no shortfall under stress");
     // The demo capital-provider key is a staff key (no address): its own position is not shown.
     expect(await page.isHidden("#mine")).to.equal(true);
+    // The forecast job ran at start-up: its last figures are in the service's status.
+    const status = await new ApiClient(service.url).get<{
+      cashFlowForecast?: { firstStressedShortfall: string | null };
+    }>("/v1/status");
+    expect(status.body.cashFlowForecast, JSON.stringify(status.body)).to.deep.include({ firstStressedShortfall: null });
     await page.screenshot({ path: path.join(SHOTS, "console-provider.png"), fullPage: true });
     await page.close();
   });
