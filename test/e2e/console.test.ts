@@ -191,7 +191,7 @@ describe("web console in headless Chromium (e2e)", function () {
     // The demo capital-provider key is a staff key (no address): its own position is not shown.
     expect(await page.isHidden("#mine")).to.equal(true);
     // The forecast job ran at start-up: its last figures are in the service's status.
-    const status = await new ApiClient(service.url).get<{
+    const status = await new ApiClient(service.url, service.demoKeys.risk_officer).get<{
       cashFlowForecast?: { firstStressedShortfall: string | null };
     }>("/v1/status");
     expect(status.body.cashFlowForecast, JSON.stringify(status.body)).to.deep.include({ firstStressedShortfall: null });
