@@ -1,6 +1,29 @@
 import { MarginEngine__factory, OracleRouter__factory, SettlementHub__factory } from "../../typechain-types";
-import type { EngineAssetRisk } from "../orderbook/engineMargin";
 import type { ChainGateway } from "./gateway";
+
+/** OracleRouter.PriceStatus. */
+export enum PriceStatus {
+  Safe = 0,
+  Stale = 1,
+  Deviating = 2,
+  CircuitBroken = 3,
+  Closed = 4,
+  Unset = 5,
+}
+
+/** One listed asset as the engine values it, read at one block (the inputs of offchain/orderbook/engineMargin.ts). */
+export interface EngineAssetRisk {
+  /** OracleRouter price, 18 decimals of cash per whole token. */
+  readonly price: bigint;
+  readonly status: PriceStatus;
+  /** MarginEngine.assetConfig: haircut (WAD) and scale = 10**(assetDecimals + 18 − cashDecimals). */
+  readonly haircut: bigint;
+  readonly scale: bigint;
+  /** MarginEngine.assetMargins: the initial margin (WAD) at the router's current volatility. */
+  readonly initialMargin: bigint;
+  /** MarginEngine.borrowingPaused: new risk refused for accounts holding it. */
+  readonly borrowPaused: boolean;
+}
 
 /** What the order gateway reads from the chain: the hub's EIP-712 domain and its live trading keys. */
 export interface OrderbookChain {

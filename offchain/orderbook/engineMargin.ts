@@ -1,3 +1,5 @@
+import { PriceStatus, type EngineAssetRisk } from "../chain/orderbookChain";
+
 /**
  * The MarginEngine's initial-margin rule, replicated bit for bit for pre-trade risk (issue 23, "one risk model"):
  * what `MarginEngine.checkInitialMargin` answers after a trade settles, and which party of a trade the engine checks
@@ -16,31 +18,10 @@
  * is not Safe).
  */
 
+// The asset inputs are read from the chain (offchain/chain/orderbookChain.ts owns their shape).
+export { PriceStatus, type EngineAssetRisk };
+
 const WAD = 10n ** 18n;
-
-/** OracleRouter.PriceStatus. */
-export enum PriceStatus {
-  Safe = 0,
-  Stale = 1,
-  Deviating = 2,
-  CircuitBroken = 3,
-  Closed = 4,
-  Unset = 5,
-}
-
-/** One listed asset as the engine values it, read at one block. */
-export interface EngineAssetRisk {
-  /** OracleRouter price, 18 decimals of cash per whole token. */
-  readonly price: bigint;
-  readonly status: PriceStatus;
-  /** MarginEngine.assetConfig: haircut (WAD) and scale = 10**(assetDecimals + 18 − cashDecimals). */
-  readonly haircut: bigint;
-  readonly scale: bigint;
-  /** MarginEngine.assetMargins: the initial margin (WAD) at the router's current volatility. */
-  readonly initialMargin: bigint;
-  /** MarginEngine.borrowingPaused: new risk refused for accounts holding it. */
-  readonly borrowPaused: boolean;
-}
 
 /** An account's balances as the engine will hold them after the trade (base units). */
 export interface EngineAccountState {
