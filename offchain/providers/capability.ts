@@ -32,6 +32,9 @@ export const providersCapability: Capability = {
       stressLossWad: async () => {
         const pc = portfolioChain(chain!);
         const book = await readBook(pc);
+        // Nothing lent, or nothing held that could fall: no stress loss (and no market for the stress engine).
+        const accounts = book.book.accounts;
+        if (accounts.every((a) => a.debt === 0n) || accounts.every((a) => a.positions.length === 0)) return 0n;
         const s = stressOf(book, pc);
         const debt = BigInt(s.book.debt);
         if (debt === 0n) return 0n;
