@@ -254,6 +254,8 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     keeper = new Keeper({
       store,
       provider: chain.provider,
+      signer: chain.signer(config.keeper.signerKey),
+      retry: chain.retry,
       deployment: chain.deployment,
       settings: config.keeper,
       log: log.child({ component: "keeper" }),

@@ -7,6 +7,7 @@ import path from "node:path";
 import { JsonRpcProvider, type JsonRpcSigner } from "ethers";
 import type { CollateralToken, MarginEngine } from "../../../typechain-types";
 import { ApiClient } from "../../../offchain/api";
+import { rawSigner } from "../../../offchain/chain";
 import { Keeper, DEFAULT_KEEPER_SETTINGS, State, type KeeperSettings } from "../../../offchain/keeper";
 import { startService, type Service } from "../../../offchain/main";
 import { DEV_KEYS, parseConfig } from "../../../offchain/shared/config";
@@ -252,7 +253,14 @@ describe("keeper (real hardhat node)", function () {
     let store: Store;
     let provider: JsonRpcProvider;
     const newKeeper = (): Keeper =>
-      new Keeper({ store, provider, deployment: dev.record, settings: keeperSettings(), log: silentLogger });
+      new Keeper({
+        store,
+        provider,
+        signer: rawSigner(DEV_KEYS.keeperKey),
+        deployment: dev.record,
+        settings: keeperSettings(),
+        log: silentLogger,
+      });
 
     before(async function () {
       await service.keeper!.stop();
