@@ -28,7 +28,11 @@ export interface BatchValuation {
 
 const VIEW = MarginEngine__factory.createInterface().getFunction("accountView")!.outputs[0];
 const FIELDS = VIEW.components!.map((c) => c.name);
-const RESULT = [ParamType.from(`${VIEW.format("sighash")}[]`), ParamType.from("uint256[]"), ParamType.from("uint256[]")];
+const RESULT = [
+  ParamType.from(`${VIEW.format("sighash")}[]`),
+  ParamType.from("uint256[]"),
+  ParamType.from("uint256[]"),
+];
 const LENS = new MarginBatchLens__factory();
 
 /**

@@ -660,13 +660,19 @@ export class Keeper {
    */
   private async readMany(accounts: string[]): Promise<(AccountSnapshot | undefined)[]> {
     this.metrics.reads += accounts.length;
-    const contracts = { engine: this.deps.deployment.contracts.MarginEngine, router: this.deps.deployment.contracts.OracleRouter };
+    const contracts = {
+      engine: this.deps.deployment.contracts.MarginEngine,
+      router: this.deps.deployment.contracts.OracleRouter,
+    };
     try {
       const batch = await valueAccounts(this.deps.provider, contracts, accounts, this.assets, this.retry);
       return batch.accounts.map((v) => this.snapshot(v, batch.prices));
     } catch (err) {
       if (accounts.length === 1) {
-        this.deps.log.warn("account read failed", { account: accounts[0], err: String((err as Error)?.message ?? err) });
+        this.deps.log.warn("account read failed", {
+          account: accounts[0],
+          err: String((err as Error)?.message ?? err),
+        });
         return [undefined];
       }
       if (isTransient(err) || isAppError(err, "CHAIN_UNAVAILABLE")) throw err;

@@ -246,7 +246,10 @@ export class Liquidator {
     if (maxFeePerGas !== undefined && price > maxFeePerGas)
       return [{ kind: "policy", accounts, reason: `fee ${price} above cap ${maxFeePerGas}` }];
     const first = items.reduce((m, i) => (i.trigger.at < m.at ? i.trigger : m), items[0].trigger);
-    const trigger = { at: first.at, reason: items.length > 1 ? `batch of ${items.length}: ${first.reason}` : first.reason };
+    const trigger = {
+      at: first.at,
+      reason: items.length > 1 ? `batch of ${items.length}: ${first.reason}` : first.reason,
+    };
     const sent = await this.exclusive(() => this.journalAndSend(items, maxSegments, trigger, data, gasLimit, fee));
     if (sent.kind === "busy") return [{ kind: "busy", accounts }];
     return [{ kind: "sent", intent: sent.intent, accounts, gas: gasLimit, settled: sent.settled }];

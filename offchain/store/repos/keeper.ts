@@ -167,10 +167,10 @@ export class KeeperRepository {
       ],
     );
     if (n !== 1) return false;
-    const rows = await this.db.query<{ id: unknown }>(`SELECT id FROM keeper_intents WHERE signer = $1 AND nonce = $2`, [
-      i.signer.toLowerCase(),
-      i.nonce,
-    ]);
+    const rows = await this.db.query<{ id: unknown }>(
+      `SELECT id FROM keeper_intents WHERE signer = $1 AND nonce = $2`,
+      [i.signer.toLowerCase(), i.nonce],
+    );
     const id = Number(rows[0].id);
     for (const m of members) {
       const added = await this.db.run(
@@ -242,7 +242,9 @@ export class KeeperRepository {
        JOIN keeper_intents i ON i.id = m.intent_id WHERE m.account = $1 ORDER BY m.epoch DESC LIMIT 1`,
       [account.toLowerCase()],
     );
-    return rows[0] ? { ...intent(rows[0]), account: String(rows[0].m_account), epoch: Number(rows[0].m_epoch) } : undefined;
+    return rows[0]
+      ? { ...intent(rows[0]), account: String(rows[0].m_account), epoch: Number(rows[0].m_epoch) }
+      : undefined;
   }
 
   async maxNonce(signer: string): Promise<number | null> {

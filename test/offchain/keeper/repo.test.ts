@@ -114,7 +114,9 @@ for (const engine of ["sqlite", "postgres"] as const) {
           [c, "liquidated"],
         ]),
       );
-      expect((await store.keeper.intentAccounts(seenFromB.id)).map((m) => [m.account, m.epoch, m.outcome])).to.deep.equal([
+      expect(
+        (await store.keeper.intentAccounts(seenFromB.id)).map((m) => [m.account, m.epoch, m.outcome]),
+      ).to.deep.equal([
         [a, 1, "liquidated"],
         [c, 1, "liquidated"],
         [b, 2, "skipped"],
