@@ -1,12 +1,10 @@
-import { AbiCoder, ParamType, type Provider } from "ethers";
-import { MarginBatchLens__factory, MarginEngine__factory } from "../../typechain-types";
+import { getBytes, type Provider } from "ethers";
+import { MarginBatchLens__factory } from "../../typechain-types";
 import { withRetry, type RetryOptions } from "./retry";
 
-/** The fields of IMarginEngine.AccountView the keeper and dashboards use (the engine's own figures). */
+/** The fields of IMarginEngine.AccountView the keeper uses (the engine's own figures), with the engine balances. */
 export interface AccountValuation {
   account: string;
-  cash: bigint;
-  debt: bigint;
   positionValue: bigint;
   equity: bigint;
   maintenanceReq: bigint;
@@ -23,23 +21,23 @@ export interface BatchValuation {
   accounts: AccountValuation[];
   /** asset (lower case) → the router's price (18 dec), 0 when it has none (the cash token). */
   prices: Map<string, bigint>;
-  blockTag: number | "latest";
 }
 
-const VIEW = MarginEngine__factory.createInterface().getFunction("accountView")!.outputs[0];
-const FIELDS = VIEW.components!.map((c) => c.name);
-const RESULT = [
-  ParamType.from(`${VIEW.format("sighash")}[]`),
-  ParamType.from("uint256[]"),
-  ParamType.from("uint256[]"),
-];
 const LENS = new MarginBatchLens__factory();
+/** EIP-170: a constructor may return at most this many bytes (the lens's answer is its "code"). */
+const MAX_RETURN = 24_576;
+
+/** Most accounts one lens call can value with `assets` listed assets (its packed answer stays under EIP-170). */
+export function lensCapacity(assets: number): number {
+  return Math.floor((MAX_RETURN - 32 * assets) / (90 + 16 * assets));
+}
 
 /**
  * Values `accounts` with the engine's accountView, their engine balances of `assets` and the router's prices, all at
  * one block, in ONE eth_call: the creation code of MarginBatchLens (never deployed) runs as a call without `to` and
- * returns the answer. About 80,000–100,000 gas per one-security account, so a call of 200 accounts stays inside a
- * node's default eth_call gas cap (the block gas limit, 30,000,000 on hardhat). Transient RPC failures are retried.
+ * returns the packed answer. At most `lensCapacity(assets.length)` accounts per call (≈ 150 with four assets), about
+ * 90,000 gas each for a one-security account, inside a node's default eth_call gas cap. Transient RPC failures are
+ * retried; a revert (an account whose view reverts) passes through.
  */
 export async function valueAccounts(
   provider: Provider,
@@ -50,34 +48,43 @@ export async function valueAccounts(
   blockTag: number | "latest" = "latest",
 ): Promise<BatchValuation> {
   const tx = await LENS.getDeployTransaction(contracts.engine, contracts.router, accounts, assets);
-  const ret = await withRetry(() => provider.call({ data: tx.data, blockTag }), retry);
-  const [views, balances, prices] = AbiCoder.defaultAbiCoder().decode(RESULT, ret) as unknown as [
-    unknown[][],
-    bigint[],
-    bigint[],
-  ];
+  const bytes = getBytes(await withRetry(() => provider.call({ data: tx.data, blockTag }), retry));
+  let at = 0;
+  const take = (width: number): bigint => {
+    let v = 0n;
+    for (let k = 0; k < width; k++) v = (v << 8n) | BigInt(bytes[at + k]);
+    at += width;
+    return v;
+  };
   const lowerAssets = assets.map((a) => a.toLowerCase());
-  const out: AccountValuation[] = views.map((v, i) => {
-    const f = (name: string): unknown => v[FIELDS.indexOf(name)];
-    const held = new Map<string, bigint>();
-    lowerAssets.forEach((a, j) => {
-      const units = balances[i * assets.length + j];
-      if (units > 0n) held.set(a, units);
-    });
+  const prices = new Map(lowerAssets.map((a) => [a, take(32)]));
+  const out: AccountValuation[] = accounts.map((account) => {
+    const state = Number(take(1));
+    const pricesSafe = take(1) === 1n;
+    const callDeadline = Number(take(8));
+    const rawEquity = take(16);
+    const equity = rawEquity >= 1n << 127n ? rawEquity - (1n << 128n) : rawEquity;
+    const positionValue = take(16);
+    const maintenanceReq = take(16);
+    const warningLine = take(16);
+    const hardLine = take(16);
+    const balances = new Map<string, bigint>();
+    for (const a of lowerAssets) {
+      const units = take(16);
+      if (units > 0n) balances.set(a, units);
+    }
     return {
-      account: accounts[i].toLowerCase(),
-      cash: f("cash") as bigint,
-      debt: f("debt") as bigint,
-      positionValue: f("positionValue") as bigint,
-      equity: f("equity") as bigint,
-      maintenanceReq: f("maintenanceReq") as bigint,
-      warningLine: f("warningLine") as bigint,
-      hardLine: f("hardLine") as bigint,
-      state: Number(f("state")),
-      callDeadline: Number(f("callDeadline")),
-      pricesSafe: f("pricesSafe") as boolean,
-      balances: held,
+      account: account.toLowerCase(),
+      state,
+      pricesSafe,
+      callDeadline,
+      equity,
+      positionValue,
+      maintenanceReq,
+      warningLine,
+      hardLine,
+      balances,
     };
   });
-  return { accounts: out, prices: new Map(lowerAssets.map((a, j) => [a, prices[j]])), blockTag };
+  return { accounts: out, prices };
 }

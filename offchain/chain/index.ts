@@ -11,4 +11,4 @@ export { decodeRevert, revertData } from "./revert";
 export { kycRegistryWriter } from "./kycRegistryWriter";
 export { chainHealthProbe, type ChainHealth } from "./health";
 export { rawSigner, type RawSigner, type CallToSign } from "./signer";
-export { valueAccounts, type AccountValuation, type BatchValuation } from "./batchRead";
+export { lensCapacity, valueAccounts, type AccountValuation, type BatchValuation } from "./batchRead";

@@ -9,7 +9,14 @@ import {
   type MarginEngine,
   type OracleRouter,
 } from "../../typechain-types";
-import { isTransient, valueAccounts, withRetry, type AccountValuation, type RetryOptions } from "../chain";
+import {
+  isTransient,
+  lensCapacity,
+  valueAccounts,
+  withRetry,
+  type AccountValuation,
+  type RetryOptions,
+} from "../chain";
 import { isAppError } from "../shared/errors";
 import type { InstanceClaim } from "../shared/instance";
 import type { Override } from "../store";
@@ -45,6 +52,8 @@ export interface KeeperMetrics {
   /** liquidateMany transactions sent, and accounts a mined batch skipped (cured meanwhile, cap reached…). */
   batchesSent: number;
   accountsSkipped: number;
+  /** Liquidatable accounts held back because every asset they hold has its seizure cap used up in this window. */
+  heldByCap: number;
   liquidationsReverted: number;
   liquidationsDropped: number;
   segmentsLiquidated: number;
@@ -143,6 +152,7 @@ export class Keeper {
       gasUsed: 0n,
       batchesSent: 0,
       accountsSkipped: 0,
+      heldByCap: 0,
       liquidationsReverted: 0,
       liquidationsDropped: 0,
       segmentsLiquidated: 0,
@@ -468,7 +478,7 @@ export class Keeper {
    * are awaited before the tick ends.
    */
   private async recheckAll(work: [string, Trigger][]): Promise<void> {
-    const chunk = this.settings.lensChunk;
+    const chunk = Math.max(1, Math.min(this.settings.lensChunk, lensCapacity(this.assets.length)));
     const inFlight = Math.max(1, Math.min(this.settings.readConcurrency, 4));
     try {
       for (let start = 0; start < work.length; start += chunk * inFlight) {
@@ -544,6 +554,17 @@ export class Keeper {
   private async liquidateBatches(items: { s: AccountSnapshot; trigger: Trigger }[]): Promise<void> {
     const eligible: { s: AccountSnapshot; trigger: Trigger }[] = [];
     for (const it of items) if (await this.eligible(it.s)) eligible.push(it);
+    // The seizure caps decide the pace in a crash: an account holding only assets whose window cap is used up
+    // would be skipped on-chain (gas for nothing); it waits for the next window (re-read every tick meanwhile).
+    const held = new Set(eligible.flatMap((it) => [...it.s.held.keys()]));
+    const seizable = new Map<string, bigint>();
+    await Promise.all(
+      [...held].map(async (a) => seizable.set(a, await this.rpc(() => this.engine.seizableInWindow(a)))),
+    );
+    const open = eligible.filter((it) => [...it.s.held.keys()].some((a) => (seizable.get(a) ?? 0n) > 0n));
+    this.metrics.heldByCap += eligible.length - open.length;
+    eligible.length = 0;
+    eligible.push(...open);
     eligible.sort((x, y) => {
       const dx = x.s.maintenanceReq - x.s.equity;
       const dy = y.s.maintenanceReq - y.s.equity;

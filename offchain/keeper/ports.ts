@@ -17,7 +17,7 @@ export interface KeeperSettings {
   mode?: "batch" | "single";
   /** Gas one liquidateMany may use (undefined: 80 % of the latest block's gas limit). */
   batchGasBudget?: bigint;
-  /** Accounts valued per eth_call of the batch lens (MarginBatchLens; ≈ 100,000 gas each against the call cap). */
+  /** Accounts valued per eth_call of the batch lens (MarginBatchLens; at most its EIP-170 capacity, ≈ 150). */
   lensChunk?: number;
   /** How often the keeper looks for new blocks and logs. */
   pollIntervalMs: number;
@@ -60,7 +60,7 @@ export const DEFAULT_KEEPER_SETTINGS: Omit<KeeperSettings, "signerKey"> = {
   minBonus: 0n,
   readConcurrency: 8,
   mode: "batch",
-  lensChunk: 200,
+  lensChunk: 150,
   webhookSecret: "mb-dev-webhook-secret",
   webhookBaseBackoffMs: 1000,
   webhookMaxBackoffMs: 5 * 60_000,
