@@ -28,7 +28,6 @@ import { ROLE } from "../scripts/deploy/roles";
 import { startDevChain, type DevChain } from "../test/helpers/devChain";
 import { CNY, prepareKeeperChain, type KeeperChain } from "../test/helpers/keeperChain";
 
-export const populated: string[] = [];
 const UNITS = 200n;
 const WAD = 10n ** 18n;
 const NO_CAP = 2n ** 127n;
@@ -115,7 +114,7 @@ export async function main(args: string[]): Promise<void> {
  * `n` accounts with 200 mbSMALL each (moved from a dealer's margin account), the first `m` owing 5,000 CNY, the
  * rest 1,500 (borrowed and moved out), in blocks of 500 accounts with automine off.
  */
-export async function populate(dev: DevChain, kc: KeeperChain, n: number, m: number): Promise<void> {
+async function populate(dev: DevChain, kc: KeeperChain, n: number, m: number): Promise<void> {
   const p = dev.chain.provider;
   const c = dev.record.contracts;
   const admin = (await dev.signers[0].getAddress()).toLowerCase();
@@ -129,7 +128,6 @@ export async function populate(dev: DevChain, kc: KeeperChain, n: number, m: num
   await kc.engine.connect(dev.signers[4]).deposit(small, UNITS * BigInt(n));
 
   const accounts = Array.from({ length: n }, () => Wallet.createRandom().address.toLowerCase());
-  populated.push(...accounts);
   const debt = (i: number): bigint => (i < m ? 5_000n : 1_500n) * CNY;
   const engineIface = kc.engine.interface;
   const kycIface = KycRegistry__factory.createInterface();
