@@ -585,12 +585,19 @@ export class Keeper {
       used += perAccount;
     }
     if (current.length > 0) groups.push(current);
-    const results = await Promise.all(
-      groups.map((g) =>
-        this.liquidator.submitBatch(g, this.deps.settings.maxSegments, budget, this.deps.settings.maxFeePerGas),
-      ),
-    );
-    for (const out of results.flat()) {
+    // In order (deepest first, consecutive nonces); a broadcast does not wait for its receipt, so on a chain that
+    // mines in blocks the batches are all in flight at once.
+    const results = [];
+    for (const g of groups)
+      results.push(
+        ...(await this.liquidator.submitBatch(
+          g,
+          this.deps.settings.maxSegments,
+          budget,
+          this.deps.settings.maxFeePerGas,
+        )),
+      );
+    for (const out of results) {
       if (out.kind === "sent") {
         this.metrics.batchesSent++;
         this.metrics.liquidationsSent += out.accounts.length;

@@ -235,10 +235,8 @@ export class Liquidator {
     }
     if (gasLimit > gasBudget && items.length > 1) {
       const half = Math.ceil(items.length / 2);
-      const [a, b] = await Promise.all([
-        this.sendBatch(items.slice(0, half), maxSegments, gasBudget, maxFeePerGas),
-        this.sendBatch(items.slice(half), maxSegments, gasBudget, maxFeePerGas),
-      ]);
+      const a = await this.sendBatch(items.slice(0, half), maxSegments, gasBudget, maxFeePerGas);
+      const b = await this.sendBatch(items.slice(half), maxSegments, gasBudget, maxFeePerGas);
       return [...a, ...b];
     }
     const fee = await this.feeData();
