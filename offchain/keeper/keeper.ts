@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Log } from "ethers";
+import { isAddress, type Log } from "ethers";
 import {
   AggregatorV3Interface__factory,
   InsuranceFund__factory,
@@ -179,22 +179,53 @@ export class Keeper {
   }
 
   /**
-   * After a restart the index is empty while the cursor is not: the engine's logs up to the cursor name every
-   * account to watch again (each is then read fresh at the head; no notice is re-sent).
+   * After a restart the index is empty while the cursor is not: the engine's events up to the cursor name every
+   * account to watch again (each is then read fresh at the head; no notice is re-sent). Where the service's indexer
+   * already stored them (chain_events of the `indexerName` indexer, confirmed: deposits, borrows, repayments,
+   * state changes, liquidations), they come from the store, and from the node only the two events it does not
+   * keep (AccountTransfer, TradeLegsSettled) over that range, and everything past its cursor.
    */
   private async rediscoverAccounts(): Promise<void> {
-    const engine = await this.engine.getAddress();
-    const now = Date.now();
-    for (let from = this.deps.deployment.deployBlock; from <= this.cursor; from += 2_000) {
-      const logs = await this.rpc(() =>
-        this.deps.provider.getLogs({ address: engine, fromBlock: from, toBlock: Math.min(this.cursor, from + 1_999) }),
-      );
+    const restart = { at: Date.now(), reason: "restart" };
+    const indexer = this.deps.indexerName ?? "main";
+    let from = this.deps.deployment.deployBlock;
+    const indexed = await this.deps.store.chain.cursor(indexer);
+    if (indexed && indexed.blockNumber >= from) {
+      const upTo = Math.min(indexed.blockNumber, this.cursor);
+      for (let lo = from; lo <= upTo; lo += 10_000) {
+        const events = await this.deps.store.chain.events(indexer, {
+          contract: "MarginEngine",
+          fromBlock: lo,
+          toBlock: Math.min(upTo, lo + 9_999),
+        });
+        for (const e of events)
+          for (const name of ACCOUNT_ARGS) {
+            const v = e.args[name];
+            if (typeof v === "string" && isAddress(v)) this.markDirty(v, restart);
+          }
+      }
+      const notStored = [
+        this.engine.interface.getEvent("AccountTransfer").topicHash,
+        this.engine.interface.getEvent("TradeLegsSettled").topicHash,
+      ];
+      await this.scanEngineLogs(from, upTo, [notStored], restart);
+      from = upTo + 1;
+    }
+    await this.scanEngineLogs(from, this.cursor, undefined, restart);
+  }
+
+  /** Marks dirty every account the engine's logs in [from, to] name (optionally only logs with these topics). */
+  private async scanEngineLogs(from: number, to: number, topics: string[][] | undefined, t: Trigger): Promise<void> {
+    const address = await this.engine.getAddress();
+    for (let lo = from; lo <= to; lo += 2_000) {
+      const hi = Math.min(to, lo + 1_999);
+      const logs = await this.rpc(() => this.deps.provider.getLogs({ address, topics, fromBlock: lo, toBlock: hi }));
       for (const log of logs) {
         const parsed = this.engine.interface.parseLog(log);
         if (!parsed) continue;
         for (const name of ACCOUNT_ARGS) {
           const input = parsed.fragment.inputs.find((i) => i.name === name && i.type === "address");
-          if (input) this.markDirty(String(parsed.args[name]), { at: now, reason: "restart" });
+          if (input) this.markDirty(String(parsed.args[name]), t);
         }
       }
     }

@@ -46,6 +46,8 @@ export interface KeeperDeps {
   provider: JsonRpcProvider;
   /** The chain gateway's signer for the keeper's key (`gateway.signer(settings.signerKey)`). */
   signer: RawSigner;
+  /** The service indexer whose stored MarginEngine events a restarted keeper reads its accounts from ("main"). */
+  indexerName?: string;
   /** Retry policy of reads (the gateway's `retry`); default: 8 retries from 100 ms within 30 s. */
   retry?: RetryOptions;
   deployment: DeploymentRecord;

@@ -7,7 +7,8 @@ import path from "node:path";
 import { JsonRpcProvider, JsonRpcSigner, Wallet } from "ethers";
 import type { CollateralToken, MarginEngine } from "../../../typechain-types";
 import { ApiClient } from "../../../offchain/api";
-import { rawSigner } from "../../../offchain/chain";
+import { Indexer, rawSigner } from "../../../offchain/chain";
+import { marginEngineHandler } from "../../../offchain/chain/handlers/marginEngine";
 import { Keeper, DEFAULT_KEEPER_SETTINGS, State, type KeeperSettings } from "../../../offchain/keeper";
 import { startService, type Service } from "../../../offchain/main";
 import { DEV_KEYS, parseConfig } from "../../../offchain/shared/config";
@@ -414,6 +415,55 @@ describe("keeper (real hardhat node)", function () {
       expect((await keeperLiquidationTxs(b)).size).to.equal(0);
       expect((await store.keeper.lastEpoch(b))!.epoch, "nothing more journaled for the cured account").to.equal(1);
       for (const v of [a, c]) expect((await keeperLiquidationTxs(v)).size).to.equal(1);
+    });
+
+    it("rebuilds its index after a restart from the indexer's stored engine events, asking the node only for the rest", async function () {
+      const indexer = new Indexer({
+        name: "main",
+        provider,
+        store,
+        handlers: [marginEngineHandler(dev.record.contracts.MarginEngine)],
+        confirmations: 1,
+        batchBlocks: 2_000,
+        startBlock: dev.record.deployBlock,
+        retry: { retries: 3, baseMs: 50 },
+        log: silentLogger,
+      });
+      await indexer.catchUp();
+      const indexedTo = (await store.chain.cursor("main"))!.blockNumber;
+      const warm = newKeeper();
+      await warm.tick();
+      const restartedProvider = new JsonRpcProvider(proxy.url, dev.record.chainId, {
+        staticNetwork: true,
+        cacheTimeout: -1,
+      });
+      const logQueries: { topics?: unknown; fromBlock: number }[] = [];
+      const send = restartedProvider.send.bind(restartedProvider);
+      restartedProvider.send = (method: string, params: unknown[] | Record<string, unknown>) => {
+        if (method === "eth_getLogs") {
+          const f = (params as { topics?: unknown; fromBlock: string }[])[0];
+          logQueries.push({ topics: f.topics, fromBlock: Number(f.fromBlock) });
+        }
+        return send(method, params);
+      };
+      try {
+        const restarted = new Keeper({
+          store,
+          provider: restartedProvider,
+          signer: rawSigner(DEV_KEYS.keeperKey),
+          deployment: dev.record,
+          settings: keeperSettings(),
+          log: silentLogger,
+        });
+        await restarted.tick();
+        expect(restarted.index.accounts().sort()).to.deep.equal(warm.index.accounts().sort());
+        // over the stored range only the two events the indexer does not keep were asked of the node
+        const unfiltered = logQueries.filter((q) => !q.topics || (q.topics as unknown[]).length === 0);
+        for (const q of unfiltered) expect(q.fromBlock).to.be.greaterThan(indexedTo);
+        expect(logQueries.some((q) => q.topics && q.fromBlock <= indexedTo)).to.equal(true);
+      } finally {
+        restartedProvider.destroy();
+      }
     });
 
     it("rides out an RPC outage and liquidates once the node is reachable again", async function () {
