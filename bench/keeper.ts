@@ -112,7 +112,7 @@ export async function main(args: string[]): Promise<void> {
 
 /**
  * `n` accounts with 200 mbSMALL each (moved from a dealer's margin account), the first `m` owing 5,000 CNY, the
- * rest 1,500 (borrowed and moved out), in blocks of 500 accounts with automine off.
+ * rest 1,500 (borrowed and moved out), in blocks of 250 accounts with automine off (larger blocks made the node hold over 10 GB).
  */
 async function populate(dev: DevChain, kc: KeeperChain, n: number, m: number): Promise<void> {
   const p = dev.chain.provider;
@@ -160,8 +160,8 @@ async function populate(dev: DevChain, kc: KeeperChain, n: number, m: number): P
     }
   };
   await rpc("evm_setAutomine", [false]);
-  for (let s = 0; s < n; s += 500) {
-    const slice = accounts.slice(s, s + 500);
+  for (let s = 0; s < n; s += 250) {
+    const slice = accounts.slice(s, s + 250);
     await Promise.all(
       slice.map(async (a) => {
         await rpc("hardhat_impersonateAccount", [a]);

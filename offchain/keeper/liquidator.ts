@@ -5,6 +5,9 @@ import { isAppError } from "../shared/errors";
 import type { Logger } from "../shared/logger";
 import { IntentConflictError, type LiquidationIntent, type Store } from "../store";
 
+/** What a liquidateMany costs besides its accounts (the transaction, the liquidator's checks, the pool's accrual). */
+const BATCH_BASE_GAS = 120_000n;
+
 export interface Trigger {
   /** Unix ms when the keeper saw the round (or deadline) that made the account liquidatable. */
   at: number;
@@ -206,12 +209,13 @@ export class Liquidator {
     maxSegments: number,
     gasBudget: bigint,
     maxFeePerGas?: bigint,
+    gasPerAccount?: bigint,
   ): Promise<BatchOutcome[]> {
     const pending = await this.store.keeper.pendingAccounts();
     const busy = items.filter((i) => pending.has(i.account.toLowerCase())).map((i) => i.account);
     const free = items.filter((i) => !pending.has(i.account.toLowerCase()));
     const out: BatchOutcome[] = busy.length > 0 ? [{ kind: "busy", accounts: busy }] : [];
-    if (free.length > 0) out.push(...(await this.sendBatch(free, maxSegments, gasBudget, maxFeePerGas)));
+    if (free.length > 0) out.push(...(await this.sendBatch(free, maxSegments, gasBudget, maxFeePerGas, gasPerAccount)));
     return out;
   }
 
@@ -220,12 +224,15 @@ export class Liquidator {
     maxSegments: number,
     gasBudget: bigint,
     maxFeePerGas?: bigint,
+    gasPerAccount?: bigint,
   ): Promise<BatchOutcome[]> {
     const accounts = items.map((i) => i.account.toLowerCase());
     const data = this.engine.interface.encodeFunctionData("liquidateMany", [accounts, maxSegments]);
     let gasLimit: bigint;
     try {
-      gasLimit = await this.estimate(data);
+      // sized from the gas per account of earlier mined batches (no simulation), or simulated
+      gasLimit =
+        gasPerAccount !== undefined ? BATCH_BASE_GAS + gasPerAccount * BigInt(items.length) : await this.estimate(data);
     } catch (err) {
       const e = decodeRevert(err, this.errorIfaces);
       // a batch over the node's gas cap fails its simulation like one over the budget: halve it
@@ -235,8 +242,8 @@ export class Liquidator {
     }
     if (gasLimit > gasBudget && items.length > 1) {
       const half = Math.ceil(items.length / 2);
-      const a = await this.sendBatch(items.slice(0, half), maxSegments, gasBudget, maxFeePerGas);
-      const b = await this.sendBatch(items.slice(half), maxSegments, gasBudget, maxFeePerGas);
+      const a = await this.sendBatch(items.slice(0, half), maxSegments, gasBudget, maxFeePerGas, gasPerAccount);
+      const b = await this.sendBatch(items.slice(half), maxSegments, gasBudget, maxFeePerGas, gasPerAccount);
       return [...a, ...b];
     }
     const fee = await this.feeData();
