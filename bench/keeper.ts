@@ -1,11 +1,12 @@
 /**
  * npm run bench -- keeper [--accounts 10000] [--liquidatable 1000] [--port 8693] [--modes single,batch]
- *                         [--caps-windows 5] [--gas-budget <gas>]
+ *                         [--caps-windows 5] [--gas-budget <gas>] [--block-ms 1000]
  *
- * A real `hardhat node` (automine: one block per transaction), `--accounts` margin accounts each holding 200
+ * A real `hardhat node`, `--accounts` margin accounts each holding 200
  * mbSMALL (tier 3) at 50 CNY, of which `--liquidatable` borrowed 5,000 CNY and the rest 1,500. A small round
  * (50 → 49.5) and then a shock (→ 30) make exactly the borrowers of 5,000 liquidatable. The chain is set up once and
- * snapshotted; each keeper mode then runs from the same snapshot (evm_revert) on a fresh store: the index build
+ * snapshotted; from there the node mines a block every `--block-ms` (0: one block per transaction, automine), and
+ * each keeper mode runs from the same snapshot (evm_revert) on a fresh store: the index build
  * (first full read, batch lens), accounts re-checked per round, and from the shock round until every liquidatable
  * account is liquidated: blocks, seconds, liquidations per second, gas per liquidation, round → mined latency.
  * Last, with `--caps-windows W` > 0, the batch keeper once more with a per-window seizure cap of 1/W of what the
@@ -22,7 +23,7 @@ import { KycRegistry__factory, MarginEngine__factory, ProtocolAccessManager__fac
 import { isTransient, rawSigner, withRetry, type RetryOptions } from "../offchain/chain";
 import { DEFAULT_KEEPER_SETTINGS, Keeper } from "../offchain/keeper";
 import { DEV_KEYS } from "../offchain/shared/config";
-import { silentLogger } from "../offchain/shared/logger";
+import { createLogger, silentLogger } from "../offchain/shared/logger";
 import { openStore, type Store } from "../offchain/store";
 import { ROLE } from "../scripts/deploy/roles";
 import { startDevChain, type DevChain } from "../test/helpers/devChain";
@@ -62,6 +63,7 @@ export async function main(args: string[]): Promise<void> {
   const modes = arg(args, "--modes", "single,batch").split(",") as Mode[];
   const capWindows = Number(arg(args, "--caps-windows", "5"));
   const gasBudget = args.includes("--gas-budget") ? BigInt(arg(args, "--gas-budget", "0")) : undefined;
+  const blockMs = Number(arg(args, "--block-ms", "1000"));
   const dev = await startDevChain(port);
   const dir = mkdtempSync(path.join(tmpdir(), "mb-bench-keeper-"));
   try {
@@ -71,9 +73,14 @@ export async function main(args: string[]): Promise<void> {
     // no seizure cap in the way of every liquidation in one window (the capped run sets one)
     await kc.engine.connect(dev.signers[3]).configureAsset(small, 3, WAD / 10n, WAD / 10n, NO_CAP);
     await populate(dev, kc, n, m);
-    emit({ metric: "setup", value: Date.now() - setupStart, unit: "ms", accounts: n, liquidatable: m });
+    emit({ metric: "setup", value: Date.now() - setupStart, unit: "ms", accounts: n, liquidatable: m, blockMs });
     const rpc = <T>(method: string, params: unknown[]): Promise<T> =>
       withRetry(() => dev.chain.provider.send(method, params) as Promise<T>, RETRY);
+    // the keeper runs against a chain that mines a block every `blockMs` (0: a block per transaction)
+    if (blockMs > 0) {
+      await rpc("evm_setAutomine", [false]);
+      await rpc("evm_setIntervalMining", [blockMs]);
+    }
     let snapshot = await rpc<string>("evm_snapshot", []);
     const fresh = async (): Promise<void> => {
       await rpc("evm_revert", [snapshot]);
@@ -215,7 +222,10 @@ function newKeeper(dev: DevChain, store: Store, provider: JsonRpcProvider, mode:
       mode,
       ...(gasBudget !== undefined ? { batchGasBudget: gasBudget } : {}),
     },
-    log: silentLogger,
+    // MB_BENCH_LOG=warn shows the keeper's warnings (on stderr)
+    log: process.env.MB_BENCH_LOG
+      ? createLogger({ level: process.env.MB_BENCH_LOG as "warn", sink: (l) => process.stderr.write(l + "\n") })
+      : silentLogger,
   });
 }
 
@@ -273,7 +283,14 @@ async function runMode(
       perSecond: Math.round((keeper.metrics.liquidationsMined * 10_000) / shock.ms) / 10,
       gasPerLiquidation: Number(keeper.metrics.gasUsed / BigInt(Math.max(1, keeper.metrics.liquidationsMined))),
     };
-    emit({ ...base, metric: "shock_round_rechecked", value: shock.rechecked, unit: "accounts", of: keeper.index.size });
+    emit({
+      ...base,
+      metric: "shock_round_rechecked",
+      value: shock.rechecked,
+      unit: "accounts",
+      sentOnPrediction: shock.predicted,
+      of: keeper.index.size,
+    });
     emit({
       ...base,
       metric: "all_liquidated",
@@ -303,6 +320,7 @@ interface ShockFigures {
   ms: number;
   verifiedMs: number;
   rechecked: number;
+  predicted: number;
   seized: bigint;
   latency: { median: number; max: number };
   /** Units of mbSMALL seized per block that had a liquidation. */
@@ -324,17 +342,20 @@ async function shockAndClear(
   const start = Date.now();
   await kc.setPrice("mbSMALL", "30");
   const roundBlock = await withRetry(() => dev.chain.provider.getBlockNumber(), RETRY);
-  let rechecked = -1;
+  const recheckedBefore = keeper.metrics.recheckedOnRounds;
+  const predictedBefore = keeper.metrics.predicted;
   for (;;) {
     const before = keeper.metrics.liquidationsMined;
     await keeper.tick();
-    if (rechecked < 0) rechecked = keeper.metrics.lastRoundRechecked;
     const states = keeper.index.countByState();
     if (keeper.metrics.liquidationsMined >= m && states.Liquidatable + states.Defaulted === 0) break;
     if (Date.now() - start > 60 * 60_000) throw new Error("liquidations did not finish within an hour");
     await betweenTicks?.(keeper.metrics.liquidationsMined > before);
   }
   const verifiedMs = Date.now() - start;
+  // accounts the shock round selected (re-read, or sent on the index's prediction in batch mode)
+  const rechecked = keeper.metrics.recheckedOnRounds - recheckedBefore;
+  const predicted = keeper.metrics.predicted - predictedBefore;
   const engine = MarginEngine__factory.connect(dev.record.contracts.MarginEngine, dev.chain.provider);
   const logs = await withRetry(
     () => engine.queryFilter(engine.filters.Liquidated(undefined, keeper.liquidator.address), roundBlock, "latest"),
@@ -360,7 +381,7 @@ async function shockAndClear(
   const latency = { median: samples[Math.floor(samples.length / 2)] ?? 0, max: samples[samples.length - 1] ?? 0 };
   // shock round → the last liquidation mined (as seen by the keeper); the loop also waits for the re-read after it
   const ms = Math.max(1, lastMinedAt - start);
-  return { roundBlock, lastBlock, ms, verifiedMs, rechecked, seized, latency, perBlock };
+  return { roundBlock, lastBlock, ms, verifiedMs, rechecked, predicted, seized, latency, perBlock };
 }
 
 /**

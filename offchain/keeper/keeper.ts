@@ -22,7 +22,7 @@ import type { InstanceClaim } from "../shared/instance";
 import type { Override } from "../store";
 import { AccountIndex, State, STATE_NAMES, type AccountSnapshot } from "./accountIndex";
 import { deliverNotifications } from "./deliverNotifications";
-import { Liquidator, type BatchItem, type Settled, type Trigger } from "./liquidator";
+import { Liquidator, TX_GAS_CAP, type BatchItem, type Settled, type Trigger } from "./liquidator";
 import { DEFAULT_KEEPER_SETTINGS, type KeeperDeps } from "./ports";
 
 const CURSOR = "cursor";
@@ -111,7 +111,7 @@ export class Keeper {
   /** The latest block's gas limit (the batch budget's default is 80 % of it). */
   private blockGasLimit = 30_000_000n;
   /** Gas per account used to pack batches: learned from mined batches (first guess: one segment, generous). */
-  private gasPerAccount = 120_000n;
+  private gasPerAccount = 80_000n;
   /**
    * Gas per account seen in mined batches (with a 20 % margin): while known, a batch is sized from it instead of
    * simulated (liquidateMany skips a refused account instead of reverting, so a simulation mostly measures gas).
@@ -599,11 +599,12 @@ export class Keeper {
     this.toLiquidate.clear();
     this.flushing = this.flushing
       .then(() => this.liquidateBatches(items))
-      .catch((err: unknown) =>
-        this.deps.log.warn("batch liquidation failed; retried next tick", {
+      .catch((err: unknown) => {
+        this.deps.log.warn("batch liquidation failed; re-read and retried next tick", {
           err: String((err as Error)?.message ?? err),
-        }),
-      );
+        });
+        for (const { s } of items) this.markDirty(s.account, { at: Date.now(), reason: "retry" });
+      });
   }
 
   /**
@@ -649,7 +650,8 @@ export class Keeper {
     // In order (deepest first, consecutive nonces); a broadcast does not wait for its receipt, so on a chain that
     // mines in blocks the batches are all in flight at once.
     const results = [];
-    for (const g of groups)
+    for (const g of groups) {
+      const n = results.length;
       results.push(
         ...(await this.liquidator.submitBatch(
           g,
@@ -659,6 +661,14 @@ export class Keeper {
           this.learnedGasPerAccount,
         )),
       );
+      // the first simulated batch of a flush sizes the rest (no simulation each), with the usual margin
+      const first = results.slice(n).find((o) => o.kind === "sent");
+      if (this.learnedGasPerAccount === undefined && first?.kind === "sent" && first.accounts.length > 1)
+        this.learnedGasPerAccount = ((first.gas / BigInt(first.accounts.length)) * 12n) / 10n;
+    }
+    // every account not in a sent batch is read again next tick (a predicted one was never read after the round)
+    const sent = new Set(results.flatMap((out) => (out.kind === "sent" ? out.accounts : [])));
+    for (const { s } of items) if (!sent.has(s.account)) this.markDirty(s.account, { at: Date.now(), reason: "retry" });
     for (const out of results) {
       if (out.kind === "sent") {
         this.metrics.batchesSent++;
@@ -671,9 +681,12 @@ export class Keeper {
     }
   }
 
-  /** Gas one liquidateMany may use: the configured budget, else 80 % of the latest block's gas limit. */
+  /** Gas one liquidateMany may use: the configured budget, else 80 % of the latest block's gas limit, within the cap. */
   private gasBudget(): bigint {
-    return this.deps.settings.batchGasBudget ?? (this.blockGasLimit * 8n) / 10n;
+    const budget = this.deps.settings.batchGasBudget ?? (this.blockGasLimit * 8n) / 10n;
+    // the signed gas limit carries a 30 % margin and may not pass the per-transaction cap (EIP-7825)
+    const capped = (TX_GAS_CAP * 10n) / 13n;
+    return budget < capped ? budget : capped;
   }
 
   /** Whether the keeper may liquidate the account now: not paused by a risk officer, bonus above the policy. */

@@ -5,6 +5,12 @@ import { isAppError } from "../shared/errors";
 import type { Logger } from "../shared/logger";
 import { IntentConflictError, type LiquidationIntent, type Store } from "../store";
 
+/**
+ * Most gas one transaction may ask for (EIP-7825, 2^24): nodes refuse a higher gas limit outright, so a journaled
+ * transaction above it could never be sent. Batches are sized to stay under it with the 30 % margin.
+ */
+export const TX_GAS_CAP = 16_777_216n;
+
 /** What a liquidateMany costs besides its accounts (the transaction, the liquidator's checks, the pool's accrual). */
 const BATCH_BASE_GAS = 120_000n;
 
@@ -307,7 +313,7 @@ export class Liquidator {
       data,
       nonce,
       chainId: await this.chainId(),
-      gasLimit: (gasLimit * 13n) / 10n,
+      gasLimit: min((gasLimit * 13n) / 10n, TX_GAS_CAP),
       fee,
     });
     const now = Date.now();
@@ -419,4 +425,8 @@ export class Liquidator {
       throw err;
     }
   }
+}
+
+function min(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
 }
