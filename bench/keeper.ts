@@ -72,6 +72,10 @@ export async function main(args: string[]): Promise<void> {
   const capWindows = Number(arg(args, "--caps-windows", "5"));
   const gasBudget = args.includes("--gas-budget") ? BigInt(arg(args, "--gas-budget", "0")) : undefined;
   const blockMs = Number(arg(args, "--block-ms", "1000"));
+  // The node's heap capped: with the default (a quarter of RAM) a 10,000-account run grew it past 20 GB before a
+  // collection and the kernel killed it (the first run on this machine); 3 GB keeps it collecting.
+  if (!/max-old-space-size/.test(process.env.NODE_OPTIONS ?? ""))
+    process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --max-old-space-size=3072`.trim();
   const dev = await startDevChain(port);
   const dir = mkdtempSync(path.join(tmpdir(), "mb-bench-keeper-"));
   try {
