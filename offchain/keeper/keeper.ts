@@ -634,11 +634,12 @@ export class Keeper {
     });
     const budget = this.gasBudget();
     const perAccount = this.gasPerAccount;
+    const maxAccounts = Math.min(this.deps.settings.batchMaxAccounts ?? MAX_BATCH_ACCOUNTS, MAX_BATCH_ACCOUNTS);
     const groups: BatchItem[][] = [];
     let current: BatchItem[] = [];
     let used = 0n;
     for (const { s, trigger } of eligible) {
-      if (current.length > 0 && (used + perAccount > budget || current.length >= MAX_BATCH_ACCOUNTS)) {
+      if (current.length > 0 && (used + perAccount > budget || current.length >= maxAccounts)) {
         groups.push(current);
         current = [];
         used = 0n;

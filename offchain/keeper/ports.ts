@@ -17,6 +17,8 @@ export interface KeeperSettings {
   mode?: "batch" | "single";
   /** Gas one liquidateMany may use (undefined: 80 % of the latest block's gas limit). */
   batchGasBudget?: bigint;
+  /** Accounts per liquidateMany at most (default and ceiling 200). */
+  batchMaxAccounts?: number;
   /** Accounts valued per eth_call of the batch lens (MarginBatchLens; at most its EIP-170 capacity, ≈ 150). */
   lensChunk?: number;
   /** How often the keeper looks for new blocks and logs. */

@@ -340,8 +340,8 @@ describe("keeper (real hardhat node)", function () {
       const victims: string[] = [];
       for (const [i, o] of owners.entries())
         victims.push(await openAccount(o, "mbSMALL", 2_000n, 47_000n + BigInt(i) * 1_000n));
-      // a budget for about three accounts per liquidateMany: four accounts make (at least) two transactions
-      const small = { batchGasBudget: 400_000n };
+      // two accounts per liquidateMany: four accounts make two transactions
+      const small = { batchMaxAccounts: 2 };
       const k1 = newKeeper(small);
       await k1.tick();
       await setPrice("mbSMALL", "30");
