@@ -121,7 +121,16 @@ export async function main(args: string[]): Promise<void> {
       });
     if (capWindows > 0 && seizedUncapped > 0n) {
       await fresh();
-      await runCapped(dev, kc, dir, n, m, (seizedUncapped + BigInt(capWindows) - 1n) / BigInt(capWindows), gasBudget);
+      await runCapped(
+        dev,
+        kc,
+        dir,
+        n,
+        m,
+        (seizedUncapped + BigInt(capWindows) - 1n) / BigInt(capWindows),
+        blockMs,
+        gasBudget,
+      );
     }
   } finally {
     await dev.stop();
@@ -411,6 +420,7 @@ async function runCapped(
   n: number,
   m: number,
   cap: bigint,
+  blockMs: number,
   gasBudget?: bigint,
 ): Promise<void> {
   const small = await kc.tokens.mbSMALL.getAddress();
@@ -425,10 +435,24 @@ async function runCapped(
     await keeper.tick();
     let windows = 1;
     let idle = 0;
+    let lastProgress = Date.now();
     const windowStarts: number[] = [];
     const shock = await shockAndClear(dev, kc, keeper, store, m, async (progressed) => {
+      if (process.env.MB_BENCH_LOG)
+        process.stderr.write(
+          JSON.stringify({
+            capped: keeper.metrics.liquidationsMined,
+            heldByCap: keeper.metrics.heldByCap,
+            skipped: keeper.metrics.accountsSkipped,
+            states: keeper.index.countByState(),
+            windows,
+          }) + "\n",
+        );
+      // the window moves only when nothing is in flight and two block intervals passed without a liquidation
+      if (progressed) lastProgress = Date.now();
       idle = progressed ? 0 : idle + 1;
-      if (idle < 2) return;
+      if (idle < 2 || Date.now() - lastProgress < 2 * Math.max(blockMs, 500)) return;
+      if ((await store.keeper.pendingIntents()).length > 0) return;
       idle = 0;
       await withRetry(() => dev.chain.provider.send("evm_increaseTime", [window]), RETRY);
       await withRetry(() => dev.chain.provider.send("evm_mine", []), RETRY);
