@@ -125,6 +125,8 @@ export class Keeper {
   private readonly settings: Required<Pick<KeeperDeps["settings"], "mode" | "lensChunk">> & KeeperDeps["settings"];
   /** Liquidatable accounts read this tick, waiting for the next batch flush (batch mode). */
   private readonly toLiquidate = new Map<string, { s: AccountSnapshot; trigger: Trigger }>();
+  /** Accounts in a batch sent since their last read: a new round re-reads them instead of predicting (no re-send). */
+  private readonly sentUnread = new Set<string>();
   private flushing: Promise<void> = Promise.resolve();
   private initialised = false;
   private timer: NodeJS.Timeout | undefined;
@@ -273,7 +275,7 @@ export class Keeper {
         // Batch mode sends at once what the index predicts the round made liquidatable (one-security accounts
         // below their hard line); the engine decides inside the batch, and the settlement re-reads every one.
         const predicted = this.settings.mode === "batch" ? this.index.predict(a, asset, price) : undefined;
-        if (predicted && predicted.state >= State.Liquidatable && !this.dirty.has(a)) {
+        if (predicted && predicted.state >= State.Liquidatable && !this.dirty.has(a) && !this.sentUnread.has(a)) {
           if (!this.liquidatableSince.has(a)) this.liquidatableSince.set(a, trigger);
           this.toLiquidate.set(a, { s: predicted, trigger: this.liquidatableSince.get(a)! });
           this.metrics.predicted++;
@@ -563,6 +565,7 @@ export class Keeper {
     const account = s.account;
     const before = this.index.get(account);
     this.index.update(s);
+    this.sentUnread.delete(account);
     if (s.state < State.Liquidatable) this.liquidatableSince.delete(account);
     if (s.state === State.MarginCall) this.callCheckedAt.set(account, this.chainTime);
     else this.callCheckedAt.delete(account);
@@ -672,6 +675,7 @@ export class Keeper {
     for (const { s } of items) if (!sent.has(s.account)) this.markDirty(s.account, { at: Date.now(), reason: "retry" });
     for (const out of results) {
       if (out.kind === "sent") {
+        for (const a of out.accounts) this.sentUnread.add(a);
         this.metrics.batchesSent++;
         this.metrics.liquidationsSent += out.accounts.length;
         if (out.settled) this.recordSettled(out.settled);
