@@ -1,164 +1,493 @@
 /**
- * npm run bench -- keeper [--accounts 10000] [--liquidatable 1000] [--port 8693]
+ * npm run bench -- keeper [--accounts 10000] [--liquidatable 1000] [--port 8693] [--modes single,batch]
+ *                         [--caps-windows 5] [--gas-budget <gas>] [--block-ms 1000]
  *
- * A real `hardhat node`, `--accounts` margin accounts each holding 200 mbSMALL (tier 3) at 50 CNY, of which
- * `--liquidatable` borrowed 5,000 CNY and the rest 1,500. A small round (50 → 49.5) and then a shock (→ 30) make
- * exactly the borrowers of 5,000 liquidatable. Measured: index build (first full read), accounts re-checked per
- * round, time from the shock round until every liquidatable account is liquidated, round → mined latency.
+ * A real `hardhat node`, `--accounts` margin accounts each holding 200
+ * mbSMALL (tier 3) at 50 CNY, of which `--liquidatable` borrowed 5,000 CNY and the rest 1,500. A small round
+ * (50 → 49.5) and then a shock (→ 30) make exactly the borrowers of 5,000 liquidatable. The chain is set up once and
+ * snapshotted; from there the node mines a block every `--block-ms` (0: one block per transaction, automine), and
+ * each keeper mode runs from the same snapshot (evm_revert) on a fresh store: the index build
+ * (first full read, batch lens), accounts re-checked per round, and from the shock round until every liquidatable
+ * account is liquidated: blocks, seconds, liquidations per second, gas per liquidation, round → mined latency.
+ * Last, with `--caps-windows W` > 0, the batch keeper once more with a per-window seizure cap of 1/W of what the
+ * uncapped run seized: how many windows the book takes to clear and how much is sold in each.
  * JSON lines out. Accounts are set up in large blocks (automine off) through the SETTLER role given to the admin,
- * which the bench grants itself on this throwaway chain.
+ * which the bench grants itself on this throwaway chain; every RPC call retries connection resets, and every
+ * setup transaction carries its nonce, so a re-sent one is recognised instead of doubled.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { JsonRpcProvider, Wallet, id as keccakId } from "ethers";
-import { KycRegistry__factory, ProtocolAccessManager__factory } from "../typechain-types";
+import { KycRegistry__factory, MarginEngine__factory, ProtocolAccessManager__factory } from "../typechain-types";
+import { isTransient, rawSigner, withRetry, type RetryOptions } from "../offchain/chain";
 import { DEFAULT_KEEPER_SETTINGS, Keeper } from "../offchain/keeper";
 import { DEV_KEYS } from "../offchain/shared/config";
-import { silentLogger } from "../offchain/shared/logger";
-import { openStore } from "../offchain/store";
+import { createLogger, silentLogger } from "../offchain/shared/logger";
+import { openStore, type Store } from "../offchain/store";
 import { ROLE } from "../scripts/deploy/roles";
-import { startDevChain } from "../fixtures/devChain";
-import { CNY, prepareKeeperChain } from "../fixtures/keeperChain";
+import { startDevChain, type DevChain } from "../fixtures/devChain";
+import { CNY, prepareKeeperChain, type KeeperChain } from "../fixtures/keeperChain";
 
 const UNITS = 200n;
 const WAD = 10n ** 18n;
+const NO_CAP = 2n ** 127n;
+const RETRY: RetryOptions = { retries: 10, baseMs: 200, deadlineMs: 120_000 };
 
-function arg(args: string[], name: string, fallback: number): number {
+type Mode = "single" | "batch";
+
+function arg(args: string[], name: string, fallback: string): string {
   const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
+  return i >= 0 ? args[i + 1] : fallback;
 }
 
-function emit(metric: string, value: number | string, unit: string, extra: Record<string, unknown> = {}): void {
-  process.stdout.write(JSON.stringify({ bench: "keeper", metric, value, unit, ...extra }) + "\n");
+/** A full garbage collection, so heap figures count what the keeper holds (not garbage not yet collected). */
+function collectGarbage(): void {
+  setFlagsFromString("--expose-gc");
+  (runInNewContext("gc") as () => void)();
+}
+
+function emit(fields: Record<string, unknown>): void {
+  process.stdout.write(
+    JSON.stringify({ bench: "keeper", ...fields }, (_k, v) => (typeof v === "bigint" ? v.toString() : v)) + "\n",
+  );
+}
+
+interface ModeResult {
+  mode: Mode;
+  liquidated: number;
+  blocks: number;
+  seconds: number;
+  perSecond: number;
+  gasPerLiquidation: number;
 }
 
 export async function main(args: string[]): Promise<void> {
-  const n = arg(args, "--accounts", 10_000);
-  const m = arg(args, "--liquidatable", 1_000);
-  const port = arg(args, "--port", 8693);
+  const n = Number(arg(args, "--accounts", "10000"));
+  const m = Number(arg(args, "--liquidatable", "1000"));
+  const port = Number(arg(args, "--port", "8693"));
+  const modes = arg(args, "--modes", "single,batch").split(",") as Mode[];
+  const capWindows = Number(arg(args, "--caps-windows", "5"));
+  const gasBudget = args.includes("--gas-budget") ? BigInt(arg(args, "--gas-budget", "0")) : undefined;
+  const blockMs = Number(arg(args, "--block-ms", "1000"));
+  // The node's heap capped: with the default (a quarter of RAM) a 10,000-account run grew it past 20 GB before a
+  // collection and the kernel killed it (the first run on this machine); 3 GB keeps it collecting.
+  if (!/max-old-space-size/.test(process.env.NODE_OPTIONS ?? ""))
+    process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --max-old-space-size=3072`.trim();
   const dev = await startDevChain(port);
   const dir = mkdtempSync(path.join(tmpdir(), "mb-bench-keeper-"));
-  const p = dev.chain.provider;
   try {
     const setupStart = Date.now();
     const kc = await prepareKeeperChain(dev, { poolCny: 50_000_000n, keeperCny: 20_000_000n });
-    const c = dev.record.contracts;
-    const admin = await dev.signers[0].getAddress();
     const small = await kc.tokens.mbSMALL.getAddress();
-    const cash = await kc.tokens.mbCNY.getAddress();
-    // no seizure cap in the way of 1,000 liquidations in one window
-    await kc.engine.connect(dev.signers[3]).configureAsset(small, 3, WAD / 10n, WAD / 10n, 2n ** 127n);
-    await ProtocolAccessManager__factory.connect(c.AccessManager, dev.signers[0]).grantRole(ROLE.SETTLER, admin, 0);
-    const dealer = await dev.signers[4].getAddress();
-    await kc.verify(dealer, 1);
-    await kc.mint("mbSMALL", dealer, UNITS * BigInt(n));
-    await kc.tokens.mbSMALL.connect(dev.signers[4]).approve(c.MarginEngine, UNITS * BigInt(n));
-    await kc.engine.connect(dev.signers[4]).deposit(small, UNITS * BigInt(n));
-
-    const accounts = Array.from({ length: n }, (_, i) => Wallet.createRandom().address.toLowerCase() + ":" + i).map(
-      (s) => s.split(":")[0],
-    );
-    const debt = (i: number): bigint => (i < m ? 5_000n : 1_500n) * CNY;
-    const engineIface = kc.engine.interface;
-    const kycIface = KycRegistry__factory.createInterface();
-    const kycOfficer = await dev.signers[1].getAddress();
-    const expires = (await p.getBlock("latest"))!.timestamp + 365 * 86400;
-    const send = (from: string, to: string, data: string, gas = 400_000): Promise<unknown> =>
-      p.send("eth_sendTransaction", [{ from, to, data, gas: "0x" + gas.toString(16) }]);
-    const mineAll = async (): Promise<void> => {
-      for (;;) {
-        await p.send("evm_mine", []);
-        const b = await p.getBlock("latest");
-        if (!b || b.transactions.length === 0) return;
-      }
+    // no seizure cap in the way of every liquidation in one window (the capped run sets one)
+    await kc.engine.connect(dev.signers[3]).configureAsset(small, 3, WAD / 10n, WAD / 10n, NO_CAP);
+    await populate(dev, kc, n, m);
+    emit({ metric: "setup", value: Date.now() - setupStart, unit: "ms", accounts: n, liquidatable: m, blockMs });
+    const rpc = <T>(method: string, params: unknown[]): Promise<T> =>
+      withRetry(() => dev.chain.provider.send(method, params) as Promise<T>, RETRY);
+    // the keeper runs against a chain that mines a block every `blockMs` (0: a block per transaction)
+    if (blockMs > 0) {
+      await rpc("evm_setAutomine", [false]);
+      await rpc("evm_setIntervalMining", [blockMs]);
+    }
+    let snapshot = await rpc<string>("evm_snapshot", []);
+    const fresh = async (): Promise<void> => {
+      await rpc("evm_revert", [snapshot]);
+      snapshot = await rpc<string>("evm_snapshot", []);
     };
-    const inBatches = async (fn: (a: string, i: number) => Promise<unknown>): Promise<void> => {
-      for (let s = 0; s < n; s += 500) {
-        await Promise.all(accounts.slice(s, s + 500).map((a, j) => fn(a, s + j)));
-        await mineAll();
-      }
-    };
-    await p.send("evm_setAutomine", [false]);
-    await inBatches(async (a) => {
-      await p.send("hardhat_impersonateAccount", [a]);
-      await p.send("hardhat_setBalance", [a, "0x56BC75E2D63100000"]);
-      await send(
-        kycOfficer,
-        c.KycRegistry,
-        kycIface.encodeFunctionData("setIdentity", [a, 5, 156, expires, keccakId(a)]),
-      );
-      await send(
-        admin,
-        c.MarginEngine,
-        engineIface.encodeFunctionData("transferBetweenAccounts", [dealer, a, small, UNITS]),
-      );
-    });
-    await inBatches((a, i) => send(a, c.MarginEngine, engineIface.encodeFunctionData("borrow", [debt(i)])));
-    await inBatches((a, i) =>
-      send(
-        admin,
-        c.MarginEngine,
-        engineIface.encodeFunctionData("transferBetweenAccounts", [a, dealer, cash, debt(i)]),
-      ),
-    );
-    await p.send("evm_setAutomine", [true]);
-    emit("setup", Date.now() - setupStart, "ms", { accounts: n, liquidatable: m });
 
-    const store = await openStore({ engine: "sqlite", path: path.join(dir, "keeper.sqlite") });
-    const provider = new JsonRpcProvider(dev.chain.url, dev.record.chainId, { staticNetwork: true, cacheTimeout: -1 });
-    const keeper = new Keeper({
-      store,
-      provider,
-      deployment: dev.record,
-      settings: {
-        ...DEFAULT_KEEPER_SETTINGS,
-        signerKey: DEV_KEYS.keeperKey,
-        resyncIntervalMs: 24 * 3600_000,
-        readConcurrency: 16,
-      },
-      log: silentLogger,
-    });
+    const results: ModeResult[] = [];
+    let seizedUncapped = 0n;
+    for (const mode of modes) {
+      await fresh();
+      const r = await runMode(dev, kc, dir, mode, n, m, gasBudget);
+      results.push(r.result);
+      if (mode === "batch") seizedUncapped = r.seized;
+    }
+    const single = results.find((r) => r.mode === "single");
+    const batch = results.find((r) => r.mode === "batch");
+    if (single && batch)
+      emit({
+        metric: "batch_vs_single",
+        accounts: n,
+        liquidatable: m,
+        perSecondRatio: Math.round((batch.perSecond / single.perSecond) * 10) / 10,
+        secondsRatio: Math.round((single.seconds / batch.seconds) * 10) / 10,
+        gasPerLiquidationRatio: Math.round((batch.gasPerLiquidation / single.gasPerLiquidation) * 1000) / 1000,
+        blocks: { single: single.blocks, batch: batch.blocks },
+      });
+    if (capWindows > 0 && seizedUncapped > 0n) {
+      await fresh();
+      await runCapped(
+        dev,
+        kc,
+        dir,
+        n,
+        m,
+        (seizedUncapped + BigInt(capWindows) - 1n) / BigInt(capWindows),
+        blockMs,
+        gasBudget,
+      );
+    }
+  } finally {
+    await dev.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `n` accounts with 200 mbSMALL each (moved from a dealer's margin account), the first `m` owing 5,000 CNY, the
+ * rest 1,500 (borrowed and moved out), in blocks of 250 accounts with automine off (larger blocks made the node hold over 10 GB).
+ */
+async function populate(dev: DevChain, kc: KeeperChain, n: number, m: number): Promise<void> {
+  const p = dev.chain.provider;
+  const c = dev.record.contracts;
+  const admin = (await dev.signers[0].getAddress()).toLowerCase();
+  const cash = await kc.tokens.mbCNY.getAddress();
+  const small = await kc.tokens.mbSMALL.getAddress();
+  await ProtocolAccessManager__factory.connect(c.AccessManager, dev.signers[0]).grantRole(ROLE.SETTLER, admin, 0);
+  const dealer = await dev.signers[4].getAddress();
+  await kc.verify(dealer, 1);
+  await kc.mint("mbSMALL", dealer, UNITS * BigInt(n));
+  await kc.tokens.mbSMALL.connect(dev.signers[4]).approve(c.MarginEngine, UNITS * BigInt(n));
+  await kc.engine.connect(dev.signers[4]).deposit(small, UNITS * BigInt(n));
+
+  const accounts = Array.from({ length: n }, () => Wallet.createRandom().address.toLowerCase());
+  const debt = (i: number): bigint => (i < m ? 5_000n : 1_500n) * CNY;
+  const engineIface = kc.engine.interface;
+  const kycIface = KycRegistry__factory.createInterface();
+  const kycOfficer = (await dev.signers[1].getAddress()).toLowerCase();
+  const expires = (await p.getBlock("latest"))!.timestamp + 365 * 86400;
+  const rpc = <T>(method: string, params: unknown[]): Promise<T> =>
+    withRetry(() => p.send(method, params) as Promise<T>, RETRY);
+  const nonces = new Map<string, number>();
+  for (const from of [admin, kycOfficer]) nonces.set(from, await p.getTransactionCount(from, "pending"));
+  /** A setup transaction with its own nonce: after a lost answer, "already known / nonce too low" means it is in. */
+  const send = async (from: string, to: string, data: string): Promise<void> => {
+    const nonce = nonces.get(from) ?? 0;
+    nonces.set(from, nonce + 1);
+    let tried = false;
+    await withRetry(async () => {
+      try {
+        await p.send("eth_sendTransaction", [{ from, to, data, gas: "0x61a80", nonce: "0x" + nonce.toString(16) }]);
+      } catch (err) {
+        if (tried && /already known|known transaction|nonce too low|already imported/i.test(String(err))) return;
+        if (isTransient(err)) tried = true;
+        throw err;
+      }
+    }, RETRY);
+  };
+  const mineAll = async (): Promise<void> => {
+    for (;;) {
+      await rpc("evm_mine", []);
+      const b = await withRetry(() => p.getBlock("latest"), RETRY);
+      if (!b || b.transactions.length === 0) return;
+    }
+  };
+  await rpc("evm_setAutomine", [false]);
+  for (let s = 0; s < n; s += 250) {
+    const slice = accounts.slice(s, s + 250);
+    await Promise.all(
+      slice.map(async (a) => {
+        await rpc("hardhat_impersonateAccount", [a]);
+        await rpc("hardhat_setBalance", [a, "0x56BC75E2D63100000"]);
+      }),
+    );
+    // one kind of transaction per block: each step needs the previous one mined (verified, then collateral…)
+    const steps: ((a: string, i: number) => Promise<void>)[] = [
+      (a) =>
+        send(kycOfficer, c.KycRegistry, kycIface.encodeFunctionData("setIdentity", [a, 5, 156, expires, keccakId(a)])),
+      (a) =>
+        send(
+          admin,
+          c.MarginEngine,
+          engineIface.encodeFunctionData("transferBetweenAccounts", [dealer, a, small, UNITS]),
+        ),
+      (a, i) => send(a, c.MarginEngine, engineIface.encodeFunctionData("borrow", [debt(i)])),
+      (a, i) =>
+        send(
+          admin,
+          c.MarginEngine,
+          engineIface.encodeFunctionData("transferBetweenAccounts", [a, dealer, cash, debt(i)]),
+        ),
+    ];
+    for (const step of steps) {
+      await Promise.all(slice.map((a, j) => step(a, s + j)));
+      await mineAll();
+    }
+  }
+  await rpc("evm_setAutomine", [true]);
+  // every account must be as designed, or the figures mean nothing
+  for (let s = 0; s < n; s += 100) {
+    const debts = await Promise.all(accounts.slice(s, s + 100).map((a) => withRetry(() => kc.engine.debtOf(a), RETRY)));
+    const bad = debts.findIndex((d, j) => d.debt < debt(s + j));
+    if (bad >= 0) throw new Error(`setup failed: account ${s + bad} owes ${debts[bad].debt}`);
+  }
+}
+
+function newKeeper(dev: DevChain, store: Store, provider: JsonRpcProvider, mode: Mode, gasBudget?: bigint): Keeper {
+  return new Keeper({
+    store,
+    provider,
+    signer: rawSigner(DEV_KEYS.keeperKey),
+    retry: RETRY,
+    deployment: dev.record,
+    settings: {
+      ...DEFAULT_KEEPER_SETTINGS,
+      signerKey: DEV_KEYS.keeperKey,
+      resyncIntervalMs: 24 * 3600_000,
+      readConcurrency: 16,
+      mode,
+      ...(gasBudget !== undefined ? { batchGasBudget: gasBudget } : {}),
+    },
+    // MB_BENCH_LOG=warn shows the keeper's warnings (on stderr)
+    log: process.env.MB_BENCH_LOG
+      ? createLogger({ level: process.env.MB_BENCH_LOG as "warn", sink: (l) => process.stderr.write(l + "\n") })
+      : silentLogger,
+  });
+}
+
+/** The index build and the two rounds with one keeper mode; returns its figures and the units it seized. */
+async function runMode(
+  dev: DevChain,
+  kc: KeeperChain,
+  dir: string,
+  mode: Mode,
+  n: number,
+  m: number,
+  gasBudget?: bigint,
+): Promise<{ result: ModeResult; seized: bigint }> {
+  const store = await openStore({ engine: "sqlite", path: path.join(dir, `keeper-${mode}.sqlite`) });
+  const provider = new JsonRpcProvider(dev.chain.url, dev.record.chainId, { staticNetwork: true, cacheTimeout: -1 });
+  const keeper = newKeeper(dev, store, provider, mode, gasBudget);
+  const base = { mode, accounts: n, liquidatable: m };
+  try {
+    collectGarbage();
+    const heapBefore = process.memoryUsage().heapUsed;
     let t = Date.now();
     await keeper.tick();
-    emit("index_build", Date.now() - t, "ms", { accountsIndexed: keeper.index.size, reads: keeper.metrics.reads });
+    const indexMs = Date.now() - t;
+    collectGarbage();
+    const mem = process.memoryUsage();
+    emit({
+      ...base,
+      metric: "index_build",
+      value: indexMs,
+      perSecond: Math.round((keeper.index.size * 1000) / indexMs),
+      unit: "ms",
+      accountsIndexed: keeper.index.size,
+      reads: keeper.metrics.reads,
+      heapUsedMB: Math.round(mem.heapUsed / 2 ** 20),
+      heapGrowthMB: Math.round((mem.heapUsed - heapBefore) / 2 ** 20),
+      rssMB: Math.round(mem.rss / 2 ** 20),
+    });
 
     await kc.setPrice("mbSMALL", "49.5");
     t = Date.now();
     const readsBefore = keeper.metrics.reads;
     await keeper.tick();
-    emit("small_round_rechecked", keeper.metrics.lastRoundRechecked, "accounts", {
+    emit({
+      ...base,
+      metric: "small_round_rechecked",
+      value: keeper.metrics.lastRoundRechecked,
+      unit: "accounts",
       ms: Date.now() - t,
       reads: keeper.metrics.reads - readsBefore,
       of: keeper.index.size,
     });
 
-    const shockAt = Date.now();
-    await kc.setPrice("mbSMALL", "30");
-    let shockRechecked = -1;
-    for (;;) {
-      await keeper.tick();
-      if (shockRechecked < 0) shockRechecked = keeper.metrics.lastRoundRechecked;
-      const states = keeper.index.countByState();
-      if (keeper.metrics.liquidationsMined >= m && states.Liquidatable + states.Defaulted === 0) break;
-      if (Date.now() - shockAt > 30 * 60_000) throw new Error("liquidations did not finish within 30 minutes");
-    }
-    const total = Date.now() - shockAt;
-    emit("shock_round_rechecked", shockRechecked, "accounts", { of: keeper.index.size });
-    emit("all_liquidated", total, "ms", {
-      liquidations: keeper.metrics.liquidationsMined,
-      segments: keeper.metrics.segmentsLiquidated,
-      perSecond: Math.round((keeper.metrics.liquidationsMined * 1000) / total),
+    const shock = await shockAndClear(dev, kc, keeper, store, m);
+    const result: ModeResult = {
+      mode,
+      liquidated: keeper.metrics.liquidationsMined,
+      blocks: shock.lastBlock - shock.roundBlock,
+      seconds: shock.ms / 1000,
+      perSecond: Math.round((keeper.metrics.liquidationsMined * 10_000) / shock.ms) / 10,
+      gasPerLiquidation: Number(keeper.metrics.gasUsed / BigInt(Math.max(1, keeper.metrics.liquidationsMined))),
+    };
+    emit({
+      ...base,
+      metric: "shock_round_rechecked",
+      value: shock.rechecked,
+      unit: "accounts",
+      sentOnPrediction: shock.predicted,
+      of: keeper.index.size,
     });
-    const l = keeper.metrics.latencyMs;
-    emit("round_to_mined_latency", Math.round(l.sum / Math.max(1, l.count)), "ms", { max: l.max, count: l.count });
-    emit("accounts_by_state", JSON.stringify(keeper.index.countByState()), "json");
-    const intents = await store.keeper.intentCounts();
-    emit("intents", JSON.stringify(intents), "json");
+    emit({
+      ...base,
+      metric: "all_liquidated",
+      liquidated: result.liquidated,
+      transactions: keeper.metrics.txsMined,
+      segments: keeper.metrics.segmentsLiquidated,
+      blocks: result.blocks,
+      seconds: result.seconds,
+      secondsToVerified: shock.verifiedMs / 1000,
+      perSecond: result.perSecond,
+      gasPerLiquidation: result.gasPerLiquidation,
+      latencyMs: shock.latency,
+      intents: await store.keeper.intentCounts(),
+      states: keeper.index.countByState(),
+    });
+    return { result, seized: shock.seized };
+  } finally {
     provider.destroy();
     await store.close();
+  }
+}
+
+interface ShockFigures {
+  roundBlock: number;
+  lastBlock: number;
+  /** Shock round → last liquidation mined, and → the keeper's re-read saw no liquidatable account left. */
+  ms: number;
+  verifiedMs: number;
+  rechecked: number;
+  predicted: number;
+  seized: bigint;
+  latency: { median: number; max: number };
+  /** Units of mbSMALL seized per block that had a liquidation. */
+  perBlock: Map<number, bigint>;
+}
+
+/**
+ * The shock round (→ 30) and keeper ticks until no account is liquidatable and every one of them was liquidated;
+ * `betweenTicks` may move the chain on (the capped run opens the next seizure window when nothing moves).
+ */
+async function shockAndClear(
+  dev: DevChain,
+  kc: KeeperChain,
+  keeper: Keeper,
+  store: Store,
+  m: number,
+  betweenTicks?: (progressed: boolean) => Promise<void>,
+): Promise<ShockFigures> {
+  const start = Date.now();
+  await kc.setPrice("mbSMALL", "30");
+  const roundBlock = await withRetry(() => dev.chain.provider.getBlockNumber(), RETRY);
+  const recheckedBefore = keeper.metrics.recheckedOnRounds;
+  const predictedBefore = keeper.metrics.predicted;
+  for (;;) {
+    const before = keeper.metrics.liquidationsMined;
+    await keeper.tick();
+    const states = keeper.index.countByState();
+    if (keeper.metrics.liquidationsMined >= m && states.Liquidatable + states.Defaulted === 0) break;
+    if (Date.now() - start > 60 * 60_000) throw new Error("liquidations did not finish within an hour");
+    await betweenTicks?.(keeper.metrics.liquidationsMined > before);
+  }
+  const verifiedMs = Date.now() - start;
+  // accounts the shock round selected (re-read, or sent on the index's prediction in batch mode)
+  const rechecked = keeper.metrics.recheckedOnRounds - recheckedBefore;
+  const predicted = keeper.metrics.predicted - predictedBefore;
+  const engine = MarginEngine__factory.connect(dev.record.contracts.MarginEngine, dev.chain.provider);
+  const logs = await withRetry(
+    () => engine.queryFilter(engine.filters.Liquidated(undefined, keeper.liquidator.address), roundBlock, "latest"),
+    RETRY,
+  );
+  const perBlock = new Map<number, bigint>();
+  let seized = 0n;
+  let lastBlock = roundBlock;
+  for (const l of logs) {
+    seized += l.args.units;
+    perBlock.set(l.blockNumber, (perBlock.get(l.blockNumber) ?? 0n) + l.args.units);
+    lastBlock = Math.max(lastBlock, l.blockNumber);
+  }
+  // round → mined latency per liquidated account (each account of a batch carries the batch's latency)
+  const samples: number[] = [];
+  let lastMinedAt = start;
+  for (const i of await store.keeper.intents(1_000_000))
+    if (i.status === "mined" && i.minedAt !== null) {
+      for (let k = 0; k < i.accounts; k++) samples.push(i.minedAt - i.triggerAt);
+      lastMinedAt = Math.max(lastMinedAt, i.minedAt);
+    }
+  samples.sort((a, b) => a - b);
+  const latency = { median: samples[Math.floor(samples.length / 2)] ?? 0, max: samples[samples.length - 1] ?? 0 };
+  // shock round → the last liquidation mined (as seen by the keeper); the loop also waits for the re-read after it
+  const ms = Math.max(1, lastMinedAt - start);
+  return { roundBlock, lastBlock, ms, verifiedMs, rechecked, predicted, seized, latency, perBlock };
+}
+
+/**
+ * The batch keeper with a per-window seizure cap of `cap` units: each time a tick liquidates nothing while accounts
+ * are still liquidatable, the chain moves on one window (evm_increaseTime) — the caps, not the keeper, set the pace.
+ */
+async function runCapped(
+  dev: DevChain,
+  kc: KeeperChain,
+  dir: string,
+  n: number,
+  m: number,
+  cap: bigint,
+  blockMs: number,
+  gasBudget?: bigint,
+): Promise<void> {
+  const small = await kc.tokens.mbSMALL.getAddress();
+  const window = Number((await kc.engine.params()).liquidationWindow);
+  await kc.engine.connect(dev.signers[3]).configureAsset(small, 3, WAD / 10n, WAD / 10n, cap);
+  const store = await openStore({ engine: "sqlite", path: path.join(dir, "keeper-capped.sqlite") });
+  const provider = new JsonRpcProvider(dev.chain.url, dev.record.chainId, { staticNetwork: true, cacheTimeout: -1 });
+  const keeper = newKeeper(dev, store, provider, "batch", gasBudget);
+  try {
+    await keeper.tick();
+    await kc.setPrice("mbSMALL", "49.5");
+    await keeper.tick();
+    let windows = 1;
+    let idle = 0;
+    let lastProgress = Date.now();
+    const windowStarts: number[] = [];
+    const shock = await shockAndClear(dev, kc, keeper, store, m, async (progressed) => {
+      if (process.env.MB_BENCH_LOG)
+        process.stderr.write(
+          JSON.stringify({
+            capped: keeper.metrics.liquidationsMined,
+            heldByCap: keeper.metrics.heldByCap,
+            skipped: keeper.metrics.accountsSkipped,
+            states: keeper.index.countByState(),
+            windows,
+          }) + "\n",
+        );
+      // the window moves only when nothing is in flight and two block intervals passed without a liquidation
+      if (progressed) lastProgress = Date.now();
+      idle = progressed ? 0 : idle + 1;
+      if (idle < 2 || Date.now() - lastProgress < 2 * Math.max(blockMs, 500)) return;
+      if ((await store.keeper.pendingIntents()).length > 0) return;
+      idle = 0;
+      await withRetry(() => dev.chain.provider.send("evm_increaseTime", [window]), RETRY);
+      await withRetry(() => dev.chain.provider.send("evm_mine", []), RETRY);
+      windowStarts.push(await withRetry(() => dev.chain.provider.getBlockNumber(), RETRY));
+      windows++;
+    });
+    // units seized per window: blocks before the first window move, between moves, after the last
+    const perWindow: string[] = [];
+    const bounds = [shock.roundBlock, ...windowStarts, Number.MAX_SAFE_INTEGER];
+    for (let w = 0; w + 1 < bounds.length; w++) {
+      let units = 0n;
+      for (const [b, u] of shock.perBlock) if (b > bounds[w] && b <= bounds[w + 1]) units += u;
+      perWindow.push(units.toString());
+    }
+    emit({
+      mode: "batch",
+      caps: "on",
+      metric: "all_liquidated_capped",
+      accounts: n,
+      liquidatable: m,
+      capUnitsPerWindow: cap,
+      windowSeconds: window,
+      windows,
+      seizedPerWindow: perWindow,
+      liquidated: keeper.metrics.liquidationsMined,
+      transactions: keeper.metrics.txsMined,
+      skippedInBatches: keeper.metrics.accountsSkipped,
+      heldByCap: keeper.metrics.heldByCap,
+      blocksWithLiquidations: shock.perBlock.size,
+      blocks: shock.lastBlock - shock.roundBlock,
+      seconds: shock.ms / 1000,
+      gasPerLiquidation: Number(keeper.metrics.gasUsed / BigInt(Math.max(1, keeper.metrics.liquidationsMined))),
+    });
   } finally {
-    await dev.stop();
-    rmSync(dir, { recursive: true, force: true });
+    provider.destroy();
+    await store.close();
   }
 }

@@ -17,6 +17,7 @@ import { Indexer } from "./indexer";
 import type { RetryOptions } from "./retry";
 import { ServiceProvider } from "./rpcTransport";
 import { TxSender } from "./sender";
+import { rawSigner, type RawSigner } from "./signer";
 
 /**
  * Everything the service knows about the chain: one provider, typechain bindings at the deployment's
@@ -30,6 +31,11 @@ export interface ChainGateway {
   /** Signs KycRegistry writes; absent when no KYC officer key is configured. */
   kycOfficer?: TxSender;
   retry: RetryOptions;
+  /**
+   * A signer for `privateKey` held here (one per key): it signs raw transactions that the caller journals before
+   * sending (the liquidation keeper), so the key itself never leaves chain/.
+   */
+  signer(privateKey: string): RawSigner;
   /** The handlers this foundation indexes; capabilities append theirs before the indexer is built. */
   coreHandlers(): ContractHandler[];
   createIndexer(store: Store, handlers: ContractHandler[], name?: string): Indexer;
@@ -66,6 +72,7 @@ export function createChainGateway(config: Config["chain"], deployment: Deployme
         log.child({ signer: "kycOfficer" }),
       )
     : undefined;
+  const signers = new Map<string, RawSigner>();
   return {
     provider,
     deployment,
@@ -73,6 +80,11 @@ export function createChainGateway(config: Config["chain"], deployment: Deployme
     tokens,
     kycOfficer,
     retry,
+    signer: (privateKey) => {
+      let s = signers.get(privateKey);
+      if (!s) signers.set(privateKey, (s = rawSigner(privateKey)));
+      return s;
+    },
     coreHandlers: () => [
       kycRegistryHandler(deployment.contracts.KycRegistry),
       ...deployment.tokens.map((t) => collateralTokenHandler(t.symbol, t.address)),

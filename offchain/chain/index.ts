@@ -10,3 +10,5 @@ export { withRetry, isTransient, type RetryOptions } from "./retry";
 export { decodeRevert, revertData } from "./revert";
 export { kycRegistryWriter } from "./kycRegistryWriter";
 export { chainHealthProbe, type ChainHealth } from "./health";
+export { rawSigner, type RawSigner, type CallToSign } from "./signer";
+export { lensCapacity, valueAccounts, type AccountValuation, type BatchValuation } from "./batchRead";

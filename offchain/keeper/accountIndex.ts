@@ -112,6 +112,34 @@ export class AccountIndex {
     this.entries.delete(account);
   }
 
+  /**
+   * The account's figures at a new price of `asset`, when the account holds that one security only (its value,
+   * lines and haircut-weighted equity move in proportion: V' = V·p'/p, equity' = equity − (1 − h)·(V − V'),
+   * maintenance' and hard line' scaled by p'/p), with the state those figures give: Liquidatable below the hard
+   * line, otherwise the last state read. undefined for other accounts (they are re-read). A prediction only chooses
+   * what to send: the engine re-values every account of a batch and skips those it may not liquidate.
+   */
+  predict(account: string, asset: string, price: bigint): AccountSnapshot | undefined {
+    const s = this.entries.get(account.toLowerCase())?.snapshot;
+    const a = asset.toLowerCase();
+    const held = s?.held.get(a);
+    if (!s || !held || s.held.size !== 1 || held.price <= 0n || s.positionValue <= 0n) return undefined;
+    const value = (s.positionValue * price) / held.price;
+    const equity = s.equity - ((WAD - held.haircut) * (s.positionValue - value)) / WAD;
+    const scale = (x: bigint): bigint => (x * price) / held.price;
+    const hardLine = scale(s.hardLine);
+    return {
+      ...s,
+      positionValue: value,
+      equity,
+      maintenanceReq: scale(s.maintenanceReq),
+      warningLine: scale(s.warningLine),
+      hardLine,
+      state: equity < hardLine ? (s.state > State.Liquidatable ? s.state : State.Liquidatable) : s.state,
+      held: new Map([[a, { ...held, price }]]),
+    };
+  }
+
   /** Accounts whose trigger on `asset` is at or above `price`: the only healthy-side accounts a fall can affect. */
   affectedBy(asset: string, price: bigint): string[] {
     const list = this.byAsset.get(asset.toLowerCase());

@@ -17,6 +17,8 @@ export const keeperCapability: Capability = {
         ? new Keeper({
             store,
             provider: chain.provider,
+            signer: chain.signer(config.keeper.signerKey),
+            retry: chain.retry,
             deployment: chain.deployment,
             settings: config.keeper,
             log: log.child({ component: "keeper" }),

@@ -24,7 +24,9 @@ export type {
   StoredOrder,
   TradeStatus,
 } from "./repos/settlement";
+export { IntentConflictError } from "./repos/keeper";
 export type {
+  IntentAccount,
   IntentStatus,
   LiquidationIntent,
   NewNotification,

@@ -4,7 +4,8 @@ import http from "node:http";
  * A JSON-RPC pass-through in front of a real `hardhat node` that fails the way an RPC outage does:
  * - "lose-sends": a send (eth_sendRawTransaction or eth_sendTransaction) reaches the node (the transaction is mined) but the connection is cut
  *   before the answer;
- * - "drop-sends": a send is cut before it reaches the node (nothing is mined);
+ * - "drop-sends": a send is cut before it reaches the node (nothing is mined), except the next `sendsToPass` sends,
+ *   which go through (a process that got some of its transactions out before it died);
  * - down(): nothing listens (connection refused).
  * `afterSend` switches mode once a send has been cut, so the client's retries meet a dead endpoint.
  * - pause(filter?): requests (all, or those whose JSON-RPC body `filter` accepts) are held, unanswered, on an open
@@ -16,6 +17,7 @@ export class CutProxy {
   mode: "up" | "lose-sends" | "drop-sends" = "up";
   afterSend: "up" | "down" = "up";
   sendsCut = 0;
+  sendsToPass = 0;
   private server: http.Server | undefined;
   private holding: ((body: string) => boolean) | undefined;
   private held: (() => void)[] = [];
@@ -61,7 +63,10 @@ export class CutProxy {
           req.socket.destroy();
           if (this.afterSend === "down") void this.down();
         };
-        if (isSend && this.mode === "drop-sends") return cut();
+        if (isSend && this.mode === "drop-sends") {
+          if (this.sendsToPass > 0) this.sendsToPass--;
+          else return cut();
+        }
         const forward = (): void =>
           void fetch(this.upstream, { method: "POST", headers: { "content-type": "application/json" }, body })
             .then((r) => r.text())

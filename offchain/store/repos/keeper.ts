@@ -24,6 +24,24 @@ export interface LiquidationIntent {
   minedAt: number | null;
   segments: number | null;
   error: string | null;
+  /** How many accounts the transaction liquidates: 1 for `liquidate`, n for `liquidateMany` (keeper_intent_accounts). */
+  accounts: number;
+}
+
+/** One account of a journaled transaction; outcome once mined: liquidated, or skipped (LiquidationSkipped). */
+export interface IntentAccount {
+  intentId: number;
+  account: string;
+  epoch: number;
+  outcome: "liquidated" | "skipped" | null;
+}
+
+/** Thrown inside a store transaction when an account's epoch is already journaled (the insert is rolled back). */
+export class IntentConflictError extends Error {
+  constructor(readonly account: string) {
+    super(`an intent for ${account} at this epoch is already journaled`);
+    this.name = "IntentConflictError";
+  }
 }
 
 export type NotificationKind = "warning" | "margin_call" | "cured" | "liquidated";
@@ -82,6 +100,7 @@ function intent(r: Row): LiquidationIntent {
     minedAt: num(r.mined_at),
     segments: num(r.segments),
     error: r.error === null ? null : String(r.error),
+    accounts: r.accounts === undefined || r.accounts === null ? 1 : Number(r.accounts),
   };
 }
 
@@ -112,12 +131,20 @@ export class KeeperRepository {
 
   // ── intents ──
 
-  /** Journals a signed transaction; false when (account, epoch) or (signer, nonce) is already taken. */
-  async insertIntent(i: Omit<LiquidationIntent, "id">): Promise<boolean> {
+  /**
+   * Journals a signed transaction and the (account, epoch) of every account it liquidates (default: its own
+   * account and epoch). false when the transaction's (account, epoch) or (signer, nonce) is already taken; throws
+   * IntentConflictError when another account's epoch is, so callers with several accounts run it in a store
+   * transaction (rolled back on the throw).
+   */
+  async insertIntent(
+    i: Omit<LiquidationIntent, "id">,
+    members: { account: string; epoch: number }[] = [{ account: i.account, epoch: i.epoch }],
+  ): Promise<boolean> {
     const n = await this.db.run(
       `INSERT INTO keeper_intents (account, epoch, signer, nonce, tx_hash, raw_tx, max_segments, status, trigger_at,
-         trigger_reason, created_at, updated_at, mined_block, mined_at, segments, error)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+         trigger_reason, created_at, updated_at, mined_block, mined_at, segments, error, accounts)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
        ON CONFLICT DO NOTHING`,
       [
         i.account.toLowerCase(),
@@ -136,20 +163,88 @@ export class KeeperRepository {
         i.minedAt,
         i.segments,
         i.error,
+        members.length,
       ],
     );
-    return n === 1;
+    if (n !== 1) return false;
+    const rows = await this.db.query<{ id: unknown }>(
+      `SELECT id FROM keeper_intents WHERE signer = $1 AND nonce = $2`,
+      [i.signer.toLowerCase(), i.nonce],
+    );
+    const id = Number(rows[0].id);
+    for (const m of members) {
+      const added = await this.db.run(
+        `INSERT INTO keeper_intent_accounts (intent_id, account, epoch, outcome) VALUES ($1, $2, $3, NULL)
+         ON CONFLICT DO NOTHING`,
+        [id, m.account.toLowerCase(), m.epoch],
+      );
+      if (added !== 1) throw new IntentConflictError(m.account.toLowerCase());
+    }
+    return true;
+  }
+
+  /** The accounts of a journaled transaction, in the order they were journaled. */
+  async intentAccounts(intentId: number): Promise<IntentAccount[]> {
+    return (
+      await this.db.query(`SELECT * FROM keeper_intent_accounts WHERE intent_id = $1 ORDER BY epoch, account`, [
+        intentId,
+      ])
+    ).map((r) => ({
+      intentId: Number(r.intent_id),
+      account: String(r.account),
+      epoch: Number(r.epoch),
+      outcome: (r.outcome ?? null) as IntentAccount["outcome"],
+    }));
+  }
+
+  /** Accounts named by a transaction not settled yet (batched or not): none of them may be journaled again. */
+  async pendingAccounts(): Promise<Set<string>> {
+    const rows = await this.db.query<{ account: string }>(
+      `SELECT m.account FROM keeper_intent_accounts m JOIN keeper_intents i ON i.id = m.intent_id
+       WHERE i.status = 'pending'`,
+    );
+    return new Set(rows.map((r) => String(r.account)));
+  }
+
+  /** The last journaled epoch of each of `accounts` (absent: never journaled). */
+  async lastEpochs(accounts: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (let s = 0; s < accounts.length; s += 500) {
+      const part = accounts.slice(s, s + 500).map((a) => a.toLowerCase());
+      const rows = await this.db.query<{ account: string; e: unknown }>(
+        `SELECT account, MAX(epoch) AS e FROM keeper_intent_accounts
+         WHERE account IN (${part.map((_, k) => `$${k + 1}`).join(", ")}) GROUP BY account`,
+        part,
+      );
+      for (const r of rows) out.set(String(r.account), Number(r.e));
+    }
+    return out;
+  }
+
+  /** Records what a mined transaction did to each of its accounts. */
+  async setOutcomes(intentId: number, outcomes: Map<string, "liquidated" | "skipped">): Promise<void> {
+    for (const [account, outcome] of outcomes)
+      await this.db.run(`UPDATE keeper_intent_accounts SET outcome = $3 WHERE intent_id = $1 AND account = $2`, [
+        intentId,
+        account.toLowerCase(),
+        outcome,
+      ]);
   }
 
   async pendingIntents(): Promise<LiquidationIntent[]> {
     return (await this.db.query(`SELECT * FROM keeper_intents WHERE status = 'pending' ORDER BY nonce`)).map(intent);
   }
 
+  /** The account's latest transaction (batched or not), seen from the account: its own account and epoch. */
   async lastEpoch(account: string): Promise<LiquidationIntent | undefined> {
-    const rows = await this.db.query(`SELECT * FROM keeper_intents WHERE account = $1 ORDER BY epoch DESC LIMIT 1`, [
-      account.toLowerCase(),
-    ]);
-    return rows[0] ? intent(rows[0]) : undefined;
+    const rows = await this.db.query(
+      `SELECT i.*, m.account AS m_account, m.epoch AS m_epoch FROM keeper_intent_accounts m
+       JOIN keeper_intents i ON i.id = m.intent_id WHERE m.account = $1 ORDER BY m.epoch DESC LIMIT 1`,
+      [account.toLowerCase()],
+    );
+    return rows[0]
+      ? { ...intent(rows[0]), account: String(rows[0].m_account), epoch: Number(rows[0].m_epoch) }
+      : undefined;
   }
 
   async maxNonce(signer: string): Promise<number | null> {

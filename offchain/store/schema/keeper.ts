@@ -64,4 +64,24 @@ CREATE TABLE keeper_state (
   value TEXT NOT NULL
 );`,
   },
+  {
+    capability: "keeper",
+    version: 2,
+    description: "batch liquidation: the accounts of each journaled transaction",
+    // keeper_intents stays one row per signed transaction (unique nonce per signer); its account and epoch name
+    // the transaction's first account. Every account a transaction liquidates has its own (account, epoch) here,
+    // so an account is never in two unsettled transactions, batched or not.
+    up: (d) => `
+CREATE TABLE keeper_intent_accounts (
+  intent_id ${d.int64} NOT NULL,
+  account TEXT NOT NULL,
+  epoch INTEGER NOT NULL,
+  outcome TEXT,
+  PRIMARY KEY (account, epoch)
+);
+CREATE INDEX keeper_intent_accounts_by_intent ON keeper_intent_accounts (intent_id);
+INSERT INTO keeper_intent_accounts (intent_id, account, epoch, outcome)
+  SELECT id, account, epoch, CASE WHEN status = 'mined' THEN 'liquidated' ELSE NULL END FROM keeper_intents;
+ALTER TABLE keeper_intents ADD COLUMN accounts INTEGER NOT NULL DEFAULT 1;`,
+  },
 ];

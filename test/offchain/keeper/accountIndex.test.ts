@@ -94,4 +94,50 @@ describe("keeper AccountIndex", function () {
       { seed: 20261123, numRuns: 500 },
     );
   });
+
+  it("predicts a one-security account's figures at a new price with the engine's formulas, and declines multi-asset accounts", function () {
+    const idx = new AccountIndex();
+    const pos: Position = { units: 200n, price: 50n * WAD, haircut: WAD / 10n, mm: WAD / 4n };
+    const at = (price: bigint) => lines(-5_000n * WAD, [{ ...pos, price }]);
+    const now = at(pos.price);
+    idx.update({
+      account: "0xa1",
+      state: State.Healthy,
+      equity: now.equity,
+      positionValue: now.value,
+      maintenanceReq: now.maintenance,
+      warningLine: now.warning,
+      hardLine: now.maintenance / 2n,
+      callDeadline: 0,
+      pricesSafe: true,
+      held: new Map([[ASSETS[0], { price: pos.price, haircut: pos.haircut }]]),
+    });
+    for (const price of [45n * WAD, 33n * WAD, 30n * WAD, 20n * WAD]) {
+      const want = at(price);
+      const p = idx.predict("0xa1", ASSETS[0], price)!;
+      expect(p.equity).to.equal(want.equity);
+      expect(p.maintenanceReq).to.equal(want.maintenance);
+      expect(p.state, `at ${price / WAD}`).to.equal(
+        want.equity < want.maintenance / 2n ? State.Liquidatable : State.Healthy,
+      );
+    }
+    expect(idx.predict("0xa1", ASSETS[0], 30n * WAD)!.state).to.equal(State.Liquidatable);
+    expect(idx.predict("0xa1", ASSETS[1], 30n * WAD), "an asset it does not hold").to.equal(undefined);
+    idx.update({
+      account: "0xa2",
+      state: State.Healthy,
+      equity: 50n * WAD,
+      positionValue: 100n * WAD,
+      maintenanceReq: 15n * WAD,
+      warningLine: 20n * WAD,
+      hardLine: 7n * WAD,
+      callDeadline: 0,
+      pricesSafe: true,
+      held: new Map([
+        [ASSETS[0], { price: 10n * WAD, haircut: 0n }],
+        [ASSETS[1], { price: 10n * WAD, haircut: 0n }],
+      ]),
+    });
+    expect(idx.predict("0xa2", ASSETS[0], 5n * WAD)).to.equal(undefined);
+  });
 });

@@ -4,9 +4,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { JsonRpcProvider, type JsonRpcSigner } from "ethers";
+import { JsonRpcProvider, JsonRpcSigner, Wallet } from "ethers";
 import type { CollateralToken, MarginEngine } from "../../../typechain-types";
 import { ApiClient } from "../../../offchain/api";
+import { Indexer, rawSigner } from "../../../offchain/chain";
+import { marginEngineHandler } from "../../../offchain/chain/handlers/marginEngine";
 import { Keeper, DEFAULT_KEEPER_SETTINGS, State, type KeeperSettings } from "../../../offchain/keeper";
 import { startService, type Service } from "../../../offchain/main";
 import { DEV_KEYS, parseConfig } from "../../../offchain/shared/config";
@@ -251,8 +253,24 @@ describe("keeper (real hardhat node)", function () {
     let proxy: CutProxy;
     let store: Store;
     let provider: JsonRpcProvider;
-    const newKeeper = (): Keeper =>
-      new Keeper({ store, provider, deployment: dev.record, settings: keeperSettings(), log: silentLogger });
+    const newKeeper = (over: Partial<KeeperSettings> = {}): Keeper =>
+      new Keeper({
+        store,
+        provider,
+        signer: rawSigner(DEV_KEYS.keeperKey),
+        // transient failures are retried, briefly: the outage test counts the ticks that fail
+        retry: { retries: 3, baseMs: 50, deadlineMs: 2_000 },
+        deployment: dev.record,
+        settings: keeperSettings(over),
+        log: silentLogger,
+      });
+    /** A client address the node signs for (impersonated, with gas money): the node's own accounts are all used. */
+    const freshUser = async (): Promise<JsonRpcSigner> => {
+      const a = Wallet.createRandom().address;
+      await dev.chain.provider.send("hardhat_impersonateAccount", [a]);
+      await dev.chain.provider.send("hardhat_setBalance", [a, "0x56BC75E2D63100000"]);
+      return new JsonRpcSigner(dev.chain.provider, a);
+    };
 
     before(async function () {
       await service.keeper!.stop();
@@ -269,11 +287,11 @@ describe("keeper (real hardhat node)", function () {
       await proxy?.down();
     });
 
-    it("resumes after a crash mid-way without sending any liquidation twice (lost answers and unsent bytes)", async function () {
+    it("resumes after a crash mid-way without sending any liquidation twice (one by one: lost answers and unsent bytes)", async function () {
       await setPrice("mbSMALL", "50");
       const d1 = await openAccount(users[5], "mbSMALL", 2_000n, 50_000n);
       const d2 = await openAccount(users[6], "mbSMALL", 2_000n, 50_000n);
-      const k1 = newKeeper();
+      const k1 = newKeeper({ mode: "single" });
       await k1.tick();
       await setPrice("mbSMALL", "30");
       // The node mines every broadcast but the keeper never hears back; then it dies.
@@ -283,7 +301,7 @@ describe("keeper (real hardhat node)", function () {
       expect(pending.map((i) => i.account).sort()).to.deep.equal([d1, d2].sort());
       await proxy.up("up");
 
-      const k2 = newKeeper();
+      const k2 = newKeeper({ mode: "single" });
       await k2.init(); // reconciles the journal before anything new
       expect(await store.keeper.pendingIntents()).to.deep.equal([]);
       for (let i = 0; i < 5; i++) await k2.tick();
@@ -304,7 +322,7 @@ describe("keeper (real hardhat node)", function () {
       expect(unsent.status).to.equal("pending");
       expect(await dev.chain.provider.getTransaction(unsent.txHash)).to.equal(null);
       await proxy.up("up");
-      const k3 = newKeeper();
+      const k3 = newKeeper({ mode: "single" });
       await k3.init();
       await until("re-sent bytes mined", async () => {
         await k3.tick();
@@ -314,6 +332,138 @@ describe("keeper (real hardhat node)", function () {
       expect(mined.txHash).to.equal(unsent.txHash);
       expect(mined.epoch).to.equal(1);
       expect((await keeperLiquidationTxs(d3)).size).to.equal(1);
+    });
+
+    it("resumes a batch half-mined when the process died: the mined batch settles, the other is re-sent as journaled, no account twice", async function () {
+      await setPrice("mbSMALL", "50");
+      const owners = await Promise.all([0, 1, 2, 3].map(() => freshUser()));
+      const victims: string[] = [];
+      for (const [i, o] of owners.entries())
+        victims.push(await openAccount(o, "mbSMALL", 2_000n, 47_000n + BigInt(i) * 1_000n));
+      // two accounts per liquidateMany: four accounts make two transactions
+      const small = { batchMaxAccounts: 2 };
+      const k1 = newKeeper(small);
+      await k1.tick();
+      await setPrice("mbSMALL", "30");
+      // the first transaction reaches the node, every later one is lost with the process
+      proxy.sendsToPass = 1;
+      await proxy.up("drop-sends");
+      await k1.tick().catch(() => undefined);
+      const journaled = await store.keeper.pendingIntents();
+      await proxy.up("up");
+      const mined = (await store.keeper.intents(50)).filter((i) => i.status === "mined");
+      expect(mined.length, "the batch that got out was mined").to.be.greaterThan(0);
+      expect(journaled.length, "batches journaled but never sent").to.be.greaterThan(0);
+      const unsent = journaled.map((i) => i.txHash);
+      for (const h of unsent) expect(await dev.chain.provider.getTransaction(h)).to.equal(null);
+
+      const k2 = newKeeper(small);
+      await k2.init(); // re-sends the journaled bytes before anything new
+      await until("every victim liquidated", async () => {
+        await k2.tick();
+        const states = await Promise.all(victims.map((v) => engine.accountState(v)));
+        return states.every((st) => Number(st) <= State.Warning) && (await store.keeper.pendingIntents()).length === 0;
+      });
+      for (const v of victims) {
+        expect((await keeperLiquidationTxs(v)).size, `one liquidation transaction for ${v}`).to.equal(1);
+        expect((await store.keeper.lastEpoch(v))!.epoch).to.equal(1);
+      }
+      // the re-sent transactions are the journaled ones (same hashes), mined once each
+      for (const h of unsent) expect((await dev.chain.provider.getTransactionReceipt(h))?.status).to.equal(1);
+      const batches = (await store.keeper.intents(50)).filter((i) => victims.includes(i.account)).reverse();
+      expect(
+        batches.reduce((n, i) => n + i.accounts, 0),
+        "four accounts in the batches",
+      ).to.equal(4);
+      expect(batches[0].accounts).to.be.greaterThan(1);
+      expect(batches[0].account, "the deepest shortfall goes first").to.equal(victims[3]);
+    });
+
+    it("sends a batch in which an account was cured meanwhile: the engine skips it, the others are liquidated, the cured one is left alone", async function () {
+      await setPrice("mbSMALL", "50");
+      const owners = await Promise.all([0, 1, 2].map(() => freshUser()));
+      const [a, b, c] = await Promise.all(owners.map((o) => openAccount(o, "mbSMALL", 2_000n, 50_000n)));
+      const k1 = newKeeper();
+      await k1.tick();
+      await setPrice("mbSMALL", "30");
+      await proxy.up("drop-sends");
+      await k1.tick().catch(() => undefined);
+      const [batch] = await store.keeper.pendingIntents();
+      expect(batch.accounts).to.equal(3);
+      await proxy.up("up");
+      // b's owner pays back in cash before the batch lands: no longer liquidatable
+      await tokens.mbCNY.connect(owners[1]).approve(await engine.getAddress(), 50_000n * CNY);
+      await engine.connect(owners[1]).deposit(await tokens.mbCNY.getAddress(), 50_000n * CNY);
+      expect(Number(await engine.accountState(b))).to.equal(State.Healthy);
+
+      const k2 = newKeeper();
+      await k2.init();
+      await until("the batch settled", async () => {
+        await k2.tick();
+        return (await store.keeper.lastEpoch(a))?.status === "mined";
+      });
+      const outcomes = await store.keeper.intentAccounts(batch.id);
+      expect(Object.fromEntries(outcomes.map((o) => [o.account, o.outcome]))).to.deep.equal({
+        [a]: "liquidated",
+        [b]: "skipped",
+        [c]: "liquidated",
+      });
+      const skipped = await engine.queryFilter(engine.filters.LiquidationSkipped(b), batch.minedBlock ?? 0);
+      expect(skipped.map((l) => Number(l.args.reason))).to.deep.equal([2]); // NotLiquidatable
+      expect(k2.metrics.accountsSkipped).to.equal(1);
+      for (let i = 0; i < 3; i++) await k2.tick();
+      expect((await keeperLiquidationTxs(b)).size).to.equal(0);
+      expect((await store.keeper.lastEpoch(b))!.epoch, "nothing more journaled for the cured account").to.equal(1);
+      for (const v of [a, c]) expect((await keeperLiquidationTxs(v)).size).to.equal(1);
+    });
+
+    it("rebuilds its index after a restart from the indexer's stored engine events, asking the node only for the rest", async function () {
+      const indexer = new Indexer({
+        name: "main",
+        provider,
+        store,
+        handlers: [marginEngineHandler(dev.record.contracts.MarginEngine)],
+        confirmations: 1,
+        batchBlocks: 2_000,
+        startBlock: dev.record.deployBlock,
+        retry: { retries: 3, baseMs: 50 },
+        log: silentLogger,
+      });
+      await indexer.catchUp();
+      const indexedTo = (await store.chain.cursor("main"))!.blockNumber;
+      const warm = newKeeper();
+      await warm.tick();
+      const restartedProvider = new JsonRpcProvider(proxy.url, dev.record.chainId, {
+        staticNetwork: true,
+        cacheTimeout: -1,
+      });
+      const logQueries: { topics?: unknown; fromBlock: number }[] = [];
+      const send = restartedProvider.send.bind(restartedProvider);
+      restartedProvider.send = (method: string, params: unknown[] | Record<string, unknown>) => {
+        if (method === "eth_getLogs") {
+          const f = (params as { topics?: unknown; fromBlock: string }[])[0];
+          logQueries.push({ topics: f.topics, fromBlock: Number(f.fromBlock) });
+        }
+        return send(method, params);
+      };
+      try {
+        const restarted = new Keeper({
+          store,
+          provider: restartedProvider,
+          signer: rawSigner(DEV_KEYS.keeperKey),
+          deployment: dev.record,
+          settings: keeperSettings(),
+          log: silentLogger,
+        });
+        await restarted.tick();
+        expect(restarted.index.accounts().sort()).to.deep.equal(warm.index.accounts().sort());
+        // over the stored range only the two events the indexer does not keep were asked of the node
+        const unfiltered = logQueries.filter((q) => !q.topics || (q.topics as unknown[]).length === 0);
+        for (const q of unfiltered) expect(q.fromBlock).to.be.greaterThan(indexedTo);
+        expect(logQueries.some((q) => q.topics && q.fromBlock <= indexedTo)).to.equal(true);
+      } finally {
+        restartedProvider.destroy();
+      }
     });
 
     it("rides out an RPC outage and liquidates once the node is reachable again", async function () {

@@ -10,6 +10,7 @@ describe("public surfaces of the foundation capabilities", function () {
     expect(Object.keys(store).sort()).to.deep.equal([
       "ALL_MIGRATIONS",
       "AUDIT_GENESIS",
+      "IntentConflictError",
       "auditHash",
       "openStore",
       "verifyAuditChain",
@@ -26,8 +27,11 @@ describe("public surfaces of the foundation capabilities", function () {
       "isTransient",
       "kycRegistryHandler",
       "kycRegistryWriter",
+      "lensCapacity",
       "loadDeployment",
+      "rawSigner",
       "revertData",
+      "valueAccounts",
       "withRetry",
     ]);
     expect(Object.keys(api).sort()).to.deep.equal([
