@@ -154,6 +154,14 @@ export const ConfigSchema = z
         /** cash base units */
         minBonus: z.coerce.bigint().default(0n),
         readConcurrency: z.coerce.number().int().min(1).max(64).default(8),
+        /** "batch" (default): liquidateMany packed to a gas budget; "single": one liquidate call per account. */
+        mode: z.enum(["batch", "single"]).default("batch"),
+        /** Gas one liquidateMany may use; unset: 80 % of the latest block's gas limit. */
+        batchGasBudget: z.coerce.bigint().min(500_000n).optional(),
+        /** Accounts per liquidateMany at most (≤ 200). */
+        batchMaxAccounts: z.coerce.number().int().min(1).max(200).optional(),
+        /** Accounts valued per eth_call of the batch lens (≤ its EIP-170 capacity, 150). */
+        lensChunk: z.coerce.number().int().min(1).max(150).optional(),
         webhookUrl: z.string().url().optional(),
         webhookSecret: z.string().min(16).default(DEV_KEYS.keeperWebhookSecret),
         webhookBaseBackoffMs: z.coerce.number().int().min(1).default(1000),
@@ -309,6 +317,10 @@ export function configFromEnv(env: Env = process.env): Config {
       pollIntervalMs: env.MB_KEEPER_POLL_MS,
       resyncIntervalMs: env.MB_KEEPER_RESYNC_MS,
       maxSegments: env.MB_KEEPER_MAX_SEGMENTS,
+      mode: env.MB_KEEPER_MODE,
+      batchGasBudget: env.MB_KEEPER_BATCH_GAS,
+      batchMaxAccounts: env.MB_KEEPER_BATCH_MAX_ACCOUNTS,
+      lensChunk: env.MB_KEEPER_LENS_CHUNK,
       maxFeePerGas: env.MB_KEEPER_MAX_FEE_PER_GAS,
       minBonus: env.MB_KEEPER_MIN_BONUS,
       webhookUrl: env.MB_KEEPER_WEBHOOK_URL,
