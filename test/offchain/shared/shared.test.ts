@@ -39,6 +39,24 @@ describe("shared foundation", function () {
       expect(c.api.port).to.equal(9000);
       expect(c.chain.confirmations).to.equal(5);
       expect(c.kyc.dataKey.length).to.equal(32);
+      // the keeper's batch settings and the capital providers' queue server
+      const k = configFromEnv({
+        MB_KEEPER_MODE: "single",
+        MB_KEEPER_BATCH_GAS: "8000000",
+        MB_KEEPER_BATCH_MAX_ACCOUNTS: "50",
+        MB_QUEUE_INTERVAL_MS: "5000",
+      });
+      expect([k.keeper.mode, k.keeper.batchGasBudget, k.keeper.batchMaxAccounts]).to.deep.equal([
+        "single",
+        8_000_000n,
+        50,
+      ]);
+      expect(configFromEnv({}).keeper.mode).to.equal("batch");
+      expect(k.providers).to.deep.include({ queueIntervalMs: 5000, queueMaxSteps: 20 });
+      expect(() => configFromEnv({ MB_KEEPER_MODE: "fast" })).to.throw(/keeper\.mode/);
+      expect(() => parseConfig({ env: "production", providers: { queueServerKey: DEV_KEYS.queueServerKey } })).to.throw(
+        /providers\.queueServerKey: the development key is refused/,
+      );
     });
 
     it("names every invalid field and refuses development keys in production", function () {
