@@ -21,11 +21,15 @@ export type Questionnaire = z.infer<typeof QuestionnaireSchema>;
 export const CreditScoreSchema = z.number().int().min(300).max(850);
 
 const CNY = (yuan: number): bigint => BigInt(yuan) * 100n;
+/**
+ * Speculation as an objective never earns more leverage than preservation does (issue 21): both earn nothing. A
+ * client who wants income or growth and knows what it risks earns some; one who wants to speculate earns none.
+ */
 const OBJECTIVE_POINTS: Record<Questionnaire["objective"], number> = {
   preservation: 0,
   income: 3,
   growth: 7,
-  speculation: 10,
+  speculation: 0,
 };
 
 export interface RiskAssessment {
@@ -40,7 +44,8 @@ export interface RiskAssessment {
 
 /**
  * score = experience (2/year, ≤ 20) + net assets (0/5/10/15/20 at 100k/500k/2M/10M CNY) + income
- * (0/4/8/10 at 100k/300k/1M CNY) + loss tolerance (⌊min(pct, 50)·15/50⌋) + objective (0/3/7/10)
+ * (0/4/8/10 at 100k/300k/1M CNY) + loss tolerance (⌊min(pct, 50)·15/50⌋) + objective (preservation 0, income 3,
+ * growth 7, speculation 0)
  * + credit (⌊(credit − 300)·25/550⌋). tier = 1 below 30, 2 below 45, 3 below 60, 4 below 75, else 5;
  * a client who does not understand margin calls is held at tier 1.
  */

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { expect } from "chai";
 import {
   assessRisk,
@@ -79,7 +80,28 @@ describe("KYC building blocks", function () {
         },
         850,
       );
-      expect(rich).to.include({ score: 100, tier: 5 });
+      expect(rich).to.include({ score: 90, tier: 5 });
+    });
+
+    it("never gives a speculator more leverage than the same client seeking preservation (any answers)", function () {
+      fc.assert(
+        fc.property(
+          fc.record({
+            investmentExperienceYears: fc.integer({ min: 0, max: 80 }),
+            annualIncomeCny: fc.bigInt({ min: 0n, max: 10n ** 9n }).map(String),
+            netAssetsCny: fc.bigInt({ min: 0n, max: 10n ** 10n }).map(String),
+            lossTolerancePct: fc.integer({ min: 0, max: 100 }),
+            understandsMarginCalls: fc.boolean(),
+          }),
+          fc.integer({ min: 300, max: 850 }),
+          (answers, credit) => {
+            const speculator = assessRisk({ ...answers, objective: "speculation" }, credit);
+            const preserver = assessRisk({ ...answers, objective: "preservation" }, credit);
+            return speculator.tier <= preserver.tier && speculator.maxLeverage <= preserver.maxLeverage;
+          },
+        ),
+        { numRuns: 2_000 },
+      );
     });
 
     it("holds a client who does not understand margin calls at tier 1", function () {
