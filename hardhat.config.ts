@@ -1,5 +1,8 @@
 import { subtask } from "hardhat/config";
-import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import {
+  TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD,
+  TASK_COMPILE_SOLIDITY_LOG_COMPILATION_ERRORS,
+} from "hardhat/builtin-tasks/task-names";
 import type { HardhatUserConfig, NetworkUserConfig } from "hardhat/types";
 import "@nomicfoundation/hardhat-toolbox";
 
@@ -16,6 +19,33 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
   }
   return runSuper();
 });
+
+/**
+ * solc warns on every `tstore` in inline assembly (EIP-1153 composability), and says in the same text that a
+ * reentrancy guard cleared at the end of the call is safe. The only `tstore` we compile is OpenZeppelin's
+ * TransientSlot behind ReentrancyGuardTransient (MarginEngine, SettlementHub, CapitalPool, TrancheVault): that one
+ * warning, from that one library file, is not printed. Every other warning, ours or a library's, still is (a warning
+ * in our own code is a defect).
+ */
+const KNOWN_LIBRARY_WARNINGS = [
+  { file: "@openzeppelin/contracts/utils/TransientSlot.sol", message: /^Transient storage as defined by EIP-1153/ },
+];
+interface SolcDiagnostic {
+  severity: string;
+  message: string;
+  sourceLocation?: { file: string };
+}
+subtask(
+  TASK_COMPILE_SOLIDITY_LOG_COMPILATION_ERRORS,
+  async (args: { output?: { errors?: SolcDiagnostic[] }; quiet: boolean }, _hre, runSuper) => {
+    const errors = args.output?.errors?.filter(
+      (e) =>
+        e.severity === "error" ||
+        !KNOWN_LIBRARY_WARNINGS.some((k) => e.sourceLocation?.file === k.file && k.message.test(e.message)),
+    );
+    return runSuper({ ...args, output: args.output && { ...args.output, errors } });
+  },
+);
 
 /**
  * The `permissioned` network (Hyperledger Besu QBFT / GoQuorum) is described by the environment only:
