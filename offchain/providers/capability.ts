@@ -20,6 +20,10 @@ export const providersCapability: Capability = {
   needs: { contracts: [...PROVIDER_CONTRACTS] },
   build: ({ store, chain, config, log }) => {
     const plog = log.child({ component: "providers" });
+    // One set of bindings for the queue job and the forecast job (the routes bind theirs on first use).
+    const providers = providersChain(chain!);
+    // Bound once: every forecast asks the stress engine for the loss share on the real book.
+    const portfolio = portfolioChain(chain!);
     const sources: ForecastSources = {
       agreements: async () => {
         const anchored = await store.legal.listAgreementsByStatus("anchored");
@@ -30,12 +34,11 @@ export const providersCapability: Capability = {
       },
       // The worst shipped path's pool loss as a share of the debt on the real book (needs the margin layer).
       stressLossWad: async () => {
-        const pc = portfolioChain(chain!);
-        const book = await readBook(pc);
+        const book = await readBook(portfolio);
         // Nothing lent, or nothing held that could fall: no stress loss (and no market for the stress engine).
         const accounts = book.book.accounts;
         if (accounts.every((a) => a.debt === 0n) || accounts.every((a) => a.positions.length === 0)) return 0n;
-        const s = stressOf(book, pc);
+        const s = stressOf(book, portfolio);
         const debt = BigInt(s.book.debt);
         if (debt === 0n) return 0n;
         const worst = s.scenarios
@@ -53,24 +56,23 @@ export const providersCapability: Capability = {
         chain!.retry,
         plog.child({ signer: "queueServer" }),
       );
-      const pc = providersChain(chain!);
       jobs.push({
         name: "redemption-queue",
         intervalMs: config.providers.queueIntervalMs,
         timeoutMs: 120_000,
-        run: () => serveDueRedemptions({ chain: pc, sender, maxSteps: config.providers.queueMaxSteps, log: plog }),
+        run: () =>
+          serveDueRedemptions({ chain: providers, sender, maxSteps: config.providers.queueMaxSteps, log: plog }),
       });
     }
     // The forecast job: every ten minutes, the 30-day forecast; a stressed shortfall is a warning for the risk
     // officer (the log, and the capability's facts in GET /v1/status).
     let lastForecast: Record<string, unknown> | undefined;
-    const pcForecast = providersChain(chain!);
     jobs.push({
       name: "cash-flow-forecast",
       intervalMs: 600_000,
       timeoutMs: 120_000,
       run: async () => {
-        const f = await readForecast(pcForecast, sources);
+        const f = await readForecast(providers, sources);
         lastForecast = {
           block: f.block,
           minCash: f.minCash.toString(),

@@ -1,4 +1,4 @@
-/* global document, sessionStorage, crypto, fetch, TextEncoder, Node, FormData */
+/* global document, sessionStorage, crypto, fetch, TextEncoder, Node, FormData, DOMParser */
 // Shared by every console page: signed API requests (docs/service.md), credentials in sessionStorage, formatting.
 import { formatUnits } from "./vendor/ethers.min.js";
 import { groupInteger, t } from "./i18n.js";
@@ -194,4 +194,14 @@ export function showUpdated(block) {
     block,
     time: new Date().toLocaleTimeString(document.documentElement.lang),
   });
+}
+
+/** The chart is an SVG document built by the service (offchain/risk charts); it is parsed, never run as HTML. */
+export function parseSvg(svgText, label) {
+  const doc = new DOMParser().parseFromString(svgText, "image/svg+xml");
+  const svg = doc.documentElement;
+  if (svg.nodeName !== "svg") return null;
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", label);
+  return document.importNode(svg, true);
 }

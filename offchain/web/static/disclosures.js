@@ -1,4 +1,4 @@
-/* global document, DOMParser */
+/* global document */
 // The public disclosure page: GET /v1/disclosures (no key), then the browser reads the contracts over the public
 // JSON-RPC URL (/v1/config) and checks the headline figures against them, saying which match.
 import { Contract, JsonRpcProvider } from "./vendor/ethers.min.js";
@@ -8,6 +8,7 @@ import {
   el,
   fillTable,
   num,
+  parseSvg,
   percent,
   row,
   setText,
@@ -49,11 +50,8 @@ function render(d) {
     ),
     "—",
   );
-  if (d.reserves.chartSvg) {
-    const svg = new DOMParser().parseFromString(d.reserves.chartSvg, "image/svg+xml").documentElement;
-    if (svg.nodeName === "svg")
-      document.getElementById("reserve-chart").replaceChildren(document.importNode(svg, true));
-  }
+  const svg = d.reserves.chartSvg ? parseSvg(d.reserves.chartSvg, t("disc.reservesH")) : null;
+  if (svg) document.getElementById("reserve-chart").replaceChildren(svg);
   fillTable(
     document.querySelector("#reserves tbody"),
     d.reserves.epochs

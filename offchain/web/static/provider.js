@@ -1,4 +1,4 @@
-/* global document, setInterval, DOMParser */
+/* global document, setInterval */
 import {
   ApiError,
   amount,
@@ -6,6 +6,7 @@ import {
   fillTable,
   keyGate,
   num,
+  parseSvg,
   percent,
   row,
   setText,
@@ -19,16 +20,6 @@ applyI18n();
 
 const REFRESH_MS = 10_000;
 const EVENT_KINDS = ["default_settled", "written_off", "insurance_covered", "deficit_covered", "deficit_acknowledged"];
-
-/** The chart is an SVG document built by the service (offchain/risk charts); it is parsed, never run as HTML. */
-function parseSvg(svgText, label) {
-  const doc = new DOMParser().parseFromString(svgText, "image/svg+xml");
-  const svg = doc.documentElement;
-  if (svg.nodeName !== "svg") return null;
-  svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", label);
-  return document.importNode(svg, true);
-}
 
 function showChart(svgText) {
   const box = document.getElementById("reserve-chart");
