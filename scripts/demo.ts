@@ -9,7 +9,8 @@
  * Every figure printed is read back from the system (API answers, contract reads), never computed for show. The
  * run's state (its users' wallets and keys, the steps done) is kept in <data>/demo/state.json, so a run stopped
  * (or the platform restarted) resumes where it was; a finished run is followed by a new one with new users.
- * MB_DEMO_STOP_AFTER=<step> stops after that step (the e2e test restarts the platform there).
+ * MB_DEMO_STOP_AFTER=<step> stops after that step (the e2e test restarts the platform there). MB_LANG=zh-CN (the
+ * default) or en picks the narration's language; every line exists in both.
  *
  * This file only runs the steps: each is a function in scripts/demo/steps/ (grouped by the part of the story they
  * tell), sharing the run (scripts/demo/run.ts), the figures (plan.ts) and the narration helper (narration.ts).
@@ -18,7 +19,7 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { Wallet } from "ethers";
 import { configFromEnv } from "../offchain/shared/config";
-import { say } from "./demo/narration";
+import { narrationLanguage, say, setNarrationLanguage } from "./demo/narration";
 import { STEPS, USERS, type Step } from "./demo/plan";
 import { DemoRun } from "./demo/run";
 import { agreement, kyc, users } from "./demo/steps/onboarding";
@@ -64,12 +65,26 @@ async function runDemo(run: DemoRun): Promise<void> {
       facts: {},
     };
     run.d.saveState();
-    say(`MarginBridge demo, run ${run.state.runId} (state in ${run.d.stateFilePath})`);
-    if (previous) say(`(the previous run ${previous.runId} finished; this one starts with new users)`);
+    say(
+      `MarginBridge demo, run ${run.state.runId} (state in ${run.d.stateFilePath})`,
+      `MarginBridge 演示，运行 ${run.state.runId}（状态保存在 ${run.d.stateFilePath}）`,
+    );
+    if (previous)
+      say(
+        `(the previous run ${previous.runId} finished; this one starts with new users)`,
+        `（上一次运行 ${previous.runId} 已完成；本次使用新用户重新开始）`,
+      );
   } else {
-    say(`MarginBridge demo, resuming run ${run.state.runId} after "${previous.done.at(-1) ?? "start"}"`);
+    const after = previous.done.at(-1) ?? "start";
+    say(
+      `MarginBridge demo, resuming run ${run.state.runId} after "${after}"`,
+      `MarginBridge 演示，在“${after}”之后继续运行 ${run.state.runId}`,
+    );
   }
-  say(`API ${run.d.keysFile.url}   chain ${run.d.keysFile.rpcUrl} (chain id ${run.cfg.chainId})`);
+  say(
+    `API ${run.d.keysFile.url}   chain ${run.d.keysFile.rpcUrl} (chain id ${run.cfg.chainId})`,
+    `API ${run.d.keysFile.url}   区块链 ${run.d.keysFile.rpcUrl}（链 ID ${run.cfg.chainId}）`,
+  );
 
   const stopAfter = process.env.MB_DEMO_STOP_AFTER as Step | undefined;
   if (stopAfter && !STEPS.includes(stopAfter)) throw new DemoError(`MB_DEMO_STOP_AFTER: no step ${stopAfter}`);
@@ -79,16 +94,28 @@ async function runDemo(run: DemoRun): Promise<void> {
     run.state.done.push(step);
     run.d.saveState();
     if (step === stopAfter) {
-      say(`\nstopped after "${step}" (MB_DEMO_STOP_AFTER); run \`npm run demo\` again to continue`);
+      say(
+        `\nstopped after "${step}" (MB_DEMO_STOP_AFTER); run \`npm run demo\` again to continue`,
+        `\n已在“${step}”之后停止（MB_DEMO_STOP_AFTER）；再次运行 \`npm run demo\` 即可继续`,
+      );
       return;
     }
   }
-  say(`\nDemo run ${run.state.runId} complete. Open ${run.d.keysFile.url}/console/ and sign in as client A with`);
+  const consoleUrl = `${run.d.keysFile.url}/console/`;
+  say(
+    `\nDemo run ${run.state.runId} complete. Open ${consoleUrl} and sign in as client A with`,
+    `\n演示运行 ${run.state.runId} 完成。打开 ${consoleUrl}，以客户 A 的身份登录，使用`,
+  );
   // The secret stays in the run's state file (mode 0600): secrets are never printed.
-  say(`  key ${run.state.keys.clientA.keyId}; its secret is keys.clientA.secret in ${run.d.stateFilePath}`);
+  const keyId = run.state.keys.clientA.keyId;
+  say(
+    `  key ${keyId}; its secret is keys.clientA.secret in ${run.d.stateFilePath}`,
+    `  密钥 ${keyId}；其私密部分为 ${run.d.stateFilePath} 中的 keys.clientA.secret`,
+  );
 }
 
 async function main(): Promise<void> {
+  setNarrationLanguage(narrationLanguage());
   const dataDir = path.resolve(configFromEnv(process.env).dataDir);
   const run = new DemoRun(dataDir);
   try {

@@ -3,7 +3,7 @@ import type { AccountSummary } from "../../offchain/portfolio";
 import { OracleRouter__factory } from "../../typechain-types";
 import { DemoError, DemoPlatform, cny, ok, pct, until, type DemoState } from "../lib/demoPlatform";
 import type { User, Notice } from "./plan";
-import { say } from "./narration";
+import { STATE_ZH, say } from "./narration";
 
 /** One demo run: the platform it drives, the run's state (users, keys, steps done) and the helpers steps share. */
 export class DemoRun {
@@ -45,8 +45,11 @@ export class DemoRun {
         "POST /v1/dev/market/shocks",
       );
     }
+    const symbols = a.positions.map((p) => p.token.symbol);
+    const move = (moveBps / 100).toFixed(2);
     say(
-      `  market: ${a.positions.map((p) => p.token.symbol).join(" and ")} move ${(moveBps / 100).toFixed(2)}% (risk officer, /v1/dev/market)`,
+      `  market: ${symbols.join(" and ")} move ${move}% (risk officer, /v1/dev/market)`,
+      `  市场：${symbols.join(" 和 ")} 变动 ${move}%（风控官，/v1/dev/market）`,
     );
     await until("the move to reach the oracle", async () => ((await this.marketSettled()) ? true : undefined));
   }
@@ -95,7 +98,12 @@ export class DemoRun {
     say(
       `  client A: state ${a.state}, equity ${cny(a.equity)}, positions ${cny(a.positionValue)}, debt ${cny(a.debt)}, ` +
         `margin ratio ${pct(a.marginRatio)} (maintenance line ${cny(a.maintenanceReq)}, warning ${cny(a.warningLine)}, hard ${cny(a.hardLine)})`,
+      `  客户 A：状态 ${a.state}（${STATE_ZH[a.state] ?? a.state}），权益 ${cny(a.equity)}，持仓 ${cny(a.positionValue)}，负债 ${cny(a.debt)}，` +
+        `保证金比率 ${pct(a.marginRatio)}（维持线 ${cny(a.maintenanceReq)}，预警线 ${cny(a.warningLine)}，强平线 ${cny(a.hardLine)}）`,
     );
-    say(`  engine's liquidation threshold: a uniform move of ${pct(a.liquidationReturn)} reaches maintenance`);
+    say(
+      `  engine's liquidation threshold: a uniform move of ${pct(a.liquidationReturn)} reaches maintenance`,
+      `  引擎的强平阈值：所有持仓同时变动 ${pct(a.liquidationReturn)} 即触及维持保证金`,
+    );
   }
 }

@@ -61,12 +61,14 @@ describe("npm start + npm run demo, restarted in the middle (e2e)", function () 
     const keysFile = path.join(dataDir, "demo-keys.json");
     expect(statSync(keysFile).mode & 0o777).to.equal(0o600);
 
+    // The first half narrates in Chinese (the default language), the second in English (MB_LANG=en).
     const first = run("scripts/demo.ts", dataDir, { MB_DEMO_STOP_AFTER: "trading" });
     expect(await first.exited, first.output()).to.equal(0);
-    narration += first.output();
-    expect(first.output()).to.match(/stopped after "trading"/);
-    expect(first.output()).to.match(/settled: [\d,]+ mbBANK/);
-    expect(first.output()).to.match(/settled: [\d,]+ mbSMALL/);
+    expect(first.output()).to.match(/已在“trading”之后停止/);
+    expect(first.output()).to.match(/已结算：[\d,]+ mbBANK/);
+    expect(first.output()).to.match(/已结算：[\d,]+ mbSMALL/);
+    expect(first.output()).to.match(/\[2\/\d+\] KYC：每位用户提交申请/);
+    expect(first.output()).not.to.match(/\bsettled:|\bstopped after\b/);
 
     // The platform goes down and comes back: same chain (replayed), same database, new staff keys.
     await stop(platform);
@@ -75,7 +77,7 @@ describe("npm start + npm run demo, restarted in the middle (e2e)", function () 
     expect(platform.output()).to.match(/replayed \d+ blocks/);
     expect(platform.output()).to.match(/deployment reused/);
 
-    const second = run("scripts/demo.ts", dataDir);
+    const second = run("scripts/demo.ts", dataDir, { MB_LANG: "en" });
     expect(await second.exited, second.output()).to.equal(0);
     narration += second.output();
     expect(second.output()).to.match(/resuming run \w+ after "trading"/);
@@ -190,8 +192,16 @@ describe("npm start + npm run demo, restarted in the middle (e2e)", function () 
     }
   });
 
+  it("refuses a narration language it does not have, before it touches the run", async () => {
+    const before = readFileSync(path.join(dataDir, "demo", "state.json"), "utf8");
+    const wrong = run("scripts/demo.ts", dataDir, { MB_LANG: "fr" });
+    expect(await wrong.exited).to.equal(1);
+    expect(wrong.output()).to.match(/npm run demo: MB_LANG must be one of zh-CN, en \(got "fr"\)/);
+    expect(readFileSync(path.join(dataDir, "demo", "state.json"), "utf8")).to.equal(before);
+  });
+
   it("a second `npm run demo` starts a new run with new users", async () => {
-    const again = run("scripts/demo.ts", dataDir, { MB_DEMO_STOP_AFTER: "users" });
+    const again = run("scripts/demo.ts", dataDir, { MB_DEMO_STOP_AFTER: "users", MB_LANG: "en" });
     expect(await again.exited, again.output()).to.equal(0);
     expect(again.output()).to.match(/the previous run \w+ finished; this one starts with new users/);
     await stop(platform!);

@@ -9,7 +9,11 @@ import type { DemoRun } from "../run";
 
 /** Three new users, each with a wallet (gas from the dev faucet) and a client API key issued by the operator. */
 export async function users(run: DemoRun, n: number): Promise<void> {
-  heading(n, "Users: client A, a market maker and a capital provider get wallets and API keys");
+  heading(
+    n,
+    "Users: client A, a market maker and a capital provider get wallets and API keys",
+    "用户：客户 A、做市商和资金方各自获得钱包和 API 密钥",
+  );
   const faucet = await run.d.devAccount(0);
   for (const user of USERS) {
     const address = run.address(user);
@@ -31,13 +35,21 @@ export async function users(run: DemoRun, n: number): Promise<void> {
       run.d.saveState();
     }
     const me = ok(await run.d.user(user).get<{ role: string; subject: string }>("/v1/me"), "GET /v1/me");
-    say(`  ${user.padEnd(12)} ${address}  API key ${run.state.keys[user].keyId} (role ${me.role})`);
+    const keyId = run.state.keys[user].keyId;
+    say(
+      `  ${user.padEnd(12)} ${address}  API key ${keyId} (role ${me.role})`,
+      `  ${user.padEnd(12)} ${address}  API 密钥 ${keyId}（角色 ${me.role}）`,
+    );
   }
 }
 
 /** Each user applies through the API; the service screens, scores and writes the KYC registry on-chain. */
 export async function kyc(run: DemoRun, n: number): Promise<void> {
-  heading(n, "KYC: each user applies; the service screens, scores and writes KycRegistry");
+  heading(
+    n,
+    "KYC: each user applies; the service screens, scores and writes KycRegistry",
+    "KYC：每位用户提交申请；服务进行筛查、评分并写入 KycRegistry",
+  );
   const people: Record<User, [string, string]> = {
     clientA: ["Li Wei", "1982-03-14"],
     marketMaker: ["Zhang Min", "1975-11-02"],
@@ -78,7 +90,11 @@ export async function kyc(run: DemoRun, n: number): Promise<void> {
       "POST /v1/kyc/applications",
     );
     if (app.status === "pending_review") {
-      say(`  ${user}: held for review (${app.reviewReasons.join("; ")}); the KYC officer approves`);
+      const reasons = app.reviewReasons.join("; ");
+      say(
+        `  ${user}: held for review (${reasons}); the KYC officer approves`,
+        `  ${user}：转人工审核（${reasons}）；KYC 审核员批准`,
+      );
       app = ok(
         await run.d
           .staff("kyc_officer")
@@ -94,13 +110,19 @@ export async function kyc(run: DemoRun, n: number): Promise<void> {
     say(
       `  ${user.padEnd(12)} ${name}: ${app.status}, score ${app.score}, tier ${app.tier} ` +
         `(leverage up to ${app.maxLeverage}×), KycRegistry tx ${app.txHash}`,
+      `  ${user.padEnd(12)} ${name}：${app.status}（已批准），评分 ${app.score}，等级 ${app.tier}` +
+        `（杠杆最高 ${app.maxLeverage}×），KycRegistry 交易 ${app.txHash}`,
     );
   }
 }
 
 /** The operator prepares the agreement, both parties sign it (EIP-712) and the operator anchors it on-chain. */
 export async function agreement(run: DemoRun, n: number): Promise<void> {
-  heading(n, "Financing agreement: prepared, signed by client A and the platform, anchored on-chain");
+  heading(
+    n,
+    "Financing agreement: prepared, signed by client A and the platform, anchored on-chain",
+    "融资协议：起草，由客户 A 与平台签署，并锚定上链",
+  );
   const pool = await run.d.pool();
   const now = await run.d.chainTime();
   const agreementId = id(`marginbridge-demo:${run.state.runId}:clientA`);
@@ -166,13 +188,15 @@ export async function agreement(run: DemoRun, n: number): Promise<void> {
     await operator.post<AgreementView>("/v1/agreements", { terms }, `demo-${run.state.runId}-agreement`),
     "POST /v1/agreements",
   );
-  say(`  prepared ${agreementId}: terms hash ${prepared.termsHash}`);
   say(
-    `  ${prepared.document.text
-      .split("\n")
-      .find((l) => l.startsWith("4. Margin"))
-      ?.slice(0, 160)}…`,
+    `  prepared ${agreementId}: terms hash ${prepared.termsHash}`,
+    `  已起草 ${agreementId}：条款哈希 ${prepared.termsHash}`,
   );
+  const marginClause = `  ${prepared.document.text
+    .split("\n")
+    .find((l) => l.startsWith("4. Margin"))
+    ?.slice(0, 160)}…`;
+  say(marginClause, marginClause);
   const domain = agreementDomain(run.cfg.chainId!, run.contract("AgreementRegistry"));
   const td = agreementTypedData(domain, agreementMessage(prepared.document));
   const sign = async (signer: Signer): Promise<string> => signer.signTypedData(td.domain, td.types, td.message);
@@ -203,7 +227,9 @@ export async function agreement(run: DemoRun, n: number): Promise<void> {
     "POST /v1/agreements/:id/anchor",
   );
   run.state.facts.agreementId = agreementId;
+  const { txHash, blockNumber } = anchored.anchor ?? {};
   say(
-    `  signed by both parties; status ${anchored.status}, anchored in AgreementRegistry (tx ${anchored.anchor?.txHash}, block ${anchored.anchor?.blockNumber})`,
+    `  signed by both parties; status ${anchored.status}, anchored in AgreementRegistry (tx ${txHash}, block ${blockNumber})`,
+    `  双方已签署；状态 ${anchored.status}，已锚定于 AgreementRegistry（交易 ${txHash}，区块 ${blockNumber}）`,
   );
 }

@@ -4,12 +4,13 @@ import { settlementDomain, signOrder, type SignedOrderFields } from "../../../of
 import { MarginEngine__factory, OracleRouter__factory, TrancheVault__factory } from "../../../typechain-types";
 import { DemoError, cny, count, pct, price, until } from "../../lib/demoPlatform";
 import { TICK, PORTFOLIO } from "../plan";
-import { say, heading } from "../narration";
+import { STATE_ZH, say, heading } from "../narration";
 import type { DemoRun } from "../run";
 
 /** Moves the market down until client A's account reaches `target`, re-reading the engine's lines each time. */
 export async function fallTo(run: DemoRun, n: number, target: "Warning" | "MarginCall"): Promise<void> {
-  heading(n, target === "Warning" ? "Prices fall: the account reaches Warning" : "Prices fall further: margin call");
+  if (target === "Warning") heading(n, "Prices fall: the account reaches Warning", "价格下跌：账户进入预警（Warning）");
+  else heading(n, "Prices fall further: margin call", "价格继续下跌：追加保证金（margin call）");
   const reached = (a: AccountSummary): boolean =>
     target === "Warning" ? a.state !== "Healthy" : a.state === "MarginCall" || a.state === "Liquidatable";
   let a = await run.d.account("clientA");
@@ -47,19 +48,26 @@ export async function fallTo(run: DemoRun, n: number, target: "Warning" | "Margi
   for (const p of a.positions) {
     const was = before.positions.find((x) => x.token.symbol === p.token.symbol);
     if (!was) continue;
+    const [mm0, mm1] = [pct(was.maintenanceMargin), pct(p.maintenanceMargin)];
+    const [lev0, lev1] = [leverage(was.initialMargin), leverage(p.initialMargin)];
     say(
-      `  ${p.token.symbol}: maintenance ${pct(was.maintenanceMargin)} → ${pct(p.maintenanceMargin)}, ` +
-        `max leverage ${leverage(was.initialMargin)} → ${leverage(p.initialMargin)} (volatility-linked margin)`,
+      `  ${p.token.symbol}: maintenance ${mm0} → ${mm1}, max leverage ${lev0} → ${lev1} (volatility-linked margin)`,
+      `  ${p.token.symbol}：维持保证金 ${mm0} → ${mm1}，最高杠杆 ${lev0} → ${lev1}（随波动率调整的保证金）`,
     );
   }
   const kind = target === "Warning" ? "warning" : "margin_call";
   const notice = await until(`the keeper's ${kind} notice`, async () =>
     (await run.notices()).find((x) => x.kind === kind),
   );
+  const deadline = notice.deadline ? new Date(notice.deadline * 1000).toISOString() : null;
+  const cure = notice.amountToCure ? cny(notice.amountToCure) : null;
   say(
     `  keeper notice: ${notice.kind}` +
-      (notice.deadline ? `, deadline ${new Date(notice.deadline * 1000).toISOString()} (chain time)` : "") +
-      (notice.amountToCure ? `, amount to cure ${cny(notice.amountToCure)} mbCNY` : ""),
+      (deadline ? `, deadline ${deadline} (chain time)` : "") +
+      (cure ? `, amount to cure ${cure} mbCNY` : ""),
+    `  清算机器人通知：${notice.kind}` +
+      (deadline ? `，截止时间 ${deadline}（链上时间）` : "") +
+      (cure ? `，需补足 ${cure} mbCNY` : ""),
   );
   if (target === "MarginCall") {
     run.state.facts.callDeadline = String(notice.deadline);
@@ -87,15 +95,21 @@ export async function fallTo(run: DemoRun, n: number, target: "Warning" | "Margi
         order: Object.fromEntries(Object.entries(order).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : v])),
         signature,
       });
+    const answer = `${res.status} ${res.body.error?.code} ${res.body.error?.details?.reject ?? ""}`;
     say(
-      `  client A tries to buy 100 more ${symbol}: ${res.status} ${res.body.error?.code} ${res.body.error?.details?.reject ?? ""} — ${res.body.error?.message ?? "accepted"}`,
+      `  client A tries to buy 100 more ${symbol}: ${answer} — ${res.body.error?.message ?? "accepted"}`,
+      `  客户 A 试图再买入 100 ${symbol}：${answer} — ${res.body.error ? "被事前风控拒绝" : "已接受"}`,
     );
   }
 }
 
 /** The grace window passes uncured: the keeper liquidates in segments, least liquid first, back to the target. */
 export async function liquidation(run: DemoRun, n: number): Promise<void> {
-  heading(n, "The grace window passes uncured: the keeper liquidates, least liquid first");
+  heading(
+    n,
+    "The grace window passes uncured: the keeper liquidates, least liquid first",
+    "宽限期届满仍未补足：清算机器人强制平仓，流动性最差的资产优先",
+  );
   const before = await run.d.account("clientA");
   const deadline = Number(run.state.facts.callDeadline);
   // The dev chain's clock moves in two hops, so the oracle reporters post fresh rounds in between (prices are
@@ -114,11 +128,15 @@ export async function liquidation(run: DemoRun, n: number): Promise<void> {
       async () => (Number((await engine.recordedState(run.address("clientA")))[2]) >= hopAt ? true : undefined),
       180_000,
     );
-    say("  the keeper re-evaluated the account: still below maintenance, the same call goes on");
+    say(
+      "  the keeper re-evaluated the account: still below maintenance, the same call goes on",
+      "  清算机器人重新评估了账户：仍低于维持保证金，同一追加保证金通知继续有效",
+    );
   }
   const rest = deadline - (await run.d.chainTime()) + 30;
   if (rest > 0) await run.d.advanceTime(rest);
-  say(`  chain time is now ${new Date((await run.d.chainTime()) * 1000).toISOString()}, past the deadline`);
+  const chainNow = new Date((await run.d.chainTime()) * 1000).toISOString();
+  say(`  chain time is now ${chainNow}, past the deadline`, `  链上时间现为 ${chainNow}，已过截止时间`);
   // The liquidation answering this margin call (the keeper may have sent it already, before a restart).
   const callBlock = Number(run.state.facts.callBlock);
   // The engine also waits until prices have been Safe for its oracle grace period (5 minutes on the dev chain).
@@ -134,15 +152,20 @@ export async function liquidation(run: DemoRun, n: number): Promise<void> {
   });
   for (const p of before.positions) {
     const q = after.positions.find((x) => x.token.symbol === p.token.symbol)?.quantity ?? "0";
-    say(`  ${p.token.symbol} (tier ${p.liquidityTier}): ${count(p.quantity)} → ${count(q)}`);
+    say(
+      `  ${p.token.symbol} (tier ${p.liquidityTier}): ${count(p.quantity)} → ${count(q)}`,
+      `  ${p.token.symbol}（流动性等级 ${p.liquidityTier}）：${count(p.quantity)} → ${count(q)}`,
+    );
   }
-  say(`  debt ${cny(before.debt)} → ${cny(after.debt)}`);
+  say(`  debt ${cny(before.debt)} → ${cny(after.debt)}`, `  负债 ${cny(before.debt)} → ${cny(after.debt)}`);
   run.describe(after);
   const p = await run.d.pool();
   const owed = await MarginEngine__factory.connect(run.contract("MarginEngine"), run.d.provider).insuranceOwed();
   say(
     `  insurance fund ${cny(p.insuranceFund.balance)} mbCNY, plus ${cny(owed)} of penalty shares the engine holds ` +
       `for it until swept (MarginEngine.insuranceOwed)`,
+    `  保险基金 ${cny(p.insuranceFund.balance)} mbCNY，另有引擎代为保管、待划转的罚金份额 ${cny(owed)}` +
+      `（MarginEngine.insuranceOwed）`,
   );
 }
 
@@ -152,7 +175,11 @@ export async function liquidation(run: DemoRun, n: number): Promise<void> {
  * the insurance fund and written off against the pool.
  */
 export async function gap(run: DemoRun, n: number): Promise<void> {
-  heading(n, "The market gaps down overnight: breaker, default, insurance fund and pool");
+  heading(
+    n,
+    "The market gaps down overnight: breaker, default, insurance fund and pool",
+    "市场隔夜跳空下跌：熔断、违约、保险基金与资金池",
+  );
   const a = await run.d.account("clientA");
   const poolBefore = await run.d.pool();
   const junior = TrancheVault__factory.connect(run.contract("JuniorTranche"), run.d.provider);
@@ -167,8 +194,10 @@ export async function gap(run: DemoRun, n: number): Promise<void> {
     const now = await run.d.account("clientA");
     return now.positions.every((p) => p.priceStatus === "CircuitBroken") ? now : undefined;
   });
+  const statuses = broken.positions.map((p) => `${p.token.symbol} ${p.priceStatus}`);
   say(
-    `  price status: ${broken.positions.map((p) => `${p.token.symbol} ${p.priceStatus}`).join(", ")}: no liquidation on these prices`,
+    `  price status: ${statuses.join(", ")}: no liquidation on these prices`,
+    `  价格状态：${statuses.join("，")}：不按这些价格强平`,
   );
   const riskOfficer = await run.d.devAccount(3);
   const router = OracleRouter__factory.connect(run.contract("OracleRouter"), riskOfficer);
@@ -176,15 +205,20 @@ export async function gap(run: DemoRun, n: number): Promise<void> {
     await (await router.poke(p.token.address)).wait(); // records the trip if nobody has yet
     await (await router.resetCircuitBreaker(p.token.address)).wait();
     const [px, status] = await router.getPrice(p.token.address);
+    const now = `${price(px)}, ${PRICE_STATUSES[Number(status)]}`;
     say(
-      `  risk officer confirms the ${p.token.symbol} move and resets its breaker: ${price(px)}, ${PRICE_STATUSES[Number(status)]}`,
+      `  risk officer confirms the ${p.token.symbol} move and resets its breaker: ${now}`,
+      `  风控官确认 ${p.token.symbol} 的价格变动并重置其熔断器：${now}`,
     );
   }
   const grace = Number(
     (await MarginEngine__factory.connect(run.contract("MarginEngine"), run.d.provider).params()).oracleGrace,
   );
   await run.d.advanceTime(grace + 10);
-  say(`  the engine waits ${grace} s of Safe prices after a breaker before liquidating (dev chain time moved on)`);
+  say(
+    `  the engine waits ${grace} s of Safe prices after a breaker before liquidating (dev chain time moved on)`,
+    `  熔断后，引擎需等待价格连续 ${grace} 秒处于 Safe 状态才会强平（开发链时间已推进）`,
+  );
   const defaulted = await until(
     "the keeper to close the account out",
     async () => {
@@ -197,15 +231,25 @@ export async function gap(run: DemoRun, n: number): Promise<void> {
   const after = await run.d.account("clientA");
   say(
     `  client A after the close-out: positions ${after.positions.length}, cash ${cny(after.cash)}, debt ${cny(after.debt)}, state ${after.state}`,
+    `  平仓后的客户 A：持仓 ${after.positions.length} 项，现金 ${cny(after.cash)}，负债 ${cny(after.debt)}，` +
+      `状态 ${after.state}（${STATE_ZH[after.state] ?? after.state}）`,
   );
   for (const e of defaulted.badDebtEvents.filter((x) => x.block > poolBefore.block)) {
-    say(`  ${e.kind.padEnd(20)} ${cny(e.amount)} mbCNY (block ${e.block}, tx ${e.txHash.slice(0, 12)}…)`);
+    const where = `${e.block}, tx ${e.txHash.slice(0, 12)}…`;
+    say(
+      `  ${e.kind.padEnd(20)} ${cny(e.amount)} mbCNY (block ${where})`,
+      `  ${e.kind.padEnd(20)} ${cny(e.amount)} mbCNY（区块 ${where}）`,
+    );
   }
+  const fund = `${cny(poolBefore.insuranceFund.balance)} → ${cny(defaulted.insuranceFund.balance)}`;
+  const assets = `${cny(poolBefore.pool.totalAssets)} → ${cny(defaulted.pool.totalAssets)}`;
+  const senior = `${formatUnits(poolBefore.pool.sharePrice, 6)} → ${formatUnits(defaulted.pool.sharePrice, 6)}`;
+  const juniorMove = `${formatUnits(juniorBefore, 6)} → ${formatUnits(await juniorPrice(), 6)}`;
+  const [writtenOff, deficit] = [cny(defaulted.pool.totalWrittenOff), cny(defaulted.pool.deficit)];
   say(
-    `  insurance fund ${cny(poolBefore.insuranceFund.balance)} → ${cny(defaulted.insuranceFund.balance)}; ` +
-      `pool total assets ${cny(poolBefore.pool.totalAssets)} → ${cny(defaulted.pool.totalAssets)}; ` +
-      `senior share price ${formatUnits(poolBefore.pool.sharePrice, 6)} → ${formatUnits(defaulted.pool.sharePrice, 6)}, ` +
-      `junior (first-loss) ${formatUnits(juniorBefore, 6)} → ${formatUnits(await juniorPrice(), 6)} mbCNY per share; ` +
-      `written off in total ${cny(defaulted.pool.totalWrittenOff)}; open deficit ${cny(defaulted.pool.deficit)}`,
+    `  insurance fund ${fund}; pool total assets ${assets}; senior share price ${senior}, ` +
+      `junior (first-loss) ${juniorMove} mbCNY per share; written off in total ${writtenOff}; open deficit ${deficit}`,
+    `  保险基金 ${fund}；资金池总资产 ${assets}；优先级份额价格 ${senior}，` +
+      `劣后级（首损）每份额 ${juniorMove} mbCNY；累计核销 ${writtenOff}；未弥补缺口 ${deficit}`,
   );
 }

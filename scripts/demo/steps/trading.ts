@@ -7,7 +7,11 @@ import type { DemoRun } from "../run";
 
 /** The maker rests asks near the oracle price; client A buys across them; the batcher settles on-chain (DvP). */
 export async function trading(run: DemoRun, n: number): Promise<void> {
-  heading(n, "Trading: the market maker quotes, client A buys through the order book, trades settle on-chain");
+  heading(
+    n,
+    "Trading: the market maker quotes, client A buys through the order book, trades settle on-chain",
+    "交易：做市商报价，客户 A 通过订单簿买入，成交在链上结算",
+  );
   const maker = run.wallet("marketMaker");
   const engineAddress = run.contract("MarginEngine");
   const router = OracleRouter__factory.connect(run.contract("OracleRouter"), run.d.provider);
@@ -59,10 +63,13 @@ export async function trading(run: DemoRun, n: number): Promise<void> {
     const askAck = await place("marketMaker", 1, ask, quantity);
     say(
       `  market maker asks ${count(quantity)} ${symbol} at ${cny(ask)} (oracle ${price(oraclePrice)}): order ${askAck.orderId} resting ${count(askAck.restingQuantity)}`,
+      `  做市商以 ${cny(ask)} 卖出 ${count(quantity)} ${symbol}（预言机价格 ${price(oraclePrice)}）：订单 ${askAck.orderId} 挂单 ${count(askAck.restingQuantity)}`,
     );
     const bid = await place("clientA", 0, ask, quantity);
+    const fills = bid.fills.map((f) => `${count(f.quantity)} @ ${cny(f.price)}`);
     say(
-      `  client A buys ${count(bid.filledQuantity)} ${symbol}: order ${bid.orderId}, fills ${bid.fills.map((f) => `${count(f.quantity)} @ ${cny(f.price)}`).join(", ")}`,
+      `  client A buys ${count(bid.filledQuantity)} ${symbol}: order ${bid.orderId}, fills ${fills.join(", ")}`,
+      `  客户 A 买入 ${count(bid.filledQuantity)} ${symbol}：订单 ${bid.orderId}，成交 ${fills.join("，")}`,
     );
     run.state.facts.nonce = next.toString();
     run.d.saveState();
@@ -74,12 +81,16 @@ export async function trading(run: DemoRun, n: number): Promise<void> {
   for (const p of settled.positions) {
     say(
       `  settled: ${count(p.quantity)} ${p.token.symbol} at ${price(p.price)} = ${cny(p.value)} (tier ${p.liquidityTier}, maintenance ${pct(p.maintenanceMargin)})`,
+      `  已结算：${count(p.quantity)} ${p.token.symbol}，价格 ${price(p.price)}，金额 ${cny(p.value)}（流动性等级 ${p.liquidityTier}，维持保证金 ${pct(p.maintenanceMargin)}）`,
     );
   }
   run.describe(settled);
   const L = Number(LEVERAGE);
+  const threshold = `${(((0.15 * L - 1) / (L * (1 - 0.15))) * 100).toFixed(2)}%`;
   say(
     `  DESIGN.md's threshold r < (m·L − 1) / (L·(1 − m)) with L = ${L}, m = 15%: ` +
-      `${(((0.15 * L - 1) / (L * (1 - 0.15))) * 100).toFixed(2)}% (the engine's figure above uses the live, volatility-adjusted margins and the cash left)`,
+      `${threshold} (the engine's figure above uses the live, volatility-adjusted margins and the cash left)`,
+    `  DESIGN.md 的阈值 r < (m·L − 1) / (L·(1 − m))，L = ${L}，m = 15%：` +
+      `${threshold}（上面的引擎数值使用实时的、随波动率调整的保证金率以及剩余现金）`,
   );
 }
