@@ -68,6 +68,7 @@ describe("npm start + npm run demo, restarted in the middle (e2e)", function () 
     expect(first.output()).to.match(/已结算：[\d,]+ mbBANK/);
     expect(first.output()).to.match(/已结算：[\d,]+ mbSMALL/);
     expect(first.output()).to.match(/\[2\/\d+\] KYC：每位用户提交申请/);
+    expect(first.output()).to.match(/赎回申请排队中：senior 编号 \d+/);
     expect(first.output()).not.to.match(/\bsettled:|\bstopped after\b/);
 
     // The platform goes down and comes back: same chain (replayed), same database, new staff keys.
@@ -99,7 +100,6 @@ describe("npm start + npm run demo, restarted in the middle (e2e)", function () 
       /insurance_covered/,
       /written_off/,
       /FINAL SETTLEMENT of agreement/,
-      /redemption request waits: senior ticket \d+/,
       /served: the senior request no longer waits/,
       /junior: deposited 100,000\.00, .*earned -[\d,.]+ mbCNY/,
       /RESULT: PASS/,
