@@ -38,12 +38,14 @@ contract RiskGuardian is IRiskGuardian, AccessManaged {
         _atLeast(action, 2, risk.floor, cur.floor);
         _atLeast(action, 3, risk.cap, cur.cap);
         _atLeast(action, 4, risk.initialBuffer, cur.initialBuffer);
+        _atLeast(action, 5, risk.fixedVolatility, cur.fixedVolatility);
         if (
             risk.liquidityAddOn == cur.liquidityAddOn &&
             risk.volatilityMultiplier == cur.volatilityMultiplier &&
             risk.floor == cur.floor &&
             risk.cap == cur.cap &&
-            risk.initialBuffer == cur.initialBuffer
+            risk.initialBuffer == cur.initialBuffer &&
+            risk.fixedVolatility == cur.fixedVolatility
         ) revert GuardianNotTighter(action, type(uint256).max);
         _engine.setTierRisk(tier, risk);
         emit RiskTightened(address(_engine), action, reason, abi.encode(tier, risk));

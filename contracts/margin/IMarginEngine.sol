@@ -61,12 +61,17 @@ interface IMarginEngine {
     ///         z · √horizon, `σ_daily` the router's time-weighted daily volatility) plus the liquidity add-on, capped;
     ///         initial = maintenance + initialBuffer (all 18 decimals). The highest leverage a position in the asset
     ///         can carry is 1 / initial: it falls as volatility rises.
+    ///         `fixedVolatility` is the σ_daily the same rule is applied at for an account in the fixed mode (see
+    ///         setFixedTerm): its margins do not follow the market for its term; the volatility premium is that this
+    ///         σ is set above the tier's usual one. A multiple of 1e14 (0.01 % a day), at most 6.5535 (stored in 16
+    ///         bits).
     struct TierRisk {
         uint64 liquidityAddOn;
         uint64 volatilityMultiplier;
         uint64 floor;
         uint64 cap;
         uint64 initialBuffer;
+        uint64 fixedVolatility;
     }
 
     /// @notice Engine-wide risk parameters. Stored as slot 0: the four ratios; slot 1: the three durations, dustValue
@@ -153,6 +158,10 @@ interface IMarginEngine {
     error MarginInvalidAssetConfig(address asset);
     error MarginInvalidTierRisk(uint8 tier);
     error MarginInvalidParams();
+    /// @notice The margin mode changes only without debt (it cannot be switched to whichever is lower at the time).
+    error MarginModeChangeWithDebt(address account);
+    /// @notice A fixed term must end after today and at most MAX_FIXED_TERM_DAYS from today (UTC days since 1970).
+    error MarginInvalidFixedTerm(uint256 untilDay);
 
     event CollateralDeposited(address indexed account, address indexed asset, uint256 amount);
     event CollateralWithdrawn(address indexed account, address indexed asset, uint256 amount);
@@ -226,6 +235,9 @@ interface IMarginEngine {
     ///         or buy with debt; deposits, repayments, sales and liquidations go on.
     event BorrowingPaused(address indexed asset, bool paused);
     event ParamsSet(Params params);
+    /// @notice The account chose its margin mode: fixed until the start of UTC day `fixedUntilDay` (days since
+    ///         1970), or dynamic (0).
+    event MarginModeSet(address indexed account, uint16 fixedUntilDay);
 
     // ── account holders ──
 
@@ -245,6 +257,13 @@ interface IMarginEngine {
 
     /// @notice Repays up to `amount` of debt from the caller's cash balance (capped at the debt). Always allowed.
     function repay(uint256 amount) external;
+
+    /// @notice Chooses the caller's margin mode: fixed until the start of UTC day `untilDay` (days since 1970; the
+    ///         tier margins at each tier's `fixedVolatility`, whatever the market's volatility), or dynamic with 0
+    ///         (the margins follow the router's volatility). Only without debt (MarginModeChangeWithDebt); a term
+    ///         ends after today and within MAX_FIXED_TERM_DAYS (MarginInvalidFixedTerm). At the end of the term the
+    ///         account is dynamic again.
+    function setFixedTerm(uint16 untilDay) external;
 
     /// @notice Repays up to `amount` of debt with cash pulled from the caller's wallet (needs allowance). Unlike
     ///         repay from margin cash, this raises equity, so it cures a margin call when it restores maintenance.
@@ -362,10 +381,11 @@ interface IMarginEngine {
     function accountState(address account) external view returns (AccountState);
 
     /// @notice The account's recorded state and margin call: deadline and when an evaluation last saw it below
-    ///         maintenance (the call lapses a grace period after that).
+    ///         maintenance (the call lapses a grace period after that); and its fixed term's end (UTC day since
+    ///         1970, 0: dynamic; a past day: dynamic again).
     function recordedState(
         address account
-    ) external view returns (AccountState state, uint64 callDeadline, uint64 callSeenAt);
+    ) external view returns (AccountState state, uint64 callDeadline, uint64 callSeenAt, uint16 fixedUntilDay);
 
     /// @notice Internal balance of `asset` (cash token included) of a margin account.
     function balanceOf(address account, address asset) external view returns (uint256);

@@ -56,7 +56,7 @@ library MarginAccounts {
         if (!fromWallet) MarginLedger.debit(c.cash, msg.sender, c.cash, pulled);
         // retire ≤ scaled: it is either scaled itself or floor(pay·RAY/index) with pay < debt.
         unchecked {
-            a.scaledDebt = uint96(scaled - retire);
+            a.scaledDebt = uint88(scaled - retire);
         }
         emit IMarginEngine.Repaid(msg.sender, pulled, retire, MarginMath.debtOf(scaled - retire, index));
         if (a.state != IMarginEngine.AccountState.Healthy) {
@@ -64,6 +64,19 @@ library MarginAccounts {
         }
         if (fromWallet) IERC20(c.cash).safeTransferFrom(msg.sender, address(this), pulled);
         ICapitalPool(c.pool).repay(retire);
+    }
+
+    /// @notice See IMarginEngine.setFixedTerm. The mode changes only without debt, so that nobody switches to
+    ///         whichever margin is lower at the moment (dynamic in calm markets, fixed in a storm) with a loan open.
+    function setFixedTerm(uint16 untilDay) external {
+        MarginStorage.Account storage a = MarginStorage.layout().accounts[msg.sender];
+        if (a.scaledDebt != 0) revert IMarginEngine.MarginModeChangeWithDebt(msg.sender);
+        uint256 today = block.timestamp / 1 days;
+        if (untilDay != 0 && (untilDay <= today || untilDay > today + MarginStorage.MAX_FIXED_TERM_DAYS)) {
+            revert IMarginEngine.MarginInvalidFixedTerm(untilDay);
+        }
+        a.fixedUntilDay = untilDay;
+        emit IMarginEngine.MarginModeSet(msg.sender, untilDay);
     }
 
     /// @notice See IMarginEngine.sweepInsurance.

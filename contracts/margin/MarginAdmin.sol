@@ -89,7 +89,9 @@ library MarginAdmin {
             risk.volatilityMultiplier % step != 0 ||
             risk.floor % step != 0 ||
             risk.cap % step != 0 ||
-            risk.initialBuffer % step != 0
+            risk.initialBuffer % step != 0 ||
+            risk.fixedVolatility % MarginStorage.FIXED_VOLATILITY_STEP != 0 ||
+            risk.fixedVolatility > type(uint16).max * MarginStorage.FIXED_VOLATILITY_STEP
         ) revert IMarginEngine.MarginInvalidTierRisk(tier);
         // Each field is a uint64 multiple of the step: the quotient is below 2**64 / 1e9 < 2**48.
         MarginStorage.layout().tiers[tier] = MarginStorage.TierRecord(
@@ -97,7 +99,8 @@ library MarginAdmin {
             uint48(risk.volatilityMultiplier / step),
             uint48(risk.floor / step),
             uint48(risk.cap / step),
-            uint48(risk.initialBuffer / step)
+            uint48(risk.initialBuffer / step),
+            uint16(risk.fixedVolatility / MarginStorage.FIXED_VOLATILITY_STEP)
         );
         emit IMarginEngine.TierRiskSet(tier, risk);
     }

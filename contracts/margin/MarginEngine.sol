@@ -119,13 +119,18 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         MarginStorage.Account storage a = _account(msg.sender);
         if (a.frozenMask & MarginStorage.CASH_FROZEN != 0) revert MarginBalanceFrozen(msg.sender, address(_cash));
         (uint256 scaled, uint256 index) = _pool.borrow(amount);
-        a.scaledDebt = (a.scaledDebt + scaled).toUint96();
-        a.cash = (a.cash + amount).toUint96();
+        a.scaledDebt = (a.scaledDebt + scaled).toUint88();
+        a.cash = (a.cash + amount).toUint88();
         a.ownerTag = tag;
         MarginStorage.Valuation memory v = _valuate(msg.sender, index);
         MarginValuation.requireInitialMargin(msg.sender, v, maxLeverage);
         emit Borrowed(msg.sender, amount, scaled, v.debt);
         _refresh(msg.sender, v);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function setFixedTerm(uint16 untilDay) external {
+        MarginAccounts.setFixedTerm(untilDay);
     }
 
     /// @inheritdoc IMarginEngine
@@ -313,7 +318,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     }
 
     /// @inheritdoc IMarginEngine
-    function recordedState(address account) external view returns (AccountState, uint64, uint64) {
+    function recordedState(address account) external view returns (AccountState, uint64, uint64, uint16) {
         _returnEncoded(MarginViews.recordedState(account));
     }
 
@@ -605,11 +610,11 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         uint256 pulled = retire == 0 ? 0 : MarginMath.debtOf(retire, v.index);
         // pulled ≤ t.repaid (floor then ceil at the same index); the rounding remainder stays the account's.
         v.cash += t.repaid - pulled;
-        $.accounts[account].cash = (v.cash + v.frozenCash).toUint96();
+        $.accounts[account].cash = (v.cash + v.frozenCash).toUint88();
         uint256 owed = $.params.insuranceOwedPlusOne - 1 + t.insurance;
         Loss memory loss;
         if (waterfall) loss = _bookLoss(account, v, t, v.scaled - retire, owed);
-        else $.accounts[account].scaledDebt = uint96(v.scaled - retire);
+        else $.accounts[account].scaledDebt = uint88(v.scaled - retire);
         // The fund must hold what is owed to it before it pays a claim; otherwise the share waits for a sweep.
         uint256 toFund = loss.coveredScaled > 0 ? owed : 0;
         $.params.insuranceOwedPlusOne = (1 + owed - toFund).toUint88();

@@ -19,7 +19,7 @@ library MarginLedger {
         MarginStorage.Account storage a = $.accounts[account];
         if (asset == cash) {
             if (a.frozenMask & MarginStorage.CASH_FROZEN != 0) revert IMarginEngine.MarginBalanceFrozen(account, asset);
-            a.cash = (a.cash + amount).toUint96();
+            a.cash = (a.cash + amount).toUint88();
             return;
         }
         MarginStorage.AssetRecord storage cfg = $.assets[asset];
@@ -48,8 +48,8 @@ library MarginLedger {
         if (asset == cash) {
             uint256 held = a.cash;
             if (held < amount) revert IMarginEngine.MarginInsufficientBalance(account, asset, held, amount);
-            // amount ≤ held < 2**96 was checked just above.
-            a.cash = uint96(held - amount);
+            // amount ≤ held < 2**88 was checked just above.
+            a.cash = uint88(held - amount);
             return;
         }
         uint256 balance = $.balances[account][asset];

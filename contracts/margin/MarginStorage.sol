@@ -15,23 +15,35 @@ library MarginStorage {
     /// @dev Cash-token bit of an account's frozen mask (bits 0–14 are the listed securities' ids).
     uint16 internal constant CASH_FROZEN = uint16(1) << 15;
 
-    /// @dev Everything an account has but its securities and its margin call, in one slot: cash (96) |
-    ///      scaledDebt (96) | state (8) | heldMask (16) | frozenMask (16) | ownerTag (24). Deposit, borrow, repay,
-    ///      liquidation and the trade legs read and write cash, debt, state and the masks together. Bounds: cash
-    ///      and scaled debt below 2**96 base units (more reverts, nothing is truncated).
+    /// @dev Everything an account has but its securities and its margin call, in one slot: cash (88) |
+    ///      scaledDebt (88) | state (8) | heldMask (16) | frozenMask (16) | ownerTag (24) | fixedUntilDay (16).
+    ///      Deposit, borrow, repay, liquidation and the trade legs read and write cash, debt, state and the masks
+    ///      together, and every valuation reads the margin mode with them. Bounds: cash and scaled debt below
+    ///      2**88 base units (3.1e20 CNY at 6 decimals; more reverts, nothing is truncated).
     ///      ownerTag is the owner's KYC identity tag as of its last borrow (KycRegistry.identityTag): a liquidation
     ///      compares it with the liquidator's, so that nobody liquidates its own account from a second address.
     ///      frozenMask mirrors the tokens' own freeze (CollateralToken.setFrozen notifies the engine; anyone may
     ///      re-sync): bit `id` for a security, CASH_FROZEN for the cash token. A frozen balance counts for nothing
     ///      and moves only by the legal seizure path.
+    ///      fixedUntilDay: the account's fixed margin term ends at the start of this UTC day (days since 1970);
+    ///      before it every tier margin is taken at the tier's fixedVolatility, from it on (and at 0) at the
+    ///      router's volatility.
     struct Account {
-        uint96 cash;
-        uint96 scaledDebt;
+        uint88 cash;
+        uint88 scaledDebt;
         IMarginEngine.AccountState state;
         uint16 heldMask;
         uint16 frozenMask;
         uint24 ownerTag;
+        uint16 fixedUntilDay;
     }
+
+    /// @dev The longest fixed margin term an account may choose, in days (a financing agreement's year, leap day
+    ///      included).
+    uint256 internal constant MAX_FIXED_TERM_DAYS = 366;
+
+    /// @dev fixedVolatility is stored in steps of 1e14 (0.01 % a day).
+    uint256 internal constant FIXED_VOLATILITY_STEP = 1e14;
 
     /// @dev An account's margin call, apart from the account slot: only an account below maintenance reads it.
     ///      deadline (40) | seenAt (40): when an evaluation last found the account below maintenance. The call
@@ -62,12 +74,14 @@ library MarginStorage {
     /// @dev Storage form of TierRisk: the five ratios in one slot, each in units of 1e-9 (TIER_RISK_STEP base units
     ///      of the 18-decimal ratio): uint48 holds any uint64 ratio that is a multiple of the step, and setTierRisk
     ///      refuses the others, so every ratio reads back exactly.
+    ///      fixedVolatility, in steps of FIXED_VOLATILITY_STEP, fills the slot's last 16 bits.
     struct TierRecord {
         uint48 liquidityAddOn;
         uint48 volatilityMultiplier;
         uint48 floor;
         uint48 cap;
         uint48 initialBuffer;
+        uint16 fixedVolatility;
     }
 
     /// @dev Storage form of Params, with the insurance fund's running share beside the durations. Slot 0: the four

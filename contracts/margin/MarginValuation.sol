@@ -51,7 +51,7 @@ library MarginValuation {
         // One router call for every held asset: price, status, safeSince and volatility from one evaluation each.
         IOracleRouter.Quote[] memory quotes = oracle.quotes(assets);
         for (uint256 i; i < n; ++i) {
-            MarginStorage.Position memory pos = _position($, account, assets[i], quotes[i], a.frozenMask, v);
+            MarginStorage.Position memory pos = _position($, account, assets[i], quotes[i], a, v);
             v.positions[i] = pos;
             v.positionValue += pos.value;
             pos.collateral = MarginMath.mulDown(pos.value, FixedPoint.WAD - pos.haircut);
@@ -62,8 +62,9 @@ library MarginValuation {
         }
     }
 
-    /// @dev The margins of a tier at a volatility: (maintenance, initial), 18 decimals.
-    function margins(uint8 tier, uint256 volatility) internal view returns (uint256, uint256) {
+    /// @dev The margins of a tier at a volatility, or (`atFixed`) at the tier's fixed-mode volatility: (maintenance,
+    ///      initial), 18 decimals.
+    function margins(uint8 tier, uint256 volatility, bool atFixed) internal view returns (uint256, uint256) {
         MarginStorage.TierRecord memory t = MarginStorage.layout().tiers[tier];
         return
             MarginMath.margins(
@@ -72,7 +73,7 @@ library MarginValuation {
                 t.floor * TIER_RISK_STEP,
                 t.cap * TIER_RISK_STEP,
                 t.initialBuffer * TIER_RISK_STEP,
-                volatility
+                atFixed ? t.fixedVolatility * MarginStorage.FIXED_VOLATILITY_STEP : volatility
             );
     }
 
@@ -195,7 +196,7 @@ library MarginValuation {
         address account,
         address asset,
         IOracleRouter.Quote memory q,
-        uint16 frozenMask,
+        MarginStorage.Account memory a,
         MarginStorage.Valuation memory v
     ) private view returns (MarginStorage.Position memory pos) {
         MarginStorage.AssetRecord storage cfg = $.assets[asset];
@@ -206,7 +207,7 @@ library MarginValuation {
         pos.penalty = cfg.liquidationPenalty;
         pos.scale = uint256(10) ** cfg.scaleExp;
         pos.status = q.status;
-        bool frozen = frozenMask & (uint16(1) << cfg.id) != 0;
+        bool frozen = a.frozenMask & (uint16(1) << cfg.id) != 0;
         if (frozen || (q.status != IOracleRouter.PriceStatus.Safe && q.status != IOracleRouter.PriceStatus.Closed)) {
             // Counted at zero (no collateral, no requirement) and never seized by a liquidation.
             v.unpriced = true;
@@ -214,7 +215,12 @@ library MarginValuation {
             pos.price = q.price;
             pos.safeSince = q.safeSince;
             pos.value = MarginMath.valueOf(pos.balance, pos.price, pos.scale);
-            (pos.maintenance, pos.initial) = margins(pos.tier, q.volatility);
+            // An account in its fixed term: the tier's margins at the tier's fixed volatility, not the market's.
+            (pos.maintenance, pos.initial) = margins(
+                pos.tier,
+                q.volatility,
+                block.timestamp / 1 days < a.fixedUntilDay
+            );
         }
         if (!frozen && cfg.borrowPaused) v.pausedAsset = asset;
         // A frozen balance counts for nothing whatever its price, so its price never blocks new risk.

@@ -39,7 +39,7 @@ library MarginViews {
         MarginStorage.AssetRecord storage cfg = MarginStorage.layout().assets[asset];
         if (!cfg.listed) revert IMarginEngine.MarginAssetNotListed(asset);
         uint256 volatility = IOracleRouter(oracle).volatility(asset);
-        (uint256 maintenance, uint256 initial) = MarginValuation.margins(cfg.liquidityTier, volatility);
+        (uint256 maintenance, uint256 initial) = MarginValuation.margins(cfg.liquidityTier, volatility, false);
         return abi.encode(maintenance, initial, volatility);
     }
 
@@ -68,7 +68,8 @@ library MarginViews {
             uint64(t.volatilityMultiplier * step),
             uint64(t.floor * step),
             uint64(t.cap * step),
-            uint64(t.initialBuffer * step)
+            uint64(t.initialBuffer * step),
+            uint64(t.fixedVolatility * MarginStorage.FIXED_VOLATILITY_STEP)
         );
         return abi.encode(r);
     }
@@ -108,7 +109,8 @@ library MarginViews {
     function recordedState(address account) external view returns (bytes memory) {
         MarginStorage.Layout storage $ = MarginStorage.layout();
         MarginStorage.Call memory c = $.calls[account];
-        return abi.encode($.accounts[account].state, uint64(c.deadline), uint64(c.seenAt));
+        MarginStorage.Account storage a = $.accounts[account];
+        return abi.encode(a.state, uint64(c.deadline), uint64(c.seenAt), a.fixedUntilDay);
     }
 
     function _accountView(

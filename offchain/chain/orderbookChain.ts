@@ -21,8 +21,21 @@ export interface EngineAssetRisk {
   readonly scale: bigint;
   /** MarginEngine.assetMargins: the initial margin (WAD) at the router's current volatility. */
   readonly initialMargin: bigint;
+  /** MarginEngine.tierRisk of the asset's liquidity tier: the margin rule, applied at `fixedVolatility` to an
+   *  account in its fixed term (engineMargin.ts computes that margin as the engine does). */
+  readonly tierRule: EngineTierRule;
   /** MarginEngine.borrowingPaused: new risk refused for accounts holding it. */
   readonly borrowPaused: boolean;
+}
+
+/** IMarginEngine.TierRisk, all WAD. */
+export interface EngineTierRule {
+  readonly liquidityAddOn: bigint;
+  readonly volatilityMultiplier: bigint;
+  readonly floor: bigint;
+  readonly cap: bigint;
+  readonly initialBuffer: bigint;
+  readonly fixedVolatility: bigint;
 }
 
 /** What the order gateway reads from the chain: the hub's EIP-712 domain and its live trading keys. */
@@ -56,6 +69,9 @@ export interface ChainAccountFacts {
   /** Whether the engine froze the account's cash, and each security's balance (in the order asked). */
   cashFrozen: boolean;
   frozen: boolean[];
+  /** In its fixed margin term at that block (MarginEngine.recordedState's fixedUntilDay after the block's UTC day):
+   *  the engine margins it at each tier's fixed volatility. */
+  fixedTerm?: boolean;
   /** The block every fact was read at. */
   block?: number;
 }
@@ -91,14 +107,17 @@ export function orderbookChain(chain: ChainGateway): OrderbookChain {
     async readAccount(account, securities) {
       if (engine === undefined) throw new Error("the deployment has no MarginEngine");
       const blockTag = await chain.provider.getBlockNumber();
-      const [verified, identity, maxLeverage, view, positions, ids] = await Promise.all([
+      const [verified, identity, maxLeverage, view, positions, ids, recorded, block] = await Promise.all([
         chain.kycRegistry.isVerified(account, { blockTag }),
         chain.kycRegistry.identityOf(account, { blockTag }),
         chain.kycRegistry.maxLeverageOf(account, { blockTag }),
         engine.accountView(account, { blockTag }),
         Promise.all(securities.map((s) => engine.balanceOf(account, s, { blockTag }))),
         Promise.all(securities.map(async (s) => (await assetConfig(s)).id)),
+        engine.recordedState(account, { blockTag }),
+        chain.provider.getBlock(blockTag),
       ]);
+      if (block === null) throw new Error(`block ${blockTag} not found`);
       const mask = BigInt(view.frozenMask);
       return {
         verified,
@@ -111,6 +130,7 @@ export function orderbookChain(chain: ChainGateway): OrderbookChain {
         positions,
         cashFrozen: (mask & CASH_FROZEN_BIT) !== 0n,
         frozen: ids.map((id) => ((mask >> id) & 1n) === 1n),
+        fixedTerm: Number(recorded[3]) > Math.floor(block.timestamp / 86_400),
         block: blockTag,
       };
     },
@@ -132,12 +152,21 @@ export function orderbookChain(chain: ChainGateway): OrderbookChain {
             engine.assetMargins(asset, { blockTag }),
             engine.borrowingPaused(asset, { blockTag }),
           ]);
+          const rule = await engine.tierRisk(config.liquidityTier, { blockTag });
           return {
             price,
             status: Number(status),
             haircut: config.haircut,
             scale: config.scale,
             initialMargin: initial,
+            tierRule: {
+              liquidityAddOn: rule.liquidityAddOn,
+              volatilityMultiplier: rule.volatilityMultiplier,
+              floor: rule.floor,
+              cap: rule.cap,
+              initialBuffer: rule.initialBuffer,
+              fixedVolatility: rule.fixedVolatility,
+            },
             borrowPaused: paused,
           };
         }),

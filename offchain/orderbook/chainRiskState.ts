@@ -153,6 +153,7 @@ export class ChainRiskState implements RiskStateSource {
         positions: new Map(specs.map((s, i) => [s.id, f.positions[i]])),
         cashFrozen: f.cashFrozen,
         frozen: new Set(specs.filter((_, i) => f.frozen?.[i] === true).map((s) => s.id)),
+        fixedTerm: f.fixedTerm === true,
       },
       unsettled: { cash: 0n, positions: new Map() },
     };

@@ -1,4 +1,4 @@
-import { PriceStatus, type EngineAssetRisk } from "../chain/orderbookChain";
+import { PriceStatus, type EngineAssetRisk, type EngineTierRule } from "../chain/orderbookChain";
 
 /**
  * The MarginEngine's initial-margin rule, replicated bit for bit for pre-trade risk (issue 23, "one risk model"):
@@ -9,7 +9,9 @@ import { PriceStatus, type EngineAssetRisk } from "../chain/orderbookChain";
  * Engine rule (contracts/margin/MarginValuation.sol, MarginSettlement.sol), for an account holding positions q_i:
  *   value_i      = ⌊q_i · price_i / scale_i⌋                   (0 when frozen or the price is neither Safe nor Closed)
  *   collateral_i = ⌊value_i · (1 − haircut_i)⌋
- *   initialReq   = Σ ⌈value_i · initial_i⌉                     (initial_i: the engine's current initial margin)
+ *   initialReq   = Σ ⌈value_i · initial_i⌉                     (initial_i: the engine's current initial margin;
+ *                                                               in the account's fixed term, the tier's margin at
+ *                                                               its fixedVolatility)
  *   equity       = cash − debt + Σ collateral_i               (cash: the account's unfrozen cash)
  *   meets        ⇔ no held unfrozen asset paused for new risk, every held unfrozen price Safe,
  *                  equity ≥ initialReq, equity > 0 and (cash + Σ value_i) · 1e18 ≤ maxLeverage · equity
@@ -19,7 +21,7 @@ import { PriceStatus, type EngineAssetRisk } from "../chain/orderbookChain";
  */
 
 // The asset inputs are read from the chain (offchain/chain/orderbookChain.ts owns their shape).
-export { PriceStatus, type EngineAssetRisk };
+export { PriceStatus, type EngineAssetRisk, type EngineTierRule };
 
 const WAD = 10n ** 18n;
 
@@ -33,6 +35,8 @@ export interface EngineAccountState {
   /** Positions by asset key; a negative one cannot settle. */
   readonly positions: ReadonlyMap<string, bigint>;
   readonly frozen: ReadonlySet<string>;
+  /** In its fixed margin term (MarginEngine.setFixedTerm): margined at each tier's fixed volatility. */
+  readonly fixedTerm?: boolean;
 }
 
 export type InitialMarginFailure = "price-unsafe" | "borrowing-paused" | "initial-margin" | "leverage";
@@ -48,6 +52,22 @@ export interface EngineInitialMargin {
 
 function ceilDiv(a: bigint, b: bigint): bigint {
   return a === 0n ? 0n : (a - 1n) / b + 1n;
+}
+
+/**
+ * MarginMath.margins of a tier at a daily volatility σ (WAD): maintenance = clamp(addOn + ⌈k · σ⌉, floor, cap),
+ * initial = maintenance + buffer.
+ */
+export function engineMargins(rule: EngineTierRule, sigma: bigint): { maintenance: bigint; initial: bigint } {
+  let maintenance = rule.liquidityAddOn + ceilDiv(rule.volatilityMultiplier * sigma, WAD);
+  if (maintenance < rule.floor) maintenance = rule.floor;
+  if (maintenance > rule.cap) maintenance = rule.cap;
+  return { maintenance, initial: maintenance + rule.initialBuffer };
+}
+
+/** The initial margin the engine applies to a position in `asset` for an account in or out of its fixed term. */
+export function initialMarginFor(asset: EngineAssetRisk, fixedTerm: boolean): bigint {
+  return fixedTerm ? engineMargins(asset.tierRule, asset.tierRule.fixedVolatility).initial : asset.initialMargin;
 }
 
 /** MarginMath.valueOf: ⌊amount · price / scale⌋. */
@@ -79,7 +99,7 @@ export function engineInitialMargin(
     const value = valueOf(q, a.price, a.scale);
     positionValue += value;
     collateral += (value * (WAD - a.haircut)) / WAD;
-    initialRequirement += ceilDiv(value * a.initialMargin, WAD);
+    initialRequirement += ceilDiv(value * initialMarginFor(a, account.fixedTerm === true), WAD);
   }
   const equity = account.cash + collateral - account.debt;
   const gross = account.cash + positionValue;

@@ -83,6 +83,8 @@ export interface AccountRiskView {
     cashFrozen?: boolean;
     /** Instruments whose balance the engine froze (they may not be sold). */
     frozen?: ReadonlySet<string>;
+    /** In its fixed margin term: the engine margins it at each tier's fixed volatility. */
+    fixedTerm?: boolean;
   };
   unsettled: { cash: bigint; positions: ReadonlyMap<string, bigint> };
 }
@@ -624,7 +626,8 @@ export class PreTradeRisk {
     const debt = acct.chain.debt;
     if (debt === 0n) return null;
     if (o.side === Side.Sell && saleKeepsEquity(units, cashAmount, engineAsset)) return null;
-    const im = engineInitialMargin({ cash, debt, maxLeverage: acct.maxLeverage, positions, frozen }, assets);
+    const fixedTerm = acct.chain.fixedTerm === true;
+    const im = engineInitialMargin({ cash, debt, maxLeverage: acct.maxLeverage, positions, frozen, fixedTerm }, assets);
     if (im.failure !== null) return ENGINE_REJECT[im.failure];
     // the behaviour tier may cap leverage below the KYC cap (flagged accounts): off-chain, on top of the engine
     if (tier.maxLeverage < acct.maxLeverage && im.gross * WAD > tier.maxLeverage * im.equity) {

@@ -7,6 +7,7 @@ export { readBook, type ChainBook } from "./readBook";
 export { readStress, stressOf, stressRun, STRESS_RUN } from "./readStress";
 export { reserveOf, RESERVE_RULE } from "./readReserve";
 export { readDisclosures } from "./readDisclosures";
+export { readMarginModes, fixedMargins, inFixedTerm } from "./readMarginModes";
 export {
   PRICE_STATUSES,
   accountSummarySchema,
@@ -22,4 +23,6 @@ export {
   type PublicConfig,
   disclosureSchema,
   type DisclosureSummary,
+  marginModesSchema,
+  type MarginModesSummary,
 } from "./schemas";

@@ -2,6 +2,7 @@ import { accountLiquidation, mulDivUp, WAD, type AssetRisk, type LiquidityTier }
 import type { TokenRecord } from "../chain";
 import { AppError } from "../shared/errors";
 import type { PortfolioChain } from "./chainReader";
+import { fixedMargins, inFixedTerm, tierRiskAt } from "./readMarginModes";
 import { ACCOUNT_STATES, PRICE_STATUSES, type AccountSummary } from "./schemas";
 
 const MAX_UINT256 = (1n << 256n) - 1n;
@@ -23,11 +24,16 @@ export async function readAccount(chain: PortfolioChain, account: string): Promi
   if (!cashToken) throw new AppError("CONFIG_INVALID", "the deployment has no cash token");
   const securities = deployment.tokens.filter((t) => t.kind === "security");
 
-  const [view, annualRate, ratePerDay] = await Promise.all([
+  const [view, annualRate, ratePerDay, recorded, block] = await Promise.all([
     engine.accountView(account, at),
     pool.borrowRate(at),
     pool.ratePerDay(at),
+    engine.recordedState(account, at),
+    gateway.provider.getBlock(blockTag),
   ]);
+  if (block === null) throw new AppError("CHAIN_UNAVAILABLE", `block ${blockTag} is not available`);
+  const fixedUntilDay = Number(recorded[3]);
+  const fixedTerm = inFixedTerm(fixedUntilDay, block.timestamp);
   const lines = await Promise.all(
     securities.map(async (t) => {
       const [quantity, config, margins, priced] = await Promise.all([
@@ -39,7 +45,10 @@ export async function readAccount(chain: PortfolioChain, account: string): Promi
           () => ({ price: 0n, status: "Unset" as const }),
         ),
       ]);
-      return { token: t, quantity, config, mm: margins[0], im: margins[1], ...priced };
+      // in the account's fixed term the engine applies the tier's margins at its fixed volatility
+      const own = fixedTerm ? fixedMargins(await tierRiskAt(engine, config.liquidityTier, blockTag)) : undefined;
+      const [mm, im] = own ? [own.maintenance, own.initial] : [margins[0], margins[1]];
+      return { token: t, quantity, config, mm, im, ...priced };
     }),
   );
   const wallet = await Promise.all(
@@ -102,6 +111,10 @@ export async function readAccount(chain: PortfolioChain, account: string): Promi
     hardLine: view.hardLine.toString(),
     liquidationReturn: view.liquidationReturn.toString(),
     liquidationPrice: view.liquidationPrice === 0n ? null : view.liquidationPrice.toString(),
+    marginMode: {
+      mode: fixedTerm ? "fixed" : "dynamic",
+      fixedUntil: fixedTerm ? new Date(fixedUntilDay * 86_400_000).toISOString().slice(0, 10) : null,
+    },
     positions: lines
       .filter((l) => l.quantity > 0n)
       .map((l) => {

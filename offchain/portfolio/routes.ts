@@ -8,9 +8,11 @@ import { readDisclosures } from "./readDisclosures";
 import { readBook } from "./readBook";
 import { stressRun } from "./readStress";
 import { reserveOf } from "./readReserve";
+import { readMarginModes } from "./readMarginModes";
 import {
   accountSummarySchema,
   disclosureSchema,
+  marginModesSchema,
   poolSummarySchema,
   publicConfigSchema,
   reserveAdequacySchema,
@@ -131,6 +133,25 @@ export function portfolioRoutes(deps: PortfolioDeps): CapabilityRoutes {
         write: false,
         response: disclosureSchema,
         handler: async () => readDisclosures(need()),
+      }),
+      defineRoute({
+        method: "get",
+        path: "/v1/risk/margin-modes",
+        summary: "Fixed or dynamic margins side by side: each security's margins and maximum leverage in both modes",
+        description:
+          "Before a client chooses (MarginEngine.setFixedTerm, only without debt): the dynamic mode follows the " +
+          "router's daily volatility (maintenance = clamp(add-on + k·σ, floor, cap), initial above it); the fixed mode " +
+          "applies the same rule at the tier's fixedVolatility for the whole term, whatever the market does — its " +
+          "volatility premium. Read from the chain at one block; a client also sees its own mode.",
+        tags: ["portfolio", "risk"],
+        roles: "public",
+        write: false,
+        response: marginModesSchema,
+        handler: async ({ caller }) =>
+          readMarginModes(
+            need(),
+            caller?.role === "client" && ADDRESS.test(caller.subject) ? caller.subject : undefined,
+          ),
       }),
       defineRoute({
         method: "get",

@@ -53,6 +53,8 @@ export const accountSummarySchema = z
     liquidationReturn: int,
     /** One-security accounts: the engine's liquidation price (18 decimals); null otherwise. */
     liquidationPrice: int.nullable(),
+    /** The margin mode: "fixed" until `fixedUntil` (the first UTC day it is dynamic again), or "dynamic". */
+    marginMode: z.object({ mode: z.enum(["fixed", "dynamic"]), fixedUntil: z.string().nullable() }).strict(),
     positions: z.array(positionSchema),
     wallet: z.array(z.object({ token: tokenSchema, balance: int }).strict()),
     interest: z.object({ annualRate: int, ratePerDay: int, dailyInterest: int }).strict(),
@@ -66,6 +68,43 @@ export const accountSummarySchema = z
       .strict(),
   })
   .strict();
+
+const modeMargins = z.object({ maintenance: int, initial: int, maxLeverage: int }).strict();
+
+/** GET /v1/risk/margin-modes: the dynamic and the fixed margins side by side (WAD ratios as strings). */
+export const marginModesSchema = z
+  .object({
+    block: z.number().int(),
+    chainTime: z.number().int(),
+    /** The longest fixed term an account may choose (MarginEngine.setFixedTerm). */
+    maxTermDays: z.number().int(),
+    assets: z.array(
+      z
+        .object({
+          symbol: z.string(),
+          address,
+          liquidityTier: z.number().int(),
+          /** The router's daily σ now (WAD). */
+          volatility: int,
+          dynamic: modeMargins,
+          /** At the tier's fixed volatility (WAD), for the whole term. */
+          fixed: modeMargins.extend({ volatility: int }).strict(),
+        })
+        .strict(),
+    ),
+    /** The caller's own mode (clients); null for anyone else. */
+    account: z
+      .object({
+        address,
+        mode: z.enum(["fixed", "dynamic"]),
+        /** The first UTC day (YYYY-MM-DD) the account is dynamic again; null when dynamic. */
+        fixedUntil: z.string().nullable(),
+      })
+      .strict()
+      .nullable(),
+  })
+  .strict();
+export type MarginModesSummary = z.infer<typeof marginModesSchema>;
 
 export const badDebtEventSchema = z
   .object({

@@ -74,11 +74,35 @@ export const VOL_K = 3_295_000_000n * 10n ** 9n;
  * Per liquidity tier: maintenance = max(floor, liquidityAddOn + VOL_K · σ_daily), capped; initial = maintenance +
  * buffer. Tier 1 carries DESIGN.md's seed margins in calm markets (maintenance 15%, initial 20%); above σ_daily ≈ 4.6%
  * the volatility margin takes over (docs/risk.md, calibration).
+ * The fixed mode (an account's choice, MarginEngine.setFixedTerm) applies the same rule at `fixedVolatility` for the
+ * whole term: 6% a day for tiers 1–2 and 8% for tier 3, which is its volatility premium — maintenance 19.77 / 21.77 /
+ * 31.36% where the dynamic mode asks 15 / 20 / 25% in calm markets (docs/margin.md, "Fixed or dynamic margins").
  */
 export const DEFAULT_TIER_RISK: Record<number, IMarginEngine.TierRiskStruct> = {
-  1: { liquidityAddOn: 0n, volatilityMultiplier: VOL_K, floor: pct(15), cap: pct(40), initialBuffer: pct(5) },
-  2: { liquidityAddOn: pct(2), volatilityMultiplier: VOL_K, floor: pct(20), cap: pct(50), initialBuffer: pct(5) },
-  3: { liquidityAddOn: pct(5), volatilityMultiplier: VOL_K, floor: pct(25), cap: pct(60), initialBuffer: pct(10) },
+  1: {
+    liquidityAddOn: 0n,
+    volatilityMultiplier: VOL_K,
+    floor: pct(15),
+    cap: pct(40),
+    initialBuffer: pct(5),
+    fixedVolatility: pct(6),
+  },
+  2: {
+    liquidityAddOn: pct(2),
+    volatilityMultiplier: VOL_K,
+    floor: pct(20),
+    cap: pct(50),
+    initialBuffer: pct(5),
+    fixedVolatility: pct(6),
+  },
+  3: {
+    liquidityAddOn: pct(5),
+    volatilityMultiplier: VOL_K,
+    floor: pct(25),
+    cap: pct(60),
+    initialBuffer: pct(10),
+    fixedVolatility: pct(8),
+  },
 };
 
 /** Per liquidity tier: haircut, liquidation penalty and the per-window seizure cap (in whole shares). */

@@ -8,12 +8,17 @@ import { ApiClient } from "../../offchain/api";
 import type { Service } from "../../offchain/main";
 import {
   portfolioChain,
+  readAccount,
   readBook,
+  readMarginModes,
   reserveOf,
   stressRun,
   type ReserveAdequacySummary,
   type StressSummary,
+  type MarginModesSummary,
 } from "../../offchain/portfolio";
+import { tierMargins } from "../../offchain/risk";
+import { DEFAULT_TIER_RISK } from "../../scripts/deploy/margin";
 import { MarginEngine__factory } from "../../typechain-types";
 import { startDevChain, type DevChain } from "../helpers/devChain";
 import { CHROMIUM, CNY, E2eStack, SHOTS, launchChromium } from "../helpers/e2eStack";
@@ -295,5 +300,63 @@ describe("risk stress on the real book (e2e)", function () {
     } finally {
       await browser.close();
     }
+  });
+  it("shows the fixed and the dynamic margins side by side, and a fixed account margined at the fixed ones", async () => {
+    const pub = await new ApiClient(service.url).get<MarginModesSummary>("/v1/risk/margin-modes");
+    expect(pub.status).to.equal(200);
+    expect(pub.body.account).to.equal(null);
+    expect(pub.body.maxTermDays).to.equal(366);
+    const engine = MarginEngine__factory.connect(dev.record.contracts.MarginEngine, dev.chain.provider);
+    for (const a of pub.body.assets) {
+      const [mm, im, sigma] = await engine.assetMargins(a.address);
+      expect([a.dynamic.maintenance, a.dynamic.initial, a.volatility]).to.deep.equal([mm, im, sigma].map(String));
+      // the deployment's tiers (scripts/deploy/margin.ts): the fixed mode's σ is 6 % (tiers 1–2) or 8 % (tier 3)
+      const rule = DEFAULT_TIER_RISK[a.liquidityTier];
+      const fixed = tierMargins(
+        {
+          liquidityAddOn: BigInt(rule.liquidityAddOn),
+          volatilityMultiplier: BigInt(rule.volatilityMultiplier),
+          floor: BigInt(rule.floor),
+          cap: BigInt(rule.cap),
+          initialBuffer: BigInt(rule.initialBuffer),
+        },
+        BigInt(rule.fixedVolatility),
+      );
+      expect(a.fixed.volatility).to.equal(String(rule.fixedVolatility));
+      expect([a.fixed.maintenance, a.fixed.initial, a.fixed.maxLeverage]).to.deep.equal(
+        [fixed.maintenance, fixed.initial, fixed.maxLeverage].map(String),
+      );
+      expect(BigInt(a.fixed.maintenance)).to.be.greaterThan(BigInt(a.dynamic.maintenance)); // the premium, calm
+    }
+    expect(pub.body.assets.find((a) => a.liquidityTier === 1)?.fixed.maintenance).to.equal(
+      String(197_700n * 10n ** 12n),
+    );
+
+    // Dave chooses a 90-day fixed term before borrowing, then holds mbBANK (tier 1) with debt.
+    const p = dev.chain.provider;
+    const dave = await p.getSigner(14);
+    const stack = new E2eStack(dev, dir);
+    await stack.verify(2, [dave, "risk-dave"]);
+    await stack.mint("mbBANK", dave, 1_000n, "risk-dave-1");
+    const until = Math.floor((await p.getBlock("latest"))!.timestamp / 86_400) + 90;
+    await (await stack.engine(dave).setFixedTerm(until)).wait();
+    await stack.deposit(dave, "mbBANK", 1_000n);
+    await stack.borrow(dave, 2_000n * CNY, 2_000n * CNY);
+    const chain = portfolioChain(service.chain!);
+    const address = (await dave.getAddress()).toLowerCase();
+    const modes = await readMarginModes(chain, address);
+    expect(modes.account).to.deep.equal({
+      address,
+      mode: "fixed",
+      fixedUntil: new Date(until * 86_400_000).toISOString().slice(0, 10),
+    });
+    const summary = await readAccount(chain, address);
+    expect(summary.marginMode.mode).to.equal("fixed");
+    const bank = modes.assets.find((a) => a.symbol === "mbBANK")!;
+    expect(summary.positions[0].maintenanceMargin).to.equal(bank.fixed.maintenance);
+    // the engine's own requirement is the value at the fixed margin, rounded up
+    const view = await engine.accountView(address);
+    expect(view.maintenanceReq).to.equal((view.positionValue * BigInt(bank.fixed.maintenance) + WAD - 1n) / WAD);
+    expect(summary.maintenanceReq).to.equal(view.maintenanceReq.toString());
   });
 });

@@ -35,6 +35,7 @@ function tierOf(t: Awaited<ReturnType<MarginFixture["engine"]["tierRisk"]>>) {
     floor: t.floor,
     cap: t.cap,
     initialBuffer: t.initialBuffer,
+    fixedVolatility: t.fixedVolatility,
   };
 }
 
@@ -65,6 +66,16 @@ describe("RiskGuardian: tighten at once, loosen after the delay", () => {
     await expect(fx.guardian.tightenTierRisk(1, { ...cur, floor: cur.floor - pct(1) }, reason("r")))
       .to.be.revertedWithCustomError(fx.guardian, "GuardianNotTighter")
       .withArgs(reason("tierRisk"), 2);
+    // a lower fixed-mode volatility lowers every fixed account's margins: a loosening, whatever else rises
+    await expect(
+      fx.guardian.tightenTierRisk(
+        1,
+        { ...cur, floor: cur.floor + pct(1), fixedVolatility: cur.fixedVolatility - pct(1) },
+        reason("r"),
+      ),
+    )
+      .to.be.revertedWithCustomError(fx.guardian, "GuardianNotTighter")
+      .withArgs(reason("tierRisk"), 5);
     // a higher floor paired with a lower cap: the cap lets maintenance fall in a volatile market
     await expect(
       fx.guardian.tightenTierRisk(1, { ...cur, floor: cur.floor + pct(1), cap: cur.cap - pct(5) }, reason("r")),

@@ -35,6 +35,7 @@ function tierOf(t: Awaited<ReturnType<MarginFixture["engine"]["tierRisk"]>>) {
     floor: t.floor,
     cap: t.cap,
     initialBuffer: t.initialBuffer,
+    fixedVolatility: t.fixedVolatility,
   };
 }
 
@@ -80,20 +81,20 @@ describe("MarginEngine", () => {
     });
   });
 
-  it("keeps cash, debt and state in one account slot: cash above 2**96 − 1 base units is refused whole", async () => {
+  it("keeps cash, debt, state and margin mode in one account slot: cash above 2**88 − 1 base units is refused whole", async () => {
     const fx = await loadFixture(marginFixture);
     const { engine, clientA, cash } = fx;
-    const cap = 2n ** 96n - 1n;
+    const cap = 2n ** 88n - 1n;
     await cash.connect(fx.actors.custodian).mint(clientA.address, cap + 1n, hre.ethers.id("dep-cap"));
     await cash.connect(clientA).approve(await addr(engine), hre.ethers.MaxUint256);
     await engine.connect(clientA).deposit(await addr(cash), cap);
     await expect(engine.connect(clientA).deposit(await addr(cash), 1n))
       .to.be.revertedWithCustomError(engine, "SafeCastOverflowedUintDowncast")
-      .withArgs(96, cap + 1n);
+      .withArgs(88, cap + 1n);
     expect(await engine.balanceOf(clientA.address, await addr(cash))).to.equal(cap);
     await expect(engine.connect(clientA).borrow(1_000n * CNY))
       .to.be.revertedWithCustomError(engine, "SafeCastOverflowedUintDowncast")
-      .withArgs(96, cap + 1_000n * CNY);
+      .withArgs(88, cap + 1_000n * CNY);
     expect(await engine.balanceOf(clientA.address, await addr(cash))).to.equal(cap);
     expect((await engine.debtOf(clientA.address)).scaled).to.equal(0n);
   });
@@ -274,6 +275,7 @@ describe("MarginEngine", () => {
         floor: pct(10),
         cap: pct(40),
         initialBuffer: pct(5),
+        fixedVolatility: 0n,
       });
       expect((await fx.engine.assetMargins(await addr(fx.bank)))[0]).to.equal(pct(40));
     });
@@ -491,6 +493,7 @@ describe("MarginEngine", () => {
         floor: pct(10),
         cap: pct(40),
         initialBuffer: 50_000_001n * 10n ** 9n,
+        fixedVolatility: 45_678n * 10n ** 14n, // 4.5678% a day
       };
       await expect(engine.connect(fx.actors.riskOfficer).setTierRisk(2, risk)).to.emit(engine, "TierRiskSet");
       expect(tierOf(await engine.tierRisk(2))).to.deep.equal(risk);

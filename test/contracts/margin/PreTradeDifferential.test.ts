@@ -77,6 +77,8 @@ describe("Pre-trade risk against the engine (differential, issue 23)", function 
 
   const accountArb = fc.record({
     client: fc.integer({ min: 0, max: 2 }),
+    /** the client chose the fixed margin mode (margined at each tier's fixed volatility) before borrowing */
+    fixedTerm: fc.boolean(),
     cash: fc.bigInt({ min: 0n, max: 200_000n }),
     holdings: fc.tuple(
       fc.bigInt({ min: 0n, max: 6_000n }),
@@ -106,6 +108,7 @@ describe("Pre-trade risk against the engine (differential, issue 23)", function 
   /** The account of a case on the chain: cash, securities, debt, then the price moves. */
   async function setUpAccount(a: AccountCase): Promise<HardhatEthersSigner> {
     const client = [fx.clientA, fx.clientB, fx.clientC][a.client];
+    if (a.fixedTerm) await fx.engine.connect(client).setFixedTerm(Math.floor((await time.latest()) / 86_400) + 30);
     if (a.cash > 0n) await fx.fundAccount(client, fx.cash, a.cash * CNY);
     for (const [k, units] of a.holdings.entries()) if (units > 0n) await fx.fundAccount(client, tokens[k], units);
     if (a.borrowShare > 0) {
@@ -195,7 +198,7 @@ describe("Pre-trade risk against the engine (differential, issue 23)", function 
   });
 
   it("accepts an order exactly when the chain settles it and the engine's initial-margin check passes after", async () => {
-    const tally = { accepted: 0, refused: 0, checked: 0, byCode: new Map<string, number>() };
+    const tally = { accepted: 0, refused: 0, checked: 0, checkedFixed: 0, byCode: new Map<string, number>() };
     await fc.assert(
       fc.asyncProperty(accountArb, orderArb, async (a, o) => {
         const snapshot = await hre.network.provider.send("evm_snapshot", []);
@@ -206,6 +209,7 @@ describe("Pre-trade risk against the engine (differential, issue 23)", function 
           const reject = await check(risk, client, o, ticks);
           const chain = await chainAccepts(client, o, ticks);
           if (chain.checked) tally.checked++;
+          if (chain.checked && a.fixedTerm) tally.checkedFixed++;
           if (reject === null) tally.accepted++;
           else {
             tally.refused++;
@@ -224,8 +228,9 @@ describe("Pre-trade risk against the engine (differential, issue 23)", function 
     expect(tally.accepted).to.be.greaterThan(0);
     expect(tally.refused).to.be.greaterThan(0);
     expect(tally.checked).to.be.greaterThan(0);
+    expect(tally.checkedFixed, "accounts in their fixed term decided by the engine's check").to.be.greaterThan(0);
     console.log(
-      `      accepted ${tally.accepted}, refused ${tally.refused} (${[...tally.byCode].map(([c, n]) => `${c} ${n}`).join(", ")}), engine checks ${tally.checked}`,
+      `      accepted ${tally.accepted}, refused ${tally.refused} (${[...tally.byCode].map(([c, n]) => `${c} ${n}`).join(", ")}), engine checks ${tally.checked} (${tally.checkedFixed} in a fixed term)`,
     );
   });
 
