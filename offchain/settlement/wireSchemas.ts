@@ -60,6 +60,20 @@ export const termsWire = z
         maintenanceMarginBps: smallInt,
         liquidationMarginBps: smallInt,
         marginCallWindowSeconds: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+        mode: z
+          .object({
+            chosen: z.enum(["fixed", "dynamic"]),
+            fixedUntil: z
+              .string()
+              .regex(/^\d{4}-\d{2}-\d{2}$/)
+              .nullable(),
+            dynamicCapMaintenanceBps: smallInt,
+            fixedVolatilityBps: smallInt,
+            fixedMaintenanceBps: smallInt,
+            fixedInitialBps: smallInt,
+          })
+          .strict()
+          .optional(),
       })
       .strict(),
     liquidation: z

@@ -51,6 +51,22 @@ export function agreementIsIntact(doc: AgreementDocument): boolean {
 }
 
 /** The readable agreement (plain text, numbered clauses). Deterministic: same terms, same bytes. */
+/**
+ * Clause 4a when the terms carry the margin modes: both are stated side by side whichever the client chose, so the
+ * signed text shows what the other would have been.
+ */
+function marginModeClause(t: FinancingTerms): string[] {
+  const m = t.margin.mode;
+  if (m === undefined) return [];
+  const chosen =
+    m.chosen === "fixed"
+      ? `The Client chose the fixed mode until ${m.fixedUntil} (the first day the dynamic mode applies again).`
+      : "The Client chose the dynamic mode.";
+  return [
+    `4a. Margin mode. ${chosen} Dynamic mode: the margins above are the floor; they rise with the market's volatility (the MarginBridge oracle's daily volatility) up to a maintenance margin of ${percentText(m.dynamicCapMaintenanceBps)}, at once and without notice, and fall back as it calms. Fixed mode: initial margin ${percentText(m.fixedInitialBps)} and maintenance margin ${percentText(m.fixedMaintenanceBps)} for the whole term whatever the market does — the margins of the dynamic rule at a volatility of ${percentText(m.fixedVolatilityBps)} a day, which is the price of that certainty. The mode may be changed only when nothing is owed. The Platform may raise any margin at once in an emergency (a public, reasoned change by its risk guardian); it may lower one only after the notice period.`,
+  ];
+}
+
 export function renderAgreementText(t: FinancingTerms): string {
   const d = t.currency.decimals;
   const money = (v: bigint): string => `${formatMoney(v, d)} ${t.currency.iso4217}`;
@@ -78,6 +94,7 @@ export function renderAgreementText(t: FinancingTerms): string {
     `2. Own funds and leverage. The Client provides ${money(t.ownFunds)} (the Own Funds). Leverage is ${leverageText(t.leverageBps)}x: the Client may carry positions up to ${money(position)}, of which ${money(t.financedAmount)} is financed (the Financed Amount). Amounts are in ${t.currency.symbol} (${d} decimals), 1:1 with ${t.currency.iso4217}.`,
     `3. Interest. ${percentText(t.interest.annualRateBps)} a year on the outstanding financed principal, ACT/365: charged for every natural day the principal is outstanding at the annual rate divided by 365 (${dailyRateText(t.financedAmount, t.interest.annualRateBps, d)} a day on the full Financed Amount, charged as ${formatUnits(day, d)}). Daily charges are rounded up to the smallest unit on a cumulative basis, so the total never exceeds the exact amount by more than one unit. Interest is paid at final settlement, before anything else.`,
     `4. Margin. Initial margin ${percentText(t.margin.initialMarginBps)} and maintenance margin ${percentText(t.margin.maintenanceMarginBps)} of the market value of the positions (margin ratio = equity / market value). Below maintenance the account is in margin call: new risk is blocked and the Client has ${t.margin.marginCallWindowSeconds} seconds to deposit or reduce. Below ${percentText(t.margin.liquidationMarginBps)}, or when the window ends uncured, the account may be liquidated at once. Prices are the MarginBridge oracle prices. Ignoring interest and fees, the account reaches maintenance margin when the positions have lost ${returnText(-maintenanceBreachReturn(t.leverageBps, t.margin.maintenanceMarginBps))} of their value (r < (m·L − 1) / (L·(1 − m))).`,
+    ...marginModeClause(t),
     `5. Liquidation. Positions are sold in segments of at most ${percentText(t.liquidation.closeFactorBps)} of the debt, least liquid first, in this order: ${t.liquidation.assetOrder.join(", ")}. Collateral is taken at the oracle price less ${percentText(t.liquidation.penaltyBps)}; the penalty goes ${percentText(t.liquidation.penaltyToLiquidatorBps)} to the liquidator and ${percentText(t.liquidation.penaltyToInsuranceFundBps)} to the insurance fund.`,
     `6. Fees.`,
     ...feeLines.map((l) => `   - ${l}`),

@@ -50,6 +50,20 @@ export interface FinancingTerms {
     liquidationMarginBps: number;
     /** Time the client has to cure a margin call (deposit or reduce) before liquidation. */
     marginCallWindowSeconds: number;
+    /**
+     * Fixed or dynamic margins (MarginEngine.setFixedTerm), both shown before the client chooses (issue 23). Dynamic:
+     * the margins follow the market's volatility between the stated floor (the margins above) and cap. Fixed: the
+     * stated margins hold until `fixedUntil` (YYYY-MM-DD, the first day dynamic again), priced with a volatility
+     * premium: they are those of the rule at `fixedVolatilityBps` a day.
+     */
+    mode?: {
+      chosen: "fixed" | "dynamic";
+      fixedUntil: string | null;
+      dynamicCapMaintenanceBps: number;
+      fixedVolatilityBps: number;
+      fixedMaintenanceBps: number;
+      fixedInitialBps: number;
+    };
   };
   liquidation: {
     /** Assets in the order they are sold: least liquid first. */
@@ -118,6 +132,19 @@ export function validateTerms(t: FinancingTerms): FinancingTerms {
     bad("margin.initialMarginBps", "the full position at leverage L must meet the initial margin (IM × L <= 1)");
   if (!Number.isInteger(m.marginCallWindowSeconds) || m.marginCallWindowSeconds <= 0)
     bad("margin.marginCallWindowSeconds", "positive seconds", m.marginCallWindowSeconds);
+  if (m.mode !== undefined) {
+    bps("margin.mode.dynamicCapMaintenanceBps", m.mode.dynamicCapMaintenanceBps, 10_000, m.maintenanceMarginBps);
+    bps("margin.mode.fixedVolatilityBps", m.mode.fixedVolatilityBps, 65_535);
+    bps("margin.mode.fixedMaintenanceBps", m.mode.fixedMaintenanceBps, 10_000, 1);
+    bps("margin.mode.fixedInitialBps", m.mode.fixedInitialBps, 10_000, m.mode.fixedMaintenanceBps + 1);
+    const fixedUntil = m.mode.fixedUntil;
+    if ((m.mode.chosen === "fixed") !== (fixedUntil !== null))
+      bad("margin.mode.fixedUntil", "a date exactly when the fixed mode is chosen", fixedUntil);
+    if (fixedUntil !== null && !/^\d{4}-\d{2}-\d{2}$/.test(fixedUntil))
+      bad("margin.mode.fixedUntil", "YYYY-MM-DD", fixedUntil);
+    if (m.mode.chosen === "fixed" && BigInt(m.mode.fixedInitialBps) * BigInt(t.leverageBps) > BPS * BPS)
+      bad("margin.mode.fixedInitialBps", "the full position at leverage L must meet the fixed initial margin");
+  }
   const l = t.liquidation;
   if (l.assetOrder.length === 0 || new Set(l.assetOrder).size !== l.assetOrder.length)
     bad("liquidation.assetOrder", "non-empty, no repeats");

@@ -1,8 +1,9 @@
-import { id, parseEther, type Signer } from "ethers";
+import { formatUnits, id, parseEther, type Signer } from "ethers";
 import type { ApiCredentials } from "../../../offchain/api";
+import type { MarginModesSummary } from "../../../offchain/portfolio";
 import { agreementDomain, agreementMessage, agreementTypedData } from "../../../offchain/settlement/legal";
 import { MarginEngine__factory } from "../../../typechain-types";
-import { CNY, DemoError, ok } from "../../lib/demoPlatform";
+import { CNY, DemoError, ok, pct } from "../../lib/demoPlatform";
 import { WAD, OWN_FUNDS, LEVERAGE, USERS, type User } from "../plan";
 import { say, heading } from "../narration";
 import type { DemoRun } from "../run";
@@ -129,8 +130,27 @@ export async function agreement(run: DemoRun, n: number): Promise<void> {
   const platform = await run.d.devAccount(4); // the operator signs for the platform on the dev chain
   const engine = MarginEngine__factory.connect(run.contract("MarginEngine"), run.d.provider);
   const params = await engine.params();
-  const tier1 = await engine.tierRisk(1);
+  const tier1Risk = await engine.tierRisk(1);
   const bps = (wad: bigint): number => Number((wad * 10_000n) / WAD);
+  // Fixed or dynamic margins, side by side before client A chooses (GET /v1/risk/margin-modes).
+  const modes = ok(await run.d.public.get<MarginModesSummary>("/v1/risk/margin-modes"), "GET /v1/risk/margin-modes");
+  for (const a of modes.assets) {
+    const [dm, di, fm, fi] = [a.dynamic.maintenance, a.dynamic.initial, a.fixed.maintenance, a.fixed.initial].map(pct);
+    const [dl, fl] = [a.dynamic.maxLeverage, a.fixed.maxLeverage].map(
+      (x) => `${formatUnits((BigInt(x) / 10n ** 16n) * 10n ** 16n, 18)}×`,
+    );
+    say(
+      `  ${a.symbol} (tier ${a.liquidityTier}): dynamic now ${dm} / ${di} (up to ${dl}), follows the market; ` +
+        `fixed ${fm} / ${fi} (up to ${fl}) for the term, at σ ${pct(a.fixed.volatility)} a day`,
+      `  ${a.symbol}（流动性等级 ${a.liquidityTier}）：动态模式当前 ${dm} / ${di}（最高 ${dl}），随市场变化；` +
+        `固定模式 ${fm} / ${fi}（最高 ${fl}），整个期限不变，按日波动率 ${pct(a.fixed.volatility)} 定价`,
+    );
+  }
+  say(
+    "  client A chooses the dynamic mode (lower margins in calm markets, higher when the market turns)",
+    "  客户 A 选择动态模式（市场平稳时保证金较低，市场剧烈波动时随之提高）",
+  );
+  const tier1 = modes.assets.find((a) => a.liquidityTier === 1)!;
   const terms = {
     schema: "marginbridge/financing-terms@1",
     agreementId,
@@ -148,10 +168,18 @@ export async function agreement(run: DemoRun, n: number): Promise<void> {
       payment: "at-settlement",
     },
     margin: {
-      initialMarginBps: bps(tier1.floor + tier1.initialBuffer),
-      maintenanceMarginBps: bps(tier1.floor),
-      liquidationMarginBps: bps((tier1.floor * params.hardFloorFactor) / WAD),
+      initialMarginBps: bps(tier1Risk.floor + tier1Risk.initialBuffer),
+      maintenanceMarginBps: bps(tier1Risk.floor),
+      liquidationMarginBps: bps((tier1Risk.floor * params.hardFloorFactor) / WAD),
       marginCallWindowSeconds: Number(params.gracePeriod),
+      mode: {
+        chosen: "dynamic" as const,
+        fixedUntil: null,
+        dynamicCapMaintenanceBps: bps(tier1Risk.cap),
+        fixedVolatilityBps: bps(BigInt(tier1.fixed.volatility)),
+        fixedMaintenanceBps: bps(BigInt(tier1.fixed.maintenance)),
+        fixedInitialBps: bps(BigInt(tier1.fixed.initial)),
+      },
     },
     liquidation: {
       assetOrder: ["mbSMALL", "mbTECH", "mbBANK"],

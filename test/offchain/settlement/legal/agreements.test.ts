@@ -102,6 +102,42 @@ describe("legal: financing agreement", () => {
     );
   });
 
+  it("states both margin modes side by side, whichever the client chose (issue 23)", () => {
+    const seed = seedTerms(client.address, platform.address);
+    const mode = {
+      chosen: "fixed" as const,
+      fixedUntil: "2027-03-01",
+      dynamicCapMaintenanceBps: 4_000,
+      fixedVolatilityBps: 600,
+      fixedMaintenanceBps: 1_977,
+      fixedInitialBps: 2_477,
+    };
+    const fixed = buildAgreement({ ...seed, margin: { ...seed.margin, mode } });
+    expect(fixed.text).to.contain("4a. Margin mode. The Client chose the fixed mode until 2027-03-01");
+    expect(fixed.text).to.contain("up to a maintenance margin of 40.00%");
+    expect(fixed.text).to.contain("initial margin 24.77% and maintenance margin 19.77% for the whole term");
+    expect(fixed.text).to.contain("at a volatility of 6.00% a day");
+    const dynamic = buildAgreement({
+      ...seed,
+      margin: { ...seed.margin, mode: { ...mode, chosen: "dynamic", fixedUntil: null } },
+    });
+    expect(dynamic.text).to.contain("The Client chose the dynamic mode.");
+    expect(dynamic.termsHash).to.not.equal(fixed.termsHash);
+    expect(doc.text).to.not.contain("4a. Margin mode"); // terms without modes read as before
+    for (const [bad, field] of [
+      [{ ...mode, fixedUntil: null }, "margin.mode.fixedUntil"],
+      [{ ...mode, chosen: "dynamic" as const }, "margin.mode.fixedUntil"],
+      [{ ...mode, fixedUntil: "1 March" }, "margin.mode.fixedUntil"],
+      [{ ...mode, fixedInitialBps: 1_977 }, "margin.mode.fixedInitialBps"],
+      [{ ...mode, fixedInitialBps: 6_000 }, "margin.mode.fixedInitialBps"], // 2× needs initial ≤ 50 %
+      [{ ...mode, dynamicCapMaintenanceBps: 1_000 }, "margin.mode.dynamicCapMaintenanceBps"],
+    ] as const) {
+      expect(() => buildAgreement({ ...seed, margin: { ...seed.margin, mode: bad } }), field)
+        .to.throw(LegalError)
+        .with.nested.property("details.field", field);
+    }
+  });
+
   it("refuses inconsistent terms, naming the field", () => {
     const cases: [Partial<ReturnType<typeof seedTerms>>, string][] = [
       [{ financedAmount: 1n }, "financedAmount"],
