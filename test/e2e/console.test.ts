@@ -160,6 +160,7 @@ describe("web console in headless Chromium (e2e)", function () {
     const pct = `${hundredths / 100n}.${(hundredths % 100n).toString().padStart(2, "0")}`;
     expect(await page.textContent("#margin-ratio")).to.equal(`${pct}%`);
     expect(await page.textContent("#liquidation-price")).to.match(/engine liquidation price \d+\.\d{4}/);
+    expect(await page.textContent("#margin-mode")).to.equal("dynamic margins: they follow the market's volatility");
     expect(await page.textContent("#positions tbody")).to.contain("10,500");
     expect(await page.textContent("#orders tbody")).to.contain("not available");
     // The keeper's notices for this account (none: the account is Healthy and was never called).

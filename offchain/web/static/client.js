@@ -32,6 +32,11 @@ function render(a) {
   setText("deadline", a.callDeadline ? t("client.cureBefore", { time: dateTime(a.callDeadline) }) : "");
   setText("margin-ratio", a.marginRatio === null ? t("client.noPosition") : percent(a.marginRatio));
   setText("prices-safe", t(a.pricesSafe ? "client.pricesSafe" : "client.pricesUnsafe"));
+  const mode = a.marginMode;
+  setText(
+    "margin-mode",
+    mode.mode === "fixed" ? t("client.modeFixed", { date: mode.fixedUntil }) : t("client.modeDynamic"),
+  );
   setText("equity", money(a.equity));
   setText("cushion", t("client.aboveMaint", { amount: money(a.risk.cushion) }));
   setText("debt", money(a.debt));
