@@ -52,6 +52,10 @@ const rules = Object.fromEntries(
     ];
   }),
 ) as Record<LiquidityTier, TierRule>;
+/** The fixed mode's maintenance per tier: the rule at the tier's fixedVolatility, the same through every path. */
+const fixedMaintenance = Object.fromEntries(
+  TIERS.map((t) => [t, tierMargins(rules[t], BigInt(DEFAULT_TIER_RISK[t].fixedVolatility)).maintenance]),
+) as Record<LiquidityTier, bigint>;
 const halfLife = BigInt(DEV_ORACLE_PARAMS.volatilityHalfLife);
 const pct = (x: bigint): number => Number(x) / 1e16;
 const lev = (x: bigint): number => Number(x) / 1e18;
@@ -91,12 +95,17 @@ function chart(file: string, title: string, s: Series): void {
   mkdirSync(OUT, { recursive: true });
   const series = (what: "maintenance" | "leverage", unit: string) =>
     TIERS.map((t) => ({ name: `tier ${t} ${unit}`, values: s[what][t] }));
+  // the fixed mode's maintenance beside the dynamic one: flat through the path
+  const fixed = TIERS.map((t) => ({
+    name: `tier ${t} fixed mode`,
+    values: s.labels.map(() => pct(fixedMaintenance[t])),
+  }));
   writeFileSync(
     path.join(OUT, `${file}-maintenance.svg`),
     lineChart({
       title: `${title}: maintenance margin by tier (%)`,
       xLabels: s.labels,
-      series: series("maintenance", "maintenance"),
+      series: [...series("maintenance", "maintenance"), ...fixed],
       yLabel: "%",
     }),
   );
@@ -121,6 +130,9 @@ function summarise(name: string, s: Series): void {
       leverage_max: Math.max(...s.leverage[t]).toFixed(2),
       leverage_min: Math.min(...s.leverage[t]).toFixed(2),
       sigma_daily_max_pct: Math.max(...s.sigma[t]).toFixed(2),
+      fixed_mode_maintenance_pct: pct(fixedMaintenance[t]).toFixed(2),
+      points_dynamic_above_fixed: s.maintenance[t].filter((m) => m > pct(fixedMaintenance[t])).length,
+      points: s.maintenance[t].length,
     });
   }
 }
