@@ -84,6 +84,11 @@ describe("npm start + npm run demo, restarted in the middle (e2e)", function () 
 
   it("left the state the narration describes: warning, margin call, liquidation, default, statement, proof", async () => {
     for (const line of [
+      /clientA +quiz 7\/7 right: quiz tier 5, questionnaire tier 5 → tier 5 = min\(5, 5\)/,
+      /provider +quiz 6\/7 right: quiz tier 2, questionnaire tier 5 → tier 2 = min\(5, 2\)/,
+      /clientA +signed the Risk Disclosure Statement \(风险揭示书\) v1, keccak256 0x[0-9a-f]{16}…/,
+      /clientA +Li Wei: approved, score \d+, tier 5 \(leverage up to 5×\)/,
+      /clientA +signed the Financing Agreement Summary \(融资合同摘要\) v1/,
       /state Warning/,
       /mbBANK: maintenance [\d.]+% → [\d.]+%, max leverage [\d.]+× → [\d.]+× \(volatility-linked margin\)/,
       /keeper notice: warning/,
