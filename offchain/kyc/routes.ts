@@ -149,11 +149,11 @@ export function kycRoutes(deps: KycDeps): CapabilityRoutes {
           })
           .strict(),
         response: z.object({ applications: z.array(ApplicationView) }),
-        handler: async ({ query }) => ({
-          applications: (await deps.store.kyc.list({ status: query.status, limit: query.limit })).map((a) =>
-            view(a, deps, false),
-          ),
-        }),
+        handler: async ({ query }) => {
+          const list = await deps.store.kyc.list({ status: query.status, limit: query.limit });
+          const acks = await Promise.all(list.map((a) => deps.store.kyc.acknowledgements(a.id)));
+          return { applications: list.map((a, i) => view(a, deps, false, acks[i])) };
+        },
       }),
       defineRoute({
         method: "get",
