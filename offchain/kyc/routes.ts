@@ -4,16 +4,16 @@ import { AppError } from "../shared/errors";
 import { formatUnits } from "../shared/money";
 import type { AcknowledgementRecord, ApplicantRecord } from "../store";
 import { acknowledgeDocument } from "./acknowledgeDocument";
-import { ACKNOWLEDGEMENT_TYPES, AcknowledgementSchema } from "./acknowledgement";
+import { AcknowledgementSchema } from "./acknowledgement";
 import { approveOnChain, rejectApplication } from "./approveApplication";
-import { CLIENT_DOCUMENTS } from "./documents";
+import { documentRoutes } from "./documentRoutes";
 import { IdentitySchema, openIdentity } from "./identity";
 import type { KycDeps } from "./ports";
 import { revokeApproval } from "./revokeApproval";
 import { revokeIdentity } from "./revokeIdentity";
 import { CreditScoreSchema, QuestionnaireSchema } from "./scoring";
 import { submitApplication } from "./submitApplication";
-import { publicQuiz, SuitabilitySchema } from "./suitability";
+import { SuitabilitySchema } from "./suitability";
 
 const STATUSES = ["pending_review", "approving", "approved", "rejected", "revoking", "revoked", "expired"] as const;
 const CaseRef = z
@@ -172,6 +172,7 @@ export function kycRoutes(deps: KycDeps): CapabilityRoutes {
         },
       }),
       ...documentRoutes(deps),
+      acknowledgementRoute(deps),
       defineRoute({
         method: "get",
         path: "/v1/kyc/applications/:id/history",
@@ -287,107 +288,31 @@ export function kycRoutes(deps: KycDeps): CapabilityRoutes {
   };
 }
 
-/** The suitability quiz and the client documents (public), and the client's signed acknowledgements. */
-function documentRoutes(deps: KycDeps) {
-  return [
-    defineRoute({
-      method: "get",
-      path: "/v1/kyc/suitability",
-      summary: "The suitability quiz: questions and options in zh-CN and en (never the answers)",
-      description:
-        "Tier n is offered only when every question of tier n and below is answered right; the tier approved is " +
-        "min(risk questionnaire tier, quiz tier).",
-      tags: ["kyc"],
-      roles: "public",
-      write: false,
-      response: z.object({
-        quizVersion: z.number(),
-        questions: z.array(
-          z.object({
-            id: z.string(),
-            tier: z.number(),
-            prompt: z.record(z.string()),
-            options: z.array(z.object({ id: z.string(), text: z.record(z.string()) })),
-          }),
-        ),
-      }),
-      handler: async () => publicQuiz(),
-    }),
-    defineRoute({
-      method: "get",
-      path: "/v1/kyc/documents",
-      summary: "The risk disclosure and the financing agreement summary (zh-CN governs, en translation)",
-      description:
-        "contentHash is keccak256 of the exact UTF-8 bytes of each language's text; a client acknowledges a document " +
-        "by signing the EIP-712 message `DocumentAcknowledgement` (types and domain given here).",
-      tags: ["kyc"],
-      roles: "public",
-      write: false,
-      response: z.object({
-        documents: z.array(
-          z.object({
-            id: z.string(),
-            version: z.number(),
-            governingLanguage: z.string(),
-            hashAlgorithm: z.literal("keccak256-utf8"),
-            title: z.record(z.string()),
-            text: z.record(z.string()),
-            contentHash: z.record(z.string()),
-          }),
-        ),
-        eip712: z
-          .object({
-            domain: z.object({
-              name: z.string(),
-              version: z.string(),
-              chainId: z.number(),
-              verifyingContract: z.string(),
-            }),
-            primaryType: z.literal("DocumentAcknowledgement"),
-            types: z.record(z.array(z.object({ name: z.string(), type: z.string() }))),
-          })
-          .nullable(),
-      }),
-      handler: async () => ({
-        documents: Object.values(CLIENT_DOCUMENTS).map((d) => ({ ...d, hashAlgorithm: "keccak256-utf8" as const })),
-        eip712: deps.ackDomain
-          ? {
-              domain: {
-                name: String(deps.ackDomain.name),
-                version: String(deps.ackDomain.version),
-                chainId: Number(deps.ackDomain.chainId),
-                verifyingContract: String(deps.ackDomain.verifyingContract),
-              },
-              primaryType: "DocumentAcknowledgement" as const,
-              types: ACKNOWLEDGEMENT_TYPES,
-            }
-          : null,
-      }),
-    }),
-    defineRoute({
-      method: "post",
-      path: "/v1/kyc/applications/:id/acknowledgements",
-      summary: "Acknowledge a document with an EIP-712 signature of the application's wallet",
-      description:
-        "The signed message names this application, its account, the document, version, the keccak256 of the text " +
-        "read and its language, and the time. Kept once per document version (a repeat returns the kept one). The " +
-        "risk disclosure's acknowledgement lets the application be approved (at once when nothing else holds it).",
-      tags: ["kyc"],
-      roles: ["client"],
-      write: true,
-      action: "kyc.acknowledge",
-      params: IdParams,
-      body: AcknowledgementSchema,
-      response: z.object({ application: ApplicationView, acknowledgement: Acknowledgement, created: z.boolean() }),
-      handler: async ({ params, body, caller }) => {
-        const done = await acknowledgeDocument(deps, await readable(deps, params.id, caller), body);
-        const acks = await deps.store.kyc.acknowledgements(params.id);
-        return {
-          application: view(done.application, deps, false, acks),
-          acknowledgement: done.acknowledgement,
-          created: done.created,
-        };
-      },
-    }),
-  ];
+/** The client's signed acknowledgement of a document (public reads: documentRoutes.ts). */
+function acknowledgementRoute(deps: KycDeps) {
+  return defineRoute({
+    method: "post",
+    path: "/v1/kyc/applications/:id/acknowledgements",
+    summary: "Acknowledge a document with an EIP-712 signature of the application's wallet",
+    description:
+      "The signed message names this application, its account, the document, version, the keccak256 of the text " +
+      "read and its language, and the time. Kept once per document version (a repeat returns the kept one). The " +
+      "risk disclosure's acknowledgement lets the application be approved (at once when nothing else holds it).",
+    tags: ["kyc"],
+    roles: ["client"],
+    write: true,
+    action: "kyc.acknowledge",
+    params: IdParams,
+    body: AcknowledgementSchema,
+    response: z.object({ application: ApplicationView, acknowledgement: Acknowledgement, created: z.boolean() }),
+    handler: async ({ params, body, caller }) => {
+      const done = await acknowledgeDocument(deps, await readable(deps, params.id, caller), body);
+      const acks = await deps.store.kyc.acknowledgements(params.id);
+      return {
+        application: view(done.application, deps, false, acks),
+        acknowledgement: done.acknowledgement,
+        created: done.created,
+      };
+    },
+  });
 }
