@@ -10,6 +10,7 @@ import {
   undoOrphanWrite,
   type HeldClaim,
 } from "./claims";
+import { CLIENT_DOCUMENTS } from "./documents";
 import type { KycDeps } from "./ports";
 
 export interface Decision {
@@ -31,6 +32,7 @@ export async function approveOnChain(deps: KycDeps, id: string, d: Decision): Pr
   if (!a) throw new AppError("NOT_FOUND", "no such application", { details: { applicationId: id } });
   if (a.status !== "pending_review")
     throw new AppError("CONFLICT", `application is ${a.status}`, { details: { status: a.status } });
+  await requireDisclosureAcknowledged(deps, id);
   const tier = d.tier ?? a.tier;
   if (tier > a.tier)
     throw new AppError("VALIDATION_FAILED", `body.tier: may not exceed the assessed tier ${a.tier}`, {
@@ -71,6 +73,22 @@ export async function approveOnChain(deps: KycDeps, id: string, d: Decision): Pr
   if (!done) return compensate(deps, claim, a, txHash);
   deps.log.info("kyc application approved", { applicationId: id, tier, txHash });
   return (await deps.store.kyc.get(id))!;
+}
+
+/**
+ * The approval writes the identity the chain lends against, so it waits for the client's signed acknowledgement
+ * of the current risk disclosure: without it no borrow is possible on-chain (MarginNotVerified).
+ */
+async function requireDisclosureAcknowledged(deps: KycDeps, id: string): Promise<void> {
+  const doc = CLIENT_DOCUMENTS["risk-disclosure"];
+  const acks = await deps.store.kyc.acknowledgements(id);
+  if (acks.some((k) => k.documentId === doc.id && k.version === doc.version)) return;
+  throw new AppError(
+    "CONFLICT",
+    `the client has not acknowledged the risk disclosure (风险揭示书) v${doc.version}; ` +
+      "approval waits for its signed acknowledgement (POST /v1/kyc/applications/:id/acknowledgements)",
+    { details: { applicationId: id, documentId: doc.id, version: doc.version } },
+  );
 }
 
 /**

@@ -1,5 +1,6 @@
 import { kycRegistryWriter } from "../chain";
 import type { Capability } from "../service/capability";
+import { acknowledgementDomain } from "./acknowledgement";
 import { expireApprovals } from "./expireApprovals";
 import type { KycDeps } from "./ports";
 import { reconcileKyc } from "./reconcile";
@@ -10,7 +11,7 @@ import { loadSdnFile } from "./sanctions/list";
 export const kycCapability: Capability = {
   name: "kyc",
   needs: { contracts: [] },
-  build: ({ store, chain, config, log }) => {
+  build: ({ store, chain, deployment, config, log }) => {
     const deps: KycDeps = {
       store,
       chain: chain?.kycOfficer ? kycRegistryWriter(chain) : undefined,
@@ -23,6 +24,7 @@ export const kycCapability: Capability = {
         claimTtlMs: config.kyc.claimTtlMs,
       },
       log: log.child({ component: "kyc" }),
+      ackDomain: deployment ? acknowledgementDomain(deployment.chainId, deployment.contracts.KycRegistry) : undefined,
     };
     return {
       routes: [kycRoutes(deps)],

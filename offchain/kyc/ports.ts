@@ -1,3 +1,4 @@
+import type { TypedDataDomain } from "ethers";
 import type { SdnEntry } from "./sanctions/list";
 import type { Logger } from "../shared/logger";
 import type { Store } from "../store";
@@ -52,4 +53,6 @@ export interface KycDeps {
   sanctions: SdnEntry[];
   settings: KycSettings;
   log: Logger;
+  /** EIP-712 domain of document acknowledgements (chain id, KycRegistry); absent without a deployment. */
+  ackDomain?: TypedDataDomain;
 }

@@ -2,19 +2,34 @@ import { z } from "zod";
 import { defineRoute, type CapabilityRoutes, type Caller } from "../api";
 import { AppError } from "../shared/errors";
 import { formatUnits } from "../shared/money";
-import type { ApplicantRecord } from "../store";
+import type { AcknowledgementRecord, ApplicantRecord } from "../store";
+import { acknowledgeDocument } from "./acknowledgeDocument";
+import { AcknowledgementSchema } from "./acknowledgement";
 import { approveOnChain, rejectApplication } from "./approveApplication";
+import { documentRoutes } from "./documentRoutes";
 import { IdentitySchema, openIdentity } from "./identity";
 import type { KycDeps } from "./ports";
 import { revokeApproval } from "./revokeApproval";
 import { revokeIdentity } from "./revokeIdentity";
 import { CreditScoreSchema, QuestionnaireSchema } from "./scoring";
 import { submitApplication } from "./submitApplication";
+import { SuitabilitySchema } from "./suitability";
 
 const STATUSES = ["pending_review", "approving", "approved", "rejected", "revoking", "revoked", "expired"] as const;
 const CaseRef = z
   .string()
   .regex(/^[A-Za-z0-9_.:-]{1,31}$/, "must be 1-31 characters [A-Za-z0-9_.:-] (stored on-chain as bytes32)");
+
+const Acknowledgement = z.object({
+  documentId: z.string(),
+  version: z.number(),
+  contentHash: z.string().openapi({ description: "keccak256 of the UTF-8 text read" }),
+  language: z.string(),
+  acknowledgedAt: z.number().openapi({ description: "unix seconds, as signed" }),
+  signature: z.string(),
+  signer: z.string(),
+  recordedAt: z.number(),
+});
 
 const ApplicationView = z.object({
   id: z.string(),
@@ -32,11 +47,33 @@ const ApplicationView = z.object({
   createdAt: z.number(),
   updatedAt: z.number(),
   identity: IdentitySchema.optional().openapi({ description: "only for KYC officers (the read is audited)" }),
+  suitability: z
+    .object({
+      quizVersion: z.number(),
+      score: z.number(),
+      total: z.number(),
+      correct: z.record(z.boolean()),
+      answers: z.record(z.string()),
+      quizTier: z.number(),
+      riskTier: z.number(),
+      tier: z.number(),
+    })
+    .nullable()
+    .openapi({ description: "the quiz's result; tier = min(riskTier, quizTier)" }),
+  acknowledgements: z
+    .array(Acknowledgement)
+    .optional()
+    .openapi({ description: "the client's signed document acknowledgements (one application's view)" }),
 });
 
 const IdParams = z.object({ id: z.string().regex(/^kyc_[0-9a-f-]{36}$/, "must be an application id") }).strict();
 
-function view(a: ApplicantRecord, deps: KycDeps, withIdentity: boolean): z.input<typeof ApplicationView> {
+function view(
+  a: ApplicantRecord,
+  deps: KycDeps,
+  withIdentity: boolean,
+  acknowledgements?: AcknowledgementRecord[],
+): z.input<typeof ApplicationView> {
   return {
     id: a.id,
     account: a.account,
@@ -52,6 +89,8 @@ function view(a: ApplicantRecord, deps: KycDeps, withIdentity: boolean): z.input
     txHash: a.txHash,
     createdAt: a.createdAt,
     updatedAt: a.updatedAt,
+    suitability: a.suitability,
+    ...(acknowledgements ? { acknowledgements } : {}),
     ...(withIdentity ? { identity: openIdentity(deps.settings.dataKey, a.id, a.identitySealed).identity } : {}),
   };
 }
@@ -86,6 +125,9 @@ export function kycRoutes(deps: KycDeps): CapabilityRoutes {
             jurisdiction: z.number().int().min(1).max(999).openapi({ description: "ISO 3166-1 numeric, e.g. 156" }),
             identity: IdentitySchema,
             questionnaire: QuestionnaireSchema,
+            suitability: SuitabilitySchema.openapi({
+              description: "answers to GET /v1/kyc/suitability; scored here, never trusted from the client",
+            }),
             creditScore: CreditScoreSchema,
           })
           .strict(),
@@ -98,7 +140,7 @@ export function kycRoutes(deps: KycDeps): CapabilityRoutes {
         path: "/v1/kyc/applications",
         summary: "List applications (review queue)",
         tags: ["kyc"],
-        roles: ["kyc_officer", "auditor"],
+        roles: ["kyc_officer", "risk_officer", "auditor"],
         write: false,
         query: z
           .object({
@@ -107,32 +149,36 @@ export function kycRoutes(deps: KycDeps): CapabilityRoutes {
           })
           .strict(),
         response: z.object({ applications: z.array(ApplicationView) }),
-        handler: async ({ query }) => ({
-          applications: (await deps.store.kyc.list({ status: query.status, limit: query.limit })).map((a) =>
-            view(a, deps, false),
-          ),
-        }),
+        handler: async ({ query }) => {
+          const list = await deps.store.kyc.list({ status: query.status, limit: query.limit });
+          const acks = await Promise.all(list.map((a) => deps.store.kyc.acknowledgements(a.id)));
+          return { applications: list.map((a, i) => view(a, deps, false, acks[i])) };
+        },
       }),
       defineRoute({
         method: "get",
         path: "/v1/kyc/applications/:id",
         summary: "One application; KYC officers also see the identity data (audited)",
         tags: ["kyc"],
-        roles: ["client", "kyc_officer", "auditor"],
+        roles: ["client", "kyc_officer", "risk_officer", "auditor"],
         write: false,
         audited: true,
         action: "kyc.view",
         params: IdParams,
         response: ApplicationView,
-        handler: async ({ params, caller }) =>
-          view(await readable(deps, params.id, caller), deps, caller.role === "kyc_officer"),
+        handler: async ({ params, caller }) => {
+          const a = await readable(deps, params.id, caller);
+          return view(a, deps, caller.role === "kyc_officer", await deps.store.kyc.acknowledgements(a.id));
+        },
       }),
+      ...documentRoutes(deps),
+      acknowledgementRoute(deps),
       defineRoute({
         method: "get",
         path: "/v1/kyc/applications/:id/history",
         summary: "Full status history of an application",
         tags: ["kyc"],
-        roles: ["client", "kyc_officer", "auditor"],
+        roles: ["client", "kyc_officer", "risk_officer", "auditor"],
         write: false,
         params: IdParams,
         response: z.object({
@@ -240,4 +286,33 @@ export function kycRoutes(deps: KycDeps): CapabilityRoutes {
       }),
     ],
   };
+}
+
+/** The client's signed acknowledgement of a document (public reads: documentRoutes.ts). */
+function acknowledgementRoute(deps: KycDeps) {
+  return defineRoute({
+    method: "post",
+    path: "/v1/kyc/applications/:id/acknowledgements",
+    summary: "Acknowledge a document with an EIP-712 signature of the application's wallet",
+    description:
+      "The signed message names this application, its account, the document, version, the keccak256 of the text " +
+      "read and its language, and the time. Kept once per document version (a repeat returns the kept one). The " +
+      "risk disclosure's acknowledgement lets the application be approved (at once when nothing else holds it).",
+    tags: ["kyc"],
+    roles: ["client"],
+    write: true,
+    action: "kyc.acknowledge",
+    params: IdParams,
+    body: AcknowledgementSchema,
+    response: z.object({ application: ApplicationView, acknowledgement: Acknowledgement, created: z.boolean() }),
+    handler: async ({ params, body, caller }) => {
+      const done = await acknowledgeDocument(deps, await readable(deps, params.id, caller), body);
+      const acks = await deps.store.kyc.acknowledgements(params.id);
+      return {
+        application: view(done.application, deps, false, acks),
+        acknowledgement: done.acknowledgement,
+        created: done.created,
+      };
+    },
+  });
 }

@@ -2,17 +2,18 @@ import { getAddress, isAddress } from "ethers";
 import { randomUUID } from "node:crypto";
 import { AppError } from "../shared/errors";
 import type { ApplicantRecord } from "../store";
-import { approveOnChain } from "./approveApplication";
 import { sealIdentity, type Identity } from "./identity";
 import type { KycDeps } from "./ports";
 import { screenName } from "./sanctions/match";
 import { assessRisk, type Questionnaire } from "./scoring";
+import { scoreSuitability, type SuitabilityAnswers } from "./suitability";
 
 export interface SubmitInput {
   account: string;
   jurisdiction: number;
   identity: Identity;
   questionnaire: Questionnaire;
+  suitability: SuitabilityAnswers;
   creditScore: number;
   /** API key that submitted (recorded in the history). */
   actor: string;
@@ -20,8 +21,10 @@ export interface SubmitInput {
 
 /**
  * Onboarding: seal the identity, screen the name against the sanctions list, score the questionnaire and credit
- * score into a tier, then either approve at once (writing KycRegistry) or queue for officer review when the
- * tier is above the auto-approval limit or any list entry is a near match.
+ * score into a tier and the suitability quiz into another; the tier offered is the lower of the two. The
+ * application then waits for the client's signed acknowledgement of the risk disclosure (acknowledgeDocument.ts),
+ * which approves it at once (writing KycRegistry) unless it is queued for officer review: the tier is above the
+ * auto-approval limit or a list entry is a near match.
  */
 export async function submitApplication(deps: KycDeps, input: SubmitInput): Promise<ApplicantRecord> {
   if (!isAddress(input.account))
@@ -39,10 +42,12 @@ export async function submitApplication(deps: KycDeps, input: SubmitInput): Prom
   const { sealed, hash } = sealIdentity(deps.settings.dataKey, id, input.identity);
   const screening = screenName(input.identity.fullName, deps.sanctions, deps.settings.fuzzyThreshold);
   const risk = assessRisk(input.questionnaire, input.creditScore);
+  const suitability = scoreSuitability(input.suitability, risk.tier);
+  const tier = suitability.tier;
   const reviewReasons: string[] = [];
   for (const m of screening) reviewReasons.push(`sanctions near match: SDN ${m.entNum} (${m.score})`);
-  if (risk.tier > deps.settings.reviewAboveTier)
-    reviewReasons.push(`tier ${risk.tier} is above the auto-approval limit ${deps.settings.reviewAboveTier}`);
+  if (tier > deps.settings.reviewAboveTier)
+    reviewReasons.push(`tier ${tier} is above the auto-approval limit ${deps.settings.reviewAboveTier}`);
   const now = Date.now();
   const record: ApplicantRecord = {
     id,
@@ -53,51 +58,41 @@ export async function submitApplication(deps: KycDeps, input: SubmitInput): Prom
     identityHash: hash,
     jurisdiction: input.jurisdiction,
     score: risk.score,
-    tier: risk.tier,
-    maxLeverage: risk.maxLeverage,
+    tier,
+    maxLeverage: BigInt(tier) * 10n ** 18n,
     screening,
     reviewReasons,
     expiresAt: null,
     txHash: null,
     createdAt: now,
     updatedAt: now,
+    suitability,
   };
   await deps.store.transaction(async (tx) => {
     await tx.kyc.insert(record);
     await tx.kyc.addHistory(id, {
       status: "submitted",
       actor: input.actor,
-      reason: `score ${risk.score}, tier ${risk.tier}`,
+      reason:
+        `score ${risk.score}, questionnaire tier ${risk.tier}; quiz ${suitability.score}/${suitability.total} ` +
+        `(v${suitability.quizVersion}), quiz tier ${suitability.quizTier}; tier ${tier}`,
       txHash: null,
       at: now,
     });
     await tx.kyc.addHistory(id, {
       status: "pending_review",
       actor: "system",
-      reason: reviewReasons.length ? reviewReasons.join("; ") : "automatic checks passed",
+      reason: [...reviewReasons, "awaiting the risk disclosure acknowledgement"].join("; "),
       txHash: null,
       at: now,
     });
   });
   deps.log.info("kyc application submitted", {
     applicationId: id,
-    tier: risk.tier,
+    tier,
     score: risk.score,
+    quizScore: suitability.score,
     nearMatches: screening.length,
   });
-  if (reviewReasons.length > 0 || !deps.chain) return (await deps.store.kyc.get(id))!;
-  try {
-    return await approveOnChain(deps, id, { actor: "system", reason: "automatic approval" });
-  } catch (err) {
-    // The application stays queued; an officer can approve it once the chain answers again.
-    deps.log.warn("automatic approval failed; left for review", { applicationId: id, err });
-    await deps.store.kyc.addHistory(id, {
-      status: "pending_review",
-      actor: "system",
-      reason: "automatic approval failed on-chain",
-      txHash: null,
-      at: Date.now(),
-    });
-    return (await deps.store.kyc.get(id))!;
-  }
+  return (await deps.store.kyc.get(id))!;
 }

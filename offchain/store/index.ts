@@ -6,6 +6,7 @@ export type { ApiKeyRecord, AuditEntry, AuditInput, IdempotencyOutcome, Idempote
 export type { InstanceClaim, InstanceRow } from "./repos/instances";
 export { AUDIT_GENESIS, auditHash } from "./repos/api";
 export type {
+  AcknowledgementRecord,
   ApplicantRecord,
   ChainClaim,
   ChainClaimOp,
@@ -14,6 +15,7 @@ export type {
   KycStatus,
   SanctionsMatch,
   StatusChange,
+  SuitabilityRecord,
 } from "./repos/kyc";
 export { verifyAuditChain, type AuditVerification } from "./verifyAudit";
 export type {

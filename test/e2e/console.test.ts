@@ -4,13 +4,15 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { hexlify, randomBytes, type JsonRpcSigner } from "ethers";
 import type { Browser, Page } from "playwright-core";
-import { ApiClient } from "../../offchain/api";
+import { ApiClient, createApiKey } from "../../offchain/api";
+import { DEV_KEYS } from "../../offchain/shared/config";
 import type { Service } from "../../offchain/main";
 import { findClientProof, publishEpoch, type ClientProofFile, type LiabilitySet } from "../../offchain/reserves";
 import type { AccountSummary, DisclosureSummary, PoolSummary } from "../../offchain/portfolio";
 import { MarginEngine__factory, ReserveLedger__factory } from "../../typechain-types";
 import { startDevChain, type DevChain } from "../helpers/devChain";
 import { CHROMIUM, CNY, E2eStack, SHOTS, launchChromium } from "../helpers/e2eStack";
+import { acknowledge, quizAnswers } from "../helpers/kyc";
 
 const CHAIN_PORT = 8751;
 const API_PORT = 18901;
@@ -82,6 +84,39 @@ describe("web console in headless Chromium (e2e)", function () {
     proof = findClientProof(second.dir, clientAddr.toLowerCase())!;
 
     service = await stack.startService(API_PORT, clientAddr);
+    // A KYC application with the quiz answered and the risk disclosure signed, for the onboarding page's review queue.
+    const applicant = await p.getSigner(12);
+    const asApplicant = new ApiClient(
+      service.url,
+      await createApiKey(service.store, Buffer.from(DEV_KEYS.apiSecretKey, "hex"), {
+        role: "client",
+        subject: await applicant.getAddress(),
+        label: "console applicant",
+      }),
+    );
+    const filed = await asApplicant.post<{ id: string }>("/v1/kyc/applications", {
+      jurisdiction: 156,
+      identity: {
+        fullName: "Sun Li",
+        dateOfBirth: "1990-01-01",
+        nationality: "CN",
+        documentType: "passport",
+        documentNumber: "E12345678",
+        homeAddress: "1 Century Avenue, Pudong, Shanghai",
+      },
+      questionnaire: {
+        investmentExperienceYears: 4,
+        annualIncomeCny: "300000",
+        netAssetsCny: "800000",
+        lossTolerancePct: 30,
+        objective: "growth",
+        understandsMarginCalls: true,
+      },
+      suitability: quizAnswers(["liquidation"]),
+      creditScore: 720,
+    });
+    expect(filed.status, JSON.stringify(filed.body)).to.equal(201);
+    expect((await acknowledge(asApplicant, applicant, filed.body.id)).status).to.equal(200);
     console.log(
       `      setup (node, deployment, accounts, two epochs, service): ${Math.round(performance.now() - started)} ms`,
     );
@@ -95,7 +130,7 @@ describe("web console in headless Chromium (e2e)", function () {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function signIn(page: Page, role: "client" | "capital_provider"): Promise<void> {
+  async function signIn(page: Page, role: "client" | "capital_provider" | "kyc_officer"): Promise<void> {
     const key = service.demoKeys[role]!;
     await page.fill("input[name=keyId]", key.keyId);
     await page.fill("input[name=secret]", key.secret);
@@ -237,14 +272,16 @@ describe("web console in headless Chromium (e2e)", function () {
       /0x[0-9a-fA-F]+(…[0-9a-fA-F]+)?/g,
       /\b[a-z]+[A-Z]\w*\b/g, // camelCase: verifyInclusion, snapshotId
       /\b[A-Z][a-z]+[A-Z]\w*\b/g, // PascalCase: ReserveLedger, AccessManager, MarginBridge
+      /\bEIP-712\b|\bUTF-8\b/g,
       /\b(API|JSON|RPC|URL|keccak256|abi\.encode|docs\/reserves\.md|domain|ledger|epoch|block|secret)\b/g,
     ];
-    const pages: { name: string; role?: "client" | "capital_provider"; ready: string }[] = [
+    const pages: { name: string; role?: "client" | "capital_provider" | "kyc_officer"; ready: string }[] = [
       { name: "index", ready: "ul.links a" },
       { name: "client", role: "client", ready: "#positions tbody tr td:has-text('mbBANK')" },
       { name: "provider", role: "capital_provider", ready: "#stress tbody tr" },
       { name: "disclosures", ready: "#check-table tbody tr[data-ok]" },
       { name: "auditor", ready: "#verify" },
+      { name: "onboarding", role: "kyc_officer", ready: "#applications tbody [data-ack='risk-disclosure']" },
     ];
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     for (const lang of ["zh-CN", "en"] as const) {
@@ -285,7 +322,8 @@ describe("web console in headless Chromium (e2e)", function () {
     await page.goto(`${service.url}/console/index.html?lang=en`);
     expect(await page.getAttribute("header.top a[data-i18n='nav.provider']", "href")).to.contain("lang=en");
     await page.click(".lang-switch a[data-lang='zh-CN']");
-    await page.waitForFunction(() => document.documentElement.lang === "zh-CN");
+    // The new page's <html lang> is zh-CN before its script runs: wait for the translated heading itself.
+    await page.waitForFunction(() => document.querySelector("h1")?.textContent === "MarginBridge 控制台");
     expect(await page.textContent("h1")).to.equal("MarginBridge 控制台");
     await page.close();
   });

@@ -69,6 +69,15 @@ describe("npm start + npm run demo, restarted in the middle (e2e)", function () 
     expect(first.output()).to.match(/已结算：[\d,]+ mbSMALL/);
     expect(first.output()).to.match(/\[2\/\d+\] KYC：每位用户提交申请/);
     expect(first.output()).to.match(/赎回申请排队中：senior 编号 \d+/);
+    for (const line of [
+      /clientA +测评答对 7\/7：测评等级 5，问卷等级 5 → 等级 5 = min\(5, 5\)/,
+      /provider +测评答对 6\/7：测评等级 2，问卷等级 5 → 等级 2 = min\(5, 2\)/,
+      /clientA +签署了《风险揭示书》v1 的确认，keccak256 0x[0-9a-f]{16}…/,
+      /clientA +Li Wei：approved（已批准），评分 \d+，等级 5（杠杆最高 5×）/,
+      /clientA +签署了《融资合同摘要》v1 的确认/,
+      /mbBANK（流动性等级 1）：动态模式当前 [\d.]+% \/ [\d.]+%（最高 [\d.]+×），随市场变化；固定模式 19\.77% \/ 24\.77%/,
+    ])
+      expect(first.output()).to.match(line);
     expect(first.output()).not.to.match(/\bsettled:|\bstopped after\b/);
 
     // The platform goes down and comes back: same chain (replayed), same database, new staff keys.

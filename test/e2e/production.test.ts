@@ -16,6 +16,7 @@ import {
   SettlementHub__factory,
 } from "../../typechain-types";
 import { type Proc, runScript, spawnProc, waitForOutput } from "../helpers/childProcess";
+import { acknowledge, quizAnswers } from "../helpers/kyc";
 import { createTestDatabase, type TestPostgres } from "../helpers/postgres";
 
 const RPC_PORT = 8940;
@@ -239,6 +240,7 @@ describe("production profile: deploy by configuration, two instances on one Post
         objective: "growth",
         understandsMarginCalls: true,
       },
+      suitability: quizAnswers(),
       creditScore: 700,
     });
     const kycA = await new ApiClient(urls[0], keys.buyer).post<{ id: string; status: string }>(
@@ -253,7 +255,10 @@ describe("production profile: deploy by configuration, two instances on one Post
       "kyc-seller",
     );
     expect(kycB.status, JSON.stringify(kycB.body)).to.equal(201);
-    expect([kycA.body.status, kycB.body.status]).to.deep.equal(["approved", "approved"]);
+    // Each client signs the risk disclosure (EIP-712) with its wallet, which approves the application.
+    const ackA = await acknowledge(new ApiClient(urls[0], keys.buyer), wallets[ACCOUNTS.buyer], kycA.body.id);
+    const ackB = await acknowledge(new ApiClient(urls[1], keys.seller), wallets[ACCOUNTS.seller], kycB.body.id);
+    expect([ackA.body.application.status, ackB.body.application.status]).to.deep.equal(["approved", "approved"]);
     const registry = KycRegistry__factory.connect(record.contracts.KycRegistry, chain.provider);
     expect(await registry.isVerified(wallets[ACCOUNTS.buyer].address)).to.equal(true);
     // Each application is readable on the other instance.

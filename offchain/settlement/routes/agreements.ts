@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { defineRoute, type Route } from "../../api";
+import { CLIENT_DOCUMENTS } from "../../kyc";
+import type { Store } from "../../store";
 import { AppError } from "../../shared/errors";
 import { anchorAgreement } from "../anchorAgreement";
 import type { FinancingTerms } from "../legal";
@@ -73,12 +75,31 @@ function anchorAgreementRoute({ deps, store }: SettlementRouteContext): Route {
     handler: async ({ params, log }) => {
       const chain = deps.chain;
       if (!chain) throw new AppError("CHAIN_UNAVAILABLE", "no operator key configured for the chain");
+      await requireSummaryAcknowledged(store, params.agreementId);
       const claimTtlMs = deps.anchorClaimTtlMs ?? 300_000;
       return agreementView(
         await anchorAgreement({ store, chain, domain: deps.agreementDomain, claimTtlMs, log }, params.agreementId),
       );
     },
   });
+}
+
+/**
+ * An agreement is anchored only for a client whose approved KYC file holds its signed acknowledgement of the
+ * current financing agreement summary (kyc/documents.ts); enforced here, off-chain (the chain does not know it).
+ */
+async function requireSummaryAcknowledged(store: Store, agreementId: string): Promise<void> {
+  const rec = await store.legal.getAgreement(agreementId);
+  if (rec?.status !== "signed") return; // anchoring answers for a missing, unsigned or anchored agreement itself
+  const client = rec.document.terms.client.address;
+  const summary = CLIENT_DOCUMENTS["financing-summary"];
+  if (await store.kyc.approvedAndAcknowledged(client, summary.id, summary.version)) return;
+  throw new AppError(
+    "CONFLICT",
+    `the client has not acknowledged the financing agreement summary (融资合同摘要) v${summary.version} in an ` +
+      "approved KYC file; the agreement is anchored after it",
+    { details: { agreementId, client, documentId: summary.id, version: summary.version } },
+  );
 }
 
 /** Read an agreement (its parties and staff). */

@@ -32,11 +32,49 @@ export interface ApplicantRecord {
   txHash: string | null;
   createdAt: number;
   updatedAt: number;
+  /** The suitability quiz's result; null for applications filed before the quiz existed. */
+  suitability: SuitabilityRecord | null;
+}
+
+/** The suitability quiz's result as the KYC file keeps it (scored by kyc/suitability.ts). */
+export interface SuitabilityRecord {
+  quizVersion: number;
+  answers: Record<string, string>;
+  /** Questions answered right, of `total`. */
+  score: number;
+  total: number;
+  correct: Record<string, boolean>;
+  /** The highest tier whose questions (and every lower tier's) were all answered right; 1 at least. */
+  quizTier: number;
+  /** The risk questionnaire's tier. */
+  riskTier: number;
+  /** The tier offered: min(riskTier, quizTier). */
+  tier: number;
+}
+
+/** A client's EIP-712 signed acknowledgement of a document (kyc/acknowledgement.ts checks it before it is kept). */
+export interface AcknowledgementRecord {
+  applicationId: string;
+  documentId: string;
+  version: number;
+  /** keccak256 of the UTF-8 text the client read. */
+  contentHash: string;
+  language: string;
+  /** Unix seconds, as signed. */
+  acknowledgedAt: number;
+  signature: string;
+  /** The recovered signer (lower case): the application's account. */
+  signer: string;
+  /** Unix ms, when the service kept it. */
+  recordedAt: number;
 }
 
 export interface StatusChange {
-  /** `compensated`: a transaction that outlived its claim was undone on-chain (the status itself did not move). */
-  status: KycStatus | "submitted" | "compensated";
+  /**
+   * `compensated`: a transaction that outlived its claim was undone on-chain (the status itself did not move);
+   * `acknowledged`: the client signed a document's acknowledgement (the status did not move either).
+   */
+  status: KycStatus | "submitted" | "compensated" | "acknowledged";
   actor: string;
   reason: string;
   txHash: string | null;
@@ -83,8 +121,8 @@ export class KycRepository {
   async insert(a: ApplicantRecord): Promise<void> {
     await this.db.run(
       `INSERT INTO kyc_applicants (id, account, submitted_by, status, identity_sealed, identity_hash, jurisdiction, score, tier,
-         max_leverage, screening, review_reasons, expires_at, tx_hash, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+         max_leverage, screening, review_reasons, expires_at, tx_hash, created_at, updated_at, suitability)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
       [
         a.id,
         a.account.toLowerCase(),
@@ -102,8 +140,48 @@ export class KycRepository {
         a.txHash,
         a.createdAt,
         a.updatedAt,
+        a.suitability ? JSON.stringify(a.suitability) : null,
       ],
     );
+  }
+
+  /** Keeps an acknowledgement; false when this application has one of that document version already (idempotent). */
+  async addAcknowledgement(r: AcknowledgementRecord): Promise<boolean> {
+    const n = await this.db.run(
+      `INSERT INTO kyc_acknowledgements (application_id, document_id, version, content_hash, language, acknowledged_at,
+         signature, signer, recorded_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (application_id, document_id, version) DO NOTHING`,
+      [
+        r.applicationId,
+        r.documentId,
+        r.version,
+        r.contentHash,
+        r.language,
+        r.acknowledgedAt,
+        r.signature,
+        r.signer,
+        r.recordedAt,
+      ],
+    );
+    return n > 0;
+  }
+
+  async acknowledgements(applicationId: string): Promise<AcknowledgementRecord[]> {
+    const rows = await this.db.query(
+      "SELECT * FROM kyc_acknowledgements WHERE application_id = $1 ORDER BY recorded_at, document_id",
+      [applicationId],
+    );
+    return rows.map(toAcknowledgement);
+  }
+
+  /** Whether an approved application of `account` holds an acknowledgement of the document version. */
+  async approvedAndAcknowledged(account: string, documentId: string, version: number): Promise<boolean> {
+    const rows = await this.db.query(
+      `SELECT 1 FROM kyc_acknowledgements k JOIN kyc_applicants a ON a.id = k.application_id
+       WHERE a.account = $1 AND a.status = 'approved' AND k.document_id = $2 AND k.version = $3 LIMIT 1`,
+      [account.toLowerCase(), documentId, version],
+    );
+    return rows.length > 0;
   }
 
   /** Moves an applicant to `status` only if it is currently in `from` (no lost updates between instances). */
@@ -283,6 +361,21 @@ function toApplicant(r: Record<string, unknown>): ApplicantRecord {
     txHash: r.tx_hash === null ? null : String(r.tx_hash),
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
+    suitability: r.suitability === null || r.suitability === undefined ? null : JSON.parse(String(r.suitability)),
+  };
+}
+
+function toAcknowledgement(r: Record<string, unknown>): AcknowledgementRecord {
+  return {
+    applicationId: String(r.application_id),
+    documentId: String(r.document_id),
+    version: Number(r.version),
+    contentHash: String(r.content_hash),
+    language: String(r.language),
+    acknowledgedAt: Number(r.acknowledged_at),
+    signature: String(r.signature),
+    signer: String(r.signer),
+    recordedAt: Number(r.recorded_at),
   };
 }
 

@@ -63,4 +63,23 @@ CREATE TABLE kyc_discrepancies (
   last_seen ${d.int64} NOT NULL
 );`,
   },
+  {
+    capability: "kyc",
+    version: 3,
+    description: "suitability quiz results and signed document acknowledgements",
+    up: (d) => `
+ALTER TABLE kyc_applicants ADD COLUMN suitability TEXT;
+CREATE TABLE kyc_acknowledgements (
+  application_id TEXT NOT NULL REFERENCES kyc_applicants (id),
+  document_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  content_hash TEXT NOT NULL,
+  language TEXT NOT NULL,
+  acknowledged_at ${d.int64} NOT NULL,
+  signature TEXT NOT NULL,
+  signer TEXT NOT NULL,
+  recorded_at ${d.int64} NOT NULL,
+  PRIMARY KEY (application_id, document_id, version)
+);`,
+  },
 ];

@@ -1,5 +1,6 @@
-import { formatUnits, id, parseEther, type Signer } from "ethers";
+import { formatUnits, id, parseEther, type Signer, type TypedDataDomain } from "ethers";
 import type { ApiCredentials } from "../../../offchain/api";
+import { acknowledgementTypedData } from "../../../offchain/kyc";
 import type { MarginModesSummary } from "../../../offchain/portfolio";
 import { agreementDomain, agreementMessage, agreementTypedData } from "../../../offchain/settlement/legal";
 import { MarginEngine__factory } from "../../../typechain-types";
@@ -44,18 +45,121 @@ export async function users(run: DemoRun, n: number): Promise<void> {
   }
 }
 
-/** Each user applies through the API; the service screens, scores and writes the KYC registry on-chain. */
+/**
+ * The answers each user gives to the suitability quiz (GET /v1/kyc/suitability): client A and the market maker
+ * answer every question right; the capital provider believes its loss stops at its deposit, so the quiz caps it at
+ * tier 2 whatever its questionnaire earns (it lends, it does not borrow).
+ */
+const RIGHT: Record<string, string> = {
+  "margin-call": "b",
+  "leverage-3x": "c",
+  liquidation: "a",
+  "loss-beyond-deposit": "b",
+  "forced-sale-price": "c",
+  interest: "a",
+  "leverage-5x": "b",
+};
+const QUIZ_CHOICES: Record<User, Record<string, string>> = {
+  clientA: RIGHT,
+  marketMaker: RIGHT,
+  provider: { ...RIGHT, "loss-beyond-deposit": "a" },
+};
+
+interface ApplicationView {
+  id: string;
+  status: string;
+  tier: number;
+  score: number;
+  maxLeverage: string;
+  txHash: string | null;
+  reviewReasons: string[];
+  suitability: { score: number; total: number; quizTier: number; riskTier: number; tier: number } | null;
+  acknowledgements?: { documentId: string; contentHash: string; signature: string }[];
+}
+
+interface DocumentsView {
+  documents: { id: string; version: number; title: Record<string, string>; contentHash: Record<string, string> }[];
+  eip712: { domain: TypedDataDomain } | null;
+}
+
+/**
+ * The user signs its acknowledgement of a document (EIP-712, the wallet of the application) after reading the
+ * Chinese text, unless its KYC file holds one already (a re-run).
+ */
+export async function signAcknowledgement(
+  run: DemoRun,
+  user: User,
+  applicationId: string,
+  documentId: "risk-disclosure" | "financing-summary",
+): Promise<ApplicationView> {
+  const api = run.d.user(user);
+  const file = ok(
+    await api.get<ApplicationView>(`/v1/kyc/applications/${applicationId}`),
+    "GET /v1/kyc/applications/:id",
+  );
+  const held = file.acknowledgements?.find((k) => k.documentId === documentId);
+  if (held) return file;
+  const docs = ok(await api.get<DocumentsView>("/v1/kyc/documents"), "GET /v1/kyc/documents");
+  const doc = docs.documents.find((d) => d.id === documentId)!;
+  if (!docs.eip712) throw new DemoError("the service publishes no acknowledgement domain (no deployment)");
+  const body = {
+    documentId,
+    version: doc.version,
+    contentHash: doc.contentHash["zh-CN"],
+    language: "zh-CN" as const,
+    acknowledgedAt: Math.floor(Date.now() / 1000), // the service checks it against its own clock
+  };
+  const td = acknowledgementTypedData(docs.eip712.domain, {
+    applicationId,
+    account: run.address(user),
+    ...body,
+  });
+  const signature = await run.wallet(user).signTypedData(td.domain, td.types, td.message);
+  const done = ok(
+    await api.post<{ application: ApplicationView }>(
+      `/v1/kyc/applications/${applicationId}/acknowledgements`,
+      { ...body, signature },
+      `demo-${run.state.runId}-ack-${documentId}-${user}-${body.acknowledgedAt}`,
+    ),
+    "POST /v1/kyc/applications/:id/acknowledgements",
+  );
+  const [hash, sig] = [body.contentHash.slice(0, 18), signature.slice(0, 18)];
+  say(
+    `  ${user.padEnd(12)} signed the ${doc.title.en} (${doc.title["zh-CN"]}) v${doc.version}, ` +
+      `keccak256 ${hash}…, signature ${sig}…`,
+    `  ${user.padEnd(12)} 签署了《${doc.title["zh-CN"]}》v${doc.version} 的确认，keccak256 ${hash}…，签名 ${sig}…`,
+  );
+  return done.application;
+}
+
+/**
+ * Each user answers the suitability quiz and applies through the API; the service screens, scores both (the tier
+ * is the lower of the questionnaire's and the quiz's), and writes the KYC registry on-chain once the user has
+ * signed the risk disclosure.
+ */
 export async function kyc(run: DemoRun, n: number): Promise<void> {
   heading(
     n,
-    "KYC: each user applies; the service screens, scores and writes KycRegistry",
-    "KYC：每位用户提交申请；服务进行筛查、评分并写入 KycRegistry",
+    "KYC: each user answers the suitability quiz, applies, and signs the risk disclosure; KycRegistry is written",
+    "KYC：每位用户完成适当性测评、提交申请并签署风险揭示书；随后写入 KycRegistry",
   );
   const people: Record<User, [string, string]> = {
     clientA: ["Li Wei", "1982-03-14"],
     marketMaker: ["Zhang Min", "1975-11-02"],
     provider: ["Chen Jing", "1968-07-21"],
   };
+  const quiz = ok(
+    await run.d
+      .user("clientA")
+      .get<{ quizVersion: number; questions: { id: string; tier: number }[] }>("/v1/kyc/suitability"),
+    "GET /v1/kyc/suitability",
+  );
+  say(
+    `  the suitability quiz v${quiz.quizVersion}: ${quiz.questions.length} questions in Chinese and English ` +
+      `(margin calls, leverage arithmetic, liquidation, loss beyond the deposit); tier n needs every question up to n right`,
+    `  适当性测评 v${quiz.quizVersion}：共 ${quiz.questions.length} 题，中英文对照` +
+      `（追加保证金、杠杆计算、强制平仓、超出本金的损失）；等级 n 要求答对 n 级及以下的全部题目`,
+  );
   for (const user of USERS) {
     const [name, born] = people[user];
     const body = {
@@ -76,20 +180,21 @@ export async function kyc(run: DemoRun, n: number): Promise<void> {
         objective: "growth",
         understandsMarginCalls: true,
       },
+      suitability: { quizVersion: quiz.quizVersion, answers: QUIZ_CHOICES[user] },
       creditScore: 760,
     };
     let app = ok(
-      await run.d.user(user).post<{
-        id: string;
-        status: string;
-        tier: number;
-        score: number;
-        maxLeverage: string;
-        txHash: string | null;
-        reviewReasons: string[];
-      }>("/v1/kyc/applications", body, `demo-${run.state.runId}-kyc-${user}`),
+      await run.d.user(user).post<ApplicationView>("/v1/kyc/applications", body, `demo-${run.state.runId}-kyc-${user}`),
       "POST /v1/kyc/applications",
     );
+    const s = app.suitability!;
+    const rule = `min(${s.riskTier}, ${s.quizTier})`;
+    say(
+      `  ${user.padEnd(12)} quiz ${s.score}/${s.total} right: quiz tier ${s.quizTier}, questionnaire tier ` +
+        `${s.riskTier} → tier ${app.tier} = ${rule}`,
+      `  ${user.padEnd(12)} 测评答对 ${s.score}/${s.total}：测评等级 ${s.quizTier}，问卷等级 ${s.riskTier} → 等级 ${app.tier} = ${rule}`,
+    );
+    app = await signAcknowledgement(run, user, app.id, "risk-disclosure");
     if (app.status === "pending_review") {
       const reasons = app.reviewReasons.join("; ");
       say(
@@ -99,7 +204,7 @@ export async function kyc(run: DemoRun, n: number): Promise<void> {
       app = ok(
         await run.d
           .staff("kyc_officer")
-          .post<typeof app>(
+          .post<ApplicationView>(
             `/v1/kyc/applications/${app.id}/approve`,
             { reason: "documents checked by the KYC desk" },
             `demo-${run.state.runId}-approve-${user}`,
@@ -108,6 +213,8 @@ export async function kyc(run: DemoRun, n: number): Promise<void> {
       );
     }
     if (app.status !== "approved") throw new DemoError(`${user}'s application is ${app.status}`);
+    run.state.facts[`kycApplication.${user}`] = app.id;
+    run.d.saveState();
     say(
       `  ${user.padEnd(12)} ${name}: ${app.status}, score ${app.score}, tier ${app.tier} ` +
         `(leverage up to ${app.maxLeverage}×), KycRegistry tx ${app.txHash}`,
@@ -246,6 +353,15 @@ export async function agreement(run: DemoRun, n: number): Promise<void> {
     ),
     "platform signature",
   );
+  const applicationId = run.state.facts["kycApplication.clientA"];
+  if (typeof applicationId !== "string")
+    throw new DemoError("client A's KYC application is not known: run the kyc step");
+  say(
+    "  client A reads the financing agreement summary (融资合同摘要) and signs its acknowledgement; the operator " +
+      "anchors only an agreement whose client has acknowledged it in an approved KYC file",
+    "  客户 A 阅读《融资合同摘要》并签署确认；运营方只锚定客户已在获批 KYC 档案中确认过摘要的协议",
+  );
+  await signAcknowledgement(run, "clientA", applicationId, "financing-summary");
   const anchored = ok(
     await operator.post<AgreementView>(
       `/v1/agreements/${agreementId}/anchor`,

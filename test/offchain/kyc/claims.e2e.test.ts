@@ -12,6 +12,7 @@ import { silentLogger } from "../../../offchain/shared/logger";
 import { KycRegistry__factory, type KycRegistry } from "../../../typechain-types";
 import { CutProxy } from "../../helpers/cutProxy";
 import { DEV_PRIVATE_KEYS, mine, startDevChain, type DevChain } from "../../helpers/devChain";
+import { acknowledge, quizAnswers } from "../../helpers/kyc";
 import { createTestDatabase, type TestPostgres } from "../../helpers/postgres";
 
 const CHAIN_PORT = 8617;
@@ -49,6 +50,7 @@ function application(fullName: string) {
       homeAddress: "8 Century Avenue, Shanghai",
     },
     questionnaire: RICH,
+    suitability: quizAnswers(),
     creditScore: 800,
   };
 }
@@ -139,16 +141,20 @@ describe("KYC: chain writes are claimed before they are sent", function () {
         if (dir) rmSync(dir, { recursive: true, force: true });
       });
 
-      /** A new client with a tier-5 application waiting for review. */
+      /** A new client with a tier-5 application, its risk disclosure acknowledged, waiting for review. */
       async function pending(name: string): Promise<{ account: string; app: View }> {
-        const account = Wallet.createRandom().address;
+        const wallet = Wallet.createRandom();
+        const account = wallet.address;
         const key = await createApiKey(service.store, config.api.secretKey, {
           role: "client",
           subject: account,
           label: "claims test",
         });
-        const r = await new ApiClient(service.url, key).post<View>("/v1/kyc/applications", application(name));
+        const api = new ApiClient(service.url, key);
+        const r = await api.post<View>("/v1/kyc/applications", application(name));
         expect(r.body.status).to.equal("pending_review");
+        const ack = await acknowledge<View>(api, wallet, r.body.id);
+        expect([ack.status, ack.body.application.status]).to.deep.equal([200, "pending_review"]);
         return { account, app: r.body };
       }
 

@@ -10,6 +10,7 @@ import { startService, type Service } from "../../../offchain/main";
 import { DEV_KEYS, parseConfig, type Config } from "../../../offchain/shared/config";
 import { createLogger } from "../../../offchain/shared/logger";
 import { DEV_PRIVATE_KEYS, mine, startDevChain, type DevChain } from "../../helpers/devChain";
+import { acknowledge, quizAnswers } from "../../helpers/kyc";
 
 const CHAIN_PORT = 8613;
 const API_PORT = 18120;
@@ -56,6 +57,7 @@ function application(fullName: string, questionnaire = QUESTIONNAIRE) {
       homeAddress: "1 Century Avenue, Pudong, Shanghai",
     },
     questionnaire,
+    suitability: quizAnswers(),
     creditScore: 700,
   };
 }
@@ -76,6 +78,18 @@ describe("KYC end to end: API → store → KycRegistry on a real hardhat node �
       label: "e2e client",
     });
     return new ApiClient(service.url, key);
+  }
+
+  /** A new client applies and acknowledges the risk disclosure (which approves a clean low tier at once). */
+  async function applyAndAcknowledge(fullName: string, questionnaire = QUESTIONNAIRE) {
+    const wallet = Wallet.createRandom();
+    const client = await clientFor(wallet.address);
+    const r = await client.post<View>("/v1/kyc/applications", application(fullName, questionnaire));
+    expect(r.status).to.equal(201);
+    expect(r.body.status).to.equal("pending_review");
+    const ack = await acknowledge<View>(client, wallet, r.body.id);
+    expect(ack.status, JSON.stringify(ack.body)).to.equal(200);
+    return { account: wallet.address, client, r: { status: r.status, body: ack.body.application } };
   }
 
   before(async function () {
@@ -111,10 +125,7 @@ describe("KYC end to end: API → store → KycRegistry on a real hardhat node �
   });
 
   it("approves a clean low-tier applicant automatically and writes the identity hash on-chain", async function () {
-    const account = Wallet.createRandom().address;
-    const client = await clientFor(account);
-    const r = await client.post<View>("/v1/kyc/applications", application("Li Wei"));
-    expect(r.status).to.equal(201);
+    const { account, client, r } = await applyAndAcknowledge("Li Wei");
     expect(r.body).to.include({ status: "approved", tier: 2, maxLeverage: "2" });
     expect(r.body.identity).to.equal(undefined);
     expect(await service.chain!.kycRegistry.isVerified(account)).to.equal(true);
@@ -124,10 +135,12 @@ describe("KYC end to end: API → store → KycRegistry on a real hardhat node �
     expect(onChain.jurisdiction).to.equal(156n);
     expect(Number(onChain.expiresAt)).to.equal(r.body.expiresAt);
     const history = await client.get<{ history: { status: string }[] }>(`/v1/kyc/applications/${r.body.id}/history`);
-    // The approval is claimed (approving) before KycRegistry.setIdentity is sent, then recorded.
+    // The risk disclosure's acknowledgement approves it; the approval is claimed (approving) before
+    // KycRegistry.setIdentity is sent, then recorded.
     expect(history.body.history.map((h) => h.status)).to.deep.equal([
       "submitted",
       "pending_review",
+      "acknowledged",
       "approving",
       "approved",
     ]);
@@ -143,12 +156,11 @@ describe("KYC end to end: API → store → KycRegistry on a real hardhat node �
   });
 
   it("queues a high tier for officer review, who approves it on-chain (and may lower the tier)", async function () {
-    const account = Wallet.createRandom().address;
-    const client = await clientFor(account);
-    const r = await client.post<View>("/v1/kyc/applications", application("Zhou Min", RICH as typeof QUESTIONNAIRE));
+    const { account, r } = await applyAndAcknowledge("Zhou Min", RICH as typeof QUESTIONNAIRE);
     expect(r.body).to.include({ status: "pending_review", tier: 5 });
     expect(r.body.reviewReasons).to.deep.equal(["tier 5 is above the auto-approval limit 3"]);
     expect(await service.chain!.kycRegistry.isVerified(account)).to.equal(false);
+    const client = await clientFor(account);
 
     const queue = await officer.get<{ applications: View[] }>("/v1/kyc/applications?status=pending_review");
     expect(queue.body.applications.map((a) => a.id)).to.include(r.body.id);
@@ -187,9 +199,7 @@ describe("KYC end to end: API → store → KycRegistry on a real hardhat node �
   });
 
   it("revokes an approval on-chain at once", async function () {
-    const account = Wallet.createRandom().address;
-    const client = await clientFor(account);
-    const r = await client.post<View>("/v1/kyc/applications", application("Chen Jie"));
+    const { account, r } = await applyAndAcknowledge("Chen Jie");
     expect(await service.chain!.kycRegistry.isVerified(account)).to.equal(true);
     const bad = await officer.post(`/v1/kyc/applications/${r.body.id}/revoke`, {
       caseRef: "x".repeat(32),
@@ -214,9 +224,7 @@ describe("KYC end to end: API → store → KycRegistry on a real hardhat node �
   });
 
   it("expires approvals when chain time passes their on-chain expiry", async function () {
-    const account = Wallet.createRandom().address;
-    const client = await clientFor(account);
-    const r = await client.post<View>("/v1/kyc/applications", application("Huang Lei"));
+    const { account, client, r } = await applyAndAcknowledge("Huang Lei");
     expect(r.body.status).to.equal("approved");
     await dev.chain.provider.send("evm_increaseTime", [31 * 86_400]);
     await mine(dev.chain, 1);

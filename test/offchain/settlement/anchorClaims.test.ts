@@ -25,6 +25,7 @@ import {
 } from "../../../offchain/settlement/legal";
 import { settlementRoutes } from "../../../offchain/settlement/routes";
 import { toWire } from "../../../offchain/settlement/wire";
+import { acknowledgementDomain } from "../../../offchain/kyc";
 import { parseConfig } from "../../../offchain/shared/config";
 import { silentLogger } from "../../../offchain/shared/logger";
 import { openStore, type Store } from "../../../offchain/store";
@@ -32,6 +33,7 @@ import { AgreementRegistry__factory } from "../../../typechain-types";
 import { TEST_SECRET_KEY } from "../../helpers/api";
 import { CutProxy } from "../../helpers/cutProxy";
 import { startDevChain, type DevChain } from "../../helpers/devChain";
+import { seedSummaryAcknowledged } from "../../helpers/kyc";
 import { createTestDatabase, type TestPostgres } from "../../helpers/postgres";
 import { seedTerms } from "./legal/seed";
 
@@ -132,6 +134,8 @@ describe("agreement anchoring is claimed before it is sent", function () {
           label: "c",
         });
         keys.operator = await createApiKey(store, TEST_SECRET_KEY, { role: "operator", subject: "ops", label: "o" });
+        const kycDomain = acknowledgementDomain(dev.record.chainId, dev.record.contracts.KycRegistry);
+        await seedSummaryAcknowledged(store, kycDomain, client);
       });
       after(async function () {
         proxy.resume();

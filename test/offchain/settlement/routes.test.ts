@@ -34,6 +34,8 @@ import { toWire } from "../../../offchain/settlement/wire";
 import { AgreementRegistry__factory } from "../../../typechain-types";
 import { startDevChain, type DevChain } from "../../helpers/devChain";
 import { TEST_SECRET_KEY } from "../../helpers/api";
+import { seedSummaryAcknowledged } from "../../helpers/kyc";
+import { acknowledgementDomain } from "../../../offchain/kyc";
 import { CNY, START, seedTerms } from "./legal/seed";
 
 const NODE_PORT = 8713;
@@ -133,6 +135,19 @@ describe("settlement API: agreements, statements, final settlement, pain.001, di
       signature: platformSig,
     });
     expect(signed.body.status).to.equal("signed");
+
+    // Not anchored before the client acknowledged the financing summary in an approved KYC file; nothing changes.
+    const unacknowledged = await as("operator").post<{ error: { code: string; message: string } }>(
+      `/v1/agreements/${id}/anchor`,
+    );
+    expect([unacknowledged.status, unacknowledged.body.error.code]).to.deep.equal([409, "CONFLICT"]);
+    expect(unacknowledged.body.error.message).to.match(/financing agreement summary \(融资合同摘要\) v1/);
+    expect((await store.legal.getAgreement(id))!.status).to.equal("signed");
+    await seedSummaryAcknowledged(
+      store,
+      acknowledgementDomain(dev.record.chainId, dev.record.contracts.KycRegistry),
+      client,
+    );
 
     const anchored = await as("operator").post<{ status: string; anchor: { txHash: string } }>(
       `/v1/agreements/${id}/anchor`,

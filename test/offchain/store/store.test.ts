@@ -345,6 +345,7 @@ for (const engine of ENGINES) {
         txHash: null,
         createdAt: 1,
         updatedAt: 1,
+        suitability: null,
       });
       const approve = { status: "approved" as const, actor: "officer", reason: "ok", txHash: "0xt", at: 2 };
       expect(
@@ -357,6 +358,64 @@ for (const engine of ENGINES) {
       expect((await store.kyc.history("app-1")).map((h) => h.status)).to.deep.equal(["approved"]);
       expect((await store.kyc.dueForExpiry(100)).map((x) => x.id)).to.deep.equal(["app-1"]);
       expect(await store.kyc.list({ status: "pending_review" })).to.have.length(0);
+    });
+
+    it("keeps a KYC file's quiz result and each document acknowledgement once, even when sent at once", async function () {
+      const suitability = {
+        quizVersion: 1,
+        answers: { "margin-call": "b" },
+        score: 1,
+        total: 7,
+        correct: { "margin-call": true },
+        quizTier: 1,
+        riskTier: 3,
+        tier: 1,
+      };
+      await store.kyc.insert({
+        id: "app-ack",
+        account: "0xDeF",
+        submittedBy: "key",
+        status: "approved",
+        identitySealed: "v1.x.y.z",
+        identityHash: "0x" + "22".repeat(32),
+        jurisdiction: 156,
+        score: 50,
+        tier: 1,
+        maxLeverage: 10n ** 18n,
+        screening: [],
+        reviewReasons: [],
+        expiresAt: null,
+        txHash: null,
+        createdAt: 1,
+        updatedAt: 1,
+        suitability,
+      });
+      expect((await store.kyc.get("app-ack"))!.suitability).to.deep.equal(suitability);
+      const ack = (signature: string) => ({
+        applicationId: "app-ack",
+        documentId: "financing-summary",
+        version: 1,
+        contentHash: "0x" + "33".repeat(32),
+        language: "zh-CN",
+        acknowledgedAt: 1_800_000_000,
+        signature,
+        signer: "0xdef",
+        recordedAt: 5,
+      });
+      const raced = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => store.kyc.addAcknowledgement(ack(`0x${String(i).repeat(130)}`))),
+      );
+      expect(raced.filter(Boolean)).to.have.length(1);
+      const kept = await store.kyc.acknowledgements("app-ack");
+      expect(kept).to.have.length(1);
+      expect(kept[0]).to.deep.include({
+        documentId: "financing-summary",
+        acknowledgedAt: 1_800_000_000,
+        signer: "0xdef",
+      });
+      expect(await store.kyc.approvedAndAcknowledged("0xDEF", "financing-summary", 1)).to.equal(true);
+      expect(await store.kyc.approvedAndAcknowledged("0xdef", "financing-summary", 2)).to.equal(false);
+      expect(await store.kyc.approvedAndAcknowledged("0xdef", "risk-disclosure", 1)).to.equal(false);
     });
   });
 }
