@@ -38,6 +38,16 @@ export interface PracticeChainOptions {
   log: Logger;
 }
 
+/** The practice account's key for a client wallet: keccak256(seed ‖ wallet), one per wallet for ever. */
+function practiceAccountKey(seed: string, wallet: string): string {
+  return keccak256(concat([seed, getAddress(wallet)]));
+}
+
+/** The practice account of a client wallet under `seed` (its address; the key stays in the practice service). */
+export function practiceAccountOf(seed: string, wallet: string): string {
+  return new Wallet(practiceAccountKey(seed, wallet)).address;
+}
+
 /** Gas money a practice account receives when it opens (and again when it runs low). */
 const GAS_FLOAT = 10n ** 18n;
 
@@ -70,8 +80,7 @@ export function practiceChain(chain: ChainGateway, opts: PracticeChainOptions) {
   const byAccount = new Map<string, TxSender>();
   const read = <T>(fn: () => Promise<T>) => withRetry(fn, retry);
 
-  /** The practice account's key for a client wallet (one per wallet, for ever). */
-  const keyOf = (wallet: string): string => keccak256(concat([opts.accountSeed, getAddress(wallet)]));
+  const keyOf = (wallet: string): string => practiceAccountKey(opts.accountSeed, wallet);
   const accountSender = (wallet: string): TxSender => {
     const w = getAddress(wallet);
     let s = byWallet.get(w);

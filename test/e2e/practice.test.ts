@@ -1,8 +1,9 @@
 import { expect } from "chai";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { JsonRpcSigner } from "ethers";
+import type { Page } from "playwright-core";
 import { ApiClient, createApiKey, type NewApiKey } from "../../offchain/api";
 import type { DeploymentRecord } from "../../offchain/chain";
 import { startPracticeService, startService, type Service } from "../../offchain/main";
@@ -21,7 +22,8 @@ import { deployPractice, practiceDevWallets } from "../../scripts/deploy/practic
 import { writeDeployment } from "../../scripts/deploy/index";
 import { PLATFORM_RISK_LIMITS } from "../../scripts/lib/riskLimits";
 import { startDevChain, type DevChain } from "../helpers/devChain";
-import { CNY, E2eStack } from "../helpers/e2eStack";
+import { expectTranslated } from "../helpers/consoleText";
+import { CHROMIUM, CNY, E2eStack, SHOTS, launchChromium } from "../helpers/e2eStack";
 import { createTestDatabase, type TestPostgres } from "../helpers/postgres";
 
 const CHAIN_PORT = 8831;
@@ -174,6 +176,7 @@ describe("paper trading: the practice service beside the real one (e2e)", functi
       let practice: Service;
       let operator: ApiClient;
       let client: ApiClient;
+      let clientKey: NewApiKey;
       let account: string;
 
       before(async function () {
@@ -205,11 +208,11 @@ describe("paper trading: the practice service beside the real one (e2e)", functi
         expect(account).to.not.equal(bWallet);
         const again = await operator.post<{ opened: boolean }>("/v1/practice/accounts", { wallet: bWallet });
         expect(again.body.opened).to.equal(false);
-        const key: NewApiKey = await createApiKey(practice.store, Buffer.from(DEV_KEYS.apiSecretKey, "hex"), {
+        const key = (clientKey = await createApiKey(practice.store, Buffer.from(DEV_KEYS.apiSecretKey, "hex"), {
           role: "client",
           subject: account,
           label: "practice B",
-        });
+        }));
         client = new ApiClient(practice.url, key);
         // The SQLite run may have left the account elsewhere: each engine's run begins from a reset.
         expect((await client.post("/v1/practice/reset")).status).to.equal(200);
@@ -324,6 +327,62 @@ describe("paper trading: the practice service beside the real one (e2e)", functi
         expect(txs[1]).to.be.greaterThan(0);
         expect((await client.get<State>("/v1/practice")).body.atStart).to.equal(true);
       });
+
+      // One browser walk (with the SQLite store): the pages do not depend on the store.
+      if (engine === "sqlite")
+        it("Chromium: every practice page in 简体中文 and English carries the translated banner; balances apart", async function () {
+          if (!existsSync(CHROMIUM)) return this.skip();
+          const browser = await launchChromium();
+          try {
+            const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+            const signIn = async (p: Page, key: NewApiKey) => {
+              await p.evaluate(() => sessionStorage.clear());
+              await p.reload();
+              await p.fill("input[name=keyId]", key.keyId);
+              await p.fill("input[name=secret]", key.secret);
+              await p.click("#key-form button[type=submit]");
+            };
+            const pages: { name: string; key?: NewApiKey; ready: string }[] = [
+              { name: "index", ready: "ul.links a" },
+              { name: "client", key: clientKey, ready: "#positions tbody tr td:has-text('mbBANK')" },
+              { name: "provider", key: practice.demoKeys.capital_provider!, ready: "#stress tbody tr" },
+              { name: "disclosures", ready: "#check-table tbody tr[data-ok]" },
+              { name: "auditor", ready: "#verify" },
+            ];
+            const banner = { "zh-CN": "模拟交易", en: "Paper trading" } as const;
+            for (const lang of ["zh-CN", "en"] as const) {
+              for (const p of pages) {
+                await page.goto(`${practice.url}/console/${p.name}.html${lang === "en" ? "?lang=en" : ""}`);
+                if (p.key) await signIn(page, p.key);
+                await page.waitForSelector(p.ready, { timeout: 20_000 });
+                await page.waitForSelector(".practice-banner", { timeout: 5_000 });
+                await page.waitForTimeout(300); // the page's other reads settle
+                const text = (await page.textContent(".practice-banner")) ?? "";
+                expect(text, `${p.name} (${lang})`).to.contain(banner[lang]);
+                expect(await page.title(), `${p.name} (${lang})`).to.contain(banner[lang]);
+                await expectTranslated(page, lang, `practice ${p.name}`);
+                if (lang === "zh-CN" && p.name === "client")
+                  await page.screenshot({ path: path.join(SHOTS, "console-practice-client-zh.png"), fullPage: true });
+              }
+            }
+            // The practice client page shows the practice account's cash, the real one B's real cash, no banner.
+            await page.goto(`${practice.url}/console/client.html?lang=en`);
+            await signIn(page, clientKey);
+            await page.waitForSelector("#cash:has-text('mbCNY')");
+            expect(await page.textContent("#cash")).to.equal("100,000.00 mbCNY");
+            const realCash = (await realB.get<{ cash: string }>("/v1/accounts/me")).body.cash;
+            await page.goto(`${real.url}/console/client.html?lang=en`);
+            await signIn(page, real.demoKeys.client!);
+            await page.waitForSelector("#cash:has-text('mbCNY')");
+            expect(await page.textContent("#cash")).to.equal(
+              `${(BigInt(realCash) / CNY).toLocaleString("en")}.00 mbCNY`,
+            );
+            await page.waitForTimeout(500);
+            expect(await page.$(".practice-banner")).to.equal(null);
+          } finally {
+            await browser.close();
+          }
+        });
 
       it("has no practice routes on the real service: a reset cannot reach the real deployment or store", async () => {
         const onReal = await realB.post("/v1/practice/reset");

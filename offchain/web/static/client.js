@@ -170,7 +170,7 @@ async function renderProof() {
         r.missing === "no such route"
           ? t("client.proofMissing")
           : r.missing
-            ? t("client.proofNone", { message: r.missing })
+            ? t("client.proofNone")
             : t("client.proofError", { message: r.error.message }),
       ),
     );

@@ -119,7 +119,7 @@ export const MESSAGES = {
     "client.statementsError": "无法加载对账单：{message}",
     "client.noStatements": "暂无对账单。",
     "client.proofMissing": "本部署不提供储备证明。",
-    "client.proofNone": "暂无储备证明：{message}",
+    "client.proofNone": "尚未为您的账户发布储备证明。",
     "client.proofError": "无法加载储备证明：{message}",
     "client.verifyIt": "在审计页面核验",
     "client.proofLine": "第 {epoch} 期，快照区块 {block}，根 ",
@@ -313,6 +313,10 @@ export const MESSAGES = {
     "disc.feeLine": "当前借款年利率 {rate}；准备金比例 {reserve}；优先级目标收益 {senior}；平仓人分得罚金比例 {share}",
     "disc.col.penalty": "平仓罚金",
     "disc.notPublished": "尚未发布。",
+    // paper trading (practice service): the banner on every page
+    "practice.banner.title": "模拟交易",
+    "practice.banner.text":
+      "这是练习模式：此处的账户、余额、订单和保证金状态与真实账户完全分开，不涉及真实资金，可随时重置。",
   },
   en: {
     "nav.client": "Client",
@@ -431,7 +435,7 @@ export const MESSAGES = {
     "client.statementsError": "Could not load statements: {message}",
     "client.noStatements": "No statements yet.",
     "client.proofMissing": "Reserve proofs are not served by this deployment.",
-    "client.proofNone": "No reserve proof available: {message}",
+    "client.proofNone": "No reserve proof has been published for your account yet.",
     "client.proofError": "Could not load the proof: {message}",
     "client.verifyIt": "Verify it in the auditor page",
     "client.proofLine": "Epoch {epoch}, snapshot block {block}, root ",
@@ -624,5 +628,9 @@ export const MESSAGES = {
       "Borrow rate now {rate}; reserve factor {reserve}; senior target {senior}; liquidator's share of a penalty {share}",
     "disc.col.penalty": "Liquidation penalty",
     "disc.notPublished": "Not published yet.",
+    // paper trading (practice service): the banner on every page
+    "practice.banner.title": "Paper trading",
+    "practice.banner.text":
+      "This is practice mode: the accounts, balances, orders and margin state here are kept apart from real ones, involve no real money and can be reset at any time.",
   },
 };
