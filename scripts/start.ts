@@ -147,8 +147,34 @@ async function main(): Promise<void> {
       : "metrics: GET /v1/metrics with the operator key (or set MB_METRICS_PORT for a separate listener)",
   );
   console.log(`web console: ${service.url}/console/  (client, capital provider, auditor pages)`);
-  // Paper trading (MB_PRACTICE, on in development): a second deployment on this chain, its own service and store.
   const oracleIntervalMs = Number(process.env.MB_ORACLE_INTERVAL_MS ?? "5000");
+  // Oracle reporters (hardhat accounts 6–8, account 9 relays) on the seeded market simulator: one minute of
+  // simulated time per 5 s tick, pushed by heartbeat (10 min) or a 0.5% move.
+  const log = service.log;
+  const reporter = await reporterFromDeployment({
+    record,
+    provider: chain.provider,
+    reporters: hardhatDevWallets(DEV_REPORTER_INDICES, chain.provider),
+    relayer: hardhatDevWallets([9], chain.provider)[0],
+    source: new SimulatedSource(simulator),
+    policy: { heartbeatSeconds: 600, deviationBps: 50 },
+    intervalMs: oracleIntervalMs,
+    // observations carry the chain's time: the dev chain may be moved forward (evm_increaseTime) and stays priced
+    clock: "chain",
+    log: {
+      debug: () => {},
+      info: (msg, f) => log.info(`oracle: ${msg}`, f),
+      warn: (msg, f) => log.warn(`oracle: ${msg}`, f),
+      error: (msg, f) => log.error(`oracle: ${msg}`, f),
+    },
+  });
+  running.service = service;
+  running.reporter = reporter;
+  reporter.start();
+  console.log(
+    "oracle reporters: 3 signers on the market simulator (seed 42), relaying to MedianPriceFeed per security",
+  );
+  // Paper trading (MB_PRACTICE, on in development): a second deployment on this chain, its own service and store.
   if (practiceEnabled(config)) {
     running.practice = await startPractice({
       chain,
@@ -183,32 +209,6 @@ async function main(): Promise<void> {
     console.log(`  ${role.padEnd(16)} key ${key.keyId}  subject ${key.subject}`);
   }
 
-  // Oracle reporters (hardhat accounts 6–8, account 9 relays) on the seeded market simulator: one minute of
-  // simulated time per 5 s tick, pushed by heartbeat (10 min) or a 0.5% move.
-  const log = service.log;
-  const reporter = await reporterFromDeployment({
-    record,
-    provider: chain.provider,
-    reporters: hardhatDevWallets(DEV_REPORTER_INDICES, chain.provider),
-    relayer: hardhatDevWallets([9], chain.provider)[0],
-    source: new SimulatedSource(simulator),
-    policy: { heartbeatSeconds: 600, deviationBps: 50 },
-    intervalMs: oracleIntervalMs,
-    // observations carry the chain's time: the dev chain may be moved forward (evm_increaseTime) and stays priced
-    clock: "chain",
-    log: {
-      debug: () => {},
-      info: (msg, f) => log.info(`oracle: ${msg}`, f),
-      warn: (msg, f) => log.warn(`oracle: ${msg}`, f),
-      error: (msg, f) => log.error(`oracle: ${msg}`, f),
-    },
-  });
-  running.service = service;
-  running.reporter = reporter;
-  reporter.start();
-  console.log(
-    "oracle reporters: 3 signers on the market simulator (seed 42), relaying to MedianPriceFeed per security",
-  );
   console.log(`MarginBridge is running (data in ${dataDir}). Press Ctrl-C to stop; \`${RESET}\` starts afresh.`);
   process.on("SIGINT", () => void shutdown(0));
   process.on("SIGTERM", () => void shutdown(0));

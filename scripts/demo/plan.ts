@@ -32,6 +32,7 @@ export const STEPS = [
   "providers",
   "statements",
   "reserves",
+  "practice",
 ] as const;
 export type Step = (typeof STEPS)[number];
 

@@ -21,6 +21,7 @@ function run(script: string, dataDir: string, env: Record<string, string> = {}):
     MB_DEPLOYMENTS_DIR: path.join(dataDir, "deployments"),
     MB_CHAIN_PORT: String(CHAIN_PORT),
     MB_API_PORT: String(API_PORT),
+    MB_PRACTICE_PORT: String(API_PORT + 1),
     MB_ORACLE_INTERVAL_MS: "1000",
     MB_LOG_LEVEL: "warn",
     ...env,
@@ -101,6 +102,10 @@ describe("npm start + npm run demo, restarted in the middle (e2e)", function () 
       /served: the senior request no longer waits/,
       /junior: deposited 100,000\.00, .*earned -[\d,.]+ mbCNY/,
       /RESULT: PASS/,
+      /every practice answer is marked: header MarginBridge-Mode: practice, "mode":"practice"/,
+      /client B borrows as much again \(2× its practice cash\)/,
+      /the real margin engine holds nothing of it: debt 0\.00, cash 0\.00 for that account/,
+      /client B resets: \d+ transactions on the practice deployment, 0 orders cancelled; back at the start: true/,
     ])
       expect(narration).to.match(line);
 
@@ -110,7 +115,7 @@ describe("npm start + npm run demo, restarted in the middle (e2e)", function () 
       facts: Record<string, string>;
       done: string[];
     };
-    expect(state.done).to.have.length(15);
+    expect(state.done).to.have.length(16);
     const clientA = new ApiClient(API, state.keys.clientA);
     const address = new Wallet(state.wallets.clientA).address.toLowerCase();
 
