@@ -180,7 +180,7 @@ async function main(): Promise<void> {
       chain,
       config,
       deploymentsDir,
-      source: new SimulatedSource(simulator),
+      simulator,
       demoClient,
       realRecord: record,
       durableHead: () => durable.durableBlockNumber(),

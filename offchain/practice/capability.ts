@@ -1,5 +1,5 @@
 import { practiceChain } from "../chain/practiceChain";
-import type { Capability } from "../service/capability";
+import type { Capability, CapabilityDeps } from "../service/capability";
 import { PRACTICE_START_WHOLE } from "./start";
 import { practiceRoutes } from "./routes";
 import type { PracticeOrders } from "./reset";
@@ -11,10 +11,8 @@ import type { PracticeOrders } from "./reset";
  */
 export const practiceCapability: Capability = {
   name: "practice",
-  needs: {
-    contracts: ["MarginEngine", "SettlementHub", "KycRegistry"],
-    enabled: ({ options }) => (options.mode === "practice" ? undefined : "not the practice service"),
-  },
+  // Off before anything else in the real service (said once, as "off", not as a missing deployment).
+  needs: { contracts: [], enabled: practiceOff },
   build: ({ store, chain, config, log, instance, exposed }) => {
     const start = chain!.deployment.tokens.map((t) => ({
       symbol: t.symbol,
@@ -47,3 +45,13 @@ export const practiceCapability: Capability = {
     };
   },
 };
+
+/** Why the practice capability does not run here, or undefined when it does. */
+function practiceOff({ options, deployment }: CapabilityDeps): string | undefined {
+  if (options.mode !== "practice") return "not the practice service";
+  if (!deployment) return "no practice deployment record";
+  const missing = PRACTICE_CONTRACTS.filter((c) => !deployment.contracts[c]);
+  return missing.length > 0 ? `the practice deployment has no ${missing.join(", ")}` : undefined;
+}
+
+const PRACTICE_CONTRACTS = ["MarginEngine", "SettlementHub", "KycRegistry"];

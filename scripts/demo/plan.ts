@@ -25,6 +25,7 @@ export const STEPS = [
   "margin",
   "redemption",
   "trading",
+  "practice",
   "warning",
   "margin-call",
   "liquidation",
@@ -32,7 +33,6 @@ export const STEPS = [
   "providers",
   "statements",
   "reserves",
-  "practice",
 ] as const;
 export type Step = (typeof STEPS)[number];
 

@@ -5,6 +5,7 @@ import {
   DEV_REPORTER_INDICES,
   hardhatDevWallets,
   reporterFromDeployment,
+  type MarketSimulator,
   type PriceReporterService,
   type PriceSource,
 } from "../../offchain/oracle";
@@ -32,7 +33,8 @@ export async function startPractice(o: {
   chain: DurableChain;
   config: Config;
   deploymentsDir?: string;
-  source: PriceSource;
+  /** The development market the real reporters move; the practice feeds read its prices without moving it. */
+  simulator: MarketSimulator;
   demoClient: string;
   realRecord: DeploymentRecord;
   durableHead: () => number;
@@ -52,7 +54,7 @@ export async function startPractice(o: {
     provider: o.chain.provider,
     reporters: hardhatDevWallets(DEV_REPORTER_INDICES, o.chain.provider),
     relayer: practiceDevWallets(o.chain.provider).relayer,
-    source: o.source,
+    source: mirrorOf(o.simulator),
     policy: { heartbeatSeconds: 600, deviationBps: 50 },
     intervalMs: o.intervalMs,
     clock: "chain",
@@ -85,4 +87,19 @@ async function deployOrReusePractice(
   await chain.waitDurable();
   console.log(`practice deployment written to ${writeDeployment(record, dir)}`);
   return record;
+}
+
+/**
+ * The market's current prices, read without stepping it: the real reporters' source steps the simulator at each
+ * read, and a second stepping reader would make the real market move twice as fast.
+ */
+function mirrorOf(simulator: MarketSimulator): PriceSource {
+  return {
+    name: "simulator (read only)",
+    read: async (symbols, now) =>
+      symbols.flatMap((symbol) => {
+        const price = simulator.feedPrice(symbol);
+        return price !== undefined && price > 0n ? [{ symbol, price, observedAt: now }] : [];
+      }),
+  };
 }
