@@ -164,14 +164,17 @@ export function practiceChain(chain: ChainGateway, opts: PracticeChainOptions) {
       const account = s.address;
       const before = await self.state(account);
       const keyExpiry = await read(() => hub.tradingKeyExpiry(account, getAddress(wallet)));
-      if (before.verified && keyExpiry > 0n) return { account, opened: false };
+      // Never funded (or an open that stopped before its deposits): the starting balances are still to come. An
+      // account that has traded is left as it is.
+      const unfunded = before.debt === 0n && Object.values(before.margin).every((v) => v === 0n);
+      if (before.verified && keyExpiry > 0n && !unfunded) return { account, opened: false };
       await fundGas(account);
       if (!before.verified) await verify(account, wallet, tier);
       if (keyExpiry === 0n) {
         const block = await read(() => provider.getBlock("latest"));
         await s.send(hub, "setTradingKey", [getAddress(wallet), BigInt(block!.timestamp + 10 * 365 * 86_400)]);
       }
-      await self.reset(account);
+      if (unfunded) await self.reset(account);
       return { account, opened: true };
     },
     /**

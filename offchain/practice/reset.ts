@@ -34,10 +34,7 @@ export async function resetPractice(
 ): Promise<{ account: string; cancelledOrders: number; transactions: number }> {
   if ((await deps.chain.walletOf(account)) === undefined)
     throw new AppError("NOT_FOUND", "no practice account is open for this caller", { details: { account } });
-  const lease = `practice-reset:${account.toLowerCase()}`;
-  const owner = `${deps.instance()?.id ?? "local"}#${randomUUID()}`;
-  await acquire(deps.store, lease, owner);
-  try {
+  return withAccountLease(deps, account, async () => {
     let cancelledOrders = 0;
     if (deps.orders) {
       for (const o of (await deps.orders.openOrders(account)).orders) {
@@ -47,6 +44,28 @@ export async function resetPractice(
     }
     const { txs } = await deps.chain.reset(account);
     return { account, cancelledOrders, transactions: txs };
+  });
+}
+
+/** Opens a wallet's practice account under the same lease as its resets (two opens at once fund it once). */
+export async function openPractice(
+  deps: ResetDeps,
+  wallet: string,
+  tier: number,
+): Promise<{ account: string; opened: boolean }> {
+  return withAccountLease(deps, deps.chain.accountOf(wallet), () => deps.chain.open(wallet, tier));
+}
+
+/**
+ * Runs `fn` holding the account's lease: one write to a practice account at a time (open, borrow, repay, reset),
+ * across every instance on the store.
+ */
+export async function withAccountLease<T>(deps: ResetDeps, account: string, fn: () => Promise<T>): Promise<T> {
+  const lease = `practice-account:${account.toLowerCase()}`;
+  const owner = `${deps.instance()?.id ?? "local"}#${randomUUID()}`;
+  await acquire(deps.store, lease, owner);
+  try {
+    return await fn();
   } finally {
     await deps.store.locks.releaseLease(lease, owner);
   }

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { defineRoute, type CapabilityRoutes } from "../api";
 import type { PracticeChain, PracticeState } from "../chain/practiceChain";
 import { AppError } from "../shared/errors";
-import { resetPractice, type ResetDeps } from "./reset";
+import { openPractice, resetPractice, withAccountLease, type ResetDeps } from "./reset";
 
 const uint = z.string().regex(/^[0-9]{1,78}$/, "unsigned integer as a decimal string");
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte address");
@@ -75,7 +75,7 @@ export function practiceRoutes(deps: ResetDeps, start: Record<string, string>): 
         response: z.object({ account: address, wallet: address, opened: z.boolean() }),
         status: 201,
         handler: async ({ body }) => {
-          const { account, opened } = await chain.open(body.wallet, body.tier);
+          const { account, opened } = await openPractice(deps, body.wallet, body.tier);
           return { account, wallet: body.wallet, opened };
         },
       }),
@@ -103,7 +103,7 @@ export function practiceRoutes(deps: ResetDeps, start: Record<string, string>): 
         body: amountBody,
         response: stateSchema.omit({ orderDomain: true }),
         handler: async ({ caller, body }) => {
-          await chain.borrow(caller.subject, BigInt(body.amount));
+          await withAccountLease(deps, caller.subject, () => chain.borrow(caller.subject, BigInt(body.amount)));
           const { orderDomain: _, ...rest } = await mine(caller.subject);
           return rest;
         },
@@ -118,7 +118,7 @@ export function practiceRoutes(deps: ResetDeps, start: Record<string, string>): 
         body: amountBody,
         response: stateSchema.omit({ orderDomain: true }),
         handler: async ({ caller, body }) => {
-          await chain.repay(caller.subject, BigInt(body.amount));
+          await withAccountLease(deps, caller.subject, () => chain.repay(caller.subject, BigInt(body.amount)));
           const { orderDomain: _, ...rest } = await mine(caller.subject);
           return rest;
         },

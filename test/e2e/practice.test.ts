@@ -15,7 +15,8 @@ import {
 } from "../../offchain/oracle";
 import { PRACTICE_START_WHOLE } from "../../offchain/practice";
 import { orderToJson, settlementDomain, signOrder, type SignedOrderFields } from "../../offchain/settlement/orders";
-import { DEV_KEYS, parseConfig, type Config } from "../../offchain/shared/config";
+import { DEV_KEYS, PRACTICE_DEV_KEYS, parseConfig, type Config } from "../../offchain/shared/config";
+import { practiceAccountOf } from "../../offchain/chain/practiceChain";
 import { silentLogger } from "../../offchain/shared/logger";
 import { MarginEngine__factory, SettlementHub__factory } from "../../typechain-types";
 import { deployPractice, practiceDevWallets } from "../../scripts/deploy/practice";
@@ -200,20 +201,24 @@ describe("paper trading: the practice service beside the real one (e2e)", functi
       });
 
       it("opens B's practice account once (the operator), starting with the practice balances", async () => {
-        const first = await operator.post<{ account: string; opened: boolean }>("/v1/practice/accounts", {
-          wallet: bWallet,
-        });
-        expect(first.status, JSON.stringify(first.body)).to.equal(201);
-        account = first.body.account;
+        account = practiceAccountOf(PRACTICE_DEV_KEYS.accountSeed, bWallet);
         expect(account).to.not.equal(bWallet);
-        const again = await operator.post<{ opened: boolean }>("/v1/practice/accounts", { wallet: bWallet });
-        expect(again.body.opened).to.equal(false);
         const key = (clientKey = await createApiKey(practice.store, Buffer.from(DEV_KEYS.apiSecretKey, "hex"), {
           role: "client",
           subject: account,
           label: "practice B",
         }));
         client = new ApiClient(practice.url, key);
+        // Before any open by this service: unknown on the first run; on the second, opened by the first service,
+        // and found again through its practice identity (the wallet), as after a restart.
+        expect((await client.get("/v1/practice")).status).to.equal(engine === "sqlite" ? 404 : 200);
+        const first = await operator.post<{ account: string; opened: boolean }>("/v1/practice/accounts", {
+          wallet: bWallet,
+        });
+        expect(first.status, JSON.stringify(first.body)).to.equal(201);
+        expect(first.body).to.include({ account, opened: engine === "sqlite" });
+        const again = await operator.post<{ opened: boolean }>("/v1/practice/accounts", { wallet: bWallet });
+        expect(again.body.opened).to.equal(false);
         // The SQLite run may have left the account elsewhere: each engine's run begins from a reset.
         expect((await client.post("/v1/practice/reset")).status).to.equal(200);
         const s = await client.get<State>("/v1/practice");
