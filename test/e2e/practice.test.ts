@@ -375,6 +375,13 @@ describe("paper trading: the practice service beside the real one (e2e)", functi
             await signIn(page, clientKey);
             await page.waitForSelector("#cash:has-text('mbCNY')");
             expect(await page.textContent("#cash")).to.equal("100,000.00 mbCNY");
+            // The client resets from the page: a borrow through the API, then the page's button.
+            await client.post("/v1/practice/borrow", { amount: (10_000n * CNY).toString() });
+            await page.waitForSelector("#cash:has-text('110,000.00')");
+            await page.click("#practice-reset");
+            await page.waitForSelector("#practice-reset-status:has-text('Back at the start')");
+            await page.waitForSelector("#cash:has-text('100,000.00')");
+            expect((await client.get<State>("/v1/practice")).body.atStart).to.equal(true);
             const realCash = (await realB.get<{ cash: string }>("/v1/accounts/me")).body.cash;
             await page.goto(`${real.url}/console/client.html?lang=en`);
             await signIn(page, real.demoKeys.client!);
@@ -384,6 +391,7 @@ describe("paper trading: the practice service beside the real one (e2e)", functi
             );
             await page.waitForTimeout(500);
             expect(await page.$(".practice-banner")).to.equal(null);
+            expect(await page.$("#practice-reset")).to.equal(null);
           } finally {
             await browser.close();
           }

@@ -16,6 +16,7 @@ import {
   showUpdated,
 } from "./common.js";
 import { applyI18n, dateTime, t, withLang } from "./i18n.js";
+import { mountPracticeReset } from "./practice.js";
 
 applyI18n();
 
@@ -212,4 +213,5 @@ keyGate(() => {
   void renderProof();
   setInterval(() => void refresh(), REFRESH_MS);
   setInterval(() => void renderNotices(), REFRESH_MS);
+  void mountPracticeReset(() => void refresh());
 });

@@ -86,13 +86,19 @@ export function has(key) {
 /** The header the practice (paper-trading) service puts on every response (offchain/api/app.ts MODE_HEADER). */
 const MODE_HEADER = "marginbridge-mode";
 
-/**
- * On the practice service, a banner above the page's header on every page: the page itself tells which service
- * served it (its response carries MODE_HEADER). The real service's pages never show it.
- */
+let practice;
+
+/** Whether this page was served by the practice service (its response carries MODE_HEADER); asked once. */
+export function isPractice() {
+  practice ??= fetch(location.pathname, { method: "HEAD", cache: "no-store" })
+    .then((res) => res.headers.get(MODE_HEADER) === "practice")
+    .catch(() => false);
+  return practice;
+}
+
+/** On the practice service, a banner above the page's header on every page; the real service's pages never show it. */
 async function markPractice() {
-  const res = await fetch(location.pathname, { method: "HEAD", cache: "no-store" }).catch(() => null);
-  if (res?.headers.get(MODE_HEADER) !== "practice" || document.querySelector(".practice-banner")) return;
+  if (!(await isPractice()) || document.querySelector(".practice-banner")) return;
   const banner = document.createElement("div");
   banner.className = "practice-banner";
   banner.setAttribute("role", "status");

@@ -317,6 +317,9 @@ export const MESSAGES = {
     "practice.banner.title": "模拟交易",
     "practice.banner.text":
       "这是练习模式：此处的账户、余额、订单和保证金状态与真实账户完全分开，不涉及真实资金，可随时重置。",
+    "practice.reset": "重置练习账户",
+    "practice.resetting": "正在重置……",
+    "practice.resetDone": "已恢复到初始状态：撤销 {orders} 笔订单，练习链上 {txs} 笔交易。",
   },
   en: {
     "nav.client": "Client",
@@ -632,5 +635,8 @@ export const MESSAGES = {
     "practice.banner.title": "Paper trading",
     "practice.banner.text":
       "This is practice mode: the accounts, balances, orders and margin state here are kept apart from real ones, involve no real money and can be reset at any time.",
+    "practice.reset": "Reset the practice account",
+    "practice.resetting": "Resetting…",
+    "practice.resetDone": "Back at the start: {orders} orders cancelled, {txs} transactions on the practice chain.",
   },
 };
