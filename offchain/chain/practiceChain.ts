@@ -1,4 +1,14 @@
-import { MaxUint256, Wallet, concat, dataSlice, getAddress, keccak256, toUtf8Bytes, zeroPadValue } from "ethers";
+import {
+  MaxUint256,
+  Wallet,
+  concat,
+  dataSlice,
+  getAddress,
+  keccak256,
+  randomBytes,
+  toUtf8Bytes,
+  zeroPadValue,
+} from "ethers";
 import {
   CollateralToken__factory,
   KycRegistry__factory,
@@ -96,9 +106,9 @@ export function practiceChain(chain: ChainGateway, opts: PracticeChainOptions) {
     if (!t) throw new AppError("VALIDATION_FAILED", `the practice deployment lists no token ${symbol}`);
     return t;
   };
-  /** A reference the custodian has never used (mint and redeem refuse a used one). */
+  /** A reference never used before (mint and redeem refuse a used one). */
   const ref = (what: string, account: string): string =>
-    keccak256(toUtf8Bytes(`practice ${what} ${account} ${Date.now()} ${Math.random()}`));
+    keccak256(concat([toUtf8Bytes(`practice ${what} ${account}`), randomBytes(32)]));
 
   const fundGas = async (account: string): Promise<void> => {
     if ((await read(() => provider.getBalance(account))) < GAS_FLOAT / 10n)
@@ -115,14 +125,16 @@ export function practiceChain(chain: ChainGateway, opts: PracticeChainOptions) {
     if (have === target) return 0;
     const need = target - have;
     await custodian.send(t, "mint", [s.address, need, ref("mint", s.address)]);
-    await s.send(t.connect(provider), "approve", [deployment.contracts.MarginEngine, need]);
+    await s.send(t, "approve", [deployment.contracts.MarginEngine, need]);
     await s.send(engine, "deposit", [await t.getAddress(), need]);
     return 3;
   };
 
   const self = {
-    network: deployment.network,
-    /** The hub's EIP-712 domain: practice orders are signed for it (and so for no other deployment). */
+    /**
+     * The hub's EIP-712 domain (SettlementHub's name and version): practice orders are signed for it, and so for no
+     * other deployment.
+     */
     orderDomain(): { name: string; version: string; chainId: number; verifyingContract: string } {
       return {
         name: "MarginBridge Settlement",
