@@ -5,6 +5,8 @@ import { kycCapability } from "./kyc/capability";
 import { orderbookCapability, type OrderbookServiceOptions } from "./orderbook/capability";
 import type { OrderGateway } from "./orderbook";
 import { portfolioCapability } from "./portfolio/capability";
+import { ensurePracticeSchema, practiceCapability, practiceServiceConfig } from "./practice";
+import type { PracticeChain } from "./chain/practiceChain";
 import { providersCapability } from "./providers/capability";
 import { reservesCapability, type ReservesServiceOptions } from "./reserves/capability";
 import type { Capability } from "./service/capability";
@@ -27,6 +29,8 @@ export interface Service extends ServiceBase {
   keeper?: Keeper;
   /** The order gateway when the order books run. */
   orderbook?: OrderGateway;
+  /** The practice deployment's accounts (the practice service only). */
+  practice?: PracticeChain;
 }
 
 /**
@@ -42,6 +46,7 @@ export const CAPABILITIES: readonly Capability<ServiceOptions>[] = [
   settlementCapability,
   keeperCapability,
   orderbookCapability,
+  practiceCapability,
   webCapability,
 ];
 
@@ -52,5 +57,15 @@ export const CAPABILITIES: readonly Capability<ServiceOptions>[] = [
  */
 export async function startService(config: Config, opts: ServiceOptions = {}): Promise<Service> {
   const { exposed, ...service } = await composeService(config, opts, CAPABILITIES);
-  return { ...service, ...(exposed as Pick<Service, "reservesIndexer" | "keeper" | "orderbook">) };
+  return { ...service, ...(exposed as Pick<Service, "reservesIndexer" | "keeper" | "orderbook" | "practice">) };
+}
+
+/**
+ * The practice (paper-trading) service: the same capabilities over the practice deployment (`opts.deployment`)
+ * and the practice store, on its own port, every response marked "practice" (offchain/practice/config.ts).
+ */
+export async function startPracticeService(config: Config, opts: ServiceOptions = {}): Promise<Service> {
+  const practice = practiceServiceConfig(config);
+  await ensurePracticeSchema(practice);
+  return startService(practice, { ...opts, mode: "practice" });
 }

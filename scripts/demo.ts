@@ -28,6 +28,7 @@ import { trading } from "./demo/steps/trading";
 import { fallTo, gap, liquidation } from "./demo/steps/stress";
 import { reserves, statements } from "./demo/steps/reporting";
 import { providersAfter, redemption } from "./demo/steps/providers";
+import { practice } from "./demo/steps/practice";
 import { DemoError } from "./lib/demoPlatform";
 
 /** The steps, in STEPS order. */
@@ -47,6 +48,7 @@ const STEP_RUNNERS: Record<Step, (run: DemoRun, n: number) => Promise<void>> = {
   providers: providersAfter,
   statements,
   reserves,
+  practice,
 };
 
 /** Runs the steps not yet done in this run's state (a new run with new users once the previous one finished). */

@@ -21,6 +21,8 @@ import { feedKey } from "./deploy/oracle";
 import { id } from "ethers";
 import { startService, type Service } from "../offchain/main";
 import { ProductionStartRefused, isProductionProfile, runProduction } from "./lib/startProduction";
+import { startPractice, type RunningPractice } from "./lib/startPractice";
+import { practiceEnabled } from "../offchain/practice";
 import { DEV_KEYS, DEV_OPERATOR_KEY, configFromEnv, sqlitePath, type Config } from "../offchain/shared/config";
 import {
   DEMO_ASSETS,
@@ -57,12 +59,19 @@ async function main(): Promise<void> {
   const port = Number(process.env.MB_CHAIN_PORT ?? "8545");
 
   // What is running, for the shutdown handler (filled in as each part starts).
-  const running: { service?: Service; reporter?: PriceReporterService; chain?: DurableChain } = {};
+  const running: {
+    service?: Service;
+    reporter?: PriceReporterService;
+    chain?: DurableChain;
+    practice?: RunningPractice;
+  } = {};
   let stopping = false;
   const shutdown = async (code = 0): Promise<void> => {
     if (stopping) return;
     stopping = true;
     await running.reporter?.stop();
+    await running.practice?.reporter.stop();
+    await running.practice?.service.stop();
     await running.service?.stop();
     await running.chain?.stop();
     process.exit(code);
@@ -138,18 +147,7 @@ async function main(): Promise<void> {
       : "metrics: GET /v1/metrics with the operator key (or set MB_METRICS_PORT for a separate listener)",
   );
   console.log(`web console: ${service.url}/console/  (client, capital provider, auditor pages)`);
-  // For `npm run demo` (and the console): the development keys, the same across restarts, readable by this user
-  // only. Their secrets are written there and nowhere else (never to the output).
-  const keysFile = path.join(dataDir, DEMO_KEYS_FILE);
-  writeFileSync(keysFile, JSON.stringify({ url: service.url, rpcUrl: chain.url, keys: service.demoKeys }, null, 2), {
-    mode: 0o600,
-  });
-  chmodSync(keysFile, 0o600);
-  console.log(`demo API keys (development only; secrets in ${keysFile}, mode 0600):`);
-  for (const [role, key] of Object.entries(service.demoKeys)) {
-    console.log(`  ${role.padEnd(16)} key ${key.keyId}  subject ${key.subject}`);
-  }
-
+  const oracleIntervalMs = Number(process.env.MB_ORACLE_INTERVAL_MS ?? "5000");
   // Oracle reporters (hardhat accounts 6–8, account 9 relays) on the seeded market simulator: one minute of
   // simulated time per 5 s tick, pushed by heartbeat (10 min) or a 0.5% move.
   const log = service.log;
@@ -160,7 +158,7 @@ async function main(): Promise<void> {
     relayer: hardhatDevWallets([9], chain.provider)[0],
     source: new SimulatedSource(simulator),
     policy: { heartbeatSeconds: 600, deviationBps: 50 },
-    intervalMs: Number(process.env.MB_ORACLE_INTERVAL_MS ?? "5000"),
+    intervalMs: oracleIntervalMs,
     // observations carry the chain's time: the dev chain may be moved forward (evm_increaseTime) and stays priced
     clock: "chain",
     log: {
@@ -176,6 +174,41 @@ async function main(): Promise<void> {
   console.log(
     "oracle reporters: 3 signers on the market simulator (seed 42), relaying to MedianPriceFeed per security",
   );
+  // Paper trading (MB_PRACTICE, on in development): a second deployment on this chain, its own service and store.
+  if (practiceEnabled(config)) {
+    running.practice = await startPractice({
+      chain,
+      config,
+      deploymentsDir,
+      simulator,
+      demoClient,
+      realRecord: record,
+      durableHead: () => durable.durableBlockNumber(),
+      intervalMs: oracleIntervalMs,
+    });
+    console.log(
+      `paper trading: ${running.practice.service.url}/console/  (practice API and console; its own deployment ` +
+        `and store; the demo client's practice account ${running.practice.demoAccount})`,
+    );
+  }
+  // For `npm run demo` (and the console): the development keys, the same across restarts, readable by this user
+  // only. Their secrets are written there and nowhere else (never to the output).
+  const keysFile = path.join(dataDir, DEMO_KEYS_FILE);
+  const practiceKeys = running.practice && {
+    url: running.practice.service.url,
+    keys: running.practice.service.demoKeys,
+  };
+  writeFileSync(
+    keysFile,
+    JSON.stringify({ url: service.url, rpcUrl: chain.url, keys: service.demoKeys, practice: practiceKeys }, null, 2),
+    { mode: 0o600 },
+  );
+  chmodSync(keysFile, 0o600);
+  console.log(`demo API keys (development only; secrets in ${keysFile}, mode 0600):`);
+  for (const [role, key] of Object.entries(service.demoKeys)) {
+    console.log(`  ${role.padEnd(16)} key ${key.keyId}  subject ${key.subject}`);
+  }
+
   console.log(`MarginBridge is running (data in ${dataDir}). Press Ctrl-C to stop; \`${RESET}\` starts afresh.`);
   process.on("SIGINT", () => void shutdown(0));
   process.on("SIGTERM", () => void shutdown(0));

@@ -30,7 +30,15 @@ export interface ApiOptions {
   staticMounts?: StaticMount[];
   /** This process as the claimant of idempotency keys (a gone claimant's keys are free to retry). */
   idempotencyOwner?: () => IdempotencyOwner | undefined;
+  /**
+   * A service that is not the real one (the practice service: "practice"): every response carries the header
+   * MODE_HEADER and every JSON object body a `mode` field with this value. Unset for the real service.
+   */
+  mode?: string;
 }
+
+/** The header naming a service that is not the real one (absent on the real service's responses). */
+export const MODE_HEADER = "marginbridge-mode";
 
 /** A folder served under a URL prefix; `contentSecurityPolicy` replaces helmet's default for those files. */
 export interface StaticMount {
@@ -142,6 +150,7 @@ export function createApi(opts: ApiOptions): Api {
     });
     next();
   });
+  if (opts.mode !== undefined) app.use(markMode(opts.mode));
   const raw = express.raw({ type: () => true, limit: opts.bodyLimitBytes });
 
   app.get("/openapi.json", (_req, res) => void res.json(openapi));
@@ -172,6 +181,20 @@ export function createApi(opts: ApiOptions): Api {
     res.status(status).json(errorBody(appErr, res.locals.requestId as string));
   });
   return { app, metrics, openapi, routes };
+}
+
+/**
+ * Marks every response of a non-real service: the header, and `mode` in every JSON object body (arrays and
+ * non-JSON bodies carry the header only). Set before any route runs, so errors and static files are marked too.
+ */
+function markMode(mode: string) {
+  return (_req: Request, res: Response, next: NextFunction): void => {
+    res.setHeader(MODE_HEADER, mode);
+    const json = res.json.bind(res);
+    res.json = (body: unknown) =>
+      json(body !== null && typeof body === "object" && !Array.isArray(body) ? { ...body, mode } : body);
+    next();
+  };
 }
 
 export interface RunningApi {

@@ -59,10 +59,30 @@ export class TxSender {
   }
 
   async send(contract: BaseContract, method: string, args: unknown[], confirmations = 1): Promise<SentTransaction> {
-    const provider = this.wallet.provider!;
     const to = await contract.getAddress();
     const data = contract.interface.encodeFunctionData(method, args);
-    const request = { to, data, from: this.wallet.address };
+    return this.sendRequest(
+      { to, data, value: 0n },
+      [contract.interface, ...this.errorInterfaces],
+      method,
+      confirmations,
+    );
+  }
+
+  /** A plain transfer of `value` wei (gas money for another key this service holds). */
+  async sendValue(to: string, value: bigint, confirmations = 1): Promise<SentTransaction> {
+    return this.sendRequest({ to, data: "0x", value }, this.errorInterfaces, "transfer", confirmations);
+  }
+
+  private async sendRequest(
+    call: { to: string; data: string; value: bigint },
+    interfaces: Interface[],
+    method: string,
+    confirmations: number,
+  ): Promise<SentTransaction> {
+    const provider = this.wallet.provider!;
+    const { to } = call;
+    const request = { ...call, from: this.wallet.address };
     let gasLimit: bigint;
     let network: { chainId: bigint };
     let fee: FeeData;
@@ -71,7 +91,7 @@ export class TxSender {
       network = await withRetry(() => provider.getNetwork(), this.retry);
       fee = await withRetry(() => provider.getFeeData(), this.retry);
     } catch (err) {
-      throw withEffect(decodeRevert(err, [contract.interface, ...this.errorInterfaces]), "none");
+      throw withEffect(decodeRevert(err, interfaces), "none");
     }
     const broadcastWithNonce = (nonce: number): Promise<{ hash: string; nonce: number }> =>
       this.broadcast(request, gasLimit, network.chainId, fee, nonce);
@@ -87,10 +107,7 @@ export class TxSender {
           continue;
         }
         // A node that refused the transaction did not take it; a broadcast whose answers were lost may have.
-        throw withEffect(
-          decodeRevert(err, [contract.interface, ...this.errorInterfaces]),
-          isTransient(err) ? "unknown" : "none",
-        );
+        throw withEffect(decodeRevert(err, interfaces), isTransient(err) ? "unknown" : "none");
       }
     }
     this.log.info("transaction sent", { hash: sent.hash, nonce: sent.nonce, method, to });
@@ -122,17 +139,18 @@ export class TxSender {
   }
 
   private async broadcast(
-    request: { to: string; data: string },
+    request: { to: string; data: string; value: bigint },
     gasLimit: bigint,
     chainId: bigint,
     fee: FeeData,
     nonce: number,
   ): Promise<{ hash: string; nonce: number }> {
     const provider = this.wallet.provider!;
-    const { to, data } = request;
+    const { to, data, value } = request;
     const tx = Transaction.from({
       to,
       data,
+      value,
       nonce,
       chainId,
       gasLimit: (gasLimit * 12n) / 10n,

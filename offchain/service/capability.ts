@@ -44,6 +44,8 @@ export interface CapabilityDeps<O extends object = object> {
   instance(): ServiceInstance | undefined;
   /** The composed GET /v1/status body (every capability's facts). */
   status(): Promise<Record<string, unknown>>;
+  /** What the capabilities built so far expose (CapabilityParts.exposes, merged by name), e.g. the order gateway. */
+  exposed(): object;
 }
 
 /** This instance once the API listens: what `start()` receives. */

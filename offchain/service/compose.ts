@@ -123,6 +123,7 @@ async function compose<O extends object>(
       fence: (tx, name) => fence(tx, c.lease, name),
       instance: () => c.lease.instance,
       status: () => status(c),
+      exposed: () => Object.assign({}, ...c.built.map((b) => b.parts.exposes ?? {})) as object,
     },
   };
   for (const cap of capabilities) {
@@ -175,6 +176,7 @@ function createServiceApi<O extends object>(config: Config, opts: CoreServiceOpt
     bodyLimitBytes: config.api.bodyLimitBytes,
     capabilities: [...c.built.flatMap((b) => b.parts.routes ?? []), ...(opts.extraRoutes ?? [])],
     staticMounts: c.built.flatMap((b) => b.parts.staticMounts ?? []),
+    mode: opts.mode,
     idempotencyOwner: () => {
       const i = c.lease.instance;
       return i && { instance: i.id, epoch: i.epoch, staleAfterMs: i.ttlMs };

@@ -27,6 +27,11 @@ export interface CoreServiceOptions {
    * singleton's lease lives `ttlMs` (bounds the failover time). Without it the order book opens at once.
    */
   leases?: LeaseSettings;
+  /**
+   * "practice": this is the practice (paper-trading) service: every response is marked (header MarginBridge-Mode
+   * and `mode` in JSON bodies, offchain/api/app.ts) and the practice capability runs. Unset: the real service.
+   */
+  mode?: "practice";
   log?: Logger;
 }
 

@@ -30,6 +30,24 @@ export const DEV_KEYS = {
   queueServerKey: "0x47c99abed3324a2707c28affff1267e45918ec8c3f20b8aa892e8b065d2942dd",
 } as const;
 
+/**
+ * The practice (paper-trading) deployment's development keys: keccak256("marginbridge practice development key: "
+ * + role). Its own role holders, so that the practice service never shares a sender's nonces with the real one.
+ * The oracle reporters are the real ones (they only sign; PRACTICE_DEV_KEYS.relayer sends their reports).
+ */
+export const PRACTICE_DEV_KEYS = {
+  admin: "0x1206bce9c6135734634b55e0abdb70b0ed5dc5db6aee788849ad0c8abd5559b8",
+  kycOfficer: "0xb8cd932f6737ce3a8c132fe65cdfec341032ff253ec57b511bb9f8977b6ee385",
+  custodian: "0xa99c23f654411e827fa8d57c74436dd1dcdad05970de7a24e4760d74fd97cc83",
+  riskOfficer: "0x045748130187112d014409a7a9cd9035302a283c8277a46f9554ffdee7d0ec37",
+  operator: "0xc187e406bd5210ef32b83a90c09b49b85bf22d9be988afeb34b54b375782e56e",
+  reservePublisher: "0x0ad105451ce857b3bdbac8dd5bd6ddf041b98af7f4bc2e036e67bb9a5e1edcd8",
+  queueServer: "0xcb40fe4bc3fa13077d52324c1f11fd247c185d648377e5809dc6b9047f25e5b9",
+  relayer: "0x93fd0a596d2c6c51907c3fa7bb0b3eeb8bd1f55e6345cd4c9cff394d7a3eb857",
+  /** Derives each client's practice account key (offchain/practice). */
+  accountSeed: "0xa36941717a8a20abf6319ee2d87f7081ccfa6f23c84f47aca4c73371a9134e92",
+} as const;
+
 /** hardhat's well-known account #4, the operator on a dev chain (refused in production). */
 export const DEV_OPERATOR_KEY = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
 
@@ -169,10 +187,47 @@ export const ConfigSchema = z
       })
       .strict()
       .default({}),
+    practice: z
+      .object({
+        /** Runs the practice (paper-trading) service beside the real one; unset: on in development only. */
+        enabled: z
+          .enum(["true", "false", "1", "0"])
+          .transform((v) => v === "true" || v === "1")
+          .or(z.boolean())
+          .optional(),
+        /** The practice API and console's own port (0: any free port). */
+        port: port.default(8081),
+        /** The practice deployment's record name; unset: "<chain.network>-practice". */
+        network: z.string().min(1).optional(),
+        /** Mints the practice starting balances and pays the practice accounts' gas (practice custodian). */
+        custodianKey: privateKey.default(PRACTICE_DEV_KEYS.custodian),
+        /** The practice deployment's KYC officer, settlement operator and queue server (never the real keys). */
+        kycOfficerKey: privateKey.default(PRACTICE_DEV_KEYS.kycOfficer),
+        operatorKey: privateKey.default(PRACTICE_DEV_KEYS.operator),
+        queueServerKey: privateKey.default(PRACTICE_DEV_KEYS.queueServer),
+        /** Derives each client's practice account key: keccak256(seed ‖ wallet). */
+        accountSeed: privateKey.default(PRACTICE_DEV_KEYS.accountSeed),
+        /** PostgreSQL: the schema holding the practice store (SQLite: <dataDir>/marginbridge-practice.sqlite). */
+        pgSchema: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]{0,62}$/, "a lower-case SQL identifier")
+          .default("practice"),
+      })
+      .strict()
+      .default({}),
   })
   .strict()
   .superRefine((c, ctx) => {
     if (c.env !== "production") return;
+    const practiceDev = Object.values(PRACTICE_DEV_KEYS) as string[];
+    for (const key of ["custodianKey", "accountSeed", "kycOfficerKey", "operatorKey", "queueServerKey"] as const) {
+      if (c.practice.enabled && practiceDev.includes(c.practice[key]))
+        ctx.addIssue({
+          code: "custom",
+          path: ["practice", key],
+          message: "the development key is refused in production",
+        });
+    }
     if (c.kyc.dataKey.equals(Buffer.from(DEV_KEYS.kycDataKey, "hex")))
       ctx.addIssue({
         code: "custom",
@@ -325,6 +380,17 @@ export function configFromEnv(env: Env = process.env): Config {
       minBonus: env.MB_KEEPER_MIN_BONUS,
       webhookUrl: env.MB_KEEPER_WEBHOOK_URL,
       webhookSecret: env.MB_KEEPER_WEBHOOK_SECRET,
+    }),
+    practice: pick({
+      enabled: env.MB_PRACTICE,
+      port: env.MB_PRACTICE_PORT,
+      network: env.MB_PRACTICE_NETWORK,
+      custodianKey: env.MB_PRACTICE_CUSTODIAN_KEY,
+      kycOfficerKey: env.MB_PRACTICE_KYC_OFFICER_KEY,
+      operatorKey: env.MB_PRACTICE_OPERATOR_KEY,
+      queueServerKey: env.MB_PRACTICE_QUEUE_SERVER_KEY,
+      accountSeed: env.MB_PRACTICE_SEED,
+      pgSchema: env.MB_PRACTICE_PG_SCHEMA,
     }),
   });
 }

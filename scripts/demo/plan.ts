@@ -25,6 +25,7 @@ export const STEPS = [
   "margin",
   "redemption",
   "trading",
+  "practice",
   "warning",
   "margin-call",
   "liquidation",

@@ -17,6 +17,8 @@ export interface DemoKeysFile {
   url: string;
   rpcUrl: string;
   keys: Record<string, ApiCredentials & { subject: string }>;
+  /** The practice (paper-trading) service's URL and demo keys, when it runs. */
+  practice?: { url: string; keys: Record<string, ApiCredentials & { subject: string }> };
 }
 
 /** One demo run: its users' wallets and keys, the steps done and what later steps need. Kept across restarts. */

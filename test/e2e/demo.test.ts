@@ -21,6 +21,7 @@ function run(script: string, dataDir: string, env: Record<string, string> = {}):
     MB_DEPLOYMENTS_DIR: path.join(dataDir, "deployments"),
     MB_CHAIN_PORT: String(CHAIN_PORT),
     MB_API_PORT: String(API_PORT),
+    MB_PRACTICE_PORT: String(API_PORT + 1),
     MB_ORACLE_INTERVAL_MS: "1000",
     MB_LOG_LEVEL: "warn",
     ...env,
@@ -67,7 +68,7 @@ describe("npm start + npm run demo, restarted in the middle (e2e)", function () 
     expect(first.output()).to.match(/已在“trading”之后停止/);
     expect(first.output()).to.match(/已结算：[\d,]+ mbBANK/);
     expect(first.output()).to.match(/已结算：[\d,]+ mbSMALL/);
-    expect(first.output()).to.match(/\[2\/\d+\] KYC：每位用户提交申请/);
+    expect(first.output()).to.match(/\[2\/\d+\] KYC：每位用户完成适当性测评/);
     expect(first.output()).to.match(/赎回申请排队中：senior 编号 \d+/);
     for (const line of [
       /clientA +测评答对 7\/7：测评等级 5，问卷等级 5 → 等级 5 = min\(5, 5\)/,
@@ -112,6 +113,10 @@ describe("npm start + npm run demo, restarted in the middle (e2e)", function () 
       /served: the senior request no longer waits/,
       /junior: deposited 100,000\.00, .*earned -[\d,.]+ mbCNY/,
       /RESULT: PASS/,
+      /every practice answer is marked: header MarginBridge-Mode: practice, "mode":"practice"/,
+      /client B borrows as much again \(2× its practice cash\)/,
+      /the real margin engine holds nothing of it: debt 0\.00, cash 0\.00 for that account/,
+      /client B resets: \d+ transactions on the practice deployment, 0 orders cancelled; back at the start: true/,
     ])
       expect(narration).to.match(line);
 
@@ -121,7 +126,7 @@ describe("npm start + npm run demo, restarted in the middle (e2e)", function () 
       facts: Record<string, string>;
       done: string[];
     };
-    expect(state.done).to.have.length(15);
+    expect(state.done).to.have.length(16);
     const clientA = new ApiClient(API, state.keys.clientA);
     const address = new Wallet(state.wallets.clientA).address.toLowerCase();
 

@@ -15,6 +15,7 @@ function start(dataDir: string): Proc {
     MB_DEPLOYMENTS_DIR: path.join(dataDir, "deployments"),
     MB_CHAIN_PORT: String(CHAIN_PORT),
     MB_API_PORT: String(API_PORT),
+    MB_PRACTICE_PORT: String(API_PORT + 1),
     MB_LOG_LEVEL: "warn",
   });
 }

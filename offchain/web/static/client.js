@@ -16,6 +16,7 @@ import {
   showUpdated,
 } from "./common.js";
 import { applyI18n, dateTime, t, withLang } from "./i18n.js";
+import { mountPracticeReset } from "./practice.js";
 
 applyI18n();
 
@@ -175,7 +176,7 @@ async function renderProof() {
         r.missing === "no such route"
           ? t("client.proofMissing")
           : r.missing
-            ? t("client.proofNone", { message: r.missing })
+            ? t("client.proofNone")
             : t("client.proofError", { message: r.error.message }),
       ),
     );
@@ -217,4 +218,5 @@ keyGate(() => {
   void renderProof();
   setInterval(() => void refresh(), REFRESH_MS);
   setInterval(() => void renderNotices(), REFRESH_MS);
+  void mountPracticeReset(() => void refresh());
 });

@@ -54,6 +54,15 @@ export class ApiError extends Error {
 
 /** GET a path of the API, signed with the stored credentials (or unsigned for public routes). */
 export async function apiGet(path, { signed = true } = {}) {
+  return apiRequest("GET", path, { signed });
+}
+
+/** POST to a path of the API (a write: signed, with a fresh Idempotency-Key), no body. */
+export async function apiPost(path) {
+  return apiRequest("POST", path, { signed: true, idempotencyKey: `console-${randomNonce()}` });
+}
+
+async function apiRequest(method, path, { signed, idempotencyKey }) {
   const headers = {};
   if (signed) {
     const c = loadCredentials();
@@ -63,9 +72,10 @@ export async function apiGet(path, { signed = true } = {}) {
     headers["x-mb-key"] = c.keyId;
     headers["x-mb-timestamp"] = timestamp;
     headers["x-mb-nonce"] = nonce;
-    headers["x-mb-signature"] = await signature(c.secret, "GET", path, "", timestamp, nonce);
+    headers["x-mb-signature"] = await signature(c.secret, method, path, "", timestamp, nonce);
   }
-  const res = await fetch(path, { headers });
+  if (idempotencyKey) headers["idempotency-key"] = idempotencyKey;
+  const res = await fetch(path, { method, headers });
   const body = await res.json().catch(() => null);
   if (!res.ok) throw new ApiError(res.status, body);
   return body;

@@ -1,4 +1,4 @@
-/* global document, location, URL, URLSearchParams */
+/* global document, location, URL, URLSearchParams, fetch */
 // The console's two languages. Simplified Chinese is the default (a CNY product under PRC law); English on
 // `?lang=en`. The language travels in the URL (nothing is stored), and every link of the header keeps it.
 import { MESSAGES } from "./messages.js";
@@ -59,6 +59,7 @@ export function applyI18n() {
   // Every link to another console page keeps the language.
   for (const a of document.querySelectorAll("a[href$='.html']"))
     a.setAttribute("href", withLang(a.getAttribute("href")));
+  void markPractice();
   const header = document.querySelector("header.top");
   if (!header) return;
   const switcher = document.createElement("span");
@@ -80,4 +81,30 @@ export function applyI18n() {
 /** True when the page's language has a message for `key` (for data-driven labels with a server fallback). */
 export function has(key) {
   return Object.hasOwn(MESSAGES[currentLang()] ?? {}, key);
+}
+
+/** The header the practice (paper-trading) service puts on every response (offchain/api/app.ts MODE_HEADER). */
+const MODE_HEADER = "marginbridge-mode";
+
+let practice;
+
+/** Whether this page was served by the practice service (its response carries MODE_HEADER); asked once. */
+export function isPractice() {
+  practice ??= fetch(location.pathname, { method: "HEAD", cache: "no-store" })
+    .then((res) => res.headers.get(MODE_HEADER) === "practice")
+    .catch(() => false);
+  return practice;
+}
+
+/** On the practice service, a banner above the page's header on every page; the real service's pages never show it. */
+async function markPractice() {
+  if (!(await isPractice()) || document.querySelector(".practice-banner")) return;
+  const banner = document.createElement("div");
+  banner.className = "practice-banner";
+  banner.setAttribute("role", "status");
+  const title = document.createElement("strong");
+  title.textContent = t("practice.banner.title");
+  banner.append(title, " ", t("practice.banner.text"));
+  document.body.prepend(banner);
+  document.title = `${t("practice.banner.title")} · ${document.title}`;
 }

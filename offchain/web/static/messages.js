@@ -121,7 +121,7 @@ export const MESSAGES = {
     "client.statementsError": "无法加载对账单：{message}",
     "client.noStatements": "暂无对账单。",
     "client.proofMissing": "本部署不提供储备证明。",
-    "client.proofNone": "暂无储备证明：{message}",
+    "client.proofNone": "尚未为您的账户发布储备证明。",
     "client.proofError": "无法加载储备证明：{message}",
     "client.verifyIt": "在审计页面核验",
     "client.proofLine": "第 {epoch} 期，快照区块 {block}，根 ",
@@ -357,6 +357,13 @@ export const MESSAGES = {
     "onb.status.revoking": "撤销中",
     "onb.status.revoked": "已撤销",
     "onb.status.expired": "已过期",
+    // paper trading (practice service): the banner on every page
+    "practice.banner.title": "模拟交易",
+    "practice.banner.text":
+      "这是练习模式：此处的账户、余额、订单和保证金状态与真实账户完全分开，不涉及真实资金，可随时重置。",
+    "practice.reset": "重置练习账户",
+    "practice.resetting": "正在重置……",
+    "practice.resetDone": "已恢复到初始状态：撤销 {orders} 笔订单，练习链上 {txs} 笔交易。",
   },
   en: {
     "nav.client": "Client",
@@ -477,7 +484,7 @@ export const MESSAGES = {
     "client.statementsError": "Could not load statements: {message}",
     "client.noStatements": "No statements yet.",
     "client.proofMissing": "Reserve proofs are not served by this deployment.",
-    "client.proofNone": "No reserve proof available: {message}",
+    "client.proofNone": "No reserve proof has been published for your account yet.",
     "client.proofError": "Could not load the proof: {message}",
     "client.verifyIt": "Verify it in the auditor page",
     "client.proofLine": "Epoch {epoch}, snapshot block {block}, root ",
@@ -715,5 +722,12 @@ export const MESSAGES = {
     "onb.status.revoking": "Revoking",
     "onb.status.revoked": "Revoked",
     "onb.status.expired": "Expired",
+    // paper trading (practice service): the banner on every page
+    "practice.banner.title": "Paper trading",
+    "practice.banner.text":
+      "This is practice mode: the accounts, balances, orders and margin state here are kept apart from real ones, involve no real money and can be reset at any time.",
+    "practice.reset": "Reset the practice account",
+    "practice.resetting": "Resetting…",
+    "practice.resetDone": "Back at the start: {orders} orders cancelled, {txs} transactions on the practice chain.",
   },
 };

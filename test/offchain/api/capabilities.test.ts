@@ -72,6 +72,7 @@ describe("capabilities say why they are unavailable", function () {
       "settlement",
       "keeper",
       "orderbook",
+      "practice",
       "web",
     ]);
     expect(s.core).to.deep.equal({ available: true });
@@ -89,6 +90,7 @@ describe("capabilities say why they are unavailable", function () {
     expect(s.kyc.available).to.equal(true);
     expect(s.kyc.partial).to.match(/not written to the KycRegistry/);
     expect(s.keeper).to.deep.equal({ available: true, partial: "no chain: no keeper" });
+    expect(s.practice).to.deep.equal({ available: false, reason: "not the practice service" });
     // Once each, at start-up: the missing ones as warnings.
     expect(logged("capability unavailable").map((l) => l.capability)).to.deep.equal([
       "reserves",
