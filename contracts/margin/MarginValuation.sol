@@ -51,7 +51,7 @@ library MarginValuation {
         // One router call for every held asset: price, status, safeSince and volatility from one evaluation each.
         IOracleRouter.Quote[] memory quotes = oracle.quotes(assets);
         for (uint256 i; i < n; ++i) {
-            MarginStorage.Position memory pos = _position($, account, assets[i], quotes[i], a, v);
+            MarginStorage.Position memory pos = _position($, account, assets[i], quotes[i], a.frozenMask, v);
             v.positions[i] = pos;
             v.positionValue += pos.value;
             pos.collateral = MarginMath.mulDown(pos.value, FixedPoint.WAD - pos.haircut);
@@ -60,12 +60,23 @@ library MarginValuation {
             v.maintenanceReq += pos.maintenanceAmount;
             v.initialReq += MarginMath.mulUp(pos.value, pos.initial);
         }
+        // An account in its fixed term: every tier's margins at the tier's fixed volatility, not the market's.
+        if (block.timestamp / 1 days < a.fixedUntilDay) _applyFixedTerm(v);
     }
 
-    /// @dev The margins of a tier at a volatility, or (`atFixed`) at the tier's fixed-mode volatility: (maintenance,
-    ///      initial), 18 decimals.
-    function margins(uint8 tier, uint256 volatility, bool atFixed) internal view returns (uint256, uint256) {
-        MarginStorage.TierRecord memory t = MarginStorage.layout().tiers[tier];
+    /// @dev The margins of a tier at a volatility: (maintenance, initial), 18 decimals.
+    function margins(uint8 tier, uint256 volatility) internal view returns (uint256, uint256) {
+        return _margins(MarginStorage.layout().tiers[tier], volatility);
+    }
+
+    /// @dev The margins of a tier for an account in its fixed term: at the tier's fixedVolatility.
+    function fixedMargins(uint8 tier) internal view returns (uint256, uint256) {
+        MarginStorage.TierRecord storage t = MarginStorage.layout().tiers[tier];
+        return _margins(t, t.fixedVolatility * MarginStorage.FIXED_VOLATILITY_STEP);
+    }
+
+    /// @dev Reads the tier's ratios from its one storage slot (no copy of the record to memory).
+    function _margins(MarginStorage.TierRecord storage t, uint256 volatility) private view returns (uint256, uint256) {
         return
             MarginMath.margins(
                 t.liquidityAddOn * TIER_RISK_STEP,
@@ -73,7 +84,7 @@ library MarginValuation {
                 t.floor * TIER_RISK_STEP,
                 t.cap * TIER_RISK_STEP,
                 t.initialBuffer * TIER_RISK_STEP,
-                atFixed ? t.fixedVolatility * MarginStorage.FIXED_VOLATILITY_STEP : volatility
+                volatility
             );
     }
 
@@ -84,7 +95,7 @@ library MarginValuation {
     /// @dev The deadline of the account's margin call if its episode is still running (0: none, or lapsed because
     ///      no evaluation saw the account below maintenance for a whole grace period).
     function liveDeadline(address account, uint256 gracePeriod) internal view returns (uint256) {
-        MarginStorage.Call memory c = MarginStorage.layout().calls[account];
+        MarginStorage.Call storage c = MarginStorage.layout().calls[account];
         if (c.deadline == 0 || block.timestamp > uint256(c.seenAt) + gracePeriod) return 0;
         return c.deadline;
     }
@@ -196,7 +207,7 @@ library MarginValuation {
         address account,
         address asset,
         IOracleRouter.Quote memory q,
-        MarginStorage.Account memory a,
+        uint16 frozenMask,
         MarginStorage.Valuation memory v
     ) private view returns (MarginStorage.Position memory pos) {
         MarginStorage.AssetRecord storage cfg = $.assets[asset];
@@ -207,7 +218,7 @@ library MarginValuation {
         pos.penalty = cfg.liquidationPenalty;
         pos.scale = uint256(10) ** cfg.scaleExp;
         pos.status = q.status;
-        bool frozen = a.frozenMask & (uint16(1) << cfg.id) != 0;
+        bool frozen = frozenMask & (uint16(1) << cfg.id) != 0;
         if (frozen || (q.status != IOracleRouter.PriceStatus.Safe && q.status != IOracleRouter.PriceStatus.Closed)) {
             // Counted at zero (no collateral, no requirement) and never seized by a liquidation.
             v.unpriced = true;
@@ -215,12 +226,7 @@ library MarginValuation {
             pos.price = q.price;
             pos.safeSince = q.safeSince;
             pos.value = MarginMath.valueOf(pos.balance, pos.price, pos.scale);
-            // An account in its fixed term: the tier's margins at the tier's fixed volatility, not the market's.
-            (pos.maintenance, pos.initial) = margins(
-                pos.tier,
-                q.volatility,
-                block.timestamp / 1 days < a.fixedUntilDay
-            );
+            (pos.maintenance, pos.initial) = margins(pos.tier, q.volatility);
         }
         if (!frozen && cfg.borrowPaused) v.pausedAsset = asset;
         // A frozen balance counts for nothing whatever its price, so its price never blocks new risk.
@@ -228,6 +234,21 @@ library MarginValuation {
             v.allSafe = false;
             v.unsafeAsset = asset;
             v.unsafeStatus = q.status;
+        }
+    }
+
+    /// @dev Re-margins a valued account in its fixed term: each priced position at its tier's fixed margins, and the
+    ///      requirements summed again. Only fixed accounts pay for it.
+    function _applyFixedTerm(MarginStorage.Valuation memory v) private view {
+        v.maintenanceReq = 0;
+        v.initialReq = 0;
+        for (uint256 i; i < v.positions.length; ++i) {
+            MarginStorage.Position memory pos = v.positions[i];
+            if (pos.value == 0) continue;
+            (pos.maintenance, pos.initial) = fixedMargins(pos.tier);
+            pos.maintenanceAmount = MarginMath.mulUp(pos.value, pos.maintenance);
+            v.maintenanceReq += pos.maintenanceAmount;
+            v.initialReq += MarginMath.mulUp(pos.value, pos.initial);
         }
     }
 

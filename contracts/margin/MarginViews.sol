@@ -39,7 +39,7 @@ library MarginViews {
         MarginStorage.AssetRecord storage cfg = MarginStorage.layout().assets[asset];
         if (!cfg.listed) revert IMarginEngine.MarginAssetNotListed(asset);
         uint256 volatility = IOracleRouter(oracle).volatility(asset);
-        (uint256 maintenance, uint256 initial) = MarginValuation.margins(cfg.liquidityTier, volatility, false);
+        (uint256 maintenance, uint256 initial) = MarginValuation.margins(cfg.liquidityTier, volatility);
         return abi.encode(maintenance, initial, volatility);
     }
 
