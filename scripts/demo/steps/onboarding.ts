@@ -242,7 +242,7 @@ export async function agreement(run: DemoRun, n: number): Promise<void> {
   // Fixed or dynamic margins, side by side before client A chooses (GET /v1/risk/margin-modes).
   const modes = ok(await run.d.public.get<MarginModesSummary>("/v1/risk/margin-modes"), "GET /v1/risk/margin-modes");
   for (const a of modes.assets) {
-    const [dm, di, fm, fi] = [a.dynamic.maintenance, a.dynamic.initial, a.fixed.maintenance, a.fixed.initial].map(pct);
+    const [dm, di, fm, fi] = [a.dynamic.maintenance, a.dynamic.initial, a.fixed.maintenance, a.fixed.initial].map((x) => pct(x));
     const [dl, fl] = [a.dynamic.maxLeverage, a.fixed.maxLeverage].map(
       (x) => `${formatUnits((BigInt(x) / 10n ** 16n) * 10n ** 16n, 18)}×`,
     );
