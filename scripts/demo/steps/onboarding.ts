@@ -1,4 +1,4 @@
-import { formatUnits, id, parseEther, type Signer, type TypedDataDomain } from "ethers";
+import { id, parseEther, type Signer, type TypedDataDomain } from "ethers";
 import type { ApiCredentials } from "../../../offchain/api";
 import { acknowledgementTypedData } from "../../../offchain/kyc";
 import type { MarginModesSummary } from "../../../offchain/portfolio";
@@ -242,10 +242,13 @@ export async function agreement(run: DemoRun, n: number): Promise<void> {
   // Fixed or dynamic margins, side by side before client A chooses (GET /v1/risk/margin-modes).
   const modes = ok(await run.d.public.get<MarginModesSummary>("/v1/risk/margin-modes"), "GET /v1/risk/margin-modes");
   for (const a of modes.assets) {
-    const [dm, di, fm, fi] = [a.dynamic.maintenance, a.dynamic.initial, a.fixed.maintenance, a.fixed.initial].map((x) => pct(x));
-    const [dl, fl] = [a.dynamic.maxLeverage, a.fixed.maxLeverage].map(
-      (x) => `${formatUnits((BigInt(x) / 10n ** 16n) * 10n ** 16n, 18)}×`,
+    const [dm, di, fm, fi] = [a.dynamic.maintenance, a.dynamic.initial, a.fixed.maintenance, a.fixed.initial].map((x) =>
+      pct(x),
     );
+    const [dl, fl] = [a.dynamic.maxLeverage, a.fixed.maxLeverage].map((x) => {
+      const hundredths = BigInt(x) / 10n ** 16n;
+      return `${hundredths / 100n}.${(hundredths % 100n).toString().padStart(2, "0")}×`;
+    });
     say(
       `  ${a.symbol} (tier ${a.liquidityTier}): dynamic now ${dm} / ${di} (up to ${dl}), follows the market; ` +
         `fixed ${fm} / ${fi} (up to ${fl}) for the term, at σ ${pct(a.fixed.volatility)} a day`,
