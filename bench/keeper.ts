@@ -315,6 +315,7 @@ async function timeIndexBuild(keeper: Keeper, base: Record<string, unknown>): Pr
     valuedOffchain: keeper.metrics.valuedOffchain,
     lensReads: keeper.metrics.reads,
     awaitingConfirmation: keeper.metrics.awaitingConfirmation,
+    coldStartMs: keeper.metrics.coldStartMs,
     heapUsedMB: Math.round(mem.heapUsed / 2 ** 20),
     heapGrowthMB: Math.round((mem.heapUsed - heapBefore) / 2 ** 20),
     rssMB: Math.round(mem.rss / 2 ** 20),

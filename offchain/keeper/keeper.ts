@@ -68,6 +68,11 @@ export interface KeeperMetrics {
   /** Cold start from events: accounts valued off-chain, and those still waiting for their confirming lens read. */
   valuedOffchain: number;
   awaitingConfirmation: number;
+  /**
+   * Where the first tick's time went (ms): accounts found and positions folded at init (the indexer's store and the
+   * node's logs up to the keeper's cursor), logs read past it, the market read, the off-chain valuation.
+   */
+  coldStartMs: { rediscover: number; logs: number; market: number; valuation: number };
   /** Accounts sent to a batch on the index's prediction after a round, before any re-read (batch mode). */
   predicted: number;
   /** Liquidatable accounts held back because every asset they hold has its seizure cap used up in this window. */
@@ -186,6 +191,7 @@ export class Keeper {
       predicted: 0,
       valuedOffchain: 0,
       awaitingConfirmation: 0,
+      coldStartMs: { rediscover: 0, logs: 0, market: 0, valuation: 0 },
       liquidationsReverted: 0,
       liquidationsDropped: 0,
       segmentsLiquidated: 0,
@@ -209,7 +215,9 @@ export class Keeper {
     await this.loadAssets();
     if ((this.deps.settings.indexFrom ?? "events") === "events" && this.index.size === 0)
       this.book = new PositionBook(this.cash);
+    const t = Date.now();
     await this.rediscoverAccounts();
+    this.metrics.coldStartMs.rediscover = Date.now() - t;
     this.initialised = true;
   }
 
@@ -283,7 +291,10 @@ export class Keeper {
       engine: this.deps.deployment.contracts.MarginEngine,
       router: this.deps.deployment.contracts.OracleRouter,
     };
+    let t = Date.now();
     const market = await readMarket(this.deps.provider, contracts, head, this.retry);
+    this.metrics.coldStartMs.market = Date.now() - t;
+    t = Date.now();
     const prices = new Map([...market.assets].map(([asset, x]) => [asset, x.price]));
     const urgent: [string, Trigger, bigint][] = [];
     const unknown: [string, Trigger][] = [];
@@ -302,6 +313,7 @@ export class Keeper {
       else this.confirmQueue.add(a);
     }
     urgent.sort((x, y) => (x[2] > y[2] ? -1 : x[2] < y[2] ? 1 : 0));
+    this.metrics.coldStartMs.valuation = Date.now() - t;
     this.dirty.clear();
     for (const [a, t] of urgent) this.dirty.set(a, t);
     for (const [a, t] of unknown) this.dirty.set(a, t);
@@ -314,6 +326,7 @@ export class Keeper {
     this.overrides = await this.deps.store.keeper.overrides();
     const head = await this.rpc(() => this.deps.provider.getBlockNumber());
     const moved = new Map<string, number>();
+    const logsFrom = Date.now();
     while (this.cursor < head) {
       const from = this.cursor + 1;
       const to = Math.min(head, from + 1999);
@@ -324,7 +337,11 @@ export class Keeper {
       await this.deps.store.keeper.setState(CURSOR, String(to));
     }
     this.metrics.lastBlock = head;
-    if (this.book) await this.indexFromPositions(head);
+    const coldStart = this.book !== undefined;
+    if (this.book) {
+      this.metrics.coldStartMs.logs = Date.now() - logsFrom;
+      await this.indexFromPositions(head);
+    }
 
     const now = Date.now();
     for (const asset of moved.keys()) await this.pokeRouter(asset);
@@ -370,9 +387,9 @@ export class Keeper {
         if (!this.confirmQueue.has(a)) this.markDirty(a, { at: now, reason: "resync" });
       await this.refreshFund();
     }
-    // background confirmation of a cold start's off-chain valuations: one lens call per tick, not in a tick with a
-    // price round or while sent batches are unread (liquidations first)
-    if (moved.size === 0 && this.sentUnread.size === 0)
+    // background confirmation of a cold start's off-chain valuations: one lens call per tick, from the next tick on,
+    // not in a tick with a price round or while sent batches are unread (liquidations first)
+    if (!coldStart && moved.size === 0 && this.sentUnread.size === 0)
       for (const a of [...take(this.confirmQueue, this.settings.lensChunk)]) {
         this.confirmQueue.delete(a);
         this.markDirty(a, { at: now, reason: "confirm" });
