@@ -1,6 +1,6 @@
 /**
  * npm run bench -- keeper [--accounts 10000] [--liquidatable 1000] [--port 8693] [--modes single,batch]
- *                         [--caps-windows 5] [--gas-budget <gas>] [--block-ms 1000]
+ *                         [--caps-windows 5] [--gas-budget <gas>] [--block-ms 1000] [--index-builds lens,node]
  *
  * A real `hardhat node`, `--accounts` margin accounts each holding 200
  * mbSMALL (tier 3) at 50 CNY, of which `--liquidatable` borrowed 5,000 CNY and the rest 1,500. A small round
@@ -11,18 +11,25 @@
  * account is liquidated: blocks, seconds, liquidations per second, gas per liquidation, round → mined latency.
  * Last, with `--caps-windows W` > 0, the batch keeper once more with a per-window seizure cap of 1/W of what the
  * uncapped run seized: how many windows the book takes to clear and how much is sold in each.
+ * Cold start: after the setup the service's indexer stores the engine's events (as `npm start` does), and every
+ * batch keeper starts as a keeper restarted at the head would: its index built from the indexer's store (positions
+ * folded from the events, valued off-chain, near-line accounts read through the lens; `index_build`, path "store"),
+ * while the one-by-one keeper builds it as before, every account read through the lens (path "lens"). With
+ * `--index-builds lens,node,store`, index builds alone (batch keeper, first tick only) for comparison; "node" is a
+ * fresh keeper folding the node's logs (no store).
  * JSON lines out. Accounts are set up in large blocks (automine off) through the SETTLER role given to the admin,
  * which the bench grants itself on this throwaway chain; every RPC call retries connection resets, and every
  * setup transaction carries its nonce, so a re-sent one is recognised instead of doubled.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { JsonRpcProvider, Wallet, id as keccakId } from "ethers";
 import { KycRegistry__factory, MarginEngine__factory, ProtocolAccessManager__factory } from "../typechain-types";
-import { isTransient, rawSigner, withRetry, type RetryOptions } from "../offchain/chain";
+import { Indexer, isTransient, rawSigner, withRetry, type RetryOptions } from "../offchain/chain";
+import { marginEngineHandler } from "../offchain/chain/handlers/marginEngine";
 import { DEFAULT_KEEPER_SETTINGS, Keeper } from "../offchain/keeper";
 import { DEV_KEYS } from "../offchain/shared/config";
 import { createLogger, silentLogger } from "../offchain/shared/logger";
@@ -37,6 +44,8 @@ const NO_CAP = 2n ** 127n;
 const RETRY: RetryOptions = { retries: 10, baseMs: 200, deadlineMs: 120_000 };
 
 type Mode = "single" | "batch";
+/** How a keeper's first tick builds its index: from the indexer's store (a restart), the node's logs, the lens. */
+type IndexPath = "store" | "node" | "lens";
 
 function arg(args: string[], name: string, fallback: string): string {
   const i = args.indexOf(name);
@@ -72,6 +81,9 @@ export async function main(args: string[]): Promise<void> {
   const capWindows = Number(arg(args, "--caps-windows", "5"));
   const gasBudget = args.includes("--gas-budget") ? BigInt(arg(args, "--gas-budget", "0")) : undefined;
   const blockMs = Number(arg(args, "--block-ms", "1000"));
+  const indexBuilds = arg(args, "--index-builds", "")
+    .split(",")
+    .filter((x) => x !== "") as IndexPath[];
   // The node's heap capped: with the default (a quarter of RAM) a 10,000-account run grew it past 20 GB before a
   // collection and the kernel killed it (the first run on this machine); 3 GB keeps it collecting.
   if (!/max-old-space-size/.test(process.env.NODE_OPTIONS ?? ""))
@@ -86,6 +98,8 @@ export async function main(args: string[]): Promise<void> {
     await kc.engine.connect(dev.signers[3]).configureAsset(small, 3, WAD / 10n, WAD / 10n, NO_CAP);
     await populate(dev, kc, n, m);
     emit({ metric: "setup", value: Date.now() - setupStart, unit: "ms", accounts: n, liquidatable: m, blockMs });
+    const indexed = await indexEvents(dev, dir);
+    emit({ metric: "indexer_catch_up", value: indexed.ms, unit: "ms", events: indexed.events, toBlock: indexed.head });
     const rpc = <T>(method: string, params: unknown[]): Promise<T> =>
       withRetry(() => dev.chain.provider.send(method, params) as Promise<T>, RETRY);
     // the keeper runs against a chain that mines a block every `blockMs` (0: a block per transaction)
@@ -99,6 +113,10 @@ export async function main(args: string[]): Promise<void> {
       snapshot = await rpc<string>("evm_snapshot", []);
     };
 
+    for (const how of indexBuilds) {
+      await fresh();
+      await indexBuildOnly(dev, dir, how, n, m);
+    }
     const results: ModeResult[] = [];
     let seizedUncapped = 0n;
     for (const mode of modes) {
@@ -228,7 +246,90 @@ async function populate(dev: DevChain, kc: KeeperChain, n: number, m: number): P
   }
 }
 
-function newKeeper(dev: DevChain, store: Store, provider: JsonRpcProvider, mode: Mode, gasBudget?: bigint): Keeper {
+/**
+ * The service's indexer over the set-up chain into a store (what `npm start` keeps), with the keeper's cursor at the
+ * indexed head: the template each keeper's store is copied from, so that each starts as a keeper restarted there.
+ */
+async function indexEvents(dev: DevChain, dir: string): Promise<{ ms: number; events: number; head: number }> {
+  const t = Date.now();
+  const store = await openStore({ engine: "sqlite", path: path.join(dir, "indexed.sqlite") });
+  const provider = new JsonRpcProvider(dev.chain.url, dev.record.chainId, { staticNetwork: true, cacheTimeout: -1 });
+  try {
+    const indexer = new Indexer({
+      name: "main",
+      provider,
+      store,
+      handlers: [marginEngineHandler(dev.record.contracts.MarginEngine)],
+      confirmations: 0,
+      batchBlocks: 500,
+      startBlock: dev.record.deployBlock,
+      retry: RETRY,
+      log: silentLogger,
+    });
+    const steps = await indexer.catchUp();
+    const head = (await store.chain.cursor("main"))!.blockNumber;
+    await store.keeper.setState("cursor", String(head));
+    return { ms: Date.now() - t, events: steps.reduce((k, x) => k + x.events, 0), head };
+  } finally {
+    provider.destroy();
+    await store.close();
+  }
+}
+
+/** A store for one keeper run: a copy of the indexed template ("store"), or empty (a first start). */
+async function keeperStore(dir: string, name: string, how: IndexPath): Promise<Store> {
+  const file = path.join(dir, `keeper-${name}.sqlite`);
+  if (how === "store") copyFileSync(path.join(dir, "indexed.sqlite"), file);
+  return openStore({ engine: "sqlite", path: file });
+}
+
+/** The first tick of a keeper alone (its index build), for comparing the cold-start paths. */
+async function indexBuildOnly(dev: DevChain, dir: string, how: IndexPath, n: number, m: number): Promise<void> {
+  const store = await keeperStore(dir, `build-${how}`, how);
+  const provider = new JsonRpcProvider(dev.chain.url, dev.record.chainId, { staticNetwork: true, cacheTimeout: -1 });
+  const keeper = newKeeper(dev, store, provider, "batch", undefined, how === "lens" ? "lens" : "events");
+  try {
+    await timeIndexBuild(keeper, { mode: "batch", path: how, accounts: n, liquidatable: m });
+  } finally {
+    provider.destroy();
+    await store.close();
+  }
+}
+
+/** Times a keeper's first tick (its index build) and emits it with the memory held after a full collection. */
+async function timeIndexBuild(keeper: Keeper, base: Record<string, unknown>): Promise<void> {
+  collectGarbage();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const t = Date.now();
+  await keeper.tick();
+  const indexMs = Date.now() - t;
+  collectGarbage();
+  const mem = process.memoryUsage();
+  emit({
+    ...base,
+    metric: "index_build",
+    value: indexMs,
+    perSecond: Math.round((keeper.index.size * 1000) / indexMs),
+    unit: "ms",
+    accountsIndexed: keeper.index.size,
+    valuedOffchain: keeper.metrics.valuedOffchain,
+    lensReads: keeper.metrics.reads,
+    awaitingConfirmation: keeper.metrics.awaitingConfirmation,
+    coldStartMs: keeper.metrics.coldStartMs,
+    heapUsedMB: Math.round(mem.heapUsed / 2 ** 20),
+    heapGrowthMB: Math.round((mem.heapUsed - heapBefore) / 2 ** 20),
+    rssMB: Math.round(mem.rss / 2 ** 20),
+  });
+}
+
+function newKeeper(
+  dev: DevChain,
+  store: Store,
+  provider: JsonRpcProvider,
+  mode: Mode,
+  gasBudget?: bigint,
+  indexFrom: "events" | "lens" = "events",
+): Keeper {
   return new Keeper({
     store,
     provider,
@@ -241,6 +342,7 @@ function newKeeper(dev: DevChain, store: Store, provider: JsonRpcProvider, mode:
       resyncIntervalMs: 24 * 3600_000,
       readConcurrency: 16,
       mode,
+      indexFrom,
       ...(gasBudget !== undefined ? { batchGasBudget: gasBudget } : {}),
     },
     // MB_BENCH_LOG=warn shows the keeper's warnings (on stderr)
@@ -260,33 +362,18 @@ async function runMode(
   m: number,
   gasBudget?: bigint,
 ): Promise<{ result: ModeResult; seized: bigint }> {
-  const store = await openStore({ engine: "sqlite", path: path.join(dir, `keeper-${mode}.sqlite`) });
+  // the one-by-one keeper builds its index as before (every account through the lens), the batch keeper from the
+  // indexer's store: each run reports both paths
+  const how: IndexPath = mode === "single" ? "lens" : "store";
+  const store = await keeperStore(dir, mode, how);
   const provider = new JsonRpcProvider(dev.chain.url, dev.record.chainId, { staticNetwork: true, cacheTimeout: -1 });
-  const keeper = newKeeper(dev, store, provider, mode, gasBudget);
+  const keeper = newKeeper(dev, store, provider, mode, gasBudget, how === "lens" ? "lens" : "events");
   const base = { mode, accounts: n, liquidatable: m };
   try {
-    collectGarbage();
-    const heapBefore = process.memoryUsage().heapUsed;
-    let t = Date.now();
-    await keeper.tick();
-    const indexMs = Date.now() - t;
-    collectGarbage();
-    const mem = process.memoryUsage();
-    emit({
-      ...base,
-      metric: "index_build",
-      value: indexMs,
-      perSecond: Math.round((keeper.index.size * 1000) / indexMs),
-      unit: "ms",
-      accountsIndexed: keeper.index.size,
-      reads: keeper.metrics.reads,
-      heapUsedMB: Math.round(mem.heapUsed / 2 ** 20),
-      heapGrowthMB: Math.round((mem.heapUsed - heapBefore) / 2 ** 20),
-      rssMB: Math.round(mem.rss / 2 ** 20),
-    });
+    await timeIndexBuild(keeper, { ...base, path: how });
 
     await kc.setPrice("mbSMALL", "49.5");
-    t = Date.now();
+    const t = Date.now();
     const readsBefore = keeper.metrics.reads;
     await keeper.tick();
     emit({
@@ -426,7 +513,7 @@ async function runCapped(
   const small = await kc.tokens.mbSMALL.getAddress();
   const window = Number((await kc.engine.params()).liquidationWindow);
   await kc.engine.connect(dev.signers[3]).configureAsset(small, 3, WAD / 10n, WAD / 10n, cap);
-  const store = await openStore({ engine: "sqlite", path: path.join(dir, "keeper-capped.sqlite") });
+  const store = await keeperStore(dir, "capped", "store");
   const provider = new JsonRpcProvider(dev.chain.url, dev.record.chainId, { staticNetwork: true, cacheTimeout: -1 });
   const keeper = newKeeper(dev, store, provider, "batch", gasBudget);
   try {

@@ -24,6 +24,8 @@ import { AccountIndex, State, STATE_NAMES, type AccountSnapshot } from "./accoun
 import { deliverNotifications } from "./deliverNotifications";
 import { Liquidator, TX_GAS_CAP, type BatchItem, type Settled, type Trigger } from "./liquidator";
 import { DEFAULT_KEEPER_SETTINGS, type KeeperDeps } from "./ports";
+import { PositionBook, type EngineEvent } from "./positions";
+import { readMarket, valueOffchain } from "./valuation";
 
 const CURSOR = "cursor";
 const WAD = 10n ** 18n;
@@ -36,6 +38,12 @@ const ACCOUNT_ARGS = ["account", "buyer", "seller", "from", "to"];
 const MAX_BATCH_ACCOUNTS = 200;
 /** Reads of the node when the deps name no retry policy (connection resets of a busy node are retried). */
 const DEFAULT_RETRY: RetryOptions = { retries: 8, baseMs: 100, deadlineMs: 30_000 };
+/**
+ * Cold start from events: an account valued off-chain is read through the lens at once when its equity is below
+ * its warning line plus this share of its position value (18 dec): 2 %, a price fall of ≈ 2 % on a single asset.
+ * The valuation is exact at the block it was made; the band covers what moves between that block and the reads.
+ */
+const COLD_BAND = (2n * WAD) / 100n;
 
 export interface KeeperMetrics {
   accountsByState: Record<(typeof STATE_NAMES)[number], number>;
@@ -57,6 +65,14 @@ export interface KeeperMetrics {
   /** liquidateMany transactions sent, and accounts a mined batch skipped (cured meanwhile, cap reached…). */
   batchesSent: number;
   accountsSkipped: number;
+  /** Cold start from events: accounts valued off-chain, and those still waiting for their confirming lens read. */
+  valuedOffchain: number;
+  awaitingConfirmation: number;
+  /**
+   * Where the first tick's time went (ms): accounts found and positions folded at init (the indexer's store and the
+   * node's logs up to the keeper's cursor), logs read past it, the market read, the off-chain valuation.
+   */
+  coldStartMs: { rediscover: number; logs: number; market: number; valuation: number };
   /** Accounts sent to a batch on the index's prediction after a round, before any re-read (batch mode). */
   predicted: number;
   /** Liquidatable accounts held back because every asset they hold has its seizure cap used up in this window. */
@@ -128,6 +144,10 @@ export class Keeper {
   /** Accounts in a batch sent since their last read: a new round re-reads them instead of predicting (no re-send). */
   private readonly sentUnread = new Set<string>();
   private flushing: Promise<void> = Promise.resolve();
+  /** Cold start from events: positions folded from the engine's events until the first tick has read to the head. */
+  private book: PositionBook | undefined;
+  /** Accounts indexed from their off-chain valuation, confirmed by lens reads when the keeper has nothing else. */
+  private readonly confirmQueue = new Set<string>();
   private initialised = false;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -169,6 +189,9 @@ export class Keeper {
       accountsSkipped: 0,
       heldByCap: 0,
       predicted: 0,
+      valuedOffchain: 0,
+      awaitingConfirmation: 0,
+      coldStartMs: { rediscover: 0, logs: 0, market: 0, valuation: 0 },
       liquidationsReverted: 0,
       liquidationsDropped: 0,
       segmentsLiquidated: 0,
@@ -190,7 +213,11 @@ export class Keeper {
     const saved = await this.deps.store.keeper.getState(CURSOR);
     this.cursor = saved === undefined ? this.deps.deployment.deployBlock - 1 : Number(saved);
     await this.loadAssets();
+    if ((this.deps.settings.indexFrom ?? "events") === "events" && this.index.size === 0)
+      this.book = new PositionBook(this.cash);
+    const t = Date.now();
     await this.rediscoverAccounts();
+    this.metrics.coldStartMs.rediscover = Date.now() - t;
     this.initialised = true;
   }
 
@@ -214,16 +241,17 @@ export class Keeper {
           fromBlock: lo,
           toBlock: Math.min(upTo, lo + 9_999),
         });
-        for (const e of events)
+        for (const e of events) {
+          this.book?.apply({ name: e.event, args: e.args });
           for (const name of ACCOUNT_ARGS) {
             const v = e.args[name];
             if (typeof v === "string" && isAddress(v)) this.markDirty(v, restart);
           }
+        }
       }
-      const notStored = [
-        this.engine.interface.getEvent("AccountTransfer").topicHash,
-        this.engine.interface.getEvent("TradeLegsSettled").topicHash,
-      ];
+      const notStored = (["AccountTransfer", "TradeLegsSettled", "FreezeSynced", "LegalSeizure"] as const).map(
+        (name) => this.engine.interface.getEvent(name)!.topicHash,
+      );
       await this.scanEngineLogs(from, upTo, [notStored], restart);
       from = upTo + 1;
     }
@@ -239,12 +267,56 @@ export class Keeper {
       for (const log of logs) {
         const parsed = this.engine.interface.parseLog(log);
         if (!parsed) continue;
+        this.book?.apply(engineEvent(parsed));
         for (const name of ACCOUNT_ARGS) {
           const input = parsed.fragment.inputs.find((i) => i.name === name && i.type === "address");
           if (input) this.markDirty(String(parsed.args[name]), t);
         }
       }
     }
+  }
+
+  /**
+   * Cold start from events (the first tick, once the logs are read to `head`): reads the market at `head` once,
+   * values every account whose position the events replay exactly with the engine's arithmetic and indexes it.
+   * Accounts near or past their lines (equity below the warning line plus COLD_BAND of the position value), and
+   * those the events cannot value (PositionBook: repayments, liquidations, running calls…), stay in this tick's
+   * work, deepest predicted shortfall first: read through the lens at once and acted on. The others wait in the
+   * confirmation queue, read through the lens when the keeper is idle. Nothing is sent on an off-chain valuation.
+   */
+  private async indexFromPositions(head: number): Promise<void> {
+    const book = this.book!;
+    this.book = undefined;
+    const contracts = {
+      engine: this.deps.deployment.contracts.MarginEngine,
+      router: this.deps.deployment.contracts.OracleRouter,
+    };
+    let t = Date.now();
+    const market = await readMarket(this.deps.provider, contracts, head, this.retry);
+    this.metrics.coldStartMs.market = Date.now() - t;
+    t = Date.now();
+    const prices = new Map([...market.assets].map(([asset, x]) => [asset, x.price]));
+    const urgent: [string, Trigger, bigint][] = [];
+    const unknown: [string, Trigger][] = [];
+    for (const [a, t] of this.dirty) {
+      const position = book.position(a);
+      if (!position) {
+        unknown.push([a, t]);
+        continue;
+      }
+      const v = valueOffchain(a, position, market);
+      const s = this.snapshot(v, prices);
+      this.index.update(s);
+      this.metrics.valuedOffchain++;
+      if (s.state !== State.Healthy || s.equity < s.warningLine + (s.positionValue * COLD_BAND) / WAD)
+        urgent.push([a, t, s.maintenanceReq - s.equity]);
+      else this.confirmQueue.add(a);
+    }
+    urgent.sort((x, y) => (x[2] > y[2] ? -1 : x[2] < y[2] ? 1 : 0));
+    this.metrics.coldStartMs.valuation = Date.now() - t;
+    this.dirty.clear();
+    for (const [a, t] of urgent) this.dirty.set(a, t);
+    for (const [a, t] of unknown) this.dirty.set(a, t);
   }
 
   /** One pass. Returns the number of accounts re-read. */
@@ -254,6 +326,7 @@ export class Keeper {
     this.overrides = await this.deps.store.keeper.overrides();
     const head = await this.rpc(() => this.deps.provider.getBlockNumber());
     const moved = new Map<string, number>();
+    const logsFrom = Date.now();
     while (this.cursor < head) {
       const from = this.cursor + 1;
       const to = Math.min(head, from + 1999);
@@ -264,6 +337,11 @@ export class Keeper {
       await this.deps.store.keeper.setState(CURSOR, String(to));
     }
     this.metrics.lastBlock = head;
+    const coldStart = this.book !== undefined;
+    if (this.book) {
+      this.metrics.coldStartMs.logs = Date.now() - logsFrom;
+      await this.indexFromPositions(head);
+    }
 
     const now = Date.now();
     for (const asset of moved.keys()) await this.pokeRouter(asset);
@@ -304,9 +382,19 @@ export class Keeper {
       await this.loadAssets();
       // rounds relayed while no keeper ran (or before the cursor) still need the router to absorb them
       for (const a of this.assets) await this.pokeRouter(a);
-      for (const a of this.index.accounts()) this.markDirty(a, { at: now, reason: "resync" });
+      // accounts still waiting for their confirming read keep their place in that queue
+      for (const a of this.index.accounts())
+        if (!this.confirmQueue.has(a)) this.markDirty(a, { at: now, reason: "resync" });
       await this.refreshFund();
     }
+    // background confirmation of a cold start's off-chain valuations: one lens call per tick, from the next tick on,
+    // not in a tick with a price round or while sent batches are unread (liquidations first)
+    if (!coldStart && moved.size === 0 && this.sentUnread.size === 0)
+      for (const a of [...take(this.confirmQueue, this.settings.lensChunk)]) {
+        this.confirmQueue.delete(a);
+        this.markDirty(a, { at: now, reason: "confirm" });
+      }
+    this.metrics.awaitingConfirmation = this.confirmQueue.size;
     const work = [...this.dirty].filter(([a]) => !this.toLiquidate.has(a));
     this.dirty.clear();
     if (this.settings.mode === "batch") this.scheduleFlush();
@@ -447,6 +535,7 @@ export class Keeper {
     }
     const parsed = this.engine.interface.parseLog(log);
     if (!parsed) return;
+    this.book?.apply(engineEvent(parsed));
     const args = parsed.args;
     for (const name of ACCOUNT_ARGS) {
       const v = parsed.fragment.inputs.find((i) => i.name === name && i.type === "address");
@@ -807,6 +896,27 @@ export class Keeper {
       held,
     };
   }
+}
+
+/** The first `n` items of `items` (insertion order). */
+function* take<T>(items: Iterable<T>, n: number): Generator<T> {
+  if (n <= 0) return;
+  let k = 0;
+  for (const x of items) {
+    yield x;
+    if (++k >= n) return;
+  }
+}
+
+/** A parsed engine log as the position book folds it (arguments by name). */
+function engineEvent(parsed: {
+  name: string;
+  fragment: { inputs: readonly { name: string }[] };
+  args: unknown[];
+}): EngineEvent {
+  const args: Record<string, unknown> = {};
+  parsed.fragment.inputs.forEach((input, i) => (args[input.name] = parsed.args[i]));
+  return { name: parsed.name, args };
 }
 
 async function inParallel<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {

@@ -21,6 +21,14 @@ export interface KeeperSettings {
   batchMaxAccounts?: number;
   /** Accounts valued per eth_call of the batch lens (MarginBatchLens; at most its EIP-170 capacity, ≈ 150). */
   lensChunk?: number;
+  /**
+   * How a cold start builds the index. "events" (default): every account's position is folded from the engine's
+   * events (the indexer's store where it has them, the node for the rest), valued off-chain with the engine's
+   * arithmetic against one read of the market; accounts near their lines (or whose events cannot be replayed) are
+   * read through the lens at once, the rest confirmed by lens reads in the background. "lens": every account read
+   * through the lens before anything else.
+   */
+  indexFrom?: "events" | "lens";
   /** How often the keeper looks for new blocks and logs. */
   pollIntervalMs: number;
   /** Every account is re-read from the engine this often (the index is a filter, the chain the authority). */
