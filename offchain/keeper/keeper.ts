@@ -249,9 +249,9 @@ export class Keeper {
           }
         }
       }
-      const notStored = (["AccountTransfer", "TradeLegsSettled", "FreezeSynced", "LegalSeizure"] as const).map(
-        (name) => this.engine.interface.getEvent(name)!.topicHash,
-      );
+      const notStored = (
+        ["AccountTransfer", "TradeLegsSettled", "FreezeSynced", "LegalSeizure", "MarginModeSet"] as const
+      ).map((name) => this.engine.interface.getEvent(name)!.topicHash);
       await this.scanEngineLogs(from, upTo, [notStored], restart);
       from = upTo + 1;
     }

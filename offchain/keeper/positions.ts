@@ -14,7 +14,7 @@ const HEALTHY = 0;
  * transfers and trade legs are pure balance movements with their amounts in the event). An account is "unsure"
  * when one of its events does not carry enough to replay it — a repayment (from margin cash or from the wallet:
  * the event does not say), a liquidation (the account and its liquidator), a loss settlement, a legal seizure, a
- * freeze — or when its margin call may still be running (the clock's last evaluation time is in no event), or its
+ * freeze, a chosen margin mode (a fixed term's margins are not replayed) — or when its margin call may still be running (the clock's last evaluation time is in no event), or its
  * recorded state is not Healthy. Those are read through the engine, never valued off-chain.
  */
 export class PositionBook {
@@ -78,6 +78,8 @@ export class PositionBook {
       case "DefaultSettled":
       case "LegalSeizure":
       case "FreezeSynced":
+      // A chosen margin mode (issue 23): the fixed term's margins are read through the lens, not replayed here.
+      case "MarginModeSet":
         this.of(str(g.account));
         this.unsure.add(str(g.account));
         return;
