@@ -75,10 +75,10 @@ export class PositionBook {
         this.unsure.add(str(g.account));
         this.unsure.add(str(g.liquidator));
         return;
+      // A chosen margin mode (issue 23): the fixed term's margins are read through the lens, not replayed here.
       case "DefaultSettled":
       case "LegalSeizure":
       case "FreezeSynced":
-      // A chosen margin mode (issue 23): the fixed term's margins are read through the lens, not replayed here.
       case "MarginModeSet":
         this.of(str(g.account));
         this.unsure.add(str(g.account));
