@@ -52,7 +52,9 @@ type Action =
   | { kind: "time"; seconds: number }
   | { kind: "poke"; who: Who }
   | { kind: "freeze"; who: Who; token: number; frozen: boolean }
-  | { kind: "seize"; who: Who; token: number };
+  | { kind: "seize"; who: Who; token: number }
+  /** the actor chooses its margin mode: fixed for `days` (0: dynamic); refused with debt (issue 23) */
+  | { kind: "marginMode"; who: Who; days: number };
 
 const who = fc.constantFrom<Who>(0, 1, 2, 3);
 const token = fc.integer({ min: 0, max: 3 }); // 0 = cash
@@ -106,6 +108,10 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("poke" as const), who }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("freeze" as const), who, token, frozen: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("seize" as const), who, token }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("marginMode" as const), who, days: fc.constantFrom(0, 1, 30, 366) }),
+  },
 );
 
 interface AdversaryFixture extends SettlementFixture {
@@ -378,6 +384,12 @@ describe("MarginEngine adversarial properties (issue 16)", function () {
               case "poke":
                 await (await engine.poke(actors[a.who].address, { gasLimit: GAS })).wait();
                 break;
+              case "marginMode": {
+                const day = Math.floor((await time.latest()) / 86_400);
+                const until = a.days === 0 ? 0 : day + a.days;
+                await (await engine.connect(actors[a.who]).setFixedTerm(until, { gasLimit: GAS })).wait();
+                break;
+              }
               case "freeze":
                 await (
                   await tokens[a.token].connect(fx.actors.operator).setFrozen(actors[a.who].address, a.frozen)
