@@ -7,7 +7,7 @@ export { readBook, type ChainBook } from "./readBook";
 export { readStress, stressOf, stressRun, STRESS_RUN } from "./readStress";
 export { reserveOf, RESERVE_RULE } from "./readReserve";
 export { readDisclosures } from "./readDisclosures";
-export { readMarginModes, fixedMargins, inFixedTerm } from "./readMarginModes";
+export { readMarginModes } from "./readMarginModes";
 export {
   PRICE_STATUSES,
   accountSummarySchema,
