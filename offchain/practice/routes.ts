@@ -48,6 +48,23 @@ export function practiceRoutes(deps: ResetDeps, start: Record<string, string>): 
     const s = await chain.state(subject);
     return { ...view(chain, s, wallet, start), orderDomain: chain.orderDomain() };
   };
+  /** A client's practice borrow or repay of `amount`, under the account's lease; answers its state after. */
+  const amountRoute = (path: string, summary: string, act: (account: string, amount: bigint) => Promise<unknown>) =>
+    defineRoute({
+      method: "post",
+      path,
+      summary,
+      tags: ["practice"],
+      roles: ["client"],
+      write: true,
+      body: amountBody,
+      response: stateSchema.omit({ orderDomain: true }),
+      handler: async ({ caller, body }) => {
+        await withAccountLease(deps, caller.subject, () => act(caller.subject, BigInt(body.amount)));
+        const { orderDomain: _, ...rest } = await mine(caller.subject);
+        return rest;
+      },
+    });
   return {
     name: "practice",
     routes: [
@@ -93,36 +110,14 @@ export function practiceRoutes(deps: ResetDeps, start: Record<string, string>): 
         response: z.object({ account: address, cancelledOrders: z.number(), transactions: z.number() }),
         handler: async ({ caller }) => resetPractice(deps, caller.subject),
       }),
-      defineRoute({
-        method: "post",
-        path: "/v1/practice/borrow",
-        summary: "Borrow practice cash into the caller's practice margin account",
-        tags: ["practice"],
-        roles: ["client"],
-        write: true,
-        body: amountBody,
-        response: stateSchema.omit({ orderDomain: true }),
-        handler: async ({ caller, body }) => {
-          await withAccountLease(deps, caller.subject, () => chain.borrow(caller.subject, BigInt(body.amount)));
-          const { orderDomain: _, ...rest } = await mine(caller.subject);
-          return rest;
-        },
-      }),
-      defineRoute({
-        method: "post",
-        path: "/v1/practice/repay",
-        summary: "Repay practice debt from the caller's practice margin cash",
-        tags: ["practice"],
-        roles: ["client"],
-        write: true,
-        body: amountBody,
-        response: stateSchema.omit({ orderDomain: true }),
-        handler: async ({ caller, body }) => {
-          await withAccountLease(deps, caller.subject, () => chain.repay(caller.subject, BigInt(body.amount)));
-          const { orderDomain: _, ...rest } = await mine(caller.subject);
-          return rest;
-        },
-      }),
+      amountRoute(
+        "/v1/practice/borrow",
+        "Borrow practice cash into the caller's practice margin account",
+        chain.borrow,
+      ),
+      amountRoute("/v1/practice/repay", "Repay practice debt from the caller's practice margin cash", (a, x) =>
+        chain.repay(a, x),
+      ),
     ],
   };
 }
