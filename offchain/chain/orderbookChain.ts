@@ -80,6 +80,12 @@ export interface ChainAccountFacts {
 const ASSET_CONFIG_TTL_MS = 60_000;
 const CASH_FROZEN_BIT = 1n << 15n;
 
+async function blockTime(chain: ChainGateway, blockTag: number): Promise<number> {
+  const block = await chain.provider.getBlock(blockTag);
+  if (block === null) throw new Error(`block ${blockTag} not found`);
+  return block.timestamp;
+}
+
 export function orderbookChain(chain: ChainGateway): OrderbookChain {
   const hubAddress = chain.deployment.contracts.SettlementHub;
   if (hubAddress === undefined) throw new Error("the deployment has no SettlementHub");
@@ -107,7 +113,7 @@ export function orderbookChain(chain: ChainGateway): OrderbookChain {
     async readAccount(account, securities) {
       if (engine === undefined) throw new Error("the deployment has no MarginEngine");
       const blockTag = await chain.provider.getBlockNumber();
-      const [verified, identity, maxLeverage, view, positions, ids, recorded, block] = await Promise.all([
+      const [verified, identity, maxLeverage, view, positions, ids, recorded] = await Promise.all([
         chain.kycRegistry.isVerified(account, { blockTag }),
         chain.kycRegistry.identityOf(account, { blockTag }),
         chain.kycRegistry.maxLeverageOf(account, { blockTag }),
@@ -115,9 +121,8 @@ export function orderbookChain(chain: ChainGateway): OrderbookChain {
         Promise.all(securities.map((s) => engine.balanceOf(account, s, { blockTag }))),
         Promise.all(securities.map(async (s) => (await assetConfig(s)).id)),
         engine.recordedState(account, { blockTag }),
-        chain.provider.getBlock(blockTag),
       ]);
-      if (block === null) throw new Error(`block ${blockTag} not found`);
+      const fixedUntilDay = Number(recorded[3]);
       const mask = BigInt(view.frozenMask);
       return {
         verified,
@@ -130,7 +135,8 @@ export function orderbookChain(chain: ChainGateway): OrderbookChain {
         positions,
         cashFrozen: (mask & CASH_FROZEN_BIT) !== 0n,
         frozen: ids.map((id) => ((mask >> id) & 1n) === 1n),
-        fixedTerm: Number(recorded[3]) > Math.floor(block.timestamp / 86_400),
+        // the block's time only for an account that ever chose a fixed term (most never do: no extra read)
+        fixedTerm: fixedUntilDay > 0 && fixedUntilDay > Math.floor((await blockTime(chain, blockTag)) / 86_400),
         block: blockTag,
       };
     },

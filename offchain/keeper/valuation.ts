@@ -1,6 +1,7 @@
 import type { Provider } from "ethers";
 import { CapitalPool__factory, MarginEngine__factory, OracleRouter__factory } from "../../typechain-types";
 import { withRetry, type AccountValuation, type RetryOptions } from "../chain";
+import { tierMargins } from "../risk";
 
 /**
  * The engine's valuation (MarginValuation.valuate, MarginViews._accountView, MarginMath) redone off-chain, figure
@@ -62,17 +63,6 @@ export interface OffchainView extends AccountValuation {
 const divUp = (a: bigint, b: bigint): bigint => (a === 0n ? 0n : (a - 1n) / b + 1n);
 const mulDown = (v: bigint, rate: bigint): bigint => (v * rate) / WAD;
 const mulUp = (v: bigint, rate: bigint): bigint => divUp(v * rate, WAD);
-
-/** MarginMath.margins: clamp(base + ⌈k · volatility⌉, floor, cap); initial = maintenance + buffer. */
-export function tierMargins(
-  risk: { liquidityAddOn: bigint; volatilityMultiplier: bigint; floor: bigint; cap: bigint; initialBuffer: bigint },
-  volatility: bigint,
-): { maintenance: bigint; initial: bigint } {
-  let maintenance = risk.liquidityAddOn + divUp(risk.volatilityMultiplier * volatility, WAD);
-  if (maintenance < risk.floor) maintenance = risk.floor;
-  if (maintenance > risk.cap) maintenance = risk.cap;
-  return { maintenance, initial: maintenance + risk.initialBuffer };
-}
 
 /**
  * Reads the market at `blockTag` (a block number, so that it matches the positions folded up to that block): the

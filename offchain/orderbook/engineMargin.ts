@@ -1,4 +1,5 @@
 import { PriceStatus, type EngineAssetRisk, type EngineTierRule } from "../chain/orderbookChain";
+import { tierMargins } from "../risk";
 
 /**
  * The MarginEngine's initial-margin rule, replicated bit for bit for pre-trade risk (issue 23, "one risk model"):
@@ -54,20 +55,9 @@ function ceilDiv(a: bigint, b: bigint): bigint {
   return a === 0n ? 0n : (a - 1n) / b + 1n;
 }
 
-/**
- * MarginMath.margins of a tier at a daily volatility σ (WAD): maintenance = clamp(addOn + ⌈k · σ⌉, floor, cap),
- * initial = maintenance + buffer.
- */
-export function engineMargins(rule: EngineTierRule, sigma: bigint): { maintenance: bigint; initial: bigint } {
-  let maintenance = rule.liquidityAddOn + ceilDiv(rule.volatilityMultiplier * sigma, WAD);
-  if (maintenance < rule.floor) maintenance = rule.floor;
-  if (maintenance > rule.cap) maintenance = rule.cap;
-  return { maintenance, initial: maintenance + rule.initialBuffer };
-}
-
 /** The initial margin the engine applies to a position in `asset` for an account in or out of its fixed term. */
 export function initialMarginFor(asset: EngineAssetRisk, fixedTerm: boolean): bigint {
-  return fixedTerm ? engineMargins(asset.tierRule, asset.tierRule.fixedVolatility).initial : asset.initialMargin;
+  return fixedTerm ? tierMargins(asset.tierRule, asset.tierRule.fixedVolatility).initial : asset.initialMargin;
 }
 
 /** MarginMath.valueOf: ⌊amount · price / scale⌋. */

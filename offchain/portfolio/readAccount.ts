@@ -24,16 +24,16 @@ export async function readAccount(chain: PortfolioChain, account: string): Promi
   if (!cashToken) throw new AppError("CONFIG_INVALID", "the deployment has no cash token");
   const securities = deployment.tokens.filter((t) => t.kind === "security");
 
-  const [view, annualRate, ratePerDay, recorded, block] = await Promise.all([
+  const [view, annualRate, ratePerDay, recorded] = await Promise.all([
     engine.accountView(account, at),
     pool.borrowRate(at),
     pool.ratePerDay(at),
     engine.recordedState(account, at),
-    gateway.provider.getBlock(blockTag),
   ]);
-  if (block === null) throw new AppError("CHAIN_UNAVAILABLE", `block ${blockTag} is not available`);
   const fixedUntilDay = Number(recorded[3]);
-  const fixedTerm = inFixedTerm(fixedUntilDay, block.timestamp);
+  // the block's time only for an account that ever chose a fixed term
+  const block = fixedUntilDay > 0 ? await gateway.provider.getBlock(blockTag) : null;
+  const fixedTerm = block !== null && inFixedTerm(fixedUntilDay, block.timestamp);
   const lines = await Promise.all(
     securities.map(async (t) => {
       const [quantity, config, margins, priced] = await Promise.all([
