@@ -2,7 +2,7 @@ import type { WsStreams } from "../api";
 import type { ChainGateway } from "../chain";
 import { orderbookChain } from "../chain/orderbookChain";
 import type { Capability, CapabilityDeps } from "../service/capability";
-import { settlementDomain, settlementQueueSink } from "../settlement";
+import { TRADES_QUEUED, settlementDomain, settlementQueueSink } from "../settlement";
 import { AppError } from "../shared/errors";
 import type { InstanceClaim } from "../shared/instance";
 import type { Job } from "../shared/jobs";
@@ -123,7 +123,11 @@ async function openOrderbook(
     instruments,
     riskState,
     // Trades go to the settlement batcher's queue when the deployment has a hub (the store's fallback table otherwise).
-    sink: spec.sink ?? (ch.deployment.contracts.SettlementHub ? settlementQueueSink(store) : storeTradeSink(store)),
+    sink:
+      spec.sink ??
+      (ch.deployment.contracts.SettlementHub
+        ? settlementQueueSink(store, () => deps.signals.notify(TRADES_QUEUED))
+        : storeTradeSink(store)),
     risk,
     isTradingKey: (owner, key) => obChain.isTradingKey(owner, key),
     snapshotEvery: spec.snapshotEvery,

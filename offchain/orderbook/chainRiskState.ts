@@ -23,6 +23,9 @@ export interface ChainInstrument {
 }
 
 const WAD = 10n ** 18n;
+/** Accounts the platform-wide refresh reads at once: each read is about ten calls in parallel, and a node answers
+ * one call at a time (more at once only queue there, and time out under load). */
+const PLATFORM_READS_AT_ONCE = 2;
 
 /** 18-decimal cash per whole token → ticks (rounded down); 0 when unsafe or off scale. */
 export function oracleTicks(spec: InstrumentSpec, price18: bigint, safe: boolean): number {
@@ -91,12 +94,17 @@ export class ChainRiskState implements RiskStateSource {
       this.borrowersBlock = toBlock;
     }
     const now = (this.opts.now ?? Date.now)();
-    const keys = new Set<AccountId>([...this.tracked, ...this.accounts.keys()]);
-    for (const key of keys) {
+    const stale = [...new Set<AccountId>([...this.tracked, ...this.accounts.keys()])].filter((key) => {
       const cached = this.accounts.get(key);
-      if (cached !== undefined && now - cached.readAt < maxAgeMs) continue;
-      await this.read(key, now);
-    }
+      return cached === undefined || now - cached.readAt >= maxAgeMs;
+    });
+    // a few reads at a time: a new order-book leader reads every borrower before it takes orders, and one read
+    // after another made that wait grow with the number of borrowers
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < stale.length) await this.readShared(stale[next++], now);
+    };
+    await Promise.all([...Array(Math.min(PLATFORM_READS_AT_ONCE, stale.length))].map(worker));
   }
   private readonly unsettled = new Map<
     string,
@@ -125,13 +133,28 @@ export class ChainRiskState implements RiskStateSource {
     return this.instruments.get(id);
   }
 
-  /** Reads the account from the chain unless the cached read is younger than ttlMs. */
+  /** Reads in flight, by account: orders arriving together share one read (a burst is not a burst of reads). */
+  private readonly reading = new Map<AccountId, Promise<void>>();
+
+  /**
+   * Reads the account from the chain unless the cached read is younger than ttlMs. A read already in flight for
+   * the account is joined: it started less than a read ago, within the same freshness as the cache.
+   */
   async ensure(account: AccountId): Promise<void> {
     const key = account.toLowerCase();
     const now = (this.opts.now ?? Date.now)();
     const cached = this.accounts.get(key);
     if (cached !== undefined && now - cached.readAt < (this.opts.ttlMs ?? 1_000)) return;
-    await this.read(key, now);
+    return this.readShared(key, now);
+  }
+
+  /** Reads the account, or joins the read of it already in flight. */
+  private readShared(key: AccountId, now: number): Promise<void> {
+    const inFlight = this.reading.get(key);
+    if (inFlight !== undefined) return inFlight;
+    const read = this.read(key, now).finally(() => this.reading.delete(key));
+    this.reading.set(key, read);
+    return read;
   }
 
   private async read(key: AccountId, now: number): Promise<void> {
@@ -168,9 +191,24 @@ export class ChainRiskState implements RiskStateSource {
    * every new block an account is read at, and both come from the same block.
    */
   private async readEngineAssets(block: number): Promise<void> {
-    if (this.reader.readAssets === undefined || block <= this.assetsBlock) return;
+    const readAssets = this.reader.readAssets;
+    if (readAssets === undefined || block <= this.assetsBlock) return;
+    // accounts read at the same block share one read of the instruments
+    const inFlight = this.assetsReading;
+    if (inFlight !== undefined && inFlight.block >= block) return inFlight.read;
+    const read = this.readAssetsAt(readAssets, block).finally(() => {
+      if (this.assetsReading?.read === read) this.assetsReading = undefined;
+    });
+    this.assetsReading = { block, read };
+    return read;
+  }
+
+  /** The instruments' read in flight and its block. */
+  private assetsReading: { block: number; read: Promise<void> } | undefined;
+
+  private async readAssetsAt(readAssets: NonNullable<RiskChainReader["readAssets"]>, block: number): Promise<void> {
     const views = [...this.instruments.values()];
-    const figures = await this.reader.readAssets(
+    const figures = await readAssets(
       views.map((v) => v.spec.base),
       block,
     );
@@ -188,12 +226,14 @@ export class ChainRiskState implements RiskStateSource {
   /** Reads every instrument's oracle price; returns the ticks per instrument (0 = unavailable). */
   async refreshOracles(): Promise<Map<string, number>> {
     const out = new Map<string, number>();
-    for (const [id, v] of this.instruments) {
-      const { price, safe, haircut } = await this.reader.readPrice(v.spec.base);
+    const views = [...this.instruments.entries()];
+    const read = await Promise.all(views.map(([, v]) => this.reader.readPrice(v.spec.base)));
+    views.forEach(([id, v], i) => {
+      const { price, safe, haircut } = read[i];
       v.oraclePrice = oracleTicks(v.spec, price, safe);
       if (haircut !== undefined) v.haircut = haircut;
       out.set(id, v.oraclePrice);
-    }
+    });
     return out;
   }
 

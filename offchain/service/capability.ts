@@ -2,7 +2,7 @@ import type { ApiMetrics, CapabilityRoutes, StaticMount, WsStreams } from "../ap
 import type { ChainGateway, ContractHandler, DeploymentRecord } from "../chain";
 import type { Config } from "../shared/config";
 import type { InstanceClaim, ServiceInstance } from "../shared/instance";
-import type { Job } from "../shared/jobs";
+import type { Job, Signals } from "../shared/jobs";
 import type { Logger } from "../shared/logger";
 import type { Repositories, Store } from "../store";
 import type { CoreServiceOptions } from "./options";
@@ -40,6 +40,8 @@ export interface CapabilityDeps<O extends object = object> {
    * this instance still holds the lease `name` at the epoch it took it with.
    */
   fence(tx: Repositories, name: string): Promise<void>;
+  /** In-process wake-ups: a capability notifies the work it produced; a job with `wakeOn` runs on it. */
+  signals: Signals;
   /** This process as a start of its instance; undefined until the API listens. */
   instance(): ServiceInstance | undefined;
   /** The composed GET /v1/status body (every capability's facts). */

@@ -12,7 +12,7 @@ import {
 import { createChainGateway, loadDeployment, type ChainGateway, type DeploymentRecord, type Indexer } from "../chain";
 import { sqlitePath, type Config } from "../shared/config";
 import { DEFAULT_LEASE_TTL_MS, ServiceInstance, singletonStatus } from "../shared/instance";
-import { startJobs } from "../shared/jobs";
+import { Signals, startJobs } from "../shared/jobs";
 import { leaseLostError } from "../shared/lease";
 import { createLogger, type Logger } from "../shared/logger";
 import { openStore, type Repositories, type Store } from "../store";
@@ -73,7 +73,11 @@ export async function composeService<O extends object>(
     // Job leases live one lease time (renewed every ttl/3 while a run lasts), not twice the job's timeout: a dead
     // holder that is not restarted is replaced within the lease time.
     c.built.flatMap((b) => b.parts.jobs ?? []).map((j) => (j.local ? j : { ...j, leaseTtlMs: leaseTtl(opts) })),
-    { tryLease: (name, ttl) => tryLease(store, c.lease, name, ttl), log: log.child({ component: "jobs" }) },
+    {
+      tryLease: (name, ttl) => tryLease(store, c.lease, name, ttl),
+      log: log.child({ component: "jobs" }),
+      signals: c.deps.signals,
+    },
   );
   const demoKeys = opts.demoKeys ? await developmentKeys(store, config, opts) : {};
   // Prometheus without signatures only on its own listener (MB_METRICS_PORT), never on the public API port.
@@ -121,6 +125,7 @@ async function compose<O extends object>(
       config,
       options: opts,
       fence: (tx, name) => fence(tx, c.lease, name),
+      signals: new Signals(),
       instance: () => c.lease.instance,
       status: () => status(c),
       exposed: () => Object.assign({}, ...c.built.map((b) => b.parts.exposes ?? {})) as object,

@@ -7,6 +7,7 @@ import { SettlementBatcher } from "./batcher";
 import { DailyStatements } from "./dailyStatements";
 import { agreementDomain } from "./legal";
 import { settlementDomain } from "./orders";
+import { TRADES_QUEUED } from "./orderbookSink";
 import { settlementRoutes } from "./routes";
 
 /**
@@ -56,6 +57,7 @@ export const settlementCapability: Capability = {
         name: "settlement-batcher",
         intervalMs: config.settlement.intervalMs,
         timeoutMs: 120_000,
+        wakeOn: TRADES_QUEUED,
         run: async () => {
           await batcher.runOnce();
         },

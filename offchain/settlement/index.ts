@@ -8,7 +8,7 @@ export {
   type SignedOrderFields,
 } from "./orders";
 export { enqueueTrade } from "./enqueueTrade";
-export { settlementQueueSink, type BookTrade } from "./orderbookSink";
+export { TRADES_QUEUED, settlementQueueSink, type BookTrade } from "./orderbookSink";
 export { netFills, type NettedTrade } from "./netting";
 export { batchIdOf, BATCH_ID_TAG } from "./batchId";
 export { SettlementBatcher, BATCH_BASE_GAS, GAS_PER_TRADE, type BatcherOptions, type BatcherRun } from "./batcher";

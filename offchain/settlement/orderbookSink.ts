@@ -12,11 +12,18 @@ export interface BookTrade {
   price: bigint;
 }
 
+/** The signal a queued trade sends (Signals.notify): the settlement batcher wakes on it instead of its next tick. */
+export const TRADES_QUEUED = "settlement:trades-queued";
+
 /**
  * The order book's trade sink: every matched fill goes into the settlement batcher's durable queue with both signed
- * orders. Idempotent by trade id (the book re-sends trades it replays after a restart).
+ * orders, then `queued` is told (the batcher wakes). Idempotent by trade id (the book re-sends trades it replays
+ * after a restart).
  */
-export function settlementQueueSink(store: Pick<Repositories, "settlement">): { enqueue(t: BookTrade): Promise<void> } {
+export function settlementQueueSink(
+  store: Pick<Repositories, "settlement">,
+  queued: () => void = () => undefined,
+): { enqueue(t: BookTrade): Promise<void> } {
   return {
     async enqueue(t) {
       await enqueueTrade(store, {
@@ -31,6 +38,7 @@ export function settlementQueueSink(store: Pick<Repositories, "settlement">): { 
         quantity: t.quantity,
         price: t.price,
       });
+      queued();
     },
   };
 }

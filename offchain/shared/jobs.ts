@@ -12,7 +12,32 @@ export interface Job {
   leaseTtlMs?: number;
   /** Runs on every instance, without a lease (work on this instance's own in-memory state). */
   local?: boolean;
+  /**
+   * A signal (Signals.notify) that runs the job now instead of at its next tick: work another capability just
+   * produced (e.g. trades queued for settlement) does not wait out the interval. A wake during a run runs it again
+   * right after; the interval stays the fallback (a standby, or work written by another instance).
+   */
+  wakeOn?: string;
   run(): Promise<unknown>;
+}
+
+/** How long a woken job waits, so a burst of notifications becomes one run (and one batch). */
+export const WAKE_COALESCE_MS = 20;
+
+/** In-process wake-ups from producers of work to the jobs that consume it (one set per service instance). */
+export class Signals {
+  private readonly listeners = new Map<string, Set<() => void>>();
+
+  notify(name: string): void {
+    for (const f of this.listeners.get(name) ?? []) f();
+  }
+
+  on(name: string, f: () => void): () => void {
+    const set = this.listeners.get(name) ?? new Set();
+    set.add(f);
+    this.listeners.set(name, set);
+    return () => set.delete(f);
+  }
 }
 
 export interface JobRunnerDeps {
@@ -21,6 +46,8 @@ export interface JobRunnerDeps {
   log: Logger;
   /** Called after every run (for metrics). */
   onRun?: (name: string, ok: boolean, ms: number) => void;
+  /** Wake-ups for jobs with `wakeOn`. */
+  signals?: Signals;
 }
 
 /** Runs each job in its own timer loop; a run never overlaps the previous one. Returns a stopper. */
@@ -28,19 +55,35 @@ export function startJobs(jobs: Job[], deps: JobRunnerDeps): { stop(): Promise<v
   let stopped = false;
   const timers = new Map<string, NodeJS.Timeout>();
   const inFlight = new Set<Promise<void>>();
+  const running = new Set<string>();
+  const woken = new Set<string>();
   const schedule = (job: Job, delay: number): void => {
     if (stopped) return;
     timers.set(
       job.name,
       setTimeout(() => {
+        timers.delete(job.name);
+        running.add(job.name);
+        woken.delete(job.name);
         const p = runOnce(job).finally(() => {
           inFlight.delete(p);
-          schedule(job, job.intervalMs);
+          running.delete(job.name);
+          schedule(job, woken.has(job.name) ? WAKE_COALESCE_MS : job.intervalMs);
         });
         inFlight.add(p);
       }, delay),
     );
   };
+  const wake = (job: Job): void => {
+    if (stopped || woken.has(job.name)) return;
+    woken.add(job.name);
+    if (running.has(job.name)) return; // runs again as soon as this run ends
+    clearTimeout(timers.get(job.name));
+    schedule(job, WAKE_COALESCE_MS);
+  };
+  const unsubscribe = jobs.flatMap((job) =>
+    job.wakeOn !== undefined && deps.signals ? [deps.signals.on(job.wakeOn, () => wake(job))] : [],
+  );
   const runOnce = async (job: Job): Promise<void> => {
     const started = Date.now();
     let ok = false;
@@ -82,6 +125,7 @@ export function startJobs(jobs: Job[], deps: JobRunnerDeps): { stop(): Promise<v
   return {
     async stop() {
       stopped = true;
+      for (const off of unsubscribe) off();
       for (const t of timers.values()) clearTimeout(t);
       await Promise.all([...inFlight]);
     },

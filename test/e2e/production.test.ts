@@ -472,7 +472,11 @@ describe("production profile: deploy by configuration, two instances on one Post
     if (killedAt === 0) {
       // A loaded machine: the 40th acknowledgement came after the last send (a full run saw 400 sent, none killed,
       // and waited on a live process). Kill as soon as it is in, with the rest of the burst still in flight.
-      await until("40 acknowledged orders", async () => (acked >= 40 ? true : undefined), 60_000, 20);
+      await until("40 acknowledged orders", async () => (acked >= 40 ? true : undefined), 60_000, 20).catch((err) => {
+        const byStatus: Record<string, number> = {};
+        for (const r of sent) byStatus[String(r.status ?? "none")] = (byStatus[String(r.status ?? "none")] ?? 0) + 1;
+        throw new Error(`${(err as Error).message}: answers by status ${JSON.stringify(byStatus)}`);
+      });
       d.child.kill("SIGKILL");
       killedAt = Date.now();
     }

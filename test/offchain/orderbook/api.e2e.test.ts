@@ -354,6 +354,34 @@ describe("orderbook API over a real node and SQLite (e2e)", function () {
     expect(risk.check(spec.id, order(addrA), Date.now())).to.equal(RejectCode.OracleUnavailable);
   });
 
+  it("ChainRiskState: a burst of orders for one account shares one read of the node (and one of the instruments)", async () => {
+    const real = orderbookChain(service.chain!);
+    const calls = { account: 0, assets: 0 };
+    // the real reader, counted: every call still goes to the node
+    const counted = {
+      ...real,
+      readAccount: (account: string, securities: readonly string[]) => {
+        calls.account++;
+        return real.readAccount(account, securities);
+      },
+      readAssets: (assets: readonly string[], block: number) => {
+        calls.assets++;
+        return real.readAssets(assets, block);
+      },
+    };
+    const spec = service.orderbook!.instruments()[0];
+    const state = new ChainRiskState(counted, [{ spec, sector: "fin", initialMargin: 2n * 10n ** 17n }], {
+      ttlMs: 60_000,
+    });
+    const [addrA, addrC] = [await a.getAddress(), await c.getAddress()];
+    await Promise.all([...Array(25)].flatMap(() => [state.ensure(addrA), state.ensure(addrC)]));
+    expect(calls.account, "one read per account").to.equal(2);
+    expect(calls.assets, "the instruments once per block").to.equal(1);
+    expect(state.account(addrA)?.kycVerified).to.equal(true);
+    await Promise.all([state.ensure(addrA), state.ensure(addrC)]);
+    expect(calls.account, "fresh reads are served from the cache").to.equal(2);
+  });
+
   it("tracks the hub's nonces from the chain: an order cancelled on-chain leaves the book, a retired nonce is refused", async () => {
     const hub = SettlementHub__factory.connect(dev.record.contracts.SettlementHub, a);
     const resting = await signed(a, { side: 0, price: 960n * TICK, qty: 2n });
