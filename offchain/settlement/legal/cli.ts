@@ -13,7 +13,7 @@ function flag(args: string[], name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   const [command, file, ...rest] = argv;
   if (!command || !file) {
     console.error(
@@ -31,7 +31,7 @@ export function main(argv: string[]): number {
     return report.valid ? 0 : 1;
   }
   if (command === "validate-pain001") {
-    const report = validatePain001(text);
+    const report = await validatePain001(text);
     console.log(JSON.stringify(report, null, 2));
     return report.valid ? 0 : 1;
   }
@@ -39,4 +39,4 @@ export function main(argv: string[]): number {
   return 2;
 }
 
-if (require.main === module) process.exit(main(process.argv.slice(2)));
+if (require.main === module) void main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -88,9 +88,8 @@ export {
   type PaymentInstruction,
 } from "./pain001";
 export {
-  checkSimpleType,
   validatePain001,
-  PAIN001_SCHEMA,
+  PAIN001_XSD_FILE,
   type ValidationIssue,
   type ValidationResult,
 } from "./pain001Validate";

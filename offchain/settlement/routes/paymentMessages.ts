@@ -1,12 +1,19 @@
 import { keccak256, toUtf8Bytes } from "ethers";
 import { z } from "zod";
 import { defineRoute, type Route } from "../../api";
-import { buildPain001, computeFinalSettlement, settlementPayoutTransfers, type FinalSettlementInput } from "../legal";
+import {
+  LegalError,
+  buildPain001,
+  computeFinalSettlement,
+  settlementPayoutTransfers,
+  validatePain001,
+  type FinalSettlementInput,
+} from "../legal";
 import { fromWire, legalCall } from "../wire";
 import { bankAccountWire, bankAgentWire, finalSettlementInputWire, payeesWire } from "../wireSchemas";
 import { Day, type SettlementRouteContext } from "./common";
 
-/** Payment messages: a final settlement's cash legs as ISO 20022 pain.001.001.09 (message ids single-use). */
+/** Payment messages: a final settlement's cash legs as ISO 20022 pain.001.001.10 (message ids single-use). */
 export function paymentMessageRoutes(ctx: SettlementRouteContext): Route[] {
   return [exportPain001(ctx)];
 }
@@ -33,12 +40,18 @@ const Pain001Body = z
   })
   .strict();
 
-/** Export the cash legs of a final settlement as pain.001.001.09 (stored; message ids single-use). */
+/**
+ * Export the cash legs of a final settlement as pain.001.001.10: built, validated against the ISO schema and the
+ * business rules, and only then stored (message ids single-use). A file that does not validate is refused (400,
+ * the schema's or the rule's messages in details.issues) and nothing is stored.
+ */
 function exportPain001({ store }: SettlementRouteContext): Route {
   return defineRoute({
     method: "post",
     path: "/v1/settlements/pain001",
-    summary: "Export the cash legs of a final settlement as pain.001.001.09 (stored; message ids single-use)",
+    summary:
+      "Export the cash legs of a final settlement as pain.001.001.10, validated against the ISO 20022 schema " +
+      "(stored only when valid; message ids single-use)",
     tags: ["settlements"],
     roles: ["operator"],
     write: true,
@@ -65,6 +78,11 @@ function exportPain001({ store }: SettlementRouteContext): Route {
             },
           ],
         });
+        const report = await validatePain001(xml);
+        if (!report.valid)
+          throw new LegalError("LEGAL_XML", "the pain.001 does not validate; nothing was stored", {
+            issues: report.issues,
+          });
         const hash = keccak256(toUtf8Bytes(xml));
         await store.legal.putPaymentMessage({
           messageId: body.messageId,

@@ -226,9 +226,18 @@ describe("settlement API: agreements, statements, final settlement, pain.001, di
       debtorAgent: { clearingMemberId: "102100099996", clearingSystem: "CNAPS" },
       payees: { client: payee("Client A"), capitalProviders: payee("Pool"), platform: payee("Platform") },
     };
+    // A time zone the ISO schema does not allow (beyond ±14:00) passes the request's format check; the schema
+    // refuses the file, the answer says why, and nothing is stored (the same message id is still free).
+    const refused = await as("operator").post<{ error: { details: { legalCode: string; issues: unknown[] } } }>(
+      "/v1/settlements/pain001",
+      { ...body, createdAt: "2028-01-01T09:00:00+15:00" },
+    );
+    expect(refused.status).to.equal(400);
+    expect(refused.body.error.details.legalCode).to.equal("LEGAL_XML");
+    expect(refused.body.error.details.issues).to.have.length.above(0);
     const exported = await as("operator").post<{ xml: string }>("/v1/settlements/pain001", body);
     expect(exported.status).to.equal(201);
-    expect(validatePain001(exported.body.xml).issues).to.deep.equal([]);
+    expect((await validatePain001(exported.body.xml)).issues).to.deep.equal([]);
     expect((await as("operator").post("/v1/settlements/pain001", body)).status).to.equal(409);
   });
 

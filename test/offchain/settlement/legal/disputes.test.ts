@@ -328,12 +328,12 @@ describe("legal: disputes", () => {
 });
 
 describe("legal: third-party CLI", () => {
-  const run = (args: string[]): { code: number; out: string } => {
+  const run = async (args: string[]): Promise<{ code: number; out: string }> => {
     const lines: string[] = [];
     const original = console.log;
     console.log = (line: string) => lines.push(line);
     try {
-      return { code: main(args), out: lines.join("\n") };
+      return { code: await main(args), out: lines.join("\n") };
     } finally {
       console.log = original;
     }
@@ -349,11 +349,11 @@ describe("legal: third-party CLI", () => {
       items: await tradeEvidence(),
     });
     writeFileSync(file, canonicalize(bundle));
-    const ok = run(["verify-evidence", file, "--root", bundle.manifest.root]);
+    const ok = await run(["verify-evidence", file, "--root", bundle.manifest.root]);
     expect(ok.code).to.equal(0);
     expect(JSON.parse(ok.out).valid).to.equal(true);
     writeFileSync(file, canonicalize(bundle).replace('"price":"150000000"', '"price":"150000001"'));
-    const bad = run(["verify-evidence", file]);
+    const bad = await run(["verify-evidence", file]);
     expect(bad.code).to.equal(1);
     expect(JSON.parse(bad.out).checks.filter((c: { ok: boolean }) => !c.ok)).to.have.length(2);
     rmSync(dir, { recursive: true });
