@@ -174,7 +174,7 @@ describe("legal: ISO 20022 pain.001.001.10 cash-leg instructions, checked by the
   describe("the ISO schema accepts (where the old hand-written validator refused)", () => {
     it("a prefixed root and elements", async () => {
       const prefixed = xml
-        .replace(/<(\/?)([A-Za-z][A-Za-z0-9]*)([\s>\/])/g, "<$1p:$2$3")
+        .replace(/<(\/?)([A-Za-z][A-Za-z0-9]*)([\s>/])/g, "<$1p:$2$3")
         .replace('xmlns="urn:iso', 'xmlns:p="urn:iso');
       expect(prefixed).to.contain("<p:Document xmlns:p=");
       const r = await validatePain001(prefixed);
