@@ -46,6 +46,8 @@ export interface IndexerStatus {
  */
 export class Indexer {
   private readonly byAddress = new Map<string, ContractHandler>();
+  /** The handlers' events are recorded as covered (once per process: the rows never change after). */
+  private covered = false;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private owner = `indexer-${process.pid}-${Math.random().toString(36).slice(2)}`;
@@ -110,6 +112,9 @@ export class Indexer {
     let count = 0;
     await store.transaction(async (tx) => {
       await this.fence(tx);
+      // from this range on, every event the handlers name is stored (kept once: the first range that had it)
+      if (!this.covered)
+        for (const h of this.byAddress.values()) await tx.chain.coverEvents(name, h.contract, h.events, from);
       const blocks = new Map<number, string>();
       for (const log of logs) {
         const event = this.decode(log);
@@ -126,6 +131,7 @@ export class Indexer {
       await tx.chain.setCursor(name, { blockNumber: to, blockHash: toBlock.hash! });
       await tx.chain.pruneBlocks(name, to - (this.opts.keepBlocks ?? 5000));
     });
+    this.covered = true;
     this.status.lastBlock = to;
     this.status.events += count;
     if (count > 0) this.opts.log.info("indexed", { fromBlock: from, toBlock: to, events: count });

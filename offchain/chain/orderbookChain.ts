@@ -44,6 +44,8 @@ export interface OrderbookChain {
   hub: string;
   /** Whether `key` is a trading key of `owner` that has not expired (SettlementHub.tradingKeyExpiry). */
   isTradingKey(owner: string, key: string): Promise<boolean>;
+  /** Whether the hub had settled `batchId` by `blockTag` (SettlementHub.batch(batchId).settledAt ≠ 0 at that block). */
+  batchSettledBy(batchId: string, blockTag: number): Promise<boolean>;
   /** KYC and margin facts of one account, read at one block. Amounts in token base units, leverage WAD. */
   readAccount(account: string, securities: readonly string[]): Promise<ChainAccountFacts>;
   /** OracleRouter.getPrice: 18-decimal cash per whole token, whether it is Safe, and the engine's haircut (WAD). */
@@ -109,6 +111,9 @@ export function orderbookChain(chain: ChainGateway): OrderbookChain {
     async isTradingKey(owner, key) {
       const expiry = await hub.tradingKeyExpiry(owner, key);
       return expiry > BigInt(Math.floor(Date.now() / 1000));
+    },
+    async batchSettledBy(batchId, blockTag) {
+      return (await hub.batch(batchId, { blockTag })).settledAt !== 0n;
     },
     async readAccount(account, securities) {
       if (engine === undefined) throw new Error("the deployment has no MarginEngine");

@@ -31,6 +31,8 @@ const CURSOR = "cursor";
 const WAD = 10n ** 18n;
 /** Engine events that name accounts whose margin may have changed (argument names). */
 const ACCOUNT_ARGS = ["account", "buyer", "seller", "from", "to"];
+/** Ledger events the service's indexer stores only since issue 24 (older stores lack them below their coverage). */
+const LEDGER_EVENTS = ["AccountTransfer", "TradeLegsSettled", "FreezeSynced", "LegalSeizure", "MarginModeSet"] as const;
 /**
  * Accounts per liquidateMany at most: past a few hundred its gas grows faster than the accounts (300 one-segment
  * accounts ran out of a 30,000,000 simulation on hardhat where 150 used 9,800,000).
@@ -224,9 +226,10 @@ export class Keeper {
   /**
    * After a restart the index is empty while the cursor is not: the engine's events up to the cursor name every
    * account to watch again (each is then read fresh at the head; no notice is re-sent). Where the service's indexer
-   * already stored them (chain_events of the `indexerName` indexer, confirmed: deposits, borrows, repayments,
-   * state changes, liquidations), they come from the store, and from the node only the two events it does not
-   * keep (AccountTransfer, TradeLegsSettled) over that range, and everything past its cursor.
+   * already stored them (chain_events of the `indexerName` indexer, confirmed: every ledger movement), they come
+   * from the store; from the node only what is past its cursor, and, for a store indexed before it kept the
+   * transfers, trade legs, freezes, seizures and margin modes, those events below the block it keeps them from
+   * (chain_event_coverage).
    */
   private async rediscoverAccounts(): Promise<void> {
     const restart = { at: Date.now(), reason: "restart" };
@@ -235,6 +238,10 @@ export class Keeper {
     const indexed = await this.deps.store.chain.cursor(indexer);
     if (indexed && indexed.blockNumber >= from) {
       const upTo = Math.min(indexed.blockNumber, this.cursor);
+      // the ledger events an older indexer did not keep: stored only from the block its coverage says
+      const coverage = await this.deps.store.chain.eventCoverage(indexer, "MarginEngine");
+      const storedFrom = (name: string) => coverage.get(name) ?? Number.POSITIVE_INFINITY;
+      const late = LEDGER_EVENTS.filter((name) => storedFrom(name) > from);
       for (let lo = from; lo <= upTo; lo += 10_000) {
         const events = await this.deps.store.chain.events(indexer, {
           contract: "MarginEngine",
@@ -242,6 +249,8 @@ export class Keeper {
           toBlock: Math.min(upTo, lo + 9_999),
         });
         for (const e of events) {
+          // below its coverage an event comes from the node (a rewind may have stored a few there too)
+          if (e.blockNumber < storedFrom(e.event) && (LEDGER_EVENTS as readonly string[]).includes(e.event)) continue;
           this.book?.apply({ name: e.event, args: e.args });
           for (const name of ACCOUNT_ARGS) {
             const v = e.args[name];
@@ -249,10 +258,13 @@ export class Keeper {
           }
         }
       }
-      const notStored = (
-        ["AccountTransfer", "TradeLegsSettled", "FreezeSynced", "LegalSeizure", "MarginModeSet"] as const
-      ).map((name) => this.engine.interface.getEvent(name)!.topicHash);
-      await this.scanEngineLogs(from, upTo, [notStored], restart);
+      // one query per coverage block (the events a handler gained together share it), topics OR-ed
+      const byCoverage = new Map<number, (typeof LEDGER_EVENTS)[number][]>();
+      for (const name of late) byCoverage.set(storedFrom(name), [...(byCoverage.get(storedFrom(name)) ?? []), name]);
+      for (const [coveredFrom, names] of byCoverage) {
+        const topics = names.map((name) => this.engine.interface.getEvent(name)!.topicHash);
+        await this.scanEngineLogs(from, Math.min(upTo, coveredFrom - 1), [topics], restart);
+      }
       from = upTo + 1;
     }
     await this.scanEngineLogs(from, this.cursor, undefined, restart);

@@ -1,6 +1,6 @@
 import type { WsStreams } from "../api";
 import type { ChainGateway } from "../chain";
-import { orderbookChain } from "../chain/orderbookChain";
+import { orderbookChain, type OrderbookChain } from "../chain/orderbookChain";
 import type { Capability, CapabilityDeps } from "../service/capability";
 import { TRADES_QUEUED, settlementDomain, settlementQueueSink } from "../settlement";
 import { AppError } from "../shared/errors";
@@ -11,6 +11,7 @@ import { ChainRiskState } from "./chainRiskState";
 import { OrderGateway, storeTradeSink, type TradeSink } from "./gateway";
 import { PreTradeRisk, type RiskLimits } from "./risk";
 import { orderbookRoutes } from "./routes";
+import type { Store } from "../store";
 import type { WriteFence } from "./storeJournal";
 import { orderbookStreams } from "./streams";
 import type { InstrumentSpec } from "./instrument";
@@ -114,6 +115,7 @@ async function openOrderbook(
           "default",
         initialMargin: spec.instrumentRisk?.[i.id]?.initialMargin ?? 2n * 10n ** 17n,
       })),
+      { settledBy: (ids, block) => settledBy(store, obChain, ids, block) },
     );
     risk = new PreTradeRisk(riskState, spec.limits);
   }
@@ -135,6 +137,16 @@ async function openOrderbook(
     log: (level, msg, fields) => obLog[level](msg, fields),
   });
   return { gateway, risk: riskState };
+}
+
+/** The book trades whose settlement batch the hub had settled by `block` (a trade not yet batched had not). */
+async function settledBy(store: Store, chain: OrderbookChain, ids: string[], block: number): Promise<string[]> {
+  const out: string[] = [];
+  for (const id of ids) {
+    const t = await store.settlement.trade(id);
+    if (t?.batchId && (await chain.batchSettledBy(t.batchId, block))) out.push(id);
+  }
+  return out;
 }
 
 /** Every security token of the deployment, tick 0.01 of the cash token, lot 1 token unit. */

@@ -114,7 +114,17 @@ export class ChainRiskState implements RiskStateSource {
   constructor(
     private readonly reader: RiskChainReader,
     instruments: ChainInstrument[],
-    private readonly opts: { ttlMs?: number; tier?: (account: AccountId) => string; now?: () => number } = {},
+    private readonly opts: {
+      ttlMs?: number;
+      tier?: (account: AccountId) => string;
+      now?: () => number;
+      /**
+       * Which of these book trades the chain had settled by `block`. An account read at a block after its trade
+       * settled already holds the trade, so the trade leaves the unsettled view with that read (not when the
+       * store later learns of it: counted in both, a quickly settled buy would be paid for twice).
+       */
+      settledBy?: (tradeIds: string[], block: number) => Promise<string[]>;
+    } = {},
   ) {
     for (const i of instruments)
       this.instruments.set(i.spec.id, {
@@ -180,6 +190,10 @@ export class ChainRiskState implements RiskStateSource {
       },
       unsettled: { cash: 0n, positions: new Map() },
     };
+    if (f.block !== undefined && this.opts.settledBy !== undefined) {
+      const mine = [...this.unsettled].filter(([, t]) => t.buyer === key || t.seller === key).map(([id]) => id);
+      if (mine.length > 0) for (const id of await this.opts.settledBy(mine, f.block)) this.release(id);
+    }
     this.accounts.set(key, { view, readAt: now });
     this.rebuildUnsettled(key);
     if (f.block !== undefined) await this.readEngineAssets(f.block);
@@ -266,16 +280,23 @@ export class ChainRiskState implements RiskStateSource {
 
   /** The trade settled on-chain: the next chain read holds it, so it leaves the unsettled view. */
   settled(tradeId: string): void {
-    const t = this.unsettled.get(tradeId);
+    const t = this.release(tradeId);
     if (t === undefined) return;
-    this.unsettled.delete(tradeId);
-    this.rebuildUnsettled(t.buyer);
-    this.rebuildUnsettled(t.seller);
     // read again before the next order (kept meanwhile: the platform-wide sums still count them)
     for (const a of [t.buyer, t.seller]) {
       const cached = this.accounts.get(a);
       if (cached !== undefined) cached.readAt = Number.NEGATIVE_INFINITY;
     }
+  }
+
+  /** Takes the trade out of the unsettled view of both sides. */
+  private release(tradeId: string): { buyer: AccountId; seller: AccountId } | undefined {
+    const t = this.unsettled.get(tradeId);
+    if (t === undefined) return undefined;
+    this.unsettled.delete(tradeId);
+    this.rebuildUnsettled(t.buyer);
+    this.rebuildUnsettled(t.seller);
+    return t;
   }
 
   private rebuildUnsettled(account: AccountId): void {

@@ -3,7 +3,9 @@ import type { ContractHandler } from "./types";
 
 /**
  * MarginEngine events kept in chain_events (confirmed, reorg-safe): the durable history of collateral movements,
- * borrowing, margin calls, cures and liquidations that the console, auditors and daily statements read. No projection: the keeper reacts to the head itself.
+ * borrowing, margin calls, cures and liquidations that the console, auditors and daily statements read, and every
+ * other ledger movement (transfers, trade legs, freezes, seizures, margin modes) so a restarted keeper rebuilds its
+ * positions from the store alone. No projection: the keeper reacts to the head itself.
  */
 export function marginEngineHandler(address: string): ContractHandler {
   return {
@@ -20,6 +22,12 @@ export function marginEngineHandler(address: string): ContractHandler {
       "MarginCallCured",
       "Liquidated",
       "DefaultSettled",
+      // the rest of the ledger's movements: with them a keeper restarts from the store alone (issue 24)
+      "AccountTransfer",
+      "TradeLegsSettled",
+      "FreezeSynced",
+      "LegalSeizure",
+      "MarginModeSet",
     ],
     async handle() {},
     async reset() {},

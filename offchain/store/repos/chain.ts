@@ -47,6 +47,28 @@ export class ChainRepository {
     return rows[0] ? { blockNumber: Number(rows[0].block_number), blockHash: rows[0].block_hash } : undefined;
   }
 
+  /**
+   * Records that the indexer stores these events of `contract` from `fromBlock` on (a row is written once: an event
+   * added to a handler later is covered only from the block the indexer was at then).
+   */
+  async coverEvents(indexer: string, contract: string, events: readonly string[], fromBlock: number): Promise<void> {
+    for (const event of events)
+      await this.db.run(
+        `INSERT INTO chain_event_coverage (indexer, contract, event, from_block) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (indexer, contract, event) DO NOTHING`,
+        [indexer, contract, event, fromBlock],
+      );
+  }
+
+  /** From which block the indexer stores each event of `contract` (events it never stored are absent). */
+  async eventCoverage(indexer: string, contract: string): Promise<Map<string, number>> {
+    const rows = await this.db.query<{ event: string; from_block: string | number }>(
+      "SELECT event, from_block FROM chain_event_coverage WHERE indexer = $1 AND contract = $2",
+      [indexer, contract],
+    );
+    return new Map(rows.map((r) => [r.event, Number(r.from_block)]));
+  }
+
   async setCursor(indexer: string, cursor: ChainCursor): Promise<void> {
     await this.db.run(
       `INSERT INTO chain_cursors (indexer, block_number, block_hash, updated_at) VALUES ($1, $2, $3, $4)

@@ -52,4 +52,17 @@ CREATE TABLE chain_balances (
   PRIMARY KEY (token, account)
 );`,
   },
+  {
+    capability: "chain",
+    version: 2,
+    description: "the block from which an indexer stores each event of each contract (coverage)",
+    up: (d) => `
+CREATE TABLE chain_event_coverage (
+  indexer TEXT NOT NULL,
+  contract TEXT NOT NULL,
+  event TEXT NOT NULL,
+  from_block ${d.int64} NOT NULL,
+  PRIMARY KEY (indexer, contract, event)
+);`,
+  },
 ];

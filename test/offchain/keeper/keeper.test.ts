@@ -5,7 +5,7 @@ import http from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { JsonRpcProvider, JsonRpcSigner, Wallet } from "ethers";
-import type { CollateralToken, MarginEngine } from "../../../typechain-types";
+import { MarginEngine__factory, type CollateralToken, type MarginEngine } from "../../../typechain-types";
 import { ApiClient } from "../../../offchain/api";
 import { Indexer, rawSigner } from "../../../offchain/chain";
 import { marginEngineHandler } from "../../../offchain/chain/handlers/marginEngine";
@@ -264,6 +264,32 @@ describe("keeper (real hardhat node)", function () {
         settings: keeperSettings(over),
         log: silentLogger,
       });
+    /** A keeper restarted on `store` over its own provider, recording every eth_getLogs it sends. */
+    const restartedKeeper = (indexerName: string) => {
+      const restartedProvider = new JsonRpcProvider(proxy.url, dev.record.chainId, {
+        staticNetwork: true,
+        cacheTimeout: -1,
+      });
+      const queries: { topics?: unknown; fromBlock: number; toBlock: number }[] = [];
+      const send = restartedProvider.send.bind(restartedProvider);
+      restartedProvider.send = (method: string, params: unknown[] | Record<string, unknown>) => {
+        if (method === "eth_getLogs") {
+          const f = (params as { topics?: unknown; fromBlock: string; toBlock: string }[])[0];
+          queries.push({ topics: f.topics, fromBlock: Number(f.fromBlock), toBlock: Number(f.toBlock) });
+        }
+        return send(method, params);
+      };
+      const restarted = new Keeper({
+        store,
+        provider: restartedProvider,
+        signer: rawSigner(DEV_KEYS.keeperKey),
+        deployment: dev.record,
+        settings: keeperSettings(),
+        indexerName,
+        log: silentLogger,
+      });
+      return { queries, restarted, close: () => restartedProvider.destroy() };
+    };
     /** A client address the node signs for (impersonated, with gas money): the node's own accounts are all used. */
     const freshUser = async (): Promise<JsonRpcSigner> => {
       const a = Wallet.createRandom().address;
@@ -433,36 +459,58 @@ describe("keeper (real hardhat node)", function () {
       const indexedTo = (await store.chain.cursor("main"))!.blockNumber;
       const warm = newKeeper();
       await warm.tick();
-      const restartedProvider = new JsonRpcProvider(proxy.url, dev.record.chainId, {
-        staticNetwork: true,
-        cacheTimeout: -1,
-      });
-      const logQueries: { topics?: unknown; fromBlock: number }[] = [];
-      const send = restartedProvider.send.bind(restartedProvider);
-      restartedProvider.send = (method: string, params: unknown[] | Record<string, unknown>) => {
-        if (method === "eth_getLogs") {
-          const f = (params as { topics?: unknown; fromBlock: string }[])[0];
-          logQueries.push({ topics: f.topics, fromBlock: Number(f.fromBlock) });
-        }
-        return send(method, params);
-      };
+      const { queries, restarted, close } = restartedKeeper("main");
       try {
-        const restarted = new Keeper({
-          store,
-          provider: restartedProvider,
-          signer: rawSigner(DEV_KEYS.keeperKey),
-          deployment: dev.record,
-          settings: keeperSettings(),
-          log: silentLogger,
-        });
         await restarted.tick();
         expect(restarted.index.accounts().sort()).to.deep.equal(warm.index.accounts().sort());
-        // over the stored range only the two events the indexer does not keep were asked of the node
-        const unfiltered = logQueries.filter((q) => !q.topics || (q.topics as unknown[]).length === 0);
-        for (const q of unfiltered) expect(q.fromBlock).to.be.greaterThan(indexedTo);
-        expect(logQueries.some((q) => q.topics && q.fromBlock <= indexedTo)).to.equal(true);
+        // the store holds every ledger event of the range: the node is asked only past the indexer's cursor
+        expect(queries.filter((q) => q.fromBlock <= indexedTo)).to.deep.equal([]);
+        expect(queries.length).to.be.above(0);
       } finally {
-        restartedProvider.destroy();
+        close();
+      }
+    });
+
+    it("from a store indexed before it kept transfers, trade legs, freezes, seizures and margin modes: the node is asked for those only below the block they are kept from", async function () {
+      const full = marginEngineHandler(dev.record.contracts.MarginEngine);
+      const late = ["AccountTransfer", "TradeLegsSettled", "FreezeSynced", "LegalSeizure", "MarginModeSet"];
+      const indexerWith = (events: string[]) =>
+        new Indexer({
+          name: "older",
+          provider,
+          store,
+          handlers: [{ ...full, events }],
+          confirmations: 1,
+          batchBlocks: 2_000,
+          startBlock: dev.record.deployBlock,
+          retry: { retries: 3, baseMs: 50 },
+          log: silentLogger,
+        });
+      await indexerWith(full.events.filter((e) => !late.includes(e))).catchUp();
+      const keptFrom = (await store.chain.cursor("older"))!.blockNumber + 1;
+      await dev.chain.provider.send("hardhat_mine", ["0x3"]);
+      await indexerWith(full.events).catchUp();
+      const coverage = await store.chain.eventCoverage("older", "MarginEngine");
+      expect(coverage.get("Borrowed")).to.equal(dev.record.deployBlock);
+      for (const e of late) expect(coverage.get(e), e).to.equal(keptFrom);
+      const indexedTo = (await store.chain.cursor("older"))!.blockNumber;
+      const warm = newKeeper();
+      await warm.tick();
+      const { queries, restarted, close } = restartedKeeper("older");
+      try {
+        await restarted.tick();
+        expect(restarted.index.accounts().sort()).to.deep.equal(warm.index.accounts().sort());
+        const stored = queries.filter((q) => q.fromBlock <= indexedTo);
+        expect(stored.length).to.be.above(0);
+        const lateTopics = late.map(
+          (e) => MarginEngine__factory.createInterface().getEvent(e as "AccountTransfer")!.topicHash,
+        );
+        for (const q of stored) {
+          expect(q.toBlock, "below the block the store keeps them from").to.be.below(keptFrom);
+          expect((q.topics as string[][])[0]).to.have.members(lateTopics);
+        }
+      } finally {
+        close();
       }
     });
 
