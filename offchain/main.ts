@@ -14,6 +14,7 @@ import { composeService } from "./service/compose";
 import { coreCapability } from "./service/core";
 import type { CoreServiceOptions, ServiceBase } from "./service/options";
 import { settlementCapability } from "./settlement/capability";
+import { surveillanceCapability } from "./surveillance/capability";
 import type { Config } from "./shared/config";
 import { webCapability } from "./web/capability";
 
@@ -46,6 +47,7 @@ export const CAPABILITIES: readonly Capability<ServiceOptions>[] = [
   settlementCapability,
   keeperCapability,
   orderbookCapability,
+  surveillanceCapability,
   practiceCapability,
   webCapability,
 ];

@@ -4,6 +4,7 @@ import { orderbookChain, type OrderbookChain } from "../chain/orderbookChain";
 import type { Capability, CapabilityDeps } from "../service/capability";
 import { TRADES_QUEUED, settlementDomain, settlementQueueSink } from "../settlement";
 import { AppError } from "../shared/errors";
+import { tierOf } from "../surveillance";
 import type { InstanceClaim } from "../shared/instance";
 import type { Job } from "../shared/jobs";
 import { Lease, leaseLostError } from "../shared/lease";
@@ -115,7 +116,10 @@ async function openOrderbook(
           "default",
         initialMargin: spec.instrumentRisk?.[i.id]?.initialMargin ?? 2n * 10n ** 17n,
       })),
-      { settledBy: (ids, block) => settledBy(store, obChain, ids, block) },
+      {
+        settledBy: (ids, block) => settledBy(store, obChain, ids, block),
+        tierOf: (account) => tierOf(store, account),
+      },
     );
     risk = new PreTradeRisk(riskState, spec.limits);
   }

@@ -124,6 +124,8 @@ export class ChainRiskState implements RiskStateSource {
        * store later learns of it: counted in both, a quickly settled buy would be paid for twice).
        */
       settledBy?: (tradeIds: string[], block: number) => Promise<string[]>;
+      /** The account's behaviour tier now (surveillance's store), read on every order: a change applies to the next. */
+      tierOf?: (account: AccountId) => Promise<string>;
     } = {},
   ) {
     for (const i of instruments)
@@ -154,9 +156,18 @@ export class ChainRiskState implements RiskStateSource {
     const key = account.toLowerCase();
     const now = (this.opts.now ?? Date.now)();
     const cached = this.accounts.get(key);
-    if (cached !== undefined && now - cached.readAt < (this.opts.ttlMs ?? 1_000)) return;
-    return this.readShared(key, now);
+    const tier = this.opts.tierOf?.(key);
+    if (cached === undefined || now - cached.readAt >= (this.opts.ttlMs ?? 1_000)) await this.readShared(key, now);
+    if (tier !== undefined) {
+      // kept apart from the chain read: a later re-read of the account (the platform's refresh) keeps it
+      this.tiers.set(key, await tier);
+      const view = this.accounts.get(key)?.view;
+      if (view !== undefined) view.tier = this.tiers.get(key)!;
+    }
   }
+
+  /** Behaviour tiers read by `ensure` (surveillance), by account. */
+  private readonly tiers = new Map<AccountId, string>();
 
   /** Reads the account, or joins the read of it already in flight. */
   private readShared(key: AccountId, now: number): Promise<void> {
@@ -179,7 +190,7 @@ export class ChainRiskState implements RiskStateSource {
       kycExpiresAt: f.kycExpiresAt * 1000,
       maxLeverage: f.maxLeverage,
       marginState: f.state as MarginState,
-      tier: this.opts.tier?.(key) ?? "standard",
+      tier: this.tiers.get(key) ?? this.opts.tier?.(key) ?? "standard",
       chain: {
         cash: f.cash,
         debt: f.debt,

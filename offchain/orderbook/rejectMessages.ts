@@ -10,6 +10,10 @@ export const REJECT_MESSAGES: Partial<Record<RejectCode, { en: string; "zh-CN": 
     "zh-CN": "您的身份认证缺失或已过期。",
   },
   [RejectCode.UnknownAccount]: { en: "Unknown margin account.", "zh-CN": "未知的保证金账户。" },
+  [RejectCode.BehaviourRestricted]: {
+    en: "A risk officer restricted this account: it may only sell what it holds until the restriction is cleared.",
+    "zh-CN": "风控人员已限制该账户：在限制解除前只能卖出所持证券。",
+  },
   [RejectCode.UnknownInstrument]: { en: "Unknown instrument {instrument}.", "zh-CN": "未知的交易品种 {instrument}。" },
   [RejectCode.MarginStateBlocksRisk]: {
     en: "The account is in a margin call or worse: it may only reduce its positions.",

@@ -148,6 +148,8 @@ export interface BehaviourTier {
   maxOrdersPerDay: number;
   /** Cash minor units per UTC day, summed over order notionals at their limit (or band) price. */
   maxNotionalPerDay: bigint;
+  /** Restricted accounts (surveillance): no new risk, they may only sell what they hold. */
+  sellOnly?: boolean;
 }
 
 export interface RiskLimits {
@@ -342,6 +344,8 @@ export class PreTradeRisk {
     if (acct.chain.cashFrozen === true) return RejectCode.BalanceFrozen;
     const tier = this.limits.tiers[acct.tier] ?? this.limits.tiers["standard"];
     if (tier === undefined) return RejectCode.UnknownAccount;
+    if (tier.sellOnly === true && (cmd.kind === "modify" ? replaces!.side : cmd.side) === Side.Buy)
+      return RejectCode.BehaviourRestricted;
 
     const u = this.usageOf(cmd.account, ts);
     if (u.inSecond >= tier.maxOrdersPerSecond) return RejectCode.OrderRateLimit;

@@ -89,6 +89,8 @@ export enum RejectCode {
   DailyOrderLimit = "DAILY_ORDER_LIMIT",
   DailyNotionalLimit = "DAILY_NOTIONAL_LIMIT",
   OrderRateLimit = "ORDER_RATE_LIMIT",
+  /** The account's behaviour tier (set by a risk officer) lets it only sell: no new risk. */
+  BehaviourRestricted = "BEHAVIOUR_RESTRICTED",
   PriceBand = "PRICE_BAND",
   UnknownInstrument = "UNKNOWN_INSTRUMENT",
 }

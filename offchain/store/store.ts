@@ -10,6 +10,7 @@ import { ReservesRepository } from "./repos/reserves";
 import { LegalRepository } from "./repos/legal";
 import { SettlementRepository } from "./repos/settlement";
 import { KeeperRepository } from "./repos/keeper";
+import { SurveillanceRepository } from "./repos/surveillance";
 import { ALL_MIGRATIONS } from "./schema";
 import { openSqlite } from "./sqlite";
 
@@ -32,6 +33,7 @@ export interface Repositories {
   legal: LegalRepository;
   keeper: KeeperRepository;
   orderbook: OrderbookRepository;
+  surveillance: SurveillanceRepository;
 }
 
 export interface Store extends Repositories {
@@ -61,6 +63,7 @@ function repositories(db: SqlExecutor): Repositories {
     legal: new LegalRepository(db),
     keeper: new KeeperRepository(db),
     orderbook: new OrderbookRepository(db),
+    surveillance: new SurveillanceRepository(db),
   };
 }
 

@@ -4,8 +4,8 @@ const CNY = 10n ** 6n;
 
 /**
  * The order books' pre-trade limits of both profiles (`npm start` embedded and production): a 10% price band
- * around the oracle, exposure caps in mbCNY, and two behaviour tiers (flagged accounts trade at most 1x and
- * slowly). See docs/orderbook.md.
+ * around the oracle, exposure caps in mbCNY, and three behaviour tiers a risk officer sets (surveillance): standard;
+ * flagged accounts trade at most 1x and slowly; restricted ones may only sell. See docs/orderbook.md.
  */
 export const PLATFORM_RISK_LIMITS: RiskLimits = {
   priceBandBps: 1_000,
@@ -24,6 +24,14 @@ export const PLATFORM_RISK_LIMITS: RiskLimits = {
       maxOrdersPerSecond: 1,
       maxOrdersPerDay: 200,
       maxNotionalPerDay: 500_000n * CNY,
+    },
+    // a risk officer's restriction (surveillance): no new risk, the account may only sell what it holds
+    restricted: {
+      maxLeverage: 10n ** 18n,
+      maxOrdersPerSecond: 1,
+      maxOrdersPerDay: 200,
+      maxNotionalPerDay: 500_000n * CNY,
+      sellOnly: true,
     },
   },
   // Platform-wide (issue 23): what all indebted accounts hold of a security ≤ 25% of its average daily volume on the

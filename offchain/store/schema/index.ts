@@ -7,6 +7,7 @@ import { RESERVES_MIGRATIONS } from "./reserves";
 import { SETTLEMENT_MIGRATIONS } from "./settlement";
 import { KEEPER_MIGRATIONS } from "./keeper";
 import { INSTANCE_MIGRATIONS } from "./instances";
+import { SURVEILLANCE_MIGRATIONS } from "./surveillance";
 
 /**
  * Every capability's migration list, in the order capabilities are applied. A new capability (order book,
@@ -21,4 +22,5 @@ export const ALL_MIGRATIONS: Migration[] = [
   ...KEEPER_MIGRATIONS,
   ...ORDERBOOK_MIGRATIONS,
   ...INSTANCE_MIGRATIONS,
+  ...SURVEILLANCE_MIGRATIONS,
 ];

@@ -72,10 +72,12 @@ describe("capabilities say why they are unavailable", function () {
       "settlement",
       "keeper",
       "orderbook",
+      "surveillance",
       "practice",
       "web",
     ]);
     expect(s.core).to.deep.equal({ available: true });
+    expect(s.surveillance).to.deep.equal({ available: true });
     expect(s.providers.available).to.equal(false);
     expect(s.providers.reason).to.match(
       /no deployment record \(needs CapitalPool, SeniorTranche, JuniorTranche, AccessManager\)/,

@@ -23,6 +23,7 @@ import {
 import { orderToJson, settlementDomain, signOrder, type SignedOrderFields } from "../../../offchain/settlement/orders";
 import { DEV_KEYS, parseConfig } from "../../../offchain/shared/config";
 import { silentLogger } from "../../../offchain/shared/logger";
+import { PLATFORM_RISK_LIMITS } from "../../../scripts/lib/riskLimits";
 import { mine, startDevChain, type DevChain } from "../../helpers/devChain";
 
 const CHAIN_PORT = 8771;
@@ -380,6 +381,36 @@ describe("orderbook API over a real node and SQLite (e2e)", function () {
     expect(state.account(addrA)?.kycVerified).to.equal(true);
     await Promise.all([state.ensure(addrA), state.ensure(addrC)]);
     expect(calls.account, "fresh reads are served from the cache").to.equal(2);
+  });
+
+  it("pre-trade risk reads the behaviour tier on every order: restricted, the account may sell but not buy; cleared, it buys again", async () => {
+    const [addrA] = [await a.getAddress()];
+    const spec = service.orderbook!.instruments()[0];
+    let tier = "restricted";
+    const state = new ChainRiskState(
+      orderbookChain(service.chain!),
+      [{ spec, sector: "fin", initialMargin: 2n * 10n ** 17n }],
+      {
+        tierOf: async () => tier,
+      },
+    );
+    const risk = new PreTradeRisk(state, PLATFORM_RISK_LIMITS);
+    const order = (side: Side) =>
+      ({
+        kind: "limit",
+        id: 1,
+        account: addrA.toLowerCase(),
+        side,
+        price: 1_000,
+        qty: 1,
+        tif: TimeInForce.GTC,
+      }) as const;
+    await state.ensure(addrA);
+    expect(risk.check(spec.id, order(Side.Buy), Date.now())).to.equal(RejectCode.BehaviourRestricted);
+    expect(risk.check(spec.id, order(Side.Sell), Date.now())).to.not.equal(RejectCode.BehaviourRestricted);
+    tier = "standard"; // the officer cleared it: the next order's ensure reads it
+    await state.ensure(addrA);
+    expect(risk.check(spec.id, order(Side.Buy), Date.now())).to.not.equal(RejectCode.BehaviourRestricted);
   });
 
   it("tracks the hub's nonces from the chain: an order cancelled on-chain leaves the book, a retired nonce is refused", async () => {

@@ -1,0 +1,24 @@
+import type { Capability } from "../service/capability";
+import { STANDARD_TIER } from "./behaviourTiers";
+import { surveillanceRoutes } from "./routes";
+
+/** The slice of the service options surveillance reads: the pre-trade limits' behaviour tiers (their names). */
+export interface SurveillanceServiceOptions {
+  orderbook?: { limits?: { tiers: Readonly<Record<string, unknown>> } };
+}
+
+/**
+ * Surveillance (issue 25): behaviour tiers a risk officer sets and clears, read by pre-trade risk on every order.
+ * The tiers offered are the order books' configured ones (standard always).
+ */
+export const surveillanceCapability: Capability<SurveillanceServiceOptions> = {
+  name: "surveillance",
+  needs: { contracts: [] },
+  build: ({ store, options }) => {
+    const tiers = Object.keys(options.orderbook?.limits?.tiers ?? { [STANDARD_TIER]: {} });
+    return {
+      routes: [surveillanceRoutes(store, tiers)],
+      status: () => ({ surveillance: { behaviourTiers: tiers } }),
+    };
+  },
+};
