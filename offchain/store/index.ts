@@ -4,6 +4,7 @@ export { ALL_MIGRATIONS } from "./schema";
 export type { ChainCursor, StoredEvent, IdentityProjection } from "./repos/chain";
 export type { ApiKeyRecord, AuditEntry, AuditInput, IdempotencyOutcome, IdempotencyOwner, LeaseRow } from "./repos/api";
 export type { InstanceClaim, InstanceRow } from "./repos/instances";
+export type { WalletSessionRecord } from "./repos/sessions";
 export { AUDIT_GENESIS, auditHash } from "./repos/api";
 export type {
   AcknowledgementRecord,
