@@ -2,7 +2,8 @@ import { z } from "zod";
 import type { AccountFigures, ProposedAction, Simulation, SimulateInput, StressFigures } from "./simulate";
 
 const uint = z.string().regex(/^[0-9]{1,78}$/, "unsigned integer as a decimal string");
-const positive = uint.refine((v) => BigInt(v) > 0n, "must be positive");
+// zod runs a refinement even after the regex failed: only a well-formed integer is converted
+const positive = uint.refine((v) => !/^[0-9]{1,78}$/.test(v) || BigInt(v) > 0n, "must be positive");
 const int = z.string();
 const asset = z.string().min(1).max(64).openapi({ description: "token symbol or address" });
 
