@@ -7,7 +7,6 @@ import { amount, apiGet, apiPostJson, el, percent, price } from "./common.js";
 import { t } from "./i18n.js";
 import { wallet } from "./wallet.js";
 
-const PROTECTIVE = ["stop", "stopLimit", "takeProfit", "takeProfitLimit", "trailing", "atrTrailing"];
 /** Which trigger fields each type uses (the rest of the ticket's trigger inputs are hidden). */
 const TRIGGER_FIELDS = {
   stop: ["triggerPrice"],
@@ -309,4 +308,3 @@ export async function mountTicket(address, onPlaced) {
   showFields();
 }
 
-export { PROTECTIVE };
