@@ -9,6 +9,17 @@ export {
 } from "./route";
 export { ROLES, STAFF_ROLES, isRole, type Role } from "./roles";
 export { coreRoutes, type CoreRouteDeps, type Readiness } from "./routes/core";
+export { authRoutes, type AuthRouteDeps } from "./routes/auth";
+export {
+  SESSION_COOKIE,
+  SESSION_ROLE,
+  issueSignInNonce,
+  loadSession,
+  signIn,
+  type OpenedSession,
+  type SessionSettings,
+} from "./sessions";
+export { formatSiweMessage, parseSiweMessage, verifySiwe, type SiweMessage } from "./siwe";
 export { createApiKey, ensureDemoKeys, loadApiKey, revokeApiKey, type NewApiKey, type CreateKeyInput } from "./keys";
 export { signedHeaders, signature, signingString, HEADER, type SignedRequestInput } from "./signing";
 export { ApiClient, type ApiCredentials, type ApiResponse } from "./client";

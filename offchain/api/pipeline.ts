@@ -6,6 +6,7 @@ import type { Logger } from "../shared/logger";
 import type { IdempotencyOwner, Store } from "../store";
 import { httpStatusOf } from "./errors";
 import { loadApiKey } from "./keys";
+import { loadSession, sessionCookie } from "./sessions";
 import type { RateLimiter } from "./ratelimit";
 import { isRole } from "./roles";
 import type { Caller, Route } from "./route";
@@ -47,12 +48,29 @@ function header(req: Request, name: string): string | undefined {
 
 interface Authenticated {
   caller: Caller;
-  nonce: string;
-  timestamp: number;
+  /** A signed request's nonce and timestamp (absent for a wallet session, which is not signed per request). */
+  nonce?: string;
+  timestamp?: number;
+}
+
+/**
+ * A signed request (API key) when it carries the key header; otherwise the wallet session of its cookie. A session
+ * is not signed per request: the cookie is HttpOnly and SameSite=Strict (no other site's page sends it) and every
+ * write needs an Idempotency-Key header, which a cross-site form cannot set.
+ */
+async function authenticate(req: Request, raw: Buffer, deps: PipelineDeps): Promise<Authenticated> {
+  const token = header(req, HEADER.key) === undefined ? sessionCookie(header(req, "cookie")) : undefined;
+  if (token !== undefined) {
+    const session = await loadSession(deps.store, token);
+    if (!session || !isRole(session.role))
+      throw unauthenticated("session_ended", "the wallet session is unknown, expired or revoked: sign in again");
+    return { caller: { keyId: session.keyId, role: session.role, subject: session.subject } };
+  }
+  return authenticateSigned(req, raw, deps);
 }
 
 /** Checks the signature, timestamp window and TOTP. Records nothing: the nonce is consumed later. */
-async function authenticate(req: Request, raw: Buffer, deps: PipelineDeps): Promise<Authenticated> {
+async function authenticateSigned(req: Request, raw: Buffer, deps: PipelineDeps): Promise<Authenticated> {
   const keyId = header(req, HEADER.key);
   const ts = header(req, HEADER.timestamp);
   const nonce = header(req, HEADER.nonce);
@@ -169,7 +187,7 @@ export function routeHandler(route: Route, deps: PipelineDeps) {
         },
       );
     }
-    if (auth) {
+    if (auth?.nonce !== undefined && auth.timestamp !== undefined) {
       const fresh = await deps.store.nonces.use(caller.keyId, auth.nonce, auth.timestamp + deps.timestampWindowMs);
       if (!fresh) throw unauthenticated("replayed_nonce", "nonce was already used");
     }
@@ -180,6 +198,11 @@ export function routeHandler(route: Route, deps: PipelineDeps) {
       body,
       caller,
       requestId,
+      http: {
+        host: header(req, "host"),
+        secure: req.secure,
+        setCookie: (value: string) => void res.append("set-cookie", value),
+      },
       // built on first use: most handlers never log
       get log(): Logger {
         return (log ??= deps.log.child({ requestId, keyId: caller.keyId, route: action }));

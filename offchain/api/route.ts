@@ -16,6 +16,8 @@ export interface RouteContext<P, Q, B> {
   caller: Caller;
   requestId: string;
   log: Logger;
+  /** The HTTP exchange, for the few routes that need more than JSON (wallet sign-in sets its session cookie). */
+  http: { host: string | undefined; secure: boolean; setCookie(value: string): void };
 }
 
 /**

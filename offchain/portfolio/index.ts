@@ -8,6 +8,10 @@ export { readStress, stressOf, stressRun, STRESS_RUN } from "./readStress";
 export { reserveOf, RESERVE_RULE } from "./readReserve";
 export { readDisclosures } from "./readDisclosures";
 export { readMarginModes } from "./readMarginModes";
+export { simulate, type Simulation, type SimulateInput, type ProposedAction } from "./simulate";
+export { sizePosition, type Sizing, type SizingInput } from "./sizing";
+export { tradeCosts, DEFAULT_TRADE_FEES, type TradeCosts, type TradeFeeSchedule } from "./tradeCosts";
+export { simulationSchema } from "./simulateSchemas";
 export {
   PRICE_STATUSES,
   accountSummarySchema,

@@ -42,6 +42,7 @@ export function stressOf(chainBook: ChainBook, chain: PortfolioChain): StressSum
 export function stressRun(
   chainBook: ChainBook,
   chain: PortfolioChain,
+  opts: { charts?: boolean } = {},
 ): { summary: StressSummary; report: StressReport } {
   const started = performance.now();
   const { book, block } = chainBook;
@@ -120,7 +121,7 @@ export function stressRun(
       valueAtRisk: v.valueAtRisk.toString(),
       expectedShortfall: v.expectedShortfall.toString(),
     })),
-    charts: stressCharts(report, book.market.cashDecimals).map((c) => ({
+    charts: (opts.charts === false ? [] : stressCharts(report, book.market.cashDecimals)).map((c) => ({
       name: c.file.replace(/\.svg$/, ""),
       title: c.title,
       svg: c.svg,

@@ -9,6 +9,8 @@ import { readBook } from "./readBook";
 import { stressRun } from "./readStress";
 import { reserveOf } from "./readReserve";
 import { readMarginModes } from "./readMarginModes";
+import { simulate } from "./simulate";
+import { simulateBodySchema, simulateInputOf, simulationJson, simulationSchema } from "./simulateSchemas";
 import {
   accountSummarySchema,
   disclosureSchema,
@@ -107,6 +109,31 @@ export function portfolioRoutes(deps: PortfolioDeps): CapabilityRoutes {
             });
           }
           return readAccount(need(), caller.subject);
+        },
+      }),
+      defineRoute({
+        method: "post",
+        path: "/v1/simulate",
+        summary: "What-if: the caller's account before and after a proposed order, deposit, withdrawal or borrow/repay",
+        description:
+          "Nothing is written and no transaction is sent. The account and the market are read at one block and valued " +
+          "with the engine's accountView arithmetic (offchain/keeper/valuation.ts): margin ratio, state, liquidation " +
+          "price per position, initial-margin headroom, daily interest; for an order the fee schedule's cost and the " +
+          "break-even move; the account alone through the 2015 and 2020 shock paths and the Monte Carlo run. " +
+          "`problems` names what the engine would refuse. With `sizing`, the quantity whose loss at the stop is the " +
+          "risk budget (rounded down to lots).",
+        tags: ["portfolio", "risk"],
+        roles: ["client"],
+        write: false,
+        body: simulateBodySchema,
+        response: simulationSchema,
+        handler: async ({ caller, body }) => {
+          if (!ADDRESS.test(caller.subject)) {
+            throw new AppError("FORBIDDEN", "this client key is not bound to an account address", {
+              details: { subject: caller.subject },
+            });
+          }
+          return simulationJson(await simulate(need(), caller.subject, simulateInputOf(body)));
         },
       }),
       defineRoute({

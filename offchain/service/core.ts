@@ -1,4 +1,4 @@
-import { coreRoutes } from "../api";
+import { authRoutes, coreRoutes } from "../api";
 import { chainHealthProbe } from "../chain";
 import { marginEngineHandler, oracleRouterHandler } from "../chain/handlers/marginEngine";
 import { settlementHubHandler } from "../chain/handlers/settlementHub";
@@ -31,8 +31,33 @@ export const coreCapability: Capability = {
           chainHealth: chain ? chainHealthProbe(chain, store, { timeoutMs: config.api.readyTimeoutMs }) : undefined,
           readyMaxLagBlocks: config.api.readyMaxLagBlocks,
         }),
+        // wallet sign-in names the deployment's chain, so it needs one
+        ...(chain
+          ? [
+              authRoutes({
+                store,
+                settings: {
+                  ttlMs: config.api.walletSessionTtlSeconds * 1000,
+                  nonceTtlMs: config.api.siweNonceTtlSeconds * 1000,
+                  domains: config.api.siweDomains,
+                  chainId: chain.deployment.chainId,
+                },
+              }),
+            ]
+          : []),
       ],
-      jobs: [{ name: "nonce-prune", intervalMs: 60_000, timeoutMs: 30_000, run: () => store.nonces.prune(Date.now()) }],
+      jobs: [
+        {
+          name: "nonce-prune",
+          intervalMs: 60_000,
+          timeoutMs: 30_000,
+          run: async () => {
+            const now = Date.now();
+            // ended sessions are kept a day for the audit trail's sake, then dropped
+            return (await store.nonces.prune(now)) + (await store.sessions.prune(now, now - 86_400_000));
+          },
+        },
+      ],
     };
   },
 };

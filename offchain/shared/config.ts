@@ -111,6 +111,23 @@ export const ConfigSchema = z
         readyTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(2_000),
         /** Readiness: how many blocks the indexer may trail the chain's head. */
         readyMaxLagBlocks: z.coerce.number().int().min(0).default(50),
+        /** Wallet sign-in (EIP-4361): how long a session lasts (short: it is a bearer credential in a cookie). */
+        walletSessionTtlSeconds: z.coerce.number().int().min(60).max(86_400).default(1_800),
+        /** How long a sign-in nonce may wait for its signed message. */
+        siweNonceTtlSeconds: z.coerce.number().int().min(30).max(3_600).default(300),
+        /** Hosts (host[:port]) a sign-in message may name; empty: the host the request was sent to. */
+        siweDomains: z
+          .preprocess(
+            (v) =>
+              typeof v === "string"
+                ? v
+                    .split(",")
+                    .map((d) => d.trim())
+                    .filter(Boolean)
+                : v,
+            z.array(z.string().min(1)),
+          )
+          .default([]),
       })
       .default({ secretKey: DEV_KEYS.apiSecretKey }),
     kyc: z
@@ -341,6 +358,9 @@ export function configFromEnv(env: Env = process.env): Config {
         metricsPort: env.MB_METRICS_PORT,
         metricsHost: env.MB_METRICS_HOST,
         readyMaxLagBlocks: env.MB_READY_MAX_LAG_BLOCKS,
+        walletSessionTtlSeconds: env.MB_WALLET_SESSION_TTL_S,
+        siweNonceTtlSeconds: env.MB_SIWE_NONCE_TTL_S,
+        siweDomains: env.MB_SIWE_DOMAINS,
       }),
     },
     kyc: {

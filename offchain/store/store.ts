@@ -11,6 +11,7 @@ import { LegalRepository } from "./repos/legal";
 import { SettlementRepository } from "./repos/settlement";
 import { KeeperRepository } from "./repos/keeper";
 import { SurveillanceRepository } from "./repos/surveillance";
+import { WalletSessionRepository } from "./repos/sessions";
 import { ALL_MIGRATIONS } from "./schema";
 import { openSqlite } from "./sqlite";
 
@@ -23,6 +24,7 @@ export interface Repositories {
   projections: ProjectionRepository;
   apiKeys: ApiKeyRepository;
   nonces: NonceRepository;
+  sessions: WalletSessionRepository;
   idempotency: IdempotencyRepository;
   audit: AuditRepository;
   locks: LockRepository;
@@ -53,6 +55,7 @@ function repositories(db: SqlExecutor): Repositories {
     projections: new ProjectionRepository(db),
     apiKeys: new ApiKeyRepository(db),
     nonces: new NonceRepository(db),
+    sessions: new WalletSessionRepository(db),
     idempotency: new IdempotencyRepository(db),
     audit: new AuditRepository(db),
     locks: new LockRepository(db),

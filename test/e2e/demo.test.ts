@@ -68,6 +68,10 @@ describe("npm start + npm run demo, restarted in the middle (e2e)", function () 
     expect(first.output()).to.match(/已在“trading”之后停止/);
     expect(first.output()).to.match(/已结算：[\d,]+ mbBANK/);
     expect(first.output()).to.match(/已结算：[\d,]+ mbSMALL/);
+    // the simulator's figures before client A signs its first buy (POST /v1/simulate)
+    expect(first.output()).to.match(
+      /下单前的模拟（客户 A 签名之前）：保证金比例 .+ → [\d.]+%，买入后 mbBANK 的强平价格 [\d.]+/,
+    );
     expect(first.output()).to.match(/\[2\/\d+\] KYC：每位用户完成适当性测评/);
     expect(first.output()).to.match(/赎回申请排队中：senior 编号 \d+/);
     for (const line of [
@@ -199,6 +203,8 @@ describe("npm start + npm run demo, restarted in the middle (e2e)", function () 
       await page.click("#key-form button[type=submit]");
       await page.waitForSelector("#notices tbody td:has-text('liquidated')", { timeout: 20_000 });
       await page.waitForSelector("#statements tbody tr td", { timeout: 20_000 });
+      // the history the issue asked for: client A's fills, each settled on-chain with its transaction
+      await page.waitForSelector("#fills td.settlement:has-text('settled on-chain')", { timeout: 20_000 });
       expect(await page.textContent("#debt")).to.match(/^0(\.0+)?/);
       await page.screenshot({ path: path.join(SHOTS, "demo-client-a.png"), fullPage: true });
     } finally {

@@ -8,6 +8,7 @@ import { disputeRoutes } from "./disputes";
 import { paymentMessageRoutes } from "./paymentMessages";
 import { settlementComputeRoutes } from "./settlements";
 import { statementRoutes } from "./statements";
+import { tradeStatusRoutes } from "./trades";
 
 export type { SettlementRouteDeps } from "./common";
 
@@ -37,6 +38,7 @@ export function settlementRoutes(deps: SettlementRouteDeps): CapabilityRoutes {
       ...settlementComputeRoutes(ctx),
       ...paymentMessageRoutes(ctx),
       ...disputeRoutes(ctx),
+      ...tradeStatusRoutes(ctx),
     ],
   };
 }

@@ -57,4 +57,28 @@ CREATE TABLE job_locks (
     description: "lease epochs on job_locks: each change of holder increments the epoch (fencing token)",
     up: () => `ALTER TABLE job_locks ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;`,
   },
+  {
+    capability: "api",
+    version: 3,
+    description: "wallet sign-in (EIP-4361): single-use sign-in nonces and revocable sessions bound to an address",
+    up: (d) => `
+CREATE TABLE siwe_nonces (
+  nonce TEXT PRIMARY KEY,
+  issued_at ${d.int64} NOT NULL,
+  expires_at ${d.int64} NOT NULL,
+  used_at ${d.int64}
+);
+CREATE INDEX siwe_nonces_by_expiry ON siwe_nonces (expires_at);
+CREATE TABLE wallet_sessions (
+  id TEXT PRIMARY KEY,
+  token_hash TEXT NOT NULL,
+  address TEXT NOT NULL,
+  role TEXT NOT NULL,
+  nonce TEXT NOT NULL UNIQUE,
+  created_at ${d.int64} NOT NULL,
+  expires_at ${d.int64} NOT NULL,
+  revoked_at ${d.int64}
+);
+CREATE INDEX wallet_sessions_by_address ON wallet_sessions (address);`,
+  },
 ];

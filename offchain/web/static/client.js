@@ -7,6 +7,7 @@ import {
   fillTable,
   keyGate,
   num,
+  walletAddress,
   percent,
   price,
   row,
@@ -17,6 +18,9 @@ import {
 } from "./common.js";
 import { applyI18n, dateTime, t, withLang } from "./i18n.js";
 import { mountPracticeReset } from "./practice.js";
+import { renderHistory } from "./history.js";
+import { mountTicket } from "./ticket.js";
+import { wallet } from "./wallet.js";
 
 applyI18n();
 
@@ -116,32 +120,6 @@ async function renderNotices() {
   );
 }
 
-async function renderOrders() {
-  const r = await optional("/v1/orders");
-  const tbody = document.querySelector("#orders tbody");
-  if (!r.data)
-    return fillTable(
-      tbody,
-      [],
-      r.missing ? t("client.ordersMissing") : t("client.ordersError", { message: r.error.message }),
-    );
-  const orders = Array.isArray(r.data) ? r.data : (r.data.orders ?? []);
-  fillTable(
-    tbody,
-    orders.map((o) =>
-      row(
-        shortHex(String(o.id ?? o.orderId ?? "")),
-        o.instrument ?? o.symbol ?? "",
-        o.side === "buy" || o.side === "sell" ? t(`side.${o.side}`) : (o.side ?? ""),
-        num(o.quantity ?? ""),
-        num(o.price ?? o.limitPrice ?? ""),
-        o.status ?? "",
-      ),
-    ),
-    t("client.noOrders"),
-  );
-}
-
 async function renderStatements() {
   const r = await optional("/v1/statements");
   const tbody = document.querySelector("#statements tbody");
@@ -200,9 +178,12 @@ async function renderProof() {
   );
 }
 
+let cashDecimals = 6;
+
 async function refresh() {
   try {
     const a = await apiGet("/v1/accounts/me");
+    cashDecimals = a.cashToken.decimals;
     render(a);
     showUpdated(a.block);
   } catch (err) {
@@ -210,13 +191,25 @@ async function refresh() {
   }
 }
 
-keyGate(() => {
-  void refresh();
-  void renderNotices();
-  void renderOrders();
-  void renderStatements();
-  void renderProof();
-  setInterval(() => void refresh(), REFRESH_MS);
-  setInterval(() => void renderNotices(), REFRESH_MS);
-  void mountPracticeReset(() => void refresh());
-});
+/** The ticket needs the wallet (it signs the orders); with an API key the page says so. */
+function mountOrderEntry() {
+  const address = walletAddress();
+  document.getElementById("ticket-key-only").hidden = Boolean(address);
+  if (address && wallet.available()) void mountTicket(address, () => void renderHistory(cashDecimals)).catch(showError);
+}
+
+keyGate(
+  () => {
+    void refresh();
+    void renderNotices();
+    void renderHistory(cashDecimals);
+    void renderStatements();
+    void renderProof();
+    mountOrderEntry();
+    setInterval(() => void refresh(), REFRESH_MS);
+    setInterval(() => void renderNotices(), REFRESH_MS);
+    setInterval(() => void renderHistory(cashDecimals), REFRESH_MS);
+    void mountPracticeReset(() => void refresh());
+  },
+  { wallet },
+);

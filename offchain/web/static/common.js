@@ -4,6 +4,8 @@ import { formatUnits } from "./vendor/ethers.min.js";
 import { groupInteger, t } from "./i18n.js";
 
 const CREDENTIALS = "mb.console.credentials";
+/** The address signed in with a wallet (no secret: the session is an HttpOnly cookie no script can read). */
+const WALLET = "mb.console.wallet";
 const encoder = new TextEncoder();
 
 function hex(buffer) {
@@ -42,6 +44,17 @@ export function saveCredentials(keyId, secret) {
 
 export function clearCredentials() {
   sessionStorage.removeItem(CREDENTIALS);
+  sessionStorage.removeItem(WALLET);
+}
+
+/** The wallet address of this tab's wallet session, or null (the session itself lives in an HttpOnly cookie). */
+export function walletAddress() {
+  return sessionStorage.getItem(WALLET);
+}
+
+export function saveWalletAddress(address) {
+  sessionStorage.removeItem(CREDENTIALS);
+  sessionStorage.setItem(WALLET, address);
 }
 
 export class ApiError extends Error {
@@ -62,23 +75,36 @@ export async function apiPost(path) {
   return apiRequest("POST", path, { signed: true, idempotencyKey: `console-${randomNonce()}` });
 }
 
-async function apiRequest(method, path, { signed, idempotencyKey }) {
+/** POST a JSON body (with a fresh Idempotency-Key: a write needs one, and a retry of the same call is answered once). */
+export async function apiPostJson(path, body, { signed = true } = {}) {
+  return apiRequest("POST", path, { signed, idempotencyKey: `console-${randomNonce()}`, body: JSON.stringify(body) });
+}
+
+/**
+ * A request of the API: signed with the stored API key when there is one; otherwise, signed in with a wallet, sent
+ * as it is (the browser adds the session cookie; nothing secret is in the page).
+ */
+async function apiRequest(method, path, { signed, idempotencyKey, body = "" }) {
   const headers = {};
-  if (signed) {
-    const c = loadCredentials();
-    if (!c) throw new ApiError(401, { error: { code: "UNAUTHENTICATED", message: t("status.noKey") } });
+  if (body) headers["content-type"] = "application/json";
+  const c = signed ? loadCredentials() : null;
+  if (signed && !c && !walletAddress())
+    throw new ApiError(401, { error: { code: "UNAUTHENTICATED", message: t("status.noKey") } });
+  if (c) {
     const timestamp = String(Date.now());
     const nonce = randomNonce();
     headers["x-mb-key"] = c.keyId;
     headers["x-mb-timestamp"] = timestamp;
     headers["x-mb-nonce"] = nonce;
-    headers["x-mb-signature"] = await signature(c.secret, method, path, "", timestamp, nonce);
+    headers["x-mb-signature"] = await signature(c.secret, method, path, body, timestamp, nonce);
   }
   if (idempotencyKey) headers["idempotency-key"] = idempotencyKey;
-  const res = await fetch(path, { method, headers });
-  const body = await res.json().catch(() => null);
-  if (!res.ok) throw new ApiError(res.status, body);
-  return body;
+  const res = await fetch(path, { method, headers, body: body || undefined, credentials: "same-origin" });
+  const answer = await res.json().catch(() => null);
+  // an ended wallet session (expired or revoked): forget it, so the page offers the sign-in again
+  if (res.status === 401 && !c && walletAddress()) sessionStorage.removeItem(WALLET);
+  if (!res.ok) throw new ApiError(res.status, answer);
+  return answer;
 }
 
 // ---- formatting: every amount arrives as an integer string; nothing is turned into a float before display ----
@@ -147,6 +173,8 @@ const KEY_GATE_HTML = `
   <div class="keybar">
     <span id="key-status"></span><button id="sign-out" class="secondary" type="button" hidden
       data-i18n="key.forget"></button>
+    <button id="wallet-sign-in" type="button" hidden data-i18n="wallet.signIn"></button>
+    <span id="wallet-status" class="muted"></span>
   </div>
   <form id="key-form" class="inline" hidden>
     <label><span data-i18n="key.id"></span><input name="keyId" type="text" autocomplete="off" required
@@ -160,20 +188,40 @@ const KEY_GATE_HTML = `
  * The API-key form of a signed page (rendered into its #key-gate): shows the form until credentials are stored, then calls `onReady`.
  * The secret stays in this tab's sessionStorage only.
  */
-export function keyGate(onReady) {
+export function keyGate(onReady, { wallet } = {}) {
   const gate = document.getElementById("key-gate");
   gate.innerHTML = KEY_GATE_HTML;
   for (const node of gate.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
   const form = document.getElementById("key-form");
   const who = document.getElementById("key-status");
   const signOut = document.getElementById("sign-out");
+  const walletButton = document.getElementById("wallet-sign-in");
   const show = () => {
     const c = loadCredentials();
-    form.hidden = Boolean(c);
-    signOut.hidden = !c;
-    who.textContent = c ? t("key.signed", { keyId: c.keyId }) : t("key.enter");
-    if (c) onReady();
+    const address = walletAddress();
+    const signed = Boolean(c || address);
+    form.hidden = signed;
+    signOut.hidden = !signed;
+    walletButton.hidden = signed || !wallet?.available();
+    signOut.textContent = t(address ? "wallet.signOut" : "key.forget");
+    who.textContent = address
+      ? t("wallet.signedIn", { address })
+      : c
+        ? t("key.signed", { keyId: c.keyId })
+        : t(wallet?.available() ? "wallet.enter" : "key.enter");
+    if (signed) onReady();
   };
+  walletButton.addEventListener("click", async () => {
+    const status = document.getElementById("wallet-status");
+    status.textContent = t("wallet.signing");
+    try {
+      saveWalletAddress(await wallet.signIn());
+      status.textContent = "";
+      show();
+    } catch (err) {
+      status.textContent = t("wallet.failed", { message: err?.message ?? String(err) });
+    }
+  });
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const data = new FormData(form);
@@ -181,7 +229,9 @@ export function keyGate(onReady) {
     form.reset();
     show();
   });
-  signOut.addEventListener("click", () => {
+  signOut.addEventListener("click", async () => {
+    // a wallet session is ended on the server too (its cookie cleared and the session revoked)
+    if (walletAddress()) await apiRequest("POST", "/v1/auth/logout", { signed: true }).catch(() => undefined);
     clearCredentials();
     document.location.reload();
   });

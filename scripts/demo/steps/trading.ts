@@ -65,6 +65,7 @@ export async function trading(run: DemoRun, n: number): Promise<void> {
       `  market maker asks ${count(quantity)} ${symbol} at ${cny(ask)} (oracle ${price(oraclePrice)}): order ${askAck.orderId} resting ${count(askAck.restingQuantity)}`,
       `  做市商以 ${cny(ask)} 卖出 ${count(quantity)} ${symbol}（预言机价格 ${price(oraclePrice)}）：订单 ${askAck.orderId} 挂单 ${count(askAck.restingQuantity)}`,
     );
+    await simulateBuy(run, symbol, ask, quantity);
     const bid = await place("clientA", 0, ask, quantity);
     const fills = bid.fills.map((f) => `${count(f.quantity)} @ ${cny(f.price)}`);
     say(
@@ -92,5 +93,37 @@ export async function trading(run: DemoRun, n: number): Promise<void> {
       `${threshold} (the engine's figure above uses the live, volatility-adjusted margins and the cash left)`,
     `  DESIGN.md 的阈值 r < (m·L − 1) / (L·(1 − m))，L = ${L}，m = 15%：` +
       `${threshold}（上面的引擎数值使用实时的、随波动率调整的保证金率以及剩余现金）`,
+  );
+}
+
+/** Before client A signs, the simulator (POST /v1/simulate) shows what the buy does to its account. */
+async function simulateBuy(run: DemoRun, symbol: string, limitPrice: bigint, quantity: bigint): Promise<void> {
+  const sim = ok(
+    await run.d.user("clientA").post<{
+      before: { marginRatio: string | null };
+      after: {
+        marginRatio: string | null;
+        liquidationPrice: string | null;
+        positions: { symbol: string; liquidationPrice: string | null }[];
+      };
+      feasible: boolean;
+    }>("/v1/simulate", {
+      action: {
+        kind: "order",
+        side: "buy",
+        instrument: symbol,
+        quantity: quantity.toString(),
+        limitPrice: limitPrice.toString(),
+      },
+    }),
+    `POST /v1/simulate (clientA buy ${symbol})`,
+  );
+  const line = sim.after.positions.find((p) => p.symbol === symbol);
+  const liquidation = line?.liquidationPrice ?? sim.after.liquidationPrice;
+  say(
+    `  simulator, before client A signs: margin ratio ${pct(sim.before.marginRatio)} → ${pct(sim.after.marginRatio)}, ` +
+      `${symbol} liquidation price after the buy ${price(liquidation)}${sim.feasible ? "" : " (the engine would refuse it)"}`,
+    `  下单前的模拟（客户 A 签名之前）：保证金比例 ${pct(sim.before.marginRatio)} → ${pct(sim.after.marginRatio)}，` +
+      `买入后 ${symbol} 的强平价格 ${price(liquidation)}${sim.feasible ? "" : "（引擎会拒绝）"}`,
   );
 }

@@ -6,6 +6,7 @@ import * as web from "../../../offchain/web";
 describe("public surfaces of the portfolio read model and the web console", function () {
   it("exports exactly the documented runtime names", function () {
     expect(Object.keys(portfolio).sort()).to.deep.equal([
+      "DEFAULT_TRADE_FEES",
       "EPOCHS_SHOWN",
       "PRICE_STATUSES",
       "RESERVE_RULE",
@@ -25,9 +26,13 @@ describe("public surfaces of the portfolio read model and the web console", func
       "readStress",
       "reserveAdequacySchema",
       "reserveOf",
+      "simulate",
+      "simulationSchema",
+      "sizePosition",
       "stressOf",
       "stressRun",
       "stressSummarySchema",
+      "tradeCosts",
     ]);
     expect(Object.keys(web).sort()).to.deep.equal([
       "CONSOLE_CSP",
