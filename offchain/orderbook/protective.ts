@@ -358,6 +358,14 @@ export class ProtectiveBook {
     if (this.orders.size === 0) return { fired, dropped };
     const hits: ProtectiveOrder[] = [];
     for (const o of this.orders.values()) {
+      // its signed child has expired: the hub would refuse the fill, so it is dropped, never fired
+      if (o.expiresAt !== 0 && o.expiresAt <= ts) {
+        this.orders.delete(o.id);
+        dropped.push({ order: o, reason: CancelReason.Expired });
+        const partner = o.ocoWith !== 0 ? this.orders.get(o.ocoWith) : undefined;
+        if (partner !== undefined) partner.ocoWith = 0;
+        continue;
+      }
       if (o.trigger === "trailing") {
         // the stop is judged against the extreme BEFORE this price: a new high cannot fire a sell stop
         if (!this.fires(o, price)) {
@@ -395,7 +403,7 @@ export class ProtectiveBook {
   }
 
   /** A trailing order's distance in ticks: fixed, a share of the extreme, or k × ATR (each rounded down). */
-  distance(o: Readonly<ProtectiveOrder>): number {
+  distance(o: Pick<ProtectiveOrder, "extreme" | "trailTicks" | "trailBps" | "atrMultipleBps">): number {
     if (o.trailTicks !== 0) return o.trailTicks;
     if (o.trailBps !== 0) return Math.floor((o.extreme * o.trailBps) / 10_000);
     return atrStopDistanceDown(this.atr.value, o.atrMultipleBps);
