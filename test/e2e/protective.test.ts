@@ -82,6 +82,13 @@ describe("protective orders through the gateway and on-chain settlement (e2e)", 
   async function oracle(price: string): Promise<void> {
     prices.mbBANK = price;
     await stack.relayPrices(prices);
+    await inBook(cny(price) / 10_000n);
+  }
+
+  /** Waits until the book's protective orders have seen the oracle at `ticks` (the service polls the router). */
+  async function inBook(ticks: bigint): Promise<void> {
+    const book = service.orderbook!.service("mbBANK").engine.protective;
+    await until(`oracle ${ticks} in the book`, async () => (book.oraclePrice === Number(ticks) ? true : undefined));
   }
 
   async function bid(price: string, qty: bigint): Promise<void> {
@@ -142,6 +149,7 @@ describe("protective orders through the gateway and on-chain settlement (e2e)", 
         return new ApiClient(service.url, key);
       }),
     );
+    await inBook(1_000n);
     console.log(`      setup (node, deployment, funding, service): ${Math.round(performance.now() - started)} ms`);
   });
 
@@ -228,10 +236,6 @@ describe("protective orders through the gateway and on-chain settlement (e2e)", 
 
   it("stop-limit, take-profit-limit, trailing (amount and percent) and ATR trailing: placed, shown, fired, settled", async () => {
     await oracle("10.40"); // a new high for the trailing stops, and another bar for the ATR
-    await until("the oracle in the book", async () => {
-      const b = await apiA.get<{ protective: ProtectiveView[] }>("/v1/orders");
-      return b.status === 200 ? true : undefined;
-    });
     await new Promise((r) => setTimeout(r, 1_100)); // the 10.40 bar completes with the next round
     await oracle("10.45");
     const place = async (type: string, limit: string, trigger: Record<string, unknown>) => {
