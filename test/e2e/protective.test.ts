@@ -237,7 +237,7 @@ describe("protective orders through the gateway and on-chain settlement (e2e)", 
   it("stop-limit, take-profit-limit, trailing (amount and percent) and ATR trailing: placed, shown, fired, settled", async () => {
     await oracle("10.40"); // a new high for the trailing stops, and another bar for the ATR
     await new Promise((r) => setTimeout(r, 1_100)); // the 10.40 bar completes with the next round
-    await oracle("10.45");
+    await oracle("10.50"); // the reporters post a round only for a move of 0.5% or more
     const place = async (type: string, limit: string, trigger: Record<string, unknown>) => {
       const r = await apiA.post<ProtectiveView>("/v1/orders", { type, ...(await signed(a, 1, limit, 2n)), trigger });
       expect(r.status, `${type}: ${JSON.stringify(r.body)}`).to.equal(201);
@@ -255,12 +255,12 @@ describe("protective orders through the gateway and on-chain settlement (e2e)", 
       });
       return r.status === 201 ? r.body : undefined;
     });
-    expect(trailAbs).to.include({ stopPrice: cny("10.25").toString(), highest: cny("10.45").toString() });
-    expect(trailAbs.belowHighPercent).to.equal("1.91"); // 0.20 / 10.45
-    expect(trailPct).to.include({ stopPrice: cny("10.25").toString(), belowHighPercent: "1.91" }); // ⌊1045 × 2%⌋ = 20
+    expect(trailAbs).to.include({ stopPrice: cny("10.30").toString(), highest: cny("10.50").toString() });
+    expect(trailAbs.belowHighPercent).to.equal("1.90"); // 0.20 / 10.50
+    expect(trailPct).to.include({ stopPrice: cny("10.29").toString(), belowHighPercent: "2.00" }); // ⌊1050 × 2%⌋ = 21
     expect(atr.type).to.equal("atrTrailing");
     expect(BigInt(atr.atr!) > 0n, `ATR ${atr.atr}`).to.equal(true);
-    expect(BigInt(atr.stopPrice) < cny("10.45"), `stop ${atr.stopPrice}`).to.equal(true);
+    expect(BigInt(atr.stopPrice) < cny("10.50"), `stop ${atr.stopPrice}`).to.equal(true);
     // take-profit-limit first (a rise), then everything else on a fall to 10.00
     await bid("10.60", 2n);
     await oracle("10.60");
@@ -278,6 +278,8 @@ describe("protective orders through the gateway and on-chain settlement (e2e)", 
 
   it("reduce-only: a stop fires smaller when the position shrank meanwhile (cut to what is held, never flipped)", async () => {
     await bid("9.90", 40n);
+    // the books count the children just settled until the settled-trades job (every 2 s) drops them from "unsettled"
+    await new Promise((r) => setTimeout(r, 2_500));
     const stop = await apiA.post<ProtectiveView>("/v1/orders", {
       type: "stop",
       ...(await signed(a, 1, "9.50", 40n)),
