@@ -10,7 +10,7 @@ import { orderToJson, settlementDomain, signOrder, type SignedOrderFields } from
 import { DEV_KEYS, DEV_OPERATOR_KEY, parseConfig } from "../../offchain/shared/config";
 import { silentLogger } from "../../offchain/shared/logger";
 import { PLATFORM_RISK_LIMITS } from "../../scripts/lib/riskLimits";
-import { startDevChain, type DevChain } from "../helpers/devChain";
+import { mine, startDevChain, type DevChain } from "../helpers/devChain";
 import { CNY, E2eStack } from "../helpers/e2eStack";
 
 const CHAIN_PORT = 8793;
@@ -278,20 +278,28 @@ describe("protective orders through the gateway and on-chain settlement (e2e)", 
 
   it("reduce-only: a stop fires smaller when the position shrank meanwhile (cut to what is held, never flipped)", async () => {
     await bid("9.90", 40n);
-    // the books count the children just settled until the settled-trades job (every 2 s) drops them from "unsettled"
-    await new Promise((r) => setTimeout(r, 2_500));
-    const stop = await apiA.post<ProtectiveView>("/v1/orders", {
-      type: "stop",
-      ...(await signed(a, 1, "9.50", 40n)),
-      trigger: { price: cny("9.95").toString() },
+    // the books count the children just settled as unsettled too until the settled-trades job (every 2 s) has seen
+    // the batcher mark them settled, which takes a confirming block (automine: mined here): until then the position
+    // the stop may close looks smaller (REDUCE_ONLY)
+    const body = { type: "stop", ...(await signed(a, 1, "9.50", 40n)), trigger: { price: cny("9.95").toString() } };
+    const stop = await until("the settled children to leave the unsettled view", async () => {
+      await mine(dev.chain);
+      const r = await apiA.post<ProtectiveView>("/v1/orders", body);
+      return r.status === 201 ? r : undefined;
     });
     expect(stop.status, JSON.stringify(stop.body)).to.equal(201);
     // A sells 25 directly; once settled, 15 are left for the stop
     const sale = await apiA.post<{ filledQuantity: string }>("/v1/orders", await signed(a, 1, "9.90", 25n));
     expect(sale.body.filledQuantity).to.equal("25");
     await until("the sale settled", async () => ((await heldBy(a)) === 15n ? true : undefined));
-    // the books' view leaves the sale's unsettled entry at the next settled-trades job (every 2 s)
-    await new Promise((r) => setTimeout(r, 2_500));
+    // the books' view drops the sale's unsettled entry at a settled-trades job: probe it with a 15-unit stop
+    const probe = { type: "stop", ...(await signed(a, 1, "9.00", 15n)), trigger: { price: cny("9.00").toString() } };
+    const armed = await until("the sale to leave the unsettled view", async () => {
+      await mine(dev.chain);
+      const r = await apiA.post<ProtectiveView>("/v1/orders", probe);
+      return r.status === 201 ? r.body : undefined;
+    });
+    expect((await apiA.request("DELETE", `/v1/orders/${armed.orderId}`)).status).to.equal(200);
     await oracle("9.92");
     const fired = await until("the stop to fire", async () => {
       const v = await protectiveOf(apiA, stop.body.orderId);
