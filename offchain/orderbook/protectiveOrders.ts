@@ -172,7 +172,8 @@ function percent(part: number, whole: number): string {
   return `${Math.floor(bps / 100)}.${String(bps % 100).padStart(2, "0")}`;
 }
 
-interface Record_ {
+/** One protective order as last seen, and what became of it. */
+interface HistoryEntry {
   instrument: string;
   order: ProtectiveOrder;
   status: ProtectiveStatus;
@@ -187,7 +188,7 @@ interface Record_ {
  * the snapshot itself).
  */
 export class ProtectiveHistory {
-  private readonly records = new Map<number, Record_>();
+  private readonly records = new Map<number, HistoryEntry>();
 
   /** The observer for one book. */
   observer(instrument: string): NullObserver {
@@ -234,13 +235,13 @@ export class ProtectiveHistory {
 
   /** One order's view (for the placement answer). */
   view(id: number, books: ReadonlyMap<string, { spec: InstrumentSpec; protective: ProtectiveBook }>): ProtectiveView {
-    const r = this.records.get(id) as Record_;
+    const r = this.records.get(id) as HistoryEntry;
     const b = books.get(r.instrument) as { spec: InstrumentSpec; protective: ProtectiveBook };
     return viewOf(b.spec, b.protective, b.protective.get(id) ?? r.order, r);
   }
 }
 
-function viewOf(spec: InstrumentSpec, book: ProtectiveBook, o: Readonly<ProtectiveOrder>, r: Record_): ProtectiveView {
+function viewOf(spec: InstrumentSpec, book: ProtectiveBook, o: Readonly<ProtectiveOrder>, r: HistoryEntry): ProtectiveView {
   const price = (ticks: number): string => (BigInt(ticks) * spec.tickSize).toString();
   const lots = (n: number): string => (BigInt(n) * spec.lotSize).toString();
   const type = protectiveType(o);
