@@ -70,9 +70,10 @@ export interface Bar {
 /**
  * Average true range over time bars built from the oracle's rounds (the journaled `oracle` commands and their
  * stamped time). A bar is the window [offset + i·barMs, offset + (i+1)·barMs); its open, high, low and close are the
- * first, highest, lowest and last oracle price inside it. There is no trading calendar in the service: a window
- * without a round (a closed market, a weekend) makes no bar, so sessions are respected as far as the oracle
- * publishes only in them; for a 24/7 market a bar is a UTC day (offset 0; +8 h markets pass −8 h as the offset).
+ * first, highest, lowest and last oracle price inside it. Sessions: the OracleRouter's trading calendar marks a price
+ * Closed outside its asset's session and the gateway passes only Safe prices to the books, so no round outside a
+ * session reaches a bar, and a window without a round (overnight, a weekend, a holiday) makes no bar at all. The
+ * offset puts the day boundary where the market's is (a UTC+8 market: −8 h); 24/7 markets get UTC days.
  *
  * True range of a bar: max(high − low, |high − previous close|, |low − previous close|) (the first: high − low).
  * ATR: the simple mean of the first `period` true ranges, then Wilder's smoothing ATR = (ATR·(period − 1) + TR) /
