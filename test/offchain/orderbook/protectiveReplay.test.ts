@@ -195,5 +195,53 @@ for (const engine of ENGINES) {
       expect(trades.size).to.equal(1);
       await g.close();
     });
+
+    it("compensates (a carried stop when its buy is refused, an OCO leg when the other is) and arms a child posted five times at once once", async () => {
+      const g = await open();
+      await g.oracle("mbBANK", 1_000);
+      // a buy 20% over the oracle: outside the 10% price band, refused by pre-trade risk after its stop was armed
+      const buy = await sign(buyer, 0, 1_200n, 5n, 10n);
+      const protect: PlaceProtective = {
+        type: "stop",
+        ...(await sign(buyer, 1, 900n, 5n, 11n)),
+        trigger: { price: 950n * TICK },
+      };
+      const refused = await g
+        .place(buyer.address, { ...buy, type: "limit", tif: "GTC", postOnly: false, protect })
+        .catch((e: { details?: { reject?: string } }) => e);
+      expect(refused).to.have.nested.property("details.reject", "PRICE_BAND");
+      const [stop] = g.protectiveOrders(buyer.address);
+      expect(stop).to.include({ status: "cancelled", cancelReason: "USER" });
+      expect(g.service("mbBANK").engine.protective.has(stop.orderId)).to.equal(false);
+
+      // an OCO whose second leg would fire at once: the first leg does not stay armed alone
+      state.setAccount(seller.address.toLowerCase(), {
+        ...state.account(seller.address.toLowerCase())!,
+        chain: { cash: 0n, debt: 0n, positions: new Map([["mbBANK", 30n]]) },
+      });
+      const legs: [PlaceProtective, PlaceProtective] = [
+        { type: "stop", ...(await sign(seller, 1, 900n, 5n, 20n)), trigger: { price: 950n * TICK } },
+        { type: "takeProfit", ...(await sign(seller, 1, 990n, 5n, 21n)), trigger: { price: 990n * TICK } },
+      ];
+      const oco = await g.placeOco(seller.address, legs).catch((e: { details?: { field?: string } }) => e);
+      expect(oco).to.have.nested.property("details.field", "trigger.price");
+      expect(g.service("mbBANK").engine.protective.size).to.equal(0);
+
+      // the same signed child fired five times at once: armed once, the others ORDER_REPLAYED / NONCE_USED
+      const twice: PlaceProtective = {
+        type: "trailing",
+        ...(await sign(seller, 1, 900n, 5n, 30n)),
+        trigger: { trailAmount: 20n * TICK },
+      };
+      const answers = await Promise.allSettled([0, 1, 2, 3, 4].map(() => g.placeProtective(seller.address, twice)));
+      expect(answers.filter((r) => r.status === "fulfilled")).to.have.length(1);
+      for (const r of answers)
+        if (r.status === "rejected")
+          expect(["ORDER_REPLAYED", "NONCE_USED"]).to.include(
+            (r.reason as { details: { reject: string } }).details.reject,
+          );
+      expect(g.service("mbBANK").engine.protective.size).to.equal(1);
+      await g.close();
+    });
   });
 }
