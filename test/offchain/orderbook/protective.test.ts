@@ -220,7 +220,7 @@ describe("orderbook: protective orders (oracle-triggered)", function () {
       expect(engine.protective.get(2)?.triggerPrice).to.equal(512 - 27); // ⌊3 × 9.333333⌋ = 27
     });
 
-    it("refuses an ATR trailing stop until the ATR has `period` ranges", function () {
+    it("refuses an ATR trailing stop until `period` bars have completed", function () {
       const { run } = harness();
       run({ kind: "oracle", price: 500 });
       const r = run({
@@ -281,6 +281,18 @@ describe("orderbook: protective orders (oracle-triggered)", function () {
       run({ kind: "oracle", price: 96, caps: { "2": 4 } });
       expect(engine.book.get(1)?.qty).to.equal(46); // 4 sold, order 3 sold nothing
       expect(seen).to.deep.equal(["cut 2 4", "fired 2 4", "cut 3 0", "cancelled 3 10"]);
+    });
+
+    it("an order whose signed child expired is dropped (EXPIRED) at the next oracle round, never fired", function () {
+      const { engine, events, run } = harness();
+      run({ kind: "oracle", price: 100 }, 1_000);
+      run({ kind: "limit", id: 1, account: "bob", side: Side.Buy, price: 90, qty: 5, tif: TimeInForce.GTC }, 1_001);
+      const leg = { kind: "protective", account: "alice", side: Side.Sell, trigger: "stop", qty: 1, limitPrice: 90 };
+      run({ ...leg, id: 2, triggerPrice: 95, ioc: true, expiresAt: 2_000 } as BookCommand, 1_002);
+      run({ kind: "oracle", price: 94 }, 2_000);
+      expect(engine.protective.has(2)).to.equal(false);
+      expect(engine.book.get(1)?.qty).to.equal(5); // nothing sold
+      expect(events.find((e) => e.orderId === 2 && e.event === "cancelled")?.reason).to.equal(CancelReason.Expired);
     });
 
     it("a percentage trailing stop trails ⌊highest × bps⌋ below the highest", function () {
