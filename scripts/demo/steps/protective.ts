@@ -57,8 +57,10 @@ async function signedBody(run: DemoRun, user: User, side: 0 | 1, limit: bigint, 
 
 /**
  * At entry, client A guards a slice of its mbBANK with an ATR trailing stop (k = 3), signing now the child order a
- * fired stop becomes (a sell at no less than 90% of the entry); the market maker bids for that slice below the
- * market. The ATR needs three completed bars of oracle rounds: while it has fewer, the risk officer nudges the
+ * fired stop becomes (a sell at no less than 95% of the entry); the market maker bids 99% of the entry for that slice.
+ * A sale by an indebted account below what the units count for in its equity (oracle × (1 − haircut); mbBANK's
+ * haircut is 0) must leave it at initial margin (MarginEngine.settleTrade), which an account in Warning does not: the
+ * bid sits above where a 3 × ATR stop fires, so the fill keeps A's equity and settles. The ATR needs three completed bars of oracle rounds: while it has fewer, the risk officer nudges the
  * development market by ±0.6% a bar (the reporters post a round for a move of 0.5% or more).
  */
 export async function armAtrStop(run: DemoRun): Promise<void> {
@@ -67,8 +69,8 @@ export async function armAtrStop(run: DemoRun): Promise<void> {
   if (!held?.price) throw new DemoError(`client A holds no priced ${SYMBOL}`);
   const entry = onGrid(BigInt(held.price) / 10n ** 12n);
   const quantity = BigInt(held.quantity) / 20n;
-  const child = await signedBody(run, "clientA", 1, onGrid((entry * 90n) / 100n), quantity);
-  const bid = await signedBody(run, "marketMaker", 0, onGrid((entry * 92n) / 100n), quantity);
+  const child = await signedBody(run, "clientA", 1, onGrid((entry * 95n) / 100n), quantity);
+  const bid = await signedBody(run, "marketMaker", 0, onGrid((entry * 99n) / 100n), quantity);
   ok(await run.d.user("marketMaker").post("/v1/orders", bid), `POST /v1/orders (marketMaker bid ${SYMBOL})`);
   const body = { type: "atrTrailing", ...child, trigger: { atrMultipleBps: K_BPS } };
   let placed: Protective | undefined;
