@@ -241,7 +241,12 @@ export class ProtectiveHistory {
   }
 }
 
-function viewOf(spec: InstrumentSpec, book: ProtectiveBook, o: Readonly<ProtectiveOrder>, r: HistoryEntry): ProtectiveView {
+function viewOf(
+  spec: InstrumentSpec,
+  book: ProtectiveBook,
+  o: Readonly<ProtectiveOrder>,
+  r: HistoryEntry,
+): ProtectiveView {
   const price = (ticks: number): string => (BigInt(ticks) * spec.tickSize).toString();
   const lots = (n: number): string => (BigInt(n) * spec.lotSize).toString();
   const type = protectiveType(o);
