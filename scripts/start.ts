@@ -132,7 +132,9 @@ async function main(): Promise<void> {
     demoClientAccount: demoClient,
     durableHead: () => durable.durableBlockNumber(),
     // The order book with pre-trade risk over the chain; its trades go to the settlement batcher's queue.
-    orderbook: { limits: PLATFORM_RISK_LIMITS },
+    // ATR stops over 10-second bars, 3 of them: the demo's stop at entry has its bars within a minute (production keeps
+    // the default, 14 one-day bars)
+    orderbook: { limits: PLATFORM_RISK_LIMITS, atr: { period: 3, barMs: 10_000 } },
     extraRoutes: [
       marketSimulatorRoutes(
         simulator,

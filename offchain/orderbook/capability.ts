@@ -30,6 +30,11 @@ export interface OrderbookOptions {
   /** How often the oracle router is polled into the books (ms; default 2,000). */
   oraclePollMs?: number;
   snapshotEvery?: number;
+  /**
+   * The ATR of the ATR trailing stops: bars of `barMs` (default one day, 86,400,000) starting `barOffsetMs` past
+   * 00:00 UTC, built from the oracle rounds the books receive, averaged over `period` bars (default 14).
+   */
+  atr?: { period?: number; barMs?: number; barOffsetMs?: number };
 }
 
 /** The service options the order books read. */
@@ -137,6 +142,7 @@ async function openOrderbook(
     risk,
     isTradingKey: (owner, key) => obChain.isTradingKey(owner, key),
     snapshotEvery: spec.snapshotEvery,
+    atr: spec.atr,
     fence,
     log: (level, msg, fields) => obLog[level](msg, fields),
   });

@@ -13,6 +13,14 @@ import {
   TimeInForce,
 } from "./types";
 
+/** Engine settings: the book's capacity and the ATR's bars (see AtrTracker; defaults 14 one-day bars from 00:00 UTC). */
+export interface EngineOptions {
+  maxOpenOrders?: number;
+  atrPeriod?: number;
+  atrBarMs?: number;
+  atrBarOffsetMs?: number;
+}
+
 /** Everything needed to rebuild an engine exactly: resting orders in priority order, protective orders, clock. */
 export interface EngineSnapshot {
   version: 1;
@@ -71,10 +79,14 @@ export class InstrumentEngine {
 
   constructor(
     readonly instrument: string,
-    opts: { maxOpenOrders?: number; atrPeriod?: number } = {},
+    opts: EngineOptions = {},
   ) {
     this.book = new OrderBook(opts.maxOpenOrders);
-    this.protective = new ProtectiveBook(opts.atrPeriod);
+    this.protective = new ProtectiveBook({
+      period: opts.atrPeriod,
+      barMs: opts.atrBarMs,
+      barOffsetMs: opts.atrBarOffsetMs,
+    });
   }
 
   get seq(): number {
@@ -163,13 +175,14 @@ export class InstrumentEngine {
         r.reset(cmd.id);
         r.accepted = true;
         this.observerRef?.onAccepted(cmd.id, cmd.account, cmd.side, cmd.limitPrice ?? 0, cmd.qty);
+        this.observerRef?.onProtective?.("armed", this.protective.get(cmd.id) as ProtectiveOrder, cmd.qty);
         return r;
       }
       case "oracle": {
         if (!Number.isInteger(cmd.price) || cmd.price < 1) return this.reject(0, "", RejectCode.InvalidPrice);
-        const { fired, dropped } = this.protective.onOracle(cmd.price);
+        const { fired, dropped } = this.protective.onOracle(cmd.price, this.lastTs);
         for (const d of dropped) this.emitDropped(d.order, d.reason);
-        for (const f of fired) this.fire(f.order, f.oraclePrice);
+        for (const f of fired) this.fire(f.order, f.oraclePrice, cmd.caps?.[String(f.order.id)] ?? 0);
         const r = book.report;
         r.reset(0);
         r.accepted = true;
@@ -186,14 +199,25 @@ export class InstrumentEngine {
     }
   }
 
-  /** A fired protective order enters the book as a market order or a GTC limit under its own id. */
-  private fire(p: ProtectiveOrder, oraclePrice: number): void {
-    this.observerRef?.onTriggered(p.id, p.account, p.side, oraclePrice);
+  /**
+   * A fired protective order enters the book under its own id: a market order, an IOC at its limit (`ioc`), or a
+   * limit resting GTC (GTT until `expiresAt`). A reduce-only order is first cut to `cap` lots, or cancelled at 0.
+   */
+  private fire(p: ProtectiveOrder, oraclePrice: number, cap: number): void {
+    const obs = this.observerRef;
+    obs?.onTriggered(p.id, p.account, p.side, oraclePrice);
+    let qty = p.qty;
+    if (p.reduceOnly && cap < qty) {
+      qty = Math.max(0, cap);
+      obs?.onProtective?.("cut", p, qty);
+      if (qty === 0) return this.emitDropped(p, CancelReason.ReduceOnly);
+    }
+    obs?.onProtective?.("fired", p, qty);
     const o = this.incoming;
     o.id = p.id;
     o.account = p.account;
     o.side = p.side;
-    o.qty = p.qty;
+    o.qty = qty;
     o.expiresAt = 0;
     o.postOnly = false;
     o.stp = p.stp;
@@ -203,13 +227,15 @@ export class InstrumentEngine {
       this.book.market(o);
     } else {
       o.price = p.limitPrice;
-      o.tif = TimeInForce.GTC;
+      o.tif = p.ioc ? TimeInForce.IOC : p.expiresAt > 0 ? TimeInForce.GTT : TimeInForce.GTC;
+      o.expiresAt = p.ioc ? 0 : p.expiresAt;
       this.book.limit(o);
     }
   }
 
   private emitDropped(p: ProtectiveOrder, reason: CancelReason): void {
     this.observerRef?.onCancelled(p.id, p.account, p.side, p.limitPrice, p.qty, reason);
+    this.observerRef?.onProtective?.("cancelled", p, p.qty, reason);
   }
 
   private reject(id: number, account: AccountId, code: RejectCode): ExecutionReport {
@@ -241,7 +267,7 @@ export class InstrumentEngine {
   }
 
   /** Rebuilds an engine from a snapshot (resting orders keep their priority). */
-  static fromSnapshot(s: EngineSnapshot, opts: { maxOpenOrders?: number; atrPeriod?: number } = {}): InstrumentEngine {
+  static fromSnapshot(s: EngineSnapshot, opts: EngineOptions = {}): InstrumentEngine {
     if (s.version !== 1) throw new Error(`unsupported snapshot version ${String(s.version)}`);
     const e = new InstrumentEngine(s.instrument, opts);
     e.lastSeq = s.seq;

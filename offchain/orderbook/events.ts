@@ -1,4 +1,8 @@
+import type { ProtectiveOrder } from "./protective";
 import type { AccountId, CancelReason, RejectCode, Side } from "./types";
+
+/** What happened to a protective order: placed, fired (with `qty` lots), cut to `qty` at fire time, cancelled. */
+export type ProtectiveEvent = "armed" | "fired" | "cut" | "cancelled";
 
 /**
  * What the engine tells its observers, synchronously and in order, while it applies a command. Arguments are
@@ -35,6 +39,8 @@ export interface BookObserver {
   onLevel(side: Side, price: number, qty: number, count: number): void;
   /** A protective order fired on the oracle price and is being submitted to the book. */
   onTriggered(id: number, account: AccountId, side: Side, oraclePrice: number): void;
+  /** The life of a protective order (off the hot path; optional): the order as it stands at the event. */
+  onProtective?(event: ProtectiveEvent, order: Readonly<ProtectiveOrder>, qty: number, reason?: CancelReason): void;
 }
 
 /** Forwards every call to several observers (market data, risk exposure, own-order events). */
@@ -80,6 +86,9 @@ export class ObserverFanout implements BookObserver {
   }
   onTriggered(id: number, account: AccountId, side: Side, oraclePrice: number): void {
     for (const t of this.targets) t.onTriggered(id, account, side, oraclePrice);
+  }
+  onProtective(event: ProtectiveEvent, order: Readonly<ProtectiveOrder>, qty: number, reason?: CancelReason): void {
+    for (const t of this.targets) t.onProtective?.(event, order, qty, reason);
   }
 }
 

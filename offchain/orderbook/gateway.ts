@@ -7,10 +7,27 @@ import { NullObserver } from "./events";
 import { type InstrumentSpec } from "./instrument";
 import type { PreTradeRisk } from "./risk";
 import { rejectMessages } from "./rejectMessages";
+import {
+  type PlaceProtective,
+  ProtectiveHistory,
+  type ProtectiveView,
+  protectiveCommand,
+  protectiveRefusal,
+  reduceOnlyCaps,
+} from "./protectiveOrders";
 import { BookService, JournalFailedError, type Ack } from "./service";
 import { StoreJournal, StoreSnapshotStore, type WriteFence } from "./storeJournal";
 import type { Repositories } from "../store";
-import { type AccountId, type BookCommand, RejectCode, Side, StpMode, TimeInForce } from "./types";
+import type { ProtectiveBook } from "./protective";
+import {
+  type AccountId,
+  type BookCommand,
+  type ProtectiveOrderCommand,
+  RejectCode,
+  Side,
+  StpMode,
+  TimeInForce,
+} from "./types";
 
 /** One side of a trade as the settlement hub takes it: the owner's signed order and its compact signature. */
 export interface TradeLeg {
@@ -58,6 +75,14 @@ export interface PlaceOrder {
   /** Limit orders only (market orders are IOC at the signed limitPrice). GTT expires at the signed expiry. */
   tif: "GTC" | "GTT" | "IOC" | "FOK";
   postOnly: boolean;
+  /** A stop carried with a buy (the protective template): placed first, cancelled if the buy is refused. */
+  protect?: PlaceProtective;
+}
+
+/** A protective order as placed. */
+export interface PlacedProtective extends ProtectiveView {
+  orderHash: string;
+  seq: number;
 }
 
 export interface PlacedOrder {
@@ -105,6 +130,8 @@ export interface OrderGatewayOptions {
     track?(accounts: readonly string[]): void;
     refreshPlatform?(): Promise<void>;
   };
+  /** The ATR's bars and period for every book (defaults: 14 one-day bars from 00:00 UTC). */
+  atr?: { period?: number; barMs?: number; barOffsetMs?: number };
   /** Whether `key` is a live delegated trading key of `owner` (SettlementHub.tradingKeyExpiry); none when absent. */
   isTradingKey?: (owner: string, key: string) => Promise<boolean>;
   snapshotEvery?: number;
@@ -188,6 +215,8 @@ export class OrderGateway {
   /** One writer per order: the modify or cancel in progress on each order id, the next waits for it. */
   private readonly writers = new Map<number, Promise<unknown>>();
   private readonly lastOracle = new Map<string, number>();
+  /** Protective orders and what became of them (fired, cut, cancelled). */
+  private readonly history = new ProtectiveHistory();
 
   private constructor(
     private readonly opts: OrderGatewayOptions,
@@ -248,7 +277,8 @@ export class OrderGateway {
         snapshots,
         snapshotMeta: (): PlacingMeta => ({ maxId: g.nextId - 1, placing: [...g.placing] }),
         risk: opts.risk,
-        observers: [collector],
+        observers: [collector, g.history.observer(spec.id)],
+        engine: { atrPeriod: opts.atr?.period, atrBarMs: opts.atr?.barMs, atrBarOffsetMs: opts.atr?.barOffsetMs },
         snapshotEvery: opts.snapshotEvery ?? 1_000,
         now: opts.now,
         log: opts.log,
@@ -257,6 +287,7 @@ export class OrderGateway {
       g.books.set(spec.id, book);
       g.byToken.set(spec.base.toLowerCase(), book);
       await g.repair(book, journal, snapshots);
+      g.history.seed(spec.id, svc.engine.protective);
       // trades replayed from the journal may not have reached the sink before a crash: hand them again (idempotent)
       for (const s of [...trades.keys()].sort((a, b) => a - b)) await g.settle(book, s);
     }
@@ -284,32 +315,37 @@ export class OrderGateway {
     return b;
   }
 
-  /** Checks the signature, maps the order to the book and submits it. `caller` is the API key's account. */
-  async place(caller: string, p: PlaceOrder): Promise<PlacedOrder> {
+  /**
+   * Checks the signature, maps the order to the book and submits it. `caller` is the API key's account. A buy of an
+   * account the protective template covers must carry its stop (`protect`): the stop is armed first (reduce-only
+   * counting this buy) and cancelled again if the buy is refused.
+   */
+  async place(caller: string, p: PlaceOrder): Promise<PlacedOrder & { protective?: PlacedProtective }> {
     const book = this.book(p.order.instrument);
     const { ticks, lots, hash } = await this.checkSigned(caller, book.spec, p.order, p.sig);
     await this.opts.riskState?.ensure(p.order.account);
-    const id = this.nextId++;
-    const stored: StoredOrder = { order: p.order, sig: p.sig, instrument: book.spec.id };
-    this.placing.add(id);
+    const side = p.order.side === 0 ? Side.Buy : Side.Sell;
+    const account = p.order.account.toLowerCase();
+    let protective: PlacedProtective | undefined;
+    if (p.protect !== undefined) {
+      if (
+        side !== Side.Buy ||
+        p.protect.order.side !== 1 ||
+        p.protect.order.instrument.toLowerCase() !== p.order.instrument.toLowerCase()
+      )
+        throw rejected(
+          RejectCode.MalformedCommand,
+          "protect: a sell protective order on the same instrument, carried by a buy",
+          { field: "protect" },
+        );
+      protective = await this.placeProtective(caller, p.protect, { pendingLots: lots, entryTicks: ticks });
+    } else {
+      const refusal = this.opts.risk?.checkTemplate(account, side, ticks, undefined) ?? null;
+      if (refusal !== null)
+        throw this.refusal(book, refusal, "protect: this account's leverage tier requires a stop with every buy");
+    }
     try {
-      await this.opts.store.transaction(async (tx) => {
-        await this.opts.fence?.(tx);
-        const fresh = await tx.orderbook.insertOrder({
-          orderId: id,
-          instrument: book.spec.id,
-          account: p.order.account,
-          orderHash: hash,
-          body: encodeStored(stored),
-        });
-        if (!fresh) throw await replayed(tx, hash);
-        // the hub spends a nonce once: one live order per (account, nonce), none on a spent or retired nonce
-        if (!(await tx.orderbook.reserveNonce(p.order.account, p.order.nonce, id)))
-          throw (await nonceRefusal(tx, p.order.account, p.order.nonce, id)) ?? new Error("nonce reservation failed");
-      });
-      this.orders.set(id, stored);
-      const account = p.order.account.toLowerCase();
-      const side = p.order.side === 0 ? Side.Buy : Side.Sell;
+      const id = await this.claim(book, p.order, p.sig, hash);
       let cmd: BookCommand;
       if (p.type === "market") {
         // the hub refuses any fill beyond the signed limit: a market order is an IOC at its worst acceptable price
@@ -338,14 +374,152 @@ export class OrderGateway {
         };
         if (tif === TimeInForce.GTT) cmd.expiresAt = Number(p.order.expiry) * 1000;
       }
+      const ack = await this.enter(book, id, cmd);
+      return { id, orderHash: hash, instrument: book.spec.id, ack, ...(protective ? { protective } : {}) };
+    } catch (err) {
+      // the buy was refused: its stop must not stay armed alone
+      if (protective !== undefined)
+        await this.cancel(caller, protective.orderId).catch((e: unknown) =>
+          this.opts.log?.("warn", "could not cancel the stop of a refused buy", {
+            id: protective?.orderId,
+            err: String(e),
+          }),
+        );
+      throw err;
+    }
+  }
+
+  /**
+   * Arms a protective order: checks the signed child like any order, checks the trigger against the book, checks that
+   * it only reduces a position (`pendingLots`: a buy it is carried with, not filled yet), stores the signed child
+   * and submits the protective command (reduce-only; the child settles like any order when it fires).
+   */
+  async placeProtective(
+    caller: string,
+    p: PlaceProtective,
+    opts: { pendingLots?: number; entryTicks?: number; ocoWith?: number } = {},
+  ): Promise<PlacedProtective> {
+    const book = this.book(p.order.instrument);
+    const { ticks, lots, hash } = await this.checkSigned(caller, book.spec, p.order, p.sig);
+    const protective = book.svc.engine.protective;
+    const draft = protectiveCommand(book.spec, p, this.nextId, { ticks, lots }, opts.ocoWith);
+    const code = protective.check(draft);
+    if (code !== null) throw protectiveRefusal(code, protective, draft);
+    await this.opts.riskState?.ensure(p.order.account);
+    const risk = this.opts.risk;
+    if (risk !== undefined) {
+      const closable = risk.closableLots(draft.account, book.spec.id, draft.side) + (opts.pendingLots ?? 0);
+      if (lots > closable)
+        throw rejected(
+          RejectCode.ReduceOnly,
+          `order.quantity: a protective order only reduces a position; it may close ${BigInt(closable) * book.spec.lotSize} units`,
+          { field: "order.quantity", closable: (BigInt(closable) * book.spec.lotSize).toString() },
+        );
+      if (opts.entryTicks !== undefined) {
+        const stop = this.stopAtPlacement(protective, draft);
+        const refusal = risk.checkTemplate(draft.account, Side.Buy, opts.entryTicks, stop);
+        if (refusal !== null) throw this.refusal(book, refusal, "protect: the stop is too far below the entry");
+      }
+    }
+    const id = await this.claim(book, p.order, p.sig, hash);
+    const ack = await this.enter(book, id, { ...draft, id });
+    return { ...this.history.view(id, this.protectiveBooks()), orderHash: hash, seq: ack.seq };
+  }
+
+  /** An OCO pair: the first leg, then the second paired with it; if the second is refused the first is cancelled. */
+  async placeOco(caller: string, legs: readonly [PlaceProtective, PlaceProtective]): Promise<PlacedProtective[]> {
+    const [a, b] = legs;
+    if (a.order.instrument.toLowerCase() !== b.order.instrument.toLowerCase() || a.order.side !== b.order.side)
+      throw rejected(
+        RejectCode.OcoPartnerInvalid,
+        "legs: both legs close the same position (one instrument, one side)",
+        {
+          field: "legs",
+        },
+      );
+    const first = await this.placeProtective(caller, a);
+    try {
+      const second = await this.placeProtective(caller, b, { ocoWith: first.orderId });
+      return [
+        { ...this.history.view(first.orderId, this.protectiveBooks()), orderHash: first.orderHash, seq: first.seq },
+        second,
+      ];
+    } catch (err) {
+      await this.cancel(caller, first.orderId).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** The stop price an order would start at now (fixed: its trigger; trailing: from the oracle price). */
+  private stopAtPlacement(book: ProtectiveBook, cmd: ProtectiveOrderCommand): number {
+    if (cmd.triggerPrice !== undefined) return cmd.triggerPrice;
+    const extreme = book.oraclePrice;
+    const d = book.distance({
+      extreme,
+      trailTicks: cmd.trailTicks ?? 0,
+      trailBps: cmd.trailBps ?? 0,
+      atrMultipleBps: cmd.atrMultipleBps ?? 0,
+    });
+    return cmd.side === Side.Sell ? extreme - d : extreme + d;
+  }
+
+  private refusal(book: Book, code: RejectCode, fallback: string): AppError {
+    const messages = rejectMessages(code, book.spec.id);
+    return rejected(code, messages?.en ?? fallback, {
+      field: "protect",
+      ...(messages !== undefined ? { messages } : {}),
+    });
+  }
+
+  private protectiveBooks(): Map<string, { spec: InstrumentSpec; protective: ProtectiveBook }> {
+    const out = new Map<string, { spec: InstrumentSpec; protective: ProtectiveBook }>();
+    for (const [id, b] of this.books) out.set(id, { spec: b.spec, protective: b.svc.engine.protective });
+    return out;
+  }
+
+  /** The caller's protective orders (armed, fired, cancelled), newest first. */
+  protectiveOrders(caller: string): ProtectiveView[] {
+    return this.history.list(caller.toLowerCase(), this.protectiveBooks());
+  }
+
+  /** Stores a signed order under a new id (replay and nonce checks in one transaction). */
+  private async claim(book: Book, order: SignedOrderFields, sig: CompactSignature, hash: string): Promise<number> {
+    const id = this.nextId++;
+    const stored: StoredOrder = { order, sig, instrument: book.spec.id };
+    this.placing.add(id);
+    try {
+      await this.opts.store.transaction(async (tx) => {
+        await this.opts.fence?.(tx);
+        const fresh = await tx.orderbook.insertOrder({
+          orderId: id,
+          instrument: book.spec.id,
+          account: order.account,
+          orderHash: hash,
+          body: encodeStored(stored),
+        });
+        if (!fresh) throw await replayed(tx, hash);
+        // the hub spends a nonce once: one live order per (account, nonce), none on a spent or retired nonce
+        if (!(await tx.orderbook.reserveNonce(order.account, order.nonce, id)))
+          throw (await nonceRefusal(tx, order.account, order.nonce, id)) ?? new Error("nonce reservation failed");
+      });
+    } catch (err) {
+      this.placing.delete(id);
+      throw err;
+    }
+    this.orders.set(id, stored);
+    return id;
+  }
+
+  /** Submits a new order's command; a command never sequenced forgets the stored signed order (it may come again). */
+  private async enter(book: Book, id: number, cmd: BookCommand): Promise<Ack> {
+    try {
       const before = book.svc.engine.seq;
       const pending = this.submit(book, cmd);
       // sequenced (synchronously, in submit): from here the journal decides whether the order exists
       const sequenced = book.svc.engine.seq > before;
       if (sequenced) this.placing.delete(id);
       try {
-        const ack = await pending;
-        return { id, orderHash: hash, instrument: book.spec.id, ack };
+        return await pending;
       } catch (err) {
         // never sequenced (refused by pre-trade risk, or the book stopped): the signed order may come again
         if (!sequenced) {
@@ -483,10 +657,11 @@ export class OrderGateway {
   async cancelDeadNonces(): Promise<number> {
     let cancelled = 0;
     for (const id of await this.opts.store.orderbook.ordersWithDeadNonces()) {
-      if (![...this.books.values()].some((b) => b.svc.engine.book.has(id))) continue;
+      const live = (b: Book): boolean => b.svc.engine.book.has(id) || b.svc.engine.protective.has(id);
+      if (![...this.books.values()].some(live)) continue;
       const o = await this.stored(id);
       const book = o && this.books.get(o.instrument);
-      if (!o || !book || !book.svc.engine.book.has(id)) continue;
+      if (!o || !book || !live(book)) continue;
       await this.exclusive(id, () =>
         this.submit(book, { kind: "cancel", id, account: o.order.account.toLowerCase() }).catch(() => undefined),
       );
@@ -625,10 +800,21 @@ export class OrderGateway {
     return ack;
   }
 
-  /** Submits the oracle price (ticks) of `instrument` as a journaled command (fires protective orders). */
+  /**
+   * Submits the oracle price (ticks) of `instrument` as a journaled command (fires protective orders). The
+   * reduce-only caps of the orders it fires are computed from fresh positions right before it is sequenced (no
+   * await in between) and journaled with it.
+   */
   async oracle(instrument: string, priceTicks: number): Promise<void> {
     const book = this.book(instrument);
-    const ack = await submitTo(book, { kind: "oracle", price: priceTicks });
+    const protective = book.svc.engine.protective;
+    const accounts = new Set(protective.wouldFire(priceTicks).map((o) => o.account));
+    for (const a of accounts) await this.opts.riskState?.ensure(a);
+    const risk = this.opts.risk;
+    const caps = reduceOnlyCaps(protective.wouldFire(priceTicks), (account, side) =>
+      risk === undefined ? Number.MAX_SAFE_INTEGER : risk.closableLots(account, book.spec.id, side),
+    );
+    const ack = await submitTo(book, { kind: "oracle", price: priceTicks, ...(caps ? { caps } : {}) });
     if (ack.seq > 0) await this.settle(book, ack.seq);
   }
 

@@ -34,6 +34,7 @@ export {
   type RiskLimits,
   type BehaviourTier,
   type RiskCheckable,
+  type ProtectiveTemplate,
 } from "./risk";
 export { InMemoryRiskState } from "./memoryState";
 export { type CommandJournal, FileJournal, JournalCorruptError, type FileJournalOptions } from "./journal";
@@ -61,7 +62,15 @@ export {
   type PlaceOrder,
   type PlacedOrder,
   type RecentFill,
+  type PlacedProtective,
 } from "./gateway";
+export {
+  PROTECTIVE_TYPES,
+  type PlaceProtective,
+  type ProtectiveTrigger,
+  type ProtectiveType,
+  type ProtectiveView,
+} from "./protectiveOrders";
 export { orderbookRoutes } from "./routes";
 export { orderbookStreams } from "./streams";
 export { ChainRiskState, oracleTicks, type ChainInstrument, type RiskChainReader } from "./chainRiskState";

@@ -20,8 +20,10 @@ import {
  *   stop        sell: oracle ≤ trigger        buy: oracle ≥ trigger
  *   takeProfit  sell: oracle ≥ trigger        buy: oracle ≤ trigger
  *   trailing    sell: oracle ≤ highest − d    buy: oracle ≥ lowest + d
- *               d = trailTicks, or ⌊k × ATR⌋ (k in basis points, ATR from the oracle's own updates)
- * A fired order becomes a market order, or a limit order at `limitPrice` (stop-limit / take-profit-limit).
+ *               d = trailTicks, ⌊extreme × bps⌋, or ⌊k × ATR⌋ (k in basis points, ATR over time bars below)
+ * A fired order becomes a market order, an immediate-or-cancel order at `limitPrice` (`ioc`: a market order bounded
+ * by the worst price the client signed), or a limit order resting at `limitPrice` (stop-limit / take-profit-limit).
+ * A reduce-only order is cut, when it fires, to the cap its oracle command carries (never flipping a position).
  * Orders fired by one update enter the book in placement order.
  */
 
@@ -46,44 +48,121 @@ export function trailingStopPrice(side: Side, extreme: number, distance: number)
   return side === Side.Sell ? extreme - distance : extreme + distance;
 }
 
+/** One trading day: the default bar. */
+export const DAY_MS = 86_400_000;
+
+/** How the ATR's bars are cut: `barMs` long, starting at `barOffsetMs` past the UTC epoch, `period` bars averaged. */
+export interface AtrOptions {
+  period?: number;
+  barMs?: number;
+  barOffsetMs?: number;
+}
+
+/** An open, high, low, close bar (ticks) and the index of its time window. */
+export interface Bar {
+  index: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+}
+
 /**
- * Average true range over the oracle's own updates, Wilder's smoothing: the true range of an update is
- * |p_t − p_{t−1}| (the oracle publishes points, not bars); the first `period` ranges are averaged, then
- * ATR_t = ATR_{t−1} + (TR_t − ATR_{t−1}) / period, in micro-ticks, rounded down.
+ * Average true range over time bars built from the oracle's rounds (the journaled `oracle` commands and their
+ * stamped time). A bar is the window [offset + i·barMs, offset + (i+1)·barMs); its open, high, low and close are the
+ * first, highest, lowest and last oracle price inside it. Sessions: the OracleRouter's trading calendar marks a price
+ * Closed outside its asset's session and the gateway passes only Safe prices to the books, so no round outside a
+ * session reaches a bar, and a window without a round (overnight, a weekend, a holiday) makes no bar at all. The
+ * offset puts the day boundary where the market's is (a UTC+8 market: −8 h); 24/7 markets get UTC days.
+ *
+ * True range of a bar: max(high − low, |high − previous close|, |low − previous close|) (the first: high − low).
+ * ATR: the simple mean of the first `period` true ranges, then Wilder's smoothing ATR = (ATR·(period − 1) + TR) /
+ * period; micro-ticks, rounded down. Only completed bars count: a bar completes when a round of a later window
+ * arrives.
  */
 export class AtrTracker {
-  private last = 0;
-  private samples = 0;
+  private bar: Bar | null = null;
+  private prevClose = 0;
+  private bars = 0;
+  private sum = 0n;
   private atr = 0n;
-  constructor(readonly period = 14) {}
+  readonly period: number;
+  readonly barMs: number;
+  readonly barOffsetMs: number;
 
+  constructor(opts: AtrOptions = {}) {
+    this.period = opts.period ?? 14;
+    this.barMs = opts.barMs ?? DAY_MS;
+    this.barOffsetMs = opts.barOffsetMs ?? 0;
+  }
+
+  /** The ATR in micro-ticks over the completed bars (0 before the first). */
   get value(): bigint {
-    return this.samples >= 1 ? this.atr : 0n;
+    return this.atr;
   }
 
-  /** True once `period` ranges have been seen. */
+  /** True once `period` bars have completed. */
   get ready(): boolean {
-    return this.samples >= this.period;
+    return this.bars >= this.period;
   }
 
-  update(price: number): void {
-    if (this.last !== 0) {
-      const tr = BigInt(Math.abs(price - this.last)) * ATR_SCALE;
-      this.samples++;
-      const n = BigInt(Math.min(this.samples, this.period));
-      this.atr = this.atr + (tr - this.atr) / n;
+  /** Completed bars so far. */
+  get completed(): number {
+    return this.bars;
+  }
+
+  /** The bar being built (undefined before the first round). */
+  get current(): Readonly<Bar> | undefined {
+    return this.bar ?? undefined;
+  }
+
+  /** An oracle round at `price` (ticks), stamped `ts` (ms; never earlier than the previous round's). */
+  update(price: number, ts: number): void {
+    const index = Math.floor((ts - this.barOffsetMs) / this.barMs);
+    const b = this.bar;
+    if (b !== null && index <= b.index) {
+      if (price > b.high) b.high = price;
+      if (price < b.low) b.low = price;
+      b.close = price;
+      return;
     }
-    this.last = price;
+    if (b !== null) this.complete(b);
+    this.bar = { index, open: price, high: price, low: price, close: price };
   }
 
-  save(): { last: number; samples: number; atr: string } {
-    return { last: this.last, samples: this.samples, atr: this.atr.toString() };
+  private complete(b: Bar): void {
+    let tr = b.high - b.low;
+    if (this.bars > 0) tr = Math.max(tr, Math.abs(b.high - this.prevClose), Math.abs(b.low - this.prevClose));
+    const range = BigInt(tr) * ATR_SCALE;
+    this.bars++;
+    const n = BigInt(this.period);
+    if (this.bars <= this.period) {
+      this.sum += range;
+      this.atr = this.sum / BigInt(this.bars);
+    } else {
+      this.atr = (this.atr * (n - 1n) + range) / n;
+    }
+    this.prevClose = b.close;
   }
 
-  load(s: { last: number; samples: number; atr: string }): void {
-    this.last = s.last;
-    this.samples = s.samples;
-    this.atr = BigInt(s.atr);
+  save(): { bar: Bar | null; prevClose: number; bars: number; sum: string; atr: string } {
+    return {
+      bar: this.bar === null ? null : { ...this.bar },
+      prevClose: this.prevClose,
+      bars: this.bars,
+      sum: this.sum.toString(),
+      atr: this.atr.toString(),
+    };
+  }
+
+  /** Loads a saved state; one saved before ATR had bars (over single rounds) starts the bars afresh. */
+  load(s: Partial<ReturnType<AtrTracker["save"]>>): void {
+    const bars = typeof s.bars === "number" && s.sum !== undefined && s.atr !== undefined;
+    this.bar = bars && s.bar ? { ...s.bar } : null;
+    this.prevClose = bars ? (s.prevClose ?? 0) : 0;
+    this.bars = bars ? (s.bars as number) : 0;
+    this.sum = bars ? BigInt(s.sum as string) : 0n;
+    this.atr = bars ? BigInt(s.atr as string) : 0n;
   }
 }
 
@@ -96,11 +175,19 @@ export interface ProtectiveOrder {
   /** Fixed trigger price, or the current stop of a trailing order. */
   triggerPrice: number;
   trailTicks: number;
+  /** Percentage trailing distance, basis points of the extreme. */
+  trailBps: number;
   atrMultipleBps: number;
   /** Highest (sell) / lowest (buy) oracle price since placement; trailing orders only. */
   extreme: number;
   /** 0 for a market order on trigger. */
   limitPrice: number;
+  /** Fires as immediate-or-cancel at limitPrice (a market order bounded by the signed worst price). */
+  ioc: boolean;
+  /** A fired limit rests until then (ms); 0: good till cancelled. */
+  expiresAt: number;
+  /** Cut at fire time to the cap its oracle command carries (see OracleCommand.caps). */
+  reduceOnly: boolean;
   ocoWith: number;
   stp: StpMode;
   /** Placement order: fired orders enter the book in this order. */
@@ -134,8 +221,8 @@ export class ProtectiveBook {
   readonly atr: AtrTracker;
   oraclePrice = 0;
 
-  constructor(atrPeriod = 14) {
-    this.atr = new AtrTracker(atrPeriod);
+  constructor(atr: AtrOptions = {}) {
+    this.atr = new AtrTracker(atr);
   }
 
   get size(): number {
@@ -152,6 +239,26 @@ export class ProtectiveBook {
 
   /** Validates and stores a protective order. Returns a reject code, or null when it was accepted. */
   add(cmd: ProtectiveOrderCommand): RejectCode | null {
+    const o = this.build(cmd);
+    if (typeof o === "string") return o;
+    if (cmd.ocoWith !== undefined) {
+      const partner = this.orders.get(cmd.ocoWith) as ProtectiveOrder;
+      partner.ocoWith = o.id;
+      o.ocoWith = partner.id;
+    }
+    o.placed = ++this.placed;
+    this.orders.set(o.id, o);
+    return null;
+  }
+
+  /** What `add` would answer now, without storing anything (the gateway asks before it stores the signed order). */
+  check(cmd: ProtectiveOrderCommand): RejectCode | null {
+    const o = this.build(cmd);
+    return typeof o === "string" ? o : null;
+  }
+
+  /** The order `cmd` describes at the current oracle price, or why it is refused. */
+  private build(cmd: ProtectiveOrderCommand): ProtectiveOrder | RejectCode {
     if (cmd.side !== Side.Buy && cmd.side !== Side.Sell) return RejectCode.InvalidSide;
     if (!positiveInt(cmd.id, Number.MAX_SAFE_INTEGER)) return RejectCode.InvalidOrderId;
     if (!positiveInt(cmd.qty, MAX_QTY_LOTS)) return RejectCode.InvalidQuantity;
@@ -177,7 +284,11 @@ export class ProtectiveBook {
       trailTicks: 0,
       atrMultipleBps: 0,
       extreme: 0,
+      trailBps: 0,
       limitPrice: cmd.limitPrice ?? 0,
+      ioc: cmd.ioc === true,
+      expiresAt: cmd.expiresAt ?? 0,
+      reduceOnly: cmd.reduceOnly === true,
       ocoWith: 0,
       stp,
       placed: 0,
@@ -189,12 +300,15 @@ export class ProtectiveBook {
       if (this.fires(o, oracle)) return RejectCode.InvalidTrigger;
     } else if (cmd.trigger === "trailing") {
       const fixed = cmd.trailTicks !== undefined;
+      const pct = cmd.trailBps !== undefined;
       const atr = cmd.atrMultipleBps !== undefined;
-      if (fixed === atr) return RejectCode.InvalidTrigger;
+      if (Number(fixed) + Number(pct) + Number(atr) !== 1) return RejectCode.InvalidTrigger;
       if (fixed && !positiveInt(cmd.trailTicks, MAX_PRICE_TICKS)) return RejectCode.InvalidTrigger;
+      if (pct && !positiveInt(cmd.trailBps, 9_999)) return RejectCode.InvalidTrigger;
       if (atr && !positiveInt(cmd.atrMultipleBps, 1_000_000)) return RejectCode.InvalidTrigger;
       if (atr && !this.atr.ready) return RejectCode.OracleUnavailable;
       o.trailTicks = cmd.trailTicks ?? 0;
+      o.trailBps = cmd.trailBps ?? 0;
       o.atrMultipleBps = cmd.atrMultipleBps ?? 0;
       o.extreme = oracle;
       o.triggerPrice = this.trailingStop(o);
@@ -202,16 +316,20 @@ export class ProtectiveBook {
     } else {
       return RejectCode.InvalidTrigger;
     }
+    if (cmd.ioc === true && o.limitPrice === 0) return RejectCode.InvalidPrice;
+    if (cmd.expiresAt !== undefined && !positiveInt(cmd.expiresAt, Number.MAX_SAFE_INTEGER))
+      return RejectCode.InvalidTimeInForce;
     if (cmd.ocoWith !== undefined) {
       const partner = this.orders.get(cmd.ocoWith);
       if (partner === undefined || partner.account !== cmd.account || partner.ocoWith !== 0)
         return RejectCode.OcoPartnerInvalid;
-      partner.ocoWith = o.id;
-      o.ocoWith = partner.id;
     }
-    o.placed = ++this.placed;
-    this.orders.set(o.id, o);
-    return null;
+    return o;
+  }
+
+  /** The orders a new oracle price would fire, in placement order (the gateway caps reduce-only ones first). */
+  wouldFire(price: number): ProtectiveOrder[] {
+    return this.list().filter((o) => this.fires(o, price));
   }
 
   /** Cancels a protective order (and its OCO partner). Returns the removed orders, or a reject code. */
@@ -233,14 +351,22 @@ export class ProtectiveBook {
    * A new oracle price: updates the ATR, moves trailing stops (they only ever tighten), and removes and returns
    * every order that fires, in placement order, plus the OCO partners this cancels.
    */
-  onOracle(price: number): { fired: FiredOrder[]; dropped: DroppedOrder[] } {
+  onOracle(price: number, ts: number): { fired: FiredOrder[]; dropped: DroppedOrder[] } {
     this.oraclePrice = price;
-    this.atr.update(price);
+    this.atr.update(price, ts);
     const fired: FiredOrder[] = [];
     const dropped: DroppedOrder[] = [];
     if (this.orders.size === 0) return { fired, dropped };
     const hits: ProtectiveOrder[] = [];
     for (const o of this.orders.values()) {
+      // its signed child has expired: the hub would refuse the fill, so it is dropped, never fired
+      if (o.expiresAt !== 0 && o.expiresAt <= ts) {
+        this.orders.delete(o.id);
+        dropped.push({ order: o, reason: CancelReason.Expired });
+        const partner = o.ocoWith !== 0 ? this.orders.get(o.ocoWith) : undefined;
+        if (partner !== undefined) partner.ocoWith = 0;
+        continue;
+      }
       if (o.trigger === "trailing") {
         // the stop is judged against the extreme BEFORE this price: a new high cannot fire a sell stop
         if (!this.fires(o, price)) {
@@ -274,8 +400,14 @@ export class ProtectiveBook {
   }
 
   private trailingStop(o: ProtectiveOrder): number {
-    const d = o.trailTicks !== 0 ? o.trailTicks : atrStopDistanceDown(this.atr.value, o.atrMultipleBps);
-    return trailingStopPrice(o.side, o.extreme, d);
+    return trailingStopPrice(o.side, o.extreme, this.distance(o));
+  }
+
+  /** A trailing order's distance in ticks: fixed, a share of the extreme, or k × ATR (each rounded down). */
+  distance(o: Pick<ProtectiveOrder, "extreme" | "trailTicks" | "trailBps" | "atrMultipleBps">): number {
+    if (o.trailTicks !== 0) return o.trailTicks;
+    if (o.trailBps !== 0) return Math.floor((o.extreme * o.trailBps) / 10_000);
+    return atrStopDistanceDown(this.atr.value, o.atrMultipleBps);
   }
 
   /** All protective orders in placement order (for snapshots and the hash). */
@@ -292,6 +424,14 @@ export class ProtectiveBook {
     this.placed = s.placed;
     this.oraclePrice = s.oraclePrice;
     this.atr.load(s.atr);
-    for (const o of s.orders) this.orders.set(o.id, { ...o });
+    // orders saved before percentage trails, signed children and reduce-only: market on trigger, uncut
+    for (const o of s.orders as Array<Partial<ProtectiveOrder> & ProtectiveOrder>)
+      this.orders.set(o.id, {
+        ...o,
+        trailBps: o.trailBps ?? 0,
+        ioc: o.ioc ?? false,
+        expiresAt: o.expiresAt ?? 0,
+        reduceOnly: o.reduceOnly ?? false,
+      });
   }
 }

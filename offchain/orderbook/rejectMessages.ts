@@ -66,6 +66,14 @@ export const REJECT_MESSAGES: Partial<Record<RejectCode, { en: string; "zh-CN": 
     en: "The limit price is outside the band around the oracle price of {instrument}.",
     "zh-CN": "限价超出 {instrument} 预言机价格的允许范围。",
   },
+  [RejectCode.ReduceOnly]: {
+    en: "A protective order may only reduce your {instrument} position; it is larger than what you hold.",
+    "zh-CN": "保护性订单只能减少您的 {instrument} 持仓；其数量超过了您的持仓。",
+  },
+  [RejectCode.ProtectiveStopRequired]: {
+    en: "Your leverage tier requires every buy of {instrument} to carry a stop close enough to the entry price.",
+    "zh-CN": "您的杠杆等级要求每笔 {instrument} 买单都须附带距离买入价足够近的止损单。",
+  },
   [RejectCode.OracleUnavailable]: {
     en: "No safe oracle price for {instrument} (or for an asset the account holds).",
     "zh-CN": "{instrument}（或账户持有的资产）暂无安全的预言机价格。",

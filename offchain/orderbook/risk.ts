@@ -165,6 +165,20 @@ export interface RiskLimits {
   tiers: Readonly<Record<string, BehaviourTier>>;
   /** Platform-wide concentration limits (with a RiskStateSource that has `platform`). */
   platform?: PlatformLimits;
+  /** The protective template for high leverage tiers (none: no buy needs a stop). */
+  protectiveTemplate?: ProtectiveTemplate;
+}
+
+/**
+ * The platform's protective template: an account whose leverage tier (KycRegistry.maxLeverageOf) is above
+ * `aboveLeverage` must carry a stop with every buy (an attached `protect` stop posted with it), and that stop's
+ * price at placement must be within `maxStopDistanceBps` below the buy's entry (its signed limit price).
+ */
+export interface ProtectiveTemplate {
+  /** 18 decimals (3× = 3e18): tiers strictly above it need the stop. */
+  aboveLeverage: bigint;
+  /** How far below the entry the stop may be, basis points (1000 = 10%). */
+  maxStopDistanceBps: number;
 }
 
 interface OpenOrder {
@@ -412,6 +426,34 @@ export class PreTradeRisk {
     // protective orders close positions: they pass on KYC, rate and band alone
     if (cmd.kind === "protective" || reducing) return null;
     return this.checkWorstCase(acct, cmd.account, inst, instrument, tier, extra);
+  }
+
+  /**
+   * The protective template (RiskLimits.protectiveTemplate) for a buy at `entry` ticks carrying a stop whose price at
+   * placement is `stop` ticks (undefined: no stop). Returns PROTECTIVE_STOP_REQUIRED or null.
+   */
+  checkTemplate(account: AccountId, side: Side, entry: number, stop: number | undefined): RejectCode | null {
+    const t = this.limits.protectiveTemplate;
+    if (t === undefined || side !== Side.Buy) return null;
+    const acct = this.state.account(account);
+    if (acct === undefined || acct.maxLeverage <= t.aboveLeverage) return null;
+    if (stop === undefined || stop >= entry) return RejectCode.ProtectiveStopRequired;
+    return (entry - stop) * 10_000 > entry * t.maxStopDistanceBps ? RejectCode.ProtectiveStopRequired : null;
+  }
+
+  /**
+   * Lots of `instrument` a reduce-only order on `side` may still close: the position (chain + unsettled) in the
+   * direction it closes, less the account's open book orders on that side; 0 when there is none.
+   */
+  closableLots(account: AccountId, instrument: string, side: Side): number {
+    const acct = this.state.account(account);
+    const spec = this.state.instrument(instrument)?.spec;
+    if (acct === undefined || spec === undefined) return 0;
+    const pos = (acct.chain.positions.get(instrument) ?? 0n) + (acct.unsettled.positions.get(instrument) ?? 0n);
+    const held = side === Side.Sell ? pos : -pos;
+    const open = this.totals.get(account)?.get(instrument);
+    const lots = held / spec.lotSize - BigInt(side === Side.Sell ? (open?.sellLots ?? 0) : (open?.buyLots ?? 0));
+    return lots > 0n ? Number(lots) : 0;
   }
 
   /** Counts an accepted (journaled) order against the daily and per-second limits. Call for every accepted order. */

@@ -1,5 +1,5 @@
 import type { ExecutionReport } from "./book";
-import { InstrumentEngine } from "./engine";
+import { type EngineOptions, InstrumentEngine } from "./engine";
 import { type BookObserver, ObserverFanout } from "./events";
 import type { CommandJournal } from "./journal";
 import { MarketDataFeed } from "./marketdata";
@@ -28,6 +28,8 @@ export interface BookServiceOptions {
   journal: CommandJournal;
   snapshots: SnapshotStore;
   risk?: PreTradeRisk;
+  /** The engine's settings (the ATR's bars and period). */
+  engine?: EngineOptions;
   /** Extra observers (e.g. the in-memory risk state's trade recorder). */
   observers?: BookObserver[];
   /** Take a snapshot (and compact the journal) every this many commands; 0 = never. */
@@ -103,7 +105,7 @@ export class BookService {
 
   /** Recovers the book (latest snapshot + journal replay) and starts serving. */
   static async open(opts: BookServiceOptions): Promise<BookService> {
-    const engine = await recover(opts.instrument, opts.journal, opts.snapshots, (e, entries) => {
+    const engine = await recover(opts.instrument, opts.journal, opts.snapshots, opts.engine, (e, entries) => {
       // rebuild the views that hang off the engine: risk's open orders, the market-data depth mirror
       const risk = opts.risk?.observerFor(opts.instrument);
       if (risk !== undefined) {
@@ -223,12 +225,14 @@ export async function recover(
   instrument: string,
   journal: CommandJournal,
   snapshots: SnapshotStore,
+  engineOpts: EngineOptions = {},
   replay?: (engine: InstrumentEngine, entries: StampedCommand[]) => void,
 ): Promise<InstrumentEngine> {
   const snap = await snapshots.latest();
   if (snap !== undefined && snap.instrument !== instrument)
     throw new Error(`snapshot is for ${snap.instrument}, not ${instrument}`);
-  const engine = snap !== undefined ? InstrumentEngine.fromSnapshot(snap) : new InstrumentEngine(instrument);
+  const engine =
+    snap !== undefined ? InstrumentEngine.fromSnapshot(snap, engineOpts) : new InstrumentEngine(instrument, engineOpts);
   const entries = await journal.read(engine.seq);
   if (replay !== undefined) replay(engine, entries);
   else for (const e of entries) engine.apply(e);

@@ -67,6 +67,10 @@ export enum RejectCode {
   InvalidTrigger = "INVALID_TRIGGER",
   OcoPartnerInvalid = "OCO_PARTNER_INVALID",
   OracleUnavailable = "ORACLE_UNAVAILABLE",
+  /** A protective order must close a position the account holds (it never opens or flips one). */
+  ReduceOnly = "REDUCE_ONLY",
+  /** The platform's protective template: a buy above the leverage tier must carry a stop close enough to its entry. */
+  ProtectiveStopRequired = "PROTECTIVE_STOP_REQUIRED",
   // pre-trade risk
   KycNotVerified = "KYC_NOT_VERIFIED",
   UnknownAccount = "UNKNOWN_ACCOUNT",
@@ -108,6 +112,8 @@ export enum CancelReason {
   Expired = "EXPIRED",
   OcoPartnerTriggered = "OCO_PARTNER_TRIGGERED",
   OcoPartnerCancelled = "OCO_PARTNER_CANCELLED",
+  /** A reduce-only protective order fired when the account no longer held a position it could close. */
+  ReduceOnly = "REDUCE_ONLY",
 }
 
 /** An account identifier as the book sees it (an address or internal id; only compared for equality). */
@@ -165,10 +171,19 @@ export interface ProtectiveOrderCommand {
   triggerPrice?: number;
   /** trailing: fixed distance in ticks from the best oracle price seen since placement. */
   trailTicks?: number;
+  /** trailing: distance as a share of the best oracle price seen, basis points (5% → 500), rounded down. */
+  trailBps?: number;
   /** trailing: ATR multiple k in basis points (k = 3 → 30000); distance = k × ATR. */
   atrMultipleBps?: number;
   /** When set, the triggered order is a limit (stop-limit / take-profit-limit) at this price; otherwise market. */
   limitPrice?: number;
+  /** With limitPrice: the fired order is immediate-or-cancel at limitPrice (a market order bounded by the price the
+   *  client signed as its worst), not a resting limit. */
+  ioc?: boolean;
+  /** A fired limit order rests good-till-time until then (ms; the signed order's expiry); GTC when absent. */
+  expiresAt?: number;
+  /** When it fires, the order is cut to the cap the oracle command carries for it (0 or none: cancelled). */
+  reduceOnly?: boolean;
   /** Another protective order of the same account: when either fires or is cancelled, the other is cancelled. */
   ocoWith?: number;
   stp?: StpMode;
@@ -178,6 +193,11 @@ export interface ProtectiveOrderCommand {
 export interface OracleCommand {
   kind: "oracle";
   price: number;
+  /**
+   * Reduce-only caps (lots) of the protective orders this price fires, by order id: what each may still close of
+   * its account's position, computed by the gateway before sequencing, so a replay cuts exactly as the first run.
+   */
+  caps?: Record<string, number>;
 }
 
 /** Advances the book clock without another effect: expires good-till-time orders whose time has come. */

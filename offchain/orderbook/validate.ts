@@ -36,8 +36,12 @@ const FIELDS: Record<string, ReadonlySet<string>> = {
     "trigger",
     "triggerPrice",
     "trailTicks",
+    "trailBps",
     "atrMultipleBps",
     "limitPrice",
+    "ioc",
+    "expiresAt",
+    "reduceOnly",
     "ocoWith",
     "stp",
   ]),
@@ -134,9 +138,22 @@ export function decodeCommand(input: unknown): Decoded {
           qty: int(o.qty, "qty", RejectCode.InvalidQuantity),
           trigger: o.trigger as "stop" | "takeProfit" | "trailing",
         };
-        for (const f of ["triggerPrice", "trailTicks", "atrMultipleBps", "limitPrice", "ocoWith"] as const) {
+        const fields = [
+          "triggerPrice",
+          "trailTicks",
+          "trailBps",
+          "atrMultipleBps",
+          "limitPrice",
+          "expiresAt",
+          "ocoWith",
+        ];
+        for (const f of fields as Array<"triggerPrice" | "limitPrice">) {
           const v = optInt(o[f], f, f === "limitPrice" ? RejectCode.InvalidPrice : RejectCode.InvalidTrigger);
           if (v !== undefined) cmd[f] = v;
+        }
+        for (const f of ["ioc", "reduceOnly"] as const) {
+          if (o[f] !== undefined && typeof o[f] !== "boolean") throw new Invalid(RejectCode.MalformedCommand, f);
+          if (o[f] === true) cmd[f] = true;
         }
         if (stp !== undefined) cmd.stp = stp;
         return { ok: true, cmd };

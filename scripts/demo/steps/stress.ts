@@ -6,11 +6,15 @@ import { DemoError, cny, count, pct, price, until } from "../../lib/demoPlatform
 import { TICK, PORTFOLIO } from "../plan";
 import { STATE_ZH, say, heading } from "../narration";
 import type { DemoRun } from "../run";
+import { reportAtrStop } from "./protective";
 
 /** Moves the market down until client A's account reaches `target`, re-reading the engine's lines each time. */
 export async function fallTo(run: DemoRun, n: number, target: "Warning" | "MarginCall"): Promise<void> {
   if (target === "Warning") heading(n, "Prices fall: the account reaches Warning", "价格下跌：账户进入预警（Warning）");
-  else heading(n, "Prices fall further: margin call", "价格继续下跌：追加保证金（margin call）");
+  else {
+    heading(n, "Prices fall further: margin call", "价格继续下跌：追加保证金（margin call）");
+    await reportAtrStop(run);
+  }
   const reached = (a: AccountSummary): boolean =>
     target === "Warning" ? a.state !== "Healthy" : a.state === "MarginCall" || a.state === "Liquidatable";
   let a = await run.d.account("clientA");

@@ -4,6 +4,7 @@ import { cny, count, ok, pct, price, until } from "../../lib/demoPlatform";
 import { TICK, LEVERAGE, PORTFOLIO, type User } from "../plan";
 import { say, heading } from "../narration";
 import type { DemoRun } from "../run";
+import { armAtrStop } from "./protective";
 
 /** The maker rests asks near the oracle price; client A buys across them; the batcher settles on-chain (DvP). */
 export async function trading(run: DemoRun, n: number): Promise<void> {
@@ -94,6 +95,7 @@ export async function trading(run: DemoRun, n: number): Promise<void> {
     `  DESIGN.md 的阈值 r < (m·L − 1) / (L·(1 − m))，L = ${L}，m = 15%：` +
       `${threshold}（上面的引擎数值使用实时的、随波动率调整的保证金率以及剩余现金）`,
   );
+  await armAtrStop(run);
 }
 
 /** Before client A signs, the simulator (POST /v1/simulate) shows what the buy does to its account. */

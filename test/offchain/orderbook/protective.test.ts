@@ -16,7 +16,7 @@ import {
 
 /** An engine whose commands are stamped in order, with a feed that records each account's order events. */
 function harness() {
-  const engine = new InstrumentEngine("TEST", { atrPeriod: 3 });
+  const engine = new InstrumentEngine("TEST", { atrPeriod: 3, atrBarMs: 1_000 });
   const feed = new MarketDataFeed("TEST", false);
   engine.observer = feed;
   const events: OrderEvent[] = [];
@@ -40,13 +40,61 @@ describe("orderbook: protective orders (oracle-triggered)", function () {
       expect(atrStopDistanceDown(1_250_000n, 25_000)).to.equal(3);
     });
 
-    it("tracks Wilder's ATR over oracle updates (mean of the first `period` ranges, then smoothed)", function () {
-      const atr = new AtrTracker(3);
-      for (const p of [100, 102, 101, 104]) atr.update(p); // ranges 2, 1, 3 → mean 2
-      expect(atr.ready).to.equal(true);
-      expect(atr.value).to.equal(2n * ATR_SCALE);
-      atr.update(100); // range 4 → 2 + (4 − 2) / 3
-      expect(atr.value).to.equal(2n * ATR_SCALE + (2n * ATR_SCALE) / 3n);
+    it("ATR over time bars, by hand: true ranges 6, 4, 6 → 5.333333, then Wilder's 5.222222 after a gap down", function () {
+      // bars of one second, period 3; each bar's rounds at t = 1000·bar + 10·i
+      const atr = new AtrTracker({ period: 3, barMs: 1_000 });
+      const bars = [
+        [100, 104, 98, 101], // O 100 H 104 L 98 C 101: TR = H − L = 6 (no previous close)
+        [103, 99, 102], // H 103 L 99 C 102: TR = max(4, |103 − 101|, |99 − 101|) = 4
+        [108, 105], // H 108 L 105 C 105: TR = max(3, |108 − 102| = 6, |105 − 102|) = 6
+        [100, 101], // H 101 L 100 C 101: TR = max(1, |101 − 105|, |100 − 105| = 5) = 5
+        [101], // opens the fifth bar: the fourth completes
+      ];
+      const seen: Array<[number, bigint, boolean]> = [];
+      bars.forEach((rounds, bar) => {
+        rounds.forEach((p, i) => atr.update(p, 1_000 * bar + 10 * i));
+        seen.push([atr.completed, atr.value, atr.ready]);
+      });
+      expect(seen).to.deep.equal([
+        [0, 0n, false],
+        [1, 6_000_000n, false],
+        [2, 5_000_000n, false],
+        [3, 5_333_333n, true], // (6 + 4 + 6) / 3
+        [4, 5_222_222n, true], // (5.333333 · 2 + 5) / 3
+      ]);
+      expect(atr.current).to.deep.equal({ index: 4, open: 101, high: 101, low: 101, close: 101 });
+    });
+
+    it("the source's example from daily bars: 14 days of range 1.2, high 50 → a 3 × ATR stop at 46.4", function () {
+      // tick 0.1: prices in tenths. Each day trades 48.8–50.0 and closes at 49.4: every true range is 12 ticks.
+      const engine = new InstrumentEngine("TEST"); // defaults: 14 one-day bars from 00:00 UTC
+      let seq = 0;
+      const DAY = 86_400_000;
+      const oracle = (price: number, ts: number) => engine.apply({ seq: ++seq, ts, cmd: { kind: "oracle", price } });
+      for (let day = 0; day < 14; day++)
+        for (const [i, p] of [488, 500, 494].entries()) oracle(p, day * DAY + i * 3_600_000);
+      expect(engine.protective.atr.ready).to.equal(false); // the 14th day is still open
+      oracle(500, 14 * DAY + 3_600_000);
+      expect(engine.protective.atr.value).to.equal(12n * ATR_SCALE); // ATR 1.2
+      const placed = engine.apply({
+        seq: ++seq,
+        ts: 14 * DAY + 3_700_000,
+        cmd: {
+          kind: "protective",
+          id: 1,
+          account: "alice",
+          side: Side.Sell,
+          qty: 1,
+          trigger: "trailing",
+          atrMultipleBps: 30_000,
+        },
+      });
+      expect(placed.accepted).to.equal(true);
+      expect(engine.protective.get(1)).to.include({ extreme: 500, triggerPrice: 464 }); // 50 − 3 × 1.2 = 46.4
+      oracle(465, 14 * DAY + 3_800_000);
+      expect(engine.protective.has(1)).to.equal(true);
+      oracle(464, 14 * DAY + 3_900_000);
+      expect(engine.protective.has(1)).to.equal(false);
     });
   });
 
@@ -153,8 +201,13 @@ describe("orderbook: protective orders (oracle-triggered)", function () {
 
     it("an ATR trailing stop sits k × ATR below the highest oracle price", function () {
       const { engine, run } = harness();
-      for (const p of [500, 512, 500, 512]) run({ kind: "oracle", price: p }); // ranges 12, 12, 12 → ATR 12 ticks
-      expect(engine.protective.atr.value).to.equal(12n * ATR_SCALE);
+      // one round per one-second bar: bars 500, 512, 500 complete with true ranges 0, 12, 12 → ATR 8 ticks;
+      // then 512 (opening the fourth bar)
+      [500, 512, 500, 512].forEach((p, i) => run({ kind: "oracle", price: p }, 1_000 * (i + 1)));
+      expect(engine.protective.atr.value).to.equal(8n * ATR_SCALE);
+      run({ kind: "oracle", price: 500 }, 5_000); // the fourth bar completes: (8 · 2 + 12) / 3 = 9.333333
+      run({ kind: "oracle", price: 512 }, 5_500);
+      expect(engine.protective.atr.value).to.equal(9_333_333n);
       run({
         kind: "protective",
         id: 2,
@@ -164,10 +217,10 @@ describe("orderbook: protective orders (oracle-triggered)", function () {
         trigger: "trailing",
         atrMultipleBps: 30_000,
       });
-      expect(engine.protective.get(2)?.triggerPrice).to.equal(512 - 36);
+      expect(engine.protective.get(2)?.triggerPrice).to.equal(512 - 27); // ⌊3 × 9.333333⌋ = 27
     });
 
-    it("refuses an ATR trailing stop until the ATR has `period` ranges", function () {
+    it("refuses an ATR trailing stop until `period` bars have completed", function () {
       const { run } = harness();
       run({ kind: "oracle", price: 500 });
       const r = run({
@@ -180,6 +233,75 @@ describe("orderbook: protective orders (oracle-triggered)", function () {
         atrMultipleBps: 30_000,
       });
       expect(r.reject).to.equal(RejectCode.OracleUnavailable);
+    });
+  });
+
+  describe("signed children and reduce-only", function () {
+    it("a stop with a signed worst price fires as IOC there: nothing trades beyond it, the rest is cancelled", function () {
+      const { engine, events, run } = harness();
+      run({ kind: "oracle", price: 100 });
+      run({ kind: "limit", id: 1, account: "bob", side: Side.Buy, price: 94, qty: 2, tif: TimeInForce.GTC });
+      run({ kind: "limit", id: 3, account: "bob", side: Side.Buy, price: 90, qty: 9, tif: TimeInForce.GTC });
+      const stop: BookCommand = {
+        kind: "protective",
+        id: 2,
+        account: "alice",
+        side: Side.Sell,
+        qty: 5,
+        trigger: "stop",
+        triggerPrice: 95,
+        limitPrice: 93,
+        ioc: true,
+      };
+      expect(run(stop).accepted).to.equal(true);
+      run({ kind: "oracle", price: 95, caps: { "2": 5 } });
+      expect(engine.book.get(1)).to.equal(undefined); // 2 filled at 94
+      expect(engine.book.get(3)?.qty).to.equal(9); // 90 is below the signed 93: untouched
+      expect(engine.book.get(2)).to.equal(undefined); // the remainder did not rest
+      expect(events.filter((e) => e.orderId === 2).map((e) => e.event)).to.deep.equal([
+        "accepted",
+        "triggered",
+        "accepted",
+        "fill",
+        "cancelled",
+      ]);
+    });
+
+    it("a reduce-only order is cut to its cap when it fires, and cancelled (REDUCE_ONLY) at a cap of 0", function () {
+      const { engine, run } = harness();
+      run({ kind: "oracle", price: 100 });
+      run({ kind: "limit", id: 1, account: "bob", side: Side.Buy, price: 90, qty: 50, tif: TimeInForce.GTC });
+      const leg = { kind: "protective", account: "alice", side: Side.Sell, trigger: "stop", limitPrice: 90, ioc: true };
+      run({ ...leg, id: 2, qty: 10, triggerPrice: 96, reduceOnly: true } as BookCommand);
+      run({ ...leg, id: 3, qty: 10, triggerPrice: 96, reduceOnly: true } as BookCommand);
+      const seen: string[] = [];
+      engine.observer = Object.assign(new MarketDataFeed("TEST", false), {
+        onProtective: (event: string, o: { id: number }, qty: number) => seen.push(`${event} ${o.id} ${qty}`),
+      });
+      run({ kind: "oracle", price: 96, caps: { "2": 4 } });
+      expect(engine.book.get(1)?.qty).to.equal(46); // 4 sold, order 3 sold nothing
+      expect(seen).to.deep.equal(["cut 2 4", "fired 2 4", "cut 3 0", "cancelled 3 10"]);
+    });
+
+    it("an order whose signed child expired is dropped (EXPIRED) at the next oracle round, never fired", function () {
+      const { engine, events, run } = harness();
+      run({ kind: "oracle", price: 100 }, 1_000);
+      run({ kind: "limit", id: 1, account: "bob", side: Side.Buy, price: 90, qty: 5, tif: TimeInForce.GTC }, 1_001);
+      const leg = { kind: "protective", account: "alice", side: Side.Sell, trigger: "stop", qty: 1, limitPrice: 90 };
+      run({ ...leg, id: 2, triggerPrice: 95, ioc: true, expiresAt: 2_000 } as BookCommand, 1_002);
+      run({ kind: "oracle", price: 94 }, 2_000);
+      expect(engine.protective.has(2)).to.equal(false);
+      expect(engine.book.get(1)?.qty).to.equal(5); // nothing sold
+      expect(events.find((e) => e.orderId === 2 && e.event === "cancelled")?.reason).to.equal(CancelReason.Expired);
+    });
+
+    it("a percentage trailing stop trails ⌊highest × bps⌋ below the highest", function () {
+      const { engine, run } = harness();
+      run({ kind: "oracle", price: 1_000 });
+      run({ kind: "protective", id: 2, account: "alice", side: Side.Sell, qty: 1, trigger: "trailing", trailBps: 250 });
+      expect(engine.protective.get(2)?.triggerPrice).to.equal(975);
+      run({ kind: "oracle", price: 1_099 });
+      expect(engine.protective.get(2)?.triggerPrice).to.equal(1_099 - 27); // ⌊1099 × 2.5%⌋ = 27
     });
   });
 
@@ -259,7 +381,7 @@ describe("orderbook: protective orders (oracle-triggered)", function () {
     ];
     let seq = engine.seq;
     for (const cmd of tail) engine.apply({ seq: ++seq, ts: 5_000, cmd });
-    const replayed = InstrumentEngine.fromSnapshot(saved, { atrPeriod: 3 });
+    const replayed = InstrumentEngine.fromSnapshot(saved, { atrPeriod: 3, atrBarMs: 1_000 });
     seq = replayed.seq;
     for (const cmd of tail) replayed.apply({ seq: ++seq, ts: 5_000, cmd });
     expect(engine.book.get(1)?.qty).to.equal(50 - 5 - 7);

@@ -99,6 +99,7 @@ describe("orderbook: edge validation of untrusted commands", function () {
         "NullObserver",
         "ObserverFanout",
         "OrderBook",
+        "PROTECTIVE_TYPES",
         "PreTradeRisk",
         "PriceLevel",
         "ProtectiveBook",
