@@ -167,13 +167,16 @@ describe("client console: wallet sign-in, order ticket, simulator, history (Chro
     await page.screenshot({ path: path.join(SHOTS, "console-history.png"), fullPage: true });
   });
 
-  it("posts the protective orders in the agreed shape (the service's protective-order support is checked after merging)", async () => {
+  it("places a stop and an OCO pair from the ticket, signed in the wallet; the service arms them and the page lists them", async () => {
+    const answers: number[] = [];
     const posted = async (fill: () => Promise<void>) => {
       await fill();
       await page.click("#ticket-preview");
       await page.waitForFunction(() => document.getElementById("ticket-status")?.textContent?.includes("simulation"));
       const request = page.waitForRequest((r) => r.url().endsWith("/v1/orders") && r.method() === "POST");
+      const response = page.waitForResponse((r) => r.url().endsWith("/v1/orders") && r.request().method() === "POST");
       await page.click("#ticket-place");
+      answers.push((await response).status());
       return JSON.parse((await request).postData()!);
     };
     const stop = await posted(async () => {
@@ -199,6 +202,21 @@ describe("client console: wallet sign-in, order ticket, simulator, history (Chro
       ["stop", { price: "9000000" }],
     ]);
     expect(oco.legs[0].order.nonce).to.not.equal(oco.legs[1].order.nonce);
+    // the service took both (reduce-only: the 4,000 mbBANK bought above), and the protective list shows them armed
+    expect(answers).to.deep.equal([201, 201]);
+    const armed = (
+      await asClient.get<{ protective: { type: string; status: string; stopPrice: string }[] }>("/v1/orders")
+    ).body.protective;
+    expect(armed.map((p) => [p.type, p.status, p.stopPrice]).sort()).to.deep.equal(
+      [
+        ["stop", "armed", "9000000"],
+        ["stop", "armed", "9000000"],
+        ["takeProfit", "armed", "12000000"],
+      ].sort(),
+    );
+    await page.reload();
+    await page.waitForSelector("#protective tbody tr:nth-child(3)", { timeout: 15_000 });
+    expect(await page.textContent("#protective tbody")).to.contain("9.00");
   });
 
   it("has every text in both languages, then logs out (the session is revoked)", async () => {

@@ -1,5 +1,5 @@
 /* global document, setInterval */
-import { ApiError, amount, apiGet, fillTable, loadCredentials, num, row } from "./common.js";
+import { ApiError, amount, apiGet, fillTable, loadCredentials, num, row, walletAddress } from "./common.js";
 import { t } from "./i18n.js";
 
 /**
@@ -33,7 +33,8 @@ function status(p) {
 }
 
 async function render() {
-  if (!loadCredentials()) return;
+  // signed in with an API key, or with the wallet (the session is the cookie)
+  if (!loadCredentials() && !walletAddress()) return;
   const tbody = document.querySelector("#protective tbody");
   let data;
   try {
