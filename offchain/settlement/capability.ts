@@ -7,6 +7,7 @@ import { SettlementBatcher } from "./batcher";
 import { DailyStatements } from "./dailyStatements";
 import { agreementDomain } from "./legal";
 import { settlementDomain } from "./orders";
+import { chainScheduleReader } from "./readChainSchedule";
 import { settlementRoutes } from "./routes";
 
 /**
@@ -74,6 +75,7 @@ export const settlementCapability: Capability = {
           agreementDomain: agreements,
           settlementDomain: settlementDomain(deployment.chainId, deployment.contracts.SettlementHub),
           anchorClaimTtlMs: config.settlement.anchorClaimTtlMs,
+          readSchedule: deployment.contracts.MarginEngine ? chainScheduleReader(chain!) : undefined,
         }),
       ],
       jobs,

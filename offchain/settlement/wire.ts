@@ -24,6 +24,7 @@ const BIGINT_FIELDS = new Set([
   "insuranceFundAvailable",
   "adjustment",
   "proceeds",
+  "highWaterMark",
 ]);
 const INTEGER = /^-?(0|[1-9][0-9]*)$/;
 

@@ -99,6 +99,53 @@ export const termsWire = z
   .strict()
   .openapi({ description: "FinancingTerms (offchain/settlement/legal/terms.ts); integers as decimal strings" });
 
+/**
+ * What the platform decides for an agreement generated from the chain (POST /v1/agreements/generate): parties, own
+ * funds, leverage, fees, the performance fee, the margin mode and the term. Every margin, penalty, rate and delay
+ * comes from the chain (legal/chainTerms.ts).
+ */
+export const chainTermsRequestWire = z
+  .object({
+    agreementId: hex32,
+    version: z.number().int().min(1).max(0xffffffff).optional(),
+    replaces: hex32.optional(),
+    client: z.object({ address, name: text, accountRef: text }).strict(),
+    platform: z.object({ address, name: text }).strict(),
+    currency: z
+      .object({ symbol, iso4217: z.string().regex(/^[A-Z]{3}$/), decimals: z.number().int().min(0).max(18) })
+      .strict(),
+    ownFunds: uint,
+    leverageBps: smallInt,
+    fees: z.array(feeRule).max(32),
+    profitSplit: z
+      .object({ clientBps: smallInt, capitalProvidersBps: smallInt, platformBps: smallInt })
+      .strict()
+      .optional(),
+    performanceFee: z
+      .object({
+        rateBps: smallInt,
+        hurdleAnnualBps: smallInt,
+        highWaterMark: uint.optional(),
+        platformBps: smallInt,
+        capitalProvidersBps: smallInt,
+      })
+      .strict()
+      .optional(),
+    marginMode: z
+      .object({
+        chosen: z.enum(["fixed", "dynamic"]),
+        fixedUntil: isoDate.nullable(),
+      })
+      .strict()
+      .optional(),
+    effectiveAt: unixSeconds,
+    expiresAt: unixSeconds,
+    governingLaw: longText,
+    disputeResolution: longText,
+  })
+  .strict()
+  .openapi({ description: "ChainTermsRequest (offchain/settlement/legal/chainTerms.ts); integers as decimal strings" });
+
 const accrual = z.object({ scaled: uint, charged: uint }).strict();
 const trade = z
   .object({
