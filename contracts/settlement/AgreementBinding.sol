@@ -58,20 +58,22 @@ contract AgreementBinding is IAgreementBinding, AccessManaged {
 
     /// @inheritdoc IAgreementBinding
     function leverageLimit(address account, uint256 kycLimit) external view returns (uint256) {
-        Binding memory b = _bindings[account];
-        if (b.agreementId == bytes32(0)) {
+        // A binding's leverage is at least 1: zero means none (one slot read for an unbound account).
+        Binding storage b = _bindings[account];
+        uint256 agreed = b.maxLeverage;
+        if (agreed == 0) {
             if (_required) revert AgreementNotBound(account);
             return kycLimit;
         }
         _active(b.agreementId);
-        return b.maxLeverage < kycLimit ? b.maxLeverage : kycLimit;
+        return agreed < kycLimit ? agreed : kycLimit;
     }
 
     /// @inheritdoc IAgreementBinding
     function penaltyCapOf(address account) external view returns (uint256) {
-        Binding memory b = _bindings[account];
         // A closed or expired agreement still caps the penalty of the positions it financed.
-        return b.agreementId == bytes32(0) ? type(uint256).max : b.maxPenalty;
+        Binding storage b = _bindings[account];
+        return b.maxLeverage == 0 ? type(uint256).max : b.maxPenalty;
     }
 
     /// @inheritdoc IAgreementBinding
