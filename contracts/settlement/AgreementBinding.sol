@@ -35,7 +35,7 @@ contract AgreementBinding is IAgreementBinding, AccessManaged {
         if (maxLeverage < _WAD || maxPenalty > _MAX_PENALTY)
             revert AgreementInvalidBindingTerms(agreementId, maxLeverage, maxPenalty);
         IAgreementRegistry.Anchor memory a = _active(agreementId);
-        _proposals[agreementId] = Binding(agreementId, maxLeverage, maxPenalty);
+        _proposals[agreementId] = Binding(agreementId, maxLeverage, maxPenalty, a.effectiveAt, a.expiresAt);
         emit BindingProposed(agreementId, a.client, maxLeverage, maxPenalty);
     }
 
@@ -58,14 +58,18 @@ contract AgreementBinding is IAgreementBinding, AccessManaged {
 
     /// @inheritdoc IAgreementBinding
     function leverageLimit(address account, uint256 kycLimit) external view returns (uint256) {
-        // A binding's leverage is at least 1: zero means none (one slot read for an unbound account).
+        // A binding's leverage is at least 1: zero means none (one slot read for an unbound account, and the term
+        // beside it for a bound one; the registry is asked only whether the agreement was closed).
         Binding storage b = _bindings[account];
         uint256 agreed = b.maxLeverage;
         if (agreed == 0) {
             if (_required) revert AgreementNotBound(account);
             return kycLimit;
         }
-        _active(b.agreementId);
+        (bytes32 id, uint64 effectiveAt, uint64 expiresAt) = (b.agreementId, b.effectiveAt, b.expiresAt);
+        uint64 closedAt = _registry.closedAtOf(id);
+        if (closedAt != 0 || block.timestamp < effectiveAt || block.timestamp >= expiresAt)
+            revert AgreementInactive(id, effectiveAt, expiresAt, closedAt);
         return agreed < kycLimit ? agreed : kycLimit;
     }
 

@@ -14,11 +14,15 @@ pragma solidity ^0.8.24;
 ///      accounts with a binding are held to one (the migration of accounts opened before agreements were bound).
 ///      Ratios are 18 decimals.
 interface IAgreementBinding {
-    /// @notice An account's binding. Slot: agreementId; slot: maxLeverage (64) | maxPenalty (64).
+    /// @notice An account's binding. Slot 0: agreementId; slot 1: maxLeverage | maxPenalty | effectiveAt | expiresAt
+    ///         (the term copied from the anchor, which never changes it), so that a borrow reads one slot here and
+    ///         only the registry's closedAt there.
     struct Binding {
         bytes32 agreementId;
         uint64 maxLeverage;
         uint64 maxPenalty;
+        uint64 effectiveAt;
+        uint64 expiresAt;
     }
 
     /// @notice The registry is already set (it is set once).

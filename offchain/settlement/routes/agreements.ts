@@ -34,8 +34,15 @@ function prepareAgreement({ agreements }: SettlementRouteContext): Route {
     status: 201,
     body: z.object({ terms: termsWire }).strict(),
     response: AnyJson,
-    handler: async ({ body }) =>
-      agreementView(await legalCall(() => agreements.prepare(fromWire<FinancingTerms>(body.terms)))),
+    handler: async ({ body }) => {
+      // What the chain applies is read from it, never typed in: terms with a schedule come from /generate.
+      if (body.terms.schedule !== undefined)
+        throw new AppError(
+          "VALIDATION_FAILED",
+          "body.terms.schedule: generated from the chain by POST /v1/agreements/generate",
+        );
+      return agreementView(await legalCall(() => agreements.prepare(fromWire<FinancingTerms>(body.terms))));
+    },
   });
 }
 

@@ -22,7 +22,7 @@ import {
 } from "../../../../offchain/settlement/legal";
 import { chainScheduleReader } from "../../../../offchain/settlement/readChainSchedule";
 import { settlementRoutes } from "../../../../offchain/settlement/routes";
-import { toWire } from "../../../../offchain/settlement/wire";
+import { fromWire, toWire } from "../../../../offchain/settlement/wire";
 import { parseConfig } from "../../../../offchain/shared/config";
 import { silentLogger } from "../../../../offchain/shared/logger";
 import { openStore, type Store } from "../../../../offchain/store";
@@ -272,6 +272,21 @@ describe("financing agreement generated from the chain", function () {
       expect(res.status).to.equal(400);
       expect(res.body.error.details.field).to.equal("leverageBps");
       expect(await store.legal.getAgreement("0x" + "d4".repeat(32))).to.equal(undefined);
+    });
+
+    it("refuses terms with a schedule typed into POST /v1/agreements: a schedule comes from the chain only", async () => {
+      const res = await operator.post<{ error: { message: string } }>("/v1/agreements", {
+        terms: toWire({ ...terms, agreementId: "0x" + "e5".repeat(32) }),
+      });
+      expect(res.status).to.equal(400);
+      expect(res.body.error.message).to.contain("POST /v1/agreements/generate");
+    });
+
+    it("carries generated terms over the wire unchanged (statements and settlements take them back)", () => {
+      const back = fromWire<FinancingTerms>(JSON.parse(JSON.stringify(toWire(terms))));
+      expect(buildAgreement(back).termsHash).to.equal(buildAgreement(terms).termsHash);
+      expect(back.schedule!.assets[0].tier.floor).to.equal(terms.schedule!.assets[0].tier.floor);
+      expect(typeof back.schedule!.maxLeverage).to.equal("bigint");
     });
 
     it("rejects a schedule typed by the caller (unknown field)", async () => {
