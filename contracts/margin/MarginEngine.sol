@@ -21,6 +21,7 @@ import {MarginViews} from "./MarginViews.sol";
 import {MarginLedger} from "./MarginLedger.sol";
 import {MarginSettlement} from "./MarginSettlement.sol";
 import {MarginAccounts} from "./MarginAccounts.sol";
+import {IAgreementBinding} from "../settlement/IAgreementBinding.sol";
 
 /// @title MarginEngine
 /// @notice See IMarginEngine. Trust: the oracle router is trusted for prices and volatility; the pool and the
@@ -65,6 +66,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     IInsuranceFund private immutable _insurance;
     IOracleRouter private immutable _oracle;
     IKycRegistry private immutable _kyc;
+    IAgreementBinding private immutable _agreements;
 
     /// @param cash the cash token (borrowed and lent in)
     /// @param pool the CapitalPool lending `cash`
@@ -73,6 +75,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     /// @param kyc the KycRegistry (who may own an account, at what leverage)
     /// @param authority the AccessManager
     /// @param initialParams engine-wide risk parameters
+    /// @param agreements the AgreementBinding (each account's agreed leverage and penalty)
     constructor(
         IERC20 cash,
         ICapitalPool pool,
@@ -80,8 +83,10 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         IOracleRouter oracle,
         IKycRegistry kyc,
         address authority,
-        Params memory initialParams
+        Params memory initialParams,
+        IAgreementBinding agreements
     ) AccessManaged(authority) {
+        _agreements = agreements;
         _cash = cash;
         _pool = pool;
         _insurance = insurance;
@@ -116,6 +121,8 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         // Zero for an unverified (revoked, expired) identity.
         (uint256 maxLeverage, uint24 tag) = _kyc.maxLeverageAndTagOf(msg.sender);
         if (maxLeverage == 0) revert MarginNotVerified(msg.sender);
+        // An active agreement bound to the account, and its leverage when lower (reverts with the binding's error).
+        maxLeverage = _agreements.leverageLimit(msg.sender, maxLeverage);
         MarginStorage.Account storage a = _account(msg.sender);
         if (a.frozenMask & MarginStorage.CASH_FROZEN != 0) revert MarginBalanceFrozen(msg.sender, address(_cash));
         (uint256 scaled, uint256 index) = _pool.borrow(amount);
@@ -421,6 +428,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
             if (strict) revert MarginNotLiquidatable(account, s);
             return (0, LiquidationSkip.NotLiquidatable);
         }
+        MarginValuation.capPenalties(v, _agreements.penaltyCapOf(account));
         MarginStorage.ParamsRecord memory p = MarginStorage.layout().params;
         Settlement memory t;
         bool full = s == AccountState.Defaulted;

@@ -196,6 +196,13 @@ library MarginValuation {
         return (v.cash + v.positionValue) * FixedPoint.WAD <= maxLeverage * uint256(eq);
     }
 
+    /// @dev No position is liquidated at a penalty above `cap`, the one the account's agreement states.
+    function capPenalties(MarginStorage.Valuation memory v, uint256 cap) internal pure {
+        for (uint256 i; i < v.positions.length; ++i) {
+            if (v.positions[i].penalty > cap) v.positions[i].penalty = cap;
+        }
+    }
+
     /// @dev Units of the asset liquidations may still seize in the current window.
     function windowRemaining(MarginStorage.AssetRecord storage cfg, uint256 window) internal view returns (uint256) {
         if (block.timestamp >= cfg.windowStart + window) return cfg.windowCap;

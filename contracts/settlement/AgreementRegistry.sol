@@ -54,6 +54,11 @@ contract AgreementRegistry is IAgreementRegistry, AccessManaged, EIP712 {
     }
 
     /// @inheritdoc IAgreementRegistry
+    function closedAtOf(bytes32 agreementId) external view returns (uint64) {
+        return _anchors[agreementId].closedAt;
+    }
+
+    /// @inheritdoc IAgreementRegistry
     function isAnchored(bytes32 agreementId) external view returns (bool) {
         return _anchors[agreementId].termsHash != bytes32(0);
     }

@@ -90,6 +90,10 @@ interface IAgreementRegistry {
     /// @notice The anchored record; reverts with AgreementNotAnchored for an unknown id.
     function agreementOf(bytes32 agreementId) external view returns (Anchor memory);
 
+    /// @notice When the agreement was closed (0 while open or never anchored): one slot, for AgreementBinding's check
+    ///         on every borrow.
+    function closedAtOf(bytes32 agreementId) external view returns (uint64);
+
     /// @notice True when an agreement is anchored under this id.
     function isAnchored(bytes32 agreementId) external view returns (bool);
 

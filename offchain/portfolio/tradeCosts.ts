@@ -1,4 +1,5 @@
-import { DAYS_PER_YEAR, WAD, mulDivUp } from "../risk";
+import { WAD, mulDivUp } from "../risk";
+import { DAYS_PER_YEAR } from "../settlement/legal";
 
 /**
  * The fee schedule a client's trade is charged by (risk/fees.ts's FeeSchedule, per trade rather than per agreement):

@@ -18,17 +18,6 @@ export {
   type AccountLiquidation,
   type PositionLiquidation,
 } from "./liquidationPrice";
-export {
-  DAYS_PER_YEAR,
-  holdingOutcome,
-  quoteFees,
-  type FeeItem,
-  type FeeName,
-  type FeeQuote,
-  type FeeQuoteInput,
-  type FeeSchedule,
-  type HoldingOutcome,
-} from "./fees";
 export { liquidateAccount, type LiquidationResult, type Seizure } from "./stress/liquidate";
 export type { Scenario } from "./stress/scenario";
 export {

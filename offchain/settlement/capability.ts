@@ -8,6 +8,7 @@ import { DailyStatements } from "./dailyStatements";
 import { agreementDomain } from "./legal";
 import { settlementDomain } from "./orders";
 import { TRADES_QUEUED } from "./orderbookSink";
+import { chainScheduleReader } from "./readChainSchedule";
 import { settlementRoutes } from "./routes";
 
 /**
@@ -76,6 +77,7 @@ export const settlementCapability: Capability = {
           agreementDomain: agreements,
           settlementDomain: settlementDomain(deployment.chainId, deployment.contracts.SettlementHub),
           anchorClaimTtlMs: config.settlement.anchorClaimTtlMs,
+          readSchedule: deployment.contracts.MarginEngine ? chainScheduleReader(chain!) : undefined,
         }),
       ],
       jobs,

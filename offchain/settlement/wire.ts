@@ -24,6 +24,28 @@ const BIGINT_FIELDS = new Set([
   "insuranceFundAvailable",
   "adjustment",
   "proceeds",
+  "highWaterMark",
+  // ChainSchedule (18-decimal ratios and amounts as read from the chain)
+  "haircut",
+  "liquidationPenalty",
+  "windowCap",
+  "liquidityAddOn",
+  "volatilityMultiplier",
+  "floor",
+  "cap",
+  "initialBuffer",
+  "fixedVolatility",
+  "warningBuffer",
+  "hardFloorFactor",
+  "targetBuffer",
+  "liquidatorShare",
+  "dustValue",
+  "annualRate",
+  "base",
+  "slope1",
+  "slope2",
+  "kink",
+  "maxLeverage",
 ]);
 const INTEGER = /^-?(0|[1-9][0-9]*)$/;
 

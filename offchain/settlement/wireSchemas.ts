@@ -32,6 +32,73 @@ const feeRule = z.discriminatedUnion("kind", [
     .strict(),
 ]);
 
+/** ChainSchedule (legal/terms.ts): only ever generated from the chain; carried back in terms for statements. */
+const scheduleWire = z
+  .object({
+    chainId: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+    block: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    engine: address,
+    pool: address,
+    assets: z
+      .array(
+        z
+          .object({
+            symbol,
+            address,
+            liquidityTier: z.number().int().min(0).max(255),
+            haircut: uint,
+            liquidationPenalty: uint,
+            windowCap: uint,
+            assetDecimals: z.number().int().min(0).max(36),
+            tier: z
+              .object({
+                liquidityAddOn: uint,
+                volatilityMultiplier: uint,
+                floor: uint,
+                cap: uint,
+                initialBuffer: uint,
+                fixedVolatility: uint,
+              })
+              .strict(),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(64),
+    params: z
+      .object({
+        warningBuffer: uint,
+        hardFloorFactor: uint,
+        targetBuffer: uint,
+        liquidatorShare: uint,
+        gracePeriod: unixSeconds,
+        oracleGrace: unixSeconds,
+        liquidationWindow: unixSeconds,
+        dustValue: uint,
+      })
+      .strict(),
+    rate: z
+      .object({
+        annualRate: uint,
+        model: z.object({ base: uint, slope1: uint, slope2: uint, kink: uint }).strict(),
+        dayCount: z.literal("ACT/365"),
+      })
+      .strict(),
+    maxLeverage: uint,
+    noticePeriodSeconds: unixSeconds,
+  })
+  .strict();
+
+const performanceFeeWire = z
+  .object({
+    rateBps: smallInt,
+    hurdleAnnualBps: smallInt,
+    highWaterMark: uint,
+    platformBps: smallInt,
+    capitalProvidersBps: smallInt,
+  })
+  .strict();
+
 export const termsWire = z
   .object({
     schema: z.literal("marginbridge/financing-terms@1"),
@@ -86,6 +153,8 @@ export const termsWire = z
       })
       .strict(),
     fees: z.array(feeRule).max(32),
+    performanceFee: performanceFeeWire.optional(),
+    schedule: scheduleWire.optional(),
     profitSplit: z.object({ clientBps: smallInt, capitalProvidersBps: smallInt, platformBps: smallInt }).strict(),
     defaultWaterfall: z
       .array(z.enum(["client-collateral", "insurance-fund", "capital-pool"]))
@@ -98,6 +167,53 @@ export const termsWire = z
   })
   .strict()
   .openapi({ description: "FinancingTerms (offchain/settlement/legal/terms.ts); integers as decimal strings" });
+
+/**
+ * What the platform decides for an agreement generated from the chain (POST /v1/agreements/generate): parties, own
+ * funds, leverage, fees, the performance fee, the margin mode and the term. Every margin, penalty, rate and delay
+ * comes from the chain (legal/chainTerms.ts).
+ */
+export const chainTermsRequestWire = z
+  .object({
+    agreementId: hex32,
+    version: z.number().int().min(1).max(0xffffffff).optional(),
+    replaces: hex32.optional(),
+    client: z.object({ address, name: text, accountRef: text }).strict(),
+    platform: z.object({ address, name: text }).strict(),
+    currency: z
+      .object({ symbol, iso4217: z.string().regex(/^[A-Z]{3}$/), decimals: z.number().int().min(0).max(18) })
+      .strict(),
+    ownFunds: uint,
+    leverageBps: smallInt,
+    fees: z.array(feeRule).max(32),
+    profitSplit: z
+      .object({ clientBps: smallInt, capitalProvidersBps: smallInt, platformBps: smallInt })
+      .strict()
+      .optional(),
+    performanceFee: z
+      .object({
+        rateBps: smallInt,
+        hurdleAnnualBps: smallInt,
+        highWaterMark: uint.optional(),
+        platformBps: smallInt,
+        capitalProvidersBps: smallInt,
+      })
+      .strict()
+      .optional(),
+    marginMode: z
+      .object({
+        chosen: z.enum(["fixed", "dynamic"]),
+        fixedUntil: isoDate.nullable(),
+      })
+      .strict()
+      .optional(),
+    effectiveAt: unixSeconds,
+    expiresAt: unixSeconds,
+    governingLaw: longText,
+    disputeResolution: longText,
+  })
+  .strict()
+  .openapi({ description: "ChainTermsRequest (offchain/settlement/legal/chainTerms.ts); integers as decimal strings" });
 
 const accrual = z.object({ scaled: uint, charged: uint }).strict();
 const trade = z

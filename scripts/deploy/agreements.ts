@@ -1,13 +1,19 @@
 import type { ProtocolAccessManager as AccessManager } from "../../typechain-types";
-import { AgreementRegistry__factory } from "../../typechain-types";
+import { AgreementBinding__factory, AgreementRegistry__factory } from "../../typechain-types";
 import { ROLE } from "./roles";
 import type { DeployOptions } from "./types";
 
 /**
  * Deploys the AgreementRegistry (legal anchoring of signed financing agreements) and maps `anchor` and `close` to
- * OPERATOR. Reads stay public. Returns the addresses to merge into the deployment record.
+ * OPERATOR; points the engine's AgreementBinding at it (admin, once) and maps its `propose` to OPERATOR. With
+ * `opts.requireAgreements`, every borrow needs an active bound agreement from the start. Reads stay public.
+ * Returns the addresses to merge into the deployment record.
  */
-export async function deployAgreements(opts: DeployOptions, manager: AccessManager): Promise<Record<string, string>> {
+export async function deployAgreements(
+  opts: DeployOptions,
+  manager: AccessManager,
+  bindingAddress: string,
+): Promise<Record<string, string>> {
   const log = opts.log ?? (() => {});
   const managerAddress = await manager.getAddress();
   const registry = await new AgreementRegistry__factory(opts.deployer).deploy(managerAddress);
@@ -17,5 +23,10 @@ export async function deployAgreements(opts: DeployOptions, manager: AccessManag
   const iface = AgreementRegistry__factory.createInterface();
   const selectors = (["anchor", "close"] as const).map((name) => iface.getFunction(name)!.selector);
   await (await manager.setTargetFunctionRole(address, selectors, ROLE.OPERATOR)).wait();
+  const binding = AgreementBinding__factory.connect(bindingAddress, opts.deployer);
+  await (await binding.setRegistry(address)).wait();
+  const propose = AgreementBinding__factory.createInterface().getFunction("propose").selector;
+  await (await manager.setTargetFunctionRole(bindingAddress, [propose], ROLE.OPERATOR)).wait();
+  if (opts.requireAgreements) await (await binding.requireAgreements()).wait();
   return { AgreementRegistry: address };
 }

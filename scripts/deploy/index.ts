@@ -35,7 +35,7 @@ export async function deployAll(opts: DeployOptions, network: string): Promise<D
     contracts,
     await deploySettlement(opts.deployer, core.manager, contracts.MarginEngine, securities, opts.log),
   );
-  Object.assign(contracts, await deployAgreements(opts, core.manager));
+  Object.assign(contracts, await deployAgreements(opts, core.manager, contracts.AgreementBinding));
   Object.assign(contracts, await deployReserves(opts, core.manager, core.tokens));
   // Reserves are what the system contracts hold: client collateral and cash in the engine, the pool's cash, the
   // insurance fund. The deployer is admin, the role setReserveHolders keeps.

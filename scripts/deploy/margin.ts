@@ -1,5 +1,6 @@
 import { ethers, type Signer } from "ethers";
 import {
+  AgreementBinding__factory,
   CapitalPool__factory,
   CollateralToken__factory,
   InsuranceFund__factory,
@@ -124,6 +125,8 @@ export interface MarginContracts {
   MarginViews: string;
   MarginSettlement: string;
   MarginAccounts: string;
+  /** Each account's bound financing agreement (agreed leverage and penalty), consulted by the engine. */
+  AgreementBinding: string;
 }
 
 function selectors(iface: ethers.Interface, names: string[]): string[] {
@@ -212,6 +215,12 @@ export async function deployMargin(
     log(`${label}Tranche ${vaults[tranche]}`);
   }
 
+  // Before the engine, which keeps its address; the AgreementRegistry it reads is set when that is deployed.
+  const binding = await new AgreementBinding__factory(opts.deployer).deploy(managerAddress);
+  await binding.waitForDeployment();
+  const bindingAddress = await binding.getAddress();
+  log(`AgreementBinding ${bindingAddress}`);
+
   const libraries = await deployMarginLibraries(opts.deployer, log);
   const engine = await new MarginEngine__factory(libraries, opts.deployer).deploy(
     cash.address,
@@ -221,6 +230,7 @@ export async function deployMargin(
     contracts.KycRegistry,
     managerAddress,
     DEFAULT_MARGIN_PARAMS,
+    bindingAddress,
   );
   await engine.waitForDeployment();
   const engineAddress = await engine.getAddress();
@@ -295,6 +305,7 @@ export async function deployMargin(
     MarginViews: libraries["contracts/margin/MarginViews.sol:MarginViews"],
     MarginSettlement: libraries["contracts/margin/MarginSettlement.sol:MarginSettlement"],
     MarginAccounts: libraries["contracts/margin/MarginAccounts.sol:MarginAccounts"],
+    AgreementBinding: bindingAddress,
   };
   return { contracts: deployed, providerTerms };
 }

@@ -10,6 +10,11 @@ export interface DeployOptions {
   roles: RoleHolders;
   /** Execution delay (seconds) of the risk officer's parameter changes. Zero is allowed on a dev chain. */
   riskDelaySeconds: number;
+  /**
+   * Every borrow needs an active financing agreement bound to the account (AgreementBinding.requireAgreements,
+   * one-way). Off: only accounts with a bound agreement are held to it (until the seed and demo bind theirs).
+   */
+  requireAgreements?: boolean;
   /** Print progress lines. */
   log?: (line: string) => void;
 }

@@ -1,7 +1,7 @@
-import { BPS, divDown, formatMoney, formatUnits } from "./amounts";
+import { formatUnits } from "./amounts";
 import { canonicalHash, canonicalize, textHash } from "./canonicalJson";
-import { accrueDaily, dailyRateText, ZERO_ACCRUAL } from "./accrual";
-import { worstCaseCosts } from "./fees";
+import { dailyRateText } from "./accrual";
+import { AGREEMENT_TEMPLATE, agreementFigures } from "./agreementFigures";
 import {
   leverageText,
   maintenanceBreachReturn,
@@ -11,9 +11,14 @@ import {
   type FinancingTerms,
 } from "./terms";
 import { dateOfTimestamp } from "./days";
+import { renderAgreementTextZh } from "./agreementTextZh";
+import { performanceFeeClause, scheduleClauses } from "./scheduleText";
 
-/** The template the readable text is rendered with; part of the signed payload. */
-export const AGREEMENT_TEMPLATE = "marginbridge/financing-agreement-en@1";
+export { AGREEMENT_TEMPLATE };
+
+/** Between the governing Chinese text and its English translation; part of the hashed text. */
+export const TRANSLATION_HEADING =
+  "—— English translation (the Chinese text above governs) / 英文译本（以上中文文本为准）——";
 
 /**
  * An agreement as both parties see it: the validated terms, the readable document rendered from them, and the
@@ -50,7 +55,6 @@ export function agreementIsIntact(doc: AgreementDocument): boolean {
   return again.text === doc.text && again.termsHash === doc.termsHash && again.canonical === doc.canonical;
 }
 
-/** The readable agreement (plain text, numbered clauses). Deterministic: same terms, same bytes. */
 /**
  * Clause 4a when the terms carry the margin modes: both are stated side by side whichever the client chose, so the
  * signed text shows what the other would have been.
@@ -67,13 +71,18 @@ function marginModeClause(t: FinancingTerms): string[] {
   ];
 }
 
+/**
+ * The readable agreement (plain text, numbered clauses): the governing Chinese text, then its English translation;
+ * the text hash, and so the signature, covers both. Deterministic: same terms, same bytes.
+ */
 export function renderAgreementText(t: FinancingTerms): string {
+  return `${renderAgreementTextZh(t)}\n${TRANSLATION_HEADING}\n\n${renderAgreementTextEn(t)}`;
+}
+
+/** The English translation. */
+export function renderAgreementTextEn(t: FinancingTerms): string {
   const d = t.currency.decimals;
-  const money = (v: bigint): string => `${formatMoney(v, d)} ${t.currency.iso4217}`;
-  const position = divDown(t.ownFunds * BigInt(t.leverageBps), BPS);
-  const day = accrueDaily(ZERO_ACCRUAL, [{ date: "1970-01-01", balance: t.financedAmount }], t.interest.annualRateBps)
-    .days[0].amount;
-  const year = worstCaseCosts(t, { from: "2001-01-01", to: "2001-12-31" }, { liquidatedInFull: false });
+  const { money, position, day, year } = agreementFigures(t);
   const feeLines = t.fees.map((f) => {
     if (f.kind === "per-trade")
       return `${f.code} ${f.label}: ${percentText(f.bps)} of each trade's value, at least ${money(f.minimum)} per trade.`;
@@ -94,17 +103,26 @@ export function renderAgreementText(t: FinancingTerms): string {
     `2. Own funds and leverage. The Client provides ${money(t.ownFunds)} (the Own Funds). Leverage is ${leverageText(t.leverageBps)}x: the Client may carry positions up to ${money(position)}, of which ${money(t.financedAmount)} is financed (the Financed Amount). Amounts are in ${t.currency.symbol} (${d} decimals), 1:1 with ${t.currency.iso4217}.`,
     `3. Interest. ${percentText(t.interest.annualRateBps)} a year on the outstanding financed principal, ACT/365: charged for every natural day the principal is outstanding at the annual rate divided by 365 (${dailyRateText(t.financedAmount, t.interest.annualRateBps, d)} a day on the full Financed Amount, charged as ${formatUnits(day, d)}). Daily charges are rounded up to the smallest unit on a cumulative basis, so the total never exceeds the exact amount by more than one unit. Interest is paid at final settlement, before anything else.`,
     `4. Margin. Initial margin ${percentText(t.margin.initialMarginBps)} and maintenance margin ${percentText(t.margin.maintenanceMarginBps)} of the market value of the positions (margin ratio = equity / market value). Below maintenance the account is in margin call: new risk is blocked and the Client has ${t.margin.marginCallWindowSeconds} seconds to deposit or reduce. Below ${percentText(t.margin.liquidationMarginBps)}, or when the window ends uncured, the account may be liquidated at once. Prices are the MarginBridge oracle prices. Ignoring interest and fees, the account reaches maintenance margin when the positions have lost ${returnText(-maintenanceBreachReturn(t.leverageBps, t.margin.maintenanceMarginBps))} of their value (r < (m·L − 1) / (L·(1 − m))).`,
+    ...(t.schedule
+      ? [
+          `   These are the lowest margins of any listed asset; each position carries its own asset's margins (clause 4b), which follow the market's volatility.`,
+        ]
+      : []),
     ...marginModeClause(t),
-    `5. Liquidation. Positions are sold in segments of at most ${percentText(t.liquidation.closeFactorBps)} of the debt, least liquid first, in this order: ${t.liquidation.assetOrder.join(", ")}. Collateral is taken at the oracle price less ${percentText(t.liquidation.penaltyBps)}; the penalty goes ${percentText(t.liquidation.penaltyToLiquidatorBps)} to the liquidator and ${percentText(t.liquidation.penaltyToInsuranceFundBps)} to the insurance fund.`,
+    ...scheduleClauses(t, "en"),
+    t.schedule
+      ? `5. Liquidation. Positions are sold least liquid first, in this order: ${t.liquidation.assetOrder.join(", ")}, only until the liquidation target (clause 4c) is reached. Each is taken at the oracle price less its own asset's penalty (clause 4b), at most ${percentText(t.liquidation.penaltyBps)}; the penalty goes ${percentText(t.liquidation.penaltyToLiquidatorBps)} to the liquidator and ${percentText(t.liquidation.penaltyToInsuranceFundBps)} to the insurance fund.`
+      : `5. Liquidation. Positions are sold in segments of at most ${percentText(t.liquidation.closeFactorBps)} of the debt, least liquid first, in this order: ${t.liquidation.assetOrder.join(", ")}. Collateral is taken at the oracle price less ${percentText(t.liquidation.penaltyBps)}; the penalty goes ${percentText(t.liquidation.penaltyToLiquidatorBps)} to the liquidator and ${percentText(t.liquidation.penaltyToInsuranceFundBps)} to the insurance fund.`,
     `6. Fees.`,
     ...feeLines.map((l) => `   - ${l}`),
     `   Worst case over one year with the full Financed Amount outstanding, before any liquidation: ${money(year.total)}; the positions must return at least ${percentText(Number(year.breakEvenReturnBps))} a year before the Client makes a profit.`,
     `7. Final settlement. When the financing ends all positions are closed and the proceeds are applied in this order: (a) interest, (b) the Financed Amount, (c) fees, (d) the Client's Own Funds, (e) any remaining profit, shared ${percentText(s.clientBps)} to the Client, ${percentText(s.capitalProvidersBps)} to the capital providers and ${percentText(s.platformBps)} to the Platform (the capital providers' and Platform's shares rounded down, the Client receiving the remainder). Losses are borne by the Client up to the whole account.`,
+    ...performanceFeeClause(t, "en"),
     `8. Default. A loss larger than the account is absorbed in this order: ${t.defaultWaterfall.join(", then ")}. The Client remains liable for the shortfall to the extent the law allows.`,
     `9. Records. Statements are issued for every natural day with positions, trades, interest, fees, profit and loss and margin ratio. Trades settle on the MarginBridge chain; batch roots, transactions, oracle rounds and the audit log are evidence in any dispute.`,
     `10. Law and disputes. ${t.governingLaw}. ${t.disputeResolution}`,
     ``,
-    `Both parties sign the EIP-712 FinancingAgreement whose termsHash commits to these terms and this text.`,
+    `Both parties sign the EIP-712 FinancingAgreement whose termsHash commits to these terms and this text, Chinese and English.`,
   ];
   return lines.join("\n") + "\n";
 }

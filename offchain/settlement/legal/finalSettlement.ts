@@ -1,6 +1,6 @@
-import { BPS, divDown, formatUnits } from "./amounts";
+import { BPS, DAYS_PER_YEAR, divDown, divUp, formatUnits } from "./amounts";
 import { canonicalHash } from "./canonicalJson";
-import { assertDate, type IsoDate } from "./days";
+import { assertDate, dateOfTimestamp, daysBetween, type IsoDate } from "./days";
 import { LegalError } from "./errors";
 import type { FinancingTerms } from "./terms";
 
@@ -126,24 +126,35 @@ export function computeFinalSettlement(input: FinalSettlementInput): FinalSettle
 
   const profit = remaining;
   const s = t.profitSplit;
-  const toProviders = divDown(profit * BigInt(s.capitalProvidersBps), BPS);
-  const toPlatform = divDown(profit * BigInt(s.platformBps), BPS);
-  const toClient = profit - toProviders - toPlatform;
   line(
     "Net profit to share",
     `gross ${f(grossResult)} − interest ${f(input.interestDue)} − fees ${f(feesTotal)}`,
     profit,
     "account",
   );
+  const perf = t.performanceFee
+    ? performanceFee(t, input.settledOn, ownFundsReturned + profit, contributions, f)
+    : undefined;
+  if (perf) line("Performance fee above the hurdle and high-water mark", perf.formula, perf.fee, "account");
+  const toProviders = perf ? perf.providers : divDown(profit * BigInt(s.capitalProvidersBps), BPS);
+  const toPlatform = perf ? perf.platform : divDown(profit * BigInt(s.platformBps), BPS);
+  const toClient = profit - toProviders - toPlatform;
   remaining -= toProviders;
   line(
-    "Profit share: capital providers",
-    `floor(${f(profit)} × ${s.capitalProvidersBps} / 10000)`,
+    perf ? "Performance fee: capital providers (into the pool)" : "Profit share: capital providers",
+    perf ? `${f(perf.fee)} − ${f(perf.platform)}` : `floor(${f(profit)} × ${s.capitalProvidersBps} / 10000)`,
     toProviders,
     "capital-providers",
   );
   remaining -= toPlatform;
-  line("Profit share: platform", `floor(${f(profit)} × ${s.platformBps} / 10000)`, toPlatform, "platform");
+  line(
+    perf ? "Performance fee: platform" : "Profit share: platform",
+    perf
+      ? `floor(${f(perf.fee)} × ${t.performanceFee!.platformBps} / 10000)`
+      : `floor(${f(profit)} × ${s.platformBps} / 10000)`,
+    toPlatform,
+    "platform",
+  );
   remaining -= toClient;
   line("Profit share: client (remainder)", `${f(profit)} − ${f(toProviders)} − ${f(toPlatform)}`, toClient, "client");
 
@@ -195,6 +206,32 @@ export function computeFinalSettlement(input: FinalSettlementInput): FinalSettle
     payouts,
     clientResult: payouts.client - contributions,
   };
+}
+
+/**
+ * The performance fee on what the client would take home (`clientValue`): `rateBps` of the part above the higher of
+ * the hurdle (contributions grown at the hurdle rate, ACT/365, over the natural days from the agreement's start to
+ * the settlement day, rounded up) and the high-water mark; the platform's part rounded down, the providers' the rest.
+ */
+export function performanceFee(
+  t: FinancingTerms,
+  settledOn: IsoDate,
+  clientValue: bigint,
+  contributions: bigint,
+  f: (v: bigint) => string = String,
+): { fee: bigint; platform: bigint; providers: bigint; hurdle: bigint; base: bigint; formula: string } {
+  const p = t.performanceFee!;
+  const days = BigInt(Math.max(0, daysBetween(dateOfTimestamp(t.effectiveAt), settledOn)));
+  const hurdle = divUp(contributions * BigInt(p.hurdleAnnualBps) * days, BPS * DAYS_PER_YEAR);
+  const hurdleLine = contributions + hurdle;
+  const base = hurdleLine > p.highWaterMark ? hurdleLine : p.highWaterMark;
+  const above = clientValue > base ? clientValue - base : 0n;
+  const fee = divDown(above * BigInt(p.rateBps), BPS);
+  const platform = divDown(fee * BigInt(p.platformBps), BPS);
+  const formula =
+    `floor(max(0, ${f(clientValue)} − max(${f(contributions)} + hurdle ${f(hurdle)} (${p.hurdleAnnualBps} bps × ${days} / 365), ` +
+    `high-water mark ${f(p.highWaterMark)})) × ${p.rateBps} / 10000)`;
+  return { fee, platform, providers: fee - platform, hurdle, base, formula };
 }
 
 /** keccak256 of the canonical JSON: what AgreementRegistry.close records. */

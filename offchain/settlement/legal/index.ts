@@ -20,8 +20,11 @@ export {
   maintenanceBreachReturn,
   returnText,
   percentText,
+  type AssetSchedule,
+  type ChainSchedule,
   type FeeRule,
   type FinancingTerms,
+  type PerformanceFee,
   type WaterfallStep,
 } from "./terms";
 export {
@@ -33,8 +36,12 @@ export {
   type AccrualState,
 } from "./accrual";
 export { tradeFee, worstCaseCosts, type CostLine, type WorstCaseEstimate } from "./fees";
+export { termsFromChain, wadToBpsUp, type ChainTermsRequest } from "./chainTerms";
+export { wadDecimal, wadPercent } from "./scheduleText";
 export {
   AGREEMENT_TEMPLATE,
+  TRANSLATION_HEADING,
+  renderAgreementTextEn,
   agreementIsIntact,
   buildAgreement,
   renderAgreementText,
@@ -54,6 +61,7 @@ export {
 } from "./agreementSignature";
 export {
   computeFinalSettlement,
+  performanceFee,
   finalSettlementHash,
   renderFinalSettlementText,
   type FinalSettlement,

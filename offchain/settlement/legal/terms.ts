@@ -11,6 +11,77 @@ export type FeeRule =
   /** A one-off amount charged when the financing opens or when it is settled. */
   | { code: string; label: string; kind: "fixed"; amount: bigint; when: "opening" | "settlement" };
 
+/**
+ * One listed security's margin schedule exactly as the chain holds it (MarginEngine.assetConfig and the tier's
+ * tierRisk), 18-decimal ratios as read: the numbers the engine values, margins and liquidates the account with.
+ */
+export interface AssetSchedule {
+  symbol: string;
+  address: string;
+  /** 1 = most liquid; liquidation sells the highest tier first. */
+  liquidityTier: number;
+  haircut: bigint;
+  liquidationPenalty: bigint;
+  /** Most base units of the asset liquidations may seize per window. */
+  windowCap: bigint;
+  assetDecimals: number;
+  /** maintenance = clamp(liquidityAddOn + volatilityMultiplier × σ_daily, floor, cap); initial = maintenance + initialBuffer. */
+  tier: {
+    liquidityAddOn: bigint;
+    volatilityMultiplier: bigint;
+    floor: bigint;
+    cap: bigint;
+    initialBuffer: bigint;
+    fixedVolatility: bigint;
+  };
+}
+
+/**
+ * What the chain applies to the account, read at one block when the agreement is generated (termsFromChain): the
+ * per-asset schedule, the engine's parameters, the pool's rate, the client's leverage limit and the notice period
+ * for parameter changes (the AccessManager's execution delay of the risk officer). Signed with the rest.
+ */
+export interface ChainSchedule {
+  chainId: number;
+  block: number;
+  engine: string;
+  pool: string;
+  assets: AssetSchedule[];
+  params: {
+    warningBuffer: bigint;
+    hardFloorFactor: bigint;
+    targetBuffer: bigint;
+    liquidatorShare: bigint;
+    gracePeriod: number;
+    oracleGrace: number;
+    liquidationWindow: number;
+    dustValue: bigint;
+  };
+  rate: {
+    /** The pool's annual borrow rate at the block (18 decimals): it floats with the rate model below. */
+    annualRate: bigint;
+    model: { base: bigint; slope1: bigint; slope2: bigint; kink: bigint };
+    dayCount: "ACT/365";
+  };
+  /** KycRegistry.maxLeverageOf(client), 18 decimals. */
+  maxLeverage: bigint;
+  noticePeriodSeconds: number;
+}
+
+/**
+ * The platform's performance fee: `rateBps` of the client's gain above both the hurdle (own funds grown at
+ * `hurdleAnnualBps` a year, ACT/365, over the days of the term) and the high-water mark (the highest value the
+ * client's funds were settled at before, own funds at the first agreement); split between the platform and the
+ * capital providers. Nothing is taken below either line.
+ */
+export interface PerformanceFee {
+  rateBps: number;
+  hurdleAnnualBps: number;
+  highWaterMark: bigint;
+  platformBps: number;
+  capitalProvidersBps: number;
+}
+
 /** Who absorbs a loss larger than the client's account, in order. */
 export type WaterfallStep = "client-collateral" | "insurance-fund" | "capital-pool";
 
@@ -77,6 +148,10 @@ export interface FinancingTerms {
     penaltyToInsuranceFundBps: number;
   };
   fees: FeeRule[];
+  /** With it, the profit split gives the client everything and the performance fee is what the others take. */
+  performanceFee?: PerformanceFee;
+  /** Present when the terms were generated from the chain (termsFromChain): what the engine and the pool apply. */
+  schedule?: ChainSchedule;
   /** How net profit (after interest and fees) is shared; sums to 10,000. Losses are the client's alone. */
   profitSplit: { clientBps: number; capitalProvidersBps: number; platformBps: number };
   defaultWaterfall: WaterfallStep[];
@@ -164,6 +239,8 @@ export function validateTerms(t: FinancingTerms): FinancingTerms {
   const s = t.profitSplit;
   for (const k of ["clientBps", "capitalProvidersBps", "platformBps"] as const) bps(`profitSplit.${k}`, s[k]);
   if (s.clientBps + s.capitalProvidersBps + s.platformBps !== 10_000) bad("profitSplit", "must sum to 10,000 bps");
+  if (t.performanceFee !== undefined) validatePerformanceFee(t, bad, bps);
+  if (t.schedule !== undefined) validateSchedule(t.schedule, t.leverageBps, bad);
   const w = t.defaultWaterfall;
   if (w[0] !== "client-collateral" || new Set(w).size !== w.length || w.length !== 3)
     bad("defaultWaterfall", "client collateral first, each step once", w.join(","));
@@ -171,6 +248,43 @@ export function validateTerms(t: FinancingTerms): FinancingTerms {
     bad("expiresAt", "must be after effectiveAt", t.expiresAt);
   if (!t.governingLaw || !t.disputeResolution) bad("governingLaw", "governing law and forum are required");
   return { ...t, client: { ...t.client, address: client }, platform: { ...t.platform, address: platform } };
+}
+
+type Bad = (field: string, why: string, value?: unknown) => never;
+
+function validatePerformanceFee(t: FinancingTerms, bad: Bad, bps: (f: string, v: number, max?: number) => void): void {
+  const p = t.performanceFee!;
+  bps("performanceFee.rateBps", p.rateBps);
+  bps("performanceFee.hurdleAnnualBps", p.hurdleAnnualBps);
+  bps("performanceFee.platformBps", p.platformBps);
+  bps("performanceFee.capitalProvidersBps", p.capitalProvidersBps);
+  if (p.platformBps + p.capitalProvidersBps !== 10_000) bad("performanceFee", "platform + providers must be 10,000");
+  if (p.highWaterMark < 0n) bad("performanceFee.highWaterMark", "non-negative", p.highWaterMark);
+  if (t.profitSplit.clientBps !== 10_000)
+    bad("profitSplit", "with a performance fee the client keeps the profit split (10,000 bps)");
+}
+
+const WAD_ONE = 10n ** 18n;
+
+function validateSchedule(s: ChainSchedule, leverageBps: number, bad: Bad): void {
+  if (s.assets.length === 0) bad("schedule.assets", "no listed asset");
+  const ratio = (field: string, v: bigint): void => {
+    if (v < 0n || v > WAD_ONE) bad(field, "an 18-decimal ratio in [0, 1]", v);
+  };
+  for (const [i, a] of s.assets.entries()) {
+    if (!isHexString(a.address, 20)) bad(`schedule.assets[${i}].address`, "not an address", a.address);
+    ratio(`schedule.assets[${i}].haircut`, a.haircut);
+    ratio(`schedule.assets[${i}].liquidationPenalty`, a.liquidationPenalty);
+    const r = a.tier;
+    for (const k of ["liquidityAddOn", "floor", "cap", "initialBuffer"] as const)
+      ratio(`schedule.assets[${i}].tier.${k}`, r[k]);
+    if (r.floor > r.cap) bad(`schedule.assets[${i}].tier`, "floor above cap");
+  }
+  if (s.maxLeverage < WAD_ONE) bad("schedule.maxLeverage", "at least 1", s.maxLeverage);
+  if (BigInt(leverageBps) * 10n ** 14n > s.maxLeverage)
+    bad("leverageBps", "above the client's verified leverage limit (schedule.maxLeverage)", leverageBps);
+  if (!Number.isSafeInteger(s.noticePeriodSeconds) || s.noticePeriodSeconds < 0)
+    bad("schedule.noticePeriodSeconds", "non-negative seconds", s.noticePeriodSeconds);
 }
 
 /** L as a decimal multiple ("2", "2.5"). */

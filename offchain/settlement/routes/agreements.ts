@@ -4,15 +4,16 @@ import { CLIENT_DOCUMENTS } from "../../kyc";
 import type { Store } from "../../store";
 import { AppError } from "../../shared/errors";
 import { anchorAgreement } from "../anchorAgreement";
-import type { FinancingTerms } from "../legal";
+import { termsFromChain, type ChainTermsRequest, type FinancingTerms } from "../legal";
 import { fromWire, legalCall } from "../wire";
-import { termsWire } from "../wireSchemas";
+import { chainTermsRequestWire, termsWire } from "../wireSchemas";
 import { AnyJson, AgreementParams, STAFF_READ, agreementView, type SettlementRouteContext } from "./common";
 
 /** Financing agreements: prepare → sign (EIP-712, each party) → anchor on the AgreementRegistry → read, list. */
 export function agreementRoutes(ctx: SettlementRouteContext): Route[] {
   return [
     prepareAgreement(ctx),
+    generateAgreement(ctx),
     signAgreement(ctx),
     anchorAgreementRoute(ctx),
     readAgreementRoute(ctx),
@@ -33,8 +34,42 @@ function prepareAgreement({ agreements }: SettlementRouteContext): Route {
     status: 201,
     body: z.object({ terms: termsWire }).strict(),
     response: AnyJson,
-    handler: async ({ body }) =>
-      agreementView(await legalCall(() => agreements.prepare(fromWire<FinancingTerms>(body.terms)))),
+    handler: async ({ body }) => {
+      // What the chain applies is read from it, never typed in: terms with a schedule come from /generate.
+      if (body.terms.schedule !== undefined)
+        throw new AppError(
+          "VALIDATION_FAILED",
+          "body.terms.schedule: generated from the chain by POST /v1/agreements/generate",
+        );
+      return agreementView(await legalCall(() => agreements.prepare(fromWire<FinancingTerms>(body.terms))));
+    },
+  });
+}
+
+/**
+ * Generate a financing agreement from the chain (platform): the per-asset schedule, the engine's rules, the pool's
+ * rate, the client's leverage limit and the notice period are read at the latest block, so the signed text states
+ * what the engine applies.
+ */
+function generateAgreement({ agreements, deps }: SettlementRouteContext): Route {
+  return defineRoute({
+    method: "post",
+    path: "/v1/agreements/generate",
+    summary: "Generate a financing agreement from the chain's margin schedule, rate and limits (platform)",
+    tags: ["agreements"],
+    roles: ["operator"],
+    write: true,
+    action: "agreement.generate",
+    status: 201,
+    body: chainTermsRequestWire,
+    response: AnyJson,
+    handler: async ({ body }) => {
+      const read = deps.readSchedule;
+      if (!read) throw new AppError("CHAIN_UNAVAILABLE", "no chain to read the agreement's schedule from");
+      const request = fromWire<ChainTermsRequest>(body);
+      const schedule = await read(request.client.address);
+      return agreementView(await legalCall(async () => agreements.prepare(termsFromChain(schedule, request))));
+    },
   });
 }
 

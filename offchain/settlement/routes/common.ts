@@ -4,6 +4,7 @@ import type { Caller } from "../../api";
 import type { SettlementChain } from "../../chain/settlementHubWriter";
 import type { Store } from "../../store";
 import type { DailyStatements } from "../dailyStatements";
+import type { ChainScheduleReader } from "../readChainSchedule";
 import type { Actor, AgreementRecord, AgreementService, DisputeService } from "../legal";
 import { toWire } from "../wire";
 
@@ -19,6 +20,8 @@ export interface SettlementRouteDeps {
   anchorClaimTtlMs?: number;
   /** The daily statement job (reads the indexed chain); absent: POST /v1/statements/daily answers CHAIN_UNAVAILABLE. */
   dailyStatements?: DailyStatements;
+  /** Reads the chain's side of an agreement; absent: POST /v1/agreements/generate answers CHAIN_UNAVAILABLE. */
+  readSchedule?: ChainScheduleReader;
   now?: () => Date;
 }
 

@@ -3,7 +3,7 @@ import type { ApiCredentials } from "../../../offchain/api";
 import { acknowledgementTypedData } from "../../../offchain/kyc";
 import type { MarginModesSummary } from "../../../offchain/portfolio";
 import { agreementDomain, agreementMessage, agreementTypedData } from "../../../offchain/settlement/legal";
-import { MarginEngine__factory } from "../../../typechain-types";
+import { AgreementBinding__factory } from "../../../typechain-types";
 import { CNY, DemoError, ok, pct } from "../../lib/demoPlatform";
 import { WAD, OWN_FUNDS, LEVERAGE, USERS, type User } from "../plan";
 import { say, heading } from "../narration";
@@ -231,14 +231,9 @@ export async function agreement(run: DemoRun, n: number): Promise<void> {
     "Financing agreement: prepared, signed by client A and the platform, anchored on-chain",
     "融资协议：起草，由客户 A 与平台签署，并锚定上链",
   );
-  const pool = await run.d.pool();
   const now = await run.d.chainTime();
   const agreementId = id(`marginbridge-demo:${run.state.runId}:clientA`);
   const platform = await run.d.devAccount(4); // the operator signs for the platform on the dev chain
-  const engine = MarginEngine__factory.connect(run.contract("MarginEngine"), run.d.provider);
-  const params = await engine.params();
-  const tier1Risk = await engine.tierRisk(1);
-  const bps = (wad: bigint): number => Number((wad * 10_000n) / WAD);
   // Fixed or dynamic margins, side by side before client A chooses (GET /v1/risk/margin-modes).
   const modes = ok(await run.d.public.get<MarginModesSummary>("/v1/risk/margin-modes"), "GET /v1/risk/margin-modes");
   for (const a of modes.assets) {
@@ -260,44 +255,15 @@ export async function agreement(run: DemoRun, n: number): Promise<void> {
     "  client A chooses the dynamic mode (lower margins in calm markets, higher when the market turns)",
     "  客户 A 选择动态模式（市场平稳时保证金较低，市场剧烈波动时随之提高）",
   );
-  const tier1 = modes.assets.find((a) => a.liquidityTier === 1)!;
-  const terms = {
-    schema: "marginbridge/financing-terms@1",
+  // Everything the engine applies (per-asset margins, penalties, the pool's rate, the leverage limit, the notice
+  // period) is read from the chain by the service: the operator states only what the platform decides.
+  const request = {
     agreementId,
-    version: 1,
     client: { address: run.address("clientA"), name: "Li Wei", accountRef: `MB-${run.state.runId}` },
     platform: { address: await platform.getAddress(), name: "MarginBridge Platform Ltd." },
     currency: { symbol: "mbCNY", iso4217: "CNY", decimals: 6 },
     ownFunds: OWN_FUNDS.toString(),
     leverageBps: Number(LEVERAGE) * 10_000,
-    financedAmount: ((LEVERAGE - 1n) * OWN_FUNDS).toString(),
-    interest: {
-      annualRateBps: bps(BigInt(pool.pool.annualRate)),
-      dayCount: "ACT/365",
-      rounding: "cumulative-ceil",
-      payment: "at-settlement",
-    },
-    margin: {
-      initialMarginBps: bps(tier1Risk.floor + tier1Risk.initialBuffer),
-      maintenanceMarginBps: bps(tier1Risk.floor),
-      liquidationMarginBps: bps((tier1Risk.floor * params.hardFloorFactor) / WAD),
-      marginCallWindowSeconds: Number(params.gracePeriod),
-      mode: {
-        chosen: "dynamic" as const,
-        fixedUntil: null,
-        dynamicCapMaintenanceBps: bps(tier1Risk.cap),
-        fixedVolatilityBps: bps(BigInt(tier1.fixed.volatility)),
-        fixedMaintenanceBps: bps(BigInt(tier1.fixed.maintenance)),
-        fixedInitialBps: bps(BigInt(tier1.fixed.initial)),
-      },
-    },
-    liquidation: {
-      assetOrder: ["mbSMALL", "mbTECH", "mbBANK"],
-      closeFactorBps: 10_000,
-      penaltyBps: 500,
-      penaltyToLiquidatorBps: bps(params.liquidatorShare),
-      penaltyToInsuranceFundBps: 10_000 - bps(params.liquidatorShare),
-    },
     fees: [
       {
         code: "COMMISSION",
@@ -309,7 +275,7 @@ export async function agreement(run: DemoRun, n: number): Promise<void> {
       { code: "MGMT", label: "Account management", kind: "daily-on-own-funds", annualBps: 200 },
     ],
     profitSplit: { clientBps: 8_000, capitalProvidersBps: 1_000, platformBps: 1_000 },
-    defaultWaterfall: ["client-collateral", "insurance-fund", "capital-pool"],
+    marginMode: { chosen: "dynamic" as const, fixedUntil: null },
     effectiveAt: now,
     expiresAt: now + 365 * 86_400,
     governingLaw: "Governed by the laws of the People's Republic of China",
@@ -323,8 +289,8 @@ export async function agreement(run: DemoRun, n: number): Promise<void> {
     anchor: { txHash: string; blockNumber: number } | null;
   };
   const prepared = ok(
-    await operator.post<AgreementView>("/v1/agreements", { terms }, `demo-${run.state.runId}-agreement`),
-    "POST /v1/agreements",
+    await operator.post<AgreementView>("/v1/agreements/generate", request, `demo-${run.state.runId}-agreement`),
+    "POST /v1/agreements/generate",
   );
   say(
     `  prepared ${agreementId}: terms hash ${prepared.termsHash}`,
@@ -378,5 +344,25 @@ export async function agreement(run: DemoRun, n: number): Promise<void> {
   say(
     `  signed by both parties; status ${anchored.status}, anchored in AgreementRegistry (tx ${txHash}, block ${blockNumber})`,
     `  双方已签署；状态 ${anchored.status}，已锚定于 AgreementRegistry（交易 ${txHash}，区块 ${blockNumber}）`,
+  );
+  await bindAgreement(run, agreementId, platform, prepared.document.terms.liquidation.penaltyBps);
+}
+
+/**
+ * Binds client A's margin account to its agreement on-chain (AgreementBinding): the platform proposes the agreed
+ * leverage and largest penalty, the client accepts exactly those numbers, before it borrows. Safe to re-run.
+ */
+async function bindAgreement(run: DemoRun, agreementId: string, platform: Signer, penaltyBps: number): Promise<void> {
+  const client = run.wallet("clientA");
+  const binding = AgreementBinding__factory.connect(run.contract("AgreementBinding"), platform);
+  const leverage = LEVERAGE * WAD;
+  const penalty = (BigInt(penaltyBps) * WAD) / 10_000n;
+  if ((await binding.bindingOf(client.address)).agreementId !== agreementId) {
+    await (await binding.propose(agreementId, leverage, penalty)).wait();
+    await (await binding.connect(client).accept(agreementId, leverage, penalty)).wait();
+  }
+  say(
+    `  bound to client A's margin account on-chain: borrowing up to ${LEVERAGE}× while the agreement is open, no liquidation penalty above ${pct(penalty)}`,
+    `  已在链上绑定客户 A 的保证金账户：协议有效期内借款不超过 ${LEVERAGE} 倍杠杆，强制平仓罚金不超过 ${pct(penalty)}`,
   );
 }

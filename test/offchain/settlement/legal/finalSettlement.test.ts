@@ -2,6 +2,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import {
   accrueDaily,
+  buildAgreement,
   computeFinalSettlement,
   eachDay,
   finalSettlementHash,
@@ -219,6 +220,70 @@ describe("legal: final settlement (interest first, then the agreed split)", () =
         );
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe("legal: performance fee above the hurdle and the high-water mark", () => {
+  // Hand-computed: own funds 100,000 for 365 days, 6% hurdle → 106,000; closing cash 230,000 pays interest 8,000,
+  // principal 100,000 and fees 2,000, returns the 100,000 and leaves 20,000 profit: the client's 120,000 is 14,000
+  // above the hurdle, of which 20% (2,800) is the fee, 1,400 to the platform and 1,400 to the providers.
+  const perf = { rateBps: 2_000, hurdleAnnualBps: 600, platformBps: 5_000, capitalProvidersBps: 5_000 };
+  const terms = (highWaterMark: bigint) =>
+    seedTerms(A, P, {
+      performanceFee: { ...perf, highWaterMark },
+      profitSplit: { clientBps: 10_000, capitalProvidersBps: 0, platformBps: 0 },
+    });
+  const settle = (highWaterMark: bigint, closingCash: bigint, settledOn = "2028-01-01") =>
+    computeFinalSettlement({
+      terms: terms(highWaterMark),
+      settledOn,
+      closingCash,
+      principal: 100_000n * CNY,
+      interestDue: 8_000n * CNY,
+      feesDue: [{ code: "MGMT", label: "Account management", amount: 2_000n * CNY }],
+      insuranceFundAvailable: 0n,
+    });
+
+  it("takes 20% of the 14,000 above the 106,000 hurdle: 1,400 platform, 1,400 providers, 17,200 to the client", () => {
+    const s = settle(100_000n * CNY, 230_000n * CNY);
+    expect(s.profitShares).to.deep.equal({
+      client: 17_200n * CNY,
+      capitalProviders: 1_400n * CNY,
+      platform: 1_400n * CNY,
+    });
+    expect(s.payouts).to.deep.equal({
+      capitalProviders: 109_400n * CNY,
+      platform: 3_400n * CNY,
+      client: 117_200n * CNY,
+    });
+    const fee = s.lines.find((l) => l.label.startsWith("Performance fee above"))!;
+    expect(fee.amount).to.equal(2_800n * CNY);
+    expect(fee.formula).to.contain("hurdle 6000.000000 (600 bps × 365 / 365)");
+  });
+
+  it("measures above the high-water mark when it is higher than the hurdle (115,000: fee 1,000)", () => {
+    const s = settle(115_000n * CNY, 230_000n * CNY);
+    expect(s.profitShares.platform + s.profitShares.capitalProviders).to.equal(1_000n * CNY);
+    expect(s.profitShares.client).to.equal(19_000n * CNY);
+  });
+
+  it("takes nothing when the client's funds end below the hurdle (105,000 < 106,000)", () => {
+    const s = settle(100_000n * CNY, 215_000n * CNY);
+    expect(s.profitShares).to.deep.equal({ client: 5_000n * CNY, capitalProviders: 0n, platform: 0n });
+  });
+
+  it("prorates the hurdle by the natural days of an early termination, rounded up (182 days: 2,991.780822)", () => {
+    const s = settle(100_000n * CNY, 230_000n * CNY, "2027-07-02");
+    const fee = s.lines.find((l) => l.label.startsWith("Performance fee above"))!;
+    expect(fee.formula).to.contain("hurdle 2991.780822 (600 bps × 182 / 365)");
+    // 120,000 − 102,991.780822 = 17,008.219178 above; 20% rounded down.
+    expect(fee.amount).to.equal(3_401_643_835n);
+  });
+
+  it("refuses, in the terms, a performance fee beside a profit split that already gives the others a share", () => {
+    expect(() => buildAgreement(seedTerms(A, P, { performanceFee: { ...perf, highWaterMark: 0n } }))).to.throw(
+      "profitSplit",
     );
   });
 });
