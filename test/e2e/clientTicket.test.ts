@@ -219,6 +219,45 @@ describe("client console: wallet sign-in, order ticket, simulator, history (Chro
     expect(await page.textContent("#protective tbody")).to.contain("9.00");
   });
 
+  it("sees the stop fire when the price falls through it, and its pre-signed child's fill settle in the history", async () => {
+    // the maker bids for the 4,000 (cash of its own), the oracle goes to 9.50 first so the bid is inside the band
+    await t.stack.mint("mbCNY", t.maker, 40_000n * CNY, "ticket-maker-cash");
+    await t.stack.deposit(t.maker, "mbCNY", 40_000n * CNY);
+    const book = t.service.orderbook!.service("mbBANK").engine.protective;
+    const oracle = async (price: string, ticks: number) => {
+      await t.stack.relayPrices({ mbBANK: price, mbTECH: "50", mbSMALL: "20" });
+      for (let i = 0; i < 200 && book.oraclePrice !== ticks; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(book.oraclePrice).to.equal(ticks);
+    };
+    await oracle("9.5", 950);
+    const bid = await (
+      await t.client(t.maker)
+    ).post("/v1/orders", await t.order(t.maker, 0, "mbBANK", (88n * CNY) / 10n, 4_000n));
+    expect(bid.status, JSON.stringify(bid.body)).to.equal(201);
+    await oracle("8.9", 890);
+    // the first stop sells the 4,000 at the bid; the OCO's stop finds nothing left (reduce-only) and is cancelled
+    await page.waitForSelector("#protective tbody td:has-text('Fired: 4,000')", { timeout: 20_000 }).catch(async () => {
+      await page.reload();
+      await page.waitForSelector("#protective tbody td:has-text('Fired')", { timeout: 20_000 });
+    });
+    const after = (await asClient.get<{ protective: { type: string; status: string }[] }>("/v1/orders")).body
+      .protective;
+    expect(after.filter((p) => p.status === "fired")).to.have.length(1);
+    expect(after.filter((p) => p.status === "cancelled")).to.have.length(2);
+    for (let i = 0; i < 100; i++) {
+      await mine(t.dev.chain);
+      await page.reload();
+      const settled = await page
+        .waitForSelector("#fills tbody tr:has-text('8.80') td.settlement:has-text('settled on-chain')", {
+          timeout: 1_500,
+        })
+        .catch(() => null);
+      if (settled) break;
+    }
+    expect(await page.textContent("#fills tbody")).to.match(/8\.80[\s\S]*settled on-chain/);
+    await page.screenshot({ path: path.join(SHOTS, "console-stop-fired.png"), fullPage: true });
+  });
+
   it("has every text in both languages, then logs out (the session is revoked)", async () => {
     await page.goto(`${t.service.url}/console/client.html?lang=en`);
     await page.waitForSelector("#simulation");
