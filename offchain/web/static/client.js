@@ -180,11 +180,25 @@ async function renderProof() {
 
 let cashDecimals = 6;
 
+/** The account's behaviour tier (surveillance): what a risk officer set, why, and until when. */
+async function renderTier(account) {
+  const r = await optional(`/v1/surveillance/behaviour-tiers/${account}`);
+  if (!r.data) return setText("behaviour-tier", "");
+  const { tier, record } = r.data;
+  const text =
+    tier === "standard" || record === null
+      ? t("client.tier.standard")
+      : t(`client.tier.${tier}`, { reason: t(`reason.${record.reasonCode}`) }) +
+        (record.until ? t("client.tier.until", { time: dateTime(Math.floor(record.until / 1000)) }) : "");
+  setText("behaviour-tier", text);
+}
+
 async function refresh() {
   try {
     const a = await apiGet("/v1/accounts/me");
     cashDecimals = a.cashToken.decimals;
     render(a);
+    await renderTier(a.account);
     showUpdated(a.block);
   } catch (err) {
     showError(err);
