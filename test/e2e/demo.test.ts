@@ -72,6 +72,10 @@ describe("npm start + npm run demo, restarted in the middle (e2e)", function () 
     expect(first.output()).to.match(
       /下单前的模拟（客户 A 签名之前）：保证金比例 .+ → [\d.]+%，买入后 mbBANK 的强平价格 [\d.]+/,
     );
+    // client A's ATR trailing stop, armed at entry with its child order signed then
+    expect(first.output()).to.match(
+      /客户 A 在建仓时为 [\d,]+ mbBANK 设置 ATR 跟踪止损（订单 \d+）：止损价 [\d,.]+ = 最高价/,
+    );
     expect(first.output()).to.match(/\[2\/\d+\] KYC：每位用户完成适当性测评/);
     expect(first.output()).to.match(/赎回申请排队中：senior 编号 \d+/);
     for (const line of [
@@ -104,6 +108,7 @@ describe("npm start + npm run demo, restarted in the middle (e2e)", function () 
       /state Warning/,
       /mbBANK: maintenance [\d.]+% → [\d.]+%, max leverage [\d.]+× → [\d.]+× \(volatility-linked margin\)/,
       /keeper notice: warning/,
+      /before the margin call, client A's ATR trailing stop \d+ fired at [\d,.]+: its signed child sold [\d,]+ @ [\d,.]+/,
       /state MarginCall/,
       /keeper notice: margin_call, deadline/,
       /422 ORDER_REJECTED MARGIN_STATE_BLOCKS_RISK/,
