@@ -99,17 +99,22 @@ const performanceFeeWire = z
   })
   .strict();
 
+/** The agreement's parties and its currency: the same in the terms and in a request to generate them. */
+const partiesAndCurrency = {
+  client: z.object({ address, name: text, accountRef: text }).strict(),
+  platform: z.object({ address, name: text }).strict(),
+  currency: z
+    .object({ symbol, iso4217: z.string().regex(/^[A-Z]{3}$/), decimals: z.number().int().min(0).max(18) })
+    .strict(),
+};
+
 export const termsWire = z
   .object({
     schema: z.literal("marginbridge/financing-terms@1"),
     agreementId: hex32,
     version: z.number().int().min(1).max(0xffffffff),
     replaces: hex32.optional(),
-    client: z.object({ address, name: text, accountRef: text }).strict(),
-    platform: z.object({ address, name: text }).strict(),
-    currency: z
-      .object({ symbol, iso4217: z.string().regex(/^[A-Z]{3}$/), decimals: z.number().int().min(0).max(18) })
-      .strict(),
+    ...partiesAndCurrency,
     ownFunds: uint,
     leverageBps: smallInt,
     financedAmount: uint,
@@ -178,11 +183,7 @@ export const chainTermsRequestWire = z
     agreementId: hex32,
     version: z.number().int().min(1).max(0xffffffff).optional(),
     replaces: hex32.optional(),
-    client: z.object({ address, name: text, accountRef: text }).strict(),
-    platform: z.object({ address, name: text }).strict(),
-    currency: z
-      .object({ symbol, iso4217: z.string().regex(/^[A-Z]{3}$/), decimals: z.number().int().min(0).max(18) })
-      .strict(),
+    ...partiesAndCurrency,
     ownFunds: uint,
     leverageBps: smallInt,
     fees: z.array(feeRule).max(32),

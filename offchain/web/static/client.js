@@ -1,8 +1,8 @@
 /* global document, sessionStorage, setInterval */
 import {
-  ApiError,
   amount,
   apiGet,
+  apiGetOptional,
   el,
   fillTable,
   keyGate,
@@ -83,21 +83,12 @@ function render(a) {
   );
 }
 
-/** Optional capabilities (order book, statements, reserve proofs) may not be deployed: say so plainly. */
-async function optional(path) {
-  try {
-    return { data: await apiGet(path) };
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 404) return { missing: err.message };
-    return { error: err };
-  }
-}
 
 const NOTICE_KINDS = ["warning", "margin_call", "cured", "liquidated"];
 
 /** The keeper's warnings, margin calls, cures and liquidations for this account (also sent by webhook). */
 async function renderNotices() {
-  const r = await optional("/v1/keeper/notifications");
+  const r = await apiGetOptional("/v1/keeper/notifications");
   const tbody = document.querySelector("#notices tbody");
   if (!r.data)
     return fillTable(
@@ -121,7 +112,7 @@ async function renderNotices() {
 }
 
 async function renderStatements() {
-  const r = await optional("/v1/statements");
+  const r = await apiGetOptional("/v1/statements");
   const tbody = document.querySelector("#statements tbody");
   if (!r.data)
     return fillTable(
@@ -145,7 +136,7 @@ async function renderStatements() {
 
 async function renderProof() {
   const box = document.getElementById("proof");
-  const r = await optional("/v1/reserves/me/proof");
+  const r = await apiGetOptional("/v1/reserves/me/proof");
   if (!r.data) {
     box.replaceChildren(
       el(
@@ -182,7 +173,7 @@ let cashDecimals = 6;
 
 /** The account's behaviour tier (surveillance): what a risk officer set, why, and until when. */
 async function renderTier(account) {
-  const r = await optional(`/v1/surveillance/behaviour-tiers/${account}`);
+  const r = await apiGetOptional(`/v1/surveillance/behaviour-tiers/${account}`);
   if (!r.data) return setText("behaviour-tier", "");
   const { tier, record } = r.data;
   const text =

@@ -70,6 +70,19 @@ export async function apiGet(path, { signed = true } = {}) {
   return apiRequest("GET", path, { signed });
 }
 
+/**
+ * GET a path of a capability that may not be deployed (order book, statements, reserve proofs…): `{data}`, or
+ * `{missing}` (404: say so plainly) or `{error}`.
+ */
+export async function apiGetOptional(path) {
+  try {
+    return { data: await apiGet(path) };
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return { missing: err.message };
+    return { error: err };
+  }
+}
+
 /** POST to a path of the API (a write: signed, with a fresh Idempotency-Key), no body. */
 export async function apiPost(path) {
   return apiRequest("POST", path, { signed: true, idempotencyKey: `console-${randomNonce()}` });

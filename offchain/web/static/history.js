@@ -1,19 +1,11 @@
 /* global document */
 // The client's orders and fills (GET /v1/orders pages them) with each trade's settlement: queued, submitted in a
 // batch, settled on-chain (with the transaction) or rejected (GET /v1/settlements/trades).
-import { ApiError, amount, apiGet, el, fillTable, num, row, shortHex } from "./common.js";
+import { amount, apiGetOptional, el, fillTable, num, row, shortHex } from "./common.js";
 import { t } from "./i18n.js";
 
 const SETTLEMENT = ["pending", "submitted", "settled", "rejected"];
 
-async function optional(path) {
-  try {
-    return { data: await apiGet(path) };
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 404) return { missing: err.message };
-    return { error: err };
-  }
-}
 
 function side(s) {
   return s === "buy" || s === "sell" ? t(`side.${s}`) : s;
@@ -21,7 +13,7 @@ function side(s) {
 
 /** Open orders and the fill history with settlement status and transaction (cash amounts in `cashDecimals`). */
 export async function renderHistory(cashDecimals) {
-  const r = await optional("/v1/orders");
+  const r = await apiGetOptional("/v1/orders");
   const orders = document.querySelector("#orders tbody");
   const fills = document.querySelector("#fills tbody");
   if (!r.data) {
@@ -41,7 +33,7 @@ export async function renderHistory(cashDecimals) {
   const ids = r.data.fills.map((f) => f.tradeId);
   const settlement = new Map();
   if (ids.length > 0) {
-    const s = await optional(`/v1/settlements/trades?ids=${encodeURIComponent(ids.slice(0, 100).join(","))}`);
+    const s = await apiGetOptional(`/v1/settlements/trades?ids=${encodeURIComponent(ids.slice(0, 100).join(","))}`);
     for (const trade of s.data?.trades ?? []) settlement.set(trade.tradeId, trade);
   }
   fillTable(
