@@ -12,6 +12,9 @@ contract AgreementBinding is IAgreementBinding, AccessManaged {
     uint256 private constant _WAD = 1e18;
     /// @dev The largest penalty an agreement may carry (the registry's terms validation allows 50 %).
     uint256 private constant _MAX_PENALTY = 5e17;
+    /// @dev The smallest: the liquidator's share of it is what makes a stranger liquidate a bound account when the
+    /// platform's keeper does not; an operator and a client agreeing on none would leave the pool to the keeper alone.
+    uint256 private constant _MIN_PENALTY = 1e16;
 
     IAgreementRegistry private _registry;
     bool private _required;
@@ -32,7 +35,7 @@ contract AgreementBinding is IAgreementBinding, AccessManaged {
 
     /// @inheritdoc IAgreementBinding
     function propose(bytes32 agreementId, uint64 maxLeverage, uint64 maxPenalty) external restricted {
-        if (maxLeverage < _WAD || maxPenalty > _MAX_PENALTY)
+        if (maxLeverage < _WAD || maxPenalty < _MIN_PENALTY || maxPenalty > _MAX_PENALTY)
             revert AgreementInvalidBindingTerms(agreementId, maxLeverage, maxPenalty);
         IAgreementRegistry.Anchor memory a = _active(agreementId);
         _proposals[agreementId] = Binding(agreementId, maxLeverage, maxPenalty, a.effectiveAt, a.expiresAt);

@@ -181,6 +181,13 @@ describe("AgreementBinding: the financing agreement binds the margin account", (
       await expect(fx.binding.propose(id, pct(200), pct(60)))
         .to.be.revertedWithCustomError(fx.binding, "AgreementInvalidBindingTerms")
         .withArgs(id, pct(200), pct(60));
+      // an operator and a client agreeing on no penalty would leave no stranger paid to liquidate the account
+      await expect(fx.binding.propose(id, pct(200), 0n))
+        .to.be.revertedWithCustomError(fx.binding, "AgreementInvalidBindingTerms")
+        .withArgs(id, pct(200), 0n);
+      await expect(fx.binding.propose(id, pct(200), pct(1) - 1n))
+        .to.be.revertedWithCustomError(fx.binding, "AgreementInvalidBindingTerms")
+        .withArgs(id, pct(200), pct(1) - 1n);
       await fx.registry.close(id, hre.ethers.id("final"));
       await expect(fx.binding.propose(id, pct(200), pct(5))).to.be.revertedWithCustomError(
         fx.binding,
