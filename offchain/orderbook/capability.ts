@@ -111,6 +111,7 @@ async function openOrderbook(
   let riskState: ChainRiskState | undefined;
   let risk = spec.risk;
   if (!risk && spec.limits) {
+    const settledBatches = new Map<string, number>();
     riskState = new ChainRiskState(
       obChain,
       instruments.map((i) => ({
@@ -122,7 +123,7 @@ async function openOrderbook(
         initialMargin: spec.instrumentRisk?.[i.id]?.initialMargin ?? 2n * 10n ** 17n,
       })),
       {
-        settledBy: (ids, block) => settledBy(store, obChain, ids, block),
+        settledBy: (ids, block) => settledBy(store, obChain, settledBatches, ids, block),
         tierOf: (account) => tierOf(store, account),
       },
     );
@@ -149,13 +150,33 @@ async function openOrderbook(
   return { gateway, risk: riskState };
 }
 
-/** The book trades whose settlement batch the hub had settled by `block` (a trade not yet batched had not). */
-async function settledBy(store: Store, chain: OrderbookChain, ids: string[], block: number): Promise<string[]> {
+/**
+ * The book trades whose settlement batch the hub had settled by `block` (a trade not yet batched had not): one store
+ * query for all of them, then one hub read per batch the store does not yet know settled by then. A batch once seen
+ * settled is remembered (`settledAt`), so a burst's many trades cost a handful of reads, not one each.
+ */
+async function settledBy(
+  store: Store,
+  chain: OrderbookChain,
+  settledAt: Map<string, number>,
+  ids: string[],
+  block: number,
+): Promise<string[]> {
   const out: string[] = [];
-  for (const id of ids) {
-    const t = await store.settlement.trade(id);
-    if (t?.batchId && (await chain.batchSettledBy(t.batchId, block))) out.push(id);
+  const ask = new Map<string, string[]>();
+  for (const t of await store.settlement.batchesOfTrades(ids.slice(0, 500))) {
+    if (t.batchId === null) continue;
+    if (t.status === "settled" && t.settledBlock !== null) settledAt.set(t.batchId, t.settledBlock);
+    const known = settledAt.get(t.batchId);
+    if (known !== undefined && known <= block) out.push(t.tradeId);
+    else if (known === undefined) ask.set(t.batchId, [...(ask.get(t.batchId) ?? []), t.tradeId]);
   }
+  for (const [batchId, trades] of ask) {
+    if (!(await chain.batchSettledBy(batchId, block))) continue;
+    settledAt.set(batchId, block); // settled at or before this block
+    out.push(...trades);
+  }
+  if (settledAt.size > 10_000) settledAt.clear();
   return out;
 }
 

@@ -97,6 +97,28 @@ export class SettlementRepository {
     return rows[0] && toTrade(rows[0]);
   }
 
+  /** Each of these trades' batch, status and settled block (trades not queued are absent); one query. */
+  async batchesOfTrades(
+    tradeIds: readonly string[],
+  ): Promise<{ tradeId: string; batchId: string | null; status: TradeStatus; settledBlock: number | null }[]> {
+    if (tradeIds.length === 0) return [];
+    const marks = tradeIds.map((_, i) => `$${i + 1}`).join(", ");
+    const rows = await this.db.query<{
+      trade_id: string;
+      batch_id: string | null;
+      status: string;
+      settled_block: string | number | null;
+    }>(`SELECT trade_id, batch_id, status, settled_block FROM settlement_trades WHERE trade_id IN (${marks})`, [
+      ...tradeIds,
+    ]);
+    return rows.map((r) => ({
+      tradeId: r.trade_id,
+      batchId: r.batch_id,
+      status: r.status as TradeStatus,
+      settledBlock: r.settled_block === null ? null : Number(r.settled_block),
+    }));
+  }
+
   /** The oldest pending trades, in queue order. */
   async pending(limit: number): Promise<SettlementTrade[]> {
     const rows = await this.db.query("SELECT * FROM settlement_trades WHERE status = 'pending' ORDER BY seq LIMIT $1", [
