@@ -95,12 +95,7 @@ export {
   type CreditTransferMessage,
   type PaymentInstruction,
 } from "./pain001";
-export {
-  validatePain001,
-  PAIN001_XSD_FILE,
-  type ValidationIssue,
-  type ValidationResult,
-} from "./pain001Validate";
+export { validatePain001, PAIN001_XSD_FILE, type ValidationIssue, type ValidationResult } from "./pain001Validate";
 export {
   chainReference,
   parseCamt054,
