@@ -58,7 +58,19 @@ export class TxSender {
     return this.wallet.address;
   }
 
-  async send(contract: BaseContract, method: string, args: unknown[], confirmations = 1): Promise<SentTransaction> {
+  /**
+   * `gasEstimate`: the caller's own eth_estimateGas of exactly this call, made just before (the settlement batcher
+   * sizes each batch by one). The sender then skips its own: on a node that executes a large batch slowly, a second
+   * estimate doubles the time the node is busy with it. Should the call revert in between, it is mined as a failed
+   * transaction (CHAIN_REVERTED, effect "none"), and the caller plans again.
+   */
+  async send(
+    contract: BaseContract,
+    method: string,
+    args: unknown[],
+    confirmations = 1,
+    gasEstimate?: bigint,
+  ): Promise<SentTransaction> {
     const to = await contract.getAddress();
     const data = contract.interface.encodeFunctionData(method, args);
     return this.sendRequest(
@@ -66,6 +78,7 @@ export class TxSender {
       [contract.interface, ...this.errorInterfaces],
       method,
       confirmations,
+      gasEstimate,
     );
   }
 
@@ -79,6 +92,7 @@ export class TxSender {
     interfaces: Interface[],
     method: string,
     confirmations: number,
+    gasEstimate?: bigint,
   ): Promise<SentTransaction> {
     const provider = this.wallet.provider!;
     const { to } = call;
@@ -87,7 +101,7 @@ export class TxSender {
     let network: { chainId: bigint };
     let fee: FeeData;
     try {
-      gasLimit = await withRetry(() => provider.estimateGas(request), this.retry);
+      gasLimit = gasEstimate ?? (await withRetry(() => provider.estimateGas(request), this.retry));
       network = await withRetry(() => provider.getNetwork(), this.retry);
       fee = await withRetry(() => provider.getFeeData(), this.retry);
     } catch (err) {

@@ -19,8 +19,11 @@ export type HubTrade = ISettlementHub.TradeStruct;
 export interface SettlementChain {
   /** eth_estimateGas of settleBatch; a revert becomes CHAIN_REVERTED with the hub's custom error decoded. */
   estimateSettle(batchId: string, trades: HubTrade[]): Promise<bigint>;
-  /** Sends settleBatch as the operator and waits for the receipt. */
-  settle(batchId: string, trades: HubTrade[]): Promise<{ txHash: string; blockNumber: number }>;
+  /**
+   * Sends settleBatch as the operator and waits for the receipt; `gasEstimate` is estimateSettle's answer for this
+   * very batch when it was just made (a fresh batch), so the node runs the batch once less.
+   */
+  settle(batchId: string, trades: HubTrade[], gasEstimate?: bigint): Promise<{ txHash: string; blockNumber: number }>;
   /** `batch(batchId).settledAt` (0 when the batch never settled). */
   settledAt(batchId: string): Promise<bigint>;
   /** AgreementRegistry.anchor as the operator. */
@@ -61,8 +64,8 @@ export function settlementChain(gateway: ChainGateway, operatorKey: string, log:
         throw decodeRevert(err, errors);
       }
     },
-    async settle(batchId, trades) {
-      const sent = await sender.send(hub, "settleBatch", [batchId, trades]);
+    async settle(batchId, trades, gasEstimate) {
+      const sent = await sender.send(hub, "settleBatch", [batchId, trades], 1, gasEstimate);
       return { txHash: sent.hash, blockNumber: sent.receipt.blockNumber };
     },
     async settledAt(batchId) {

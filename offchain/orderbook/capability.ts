@@ -215,7 +215,7 @@ function bookLease(
     onAcquired: async (epoch) => {
       const fence: WriteFence = async (tx) => {
         if (await tx.locks.holdsLease(BOOK_ROLE, me.owner, epoch)) return;
-        lease.lost("a fenced order-book write was refused");
+        lease.lost("a fenced order-book write was refused", epoch);
         throw leaseLostError(BOOK_ROLE, epoch);
       };
       const opened = await openOrderbook(deps, spec, ch, fence);

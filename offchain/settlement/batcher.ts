@@ -63,7 +63,7 @@ export class SettlementBatcher {
     for (let i = 0; i < (this.opts.maxBatchesPerRun ?? 10); i++) {
       const planned = await this.plan(run);
       if (!planned) break;
-      await this.submit(planned.batch, planned.trades, run);
+      await this.submit(planned.batch, planned.trades, run, planned.batch.gasEstimate);
     }
     return run;
   }
@@ -79,10 +79,10 @@ export class SettlementBatcher {
     await this.submit(b, toHubTrades(groupByIndex(fills)), run);
   }
 
-  private async submit(b: SettlementBatch, trades: HubTrade[], run: BatcherRun): Promise<void> {
+  private async submit(b: SettlementBatch, trades: HubTrade[], run: BatcherRun, gasEstimate?: bigint): Promise<void> {
     const { store, chain, log } = this.opts;
     try {
-      const sent = await chain.settle(b.batchId, trades);
+      const sent = await chain.settle(b.batchId, trades, gasEstimate);
       await store.settlement.recordAttempt(b.batchId, { txHash: sent.txHash }, this.clock());
       run.sent.push(b.batchId);
       log.info("settlement batch sent", { batchId: b.batchId, trades: trades.length, txHash: sent.txHash });

@@ -45,6 +45,8 @@ export class Lease {
   private validUntil = 0;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
+  /** The role's start (onAcquired) for the held epoch: it runs beside the renewals, and a drop waits for it. */
+  private starting: Promise<void> = Promise.resolve();
   private stopped = true;
 
   constructor(private readonly opts: LeaseOptions) {}
@@ -70,9 +72,14 @@ export class Lease {
     loop();
   }
 
-  /** Something the role did found the lease gone (a fenced write refused): stop acting now, retry later. */
-  lost(reason: string): void {
+  /**
+   * Something the role did under `epoch` found the lease gone (a fenced write refused): stop acting now, retry later.
+   * A refusal for an earlier epoch (a write of the role's previous start, still finishing) says nothing about the
+   * epoch held now and is ignored.
+   */
+  lost(reason: string, epoch?: number): void {
     if (this.heldEpoch === undefined) return;
+    if (epoch !== undefined && epoch !== this.heldEpoch) return;
     this.opts.log.warn("lease lost", { lease: this.opts.name, epoch: this.heldEpoch, reason });
     this.validUntil = 0;
     this.running = this.running.then(() => this.drop());
@@ -115,19 +122,25 @@ export class Lease {
     if (this.heldEpoch === epoch) return;
     this.heldEpoch = epoch;
     log.info("lease acquired", { lease: name, epoch });
-    try {
-      await this.opts.onAcquired(epoch);
-    } catch (err) {
+    // The role starts beside the renewals, not before the next one: a start slower than the ttl (its first chain
+    // reads behind a busy node) must not let the lease it started under expire.
+    const start = this.opts.onAcquired(epoch);
+    this.starting = start.catch(() => undefined);
+    start.catch((err: unknown) => {
       log.error("could not start the role after taking its lease; giving it up", { lease: name, err });
-      await this.drop();
-      await this.opts.store.releaseLease(name, owner).catch(() => undefined);
-    }
+      this.running = this.running.then(async () => {
+        if (this.heldEpoch !== epoch) return;
+        await this.drop();
+        await this.opts.store.releaseLease(name, owner).catch(() => undefined);
+      });
+    });
   }
 
   private async drop(): Promise<void> {
     if (this.heldEpoch === undefined) return;
     this.heldEpoch = undefined;
     this.validUntil = 0;
+    await this.starting; // stopped after it started, never while it starts
     try {
       await this.opts.onLost();
     } catch (err) {

@@ -91,6 +91,83 @@ describe("singleton leases with fencing on PostgreSQL", function () {
     await b.stop();
   });
 
+  it("keeps a lease whose role takes longer than the ttl to start: renewals go on while it starts", async () => {
+    // As the order book's start after a restart, its first chain reads queued behind a node busy with a large batch.
+    const ttlMs = 300;
+    const events: string[] = [];
+    const lease = new Lease({
+      name: "t:slowstart",
+      owner: "slow",
+      ttlMs,
+      store: store.locks,
+      log: silentLogger,
+      onAcquired: async (epoch) => {
+        events.push(`started ${epoch}`);
+        await sleep(3 * ttlMs);
+        events.push(`ready ${epoch}`);
+      },
+      onLost: async () => void events.push("lost"),
+    });
+    lease.start();
+    while (!events.includes("ready 1")) await sleep(20);
+    await sleep(ttlMs);
+    expect(events, "no takeover of its own lease, no second start").to.deep.equal(["started 1", "ready 1"]);
+    expect(lease.epoch).to.equal(1);
+    expect(await store.locks.holdsLease("t:slowstart", "slow", 1)).to.equal(true);
+    await lease.stop();
+    expect(events).to.deep.equal(["started 1", "ready 1", "lost"]);
+  });
+
+  it("a stop or a loss during a slow start stops the role only once it has started", async () => {
+    const events: string[] = [];
+    const lease = new Lease({
+      name: "t:stopwhilestarting",
+      owner: "a",
+      ttlMs: 5_000,
+      store: store.locks,
+      log: silentLogger,
+      onAcquired: async () => {
+        events.push("starting");
+        await sleep(300);
+        events.push("started");
+      },
+      onLost: async () => void events.push("stopped"),
+    });
+    lease.start();
+    while (!events.includes("starting")) await sleep(5);
+    await lease.stop();
+    expect(events).to.deep.equal(["starting", "started", "stopped"]);
+    expect(await store.locks.leaseHolder("t:stopwhilestarting")).to.equal(undefined);
+  });
+
+  it("ignores a fenced refusal of an earlier epoch's write; a refusal under the epoch held drops it", async () => {
+    const name = "t:stalefence";
+    const events: string[] = [];
+    const lease = new Lease({
+      name,
+      owner: "a",
+      ttlMs: 5_000,
+      store: store.locks,
+      log: silentLogger,
+      onAcquired: async (epoch) => void events.push(`acquired ${epoch}`),
+      onLost: async () => void events.push("lost"),
+    });
+    // An earlier start of this role held epoch 1; the lease is now at epoch 2 and this start holds it.
+    expect(await store.locks.acquireLease(name, "earlier", 1)).to.equal(1);
+    await sleep(20);
+    lease.start();
+    while (lease.epoch === undefined) await sleep(5);
+    expect(lease.epoch).to.equal(2);
+    lease.lost("a fenced order-book write was refused", 1); // the earlier start's write, still finishing
+    await sleep(50);
+    expect(lease.epoch, "the epoch held now is kept").to.equal(2);
+    expect(events).to.deep.equal(["acquired 2"]);
+    lease.lost("a fenced order-book write was refused", 2);
+    expect(lease.epoch).to.equal(undefined);
+    await lease.stop();
+    expect(events).to.deep.equal(["acquired 2", "lost"]);
+  });
+
   it("refuses a stale order-book writer's journal append, and the new writer continues the sequence", async () => {
     const name = "t:journal";
     const epochA = (await store.locks.acquireLease(name, "a", 100))!;
