@@ -12,7 +12,7 @@ import { CollateralToken__factory } from "../../../typechain-types";
 import { DEV_PRIVATE_KEYS, mine, startDevChain, type DevChain } from "../../helpers/devChain";
 
 const PORT = 8611;
-const DEAD_PORT = 8619;
+const DEAD_PORT = 8609;
 
 describe("chain gateway and indexer over a real hardhat node", function () {
   let dev: DevChain;

@@ -113,7 +113,7 @@ for (const engine of ["SQLite", "PostgreSQL"] as const) {
         drop = db.drop;
       }
       api = await startTestApi({
-        port: engine === "SQLite" ? 18830 : 18831,
+        port: engine === "SQLite" ? 18835 : 18836,
         postgresUrl,
         setup: async (store) => {
           gateway = await openGateway(store);

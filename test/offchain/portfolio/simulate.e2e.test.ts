@@ -5,8 +5,8 @@ import { MarginEngine__factory, type MarginEngine } from "../../../typechain-typ
 import { CNY } from "../../helpers/e2eStack";
 import { TradingStack } from "../../helpers/tradingStack";
 
-const CHAIN_PORT = 8781;
-const API_PORT = 18781;
+const CHAIN_PORT = 8784;
+const API_PORT = 18784;
 
 interface Figures {
   state: string;
