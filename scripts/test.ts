@@ -1,8 +1,9 @@
 /**
- * npm test — every test in test/, as three Mocha processes at once (`hardhat test --no-compile` each; `pretest`
+ * npm test — every test in test/, as four Mocha processes at once (`hardhat test --no-compile` each; `pretest`
  * compiles first):
- *   contracts   test/contracts/**  the contract suites on the in-process Hardhat network (CPU-bound, no ports; run
- *               at a lower priority so that the service groups' timing bounds see the machine they expect);
+ *   contracts,  test/contracts/**  the contract suites on the in-process Hardhat network (CPU-bound, no ports; run
+ *   properties  at a lower priority so that the service groups' timing bounds see the machine they expect), the two
+ *               longest random-walk suites in a process of their own;
  *   service-1,  test/offchain/** and test/e2e/**  real JSON-RPC nodes, HTTP, PostgreSQL and Chromium (mostly waiting
  *   service-2   on processes and sockets), split in two by the files' recorded durations (test/durations.json,
  *               longest first onto the lighter group). Every file has its own ports and database (the port check in
@@ -67,6 +68,15 @@ function run(
   );
 }
 
+/**
+ * The two longest random-walk suites (in CI at stop 28: 221 s and 122 s of the contracts' 582 s of tests), a process
+ * of their own, so the contract suites use both cores whenever the service groups wait on their processes.
+ */
+const LONG_PROPERTY_SUITES = [
+  "test/contracts/margin/AdversarialProperties.test.ts",
+  "test/contracts/margin/MarginProperties.test.ts",
+];
+
 /** Files whose tests bound a recovery or failover time: in service-1, the group the others yield to. */
 const TIMING_BOUND = ["test/e2e/production.test.ts", "test/e2e/productionLeases.test.ts"];
 const DURATIONS = path.join(ROOT, "test", "durations.json");
@@ -119,8 +129,15 @@ async function main(): Promise<void> {
   const service = splitByDuration([...testFiles("test/offchain"), ...testFiles("test/e2e")], recorded, 2);
   const tmp = mkdtempSync(path.join(os.tmpdir(), "mb-test-timing-"));
   const startedAt = Date.now();
+  const contracts = testFiles("test/contracts");
   const outcomes = await Promise.all([
-    run("contracts", testFiles("test/contracts"), true, 10),
+    run(
+      "contracts",
+      contracts.filter((f) => !LONG_PROPERTY_SUITES.includes(f)),
+      true,
+      10,
+    ),
+    run("properties", LONG_PROPERTY_SUITES, true, 10),
     ...service.map((files, i) =>
       run(`service-${i + 1}`, [TIMING_HOOK, ...files], true, i === 0 ? 0 : 5, {
         MB_TEST_TIMING_FILE: path.join(tmp, `service-${i + 1}.jsonl`),
