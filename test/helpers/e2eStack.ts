@@ -9,7 +9,7 @@ import {
   hardhatDevWallets,
   reporterFromDeployment,
 } from "../../offchain/oracle";
-import { DEV_KEYS, parseConfig } from "../../offchain/shared/config";
+import { DEV_KEYS, parseConfig, type ConfigInput } from "../../offchain/shared/config";
 import { silentLogger } from "../../offchain/shared/logger";
 import {
   CollateralToken__factory,
@@ -113,8 +113,11 @@ export class E2eStack {
     if (takeOut > 0n) await send(this.engine(client).withdraw(this.record.contracts.mbCNY, takeOut));
   }
 
-  /** The service on SQLite in the test's directory, indexing this chain, with the demo API keys. */
-  startService(port: number, demoClientAccount?: string): Promise<Service> {
+  /**
+   * The service on SQLite in the test's directory, indexing this chain, with the demo API keys; `risk` is the
+   * configuration's risk section (e.g. the breaker reset key).
+   */
+  startService(port: number, demoClientAccount?: string, risk?: ConfigInput["risk"]): Promise<Service> {
     const config = parseConfig({
       env: "test",
       dataDir: this.dir,
@@ -127,6 +130,7 @@ export class E2eStack {
         pollIntervalMs: 500,
       },
       api: { host: "127.0.0.1", port, secretKey: DEV_KEYS.apiSecretKey },
+      risk,
     });
     return startService(config, { deployment: this.record, demoKeys: true, demoClientAccount, log: silentLogger });
   }
