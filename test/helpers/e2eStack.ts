@@ -114,10 +114,14 @@ export class E2eStack {
   }
 
   /**
-   * The service on SQLite in the test's directory, indexing this chain, with the demo API keys; `risk` is the
-   * configuration's risk section (e.g. the breaker reset key).
+   * The service on SQLite in the test's directory, indexing this chain, with the demo API keys; `extra` adds the
+   * configuration's risk section (e.g. the breaker reset key) and a KYC officer key.
    */
-  startService(port: number, demoClientAccount?: string, risk?: ConfigInput["risk"]): Promise<Service> {
+  startService(
+    port: number,
+    demoClientAccount?: string,
+    extra: { risk?: ConfigInput["risk"]; kycOfficerKey?: string } = {},
+  ): Promise<Service> {
     const config = parseConfig({
       env: "test",
       dataDir: this.dir,
@@ -128,9 +132,10 @@ export class E2eStack {
         deploymentsDir: this.dev.deploymentsDir,
         confirmations: 1,
         pollIntervalMs: 500,
+        kycOfficerKey: extra.kycOfficerKey,
       },
       api: { host: "127.0.0.1", port, secretKey: DEV_KEYS.apiSecretKey },
-      risk,
+      risk: extra.risk,
     });
     return startService(config, { deployment: this.record, demoKeys: true, demoClientAccount, log: silentLogger });
   }

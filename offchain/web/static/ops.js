@@ -125,10 +125,10 @@ document.getElementById("decide-form").addEventListener("submit", async (e) => {
   status.className = "status";
   try {
     const a = await apiPostJson(`/v1/kyc/applications/${selected.id}/${action}`, body);
-    status.textContent = t(action === "approve" ? "ops.done.approved" : "ops.done.rejected", { id: a.id });
-    status.dataset.done = action;
     e.target.reset();
     await Promise.all([loadQueue(), openApplication(a.id)]);
+    status.textContent = t(action === "approve" ? "ops.done.approved" : "ops.done.rejected", { id: a.id });
+    status.dataset.done = action;
   } catch (err) {
     status.className = "status bad";
     status.textContent = t("ops.failed", { message: err instanceof ApiError ? `${err.code}: ${err.message}` : err });

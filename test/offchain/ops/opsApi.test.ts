@@ -108,7 +108,7 @@ describe("ops console API (hardhat node)", function () {
     // the same store, now with the dev risk officer's key (it holds GUARDIAN: RiskGuardian.rearmBreaker)
     await service.stop();
     service = await stack.startService(API_PORTS.withKey, await client.getAddress(), {
-      breakerResetKey: DEV_KEYS.riskOfficerKey,
+      risk: { breakerResetKey: DEV_KEYS.riskOfficerKey },
     });
     const now = await asRole("risk_officer").get<OracleBody>("/v1/risk/oracle");
     expect(now.body.reset).to.include({ available: true, via: "guardian", signer: dev.record.roles.riskOfficer });
