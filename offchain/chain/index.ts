@@ -12,11 +12,3 @@ export { kycRegistryWriter } from "./kycRegistryWriter";
 export { chainHealthProbe, type ChainHealth } from "./health";
 export { rawSigner, type RawSigner, type CallToSign } from "./signer";
 export { lensCapacity, valueAccounts, type AccountValuation, type BatchValuation } from "./batchRead";
-export {
-  opsChain,
-  PRICE_STATUS,
-  type OpsChain,
-  type OracleAssetReading,
-  type BreakerResetPath,
-  type ManagerOperation,
-} from "./opsChain";
