@@ -114,7 +114,7 @@ describe("ops console API (hardhat node)", function () {
     expect(now.body.reset).to.include({ available: true, via: "guardian", signer: dev.record.roles.riskOfficer });
   });
 
-  it("refuses a client (403) on every ops route, and bad input (400) with nothing recorded", async () => {
+  it("refuses a client (403) on every ops route, bad input (400) and a re-arm while another is in flight (409), with nothing recorded or sent", async () => {
     const c = asRole("client");
     for (const route of ["/v1/risk/margin-calls", "/v1/risk/oracle", "/v1/risk/oracle/resets", "/v1/risk/scheduled"])
       expect((await c.get(route)).status, route).to.equal(403);
@@ -139,11 +139,23 @@ describe("ops console API (hardhat node)", function () {
     expect(armed.status, JSON.stringify(armed.body)).to.equal(409);
     expect(await service.store.ops.breakerResets()).to.deep.equal([]);
     expect((await router.assetState(token("mbTECH"))).tripped).to.equal(true);
+
+    // a request still sending (another officer's, in flight) holds the asset: refused, nothing sent
+    const inflight = { id: "brk-inflight", asset: token("mbTECH"), reason: "in flight", actor: "test" };
+    expect(await service.store.ops.claimBreakerReset({ ...inflight, createdAt: Date.now() })).to.equal(true);
+    const busy = await officer.post(resetPath, { reason: "a second officer" });
+    expect(busy.status).to.equal(409);
+    expect(JSON.stringify(busy.body)).to.contain("in progress");
+    expect((await router.assetState(token("mbTECH"))).tripped).to.equal(true);
+    await service.store.ops.finishBreakerReset(inflight.id, { status: "failed", error: "test: ended" }, Date.now());
   });
 
-  it("re-arms a tripped breaker end to end: recorded, sent, audited; a second request at once is refused; the feed's prices are accepted again", async () => {
+  it("re-arms a tripped breaker end to end: a lost claim settled from the chain, recorded, sent, audited; a second request at once is refused; the feed's prices are accepted again", async () => {
     const officer = asRole("risk_officer");
     const resetPath = `/v1/risk/oracle/${token("mbTECH")}/breaker/reset`;
+    // a claim left sending ten minutes ago by a sender that never came back: past its TTL, settled from the chain
+    const lost = { id: "brk-lost", asset: token("mbTECH"), reason: "sender crashed", actor: "test" };
+    expect(await service.store.ops.claimBreakerReset({ ...lost, createdAt: Date.now() - 600_000 })).to.equal(true);
     const answers = await Promise.all([
       officer.post<Reset>(resetPath, { reason: "jump confirmed by the exchange: a real repricing" }),
       officer.post<Reset>(resetPath, { reason: "the same, from a second tab" }),
@@ -156,7 +168,12 @@ describe("ops console API (hardhat node)", function () {
     expect(events).to.include("CircuitBreakerReset");
     expect((await router.assetState(token("mbTECH"))).tripped).to.equal(false);
     const records = await service.store.ops.breakerResets();
-    expect(records.map((r) => r.status)).to.deep.equal(["sent"]);
+    expect(records.map((r) => [r.id === done.id, r.status])).to.deep.equal([
+      [true, "sent"],
+      [false, "failed"], // brk-inflight
+      [false, "unknown"], // brk-lost, settled: the breaker was still tripped when the new request came
+    ]);
+    expect(records[2].error).to.contain("still tripped");
     const audit = (await service.store.audit.list(1, 10_000)).filter((e) => e.action === "risk.breaker.reset");
     expect(audit.length).to.be.greaterThanOrEqual(1);
 
