@@ -145,6 +145,11 @@ describe("operations console in headless Chromium (e2e)", function () {
         await page.goto(`${service.url}/console/${p.name}.html${lang === "en" ? "?lang=en" : ""}`);
         await signIn(page, p.role);
         await page.waitForSelector(p.ready, { timeout: 20_000 });
+        if (p.name === "ops") {
+          // the application's detail too: quiz, identity, acknowledgements, history
+          await page.click(`#kyc-queue [data-open='${applicationId}']`);
+          await page.waitForSelector("#kyc-detail:not([hidden]) #detail-history li");
+        }
         await page.waitForTimeout(300);
         expect(await page.getAttribute("html", "lang"), p.name).to.equal(lang);
         await expectTranslated(page, lang, p.name);

@@ -2,7 +2,7 @@
 // Operations landing and the KYC review queue: list applications by status, open one (identity for KYC officers,
 // its history and signed acknowledgements), approve or reject it with a reason — each through the audited KYC API.
 import { ApiError, apiGet, apiPostJson, el, fillTable, keyGate, row, shortHex, showError } from "./common.js";
-import { applyI18n, dateTime, t, withLang } from "./i18n.js";
+import { applyI18n, dateTime, has, t, withLang } from "./i18n.js";
 import { OPS_PAGES, renderOpsNav } from "./ops-nav.js";
 
 renderOpsNav();
@@ -20,6 +20,13 @@ function reasonText(reason) {
   const near = /^sanctions near match: SDN (\S+) \(([\d.]+)\)$/.exec(reason);
   if (near) return t("ops.reason.sanctions", { entNum: near[1], score: near[2] });
   return el("span", { class: "mono" }, reason);
+}
+
+/** A history entry's status: an application status, or one of the steps only the history records. */
+function historyStatus(status) {
+  if (has(`onb.status.${status}`)) return t(`onb.status.${status}`);
+  if (has(`ops.history.${status}`)) return t(`ops.history.${status}`);
+  return el("span", { class: "mono" }, status);
 }
 
 let selected = null;
@@ -64,7 +71,9 @@ async function openApplication(id) {
           el(
             "li",
             {},
-            `${dateTime(Math.floor(h.at / 1000))} · ${t(`onb.status.${h.status}`)} · `,
+            `${dateTime(Math.floor(h.at / 1000))} · `,
+            historyStatus(h.status),
+            " · ",
             el("span", { class: "mono" }, `${h.actor} ${h.reason}`),
           ),
         ),
