@@ -1,7 +1,20 @@
 /* global document */
 // The margin-call board: accounts by state from the engine's own reading at one block, each with its deadline,
 // amount to cure, the keeper's last action and the overrides that hold it (GET /v1/risk/margin-calls).
-import { amount, apiGet, el, fillTable, keyGate, row, shortHex, showError, showUpdated } from "./common.js";
+import {
+  ApiError,
+  amount,
+  apiDelete,
+  apiGet,
+  apiPostJson,
+  el,
+  fillTable,
+  keyGate,
+  row,
+  shortHex,
+  showError,
+  showUpdated,
+} from "./common.js";
 import { applyI18n, dateTime, t } from "./i18n.js";
 import { duration, renderOpsNav } from "./ops-nav.js";
 
@@ -51,6 +64,53 @@ function overrideTarget(o) {
   return o.scope === "asset" ? (symbols.get(o.target.toLowerCase()) ?? shortHex(o.target)) : shortHex(o.target);
 }
 
+/** Runs a keeper override change (risk officer; audited by the API) and reloads the board. */
+async function act(fn, done) {
+  const status = document.getElementById("action-status");
+  status.className = "status";
+  try {
+    await fn();
+    status.textContent = t(done);
+    status.dataset.done = done;
+    await load();
+  } catch (err) {
+    status.className = "status bad";
+    status.textContent = t("ops.failed", { message: err instanceof ApiError ? `${err.code}: ${err.message}` : err });
+  }
+}
+
+/** Pause automatic liquidation of the account (POST /v1/keeper/overrides), with a reason. */
+function pauseForm(r) {
+  const form = el(
+    "form",
+    { class: "inline", "data-pause": r.account },
+    el("input", {
+      name: "reason",
+      type: "text",
+      required: "",
+      minlength: "3",
+      maxlength: "500",
+      placeholder: t("margin.col.reason"),
+      "aria-label": t("margin.col.reason"),
+    }),
+    el("button", { type: "submit", class: "secondary" }, t("margin.pause")),
+  );
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const body = { scope: "account", target: r.account, reason: form.reason.value.trim() };
+    void act(() => apiPostJson("/v1/keeper/overrides", body), "margin.pausedDone");
+  });
+  return form;
+}
+
+function resumeButton(o) {
+  const b = el("button", { type: "button", class: "secondary", "data-resume": o.target }, t("margin.resume"));
+  b.addEventListener("click", () =>
+    act(() => apiDelete(`/v1/keeper/overrides/${o.scope}/${o.target}`), "margin.resumedDone"),
+  );
+  return b;
+}
+
 function render(board) {
   const d = board.cashDecimals;
   document.getElementById("keeper-line").textContent = t(board.keeperRunning ? "margin.keeperOn" : "margin.keeperOff");
@@ -79,7 +139,9 @@ function render(board) {
         ? r.overrides.map((o) =>
             el("div", {}, t("margin.paused"), " · ", el("span", { class: "mono" }, overrideTarget(o))),
           )
-        : "—",
+        : r.state === "Healthy"
+          ? "—"
+          : pauseForm(r),
     );
     tr.dataset.account = r.account;
     tr.dataset.state = r.state;
@@ -93,6 +155,7 @@ function render(board) {
       el("span", { class: "mono" }, o.reason),
       el("span", { class: "mono" }, o.createdBy),
       dateTime(Math.floor(o.createdAt / 1000)),
+      resumeButton(o),
     ),
   );
   fillTable(document.querySelector("#overrides tbody"), overrides, t("margin.noOverrides"));
