@@ -15,6 +15,7 @@ import { coreCapability } from "./service/core";
 import type { CoreServiceOptions, ServiceBase } from "./service/options";
 import { settlementCapability } from "./settlement/capability";
 import { surveillanceCapability } from "./surveillance/capability";
+import { opsCapability } from "./ops/capability";
 import type { Config } from "./shared/config";
 import { webCapability } from "./web/capability";
 
@@ -48,6 +49,7 @@ export const CAPABILITIES: readonly Capability<ServiceOptions>[] = [
   keeperCapability,
   orderbookCapability,
   surveillanceCapability,
+  opsCapability,
   practiceCapability,
   webCapability,
 ];

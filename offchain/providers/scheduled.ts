@@ -1,5 +1,6 @@
 import { Interface, Result } from "ethers";
 import * as factories from "../../typechain-types";
+import type { DeploymentRecord } from "../chain/deployment";
 import type { ProvidersChain } from "./chain";
 import type { ScheduledChanges } from "./schemas";
 
@@ -35,6 +36,27 @@ function plain(value: unknown): string {
   return String(value);
 }
 
+/** A call to one of our contracts: the deployment's name for `target`, the function and its arguments decoded. */
+export function decodeCall(
+  deployment: Pick<DeploymentRecord, "contracts" | "tokens">,
+  target: string,
+  data: string,
+): Pick<ScheduledChanges["changes"][number], "contract" | "call"> {
+  const names = new Map(Object.entries(deployment.contracts).map(([name, a]) => [a.toLowerCase(), name]));
+  for (const t of deployment.tokens) names.set(t.address.toLowerCase(), t.symbol);
+  const contract = names.get(target.toLowerCase()) ?? null;
+  const iface = contract ? interfaceFor(contract) : undefined;
+  let parsed;
+  try {
+    parsed = iface?.parseTransaction({ data });
+  } catch {
+    parsed = null; // not a function of that ABI
+  }
+  if (!parsed) return { contract, call: null };
+  const args = parsed.fragment.inputs.map((input, i) => [input.name || String(i), plain(parsed.args[i])]);
+  return { contract, call: { function: parsed.signature, args: Object.fromEntries(args) } };
+}
+
 /**
  * Use case: the changes scheduled through the AccessManager's execution delay (risk parameters, terms, roles) that
  * are still pending — not executed, not cancelled — with the target contract, the function and its arguments
@@ -50,8 +72,6 @@ export async function readScheduled(chain: ProvidersChain): Promise<ScheduledCha
     manager.queryFilter(manager.filters.OperationCanceled(), ...range),
   ]);
   const done = new Set([...executed, ...canceled].map((e) => `${e.args.operationId}:${e.args.nonce}`));
-  const names = new Map(Object.entries(deployment.contracts).map(([name, a]) => [a.toLowerCase(), name]));
-  for (const t of deployment.tokens) names.set(t.address.toLowerCase(), t.symbol);
   const changes: ScheduledChanges["changes"] = [];
   for (const e of scheduled) {
     const { operationId, nonce, schedule, caller, target, data } = e.args;
@@ -62,18 +82,7 @@ export async function readScheduled(chain: ProvidersChain): Promise<ScheduledCha
       manager.getSchedule(operationId, { blockTag }),
     ]);
     if (current !== nonce || at === 0n) continue;
-    const contract = names.get(target.toLowerCase()) ?? null;
-    let call: ScheduledChanges["changes"][number]["call"] = null;
-    const iface = contract ? interfaceFor(contract) : undefined;
-    const parsed = iface?.parseTransaction({ data });
-    if (parsed) {
-      call = {
-        function: parsed.signature,
-        args: Object.fromEntries(
-          parsed.fragment.inputs.map((input, i) => [input.name || String(i), plain(parsed.args[i])]),
-        ),
-      };
-    }
+    const { contract, call } = decodeCall(deployment, target, data);
     changes.push({
       operationId,
       target,

@@ -28,6 +28,8 @@ export const DEV_KEYS = {
   keeperWebhookSecret: "mb-dev-webhook-secret",
   /** hardhat account #13: serves the capital providers' redemption queue on a dev chain (any funded key may). */
   queueServerKey: "0x47c99abed3324a2707c28affff1267e45918ec8c3f20b8aa892e8b065d2942dd",
+  /** hardhat account #3: the risk officer (and its own guardian) on a dev chain; re-arms oracle breakers. */
+  riskOfficerKey: "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
 } as const;
 
 /**
@@ -204,6 +206,19 @@ export const ConfigSchema = z
       })
       .strict()
       .default({}),
+    risk: z
+      .object({
+        /**
+         * Re-arms oracle circuit breakers from the ops console (POST /v1/risk/oracle/:asset/breaker/reset): a key
+         * holding GUARDIAN (RiskGuardian.rearmBreaker) or RISK_OFFICER without delay. Unset: the development key
+         * in development; otherwise the console shows the reset as unavailable.
+         */
+        breakerResetKey: privateKey.optional(),
+        /** A re-arm request still `sending` after this is settled from the chain by the next one (ms). */
+        breakerClaimTtlMs: z.coerce.number().int().min(1000).default(120_000),
+      })
+      .strict()
+      .default({}),
     practice: z
       .object({
         /** Runs the practice (paper-trading) service beside the real one; unset: on in development only. */
@@ -285,6 +300,12 @@ export const ConfigSchema = z
       ctx.addIssue({
         code: "custom",
         path: ["providers", "queueServerKey"],
+        message: "the development key is refused in production",
+      });
+    if (c.risk.breakerResetKey === DEV_KEYS.riskOfficerKey)
+      ctx.addIssue({
+        code: "custom",
+        path: ["risk", "breakerResetKey"],
         message: "the development key is refused in production",
       });
     if (c.settlement.operatorKey === DEV_OPERATOR_KEY)
@@ -400,6 +421,10 @@ export function configFromEnv(env: Env = process.env): Config {
       minBonus: env.MB_KEEPER_MIN_BONUS,
       webhookUrl: env.MB_KEEPER_WEBHOOK_URL,
       webhookSecret: env.MB_KEEPER_WEBHOOK_SECRET,
+    }),
+    risk: pick({
+      breakerResetKey: env.MB_BREAKER_RESET_KEY,
+      breakerClaimTtlMs: env.MB_BREAKER_CLAIM_TTL_MS,
     }),
     practice: pick({
       enabled: env.MB_PRACTICE,

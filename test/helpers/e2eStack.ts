@@ -9,7 +9,7 @@ import {
   hardhatDevWallets,
   reporterFromDeployment,
 } from "../../offchain/oracle";
-import { DEV_KEYS, parseConfig } from "../../offchain/shared/config";
+import { DEV_KEYS, parseConfig, type ConfigInput } from "../../offchain/shared/config";
 import { silentLogger } from "../../offchain/shared/logger";
 import {
   CollateralToken__factory,
@@ -113,8 +113,15 @@ export class E2eStack {
     if (takeOut > 0n) await send(this.engine(client).withdraw(this.record.contracts.mbCNY, takeOut));
   }
 
-  /** The service on SQLite in the test's directory, indexing this chain, with the demo API keys. */
-  startService(port: number, demoClientAccount?: string): Promise<Service> {
+  /**
+   * The service on SQLite in the test's directory, indexing this chain, with the demo API keys; `extra` adds the
+   * configuration's risk section (e.g. the breaker reset key) and a KYC officer key.
+   */
+  startService(
+    port: number,
+    demoClientAccount?: string,
+    extra: { risk?: ConfigInput["risk"]; kycOfficerKey?: string } = {},
+  ): Promise<Service> {
     const config = parseConfig({
       env: "test",
       dataDir: this.dir,
@@ -125,8 +132,10 @@ export class E2eStack {
         deploymentsDir: this.dev.deploymentsDir,
         confirmations: 1,
         pollIntervalMs: 500,
+        kycOfficerKey: extra.kycOfficerKey,
       },
       api: { host: "127.0.0.1", port, secretKey: DEV_KEYS.apiSecretKey },
+      risk: extra.risk,
     });
     return startService(config, { deployment: this.record, demoKeys: true, demoClientAccount, log: silentLogger });
   }

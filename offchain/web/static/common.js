@@ -93,6 +93,11 @@ export async function apiPostJson(path, body, { signed = true } = {}) {
   return apiRequest("POST", path, { signed, idempotencyKey: `console-${randomNonce()}`, body: JSON.stringify(body) });
 }
 
+/** DELETE a path of the API (a write: signed, with a fresh Idempotency-Key). */
+export async function apiDelete(path) {
+  return apiRequest("DELETE", path, { signed: true, idempotencyKey: `console-${randomNonce()}` });
+}
+
 /**
  * A request of the API: signed with the stored API key when there is one; otherwise, signed in with a wallet, sent
  * as it is (the browser adds the session cookie; nothing secret is in the page).

@@ -73,11 +73,13 @@ describe("capabilities say why they are unavailable", function () {
       "keeper",
       "orderbook",
       "surveillance",
+      "ops",
       "practice",
       "web",
     ]);
     expect(s.core).to.deep.equal({ available: true });
     expect(s.surveillance).to.deep.equal({ available: true });
+    expect(s.ops).to.deep.equal({ available: true, partial: "no margin deployment: the ops reads answer 503" });
     expect(s.providers.available).to.equal(false);
     expect(s.providers.reason).to.match(
       /no deployment record \(needs CapitalPool, SeniorTranche, JuniorTranche, AccessManager\)/,
@@ -121,6 +123,7 @@ describe("capabilities say why they are unavailable", function () {
     expect(s.settlement).to.deep.equal({ available: false, reason: "the deployment has no AgreementRegistry" });
     expect(s.reserves).to.deep.equal({ available: true });
     expect(s.orderbook).to.deep.equal({ available: true });
+    expect(s.ops).to.deep.equal({ available: true }); // development: the dev risk officer's key re-arms breakers
     expect(logged("capability unavailable")).to.have.length(1);
     expect(logged("capability unavailable")[0]).to.include({
       capability: "settlement",

@@ -57,6 +57,15 @@ describe("shared foundation", function () {
       expect(() => parseConfig({ env: "production", providers: { queueServerKey: DEV_KEYS.queueServerKey } })).to.throw(
         /providers\.queueServerKey: the development key is refused/,
       );
+      // the ops console's breaker re-arm key (issue 25): from the environment, the dev one refused in production
+      const wallet = "0x" + "1".repeat(64);
+      expect(configFromEnv({ MB_BREAKER_RESET_KEY: wallet }).risk).to.deep.equal({
+        breakerResetKey: wallet,
+        breakerClaimTtlMs: 120_000,
+      });
+      expect(() => parseConfig({ env: "production", risk: { breakerResetKey: DEV_KEYS.riskOfficerKey } })).to.throw(
+        /risk\.breakerResetKey: the development key is refused/,
+      );
     });
 
     it("names every invalid field and refuses development keys in production", function () {
