@@ -38,6 +38,8 @@ export class RestingOrder {
   expiresAt = 0;
   postOnly = false;
   stp: StpMode = StpMode.None;
+  /** The linked-account group it was placed under ("" when none): see LimitOrderCommand.group. */
+  group = "";
   prev: RestingOrder | null = null;
   next: RestingOrder | null = null;
   level: PriceLevel | null = null;
@@ -134,6 +136,18 @@ export interface IncomingOrder {
   expiresAt: number;
   postOnly: boolean;
   stp: StpMode;
+  /** "" when the account's group (if any) does not refuse trades with itself. */
+  group: string;
+}
+
+/**
+ * Whether the incoming order `o` may not trade with the resting `m`, and how it is prevented: the account's own
+ * order under its stp mode (none: it trades), another member of its group under its stp mode (none: cancel newest).
+ */
+function selfTradeMode(o: IncomingOrder, m: RestingOrder): StpMode {
+  if (m.account === o.account) return o.stp;
+  if (o.group === "" || m.group !== o.group) return StpMode.None;
+  return o.stp === StpMode.None ? StpMode.CancelNewest : o.stp;
 }
 
 function isPositiveInt(x: unknown, max: number): x is number {
@@ -162,6 +176,7 @@ export class OrderBook {
     expiresAt: 0,
     postOnly: false,
     stp: StpMode.None,
+    group: "",
   };
   /** The time of the command being applied (ms); GTT orders expire against it. */
   now = 0;
@@ -259,6 +274,7 @@ export class OrderBook {
     incoming.expiresAt = o.expiresAt;
     incoming.postOnly = o.postOnly;
     incoming.stp = o.stp;
+    incoming.group = o.group;
     const filledBefore = o.filled;
     this.removeResting(o, CancelReason.Replaced);
     return this.execute(incoming, filledBefore);
@@ -330,15 +346,16 @@ export class OrderBook {
     for (let i = levels.length - 1; i >= 0; i--) {
       const level = levels[i];
       if (o.side === Side.Buy ? level.price > o.price : level.price < o.price) return false;
-      if (o.stp === StpMode.None) {
+      if (o.stp === StpMode.None && o.group === "") {
         if (level.qty >= need) return true;
         need -= level.qty;
         continue;
       }
       for (let m = level.head; m !== null; m = m.next) {
-        if (m.account === o.account) {
+        const mode = selfTradeMode(o, m);
+        if (mode !== StpMode.None) {
           // cancel-oldest removes the resting order and goes on; the other modes end the fill short
-          if (o.stp === StpMode.CancelOldest) continue;
+          if (mode === StpMode.CancelOldest) continue;
           return false;
         }
         if (m.qty >= need) return true;
@@ -367,12 +384,13 @@ export class OrderBook {
       let m = level.head;
       while (m !== null && qty > 0) {
         const next = m.next;
-        if (o.stp !== StpMode.None && m.account === o.account) {
-          if (o.stp === StpMode.CancelNewest) {
+        const mode = o.stp === StpMode.None && o.group === "" ? StpMode.None : selfTradeMode(o, m);
+        if (mode !== StpMode.None) {
+          if (mode === StpMode.CancelNewest) {
             stopReason = CancelReason.SelfTradeNewest;
             break outer;
           }
-          if (o.stp === StpMode.CancelOldest) {
+          if (mode === StpMode.CancelOldest) {
             this.removeResting(m, CancelReason.SelfTradeOldest);
           } else {
             const d = m.qty < qty ? m.qty : qty;
@@ -437,6 +455,7 @@ export class OrderBook {
     n.expiresAt = o.tif === TimeInForce.GTT ? o.expiresAt : 0;
     n.postOnly = o.postOnly;
     n.stp = o.stp;
+    n.group = o.group;
     this.append(n);
     if (n.tif === TimeInForce.GTT) this.heapPush(n.expiresAt, n.id);
     if (this.observer !== null) this.observer.onRested(n.id, n.account, n.side, n.price, qty);
@@ -614,9 +633,11 @@ export class OrderBook {
     expiresAt: number;
     postOnly: boolean;
     stp: StpMode;
+    group?: string;
   }): void {
     const n = this.freeOrders.pop() ?? new RestingOrder();
     Object.assign(n, o);
+    n.group = o.group ?? "";
     this.append(n);
     if (n.tif === TimeInForce.GTT) this.heapPush(n.expiresAt, n.id);
   }

@@ -42,6 +42,8 @@ export type SavedOrder = [
   expiresAt: number,
   postOnly: 0 | 1,
   stp: StpMode,
+  /** Only when the order carries a linked-account group (older snapshots never do). */
+  group?: string,
 ];
 
 export class SequenceGapError extends Error {
@@ -75,6 +77,7 @@ export class InstrumentEngine {
     expiresAt: 0,
     postOnly: false,
     stp: StpMode.None,
+    group: "",
   };
 
   constructor(
@@ -137,6 +140,7 @@ export class InstrumentEngine {
         o.expiresAt = cmd.expiresAt ?? 0;
         o.postOnly = cmd.postOnly === true;
         o.stp = cmd.stp ?? StpMode.None;
+        o.group = cmd.group ?? "";
         return book.limit(o);
       }
       case "market": {
@@ -151,6 +155,7 @@ export class InstrumentEngine {
         o.expiresAt = 0;
         o.postOnly = false;
         o.stp = cmd.stp ?? StpMode.None;
+        o.group = cmd.group ?? "";
         return book.market(o);
       }
       case "cancel": {
@@ -221,6 +226,7 @@ export class InstrumentEngine {
     o.expiresAt = 0;
     o.postOnly = false;
     o.stp = p.stp;
+    o.group = "";
     if (p.limitPrice === 0) {
       o.price = 0;
       o.tif = null;
@@ -251,8 +257,22 @@ export class InstrumentEngine {
   snapshot(): EngineSnapshot {
     const save = (side: Side): SavedOrder[] => {
       const out: SavedOrder[] = [];
-      for (const o of this.book.restingOrders(side))
-        out.push([o.id, o.account, o.price, o.qty, o.filled, o.tif, o.expiresAt, o.postOnly ? 1 : 0, o.stp]);
+      for (const o of this.book.restingOrders(side)) {
+        const saved: SavedOrder = [
+          o.id,
+          o.account,
+          o.price,
+          o.qty,
+          o.filled,
+          o.tif,
+          o.expiresAt,
+          o.postOnly ? 1 : 0,
+          o.stp,
+        ];
+        // appended only when set: snapshots of books without groups keep their exact form (and hash)
+        if (o.group !== "") saved.push(o.group);
+        out.push(saved);
+      }
       return out;
     };
     return {
@@ -277,8 +297,8 @@ export class InstrumentEngine {
       [Side.Buy, s.bids],
       [Side.Sell, s.asks],
     ] as const) {
-      for (const [id, account, price, qty, filled, tif, expiresAt, postOnly, stp] of list)
-        e.book.restore({ id, account, side, price, qty, filled, tif, expiresAt, postOnly: postOnly === 1, stp });
+      for (const [id, account, price, qty, filled, tif, expiresAt, postOnly, stp, group] of list)
+        e.book.restore({ id, account, side, price, qty, filled, tif, expiresAt, postOnly: postOnly === 1, stp, group });
     }
     e.protective.load(s.protective);
     return e;

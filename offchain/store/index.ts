@@ -5,6 +5,7 @@ export type { ChainCursor, StoredEvent, IdentityProjection } from "./repos/chain
 export type { ApiKeyRecord, AuditEntry, AuditInput, IdempotencyOutcome, IdempotencyOwner, LeaseRow } from "./repos/api";
 export type { InstanceClaim, InstanceRow } from "./repos/instances";
 export type { BehaviourTierEvent, BehaviourTierRecord } from "./repos/surveillance";
+export type { AccountReview, BeneficialOwnerRecord, LinkEdge, ReviewStatus } from "./repos/groups";
 export type { WalletSessionRecord } from "./repos/sessions";
 export { AUDIT_GENESIS, auditHash } from "./repos/api";
 export type {

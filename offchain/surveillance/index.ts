@@ -8,3 +8,19 @@ export {
   type ReasonCode,
   type TierChange,
 } from "./behaviourTiers";
+export {
+  GroupDirectory,
+  groupDirectory,
+  groupsOf,
+  setBeneficialOwner,
+  type AccountGroup,
+  type GroupView,
+} from "./groups";
+export {
+  REVIEW_REASONS,
+  decideReview,
+  openGroupTradeReview,
+  runReviews,
+  type ReviewDecision,
+  type ReviewThresholds,
+} from "./reviews";
