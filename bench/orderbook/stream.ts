@@ -73,7 +73,7 @@ export function generate(
     expiresAt: 0,
     postOnly: false,
     stp: StpMode.None,
-    group: "",
+    linked: [],
   };
   // live ids for picking cancel/modify targets (lazily cleaned of filled orders) and which ids are post-only
   const live: number[] = [];

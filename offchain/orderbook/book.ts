@@ -38,8 +38,9 @@ export class RestingOrder {
   expiresAt = 0;
   postOnly = false;
   stp: StpMode = StpMode.None;
-  /** The linked-account group it was placed under ("" when none): see LimitOrderCommand.group. */
-  group = "";
+  /** The other accounts of its linked-account group when placed (see LimitOrderCommand.linked): a modify re-matches
+   *  with them. */
+  linked: readonly AccountId[] = NONE;
   prev: RestingOrder | null = null;
   next: RestingOrder | null = null;
   level: PriceLevel | null = null;
@@ -136,9 +137,12 @@ export interface IncomingOrder {
   expiresAt: number;
   postOnly: boolean;
   stp: StpMode;
-  /** "" when the account's group (if any) does not refuse trades with itself. */
-  group: string;
+  /** Other accounts it may not trade with (LimitOrderCommand.linked); empty when none. */
+  linked: readonly AccountId[];
 }
+
+/** The shared empty `linked` list (most orders). */
+export const NONE: readonly AccountId[] = [];
 
 /**
  * Whether the incoming order `o` may not trade with the resting `m`, and how it is prevented: the account's own
@@ -146,7 +150,7 @@ export interface IncomingOrder {
  */
 function selfTradeMode(o: IncomingOrder, m: RestingOrder): StpMode {
   if (m.account === o.account) return o.stp;
-  if (o.group === "" || m.group !== o.group) return StpMode.None;
+  if (o.linked.length === 0 || !o.linked.includes(m.account)) return StpMode.None;
   return o.stp === StpMode.None ? StpMode.CancelNewest : o.stp;
 }
 
@@ -176,7 +180,7 @@ export class OrderBook {
     expiresAt: 0,
     postOnly: false,
     stp: StpMode.None,
-    group: "",
+    linked: NONE,
   };
   /** The time of the command being applied (ms); GTT orders expire against it. */
   now = 0;
@@ -274,7 +278,7 @@ export class OrderBook {
     incoming.expiresAt = o.expiresAt;
     incoming.postOnly = o.postOnly;
     incoming.stp = o.stp;
-    incoming.group = o.group;
+    incoming.linked = o.linked;
     const filledBefore = o.filled;
     this.removeResting(o, CancelReason.Replaced);
     return this.execute(incoming, filledBefore);
@@ -346,7 +350,7 @@ export class OrderBook {
     for (let i = levels.length - 1; i >= 0; i--) {
       const level = levels[i];
       if (o.side === Side.Buy ? level.price > o.price : level.price < o.price) return false;
-      if (o.stp === StpMode.None && o.group === "") {
+      if (o.stp === StpMode.None && o.linked.length === 0) {
         if (level.qty >= need) return true;
         need -= level.qty;
         continue;
@@ -384,7 +388,7 @@ export class OrderBook {
       let m = level.head;
       while (m !== null && qty > 0) {
         const next = m.next;
-        const mode = o.stp === StpMode.None && o.group === "" ? StpMode.None : selfTradeMode(o, m);
+        const mode = o.stp === StpMode.None && o.linked.length === 0 ? StpMode.None : selfTradeMode(o, m);
         if (mode !== StpMode.None) {
           if (mode === StpMode.CancelNewest) {
             stopReason = CancelReason.SelfTradeNewest;
@@ -455,7 +459,7 @@ export class OrderBook {
     n.expiresAt = o.tif === TimeInForce.GTT ? o.expiresAt : 0;
     n.postOnly = o.postOnly;
     n.stp = o.stp;
-    n.group = o.group;
+    n.linked = o.linked;
     this.append(n);
     if (n.tif === TimeInForce.GTT) this.heapPush(n.expiresAt, n.id);
     if (this.observer !== null) this.observer.onRested(n.id, n.account, n.side, n.price, qty);
@@ -633,11 +637,11 @@ export class OrderBook {
     expiresAt: number;
     postOnly: boolean;
     stp: StpMode;
-    group?: string;
+    linked?: readonly AccountId[];
   }): void {
     const n = this.freeOrders.pop() ?? new RestingOrder();
     Object.assign(n, o);
-    n.group = o.group ?? "";
+    n.linked = o.linked ?? NONE;
     this.append(n);
     if (n.tif === TimeInForce.GTT) this.heapPush(n.expiresAt, n.id);
   }

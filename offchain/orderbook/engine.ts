@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { ExecutionReport, type IncomingOrder, OrderBook } from "./book";
+import { ExecutionReport, type IncomingOrder, NONE, OrderBook } from "./book";
 import type { BookObserver } from "./events";
 import { type ProtectiveOrder, ProtectiveBook } from "./protective";
 import {
@@ -42,8 +42,8 @@ export type SavedOrder = [
   expiresAt: number,
   postOnly: 0 | 1,
   stp: StpMode,
-  /** Only when the order carries a linked-account group (older snapshots never do). */
-  group?: string,
+  /** Only when the order carries linked accounts (older snapshots never do). */
+  linked?: AccountId[],
 ];
 
 export class SequenceGapError extends Error {
@@ -77,7 +77,7 @@ export class InstrumentEngine {
     expiresAt: 0,
     postOnly: false,
     stp: StpMode.None,
-    group: "",
+    linked: NONE,
   };
 
   constructor(
@@ -140,7 +140,7 @@ export class InstrumentEngine {
         o.expiresAt = cmd.expiresAt ?? 0;
         o.postOnly = cmd.postOnly === true;
         o.stp = cmd.stp ?? StpMode.None;
-        o.group = cmd.group ?? "";
+        o.linked = cmd.linked ?? NONE;
         return book.limit(o);
       }
       case "market": {
@@ -155,7 +155,7 @@ export class InstrumentEngine {
         o.expiresAt = 0;
         o.postOnly = false;
         o.stp = cmd.stp ?? StpMode.None;
-        o.group = cmd.group ?? "";
+        o.linked = cmd.linked ?? NONE;
         return book.market(o);
       }
       case "cancel": {
@@ -226,7 +226,7 @@ export class InstrumentEngine {
     o.expiresAt = 0;
     o.postOnly = false;
     o.stp = p.stp;
-    o.group = "";
+    o.linked = NONE;
     if (p.limitPrice === 0) {
       o.price = 0;
       o.tif = null;
@@ -270,7 +270,7 @@ export class InstrumentEngine {
           o.stp,
         ];
         // appended only when set: snapshots of books without groups keep their exact form (and hash)
-        if (o.group !== "") saved.push(o.group);
+        if (o.linked.length > 0) saved.push([...o.linked]);
         out.push(saved);
       }
       return out;
@@ -297,8 +297,20 @@ export class InstrumentEngine {
       [Side.Buy, s.bids],
       [Side.Sell, s.asks],
     ] as const) {
-      for (const [id, account, price, qty, filled, tif, expiresAt, postOnly, stp, group] of list)
-        e.book.restore({ id, account, side, price, qty, filled, tif, expiresAt, postOnly: postOnly === 1, stp, group });
+      for (const [id, account, price, qty, filled, tif, expiresAt, postOnly, stp, linked] of list)
+        e.book.restore({
+          id,
+          account,
+          side,
+          price,
+          qty,
+          filled,
+          tif,
+          expiresAt,
+          postOnly: postOnly === 1,
+          stp,
+          linked,
+        });
     }
     e.protective.load(s.protective);
     return e;

@@ -132,8 +132,8 @@ export interface OrderGatewayOptions {
   };
   /**
    * Linked accounts (surveillance): each account's group, read before every order (cached by the directory). Its
-   * limits apply through `risk`; `selfTrade` "refuse" puts the group on the order so the matcher prevents a trade
-   * between two members like a self-trade, "flag" lets it trade and reports it (`onGroupTrade`, after settlement's
+   * limits apply through `risk`; `selfTrade` "refuse" puts the other members on the order (`linked`) so the matcher
+   * prevents a trade between two members like a self-trade, "flag" lets it trade and reports it (`onGroupTrade`, after settlement's
    * hand-over; replays may report a trade again).
    */
   groups?: {
@@ -453,10 +453,10 @@ export class OrderGateway {
 
   /**
    * Reads the account's linked-account group for the order: hands it to pre-trade risk (group limits), brings every
-   * other member's chain view up to date (their exposure counts), and returns the order's `group` field when the
+   * other member's chain view up to date (their exposure counts), and returns the order's `linked` field when the
    * group refuses trades with itself ({} otherwise).
    */
-  private async readGroup(account: string): Promise<{ group?: string }> {
+  private async readGroup(account: string): Promise<{ linked?: string[] }> {
     const groups = this.opts.groups;
     if (groups === undefined) return {};
     const group = await groups.groupOf(account);
@@ -465,7 +465,7 @@ export class OrderGateway {
     const riskState = this.opts.riskState;
     if (riskState !== undefined)
       await Promise.all(group.members.filter((m) => m !== account).map((m) => riskState.ensure(m)));
-    return groups.selfTrade === "refuse" ? { group: group.id } : {};
+    return groups.selfTrade === "refuse" ? { linked: group.members.filter((m) => m !== account) } : {};
   }
 
   /** A trade between two members of one group, when the group is flagged rather than refused (see `groups`). */

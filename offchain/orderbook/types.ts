@@ -136,10 +136,11 @@ export interface LimitOrderCommand {
   postOnly?: boolean;
   stp?: StpMode;
   /**
-   * The account's linked-account group (surveillance), set by the gateway when the group refuses trades with
-   * itself: an order of another member is matched like the account's own (its stp mode; none: cancel newest).
+   * The other accounts of the account's linked-account group (surveillance), set by the gateway when the group
+   * refuses trades with itself: a resting order of any of them is matched like the account's own (its stp mode;
+   * none: cancel newest). Carried on the command, so a replay prevents exactly what the first run did.
    */
-  group?: string;
+  linked?: AccountId[];
 }
 
 export interface MarketOrderCommand {
@@ -149,8 +150,8 @@ export interface MarketOrderCommand {
   side: Side;
   qty: number;
   stp?: StpMode;
-  /** See LimitOrderCommand.group. */
-  group?: string;
+  /** See LimitOrderCommand.linked. */
+  linked?: AccountId[];
 }
 
 export interface CancelCommand {
