@@ -60,6 +60,9 @@ function review(r: Row): AccountReview {
   };
 }
 
+/** The most accounts a group read walks to (a bound on one order's cost; no real client holds this many). */
+const MAX_GROUP = 1_000;
+
 /** The edges of the graph: identity hashes (approved KYC applications, registered chain identities) and owners. */
 const EDGES = `
   SELECT lower(account) AS account, 'id:' || lower(identity_hash) AS k FROM kyc_applicants WHERE status = 'approved'
@@ -74,20 +77,57 @@ export class GroupsRepository {
   constructor(private readonly db: SqlExecutor) {}
 
   /**
-   * The accounts connected to `account` through shared identity hashes or owners (itself included), sorted. One
-   * recursive query: the graph is walked in the database, not loaded.
+   * The accounts connected to `account` through shared identity hashes or owners (itself included), sorted: a
+   * breadth-first walk, two indexed reads per step (the keys of the accounts found, the accounts of the keys found),
+   * so its cost follows the group's size, not the number of accounts. Stops at `MAX_GROUP` accounts. Identity hashes
+   * are compared as stored: both sources hold ethers' lower-case hex.
    */
   async connected(account: string): Promise<string[]> {
-    const rows = await this.db.query<{ account: string }>(
-      `WITH RECURSIVE edges (account, k) AS (${EDGES}),
-       reach (account) AS (
-         SELECT CAST($1 AS TEXT)
-         UNION SELECT e2.account FROM reach r JOIN edges e1 ON e1.account = r.account JOIN edges e2 ON e2.k = e1.k
-       )
-       SELECT account FROM reach ORDER BY account`,
-      [account.toLowerCase()],
+    const found = new Set([account.toLowerCase()]);
+    const seenKeys = new Set<string>();
+    let frontier = [...found];
+    while (frontier.length > 0 && found.size < MAX_GROUP) {
+      const keys = (await this.keysOf(frontier)).filter((k) => !seenKeys.has(k));
+      keys.forEach((k) => seenKeys.add(k));
+      frontier = (await this.accountsOf(keys)).filter((a) => !found.has(a));
+      frontier.forEach((a) => found.add(a));
+    }
+    return [...found].sort();
+  }
+
+  private async keysOf(accounts: string[]): Promise<string[]> {
+    const list = accounts.map((_, i) => `$${i + 1}`).join(", ");
+    const rows = await this.db.query<{ k: string }>(
+      `SELECT 'id:' || identity_hash AS k FROM chain_identities WHERE revoked = 0 AND account IN (${list})
+       UNION SELECT 'id:' || identity_hash FROM kyc_applicants WHERE status = 'approved' AND account IN (${list})
+       UNION SELECT 'owner:' || owner FROM beneficial_owners WHERE account IN (${list})`,
+      accounts,
     );
-    return rows.map((r) => String(r.account));
+    return rows.map((r) => String(r.k));
+  }
+
+  private async accountsOf(keys: string[]): Promise<string[]> {
+    const hashes = keys.filter((k) => k.startsWith("id:")).map((k) => k.slice(3));
+    const owners = keys.filter((k) => k.startsWith("owner:")).map((k) => k.slice(6));
+    const out: string[] = [];
+    if (hashes.length > 0) {
+      const list = hashes.map((_, i) => `$${i + 1}`).join(", ");
+      const rows = await this.db.query<{ account: string }>(
+        `SELECT account FROM chain_identities WHERE revoked = 0 AND identity_hash IN (${list})
+         UNION SELECT account FROM kyc_applicants WHERE status = 'approved' AND identity_hash IN (${list})`,
+        hashes,
+      );
+      out.push(...rows.map((r) => String(r.account).toLowerCase()));
+    }
+    if (owners.length > 0) {
+      const list = owners.map((_, i) => `$${i + 1}`).join(", ");
+      const rows = await this.db.query<{ account: string }>(
+        `SELECT account FROM beneficial_owners WHERE owner IN (${list})`,
+        owners,
+      );
+      out.push(...rows.map((r) => String(r.account)));
+    }
+    return out;
   }
 
   /** Every edge (the whole graph, for the group listing). */

@@ -40,7 +40,7 @@ CREATE INDEX behaviour_tier_events_by_account ON behaviour_tier_events (account,
     version: 2,
     description: "beneficial owners (linked accounts), the review queue, equity marks",
     // Groups are not stored: they are the connected sets of accounts sharing a KYC identity hash (kyc_applicants,
-    // chain_identities) or a beneficial owner (here), read when asked. The two indexes serve that read.
+    // chain_identities) or a beneficial owner (here), read when asked. The three indexes serve that read.
     up: (d) => `
 CREATE TABLE beneficial_owners (
   account TEXT PRIMARY KEY,
@@ -52,6 +52,7 @@ CREATE TABLE beneficial_owners (
 );
 CREATE INDEX beneficial_owners_by_owner ON beneficial_owners (owner);
 CREATE INDEX kyc_applicants_by_identity_hash ON kyc_applicants (identity_hash);
+CREATE INDEX chain_identities_by_identity_hash ON chain_identities (identity_hash);
 CREATE TABLE account_reviews (
   id ${d.serialKey},
   account TEXT NOT NULL,
