@@ -1,3 +1,4 @@
+import { kycRegistryWriter } from "../chain";
 import type { Capability } from "../service/capability";
 import { STANDARD_TIER } from "./behaviourTiers";
 import { groupRoutes, type GroupUsage } from "./groupRoutes";
@@ -23,7 +24,7 @@ interface Exposed {
 export const surveillanceCapability: Capability<SurveillanceServiceOptions> = {
   name: "surveillance",
   needs: { contracts: [] },
-  build: ({ store, options, config, exposed }) => {
+  build: ({ store, options, config, exposed, chain }) => {
     const tiers = Object.keys(options.orderbook?.limits?.tiers ?? { [STANDARD_TIER]: {} });
     const linked = config.linkedAccounts;
     const seen = (): Exposed => exposed() as Exposed;
@@ -37,6 +38,7 @@ export const surveillanceCapability: Capability<SurveillanceServiceOptions> = {
         groupRoutes(store, tiers, {
           usage: (members) => seen().orderbook?.groupUsage(members),
           selfTrade: linked.selfTrade,
+          kyc: { writer: chain?.kycOfficer ? kycRegistryWriter(chain) : undefined, claimTtlMs: config.kyc.claimTtlMs },
         }),
       ],
       jobs: [

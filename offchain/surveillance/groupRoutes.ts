@@ -3,7 +3,7 @@ import { defineRoute, type CapabilityRoutes } from "../api";
 import { AppError } from "../shared/errors";
 import type { Store } from "../store";
 import { groupsOf, normalAccount, setBeneficialOwner, type GroupView } from "./groups";
-import { REVIEW_REASONS, decideReview, reviewJson } from "./reviews";
+import { REVIEW_REASONS, decideReview, reviewJson, type KycTierWriter } from "./reviews";
 
 const Address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x address");
 const Note = z.string().trim().min(3).max(1_000);
@@ -53,6 +53,9 @@ const Review = z.object({
   action: z.string().nullable(),
   tier: z.string().nullable(),
   note: z.string().nullable(),
+  kycTier: z.number().nullable(),
+  kycTx: z.string().nullable(),
+  kycError: z.string().nullable(),
   version: z.number(),
 });
 
@@ -82,7 +85,12 @@ function withUsage(g: GroupView, usage: GroupUsage): z.input<typeof Group> {
 export function groupRoutes(
   store: Store,
   tiers: readonly string[],
-  opts: { usage: GroupUsage; selfTrade: "refuse" | "flag" },
+  opts: {
+    usage: GroupUsage;
+    selfTrade: "refuse" | "flag";
+    /** KycRegistry writes with the KYC officer's key (absent: the service holds none) and the claims' ttl. */
+    kyc?: { writer: KycTierWriter | undefined; claimTtlMs: number };
+  },
 ): CapabilityRoutes {
   const staff = ["risk_officer", "kyc_officer", "operator", "auditor"] as const;
   return {
@@ -171,7 +179,9 @@ export function groupRoutes(
         summary: "Decide a review: lower the account's behaviour tier, or dismiss it, with a note",
         description:
           "expectedVersion is the review's version read: a review decided meanwhile answers 409 with its state. " +
-          "lower-tier sets the behaviour tier (pre-trade risk applies it to the next order).",
+          "lower-tier sets the behaviour tier (pre-trade risk applies it to the next order); with kycTier it also " +
+          "lowers the account's KYC tier on KycRegistry (setIdentity with the same identity at that tier), when the " +
+          "service holds the KYC officer key (409 otherwise).",
         tags: ["surveillance"],
         roles: ["risk_officer"],
         write: true,
@@ -181,6 +191,7 @@ export function groupRoutes(
           .object({
             action: z.enum(["lower-tier", "dismiss"]),
             tier: z.string().min(1).max(32).optional(),
+            kycTier: z.number().int().min(0).max(255).optional(),
             note: Note,
             expectedVersion: z.number().int().min(1),
           })
@@ -188,7 +199,12 @@ export function groupRoutes(
         response: Review,
         handler: async ({ params, body, caller }) =>
           reviewJson(
-            await decideReview(store, tiers, { ...body, id: params.id, actor: `${caller.role}:${caller.subject}` }),
+            await decideReview(
+              store,
+              tiers,
+              { ...body, id: params.id, actor: `${caller.role}:${caller.subject}` },
+              opts.kyc,
+            ),
           ),
       }),
     ],

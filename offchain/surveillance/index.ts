@@ -21,6 +21,7 @@ export {
   decideReview,
   openGroupTradeReview,
   runReviews,
+  type KycTierWriter,
   type ReviewDecision,
   type ReviewThresholds,
 } from "./reviews";

@@ -35,6 +35,10 @@ export interface AccountReview {
   action: string | null;
   tier: string | null;
   note: string | null;
+  /** A lower-tier decision that also lowered the KYC tier on KycRegistry: the tier asked, its transaction or why not. */
+  kycTier: number | null;
+  kycTx: string | null;
+  kycError: string | null;
   version: number;
 }
 
@@ -56,6 +60,9 @@ function review(r: Row): AccountReview {
     action: str(r.action),
     tier: str(r.tier),
     note: str(r.note),
+    kycTier: r.kyc_tier === null || r.kyc_tier === undefined ? null : Number(r.kyc_tier),
+    kycTx: str(r.kyc_tx),
+    kycError: str(r.kyc_error),
     version: Number(r.version),
   };
 }
@@ -233,6 +240,16 @@ export class GroupsRepository {
       [since],
     );
     return new Map(rows.map((r) => [String(r.account), Number(r.n)]));
+  }
+
+  /** Records what became of a decision's KycRegistry write (its transaction, or the refusal). */
+  async setKycResult(id: number, r: { tier: number; tx: string | null; error: string | null }): Promise<void> {
+    await this.db.run("UPDATE account_reviews SET kyc_tier = $2, kyc_tx = $3, kyc_error = $4 WHERE id = $1", [
+      id,
+      r.tier,
+      r.tx,
+      r.error,
+    ]);
   }
 
   /** The equity the loss threshold is measured from, and when it was marked. */

@@ -67,6 +67,9 @@ CREATE TABLE account_reviews (
   action TEXT,
   tier TEXT,
   note TEXT,
+  kyc_tier INTEGER,
+  kyc_tx TEXT,
+  kyc_error TEXT,
   version INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX account_reviews_one_open ON account_reviews (account, reason) WHERE status = 'open';

@@ -15,6 +15,7 @@ import {
 import { orderToJson, settlementDomain, signOrder, type SignedOrderFields } from "../../../offchain/settlement/orders";
 import { DEV_KEYS, parseConfig } from "../../../offchain/shared/config";
 import { silentLogger } from "../../../offchain/shared/logger";
+import { PLATFORM_RISK_LIMITS } from "../../../scripts/lib/riskLimits";
 import { KycRegistry__factory } from "../../../typechain-types";
 import { startDevChain, type DevChain } from "../../helpers/devChain";
 
@@ -100,6 +101,8 @@ describe("surveillance: linked accounts through the real gateway (e2e)", functio
         deploymentsDir: dev.deploymentsDir,
         confirmations: 1,
         pollIntervalMs: 200,
+        // the service holds the KYC officer key: a review may lower the KYC tier on KycRegistry
+        kycOfficerKey: DEV_KEYS.kycOfficerKey,
       },
       api: { host: "127.0.0.1", port: API_PORT, secretKey: DEV_KEYS.apiSecretKey },
       linkedAccounts: { selfTrade, groupCacheMs: 0 },
@@ -107,7 +110,8 @@ describe("surveillance: linked accounts through the real gateway (e2e)", functio
     return startService(config, {
       deployment: dev.record,
       log: silentLogger,
-      orderbook: { sink, risk: risk(Object.values(addr)), snapshotEvery: 50 },
+      // `limits` names the behaviour tiers a review may set (pre-trade risk itself is `risk`, over in-memory state)
+      orderbook: { sink, risk: risk(Object.values(addr)), limits: PLATFORM_RISK_LIMITS, snapshotEvery: 50 },
     });
   }
 
@@ -285,5 +289,45 @@ describe("surveillance: linked accounts through the real gateway (e2e)", functio
     });
     expect(reviews.find((r) => r.reason === "group_self_trade")).to.deep.include({ account: addr.a });
     expect(reviews.find((r) => r.reason === "group_self_trade")!.evidence.maker).to.equal(addr.e);
+  });
+
+  it("lower-tier with a KYC tier: KycRegistry.setIdentity at the lower tier with the officer's key, claim released", async () => {
+    type Decided = { status: string; kycTier: number | null; kycTx: string | null; version: number };
+    const queue = await clients.officer.get<{ reviews: { id: number; account: string; version: number }[] }>(
+      `/v1/surveillance/reviews?status=open&account=${addr.a}`,
+    );
+    const review = queue.body.reviews[0];
+    const path = `/v1/surveillance/reviews/${review.id}/decide`;
+    const kyc = KycRegistry__factory.connect(dev.record.contracts.KycRegistry, dev.chain.provider);
+    // not below the account's KYC tier (2): refused, nothing decided
+    const same = await clients.officer.post<Refusal & { error: { details: { field: string } } }>(path, {
+      action: "lower-tier",
+      tier: "flagged",
+      kycTier: 2,
+      note: "same tier",
+      expectedVersion: review.version,
+    });
+    expect([same.status, same.body.error.details.field]).to.deep.equal([400, "kycTier"]);
+    expect((await service.store.groups.review(review.id))!.status).to.equal("open");
+    const before = await kyc.maxLeverageOf(addr.a);
+    const lowered = await clients.officer.post<Decided>(path, {
+      action: "lower-tier",
+      tier: "flagged",
+      kycTier: 1,
+      note: "traded with its own second account",
+      expectedVersion: review.version,
+    });
+    expect(lowered.status, JSON.stringify(lowered.body)).to.equal(200);
+    expect(lowered.body).to.include({ status: "lowered", kycTier: 1 });
+    expect(lowered.body.kycTx).to.match(/^0x[0-9a-f]{64}$/);
+    expect(Number((await kyc.identityOf(addr.a)).tier)).to.equal(1);
+    const after = await kyc.maxLeverageOf(addr.a);
+    expect(after).to.equal(await kyc.tierLeverage(1));
+    expect(after < before).to.equal(true);
+    expect(await service.store.kyc.claimOf(addr.a)).to.equal(undefined);
+    expect(await service.store.surveillance.tier(addr.a)).to.include({
+      tier: "flagged",
+      reasonCode: "LINKED_ACCOUNTS",
+    });
   });
 });

@@ -288,6 +288,16 @@ for (const engine of ["sqlite", "postgres"] as const) {
         openedAt: Date.now(),
       });
       const [r] = await store.groups.reviews({ account });
+      // the KYC tier too: this service holds no KYC officer key (no chain), so 409 and nothing decided
+      const onChain = await officer.post(`/v1/surveillance/reviews/${r.id}/decide`, {
+        action: "lower-tier",
+        tier: "restricted",
+        kycTier: 1,
+        note: "and the KYC tier",
+        expectedVersion: 1,
+      });
+      expect(onChain.status).to.equal(409);
+      expect((await store.groups.review(r.id))!.status).to.equal("open");
       const res = await officer.post<Review>(`/v1/surveillance/reviews/${r.id}/decide`, {
         action: "lower-tier",
         tier: "restricted",
