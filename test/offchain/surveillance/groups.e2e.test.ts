@@ -90,7 +90,7 @@ describe("surveillance: linked accounts through the real gateway (e2e)", functio
     });
   }
 
-  async function start(selfTrade: "refuse" | "flag"): Promise<Service> {
+  async function start(selfTrade: "refuse" | "flag", reconcileMs?: number): Promise<Service> {
     const config = parseConfig({
       env: "test",
       dataDir: dir,
@@ -106,6 +106,9 @@ describe("surveillance: linked accounts through the real gateway (e2e)", functio
       },
       api: { host: "127.0.0.1", port: API_PORT, secretKey: DEV_KEYS.apiSecretKey },
       linkedAccounts: { selfTrade, groupCacheMs: 0 },
+      ...(reconcileMs
+        ? { kyc: { dataKey: DEV_KEYS.kycDataKey, reconcileIntervalMs: reconcileMs, claimTtlMs: reconcileMs } }
+        : {}),
     });
     return startService(config, {
       deployment: dev.record,
@@ -329,5 +332,26 @@ describe("surveillance: linked accounts through the real gateway (e2e)", functio
       tier: "flagged",
       reasonCode: "LINKED_ACCOUNTS",
     });
+  });
+
+  it("KYC reconciliation lets a stale lower-tier claim go, and does not take it for a revocation", async () => {
+    await service.stop();
+    service = await start("refuse", 1_000);
+    const now = Date.now();
+    expect(
+      await service.store.kyc.claimAccount({
+        account: addr.e,
+        owner: "review-lost",
+        op: "lower-tier",
+        applicationId: null,
+        fromStatus: null,
+        detail: { reviewId: 0, tier: 1, actor: "risk_officer:test" },
+        until: now - 1,
+        createdAt: now - 5_000,
+      }),
+    ).to.equal(true);
+    await waitFor("the claim to be let go", async () => (await service.store.kyc.claimOf(addr.e)) === undefined);
+    const kyc = KycRegistry__factory.connect(dev.record.contracts.KycRegistry, dev.chain.provider);
+    expect(await kyc.isVerified(addr.e)).to.equal(true);
   });
 });
