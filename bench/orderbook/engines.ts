@@ -38,6 +38,7 @@ export function marginbridge(s: Stream): BenchEngine {
     expiresAt: 0,
     postOnly: false,
     stp: StpMode.None,
+    linked: [],
   };
   const { kind, side, price, qty, id } = s;
   let last: ExecutionReport = book.report;

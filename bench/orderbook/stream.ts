@@ -73,6 +73,7 @@ export function generate(
     expiresAt: 0,
     postOnly: false,
     stp: StpMode.None,
+    linked: [],
   };
   // live ids for picking cancel/modify targets (lazily cleaned of filled orders) and which ids are post-only
   const live: number[] = [];

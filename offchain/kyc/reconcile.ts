@@ -147,6 +147,12 @@ async function resolveClaim(deps: KycDeps, chain: KycChainPort, stale: ChainClai
     }
     return true;
   }
+  if (stale.op === "lower-tier") {
+    // a review's KYC-tier lowering (surveillance) whose outcome was unknown: the chain holds whichever tier it
+    // reached, and KycRegistry is the authority read on every borrow; the claim is only let go
+    await deps.store.kyc.releaseClaim(claim.account, claim.owner);
+    return true;
+  }
   if (stale.op === "compensate") {
     try {
       await undoOrphanWrite(deps, chain, stale.account);

@@ -38,6 +38,9 @@ export class RestingOrder {
   expiresAt = 0;
   postOnly = false;
   stp: StpMode = StpMode.None;
+  /** The other accounts of its linked-account group when placed (see LimitOrderCommand.linked): a modify re-matches
+   *  with them. */
+  linked: readonly AccountId[] = NONE;
   prev: RestingOrder | null = null;
   next: RestingOrder | null = null;
   level: PriceLevel | null = null;
@@ -134,6 +137,21 @@ export interface IncomingOrder {
   expiresAt: number;
   postOnly: boolean;
   stp: StpMode;
+  /** Other accounts it may not trade with (LimitOrderCommand.linked); empty when none. */
+  linked: readonly AccountId[];
+}
+
+/** The shared empty `linked` list (most orders). */
+export const NONE: readonly AccountId[] = [];
+
+/**
+ * Whether the incoming order `o` may not trade with the resting `m`, and how it is prevented: the account's own
+ * order under its stp mode (none: it trades), another member of its group under its stp mode (none: cancel newest).
+ */
+function selfTradeMode(o: IncomingOrder, m: RestingOrder): StpMode {
+  if (m.account === o.account) return o.stp;
+  if (o.linked.length === 0 || !o.linked.includes(m.account)) return StpMode.None;
+  return o.stp === StpMode.None ? StpMode.CancelNewest : o.stp;
 }
 
 function isPositiveInt(x: unknown, max: number): x is number {
@@ -162,6 +180,7 @@ export class OrderBook {
     expiresAt: 0,
     postOnly: false,
     stp: StpMode.None,
+    linked: NONE,
   };
   /** The time of the command being applied (ms); GTT orders expire against it. */
   now = 0;
@@ -259,6 +278,7 @@ export class OrderBook {
     incoming.expiresAt = o.expiresAt;
     incoming.postOnly = o.postOnly;
     incoming.stp = o.stp;
+    incoming.linked = o.linked;
     const filledBefore = o.filled;
     this.removeResting(o, CancelReason.Replaced);
     return this.execute(incoming, filledBefore);
@@ -330,15 +350,16 @@ export class OrderBook {
     for (let i = levels.length - 1; i >= 0; i--) {
       const level = levels[i];
       if (o.side === Side.Buy ? level.price > o.price : level.price < o.price) return false;
-      if (o.stp === StpMode.None) {
+      if (o.stp === StpMode.None && o.linked.length === 0) {
         if (level.qty >= need) return true;
         need -= level.qty;
         continue;
       }
       for (let m = level.head; m !== null; m = m.next) {
-        if (m.account === o.account) {
+        const mode = selfTradeMode(o, m);
+        if (mode !== StpMode.None) {
           // cancel-oldest removes the resting order and goes on; the other modes end the fill short
-          if (o.stp === StpMode.CancelOldest) continue;
+          if (mode === StpMode.CancelOldest) continue;
           return false;
         }
         if (m.qty >= need) return true;
@@ -367,12 +388,13 @@ export class OrderBook {
       let m = level.head;
       while (m !== null && qty > 0) {
         const next = m.next;
-        if (o.stp !== StpMode.None && m.account === o.account) {
-          if (o.stp === StpMode.CancelNewest) {
+        const mode = o.stp === StpMode.None && o.linked.length === 0 ? StpMode.None : selfTradeMode(o, m);
+        if (mode !== StpMode.None) {
+          if (mode === StpMode.CancelNewest) {
             stopReason = CancelReason.SelfTradeNewest;
             break outer;
           }
-          if (o.stp === StpMode.CancelOldest) {
+          if (mode === StpMode.CancelOldest) {
             this.removeResting(m, CancelReason.SelfTradeOldest);
           } else {
             const d = m.qty < qty ? m.qty : qty;
@@ -437,6 +459,7 @@ export class OrderBook {
     n.expiresAt = o.tif === TimeInForce.GTT ? o.expiresAt : 0;
     n.postOnly = o.postOnly;
     n.stp = o.stp;
+    n.linked = o.linked;
     this.append(n);
     if (n.tif === TimeInForce.GTT) this.heapPush(n.expiresAt, n.id);
     if (this.observer !== null) this.observer.onRested(n.id, n.account, n.side, n.price, qty);
@@ -614,9 +637,11 @@ export class OrderBook {
     expiresAt: number;
     postOnly: boolean;
     stp: StpMode;
+    linked?: readonly AccountId[];
   }): void {
     const n = this.freeOrders.pop() ?? new RestingOrder();
     Object.assign(n, o);
+    n.linked = o.linked ?? NONE;
     this.append(n);
     if (n.tif === TimeInForce.GTT) this.heapPush(n.expiresAt, n.id);
   }

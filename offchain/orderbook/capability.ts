@@ -4,7 +4,7 @@ import { orderbookChain, type OrderbookChain } from "../chain/orderbookChain";
 import type { Capability, CapabilityDeps } from "../service/capability";
 import { TRADES_QUEUED, settlementDomain, settlementQueueSink } from "../settlement";
 import { AppError } from "../shared/errors";
-import { tierOf } from "../surveillance";
+import { groupDirectory, openGroupTradeReview, tierOf } from "../surveillance";
 import type { InstanceClaim } from "../shared/instance";
 import type { Job } from "../shared/jobs";
 import { Lease, leaseLostError } from "../shared/lease";
@@ -141,6 +141,11 @@ async function openOrderbook(
         ? settlementQueueSink(store, () => deps.signals.notify(TRADES_QUEUED))
         : storeTradeSink(store)),
     risk,
+    groups: {
+      groupOf: (account) => groupDirectory(store, deps.config.linkedAccounts.groupCacheMs).groupOf(account),
+      selfTrade: deps.config.linkedAccounts.selfTrade,
+      onGroupTrade: (t) => openGroupTradeReview(store, t),
+    },
     isTradingKey: (owner, key) => obChain.isTradingKey(owner, key),
     snapshotEvery: spec.snapshotEvery,
     atr: spec.atr,

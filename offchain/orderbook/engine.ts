@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { ExecutionReport, type IncomingOrder, OrderBook } from "./book";
+import { ExecutionReport, type IncomingOrder, NONE, OrderBook } from "./book";
 import type { BookObserver } from "./events";
 import { type ProtectiveOrder, ProtectiveBook } from "./protective";
 import {
@@ -42,6 +42,8 @@ export type SavedOrder = [
   expiresAt: number,
   postOnly: 0 | 1,
   stp: StpMode,
+  /** Only when the order carries linked accounts (older snapshots never do). */
+  linked?: AccountId[],
 ];
 
 export class SequenceGapError extends Error {
@@ -75,6 +77,7 @@ export class InstrumentEngine {
     expiresAt: 0,
     postOnly: false,
     stp: StpMode.None,
+    linked: NONE,
   };
 
   constructor(
@@ -137,6 +140,7 @@ export class InstrumentEngine {
         o.expiresAt = cmd.expiresAt ?? 0;
         o.postOnly = cmd.postOnly === true;
         o.stp = cmd.stp ?? StpMode.None;
+        o.linked = cmd.linked ?? NONE;
         return book.limit(o);
       }
       case "market": {
@@ -151,6 +155,7 @@ export class InstrumentEngine {
         o.expiresAt = 0;
         o.postOnly = false;
         o.stp = cmd.stp ?? StpMode.None;
+        o.linked = cmd.linked ?? NONE;
         return book.market(o);
       }
       case "cancel": {
@@ -221,6 +226,7 @@ export class InstrumentEngine {
     o.expiresAt = 0;
     o.postOnly = false;
     o.stp = p.stp;
+    o.linked = NONE;
     if (p.limitPrice === 0) {
       o.price = 0;
       o.tif = null;
@@ -251,8 +257,22 @@ export class InstrumentEngine {
   snapshot(): EngineSnapshot {
     const save = (side: Side): SavedOrder[] => {
       const out: SavedOrder[] = [];
-      for (const o of this.book.restingOrders(side))
-        out.push([o.id, o.account, o.price, o.qty, o.filled, o.tif, o.expiresAt, o.postOnly ? 1 : 0, o.stp]);
+      for (const o of this.book.restingOrders(side)) {
+        const saved: SavedOrder = [
+          o.id,
+          o.account,
+          o.price,
+          o.qty,
+          o.filled,
+          o.tif,
+          o.expiresAt,
+          o.postOnly ? 1 : 0,
+          o.stp,
+        ];
+        // appended only when set: snapshots of books without groups keep their exact form (and hash)
+        if (o.linked.length > 0) saved.push([...o.linked]);
+        out.push(saved);
+      }
       return out;
     };
     return {
@@ -277,8 +297,20 @@ export class InstrumentEngine {
       [Side.Buy, s.bids],
       [Side.Sell, s.asks],
     ] as const) {
-      for (const [id, account, price, qty, filled, tif, expiresAt, postOnly, stp] of list)
-        e.book.restore({ id, account, side, price, qty, filled, tif, expiresAt, postOnly: postOnly === 1, stp });
+      for (const [id, account, price, qty, filled, tif, expiresAt, postOnly, stp, linked] of list)
+        e.book.restore({
+          id,
+          account,
+          side,
+          price,
+          qty,
+          filled,
+          tif,
+          expiresAt,
+          postOnly: postOnly === 1,
+          stp,
+          linked,
+        });
     }
     e.protective.load(s.protective);
     return e;

@@ -5,7 +5,7 @@ import { AppError } from "../shared/errors";
 import type { FillCursor, FillRow, Store } from "../store";
 import { NullObserver } from "./events";
 import { type InstrumentSpec } from "./instrument";
-import type { PreTradeRisk } from "./risk";
+import type { AccountGroup, PreTradeRisk } from "./risk";
 import { rejectMessages } from "./rejectMessages";
 import {
   type PlaceProtective,
@@ -129,6 +129,23 @@ export interface OrderGatewayOptions {
     setAverageDailyVolumes?(volumes: ReadonlyMap<string, bigint>): void;
     track?(accounts: readonly string[]): void;
     refreshPlatform?(): Promise<void>;
+  };
+  /**
+   * Linked accounts (surveillance): each account's group, read before every order (cached by the directory). Its
+   * limits apply through `risk`; `selfTrade` "refuse" puts the other members on the order (`linked`) so the matcher
+   * prevents a trade between two members like a self-trade, "flag" lets it trade and reports it (`onGroupTrade`, after settlement's
+   * hand-over; replays may report a trade again).
+   */
+  groups?: {
+    groupOf(account: string): Promise<AccountGroup | undefined>;
+    selfTrade: "refuse" | "flag";
+    onGroupTrade?(t: {
+      tradeId: string;
+      group: string;
+      taker: string;
+      maker: string;
+      instrument: string;
+    }): Promise<void>;
   };
   /** The ATR's bars and period for every book (defaults: 14 one-day bars from 00:00 UTC). */
   atr?: { period?: number; barMs?: number; barOffsetMs?: number };
@@ -326,6 +343,7 @@ export class OrderGateway {
     await this.opts.riskState?.ensure(p.order.account);
     const side = p.order.side === 0 ? Side.Buy : Side.Sell;
     const account = p.order.account.toLowerCase();
+    const group = await this.readGroup(account);
     let protective: PlacedProtective | undefined;
     if (p.protect !== undefined) {
       if (
@@ -358,6 +376,7 @@ export class OrderGateway {
           qty: lots,
           tif: TimeInForce.IOC,
           stp: StpMode.CancelNewest,
+          ...group,
         };
       } else {
         const tif = TimeInForce[p.tif];
@@ -371,6 +390,7 @@ export class OrderGateway {
           tif,
           postOnly: p.postOnly,
           stp: StpMode.CancelNewest,
+          ...group,
         };
         if (tif === TimeInForce.GTT) cmd.expiresAt = Number(p.order.expiry) * 1000;
       }
@@ -424,6 +444,41 @@ export class OrderGateway {
     const id = await this.claim(book, p.order, p.sig, hash);
     const ack = await this.enter(book, id, { ...draft, id });
     return { ...this.history.view(id, this.protectiveBooks()), orderHash: hash, seq: ack.seq };
+  }
+
+  /** A linked-account group's use of its limits (this instance's pre-trade risk); undefined without pre-trade risk. */
+  groupUsage(members: readonly string[]): ReturnType<PreTradeRisk["groupUsage"]> | undefined {
+    return this.opts.risk?.groupUsage(members, (this.opts.now ?? Date.now)());
+  }
+
+  /**
+   * Reads the account's linked-account group for the order: hands it to pre-trade risk (group limits), brings every
+   * other member's chain view up to date (their exposure counts), and returns the order's `linked` field when the
+   * group refuses trades with itself ({} otherwise).
+   */
+  private async readGroup(account: string): Promise<{ linked?: string[] }> {
+    const groups = this.opts.groups;
+    if (groups === undefined) return {};
+    const group = await groups.groupOf(account);
+    this.opts.risk?.setGroup(account, group);
+    if (group === undefined) return {};
+    const riskState = this.opts.riskState;
+    if (riskState !== undefined)
+      await Promise.all(group.members.filter((m) => m !== account).map((m) => riskState.ensure(m)));
+    return groups.selfTrade === "refuse" ? { linked: group.members.filter((m) => m !== account) } : {};
+  }
+
+  /** A trade between two members of one group, when the group is flagged rather than refused (see `groups`). */
+  private async reportGroupTrade(tradeId: string, instrument: string, taker: string, maker: string): Promise<void> {
+    const groups = this.opts.groups;
+    if (groups?.selfTrade !== "flag" || groups.onGroupTrade === undefined) return;
+    try {
+      const group = await groups.groupOf(taker);
+      if (group === undefined || !group.members.includes(maker)) return;
+      await groups.onGroupTrade({ tradeId, group: group.id, taker, maker, instrument });
+    } catch (err) {
+      this.opts.log?.("warn", "could not report a trade within a linked-account group", { tradeId, err: String(err) });
+    }
   }
 
   /** An OCO pair: the first leg, then the second paired with it; if the second is refused the first is cancelled. */
@@ -568,6 +623,7 @@ export class OrderGateway {
     }
     const { ticks, lots, hash } = await this.checkSigned(caller, book.spec, order, sig);
     await this.opts.riskState?.ensure(order.account);
+    await this.readGroup(order.account.toLowerCase());
     // the book counts open lots; the signed quantity is the order's total, so what has filled stays filled
     const openLots = (): number => {
       const r = book.svc.engine.book.get(id);
@@ -900,6 +956,8 @@ export class OrderGateway {
         fillOf(trade, t.takerId, taker, "taker"),
         fillOf(trade, t.makerId, maker, "maker"),
       ]);
+      const [ta, ma] = [taker.order.account.toLowerCase(), maker.order.account.toLowerCase()];
+      if (ta !== ma) await this.reportGroupTrade(trade.tradeId, book.spec.id, ta, ma);
     }
   }
 

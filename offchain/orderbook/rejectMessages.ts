@@ -35,6 +35,14 @@ export const REJECT_MESSAGES: Partial<Record<RejectCode, { en: string; "zh-CN": 
     en: "New risk is paused on an asset the account holds.",
     "zh-CN": "账户持有的某一资产已暂停新增风险。",
   },
+  [RejectCode.GroupExposureLimit]: {
+    en: "The accounts linked to this one (same identity or beneficial owner) would together exceed their exposure limit.",
+    "zh-CN": "与本账户关联的账户（同一身份或同一实际受益人）合计将超过其风险敞口上限。",
+  },
+  [RejectCode.GroupDailyNotionalLimit]: {
+    en: "The accounts linked to this one (same identity or beneficial owner) reached their daily trading limit together.",
+    "zh-CN": "与本账户关联的账户（同一身份或同一实际受益人）合计已达到当日交易额上限。",
+  },
   [RejectCode.LeverageLimit]: {
     en: "The trade would exceed the account's leverage limit.",
     "zh-CN": "该交易将超过账户的杠杆上限。",

@@ -20,12 +20,14 @@ import { type AccountId, type BookCommand, RejectCode, Side } from "./types";
  *   2. order rate (per second) and daily order count, by tier    ORDER_RATE_LIMIT, DAILY_ORDER_LIMIT
  *   3. price band around the oracle price (fat-finger)           PRICE_BAND / ORACLE_UNAVAILABLE
  *   4. daily notional, by tier                                   DAILY_NOTIONAL_LIMIT
+ *      and of the linked-account group, every member together    GROUP_DAILY_NOTIONAL_LIMIT
  *   5. margin state: MarginCall or worse may only reduce risk    MARGIN_STATE_BLOCKS_RISK
  *      An order reduces risk when it closes part of the position and, for an account with debt, sells at no less
  *      than what the units count for in its equity: price ≥ oracle · (1 − haircut). That is the chain's rule
  *      (MarginEngine.settleTrade): below it, the seller must meet initial margin after the trade, so the order
  *      goes through the worst-case checks like new risk, and a market sell is valued at the band's far edge.
  *   6. worst-case exposure limits (instrument, sector, account)  *_EXPOSURE_LIMIT
+ *      and the account's linked-account group (its members' gross + this account's worst case)   GROUP_EXPOSURE_LIMIT
  *   7. worst-case initial margin and leverage                    INSUFFICIENT_INITIAL_MARGIN, LEVERAGE_LIMIT
  *
  * Worst case (per instrument j, prices marked at the oracle P_j, positions q_j = chain + unsettled, in base units):
@@ -152,6 +154,24 @@ export interface BehaviourTier {
   sellOnly?: boolean;
 }
 
+/**
+ * Limits on a linked-account group (surveillance: accounts sharing a KYC identity or a declared beneficial owner),
+ * on top of each member's own: one client splitting an exposure over several accounts meets the same cap.
+ */
+export interface GroupLimits {
+  /** Gross exposure of every member together (cash base units): the ordering account's worst case with the order,
+   *  plus each other member's holdings and open buys filling, at the same prices. */
+  maxExposure: bigint;
+  /** Notional ordered per UTC day by every member together (cash base units), as DAILY_NOTIONAL_LIMIT counts it. */
+  maxNotionalPerDay: bigint;
+}
+
+/** A linked-account group as the gateway read it: its id (its lowest member) and every member. */
+export interface AccountGroup {
+  id: string;
+  members: readonly AccountId[];
+}
+
 export interface RiskLimits {
   /** Price band half-width around the oracle, basis points. */
   priceBandBps: number;
@@ -165,6 +185,8 @@ export interface RiskLimits {
   tiers: Readonly<Record<string, BehaviourTier>>;
   /** Platform-wide concentration limits (with a RiskStateSource that has `platform`). */
   platform?: PlatformLimits;
+  /** Linked-account group limits (none: groups are not limited as such). */
+  group?: GroupLimits;
   /** The protective template for high leverage tiers (none: no buy needs a stop). */
   protectiveTemplate?: ProtectiveTemplate;
 }
@@ -241,6 +263,8 @@ export class PreTradeRisk {
   /** Open-order totals per account, then per instrument. */
   private readonly totals = new Map<AccountId, Map<string, OpenTotals>>();
   private readonly usage = new Map<AccountId, Usage>();
+  /** Each account's linked-account group, as the gateway last read it (absent: none). */
+  private readonly groups = new Map<AccountId, AccountGroup>();
 
   constructor(
     private readonly state: RiskStateSource,
@@ -333,6 +357,16 @@ export class PreTradeRisk {
     if (lots === 0) open.delete(id);
   }
 
+  /** Records the account's linked-account group (undefined: it has none) for its next orders. */
+  setGroup(account: AccountId, group: AccountGroup | undefined): void {
+    if (group === undefined) this.groups.delete(account);
+    else this.groups.set(account, group);
+  }
+
+  groupOf(account: AccountId): AccountGroup | undefined {
+    return this.groups.get(account);
+  }
+
   /** Open orders of an account in an instrument (lots), as the worst case uses them. */
   openOrders(account: AccountId, instrument: string): Readonly<OpenTotals> {
     return this.totalsOf(account, instrument);
@@ -399,6 +433,9 @@ export class PreTradeRisk {
 
     const orderNotional = notional(inst.spec, price, lots);
     if (u.notional + orderNotional > tier.maxNotionalPerDay) return RejectCode.DailyNotionalLimit;
+    const groupDaily = this.limits.group?.maxNotionalPerDay;
+    if (groupDaily !== undefined && this.groupNotional(cmd.account, ts) + orderNotional > groupDaily)
+      return RejectCode.GroupDailyNotionalLimit;
 
     // worst case across the account's instruments, with this order added (and a modified order's old self removed)
     const extra = { instrument, side, lots, price, replaces };
@@ -493,6 +530,62 @@ export class PreTradeRisk {
       u.inSecond = 0;
     }
     return u;
+  }
+
+  /**
+   * What a group uses of its limits now, as pre-trade risk counts it on this instance: the notional its members
+   * ordered today and their gross exposure if their open buys fill.
+   */
+  groupUsage(
+    members: readonly AccountId[],
+    ts: number,
+  ): { notionalToday: bigint; exposure: bigint; limits: GroupLimits | undefined } {
+    let notionalToday = 0n;
+    let exposure = 0n;
+    for (const m of members) {
+      notionalToday += this.usage.get(m)?.day === Math.floor(ts / 86_400_000) ? this.usage.get(m)!.notional : 0n;
+      exposure += this.grossIfBuysFill(m);
+    }
+    return { notionalToday, exposure, limits: this.limits.group };
+  }
+
+  /** Notional ordered today by every member of the account's group (0 when it has none). */
+  private groupNotional(account: AccountId, ts: number): bigint {
+    const group = this.groups.get(account);
+    if (group === undefined || this.limits.group === undefined) return 0n;
+    let sum = 0n;
+    for (const m of group.members) sum += this.usageOf(m, ts).notional;
+    return sum;
+  }
+
+  /** The group's gross exposure — `gross` (this account's worst case) plus every other member's — over its cap. */
+  private overGroupExposure(account: AccountId, gross: bigint): boolean {
+    const group = this.groups.get(account);
+    const cap = this.limits.group?.maxExposure;
+    if (group === undefined || cap === undefined) return false;
+    let total = gross;
+    for (const m of group.members) if (m !== account) total += this.grossIfBuysFill(m);
+    return total > cap;
+  }
+
+  /** An account's gross exposure if its open buys fill: |chain + unsettled + open buys| at the prices, summed. */
+  private grossIfBuysFill(account: AccountId): bigint {
+    const acct = this.state.account(account);
+    if (acct === undefined) return 0n;
+    const open = this.totals.get(account);
+    const instruments = new Set([...acct.chain.positions.keys(), ...acct.unsettled.positions.keys()]);
+    if (open !== undefined) for (const k of open.keys()) instruments.add(k);
+    let gross = 0n;
+    for (const j of instruments) {
+      const v = this.state.instrument(j);
+      if (v === undefined) continue;
+      const q =
+        (acct.chain.positions.get(j) ?? 0n) +
+        (acct.unsettled.positions.get(j) ?? 0n) +
+        BigInt(open?.get(j)?.buyLots ?? 0) * v.spec.lotSize;
+      gross += this.valueAt(v, absBig(q));
+    }
+    return gross;
   }
 
   /** True when the order can only shrink the position: it closes part of it, counting the open closing orders. */
@@ -665,6 +758,7 @@ export class PreTradeRisk {
       const sectorCap = this.limits.sectorExposure?.[inst.sector] ?? this.limits.maxSectorExposure;
       if (sectorGross > sectorCap) return RejectCode.SectorExposureLimit;
       if (gross > this.limits.maxAccountExposure) return RejectCode.AccountExposureLimit;
+      if (this.overGroupExposure(account, gross)) return RejectCode.GroupExposureLimit;
     }
 
     // which party the engine checks: an indebted buyer; an indebted seller paid less than the units counted for
@@ -755,6 +849,7 @@ export class PreTradeRisk {
     const sectorCap = this.limits.sectorExposure?.[inst.sector] ?? this.limits.maxSectorExposure;
     if (sectorGross > sectorCap) return RejectCode.SectorExposureLimit;
     if (gross > this.limits.maxAccountExposure) return RejectCode.AccountExposureLimit;
+    if (this.overGroupExposure(account, gross)) return RejectCode.GroupExposureLimit;
     const worstEquity = equity + equityChange;
     if (worstEquity < requirement) return RejectCode.InsufficientInitialMargin;
     const leverage = acct.maxLeverage < tier.maxLeverage ? acct.maxLeverage : tier.maxLeverage;

@@ -90,6 +90,10 @@ export enum RejectCode {
   InstrumentExposureLimit = "INSTRUMENT_EXPOSURE_LIMIT",
   SectorExposureLimit = "SECTOR_EXPOSURE_LIMIT",
   AccountExposureLimit = "ACCOUNT_EXPOSURE_LIMIT",
+  /** The linked-account group's gross exposure (every member's, this order filling) over the group cap. */
+  GroupExposureLimit = "GROUP_EXPOSURE_LIMIT",
+  /** The linked-account group's notional ordered today (every member's) over the group's daily cap. */
+  GroupDailyNotionalLimit = "GROUP_DAILY_NOTIONAL_LIMIT",
   DailyOrderLimit = "DAILY_ORDER_LIMIT",
   DailyNotionalLimit = "DAILY_NOTIONAL_LIMIT",
   OrderRateLimit = "ORDER_RATE_LIMIT",
@@ -131,6 +135,12 @@ export interface LimitOrderCommand {
   expiresAt?: number;
   postOnly?: boolean;
   stp?: StpMode;
+  /**
+   * The other accounts of the account's linked-account group (surveillance), set by the gateway when the group
+   * refuses trades with itself: a resting order of any of them is matched like the account's own (its stp mode;
+   * none: cancel newest). Carried on the command, so a replay prevents exactly what the first run did.
+   */
+  linked?: AccountId[];
 }
 
 export interface MarketOrderCommand {
@@ -140,6 +150,8 @@ export interface MarketOrderCommand {
   side: Side;
   qty: number;
   stp?: StpMode;
+  /** See LimitOrderCommand.linked. */
+  linked?: AccountId[];
 }
 
 export interface CancelCommand {

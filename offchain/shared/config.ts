@@ -219,6 +219,38 @@ export const ConfigSchema = z
       })
       .strict()
       .default({}),
+    /** Linked accounts and review queues (surveillance; README "Linked accounts and review queues"). */
+    linkedAccounts: z
+      .object({
+        /** A group trading with itself: "refuse" (the matcher prevents it like a self-trade) or "flag" (it trades,
+         *  and the taker is put in the review queue). */
+        selfTrade: z.enum(["refuse", "flag"]).default("refuse"),
+        /** How long an account's group is kept per order before it is read again (ms; link changes clear it). */
+        groupCacheMs: z.coerce.number().int().min(0).max(60_000).default(2_000),
+        /** How often the review job looks for accounts crossing a threshold (ms). */
+        reviewIntervalMs: z.coerce.number().int().min(1_000).default(60_000),
+        /** The window margin calls are counted in and losses are measured over (ms; default 7 days). */
+        reviewWindowMs: z.coerce
+          .number()
+          .int()
+          .min(60_000)
+          .default(7 * 86_400_000),
+        /** Leverage used (position value / equity), 18 decimals, at or above which an account is reviewed. */
+        leverageUsage: z.coerce
+          .bigint()
+          .min(10n ** 18n)
+          .default(4n * 10n ** 18n),
+        /** Margin calls within the window at or above which an account is reviewed. */
+        marginCalls: z.coerce.number().int().min(1).default(2),
+        /** Equity lost since the window's mark, 18-decimal share (0.3e18: 30 %), at or above which it is reviewed. */
+        lossShare: z.coerce
+          .bigint()
+          .min(1n)
+          .max(10n ** 18n)
+          .default(3n * 10n ** 17n),
+      })
+      .strict()
+      .default({}),
     practice: z
       .object({
         /** Runs the practice (paper-trading) service beside the real one; unset: on in development only. */
@@ -425,6 +457,15 @@ export function configFromEnv(env: Env = process.env): Config {
     risk: pick({
       breakerResetKey: env.MB_BREAKER_RESET_KEY,
       breakerClaimTtlMs: env.MB_BREAKER_CLAIM_TTL_MS,
+    }),
+    linkedAccounts: pick({
+      selfTrade: env.MB_GROUP_SELF_TRADE,
+      groupCacheMs: env.MB_GROUP_CACHE_MS,
+      reviewIntervalMs: env.MB_REVIEW_INTERVAL_MS,
+      reviewWindowMs: env.MB_REVIEW_WINDOW_MS,
+      leverageUsage: env.MB_REVIEW_LEVERAGE_USAGE,
+      marginCalls: env.MB_REVIEW_MARGIN_CALLS,
+      lossShare: env.MB_REVIEW_LOSS_SHARE,
     }),
     practice: pick({
       enabled: env.MB_PRACTICE,

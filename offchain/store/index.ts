@@ -6,6 +6,7 @@ export type { ApiKeyRecord, AuditEntry, AuditInput, IdempotencyOutcome, Idempote
 export type { InstanceClaim, InstanceRow } from "./repos/instances";
 export type { BehaviourTierEvent, BehaviourTierRecord } from "./repos/surveillance";
 export type { BreakerResetRecord, BreakerResetStatus } from "./repos/ops";
+export type { AccountReview, BeneficialOwnerRecord, LinkEdge, ReviewStatus } from "./repos/groups";
 export type { WalletSessionRecord } from "./repos/sessions";
 export { AUDIT_GENESIS, auditHash } from "./repos/api";
 export type {

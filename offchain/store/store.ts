@@ -12,6 +12,7 @@ import { SettlementRepository } from "./repos/settlement";
 import { KeeperRepository } from "./repos/keeper";
 import { SurveillanceRepository } from "./repos/surveillance";
 import { OpsRepository } from "./repos/ops";
+import { GroupsRepository } from "./repos/groups";
 import { WalletSessionRepository } from "./repos/sessions";
 import { ALL_MIGRATIONS } from "./schema";
 import { openSqlite } from "./sqlite";
@@ -38,6 +39,7 @@ export interface Repositories {
   orderbook: OrderbookRepository;
   surveillance: SurveillanceRepository;
   ops: OpsRepository;
+  groups: GroupsRepository;
 }
 
 export interface Store extends Repositories {
@@ -70,6 +72,7 @@ function repositories(db: SqlExecutor): Repositories {
     orderbook: new OrderbookRepository(db),
     surveillance: new SurveillanceRepository(db),
     ops: new OpsRepository(db),
+    groups: new GroupsRepository(db),
   };
 }
 

@@ -1,5 +1,8 @@
+import { kycRegistryWriter } from "../chain";
 import type { Capability } from "../service/capability";
 import { STANDARD_TIER } from "./behaviourTiers";
+import { groupRoutes, type GroupUsage } from "./groupRoutes";
+import { runReviews, type AccountFigures } from "./reviews";
 import { surveillanceRoutes } from "./routes";
 
 /** The slice of the service options surveillance reads: the pre-trade limits' behaviour tiers (their names). */
@@ -7,18 +10,52 @@ export interface SurveillanceServiceOptions {
   orderbook?: { limits?: { tiers: Readonly<Record<string, unknown>> } };
 }
 
+/** What surveillance reads of the other capabilities (CapabilityDeps.exposed): the books and the keeper's index. */
+interface Exposed {
+  orderbook?: { groupUsage: GroupUsage };
+  keeper?: { index: { accounts(): string[]; get(a: string): AccountFigures | undefined } };
+}
+
 /**
- * Surveillance (issue 25): behaviour tiers a risk officer sets and clears, read by pre-trade risk on every order.
+ * Surveillance (issue 25): behaviour tiers a risk officer sets and clears, read by pre-trade risk on every order;
+ * linked-account groups and the review queue (its job runs over the keeper's valuations and margin calls).
  * The tiers offered are the order books' configured ones (standard always).
  */
 export const surveillanceCapability: Capability<SurveillanceServiceOptions> = {
   name: "surveillance",
   needs: { contracts: [] },
-  build: ({ store, options }) => {
+  build: ({ store, options, config, exposed, chain }) => {
     const tiers = Object.keys(options.orderbook?.limits?.tiers ?? { [STANDARD_TIER]: {} });
+    const linked = config.linkedAccounts;
+    const seen = (): Exposed => exposed() as Exposed;
+    const figures = (): AccountFigures[] => {
+      const index = seen().keeper?.index;
+      return (index?.accounts() ?? []).flatMap((a) => index?.get(a) ?? []);
+    };
     return {
-      routes: [surveillanceRoutes(store, tiers)],
-      status: () => ({ surveillance: { behaviourTiers: tiers } }),
+      routes: [
+        surveillanceRoutes(store, tiers),
+        groupRoutes(store, tiers, {
+          usage: (members) => seen().orderbook?.groupUsage(members),
+          selfTrade: linked.selfTrade,
+          kyc: { writer: chain?.kycOfficer ? kycRegistryWriter(chain) : undefined, claimTtlMs: config.kyc.claimTtlMs },
+        }),
+      ],
+      jobs: [
+        {
+          name: "surveillance-reviews",
+          intervalMs: linked.reviewIntervalMs,
+          timeoutMs: 60_000,
+          run: () =>
+            runReviews(store, figures(), {
+              windowMs: linked.reviewWindowMs,
+              leverageUsage: linked.leverageUsage,
+              marginCalls: linked.marginCalls,
+              lossShare: linked.lossShare,
+            }),
+        },
+      ],
+      status: () => ({ surveillance: { behaviourTiers: tiers, groupSelfTrade: linked.selfTrade } }),
     };
   },
 };

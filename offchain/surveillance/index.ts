@@ -8,3 +8,20 @@ export {
   type ReasonCode,
   type TierChange,
 } from "./behaviourTiers";
+export {
+  GroupDirectory,
+  groupDirectory,
+  groupsOf,
+  setBeneficialOwner,
+  type AccountGroup,
+  type GroupView,
+} from "./groups";
+export {
+  REVIEW_REASONS,
+  decideReview,
+  openGroupTradeReview,
+  runReviews,
+  type KycTierWriter,
+  type ReviewDecision,
+  type ReviewThresholds,
+} from "./reviews";

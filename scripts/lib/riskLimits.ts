@@ -34,6 +34,12 @@ export const PLATFORM_RISK_LIMITS: RiskLimits = {
       sellOnly: true,
     },
   },
+  // Linked accounts (issue 25): one client's accounts (same KYC identity or declared beneficial owner) together at most
+  // 1.5 accounts' exposure and daily notional, so a second account does not double what one person may hold.
+  group: {
+    maxExposure: 15_000_000n * CNY,
+    maxNotionalPerDay: 75_000_000n * CNY,
+  },
   // Platform-wide (issue 23): what all indebted accounts hold of a security ≤ 25% of its average daily volume on the
   // books over 20 days (a liquidation of all of it is a quarter of a day's trading), with 2,000,000 shares a day
   // assumed while the book's own volume is lower; per sector of the deployment's token list, a value cap.

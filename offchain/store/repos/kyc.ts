@@ -82,7 +82,7 @@ export interface StatusChange {
 }
 
 /** What a KycRegistry write of an account is for: its application, the status to go back to, the case. */
-export type ChainClaimOp = "approve" | "revoke" | "revoke-identity" | "compensate";
+export type ChainClaimOp = "approve" | "revoke" | "revoke-identity" | "compensate" | "lower-tier";
 
 /**
  * The right to write an account's KycRegistry entry: at most one holder per account, taken in the same store

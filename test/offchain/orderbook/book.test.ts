@@ -20,6 +20,7 @@ function order(p: Partial<IncomingOrder> & { id: number; side: Side }): Incoming
     expiresAt: 0,
     postOnly: false,
     stp: StpMode.None,
+    linked: [],
     ...p,
   };
 }
