@@ -16,7 +16,9 @@ import {
   showError,
 } from "./common.js";
 import { applyI18n, dateTime, t } from "./i18n.js";
+import { renderOpsNav } from "./ops-nav.js";
 
+renderOpsNav();
 applyI18n();
 
 const CASH_DECIMALS = 6;
