@@ -5,6 +5,17 @@ export type { ChainCursor, StoredEvent, IdentityProjection } from "./repos/chain
 export type { ApiKeyRecord, AuditEntry, AuditInput, IdempotencyOutcome, IdempotencyOwner, LeaseRow } from "./repos/api";
 export type { InstanceClaim, InstanceRow } from "./repos/instances";
 export type { BehaviourTierEvent, BehaviourTierRecord } from "./repos/surveillance";
+export type {
+  AlertKind,
+  AlertRecord,
+  AlertStatus,
+  CaseNote,
+  CaseRecord,
+  CaseStatus,
+  FlowFill,
+  NewAlert,
+  Refusal,
+} from "./repos/alerts";
 export type { WalletSessionRecord } from "./repos/sessions";
 export { AUDIT_GENESIS, auditHash } from "./repos/api";
 export type {

@@ -11,6 +11,7 @@ import { LegalRepository } from "./repos/legal";
 import { SettlementRepository } from "./repos/settlement";
 import { KeeperRepository } from "./repos/keeper";
 import { SurveillanceRepository } from "./repos/surveillance";
+import { AlertsRepository } from "./repos/alerts";
 import { WalletSessionRepository } from "./repos/sessions";
 import { ALL_MIGRATIONS } from "./schema";
 import { openSqlite } from "./sqlite";
@@ -36,6 +37,7 @@ export interface Repositories {
   keeper: KeeperRepository;
   orderbook: OrderbookRepository;
   surveillance: SurveillanceRepository;
+  alerts: AlertsRepository;
 }
 
 export interface Store extends Repositories {
@@ -67,6 +69,7 @@ function repositories(db: SqlExecutor): Repositories {
     keeper: new KeeperRepository(db),
     orderbook: new OrderbookRepository(db),
     surveillance: new SurveillanceRepository(db),
+    alerts: new AlertsRepository(db),
   };
 }
 

@@ -1,10 +1,14 @@
 import type { Capability } from "../service/capability";
+import { alertRoutes } from "./alertRoutes";
 import { STANDARD_TIER } from "./behaviourTiers";
 import { surveillanceRoutes } from "./routes";
+import { surveillanceJobs, type SurveillanceJobOptions } from "./jobs";
 
 /** The slice of the service options surveillance reads: the pre-trade limits' behaviour tiers (their names). */
 export interface SurveillanceServiceOptions {
   orderbook?: { limits?: { tiers: Readonly<Record<string, unknown>> } };
+  /** The order-flow rules, AML and sanctions re-screen settings (docs/surveillance.md); defaults otherwise. */
+  surveillance?: SurveillanceJobOptions;
 }
 
 /**
@@ -14,10 +18,11 @@ export interface SurveillanceServiceOptions {
 export const surveillanceCapability: Capability<SurveillanceServiceOptions> = {
   name: "surveillance",
   needs: { contracts: [] },
-  build: ({ store, options }) => {
+  build: ({ store, options, config, log }) => {
     const tiers = Object.keys(options.orderbook?.limits?.tiers ?? { [STANDARD_TIER]: {} });
     return {
-      routes: [surveillanceRoutes(store, tiers)],
+      routes: [surveillanceRoutes(store, tiers), alertRoutes(store, tiers)],
+      jobs: surveillanceJobs(store, tiers, config, options.surveillance ?? {}, log),
       status: () => ({ surveillance: { behaviourTiers: tiers } }),
     };
   },

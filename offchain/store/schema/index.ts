@@ -8,6 +8,7 @@ import { SETTLEMENT_MIGRATIONS } from "./settlement";
 import { KEEPER_MIGRATIONS } from "./keeper";
 import { INSTANCE_MIGRATIONS } from "./instances";
 import { SURVEILLANCE_MIGRATIONS } from "./surveillance";
+import { ALERTS_MIGRATIONS } from "./alerts";
 
 /**
  * Every capability's migration list, in the order capabilities are applied. A new capability (order book,
@@ -23,4 +24,5 @@ export const ALL_MIGRATIONS: Migration[] = [
   ...ORDERBOOK_MIGRATIONS,
   ...INSTANCE_MIGRATIONS,
   ...SURVEILLANCE_MIGRATIONS,
+  ...ALERTS_MIGRATIONS,
 ];
