@@ -54,6 +54,11 @@ export class FlowSurveillance {
     private readonly opts: FlowJobOptions,
   ) {}
 
+  /** How far each reader has read (journal:<instrument> → seq, refusals → id): its lag behind the book. */
+  positions(): Map<string, number> {
+    return new Map([...this.readers].map(([name, r]) => [name, r.monitor.position]));
+  }
+
   async run(now = Date.now()): Promise<FlowRunResult> {
     if (this.opts.groups) this.groupOf = await this.opts.groups();
     const total: FlowRunResult = { events: 0, findings: 0, raised: 0, skipped: 0 };

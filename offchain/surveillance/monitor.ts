@@ -21,6 +21,8 @@ export class FlowMonitor {
   private readonly windows = new Map<string, Window>();
   private readonly books = new Map<string, BookView>();
   private lastPos = 0;
+  /** Per book, the resting orders in the order they were placed (ids and times), to forget the oldest. */
+  private readonly placed = new Map<BookView, { ids: number[]; ts: number[]; head: number }>();
 
   constructor(
     private readonly rules: FlowRule<unknown>[],
@@ -104,15 +106,31 @@ export class FlowMonitor {
     return b;
   }
 
+  /**
+   * Orders older than two windows are forgotten (filled, expired, or resting far too long to matter here), oldest
+   * first from a queue: walking the map itself from its start would step over every deleted entry each time.
+   */
+  private forget(b: BookView, id: number, ts: number): void {
+    const q = this.placed.get(b) ?? { ids: [], ts: [], head: 0 };
+    this.placed.set(b, q);
+    q.ids.push(id);
+    q.ts.push(ts);
+    while (q.head < q.ts.length && q.ts[q.head] <= ts - 2 * this.windowMs) {
+      if (b.resting.get(q.ids[q.head])?.ts === q.ts[q.head]) b.resting.delete(q.ids[q.head]);
+      q.head++;
+    }
+    if (q.head > 4_096) {
+      q.ids = q.ids.slice(q.head);
+      q.ts = q.ts.slice(q.head);
+      q.head = 0;
+    }
+  }
+
   /** Keeps the resting orders (to price trades and the touch) after the rules saw the event. */
   private track(b: BookView, e: FlowEvent): void {
     if (e.kind === "order" && e.type === "limit" && e.side !== null && e.price !== null && e.qty !== null) {
       b.resting.set(e.orderId, { account: e.account, side: e.side, price: e.price, qty: e.qty, ts: e.ts });
-      // orders older than two windows are forgotten (filled, expired, or resting far too long to matter here)
-      for (const [id, o] of b.resting) {
-        if (o.ts > e.ts - 2 * this.windowMs) break;
-        b.resting.delete(id);
-      }
+      this.forget(b, e.orderId, e.ts);
     } else if (e.kind === "cancel") b.resting.delete(e.orderId);
     else if (e.kind === "trade") b.lastTradePrice = b.resting.get(e.makerOrderId)?.price ?? b.lastTradePrice;
   }
