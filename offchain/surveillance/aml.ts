@@ -125,7 +125,7 @@ function roundTrips(c: AmlConfig, history: Movement[], w: Movement): AmlFinding[
         evidence: {
           ...evidence,
           figures: { shareBps: bps, blocks: w.block - d.block },
-          thresholds: { ...c.noTrading },
+          thresholds: { minShareBps: c.noTrading.minShareBps, lookbackBlocks: c.noTrading.lookbackBlocks },
         },
       });
     if (c.rapid.enabled && bps >= c.rapid.minShareBps && w.block - d.block <= c.rapid.withinBlocks)
@@ -134,7 +134,11 @@ function roundTrips(c: AmlConfig, history: Movement[], w: Movement): AmlFinding[
         rule: "aml-rapid",
         amount: w.amount,
         summary: `withdrew ${w.amount} of ${w.asset} ${w.block - d.block} blocks after depositing ${d.amount}`,
-        evidence: { ...evidence, figures: { shareBps: bps, blocks: w.block - d.block }, thresholds: { ...c.rapid } },
+        evidence: {
+          ...evidence,
+          figures: { shareBps: bps, blocks: w.block - d.block },
+          thresholds: { minShareBps: c.rapid.minShareBps, withinBlocks: c.rapid.withinBlocks },
+        },
       });
     break;
   }

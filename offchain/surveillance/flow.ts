@@ -32,11 +32,13 @@ export function flowEvents(instrument: string, rows: readonly Stamped[], fills: 
   const out: FlowEvent[] = [];
   for (const s of rows) {
     const c = s.cmd;
-    const base = { pos: s.seq, ts: s.ts, instrument };
+    // object literals written out whole (no spreads): this runs once per journal entry at the book's rate
     if (ORDER_KINDS.has(c.kind) && c.id !== undefined && c.account !== undefined)
       out.push({
-        ...base,
         kind: "order",
+        pos: s.seq,
+        ts: s.ts,
+        instrument,
         type: c.kind as "limit" | "market" | "protective" | "modify",
         account: c.account.toLowerCase(),
         orderId: c.id,
@@ -45,8 +47,13 @@ export function flowEvents(instrument: string, rows: readonly Stamped[], fills: 
         qty: c.qty ?? null,
       });
     else if (c.kind === "cancel" && c.id !== undefined && c.account !== undefined)
-      out.push({ ...base, kind: "cancel", account: c.account.toLowerCase(), orderId: c.id });
-    for (const t of trades.get(s.seq) ?? []) out.push({ ...t, ts: s.ts });
+      out.push({ kind: "cancel", pos: s.seq, ts: s.ts, instrument, account: c.account.toLowerCase(), orderId: c.id });
+    const made = trades.get(s.seq);
+    if (made === undefined) continue;
+    for (const t of made) {
+      t.ts = s.ts;
+      out.push(t);
+    }
   }
   return out;
 }

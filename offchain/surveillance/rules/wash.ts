@@ -17,7 +17,8 @@ interface Counterparty {
   trades: number;
   tradeIds: string[];
   orderIds: number[];
-  accounts: Set<string>;
+  /** The accounts behind a group counterparty (an account counterparty is its key alone). */
+  accounts: Set<string> | null;
   linked: boolean;
 }
 
@@ -40,12 +41,12 @@ export function washRule(t: WashThresholds): FlowRule<State> {
       const key = theirs !== undefined ? `group:${theirs}` : other;
       let c = s.by.get(key);
       if (c === undefined) {
-        c = { trades: 0, tradeIds: [], orderIds: [], accounts: new Set(), linked };
+        c = { trades: 0, tradeIds: [], orderIds: [], accounts: theirs === undefined ? null : new Set(), linked };
         s.by.set(key, c);
       }
       s.trades++;
       c.trades++;
-      c.accounts.add(other);
+      c.accounts?.add(other);
       keep(c.tradeIds, e.tradeId);
       keep(c.orderIds, buying ? e.buyOrderId : e.sellOrderId);
     },
@@ -69,13 +70,13 @@ export function washRule(t: WashThresholds): FlowRule<State> {
           windowEnd: w.end,
           reasonCode: c.linked ? "LINKED_ACCOUNTS" : "WASH_LIKE_TRADING",
           summary: c.linked
-            ? `${c.trades} trades with linked accounts (${[...c.accounts].join(", ")})`
+            ? `${c.trades} trades with linked accounts (${[...(c.accounts ?? [key])].join(", ")})`
             : `${c.trades} of ${s.trades} trades with ${key} (${shareBps / 100} %)`,
           evidence: {
             orderIds: c.orderIds,
             tradeIds: c.tradeIds,
             counterparty: key,
-            counterparties: [...c.accounts],
+            counterparties: [...(c.accounts ?? [key])],
             linked: c.linked,
             figures: { tradesWithCounterparty: c.trades, trades: s.trades, shareBps },
             thresholds: { minTrades: t.minTrades, minShareBps: t.minShareBps, linkedMinTrades: t.linkedMinTrades },
