@@ -111,7 +111,7 @@ describe("ops-alerts console page in headless Chromium (e2e)", function () {
     await page.waitForFunction(() => document.getElementById("decide-status")?.textContent?.includes("accepted"));
     expect(await api.store.surveillance.tier(stuffer)).to.include({ tier: "flagged", reasonCode: "ORDER_STUFFING" });
     expect((await api.store.alerts.get(burst.id))!.decidedBy).to.equal("risk_officer:risk_officer-subject");
-    expect(await page.isHidden("#decide")).to.equal(true);
+    await page.waitForSelector("#decide", { state: "hidden" }); // decided: no form for it any more
 
     await page.locator("#case-table tbody button[data-case]").first().click();
     await page.waitForSelector("#case-detail:not([hidden])");

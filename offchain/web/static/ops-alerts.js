@@ -89,7 +89,6 @@ async function decide(action) {
   if (action === "accept") body.tier = document.getElementById("d-tier").value;
   try {
     const a = await apiPostJson(`/v1/surveillance/alerts/${current.id}/${action}`, body);
-    setText("decide-status", t(action === "accept" ? "alerts.accepted" : "alerts.dismissed", { id: a.id }));
     await showAlert(a.id);
     setText("decide-status", t(action === "accept" ? "alerts.accepted" : "alerts.dismissed", { id: a.id }));
     await Promise.all([loadQueue(), loadCases()]);
