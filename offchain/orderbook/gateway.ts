@@ -845,6 +845,15 @@ export class OrderGateway {
     const ack = await submitTo(book, cmd);
     if (ack.seq > 0) await this.settle(book, ack.seq);
     if (!ack.accepted && ack.reject !== null) {
+      // pre-trade refusals never reach the journal: surveillance keeps them (price-band probing), before the answer
+      if (ack.seq === 0 && "account" in cmd)
+        await this.opts.store.alerts.recordRefusal({
+          instrument: book.spec.id,
+          account: cmd.account,
+          orderId: ack.orderId,
+          code: ack.reject,
+          at: Date.now(),
+        });
       // what the client reads, in both languages, naming the limit that refused the order
       const messages = rejectMessages(ack.reject, book.spec.id);
       throw rejected(ack.reject, messages?.en ?? `order refused: ${ack.reject}`, {

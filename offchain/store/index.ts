@@ -7,6 +7,17 @@ export type { InstanceClaim, InstanceRow } from "./repos/instances";
 export type { BehaviourTierEvent, BehaviourTierRecord } from "./repos/surveillance";
 export type { BreakerResetRecord, BreakerResetStatus } from "./repos/ops";
 export type { AccountReview, BeneficialOwnerRecord, LinkEdge, ReviewStatus } from "./repos/groups";
+export type {
+  AlertKind,
+  AlertRecord,
+  AlertStatus,
+  CaseNote,
+  CaseRecord,
+  CaseStatus,
+  FlowFill,
+  NewAlert,
+  Refusal,
+} from "./repos/alerts";
 export type { WalletSessionRecord } from "./repos/sessions";
 export { AUDIT_GENESIS, auditHash } from "./repos/api";
 export type {

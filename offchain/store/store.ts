@@ -13,6 +13,7 @@ import { KeeperRepository } from "./repos/keeper";
 import { SurveillanceRepository } from "./repos/surveillance";
 import { OpsRepository } from "./repos/ops";
 import { GroupsRepository } from "./repos/groups";
+import { AlertsRepository } from "./repos/alerts";
 import { WalletSessionRepository } from "./repos/sessions";
 import { ALL_MIGRATIONS } from "./schema";
 import { openSqlite } from "./sqlite";
@@ -40,6 +41,7 @@ export interface Repositories {
   surveillance: SurveillanceRepository;
   ops: OpsRepository;
   groups: GroupsRepository;
+  alerts: AlertsRepository;
 }
 
 export interface Store extends Repositories {
@@ -73,6 +75,7 @@ function repositories(db: SqlExecutor): Repositories {
     surveillance: new SurveillanceRepository(db),
     ops: new OpsRepository(db),
     groups: new GroupsRepository(db),
+    alerts: new AlertsRepository(db),
   };
 }
 

@@ -54,7 +54,7 @@ function address(account: string): string {
  * made meanwhile answers 409 with the current record, and nothing is written.
  */
 export async function setTier(
-  store: Store,
+  store: Pick<Store, "transaction">,
   tiers: readonly string[],
   c: TierChange,
   now = Date.now(),

@@ -1,13 +1,20 @@
 import { kycRegistryWriter } from "../chain";
 import type { Capability } from "../service/capability";
+import type { Store } from "../store";
+import { alertRoutes } from "./alertRoutes";
 import { STANDARD_TIER } from "./behaviourTiers";
 import { groupRoutes, type GroupUsage } from "./groupRoutes";
+import { groupsOf } from "./groups";
 import { runReviews, type AccountFigures } from "./reviews";
 import { surveillanceRoutes } from "./routes";
+import { surveillanceJobs, type SurveillanceJobOptions } from "./jobs";
+import type { GroupOf } from "./rules";
 
 /** The slice of the service options surveillance reads: the pre-trade limits' behaviour tiers (their names). */
 export interface SurveillanceServiceOptions {
   orderbook?: { limits?: { tiers: Readonly<Record<string, unknown>> } };
+  /** The order-flow rules, AML and sanctions re-screen settings (docs/surveillance.md); defaults otherwise. */
+  surveillance?: SurveillanceJobOptions;
 }
 
 /** What surveillance reads of the other capabilities (CapabilityDeps.exposed): the books and the keeper's index. */
@@ -24,7 +31,7 @@ interface Exposed {
 export const surveillanceCapability: Capability<SurveillanceServiceOptions> = {
   name: "surveillance",
   needs: { contracts: [] },
-  build: ({ store, options, config, exposed, chain }) => {
+  build: ({ store, options, config, exposed, chain, log }) => {
     const tiers = Object.keys(options.orderbook?.limits?.tiers ?? { [STANDARD_TIER]: {} });
     const linked = config.linkedAccounts;
     const seen = (): Exposed => exposed() as Exposed;
@@ -40,6 +47,7 @@ export const surveillanceCapability: Capability<SurveillanceServiceOptions> = {
           selfTrade: linked.selfTrade,
           kyc: { writer: chain?.kycOfficer ? kycRegistryWriter(chain) : undefined, claimTtlMs: config.kyc.claimTtlMs },
         }),
+        alertRoutes(store, tiers),
       ],
       jobs: [
         {
@@ -54,8 +62,17 @@ export const surveillanceCapability: Capability<SurveillanceServiceOptions> = {
               lossShare: linked.lossShare,
             }),
         },
+        // The wash-like rule sees linked accounts as one party: the groups read once per run.
+        ...surveillanceJobs(store, tiers, config, { groups: () => groupLookup(store), ...options.surveillance }, log),
       ],
       status: () => ({ surveillance: { behaviourTiers: tiers, groupSelfTrade: linked.selfTrade } }),
     };
   },
 };
+
+/** Each linked account's group id (its lowest member), from the whole link graph. */
+async function groupLookup(store: Store): Promise<GroupOf> {
+  const byAccount = new Map<string, string>();
+  for (const g of groupsOf(await store.groups.edges())) for (const a of g.members) byAccount.set(a, g.id);
+  return (account) => byAccount.get(account.toLowerCase());
+}

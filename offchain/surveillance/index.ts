@@ -25,3 +25,11 @@ export {
   type ReviewDecision,
   type ReviewThresholds,
 } from "./reviews";
+export { decideAlert, raiseAlert, addCaseNote, dedupeKey, flowAlert, SYSTEM_ACTOR } from "./alerts";
+export { FlowSurveillance, type FlowRunResult } from "./flowJob";
+export { FlowMonitor } from "./monitor";
+export { flowEvents } from "./flow";
+export { DEFAULT_FLOW_RULES, flowRules, journalRules, refusalRules, type FlowRulesConfig } from "./rules";
+export { DEFAULT_AML, amlFindings, movements, runAml, type AmlConfig } from "./aml";
+export { amlConfig, surveillanceJobs, type SurveillanceJobOptions } from "./jobs";
+export { rescreenOnListChange } from "./sanctions";

@@ -12,6 +12,7 @@ import {
   type NewApiKey,
   type Role,
   type RunningApi,
+  type StaticMount,
   type WsLimits,
   type WsStreams,
 } from "../../offchain/api";
@@ -53,6 +54,8 @@ export async function startTestApi(opts: {
   instanceTtlMs?: number;
   /** Whether to create one key per role (default true; false on a restart over the same store). */
   createKeys?: boolean;
+  /** Static files served before the API routes (the web console's pages). */
+  staticMounts?: StaticMount[];
 }): Promise<TestApi> {
   const dir = mkdtempSync(path.join(tmpdir(), "mb-api-"));
   const sqliteFile = opts.sqliteFile ?? path.join(dir, "api.sqlite");
@@ -77,6 +80,7 @@ export async function startTestApi(opts: {
       ...(extra.capabilities ?? []),
     ],
     idempotencyOwner: () => instance && { instance: instance.id, epoch: instance.epoch, staleAfterMs: instance.ttlMs },
+    staticMounts: opts.staticMounts,
   });
   const running = await listen(api, {
     host: "127.0.0.1",

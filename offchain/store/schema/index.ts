@@ -9,6 +9,7 @@ import { KEEPER_MIGRATIONS } from "./keeper";
 import { INSTANCE_MIGRATIONS } from "./instances";
 import { SURVEILLANCE_MIGRATIONS } from "./surveillance";
 import { OPS_MIGRATIONS } from "./ops";
+import { ALERTS_MIGRATIONS } from "./alerts";
 
 /**
  * Every capability's migration list, in the order capabilities are applied. A new capability (order book,
@@ -25,4 +26,5 @@ export const ALL_MIGRATIONS: Migration[] = [
   ...INSTANCE_MIGRATIONS,
   ...SURVEILLANCE_MIGRATIONS,
   ...OPS_MIGRATIONS,
+  ...ALERTS_MIGRATIONS,
 ];

@@ -220,6 +220,13 @@ describe("orderbook API over a real node and SQLite (e2e)", function () {
       call.body,
     );
     expect(r4b.body.error.details.reject).to.equal("MARGIN_STATE_BLOCKS_RISK");
+    // ...but surveillance keeps every pre-trade refusal (price-band probing is read from them), before the answer
+    const refusals = (await service.store.alerts.refusalsAfter(0, 100)).map((x) => [x.account, x.code]);
+    expect(refusals).to.deep.include.members([
+      [(await a.getAddress()).toLowerCase(), "PRICE_BAND"],
+      [(await c.getAddress()).toLowerCase(), "MARGIN_STATE_BLOCKS_RISK"],
+    ]);
+    expect(refusals.filter(([, code]) => code === "MARGIN_STATE_BLOCKS_RISK")).to.have.length(2);
 
     // the same signed order twice enters the book once
     const once = await signed(a, { side: 0, price: 980n * TICK, qty: 1n });
