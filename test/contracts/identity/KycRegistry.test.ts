@@ -120,7 +120,10 @@ describe("KycRegistry", () => {
     it("stops verification at expiresAt exactly", async () => {
       const fx = await loadFixture(deployCoreFixture);
       const client = fx.actors.users[0].address;
-      const expiry = BigInt(await time.latest()) + 100n;
+      // The fixture's snapshot may be minutes old (a loaded machine): the next block is stamped with the clock,
+      // so the expiry is counted from a block mined now, with room for the transaction that sets it.
+      await hre.network.provider.send("evm_mine");
+      const expiry = BigInt(await time.latest()) + 3600n;
       await fx.kyc.connect(fx.actors.kycOfficer).setIdentity(client, 2, 156, expiry, identityHash("a"));
       await time.setNextBlockTimestamp(expiry - 1n);
       await hre.network.provider.send("evm_mine");
