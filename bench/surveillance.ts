@@ -17,24 +17,14 @@ import path from "node:path";
 import { silentLogger } from "../offchain/shared/logger";
 import { openStore, type Store } from "../offchain/store";
 import { FlowMonitor, FlowSurveillance, flowEvents, flowRules, journalRules } from "../offchain/surveillance";
+import type { FillRow } from "../offchain/store";
 import type { Stamped } from "../offchain/surveillance/flow";
 import { marginbridge } from "./orderbook/engines";
 import { Op, generate } from "./orderbook/stream";
 
 interface Recorded {
   rows: Array<{ seq: number; entry: string }>;
-  fills: Array<{
-    tradeId: string;
-    role: "maker" | "taker";
-    account: string;
-    orderId: number;
-    instrument: string;
-    side: "buy" | "sell";
-    price: bigint;
-    quantity: bigint;
-    seq: number;
-    idx: number;
-  }>;
+  fills: FillRow[];
 }
 
 const BOOK = "BENCH";

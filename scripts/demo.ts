@@ -29,6 +29,7 @@ import { fallTo, gap, liquidation } from "./demo/steps/stress";
 import { reserves, statements } from "./demo/steps/reporting";
 import { providersAfter, redemption } from "./demo/steps/providers";
 import { practice } from "./demo/steps/practice";
+import { operations } from "./demo/steps/operations";
 import { DemoError } from "./lib/demoPlatform";
 
 /** The steps, in STEPS order. */
@@ -45,6 +46,7 @@ const STEP_RUNNERS: Record<Step, (run: DemoRun, n: number) => Promise<void>> = {
   "margin-call": (run, n) => fallTo(run, n, "MarginCall"),
   liquidation,
   gap,
+  operations,
   providers: providersAfter,
   statements,
   reserves,

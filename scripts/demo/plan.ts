@@ -30,6 +30,7 @@ export const STEPS = [
   "margin-call",
   "liquidation",
   "gap",
+  "operations",
   "providers",
   "statements",
   "reserves",

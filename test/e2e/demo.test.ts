@@ -115,6 +115,9 @@ describe("npm start + npm run demo, restarted in the middle (e2e)", function () 
       /mbSMALL \(tier 3\): [\d,]+ → [\d,]+/,
       /mbBANK CircuitBroken, mbSMALL CircuitBroken/,
       /resets its breaker: [\d.]+, Safe/,
+      /margin-call board: \w+ \d+/,
+      /oracle and breakers: mbBANK \w+.*reporters/,
+      /surveillance: \d+ linked-account group\(s\) \(self-trade across a group: refuse\), \d+ account\(s\) in the review queue, \d+ open alert\(s\)/,
       /default_settled/,
       /insurance_covered/,
       /written_off/,
@@ -135,7 +138,7 @@ describe("npm start + npm run demo, restarted in the middle (e2e)", function () 
       facts: Record<string, string>;
       done: string[];
     };
-    expect(state.done).to.have.length(16);
+    expect(state.done).to.have.length(17);
     const clientA = new ApiClient(API, state.keys.clientA);
     const address = new Wallet(state.wallets.clientA).address.toLowerCase();
 

@@ -1,22 +1,11 @@
-import type { Store } from "../../offchain/store";
+import type { FillRow, Store } from "../../offchain/store";
 
 /** A journal row and its fills, built like the order gateway writes them (sides 0 buy, 1 sell; ticks and lots). */
 interface Row {
   seq: number;
   entry: string;
 }
-interface Fill {
-  tradeId: string;
-  role: "maker" | "taker";
-  account: string;
-  orderId: number;
-  instrument: string;
-  side: "buy" | "sell";
-  price: bigint;
-  quantity: bigint;
-  seq: number;
-  idx: number;
-}
+type Fill = FillRow;
 
 /**
  * A seeded order flow for one book: limit orders, client cancels and crossing orders that trade with a resting
