@@ -1,4 +1,5 @@
 import { kycRegistryWriter } from "../chain";
+import type { TokenRecord } from "../chain/deployment";
 import type { Capability } from "../service/capability";
 import type { Store } from "../store";
 import { alertRoutes } from "./alertRoutes";
@@ -7,6 +8,7 @@ import { groupRoutes, type GroupUsage } from "./groupRoutes";
 import { groupsOf } from "./groups";
 import { runReviews, type AccountFigures } from "./reviews";
 import { surveillanceRoutes } from "./routes";
+import { DEFAULT_AML, type AmlConfig } from "./aml";
 import { surveillanceJobs, type SurveillanceJobOptions } from "./jobs";
 import type { GroupOf } from "./rules";
 
@@ -63,7 +65,17 @@ export const surveillanceCapability: Capability<SurveillanceServiceOptions> = {
             }),
         },
         // The wash-like rule sees linked accounts as one party: the groups read once per run.
-        ...surveillanceJobs(store, tiers, config, { groups: () => groupLookup(store), ...options.surveillance }, log),
+        ...surveillanceJobs(
+          store,
+          tiers,
+          config,
+          {
+            groups: () => groupLookup(store),
+            ...options.surveillance,
+            aml: withCashThreshold(options.surveillance?.aml, chain?.deployment.tokens),
+          },
+          log,
+        ),
       ],
       status: () => ({ surveillance: { behaviourTiers: tiers, groupSelfTrade: linked.selfTrade } }),
     };
@@ -75,4 +87,23 @@ async function groupLookup(store: Store): Promise<GroupOf> {
   const byAccount = new Map<string, string>();
   for (const g of groupsOf(await store.groups.edges())) for (const a of g.members) byAccount.set(a, g.id);
   return (account) => byAccount.get(account.toLowerCase());
+}
+
+/**
+ * The reporting threshold for cash movements: RMB 50,000 (PBOC, 金融机构大额交易和可疑交易报告管理办法, Order [2016]
+ * No. 3, art. 5: cash deposits and withdrawals of RMB 50,000 or more are large-value transactions to report).
+ */
+export const CASH_REPORTING_THRESHOLD_CNY = 50_000n;
+
+/** The AML settings with the deployment's cash token under its reporting threshold, unless one is configured for it. */
+export function withCashThreshold(
+  aml: Partial<AmlConfig> | undefined,
+  tokens: readonly TokenRecord[] | undefined,
+): Partial<AmlConfig> {
+  const cash = tokens?.find((t) => t.kind === "cash");
+  if (!cash) return aml ?? {};
+  const address = cash.address.toLowerCase();
+  const thresholds = { ...aml?.structuring?.thresholds };
+  thresholds[address] ??= (CASH_REPORTING_THRESHOLD_CNY * 10n ** BigInt(cash.decimals)).toString();
+  return { ...aml, structuring: { ...DEFAULT_AML.structuring, ...aml?.structuring, thresholds } };
 }

@@ -1,4 +1,9 @@
-export { surveillanceCapability, type SurveillanceServiceOptions } from "./capability";
+export {
+  CASH_REPORTING_THRESHOLD_CNY,
+  surveillanceCapability,
+  withCashThreshold,
+  type SurveillanceServiceOptions,
+} from "./capability";
 export {
   REASON_CODES,
   STANDARD_TIER,
