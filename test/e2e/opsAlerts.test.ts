@@ -99,7 +99,7 @@ describe("ops-alerts console page in headless Chromium (e2e)", function () {
     }
   });
 
-  it("accepting from the page flags the account; a note on the AML case moves it to investigating", async function () {
+  it("accepting from the page flags the account; a note on the AML case moves it to investigating; the flagged account is listed and cleared from the page", async function () {
     const page = await signedIn("en");
     const burst = (await api.store.alerts.list({ account: stuffer })).find((a) => a.rule === "burst")!;
     await page.click(`#alert-table button[data-alert="${burst.id}"]`);
@@ -122,6 +122,21 @@ describe("ops-alerts console page in headless Chromium (e2e)", function () {
     const [c] = await api.store.alerts.cases();
     expect(c).to.include({ status: "investigating", version: 2 });
     expect(await api.store.alerts.notes(c.id)).to.have.length(1);
+
+    // The flagged account is listed with its tier and reason, and a risk officer clears it from the page.
+    const clear = `#flagged-table button[data-clear="${stuffer}"]`;
+    await page.waitForSelector(clear);
+    const listed = await page.textContent("#flagged-table tbody");
+    expect(listed).to.contain("Flagged (1× leverage, one order a second)");
+    await page.click(clear);
+    // without a note: refused (400), nothing changes
+    await page.waitForFunction(() => document.getElementById("flag-status")?.textContent?.includes("Not accepted"));
+    expect(await api.store.surveillance.tier(stuffer)).to.include({ tier: "flagged" });
+    await page.fill("#flag-note", "reviewed: a market maker's quote refresh, not stuffing");
+    await page.click(clear);
+    await page.waitForFunction(() => document.getElementById("flag-status")?.textContent?.includes("cleared"));
+    expect((await api.store.surveillance.tier(stuffer))?.tier ?? "standard").to.equal("standard");
+    await page.waitForSelector(clear, { state: "detached" });
     await page.close();
   });
 });

@@ -93,10 +93,53 @@ async function decide(action) {
     const a = await apiPostJson(`/v1/surveillance/alerts/${current.id}/${action}`, body);
     await showAlert(a.id);
     setText("decide-status", t(action === "accept" ? "alerts.accepted" : "alerts.dismissed", { id: a.id }));
-    await Promise.all([loadQueue(), loadCases()]);
+    await Promise.all([loadQueue(), loadFlagged(), loadCases()]);
   } catch (err) {
     if (err instanceof ApiError && err.status === 409) setText("decide-status", t("alerts.conflict"));
     else if (err instanceof ApiError && err.status === 400) setText("decide-status", t("alerts.badInput"));
+    else throw err;
+  }
+}
+
+/** The accounts whose behaviour tier is in force (not standard), with a clear action (note required, audited). */
+async function loadFlagged() {
+  const { tiers } = await apiGet("/v1/surveillance/behaviour-tiers");
+  const flagged = tiers.filter((r) => r.effective && r.tier !== "standard");
+  document.getElementById("flagged").hidden = false;
+  fillTable(
+    document.querySelector("#flagged-table tbody"),
+    flagged.map((r) =>
+      row(
+        el("span", { class: "mono" }, shortHex(r.account)),
+        label("alerts.tier", r.tier),
+        label("alerts.reason", r.reasonCode),
+        el("span", { class: "mono" }, r.setBy),
+        r.until ? when(r.until) : t("alerts.noUntil"),
+        el("button", { type: "button", class: "secondary", "data-clear": r.account }, t("alerts.clear")),
+      ),
+    ),
+    t("alerts.noFlagged"),
+  );
+  for (const b of document.querySelectorAll("button[data-clear]")) {
+    const record = flagged.find((r) => r.account === b.dataset.clear);
+    b.addEventListener("click", () => clearFlag(record).catch(showError));
+  }
+}
+
+async function clearFlag(record) {
+  const note = document.getElementById("flag-note").value.trim();
+  try {
+    await apiPostJson(`/v1/surveillance/behaviour-tiers/${record.account}/clear`, {
+      reasonCode: "MANUAL_REVIEW",
+      note,
+      expectedVersion: record.version,
+    });
+    document.getElementById("flag-note").value = "";
+    setText("flag-status", t("alerts.cleared", { account: shortHex(record.account) }));
+    await loadFlagged();
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 409 || err.status === 400))
+      setText("flag-status", t(err.status === 409 ? "alerts.conflict" : "alerts.badInput"));
     else throw err;
   }
 }
@@ -172,4 +215,4 @@ document.getElementById("add-note").addEventListener("click", () => addNote().ca
 for (const id of ["f-status", "f-kind"])
   document.getElementById(id).addEventListener("change", () => loadQueue().catch(showError));
 
-keyGate(() => Promise.all([loadQueue(), loadCases()]).catch(showError));
+keyGate(() => Promise.all([loadQueue(), loadFlagged(), loadCases()]).catch(showError));
