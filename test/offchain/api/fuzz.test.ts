@@ -24,8 +24,12 @@ const CHAIN_PORT = 8616;
 const API_PORT = 18112;
 const REQUESTS = 10_000;
 const CONCURRENCY = 32;
-/** Tables the service's background loops write while the fuzz runs (indexers, leases); every other must not move. */
-const BACKGROUND = /^(chain_|reserves_accounts$|job_locks$|schema_migrations$)/;
+/**
+ * Tables the service's background loops write while the fuzz runs (indexers, leases, the surveillance jobs' cursors,
+ * sanctions screens and review marks); every other must not move.
+ */
+const BACKGROUND =
+  /^(chain_|reserves_accounts$|job_locks$|schema_migrations$|surveillance_cursors$|sanctions_screens$|equity_marks$)/;
 
 /**
  * The malformed-input fuzz, driven by the service's own OpenAPI document: the full service (every capability,
