@@ -462,10 +462,10 @@ export class OrderGateway {
     const group = await groups.groupOf(account);
     this.opts.risk?.setGroup(account, group);
     if (group === undefined) return {};
+    const others = group.members.filter((m) => m !== account);
     const riskState = this.opts.riskState;
-    if (riskState !== undefined)
-      await Promise.all(group.members.filter((m) => m !== account).map((m) => riskState.ensure(m)));
-    return groups.selfTrade === "refuse" ? { linked: group.members.filter((m) => m !== account) } : {};
+    if (riskState !== undefined) await Promise.all(others.map((m) => riskState.ensure(m)));
+    return groups.selfTrade === "refuse" ? { linked: others } : {};
   }
 
   /** A trade between two members of one group, when the group is flagged rather than refused (see `groups`). */
@@ -852,7 +852,7 @@ export class OrderGateway {
           account: cmd.account,
           orderId: ack.orderId,
           code: ack.reject,
-          at: Date.now(),
+          at: (this.opts.now ?? Date.now)(),
         });
       // what the client reads, in both languages, naming the limit that refused the order
       const messages = rejectMessages(ack.reject, book.spec.id);
