@@ -63,8 +63,15 @@ function ensureSocketRole(): string | { skip: string } {
   return { skip: "could not create the 'root' role through su postgres (peer authentication)" };
 }
 
-export async function createTestDatabase(name: string): Promise<TestPostgres> {
-  if (!/^mb_[a-z0-9_]+$/.test(name)) throw new Error(`test database name ${name} must match mb_[a-z0-9_]+`);
+/**
+ * `MB_TEST_DB_SUFFIX` (letters, digits, underscores) is appended to every database name, so that two checkouts
+ * testing at once on one machine (two worktrees, each in its own network namespace) never drop each other's.
+ */
+export async function createTestDatabase(base: string): Promise<TestPostgres> {
+  if (!/^mb_[a-z0-9_]+$/.test(base)) throw new Error(`test database name ${base} must match mb_[a-z0-9_]+`);
+  const suffix = process.env.MB_TEST_DB_SUFFIX ?? "";
+  if (!/^[a-z0-9_]*$/.test(suffix)) throw new Error(`MB_TEST_DB_SUFFIX ${suffix} must match [a-z0-9_]*`);
+  const name = suffix ? `${base}_${suffix}` : base;
   const admin = adminUrl("postgres");
   if (typeof admin !== "string") return admin;
   const run = async (sql: string): Promise<void> => {
