@@ -21,9 +21,9 @@ const noCapability = {
   message: "offchain/shared is the bottom layer: it imports nothing else of offchain/ (docs/architecture.md)",
 };
 const storeNoCapability = {
-  regex: `^\\.\\./(\\.\\./)?((${CAPABILITIES.replace("settlement|", "")}|api|chain|service)(/|$)|settlement/(?!legal/port$))`,
+  regex: `^\\.\\./(\\.\\./)?((${CAPABILITIES.replace("settlement|", "")}|api|chain|service)(/|$)|settlement/(?!(legal|agreementEnd)/port$))`,
   message:
-    "offchain/store never imports a capability; a capability owns its records and repository port (e.g. settlement/legal/port.ts), the store implements it",
+    "offchain/store never imports a capability; a capability owns its records and repository port (e.g. settlement/legal/port.ts, settlement/agreementEnd/port.ts), the store implements it",
 };
 const infraNoCapability = {
   regex: `^(\\.\\./)+(${CAPABILITIES}|service)(/|$)`,

@@ -34,6 +34,8 @@ export interface SettlementChain {
     termsHash: string,
   ): Promise<{ anchored: boolean; matchesTerms: boolean; txHash: string | null; blockNumber: number | null }>;
   operator: string;
+  /** The operator's one sender (one nonce sequence per key in the process): other operator writes go through it. */
+  sender: TxSender;
 }
 
 /** The operator's writer for SettlementHub and AgreementRegistry, over the gateway's provider and retry policy. */
@@ -56,6 +58,7 @@ export function settlementChain(gateway: ChainGateway, operatorKey: string, log:
   const sender = new TxSender(wallet, errors, retry, log.child({ signer: "operator" }));
   return {
     operator: wallet.address,
+    sender,
     async estimateSettle(batchId, trades) {
       const data = hub.interface.encodeFunctionData("settleBatch", [batchId, trades]);
       try {

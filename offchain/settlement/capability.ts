@@ -1,7 +1,11 @@
+import { hostname } from "node:os";
+import { agreementEndChain } from "../chain/agreementEndChain";
 import { settlementChain } from "../chain/settlementHubWriter";
+import { DEV_CUSTODY } from "../shared/config";
 import { statementChain } from "../chain/statementChain";
 import type { Capability } from "../service/capability";
 import type { Job } from "../shared/jobs";
+import { advanceDueEnds, type AgreementEndDeps } from "./agreementEnd/workflow";
 import { reconcileAnchors } from "./anchorAgreement";
 import { SettlementBatcher } from "./batcher";
 import { DailyStatements } from "./dailyStatements";
@@ -30,6 +34,27 @@ export const settlementCapability: Capability = {
       : undefined;
     const agreements = agreementDomain(BigInt(deployment.chainId), deployment.contracts.AgreementRegistry);
     const jobs: Job[] = [];
+    // The agreement-end workflow needs the operator's sender and the AgreementSettlement contract.
+    const agreementEnd: AgreementEndDeps | undefined =
+      writer && deployment.contracts.AgreementSettlement
+        ? {
+            store,
+            chain: agreementEndChain(chain!, writer.sender, slog, config.settlement.closeOutKey),
+            log: slog.child({ workflow: "agreement-end" }),
+            custody: config.settlement.custody ?? (config.env === "production" ? undefined : DEV_CUSTODY),
+            leaseMs: config.settlement.endLeaseMs,
+            instance: `${hostname()}-${process.pid}`,
+          }
+        : undefined;
+    if (agreementEnd)
+      jobs.push({
+        name: "agreement-ends",
+        intervalMs: config.settlement.endIntervalMs,
+        timeoutMs: 300_000,
+        run: async () => {
+          await advanceDueEnds(agreementEnd);
+        },
+      });
     if (dailyStatements)
       jobs.push({
         name: "daily-statements",
@@ -67,6 +92,7 @@ export const settlementCapability: Capability = {
     const off = [
       writer ? undefined : "no operator key: agreements are not anchored and trades not settled",
       dailyStatements ? undefined : "no OracleRouter: no daily statements",
+      agreementEnd || !writer ? undefined : "no AgreementSettlement: agreements cannot be ended",
     ].filter((x): x is string => x !== undefined);
     return {
       routes: [
@@ -78,6 +104,7 @@ export const settlementCapability: Capability = {
           settlementDomain: settlementDomain(deployment.chainId, deployment.contracts.SettlementHub),
           anchorClaimTtlMs: config.settlement.anchorClaimTtlMs,
           readSchedule: deployment.contracts.MarginEngine ? chainScheduleReader(chain!) : undefined,
+          agreementEnd,
         }),
       ],
       jobs,

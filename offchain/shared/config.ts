@@ -11,6 +11,35 @@ const hex32 = z
   .regex(/^(0x)?[0-9a-fA-F]{64}$/, "must be 32 bytes of hex")
   .transform((s) => Buffer.from(s.replace(/^0x/, ""), "hex"));
 const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed 32-byte private key");
+
+/** The custody bank account of development and the demo (never used in production: set MB_CUSTODY_ACCOUNT there). */
+export const DEV_CUSTODY = {
+  initiatingParty: { name: "MarginBridge Platform Ltd. (development)" },
+  debtor: { name: "MarginBridge Custody Account (development)" },
+  debtorAccount: { other: "31009999999999" },
+  debtorAgent: { clearingMemberId: "102100099996", clearingSystem: "CNAPS" },
+};
+
+const custodyAccount = z
+  .preprocess(
+    (v) => (typeof v === "string" ? (JSON.parse(v) as unknown) : v),
+    z
+      .object({
+        initiatingParty: z.object({ name: z.string().min(1).max(140), orgId: z.string().min(1).max(35).optional() }).strict(),
+        debtor: z.object({ name: z.string().min(1).max(140) }).strict(),
+        debtorAccount: z.union([
+          z.object({ iban: z.string().regex(/^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$/) }).strict(),
+          z.object({ other: z.string().min(1).max(34), scheme: z.string().min(1).max(35).optional() }).strict(),
+        ]),
+        debtorAgent: z.union([
+          z.object({ bic: z.string().regex(/^[A-Z0-9]{8}([A-Z0-9]{3})?$/) }).strict(),
+          z
+            .object({ clearingMemberId: z.string().min(1).max(35), clearingSystem: z.string().min(1).max(35).optional() })
+            .strict(),
+        ]),
+      })
+      .strict(),
+  );
 const port = z.coerce.number().int().min(0).max(65535);
 
 /**
@@ -159,6 +188,22 @@ export const ConfigSchema = z
         intervalMs: z.coerce.number().int().min(100).default(2000),
         /** An AgreementRegistry.anchor older than this is settled from the chain by reconciliation (ms). */
         anchorClaimTtlMs: z.coerce.number().int().min(1000).default(300_000),
+        /**
+         * The platform's close-out account: after an ended agreement's close-out deadline it buys the positions the
+         * client left open (AgreementSettlement.forceClose, paying from its margin cash). Unset: the forced close
+         * is left to any verified buyer.
+         */
+        closeOutKey: privateKey.optional(),
+        /** How often the agreement-end job advances the workflows under way (ms). */
+        endIntervalMs: z.coerce.number().int().min(100).default(30_000),
+        /** How long one instance holds an agreement's end while it advances it (ms). */
+        endLeaseMs: z.coerce.number().int().min(1000).default(120_000),
+        /**
+         * The custody account clients' final payouts leave from (the pain.001's debtor side; JSON in
+         * MB_CUSTODY_ACCOUNT). Unset: DEV_CUSTODY outside production; in production the agreement-end workflow
+         * stops at its statement step and says this setting is missing.
+         */
+        custody: custodyAccount.optional(),
       })
       .default({}),
     providers: z
@@ -433,6 +478,10 @@ export function configFromEnv(env: Env = process.env): Config {
       blockGasBudget: env.MB_SETTLEMENT_GAS_BUDGET,
       intervalMs: env.MB_SETTLEMENT_INTERVAL_MS,
       anchorClaimTtlMs: env.MB_ANCHOR_CLAIM_TTL_MS,
+      closeOutKey: env.MB_CLOSE_OUT_KEY,
+      endIntervalMs: env.MB_AGREEMENT_END_INTERVAL_MS,
+      endLeaseMs: env.MB_AGREEMENT_END_LEASE_MS,
+      custody: env.MB_CUSTODY_ACCOUNT,
     }),
     providers: pick({
       queueServerKey: env.MB_QUEUE_SERVER_KEY,

@@ -14,6 +14,7 @@ import { SurveillanceRepository } from "./repos/surveillance";
 import { OpsRepository } from "./repos/ops";
 import { GroupsRepository } from "./repos/groups";
 import { AlertsRepository } from "./repos/alerts";
+import { AgreementEndRepository } from "./repos/agreementEnd";
 import { WalletSessionRepository } from "./repos/sessions";
 import { ALL_MIGRATIONS } from "./schema";
 import { openSqlite } from "./sqlite";
@@ -42,6 +43,7 @@ export interface Repositories {
   ops: OpsRepository;
   groups: GroupsRepository;
   alerts: AlertsRepository;
+  agreementEnds: AgreementEndRepository;
 }
 
 export interface Store extends Repositories {
@@ -76,6 +78,7 @@ function repositories(db: SqlExecutor): Repositories {
     ops: new OpsRepository(db),
     groups: new GroupsRepository(db),
     alerts: new AlertsRepository(db),
+    agreementEnds: new AgreementEndRepository(db),
   };
 }
 

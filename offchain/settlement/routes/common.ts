@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Caller } from "../../api";
 import type { SettlementChain } from "../../chain/settlementHubWriter";
 import type { Store } from "../../store";
+import type { AgreementEndDeps } from "../agreementEnd/workflow";
 import type { DailyStatements } from "../dailyStatements";
 import type { ChainScheduleReader } from "../readChainSchedule";
 import type { Actor, AgreementRecord, AgreementService, DisputeService } from "../legal";
@@ -22,6 +23,8 @@ export interface SettlementRouteDeps {
   dailyStatements?: DailyStatements;
   /** Reads the chain's side of an agreement; absent: POST /v1/agreements/generate answers CHAIN_UNAVAILABLE. */
   readSchedule?: ChainScheduleReader;
+  /** The agreement-end workflow; absent (no operator key or no AgreementSettlement): its routes answer CHAIN_UNAVAILABLE. */
+  agreementEnd?: AgreementEndDeps;
   now?: () => Date;
 }
 

@@ -2,6 +2,7 @@ import type { CapabilityRoutes, Caller } from "../../api";
 import { storeEvidenceSource } from "../evidenceSource";
 import { AgreementService, DisputeService, type AgreementRecord } from "../legal";
 import { legalCall } from "../wire";
+import { agreementEndRoutes } from "./agreementEnd";
 import { agreementRoutes } from "./agreements";
 import type { SettlementRouteContext, SettlementRouteDeps } from "./common";
 import { disputeRoutes } from "./disputes";
@@ -34,6 +35,7 @@ export function settlementRoutes(deps: SettlementRouteDeps): CapabilityRoutes {
     name: "settlement",
     routes: [
       ...agreementRoutes(ctx),
+      ...agreementEndRoutes(ctx),
       ...statementRoutes(ctx),
       ...settlementComputeRoutes(ctx),
       ...paymentMessageRoutes(ctx),

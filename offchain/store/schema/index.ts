@@ -10,6 +10,7 @@ import { INSTANCE_MIGRATIONS } from "./instances";
 import { SURVEILLANCE_MIGRATIONS } from "./surveillance";
 import { OPS_MIGRATIONS } from "./ops";
 import { ALERTS_MIGRATIONS } from "./alerts";
+import { AGREEMENT_END_MIGRATIONS } from "./agreementEnd";
 
 /**
  * Every capability's migration list, in the order capabilities are applied. A new capability (order book,
@@ -27,4 +28,5 @@ export const ALL_MIGRATIONS: Migration[] = [
   ...SURVEILLANCE_MIGRATIONS,
   ...OPS_MIGRATIONS,
   ...ALERTS_MIGRATIONS,
+  ...AGREEMENT_END_MIGRATIONS,
 ];

@@ -10,6 +10,7 @@ export const OPS_PAGES = [
   { href: "ops-params.html", key: "opsnav.params" },
   { href: "ops-groups.html", key: "opsnav.groups" },
   { href: "ops-alerts.html", key: "opsnav.alerts" },
+  { href: "ops-agreements.html", key: "opsnav.ends" },
 ];
 
 /**

@@ -1,0 +1,389 @@
+import { expect } from "chai";
+import { Wallet, hexlify, parseEther, randomBytes, type JsonRpcProvider } from "ethers";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { createChainGateway, type ChainGateway } from "../../../offchain/chain";
+import { agreementEndChain, feeRef } from "../../../offchain/chain/agreementEndChain";
+import { settlementChain, type SettlementChain } from "../../../offchain/chain/settlementHubWriter";
+import { hardhatDevWallets } from "../../../offchain/oracle";
+import { anchorAgreement } from "../../../offchain/settlement/anchorAgreement";
+import type { AgreementEndRecord } from "../../../offchain/settlement/agreementEnd/port";
+import {
+  advanceEnd,
+  finalSettlementOf,
+  recordBankConfirmation,
+  requestEnd,
+  type AgreementEndDeps,
+} from "../../../offchain/settlement/agreementEnd/workflow";
+import {
+  AgreementService,
+  agreementDomain,
+  agreementMessage,
+  agreementTypedData,
+  buildAgreement,
+  validatePain001,
+} from "../../../offchain/settlement/legal";
+import { DEV_CUSTODY, DEV_KEYS, parseConfig } from "../../../offchain/shared/config";
+import { silentLogger } from "../../../offchain/shared/logger";
+import { openStore, type Store } from "../../../offchain/store";
+import {
+  AgreementBinding__factory,
+  AgreementRegistry__factory,
+  AgreementSettlement__factory,
+  CollateralToken__factory,
+  MarginEngine__factory,
+} from "../../../typechain-types";
+import { startDevChain, type DevChain } from "../../helpers/devChain";
+import { prepareKeeperChain, type KeeperChain, CNY } from "../../../fixtures/keeperChain";
+import { createTestDatabase, type TestPostgres } from "../../helpers/postgres";
+import { seedTerms } from "./legal/seed";
+
+const NODE_PORT = 8959;
+const OPERATOR = hardhatDevWallets([4])[0];
+const WAD = 10n ** 18n;
+const PAYEE = { name: "Client A", account: { other: "6222020200000001" } };
+
+/**
+ * The agreement-end workflow against a real hardhat node and the deployed contracts, on SQLite and PostgreSQL:
+ * a client's early termination executed to the end (frozen, force-closed after the deadline, repaid, fees on the
+ * chain's ledger, the waterfall on-chain with the providers' share in the pool's share price, the registry
+ * closed, the final statement and a schema-valid pain.001, the bank leg reconciled), a new process for every
+ * step; a crash after each kind of send (the next run adopts what the chain did and sends nothing twice); two
+ * instances advancing the same workflow at once, and two requests starting it at once.
+ */
+describe("agreement end: the financing agreement executed at its end", function () {
+  this.timeout(300_000);
+  let dev: DevChain;
+  let kc: KeeperChain;
+  let provider: JsonRpcProvider;
+  let gateway: ChainGateway;
+  let writer: SettlementChain;
+  const platform = Wallet.createRandom();
+
+  before(async function () {
+    dev = await startDevChain(NODE_PORT);
+    kc = await prepareKeeperChain(dev);
+    provider = dev.chain.provider;
+    const config = parseConfig({ env: "test", chain: { rpcUrl: dev.chain.url, confirmations: 0 } });
+    gateway = createChainGateway(config.chain, dev.record, silentLogger);
+    writer = settlementChain(gateway, OPERATOR.privateKey, silentLogger);
+  });
+  after(async function () {
+    gateway?.close();
+    await dev?.stop();
+  });
+
+  const c = () => dev.record.contracts;
+  const engine = () => MarginEngine__factory.connect(c().MarginEngine, provider);
+  const settlementContract = () => AgreementSettlement__factory.connect(c().AgreementSettlement, provider);
+  const registry = () => AgreementRegistry__factory.connect(c().AgreementRegistry, provider);
+  const token = (symbol: string) =>
+    CollateralToken__factory.connect(dev.record.tokens.find((t) => t.symbol === symbol)!.address, provider);
+  const operatorNonce = () => provider.getTransactionCount(OPERATOR.address);
+
+  /** A fresh process: its own deps (and instance name) over the same store and chain. */
+  function processOn(store: Store, name: string, closeOut = true): AgreementEndDeps {
+    return {
+      store,
+      chain: agreementEndChain(gateway, writer.sender, silentLogger, closeOut ? DEV_KEYS.keeperKey : undefined),
+      log: silentLogger,
+      custody: DEV_CUSTODY,
+      leaseMs: 30_000,
+      instance: name,
+    };
+  }
+
+  async function refreshPrices(prices: Record<string, string>): Promise<void> {
+    for (const [s, p] of Object.entries(prices)) await kc.setPrice(s, p);
+    await provider.send("evm_increaseTime", [301]);
+    for (const [s, p] of Object.entries(prices)) await kc.setPrice(s, p);
+  }
+
+  /**
+   * A bound client: verified, 10,000 mbBANK deposited (100,000 at 10), an agreement anchored for it and bound
+   * on-chain (leverage 2, penalty 5 %), 50,000 borrowed and kept in its margin account.
+   */
+  async function boundClient(store: Store): Promise<{ client: Wallet; agreementId: string }> {
+    const client = Wallet.createRandom().connect(provider);
+    await provider.send("hardhat_setBalance", [client.address, "0x" + parseEther("10").toString(16)]);
+    await kc.verify(client.address, 5);
+    await kc.mint("mbBANK", client.address, 10_000n * 10n ** 18n);
+    const bank = token("mbBANK").connect(client);
+    await (await bank.approve(c().MarginEngine, 10_000n * 10n ** 18n)).wait();
+    await (await engine().connect(client).deposit(await bank.getAddress(), 10_000n * 10n ** 18n)).wait();
+    const now = (await provider.getBlock("latest"))!.timestamp;
+    const terms = seedTerms(client.address, platform.address, {
+      agreementId: hexlify(randomBytes(32)),
+      effectiveAt: now - 60,
+      expiresAt: now + 90 * 86_400,
+    });
+    const domain = agreementDomain(dev.record.chainId, c().AgreementRegistry);
+    const agreements = new AgreementService(store.legal, domain);
+    await agreements.prepare(terms);
+    const td = agreementTypedData(domain, agreementMessage(buildAgreement(terms)));
+    await agreements.addSignature(terms.agreementId, await client.signTypedData(td.domain, td.types, td.message));
+    await agreements.addSignature(terms.agreementId, await platform.signTypedData(td.domain, td.types, td.message));
+    await anchorAgreement(
+      { store, chain: writer, domain, claimTtlMs: 60_000, log: silentLogger },
+      terms.agreementId,
+    );
+    const binding = AgreementBinding__factory.connect(c().AgreementBinding, provider);
+    const penalty = (5n * WAD) / 100n;
+    await writer.sender.send(binding, "propose", [terms.agreementId, 2n * WAD, penalty]);
+    await (await binding.connect(client).accept(terms.agreementId, 2n * WAD, penalty)).wait();
+    await (await engine().connect(client).borrow(50_000n * CNY)).wait();
+    return { client, agreementId: terms.agreementId };
+  }
+
+  for (const kind of ["sqlite", "postgres"] as const) {
+    describe(`on ${kind}`, function () {
+      let pg: TestPostgres | undefined;
+      let dir: string;
+      let store: Store;
+
+      before(async function () {
+        if (kind === "postgres") {
+          pg = await createTestDatabase("mb_agreement_end");
+          if ("skip" in pg) {
+            console.log(`    skipped: ${pg.skip}`);
+            return this.skip();
+          }
+        }
+        dir = mkdtempSync(path.join(tmpdir(), "mb-agreement-end-"));
+        store =
+          pg && "url" in pg
+            ? await openStore({ engine: "postgres", url: pg.url, poolSize: 8 })
+            : await openStore({ engine: "sqlite", path: path.join(dir, "api.sqlite") });
+      });
+      after(async function () {
+        await store?.close();
+        if (pg && "drop" in pg) await pg.drop();
+        if (dir) rmSync(dir, { recursive: true, force: true });
+      });
+
+      it("executes a terminated agreement to the end, a new process for every step", async function () {
+        await refreshPrices({ mbBANK: "10" });
+        const { client, agreementId } = await boundClient(store);
+        await refreshPrices({ mbBANK: "13" });
+        let n = 0;
+        const proc = () => processOn(store, `p${++n}`);
+        const { record, created } = await requestEnd(proc(), {
+          agreementId,
+          reason: "termination",
+          by: `client:${client.address}`,
+          payee: PAYEE,
+        });
+        expect(created).to.equal(true);
+        expect(record.step).to.equal("freeze");
+
+        // 1. frozen: the binding ends now and the engine refuses new borrowing.
+        let rec = await advanceEnd(proc(), agreementId);
+        expect([rec.step, rec.status]).to.deep.equal(["close-positions", "waiting"]);
+        expect(rec.history.find((h) => h.step === "freeze" && h.status === "done")?.txHash).to.match(/^0x/);
+        await expectRevert(engine().connect(client).borrow.staticCall(1n * CNY), "AgreementInactive");
+        // 2. before the deadline the client may still sell; nobody may force-close yet.
+        rec = await advanceEnd(proc(), agreementId);
+        expect(rec.status).to.equal("waiting");
+        expect(rec.waitingFor!.en).to.match(/order book/);
+        expect(rec.waitingFor!.zh).to.match(/订单簿/);
+        await provider.send("evm_increaseTime", [Number(await settlementContract().closeOutPeriod()) + 1]);
+        await refreshPrices({ mbBANK: "13" });
+        // 2. after it: force-closed by the close-out account; 3. waits for the client's repayment.
+        rec = await advanceEnd(proc(), agreementId);
+        expect([rec.step, rec.status]).to.deep.equal(["repay", "waiting"]);
+        expect(await engine().balanceOf(client.address, await token("mbBANK").getAddress())).to.equal(0n);
+        expect(rec.facts.positionsClosed).to.equal("forced");
+        const [debt] = await engine().debtOf(client.address);
+        await (await engine().connect(client).repay(debt + 1n * CNY)).wait();
+
+        // 4–7 in one run: fees on the chain's ledger, the waterfall on-chain, the statement and the pain.001.
+        const priceBefore = await juniorPrice();
+        rec = await advanceEnd(proc(), agreementId);
+        expect([rec.step, rec.status]).to.deep.equal(["reconcile", "waiting"]);
+        const fees = BigInt(rec.facts.feesOnChain);
+        expect(fees).to.be.greaterThan(0n);
+        expect(await settlementContract().feesOf(agreementId)).to.equal(fees);
+        expect(await settlementContract().feeCharged(feeRef(agreementId, "MGMT"))).to.equal(true);
+        const legal = (await store.legal.getAgreement(agreementId))!;
+        const s = finalSettlementOf(rec, legal.document.terms)!;
+        // The figures are the chain's: principal lent, fees on its ledger, the cash left.
+        expect(s.paid.principal).to.equal(50_000n * CNY);
+        expect(s.paid.fees).to.equal(fees);
+        expect(s.profitShares.capitalProviders).to.be.greaterThan(0n);
+        const onChain = await settlementContract().settlementOf(agreementId);
+        expect(onChain.providersShare).to.equal(s.profitShares.capitalProviders);
+        expect(onChain.platformShare).to.equal(s.profitShares.platform);
+        expect(onChain.finalHash).to.equal(rec.facts.finalHash);
+        const closed = await registry().agreementOf(agreementId);
+        expect(closed.closedAt).to.not.equal(0n);
+        expect(closed.finalSettlementHash).to.equal(rec.facts.finalHash);
+        expect(await juniorPrice()).to.be.greaterThan(priceBefore);
+        expect(BigInt(rec.facts.juniorPriceAfter)).to.be.greaterThan(BigInt(rec.facts.juniorPriceBefore));
+        const platformCash = await engine().balanceOf(
+          await settlementContract().platformAccount(),
+          await token("mbCNY").getAddress(),
+        );
+        expect(platformCash >= fees + s.profitShares.platform).to.equal(true);
+        // The client's cash in the engine is exactly its payout (plus the sub-fen dust).
+        const left = await engine().balanceOf(client.address, await token("mbCNY").getAddress());
+        expect(left).to.equal(s.payouts.client);
+        expect((await store.legal.getAgreement(agreementId))!.status).to.equal("closed");
+        const statement = await store.legal.getStatement(agreementId, "final", s.settledOn);
+        expect(statement?.hash).to.equal(rec.facts.finalHash);
+        const message = (await store.legal.getPaymentMessage(rec.facts.messageId))!;
+        expect((await validatePain001(message.xml)).valid).to.equal(true);
+        expect(message.endToEndIds).to.deep.equal([rec.facts.endToEndId]);
+        expect(message.xml).to.contain(PAYEE.account.other);
+
+        // 8. the client's payout leaves the chain with the payout's reference; the bank confirms it.
+        const payout = BigInt(rec.facts.payout);
+        const cash = token("mbCNY");
+        await (await engine().connect(client).withdraw(await cash.getAddress(), payout)).wait();
+        await (await cash.connect(client).redeem(payout, rec.facts.payoutRef)).wait();
+        rec = await advanceEnd(proc(), agreementId);
+        expect([rec.step, rec.status]).to.deep.equal(["reconcile", "waiting"]);
+        expect(rec.waitingFor!.en).to.match(/custodian bank/);
+        const csv =
+          "endToEndId,direction,amount,currency,bookingDate,status,bankRef\n" +
+          `${rec.facts.endToEndId},debit,${decimal(payout)},CNY,2027-01-05,booked,BK-1\n`;
+        rec = await recordBankConfirmation(proc(), agreementId, { format: "csv", content: csv });
+        expect([rec.step, rec.status]).to.deep.equal(["done", "done"]);
+        expect(rec.history.map((h) => h.step)).to.include.members([
+          "freeze",
+          "close-positions",
+          "repay",
+          "fees",
+          "settle",
+          "statement",
+          "reconcile",
+        ]);
+        // Done is done: another advance sends nothing.
+        const nonce = await operatorNonce();
+        expect((await advanceEnd(proc(), agreementId)).status).to.equal("done");
+        expect(await operatorNonce()).to.equal(nonce);
+      });
+
+      it("continues after a crash behind each send without sending anything twice", async function () {
+        await refreshPrices({ mbBANK: "10" });
+        const { client, agreementId } = await boundClient(store);
+        const proc = (name: string) => processOn(store, name);
+        await requestEnd(proc("a"), { agreementId, reason: "default", by: "officer:ops", payee: PAYEE });
+        const binding = AgreementBinding__factory.connect(c().AgreementBinding, provider);
+
+        // Crash after terminate: the dead process journaled and sent it, and died before recording it.
+        await crashedAt(store, agreementId);
+        await writer.sender.send(binding, "terminate", [client.address]);
+        let nonce = await operatorNonce();
+        let rec = await advanceEnd(proc("b"), agreementId);
+        expect(await operatorNonce()).to.equal(nonce);
+        expect([rec.step, rec.status]).to.deep.equal(["close-positions", "waiting"]);
+        expect(rec.closeDeadline).to.be.a("number");
+
+        // The client does not act: force-closed after the deadline; it repays from the proceeds.
+        await provider.send("evm_increaseTime", [Number(await settlementContract().closeOutPeriod()) + 1]);
+        await refreshPrices({ mbBANK: "10" });
+        rec = await advanceEnd(proc("c"), agreementId);
+        expect([rec.step, rec.status]).to.deep.equal(["repay", "waiting"]);
+        const [debt] = await engine().debtOf(client.address);
+        await (await engine().connect(client).repay(debt + 1n * CNY)).wait();
+
+        // Crash after a fee: the dead process charged MGMT on-chain and died before recording it.
+        await crashedAt(store, agreementId, { step: "fees" });
+        await writer.sender.send(settlementContract(), "chargeFee", [agreementId, 7n * CNY, feeRef(agreementId, "MGMT")]);
+        nonce = await operatorNonce();
+        rec = await advanceEnd(proc("d"), agreementId);
+        expect([rec.step, rec.status]).to.deep.equal(["reconcile", "waiting"]);
+        // Only settleEnd was sent: MGMT was charged by the dead process (read back from the chain), COMMISSION is
+        // zero without trades.
+        expect((await operatorNonce()) - nonce).to.equal(1);
+        expect(await settlementContract().feesOf(agreementId)).to.equal(7n * CNY);
+        expect(JSON.parse(rec.facts.feeLines)).to.deep.include({ code: "MGMT", label: "Account management", amount: String(7n * CNY) });
+        const hash = rec.facts.finalHash;
+        expect((await registry().agreementOf(agreementId)).closedAt).to.not.equal(0n);
+
+        // Crash after settleEnd: the record still at the settle step with its journaled figures.
+        await crashedAt(store, agreementId, { step: "settle" });
+        nonce = await operatorNonce();
+        rec = await advanceEnd(proc("e"), agreementId);
+        expect(await operatorNonce()).to.equal(nonce);
+        expect([rec.step, rec.status, rec.facts.finalHash]).to.deep.equal(["reconcile", "waiting", hash]);
+        expect(rec.pending).to.equal(null);
+        expect(rec.lease).to.equal(null);
+      });
+
+      it("lets one instance advance a workflow when two try at once, and starts it once for two requests", async function () {
+        await refreshPrices({ mbBANK: "10" });
+        const { agreementId } = await boundClient(store);
+        const starts = await Promise.all(
+          [1, 2].map(() =>
+            requestEnd(processOn(store, "s"), { agreementId, reason: "default", by: "officer:ops", payee: PAYEE }),
+          ),
+        );
+        expect(starts.map((s) => s.created).sort()).to.deep.equal([false, true]);
+        const nonce = await operatorNonce();
+        const runs = await Promise.all([
+          advanceEnd(processOn(store, "x"), agreementId),
+          advanceEnd(processOn(store, "y"), agreementId),
+        ]);
+        expect((await operatorNonce()) - nonce).to.equal(1); // one terminate
+        const rec = (await store.agreementEnds.getEnd(agreementId))!;
+        expect(rec.step).to.equal("close-positions");
+        expect(rec.lease).to.equal(null);
+        expect(runs.every((r) => r.agreementId === agreementId)).to.equal(true);
+        // Another reason for the same agreement is refused.
+        await expectRejected(
+          requestEnd(processOn(store, "s"), { agreementId, reason: "expiry", by: "officer:ops", payee: PAYEE }),
+          /already ending/,
+        );
+      });
+    });
+  }
+
+  async function juniorPrice(): Promise<bigint> {
+    return (await agreementEndChain(gateway, writer.sender, silentLogger).sharePrices()).junior;
+  }
+});
+
+/** Leaves the workflow as a process that died mid-step leaves it: its lease run out, a send journaled. */
+async function crashedAt(store: Store, agreementId: string, at: { step?: AgreementEndRecord["step"] } = {}) {
+  const rec = (await store.agreementEnds.getEnd(agreementId))!;
+  const step = at.step ?? rec.step;
+  const ok = await store.agreementEnds.updateEnd(
+    {
+      ...rec,
+      step,
+      status: "running",
+      lease: { owner: "dead-process", until: Date.now() - 1 },
+      pending: { step, txHash: null, sentAt: Date.now() - 1000 },
+    },
+    rec.revision,
+  );
+  expect(ok).to.equal(true);
+}
+
+function decimal(units: bigint): string {
+  const whole = units / CNY;
+  const frac = (units % CNY).toString().padStart(6, "0").slice(0, 2);
+  return `${whole}.${frac}`;
+}
+
+async function expectRevert(p: Promise<unknown>, name: string): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    expect(String((err as Error).message) + JSON.stringify(err)).to.contain(name);
+    return;
+  }
+  expect.fail(`expected a revert with ${name}`);
+}
+
+async function expectRejected(p: Promise<unknown>, re: RegExp): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    expect((err as Error).message).to.match(re);
+    return;
+  }
+  expect.fail(`expected a rejection matching ${re}`);
+}
