@@ -8,12 +8,15 @@ import {
   computeFinalSettlement,
   finalSettlementHash,
 } from "../../offchain/settlement/legal";
-import { AgreementRegistry__factory } from "../../typechain-types";
+import { AgreementRegistry__factory, AgreementSettlement__factory } from "../../typechain-types";
 import { gasOf, type GasContext } from "./types";
 
 const CNY = 10n ** 6n;
 
-/** AgreementRegistry.anchor (two ECDSA signatures) and close, as the operator sends them for the seed agreement. */
+/**
+ * AgreementRegistry.anchor (two ECDSA signatures), as the operator sends it for the seed agreement, and its close,
+ * which only AgreementSettlement.settleEnd reaches (here for the agreement never bound to an account: no shares).
+ */
 export async function measure({ hre, emit }: GasContext): Promise<void> {
   const core = await deployCoreFixture();
   const [client, platform] = core.actors.users;
@@ -38,9 +41,10 @@ export async function measure({ hre, emit }: GasContext): Promise<void> {
     feesDue: [],
     insuranceFundAvailable: 0n,
   });
+  const end = AgreementSettlement__factory.connect(core.record.contracts.AgreementSettlement, core.actors.operator);
   emit({
-    contract: "AgreementRegistry",
-    method: "close",
-    gas: await gasOf(registry.close(terms.agreementId, finalSettlementHash(settlement))),
+    contract: "AgreementSettlement",
+    method: "settleEnd(never bound: registry.close)",
+    gas: await gasOf(end.settleEnd(terms.agreementId, 0n, 0n, finalSettlementHash(settlement))),
   });
 }

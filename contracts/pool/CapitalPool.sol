@@ -444,6 +444,36 @@ contract CapitalPool is ICapitalPool, AccessManaged, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc ICapitalPool
+    /// @dev The senior class's assets are min(its claim grown at the target rate, the book) and the junior class holds
+    ///      the rest: income above the senior target is the junior class's, as interest is. A profit share is income,
+    ///      so it first makes up the senior class's accrued target when the book had fallen below it (only then is
+    ///      the senior class short of its claim: the junior class is worth nothing) and the rest goes to the junior
+    ///      class. Adding it only to the junior class would leave a senior class short of its target while the junior
+    ///      class took income; adding it pro rata would give the senior class more than its target rate promises.
+    ///      Checks-effects-interactions as coverDeficit: the book is written, then the cash pulled.
+    function receiveProfitShare(uint256 assets) external restricted nonReentrant {
+        if (assets == 0) revert PoolZeroAmount();
+        Book memory b = _openBook();
+        uint256 toSenior;
+        if (b.empty == 0) {
+            uint256 claim = TrancheMath.grow(
+                _split.seniorClaim,
+                _split.seniorRate,
+                block.timestamp - _split.checkpointAt
+            );
+            uint256 short = TrancheMath.sub0(claim, b.senior);
+            toSenior = assets < short ? assets : short;
+        }
+        b.cash += assets;
+        b.total += assets;
+        b.senior += toSenior;
+        b.junior += assets - toSenior;
+        _closeBook(b);
+        emit ProfitShareReceived(msg.sender, assets, toSenior, assets - toSenior);
+        _cash.safeTransferFrom(msg.sender, address(this), assets);
+    }
+
+    /// @inheritdoc ICapitalPool
     function sweepReserves() external nonReentrant returns (uint256 paid) {
         _accrue();
         uint256 cash = _balances.cash;

@@ -149,6 +149,10 @@ interface ICapitalPool {
     event DeficitCovered(address indexed payer, uint256 assets, uint256 toSenior, uint256 deficitAfter);
     /// @notice The risk officer accepted the remaining deficit as a loss; borrowing may resume.
     event DeficitAcknowledged(uint256 deficit);
+    /// @notice The capital providers' share of a financing agreement's profit (`assets`, paid by `from`, the
+    ///         AgreementSettlement) entered the book: `toSenior` of it made up the senior class's accrued target,
+    ///         `toJunior` went to the junior class.
+    event ProfitShareReceived(address indexed from, uint256 assets, uint256 toSenior, uint256 toJunior);
     /// @notice Reserves owed were paid to the insurance fund.
     event ReservesSwept(address indexed insuranceFund, uint256 assets);
     /// @notice The annual rate model changed (risk officer, behind its delay).
@@ -257,6 +261,17 @@ interface ICapitalPool {
 
     /// @notice The risk officer accepts the remaining deficit as the capital providers' loss (behind its delay).
     function acknowledgeDeficit() external;
+
+    /// @notice Books the capital providers' share of an ended financing agreement's profit: pulls `assets` of cash
+    ///         from the caller (needs allowance) into the pool's cash, so the book and the share price of the classes
+    ///         rise by `assets` (less one base unit of rounding per class at most). Restricted: only the
+    ///         AgreementSettlement (role AGREEMENT_SETTLER) pays it, as part of an agreement's end waterfall.
+    ///         Split as income: the senior class is made up to its claim grown at its target rate (when the book
+    ///         had fallen below it), the rest belongs to the junior class. Refuses zero (PoolZeroAmount).
+    /// @dev A written-off deficit is not covered by it (coverDeficit does that, and borrowing stays stopped until
+    ///      the deficit is covered or acknowledged); with no shares in either class the cash goes to the junior
+    ///      class's book for its first depositors, as any income would.
+    function receiveProfitShare(uint256 assets) external;
 
     /// @notice Pays the reserves owed, as far as cash allows, to the insurance fund. Anyone may call.
     function sweepReserves() external returns (uint256 paid);

@@ -2,12 +2,15 @@
 pragma solidity ^0.8.24;
 
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {IAccessManager} from "@openzeppelin/contracts/access/manager/IAccessManager.sol";
 import {IAgreementBinding} from "./IAgreementBinding.sol";
 import {IAgreementRegistry} from "./IAgreementRegistry.sol";
 
 /// @title AgreementBinding
 /// @notice See IAgreementBinding. Consulted by the MarginEngine on every borrow and liquidation.
-/// @dev `setRegistry` and `requireAgreements` are admin (no role mapped); `propose` is OPERATOR; the rest is public.
+/// @dev `setRegistry` and `requireAgreements` are admin (no role mapped); `propose` is OPERATOR; `terminate` is the
+///      account itself or OPERATOR (checked with the AccessManager's canCall, since the account may call it too); the
+///      rest is public.
 contract AgreementBinding is IAgreementBinding, AccessManaged {
     uint256 private constant _WAD = 1e18;
     /// @dev The largest penalty an agreement may carry (the registry's terms validation allows 50 %).
@@ -49,8 +52,30 @@ contract AgreementBinding is IAgreementBinding, AccessManaged {
         Binding memory p = _proposals[agreementId];
         if (p.maxLeverage == 0 || p.maxLeverage != maxLeverage || p.maxPenalty != maxPenalty)
             revert AgreementBindingMismatch(agreementId, maxLeverage, maxPenalty);
+        // The anchor is within its term (_active): the same agreement bound with an end already passed was
+        // terminated, and accepting it again would lift the freeze.
+        Binding storage current = _bindings[msg.sender];
+        if (current.agreementId == agreementId && current.expiresAt <= block.timestamp)
+            revert AgreementAlreadyEnded(msg.sender, agreementId, current.expiresAt, 0);
         _bindings[msg.sender] = p;
         emit AgreementBound(msg.sender, agreementId, maxLeverage, maxPenalty);
+    }
+
+    /// @inheritdoc IAgreementBinding
+    function terminate(address account) external {
+        Binding storage b = _bindings[account];
+        if (b.maxLeverage == 0) revert AgreementNotBound(account);
+        if (msg.sender != account) {
+            (bool allowed, ) = IAccessManager(authority()).canCall(msg.sender, address(this), this.terminate.selector);
+            if (!allowed) revert AgreementTerminationUnauthorized(account, msg.sender);
+        }
+        bytes32 id = b.agreementId;
+        uint64 expiresAt = b.expiresAt;
+        uint64 closedAt = _registry.closedAtOf(id);
+        if (closedAt != 0 || expiresAt <= block.timestamp)
+            revert AgreementAlreadyEnded(account, id, expiresAt, closedAt);
+        b.expiresAt = uint64(block.timestamp);
+        emit AgreementTerminated(account, id, msg.sender);
     }
 
     /// @inheritdoc IAgreementBinding

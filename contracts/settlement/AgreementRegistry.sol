@@ -8,7 +8,9 @@ import {IAgreementRegistry} from "./IAgreementRegistry.sol";
 
 /// @title AgreementRegistry
 /// @notice Anchors financing agreements signed by client and platform. See IAgreementRegistry.
-/// @dev `anchor` and `close` are `restricted` (the AccessManager maps them to OPERATOR); every read is public.
+/// @dev `anchor` and `close` are `restricted`: the AccessManager maps `anchor` to OPERATOR and `close` to
+///      AGREEMENT_SETTLER, held only by the AgreementSettlement, whose settleEnd runs the agreement's end waterfall
+///      and closes it in the same transaction. Every read is public.
 contract AgreementRegistry is IAgreementRegistry, AccessManaged, EIP712 {
     /// @notice EIP-712 type hash of FinancingAgreement.
     bytes32 public constant FINANCING_AGREEMENT_TYPEHASH = keccak256(

@@ -12,7 +12,9 @@ pragma solidity ^0.8.24;
 ///      Neither side alone can bind an account, another client's agreement, or numbers the other did not see.
 ///      `requireAgreements` (admin, one-way) makes an active agreement a condition of every borrow; before it, only
 ///      accounts with a binding are held to one (the migration of accounts opened before agreements were bound).
-///      Ratios are 18 decimals.
+///      `terminate` ends a binding before its term (the client for its own account, or the operator for a default
+///      or an expiry): from then on the engine refuses new borrowing, and the AgreementSettlement's close-out
+///      and end waterfall may run. Ratios are 18 decimals.
 interface IAgreementBinding {
     /// @notice An account's binding. Slot 0: agreementId; slot 1: maxLeverage | maxPenalty | effectiveAt | expiresAt
     ///         (the term copied from the anchor, which never changes it), so that a borrow reads one slot here and
@@ -29,8 +31,13 @@ interface IAgreementBinding {
     error AgreementBindingRegistrySet(address registry);
     /// @notice The registry address is zero.
     error AgreementBindingInvalidRegistry();
-    /// @notice Borrowing needs an active agreement bound to the account.
+    /// @notice Borrowing needs an active agreement bound to the account (and terminating needs one bound).
     error AgreementNotBound(address account);
+    /// @notice The account's binding already ended: terminated, expired (`expiresAt` ≤ now) or its agreement closed
+    ///         (`closedAt` ≠ 0). A terminated binding cannot be accepted again either.
+    error AgreementAlreadyEnded(address account, bytes32 agreementId, uint64 expiresAt, uint64 closedAt);
+    /// @notice Only the account itself or an operator may terminate its binding.
+    error AgreementTerminationUnauthorized(address account, address caller);
     /// @notice No numbers were proposed for this agreement, or not the ones the client accepts.
     error AgreementBindingMismatch(bytes32 agreementId, uint256 maxLeverage, uint256 maxPenalty);
     /// @notice Only the agreement's client binds it, to its own account.
@@ -44,6 +51,9 @@ interface IAgreementBinding {
     event BindingProposed(bytes32 indexed agreementId, address indexed client, uint256 maxLeverage, uint256 maxPenalty);
     event AgreementBound(address indexed account, bytes32 indexed agreementId, uint256 maxLeverage, uint256 maxPenalty);
     event AgreementsRequired();
+    /// @notice The account's binding ended early at `by`'s request (the account itself or an operator): its
+    ///         `expiresAt` is now the termination time.
+    event AgreementTerminated(address indexed account, bytes32 indexed agreementId, address by);
 
     /// @notice Sets the AgreementRegistry (admin, once; it is deployed after the engine that consults this contract).
     function setRegistry(address registry) external;
@@ -53,8 +63,20 @@ interface IAgreementBinding {
     function propose(bytes32 agreementId, uint64 maxLeverage, uint64 maxPenalty) external;
 
     /// @notice The client's side: binds msg.sender's account to `agreementId` with exactly these numbers, which must
-    ///         be the proposal's (so that a proposal changed meanwhile is not accepted unseen).
+    ///         be the proposal's (so that a proposal changed meanwhile is not accepted unseen). A binding that was
+    ///         terminated is not accepted again (AgreementAlreadyEnded): termination freezes new risk for good; a new
+    ///         financing needs a new agreement.
     function accept(bytes32 agreementId, uint64 maxLeverage, uint64 maxPenalty) external;
+
+    /// @notice Ends `account`'s binding now: its `expiresAt` becomes `block.timestamp`, so the engine refuses new
+    ///         borrowing from now on (leverageLimit reverts AgreementInactive) while repayments, deposits, sales and
+    ///         liquidations go on, and penaltyCapOf keeps capping. Callable by the account itself (the client ending
+    ///         its agreement early) or by a holder of the role the AccessManager maps this selector to (OPERATOR:
+    ///         default or expiry handling). Reverts AgreementNotBound (no binding), AgreementAlreadyEnded (expired,
+    ///         terminated or closed) or AgreementTerminationUnauthorized (any other caller).
+    /// @dev The operator's check is `canCall` on the AccessManager: a role granted with an execution delay does
+    ///      not terminate at once (the caller would schedule through the manager, which then calls as itself).
+    function terminate(address account) external;
 
     /// @notice From now on every borrow needs an active agreement (admin, one-way).
     function requireAgreements() external;

@@ -83,7 +83,8 @@ interface IAgreementRegistry {
         bytes calldata platformSignature
     ) external;
 
-    /// @notice Records that the financing ended and commits to its final settlement (operator). Once only.
+    /// @notice Records that the financing ended and commits to its final settlement. Once only. Restricted to the
+    ///         AgreementSettlement (AGREEMENT_SETTLER), which calls it at the end of its settleEnd waterfall.
     /// @param finalSettlementHash keccak256 of the canonical JSON of the final-settlement computation
     function close(bytes32 agreementId, bytes32 finalSettlementHash) external;
 

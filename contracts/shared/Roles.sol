@@ -33,4 +33,7 @@ library Roles {
     uint64 internal constant SETTLER = 12;
     /// @notice System role: may ask the InsuranceFund to cover bad debt (the MarginEngine).
     uint64 internal constant INSURANCE_CLAIMANT = 13;
+    /// @notice System role: closes agreements in the AgreementRegistry and pays the capital providers' profit share
+    ///         into the CapitalPool (the AgreementSettlement), so that no agreement closes without its waterfall.
+    uint64 internal constant AGREEMENT_SETTLER = 14;
 }

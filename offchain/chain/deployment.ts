@@ -46,6 +46,12 @@ export interface DeploymentRecord {
   tokens: TokenRecord[];
   /** The agreement terms providers of each class sign (TrancheVault.agreementTerms); absent in older records. */
   providerTerms?: ProviderTermsRecord;
+  /**
+   * The platform's margin account (AgreementSettlement.platformAccount: fees and the platform's share of each
+   * agreement's end waterfall). An account, not a contract, so it is not among `contracts` (whose every address
+   * must hold code); absent in older records.
+   */
+  platformAccount?: string;
 }
 
 export const DEFAULT_DEPLOYMENTS_DIR = path.join(__dirname, "..", "..", "deployments");

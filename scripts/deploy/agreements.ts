@@ -4,8 +4,10 @@ import { ROLE } from "./roles";
 import type { DeployOptions } from "./types";
 
 /**
- * Deploys the AgreementRegistry (legal anchoring of signed financing agreements) and maps `anchor` and `close` to
- * OPERATOR; points the engine's AgreementBinding at it (admin, once) and maps its `propose` to OPERATOR. With
+ * Deploys the AgreementRegistry (legal anchoring of signed financing agreements) and maps `anchor` to OPERATOR and
+ * `close` to AGREEMENT_SETTLER (granted to the AgreementSettlement by deployAgreementSettlement: an agreement closes
+ * only through its end waterfall); points the engine's AgreementBinding at it (admin, once) and maps its `propose`
+ * and `terminate` (the operator's side of it; the account itself may always terminate its own) to OPERATOR. With
  * `opts.requireAgreements`, every borrow needs an active bound agreement from the start. Reads stay public.
  * Returns the addresses to merge into the deployment record.
  */
@@ -21,12 +23,15 @@ export async function deployAgreements(
   const address = await registry.getAddress();
   log(`AgreementRegistry ${address}`);
   const iface = AgreementRegistry__factory.createInterface();
-  const selectors = (["anchor", "close"] as const).map((name) => iface.getFunction(name)!.selector);
-  await (await manager.setTargetFunctionRole(address, selectors, ROLE.OPERATOR)).wait();
+  await (await manager.setTargetFunctionRole(address, [iface.getFunction("anchor").selector], ROLE.OPERATOR)).wait();
+  await (
+    await manager.setTargetFunctionRole(address, [iface.getFunction("close").selector], ROLE.AGREEMENT_SETTLER)
+  ).wait();
   const binding = AgreementBinding__factory.connect(bindingAddress, opts.deployer);
   await (await binding.setRegistry(address)).wait();
-  const propose = AgreementBinding__factory.createInterface().getFunction("propose").selector;
-  await (await manager.setTargetFunctionRole(bindingAddress, [propose], ROLE.OPERATOR)).wait();
+  const bindingIface = AgreementBinding__factory.createInterface();
+  const operatorCalls = (["propose", "terminate"] as const).map((name) => bindingIface.getFunction(name).selector);
+  await (await manager.setTargetFunctionRole(bindingAddress, operatorCalls, ROLE.OPERATOR)).wait();
   if (opts.requireAgreements) await (await binding.requireAgreements()).wait();
   return { AgreementRegistry: address };
 }

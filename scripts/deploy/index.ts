@@ -3,6 +3,7 @@ import type { Provider, Signer } from "ethers";
 import { DEFAULT_DEPLOYMENTS_DIR } from "../../offchain/chain/deployment";
 import { deployCore } from "./core";
 import { deployAgreements } from "./agreements";
+import { deployAgreementSettlement } from "./agreementSettlement";
 import { deployGovernance } from "./governance";
 import { deployMargin } from "./margin";
 import { deployOracle } from "./oracle";
@@ -14,6 +15,7 @@ import type { DeploymentRecord, DeployOptions, RoleHolders } from "./types";
 export type { DeploymentRecord, DeployOptions, ProviderTermsRecord, RoleHolders, TokenRecord } from "./types";
 export { ROLE, ROLE_LABELS } from "./roles";
 export { DEFAULT_TOKENS } from "./core";
+export { DEFAULT_CLOSE_OUT_PERIOD } from "./agreementSettlement";
 export { DEV_FEED_PARAMS, DEV_ORACLE_PARAMS, feedKey } from "./oracle";
 export { deploymentIsLive, deploymentPath, readDeployment, writeDeployment } from "../../offchain/chain/deployment";
 export { deployReserves, reserveFeedName, type ReservesSettings } from "./reserves";
@@ -36,6 +38,8 @@ export async function deployAll(opts: DeployOptions, network: string): Promise<D
     await deploySettlement(opts.deployer, core.manager, contracts.MarginEngine, securities, opts.log),
   );
   Object.assign(contracts, await deployAgreements(opts, core.manager, contracts.AgreementBinding));
+  const agreementEnd = await deployAgreementSettlement(opts, core.manager, contracts);
+  Object.assign(contracts, agreementEnd.contracts);
   Object.assign(contracts, await deployReserves(opts, core.manager, core.tokens));
   // Reserves are what the system contracts hold: client collateral and cash in the engine, the pool's cash, the
   // insurance fund. The deployer is admin, the role setReserveHolders keeps.
@@ -55,6 +59,7 @@ export async function deployAll(opts: DeployOptions, network: string): Promise<D
     contracts,
     tokens: core.tokens,
     providerTerms: margin.providerTerms,
+    platformAccount: agreementEnd.platformAccount,
   };
 }
 

@@ -13,6 +13,7 @@ export const ROLE = {
   BORROWER: 11n,
   SETTLER: 12n,
   INSURANCE_CLAIMANT: 13n,
+  AGREEMENT_SETTLER: 14n,
 } as const;
 
 export const ROLE_LABELS: Record<string, string> = {
@@ -28,4 +29,5 @@ export const ROLE_LABELS: Record<string, string> = {
   "11": "BORROWER",
   "12": "SETTLER",
   "13": "INSURANCE_CLAIMANT",
+  "14": "AGREEMENT_SETTLER",
 };

@@ -15,6 +15,14 @@ export interface DeployOptions {
    * one-way). Off: only accounts with a bound agreement are held to it (until the seed and demo bind theirs).
    */
   requireAgreements?: boolean;
+  /**
+   * The platform's margin account: receives the fees AgreementSettlement.chargeFee charges and the platform's share
+   * of each agreement's end waterfall. Default: the operator (`roles.operator`), the platform party that signs the
+   * financing agreements, whose key the service already holds. Deploy KYC-verifies it when it is not yet verified.
+   */
+  platformAccount?: string;
+  /** Seconds between a binding's end and the first forced close-out (AgreementSettlement). Default: 2 days. */
+  closeOutPeriodSeconds?: number;
   /** Print progress lines. */
   log?: (line: string) => void;
 }

@@ -14,8 +14,10 @@ import {
 import {
   AgreementBinding__factory,
   AgreementRegistry__factory,
+  AgreementSettlement__factory,
   type AgreementBinding,
   type AgreementRegistry,
+  type AgreementSettlement,
 } from "../../../typechain-types";
 import {
   agreementDomain,
@@ -31,6 +33,8 @@ const TERM = 90 * 86_400;
 interface Fx extends MarginFixture {
   binding: AgreementBinding;
   registry: AgreementRegistry;
+  /** Closes agreements (settleEnd, the operator's) after their end waterfall. */
+  settlement: AgreementSettlement;
   /** Anchors an agreement for `client` (signed by it and the platform) from a second ago to `term` seconds on. */
   anchor(client: HardhatEthersSigner, tag: string, term?: number): Promise<{ id: string; expiresAt: bigint }>;
   /** Anchors, proposes (operator) and accepts (client) an agreement: leverage and penalty as 18-decimal ratios. */
@@ -43,6 +47,7 @@ async function fixture(): Promise<Fx> {
   const operator = fx.actors.operator;
   const binding = AgreementBinding__factory.connect(c.AgreementBinding, operator);
   const registry = AgreementRegistry__factory.connect(c.AgreementRegistry, operator);
+  const settlement = AgreementSettlement__factory.connect(c.AgreementSettlement, operator);
   const domain = agreementDomain((await hre.ethers.provider.getNetwork()).chainId, c.AgreementRegistry);
   const anchor: Fx["anchor"] = async (client, tag, term = TERM) => {
     const now = await time.latest();
@@ -64,7 +69,7 @@ async function fixture(): Promise<Fx> {
     await binding.connect(client).accept(id, leverage, penalty);
     return id;
   };
-  return { ...fx, binding, registry, anchor, bind };
+  return { ...fx, binding, registry, settlement, anchor, bind };
 }
 
 /** Every borrow needs an agreement (what production deploys with once the seed binds its clients). */
@@ -118,11 +123,15 @@ describe("AgreementBinding: the financing agreement binds the margin account", (
       const fx = await loadFixture(required);
       const id = await fx.bind(fx.clientA, "A-2", pct(200), pct(5));
       await fx.fundAccount(fx.clientA, fx.cash, 100_000n * CNY);
-      await fx.registry.close(id, hre.ethers.id("final"));
+      // An agreement closes through its end waterfall: ended (here terminated by the client), no debt, no position.
+      await fx.binding.connect(fx.clientA).terminate(fx.clientA.address);
+      await fx.settlement.settleEnd(id, 0n, 0n, hre.ethers.id("final"));
       const a = await fx.registry.agreementOf(id);
+      const b = await fx.binding.bindingOf(fx.clientA.address);
+      expect(a.closedAt).to.be.greaterThan(0n);
       await expect(fx.engine.connect(fx.clientA).borrow(1_000n * CNY))
         .to.be.revertedWithCustomError(fx.binding, "AgreementInactive")
-        .withArgs(id, a.effectiveAt, a.expiresAt, a.closedAt);
+        .withArgs(id, b.effectiveAt, b.expiresAt, a.closedAt);
     });
 
     it("a client borrows after its agreement expired: AgreementInactive; a new agreement must be bound", async () => {
@@ -188,7 +197,7 @@ describe("AgreementBinding: the financing agreement binds the margin account", (
       await expect(fx.binding.propose(id, pct(200), pct(1) - 1n))
         .to.be.revertedWithCustomError(fx.binding, "AgreementInvalidBindingTerms")
         .withArgs(id, pct(200), pct(1) - 1n);
-      await fx.registry.close(id, hre.ethers.id("final"));
+      await fx.settlement.settleEnd(id, 0n, 0n, hre.ethers.id("final")); // never bound: closes with no shares
       await expect(fx.binding.propose(id, pct(200), pct(5))).to.be.revertedWithCustomError(
         fx.binding,
         "AgreementInactive",
@@ -227,6 +236,93 @@ describe("AgreementBinding: the financing agreement binds the margin account", (
       const penalty: bigint = ev.args.liquidatorBonus + ev.args.insuranceShare;
       expect(value > 0n).to.equal(true);
       expect(penalty).to.equal((value * pct(2) + WAD - 1n) / WAD); // mulUp(value, 2 %)
+    });
+  });
+
+  describe("terminate (the agreement ends early: new risk frozen)", () => {
+    it("a client cannot terminate another client's binding, nor can a stranger or a non-operator role holder", async () => {
+      const fx = await loadFixture(required);
+      const id = await fx.bind(fx.clientA, "T-1", pct(200), pct(5));
+      for (const caller of [fx.clientB, fx.liquidator, fx.actors.riskOfficer, fx.actors.kycOfficer]) {
+        await expect(fx.binding.connect(caller).terminate(fx.clientA.address))
+          .to.be.revertedWithCustomError(fx.binding, "AgreementTerminationUnauthorized")
+          .withArgs(fx.clientA.address, caller.address);
+      }
+      const b = await fx.binding.bindingOf(fx.clientA.address);
+      expect(b.agreementId).to.equal(id);
+      expect(b.expiresAt).to.equal((await fx.registry.agreementOf(id)).expiresAt);
+    });
+
+    it("after the client terminates, a borrow reverts AgreementInactive; repay and deposit go on; the penalty cap stays", async () => {
+      const fx = await loadFixture(required);
+      const id = await fx.bind(fx.clientA, "T-2", pct(200), pct(5));
+      await fx.fundAccount(fx.clientA, fx.cash, 100_000n * CNY);
+      await fx.engine.connect(fx.clientA).borrow(10_000n * CNY);
+      const tx = fx.binding.connect(fx.clientA).terminate(fx.clientA.address);
+      await expect(tx).to.emit(fx.binding, "AgreementTerminated").withArgs(fx.clientA.address, id, fx.clientA.address);
+      const at = BigInt((await (await tx).getBlock())!.timestamp);
+      const b = await fx.binding.bindingOf(fx.clientA.address);
+      expect(b.expiresAt).to.equal(at);
+      await expect(fx.engine.connect(fx.clientA).borrow(1n))
+        .to.be.revertedWithCustomError(fx.binding, "AgreementInactive")
+        .withArgs(id, b.effectiveAt, at, 0n);
+      await expect(fx.engine.connect(fx.clientA).repay(5_000n * CNY)).to.emit(fx.engine, "Repaid");
+      await fx.fundAccount(fx.clientA, fx.cash, 1_000n * CNY);
+      expect(await fx.binding.penaltyCapOf(fx.clientA.address)).to.equal(pct(5));
+    });
+
+    it("the operator terminates a client's binding (default or expiry handling)", async () => {
+      const fx = await loadFixture(required);
+      const id = await fx.bind(fx.clientB, "T-3", pct(200), pct(5));
+      await expect(fx.binding.terminate(fx.clientB.address))
+        .to.emit(fx.binding, "AgreementTerminated")
+        .withArgs(fx.clientB.address, id, fx.actors.operator.address);
+      await fx.fundAccount(fx.clientB, fx.cash, 10_000n * CNY);
+      await expect(fx.engine.connect(fx.clientB).borrow(1n)).to.be.revertedWithCustomError(
+        fx.binding,
+        "AgreementInactive",
+      );
+    });
+
+    it("refuses an account without a binding, a second termination, an expired binding and a closed agreement", async () => {
+      const fx = await loadFixture(required);
+      await expect(fx.binding.terminate(fx.clientC.address))
+        .to.be.revertedWithCustomError(fx.binding, "AgreementNotBound")
+        .withArgs(fx.clientC.address);
+      const id = await fx.bind(fx.clientA, "T-4", pct(200), pct(5));
+      await fx.binding.connect(fx.clientA).terminate(fx.clientA.address);
+      const ended = (await fx.binding.bindingOf(fx.clientA.address)).expiresAt;
+      await expect(fx.binding.terminate(fx.clientA.address))
+        .to.be.revertedWithCustomError(fx.binding, "AgreementAlreadyEnded")
+        .withArgs(fx.clientA.address, id, ended, 0n);
+      await fx.settlement.settleEnd(id, 0n, 0n, hre.ethers.id("final"));
+      const closedAt = (await fx.registry.agreementOf(id)).closedAt;
+      await expect(fx.binding.connect(fx.clientA).terminate(fx.clientA.address))
+        .to.be.revertedWithCustomError(fx.binding, "AgreementAlreadyEnded")
+        .withArgs(fx.clientA.address, id, ended, closedAt);
+      const idB = await fx.bind(fx.clientB, "T-5", pct(200), pct(5));
+      const { expiresAt } = await fx.registry.agreementOf(idB);
+      await time.increaseTo(expiresAt);
+      await expect(fx.binding.terminate(fx.clientB.address))
+        .to.be.revertedWithCustomError(fx.binding, "AgreementAlreadyEnded")
+        .withArgs(fx.clientB.address, idB, expiresAt, 0n);
+    });
+
+    it("a client re-accepts its terminated agreement to borrow again: AgreementAlreadyEnded, the freeze stays", async () => {
+      const fx = await loadFixture(required);
+      const id = await fx.bind(fx.clientA, "T-6", pct(200), pct(5));
+      await fx.binding.connect(fx.clientA).terminate(fx.clientA.address);
+      const ended = (await fx.binding.bindingOf(fx.clientA.address)).expiresAt;
+      // the proposal is still there (the operator could even re-propose it): accepting it again is refused
+      await fx.binding.propose(id, pct(200), pct(5));
+      await expect(fx.binding.connect(fx.clientA).accept(id, pct(200), pct(5)))
+        .to.be.revertedWithCustomError(fx.binding, "AgreementAlreadyEnded")
+        .withArgs(fx.clientA.address, id, ended, 0n);
+      await fx.fundAccount(fx.clientA, fx.cash, 10_000n * CNY);
+      await expect(fx.engine.connect(fx.clientA).borrow(1n)).to.be.revertedWithCustomError(
+        fx.binding,
+        "AgreementInactive",
+      );
     });
   });
 

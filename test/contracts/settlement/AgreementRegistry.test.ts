@@ -3,6 +3,7 @@ import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { deployCoreFixture, type CoreFixture } from "../../helpers/fixtures";
 import { itRejectsCallersWithoutRole } from "../../helpers/behaviours";
+import { ROLE } from "../../../scripts/deploy/roles";
 import { AgreementRegistry__factory, type AgreementRegistry } from "../../../typechain-types";
 import {
   agreementDigest,
@@ -236,8 +237,30 @@ describe("AgreementRegistry", () => {
   });
 
   describe("close", () => {
+    // In a deployment only the AgreementSettlement holds AGREEMENT_SETTLER (its settleEnd closes an agreement at the
+    // end of its waterfall); here the role is granted to a signer to test the registry's own rules alone.
+    async function closer(): Promise<Fx> {
+      const fx = await fixture();
+      await fx.manager.grantRole(ROLE.AGREEMENT_SETTLER, fx.actors.operator.address, 0);
+      return fx;
+    }
+
+    it("the operator cannot close an agreement directly: close belongs to AGREEMENT_SETTLER, not OPERATOR", async () => {
+      const { registry, message, clientSig, platformSig, actors, manager, record } = await loadFixture(fixture);
+      await registry.anchor(message, clientSig, platformSig);
+      await expect(registry.close(message.agreementId, hre.ethers.id("final")))
+        .to.be.revertedWithCustomError(registry, "AccessManagedUnauthorized")
+        .withArgs(actors.operator.address);
+      const selector = registry.interface.getFunction("close").selector;
+      expect(await manager.getTargetFunctionRole(await registry.getAddress(), selector)).to.equal(
+        ROLE.AGREEMENT_SETTLER,
+      );
+      expect((await manager.hasRole(ROLE.AGREEMENT_SETTLER, record.contracts.AgreementSettlement))[0]).to.equal(true);
+      expect((await manager.hasRole(ROLE.AGREEMENT_SETTLER, actors.operator.address))[0]).to.equal(false);
+    });
+
     it("records the final settlement hash once and emits AgreementClosed", async () => {
-      const { registry, message, clientSig, platformSig, client } = await loadFixture(fixture);
+      const { registry, message, clientSig, platformSig, client } = await loadFixture(closer);
       await registry.anchor(message, clientSig, platformSig);
       const h = hre.ethers.id("final settlement");
       await expect(registry.close(message.agreementId, h))
@@ -252,7 +275,7 @@ describe("AgreementRegistry", () => {
     });
 
     it("refuses an unknown agreement and an empty hash", async () => {
-      const { registry, message, clientSig, platformSig } = await loadFixture(fixture);
+      const { registry, message, clientSig, platformSig } = await loadFixture(closer);
       await expect(registry.close(message.agreementId, hre.ethers.id("x")))
         .to.be.revertedWithCustomError(registry, "AgreementNotAnchored")
         .withArgs(message.agreementId);

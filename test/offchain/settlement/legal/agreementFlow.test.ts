@@ -2,7 +2,7 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { deployCoreFixture } from "../../../helpers/fixtures";
-import { AgreementRegistry__factory } from "../../../../typechain-types";
+import { AgreementRegistry__factory, AgreementSettlement__factory } from "../../../../typechain-types";
 import {
   AgreementService,
   agreementDomain,
@@ -29,14 +29,20 @@ async function flowFixture() {
   const core = await deployCoreFixture();
   const [client, platform, outsider] = core.actors.users;
   const registry = AgreementRegistry__factory.connect(core.record.contracts.AgreementRegistry, core.actors.operator);
+  // Agreements close only through the end waterfall (the operator's settleEnd, which calls registry.close).
+  const settlement = AgreementSettlement__factory.connect(
+    core.record.contracts.AgreementSettlement,
+    core.actors.operator,
+  );
   const domain = agreementDomain((await hre.ethers.provider.getNetwork()).chainId, await registry.getAddress());
   const store = new MemoryLegalStore();
-  return { core, client, platform, outsider, registry, domain, store, service: new AgreementService(store, domain) };
+  const service = new AgreementService(store, domain);
+  return { core, client, platform, outsider, registry, settlement, domain, store, service };
 }
 
 describe("legal: agreement lifecycle (prepare, sign, anchor, retrieve, close)", () => {
   it("takes the seed agreement from terms to an on-chain anchor and a recorded final settlement", async () => {
-    const { client, platform, outsider, registry, domain, service } = await loadFixture(flowFixture);
+    const { client, platform, outsider, registry, settlement, domain, service } = await loadFixture(flowFixture);
     const rec = await service.prepare(seedTerms(client.address, platform.address));
     expect(rec.status).to.equal("awaiting-signatures");
     const td = agreementTypedData(domain, agreementMessage(rec.document));
@@ -81,7 +87,8 @@ describe("legal: agreement lifecycle (prepare, sign, anchor, retrieve, close)", 
       insuranceFundAvailable: 0n,
     });
     const h = finalSettlementHash(settlement);
-    await expect(registry.close(td.message.agreementId, h))
+    // Never bound to a margin account: it closes with no shares to pay.
+    await expect(settlement.settleEnd(td.message.agreementId, 0n, 0n, h))
       .to.emit(registry, "AgreementClosed")
       .withArgs(td.message.agreementId, client.address, h);
     const closed = await service.markClosed(td.message.agreementId, h);
