@@ -223,10 +223,7 @@ export function agreementEndChain(
     },
     async sharePrices() {
       const one = 10n ** BigInt(cashToken.decimals);
-      const [senior, junior] = await Promise.all([
-        read(() => pool.tranche(0)),
-        read(() => pool.tranche(1)),
-      ]);
+      const [senior, junior] = await Promise.all([read(() => pool.tranche(0)), read(() => pool.tranche(1))]);
       return {
         senior: await read(() => TrancheVault__factory.connect(senior, provider).convertToAssets(one)),
         junior: await read(() => TrancheVault__factory.connect(junior, provider).convertToAssets(one)),
@@ -246,10 +243,13 @@ export function agreementEndChain(
       return sent(await operator.send(settlement, "chargeFee", [agreementId, amount, ref]));
     },
     async settleEnd(agreementId, providersShare, platformShare, finalHash) {
-      return sent(await operator.send(settlement, "settleEnd", [agreementId, providersShare, platformShare, finalHash]));
+      return sent(
+        await operator.send(settlement, "settleEnd", [agreementId, providersShare, platformShare, finalHash]),
+      );
     },
     forceClose: closer
-      ? async (agreementId, asset, units) => sent(await closer.send(settlement, "forceClose", [agreementId, asset, units]))
+      ? async (agreementId, asset, units) =>
+          sent(await closer.send(settlement, "forceClose", [agreementId, asset, units]))
       : undefined,
   };
 }

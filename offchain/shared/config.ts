@@ -20,26 +20,27 @@ export const DEV_CUSTODY = {
   debtorAgent: { clearingMemberId: "102100099996", clearingSystem: "CNAPS" },
 };
 
-const custodyAccount = z
-  .preprocess(
-    (v) => (typeof v === "string" ? (JSON.parse(v) as unknown) : v),
-    z
-      .object({
-        initiatingParty: z.object({ name: z.string().min(1).max(140), orgId: z.string().min(1).max(35).optional() }).strict(),
-        debtor: z.object({ name: z.string().min(1).max(140) }).strict(),
-        debtorAccount: z.union([
-          z.object({ iban: z.string().regex(/^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$/) }).strict(),
-          z.object({ other: z.string().min(1).max(34), scheme: z.string().min(1).max(35).optional() }).strict(),
-        ]),
-        debtorAgent: z.union([
-          z.object({ bic: z.string().regex(/^[A-Z0-9]{8}([A-Z0-9]{3})?$/) }).strict(),
-          z
-            .object({ clearingMemberId: z.string().min(1).max(35), clearingSystem: z.string().min(1).max(35).optional() })
-            .strict(),
-        ]),
-      })
-      .strict(),
-  );
+const custodyAccount = z.preprocess(
+  (v) => (typeof v === "string" ? (JSON.parse(v) as unknown) : v),
+  z
+    .object({
+      initiatingParty: z
+        .object({ name: z.string().min(1).max(140), orgId: z.string().min(1).max(35).optional() })
+        .strict(),
+      debtor: z.object({ name: z.string().min(1).max(140) }).strict(),
+      debtorAccount: z.union([
+        z.object({ iban: z.string().regex(/^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$/) }).strict(),
+        z.object({ other: z.string().min(1).max(34), scheme: z.string().min(1).max(35).optional() }).strict(),
+      ]),
+      debtorAgent: z.union([
+        z.object({ bic: z.string().regex(/^[A-Z0-9]{8}([A-Z0-9]{3})?$/) }).strict(),
+        z
+          .object({ clearingMemberId: z.string().min(1).max(35), clearingSystem: z.string().min(1).max(35).optional() })
+          .strict(),
+      ]),
+    })
+    .strict(),
+);
 const port = z.coerce.number().int().min(0).max(65535);
 
 /**

@@ -292,7 +292,7 @@ async function runStep(deps: AgreementEndDeps, rec: AgreementEndRecord, owner: s
     case "freeze":
       return freeze(deps, rec, owner);
     case "close-positions":
-      return closePositions(deps, rec, owner, terms);
+      return closePositions(deps, rec, owner);
     case "repay":
       return repay(deps, rec, terms);
     case "fees":
@@ -346,12 +346,7 @@ async function freeze(deps: AgreementEndDeps, rec: AgreementEndRecord, owner: st
  * platform's close-out account buys what is left (AgreementSettlement.forceClose, at the oracle price less at most
  * the agreed penalty and the haircut). Without a close-out key the forced close is left to any verified buyer.
  */
-async function closePositions(
-  deps: AgreementEndDeps,
-  rec: AgreementEndRecord,
-  owner: string,
-  terms: FinancingTerms,
-): Promise<Outcome> {
+async function closePositions(deps: AgreementEndDeps, rec: AgreementEndRecord, owner: string): Promise<Outcome> {
   const { chain } = deps;
   let positions = await chain.positions(rec.account);
   if (positions.length === 0)
@@ -444,7 +439,8 @@ async function feesDue(
   rec: AgreementEndRecord,
   terms: FinancingTerms,
 ): Promise<{ code: string; label: string; amount: bigint }[]> {
-  const settledOn = dateOfTimestamp(Number(rec.facts.frozenAt ?? (await deps.chain.now())), OFFSET);
+  // The account-management fee runs for every natural day the financing is open, up to the day its fees are taken.
+  const settledOn = dateOfTimestamp(await deps.chain.now(), OFFSET);
   const days = BigInt(Math.max(0, daysBetween(dateOfTimestamp(terms.effectiveAt, OFFSET), settledOn)));
   const out: { code: string; label: string; amount: bigint }[] = [];
   const anchorBlock = Number(rec.facts.anchorBlock ?? 0);
@@ -586,7 +582,10 @@ async function statement(deps: AgreementEndDeps, rec: AgreementEndRecord, terms:
   }
   const minor = CURRENCY_MINOR_UNITS[terms.currency.iso4217] ?? terms.currency.decimals;
   const unit = 10n ** BigInt(terms.currency.decimals - minor);
-  const cashLeft = BigInt(rec.facts.cashAtSettlement) - BigInt(rec.facts.providersShare ?? "0") - BigInt(rec.facts.platformShare ?? "0");
+  const cashLeft =
+    BigInt(rec.facts.cashAtSettlement) -
+    BigInt(rec.facts.providersShare ?? "0") -
+    BigInt(rec.facts.platformShare ?? "0");
   const payout = divDown(cashLeft, unit) * unit;
   if (payout === 0n)
     return next(
@@ -638,8 +637,14 @@ async function statement(deps: AgreementEndDeps, rec: AgreementEndRecord, terms:
       return {
         kind: "fail",
         reason: {
-          en: `the client's pain.001 does not validate: ${report.issues.slice(0, 3).map((i) => `${i.path}: ${i.message}`).join("; ")}`,
-          zh: `客户付款 pain.001 未通过校验：${report.issues.slice(0, 3).map((i) => `${i.path}: ${i.message}`).join("；")}`,
+          en: `the client's pain.001 does not validate: ${report.issues
+            .slice(0, 3)
+            .map((i) => `${i.path}: ${i.message}`)
+            .join("; ")}`,
+          zh: `客户付款 pain.001 未通过校验：${report.issues
+            .slice(0, 3)
+            .map((i) => `${i.path}: ${i.message}`)
+            .join("；")}`,
         },
       };
     const message = { messageId, createdAt, xml, hash: keccak256(toUtf8Bytes(xml)), endToEndIds: [endToEndId] };

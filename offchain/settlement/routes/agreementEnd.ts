@@ -31,7 +31,8 @@ const payeeWire = z
 
 function workflow(ctx: SettlementRouteContext): AgreementEndDeps {
   const deps = ctx.deps.agreementEnd;
-  if (!deps) throw new AppError("CHAIN_UNAVAILABLE", "no operator key or AgreementSettlement: agreements cannot be ended here");
+  if (!deps)
+    throw new AppError("CHAIN_UNAVAILABLE", "no operator key or AgreementSettlement: agreements cannot be ended here");
   return deps;
 }
 

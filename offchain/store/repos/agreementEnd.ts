@@ -1,8 +1,4 @@
-import type {
-  AgreementEndRecord,
-  AgreementEndStore,
-  EndStatus,
-} from "../../settlement/agreementEnd/port";
+import type { AgreementEndRecord, AgreementEndStore, EndStatus } from "../../settlement/agreementEnd/port";
 import type { SqlExecutor } from "../engine";
 
 type Row = Record<string, unknown>;
@@ -39,10 +35,9 @@ export class AgreementEndRepository implements AgreementEndStore {
   }
 
   async getEnd(agreementId: string): Promise<AgreementEndRecord | undefined> {
-    const rows = await this.db.query<Row>(
-      "SELECT record, revision FROM agreement_ends WHERE agreement_id = $1",
-      [agreementId],
-    );
+    const rows = await this.db.query<Row>("SELECT record, revision FROM agreement_ends WHERE agreement_id = $1", [
+      agreementId,
+    ]);
     return rows[0] ? decode(rows[0]) : undefined;
   }
 

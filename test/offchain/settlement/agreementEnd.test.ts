@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { Wallet, hexlify, parseEther, randomBytes, type JsonRpcProvider } from "ethers";
+import { Wallet, hexlify, parseEther, randomBytes, type HDNodeWallet, type JsonRpcProvider } from "ethers";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -104,14 +104,18 @@ describe("agreement end: the financing agreement executed at its end", function 
    * A bound client: verified, 10,000 mbBANK deposited (100,000 at 10), an agreement anchored for it and bound
    * on-chain (leverage 2, penalty 5 %), 50,000 borrowed and kept in its margin account.
    */
-  async function boundClient(store: Store): Promise<{ client: Wallet; agreementId: string }> {
+  async function boundClient(store: Store): Promise<{ client: HDNodeWallet; agreementId: string }> {
     const client = Wallet.createRandom().connect(provider);
     await provider.send("hardhat_setBalance", [client.address, "0x" + parseEther("10").toString(16)]);
     await kc.verify(client.address, 5);
-    await kc.mint("mbBANK", client.address, 10_000n * 10n ** 18n);
+    await kc.mint("mbBANK", client.address, 10_000n);
     const bank = token("mbBANK").connect(client);
-    await (await bank.approve(c().MarginEngine, 10_000n * 10n ** 18n)).wait();
-    await (await engine().connect(client).deposit(await bank.getAddress(), 10_000n * 10n ** 18n)).wait();
+    await (await bank.approve(c().MarginEngine, 10_000n)).wait();
+    await (
+      await engine()
+        .connect(client)
+        .deposit(await bank.getAddress(), 10_000n)
+    ).wait();
     const now = (await provider.getBlock("latest"))!.timestamp;
     const terms = seedTerms(client.address, platform.address, {
       agreementId: hexlify(randomBytes(32)),
@@ -124,15 +128,16 @@ describe("agreement end: the financing agreement executed at its end", function 
     const td = agreementTypedData(domain, agreementMessage(buildAgreement(terms)));
     await agreements.addSignature(terms.agreementId, await client.signTypedData(td.domain, td.types, td.message));
     await agreements.addSignature(terms.agreementId, await platform.signTypedData(td.domain, td.types, td.message));
-    await anchorAgreement(
-      { store, chain: writer, domain, claimTtlMs: 60_000, log: silentLogger },
-      terms.agreementId,
-    );
+    await anchorAgreement({ store, chain: writer, domain, claimTtlMs: 60_000, log: silentLogger }, terms.agreementId);
     const binding = AgreementBinding__factory.connect(c().AgreementBinding, provider);
     const penalty = (5n * WAD) / 100n;
     await writer.sender.send(binding, "propose", [terms.agreementId, 2n * WAD, penalty]);
     await (await binding.connect(client).accept(terms.agreementId, 2n * WAD, penalty)).wait();
-    await (await engine().connect(client).borrow(50_000n * CNY)).wait();
+    await (
+      await engine()
+        .connect(client)
+        .borrow(50_000n * CNY)
+    ).wait();
     return { client, agreementId: terms.agreementId };
   }
 
@@ -181,7 +186,12 @@ describe("agreement end: the financing agreement executed at its end", function 
         let rec = await advanceEnd(proc(), agreementId);
         expect([rec.step, rec.status]).to.deep.equal(["close-positions", "waiting"]);
         expect(rec.history.find((h) => h.step === "freeze" && h.status === "done")?.txHash).to.match(/^0x/);
-        await expectRevert(engine().connect(client).borrow.staticCall(1n * CNY), "AgreementInactive");
+        await expectRevert(
+          engine()
+            .connect(client)
+            .borrow.staticCall(1n * CNY),
+          "AgreementInactive",
+        );
         // 2. before the deadline the client may still sell; nobody may force-close yet.
         rec = await advanceEnd(proc(), agreementId);
         expect(rec.status).to.equal("waiting");
@@ -191,11 +201,15 @@ describe("agreement end: the financing agreement executed at its end", function 
         await refreshPrices({ mbBANK: "13" });
         // 2. after it: force-closed by the close-out account; 3. waits for the client's repayment.
         rec = await advanceEnd(proc(), agreementId);
-        expect([rec.step, rec.status]).to.deep.equal(["repay", "waiting"]);
+        expect([rec.step, rec.status], JSON.stringify(rec.waitingFor)).to.deep.equal(["repay", "waiting"]);
         expect(await engine().balanceOf(client.address, await token("mbBANK").getAddress())).to.equal(0n);
         expect(rec.facts.positionsClosed).to.equal("forced");
         const [debt] = await engine().debtOf(client.address);
-        await (await engine().connect(client).repay(debt + 1n * CNY)).wait();
+        await (
+          await engine()
+            .connect(client)
+            .repay(debt + 1n * CNY)
+        ).wait();
 
         // 4–7 in one run: fees on the chain's ledger, the waterfall on-chain, the statement and the pain.001.
         const priceBefore = await juniorPrice();
@@ -239,7 +253,11 @@ describe("agreement end: the financing agreement executed at its end", function 
         // 8. the client's payout leaves the chain with the payout's reference; the bank confirms it.
         const payout = BigInt(rec.facts.payout);
         const cash = token("mbCNY");
-        await (await engine().connect(client).withdraw(await cash.getAddress(), payout)).wait();
+        await (
+          await engine()
+            .connect(client)
+            .withdraw(await cash.getAddress(), payout)
+        ).wait();
         await (await cash.connect(client).redeem(payout, rec.facts.payoutRef)).wait();
         rec = await advanceEnd(proc(), agreementId);
         expect([rec.step, rec.status]).to.deep.equal(["reconcile", "waiting"]);
@@ -284,13 +302,21 @@ describe("agreement end: the financing agreement executed at its end", function 
         await provider.send("evm_increaseTime", [Number(await settlementContract().closeOutPeriod()) + 1]);
         await refreshPrices({ mbBANK: "10" });
         rec = await advanceEnd(proc("c"), agreementId);
-        expect([rec.step, rec.status]).to.deep.equal(["repay", "waiting"]);
+        expect([rec.step, rec.status], JSON.stringify(rec.waitingFor)).to.deep.equal(["repay", "waiting"]);
         const [debt] = await engine().debtOf(client.address);
-        await (await engine().connect(client).repay(debt + 1n * CNY)).wait();
+        await (
+          await engine()
+            .connect(client)
+            .repay(debt + 1n * CNY)
+        ).wait();
 
         // Crash after a fee: the dead process charged MGMT on-chain and died before recording it.
         await crashedAt(store, agreementId, { step: "fees" });
-        await writer.sender.send(settlementContract(), "chargeFee", [agreementId, 7n * CNY, feeRef(agreementId, "MGMT")]);
+        await writer.sender.send(settlementContract(), "chargeFee", [
+          agreementId,
+          7n * CNY,
+          feeRef(agreementId, "MGMT"),
+        ]);
         nonce = await operatorNonce();
         rec = await advanceEnd(proc("d"), agreementId);
         expect([rec.step, rec.status]).to.deep.equal(["reconcile", "waiting"]);
@@ -298,7 +324,11 @@ describe("agreement end: the financing agreement executed at its end", function 
         // zero without trades.
         expect((await operatorNonce()) - nonce).to.equal(1);
         expect(await settlementContract().feesOf(agreementId)).to.equal(7n * CNY);
-        expect(JSON.parse(rec.facts.feeLines)).to.deep.include({ code: "MGMT", label: "Account management", amount: String(7n * CNY) });
+        expect(JSON.parse(rec.facts.feeLines)).to.deep.include({
+          code: "MGMT",
+          label: "Account management",
+          amount: String(7n * CNY),
+        });
         const hash = rec.facts.finalHash;
         expect((await registry().agreementOf(agreementId)).closedAt).to.not.equal(0n);
 
@@ -368,11 +398,13 @@ function decimal(units: bigint): string {
   return `${whole}.${frac}`;
 }
 
+/** Expects a revert with the custom error `name` (declared by AgreementBinding, which the engine consults). */
 async function expectRevert(p: Promise<unknown>, name: string): Promise<void> {
   try {
     await p;
   } catch (err) {
-    expect(String((err as Error).message) + JSON.stringify(err)).to.contain(name);
+    const data = (err as { data?: string }).data ?? "0x";
+    expect(AgreementBinding__factory.createInterface().parseError(data)?.name).to.equal(name);
     return;
   }
   expect.fail(`expected a revert with ${name}`);
