@@ -30,6 +30,7 @@ import { reserves, statements } from "./demo/steps/reporting";
 import { providersAfter, redemption } from "./demo/steps/providers";
 import { practice } from "./demo/steps/practice";
 import { operations } from "./demo/steps/operations";
+import { agreementEnds } from "./demo/steps/agreementEnd";
 import { DemoError } from "./lib/demoPlatform";
 
 /** The steps, in STEPS order. */
@@ -51,6 +52,7 @@ const STEP_RUNNERS: Record<Step, (run: DemoRun, n: number) => Promise<void>> = {
   statements,
   reserves,
   practice,
+  "agreement-end": agreementEnds,
 };
 
 /** Runs the steps not yet done in this run's state (a new run with new users once the previous one finished). */

@@ -13,7 +13,9 @@ export const PORTFOLIO = [
   { symbol: "mbBANK", share: 70n },
   { symbol: "mbSMALL", share: 29n },
 ];
-export const USERS = ["clientA", "marketMaker", "provider"] as const;
+/** Client B finances later and ends its agreement with a profit (the last step, beside client A's default). */
+export const CLIENT_B_OWN_FUNDS = 50_000n * CNY;
+export const USERS = ["clientA", "marketMaker", "provider", "clientB"] as const;
 export type User = (typeof USERS)[number];
 
 export const STEPS = [
@@ -34,6 +36,7 @@ export const STEPS = [
   "providers",
   "statements",
   "reserves",
+  "agreement-end",
 ] as const;
 export type Step = (typeof STEPS)[number];
 

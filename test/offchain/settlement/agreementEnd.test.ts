@@ -3,6 +3,7 @@ import { Wallet, hexlify, parseEther, randomBytes, type HDNodeWallet, type JsonR
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { ApiClient, coreRoutes, createApi, createApiKey, listen, type NewApiKey } from "../../../offchain/api";
 import { createChainGateway, type ChainGateway } from "../../../offchain/chain";
 import { agreementEndChain, feeRef } from "../../../offchain/chain/agreementEndChain";
 import { settlementChain, type SettlementChain } from "../../../offchain/chain/settlementHubWriter";
@@ -38,8 +39,12 @@ import { startDevChain, type DevChain } from "../../helpers/devChain";
 import { prepareKeeperChain, type KeeperChain, CNY } from "../../../fixtures/keeperChain";
 import { createTestDatabase, type TestPostgres } from "../../helpers/postgres";
 import { seedTerms } from "./legal/seed";
+import { settlementDomain } from "../../../offchain/settlement";
+import { settlementRoutes } from "../../../offchain/settlement/routes";
+import { TEST_SECRET_KEY } from "../../helpers/api";
 
 const NODE_PORT = 8959;
+const HTTP_PORT = 18959;
 const OPERATOR = hardhatDevWallets([4])[0];
 const WAD = 10n ** 18n;
 const PAYEE = { name: "Client A", account: { other: "6222020200000001" } };
@@ -369,6 +374,95 @@ describe("agreement end: the financing agreement executed at its end", function 
       });
     });
   }
+
+  describe("over the API", function () {
+    let dir: string;
+    let store: Store;
+    let running: Awaited<ReturnType<typeof listen>>;
+    const keys: Record<string, NewApiKey> = {};
+    const as = (who: string): ApiClient => new ApiClient(running.url, keys[who]);
+
+    before(async function () {
+      dir = mkdtempSync(path.join(tmpdir(), "mb-agreement-end-api-"));
+      store = await openStore({ engine: "sqlite", path: path.join(dir, "api.sqlite") });
+      const api = createApi({
+        store,
+        log: silentLogger,
+        secretKey: TEST_SECRET_KEY,
+        timestampWindowMs: 60_000,
+        rateLimitPerMinute: 100_000,
+        bodyLimitBytes: 256 * 1024,
+        capabilities: [
+          coreRoutes({ store, secretKey: TEST_SECRET_KEY }),
+          settlementRoutes({
+            store,
+            chain: writer,
+            agreementDomain: agreementDomain(dev.record.chainId, c().AgreementRegistry),
+            settlementDomain: settlementDomain(dev.record.chainId, c().SettlementHub),
+            agreementEnd: processOn(store, "api"),
+          }),
+        ],
+      });
+      running = await listen(api, {
+        host: "127.0.0.1",
+        port: HTTP_PORT,
+        store,
+        secretKey: TEST_SECRET_KEY,
+        timestampWindowMs: 60_000,
+        log: silentLogger,
+      });
+      keys.operator = await createApiKey(store, TEST_SECRET_KEY, { role: "operator", subject: "ops", label: "o" });
+      keys.stranger = await createApiKey(store, TEST_SECRET_KEY, {
+        role: "client",
+        subject: Wallet.createRandom().address,
+        label: "s",
+      });
+    });
+    after(async function () {
+      await running?.close();
+      await store?.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("lets a client terminate its own agreement only, and refuses bad input without changing anything", async function () {
+      await refreshPrices({ mbBANK: "10" });
+      const { client, agreementId } = await boundClient(store);
+      keys.client = await createApiKey(store, TEST_SECRET_KEY, { role: "client", subject: client.address, label: "c" });
+      const path_ = `/v1/agreements/${agreementId}/end`;
+      const body = { reason: "termination", payee: PAYEE };
+      // A client may not declare its own default, a stranger may not touch it, bad bodies are refused.
+      expect((await as("client").post(path_, { ...body, reason: "default" })).status).to.equal(403);
+      expect((await as("stranger").post(path_, body)).status).to.be.oneOf([403, 404]);
+      expect((await as("client").post(path_, { ...body, reason: "maybe" })).status).to.equal(400);
+      expect((await as("client").post(path_, { reason: "termination", payee: { name: "x" } })).status).to.equal(400);
+      expect(
+        (await as("operator").post(`/v1/agreements/0x${"ee".repeat(32)}/end`, { ...body, reason: "default" })).status,
+      ).to.equal(404);
+      expect((await as("operator").post(path_, { ...body, reason: "expiry" })).status).to.equal(409); // term not over
+      expect(await store.agreementEnds.getEnd(agreementId)).to.equal(undefined);
+      // The client's termination starts it and freezes at once.
+      const started = await as("client").post<{ step: string; status: string; reason: string }>(path_, body);
+      expect(started.status).to.equal(201);
+      expect([started.body.reason, started.body.step, started.body.status]).to.deep.equal([
+        "termination",
+        "close-positions",
+        "waiting",
+      ]);
+      const read = await as("client").get<{ history: { step: string; status: string }[] }>(path_);
+      expect(read.status).to.equal(200);
+      expect(read.body.history.some((h) => h.step === "freeze" && h.status === "done")).to.equal(true);
+      expect((await as("stranger").get(path_)).status).to.be.oneOf([403, 404]);
+      const list = await as("operator").get<{ ends: { agreementId: string }[] }>("/v1/agreement-ends?status=waiting");
+      expect(list.body.ends.map((e) => e.agreementId)).to.include(agreementId);
+      expect((await as("client").get("/v1/agreement-ends")).status).to.equal(403);
+      // A bank file that is not one is refused (400) and not kept.
+      const before = (await store.agreementEnds.getEnd(agreementId))!.revision;
+      const bad = await as("operator").post(`${path_}/bank-confirmation`, { format: "camt054", content: "<x/>" });
+      expect(bad.status).to.equal(400);
+      expect((await store.agreementEnds.getEnd(agreementId))!.revision).to.equal(before);
+      expect((await as("client").post(`${path_}/advance`)).status).to.equal(403);
+    });
+  });
 
   async function juniorPrice(): Promise<bigint> {
     return (await agreementEndChain(gateway, writer.sender, silentLogger).sharePrices()).junior;
