@@ -457,6 +457,32 @@ describe("AgreementSettlement: the agreement's end executed on-chain", () => {
       expect(await fx.cashOf(fx.clientB)).to.equal(10_000n * CNY);
     });
 
+    it("an agreement the client's account has moved on from (a new one bound): no shares, no fee, no forced sale under it", async () => {
+      const fx = await loadFixture(financed);
+      // the agreement runs out; the client renews under a new agreement the operator proposes, its positions carried
+      const { expiresAt } = await fx.binding.bindingOf(fx.clientA.address);
+      await time.increaseTo(expiresAt);
+      await fx.refreshPrices();
+      const renewal = await fx.bind(fx.clientA, "A-renewal", pct(200), pct(5));
+      await fx.pastCloseOut();
+      await expect(fx.end.settleEnd(fx.id, 1n, 0n, FINAL))
+        .to.be.revertedWithCustomError(fx.end, "SettlementSharesWithoutAccount")
+        .withArgs(fx.id, 1n, 0n);
+      await expect(fx.end.chargeFee(fx.id, 1n, ref("old")))
+        .to.be.revertedWithCustomError(fx.end, "SettlementNotBound")
+        .withArgs(fx.id, fx.clientA.address, renewal);
+      await expect(fx.end.connect(fx.liquidator).forceClose(fx.id, await fx.small.getAddress(), 1n))
+        .to.be.revertedWithCustomError(fx.end, "SettlementNotBound")
+        .withArgs(fx.id, fx.clientA.address, renewal);
+      // it closes with no shares; the account and its renewal are untouched
+      const cash = await fx.cashOf(fx.clientA);
+      await expect(fx.end.settleEnd(fx.id, 0n, 0n, FINAL))
+        .to.emit(fx.end, "AgreementSettled")
+        .withArgs(fx.id, hre.ethers.ZeroAddress, 0n, 0n, 0n, FINAL);
+      expect(await fx.cashOf(fx.clientA)).to.equal(cash);
+      await expect(fx.engine.connect(fx.clientA).borrow(1n)).to.emit(fx.engine, "Borrowed");
+    });
+
     it("a second settlement of the same agreement: SettlementAgreementClosed (idempotent), nothing moves twice", async () => {
       const fx = await loadFixture(endedAndRepaid);
       await fx.pastCloseOut();
