@@ -47,9 +47,10 @@ export async function deployAgreementSettlement(
   log(`AgreementSettlement ${address} (platform account ${platformAccount})`);
 
   const iface = AgreementSettlement__factory.createInterface();
-  const select = (names: string[]): string[] => names.map((n) => iface.getFunction(n)!.selector);
-  await wait(manager.setTargetFunctionRole(address, select(["chargeFee", "settleEnd"]), ROLE.OPERATOR));
-  await wait(manager.setTargetFunctionRole(address, select(["setCloseOutPeriod"]), ROLE.RISK_OFFICER));
+  const operatorCalls = [iface.getFunction("chargeFee").selector, iface.getFunction("settleEnd").selector];
+  await wait(manager.setTargetFunctionRole(address, operatorCalls, ROLE.OPERATOR));
+  const riskCalls = [iface.getFunction("setCloseOutPeriod").selector];
+  await wait(manager.setTargetFunctionRole(address, riskCalls, ROLE.RISK_OFFICER));
   const receive = CapitalPool__factory.createInterface().getFunction("receiveProfitShare").selector;
   await wait(manager.setTargetFunctionRole(contracts.CapitalPool, [receive], ROLE.AGREEMENT_SETTLER));
   await wait(manager.grantRole(ROLE.SETTLER, address, 0));

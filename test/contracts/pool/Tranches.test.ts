@@ -185,6 +185,94 @@ describe("CapitalPool tranches", () => {
     });
   });
 
+  describe("profit share (an ended financing agreement's providers' share, AgreementSettlement only)", () => {
+    /** receiveProfitShare mapped to AGREEMENT_SETTLER as deploy maps it; `settler` (lp2) stands in for the
+     *  AgreementSettlement, the only holder in a deployment. */
+    async function profitFixture(base: typeof tranchePoolFixture) {
+      const fx = await base();
+      const selector = fx.pool.interface.getFunction("receiveProfitShare").selector;
+      await fx.manager.setTargetFunctionRole(await fx.pool.getAddress(), [selector], ROLE.AGREEMENT_SETTLER);
+      await fx.manager.grantRole(ROLE.AGREEMENT_SETTLER, fx.lp2.address, 0);
+      return { ...fx, settler: fx.lp2 };
+    }
+    const zeroRateProfit = () => profitFixture(zeroRatePoolFixture);
+    const trancheProfit = () => profitFixture(tranchePoolFixture);
+
+    it("refuses a provider, the borrower, an outsider and the operator: only the role's holder pays a profit share", async () => {
+      const { pool, lp, borrower, attacker, outsider, actors } = await loadFixture(zeroRateProfit);
+      for (const caller of [lp, borrower, attacker, outsider, actors.operator]) {
+        await expect(pool.connect(caller).receiveProfitShare(1_000n * CNY))
+          .to.be.revertedWithCustomError(pool, "AccessManagedUnauthorized")
+          .withArgs(caller.address);
+      }
+    });
+
+    it("refuses zero", async () => {
+      const { pool, settler } = await loadFixture(zeroRateProfit);
+      await expect(pool.connect(settler).receiveProfitShare(0n)).to.be.revertedWithCustomError(pool, "PoolZeroAmount");
+    });
+
+    it("raises the book and the junior share price by exactly the share when the senior class is at its target", async () => {
+      const { pool, senior, junior, lp, platform, settler, borrower, cash } = await loadFixture(zeroRateProfit);
+      await junior.connect(platform).deposit(100_000n * CNY, platform.address);
+      await senior.connect(lp).deposit(900_000n * CNY, lp.address);
+      await pool.connect(borrower).borrow(300_000n * CNY);
+      const before = {
+        total: await pool.totalAssets(),
+        senior: await senior.totalAssets(),
+        junior: await junior.totalAssets(),
+        cash: await pool.availableCash(),
+        held: await cash.balanceOf(await pool.getAddress()),
+        platformValue: await junior.convertToAssets(await junior.balanceOf(platform.address)),
+        lpValue: await senior.convertToAssets(await senior.balanceOf(lp.address)),
+      };
+      await expect(pool.connect(settler).receiveProfitShare(12_345n * CNY))
+        .to.emit(pool, "ProfitShareReceived")
+        .withArgs(settler.address, 12_345n * CNY, 0n, 12_345n * CNY);
+      expect(await pool.totalAssets()).to.equal(before.total + 12_345n * CNY);
+      expect(await junior.totalAssets()).to.equal(before.junior + 12_345n * CNY);
+      expect(await senior.totalAssets()).to.equal(before.senior);
+      expect(await pool.availableCash()).to.equal(before.cash + 12_345n * CNY);
+      expect(await cash.balanceOf(await pool.getAddress())).to.equal(before.held + 12_345n * CNY);
+      // the junior provider (the sole holder) owns the whole share, less the vault's virtual-share rounding
+      const platformValue = await junior.convertToAssets(await junior.balanceOf(platform.address));
+      expect(platformValue).to.be.closeTo(before.platformValue + 12_345n * CNY, 1n);
+      expect(await senior.convertToAssets(await senior.balanceOf(lp.address))).to.equal(before.lpValue);
+    });
+
+    it("makes up the senior class's accrued target first when the junior class is exhausted, the rest to the junior", async () => {
+      const { pool, senior, junior, lp, platform, settler } = await loadFixture(trancheProfit);
+      await junior.connect(platform).deposit(10_000n * CNY, platform.address);
+      const deposited = await (await senior.connect(lp).deposit(990_000n * CNY, lp.address)).getBlock();
+      await time.increase(300n * DAY);
+      // Nothing lent: the book stays 1,000,000 while the senior claim grew past it (≈ 1,022,548).
+      expect(await junior.totalAssets()).to.equal(0n);
+      const tx = await pool.connect(settler).receiveProfitShare(50_000n * CNY);
+      const at = BigInt((await tx.getBlock())!.timestamp);
+      const claim = grow(990_000n * CNY, at - BigInt(deposited!.timestamp));
+      const toSenior = claim - 1_000_000n * CNY;
+      expect(toSenior > 20_000n * CNY && toSenior < 50_000n * CNY).to.equal(true);
+      await expect(tx)
+        .to.emit(pool, "ProfitShareReceived")
+        .withArgs(settler.address, 50_000n * CNY, toSenior, 50_000n * CNY - toSenior);
+      expect(await senior.totalAssets({ blockTag: tx.blockNumber! })).to.equal(claim);
+      expect(await junior.totalAssets({ blockTag: tx.blockNumber! })).to.equal(50_000n * CNY - toSenior);
+      expect(await pool.totalAssets({ blockTag: tx.blockNumber! })).to.equal(1_050_000n * CNY);
+    });
+
+    it("a direct transfer moves no share price; only the booked profit share does", async () => {
+      const { pool, senior, junior, lp, platform, settler, attacker, cash } = await loadFixture(zeroRateProfit);
+      await junior.connect(platform).deposit(100_000n * CNY, platform.address);
+      await senior.connect(lp).deposit(100_000n * CNY, lp.address);
+      const juniorPrice = await junior.convertToAssets(SHARE);
+      await cash.connect(attacker).transfer(await pool.getAddress(), 5_000n * CNY);
+      expect(await junior.convertToAssets(SHARE)).to.equal(juniorPrice);
+      await pool.connect(settler).receiveProfitShare(5_000n * CNY);
+      expect(await junior.convertToAssets(SHARE)).to.be.greaterThan(juniorPrice);
+      expect(await junior.totalAssets()).to.equal(105_000n * CNY);
+    });
+  });
+
   describe("rules", () => {
     it("changes the tranche rules only through the risk officer, within bounds, accruing the old senior rate first", async () => {
       const { pool, senior, junior, lp, platform, actors } = await loadFixture(tranchePoolFixture);

@@ -42,7 +42,7 @@ async function flowFixture() {
 
 describe("legal: agreement lifecycle (prepare, sign, anchor, retrieve, close)", () => {
   it("takes the seed agreement from terms to an on-chain anchor and a recorded final settlement", async () => {
-    const { client, platform, outsider, registry, settlement, domain, service } = await loadFixture(flowFixture);
+    const { client, platform, outsider, registry, settlement: end, domain, service } = await loadFixture(flowFixture);
     const rec = await service.prepare(seedTerms(client.address, platform.address));
     expect(rec.status).to.equal("awaiting-signatures");
     const td = agreementTypedData(domain, agreementMessage(rec.document));
@@ -88,7 +88,7 @@ describe("legal: agreement lifecycle (prepare, sign, anchor, retrieve, close)", 
     });
     const h = finalSettlementHash(settlement);
     // Never bound to a margin account: it closes with no shares to pay.
-    await expect(settlement.settleEnd(td.message.agreementId, 0n, 0n, h))
+    await expect(end.settleEnd(td.message.agreementId, 0n, 0n, h))
       .to.emit(registry, "AgreementClosed")
       .withArgs(td.message.agreementId, client.address, h);
     const closed = await service.markClosed(td.message.agreementId, h);
