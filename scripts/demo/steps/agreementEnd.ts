@@ -16,6 +16,7 @@ import type { DemoRun } from "../run";
 import { signAcknowledgement } from "./onboarding";
 
 type Note = { en: string; zh: string };
+const CLIENT_B_BORROWS = CLIENT_B_OWN_FUNDS - 1_000n * CNY;
 interface EndView {
   agreementId: string;
   step: string;
@@ -87,7 +88,7 @@ async function financeClientB(run: DemoRun): Promise<string> {
   const agreementId = id(`marginbridge-demo:${run.state.runId}:clientB`);
   const platform = await run.d.devAccount(4);
   const operator = run.d.staff("operator");
-  type AgreementView = { termsHash: string; document: Parameters<typeof agreementMessage>[0] };
+  type AgreementView = { status: string; termsHash: string; document: Parameters<typeof agreementMessage>[0] };
   // Generated once (a re-run of this step finds it stored and goes on from there).
   const stored = await operator.get<AgreementView>(`/v1/agreements/${agreementId}`);
   const prepared =
@@ -127,31 +128,34 @@ async function financeClientB(run: DemoRun): Promise<string> {
   const domain = agreementDomain(run.cfg.chainId!, run.contract("AgreementRegistry"));
   const td = agreementTypedData(domain, agreementMessage(prepared.document));
   const sign = async (signer: Signer): Promise<string> => signer.signTypedData(td.domain, td.types, td.message);
-  ok(
-    await run.d
-      .user("clientB")
-      .post(
+  // Signed and anchored once (a re-run finds it anchored).
+  if (prepared.status !== "anchored") {
+    ok(
+      await run.d
+        .user("clientB")
+        .post(
+          `/v1/agreements/${agreementId}/signatures`,
+          { signature: await sign(run.wallet("clientB")) },
+          `demo-${run.state.runId}-sign-client-B`,
+        ),
+      "client B's signature",
+    );
+    ok(
+      await operator.post(
         `/v1/agreements/${agreementId}/signatures`,
-        { signature: await sign(run.wallet("clientB")) },
-        `demo-${run.state.runId}-sign-client-B`,
+        { signature: await sign(platform) },
+        `demo-${run.state.runId}-sign-platform-B`,
       ),
-    "client B's signature",
-  );
-  ok(
-    await operator.post(
-      `/v1/agreements/${agreementId}/signatures`,
-      { signature: await sign(platform) },
-      `demo-${run.state.runId}-sign-platform-B`,
-    ),
-    "platform signature",
-  );
-  const application = run.state.facts["kycApplication.clientB"];
-  if (!application) throw new DemoError("client B's KYC application is not known: run the kyc step");
-  await signAcknowledgement(run, "clientB", application, "financing-summary");
-  ok(
-    await operator.post(`/v1/agreements/${agreementId}/anchor`, undefined, `demo-${run.state.runId}-anchor-B`),
-    "POST /v1/agreements/:id/anchor (client B)",
-  );
+      "platform signature",
+    );
+    const application = run.state.facts["kycApplication.clientB"];
+    if (!application) throw new DemoError("client B's KYC application is not known: run the kyc step");
+    await signAcknowledgement(run, "clientB", application, "financing-summary");
+    ok(
+      await operator.post(`/v1/agreements/${agreementId}/anchor`, undefined, `demo-${run.state.runId}-anchor-B`),
+      "POST /v1/agreements/:id/anchor (client B)",
+    );
+  }
   const client = run.wallet("clientB");
   const binding = AgreementBinding__factory.connect(run.contract("AgreementBinding"), platform);
   const penalty = (BigInt(prepared.document.terms.liquidation.penaltyBps) * WAD) / 10_000n;
@@ -168,13 +172,14 @@ async function financeClientB(run: DemoRun): Promise<string> {
       await (await engine.deposit(cash, CLIENT_B_OWN_FUNDS)).wait();
     }
     await acknowledgeDeficit(run);
-    await (await engine.borrow(CLIENT_B_OWN_FUNDS)).wait();
+    // Just under 2×: the debt is rounded up in the pool's favour, so exactly 2× would be a base unit over the limit.
+    await (await engine.borrow(CLIENT_B_BORROWS)).wait();
   }
   say(
     `  client B: agreement ${short(agreementId)} generated from the chain, signed, anchored and bound (2×); ` +
-      `deposits ${cny(CLIENT_B_OWN_FUNDS)} and borrows ${cny(CLIENT_B_OWN_FUNDS)}`,
+      `deposits ${cny(CLIENT_B_OWN_FUNDS)} and borrows ${cny(CLIENT_B_BORROWS)}`,
     `  客户 B：协议 ${short(agreementId)} 由链上参数生成、双方签署、锚定并绑定（2 倍）；` +
-      `存入 ${cny(CLIENT_B_OWN_FUNDS)} 并借入 ${cny(CLIENT_B_OWN_FUNDS)}`,
+      `存入 ${cny(CLIENT_B_OWN_FUNDS)} 并借入 ${cny(CLIENT_B_BORROWS)}`,
   );
   run.state.facts.agreementIdB = agreementId;
   run.d.saveState();
