@@ -66,7 +66,7 @@ export interface AgreementEndChain {
   /** What was charged under `ref` (its FeeCharged event), undefined when nothing was. */
   chargedFee(ref: string): Promise<bigint | undefined>;
   settlementOf(agreementId: string): Promise<ChainEndSettlement>;
-  /** The senior and junior classes' assets per whole share (TrancheVault.convertToAssets of one share). */
+  /** The senior and junior classes' cash base units per whole share (TrancheVault.convertToAssets of one share). */
   sharePrices(): Promise<{ senior: bigint; junior: bigint }>;
   /** Cash-token Redeemed events of `holder` with `payoutRef` (the bank leg's on-chain side). */
   redemptions(
@@ -222,12 +222,12 @@ export function agreementEndChain(
       };
     },
     async sharePrices() {
-      const one = 10n ** BigInt(cashToken.decimals);
-      const [senior, junior] = await Promise.all([read(() => pool.tranche(0)), read(() => pool.tranche(1))]);
-      return {
-        senior: await read(() => TrancheVault__factory.connect(senior, provider).convertToAssets(one)),
-        junior: await read(() => TrancheVault__factory.connect(junior, provider).convertToAssets(one)),
+      const price = async (tranche: 0 | 1): Promise<bigint> => {
+        const vault = TrancheVault__factory.connect(await read(() => pool.tranche(tranche)), provider);
+        const decimals = await read(() => vault.decimals());
+        return read(() => vault.convertToAssets(10n ** decimals));
       };
+      return { senior: await price(0), junior: await price(1) };
     },
     async redemptions(holder, payoutRef, fromBlock) {
       const events = await read(() => cash.queryFilter(cash.filters.Redeemed(holder, undefined, payoutRef), fromBlock));
