@@ -129,6 +129,10 @@ describe("npm start + npm run demo, restarted in the middle (e2e)", function () 
       /client B borrows as much again \(2× its practice cash\)/,
       /the real margin engine holds nothing of it: debt 0\.00, cash 0\.00 for that account/,
       /client B resets: \d+ transactions on the practice deployment, 0 orders cancelled; back at the start: true/,
+      /client A's result -[\d,.]+ mbCNY; nothing to pay out; registry closed with 0x[0-9a-f]{10}…/,
+      /providers' share [\d,.]+ into the pool, platform's share [\d,.]+, client B receives [\d,.]+/,
+      /reconcile: bank leg reconciled: FS-[0-9a-f]{16}-CLIENT booked/,
+      /pain\.001 FS-[0-9a-f]{16} \(schema-valid/,
     ])
       expect(narration).to.match(line);
 
@@ -138,7 +142,17 @@ describe("npm start + npm run demo, restarted in the middle (e2e)", function () 
       facts: Record<string, string>;
       done: string[];
     };
-    expect(state.done).to.have.length(17);
+    expect(state.done).to.have.length(18);
+    // Both financings were executed at their end: client B's with a profit shared into the pool and paid out.
+    const clientB = new ApiClient(API, state.keys.clientB);
+    const endB = await clientB.get<{ status: string; facts: Record<string, string> }>(
+      `/v1/agreements/${state.facts.agreementIdB}/end`,
+    );
+    expect([endB.status, endB.body.status]).to.deep.equal([200, "done"]);
+    expect(BigInt(endB.body.facts.providersShare)).to.be.greaterThan(0n);
+    expect(BigInt(endB.body.facts.juniorPriceAfter) + BigInt(endB.body.facts.seniorPriceAfter)).to.be.greaterThan(
+      BigInt(endB.body.facts.juniorPriceBefore) + BigInt(endB.body.facts.seniorPriceBefore),
+    );
     const clientA = new ApiClient(API, state.keys.clientA);
     const address = new Wallet(state.wallets.clientA).address.toLowerCase();
 
