@@ -5,7 +5,7 @@ import { DEV_CUSTODY } from "../shared/config";
 import { statementChain } from "../chain/statementChain";
 import type { Capability } from "../service/capability";
 import type { Job } from "../shared/jobs";
-import { advanceDueEnds, type AgreementEndDeps } from "./agreementEnd/workflow";
+import { advanceDueEnds, chargeDailyFees, type AgreementEndDeps } from "./agreementEnd/workflow";
 import { reconcileAnchors } from "./anchorAgreement";
 import { SettlementBatcher } from "./batcher";
 import { DailyStatements } from "./dailyStatements";
@@ -46,6 +46,15 @@ export const settlementCapability: Capability = {
             instance: `${hostname()}-${process.pid}`,
           }
         : undefined;
+    if (agreementEnd)
+      jobs.push({
+        name: "fee-ledger",
+        intervalMs: config.settlement.feeLedgerIntervalMs,
+        timeoutMs: 300_000,
+        run: async () => {
+          await chargeDailyFees(agreementEnd);
+        },
+      });
     if (agreementEnd)
       jobs.push({
         name: "agreement-ends",

@@ -199,6 +199,8 @@ export const ConfigSchema = z
         endIntervalMs: z.coerce.number().int().min(100).default(30_000),
         /** How long one instance holds an agreement's end while it advances it (ms). */
         endLeaseMs: z.coerce.number().int().min(1000).default(120_000),
+        /** How often the fee-ledger job charges the daily statements' fees on-chain (ms). */
+        feeLedgerIntervalMs: z.coerce.number().int().min(1000).default(60_000),
         /**
          * The custody account clients' final payouts leave from (the pain.001's debtor side; JSON in
          * MB_CUSTODY_ACCOUNT). Unset: DEV_CUSTODY outside production; in production the agreement-end workflow
@@ -482,6 +484,7 @@ export function configFromEnv(env: Env = process.env): Config {
       closeOutKey: env.MB_CLOSE_OUT_KEY,
       endIntervalMs: env.MB_AGREEMENT_END_INTERVAL_MS,
       endLeaseMs: env.MB_AGREEMENT_END_LEASE_MS,
+      feeLedgerIntervalMs: env.MB_FEE_LEDGER_INTERVAL_MS,
       custody: env.MB_CUSTODY_ACCOUNT,
     }),
     providers: pick({

@@ -390,9 +390,11 @@ async function repay(deps: AgreementEndDeps, rec: AgreementEndRecord, terms: Fin
 }
 
 /**
- * 4. Fees not yet charged go on the chain's fee ledger (AgreementSettlement.chargeFee, one reference per fee code,
- * so a retry never charges twice): commissions on the account's settled trades, the daily fee on own funds over
- * the term, the fixed fees. Each is limited to the margin cash left (the rest is written off by the platform).
+ * 4. The fees go on the chain's fee ledger (AgreementSettlement.feesOf). The `fee-ledger` job charged each daily
+ * statement's fees as the days closed (chargeDailyFees); what the agreement's rules amount to over its whole life
+ * (commissions on the account's settled trades, the daily fee on own funds for every natural day, the fixed fees)
+ * beyond that is charged now under one final reference (`<id>:fee:final`, so a retry never charges twice), up to the
+ * cash left (the rest is written off by the platform). The statement's fee lines are what the ledger holds, by rule.
  */
 async function chargeFees(
   deps: AgreementEndDeps,
@@ -402,35 +404,86 @@ async function chargeFees(
 ): Promise<Outcome> {
   const { chain } = deps;
   const due = await feesDue(deps, rec, terms);
-  const lines: { code: string; label: string; amount: string }[] = [];
+  const totalDue = due.reduce((s, f) => s + f.amount, 0n);
+  const ref = feeRef(rec.agreementId, "final");
   let lastTx: string | undefined;
-  for (const fee of due) {
-    const ref = feeRef(rec.agreementId, fee.code);
-    // Charged already (by an earlier run, perhaps one that died before recording it): the chain says how much.
-    const charged = await chain.chargedFee(ref);
-    if (charged !== undefined) {
-      lines.push({ code: fee.code, label: fee.label, amount: charged.toString() });
-      continue;
-    }
+  // Charged already (by an earlier run, perhaps one that died before recording it)? Then the chain has it.
+  if ((await chain.chargedFee(ref)) === undefined) {
+    const before = await chain.feesOf(rec.agreementId);
     const cash = await chain.cashOf(rec.account);
-    const amount = fee.amount < cash ? fee.amount : cash;
-    if (amount === 0n) {
-      lines.push({ code: fee.code, label: fee.label, amount: "0" });
-      continue;
+    const rest = totalDue > before ? totalDue - before : 0n;
+    const amount = rest < cash ? rest : cash;
+    if (amount > 0n) {
+      await journal(deps, rec, owner);
+      lastTx = (await chain.chargeFee(rec.agreementId, amount, ref)).txHash;
     }
-    await journal(deps, rec, owner, { [`fee:${fee.code}`]: amount.toString() });
-    lastTx = (await chain.chargeFee(rec.agreementId, amount, ref)).txHash;
-    lines.push({ code: fee.code, label: fee.label, amount: amount.toString() });
   }
   const onChain = await chain.feesOf(rec.agreementId);
+  // The ledger's total, allocated to the rules in the agreement's order (what it could not take is written off).
+  let left = onChain;
+  const lines = due.map((f) => {
+    const amount = f.amount < left ? f.amount : left;
+    left -= amount;
+    return { code: f.code, label: f.label, amount: amount.toString() };
+  });
+  if (left > 0n) lines.push({ code: "OTHER", label: "Other fees on the ledger", amount: left.toString() });
   const d = terms.currency.decimals;
+  const list = (sep: string): string => lines.map((l) => `${l.code} ${formatUnits(BigInt(l.amount), d)}`).join(sep);
+  const writtenOff = totalDue > onChain ? totalDue - onChain : 0n;
+  const off = writtenOff > 0n ? formatUnits(writtenOff, d) : undefined;
   return next(
     {
-      en: `fees on the chain's ledger: ${formatUnits(onChain, d)} ${terms.currency.symbol} (${lines.map((l) => `${l.code} ${formatUnits(BigInt(l.amount), d)}`).join(", ") || "none"})`,
-      zh: `链上费用账本：${formatUnits(onChain, d)} ${terms.currency.symbol}（${lines.map((l) => `${l.code} ${formatUnits(BigInt(l.amount), d)}`).join("，") || "无"}）`,
+      en: `fees on the chain's ledger: ${formatUnits(onChain, d)} ${terms.currency.symbol} (${list(", ") || "none"})${off ? `; ${off} written off` : ""}`,
+      zh: `链上费用账本：${formatUnits(onChain, d)} ${terms.currency.symbol}（${list("，") || "无"}）${off ? `；核销 ${off}` : ""}`,
     },
     { facts: { feeLines: JSON.stringify(lines), feesOnChain: onChain.toString() }, txHash: lastTx },
   );
+}
+
+/**
+ * The `fee-ledger` job: each daily statement's fees (its `totals.fees`: the day's commissions and account fee) are
+ * charged on the chain's fee ledger under the reference `<id>:fee:day:<day>`, once, for every anchored agreement
+ * bound to its client's account and not ending, so the equity the chain values follows the statements day by day.
+ * A day whose fees the account's cash cannot pay, or that would take an indebted account below initial margin, is
+ * left for the agreement's end (which charges what the rules amount to beyond the ledger).
+ */
+export async function chargeDailyFees(
+  deps: AgreementEndDeps,
+  lookbackDays = 400,
+): Promise<{ charged: number; amount: bigint; refused: number }> {
+  const out = { charged: 0, amount: 0n, refused: 0 };
+  for (const legal of await deps.store.legal.listAnchoredAgreements()) {
+    const terms = legal.document.terms;
+    const id = terms.agreementId;
+    if (await deps.store.agreementEnds.getEnd(id)) continue;
+    const binding = await deps.chain.bindingOf(terms.client.address);
+    if (binding.agreementId.toLowerCase() !== id.toLowerCase()) continue;
+    const statements = (await deps.store.legal.listStatementsOf(terms.client.address, lookbackDays))
+      .filter((s) => s.agreementId === id && s.from === s.to)
+      .reverse();
+    for (const s of statements) {
+      const fees = BigInt(String((JSON.parse(s.json) as { totals?: { fees?: unknown } }).totals?.fees ?? "0"));
+      if (fees === 0n) continue;
+      const ref = feeRef(id, `day:${s.from}`);
+      if ((await deps.chain.chargedFee(ref)) !== undefined) continue;
+      if ((await deps.chain.cashOf(terms.client.address)) < fees) {
+        out.refused++;
+        continue;
+      }
+      try {
+        await deps.chain.chargeFee(id, fees, ref);
+        out.charged++;
+        out.amount += fees;
+      } catch (err) {
+        // Refused on-chain (an indebted account that would fall below initial margin): the end collects it.
+        if (!(err instanceof AppError && err.code === "CHAIN_REVERTED")) throw err;
+        out.refused++;
+        deps.log.warn("daily fees not charged", { agreementId: id, day: s.from, err });
+      }
+    }
+  }
+  if (out.charged || out.refused) deps.log.info("fee ledger", { ...out, amount: out.amount.toString() });
+  return out;
 }
 
 /** What each fee rule of the agreement amounts to over its life (base units, rounded up as the statements do). */

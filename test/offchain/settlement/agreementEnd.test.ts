@@ -12,6 +12,7 @@ import { anchorAgreement } from "../../../offchain/settlement/anchorAgreement";
 import type { AgreementEndRecord } from "../../../offchain/settlement/agreementEnd/port";
 import {
   advanceEnd,
+  chargeDailyFees,
   finalSettlementOf,
   recordBankConfirmation,
   requestEnd,
@@ -223,7 +224,7 @@ describe("agreement end: the financing agreement executed at its end", function 
         const fees = BigInt(rec.facts.feesOnChain);
         expect(fees).to.be.greaterThan(0n);
         expect(await settlementContract().feesOf(agreementId)).to.equal(fees);
-        expect(await settlementContract().feeCharged(feeRef(agreementId, "MGMT"))).to.equal(true);
+        expect(await settlementContract().feeCharged(feeRef(agreementId, "final"))).to.equal(true);
         const legal = (await store.legal.getAgreement(agreementId))!;
         const s = finalSettlementOf(rec, legal.document.terms)!;
         // The figures are the chain's: principal lent, fees on its ledger, the cash left.
@@ -315,25 +316,21 @@ describe("agreement end: the financing agreement executed at its end", function 
             .repay(debt + 1n * CNY)
         ).wait();
 
-        // Crash after a fee: the dead process charged MGMT on-chain and died before recording it.
+        // Crash after the final fee: the dead process charged it on-chain and died before recording it.
         await crashedAt(store, agreementId, { step: "fees" });
         await writer.sender.send(settlementContract(), "chargeFee", [
           agreementId,
           7n * CNY,
-          feeRef(agreementId, "MGMT"),
+          feeRef(agreementId, "final"),
         ]);
         nonce = await operatorNonce();
         rec = await advanceEnd(proc("d"), agreementId);
         expect([rec.step, rec.status]).to.deep.equal(["reconcile", "waiting"]);
-        // Only settleEnd was sent: MGMT was charged by the dead process (read back from the chain), COMMISSION is
-        // zero without trades.
+        // Only settleEnd was sent: the final fee was charged by the dead process (read back from the chain).
         expect((await operatorNonce()) - nonce).to.equal(1);
         expect(await settlementContract().feesOf(agreementId)).to.equal(7n * CNY);
-        expect(JSON.parse(rec.facts.feeLines)).to.deep.include({
-          code: "MGMT",
-          label: "Account management",
-          amount: String(7n * CNY),
-        });
+        const lines = JSON.parse(rec.facts.feeLines) as { amount: string }[];
+        expect(lines.reduce((t, l) => t + BigInt(l.amount), 0n)).to.equal(7n * CNY);
         const hash = rec.facts.finalHash;
         expect((await registry().agreementOf(agreementId)).closedAt).to.not.equal(0n);
 
@@ -345,6 +342,48 @@ describe("agreement end: the financing agreement executed at its end", function 
         expect([rec.step, rec.status, rec.facts.finalHash]).to.deep.equal(["reconcile", "waiting", hash]);
         expect(rec.pending).to.equal(null);
         expect(rec.lease).to.equal(null);
+      });
+
+      it("charges each daily statement's fees once on the chain's ledger, and the end only what is beyond", async function () {
+        await refreshPrices({ mbBANK: "10" });
+        const { client, agreementId } = await boundClient(store);
+        const deps = processOn(store, "fees");
+        // Two issued daily statements (only their totals.fees is read here; the daily statements job writes them).
+        const legal = (await store.legal.getAgreement(agreementId))!;
+        const day0 = new Date(legal.document.terms.effectiveAt * 1000 + 8 * 3600_000).toISOString().slice(0, 10);
+        for (const [day, fees] of [
+          [day0, 12n * CNY],
+          ["2099-01-01", 0n],
+        ] as const)
+          await store.legal.putStatement({
+            agreementId,
+            account: client.address,
+            from: day,
+            to: day,
+            hash: `0x${day.replace(/-/g, "").padStart(64, "0")}`,
+            json: JSON.stringify({ totals: { fees: fees.toString() } }),
+          });
+        const nonce = await operatorNonce();
+        const first = await chargeDailyFees(deps);
+        expect(first.charged).to.be.at.least(1);
+        expect(await settlementContract().feesOf(agreementId)).to.equal(12n * CNY);
+        expect(await settlementContract().feeCharged(feeRef(agreementId, `day:${day0}`))).to.equal(true);
+        const sent = (await operatorNonce()) - nonce;
+        await chargeDailyFees(deps); // idempotent: nothing charged twice
+        expect((await operatorNonce()) - nonce).to.equal(sent);
+        expect(await settlementContract().feesOf(agreementId)).to.equal(12n * CNY);
+        // Once the agreement is ending the job leaves it to the workflow.
+        await requestEnd(deps, { agreementId, reason: "termination", by: "officer:ops", payee: PAYEE });
+        await store.legal.putStatement({
+          agreementId,
+          account: client.address,
+          from: "2099-01-02",
+          to: "2099-01-02",
+          hash: `0x${"2099".padStart(64, "0")}`,
+          json: JSON.stringify({ totals: { fees: (3n * CNY).toString() } }),
+        });
+        await chargeDailyFees(deps);
+        expect(await settlementContract().feesOf(agreementId)).to.equal(12n * CNY);
       });
 
       it("lets one instance advance a workflow when two try at once, and starts it once for two requests", async function () {
