@@ -21,7 +21,14 @@ export const DEV_CUSTODY = {
 };
 
 const custodyAccount = z.preprocess(
-  (v) => (typeof v === "string" ? (JSON.parse(v) as unknown) : v),
+  (v) => {
+    if (typeof v !== "string") return v;
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      return v; // not JSON: refused below as "expected object", naming the setting
+    }
+  },
   z
     .object({
       initiatingParty: z

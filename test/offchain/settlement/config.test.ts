@@ -45,6 +45,7 @@ describe("settlement configuration", () => {
     expect(() => configFromEnv({ MB_CUSTODY_ACCOUNT: JSON.stringify({ debtor: { name: "x" } }) })).to.throw(
       /settlement\.custody/,
     );
+    expect(() => configFromEnv({ MB_CUSTODY_ACCOUNT: "{not json" })).to.throw(/settlement\.custody/);
   });
 
   it("refuses the development operator key in production and a budget below one trade's batch", () => {
