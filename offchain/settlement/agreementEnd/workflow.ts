@@ -74,7 +74,7 @@ const MAX_STEPS_PER_RUN = END_STEPS.length + 1;
  */
 export async function requestEnd(
   deps: AgreementEndDeps,
-  req: { agreementId: string; reason: EndReason; by: string; payee: Payee },
+  req: { agreementId: string; reason: EndReason; by: string; payee?: Payee },
 ): Promise<{ record: AgreementEndRecord; created: boolean }> {
   const legal = await deps.store.legal.getAgreement(req.agreementId);
   if (!legal) throw new AppError("NOT_FOUND", "no such agreement", { details: { agreementId: req.agreementId } });
@@ -84,6 +84,16 @@ export async function requestEnd(
       throw new AppError("CONFLICT", `the agreement is already ending (${existing.reason})`, {
         details: { agreementId: req.agreementId, reason: existing.reason },
       });
+    // A payee given later (an exit from an amendment starts the end without one) is recorded once.
+    if (req.payee && existing.facts.payee === undefined) {
+      const note = { en: "the client's bank account for the payout was given", zh: "已提供客户收款银行账户" };
+      const updated = await write(deps, existing, {
+        facts: { ...existing.facts, payee: JSON.stringify(req.payee) },
+        status: existing.status === "waiting" ? "running" : existing.status,
+        history: [...existing.history, event((deps.now ?? Date.now)(), existing.step, existing.status, note)],
+      });
+      if (updated) return { record: updated, created: false };
+    }
     return { record: existing, created: false };
   }
   if (legal.status !== "anchored")
@@ -118,7 +128,10 @@ export async function requestEnd(
     closeDeadline: null,
     lease: null,
     pending: null,
-    facts: { payee: JSON.stringify(req.payee), anchorBlock: String(legal.anchor?.blockNumber ?? 0) },
+    facts: {
+      ...(req.payee ? { payee: JSON.stringify(req.payee) } : {}),
+      anchorBlock: String(legal.anchor?.blockNumber ?? 0),
+    },
     history: [{ at: now, step: "freeze", status: "running", note: started }],
     revision: 0,
     updatedAt: now,
@@ -653,6 +666,11 @@ async function statement(deps: AgreementEndDeps, rec: AgreementEndRecord, terms:
         zh: "未配置托管账户（settlement.custody）：pain.001 缺少付款人",
       },
     };
+  if (rec.facts.payee === undefined)
+    return wait({
+      en: `the client's bank account for its payout of ${formatUnits(payout, terms.currency.decimals)} is needed (POST /v1/agreements/:id/end with the payee)`,
+      zh: `需要客户提供收款银行账户以支付 ${formatUnits(payout, terms.currency.decimals)}（POST /v1/agreements/:id/end，附收款人）`,
+    });
   const payee = JSON.parse(rec.facts.payee) as Payee;
   const messageId = `FS-${rec.agreementId.slice(2, 18)}`;
   const endToEndId = `${messageId}-CLIENT`;

@@ -59,7 +59,8 @@ function startEnd(ctx: SettlementRouteContext): Route {
     summary: "End an agreement: freeze, close, repay, fees, waterfall on-chain, final statement, pain.001, reconcile",
     description:
       "A client ends its own agreement early (reason termination); an officer ends any agreement on expiry, " +
-      "termination or default. The payee is the client's bank account for the payout. A second request for the " +
+      "termination or default. The payee is the client's bank account for the payout (it may follow in a second " +
+      "request when the end was started without it, e.g. by an exit from an amendment). A second request for the " +
       "same agreement returns the workflow already under way (another reason: 409).",
     tags: ["agreements"],
     roles: ["client", ...OFFICERS],
@@ -67,7 +68,7 @@ function startEnd(ctx: SettlementRouteContext): Route {
     action: "agreement.end",
     status: 201,
     params: AgreementParams,
-    body: z.object({ reason: z.enum(["expiry", "termination", "default"]), payee: payeeWire }).strict(),
+    body: z.object({ reason: z.enum(["expiry", "termination", "default"]), payee: payeeWire.optional() }).strict(),
     response: z.unknown(),
     handler: async ({ params, body, caller }) => {
       const deps = workflow(ctx);
@@ -78,7 +79,7 @@ function startEnd(ctx: SettlementRouteContext): Route {
         agreementId: params.agreementId,
         reason: body.reason,
         by: `${caller.role}:${caller.subject}`,
-        payee: body.payee as Payee,
+        payee: body.payee as Payee | undefined,
       });
       return endView(ctx, record.status === "done" ? record : await advanceEnd(deps, params.agreementId));
     },

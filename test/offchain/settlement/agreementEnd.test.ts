@@ -372,8 +372,12 @@ describe("agreement end: the financing agreement executed at its end", function 
         await chargeDailyFees(deps); // idempotent: nothing charged twice
         expect((await operatorNonce()) - nonce).to.equal(sent);
         expect(await settlementContract().feesOf(agreementId)).to.equal(12n * CNY);
-        // Once the agreement is ending the job leaves it to the workflow.
-        await requestEnd(deps, { agreementId, reason: "termination", by: "officer:ops", payee: PAYEE });
+        // Once the agreement is ending the job leaves it to the workflow. (Started without a payee, as an exit from
+        // an amendment starts it; the client's bank account follows in a second request and is recorded once.)
+        const started = await requestEnd(deps, { agreementId, reason: "termination", by: `client:${client.address}` });
+        expect(started.record.facts.payee).to.equal(undefined);
+        const later = await requestEnd(deps, { agreementId, reason: "termination", by: "officer:ops", payee: PAYEE });
+        expect([later.created, JSON.parse(later.record.facts.payee)]).to.deep.equal([false, PAYEE]);
         await store.legal.putStatement({
           agreementId,
           account: client.address,
