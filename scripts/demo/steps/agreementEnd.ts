@@ -1,6 +1,5 @@
 import { id, type Signer } from "ethers";
 import { agreementDomain, agreementMessage, agreementTypedData } from "../../../offchain/settlement/legal";
-import { settlementDomain, signOrder, type SignedOrderFields } from "../../../offchain/settlement/orders";
 import {
   AgreementBinding__factory,
   AgreementRegistry__factory,
@@ -10,8 +9,9 @@ import {
   OracleRouter__factory,
 } from "../../../typechain-types";
 import { CNY, DemoError, cny, count, ok, until } from "../../lib/demoPlatform";
-import { CLIENT_B_OWN_FUNDS, TICK, WAD, type User } from "../plan";
+import { CLIENT_B_OWN_FUNDS, TICK, WAD } from "../plan";
 import { say, heading } from "../narration";
+import { placeOrder as order } from "../orders";
 import type { DemoRun } from "../run";
 import { signAcknowledgement } from "./onboarding";
 
@@ -331,38 +331,6 @@ function narrate(end: EndView): void {
     const tx = h.txHash ? ` (tx ${short(h.txHash)})` : "";
     say(`    ${h.step}: ${h.note.en}${tx}`, `    ${h.step}：${h.note.zh}${tx}`);
   }
-}
-
-async function order(
-  run: DemoRun,
-  user: User,
-  side: 0 | 1,
-  instrument: string,
-  limitPrice: bigint,
-  quantity: bigint,
-): Promise<{ orderId: number; filledQuantity: string }> {
-  const nonce = BigInt(run.state.facts.nonce ?? "1");
-  const fields: SignedOrderFields = {
-    account: run.address(user),
-    instrument,
-    side,
-    expiry: BigInt((await run.d.chainTime()) + 86_400),
-    limitPrice,
-    quantity,
-    nonce,
-  };
-  run.state.facts.nonce = (nonce + 1n).toString();
-  run.d.saveState();
-  const domain = settlementDomain(run.cfg.chainId!, run.contract("SettlementHub"));
-  const signature = await signOrder(run.wallet(user), domain, fields);
-  const body = {
-    order: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : v])),
-    signature,
-  };
-  return ok(
-    await run.d.user(user).post<{ orderId: number; filledQuantity: string }>("/v1/orders", body),
-    `POST /v1/orders (${user} ${side === 0 ? "buy" : "sell"})`,
-  );
 }
 
 /** The custodian bank's booked debit of the client's payout, as a camt.054.001.08 notification. */

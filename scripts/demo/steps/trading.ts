@@ -1,8 +1,8 @@
-import { settlementDomain, signOrder, type SignedOrderFields } from "../../../offchain/settlement/orders";
 import { CollateralToken__factory, MarginEngine__factory, OracleRouter__factory } from "../../../typechain-types";
 import { cny, count, ok, pct, price, until } from "../../lib/demoPlatform";
 import { TICK, LEVERAGE, PORTFOLIO, type User } from "../plan";
 import { say, heading } from "../narration";
+import { placeOrder } from "../orders";
 import type { DemoRun } from "../run";
 import { armAtrStop } from "./protective";
 
@@ -27,40 +27,14 @@ export async function trading(run: DemoRun, n: number): Promise<void> {
   }
   const start = await run.d.account("clientA");
   const budget = (BigInt(start.cash) * 99n) / 100n; // 1% kept back for commissions
-  const nonce = BigInt(run.state.facts.nonce ?? "1");
-  let next = nonce;
   for (const { symbol, share } of PORTFOLIO) {
     const token = run.contract(symbol);
     const [oraclePrice] = await router.getPrice(token);
     // Ask 0.2% over the oracle, on the tick grid (price per whole share in mbCNY base units).
     const ask = (((oraclePrice * 1_002n) / 1_000n / 10n ** 12n + TICK - 1n) / TICK) * TICK;
     const quantity = (budget * share) / 100n / ask;
-    const place = async (user: User, side: 0 | 1, limit: bigint, qty: bigint) => {
-      const order: SignedOrderFields = {
-        account: run.address(user),
-        instrument: token,
-        side,
-        expiry: BigInt((await run.d.chainTime()) + 86_400),
-        limitPrice: limit,
-        quantity: qty,
-        nonce: next++,
-      };
-      const domain = settlementDomain(run.cfg.chainId!, run.contract("SettlementHub"));
-      const signature = await signOrder(run.wallet(user), domain, order);
-      const body = {
-        order: Object.fromEntries(Object.entries(order).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : v])),
-        signature,
-      };
-      return ok(
-        await run.d.user(user).post<{
-          orderId: number;
-          filledQuantity: string;
-          restingQuantity: string;
-          fills: { price: string; quantity: string }[];
-        }>("/v1/orders", body),
-        `POST /v1/orders (${user} ${side === 0 ? "buy" : "sell"} ${symbol})`,
-      );
-    };
+    const place = (user: User, side: 0 | 1, limit: bigint, qty: bigint) =>
+      placeOrder(run, user, side, token, limit, qty, symbol);
     const askAck = await place("marketMaker", 1, ask, quantity);
     say(
       `  market maker asks ${count(quantity)} ${symbol} at ${cny(ask)} (oracle ${price(oraclePrice)}): order ${askAck.orderId} resting ${count(askAck.restingQuantity)}`,
@@ -73,8 +47,6 @@ export async function trading(run: DemoRun, n: number): Promise<void> {
       `  client A buys ${count(bid.filledQuantity)} ${symbol}: order ${bid.orderId}, fills ${fills.join(", ")}`,
       `  客户 A 买入 ${count(bid.filledQuantity)} ${symbol}：订单 ${bid.orderId}，成交 ${fills.join("，")}`,
     );
-    run.state.facts.nonce = next.toString();
-    run.d.saveState();
   }
   const settled = await until("the settlement batcher to settle client A's trades on-chain", async () => {
     const a = await run.d.account("clientA");
