@@ -2,10 +2,13 @@ import { settlementChain } from "../chain/settlementHubWriter";
 import { statementChain } from "../chain/statementChain";
 import type { Capability } from "../service/capability";
 import type { Job } from "../shared/jobs";
+import { providersChain } from "../providers/chain";
+import { readScheduled } from "../providers/scheduled";
 import { reconcileAnchors } from "./anchorAgreement";
+import { issueAmendments, type PendingOperationsReader } from "./issueAmendments";
 import { SettlementBatcher } from "./batcher";
 import { DailyStatements } from "./dailyStatements";
-import { agreementDomain } from "./legal";
+import { agreementDomain, recordExitOnly } from "./legal";
 import { settlementDomain } from "./orders";
 import { TRADES_QUEUED } from "./orderbookSink";
 import { chainScheduleReader } from "./readChainSchedule";
@@ -30,6 +33,18 @@ export const settlementCapability: Capability = {
       : undefined;
     const agreements = agreementDomain(BigInt(deployment.chainId), deployment.contracts.AgreementRegistry);
     const jobs: Job[] = [];
+    // Amendments need the AccessManager's scheduled operations and the engine and pool they change.
+    const readOperations: PendingOperationsReader | undefined =
+      deployment.contracts.MarginEngine && deployment.contracts.CapitalPool && deployment.contracts.SeniorTranche
+        ? async () => (await readScheduled(providersChain(chain!))).changes
+        : undefined;
+    if (readOperations)
+      jobs.push({
+        name: "agreement-amendments",
+        intervalMs: 60_000,
+        timeoutMs: 120_000,
+        run: () => issueAmendments({ store: store.legal, domain: agreements, deployment, readOperations, log: slog }),
+      });
     if (dailyStatements)
       jobs.push({
         name: "daily-statements",
@@ -67,6 +82,7 @@ export const settlementCapability: Capability = {
     const off = [
       writer ? undefined : "no operator key: agreements are not anchored and trades not settled",
       dailyStatements ? undefined : "no OracleRouter: no daily statements",
+      readOperations ? undefined : "no MarginEngine or CapitalPool: no amendments",
     ].filter((x): x is string => x !== undefined);
     return {
       routes: [
@@ -78,6 +94,10 @@ export const settlementCapability: Capability = {
           settlementDomain: settlementDomain(deployment.chainId, deployment.contracts.SettlementHub),
           anchorClaimTtlMs: config.settlement.anchorClaimTtlMs,
           readSchedule: deployment.contracts.MarginEngine ? chainScheduleReader(chain!) : undefined,
+          readOperations,
+          deployment,
+          // The agreement-end workflow connects here; until then an exit is recorded (and shown) only.
+          onAmendmentExit: recordExitOnly,
         }),
       ],
       jobs,
