@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { Wallet, hexlify, keccak256, randomBytes, toUtf8Bytes, type JsonRpcSigner } from "ethers";
 import { verifyTyped } from "micro-eth-signer/typed-data";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
@@ -40,10 +40,12 @@ import { fromWire, toWire } from "../../../offchain/settlement/wire";
 import { parseConfig } from "../../../offchain/shared/config";
 import { silentLogger } from "../../../offchain/shared/logger";
 import { openStore, type Store } from "../../../offchain/store";
+import { webConsoleMounts } from "../../../offchain/web";
 import { KycRegistry__factory, MarginEngine__factory, ProtocolAccessManager__factory } from "../../../typechain-types";
 import { TEST_SECRET_KEY } from "../../helpers/api";
 import { startDevChain, type DevChain } from "../../helpers/devChain";
 import { seedSummaryAcknowledged } from "../../helpers/kyc";
+import { CHROMIUM, launchChromium } from "../../helpers/e2eStack";
 import { createTestDatabase, type TestPostgres } from "../../helpers/postgres";
 import { CNY, END, START, seedTerms } from "./legal/seed";
 
@@ -182,6 +184,7 @@ describe("amendments: scheduled parameter changes issued to the agreements they 
           timestampWindowMs: 60_000,
           rateLimitPerMinute: 100_000,
           bodyLimitBytes: 64 * 1024,
+          staticMounts: webConsoleMounts(),
           capabilities: [
             coreRoutes({ store, secretKey: TEST_SECRET_KEY }),
             settlementRoutes({
@@ -354,6 +357,46 @@ describe("amendments: scheduled parameter changes issued to the agreements they 
         expect((await as("client").get("/v1/agreements/amendments")).status).to.equal(403);
         expect((await as("operator").get("/v1/agreements/amendments?status=maybe")).status).to.equal(400);
       });
+
+      // The page is the same whatever the engine: checked once.
+      if (engine === "sqlite")
+        it("the client page shows an issued amendment in Chinese and English, with its answers", async function () {
+          if (!existsSync(CHROMIUM)) return this.skip();
+          const a = await of(live[0], ops.tier);
+          const browser = await launchChromium();
+          try {
+            const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+            for (const lang of ["zh-CN", "en"] as const) {
+              await page.goto(`${running.url}/console/client.html${lang === "en" ? "?lang=en" : ""}`);
+              await page.evaluate(() => sessionStorage.clear());
+              await page.reload();
+              await page.fill("input[name=keyId]", keys.client.keyId);
+              await page.fill("input[name=secret]", keys.client.secret);
+              await page.click("#key-form button[type=submit]");
+              // No margin account in this test's service: the section is in the page, not shown; its text is.
+              const card = `#amendments [data-amendment='${a.id}'][data-status='issued']`;
+              await page.waitForSelector(card, { state: "attached", timeout: 20_000 });
+              const text = (await page.textContent(`${card} pre`))!;
+              const label = (await page.textContent(`${card} .label`))!;
+              if (lang === "zh-CN") {
+                expect(text).to.contain(`融资合同修订 ${a.id}`);
+                expect(text).to.contain("维持保证金率下限");
+                expect(text).to.not.contain("AMENDMENT");
+                expect(label).to.contain("待答复");
+              } else {
+                expect(text).to.contain(`AMENDMENT ${a.id}`);
+                expect(text).to.contain("maintenance margin floor");
+                expect(text).to.not.match(/[\u4e00-\u9fff]/);
+                expect(label).to.contain("awaiting your answer");
+              }
+              // An API key cannot countersign (the wallet that owns the account signs); it can exit.
+              expect(await page.isDisabled(`${card} [data-countersign]`)).to.equal(true);
+              expect(await page.isDisabled(`${card} [data-exit]`)).to.equal(false);
+            }
+          } finally {
+            await browser.close();
+          }
+        });
 
       it("refuses a countersignature that is not the client's, or of another amendment, and records the client's", async () => {
         const a = await of(live[0], ops.tier);
