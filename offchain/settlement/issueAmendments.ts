@@ -29,12 +29,13 @@ export interface AmendmentScan {
   agreements: number;
   issued: AmendmentRecord[];
   lapsed: number;
+  withdrawn: number;
 }
 
 /**
  * Use case: every pending scheduled operation against every live agreement (anchored, not closed, not expired);
  * issues the amendments missing for pairs whose terms the change moves, then lapses the issued amendments whose time
- * has come. Idempotent: an amendment's id is its (agreement, operation) pair, and the store inserts it once, so a
+ * has come, and withdraws those whose operation was cancelled before it. Idempotent: an amendment's id is its (agreement, operation) pair, and the store inserts it once, so a
  * re-scan, a restart or a second instance issues nothing twice. An agreement whose client exited is not amended.
  */
 export async function issueAmendments(deps: AmendmentIssuerDeps): Promise<AmendmentScan> {
@@ -66,10 +67,11 @@ export async function issueAmendments(deps: AmendmentIssuerDeps): Promise<Amendm
       earlier.push({ at: op.executableAt, change });
     }
   }
+  const withdrawn = await service.withdrawCancelled(new Set(operations.map((o) => o.operationId)));
   const lapsed = await service.lapseDue();
-  if (issued.length > 0 || lapsed > 0)
-    deps.log?.info("amendments issued", { issued: issued.length, lapsed, operations: decoded.length });
-  return { operations: decoded.length, agreements: live.length, issued, lapsed };
+  if (issued.length > 0 || lapsed > 0 || withdrawn > 0)
+    deps.log?.info("amendments issued", { issued: issued.length, lapsed, withdrawn, operations: decoded.length });
+  return { operations: decoded.length, agreements: live.length, issued, lapsed, withdrawn };
 }
 
 function cmp(a: string, b: string): number {

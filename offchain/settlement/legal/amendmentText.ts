@@ -111,6 +111,7 @@ export function renderAmendmentText(a: AmendmentTextInput): string {
     ...a.changes.map((c) => changeLine(c, "zh")),
     `2. 客户的选择。客户可在上述生效时间之前会签本修订，或退出本合同；退出后合同按现行（未经修订的）条款终止并进行最终结算（第 7 条）。`,
     `3. 未答复。若客户在生效时间之前既未会签也未退出，本修订即告失效（lapsed）：变更按链上所示适用于本合同，客户就本修订享有的退出权随之终止。`,
+    `4. 撤回。若该操作在生效前被取消，本修订即撤回，本合同不作任何变更。`,
     ``,
   ];
   const en = [
@@ -121,6 +122,7 @@ export function renderAmendmentText(a: AmendmentTextInput): string {
     ...a.changes.map((c) => changeLine(c, "en")),
     `2. The Client's choice. Before that time the Client may countersign this amendment, or exit the agreement; on exit the agreement ends under its current, unamended terms and is settled (clause 7).`,
     `3. No answer. If the Client has neither countersigned nor exited by then, the amendment lapses: the change applies to the agreement as the chain applies it, and the Client's right to exit on account of this amendment ends.`,
+    `4. Withdrawal. If the operation is cancelled before it takes effect, this amendment is withdrawn and nothing in the agreement changes.`,
   ];
   return `${zh.join("\n")}\n${TRANSLATION_HEADING}\n\n${en.join("\n")}\n`;
 }

@@ -140,6 +140,26 @@ export class AmendmentService {
     return n;
   }
 
+  /**
+   * Moves every issued amendment whose operation is no longer pending (`pending`: the ids the AccessManager still
+   * holds) while its effectiveAt is still ahead to `withdrawn`: the operation was cancelled, nothing changes. Past
+   * effectiveAt an operation that left the pending list ran (or could have): that amendment lapses instead.
+   */
+  async withdrawCancelled(pending: Set<string>): Promise<number> {
+    const now = this.now();
+    let n = 0;
+    for (const a of await this.store.listAmendments("issued")) {
+      if (pending.has(a.operationId) || a.effectiveAt * 1000 <= now.getTime()) continue;
+      try {
+        await this.store.updateAmendment({ ...a, status: "withdrawn", withdrawnAt: now.toISOString() }, a.revision);
+        n++;
+      } catch (err) {
+        if (!(err instanceof LegalError && err.code === "LEGAL_CONFLICT")) throw err; // answered meanwhile
+      }
+    }
+    return n;
+  }
+
   listOf(agreementId: string): Promise<AmendmentRecord[]> {
     return this.store.listAmendmentsOf(agreementId);
   }

@@ -89,7 +89,7 @@ export interface AmendmentRecord {
   /** Chinese text, the translation heading, the English translation; `textHash` = keccak256 of it. */
   text: string;
   textHash: string;
-  status: "issued" | "countersigned" | "exited" | "lapsed";
+  status: "issued" | "countersigned" | "exited" | "lapsed" | "withdrawn";
   issuedAt: string;
   /** The client's EIP-712 AgreementAmendment signature (countersigned only). */
   countersignature?: string;
@@ -97,6 +97,7 @@ export interface AmendmentRecord {
   answeredAt?: string;
   answeredBy?: string;
   lapsedAt?: string;
+  withdrawnAt?: string;
   revision: number;
 }
 

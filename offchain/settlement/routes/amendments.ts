@@ -7,7 +7,7 @@ import { legalCall, toWire } from "../wire";
 import { AgreementParams, AnyJson, Hex32, STAFF_READ, type SettlementRouteContext } from "./common";
 
 const AmendmentParams = z.object({ agreementId: Hex32, amendmentId: Hex32 }).strict();
-const STATUSES = ["issued", "countersigned", "exited", "lapsed"] as const;
+const STATUSES = ["issued", "countersigned", "exited", "lapsed", "withdrawn"] as const;
 
 /**
  * Amendments: a scheduled parameter change that moves a live agreement's terms, issued to its client, who
@@ -34,8 +34,8 @@ function scanAmendments(ctx: SettlementRouteContext): Route {
     summary: "Issue the amendments scheduled parameter changes make to live agreements (operator)",
     description:
       "What the background job does every minute, now: reads the operations pending in the AccessManager, issues " +
-      "the missing amendments (one per agreement and operation; a re-scan issues nothing new) and lapses the issued " +
-      "amendments whose effective time has passed.",
+      "the missing amendments (one per agreement and operation; a re-scan issues nothing new), withdraws those whose " +
+      "operation was cancelled before it took effect, and lapses the issued amendments whose effective time has passed.",
     tags: ["agreements"],
     roles: ["operator"],
     write: true,

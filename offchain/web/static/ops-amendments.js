@@ -19,6 +19,7 @@ function changesCell(a) {
 
 function answeredCell(a) {
   if (a.status === "lapsed") return a.lapsedAt ?? "";
+  if (a.status === "withdrawn") return a.withdrawnAt ?? "";
   if (!a.answeredAt) return "—";
   return el("span", { class: "mono" }, `${a.answeredAt} ${shortHex(a.answeredBy)}`);
 }

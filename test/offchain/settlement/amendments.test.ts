@@ -101,11 +101,15 @@ describe("amendments: scheduled parameter changes issued to the agreements they 
     expect(tier3Symbols.length).to.be.greaterThan(0);
   });
 
+  function riskOfficerManager() {
+    const officer = dev.signers.find((s) => s.address === dev.record.roles.riskOfficer) as JsonRpcSigner;
+    return ProtocolAccessManager__factory.connect(dev.record.contracts.AccessManager, officer);
+  }
+
   /** Schedules the three operations (after the agreements exist, as in production: changes come later). */
   async function scheduleChanges(): Promise<void> {
     if (ops.tier) return;
-    const officer = dev.signers.find((s) => s.address === dev.record.roles.riskOfficer) as JsonRpcSigner;
-    const manager = ProtocolAccessManager__factory.connect(dev.record.contracts.AccessManager, officer);
+    const manager = riskOfficerManager();
     const engine = MarginEngine__factory.connect(dev.record.contracts.MarginEngine, dev.chain.provider);
     const r = await engine.tierRisk(3);
     const tier3 = {
@@ -513,6 +517,42 @@ describe("amendments: scheduled parameter changes issued to the agreements they 
         const report = verifyEvidenceBundle(bundle);
         expect(report.valid, JSON.stringify(report.checks.filter((c) => !c.ok))).to.equal(true);
         expect(report.checks.some((c) => c.check.startsWith(`signature 0 on amendment/${signed.id}`))).to.equal(true);
+      });
+
+      it("withdraws the amendments of an operation cancelled before it takes effect, and amends no exited agreement", async () => {
+        const manager = riskOfficerManager();
+        const target = dev.record.contracts.MarginEngine;
+        const margin = MarginEngine__factory.connect(target, dev.chain.provider);
+        const r = await margin.tierRisk(2);
+        const risk = {
+          liquidityAddOn: r.liquidityAddOn,
+          volatilityMultiplier: r.volatilityMultiplier,
+          floor: r.floor,
+          cap: r.cap + pct(engine === "sqlite" ? 1 : 2),
+          initialBuffer: r.initialBuffer,
+          fixedVolatility: r.fixedVolatility,
+        };
+        const data = margin.interface.encodeFunctionData("setTierRisk", [2, risk]);
+        await (await manager.schedule(target, data, 0)).wait();
+        const op = await manager.hashOperation(dev.record.roles.riskOfficer, target, data);
+        const scan = await as("operator").post<{ issued: View[] }>("/v1/agreements/amendments/scan");
+        const exited = new Set((await store.legal.listAmendments("exited")).map((a) => a.agreementId));
+        expect(exited.has(live[0])).to.equal(true);
+        const amended = live.filter((id) => !exited.has(id));
+        expect(scan.body.issued.map((a) => [a.agreementId, a.operationId])).to.have.deep.members(
+          amended.map((id) => [id, op]),
+        );
+
+        await (await manager.cancel(dev.record.roles.riskOfficer, target, data)).wait();
+        const after = await as("operator").post<{ withdrawn: number; issued: View[] }>(
+          "/v1/agreements/amendments/scan",
+        );
+        expect(after.body).to.deep.include({ withdrawn: amended.length, issued: [] });
+        for (const id of amended) expect((await of(id, op)).status).to.equal("withdrawn");
+        const a = await of(amended[0], op);
+        const late = await as("client").post<ErrorBody>(`/v1/agreements/${amended[0]}/amendments/${a.id}/exit`);
+        expect(late.status).to.equal(409);
+        expect(late.body.error.message).to.contain("already withdrawn");
       });
     });
   }
