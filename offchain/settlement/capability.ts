@@ -2,7 +2,7 @@ import { settlementChain } from "../chain/settlementHubWriter";
 import { statementChain } from "../chain/statementChain";
 import type { Capability } from "../service/capability";
 import type { Job } from "../shared/jobs";
-import { providersChain } from "../providers/chain";
+import { PROVIDER_CONTRACTS, providersChain } from "../providers/chain";
 import { readScheduled } from "../providers/scheduled";
 import { reconcileAnchors } from "./anchorAgreement";
 import { issueAmendments, type PendingOperationsReader } from "./issueAmendments";
@@ -34,10 +34,11 @@ export const settlementCapability: Capability = {
     const agreements = agreementDomain(BigInt(deployment.chainId), deployment.contracts.AgreementRegistry);
     const jobs: Job[] = [];
     // Amendments need the AccessManager's scheduled operations and the engine and pool they change.
-    const readOperations: PendingOperationsReader | undefined =
-      deployment.contracts.MarginEngine && deployment.contracts.CapitalPool && deployment.contracts.SeniorTranche
-        ? async () => (await readScheduled(providersChain(chain!))).changes
-        : undefined;
+    const readOperations: PendingOperationsReader | undefined = ["MarginEngine", ...PROVIDER_CONTRACTS].every(
+      (name) => deployment.contracts[name],
+    )
+      ? async () => (await readScheduled(providersChain(chain!))).changes
+      : undefined;
     if (readOperations)
       jobs.push({
         name: "agreement-amendments",
