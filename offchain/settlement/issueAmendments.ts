@@ -54,7 +54,9 @@ export async function issueAmendments(deps: AmendmentIssuerDeps): Promise<Amendm
     const existing = await deps.store.listAmendmentsOf(rec.document.terms.agreementId);
     if (existing.some((a) => a.status === "exited")) continue;
     // The terms in force before a change: the signed ones with every earlier change (amended or pending) applied.
+    // A withdrawn amendment's operation was cancelled: its change never applies.
     const earlier: { at: number; change: ScheduledChange }[] = existing.flatMap((a) => {
+      if (a.status === "withdrawn") return [];
       const change = scheduledChangeOf(deps.deployment, a.target, a.data);
       return change ? [{ at: a.effectiveAt, change }] : [];
     });

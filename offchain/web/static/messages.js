@@ -171,7 +171,7 @@ export const MESSAGES = {
     "client.amendment.countersign": "会签修订",
     "client.amendment.exit": "退出合同",
     "client.amendment.exitConfirm": "确认在修订生效前退出本合同？合同将按现行（未经修订的）条款终止并结算。",
-    "client.amendment.needsWallet": "会签须由持有该账户的钱包签名：请使用钱包登录。",
+    "client.amendment.needsWallet": "会签须由持有该账户的钱包签名：本浏览器未检测到钱包。",
     "client.amendment.done": "已记录：{status}",
     "amendment.status.issued": "待答复",
     "amendment.status.countersigned": "已会签",
@@ -1014,7 +1014,7 @@ export const MESSAGES = {
     "client.amendment.exitConfirm":
       "Exit the agreement before this amendment takes effect? It ends under its current, unamended terms and is settled.",
     "client.amendment.needsWallet":
-      "Countersigning needs a signature by the wallet that owns the account: sign in with the wallet.",
+      "Countersigning needs a signature by the wallet that owns the account: no wallet found in this browser.",
     "client.amendment.done": "Recorded: {status}",
     "amendment.status.issued": "awaiting your answer",
     "amendment.status.countersigned": "countersigned",

@@ -362,46 +362,6 @@ describe("amendments: scheduled parameter changes issued to the agreements they 
         expect((await as("operator").get("/v1/agreements/amendments?status=maybe")).status).to.equal(400);
       });
 
-      // The page is the same whatever the engine: checked once.
-      if (engine === "sqlite")
-        it("the client page shows an issued amendment in Chinese and English, with its answers", async function () {
-          if (!existsSync(CHROMIUM)) return this.skip();
-          const a = await of(live[0], ops.tier);
-          const browser = await launchChromium();
-          try {
-            const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-            for (const lang of ["zh-CN", "en"] as const) {
-              await page.goto(`${running.url}/console/client.html${lang === "en" ? "?lang=en" : ""}`);
-              await page.evaluate(() => sessionStorage.clear());
-              await page.reload();
-              await page.fill("input[name=keyId]", keys.client.keyId);
-              await page.fill("input[name=secret]", keys.client.secret);
-              await page.click("#key-form button[type=submit]");
-              // No margin account in this test's service: the section is in the page, not shown; its text is.
-              const card = `#amendments [data-amendment='${a.id}'][data-status='issued']`;
-              await page.waitForSelector(card, { state: "attached", timeout: 20_000 });
-              const text = (await page.textContent(`${card} pre`))!;
-              const label = (await page.textContent(`${card} .label`))!;
-              if (lang === "zh-CN") {
-                expect(text).to.contain(`融资合同修订 ${a.id}`);
-                expect(text).to.contain("维持保证金率下限");
-                expect(text).to.not.contain("AMENDMENT");
-                expect(label).to.contain("待答复");
-              } else {
-                expect(text).to.contain(`AMENDMENT ${a.id}`);
-                expect(text).to.contain("maintenance margin floor");
-                expect(text).to.not.match(/[\u4e00-\u9fff]/);
-                expect(label).to.contain("awaiting your answer");
-              }
-              // An API key cannot countersign (the wallet that owns the account signs); it can exit.
-              expect(await page.isDisabled(`${card} [data-countersign]`)).to.equal(true);
-              expect(await page.isDisabled(`${card} [data-exit]`)).to.equal(false);
-            }
-          } finally {
-            await browser.close();
-          }
-        });
-
       it("refuses a countersignature that is not the client's, or of another amendment, and records the client's", async () => {
         const a = await of(live[0], ops.tier);
         const url = `/v1/agreements/${live[0]}/amendments/${a.id}/countersign`;
@@ -554,6 +514,91 @@ describe("amendments: scheduled parameter changes issued to the agreements they 
         expect(late.status).to.equal(409);
         expect(late.body.error.message).to.contain("already withdrawn");
       });
+
+      // The page is the same whatever the engine: checked once, with an operation of its own, cancelled afterwards.
+      if (engine === "sqlite")
+        it("the client page shows an issued amendment in Chinese and English; the wallet countersigns it", async function () {
+          if (!existsSync(CHROMIUM)) return this.skip();
+          const manager = riskOfficerManager();
+          const target = dev.record.contracts.MarginEngine;
+          const margin = MarginEngine__factory.connect(target, dev.chain.provider);
+          const r = await margin.tierRisk(1);
+          const risk = {
+            liquidityAddOn: r.liquidityAddOn,
+            volatilityMultiplier: r.volatilityMultiplier,
+            floor: r.floor,
+            cap: r.cap - pct(1),
+            initialBuffer: r.initialBuffer,
+            fixedVolatility: r.fixedVolatility,
+          };
+          const data = margin.interface.encodeFunctionData("setTierRisk", [1, risk]);
+          await (await manager.schedule(target, data, 0)).wait();
+          const browser = await launchChromium();
+          try {
+            const op = await manager.hashOperation(dev.record.roles.riskOfficer, target, data);
+            expect((await as("operator").post("/v1/agreements/amendments/scan")).status).to.equal(200);
+            const a = await of(live[2], op);
+            expect(a.status).to.equal("issued");
+            const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+            // A scripted EIP-1193 wallet holding the client's key (as test/e2e/clientTicket.test.ts does).
+            const asked: string[] = [];
+            await page.exposeFunction("__mbWallet", async (method: string, params: unknown[]) => {
+              asked.push(method);
+              if (method === "eth_requestAccounts") return [client.address];
+              if (method !== "eth_signTypedData_v4") throw new Error(`the scripted wallet does not do ${method}`);
+              const typed = JSON.parse(String(params[1]));
+              expect(typed.primaryType).to.equal("AgreementAmendment");
+              delete typed.types.EIP712Domain;
+              return client.signTypedData(typed.domain, typed.types, typed.message);
+            });
+            await page.addInitScript(() => {
+              const bridge = (window as unknown as { __mbWallet(m: string, p: unknown[]): Promise<unknown> })
+                .__mbWallet;
+              (window as unknown as { ethereum: unknown }).ethereum = {
+                request: ({ method, params }: { method: string; params?: unknown[] }) => bridge(method, params ?? []),
+              };
+            });
+            const card = `#amendments [data-amendment='${a.id}']`;
+            for (const lang of ["zh-CN", "en"] as const) {
+              await page.goto(`${running.url}/console/client.html${lang === "en" ? "?lang=en" : ""}`);
+              await page.evaluate(() => sessionStorage.clear());
+              await page.reload();
+              await page.fill("input[name=keyId]", keys.client.keyId);
+              await page.fill("input[name=secret]", keys.client.secret);
+              await page.click("#key-form button[type=submit]");
+              // No margin account in this test's service: the section is in the page, not shown; its text is.
+              await page.waitForSelector(`${card}[data-status='issued']`, { state: "attached", timeout: 20_000 });
+              const text = (await page.textContent(`${card} pre`))!;
+              const label = (await page.textContent(`${card} .label`))!;
+              if (lang === "zh-CN") {
+                expect(text).to.contain(`融资合同修订 ${a.id}`);
+                expect(text).to.contain("维持保证金率上限");
+                expect(text).to.not.contain("AMENDMENT");
+                expect(label).to.contain("待答复");
+              } else {
+                expect(text).to.contain(`AMENDMENT ${a.id}`);
+                expect(text).to.contain("maintenance margin cap");
+                expect(text).to.not.match(/[\u4e00-\u9fff]/);
+                expect(label).to.contain("awaiting your answer");
+              }
+              expect(await page.isDisabled(`${card} [data-exit]`)).to.equal(false);
+            }
+            // The wallet signs the typed data the service gave; the API records the countersignature.
+            await page.evaluate(
+              (sel) => (document.querySelector(sel) as HTMLButtonElement).click(),
+              `${card} [data-countersign]`,
+            );
+            await page.waitForSelector(`${card}[data-status='countersigned']`, { state: "attached", timeout: 20_000 });
+            expect(asked).to.deep.equal(["eth_requestAccounts", "eth_signTypedData_v4"]);
+            const signed = await of(live[2], op);
+            expect(signed.status).to.equal("countersigned");
+            expect(await page.textContent(`${card} .label`)).to.contain("countersigned");
+          } finally {
+            await browser.close();
+            // Cancelled, so the next engine's scans do not see it.
+            await (await manager.cancel(dev.record.roles.riskOfficer, target, data)).wait();
+          }
+        });
     });
   }
 });
