@@ -60,12 +60,14 @@ export async function issueAmendments(deps: AmendmentIssuerDeps): Promise<Amendm
       const change = scheduledChangeOf(deps.deployment, a.target, a.data);
       return change ? [{ at: a.effectiveAt, change }] : [];
     });
-    const known = new Set(existing.map((a) => a.operationId));
+    const known = new Map(existing.map((a) => [a.operationId, a]));
     for (const { op, change } of decoded) {
       const before = earlier.filter((e) => e.at <= op.executableAt).map((e) => e.change);
-      if (known.has(op.operationId)) continue; // its amendment (and so its change) is in `earlier` already
+      const prior = known.get(op.operationId);
+      // Its amendment (and so its change) is in `earlier` already, unless it was withdrawn and is scheduled again.
+      if (prior && prior.status !== "withdrawn") continue;
       const a = buildAmendment(rec, op, change, before, now().toISOString());
-      if (a && (await service.issue(a))) issued.push(a);
+      if (a && (prior ? await service.reissue(prior, a) : await service.issue(a))) issued.push(a);
       earlier.push({ at: op.executableAt, change });
     }
   }

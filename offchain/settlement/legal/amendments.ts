@@ -129,6 +129,23 @@ export class AmendmentService {
     return a;
   }
 
+  /**
+   * Issues `next` again in place of `withdrawn` (its operation, cancelled, was scheduled again): compare-and-swap, the
+   * earlier issue kept in `reissues`. False when the record changed meanwhile or is not withdrawn.
+   */
+  async reissue(withdrawn: AmendmentRecord, next: AmendmentRecord): Promise<boolean> {
+    if (withdrawn.status !== "withdrawn" || withdrawn.id !== next.id) return false;
+    const { effectiveAt, textHash, issuedAt, withdrawnAt } = withdrawn;
+    const reissues = [...(withdrawn.reissues ?? []), { effectiveAt, textHash, issuedAt, withdrawnAt }];
+    try {
+      await this.store.updateAmendment({ ...next, reissues, revision: withdrawn.revision }, withdrawn.revision);
+      return true;
+    } catch (err) {
+      if (err instanceof LegalError && err.code === "LEGAL_CONFLICT") return false;
+      throw err;
+    }
+  }
+
   /** Moves every issued amendment whose effectiveAt has passed to `lapsed`; returns how many. Safe to run twice. */
   async lapseDue(): Promise<number> {
     const now = this.now();

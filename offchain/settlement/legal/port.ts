@@ -98,6 +98,11 @@ export interface AmendmentRecord {
   answeredBy?: string;
   lapsedAt?: string;
   withdrawnAt?: string;
+  /**
+   * The same operation scheduled again after it was cancelled (same operation id, a new nonce) re-issues the
+   * withdrawn amendment under its id; each earlier issue is kept here (it was never answered: withdrawn from issued).
+   */
+  reissues?: { effectiveAt: number; textHash: string; issuedAt: string; withdrawnAt?: string }[];
   revision: number;
 }
 

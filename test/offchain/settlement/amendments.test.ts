@@ -513,6 +513,22 @@ describe("amendments: scheduled parameter changes issued to the agreements they 
         const late = await as("client").post<ErrorBody>(`/v1/agreements/${amended[0]}/amendments/${a.id}/exit`);
         expect(late.status).to.equal(409);
         expect(late.body.error.message).to.contain("already withdrawn");
+
+        // The same call scheduled again (same operation id, a new nonce): the amendment is issued again, its earlier
+        // issue kept; cancelled once more, it is withdrawn again (and the next engine's scans never see it).
+        await (await manager.schedule(target, data, 0)).wait();
+        const eta2 = Number(await manager.getSchedule(op));
+        const again = await as("operator").post<{ issued: View[] }>("/v1/agreements/amendments/scan");
+        expect(again.body.issued.map((x) => x.agreementId)).to.have.members(amended);
+        const reissued = await of(amended[0], op);
+        expect(reissued).to.include({ id: a.id, status: "issued", effectiveAt: eta2 });
+        expect(reissued.reissues).to.deep.equal([
+          { effectiveAt: a.effectiveAt, textHash: a.textHash, issuedAt: a.issuedAt, withdrawnAt: a.withdrawnAt },
+        ]);
+        expect(reissued.textHash).to.not.equal(a.textHash); // the text states the new time
+        await (await manager.cancel(dev.record.roles.riskOfficer, target, data)).wait();
+        const cancelled = await as("operator").post<{ withdrawn: number }>("/v1/agreements/amendments/scan");
+        expect(cancelled.body.withdrawn).to.equal(amended.length);
       });
 
       // The page is the same whatever the engine: checked once, with an operation of its own, cancelled afterwards.
