@@ -5,11 +5,14 @@ import { DEV_CUSTODY } from "../shared/config";
 import { statementChain } from "../chain/statementChain";
 import type { Capability } from "../service/capability";
 import type { Job } from "../shared/jobs";
-import { advanceDueEnds, chargeDailyFees, type AgreementEndDeps } from "./agreementEnd/workflow";
+import { PROVIDER_CONTRACTS, providersChain } from "../providers/chain";
+import { readScheduled } from "../providers/scheduled";
+import { advanceDueEnds, chargeDailyFees, endOnExit, type AgreementEndDeps } from "./agreementEnd/workflow";
 import { reconcileAnchors } from "./anchorAgreement";
+import { issueAmendments, type PendingOperationsReader } from "./issueAmendments";
 import { SettlementBatcher } from "./batcher";
 import { DailyStatements } from "./dailyStatements";
-import { agreementDomain } from "./legal";
+import { agreementDomain, recordExitOnly } from "./legal";
 import { settlementDomain } from "./orders";
 import { TRADES_QUEUED } from "./orderbookSink";
 import { chainScheduleReader } from "./readChainSchedule";
@@ -64,6 +67,19 @@ export const settlementCapability: Capability = {
           await advanceDueEnds(agreementEnd);
         },
       });
+    // Amendments need the AccessManager's scheduled operations and the engine and pool they change.
+    const readOperations: PendingOperationsReader | undefined = ["MarginEngine", ...PROVIDER_CONTRACTS].every(
+      (name) => deployment.contracts[name],
+    )
+      ? async () => (await readScheduled(providersChain(chain!))).changes
+      : undefined;
+    if (readOperations)
+      jobs.push({
+        name: "agreement-amendments",
+        intervalMs: 60_000,
+        timeoutMs: 120_000,
+        run: () => issueAmendments({ store: store.legal, domain: agreements, deployment, readOperations, log: slog }),
+      });
     if (dailyStatements)
       jobs.push({
         name: "daily-statements",
@@ -102,6 +118,7 @@ export const settlementCapability: Capability = {
       writer ? undefined : "no operator key: agreements are not anchored and trades not settled",
       dailyStatements ? undefined : "no OracleRouter: no daily statements",
       agreementEnd || !writer ? undefined : "no AgreementSettlement: agreements cannot be ended",
+      readOperations ? undefined : "no MarginEngine or CapitalPool: no amendments",
     ].filter((x): x is string => x !== undefined);
     return {
       routes: [
@@ -114,6 +131,10 @@ export const settlementCapability: Capability = {
           anchorClaimTtlMs: config.settlement.anchorClaimTtlMs,
           readSchedule: deployment.contracts.MarginEngine ? chainScheduleReader(chain!) : undefined,
           agreementEnd,
+          readOperations,
+          deployment,
+          // A client's exit from an amendment ends its agreement (the end job also finds exits a failed hook left).
+          onAmendmentExit: agreementEnd ? endOnExit(agreementEnd) : recordExitOnly,
         }),
       ],
       jobs,

@@ -144,6 +144,7 @@ describe("operations console in headless Chromium (e2e)", function () {
       { name: "ops-margin", role: "risk_officer", ready: "#board tbody tr[data-state] form[data-pause]" },
       { name: "ops-oracle", role: "risk_officer", ready: "#feeds tbody tr[data-asset='mbTECH'] form[data-reset]" },
       { name: "ops-params", role: "risk_officer", ready: "#operations tbody tr[data-status='pending']" },
+      { name: "ops-amendments", role: "risk_officer", ready: "#amendments tbody tr td" },
     ];
     const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
     for (const lang of ["zh-CN", "en"] as const) {
@@ -166,6 +167,7 @@ describe("operations console in headless Chromium (e2e)", function () {
           "ops-margin.html",
           "ops-oracle.html",
           "ops-params.html",
+          "ops-amendments.html",
           "ops-groups.html",
           "ops-alerts.html",
         ]);

@@ -19,6 +19,7 @@ import {
   reconcile,
   tradeFee,
   validatePain001,
+  type AmendmentExitHook,
   type BankAccount,
   type BankAgent,
   type FinalSettlement,
@@ -267,6 +268,12 @@ export async function recordBankConfirmation(
 /** The job: advances every workflow that is not done or failed (waiting ones re-check their condition). */
 export async function advanceDueEnds(deps: AgreementEndDeps): Promise<{ advanced: number; done: number }> {
   const out = { advanced: 0, done: 0 };
+  // An exit from an amendment whose hook did not start the end (a crash, a chain outage) is started here.
+  for (const a of await deps.store.legal.listAmendments("exited")) {
+    const legal = await deps.store.legal.getAgreement(a.agreementId);
+    if (legal?.status !== "anchored" || (await deps.store.agreementEnds.getEnd(a.agreementId))) continue;
+    await requestEnd(deps, { agreementId: a.agreementId, reason: "termination", by: `client:${a.client}` });
+  }
   for (const status of ["running", "waiting"] as const) {
     for (const rec of await deps.store.agreementEnds.listEnds({ status })) {
       const after = await advanceEnd(deps, rec.agreementId);
@@ -275,6 +282,18 @@ export async function advanceDueEnds(deps: AgreementEndDeps): Promise<{ advanced
     }
   }
   return out;
+}
+
+/**
+ * The amendment exit hook: a client that exits before a parameter change takes effect ends its agreement early
+ * under the unamended terms (termination; its bank account for the payout follows with POST …/end).
+ */
+export function endOnExit(deps: AgreementEndDeps): AmendmentExitHook {
+  return async (agreementId, amendment) => {
+    if (await deps.store.agreementEnds.getEnd(agreementId)) return; // ending already, for whatever reason
+    await requestEnd(deps, { agreementId, reason: "termination", by: `client:${amendment.client}` });
+    await advanceEnd(deps, agreementId);
+  };
 }
 
 /** The final settlement as the workflow computed it (undefined before the settle step). */

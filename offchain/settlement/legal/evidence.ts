@@ -1,10 +1,13 @@
 import { SimpleMerkleTree } from "@openzeppelin/merkle-tree";
 import { keccak256, toUtf8Bytes, verifyTypedData, ZeroHash, type TypedDataDomain, type TypedDataField } from "ethers";
+import { amendmentMessage, AGREEMENT_AMENDMENT_TYPES } from "./amendmentSignature";
 import { canonicalHash, canonicalize } from "./canonicalJson";
 import { LegalError } from "./errors";
+import type { AmendmentRecord } from "./port";
 
 export type EvidenceKind =
   | "agreement"
+  | "amendment"
   | "order"
   | "trade"
   | "batch"
@@ -79,6 +82,35 @@ export interface EvidenceBundle {
     tree: "@openzeppelin/merkle-tree SimpleMerkleTree (sorted leaves, sorted-pair keccak256)";
     entries: { index: number; kind: EvidenceKind; id: string; hash: string; proof: string[] }[];
     root: string;
+  };
+}
+
+/**
+ * An agreement's amendment as evidence: its full text (both languages) and hash, what changed and from when, the
+ * operation behind it, its status with when and by whom it was answered, and the client's countersignature as typed
+ * data (a third party re-verifies it with plain ethers). The client's own data: another account sees it redacted.
+ */
+export function amendmentEvidenceItem(a: AmendmentRecord, domain: TypedDataDomain): EvidenceItem {
+  const { revision: _revision, countersignature, ...data } = a;
+  return {
+    kind: "amendment",
+    id: a.id,
+    parties: [a.client.toLowerCase()],
+    data: { ...data, countersignature: countersignature ?? null },
+    ...(countersignature
+      ? {
+          signed: [
+            {
+              domain,
+              types: AGREEMENT_AMENDMENT_TYPES,
+              primaryType: "AgreementAmendment",
+              message: { ...amendmentMessage(a) },
+              signature: countersignature,
+              signer: a.client,
+            },
+          ],
+        }
+      : {}),
   };
 }
 

@@ -106,6 +106,7 @@ export {
   type ReconciliationReport,
 } from "./reconcile";
 export {
+  amendmentEvidenceItem,
   buildEvidenceBundle,
   defaultAuditEntryHash,
   evidenceItemHash,
@@ -130,9 +131,35 @@ export {
 export {
   MemoryLegalStore,
   type AgreementRecord,
+  type AmendmentRecord,
   type LegalStore,
   type StoredPaymentMessage,
   type StoredStatement,
 } from "./store";
 export { AgreementService, type ContractSignatureCheck } from "./agreements";
+export {
+  AmendmentService,
+  amendmentId,
+  buildAmendment,
+  isLiveAgreement,
+  recordExitOnly,
+  type AmendmentExitHook,
+  type PendingOperation,
+} from "./amendments";
+export {
+  AGREEMENT_AMENDMENT_TYPES,
+  amendmentDigest,
+  amendmentMessage,
+  amendmentTypedData,
+  isAmendmentSignedBy,
+  type AgreementAmendmentMessage,
+} from "./amendmentSignature";
+export { renderAmendmentText, utcText, type AmendmentTextInput } from "./amendmentText";
+export {
+  applyScheduledChange,
+  requestFromTerms,
+  termChanges,
+  type ScheduledChange,
+  type TermChange,
+} from "./scheduledChange";
 export { settlementPayoutTransfers, type Payee } from "./settlementPayouts";

@@ -64,6 +64,48 @@ export interface AgreementRecord {
   revision: number;
 }
 
+/**
+ * An amendment: a parameter change scheduled through the AccessManager that changes this agreement's terms, issued
+ * to its client before it takes effect. `issued` → `countersigned` (the client's EIP-712 AgreementAmendment
+ * signature) | `exited` (the client chose to leave before `effectiveAt`) | `lapsed` (`effectiveAt` passed without an
+ * answer: the change applies and the client's right to exit on account of it has ended). One per (agreement,
+ * operation): `id` = keccak256(agreementId, operationId).
+ */
+export interface AmendmentRecord {
+  id: string;
+  agreementId: string;
+  client: string;
+  operationId: string;
+  /** The scheduled call: the contract it targets (deployment name, when known), the function and its arguments. */
+  target: string;
+  contract: string | null;
+  function: string;
+  args: Record<string, string>;
+  data: string;
+  /** Unix seconds from which the AccessManager may execute the operation. */
+  effectiveAt: number;
+  /** What changes in this agreement's terms (dotted paths, values as decimal strings). */
+  changes: { path: string; from: string; to: string }[];
+  /** Chinese text, the translation heading, the English translation; `textHash` = keccak256 of it. */
+  text: string;
+  textHash: string;
+  status: "issued" | "countersigned" | "exited" | "lapsed" | "withdrawn";
+  issuedAt: string;
+  /** The client's EIP-712 AgreementAmendment signature (countersigned only). */
+  countersignature?: string;
+  /** When and by whom the client's answer (countersign or exit) was recorded, or when it lapsed. */
+  answeredAt?: string;
+  answeredBy?: string;
+  lapsedAt?: string;
+  withdrawnAt?: string;
+  /**
+   * The same operation scheduled again after it was cancelled (same operation id, a new nonce) re-issues the
+   * withdrawn amendment under its id; each earlier issue is kept here (it was never answered: withdrawn from issued).
+   */
+  reissues?: { effectiveAt: number; textHash: string; issuedAt: string; withdrawnAt?: string }[];
+  revision: number;
+}
+
 export interface StoredStatement {
   agreementId: string;
   account: string;
@@ -95,6 +137,16 @@ export interface LegalStore {
   updateAgreement(rec: AgreementRecord, expectedRevision: number): Promise<void>;
   listAgreementsOf(party: string): Promise<AgreementRecord[]>;
   listAgreementsByStatus(status: AgreementRecord["status"]): Promise<AgreementRecord[]>;
+
+  /** False (and nothing written) when the (agreement, operation) pair already has its amendment. */
+  insertAmendment(a: AmendmentRecord): Promise<boolean>;
+  getAmendment(id: string): Promise<AmendmentRecord | undefined>;
+  /** Compare-and-swap on `revision`: LEGAL_CONFLICT when another write came first. */
+  updateAmendment(a: AmendmentRecord, expectedRevision: number): Promise<void>;
+  /** An agreement's amendments, by effectiveAt then id. */
+  listAmendmentsOf(agreementId: string): Promise<AmendmentRecord[]>;
+  /** All amendments, or those in one status, by effectiveAt then id. */
+  listAmendments(status?: AmendmentRecord["status"]): Promise<AmendmentRecord[]>;
 
   putStatement(s: StoredStatement): Promise<void>;
   getStatement(agreementId: string, from: string, to: string): Promise<StoredStatement | undefined>;

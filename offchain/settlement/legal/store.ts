@@ -1,8 +1,15 @@
 import type { EvidenceBundle } from "./evidence";
 import { LegalError } from "./errors";
-import type { AgreementRecord, Dispute, LegalStore, StoredPaymentMessage, StoredStatement } from "./port";
+import type {
+  AgreementRecord,
+  AmendmentRecord,
+  Dispute,
+  LegalStore,
+  StoredPaymentMessage,
+  StoredStatement,
+} from "./port";
 
-export type { AgreementRecord, LegalStore, StoredPaymentMessage, StoredStatement } from "./port";
+export type { AgreementRecord, AmendmentRecord, LegalStore, StoredPaymentMessage, StoredStatement } from "./port";
 
 /** In-process LegalStore (structured clones on the way in and out, so callers cannot mutate stored state). */
 export class MemoryLegalStore implements LegalStore {
@@ -11,6 +18,7 @@ export class MemoryLegalStore implements LegalStore {
   private readonly disputes = new Map<string, Dispute>();
   private readonly bundles = new Map<string, EvidenceBundle>();
   private readonly payments = new Map<string, StoredPaymentMessage>();
+  private readonly amendments = new Map<string, AmendmentRecord>();
 
   async insertAgreement(rec: AgreementRecord): Promise<void> {
     const id = rec.document.terms.agreementId;
@@ -40,6 +48,38 @@ export class MemoryLegalStore implements LegalStore {
 
   async listAgreementsByStatus(status: AgreementRecord["status"]): Promise<AgreementRecord[]> {
     return [...this.agreements.values()].filter((r) => r.status === status).map((r) => structuredClone(r));
+  }
+
+  async insertAmendment(a: AmendmentRecord): Promise<boolean> {
+    const taken = [...this.amendments.values()].some(
+      (x) => x.id === a.id || (x.agreementId === a.agreementId && x.operationId === a.operationId),
+    );
+    if (taken) return false;
+    this.amendments.set(a.id, structuredClone(a));
+    return true;
+  }
+  async getAmendment(id: string): Promise<AmendmentRecord | undefined> {
+    const a = this.amendments.get(id);
+    return a && structuredClone(a);
+  }
+  async updateAmendment(a: AmendmentRecord, expectedRevision: number): Promise<void> {
+    const cur = this.amendments.get(a.id);
+    if (!cur) throw new LegalError("LEGAL_NOT_FOUND", "no such amendment", { amendmentId: a.id });
+    if (cur.revision !== expectedRevision)
+      throw new LegalError("LEGAL_CONFLICT", "amendment changed meanwhile", { amendmentId: a.id });
+    this.amendments.set(a.id, structuredClone({ ...a, revision: expectedRevision + 1 }));
+  }
+  async listAmendmentsOf(agreementId: string): Promise<AmendmentRecord[]> {
+    return this.sortedAmendments((a) => a.agreementId === agreementId);
+  }
+  async listAmendments(status?: AmendmentRecord["status"]): Promise<AmendmentRecord[]> {
+    return this.sortedAmendments((a) => status === undefined || a.status === status);
+  }
+  private sortedAmendments(keep: (a: AmendmentRecord) => boolean): AmendmentRecord[] {
+    return [...this.amendments.values()]
+      .filter(keep)
+      .sort((x, y) => x.effectiveAt - y.effectiveAt || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))
+      .map((a) => structuredClone(a));
   }
 
   async putStatement(s: StoredStatement): Promise<void> {

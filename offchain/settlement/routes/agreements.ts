@@ -7,6 +7,7 @@ import { anchorAgreement } from "../anchorAgreement";
 import { termsFromChain, type ChainTermsRequest, type FinancingTerms } from "../legal";
 import { fromWire, legalCall } from "../wire";
 import { chainTermsRequestWire, termsWire } from "../wireSchemas";
+import { amendmentView } from "./amendments";
 import { AnyJson, AgreementParams, STAFF_READ, agreementView, type SettlementRouteContext } from "./common";
 
 /** Financing agreements: prepare → sign (EIP-712, each party) → anchor on the AgreementRegistry → read, list. */
@@ -137,18 +138,22 @@ async function requireSummaryAcknowledged(store: Store, agreementId: string): Pr
   );
 }
 
-/** Read an agreement (its parties and staff). */
-function readAgreementRoute({ readAgreement }: SettlementRouteContext): Route {
+/** Read an agreement (its parties and staff), with its amendments and their status. */
+function readAgreementRoute(ctx: SettlementRouteContext): Route {
   return defineRoute({
     method: "get",
     path: "/v1/agreements/:agreementId",
-    summary: "Read an agreement (its parties and staff)",
+    summary: "Read an agreement with its amendments (its parties and staff)",
     tags: ["agreements"],
     roles: ["client", ...STAFF_READ],
     write: false,
     params: AgreementParams,
     response: AnyJson,
-    handler: async ({ params, caller }) => agreementView(await readAgreement(params.agreementId, caller)),
+    handler: async ({ params, caller }) => {
+      const rec = await ctx.readAgreement(params.agreementId, caller);
+      const amendments = (await ctx.amendments.listOf(params.agreementId)).map((a) => amendmentView(a, ctx));
+      return { ...(agreementView(rec) as object), amendments };
+    },
   });
 }
 

@@ -6,7 +6,16 @@ import type { Store } from "../../store";
 import type { AgreementEndDeps } from "../agreementEnd/workflow";
 import type { DailyStatements } from "../dailyStatements";
 import type { ChainScheduleReader } from "../readChainSchedule";
-import type { Actor, AgreementRecord, AgreementService, DisputeService } from "../legal";
+import type { DeploymentRecord } from "../../chain/deployment";
+import type { PendingOperationsReader } from "../issueAmendments";
+import type {
+  Actor,
+  AgreementRecord,
+  AgreementService,
+  AmendmentExitHook,
+  AmendmentService,
+  DisputeService,
+} from "../legal";
 import { toWire } from "../wire";
 
 export interface SettlementRouteDeps {
@@ -25,6 +34,12 @@ export interface SettlementRouteDeps {
   readSchedule?: ChainScheduleReader;
   /** The agreement-end workflow; absent (no operator key or no AgreementSettlement): its routes answer CHAIN_UNAVAILABLE. */
   agreementEnd?: AgreementEndDeps;
+  /** Pending AccessManager operations; absent: POST /v1/agreements/amendments/scan answers CHAIN_UNAVAILABLE. */
+  readOperations?: PendingOperationsReader;
+  /** The addresses and tokens scheduled calls are decoded against (amendments). */
+  deployment?: Pick<DeploymentRecord, "contracts" | "tokens">;
+  /** Called after a client's exit from an amendment is recorded (default: recording only). */
+  onAmendmentExit?: AmendmentExitHook;
   now?: () => Date;
 }
 
@@ -61,6 +76,7 @@ export interface SettlementRouteContext {
   store: Store;
   agreements: AgreementService;
   disputes: DisputeService;
+  amendments: AmendmentService;
   /** An agreement the caller may see (a client its own, staff any), or LEGAL_NOT_FOUND. */
   readAgreement(agreementId: string, caller: Caller): Promise<AgreementRecord>;
 }

@@ -1,9 +1,10 @@
 import type { CapabilityRoutes, Caller } from "../../api";
 import { storeEvidenceSource } from "../evidenceSource";
-import { AgreementService, DisputeService, type AgreementRecord } from "../legal";
+import { AgreementService, AmendmentService, DisputeService, type AgreementRecord } from "../legal";
 import { legalCall } from "../wire";
 import { agreementEndRoutes } from "./agreementEnd";
 import { agreementRoutes } from "./agreements";
+import { amendmentRoutes } from "./amendments";
 import type { SettlementRouteContext, SettlementRouteDeps } from "./common";
 import { disputeRoutes } from "./disputes";
 import { paymentMessageRoutes } from "./paymentMessages";
@@ -21,19 +22,22 @@ export type { SettlementRouteDeps } from "./common";
 export function settlementRoutes(deps: SettlementRouteDeps): CapabilityRoutes {
   const { store } = deps;
   const agreements = new AgreementService(store.legal, deps.agreementDomain);
+  const now = deps.now ?? (() => new Date());
   const disputes = new DisputeService(
     store.legal,
-    storeEvidenceSource(store, deps.settlementDomain),
-    deps.now ?? (() => new Date()),
+    storeEvidenceSource(store, deps.settlementDomain, deps.agreementDomain),
+    now,
   );
+  const amendments = new AmendmentService(store.legal, deps.agreementDomain, now, deps.onAmendmentExit);
   const readAgreement = (agreementId: string, caller: Caller): Promise<AgreementRecord> =>
     legalCall(() =>
       agreements.retrieve(agreementId, caller.role === "client" ? { address: caller.subject } : { officer: true }),
     );
-  const ctx: SettlementRouteContext = { deps, store, agreements, disputes, readAgreement };
+  const ctx: SettlementRouteContext = { deps, store, agreements, disputes, amendments, readAgreement };
   return {
     name: "settlement",
     routes: [
+      ...amendmentRoutes(ctx),
       ...agreementRoutes(ctx),
       ...agreementEndRoutes(ctx),
       ...statementRoutes(ctx),

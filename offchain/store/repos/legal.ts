@@ -1,6 +1,7 @@
 import {
   LegalError,
   type AgreementRecord,
+  type AmendmentRecord,
   type Dispute,
   type EvidenceBundle,
   type LegalStore,
@@ -82,6 +83,55 @@ export class LegalRepository implements LegalStore {
       "SELECT record, revision FROM legal_agreements WHERE status = 'anchored' ORDER BY agreement_id",
     );
     return rows.map((r) => ({ ...decode<AgreementRecord>(r.record), revision: Number(r.revision) }));
+  }
+
+  async insertAmendment(a: AmendmentRecord): Promise<boolean> {
+    // Both keys (the id and the pair) conflict the same way: a second scan, or a second instance, inserts nothing.
+    const n = await this.db.run(
+      `INSERT INTO legal_amendments
+         (amendment_id, agreement_id, operation_id, client, status, effective_at, record, revision)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+      [a.id, a.agreementId, a.operationId, a.client.toLowerCase(), a.status, a.effectiveAt, encode(a), a.revision],
+    );
+    return n > 0;
+  }
+
+  async getAmendment(id: string): Promise<AmendmentRecord | undefined> {
+    const rows = await this.db.query<{ record: string; revision: number | string }>(
+      "SELECT record, revision FROM legal_amendments WHERE amendment_id = $1",
+      [id],
+    );
+    return rows[0] && { ...decode<AmendmentRecord>(rows[0].record), revision: Number(rows[0].revision) };
+  }
+
+  async updateAmendment(a: AmendmentRecord, expectedRevision: number): Promise<void> {
+    const next = { ...a, revision: expectedRevision + 1 };
+    const n = await this.db.run(
+      `UPDATE legal_amendments SET status = $2, record = $3, revision = $4
+       WHERE amendment_id = $1 AND revision = $5`,
+      [a.id, a.status, encode(next), next.revision, expectedRevision],
+    );
+    if (n > 0) return;
+    const exists = await this.db.query("SELECT 1 FROM legal_amendments WHERE amendment_id = $1", [a.id]);
+    if (exists.length === 0) throw new LegalError("LEGAL_NOT_FOUND", "no such amendment", { amendmentId: a.id });
+    throw new LegalError("LEGAL_CONFLICT", "amendment changed meanwhile", { amendmentId: a.id });
+  }
+
+  async listAmendmentsOf(agreementId: string): Promise<AmendmentRecord[]> {
+    const rows = await this.db.query<{ record: string; revision: number | string }>(
+      "SELECT record, revision FROM legal_amendments WHERE agreement_id = $1 ORDER BY effective_at, amendment_id",
+      [agreementId],
+    );
+    return rows.map((r) => ({ ...decode<AmendmentRecord>(r.record), revision: Number(r.revision) }));
+  }
+
+  async listAmendments(status?: AmendmentRecord["status"]): Promise<AmendmentRecord[]> {
+    const rows = await this.db.query<{ record: string; revision: number | string }>(
+      `SELECT record, revision FROM legal_amendments ${status ? "WHERE status = $1" : ""}
+       ORDER BY effective_at, amendment_id`,
+      status ? [status] : [],
+    );
+    return rows.map((r) => ({ ...decode<AmendmentRecord>(r.record), revision: Number(r.revision) }));
   }
 
   /** The last day (from = to) with an issued daily statement on or after `from`, if any. */

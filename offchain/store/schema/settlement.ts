@@ -98,4 +98,22 @@ CREATE TABLE legal_payment_messages (
   end_to_end_ids TEXT NOT NULL
 )`,
   },
+  {
+    capability: "settlement",
+    version: 3,
+    description: "legal amendments: one per (agreement, scheduled operation), answered by compare-and-swap",
+    up: (d) => `
+CREATE TABLE legal_amendments (
+  amendment_id TEXT PRIMARY KEY,
+  agreement_id TEXT NOT NULL,
+  operation_id TEXT NOT NULL,
+  client TEXT NOT NULL,
+  status TEXT NOT NULL,
+  effective_at ${d.int64} NOT NULL,
+  record TEXT NOT NULL,
+  revision INTEGER NOT NULL,
+  UNIQUE (agreement_id, operation_id)
+);
+CREATE INDEX legal_amendments_by_status ON legal_amendments (status, effective_at)`,
+  },
 ];

@@ -18,6 +18,7 @@ import {
 } from "./common.js";
 import { applyI18n, dateTime, t, withLang } from "./i18n.js";
 import { mountPracticeReset } from "./practice.js";
+import { renderAmendments } from "./amendments.js";
 import { renderHistory } from "./history.js";
 import { mountTicket } from "./ticket.js";
 import { wallet } from "./wallet.js";
@@ -82,7 +83,6 @@ function render(a) {
     t("client.walletEmpty"),
   );
 }
-
 
 const NOTICE_KINDS = ["warning", "margin_call", "cured", "liquidated"];
 
@@ -209,6 +209,7 @@ keyGate(
     void renderNotices();
     void renderHistory(cashDecimals);
     void renderStatements();
+    void renderAmendments(document.getElementById("amendments"));
     void renderProof();
     mountOrderEntry();
     setInterval(() => void refresh(), REFRESH_MS);

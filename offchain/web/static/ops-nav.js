@@ -8,6 +8,7 @@ export const OPS_PAGES = [
   { href: "ops-margin.html", key: "opsnav.margin" },
   { href: "ops-oracle.html", key: "opsnav.oracle" },
   { href: "ops-params.html", key: "opsnav.params" },
+  { href: "ops-amendments.html", key: "opsnav.amendments" },
   { href: "ops-groups.html", key: "opsnav.groups" },
   { href: "ops-alerts.html", key: "opsnav.alerts" },
   { href: "ops-agreements.html", key: "opsnav.ends" },

@@ -88,4 +88,18 @@ export const wallet = {
     const sig = Signature.from(signed);
     return { r: sig.r, vs: sig.yParityAndS };
   },
+
+  /**
+   * Countersigns an amendment: its typed data as the service gives it (domain, AgreementAmendment type, message),
+   * signed with eth_signTypedData_v4 by the wallet's account; returns the 65-byte signature the API takes.
+   */
+  async signAmendment(typedData) {
+    const address = await account();
+    const typed = { ...typedData, types: { EIP712Domain: DOMAIN_TYPE, ...typedData.types } };
+    const signed = await provider().request({
+      method: "eth_signTypedData_v4",
+      params: [address, JSON.stringify(typed)],
+    });
+    return Signature.from(signed).serialized;
+  },
 };

@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Wallet, keccak256, toUtf8Bytes } from "ethers";
 import {
+  AGREEMENT_AMENDMENT_TYPES,
   AgreementService,
+  AmendmentService,
   DisputeService,
   LegalError,
   MemoryLegalStore,
@@ -13,7 +15,10 @@ import {
   agreementTypedData,
   canonicalize,
   verifyEvidenceBundle,
+  amendmentId,
+  amendmentMessage,
   type Actor,
+  type AmendmentRecord,
   type LegalStore,
 } from "../../../offchain/settlement/legal";
 import { enqueueTrade, orderId, settlementDomain, signOrder, storeEvidenceSource } from "../../../offchain/settlement";
@@ -134,6 +139,54 @@ for (const engine of ENGINES) {
       expect(results.filter((r) => r.status === "fulfilled")).to.have.length(1);
       const lost = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
       expect((lost.reason as LegalError).code).to.equal("LEGAL_CONFLICT");
+    });
+
+    it("keeps one amendment per (agreement, operation) and answers it by compare-and-swap: one of two wins", async () => {
+      const agreementId = (await legal.listAgreementsOf(client.address))[0].document.terms.agreementId;
+      const amendment = (operationId: string, effectiveAt: number): AmendmentRecord => ({
+        id: amendmentId(agreementId, operationId),
+        agreementId,
+        client: client.address,
+        operationId,
+        target: "0x" + "22".repeat(20),
+        contract: "MarginEngine",
+        function: "setParams((uint64,uint64,uint64,uint64,uint32,uint32,uint32,uint128))",
+        args: { gracePeriod: "7200" },
+        data: "0x",
+        effectiveAt,
+        changes: [{ path: "margin.marginCallWindowSeconds", from: "3600", to: "7200" }],
+        text: "修订 / amendment",
+        textHash: keccak256(toUtf8Bytes("修订 / amendment")),
+        status: "issued",
+        issuedAt: "2026-12-07T00:00:00.000Z",
+        revision: 0,
+      });
+      const late = Math.floor(Date.now() / 1000) + 86_400;
+      const [a, b] = [amendment(keccak256("0x01"), late), amendment(keccak256("0x02"), late + 1)];
+      expect(await Promise.all([legal.insertAmendment(a), legal.insertAmendment(a)])).to.have.members([true, false]);
+      expect(await legal.insertAmendment(b)).to.equal(true);
+      expect(await legal.insertAmendment({ ...b, id: keccak256("0x03") })).to.equal(false); // the same pair
+      expect(await legal.getAmendment(a.id)).to.deep.equal(a);
+      expect((await legal.listAmendmentsOf(agreementId)).map((x) => x.id)).to.deep.equal([a.id, b.id]);
+
+      const service = new AmendmentService(legal, domain);
+      for (const x of [a, b]) {
+        const signature = await client.signTypedData(domain, AGREEMENT_AMENDMENT_TYPES, amendmentMessage(x));
+        const answers = await Promise.allSettled([
+          service.countersign(agreementId, x.id, client.address, signature),
+          service.exit(agreementId, x.id, client.address),
+        ]);
+        expect(answers.filter((r) => r.status === "fulfilled")).to.have.length(1);
+        const lost = answers.find((r) => r.status === "rejected") as PromiseRejectedResult;
+        expect((lost.reason as LegalError).code).to.equal("LEGAL_CONFLICT");
+      }
+      expect(await legal.listAmendments("issued")).to.deep.equal([]);
+      const answered = await legal.listAmendments();
+      expect(answered.map((x) => x.revision)).to.deep.equal([1, 1]);
+      expect(await code(legal.updateAmendment(answered[0], 0))).to.equal("LEGAL_CONFLICT");
+      expect(await code(legal.updateAmendment({ ...answered[0], id: keccak256("0x04") }, 1))).to.equal(
+        "LEGAL_NOT_FOUND",
+      );
     });
 
     it("issues a statement once per period and refuses a different one; payment message ids are single-use", async () => {
