@@ -11,8 +11,10 @@ import { hardhatDevWallets } from "../../../offchain/oracle";
 import { anchorAgreement } from "../../../offchain/settlement/anchorAgreement";
 import type { AgreementEndRecord } from "../../../offchain/settlement/agreementEnd/port";
 import {
+  advanceDueEnds,
   advanceEnd,
   chargeDailyFees,
+  endOnExit,
   finalSettlementOf,
   recordBankConfirmation,
   requestEnd,
@@ -388,6 +390,50 @@ describe("agreement end: the financing agreement executed at its end", function 
         });
         await chargeDailyFees(deps);
         expect(await settlementContract().feesOf(agreementId)).to.equal(12n * CNY);
+      });
+
+      it("ends the agreement of a client that exits an amendment, also when the exit hook did not run", async function () {
+        await refreshPrices({ mbBANK: "10" });
+        const deps = processOn(store, "exit");
+        const exited = async (agreementId: string, client: string) => {
+          const a = {
+            id: hexlify(randomBytes(32)),
+            agreementId,
+            client: client.toLowerCase(),
+            operationId: hexlify(randomBytes(32)),
+            target: c().MarginEngine,
+            contract: "MarginEngine",
+            function: "setParams",
+            args: {},
+            data: "0x",
+            effectiveAt: (await provider.getBlock("latest"))!.timestamp + 86_400,
+            changes: [{ path: "schedule.rules.closeFactor", from: "0.5", to: "0.6" }],
+            text: "amendment",
+            textHash: hexlify(randomBytes(32)),
+            status: "exited" as const,
+            issuedAt: new Date().toISOString(),
+            answeredAt: new Date().toISOString(),
+            answeredBy: client.toLowerCase(),
+            revision: 0,
+          };
+          expect(await store.legal.insertAmendment(a)).to.equal(true);
+          return a;
+        };
+        // The hook (what the exit route calls): the end starts as the client's termination and freezes at once.
+        const first = await boundClient(store);
+        await endOnExit(deps)(first.agreementId, await exited(first.agreementId, first.client.address));
+        const rec = (await store.agreementEnds.getEnd(first.agreementId))!;
+        expect([rec.reason, rec.step]).to.deep.equal(["termination", "close-positions"]);
+        expect(
+          (await AgreementBinding__factory.connect(c().AgreementBinding, provider).bindingOf(first.client.address))
+            .expiresAt,
+        ).to.be.at.most(BigInt((await provider.getBlock("latest"))!.timestamp));
+        // An exit recorded while the hook could not run: the end job starts it.
+        const second = await boundClient(store);
+        await exited(second.agreementId, second.client.address);
+        await advanceDueEnds(deps);
+        const started = (await store.agreementEnds.getEnd(second.agreementId))!;
+        expect([started.reason, started.step]).to.deep.equal(["termination", "close-positions"]);
       });
 
       it("lets one instance advance a workflow when two try at once, and starts it once for two requests", async function () {
