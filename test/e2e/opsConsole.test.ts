@@ -145,6 +145,7 @@ describe("operations console in headless Chromium (e2e)", function () {
       { name: "ops-oracle", role: "risk_officer", ready: "#feeds tbody tr[data-asset='mbTECH'] form[data-reset]" },
       { name: "ops-params", role: "risk_officer", ready: "#operations tbody tr[data-status='pending']" },
       { name: "ops-amendments", role: "risk_officer", ready: "#amendments tbody tr td" },
+      { name: "ops-agreements", role: "risk_officer", ready: "#ends p.muted, #ends article" },
     ];
     const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
     for (const lang of ["zh-CN", "en"] as const) {
@@ -170,6 +171,7 @@ describe("operations console in headless Chromium (e2e)", function () {
           "ops-amendments.html",
           "ops-groups.html",
           "ops-alerts.html",
+          "ops-agreements.html",
         ]);
         if (lang === "en") expect(nav.every((h) => h!.includes("lang=en"))).to.equal(true);
         expect(await page.getAttribute("nav.ops-nav a[aria-current=page]", "href")).to.contain(`${p.name}.html`);
