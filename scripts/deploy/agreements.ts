@@ -5,8 +5,9 @@ import type { DeployOptions } from "./types";
 
 /**
  * Deploys the AgreementRegistry (legal anchoring of signed financing agreements) and maps `anchor` and `close` to
- * OPERATOR; points the engine's AgreementBinding at it (admin, once) and maps its `propose` to OPERATOR. With
- * `opts.requireAgreements`, every borrow needs an active bound agreement from the start. Reads stay public.
+ * OPERATOR; points the engine's AgreementBinding at it (admin, once) and maps its `propose` to OPERATOR. Unless
+ * `opts.requireAgreements` is explicitly false, every borrow needs an active bound agreement from the start
+ * (requireAgreements, one-way). Reads stay public.
  * Returns the addresses to merge into the deployment record.
  */
 export async function deployAgreements(
@@ -27,6 +28,6 @@ export async function deployAgreements(
   await (await binding.setRegistry(address)).wait();
   const propose = AgreementBinding__factory.createInterface().getFunction("propose").selector;
   await (await manager.setTargetFunctionRole(bindingAddress, [propose], ROLE.OPERATOR)).wait();
-  if (opts.requireAgreements) await (await binding.requireAgreements()).wait();
+  if (opts.requireAgreements !== false) await (await binding.requireAgreements()).wait();
   return { AgreementRegistry: address };
 }
