@@ -30,7 +30,9 @@ const BPS = 10_000n;
 const MAX_LEVERAGE_BPS = 100_000;
 
 /** A fresh agreement id for the client: keccak256 of the platform, the client and the start (one per start). */
-export function standingAgreementId(req: Pick<StandingAgreementRequest, "client" | "platform" | "effectiveAt">): string {
+export function standingAgreementId(
+  req: Pick<StandingAgreementRequest, "client" | "platform" | "effectiveAt">,
+): string {
   return keccak256(
     solidityPacked(
       ["string", "address", "address", "uint64"],

@@ -58,7 +58,12 @@ export async function bindAgreement(
     leverageBps: opts.leverageBps,
     currency: { symbol: cash.symbol, decimals: cash.decimals },
   });
-  const { anchorArgs } = await signAgreement(terms, agreementDomain(record.chainId, c.AgreementRegistry), client, operator);
+  const { anchorArgs } = await signAgreement(
+    terms,
+    agreementDomain(record.chainId, c.AgreementRegistry),
+    client,
+    operator,
+  );
   const { maxLeverage, maxPenalty } = bindingNumbersOf(terms);
   await (await registry.anchor(...anchorArgs)).wait();
   await (await binding.propose(terms.agreementId, maxLeverage, maxPenalty)).wait();
