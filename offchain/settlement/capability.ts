@@ -6,6 +6,7 @@ import { reconcileAnchors } from "./anchorAgreement";
 import { SettlementBatcher } from "./batcher";
 import { DailyStatements } from "./dailyStatements";
 import { agreementDomain } from "./legal";
+import { bindingReader } from "./readBinding";
 import { settlementDomain } from "./orders";
 import { TRADES_QUEUED } from "./orderbookSink";
 import { chainScheduleReader } from "./readChainSchedule";
@@ -78,6 +79,7 @@ export const settlementCapability: Capability = {
           settlementDomain: settlementDomain(deployment.chainId, deployment.contracts.SettlementHub),
           anchorClaimTtlMs: config.settlement.anchorClaimTtlMs,
           readSchedule: deployment.contracts.MarginEngine ? chainScheduleReader(chain!) : undefined,
+          readBinding: deployment.contracts.AgreementBinding ? bindingReader(chain!) : undefined,
         }),
       ],
       jobs,

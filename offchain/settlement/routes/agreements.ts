@@ -4,8 +4,10 @@ import { CLIENT_DOCUMENTS } from "../../kyc";
 import type { Store } from "../../store";
 import { AppError } from "../../shared/errors";
 import { anchorAgreement } from "../anchorAgreement";
+import { proposeBinding } from "../proposeBinding";
+import type { BindingState } from "../readBinding";
 import { termsFromChain, type ChainTermsRequest, type FinancingTerms } from "../legal";
-import { fromWire, legalCall } from "../wire";
+import { fromWire, legalCall, toWire } from "../wire";
 import { chainTermsRequestWire, termsWire } from "../wireSchemas";
 import { AnyJson, AgreementParams, STAFF_READ, agreementView, type SettlementRouteContext } from "./common";
 
@@ -16,6 +18,7 @@ export function agreementRoutes(ctx: SettlementRouteContext): Route[] {
     generateAgreement(ctx),
     signAgreement(ctx),
     anchorAgreementRoute(ctx),
+    proposeBindingRoute(ctx),
     readAgreementRoute(ctx),
     listAgreements(ctx),
   ];
@@ -137,8 +140,44 @@ async function requireSummaryAcknowledged(store: Store, agreementId: string): Pr
   );
 }
 
-/** Read an agreement (its parties and staff). */
-function readAgreementRoute({ readAgreement }: SettlementRouteContext): Route {
+/**
+ * Propose the on-chain binding of an anchored agreement (AgreementBinding.propose, sent by the operator key) with
+ * the leverage and liquidation penalty of its signed terms; the client then accepts exactly these numbers from its
+ * own wallet (the console), after which the engine holds its margin account to them.
+ */
+function proposeBindingRoute({ deps, store }: SettlementRouteContext): Route {
+  return defineRoute({
+    method: "post",
+    path: "/v1/agreements/:agreementId/binding",
+    summary: "Propose the on-chain binding of an anchored agreement (AgreementBinding.propose, operator key)",
+    description:
+      "The numbers come from the agreement's terms (leverageBps, liquidation.penaltyBps) as 18-decimal ratios. " +
+      "Idempotent: when the chain holds them already nothing is sent. 409 while the agreement is not anchored or " +
+      "another request is proposing it.",
+    tags: ["agreements"],
+    roles: ["operator"],
+    write: true,
+    action: "agreement.bind",
+    params: AgreementParams,
+    response: AnyJson,
+    handler: async ({ params }) => {
+      const chain = deps.chain;
+      const readBinding = deps.readBinding;
+      if (!chain || !readBinding)
+        throw new AppError("CHAIN_UNAVAILABLE", "no operator key or AgreementBinding configured for the chain");
+      const claimTtlMs = deps.anchorClaimTtlMs ?? 300_000;
+      const out = await proposeBinding({ store, chain, readBinding, claimTtlMs }, params.agreementId);
+      return { agreementId: params.agreementId, ...out, binding: bindingView(out.binding) };
+    },
+  });
+}
+
+function bindingView(b: BindingState): unknown {
+  return toWire(b);
+}
+
+/** Read an agreement (its parties and staff), with its on-chain binding once it is anchored. */
+function readAgreementRoute({ readAgreement, deps }: SettlementRouteContext): Route {
   return defineRoute({
     method: "get",
     path: "/v1/agreements/:agreementId",
@@ -148,7 +187,15 @@ function readAgreementRoute({ readAgreement }: SettlementRouteContext): Route {
     write: false,
     params: AgreementParams,
     response: AnyJson,
-    handler: async ({ params, caller }) => agreementView(await readAgreement(params.agreementId, caller)),
+    handler: async ({ params, caller }) => {
+      const rec = await readAgreement(params.agreementId, caller);
+      const anchored = rec.status === "anchored" || rec.status === "closed";
+      const binding =
+        anchored && deps.readBinding
+          ? bindingView(await deps.readBinding(params.agreementId, rec.document.terms.client.address))
+          : null;
+      return { ...(agreementView(rec) as Record<string, unknown>), binding };
+    },
   });
 }
 

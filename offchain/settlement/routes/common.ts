@@ -5,6 +5,7 @@ import type { SettlementChain } from "../../chain/settlementHubWriter";
 import type { Store } from "../../store";
 import type { DailyStatements } from "../dailyStatements";
 import type { ChainScheduleReader } from "../readChainSchedule";
+import type { BindingReader } from "../readBinding";
 import type { Actor, AgreementRecord, AgreementService, DisputeService } from "../legal";
 import { toWire } from "../wire";
 
@@ -22,6 +23,8 @@ export interface SettlementRouteDeps {
   dailyStatements?: DailyStatements;
   /** Reads the chain's side of an agreement; absent: POST /v1/agreements/generate answers CHAIN_UNAVAILABLE. */
   readSchedule?: ChainScheduleReader;
+  /** Reads an agreement's on-chain binding; absent: agreements show `binding: null`, binding answers 503. */
+  readBinding?: BindingReader;
   now?: () => Date;
 }
 

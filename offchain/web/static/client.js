@@ -83,7 +83,6 @@ function render(a) {
   );
 }
 
-
 const NOTICE_KINDS = ["warning", "margin_call", "cured", "liquidated"];
 
 /** The keeper's warnings, margin calls, cures and liquidations for this account (also sent by webhook). */

@@ -555,7 +555,8 @@ export const MESSAGES = {
     "ops.reason.sanctions": "与制裁名单条目 {entNum} 相近（相似度 {score}）",
     "margin.title": "追加保证金看板 · MarginBridge",
     "margin.h1": "追加保证金看板",
-    "margin.lead": "按链上保证金引擎同一区块的读数分组：正常、预警、追加保证金、可强制平仓、违约；按严重程度和期限排序。",
+    "margin.lead":
+      "按链上保证金引擎同一区块的读数分组：正常、预警、追加保证金、可强制平仓、违约；按严重程度和期限排序。",
     "margin.keeperOn": "清算机器人在本服务中运行。",
     "margin.keeperOff": "清算机器人未在本服务中运行（其最近动作仍来自存储）。",
     "margin.counts": "各状态账户数",
@@ -633,7 +634,8 @@ export const MESSAGES = {
     "oracle.status.unknown": "结果未明（已按链上状态结算）",
     "params.title": "已排期参数变更 · MarginBridge",
     "params.h1": "已排期的风险参数变更",
-    "params.lead": "风控官以执行延迟持有风险参数权限：变更先在访问管理合约中排期，到生效时间后才能执行。此处列出部署以来的全部排期操作。",
+    "params.lead":
+      "风控官以执行延迟持有风险参数权限：变更先在访问管理合约中排期，到生效时间后才能执行。此处列出部署以来的全部排期操作。",
     "params.delay": "风险官执行延迟：{delay}",
     "params.col.status": "状态",
     "params.col.target": "目标合约",
@@ -1318,16 +1320,20 @@ export const MESSAGES = {
     "opsnav.groups": "Linked accounts and reviews",
     "opsnav.alerts": "Surveillance and AML alerts",
     "opsnav.home.desc": "KYC applications waiting for review: open, approve or reject, with a reason.",
-    "opsnav.margin.desc": "Accounts by state, margin-call deadlines, amounts to cure, the keeper's last action and its overrides.",
+    "opsnav.margin.desc":
+      "Accounts by state, margin-call deadlines, amounts to cure, the keeper's last action and its overrides.",
     "opsnav.oracle.desc": "Prices, rounds, age, reporters and breaker state per asset; re-arm a breaker.",
     "opsnav.params.desc": "Operations scheduled in the AccessManager: target, function and arguments, ETA, caller.",
-    "opsnav.groups.desc": "Accounts grouped by identity and beneficial owner with their limits; accounts waiting for review.",
+    "opsnav.groups.desc":
+      "Accounts grouped by identity and beneficial owner with their limits; accounts waiting for review.",
     "opsnav.alerts.desc": "Trade surveillance and AML alerts, case files and flagged accounts with their evidence.",
     "ops.title": "Operations console · MarginBridge",
     "ops.h1": "Operations console",
-    "ops.lead": "Pages for the staff roles. Every action goes through the API, role-checked and written to the audit log.",
+    "ops.lead":
+      "Pages for the staff roles. Every action goes through the API, role-checked and written to the audit log.",
     "ops.kycH": "KYC review queue",
-    "ops.kycLead": "Approval writes the on-chain KycRegistry; approval and rejection both need a reason and are audited.",
+    "ops.kycLead":
+      "Approval writes the on-chain KycRegistry; approval and rejection both need a reason and are audited.",
     "ops.filter": "Status",
     "ops.filter.all": "All",
     "ops.refresh": "Refresh",
@@ -1365,9 +1371,11 @@ export const MESSAGES = {
     "ops.reason.sanctions": "near sanctions entry {entNum} (similarity {score})",
     "margin.title": "Margin-call board · MarginBridge",
     "margin.h1": "Margin-call board",
-    "margin.lead": "Grouped by the margin engine's own reading at one block: healthy, warning, margin call, liquidatable, defaulted; the worst and the nearest deadline first.",
+    "margin.lead":
+      "Grouped by the margin engine's own reading at one block: healthy, warning, margin call, liquidatable, defaulted; the worst and the nearest deadline first.",
     "margin.keeperOn": "The liquidation keeper runs in this service.",
-    "margin.keeperOff": "The liquidation keeper does not run in this service (its last actions still come from the store).",
+    "margin.keeperOff":
+      "The liquidation keeper does not run in this service (its last actions still come from the store).",
     "margin.counts": "Accounts per state",
     "margin.filter": "Only state",
     "margin.col.account": "Account",
@@ -1408,7 +1416,8 @@ export const MESSAGES = {
     "margin.noOverrides": "No overrides.",
     "oracle.title": "Oracles and breakers · MarginBridge",
     "oracle.h1": "Oracles and circuit breakers",
-    "oracle.lead": "Per listed security: the primary feed's last round, who signed it, the router's price status and its breaker. Re-arming a breaker is an on-chain admin call.",
+    "oracle.lead":
+      "Per listed security: the primary feed's last round, who signed it, the router's price status and its breaker. Re-arming a breaker is an on-chain admin call.",
     "oracle.resetOn": "Breakers can be re-armed here: sent through {via}, signed by",
     "oracle.resetOff": "Re-arming is unavailable: {reason}",
     "oracle.via.guardian": "the RiskGuardian (GUARDIAN role, immediate)",
@@ -1443,7 +1452,8 @@ export const MESSAGES = {
     "oracle.status.unknown": "outcome unknown (settled from the chain)",
     "params.title": "Scheduled changes · MarginBridge",
     "params.h1": "Scheduled risk-parameter changes",
-    "params.lead": "The risk officer holds the risk-parameter role with an execution delay: a change is first scheduled in the AccessManager and can run only after its ETA. Every operation scheduled since deployment is listed.",
+    "params.lead":
+      "The risk officer holds the risk-parameter role with an execution delay: a change is first scheduled in the AccessManager and can run only after its ETA. Every operation scheduled since deployment is listed.",
     "params.delay": "Risk officer's execution delay: {delay}",
     "params.col.status": "Status",
     "params.col.target": "Target",
@@ -1542,7 +1552,8 @@ export const MESSAGES = {
     "alerts.tier.restricted": "Restricted (may only sell)",
     "alerts.tier.standard": "Standard",
     "alerts.flaggedH": "Flagged accounts",
-    "alerts.flaggedLead": "Behaviour tiers in force (flagged, restricted): who set them, why, until when; clearing one needs a note and is audited.",
+    "alerts.flaggedLead":
+      "Behaviour tiers in force (flagged, restricted): who set them, why, until when; clearing one needs a note and is audited.",
     "alerts.col.tier": "Behaviour tier",
     "alerts.col.reason": "Reason",
     "alerts.col.setBy": "Set by",
