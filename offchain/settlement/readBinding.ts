@@ -6,7 +6,7 @@ import { withRetry } from "../chain";
 /**
  * An agreement's binding as the chain has it: `bound` when the client's margin account is bound to this agreement
  * (AgreementBinding.bindingOf), `proposed` when the operator proposed numbers the client has not accepted yet,
- * `none` otherwise. Numbers are 18-decimal ratios as decimal strings' source (bigint).
+ * `none` otherwise. The numbers are 18-decimal ratios (3× = 3e18, 5 % = 5e16); null for `none`.
  */
 export interface BindingState {
   state: "none" | "proposed" | "bound";

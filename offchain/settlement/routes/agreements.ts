@@ -5,7 +5,6 @@ import type { Store } from "../../store";
 import { AppError } from "../../shared/errors";
 import { anchorAgreement } from "../anchorAgreement";
 import { proposeBinding } from "../proposeBinding";
-import type { BindingState } from "../readBinding";
 import { termsFromChain, type ChainTermsRequest, type FinancingTerms } from "../legal";
 import { fromWire, legalCall, toWire } from "../wire";
 import { chainTermsRequestWire, termsWire } from "../wireSchemas";
@@ -167,13 +166,9 @@ function proposeBindingRoute({ deps, store }: SettlementRouteContext): Route {
         throw new AppError("CHAIN_UNAVAILABLE", "no operator key or AgreementBinding configured for the chain");
       const claimTtlMs = deps.anchorClaimTtlMs ?? 300_000;
       const out = await proposeBinding({ store, chain, readBinding, claimTtlMs }, params.agreementId);
-      return { agreementId: params.agreementId, ...out, binding: bindingView(out.binding) };
+      return { agreementId: params.agreementId, ...out, binding: toWire(out.binding) };
     },
   });
-}
-
-function bindingView(b: BindingState): unknown {
-  return toWire(b);
 }
 
 /** Read an agreement (its parties and staff), with its on-chain binding once it is anchored. */
@@ -192,7 +187,7 @@ function readAgreementRoute({ readAgreement, deps }: SettlementRouteContext): Ro
       const anchored = rec.status === "anchored" || rec.status === "closed";
       const binding =
         anchored && deps.readBinding
-          ? bindingView(await deps.readBinding(params.agreementId, rec.document.terms.client.address))
+          ? toWire(await deps.readBinding(params.agreementId, rec.document.terms.client.address))
           : null;
       return { ...(agreementView(rec) as Record<string, unknown>), binding };
     },
