@@ -1,6 +1,8 @@
 import {
   MaxUint256,
   Wallet,
+  type TypedDataDomain,
+  type TypedDataField,
   concat,
   dataSlice,
   getAddress,
@@ -10,6 +12,8 @@ import {
   zeroPadValue,
 } from "ethers";
 import {
+  AgreementBinding__factory,
+  AgreementRegistry__factory,
   CollateralToken__factory,
   KycRegistry__factory,
   MarginEngine__factory,
@@ -38,9 +42,25 @@ export interface PracticeState {
   wallet: Record<string, bigint>;
 }
 
+/**
+ * A practice account's agreement, prepared off-chain (the practice capability generates it from the practice
+ * chain's schedule): what both parties sign and the binding's numbers (18-decimal ratios).
+ */
+export interface PracticeAgreement {
+  typedData: {
+    domain: TypedDataDomain;
+    types: Record<string, TypedDataField[]>;
+    message: { agreementId: string } & Record<string, unknown>;
+  };
+  maxLeverage: bigint;
+  maxPenalty: bigint;
+}
+
 export interface PracticeChainOptions {
   /** The practice custodian: mints the starting balances, pays the practice accounts' gas. */
   custodianKey: string;
+  /** The practice operator: anchors each practice account's agreement and proposes its binding. */
+  operatorKey?: string;
   /** Each client's practice account key is keccak256(seed ‖ wallet): derived, never stored. */
   accountSeed: string;
   /** What every practice margin account holds at its start (and after a reset). */
@@ -75,10 +95,15 @@ export function practiceChain(chain: ChainGateway, opts: PracticeChainOptions) {
     KycRegistry__factory.createInterface(),
     SettlementHub__factory.createInterface(),
     ProtocolAccessManager__factory.createInterface(),
+    AgreementRegistry__factory.createInterface(),
+    AgreementBinding__factory.createInterface(),
   ];
   const sender = (key: string, name: string) =>
     new TxSender(new Wallet(key, provider), errors, retry, opts.log.child({ signer: name }));
   const custodian = sender(opts.custodianKey, "practiceCustodian");
+  const operator = opts.operatorKey ? sender(opts.operatorKey, "practiceOperator") : undefined;
+  const registry = AgreementRegistry__factory.connect(deployment.contracts.AgreementRegistry, provider);
+  const binding = AgreementBinding__factory.connect(deployment.contracts.AgreementBinding, provider);
   const engine = MarginEngine__factory.connect(deployment.contracts.MarginEngine, provider);
   const hub = SettlementHub__factory.connect(deployment.contracts.SettlementHub, provider);
   const tokens = new Map<string, CollateralToken>(
@@ -221,6 +246,36 @@ export function practiceChain(chain: ChainGateway, opts: PracticeChainOptions) {
         txs++;
       }
       return { txs };
+    },
+    /** The practice operator's address (the platform party of practice agreements); undefined without its key. */
+    operatorAddress(): string | undefined {
+      return operator?.address;
+    },
+    /** Whether the account is bound to an agreement that is open and within its term at the latest block. */
+    async bound(account: string): Promise<boolean> {
+      const [b, block] = await Promise.all([
+        read(() => binding.bindingOf(account)),
+        read(() => provider.getBlock("latest")),
+      ]);
+      if (b.maxLeverage === 0n || block!.timestamp >= Number(b.expiresAt)) return false;
+      return (await read(() => registry.closedAtOf(b.agreementId))) === 0n;
+    },
+    /**
+     * Binds the wallet's practice account to `agreement` (practice accounts borrow only under one): the account's
+     * key and the practice operator sign it, the operator anchors it and proposes the binding, the account accepts.
+     */
+    async bind(wallet: string, agreement: PracticeAgreement): Promise<void> {
+      if (!operator) throw new AppError("CONFIG_INVALID", "the practice service has no operator key");
+      const s = accountSender(wallet);
+      const td = agreement.typedData;
+      const sign = (key: string) => new Wallet(key).signTypedData(td.domain, td.types, td.message);
+      const id = td.message.agreementId;
+      if (!(await read(() => registry.isAnchored(id))))
+        await operator.send(registry, "anchor", [td.message, await sign(keyOf(wallet)), await sign(opts.operatorKey!)]);
+      const numbers = [agreement.maxLeverage, agreement.maxPenalty];
+      await operator.send(binding, "propose", [id, ...numbers]);
+      await fundGas(s.address);
+      await s.send(binding, "accept", [id, ...numbers]);
     },
     /** The account borrows cash into its margin account (the practice API's stand-in for the client's wallet). */
     async borrow(account: string, amount: bigint): Promise<void> {

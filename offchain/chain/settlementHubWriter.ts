@@ -1,5 +1,6 @@
 import { Wallet } from "ethers";
 import {
+  AgreementBinding__factory,
   AgreementRegistry__factory,
   MarginEngine__factory,
   ProtocolAccessManager__factory,
@@ -33,6 +34,15 @@ export interface SettlementChain {
     agreementId: string,
     termsHash: string,
   ): Promise<{ anchored: boolean; matchesTerms: boolean; txHash: string | null; blockNumber: number | null }>;
+  /**
+   * AgreementBinding.propose as the operator (the same numbers again only rewrite the proposal: safe to repeat).
+   * CHAIN_UNAVAILABLE when the deployment has no AgreementBinding.
+   */
+  proposeBinding(
+    agreementId: string,
+    maxLeverage: bigint,
+    maxPenalty: bigint,
+  ): Promise<{ txHash: string; blockNumber: number }>;
   operator: string;
   /** The operator's one sender (one nonce sequence per key in the process): other operator writes go through it. */
   sender: TxSender;
@@ -43,6 +53,7 @@ export function settlementChain(gateway: ChainGateway, operatorKey: string, log:
   const { provider, deployment, retry } = gateway;
   const hubAddress = deployment.contracts.SettlementHub;
   const registryAddress = deployment.contracts.AgreementRegistry;
+  const bindingAddress = deployment.contracts.AgreementBinding;
   if (!hubAddress || !registryAddress) {
     throw new AppError("CONFIG_INVALID", "the deployment has no SettlementHub or AgreementRegistry");
   }
@@ -53,6 +64,7 @@ export function settlementChain(gateway: ChainGateway, operatorKey: string, log:
     SettlementHub__factory.createInterface(),
     MarginEngine__factory.createInterface(),
     AgreementRegistry__factory.createInterface(),
+    AgreementBinding__factory.createInterface(),
     ProtocolAccessManager__factory.createInterface(),
   ];
   const sender = new TxSender(wallet, errors, retry, log.child({ signer: "operator" }));
@@ -77,6 +89,12 @@ export function settlementChain(gateway: ChainGateway, operatorKey: string, log:
     },
     async anchorAgreement(args) {
       const sent = await sender.send(registry, "anchor", args);
+      return { txHash: sent.hash, blockNumber: sent.receipt.blockNumber };
+    },
+    async proposeBinding(agreementId, maxLeverage, maxPenalty) {
+      if (!bindingAddress) throw new AppError("CHAIN_UNAVAILABLE", "the deployment has no AgreementBinding");
+      const binding = AgreementBinding__factory.connect(bindingAddress, provider);
+      const sent = await sender.send(binding, "propose", [agreementId, maxLeverage, maxPenalty]);
       return { txHash: sent.hash, blockNumber: sent.receipt.blockNumber };
     },
     async anchorOf(agreementId, termsHash) {

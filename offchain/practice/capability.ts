@@ -1,4 +1,13 @@
-import { practiceChain } from "../chain/practiceChain";
+import type { ChainGateway } from "../chain";
+import { practiceChain, type PracticeAgreement } from "../chain/practiceChain";
+import { chainScheduleReader, standingAgreementTerms } from "../settlement";
+import {
+  agreementDomain,
+  agreementMessage,
+  agreementTypedData,
+  bindingNumbersOf,
+  buildAgreement,
+} from "../settlement/legal";
 import type { Capability, CapabilityDeps } from "../service/capability";
 import { PRACTICE_START_WHOLE } from "./start";
 import { practiceRoutes } from "./routes";
@@ -20,6 +29,7 @@ export const practiceCapability: Capability = {
     }));
     const practice = practiceChain(chain!, {
       custodianKey: config.practice.custodianKey,
+      operatorKey: config.practice.operatorKey,
       accountSeed: config.practice.accountSeed,
       start,
       log: log.child({ component: "practice" }),
@@ -32,6 +42,7 @@ export const practiceCapability: Capability = {
           {
             store,
             chain: practice,
+            agreementFor: practiceAgreements(chain!),
             get orders() {
               return orders();
             },
@@ -55,3 +66,26 @@ function practiceOff({ options, deployment }: CapabilityDeps): string | undefine
 }
 
 const PRACTICE_CONTRACTS = ["MarginEngine", "SettlementHub", "KycRegistry"];
+
+/** A year of practice financing: the agreement generated from the practice chain's schedule for the account. */
+const PRACTICE_TERM_SECONDS = 365 * 86_400;
+
+/** Generates a practice account's agreement from the practice deployment's schedule (as the real desk does). */
+function practiceAgreements(chain: ChainGateway): (account: string, platform: string) => Promise<PracticeAgreement> {
+  const readSchedule = chainScheduleReader(chain);
+  const { deployment } = chain;
+  const cash = deployment.tokens.find((t) => t.kind === "cash")!;
+  const domain = agreementDomain(deployment.chainId, deployment.contracts.AgreementRegistry);
+  return async (account, platform) => {
+    const now = (await chain.provider.getBlock("latest"))!.timestamp;
+    const terms = await standingAgreementTerms(readSchedule, {
+      client: account,
+      platform,
+      effectiveAt: now,
+      expiresAt: now + PRACTICE_TERM_SECONDS,
+      currency: { symbol: cash.symbol, decimals: cash.decimals },
+    });
+    const td = agreementTypedData(domain, agreementMessage(buildAgreement(terms)));
+    return { typedData: { ...td, message: { ...td.message } }, ...bindingNumbersOf(terms) };
+  };
+}

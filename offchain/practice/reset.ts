@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { PracticeChain } from "../chain/practiceChain";
+import type { PracticeAgreement, PracticeChain } from "../chain/practiceChain";
 import { AppError } from "../shared/errors";
 import type { ServiceInstance } from "../shared/instance";
 import type { Store } from "../store";
@@ -13,6 +13,8 @@ export interface PracticeOrders {
 export interface ResetDeps {
   store: Store;
   chain: PracticeChain;
+  /** The agreement a practice account borrows under, generated for it from the practice chain (capability.ts). */
+  agreementFor?(account: string, platform: string): Promise<PracticeAgreement>;
   orders?: PracticeOrders;
   instance(): ServiceInstance | undefined;
 }
@@ -53,7 +55,18 @@ export async function openPractice(
   wallet: string,
   tier: number,
 ): Promise<{ account: string; opened: boolean }> {
-  return withAccountLease(deps, deps.chain.accountOf(wallet), () => deps.chain.open(wallet, tier));
+  const account = deps.chain.accountOf(wallet);
+  return withAccountLease(deps, account, async () => {
+    const opened = await deps.chain.open(wallet, tier);
+    // The practice deployment requires an agreement to borrow, as the real one does: one per account, generated
+    // from the practice chain's schedule at the account's verified tier (again after it expired).
+    const platform = deps.chain.operatorAddress();
+    if (deps.agreementFor && platform && !(await deps.chain.bound(account))) {
+      await deps.chain.bind(wallet, await deps.agreementFor(account, platform));
+      return { account, opened: true };
+    }
+    return opened;
+  });
 }
 
 /**

@@ -13,6 +13,7 @@ import { issueAmendments, type PendingOperationsReader } from "./issueAmendments
 import { SettlementBatcher } from "./batcher";
 import { DailyStatements } from "./dailyStatements";
 import { agreementDomain, recordExitOnly } from "./legal";
+import { bindingReader } from "./readBinding";
 import { settlementDomain } from "./orders";
 import { TRADES_QUEUED } from "./orderbookSink";
 import { chainScheduleReader } from "./readChainSchedule";
@@ -135,6 +136,7 @@ export const settlementCapability: Capability = {
           deployment,
           // A client's exit from an amendment ends its agreement (the end job also finds exits a failed hook left).
           onAmendmentExit: agreementEnd ? endOnExit(agreementEnd) : recordExitOnly,
+          readBinding: deployment.contracts.AgreementBinding ? bindingReader(chain!) : undefined,
         }),
       ],
       jobs,

@@ -4,6 +4,7 @@ import {
   KycRegistry__factory,
   MarginEngine__factory,
 } from "../../typechain-types";
+import type { Provider } from "ethers";
 import type { ChainGateway } from "../chain";
 import { withRetry } from "../chain";
 import { AppError } from "../shared/errors";
@@ -20,7 +21,9 @@ export type ChainScheduleReader = (client: string) => Promise<ChainSchedule>;
  * tierRisk, the engine's params, the pool's rate and rate model, the client's verified leverage limit and the risk
  * officer's execution delay (the notice period before a parameter change takes effect), all at the latest block.
  */
-export function chainScheduleReader(chain: ChainGateway): ChainScheduleReader {
+export function chainScheduleReader(
+  chain: Pick<ChainGateway, "deployment" | "retry"> & { provider: Provider },
+): ChainScheduleReader {
   const { provider, deployment } = chain;
   const c = deployment.contracts;
   for (const name of ["MarginEngine", "CapitalPool", "AccessManager"]) {

@@ -7,8 +7,9 @@ import type { DeployOptions } from "./types";
  * Deploys the AgreementRegistry (legal anchoring of signed financing agreements) and maps `anchor` to OPERATOR and
  * `close` to AGREEMENT_SETTLER (granted to the AgreementSettlement by deployAgreementSettlement: an agreement closes
  * only through its end waterfall); points the engine's AgreementBinding at it (admin, once) and maps its `propose`
- * and `terminate` (the operator's side of it; the account itself may always terminate its own) to OPERATOR. With
- * `opts.requireAgreements`, every borrow needs an active bound agreement from the start. Reads stay public.
+ * and `terminate` (the operator's side of it; the account itself may always terminate its own) to OPERATOR. Unless
+ * `opts.requireAgreements` is explicitly false, every borrow needs an active bound agreement from the start
+ * (requireAgreements, one-way). Reads stay public.
  * Returns the addresses to merge into the deployment record.
  */
 export async function deployAgreements(
@@ -32,6 +33,6 @@ export async function deployAgreements(
   const bindingIface = AgreementBinding__factory.createInterface();
   const operatorCalls = (["propose", "terminate"] as const).map((name) => bindingIface.getFunction(name).selector);
   await (await manager.setTargetFunctionRole(bindingAddress, operatorCalls, ROLE.OPERATOR)).wait();
-  if (opts.requireAgreements) await (await binding.requireAgreements()).wait();
+  if (opts.requireAgreements !== false) await (await binding.requireAgreements()).wait();
   return { AgreementRegistry: address };
 }

@@ -12,7 +12,9 @@ export interface DeployOptions {
   riskDelaySeconds: number;
   /**
    * Every borrow needs an active financing agreement bound to the account (AgreementBinding.requireAgreements,
-   * one-way). Off: only accounts with a bound agreement are held to it (until the seed and demo bind theirs).
+   * one-way). On unless explicitly `false`: then only accounts with a bound agreement are held to theirs (contract
+   * fixtures and benches that test other mechanics say so, with their reason). Bind an account with
+   * scripts/lib/bindAgreement.ts.
    */
   requireAgreements?: boolean;
   /**

@@ -10,7 +10,8 @@
  */
 import path from "node:path";
 import { JsonRpcProvider, Wallet } from "ethers";
-import { deploymentIsLive, deploymentPath, readDeployment } from "../deploy/index";
+import { deploymentIsLive, deploymentPath, readDeployment, type DeploymentRecord } from "../deploy/index";
+import { AgreementBinding__factory } from "../../typechain-types";
 import { startService, type Service } from "../../offchain/main";
 import { configFromEnv, type Config } from "../../offchain/shared/config";
 import { Lease } from "../../offchain/shared/lease";
@@ -75,6 +76,7 @@ export async function startProduction(env: Env = process.env, say: (l: string) =
     );
   }
   say(`chain: ${config.chain.rpcUrl} (chain id ${chainId}); deployment ${file} (block ${record.deployBlock}) is live`);
+  await requireAgreements(record, provider, file, say);
 
   // Signers from the environment only; an absent key disables its role.
   const roles: Array<[string, string | undefined, string]> = [
@@ -190,4 +192,24 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
       timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Production lends only under a bound financing agreement (issue 22): a deployment whose AgreementBinding does not
+ * require one (deployed with `requireAgreements: false`, or before it was the default) is refused, naming the fix.
+ */
+async function requireAgreements(
+  record: DeploymentRecord,
+  provider: JsonRpcProvider,
+  file: string,
+  say: (l: string) => void,
+): Promise<void> {
+  const address = record.contracts.AgreementBinding;
+  const required = address ? await AgreementBinding__factory.connect(address, provider).required() : false;
+  if (required) return void say("agreements: every borrow needs an active agreement bound to the account");
+  provider.destroy();
+  throw new ProductionStartRefused(
+    `the deployment in ${file} does not require financing agreements to borrow: the admin calls ` +
+      "AgreementBinding.requireAgreements() once (one-way), or redeploy with `npm run deploy`",
+  );
 }

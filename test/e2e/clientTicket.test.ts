@@ -1,9 +1,16 @@
 import { expect } from "chai";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { Wallet, getBytes, type JsonRpcSigner } from "ethers";
+import { Wallet, getBytes, hexlify, randomBytes, type JsonRpcSigner } from "ethers";
 import type { Browser, Page } from "playwright-core";
-import type { ApiClient } from "../../offchain/api";
+import { ApiClient, createApiKey } from "../../offchain/api";
+import { acknowledgementDomain } from "../../offchain/kyc";
+import { agreementDomain, agreementMessage, agreementTypedData, buildAgreement } from "../../offchain/settlement/legal";
+import { toWire } from "../../offchain/settlement/wire";
+import { DEV_KEYS } from "../../offchain/shared/config";
+import { AgreementBinding__factory } from "../../typechain-types";
+import { seedTerms } from "../../fixtures/legalSeed";
+import { seedSummaryAcknowledged } from "../helpers/kyc";
 import { hardhatDevWallets } from "../../offchain/oracle";
 import { expectTranslated } from "../helpers/consoleText";
 import { CHROMIUM, CNY, SHOTS, launchChromium } from "../helpers/e2eStack";
@@ -66,6 +73,13 @@ describe("client console: wallet sign-in, order ticket, simulator, history (Chro
         calls.push({ method, simulationShown, typed });
         delete typed.types.EIP712Domain;
         return key.signTypedData(typed.domain, typed.types, typed.message);
+      }
+      if (method === "eth_sendTransaction") {
+        const tx = params[0] as { from: string; to: string; data: string };
+        calls.push({ method });
+        const sent = await key.connect(t.dev.chain.provider).sendTransaction({ to: tx.to, data: tx.data });
+        await sent.wait();
+        return sent.hash;
       }
       throw new Error(`the scripted wallet does not do ${method}`);
     });
@@ -256,6 +270,61 @@ describe("client console: wallet sign-in, order ticket, simulator, history (Chro
     }
     expect(await page.textContent("#fills tbody")).to.match(/8\.80[\s\S]*settled on-chain/);
     await page.screenshot({ path: path.join(SHOTS, "console-stop-fired.png"), fullPage: true });
+  });
+
+  it("accepts the binding the operator proposed for its anchored agreement, from the wallet (eth_sendTransaction)", async () => {
+    // The operator prepares a new agreement for the client, both sign, the operator anchors it and proposes its
+    // binding through the API; the client accepts it in the console.
+    const operatorKey = hardhatDevWallets([4])[0];
+    const secret = Buffer.from(DEV_KEYS.apiSecretKey, "hex");
+    const asOperator = new ApiClient(
+      t.service.url,
+      await createApiKey(t.service.store, secret, { role: "operator", subject: "ops", label: "binding" }),
+    );
+    const record = t.dev.record;
+    await seedSummaryAcknowledged(
+      t.service.store,
+      acknowledgementDomain(record.chainId, record.contracts.KycRegistry),
+      key,
+    );
+    const now = (await t.dev.chain.provider.getBlock("latest"))!.timestamp;
+    const terms = seedTerms(key.address, operatorKey.address, {
+      agreementId: hexlify(randomBytes(32)),
+      effectiveAt: now,
+      expiresAt: now + 365 * 86_400,
+    });
+    const id = terms.agreementId;
+    expect((await asOperator.post("/v1/agreements", { terms: toWire(terms) })).status).to.equal(201);
+    const td = agreementTypedData(
+      agreementDomain(record.chainId, record.contracts.AgreementRegistry),
+      agreementMessage(buildAgreement(terms)),
+    );
+    for (const [who, signerKey] of [
+      [asClient, key],
+      [asOperator, operatorKey],
+    ] as const)
+      await who.post(`/v1/agreements/${id}/signatures`, {
+        signature: await signerKey.signTypedData(td.domain, td.types, td.message),
+      });
+    expect((await asOperator.post(`/v1/agreements/${id}/anchor`)).status).to.equal(200);
+    const proposed = await asOperator.post<{ binding: { state: string } }>(`/v1/agreements/${id}/binding`);
+    expect([proposed.status, proposed.body.binding.state]).to.deep.equal([200, "proposed"]);
+
+    await page.goto(`${t.service.url}/console/client.html?lang=en`);
+    const cell = `#agreements tbody tr:has-text('${id.slice(0, 8)}')`;
+    await page.waitForSelector(`${cell} button:has-text('Accept with wallet')`, { timeout: 15_000 });
+    expect(await page.textContent(cell)).to.contain("leverage at most 2.00× · liquidation penalty at most 5.00%");
+    await page.click(`${cell} button`);
+    await page.waitForSelector(`${cell}:has-text('bound to your margin account')`, { timeout: 15_000 });
+    expect(calls.at(-1)!.method).to.equal("eth_sendTransaction");
+    const binding = AgreementBinding__factory.connect(record.contracts.AgreementBinding, t.dev.chain.provider);
+    const bound = await binding.bindingOf(key.address);
+    expect([bound.agreementId, bound.maxLeverage, bound.maxPenalty]).to.deep.equal([
+      id,
+      2n * 10n ** 18n,
+      5n * 10n ** 16n,
+    ]);
+    await page.screenshot({ path: path.join(SHOTS, "console-agreement-bound.png"), fullPage: true });
   });
 
   it("has every text in both languages, then logs out (the session is revoked)", async () => {

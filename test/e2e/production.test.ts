@@ -7,6 +7,7 @@ import { ApiClient, createApiKey, type NewApiKey } from "../../offchain/api";
 import { hardhatDevWallets } from "../../offchain/oracle";
 import { settlementDomain, signOrder, type SignedOrderFields } from "../../offchain/settlement/orders";
 import { openStore, type Store } from "../../offchain/store";
+import { deployAll, writeDeployment } from "../../scripts/deploy/index";
 import type { DeploymentRecord } from "../../scripts/deploy/types";
 import { startLocalChain, type LocalChain } from "../../scripts/lib/localChain";
 import {
@@ -629,6 +630,26 @@ describe("production profile: deploy by configuration, two instances on one Post
     );
     console.log(
       `      buyer's mbBANK ${bankBefore} → ${bankAfter} on-chain: the burst's ${bought} lots bought, each once`,
+    );
+  });
+
+  it("refuses a deployment that lends without a bound agreement (issue 22), naming the admin's fix (last: it deploys a second stack)", async () => {
+    const lax = await deployAll(
+      {
+        deployer: wallets[ACCOUNTS.deployer],
+        roles: record.roles,
+        riskDelaySeconds: 0,
+        requireAgreements: false, // what this test is about: production refuses it
+      },
+      "permissioned",
+    );
+    const laxDir = path.join(dir, "lax-deployments");
+    writeDeployment(lax, laxDir);
+    const p = runScript("scripts/start.ts", { ...serviceEnv(API_PORTS[0]), MB_DEPLOYMENTS_DIR: laxDir });
+    instances.push(p);
+    expect(await p.exited).to.equal(1);
+    expect(p.output()).to.match(
+      /npm start refused: the deployment in .*permissioned\.json does not require financing agreements to borrow: the admin calls AgreementBinding\.requireAgreements\(\) once/s,
     );
   });
 });

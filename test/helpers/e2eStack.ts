@@ -19,6 +19,7 @@ import {
   type MarginEngine,
 } from "../../typechain-types";
 import { supplyBothTranches } from "../../scripts/deploy/providers";
+import { bindAgreement, type BoundAgreement } from "../../scripts/lib/bindAgreement";
 import type { DevChain } from "./devChain";
 
 export const CNY = 10n ** 6n;
@@ -107,8 +108,20 @@ export class E2eStack {
     await send(this.engine(client).deposit(this.record.contracts[symbol], amount));
   }
 
-  /** Borrows `borrow` base units of cash and takes `takeOut` of it out of the margin account. */
+  /**
+   * The client's margin account gets an active financing agreement bound to it (the deployment requires one to
+   * borrow): anchored and proposed by the operator, accepted from the client's wallet. Nothing is sent when bound.
+   */
+  bindAgreement(client: JsonRpcSigner): Promise<BoundAgreement> {
+    return bindAgreement(this.record, this.dev.signers[4], client);
+  }
+
+  /**
+   * Borrows `borrow` base units of cash (after binding the client's agreement when it has none) and takes `takeOut`
+   * of it out of the margin account.
+   */
   async borrow(client: JsonRpcSigner, borrow: bigint, takeOut = 0n): Promise<void> {
+    await this.bindAgreement(client);
     await send(this.engine(client).borrow(borrow));
     if (takeOut > 0n) await send(this.engine(client).withdraw(this.record.contracts.mbCNY, takeOut));
   }

@@ -37,6 +37,7 @@ export {
 } from "./accrual";
 export { tradeFee, worstCaseCosts, type CostLine, type WorstCaseEstimate } from "./fees";
 export { termsFromChain, wadToBpsUp, type ChainTermsRequest } from "./chainTerms";
+export { bindingNumbersOf, type BindingNumbers } from "./binding";
 export { wadDecimal, wadPercent } from "./scheduleText";
 export {
   AGREEMENT_TEMPLATE,

@@ -4,8 +4,9 @@ import { CLIENT_DOCUMENTS } from "../../kyc";
 import type { Store } from "../../store";
 import { AppError } from "../../shared/errors";
 import { anchorAgreement } from "../anchorAgreement";
+import { proposeBinding } from "../proposeBinding";
 import { termsFromChain, type ChainTermsRequest, type FinancingTerms } from "../legal";
-import { fromWire, legalCall } from "../wire";
+import { fromWire, legalCall, toWire } from "../wire";
 import { chainTermsRequestWire, termsWire } from "../wireSchemas";
 import { amendmentView } from "./amendments";
 import { AnyJson, AgreementParams, STAFF_READ, agreementView, type SettlementRouteContext } from "./common";
@@ -17,6 +18,7 @@ export function agreementRoutes(ctx: SettlementRouteContext): Route[] {
     generateAgreement(ctx),
     signAgreement(ctx),
     anchorAgreementRoute(ctx),
+    proposeBindingRoute(ctx),
     readAgreementRoute(ctx),
     listAgreements(ctx),
   ];
@@ -138,7 +140,39 @@ async function requireSummaryAcknowledged(store: Store, agreementId: string): Pr
   );
 }
 
-/** Read an agreement (its parties and staff), with its amendments and their status. */
+/**
+ * Propose the on-chain binding of an anchored agreement (AgreementBinding.propose, sent by the operator key) with
+ * the leverage and liquidation penalty of its signed terms; the client then accepts exactly these numbers from its
+ * own wallet (the console), after which the engine holds its margin account to them.
+ */
+function proposeBindingRoute({ deps, store }: SettlementRouteContext): Route {
+  return defineRoute({
+    method: "post",
+    path: "/v1/agreements/:agreementId/binding",
+    summary: "Propose the on-chain binding of an anchored agreement (AgreementBinding.propose, operator key)",
+    description:
+      "The numbers come from the agreement's terms (leverageBps, liquidation.penaltyBps) as 18-decimal ratios. " +
+      "Idempotent: when the chain holds them already nothing is sent. 409 while the agreement is not anchored or " +
+      "another request is proposing it.",
+    tags: ["agreements"],
+    roles: ["operator"],
+    write: true,
+    action: "agreement.bind",
+    params: AgreementParams,
+    response: AnyJson,
+    handler: async ({ params }) => {
+      const chain = deps.chain;
+      const readBinding = deps.readBinding;
+      if (!chain || !readBinding)
+        throw new AppError("CHAIN_UNAVAILABLE", "no operator key or AgreementBinding configured for the chain");
+      const claimTtlMs = deps.anchorClaimTtlMs ?? 300_000;
+      const out = await proposeBinding({ store, chain, readBinding, claimTtlMs }, params.agreementId);
+      return { agreementId: params.agreementId, ...out, binding: toWire(out.binding) };
+    },
+  });
+}
+
+/** Read an agreement (its parties and staff), with its amendments and their status and its on-chain binding. */
 function readAgreementRoute(ctx: SettlementRouteContext): Route {
   return defineRoute({
     method: "get",
@@ -152,7 +186,12 @@ function readAgreementRoute(ctx: SettlementRouteContext): Route {
     handler: async ({ params, caller }) => {
       const rec = await ctx.readAgreement(params.agreementId, caller);
       const amendments = (await ctx.amendments.listOf(params.agreementId)).map((a) => amendmentView(a, ctx));
-      return { ...(agreementView(rec) as object), amendments };
+      const anchored = rec.status === "anchored" || rec.status === "closed";
+      const binding =
+        anchored && ctx.deps.readBinding
+          ? toWire(await ctx.deps.readBinding(params.agreementId, rec.document.terms.client.address))
+          : null;
+      return { ...(agreementView(rec) as Record<string, unknown>), amendments, binding };
     },
   });
 }

@@ -8,6 +8,7 @@ import type { DailyStatements } from "../dailyStatements";
 import type { ChainScheduleReader } from "../readChainSchedule";
 import type { DeploymentRecord } from "../../chain/deployment";
 import type { PendingOperationsReader } from "../issueAmendments";
+import type { BindingReader } from "../readBinding";
 import type {
   Actor,
   AgreementRecord,
@@ -40,6 +41,8 @@ export interface SettlementRouteDeps {
   deployment?: Pick<DeploymentRecord, "contracts" | "tokens">;
   /** Called after a client's exit from an amendment is recorded (default: recording only). */
   onAmendmentExit?: AmendmentExitHook;
+  /** Reads an agreement's on-chain binding; absent: agreements show `binding: null`, binding answers 503. */
+  readBinding?: BindingReader;
   now?: () => Date;
 }
 

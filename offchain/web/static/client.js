@@ -134,6 +134,65 @@ async function renderStatements() {
   );
 }
 
+/** The binding's numbers as the client reads them: "3× · penalty ≤ 5.00%". */
+function bindingTerms(b) {
+  const leverage = amount(b.maxLeverage, 18, 2);
+  return t("client.binding.terms", { leverage, penalty: percent(b.maxPenalty) });
+}
+
+/** The accept button of a proposed binding: sent from the signed-in wallet, the table re-read after it is mined. */
+function acceptButton(address, binding) {
+  const button = el("button", { type: "button" }, t("client.binding.accept"));
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await wallet.acceptBinding(address, binding);
+      await renderAgreements();
+    } catch (err) {
+      button.disabled = false;
+      showError(err);
+    }
+  });
+  return button;
+}
+
+/**
+ * The client's agreements and their on-chain binding: none yet, proposed by the operator (the client accepts it
+ * here with its wallet; with an API key the page says the wallet is needed), or bound.
+ */
+async function renderAgreements() {
+  const r = await apiGetOptional("/v1/agreements");
+  const tbody = document.querySelector("#agreements tbody");
+  if (!r.data)
+    return fillTable(
+      tbody,
+      [],
+      r.missing ? t("client.agreementsMissing") : t("client.agreementsError", { message: r.error.message }),
+    );
+  const address = walletAddress();
+  const rows = [];
+  for (const listed of r.data.agreements) {
+    const a = listed.anchor ? await apiGet(`/v1/agreements/${listed.agreementId}`) : listed;
+    const b = a.binding ?? null;
+    const state = b ? b.state : "none";
+    const action =
+      state !== "proposed"
+        ? ""
+        : address && wallet.available()
+          ? acceptButton(address, { ...b, agreementId: a.agreementId })
+          : t("client.binding.walletNeeded");
+    rows.push(
+      row(
+        shortHex(a.agreementId),
+        t(`client.agreementStatus.${a.status}`),
+        state === "none" ? t("client.binding.none") : `${t(`client.binding.${state}`)} · ${bindingTerms(b)}`,
+        action,
+      ),
+    );
+  }
+  fillTable(tbody, rows, t("client.noAgreements"));
+}
+
 async function renderProof() {
   const box = document.getElementById("proof");
   const r = await apiGetOptional("/v1/reserves/me/proof");
@@ -210,6 +269,7 @@ keyGate(
     void renderHistory(cashDecimals);
     void renderStatements();
     void renderAmendments(document.getElementById("amendments"));
+    void renderAgreements().catch(showError);
     void renderProof();
     mountOrderEntry();
     setInterval(() => void refresh(), REFRESH_MS);

@@ -6,7 +6,6 @@ import { t } from "./i18n.js";
 
 const SETTLEMENT = ["pending", "submitted", "settled", "rejected"];
 
-
 function side(s) {
   return s === "buy" || s === "sell" ? t(`side.${s}`) : s;
 }

@@ -307,4 +307,3 @@ export async function mountTicket(address, onPlaced) {
   document.getElementById("sizing-suggest").addEventListener("click", () => void suggest());
   showFields();
 }
-

@@ -1,8 +1,8 @@
 /* global window, location */
 // The injected EIP-1193 wallet (window.ethereum): Sign-In with Ethereum (EIP-4361) for a session, and orders signed
 // as EIP-712 typed data (eth_signTypedData_v4) — the wallet that owns the margin account signs everything; the page
-// keeps no secret.
-import { Signature, getAddress, hexlify, toUtf8Bytes } from "./vendor/ethers.min.js";
+// keeps no secret. The one transaction the page sends is the client's acceptance of its agreement's binding.
+import { Interface, Signature, getAddress, hexlify, toUtf8Bytes } from "./vendor/ethers.min.js";
 import { apiGet, apiPostJson } from "./common.js";
 
 /** The SettlementHub's EIP-712 Order type (offchain/settlement/orders.ts ORDER_TYPES). */
@@ -15,6 +15,8 @@ const ORDER_TYPE = [
   { name: "quantity", type: "uint256" },
   { name: "nonce", type: "uint256" },
 ];
+/** AgreementBinding.accept (contracts/settlement/IAgreementBinding.sol): the client takes the proposed numbers. */
+const BINDING = new Interface(["function accept(bytes32 agreementId, uint64 maxLeverage, uint64 maxPenalty)"]);
 const DOMAIN_TYPE = [
   { name: "name", type: "string" },
   { name: "version", type: "string" },
@@ -101,5 +103,15 @@ export const wallet = {
       params: [address, JSON.stringify(typed)],
     });
     return Signature.from(signed).serialized;
+  },
+
+  /**
+   * The client accepts its agreement's proposed binding from its own wallet: AgreementBinding.accept with exactly
+   * the numbers the operator proposed (18-decimal strings), sent with eth_sendTransaction. Returns the transaction
+   * hash; the binding shows as bound once it is mined.
+   */
+  async acceptBinding(from, binding) {
+    const data = BINDING.encodeFunctionData("accept", [binding.agreementId, binding.maxLeverage, binding.maxPenalty]);
+    return provider().request({ method: "eth_sendTransaction", params: [{ from, to: binding.contract, data }] });
   },
 };

@@ -1,7 +1,6 @@
 import { id, type Signer } from "ethers";
 import { agreementDomain, agreementMessage, agreementTypedData } from "../../../offchain/settlement/legal";
 import {
-  AgreementBinding__factory,
   AgreementRegistry__factory,
   CapitalPool__factory,
   CollateralToken__factory,
@@ -9,11 +8,11 @@ import {
   OracleRouter__factory,
 } from "../../../typechain-types";
 import { CNY, DemoError, cny, count, ok, until } from "../../lib/demoPlatform";
-import { CLIENT_B_OWN_FUNDS, TICK, WAD } from "../plan";
+import { CLIENT_B_OWN_FUNDS, TICK } from "../plan";
 import { say, heading } from "../narration";
 import { placeOrder as order } from "../orders";
 import type { DemoRun } from "../run";
-import { signAcknowledgement } from "./onboarding";
+import { bindAgreement, signAcknowledgement } from "./onboarding";
 
 type Note = { en: string; zh: string };
 const CLIENT_B_BORROWS = CLIENT_B_OWN_FUNDS - 1_000n * CNY;
@@ -156,13 +155,8 @@ async function financeClientB(run: DemoRun): Promise<string> {
       "POST /v1/agreements/:id/anchor (client B)",
     );
   }
+  await bindAgreement(run, agreementId, "clientB", { en: "client B", zh: "客户 B" });
   const client = run.wallet("clientB");
-  const binding = AgreementBinding__factory.connect(run.contract("AgreementBinding"), platform);
-  const penalty = (BigInt(prepared.document.terms.liquidation.penaltyBps) * WAD) / 10_000n;
-  if ((await binding.bindingOf(client.address)).agreementId !== agreementId) {
-    await (await binding.propose(agreementId, 2n * WAD, penalty)).wait();
-    await (await binding.connect(client).accept(agreementId, 2n * WAD, penalty)).wait();
-  }
   const engineAddress = run.contract("MarginEngine");
   const engine = MarginEngine__factory.connect(engineAddress, client);
   const cash = run.contract("mbCNY");

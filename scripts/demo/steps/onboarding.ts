@@ -347,24 +347,40 @@ export async function agreement(run: DemoRun, n: number): Promise<void> {
     `  signed by both parties; status ${anchored.status}, anchored in AgreementRegistry (tx ${txHash}, block ${blockNumber})`,
     `  双方已签署；状态 ${anchored.status}，已锚定于 AgreementRegistry（交易 ${txHash}，区块 ${blockNumber}）`,
   );
-  await bindAgreement(run, agreementId, platform, prepared.document.terms.liquidation.penaltyBps);
+  await bindAgreement(run, agreementId);
 }
 
 /**
- * Binds client A's margin account to its agreement on-chain (AgreementBinding): the platform proposes the agreed
- * leverage and largest penalty, the client accepts exactly those numbers, before it borrows. Safe to re-run.
+ * Binds a client's margin account (client A's unless named) to its agreement on-chain (AgreementBinding): the operator proposes the agreed
+ * leverage and largest penalty through the service (POST /v1/agreements/:id/binding reads them from the signed
+ * terms), the client accepts exactly those numbers from its wallet, before it borrows. Safe to re-run.
  */
-async function bindAgreement(run: DemoRun, agreementId: string, platform: Signer, penaltyBps: number): Promise<void> {
-  const client = run.wallet("clientA");
-  const binding = AgreementBinding__factory.connect(run.contract("AgreementBinding"), platform);
-  const leverage = LEVERAGE * WAD;
-  const penalty = (BigInt(penaltyBps) * WAD) / 10_000n;
-  if ((await binding.bindingOf(client.address)).agreementId !== agreementId) {
-    await (await binding.propose(agreementId, leverage, penalty)).wait();
-    await (await binding.connect(client).accept(agreementId, leverage, penalty)).wait();
+export async function bindAgreement(
+  run: DemoRun,
+  agreementId: string,
+  user: User = "clientA",
+  who: { en: string; zh: string } = { en: "client A", zh: "客户 A" },
+): Promise<void> {
+  const client = run.wallet(user);
+  type Binding = { binding: { state: string; maxLeverage: string; maxPenalty: string; contract: string } };
+  const proposed = ok(
+    await run.d
+      .staff("operator")
+      .post<Binding>(
+        `/v1/agreements/${agreementId}/binding`,
+        undefined,
+        `demo-${run.state.runId}-binding${user === "clientA" ? "" : `-${user}`}`,
+      ),
+    "POST /v1/agreements/:id/binding",
+  ).binding;
+  const leverage = BigInt(proposed.maxLeverage);
+  const penalty = BigInt(proposed.maxPenalty);
+  if (proposed.state !== "bound") {
+    const binding = AgreementBinding__factory.connect(proposed.contract, client);
+    await (await binding.accept(agreementId, leverage, penalty)).wait();
   }
   say(
-    `  bound to client A's margin account on-chain: borrowing up to ${LEVERAGE}× while the agreement is open, no liquidation penalty above ${pct(penalty)}`,
-    `  已在链上绑定客户 A 的保证金账户：协议有效期内借款不超过 ${LEVERAGE} 倍杠杆，强制平仓罚金不超过 ${pct(penalty)}`,
+    `  bound to ${who.en}'s margin account on-chain: borrowing up to ${leverage / WAD}× while the agreement is open, no liquidation penalty above ${pct(penalty)}`,
+    `  已在链上绑定${who.zh}的保证金账户：协议有效期内借款不超过 ${leverage / WAD} 倍杠杆，强制平仓罚金不超过 ${pct(penalty)}`,
   );
 }

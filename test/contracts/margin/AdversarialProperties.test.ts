@@ -7,6 +7,9 @@ import { deploySettlementFixture, type SettlementFixture } from "../../helpers/s
 import { identityHash, inAYear } from "../../helpers/fixtures";
 import { signOrder, type SignedOrderFields } from "../../../offchain/settlement/orders";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { chainScheduleReader, signAgreement, standingAgreementTerms } from "../../../offchain/settlement";
+import { agreementDomain, bindingNumbersOf } from "../../../offchain/settlement/legal";
+import { AgreementBinding__factory, AgreementRegistry__factory, type AgreementBinding } from "../../../typechain-types";
 
 /**
  * Adversarial stateful property test (issue 16). Honest clients (A at 2×, B at 3×), an attacker X (5×) with a
@@ -54,7 +57,15 @@ type Action =
   | { kind: "freeze"; who: Who; token: number; frozen: boolean }
   | { kind: "seize"; who: Who; token: number }
   /** the actor chooses its margin mode: fixed for `days` (0: dynamic); refused with debt (issue 23) */
-  | { kind: "marginMode"; who: Who; days: number };
+  | { kind: "marginMode"; who: Who; days: number }
+  /** the operator proposes the binding of the actor's anchored agreement (issue 22) */
+  | { kind: "propose"; who: Who }
+  /** the actor accepts the proposal of its own agreement (refused before the proposal) */
+  | { kind: "accept"; who: Who }
+  /** the accomplice Y tries to accept another client's agreement: always refused */
+  | { kind: "acceptOther"; who: Who }
+  /** a bound actor borrows one equity more than its agreed leverage allows: always refused */
+  | { kind: "overBorrow"; who: Who };
 
 const who = fc.constantFrom<Who>(0, 1, 2, 3);
 const token = fc.integer({ min: 0, max: 3 }); // 0 = cash
@@ -112,12 +123,25 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({ kind: fc.constant("marginMode" as const), who, days: fc.constantFrom(0, 1, 30, 366) }),
   },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("propose" as const), who }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("accept" as const), who }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("acceptOther" as const), who: fc.constantFrom<Who>(0, 1, 2) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("overBorrow" as const), who }),
+  },
 );
 
 interface AdversaryFixture extends SettlementFixture {
   x2: HardhatEthersSigner;
   y: HardhatEthersSigner;
   court: HardhatEthersSigner;
+  binding: AgreementBinding;
+  /** Per actor (A, B, X, Y): its anchored agreement and the numbers its terms agree (not yet proposed). */
+  agreements: { id: string; maxLeverage: bigint; maxPenalty: bigint }[];
 }
 
 async function adversaryFixture(): Promise<AdversaryFixture> {
@@ -147,7 +171,32 @@ async function adversaryFixture(): Promise<AdversaryFixture> {
   await fx.engine
     .connect(fx.actors.riskOfficer)
     .configureAsset(small, cfg.liquidityTier, cfg.haircut, cfg.liquidationPenalty, 60n);
-  return { ...fx, x2, y, court };
+  // Issue 22: every borrow needs a bound agreement. Each actor's agreement is generated from the chain and anchored;
+  // proposing and accepting it are steps of the walk.
+  const binding = AgreementBinding__factory.connect(fx.record.contracts.AgreementBinding, fx.actors.admin);
+  await binding.requireAgreements();
+  const registry = AgreementRegistry__factory.connect(fx.record.contracts.AgreementRegistry, fx.operator);
+  const read = chainScheduleReader({
+    provider: hre.ethers.provider,
+    deployment: fx.record,
+    retry: { retries: 0, baseMs: 1 },
+  });
+  const domain = agreementDomain(fx.record.chainId, fx.record.contracts.AgreementRegistry);
+  const now = await time.latest();
+  const agreements = [];
+  for (const c of [fx.clientA, fx.clientB, fx.clientC, y]) {
+    const terms = await standingAgreementTerms(read, {
+      client: c.address,
+      platform: fx.operator.address,
+      effectiveAt: now,
+      expiresAt: now + 5 * 365 * 86_400,
+      currency: { symbol: "mbCNY", decimals: 6 },
+    });
+    const { anchorArgs } = await signAgreement(terms, domain, c, fx.operator);
+    await registry.anchor(...anchorArgs);
+    agreements.push({ id: terms.agreementId, ...bindingNumbersOf(terms) });
+  }
+  return { ...fx, x2, y, court, binding, agreements };
 }
 
 describe("MarginEngine adversarial properties (issue 16)", function () {
@@ -273,10 +322,54 @@ describe("MarginEngine adversarial properties (issue 16)", function () {
                 await track(c);
                 const v = viewsBefore.get(c.address)!;
                 const headroom = v.equity > 0n ? 5n * v.equity - v.cash - v.positionValue : 0n;
-                await (
-                  await engine.connect(c).borrow(scale(headroom > 0n ? headroom : CNY, a.frac), { gasLimit: GAS })
-                ).wait();
+                const amount = scale(headroom > 0n ? headroom : CNY, a.frac);
+                if ((await fx.binding.bindingOf(c.address)).maxLeverage === 0n) {
+                  // Unbound: refused whatever the amount, before anything moves.
+                  await expect(engine.connect(c).borrow(amount, { gasLimit: GAS }))
+                    .to.be.revertedWithCustomError(fx.binding, "AgreementNotBound")
+                    .withArgs(c.address);
+                  throw new Error("reverted: custom error 'AgreementNotBound'");
+                }
+                await (await engine.connect(c).borrow(amount, { gasLimit: GAS })).wait();
                 break;
+              }
+              case "propose": {
+                const g = fx.agreements[a.who];
+                await (await fx.binding.connect(fx.operator).propose(g.id, g.maxLeverage, g.maxPenalty)).wait();
+                break;
+              }
+              case "accept": {
+                const c = actors[a.who];
+                const g = fx.agreements[a.who];
+                await (await fx.binding.connect(c).accept(g.id, g.maxLeverage, g.maxPenalty)).wait();
+                expect((await fx.binding.bindingOf(c.address)).agreementId).to.equal(g.id);
+                break;
+              }
+              case "acceptOther": {
+                // Y would take over the leverage (or the penalty cap) another client agreed to.
+                const g = fx.agreements[a.who];
+                await expect(fx.binding.connect(fx.y).accept(g.id, g.maxLeverage, g.maxPenalty))
+                  .to.be.revertedWithCustomError(fx.binding, "AgreementNotClient")
+                  .withArgs(g.id, fx.y.address, actors[a.who].address);
+                expect((await fx.binding.bindingOf(fx.y.address)).agreementId).to.not.equal(g.id);
+                throw new Error("reverted: custom error 'AgreementNotClient'");
+              }
+              case "overBorrow": {
+                const c = actors[a.who];
+                await track(c);
+                const bound = await fx.binding.bindingOf(c.address);
+                const v = viewsBefore.get(c.address)!;
+                if (bound.maxLeverage === 0n || v.equity <= 0n) break;
+                // One equity of exposure beyond the agreed leverage (and the KYC limit, whichever is lower).
+                const over =
+                  (bound.maxLeverage * BigInt(v.equity)) / 10n ** 18n - v.cash - v.positionValue + BigInt(v.equity);
+                const debtBefore = (await engine.debtOf(c.address))[0];
+                await expect(engine.connect(c).borrow(over > 0n ? over : CNY, { gasLimit: GAS })).to.be.reverted;
+                expect(
+                  (await engine.debtOf(c.address))[0],
+                  `over-leverage borrow moved debt: ${JSON.stringify(a)}`,
+                ).to.equal(debtBefore);
+                throw new Error("reverted: over-leverage borrow refused");
               }
               case "repay": {
                 const c = actors[a.who];

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { JsonRpcProvider, JsonRpcSigner, Wallet } from "ethers";
+import { JsonRpcProvider, JsonRpcSigner, Wallet, type Signer } from "ethers";
 import { MarginEngine__factory, type CollateralToken, type MarginEngine } from "../../../typechain-types";
 import { ApiClient } from "../../../offchain/api";
 import { Indexer, rawSigner } from "../../../offchain/chain";
@@ -63,7 +63,7 @@ describe("keeper (real hardhat node)", function () {
 
   const setPrice = (symbol: string, price: string): Promise<void> => kc.setPrice(symbol, price);
   const mint = (symbol: string, to: string, amount: bigint): Promise<void> => kc.mint(symbol, to, amount);
-  const openAccount = (user: JsonRpcSigner, symbol: string, units: bigint, debt: bigint): Promise<string> =>
+  const openAccount = (user: Signer, symbol: string, units: bigint, debt: bigint): Promise<string> =>
     kc.openAccount(user, symbol, units, debt);
   const keeperSettings = (over: Partial<KeeperSettings> = {}): KeeperSettings => ({
     ...DEFAULT_KEEPER_SETTINGS,
@@ -290,12 +290,14 @@ describe("keeper (real hardhat node)", function () {
       });
       return { queries, restarted, close: () => restartedProvider.destroy() };
     };
-    /** A client address the node signs for (impersonated, with gas money): the node's own accounts are all used. */
-    const freshUser = async (): Promise<JsonRpcSigner> => {
-      const a = Wallet.createRandom().address;
-      await dev.chain.provider.send("hardhat_impersonateAccount", [a]);
-      await dev.chain.provider.send("hardhat_setBalance", [a, "0x56BC75E2D63100000"]);
-      return new JsonRpcSigner(dev.chain.provider, a);
+    /**
+     * A fresh client key with gas money (the node's own accounts are all used); a key, not an impersonated address,
+     * because the client signs its financing agreement (EIP-712) before it borrows.
+     */
+    const freshUser = async (): Promise<Signer> => {
+      const w = Wallet.createRandom().connect(dev.chain.provider);
+      await dev.chain.provider.send("hardhat_setBalance", [w.address, "0x56BC75E2D63100000"]);
+      return w;
     };
 
     before(async function () {

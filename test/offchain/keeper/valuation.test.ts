@@ -112,6 +112,7 @@ describe("keeper cold start: off-chain valuation from the engine's events", func
       const room = view.collateralValue > view.initialReq ? view.collateralValue - view.initialReq : 0n;
       const debt = (room * BigInt(Math.floor(rand() * 90))) / 100n;
       if (debt > CNY) {
+        await kc.bind(w.connect(p)); // its agreement is signed with its key (an impersonated account cannot sign)
         await engine.connect(s).borrow(debt);
         const withdrawn = rand() < 0.7;
         if (withdrawn) await engine.connect(s).withdraw(cash, debt);

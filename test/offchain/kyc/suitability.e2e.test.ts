@@ -286,6 +286,7 @@ describe("KYC suitability quiz and signed disclosures (e2e)", function () {
         await stack.mint("mbCNY", signer, 10_000n * CNY, `suitability-${engine}`);
         await stack.deposit(signer, "mbCNY", 10_000n * CNY);
         const marginEngine = stack.engine(signer);
+        await stack.bindAgreement(signer); // its agreement states the verified 2×; the engine holds it to both
         await expect(marginEngine.borrow(15_000n * CNY))
           .to.be.revertedWithCustomError(marginEngine, "MarginLeverageExceeded")
           .withArgs(account, 25_000n * CNY, anyValue, 2n * 10n ** 18n); // equity: 10,000 less a unit of rounded-up debt

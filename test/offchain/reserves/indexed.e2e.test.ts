@@ -35,6 +35,7 @@ import {
 } from "../../../typechain-types";
 import { startDevChain, type DevChain } from "../../helpers/devChain";
 import { supplyBothTranches } from "../../../scripts/deploy/providers";
+import { bindAgreement } from "../../../scripts/lib/bindAgreement";
 
 const RPC_PORT = 8741;
 const API_PORT = 18801;
@@ -141,6 +142,7 @@ describe("proof of reserves from the indexed state (hardhat node + service)", fu
     ).wait();
 
     await deposit(A, cash, 100_000n * CNY);
+    await bindAgreement(dev.record, dev.signers[4], A);
     await (await engine.connect(A).borrow(50_000n * CNY)).wait();
     await deposit(B, cash, 1_000n * CNY);
     await deposit(B, bank, 500n);
