@@ -228,6 +228,9 @@ describe("npm start + npm run demo, restarted in the middle (e2e)", function () 
       // the history the issue asked for: client A's fills, each settled on-chain with its transaction
       await page.waitForSelector("#fills td.settlement:has-text('settled on-chain')", { timeout: 20_000 });
       expect(await page.textContent("#debt")).to.match(/^0(\.0+)?/);
+      // its agreement, executed at its end after the default
+      await page.waitForSelector("#agreements [data-end-status='done']", { timeout: 20_000 });
+      expect(await page.textContent("#agreements [data-end-status='done']")).to.contain("default · executed");
       await page.screenshot({ path: path.join(SHOTS, "demo-client-a.png"), fullPage: true });
     } finally {
       await browser.close();

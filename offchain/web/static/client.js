@@ -16,7 +16,7 @@ import {
   showError,
   showUpdated,
 } from "./common.js";
-import { applyI18n, dateTime, t, withLang } from "./i18n.js";
+import { applyI18n, currentLang, dateTime, t, withLang } from "./i18n.js";
 import { mountPracticeReset } from "./practice.js";
 import { renderAmendments } from "./amendments.js";
 import { renderHistory } from "./history.js";
@@ -186,11 +186,34 @@ async function renderAgreements() {
         shortHex(a.agreementId),
         t(`client.agreementStatus.${a.status}`),
         state === "none" ? t("client.binding.none") : `${t(`client.binding.${state}`)} · ${bindingTerms(b)}`,
+        await endCell(a),
         action,
       ),
     );
   }
   fillTable(tbody, rows, t("client.noAgreements"));
+}
+
+/**
+ * An anchored agreement that is ending (expiry, the client's termination, default): the step its end is at and
+ * what that step waits for, in the page's language (the service writes every note in both).
+ */
+async function endCell(a) {
+  if (!a.anchor) return "—";
+  const r = await apiGetOptional(`/v1/agreements/${a.agreementId}/end`);
+  if (!r.data) return "—";
+  const e = r.data;
+  const head =
+    e.status === "done"
+      ? `${t(`ends.reason.${e.reason}`)} · ${t("ends.status.done")}`
+      : `${t(`ends.reason.${e.reason}`)} · ${t(`ends.step.${e.step}`)} · ${t(`ends.status.${e.status}`)}`;
+  const note = e.waitingFor ? (currentLang() === "en" ? e.waitingFor.en : e.waitingFor.zh) : "";
+  return el(
+    "span",
+    { "data-end-step": e.step, "data-end-status": e.status },
+    head,
+    note ? el("div", { class: "muted" }, note) : "",
+  );
 }
 
 async function renderProof() {
