@@ -43,6 +43,7 @@ export default tseslint.config(
       "typechain-types/",
       "dist/",
       "data/",
+      ".data/",
       "offchain/web/static/vendor/",
     ],
   },
