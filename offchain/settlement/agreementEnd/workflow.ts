@@ -647,18 +647,17 @@ async function settle(
 async function statement(deps: AgreementEndDeps, rec: AgreementEndRecord, terms: FinancingTerms): Promise<Outcome> {
   const s = finalSettlementOf(rec, terms)!;
   const hash = rec.facts.finalHash;
-  await deps.store.legal
-    .putStatement({
-      agreementId: rec.agreementId,
-      account: rec.account,
-      from: "final",
-      to: s.settledOn,
-      hash,
-      json: canonicalize(s),
-    })
-    .catch((err: unknown) => {
-      throw new AppError("CONFLICT", "a different final statement is stored for this agreement", { cause: err });
-    });
+  // The final statement is the final settlement itself: its canonical JSON is kept in this record (its keccak256 is
+  // the hash the registry closed with), served by GET /v1/agreements/:id/end with its lines and text.
+  const finalStatement = canonicalize(s);
+  if (finalSettlementHash(s) !== hash)
+    return {
+      kind: "fail",
+      reason: {
+        en: "the final settlement no longer matches the hash journaled before the registry was closed",
+        zh: "最终结算与关闭登记簿前记录的哈希不一致",
+      },
+    };
   const legal = await deps.store.legal.getAgreement(rec.agreementId);
   if (legal?.status === "anchored") {
     await new AgreementService(deps.store.legal, {}).markClosed(rec.agreementId, hash).catch((err: unknown) => {
@@ -675,7 +674,7 @@ async function statement(deps: AgreementEndDeps, rec: AgreementEndRecord, terms:
   if (payout === 0n)
     return next(
       { en: "final statement issued; nothing to pay out to the client", zh: "已出具最终结算单；无需向客户付款" },
-      { facts: { payout: "0" }, skipTo: "done" },
+      { facts: { payout: "0", finalStatement }, skipTo: "done" },
     );
   if (!deps.custody)
     return {
@@ -751,6 +750,7 @@ async function statement(deps: AgreementEndDeps, rec: AgreementEndRecord, terms:
     },
     {
       facts: {
+        finalStatement,
         messageId,
         messageHash: stored.hash,
         endToEndId,

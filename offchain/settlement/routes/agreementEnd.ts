@@ -42,11 +42,18 @@ export async function endView(ctx: SettlementRouteContext, rec: AgreementEndReco
   const terms: FinancingTerms | undefined = legal?.document.terms;
   const settlement = terms ? finalSettlementOf(rec, terms) : undefined;
   const { lease, facts, ...rest } = rec;
-  const { bankFile, payee, ...shown } = facts;
+  // The bank file and the final statement's JSON are long: the view says the one was received and shows the other
+  // as `finalSettlement` (lines and text); its hash is facts.finalHash.
+  const { bankFile, payee, finalStatement, ...shown } = facts;
   return toWire({
     ...rest,
     busy: lease !== null && lease.until > Date.now(),
-    facts: { ...shown, payee: payee ? (JSON.parse(payee) as Payee) : null, bankFileReceived: bankFile !== undefined },
+    facts: {
+      ...shown,
+      payee: payee ? (JSON.parse(payee) as Payee) : null,
+      bankFileReceived: bankFile !== undefined,
+      finalStatementIssued: finalStatement !== undefined,
+    },
     finalSettlement: settlement ? { ...settlement, text: renderFinalSettlementText(settlement) } : null,
   });
 }
