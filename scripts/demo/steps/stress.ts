@@ -2,7 +2,7 @@ import { formatUnits } from "ethers";
 import { PRICE_STATUSES, type AccountSummary } from "../../../offchain/portfolio";
 import { settlementDomain, signOrder, type SignedOrderFields } from "../../../offchain/settlement/orders";
 import { MarginEngine__factory, OracleRouter__factory, TrancheVault__factory } from "../../../typechain-types";
-import { DemoError, cny, count, pct, price, until } from "../../lib/demoPlatform";
+import { DemoError, cny, count, ok, pct, price, until } from "../../lib/demoPlatform";
 import { TICK, PORTFOLIO } from "../plan";
 import { STATE_ZH, say, heading } from "../narration";
 import type { DemoRun } from "../run";
@@ -193,6 +193,24 @@ export async function gap(run: DemoRun, n: number): Promise<void> {
   // A fall to 85% of the level at which the collateral only just covers the debt (and at least 25%).
   const factorBps = (fixed * 8_500n) / BigInt(a.collateralValue);
   const moveBps = Math.min(-2_500, Number(factorBps - 10_000n));
+  // The reporters post each security's round on its own: between the two, one price is already broken and the other
+  // still the evening's. The risk officer holds automatic liquidation of the account until the move is confirmed,
+  // so that nothing is sold on half-updated prices (a keeper override, this keeper only; the chain still allows
+  // anyone to liquidate).
+  const officer = run.d.staff("risk_officer");
+  const holder = run.address("clientA");
+  ok(
+    await officer.post("/v1/keeper/overrides", {
+      scope: "account",
+      target: holder,
+      reason: "overnight gap: hold until the move is confirmed and the breakers are re-armed",
+    }),
+    "POST /v1/keeper/overrides",
+  );
+  say(
+    "  the risk officer holds automatic liquidation of client A until the overnight move is confirmed (keeper override)",
+    "  风控官暂停对客户 A 的自动强平，直至确认隔夜价格变动（清算机器人人工干预）",
+  );
   await run.moveMarket(a, moveBps, Math.abs(moveBps));
   const broken = await until("the oracle to flag the gap", async () => {
     const now = await run.d.account("clientA");
@@ -222,6 +240,14 @@ export async function gap(run: DemoRun, n: number): Promise<void> {
   say(
     `  the engine waits ${grace} s of Safe prices after a breaker before liquidating (dev chain time moved on)`,
     `  熔断后，引擎需等待价格连续 ${grace} 秒处于 Safe 状态才会强平（开发链时间已推进）`,
+  );
+  ok(
+    await officer.request("DELETE", `/v1/keeper/overrides/account/${holder}`),
+    "DELETE /v1/keeper/overrides/:scope/:target",
+  );
+  say(
+    "  the move confirmed, the risk officer releases the hold: the keeper goes on",
+    "  价格变动已确认，风控官解除暂停：清算机器人继续执行",
   );
   const defaulted = await until(
     "the keeper to close the account out",

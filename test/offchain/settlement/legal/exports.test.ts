@@ -37,6 +37,7 @@ describe("legal: public surface", () => {
       "applyScheduledChange",
       "assertDate",
       "bankAmount",
+      "bindingNumbersOf",
       "bpsDown",
       "bpsUp",
       "buildAgreement",
