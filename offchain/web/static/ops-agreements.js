@@ -24,7 +24,7 @@ function stepList(end) {
     "ol",
     { class: "steps" },
     ...STEPS.map((s, i) => {
-      const state = i < at ? "done" : i === at ? end.status : "todo";
+      const state = i < at ? "done" : i === at ? end.status : "upcoming";
       const done = end.history.filter((h) => h.step === s && h.status === "done").at(-1);
       return el(
         "li",
