@@ -64,6 +64,8 @@ type Action =
   | { kind: "accept"; who: Who }
   /** the accomplice Y tries to accept another client's agreement: always refused */
   | { kind: "acceptOther"; who: Who }
+  /** the accomplice Y tries to end another client's binding early (freezing its borrowing): always refused */
+  | { kind: "terminateOther"; who: Who }
   /** a bound actor borrows one equity more than its agreed leverage allows: always refused */
   | { kind: "overBorrow"; who: Who };
 
@@ -128,6 +130,10 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc.record({ kind: fc.constant("acceptOther" as const), who: fc.constantFrom<Who>(0, 1, 2) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("terminateOther" as const), who: fc.constantFrom<Who>(0, 1, 2) }),
   },
   {
     weight: 1,
@@ -353,6 +359,22 @@ describe("MarginEngine adversarial properties (issue 16)", function () {
                   .withArgs(g.id, fx.y.address, actors[a.who].address);
                 expect((await fx.binding.bindingOf(fx.y.address)).agreementId).to.not.equal(g.id);
                 throw new Error("reverted: custom error 'AgreementNotClient'");
+              }
+              case "terminateOther": {
+                // Y would freeze another client's borrowing (or end its agreement) without being party to it.
+                const target = actors[a.who].address;
+                const before = await fx.binding.bindingOf(target);
+                let refused = false;
+                try {
+                  await (await fx.binding.connect(fx.y).terminate(target)).wait();
+                } catch {
+                  refused = true;
+                }
+                // (no "revert" in these messages: the walk counts revert messages as refused steps)
+                if (!refused) throw new Error(`a stranger ended ${target}'s binding`);
+                if ((await fx.binding.bindingOf(target)).expiresAt !== before.expiresAt)
+                  throw new Error(`a stranger's refused call moved ${target}'s binding`);
+                throw new Error("reverted: terminate by a stranger");
               }
               case "overBorrow": {
                 const c = actors[a.who];
