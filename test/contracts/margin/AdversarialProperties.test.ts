@@ -9,7 +9,13 @@ import { signOrder, type SignedOrderFields } from "../../../offchain/settlement/
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { chainScheduleReader, signAgreement, standingAgreementTerms } from "../../../offchain/settlement";
 import { agreementDomain, bindingNumbersOf } from "../../../offchain/settlement/legal";
-import { AgreementBinding__factory, AgreementRegistry__factory, type AgreementBinding } from "../../../typechain-types";
+import {
+  AgreementBinding__factory,
+  AgreementRegistry__factory,
+  AgreementSettlement__factory,
+  type AgreementBinding,
+  type AgreementSettlement,
+} from "../../../typechain-types";
 
 /**
  * Adversarial stateful property test (issue 16). Honest clients (A at 2×, B at 3×), an attacker X (5×) with a
@@ -18,7 +24,11 @@ import { AgreementBinding__factory, AgreementRegistry__factory, type AgreementBi
  * sales to the accomplice at any price and buy-backs at any price (through the real SettlementHub with signed
  * orders), honest trades at the oracle price, price moves and crashes, recoveries then dips, broken and repaired
  * feeds, freezes and legal seizures, exhausted seizure caps, self-liquidation from the second address, pokes and
- * third-party liquidations. After every step:
+ * third-party liquidations; and the agreements (issue 22): proposals and acceptances, an accomplice accepting or
+ * terminating another client's agreement, borrows beyond the agreed leverage, the operator's fees (replayed
+ * references included) and the agreement's end turned against another client (stranger fees and settlements, forced
+ * closes by the accomplice or the client's own second address, the operator settling a live agreement). After every
+ * step:
  *  (a) an account below the hard line on its Safe positions can be liquidated by a third party — or every position
  *      it holds is provably out of reach (unsafe price, frozen, in its oracle grace, cap used up);
  *  (b) no settled trade leaves an indebted party with less equity than before while it is below initial margin;
@@ -67,7 +77,18 @@ type Action =
   /** the accomplice Y tries to end another client's binding early (freezing its borrowing): always refused */
   | { kind: "terminateOther"; who: Who }
   /** a bound actor borrows one equity more than its agreed leverage allows: always refused */
-  | { kind: "overBorrow"; who: Who };
+  | { kind: "overBorrow"; who: Who }
+  /**
+   * the operator charges a fee on the actor's agreement, under one of a few references per actor (a replay is
+   * refused): never from frozen cash, never twice, never leaving an indebted account below initial margin
+   */
+  | { kind: "fee"; who: Who; frac: number; ref: number }
+  /**
+   * the agreement's end turned against another client (issue 22), always refused: 0 Y charges it a fee, 1 Y settles
+   * its agreement paying itself a platform share, 2 Y force-closes its position at a discount, 3 X's second address
+   * force-closes X's own position, 4 the operator settles a live agreement and pays the providers from it
+   */
+  | { kind: "endAttack"; who: Who; how: number; token: number; frac: number };
 
 const who = fc.constantFrom<Who>(0, 1, 2, 3);
 const token = fc.integer({ min: 0, max: 3 }); // 0 = cash
@@ -139,6 +160,20 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({ kind: fc.constant("overBorrow" as const), who }),
   },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("fee" as const), who, frac, ref: fc.integer({ min: 0, max: 3 }) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("endAttack" as const),
+      who: fc.constantFrom<Who>(0, 1, 2),
+      how: fc.integer({ min: 0, max: 4 }),
+      token: security,
+      frac,
+    }),
+  },
 );
 
 interface AdversaryFixture extends SettlementFixture {
@@ -146,6 +181,8 @@ interface AdversaryFixture extends SettlementFixture {
   y: HardhatEthersSigner;
   court: HardhatEthersSigner;
   binding: AgreementBinding;
+  /** The agreement's end (issue 22), connected as the operator (its fee and settlement role). */
+  settlement: AgreementSettlement;
   /** Per actor (A, B, X, Y): its anchored agreement and the numbers its terms agree (not yet proposed). */
   agreements: { id: string; maxLeverage: bigint; maxPenalty: bigint }[];
 }
@@ -202,7 +239,8 @@ async function adversaryFixture(): Promise<AdversaryFixture> {
     await registry.anchor(...anchorArgs);
     agreements.push({ id: terms.agreementId, ...bindingNumbersOf(terms) });
   }
-  return { ...fx, x2, y, court, binding, agreements };
+  const settlement = AgreementSettlement__factory.connect(fx.record.contracts.AgreementSettlement, fx.actors.operator);
+  return { ...fx, x2, y, court, binding, settlement, agreements };
 }
 
 describe("MarginEngine adversarial properties (issue 16)", function () {
@@ -212,6 +250,7 @@ describe("MarginEngine adversarial properties (issue 16)", function () {
     let settledTrades = 0;
     let liquidations = 0;
     let refusedDumps = 0;
+    let fees = 0;
     const reasons = new Map<string, number>();
 
     await fc.assert(
@@ -221,7 +260,10 @@ describe("MarginEngine adversarial properties (issue 16)", function () {
         const tokens = [fx.cash, fx.bank, fx.tech, fx.small];
         const addrs = await Promise.all(tokens.map((t) => t.getAddress()));
         const actors = [fx.clientA, fx.clientB, fx.clientC, fx.y];
-        const holders = [...actors, fx.x2, fx.dealer, fx.liquidator, fx.lp, fx.court].map((s) => s.address);
+        const holders = [
+          ...[...actors, fx.x2, fx.dealer, fx.liquidator, fx.lp, fx.court].map((s) => s.address),
+          await fx.settlement.platformAccount(),
+        ].filter((h, i, all) => all.indexOf(h) === i);
         const ids = new Map<string, bigint>();
         for (const a of addrs.slice(1)) ids.set(a, (await engine.assetConfig(a)).id);
         const oracleGrace = (await engine.params()).oracleGrace;
@@ -392,6 +434,55 @@ describe("MarginEngine adversarial properties (issue 16)", function () {
                   `over-leverage borrow moved debt: ${JSON.stringify(a)}`,
                 ).to.equal(debtBefore);
                 throw new Error("reverted: over-leverage borrow refused");
+              }
+              case "fee": {
+                const c = actors[a.who];
+                const key = hre.ethers.id(`adv-fee-${a.who}-${a.ref}`);
+                const replay = await fx.settlement.feeCharged(key);
+                const amount = scale(await engine.balanceOf(c.address, addrs[0]), a.frac);
+                await (
+                  await fx.settlement.chargeFee(fx.agreements[a.who].id, amount > 0n ? amount : 1n, key, {
+                    gasLimit: GAS,
+                  })
+                ).wait();
+                // (no "revert" in these messages: a failed rule must fail the walk, not count as a refusal)
+                if (replay) throw new Error(`fee reference ${key} charged twice`);
+                if ((await engine.debtOf(c.address))[0] > 0n && !(await engine.checkInitialMargin(c.address)))
+                  throw new Error(`a fee left the indebted ${c.address} below initial margin`);
+                fees++;
+                break;
+              }
+              case "endAttack": {
+                const target = a.how === 3 ? 2 : a.who;
+                const id = fx.agreements[target].id;
+                const caller = a.how === 3 ? fx.x2 : a.how === 4 ? fx.actors.operator : fx.y;
+                const end = fx.settlement.connect(caller);
+                const units = scale(await engine.balanceOf(actors[target].address, addrs[a.token]), a.frac);
+                const tag = hre.ethers.id(`adv-attack-${steps}`);
+                const attempts = [
+                  () => end.chargeFee(id, CNY, tag, { gasLimit: GAS }),
+                  () => end.settleEnd(id, 0n, CNY, tag, { gasLimit: GAS }),
+                  () => end.forceClose(id, addrs[a.token], units > 0n ? units : 1n, { gasLimit: GAS }),
+                  () => end.forceClose(id, addrs[a.token], units > 0n ? units : 1n, { gasLimit: GAS }),
+                  () => end.settleEnd(id, CNY, 0n, tag, { gasLimit: GAS }),
+                ];
+                const refusals = [
+                  ["AccessManagedUnauthorized"],
+                  ["AccessManagedUnauthorized"],
+                  ["SettlementCloseOutPending", "SettlementNotBound"],
+                  ["SettlementCloseOutPending", "SettlementNotBound", "SettlementSelfPurchase"],
+                  ["SettlementAgreementActive", "SettlementSharesWithoutAccount"],
+                ];
+                const reason = await attempts[a.how]()
+                  .then(async (tx) => {
+                    await tx.wait();
+                    return "none";
+                  })
+                  .catch((e: Error) => /custom error .([A-Za-z]+)/.exec(e.message)?.[1] ?? e.message);
+                expect(refusals[a.how], `the agreement's end turned against a client: ${JSON.stringify(a)}`).to.include(
+                  reason,
+                );
+                throw new Error(`reverted: custom error '${reason}'`);
               }
               case "repay": {
                 const c = actors[a.who];
@@ -604,7 +695,7 @@ describe("MarginEngine adversarial properties (issue 16)", function () {
       { seed: SEED, numRuns: RUNS, endOnFailure: true },
     );
     console.log(
-      `      ${steps} steps (seed ${SEED}): ${settledTrades} trades settled, ${refusedDumps} dumps refused, ${liquidations} liquidations`,
+      `      ${steps} steps (seed ${SEED}): ${settledTrades} trades settled, ${refusedDumps} dumps refused, ${liquidations} liquidations, ${fees} fees charged`,
     );
     if (process.env.MB_PROPERTY_VERBOSE) console.log(Object.fromEntries(reasons));
     expect(steps).to.equal(RUNS * STEPS);
