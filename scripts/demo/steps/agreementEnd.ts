@@ -1,5 +1,4 @@
-import { id, type Signer } from "ethers";
-import { agreementDomain, agreementMessage, agreementTypedData } from "../../../offchain/settlement/legal";
+import { id } from "ethers";
 import {
   AgreementRegistry__factory,
   CapitalPool__factory,
@@ -11,6 +10,7 @@ import { CNY, DemoError, cny, count, ok, until } from "../../lib/demoPlatform";
 import { CLIENT_B_OWN_FUNDS, TICK } from "../plan";
 import { say, heading } from "../narration";
 import { placeOrder as order } from "../orders";
+import { financingRequest, signAndAnchor, type AgreementView } from "../agreements";
 import type { DemoRun } from "../run";
 import { bindAgreement, signAcknowledgement } from "./onboarding";
 
@@ -85,9 +85,7 @@ async function financeClientB(run: DemoRun): Promise<string> {
   run.d.saveState();
   const now = Number(run.state.facts.agreementStartB);
   const agreementId = id(`marginbridge-demo:${run.state.runId}:clientB`);
-  const platform = await run.d.devAccount(4);
   const operator = run.d.staff("operator");
-  type AgreementView = { status: string; termsHash: string; document: Parameters<typeof agreementMessage>[0] };
   // Generated once (a re-run of this step finds it stored and goes on from there).
   const stored = await operator.get<AgreementView>(`/v1/agreements/${agreementId}`);
   const prepared =
@@ -96,65 +94,24 @@ async function financeClientB(run: DemoRun): Promise<string> {
       : ok(
           await operator.post<AgreementView>(
             "/v1/agreements/generate",
-            {
+            await financingRequest(run, {
               agreementId,
-              client: { address: run.address("clientB"), name: "Wang Fang", accountRef: `MB-${run.state.runId}-B` },
-              platform: { address: await platform.getAddress(), name: "MarginBridge Platform Ltd." },
-              currency: { symbol: "mbCNY", iso4217: "CNY", decimals: 6 },
-              ownFunds: CLIENT_B_OWN_FUNDS.toString(),
+              client: "clientB",
+              name: "Wang Fang",
+              accountRef: `MB-${run.state.runId}-B`,
+              ownFunds: CLIENT_B_OWN_FUNDS,
               leverageBps: 20_000,
-              fees: [
-                {
-                  code: "COMMISSION",
-                  label: "Brokerage commission",
-                  kind: "per-trade",
-                  bps: 3,
-                  minimum: (5n * CNY).toString(),
-                },
-                { code: "MGMT", label: "Account management", kind: "daily-on-own-funds", annualBps: 200 },
-              ],
-              profitSplit: { clientBps: 8_000, capitalProvidersBps: 1_000, platformBps: 1_000 },
-              marginMode: { chosen: "dynamic", fixedUntil: null },
               effectiveAt: now,
-              expiresAt: now + 365 * 86_400,
-              governingLaw: "Governed by the laws of the People's Republic of China",
-              disputeResolution: "Disputes go first to the MarginBridge dispute desk, then to arbitration in Shanghai.",
-            },
+            }),
             `demo-${run.state.runId}-agreement-B`,
           ),
           "POST /v1/agreements/generate (client B)",
         );
-  const domain = agreementDomain(run.cfg.chainId!, run.contract("AgreementRegistry"));
-  const td = agreementTypedData(domain, agreementMessage(prepared.document));
-  const sign = async (signer: Signer): Promise<string> => signer.signTypedData(td.domain, td.types, td.message);
   // Signed and anchored once (a re-run finds it anchored).
-  if (prepared.status !== "anchored") {
-    ok(
-      await run.d
-        .user("clientB")
-        .post(
-          `/v1/agreements/${agreementId}/signatures`,
-          { signature: await sign(run.wallet("clientB")) },
-          `demo-${run.state.runId}-sign-client-B`,
-        ),
-      "client B's signature",
+  if (prepared.status !== "anchored")
+    await signAndAnchor(run, agreementId, "clientB", prepared.document, "-B", (application) =>
+      signAcknowledgement(run, "clientB", application, "financing-summary"),
     );
-    ok(
-      await operator.post(
-        `/v1/agreements/${agreementId}/signatures`,
-        { signature: await sign(platform) },
-        `demo-${run.state.runId}-sign-platform-B`,
-      ),
-      "platform signature",
-    );
-    const application = run.state.facts["kycApplication.clientB"];
-    if (!application) throw new DemoError("client B's KYC application is not known: run the kyc step");
-    await signAcknowledgement(run, "clientB", application, "financing-summary");
-    ok(
-      await operator.post(`/v1/agreements/${agreementId}/anchor`, undefined, `demo-${run.state.runId}-anchor-B`),
-      "POST /v1/agreements/:id/anchor (client B)",
-    );
-  }
   await bindAgreement(run, agreementId, "clientB", { en: "client B", zh: "客户 B" });
   const client = run.wallet("clientB");
   const engineAddress = run.contract("MarginEngine");

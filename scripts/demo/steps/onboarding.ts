@@ -1,12 +1,12 @@
-import { id, parseEther, type Signer, type TypedDataDomain } from "ethers";
+import { id, parseEther, type TypedDataDomain } from "ethers";
 import type { ApiCredentials } from "../../../offchain/api";
 import { acknowledgementTypedData } from "../../../offchain/kyc";
 import type { MarginModesSummary } from "../../../offchain/portfolio";
-import { agreementDomain, agreementMessage, agreementTypedData } from "../../../offchain/settlement/legal";
 import { AgreementBinding__factory } from "../../../typechain-types";
-import { CNY, DemoError, ok, pct } from "../../lib/demoPlatform";
+import { DemoError, ok, pct } from "../../lib/demoPlatform";
 import { WAD, OWN_FUNDS, LEVERAGE, USERS, type User } from "../plan";
 import { say, heading } from "../narration";
+import { financingRequest, signAndAnchor, type AgreementView } from "../agreements";
 import type { DemoRun } from "../run";
 
 /** Three new users, each with a wallet (gas from the dev faucet) and a client API key issued by the operator. */
@@ -235,7 +235,6 @@ export async function agreement(run: DemoRun, n: number): Promise<void> {
   );
   const now = await run.d.chainTime();
   const agreementId = id(`marginbridge-demo:${run.state.runId}:clientA`);
-  const platform = await run.d.devAccount(4); // the operator signs for the platform on the dev chain
   // Fixed or dynamic margins, side by side before client A chooses (GET /v1/risk/margin-modes).
   const modes = ok(await run.d.public.get<MarginModesSummary>("/v1/risk/margin-modes"), "GET /v1/risk/margin-modes");
   for (const a of modes.assets) {
@@ -257,39 +256,16 @@ export async function agreement(run: DemoRun, n: number): Promise<void> {
     "  client A chooses the dynamic mode (lower margins in calm markets, higher when the market turns)",
     "  客户 A 选择动态模式（市场平稳时保证金较低，市场剧烈波动时随之提高）",
   );
-  // Everything the engine applies (per-asset margins, penalties, the pool's rate, the leverage limit, the notice
-  // period) is read from the chain by the service: the operator states only what the platform decides.
-  const request = {
+  const request = await financingRequest(run, {
     agreementId,
-    client: { address: run.address("clientA"), name: "Li Wei", accountRef: `MB-${run.state.runId}` },
-    platform: { address: await platform.getAddress(), name: "MarginBridge Platform Ltd." },
-    currency: { symbol: "mbCNY", iso4217: "CNY", decimals: 6 },
-    ownFunds: OWN_FUNDS.toString(),
+    client: "clientA",
+    name: "Li Wei",
+    accountRef: `MB-${run.state.runId}`,
+    ownFunds: OWN_FUNDS,
     leverageBps: Number(LEVERAGE) * 10_000,
-    fees: [
-      {
-        code: "COMMISSION",
-        label: "Brokerage commission",
-        kind: "per-trade",
-        bps: 3,
-        minimum: (5n * CNY).toString(),
-      },
-      { code: "MGMT", label: "Account management", kind: "daily-on-own-funds", annualBps: 200 },
-    ],
-    profitSplit: { clientBps: 8_000, capitalProvidersBps: 1_000, platformBps: 1_000 },
-    marginMode: { chosen: "dynamic" as const, fixedUntil: null },
     effectiveAt: now,
-    expiresAt: now + 365 * 86_400,
-    governingLaw: "Governed by the laws of the People's Republic of China",
-    disputeResolution: "Disputes go first to the MarginBridge dispute desk, then to arbitration in Shanghai.",
-  };
+  });
   const operator = run.d.staff("operator");
-  type AgreementView = {
-    status: string;
-    termsHash: string;
-    document: Parameters<typeof agreementMessage>[0];
-    anchor: { txHash: string; blockNumber: number } | null;
-  };
   const prepared = ok(
     await operator.post<AgreementView>("/v1/agreements/generate", request, `demo-${run.state.runId}-agreement`),
     "POST /v1/agreements/generate",
@@ -303,43 +279,13 @@ export async function agreement(run: DemoRun, n: number): Promise<void> {
     .find((l) => l.startsWith("4. Margin"))
     ?.slice(0, 160)}…`;
   say(marginClause, marginClause);
-  const domain = agreementDomain(run.cfg.chainId!, run.contract("AgreementRegistry"));
-  const td = agreementTypedData(domain, agreementMessage(prepared.document));
-  const sign = async (signer: Signer): Promise<string> => signer.signTypedData(td.domain, td.types, td.message);
-  ok(
-    await run.d
-      .user("clientA")
-      .post(
-        `/v1/agreements/${agreementId}/signatures`,
-        { signature: await sign(run.wallet("clientA")) },
-        `demo-${run.state.runId}-sign-client`,
-      ),
-    "client signature",
-  );
-  ok(
-    await operator.post(
-      `/v1/agreements/${agreementId}/signatures`,
-      { signature: await sign(platform) },
-      `demo-${run.state.runId}-sign-platform`,
-    ),
-    "platform signature",
-  );
-  const applicationId = run.state.facts["kycApplication.clientA"];
-  if (typeof applicationId !== "string")
-    throw new DemoError("client A's KYC application is not known: run the kyc step");
   say(
-    "  client A reads the financing agreement summary (融资合同摘要) and signs its acknowledgement; the operator " +
-      "anchors only an agreement whose client has acknowledged it in an approved KYC file",
-    "  客户 A 阅读《融资合同摘要》并签署确认；运营方只锚定客户已在获批 KYC 档案中确认过摘要的协议",
+    "  client A and the platform sign; client A reads the financing agreement summary (融资合同摘要) and signs its " +
+      "acknowledgement; the operator anchors only an agreement whose client has acknowledged it in an approved KYC file",
+    "  客户 A 与平台签署；客户 A 阅读《融资合同摘要》并签署确认；运营方只锚定客户已在获批 KYC 档案中确认过摘要的协议",
   );
-  await signAcknowledgement(run, "clientA", applicationId, "financing-summary");
-  const anchored = ok(
-    await operator.post<AgreementView>(
-      `/v1/agreements/${agreementId}/anchor`,
-      undefined,
-      `demo-${run.state.runId}-anchor`,
-    ),
-    "POST /v1/agreements/:id/anchor",
+  const anchored = await signAndAnchor(run, agreementId, "clientA", prepared.document, "", (application) =>
+    signAcknowledgement(run, "clientA", application, "financing-summary"),
   );
   run.state.facts.agreementId = agreementId;
   const { txHash, blockNumber } = anchored.anchor ?? {};
