@@ -117,16 +117,28 @@ library OptionMath {
         // d1 = (ln(S/K) + rT + σ²T/2) / σ√T; σ√T ≤ 1e21 and |ln| ≤ 84 wad, so every signed product fits.
         int256 numerator =
             VolatilityMath.logReturn(strike, spot) + int256(rt) + int256((sigmaRootT * sigmaRootT) / (2 * WAD));
+        return _blackScholes(isCall, spot, discounted, numerator, sigmaRootT);
+    }
+
+    /// @dev The formula once d1's numerator ln(S/K) + rT + σ²T/2 and σ√T > 0 are known.
+    function _blackScholes(
+        bool isCall,
+        uint256 spot,
+        uint256 discounted,
+        int256 numerator,
+        uint256 sigmaRootT
+    ) private pure returns (uint256) {
         int256 d1 = (numerator * int256(WAD)) / int256(sigmaRootT);
         int256 d2 = d1 - int256(sigmaRootT);
+        (uint256 gauss1, uint256 gauss2) = _gaussians(d1, d2, spot, discounted);
         uint256 positive;
         uint256 negative;
         if (isCall) {
-            positive = Math.mulDiv(spot, normalCdf(d1), WAD);
-            negative = Math.mulDiv(discounted, normalCdf(d2), WAD, Math.Rounding.Ceil);
+            positive = Math.mulDiv(spot, _cdf(d1, gauss1), WAD);
+            negative = Math.mulDiv(discounted, _cdf(d2, gauss2), WAD, Math.Rounding.Ceil);
         } else {
-            positive = Math.mulDiv(discounted, normalCdf(-d2), WAD);
-            negative = Math.mulDiv(spot, normalCdf(-d1), WAD, Math.Rounding.Ceil);
+            positive = Math.mulDiv(discounted, _cdf(-d2, gauss2), WAD);
+            negative = Math.mulDiv(spot, _cdf(-d1, gauss1), WAD, Math.Rounding.Ceil);
         }
         return positive > negative ? positive - negative : 0;
     }
@@ -140,13 +152,45 @@ library OptionMath {
     /// @notice The standard normal CDF N(x) in wad (see the contract's notes for the approximation and its error).
     function normalCdf(int256 x) internal pure returns (uint256) {
         uint256 a = x < 0 ? uint256(-x) : uint256(x);
-        uint256 tail = a >= CDF_CUTOFF ? 0 : _upperTail(a);
+        return _cdf(x, a >= CDF_CUTOFF ? 0 : expNeg((a * a) / (2 * WAD)));
+    }
+
+    /// @dev e^(−d1²/2) and e^(−d2²/2) with one exponential: since d1² − d2² = 2·ln(S / K·e^(−rT)), the second is
+    ///      the first times S / K·e^(−rT). The exponential is taken of the smaller |d| (the larger value) and the
+    ///      other derived by a factor ≤ 1, so its error is not amplified. Without a discounted strike (rT > 44) both
+    ///      are computed directly.
+    function _gaussians(
+        int256 d1,
+        int256 d2,
+        uint256 spot,
+        uint256 discounted
+    ) private pure returns (uint256 gauss1, uint256 gauss2) {
+        uint256 a1 = d1 < 0 ? uint256(-d1) : uint256(d1);
+        uint256 a2 = d2 < 0 ? uint256(-d2) : uint256(d2);
+        if (discounted == 0) return (_gauss(a1), _gauss(a2));
+        if (a1 <= a2) {
+            gauss1 = _gauss(a1);
+            gauss2 = Math.mulDiv(gauss1, spot, discounted);
+        } else {
+            gauss2 = _gauss(a2);
+            gauss1 = Math.mulDiv(gauss2, discounted, spot);
+        }
+    }
+
+    /// @dev e^(−a²/2) for |x| = a below the cutoff (0 beyond it, where the tail is 0 anyway).
+    function _gauss(uint256 a) private pure returns (uint256) {
+        return a >= CDF_CUTOFF ? 0 : expNeg((a * a) / (2 * WAD));
+    }
+
+    /// @dev N(x) given gauss = e^(−x²/2): the tail N(−|x|) computed once, N(x) = 1 − N(−x) exactly.
+    function _cdf(int256 x, uint256 gauss) private pure returns (uint256) {
+        uint256 a = x < 0 ? uint256(-x) : uint256(x);
+        uint256 tail = a >= CDF_CUTOFF ? 0 : _upperTail(a, gauss);
         return x > 0 ? WAD - tail : tail;
     }
 
-    /// @dev N(−a) for 0 ≤ a < CDF_CUTOFF (wad). Products stay below 1e3 wad × 1e1 wad = 1e40.
-    function _upperTail(uint256 a) private pure returns (uint256) {
-        uint256 gauss = expNeg((a * a) / (2 * WAD));
+    /// @dev N(−a) for 0 ≤ a < CDF_CUTOFF (wad), gauss = e^(−a²/2). Products stay below 1e3 wad × 1e1 wad = 1e40.
+    function _upperTail(uint256 a, uint256 gauss) private pure returns (uint256) {
         if (a < CDF_RATIONAL_LIMIT) {
             uint256 p = 35262496599891100; // 3.52624965998911e-2
             p = (p * a) / WAD + 700383064443688000;

@@ -54,13 +54,34 @@ export function expNeg(y: bigint): bigint {
 
 /** N(x) in WAD: OptionMath.normalCdf (N(x) + N(−x) = 1e18 exactly). */
 export function normalCdf(x: bigint): bigint {
+  return cdf(x, gaussOf(x < 0n ? -x : x));
+}
+
+/** e^(−a²/2), 0 beyond the cutoff. */
+function gaussOf(a: bigint): bigint {
+  return a >= CDF_CUTOFF ? 0n : expNeg((a * a) / (2n * WAD));
+}
+
+/** OptionMath._gaussians: one exponential for both d's (d1² − d2² = 2·ln(S / K·e^(−rT))). */
+function gaussians(d1: bigint, d2: bigint, spot: bigint, discounted: bigint): [bigint, bigint] {
+  const a1 = d1 < 0n ? -d1 : d1;
+  const a2 = d2 < 0n ? -d2 : d2;
+  if (discounted === 0n) return [gaussOf(a1), gaussOf(a2)];
+  if (a1 <= a2) {
+    const g1 = gaussOf(a1);
+    return [g1, (g1 * spot) / discounted];
+  }
+  const g2 = gaussOf(a2);
+  return [(g2 * discounted) / spot, g2];
+}
+
+function cdf(x: bigint, gauss: bigint): bigint {
   const a = x < 0n ? -x : x;
-  const tail = a >= CDF_CUTOFF ? 0n : upperTail(a);
+  const tail = a >= CDF_CUTOFF ? 0n : upperTail(a, gauss);
   return x > 0n ? WAD - tail : tail;
 }
 
-function upperTail(a: bigint): bigint {
-  const gauss = expNeg((a * a) / (2n * WAD));
+function upperTail(a: bigint, gauss: bigint): bigint {
   if (a < CDF_RATIONAL_LIMIT) {
     const horner = (coefficients: bigint[]): bigint =>
       coefficients.slice(1).reduce((acc, c) => (acc * a) / WAD + c, coefficients[0]);
@@ -97,7 +118,8 @@ export function optionPrice(input: OptionPriceInput): bigint {
   const numerator = logReturn(strike, spot) + rt + (sigmaRootT * sigmaRootT) / (2n * WAD);
   const d1 = (numerator * WAD) / sigmaRootT;
   const d2 = d1 - sigmaRootT;
-  const positive = isCall ? (spot * normalCdf(d1)) / WAD : (discounted * normalCdf(-d2)) / WAD;
-  const negative = isCall ? mulDivUp(discounted, normalCdf(d2), WAD) : mulDivUp(spot, normalCdf(-d1), WAD);
+  const [g1, g2] = gaussians(d1, d2, spot, discounted);
+  const positive = isCall ? (spot * cdf(d1, g1)) / WAD : (discounted * cdf(-d2, g2)) / WAD;
+  const negative = isCall ? mulDivUp(discounted, cdf(d2, g2), WAD) : mulDivUp(spot, cdf(-d1, g1), WAD);
   return positive > negative ? positive - negative : 0n;
 }
