@@ -223,6 +223,43 @@ describe("PortfolioMargin", () => {
       );
     });
 
+    it("shares fully covered by puts never need more than the put-capped loss (r = 0), whatever the market", async () => {
+      const math = await loadFixture(harnessFixture);
+      // With r = 0 a European put is worth at least K − S, so shares + puts are worth at least units × max(S', K) in
+      // every row: no loss exceeds units × (S − K)⁺ + units × P0 (the premium). The model's noise (≤ 1e-15 × spot
+      // per price) is allowed for.
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 1000 }),
+          fc.integer({ min: 50, max: 150 }),
+          fc.integer({ min: 2, max: 720 }),
+          fc.integer({ min: 5, max: 150 }),
+          fc.integer({ min: 1, max: 500 }),
+          async (spotCny, strikePct, days, volPct, contracts) => {
+            const spot = BigInt(spotCny) * WAD;
+            const strike = (spot * BigInt(strikePct)) / 100n;
+            const market = { ...MARKET, spot, volatility: (BigInt(volPct) * WAD) / 100n };
+            const put: OptionLeg = {
+              isCall: false,
+              strike,
+              expiry: NOW + BigInt(days) * DAY,
+              contracts: BigInt(contracts),
+              contractSize: 100n,
+            };
+            const units = BigInt(contracts) * 100n;
+            const r = await requirementOf(math, units, [put], market);
+            const p0 = await math.putPrice(spot, strike, put.expiry - NOW, market.volatility, 0n);
+            const cap = units * (spot > strike ? spot - strike : 0n) + units * p0;
+            const noise = (units * spot) / 10n ** 14n; // 1e-14 × the shares' value
+            expect(r.requirement <= cap + noise).to.equal(true);
+            const alone = await requirementOf(math, units, [], market);
+            expect(alone.requirement).to.equal((units * spot * PARAMS.priceRange) / WAD);
+          },
+        ),
+        { numRuns: RUNS, seed: SEED },
+      );
+    });
+
     it("the requirement is max(worst scenario loss, short-option minimum, 0) and at least every scenario loss", async () => {
       const math = await loadFixture(harnessFixture);
       await fc.assert(
