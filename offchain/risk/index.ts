@@ -7,10 +7,25 @@ export {
   NO_HISTORY,
   dailyVolatility,
   decayWeight,
+  logReturn,
   nextVolatilityState,
   sqrt,
   type VolatilityState,
 } from "./volatility";
+export { expNeg, normalCdf, optionPrice, type OptionPriceInput } from "./optionPrice";
+export {
+  PORTFOLIO_MAX_LEGS,
+  PORTFOLIO_SCENARIOS,
+  portfolioRequirement,
+  portfolioValue,
+  scenarioLosses,
+  scenarioMarket,
+  shortOptionCharge,
+  type OptionLeg,
+  type OptionMarket,
+  type PortfolioRequirement,
+  type PortfolioRiskParameters,
+} from "./portfolioMargin";
 export { tierMargins, type TierMargins, type TierRule } from "./tierMargins";
 export {
   accountLiquidation,

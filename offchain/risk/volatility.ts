@@ -58,3 +58,29 @@ export function sqrt(x: bigint): bigint {
   while ((r + 1n) * (r + 1n) <= x) r++;
   return r;
 }
+
+/** ln(next / prev) in WAD for positive prices, exactly as VolatilityMath.logReturn (atanh series, floored terms). */
+export function logReturn(prev: bigint, next: bigint): bigint {
+  let k = 0n;
+  let a = prev;
+  let b = next;
+  while (b > 2n * a) {
+    a *= 2n;
+    k++;
+  }
+  while (a > 2n * b) {
+    b *= 2n;
+    k--;
+  }
+  const negative = b < a;
+  const z = ((negative ? a - b : b - a) * WAD) / (a + b);
+  const z2 = (z * z) / WAD;
+  let power = z;
+  let sum = 0n;
+  for (let i = 1n; power !== 0n; i += 2n) {
+    sum += power / i;
+    power = (power * z2) / WAD;
+  }
+  const series = 2n * sum;
+  return k * LN2_WAD + (negative ? -series : series);
+}
