@@ -1,8 +1,10 @@
 /**
  * npm run bench -- keeper [--accounts 10000] [--liquidatable 1000] [--port 8693] [--modes single,batch]
  *                         [--caps-windows 5] [--gas-budget <gas>] [--block-ms 1000] [--index-builds lens,node]
+ *                         [--node hardhat|anvil]
  *
- * A real `hardhat node`, `--accounts` margin accounts each holding 200
+ * A real `hardhat node` (or, with `--node anvil`, anvil without past states: hardhat's in-memory history took it past
+ * this machine's 24 GB before 100,000 accounts were set up), `--accounts` margin accounts each holding 200
  * mbSMALL (tier 3) at 50 CNY, of which `--liquidatable` borrowed 5,000 CNY and the rest 1,500. A small round
  * (50 → 49.5) and then a shock (→ 30) make exactly the borrowers of 5,000 liquidatable. The chain is set up once and
  * snapshotted; from there the node mines a block every `--block-ms` (0: one block per transaction, automine), and
@@ -87,6 +89,9 @@ export async function main(args: string[]): Promise<void> {
   const capWindows = Number(arg(args, "--caps-windows", "5"));
   const gasBudget = args.includes("--gas-budget") ? BigInt(arg(args, "--gas-budget", "0")) : undefined;
   const blockMs = Number(arg(args, "--block-ms", "1000"));
+  // the chain process: hardhat's (default), or anvil without past states for runs past hardhat's memory (100,000)
+  const node = arg(args, "--node", "hardhat");
+  if (node !== "hardhat" && node !== "anvil") throw new Error(`--node ${node}: hardhat or anvil`);
   const indexBuilds = arg(args, "--index-builds", "")
     .split(",")
     .filter((x) => x !== "") as IndexPath[];
@@ -97,7 +102,7 @@ export async function main(args: string[]): Promise<void> {
   // Agreements not required here: binding an account (schedule read, two EIP-712 signatures, anchor, propose,
   // accept) took 392 ms per account on this machine, over an hour for 10,000 — more than the rest of the setup, and
   // the keeper's work does not depend on it (an unbound account's penalty cap is the engine's own penalty).
-  const dev = await startDevChain(port, { requireAgreements: false });
+  const dev = await startDevChain(port, { requireAgreements: false, node });
   const dir = mkdtempSync(path.join(tmpdir(), "mb-bench-keeper-"));
   try {
     const setupStart = Date.now();
@@ -106,7 +111,7 @@ export async function main(args: string[]): Promise<void> {
     // no seizure cap in the way of every liquidation in one window (the capped run sets one)
     await kc.engine.connect(dev.signers[3]).configureAsset(small, 3, WAD / 10n, WAD / 10n, NO_CAP);
     await populate(dev, kc, n, m);
-    emit({ metric: "setup", value: Date.now() - setupStart, unit: "ms", accounts: n, liquidatable: m, blockMs });
+    emit({ metric: "setup", value: Date.now() - setupStart, unit: "ms", accounts: n, liquidatable: m, blockMs, node });
     emit({ metric: "agreements", required: false, reason: AGREEMENTS_OFF });
     const indexed = await indexEvents(dev, dir);
     emit({ metric: "indexer_catch_up", value: indexed.ms, unit: "ms", events: indexed.events, toBlock: indexed.head });
@@ -115,7 +120,8 @@ export async function main(args: string[]): Promise<void> {
     // the keeper runs against a chain that mines a block every `blockMs` (0: a block per transaction)
     if (blockMs > 0) {
       await rpc("evm_setAutomine", [false]);
-      await rpc("evm_setIntervalMining", [blockMs]);
+      // hardhat takes the interval in milliseconds, anvil in whole seconds
+      await rpc("evm_setIntervalMining", [node === "anvil" ? Math.max(1, Math.round(blockMs / 1000)) : blockMs]);
     }
     let snapshot = await rpc<string>("evm_snapshot", []);
     const fresh = async (): Promise<void> => {

@@ -26,6 +26,24 @@ export interface LocalChainOptions {
    * after our own shutdown work (with stdinPipe it still dies with us).
    */
   ownProcessGroup?: boolean;
+  /**
+   * The chain process: `hardhat node` (default), or anvil (`@foundry-rs/anvil`, a dev dependency) with
+   * `--prune-history 64` — the same dev accounts, chain id 31337 and 30 M block gas limit, but the state of only the
+   * last 64 blocks kept. For runs too large for hardhat's in-memory history: the keeper bench's 100,000 accounts took
+   * the hardhat node past this machine's 24 GB (docs/keeper.md). Calls at an older block fail there.
+   */
+  node?: "hardhat" | "anvil";
+}
+
+/** The anvil binary of this platform's `@foundry-rs/anvil-<os>-<arch>` package (installed with `@foundry-rs/anvil`). */
+function anvilBinary(): string {
+  const arch = process.arch === "x64" ? "amd64" : process.arch;
+  const pkg = `@foundry-rs/anvil-${process.platform}-${arch}`;
+  try {
+    return require.resolve(`${pkg}/bin/anvil${process.platform === "win32" ? ".exe" : ""}`, { paths: [ROOT] });
+  } catch {
+    throw new Error(`anvil is not installed for ${process.platform}-${process.arch} (${pkg}): run npm ci`);
+  }
 }
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -75,10 +93,24 @@ export async function assertPortFree(port: number): Promise<void> {
  */
 export async function startLocalChain(port = 8545, opts: LocalChainOptions = {}): Promise<LocalChain> {
   await assertPortFree(port);
-  const hardhatBin = require.resolve("hardhat/internal/cli/cli.js", { paths: [ROOT] });
-  const configArgs = opts.configFile ? ["--config", opts.configFile] : [];
-  const args = [hardhatBin, ...configArgs, "node", "--hostname", "127.0.0.1", "--port", String(port)];
-  const child = spawn(process.execPath, args, {
+  const [command, args] =
+    opts.node === "anvil"
+      ? [
+          anvilBinary(),
+          [
+            ...["--host", "127.0.0.1", "--port", String(port), "--chain-id", "31337", "--hardfork", "cancun"],
+            ...["--accounts", "20", "--balance", "10000", "--gas-limit", "30000000", "--prune-history", "64"],
+          ],
+        ]
+      : [
+          process.execPath,
+          [
+            require.resolve("hardhat/internal/cli/cli.js", { paths: [ROOT] }),
+            ...(opts.configFile ? ["--config", opts.configFile] : []),
+            ...["node", "--hostname", "127.0.0.1", "--port", String(port)],
+          ],
+        ];
+  const child = spawn(command, args, {
     cwd: ROOT,
     stdio: [opts.stdinPipe ? "pipe" : "ignore", opts.silent === false ? "inherit" : "ignore", "inherit"],
     env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: "true" },
@@ -90,10 +122,11 @@ export async function startLocalChain(port = 8545, opts: LocalChainOptions = {})
   child.once("exit", (code, signal) => (exited = String(signal ?? code)));
   // Raw requests until it answers: an ethers provider would log its own retries meanwhile.
   while (!(await answers(url))) {
-    if (exited !== null) throw new Error(`hardhat node exited (${exited}) before answering on ${url}`);
+    if (exited !== null)
+      throw new Error(`${opts.node ?? "hardhat"} node exited (${exited}) before answering on ${url}`);
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error(`hardhat node did not answer on ${url} within 60 s`);
+      throw new Error(`${opts.node ?? "hardhat"} node did not answer on ${url} within 60 s`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
