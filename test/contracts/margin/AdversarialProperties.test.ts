@@ -245,7 +245,9 @@ async function adversaryFixture(): Promise<AdversaryFixture> {
 
 describe("MarginEngine adversarial properties (issue 16)", function () {
   it(`keeps the capital providers whole over ${RUNS} × ${STEPS} adversarial steps (seed ${SEED})`, async function () {
-    this.timeout(1_500_000);
+    // ≈ 5 minutes alone; in CI it runs at a lower priority beside the service groups, and on a machine also running
+    // a benchmark it passed 25 minutes (stop 32) — the walk, not the clock, is what is tested
+    this.timeout(2_700_000);
     let steps = 0;
     let settledTrades = 0;
     let liquidations = 0;
