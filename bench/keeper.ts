@@ -202,26 +202,43 @@ async function populate(dev: DevChain, kc: KeeperChain, n: number, m: number): P
   const nonces = new Map<string, number>();
   for (const from of [admin, kycOfficer]) nonces.set(from, await p.getTransactionCount(from, "pending"));
   /** A setup transaction with its own nonce: after a lost answer, "already known / nonce too low" means it is in. */
-  const send = async (from: string, to: string, data: string): Promise<void> => {
+  /** Sends; the hash, or undefined when a re-send after a lost answer found it already in. */
+  const send = async (from: string, to: string, data: string): Promise<string | undefined> => {
     const nonce = nonces.get(from) ?? 0;
     nonces.set(from, nonce + 1);
     let tried = false;
-    await withRetry(async () => {
+    return withRetry(async () => {
       try {
-        await p.send("eth_sendTransaction", [{ from, to, data, gas: "0x61a80", nonce: "0x" + nonce.toString(16) }]);
+        return await p.send("eth_sendTransaction", [
+          { from, to, data, gas: "0x61a80", nonce: "0x" + nonce.toString(16) },
+        ]);
       } catch (err) {
-        if (tried && /already known|known transaction|nonce too low|already imported/i.test(String(err))) return;
+        if (tried && /already known|known transaction|nonce too low|already imported/i.test(String(err)))
+          return undefined;
         if (isTransient(err)) tried = true;
         throw err;
       }
     }, RETRY);
   };
+  // Mines until nothing is pending. (Stopping at the first empty block is not enough on anvil: the 100,000-account
+  // run found account 9,040 without its debt — a transaction left pending, mined after the next step's.)
   const mineAll = async (): Promise<void> => {
     for (;;) {
       await rpc("evm_mine", []);
-      const b = await withRetry(() => p.getBlock("latest"), RETRY);
-      if (!b || b.transactions.length === 0) return;
+      const pending = await withRetry(() => p.send("eth_getBlockByNumber", ["pending", false]), RETRY);
+      if (!pending || (pending as { transactions: string[] }).transactions.length === 0) return;
     }
+  };
+  /** Every setup transaction of a step mined and successful, or the run stops here with the account named. */
+  const requireMined = async (hashes: (string | undefined)[], step: number, first: number): Promise<void> => {
+    const receipts = await Promise.all(
+      hashes.map((h) => (h ? withRetry(() => p.getTransactionReceipt(h), RETRY) : Promise.resolve(undefined))),
+    );
+    const bad = receipts.findIndex((r) => r === null || (r !== undefined && r.status !== 1));
+    if (bad >= 0)
+      throw new Error(
+        `setup step ${step} of account ${first + bad}: ${receipts[bad] === null ? "not mined" : "reverted"}`,
+      );
   };
   await rpc("evm_setAutomine", [false]);
   for (let s = 0; s < n; s += 250) {
@@ -233,7 +250,7 @@ async function populate(dev: DevChain, kc: KeeperChain, n: number, m: number): P
       }),
     );
     // one kind of transaction per block: each step needs the previous one mined (verified, then collateral…)
-    const steps: ((a: string, i: number) => Promise<void>)[] = [
+    const steps: ((a: string, i: number) => Promise<string | undefined>)[] = [
       (a) =>
         send(kycOfficer, c.KycRegistry, kycIface.encodeFunctionData("setIdentity", [a, 5, 156, expires, keccakId(a)])),
       (a) =>
@@ -250,9 +267,10 @@ async function populate(dev: DevChain, kc: KeeperChain, n: number, m: number): P
           engineIface.encodeFunctionData("transferBetweenAccounts", [a, dealer, cash, debt(i)]),
         ),
     ];
-    for (const step of steps) {
-      await Promise.all(slice.map((a, j) => step(a, s + j)));
+    for (const [k, step] of steps.entries()) {
+      const hashes = await Promise.all(slice.map((a, j) => step(a, s + j)));
       await mineAll();
+      await requireMined(hashes, k + 1, s);
     }
   }
   await rpc("evm_setAutomine", [true]);
