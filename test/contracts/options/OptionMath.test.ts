@@ -3,7 +3,8 @@ import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { PortfolioMarginHarness__factory } from "../../../typechain-types";
 import { expNeg, normalCdf as cdfMirror, optionPrice } from "../../../offchain/risk";
-import { blackScholes, normalCdf, seeded } from "./reference";
+import { prng as seeded } from "../../offchain/orderbook/random";
+import { blackScholes, normalCdf } from "./reference";
 
 const WAD = 10n ** 18n;
 const YEAR = 365 * 86_400;

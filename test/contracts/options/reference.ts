@@ -88,15 +88,3 @@ export function blackScholes(isCall: boolean, s: number, k: number, seconds: num
   const d2 = d1 - sd;
   return isCall ? s * normalCdf(d1) - k * df * normalCdf(d2) : k * df * normalCdf(-d2) - s * normalCdf(-d1);
 }
-
-/** A seeded uniform generator (mulberry32), so a failing input is reproducible. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -11,7 +11,7 @@ import {
   type OptionMarket,
   type PortfolioRiskParameters,
 } from "../../../offchain/risk";
-import { seeded } from "../../contracts/options/reference";
+import { prng as seeded } from "../orderbook/random";
 
 const WAD = 10n ** 18n;
 const DAY = 86_400;
