@@ -106,7 +106,10 @@ export async function main(args: string[]): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), "mb-bench-keeper-"));
   try {
     const setupStart = Date.now();
-    const kc = await prepareKeeperChain(dev, { poolCny: 50_000_000n, keeperCny: 20_000_000n });
+    // The pool lends at most its assets less the liquidity buffer (PoolBufferReached): 50 M CNY stopped the
+    // 100,000-account setup at account 9,040 (9,040 × 5,000 = 45.2 M, the 90 % the buffer leaves), twice. Sized to
+    // the scenario's debt with a quarter to spare, and the keeper's cash to the accounts it buys from.
+    const kc = await prepareKeeperChain(dev, { poolCny: poolFor(n, m), keeperCny: keeperCashFor(m) });
     const small = await kc.tokens.mbSMALL.getAddress();
     // no seizure cap in the way of every liquidation in one window (the capped run sets one)
     await kc.engine.connect(dev.signers[3]).configureAsset(small, 3, WAD / 10n, WAD / 10n, NO_CAP);
@@ -170,6 +173,19 @@ export async function main(args: string[]): Promise<void> {
     await dev.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The scenario's total debt (5,000 CNY for each of the first `m`, 1,500 for the rest) with a quarter to spare, ≥ 50 M. */
+export function poolFor(n: number, m: number): bigint {
+  const debt = BigInt(m) * 5_000n + BigInt(n - m) * 1_500n;
+  const sized = (debt * 5n) / 4n;
+  return sized > 50_000_000n ? sized : 50_000_000n;
+}
+
+/** The keeper's margin cash: 20,000 CNY for each liquidatable account (what the 1,000-account runs had), ≥ 20 M. */
+export function keeperCashFor(m: number): bigint {
+  const sized = BigInt(m) * 20_000n;
+  return sized > 20_000_000n ? sized : 20_000_000n;
 }
 
 /**
