@@ -40,6 +40,9 @@ import { ROLE } from "../scripts/deploy/roles";
 import { startDevChain, type DevChain } from "../fixtures/devChain";
 import { CNY, prepareKeeperChain, type KeeperChain } from "../fixtures/keeperChain";
 
+/** The bench's own warnings (setup retries), on stderr whatever MB_BENCH_LOG says: the JSON lines stay on stdout. */
+const benchLog = createLogger({ level: "warn", sink: (l) => process.stderr.write(l + "\n") });
+
 const UNITS = 200n;
 const WAD = 10n ** 18n;
 const NO_CAP = 2n ** 127n;
@@ -217,17 +220,21 @@ async function populate(dev: DevChain, kc: KeeperChain, n: number, m: number): P
     withRetry(() => p.send(method, params) as Promise<T>, RETRY);
   const nonces = new Map<string, number>();
   for (const from of [admin, kycOfficer]) nonces.set(from, await p.getTransactionCount(from, "pending"));
-  /** A setup transaction with its own nonce: after a lost answer, "already known / nonce too low" means it is in. */
-  /** Sends; the hash, or undefined when a re-send after a lost answer found it already in. */
-  const send = async (from: string, to: string, data: string): Promise<string | undefined> => {
-    const nonce = nonces.get(from) ?? 0;
-    nonces.set(from, nonce + 1);
+  /** What each setup transaction sent, by hash: a transaction the node dropped is sent again as it was. */
+  const sent = new Map<string, { from: string; to: string; data: string; nonce: number }>();
+  /** Sends with its own nonce; the hash, or undefined when a re-send after a lost answer found it already in. */
+  const sendRaw = async (tx: {
+    from: string;
+    to: string;
+    data: string;
+    nonce: number;
+  }): Promise<string | undefined> => {
     let tried = false;
-    return withRetry(async () => {
+    const hash = await withRetry(async () => {
       try {
-        return await p.send("eth_sendTransaction", [
-          { from, to, data, gas: "0x61a80", nonce: "0x" + nonce.toString(16) },
-        ]);
+        return (await p.send("eth_sendTransaction", [
+          { from: tx.from, to: tx.to, data: tx.data, gas: "0x61a80", nonce: "0x" + tx.nonce.toString(16) },
+        ])) as string;
       } catch (err) {
         if (tried && /already known|known transaction|nonce too low|already imported/i.test(String(err)))
           return undefined;
@@ -235,6 +242,13 @@ async function populate(dev: DevChain, kc: KeeperChain, n: number, m: number): P
         throw err;
       }
     }, RETRY);
+    if (hash) sent.set(hash, tx);
+    return hash;
+  };
+  const send = async (from: string, to: string, data: string): Promise<string | undefined> => {
+    const nonce = nonces.get(from) ?? 0;
+    nonces.set(from, nonce + 1);
+    return sendRaw({ from, to, data, nonce });
   };
   // Mines until nothing is pending. (Stopping at the first empty block is not enough on anvil: the 100,000-account
   // run found account 9,040 without its debt — a transaction left pending, mined after the next step's.)
@@ -245,16 +259,33 @@ async function populate(dev: DevChain, kc: KeeperChain, n: number, m: number): P
       if (!pending || (pending as { transactions: string[] }).transactions.length === 0) return;
     }
   };
-  /** Every setup transaction of a step mined and successful, or the run stops here with the account named. */
+  /**
+   * Every setup transaction of a step mined and successful, or the run stops here with the account named. A
+   * transaction without a receipt is looked up: still in the node's pool, it gets more blocks; unknown to the node
+   * (anvil dropped one at account 38,163 of the 100,000-account run), it is sent again with its nonce. Three tries.
+   */
   const requireMined = async (hashes: (string | undefined)[], step: number, first: number): Promise<void> => {
-    const receipts = await Promise.all(
-      hashes.map((h) => (h ? withRetry(() => p.getTransactionReceipt(h), RETRY) : Promise.resolve(undefined))),
-    );
-    const bad = receipts.findIndex((r) => r === null || (r !== undefined && r.status !== 1));
-    if (bad >= 0)
-      throw new Error(
-        `setup step ${step} of account ${first + bad}: ${receipts[bad] === null ? "not mined" : "reverted"}`,
+    const current = [...hashes];
+    for (let attempt = 0; ; attempt++) {
+      const receipts = await Promise.all(
+        current.map((h) => (h ? withRetry(() => p.getTransactionReceipt(h), RETRY) : Promise.resolve(undefined))),
       );
+      const reverted = receipts.findIndex((r) => r !== null && r !== undefined && r.status !== 1);
+      if (reverted >= 0) throw new Error(`setup step ${step} of account ${first + reverted}: reverted`);
+      const missing = receipts.flatMap((r, j) => (r === null ? [j] : []));
+      if (missing.length === 0) return;
+      if (attempt === 3)
+        throw new Error(`setup step ${step} of account ${first + missing[0]}: not mined (${missing.length} missing)`);
+      let resent = 0;
+      for (const j of missing) {
+        const known = await withRetry(() => p.send("eth_getTransactionByHash", [current[j]]), RETRY);
+        if (known) continue;
+        current[j] = await sendRaw(sent.get(current[j]!)!);
+        resent++;
+      }
+      benchLog.warn("setup transactions without a receipt", { step, first, missing: missing.length, resent, attempt });
+      await mineAll();
+    }
   };
   await rpc("evm_setAutomine", [false]);
   for (let s = 0; s < n; s += 250) {
