@@ -101,3 +101,8 @@ export async function deploymentIsLive(record: DeploymentRecord, provider: Provi
 export function feedKey(symbol: string): string {
   return `MedianPriceFeed.${symbol}`;
 }
+
+/** Record key of a security's implied-volatility MedianPriceFeed (the option series' model reads it). */
+export function volatilityFeedKey(symbol: string): string {
+  return `ImpliedVolatility.${symbol}`;
+}

@@ -56,18 +56,34 @@ export async function deployAgreementSettlement(
   await wait(manager.grantRole(ROLE.SETTLER, address, 0));
   await wait(manager.grantRole(ROLE.AGREEMENT_SETTLER, address, 0));
 
+  await registerSystemIdentity(opts, manager, contracts.KycRegistry, address, "AgreementSettlement");
+  const kyc = KycRegistry__factory.connect(contracts.KycRegistry, opts.deployer);
+  if (!(await kyc.isVerified(platformAccount)))
+    await registerSystemIdentity(opts, manager, contracts.KycRegistry, platformAccount, "PlatformAccount");
+  return { contracts: { AgreementSettlement: address }, platformAccount };
+}
+
+/**
+ * Registers a system account's identity (tier 1, China, a century) in the KycRegistry: contracts that hold balances
+ * in their own margin account, and the platform account. The deployer takes the KYC officer's role for that only.
+ */
+export async function registerSystemIdentity(
+  opts: DeployOptions,
+  manager: AccessManager,
+  kycAddress: string,
+  account: string,
+  label: string,
+): Promise<void> {
+  const wait = async (tx: Promise<{ wait(): Promise<unknown> }>): Promise<void> => {
+    await (await tx).wait();
+  };
   const me = await opts.deployer.getAddress();
   const [wasOfficer] = await manager.hasRole(ROLE.KYC_OFFICER, me);
   if (!wasOfficer) await wait(manager.grantRole(ROLE.KYC_OFFICER, me, 0));
-  const kyc = KycRegistry__factory.connect(contracts.KycRegistry, opts.deployer);
+  const kyc = KycRegistry__factory.connect(kycAddress, opts.deployer);
   const block = await opts.deployer.provider!.getBlock("latest");
   const expires = BigInt(block!.timestamp) + BigInt(SYSTEM_KYC.years * 365 * 86_400);
-  const systemIdentity = async (account: string, label: string): Promise<void> => {
-    const hash = ethers.id(`marginbridge-system:${label}:${account.toLowerCase()}`);
-    await wait(kyc.setIdentity(account, SYSTEM_KYC.tier, SYSTEM_KYC.jurisdiction, expires, hash));
-  };
-  await systemIdentity(address, "AgreementSettlement");
-  if (!(await kyc.isVerified(platformAccount))) await systemIdentity(platformAccount, "PlatformAccount");
+  const hash = ethers.id(`marginbridge-system:${label}:${account.toLowerCase()}`);
+  await wait(kyc.setIdentity(account, SYSTEM_KYC.tier, SYSTEM_KYC.jurisdiction, expires, hash));
   if (!wasOfficer) await wait(manager.renounceRole(ROLE.KYC_OFFICER, me));
-  return { contracts: { AgreementSettlement: address }, platformAccount };
 }

@@ -7,6 +7,7 @@ import { deployAgreementSettlement } from "./agreementSettlement";
 import { deployGovernance } from "./governance";
 import { deployMargin } from "./margin";
 import { deployOracle } from "./oracle";
+import { deployOptions } from "./options";
 import { deployReserves } from "./reserves";
 import { deploySettlement } from "./settlement";
 import { ReserveLedger__factory } from "../../typechain-types";
@@ -19,6 +20,7 @@ export { DEFAULT_CLOSE_OUT_PERIOD } from "./agreementSettlement";
 export { DEV_FEED_PARAMS, DEV_ORACLE_PARAMS, feedKey } from "./oracle";
 export { deploymentIsLive, deploymentPath, readDeployment, writeDeployment } from "../../offchain/chain/deployment";
 export { deployReserves, reserveFeedName, type ReservesSettings } from "./reserves";
+export { listOptionSeries, OPTION_SERIES_MARGIN, VOLATILITY_FEED_DECIMALS } from "./options";
 
 export const DEPLOYMENTS_DIR = DEFAULT_DEPLOYMENTS_DIR;
 
@@ -40,6 +42,7 @@ export async function deployAll(opts: DeployOptions, network: string): Promise<D
   Object.assign(contracts, await deployAgreements(opts, core.manager, contracts.AgreementBinding));
   const agreementEnd = await deployAgreementSettlement(opts, core.manager, contracts);
   Object.assign(contracts, agreementEnd.contracts);
+  Object.assign(contracts, await deployOptions(opts, core.manager, contracts, core.tokens));
   Object.assign(contracts, await deployReserves(opts, core.manager, core.tokens));
   // Reserves are what the system contracts hold: client collateral and cash in the engine, the pool's cash, the
   // insurance fund. The deployer is admin, the role setReserveHolders keeps.

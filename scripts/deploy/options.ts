@@ -1,0 +1,134 @@
+import { ethers, type Signer } from "ethers";
+import {
+  MarginEngine__factory,
+  MedianPriceFeed__factory,
+  OptionMarket__factory,
+  OracleRouter__factory,
+  SettlementHub__factory,
+  type IOptionMarket,
+  type ProtocolAccessManager as AccessManager,
+} from "../../typechain-types";
+import { volatilityFeedKey } from "../../offchain/chain/deployment";
+import { DEV_FEED_PARAMS, DEV_ORACLE_PARAMS } from "./oracle";
+import { registerSystemIdentity } from "./agreementSettlement";
+import { ROLE } from "./roles";
+import type { DeployOptions, TokenRecord } from "./types";
+
+/**
+ * How a listed series is margined as a position (dev defaults; the risk officer sets them per series): the least
+ * liquid tier (sold first in a liquidation), a 20% haircut, a 5% penalty and no seizure cap. The router takes the
+ * series' model feed with the breaker off (a contract's price may move several times the underlying's move in one
+ * round: a put struck 10% out of the money gains ≈ 10× on a 30% gap) and the underlying's staleness.
+ */
+export const OPTION_SERIES_MARGIN = {
+  tier: 3,
+  haircut: ethers.parseUnits("0.2", 18),
+  penalty: ethers.parseUnits("0.05", 18),
+  windowCap: 2n ** 127n,
+} as const;
+
+/** Implied-volatility feeds: a MedianPriceFeed per security (8 decimals, 0.3e8 = 30% a year), reported like prices. */
+export const VOLATILITY_FEED_DECIMALS = 8;
+
+/**
+ * Deploys the OptionMarket and an implied-volatility MedianPriceFeed per security (reported by the ORACLE_REPORTER
+ * holders like the price feeds), and wires them: `listSeries` to RISK_OFFICER, the market SETTLER on the engine (its
+ * transferBetweenAccounts and settleTrade, mapped by deployMargin and deploySettlement) and a KYC-verified system
+ * identity (it holds every series' locked collateral in its own margin account).
+ */
+export async function deployOptions(
+  opts: DeployOptions,
+  manager: AccessManager,
+  contracts: Record<string, string>,
+  tokens: TokenRecord[],
+): Promise<Record<string, string>> {
+  const log = opts.log ?? (() => {});
+  const wait = async (tx: Promise<{ wait(): Promise<unknown> }>): Promise<void> => {
+    await (await tx).wait();
+  };
+  const managerAddress = await manager.getAddress();
+  const cash = tokens.find((t) => t.kind === "cash");
+  if (!cash) throw new Error("deployOptions: the deployment has no cash token");
+  const market = await new OptionMarket__factory(opts.deployer).deploy(
+    contracts.MarginEngine,
+    contracts.OracleRouter,
+    cash.address,
+    managerAddress,
+  );
+  await market.waitForDeployment();
+  const address = await market.getAddress();
+  log(`OptionMarket ${address}`);
+  const iface = OptionMarket__factory.createInterface();
+  await wait(manager.setTargetFunctionRole(address, [iface.getFunction("listSeries").selector], ROLE.RISK_OFFICER));
+  await wait(manager.grantRole(ROLE.SETTLER, address, 0));
+  await registerSystemIdentity(opts, manager, contracts.KycRegistry, address, "OptionMarket");
+
+  const out: Record<string, string> = { OptionMarket: address };
+  const feedIface = MedianPriceFeed__factory.createInterface();
+  for (const token of tokens.filter((t) => t.kind === "security")) {
+    const feed = await new MedianPriceFeed__factory(opts.deployer).deploy(
+      managerAddress,
+      VOLATILITY_FEED_DECIMALS,
+      `${token.symbol} implied volatility`,
+      DEV_FEED_PARAMS.quorum,
+      DEV_FEED_PARAMS.maxObservationAge,
+      DEV_FEED_PARAMS.maxObservationFuture,
+    );
+    await feed.waitForDeployment();
+    const feedAddress = await feed.getAddress();
+    log(`MedianPriceFeed ${token.symbol} implied volatility ${feedAddress}`);
+    await wait(
+      manager.setTargetFunctionRole(
+        feedAddress,
+        [feedIface.getFunction("setQuorum").selector, feedIface.getFunction("setObservationWindow").selector],
+        ROLE.RISK_OFFICER,
+      ),
+    );
+    out[volatilityFeedKey(token.symbol)] = feedAddress;
+  }
+  return out;
+}
+
+export interface ListSeriesArgs {
+  contracts: Record<string, string>;
+  /** holds RISK_OFFICER (listSeries, the router's and the engine's configureAsset) */
+  riskOfficer: Signer;
+  /** holds OPERATOR (the hub's listInstrument) */
+  operator: Signer;
+  terms: IOptionMarket.TermsStruct;
+  name: string;
+  symbol: string;
+  /** seconds a price stays fresh (default: the dev router's hour) */
+  maxStaleness?: number;
+  margin?: Partial<typeof OPTION_SERIES_MARGIN>;
+}
+
+/**
+ * Lists a series end to end, as the risk officer and the operator do: the market creates its token and feed; the
+ * router takes the feed as the series' primary (breaker off); the engine lists the token as a position; the hub lists
+ * it as an instrument. Returns the series (token) address.
+ */
+export async function listOptionSeries(a: ListSeriesArgs): Promise<string> {
+  const c = a.contracts;
+  const market = OptionMarket__factory.connect(c.OptionMarket, a.riskOfficer);
+  const series = await market.listSeries.staticCall(a.terms, a.name, a.symbol);
+  await (await market.listSeries(a.terms, a.name, a.symbol)).wait();
+  const { feed } = await market.series(series);
+  const router = OracleRouter__factory.connect(c.OracleRouter, a.riskOfficer);
+  await (
+    await router.configureAsset(series, {
+      primary: feed,
+      secondary: ethers.ZeroAddress,
+      maxStaleness: a.maxStaleness ?? DEV_ORACLE_PARAMS.maxStaleness,
+      maxDeviation: DEV_ORACLE_PARAMS.maxDeviation,
+      maxMove: 0n,
+      volatilityHalfLife: DEV_ORACLE_PARAMS.volatilityHalfLife,
+    })
+  ).wait();
+  const m = { ...OPTION_SERIES_MARGIN, ...a.margin };
+  const engine = MarginEngine__factory.connect(c.MarginEngine, a.riskOfficer);
+  await (await engine.configureAsset(series, m.tier, m.haircut, m.penalty, m.windowCap)).wait();
+  const hub = SettlementHub__factory.connect(c.SettlementHub, a.operator);
+  await (await hub.listInstrument(series)).wait();
+  return series;
+}
