@@ -16,6 +16,7 @@ import type { CoreServiceOptions, ServiceBase } from "./service/options";
 import { settlementCapability } from "./settlement/capability";
 import { surveillanceCapability } from "./surveillance/capability";
 import { opsCapability } from "./ops/capability";
+import { optionsCapability } from "./options/capability";
 import type { Config } from "./shared/config";
 import { webCapability } from "./web/capability";
 
@@ -48,6 +49,7 @@ export const CAPABILITIES: readonly Capability<ServiceOptions>[] = [
   settlementCapability,
   keeperCapability,
   orderbookCapability,
+  optionsCapability,
   surveillanceCapability,
   opsCapability,
   practiceCapability,

@@ -10,6 +10,7 @@ import path from "node:path";
 import { DurableChainError, PortInUseError, startDurableChain, type DurableChain } from "./lib/durableChain";
 import { PLATFORM_RISK_LIMITS } from "./lib/riskLimits";
 import { deployAll, deploymentIsLive, devRoleHolders, readDeployment, writeDeployment } from "./deploy/index";
+import { listDevSeries } from "./lib/devOptions";
 import type { DeploymentRecord } from "./deploy/types";
 import {
   CollateralToken__factory,
@@ -269,7 +270,7 @@ async function deployOrReuse(chain: DurableChain, dir?: string): Promise<Deploym
     return existing;
   }
   const signers = await Promise.all(Array.from({ length: 10 }, (_, i) => chain.provider.getSigner(i)));
-  const record = await deployAll(
+  const deployed = await deployAll(
     {
       deployer: signers[0],
       roles: await devRoleHolders(signers),
@@ -278,6 +279,8 @@ async function deployOrReuse(chain: DurableChain, dir?: string): Promise<Deploym
     },
     "localhost",
   );
+  // the development option series (a put and a call on mbBANK), listed by the risk officer (#3) and the operator (#4)
+  const record = await listDevSeries(deployed, signers[3], signers[4], (l) => console.log(`  listed ${l}`));
   await chain.waitDurable();
   console.log(`deployment written to ${writeDeployment(record, dir)}`);
   return record;

@@ -24,10 +24,23 @@ export interface TokenRecord {
   name: string;
   address: string;
   decimals: number;
-  kind: "cash" | "security";
-  /** Liquidity tier for securities (1 = most liquid); 0 for cash. */
+  kind: "cash" | "security" | "option";
+  /** Liquidity tier for securities and option series (1 = most liquid); 0 for cash. */
   liquidityTier: number;
   sector?: string;
+  /** An option series' terms (kind "option"; OptionMarket.series has them on the chain). */
+  option?: OptionTermsRecord;
+}
+
+/** A listed option series (OptionMarket): its underlying, type, strike (wad CNY), expiry, contract size, price feed. */
+export interface OptionTermsRecord {
+  underlying: string;
+  isCall: boolean;
+  strike: string;
+  expiry: number;
+  contractSize: number;
+  fixingWindow: number;
+  feed: string;
 }
 
 /** Each capital-provider class's agreement terms as deployed: canonical JSON, its keccak256 and version. */

@@ -1,5 +1,6 @@
 import type { ContractRunner, JsonRpcProvider, Signer } from "ethers";
-import { feedKey, type DeploymentRecord } from "../chain/deployment";
+import { feedKey, volatilityFeedKey, type DeploymentRecord } from "../chain/deployment";
+import { VOLATILITY_SUFFIX } from "./sources/simulator";
 import { PriceReporterService } from "./service";
 import type { PushPolicy } from "./policy";
 import type { PriceSource, ReporterLogger } from "./types";
@@ -42,15 +43,22 @@ export function chainClock(provider: JsonRpcProvider): () => Promise<number> {
 
 /**
  * A PriceReporterService for every security feed of a deployment (the record's `MedianPriceFeed.<symbol>`
- * entries), with all reporters reading one source and one relayer whose pending nonce is read raw (ethers caches
+ * entries) and every implied-volatility feed (`ImpliedVolatility.<symbol>`, as `<symbol>.IV`), with all reporters reading one source and one relayer whose pending nonce is read raw (ethers caches
  * identical reads for 250 ms, which would hand out the same nonce twice).
  */
 export async function reporterFromDeployment(o: ReporterFromDeployment): Promise<PriceReporterService> {
   const chainId = (await o.provider.getNetwork()).chainId;
   const relayerAddress = await o.relayer.getAddress();
-  const feeds = o.record.tokens
-    .filter((t) => t.kind === "security" && o.record.contracts[feedKey(t.symbol)])
-    .map((t) => ({ symbol: t.symbol, address: o.record.contracts[feedKey(t.symbol)] }));
+  const securities = o.record.tokens.filter((t) => t.kind === "security");
+  const feeds = [
+    ...securities
+      .filter((t) => o.record.contracts[feedKey(t.symbol)])
+      .map((t) => ({ symbol: t.symbol, address: o.record.contracts[feedKey(t.symbol)] })),
+    // the implied volatilities the option series are priced with (`<symbol>.IV`), reported the same way
+    ...securities
+      .filter((t) => o.record.contracts[volatilityFeedKey(t.symbol)])
+      .map((t) => ({ symbol: t.symbol + VOLATILITY_SUFFIX, address: o.record.contracts[volatilityFeedKey(t.symbol)] })),
+  ];
   return new PriceReporterService({
     feeds,
     reporters: o.reporters.map((signer) => ({ signer, source: o.source })),

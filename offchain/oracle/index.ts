@@ -25,6 +25,7 @@ export {
   DEMO_ASSETS,
   MarketSimulator,
   SimulatedSource,
+  VOLATILITY_SUFFIX,
   type MarketSimulatorOptions,
   type SimulatedAsset,
 } from "./sources/simulator";

@@ -189,7 +189,7 @@ async function settledBy(
 function defaultInstruments(ch: ChainGateway): InstrumentSpec[] {
   const cash = ch.deployment.tokens.find((t) => t.kind === "cash");
   return ch.deployment.tokens
-    .filter((t) => t.kind === "security")
+    .filter((t) => t.kind === "security" || t.kind === "option")
     .map((t) => ({
       id: t.symbol,
       base: t.address,

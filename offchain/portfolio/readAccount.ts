@@ -22,7 +22,8 @@ export async function readAccount(chain: PortfolioChain, account: string): Promi
   const at = { blockTag };
   const cashToken = deployment.tokens.find((t) => t.kind === "cash");
   if (!cashToken) throw new AppError("CONFIG_INVALID", "the deployment has no cash token");
-  const securities = deployment.tokens.filter((t) => t.kind === "security");
+  // every position the engine can hold: securities and option series
+  const securities = deployment.tokens.filter((t) => t.kind !== "cash");
 
   const [view, annualRate, ratePerDay, recorded] = await Promise.all([
     engine.accountView(account, at),

@@ -23,10 +23,12 @@ export const practiceCapability: Capability = {
   // Off before anything else in the real service (said once, as "off", not as a missing deployment).
   needs: { contracts: [], enabled: practiceOff },
   build: ({ store, chain, config, log, instance, exposed }) => {
-    const start = chain!.deployment.tokens.map((t) => ({
-      symbol: t.symbol,
-      amount: PRACTICE_START_WHOLE[t.kind] * 10n ** BigInt(t.decimals),
-    }));
+    // option series are written, not minted: a practice account starts without them
+    const start = chain!.deployment.tokens.flatMap((t) =>
+      t.kind === "option"
+        ? []
+        : [{ symbol: t.symbol, amount: PRACTICE_START_WHOLE[t.kind] * 10n ** BigInt(t.decimals) }],
+    );
     const practice = practiceChain(chain!, {
       custodianKey: config.practice.custodianKey,
       operatorKey: config.practice.operatorKey,

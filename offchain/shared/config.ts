@@ -65,6 +65,8 @@ export const DEV_KEYS = {
   keeperWebhookSecret: "mb-dev-webhook-secret",
   /** hardhat account #13: serves the capital providers' redemption queue on a dev chain (any funded key may). */
   queueServerKey: "0x47c99abed3324a2707c28affff1267e45918ec8c3f20b8aa892e8b065d2942dd",
+  /** hardhat account #15: settles expired option series on a dev chain (fix, exercise, release: any funded key may). */
+  optionSettlerKey: "0x8166f546bab6da521a8369cab06c5d2b9e46670292d85c875ee9ec20e84ffb61",
   /** hardhat account #3: the risk officer (and its own guardian) on a dev chain; re-arms oracle breakers. */
   riskOfficerKey: "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
 } as const;
@@ -229,6 +231,17 @@ export const ConfigSchema = z
       })
       .strict()
       .default({}),
+    options: z
+      .object({
+        /**
+         * Signs OptionMarket.fix, exercise and release after a series' fixing window (permissionless: the key only
+         * pays gas). Unset: the development key in development, no settlement job otherwise (anyone may settle).
+         */
+        settlerKey: privateKey.optional(),
+        settleIntervalMs: z.coerce.number().int().min(100).default(30_000),
+      })
+      .strict()
+      .default({}),
     keeper: z
       .object({
         /** Runs the liquidation keeper; unset: on in development only (docs/keeper.md). */
@@ -389,6 +402,12 @@ export const ConfigSchema = z
         path: ["providers", "queueServerKey"],
         message: "the development key is refused in production",
       });
+    if (c.options.settlerKey === DEV_KEYS.optionSettlerKey)
+      ctx.addIssue({
+        code: "custom",
+        path: ["options", "settlerKey"],
+        message: "the development key is refused in production",
+      });
     if (c.risk.breakerResetKey === DEV_KEYS.riskOfficerKey)
       ctx.addIssue({
         code: "custom",
@@ -498,6 +517,10 @@ export function configFromEnv(env: Env = process.env): Config {
       queueServerKey: env.MB_QUEUE_SERVER_KEY,
       queueIntervalMs: env.MB_QUEUE_INTERVAL_MS,
       queueMaxSteps: env.MB_QUEUE_MAX_STEPS,
+    }),
+    options: pick({
+      settlerKey: env.MB_OPTION_SETTLER_KEY,
+      settleIntervalMs: env.MB_OPTION_SETTLE_INTERVAL_MS,
     }),
     keeper: pick({
       enabled: env.MB_KEEPER_ENABLED,

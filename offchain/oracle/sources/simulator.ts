@@ -142,6 +142,18 @@ export class MarketSimulator {
     return take;
   }
 
+  /**
+   * The implied volatility the simulated market quotes (annual, a fraction): the model's total volatility,
+   * √(σ² + λ·(μ_J² + σ_J²)), plus half of a scheduled move still to come (a market pricing a fall it sees coming:
+   * a 25% shock not yet applied lifts it by 12.5 points). Undefined for an unknown symbol.
+   */
+  impliedVolatility(symbol: string): number | undefined {
+    const a = this.assets.find((x) => x.symbol === symbol);
+    if (!a) return undefined;
+    const total = Math.sqrt(a.volatility ** 2 + a.jumpIntensity * (a.jumpMean ** 2 + a.jumpStdDev ** 2));
+    return total + Math.abs(this.pendingMoveBps(symbol)) / 20_000;
+  }
+
   /** Current price as a float (model units). */
   price(symbol: string): number | undefined {
     const x = this.logPrices.get(symbol);
@@ -155,7 +167,13 @@ export class MarketSimulator {
   }
 }
 
-/** A PriceSource over a MarketSimulator: every read takes one step, then quotes the requested symbols. */
+/** A volatility feed's symbol: the security's with this suffix (`mbBANK.IV`), quoted as an annual fraction. */
+export const VOLATILITY_SUFFIX = ".IV";
+
+/**
+ * A PriceSource over a MarketSimulator: every read takes one step, then quotes the requested symbols — prices, and
+ * for `<symbol>.IV` the implied volatility (feed decimals: 0.3 → 30,000,000).
+ */
 export class SimulatedSource implements PriceSource {
   readonly name = "simulator";
   constructor(private readonly simulator: MarketSimulator) {}
@@ -164,6 +182,12 @@ export class SimulatedSource implements PriceSource {
     this.simulator.step();
     const quotes: PriceQuote[] = [];
     for (const symbol of symbols) {
+      if (symbol.endsWith(VOLATILITY_SUFFIX)) {
+        const iv = this.simulator.impliedVolatility(symbol.slice(0, -VOLATILITY_SUFFIX.length));
+        if (iv !== undefined && iv > 0)
+          quotes.push({ symbol, price: BigInt(Math.round(iv * 10 ** FEED_DECIMALS)), observedAt: now });
+        continue;
+      }
       const price = this.simulator.feedPrice(symbol);
       if (price !== undefined && price > 0n) quotes.push({ symbol, price, observedAt: now });
     }

@@ -72,6 +72,7 @@ describe("capabilities say why they are unavailable", function () {
       "settlement",
       "keeper",
       "orderbook",
+      "options",
       "surveillance",
       "ops",
       "practice",
@@ -91,6 +92,8 @@ describe("capabilities say why they are unavailable", function () {
     expect(s.settlement.reason).to.match(/no deployment record \(needs SettlementHub, AgreementRegistry\)/);
     expect(s.orderbook.available).to.equal(false);
     expect(s.orderbook.reason).to.match(/no deployment record/);
+    expect(s.options.available).to.equal(false);
+    expect(s.options.reason).to.match(/no deployment record \(needs OptionMarket, MarginEngine, OracleRouter\)/);
     expect(s.kyc.available).to.equal(true);
     expect(s.kyc.partial).to.match(/not written to the KycRegistry/);
     expect(s.keeper).to.deep.equal({ available: true, partial: "no chain: no keeper" });
@@ -101,6 +104,7 @@ describe("capabilities say why they are unavailable", function () {
       "providers",
       "settlement",
       "orderbook",
+      "options",
     ]);
     // Their routes are not served.
     const client = new ApiClient(service.url, service.demoKeys.operator!);
@@ -123,6 +127,7 @@ describe("capabilities say why they are unavailable", function () {
     expect(s.settlement).to.deep.equal({ available: false, reason: "the deployment has no AgreementRegistry" });
     expect(s.reserves).to.deep.equal({ available: true });
     expect(s.orderbook).to.deep.equal({ available: true });
+    expect(s.options).to.deep.equal({ available: true }); // development: the dev settler key settles expired series
     expect(s.ops).to.deep.equal({ available: true }); // development: the dev risk officer's key re-arms breakers
     expect(logged("capability unavailable")).to.have.length(1);
     expect(logged("capability unavailable")[0]).to.include({

@@ -11,6 +11,7 @@ import {
   MarketSimulator,
   OracleReporterError,
   SimulatedSource,
+  VOLATILITY_SUFFIX,
   formatDecimal,
   medianOf,
   parseDecimal,
@@ -35,6 +36,7 @@ describe("oracle reporter (units)", () => {
         "PriceReporterService",
         "SeededRandom",
         "SimulatedSource",
+        "VOLATILITY_SUFFIX",
         "chainClock",
         "feedDomain",
         "formatDecimal",
@@ -149,6 +151,19 @@ describe("oracle reporter (units)", () => {
         ["mbTECH", 1_700_000_000],
       ]);
       expect(quotes[0].price).to.be.closeTo(1_000_000_000n, 10_000_000n);
+    });
+
+    it("quotes implied volatility for `<symbol>.IV`: the model's total volatility, raised by half a coming move", async () => {
+      const sim = new MarketSimulator({ seed: 5, assets: DEMO_ASSETS, stepSeconds: 60 });
+      const source = new SimulatedSource(sim);
+      // mbBANK: σ 20%, λ 2 jumps a year of mean −2% and deviation 3%: √(0.04 + 2 × (0.0004 + 0.0009)) = 20.64%
+      const total = Math.sqrt(0.04 + 2 * (0.0004 + 0.0009));
+      const [iv] = await source.read(["mbBANK" + VOLATILITY_SUFFIX, "NOPE.IV"], 1_700_000_000);
+      expect(iv.symbol).to.equal("mbBANK.IV");
+      expect(iv.price).to.equal(BigInt(Math.round(total * 1e8)));
+      sim.shock("mbBANK", -2_500, 1_000);
+      expect(sim.impliedVolatility("mbBANK")).to.be.closeTo(total + 0.125, 1e-12);
+      expect(sim.impliedVolatility("NOPE")).to.equal(undefined);
     });
 
     it("applies a scheduled move over the next steps, none larger than the step limit either way", () => {

@@ -1,0 +1,104 @@
+import { portfolioRequirement, WAD, type OptionLeg, type PortfolioRiskParameters } from "../risk";
+import type { OptionsChain } from "./chain";
+
+/**
+ * The scenario grid's parameters beside an underlying's own maintenance margin (the scan range): volatility ±25%,
+ * extreme moves of twice the range counted at 35% (CME SPAN's), a short-option minimum of 1% of spot per written
+ * share, a one-day look-ahead.
+ */
+export function gridParameters(priceRange: bigint): PortfolioRiskParameters {
+  return {
+    priceRange,
+    volatilityShift: WAD / 4n,
+    extremeMultiple: 2n * WAD,
+    extremeFraction: (35n * WAD) / 100n,
+    shortOptionMinimum: WAD / 100n,
+    lookAhead: 86_400n,
+  };
+}
+
+export interface PortfolioGroupView {
+  underlying: string;
+  symbol: string;
+  units: string;
+  legs: { series: string; contracts: string }[];
+  /** SPAN-like requirement of the group (cash base units, rounded up). */
+  portfolioRequirement: string;
+  worstScenario: number;
+  /** The engine's rule-based maintenance of the same positions (each position's value × its maintenance). */
+  ruleBasedMaintenance: string;
+}
+
+/**
+ * What the scenario grid would ask of an account's hedged groups (an underlying with option contracts held on it),
+ * beside what the engine's rule-based margin asks of the same positions today. The engine still margins every
+ * position on its own (issue 26: portfolio margin in the engine is not built yet); this is the preview a client and
+ * the risk officer read.
+ */
+export async function readPortfolioMargin(
+  chain: OptionsChain,
+  account: string,
+): Promise<{ block: number; groups: PortfolioGroupView[] }> {
+  const blockTag = await chain.provider.getBlockNumber();
+  const at = { blockTag };
+  const now = BigInt((await chain.provider.getBlock(blockTag))!.timestamp);
+  const cash = chain.deployment.tokens.find((t) => t.kind === "cash")!;
+  const toCash = 10n ** BigInt(18 - cash.decimals);
+  const held = await Promise.all(
+    chain.series.map(async (t) => ({
+      t,
+      s: await chain.market.series(t.address, at),
+      contracts: await chain.engine.balanceOf(account, t.address, at),
+    })),
+  );
+  const byUnderlying = new Map<string, typeof held>();
+  for (const h of held.filter((x) => x.contracts > 0n && !x.s.fixed_)) {
+    const k = h.s.underlying.toLowerCase();
+    byUnderlying.set(k, [...(byUnderlying.get(k) ?? []), h]);
+  }
+  const groups: PortfolioGroupView[] = [];
+  for (const [underlying, legs] of byUnderlying) {
+    const token = chain.deployment.tokens.find((t) => t.address.toLowerCase() === underlying)!;
+    const [units, price, margins] = await Promise.all([
+      chain.engine.balanceOf(account, underlying, at),
+      chain.router.getPrice(underlying, at),
+      chain.engine.assetMargins(underlying, at),
+    ]);
+    const iv = await chain.volatilityFeed(underlying)?.latestRoundData(at);
+    const volatility = iv ? iv.answer * 10n ** 10n : 0n;
+    if (price.price === 0n || volatility === 0n) continue;
+    const optionLegs: OptionLeg[] = legs.map((l) => ({
+      isCall: l.s.isCall,
+      strike: l.s.strike,
+      expiry: l.s.expiry,
+      contracts: l.contracts,
+      contractSize: l.s.contractSize,
+    }));
+    const shares = units / 10n ** BigInt(token.decimals);
+    const r = portfolioRequirement(
+      shares,
+      optionLegs,
+      { spot: price.price, volatility, rate: 0n, timestamp: now },
+      gridParameters(margins[0]),
+    );
+    let rule = 0n;
+    for (const [asset, quantity, decimals] of [
+      [underlying, units, token.decimals] as const,
+      ...legs.map((l) => [l.t.address, l.contracts, 0] as const),
+    ]) {
+      const [p, m] = await Promise.all([chain.router.getPrice(asset, at), chain.engine.assetMargins(asset, at)]);
+      const value = (quantity * p.price) / 10n ** BigInt(decimals) / toCash;
+      rule += (value * m[0] + WAD - 1n) / WAD;
+    }
+    groups.push({
+      underlying,
+      symbol: token.symbol,
+      units: units.toString(),
+      legs: legs.map((l) => ({ series: l.t.symbol, contracts: l.contracts.toString() })),
+      portfolioRequirement: ((r.requirement + toCash - 1n) / toCash).toString(),
+      worstScenario: r.worstScenario,
+      ruleBasedMaintenance: rule.toString(),
+    });
+  }
+  return { block: blockTag, groups };
+}
