@@ -31,6 +31,7 @@ import { providersAfter, redemption } from "./demo/steps/providers";
 import { practice } from "./demo/steps/practice";
 import { operations } from "./demo/steps/operations";
 import { agreementEnds } from "./demo/steps/agreementEnd";
+import { hedge } from "./demo/steps/hedge";
 import { DemoError } from "./lib/demoPlatform";
 
 /** The steps, in STEPS order. */
@@ -46,6 +47,7 @@ const STEP_RUNNERS: Record<Step, (run: DemoRun, n: number) => Promise<void>> = {
   warning: (run, n) => fallTo(run, n, "Warning"),
   "margin-call": (run, n) => fallTo(run, n, "MarginCall"),
   liquidation,
+  hedge,
   gap,
   operations,
   providers: providersAfter,

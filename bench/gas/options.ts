@@ -1,5 +1,9 @@
+import { time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { PortfolioMarginHarness__factory } from "../../typechain-types";
+import { CNY, price } from "../../fixtures/margin";
+import { FIXING_WINDOW, optionsFixture } from "../../fixtures/options";
 import type { GasContext } from "./types";
+import { gasOf } from "./types";
 
 const WAD = 10n ** 18n;
 const DAY = 86_400n;
@@ -37,4 +41,68 @@ export async function measure({ hre, emit }: GasContext): Promise<void> {
   }
   const [priceGas] = await math.priceGas(true, 10n * WAD, 11n * WAD, 90n * DAY, (3n * WAD) / 10n, 0n);
   emit({ contract: "OptionMath", method: "price", gas: Number(priceGas), case: "call, 90 days" });
+  await measureMarket({ hre, emit });
+}
+
+/**
+ * Issue 26, listed options: OptionMarket.write (a put: cash locked, contracts minted into the engine), a trade leg of
+ * contracts, an account's poke with a contract held (the engine values the series through its Black-Scholes feed), a
+ * liquidation segment that seizes contracts, the fix per round of the window, exercise per holder and release per
+ * writer. The settable feeds of the tests behind the router (the series' own feed is the production OptionPriceFeed).
+ */
+async function measureMarket({ emit }: GasContext): Promise<void> {
+  const fx = await optionsFixture();
+  const put = await fx.put.getAddress();
+  const call = await fx.call.getAddress();
+  const line = (method: string, gas: number, extra: Record<string, string | number> = {}): void =>
+    emit({ contract: "OptionMarket", method, gas, ...extra });
+  line("write", await gasOf(fx.market.connect(fx.dealer).write(put, 20n)), { case: "put, first" });
+  line("write", await gasOf(fx.market.connect(fx.dealer).write(put, 5n)), { case: "put, repeat" });
+  line("write", await gasOf(fx.market.connect(fx.dealer).write(call, 5n)), { case: "covered call, first" });
+  const [model] = await fx.router.getPrice(put);
+  await fx.fundAccount(fx.clientA, fx.cash, 10_000n * CNY);
+  await fx.fundAccount(fx.clientB, fx.cash, 10_000n * CNY);
+  const legs = await gasOf(
+    fx.harness.trade(fx.clientA.address, fx.dealer.address, put, 10n, (10n * model) / 10n ** 12n),
+  );
+  emit({ contract: "MarginTradeHarness", method: "trade", gas: legs, case: "10 put contracts, both legs" });
+  await fx.harness.trade(fx.clientB.address, fx.dealer.address, put, 10n, (10n * model) / 10n ** 12n);
+  // a levered client holding shares and calls, liquidated: the first segment seizes the calls (tier 3)
+  await fx.fundAccount(fx.clientC, fx.bank, 2_000n);
+  await fx.engine.connect(fx.clientC).borrow(14_000n * CNY);
+  await fx.engine.connect(fx.clientC).withdraw(await fx.cash.getAddress(), 13_400n * CNY);
+  const [callModel] = await fx.router.getPrice(call);
+  await fx.harness.trade(fx.clientC.address, fx.dealer.address, call, 5n, (5n * callModel) / 10n ** 12n);
+  emit({
+    contract: "MarginEngine",
+    method: "poke",
+    gas: await gasOf(fx.engine.poke(fx.clientC.address)),
+    case: "shares and a series held (two router quotes, one Black-Scholes)",
+  });
+  await fx.setPrice(fx.bank, price(7));
+  await time.increase(301);
+  await fx.refreshPrices();
+  await fx.refreshOptions();
+  emit({
+    contract: "MarginEngine",
+    method: "liquidate",
+    gas: await gasOf(fx.engine.connect(fx.liquidator).liquidate(fx.clientC.address, 1)),
+    case: "one segment, seizing option contracts",
+  });
+  // the fix: 1 round in the window (the standing one) and 10 rounds
+  const e = Number(fx.expiry);
+  const feed = fx.feeds.get(await fx.bank.getAddress())!;
+  await time.increaseTo(e - 5);
+  await feed.setAnswerAt(800_000_000n, e - 5);
+  const standing = await feed.latestRound();
+  for (let k = 1; k <= 10; k++) await feed.setAnswerAt(800_000_000n + BigInt(k) * 1_000_000n, e + k * 100);
+  await time.increaseTo(e + FIXING_WINDOW);
+  line("fix", await gasOf(fx.market.fix(put, standing, 20)), { case: "11 rounds in the window" });
+  line("fix", await gasOf(fx.market.fix(call, standing, 20)), { case: "11 rounds, a call" });
+  await fx.refreshOptions();
+  line("exercise", await gasOf(fx.market.exercise(put, [fx.clientA.address])), { case: "1 holder, put (cash)" });
+  line("exercise", await gasOf(fx.market.exercise(put, [fx.clientB.address, fx.dealer.address])), {
+    case: "2 holders, put",
+  });
+  line("release", await gasOf(fx.market.release(put, [fx.dealer.address])), { case: "1 writer, put" });
 }

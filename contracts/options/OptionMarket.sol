@@ -139,13 +139,14 @@ contract OptionMarket is IOptionMarket, AccessManaged, ReentrancyGuardTransient 
         if (block.timestamp < end) revert OptionNotExpired(s, end);
         AggregatorV3Interface feed = AggregatorV3Interface(_oracle.assetParams(x.underlying).primary);
         (uint80 latest, , , , ) = feed.latestRoundData();
+        uint8 decimals = feed.decimals();
         Fixing memory f = _fixing[s];
         if (f.round == 0) {
             // the round standing at expiry: updated at or before it, and the next one (if any) after it
-            (uint256 price, uint256 at) = _roundPrice(feed, startRound);
+            (uint256 price, uint256 at) = _roundPrice(feed, decimals, startRound);
             if (at > x.expiry) revert OptionWrongFixingRound(startRound);
             if (startRound < latest) {
-                (, uint256 nextAt) = _roundPrice(feed, startRound + 1);
+                (, uint256 nextAt) = _roundPrice(feed, decimals, startRound + 1);
                 if (nextAt <= x.expiry) revert OptionWrongFixingRound(startRound);
             }
             f = Fixing({round: startRound, cursor: x.expiry, price: price, accumulated: 0});
@@ -155,7 +156,7 @@ contract OptionMarket is IOptionMarket, AccessManaged, ReentrancyGuardTransient 
             uint256 nextPrice;
             if (f.round < latest) {
                 uint256 nextAt;
-                (nextPrice, nextAt) = _roundPrice(feed, f.round + 1);
+                (nextPrice, nextAt) = _roundPrice(feed, decimals, f.round + 1);
                 if (nextAt < end) until = nextAt;
             }
             if (until > f.cursor) f.accumulated += f.price * (until - f.cursor);
@@ -325,11 +326,14 @@ contract OptionMarket is IOptionMarket, AccessManaged, ReentrancyGuardTransient 
         emit Fixed(s, price, payout);
     }
 
-    function _roundPrice(AggregatorV3Interface feed, uint80 id) private view returns (uint256 price, uint256 at) {
+    function _roundPrice(
+        AggregatorV3Interface feed,
+        uint8 decimals,
+        uint80 id
+    ) private view returns (uint256 price, uint256 at) {
         int256 answer;
         (, answer, , at, ) = feed.getRoundData(id);
         if (answer <= 0) revert OptionBadFixingPrice(id, answer);
-        uint8 d = feed.decimals();
-        price = d <= 18 ? uint256(answer) * 10 ** (18 - d) : uint256(answer) / 10 ** (d - 18);
+        price = decimals <= 18 ? uint256(answer) * 10 ** (18 - decimals) : uint256(answer) / 10 ** (decimals - 18);
     }
 }

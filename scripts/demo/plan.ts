@@ -15,7 +15,12 @@ export const PORTFOLIO = [
 ];
 /** Client B finances later and ends its agreement with a profit (the last step, beside client A's default). */
 export const CLIENT_B_OWN_FUNDS = 50_000n * CNY;
-export const USERS = ["clientA", "marketMaker", "provider", "clientB"] as const;
+/**
+ * Client C finances before the gap and hedges its mbBANK with protective puts (issue 26): it survives the gap. Small:
+ * by then the provider's redemption has taken the pool's cash down to a few thousand mbCNY.
+ */
+export const CLIENT_C_OWN_FUNDS = 5_000n * CNY;
+export const USERS = ["clientA", "marketMaker", "provider", "clientB", "clientC"] as const;
 export type User = (typeof USERS)[number];
 
 export const STEPS = [
@@ -31,6 +36,7 @@ export const STEPS = [
   "warning",
   "margin-call",
   "liquidation",
+  "hedge",
   "gap",
   "operations",
   "providers",

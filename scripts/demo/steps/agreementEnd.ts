@@ -7,7 +7,7 @@ import {
   OracleRouter__factory,
 } from "../../../typechain-types";
 import { CNY, DemoError, cny, count, ok, until } from "../../lib/demoPlatform";
-import { CLIENT_B_OWN_FUNDS, TICK } from "../plan";
+import { CLIENT_B_OWN_FUNDS, CLIENT_C_OWN_FUNDS, TICK } from "../plan";
 import { say, heading } from "../narration";
 import { placeOrder as order } from "../orders";
 import { financingRequest, signAndAnchor, type AgreementView } from "../agreements";
@@ -15,7 +15,6 @@ import type { DemoRun } from "../run";
 import { bindAgreement, signAcknowledgement } from "./onboarding";
 
 type Note = { en: string; zh: string };
-const CLIENT_B_BORROWS = CLIENT_B_OWN_FUNDS - 1_000n * CNY;
 interface EndView {
   agreementId: string;
   step: string;
@@ -47,7 +46,7 @@ export async function agreementEnds(run: DemoRun, n: number): Promise<void> {
     "协议到期执行：客户 A 违约后的协议，客户 B 盈利结束的协议",
   );
   await endClientA(run);
-  const agreementId = await financeClientB(run);
+  const agreementId = await financeClient(run, "clientB");
   await endClientB(run, agreementId);
 }
 
@@ -76,15 +75,27 @@ async function endClientA(run: DemoRun): Promise<void> {
   );
 }
 
-/** Client B signs a financing agreement (generated from the chain), binds it, deposits 50,000 and borrows 50,000. */
-async function financeClientB(run: DemoRun): Promise<string> {
-  const known = run.state.facts.agreementIdB;
+/** The clients financed by a second agreement: client B (ends with a profit) and client C (hedged in the gap). */
+const SECOND_FINANCINGS = {
+  clientB: { letter: "B", zh: "客户 B", name: "Wang Fang", ownFunds: CLIENT_B_OWN_FUNDS, unborrowed: 1_000n * CNY },
+  clientC: { letter: "C", zh: "客户 C", name: "Liu Yang", ownFunds: CLIENT_C_OWN_FUNDS, unborrowed: 100n * CNY },
+} as const;
+
+/**
+ * Client B or C signs a financing agreement (generated from the chain), binds it, deposits its own funds and borrows
+ * just under as much again (2×). Idempotent: the agreement id is kept in the run's facts, the deposit and the loan
+ * are skipped when made.
+ */
+export async function financeClient(run: DemoRun, user: keyof typeof SECOND_FINANCINGS): Promise<string> {
+  const f = SECOND_FINANCINGS[user];
+  const fact = `agreementId${f.letter}`;
+  const known = run.state.facts[fact];
   if (known) return known;
   // The term starts when this step first ran: a re-run sends the same request (its idempotency key replays it).
-  run.state.facts.agreementStartB ??= String(await run.d.chainTime());
+  run.state.facts[`agreementStart${f.letter}`] ??= String(await run.d.chainTime());
   run.d.saveState();
-  const now = Number(run.state.facts.agreementStartB);
-  const agreementId = id(`marginbridge-demo:${run.state.runId}:clientB`);
+  const now = Number(run.state.facts[`agreementStart${f.letter}`]);
+  const agreementId = id(`marginbridge-demo:${run.state.runId}:${user}`);
   const operator = run.d.staff("operator");
   // Generated once (a re-run of this step finds it stored and goes on from there).
   const stored = await operator.get<AgreementView>(`/v1/agreements/${agreementId}`);
@@ -96,43 +107,47 @@ async function financeClientB(run: DemoRun): Promise<string> {
             "/v1/agreements/generate",
             await financingRequest(run, {
               agreementId,
-              client: "clientB",
-              name: "Wang Fang",
-              accountRef: `MB-${run.state.runId}-B`,
-              ownFunds: CLIENT_B_OWN_FUNDS,
+              client: user,
+              name: f.name,
+              accountRef: `MB-${run.state.runId}-${f.letter}`,
+              ownFunds: f.ownFunds,
               leverageBps: 20_000,
               effectiveAt: now,
             }),
-            `demo-${run.state.runId}-agreement-B`,
+            `demo-${run.state.runId}-agreement-${f.letter}`,
           ),
-          "POST /v1/agreements/generate (client B)",
+          `POST /v1/agreements/generate (client ${f.letter})`,
         );
   // Signed and anchored once (a re-run finds it anchored).
   if (prepared.status !== "anchored")
-    await signAndAnchor(run, agreementId, "clientB", prepared.document, "-B", (application) =>
-      signAcknowledgement(run, "clientB", application, "financing-summary"),
+    await signAndAnchor(run, agreementId, user, prepared.document, `-${f.letter}`, (application) =>
+      signAcknowledgement(run, user, application, "financing-summary"),
     );
-  await bindAgreement(run, agreementId, "clientB", { en: "client B", zh: "客户 B" });
-  const client = run.wallet("clientB");
+  await bindAgreement(run, agreementId, user, { en: `client ${f.letter}`, zh: f.zh });
+  const client = run.wallet(user);
   const engineAddress = run.contract("MarginEngine");
   const engine = MarginEngine__factory.connect(engineAddress, client);
   const cash = run.contract("mbCNY");
+  // Just under 2×: the debt is rounded up in the pool's favour, so exactly 2× would be a base unit over the limit.
+  const borrows = f.ownFunds - f.unborrowed;
   if ((await engine.debtOf(client.address))[0] === 0n) {
-    if ((await engine.balanceOf(client.address, cash)) < CLIENT_B_OWN_FUNDS) {
-      await (await CollateralToken__factory.connect(cash, client).approve(engineAddress, CLIENT_B_OWN_FUNDS)).wait();
-      await (await engine.deposit(cash, CLIENT_B_OWN_FUNDS)).wait();
+    if ((await engine.balanceOf(client.address, cash)) < f.ownFunds) {
+      await (await CollateralToken__factory.connect(cash, client).approve(engineAddress, f.ownFunds)).wait();
+      await (await engine.deposit(cash, f.ownFunds)).wait();
     }
     await acknowledgeDeficit(run);
-    // Just under 2×: the debt is rounded up in the pool's favour, so exactly 2× would be a base unit over the limit.
-    await (await engine.borrow(CLIENT_B_BORROWS)).wait();
+    const lendable = await CapitalPool__factory.connect(run.contract("CapitalPool"), run.d.provider).lendableCash();
+    if (lendable < borrows)
+      throw new DemoError(`the pool lends ${cny(lendable)} now, client ${f.letter} asks ${cny(borrows)}`);
+    await (await engine.borrow(borrows)).wait();
   }
   say(
-    `  client B: agreement ${short(agreementId)} generated from the chain, signed, anchored and bound (2×); ` +
-      `deposits ${cny(CLIENT_B_OWN_FUNDS)} and borrows ${cny(CLIENT_B_BORROWS)}`,
-    `  客户 B：协议 ${short(agreementId)} 由链上参数生成、双方签署、锚定并绑定（2 倍）；` +
-      `存入 ${cny(CLIENT_B_OWN_FUNDS)} 并借入 ${cny(CLIENT_B_BORROWS)}`,
+    `  client ${f.letter}: agreement ${short(agreementId)} generated from the chain, signed, anchored and bound (2×); ` +
+      `deposits ${cny(f.ownFunds)} and borrows ${cny(borrows)}`,
+    `  ${f.zh}：协议 ${short(agreementId)} 由链上参数生成、双方签署、锚定并绑定（2 倍）；` +
+      `存入 ${cny(f.ownFunds)} 并借入 ${cny(borrows)}`,
   );
-  run.state.facts.agreementIdB = agreementId;
+  run.state.facts[fact] = agreementId;
   run.d.saveState();
   return agreementId;
 }

@@ -2,7 +2,15 @@ import { formatUnits, id } from "ethers";
 import { CollateralToken__factory, MarginEngine__factory, TrancheVault__factory } from "../../../typechain-types";
 import { supplyTranche } from "../../deploy/providers";
 import { cny, count, pct } from "../../lib/demoPlatform";
-import { CLIENT_B_OWN_FUNDS, OWN_FUNDS, LEVERAGE, POOL_SUPPLY, JUNIOR_SUPPLY, type User } from "../plan";
+import {
+  CLIENT_B_OWN_FUNDS,
+  CLIENT_C_OWN_FUNDS,
+  OWN_FUNDS,
+  LEVERAGE,
+  POOL_SUPPLY,
+  JUNIOR_SUPPLY,
+  type User,
+} from "../plan";
 import { STATE_ZH, say, heading } from "../narration";
 import type { DemoRun } from "../run";
 
@@ -17,6 +25,7 @@ export async function custody(run: DemoRun, n: number): Promise<void> {
   const mints: [User, string, bigint][] = [
     ["clientA", "mbCNY", OWN_FUNDS],
     ["clientB", "mbCNY", CLIENT_B_OWN_FUNDS],
+    ["clientC", "mbCNY", CLIENT_C_OWN_FUNDS],
     ["provider", "mbCNY", POOL_SUPPLY],
     ["marketMaker", "mbBANK", 30_000n],
     ["marketMaker", "mbSMALL", 40_000n],

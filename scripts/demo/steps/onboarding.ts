@@ -13,8 +13,8 @@ import type { DemoRun } from "../run";
 export async function users(run: DemoRun, n: number): Promise<void> {
   heading(
     n,
-    "Users: client A, a market maker, a capital provider and client B get wallets and API keys",
-    "用户：客户 A、做市商、资金方和客户 B 各自获得钱包和 API 密钥",
+    "Users: client A, a market maker, a capital provider, client B and client C get wallets and API keys",
+    "用户：客户 A、做市商、资金方、客户 B 和客户 C 各自获得钱包和 API 密钥",
   );
   const faucet = await run.d.devAccount(0);
   for (const user of USERS) {
@@ -64,6 +64,7 @@ const QUIZ_CHOICES: Record<User, Record<string, string>> = {
   marketMaker: RIGHT,
   provider: { ...RIGHT, "loss-beyond-deposit": "a" },
   clientB: RIGHT,
+  clientC: RIGHT,
 };
 
 interface ApplicationView {
@@ -149,6 +150,7 @@ export async function kyc(run: DemoRun, n: number): Promise<void> {
     marketMaker: ["Zhang Min", "1975-11-02"],
     provider: ["Chen Jing", "1968-07-21"],
     clientB: ["Wang Fang", "1986-09-30"],
+    clientC: ["Liu Yang", "1979-05-08"],
   };
   const quiz = ok(
     await run.d

@@ -6,6 +6,7 @@ import { DemoError, cny, count, ok, pct, price, until } from "../../lib/demoPlat
 import { TICK, PORTFOLIO } from "../plan";
 import { STATE_ZH, say, heading } from "../narration";
 import type { DemoRun } from "../run";
+import { reportHedge } from "./hedge";
 import { reportAtrStop } from "./protective";
 
 /** Moves the market down until client A's account reaches `target`, re-reading the engine's lines each time. */
@@ -282,4 +283,6 @@ export async function gap(run: DemoRun, n: number): Promise<void> {
     `  保险基金 ${fund}；资金池总资产 ${assets}；优先级份额价格 ${senior}，` +
       `劣后级（首损）每份额 ${juniorMove} mbCNY；累计核销 ${writtenOff}；未弥补缺口 ${deficit}`,
   );
+  // issue 26: the same gap, hedged — client C's protective puts keep it above its line
+  await reportHedge(run, "after");
 }

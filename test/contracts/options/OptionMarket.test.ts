@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { CNY, State, price } from "../../helpers/marginFixture";
-import { DAY, FIXING_WINDOW, SIZE, WAD, optionsFixture, type OptionsFixture } from "./marketFixture";
+import { DAY, FIXING_WINDOW, SIZE, WAD, optionsFixture, type OptionsFixture } from "../../../fixtures/options";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 
 /**

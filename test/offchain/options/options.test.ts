@@ -24,7 +24,7 @@ import {
   WAD,
   optionsFixture,
   type OptionsFixture,
-} from "../../contracts/options/marketFixture";
+} from "../../../fixtures/options";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 
 const addr = (c: { getAddress(): Promise<string> }): Promise<string> => c.getAddress();
