@@ -90,8 +90,9 @@ interface IOptionMarket {
     ///         haircut, penalty, cap) before anyone can write it.
     function listSeries(Terms calldata t, string calldata name, string calldata symbol) external returns (address);
 
-    /// @notice Writes `contracts` before expiry: locks their collateral from the caller's margin account (an indebted
-    ///         writer must still meet initial margin) and credits the contracts to it.
+    /// @notice Writes `contracts` before expiry: locks their collateral from the caller's margin account and credits
+    ///         the contracts to it; an indebted writer must meet initial margin without the collateral and again with
+    ///         the contracts (OptionMarginRefused).
     function write(address series, uint256 contracts) external;
 
     /// @notice Closes written contracts before expiry: the caller hands back contracts it holds in its margin account

@@ -112,6 +112,9 @@ contract OptionMarket is IOptionMarket, AccessManaged, ReentrancyGuardTransient 
         OptionToken(s).mint(address(this), contracts);
         _engine.deposit(s, contracts);
         _engine.transferBetweenAccounts(address(this), msg.sender, s, contracts);
+        // and with them: contracts add their value to the writer's exposure and their margin to its requirement,
+        // which may ask more than their haircut value gives (the adversarial walk found a writer left below)
+        if (!_engine.checkInitialMargin(msg.sender)) revert OptionMarginRefused(msg.sender);
     }
 
     /// @inheritdoc IOptionMarket

@@ -1083,7 +1083,8 @@ function fillOf(t: SettlementTrade, orderId: number, o: StoredOrder, role: "make
     price: t.price,
     quantity: t.quantity,
     seq: t.sequence,
-    idx: Number(t.tradeId.slice(t.tradeId.indexOf("-") + 1)),
+    // after the last "-": an instrument id may have its own (an option series, "mbBANK-P9")
+    idx: Number(t.tradeId.slice(t.tradeId.lastIndexOf("-") + 1)),
   };
 }
 

@@ -17,9 +17,9 @@ export const PORTFOLIO = [
 export const CLIENT_B_OWN_FUNDS = 50_000n * CNY;
 /**
  * Client C finances before the gap and hedges its mbBANK with protective puts (issue 26): it survives the gap. Small:
- * by then the provider's redemption has taken the pool's cash down to a few thousand mbCNY.
+ * by then the provider's redemption has left the pool about a thousand mbCNY to lend, which C borrows (up to 2×).
  */
-export const CLIENT_C_OWN_FUNDS = 5_000n * CNY;
+export const CLIENT_C_OWN_FUNDS = 2_000n * CNY;
 export const USERS = ["clientA", "marketMaker", "provider", "clientB", "clientC"] as const;
 export type User = (typeof USERS)[number];
 

@@ -129,16 +129,19 @@ export async function financeClient(run: DemoRun, user: keyof typeof SECOND_FINA
   const engine = MarginEngine__factory.connect(engineAddress, client);
   const cash = run.contract("mbCNY");
   // Just under 2×: the debt is rounded up in the pool's favour, so exactly 2× would be a base unit over the limit.
-  const borrows = f.ownFunds - f.unborrowed;
+  // Client C borrows what the pool can lend at that moment, up to that (the provider's redemption waits for cash).
+  const most = f.ownFunds - f.unborrowed;
+  const pool = CapitalPool__factory.connect(run.contract("CapitalPool"), run.d.provider);
+  const lendable = user === "clientC" ? (((await pool.lendableCash()) * 95n) / 100n / CNY) * CNY : most;
+  const borrows = lendable < most ? lendable : most;
   if ((await engine.debtOf(client.address))[0] === 0n) {
     if ((await engine.balanceOf(client.address, cash)) < f.ownFunds) {
       await (await CollateralToken__factory.connect(cash, client).approve(engineAddress, f.ownFunds)).wait();
       await (await engine.deposit(cash, f.ownFunds)).wait();
     }
     await acknowledgeDeficit(run);
-    const lendable = await CapitalPool__factory.connect(run.contract("CapitalPool"), run.d.provider).lendableCash();
-    if (lendable < borrows)
-      throw new DemoError(`the pool lends ${cny(lendable)} now, client ${f.letter} asks ${cny(borrows)}`);
+    if (borrows < 100n * CNY)
+      throw new DemoError(`the pool lends ${cny(lendable)} now: too little for client ${f.letter}'s loan`);
     await (await engine.borrow(borrows)).wait();
   }
   say(

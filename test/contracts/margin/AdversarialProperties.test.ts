@@ -13,9 +13,15 @@ import {
   AgreementBinding__factory,
   AgreementRegistry__factory,
   AgreementSettlement__factory,
+  OptionMarket__factory,
+  OptionToken__factory,
+  SettableAggregatorV3__factory,
   type AgreementBinding,
   type AgreementSettlement,
+  type OptionMarket,
+  type SettableAggregatorV3,
 } from "../../../typechain-types";
+import { listOptionSeries } from "../../../scripts/deploy/options";
 
 /**
  * Adversarial stateful property test (issue 16). Honest clients (A at 2×, B at 3×), an attacker X (5×) with a
@@ -27,8 +33,9 @@ import {
  * third-party liquidations; and the agreements (issue 22): proposals and acceptances, an accomplice accepting or
  * terminating another client's agreement, borrows beyond the agreed leverage, the operator's fees (replayed
  * references included) and the agreement's end turned against another client (stranger fees and settlements, forced
- * closes by the accomplice or the client's own second address, the operator settling a live agreement). After every
- * step:
+ * closes by the accomplice or the client's own second address, the operator settling a live agreement); and listed
+ * options (issue 26): writing and unwriting puts against cash locked in the engine, buying contracts from the
+ * dealer, X dumping its contracts to Y at any price, taking contracts out of the engine. After every step:
  *  (a) an account below the hard line on its Safe positions can be liquidated by a third party — or every position
  *      it holds is provably out of reach (unsafe price, frozen, in its oracle grace, cap used up);
  *  (b) no settled trade leaves an indebted party with less equity than before while it is below initial margin;
@@ -36,7 +43,9 @@ import {
  *      third-party liquidation, and an owner action never lowers an indebted account's equity below its
  *      initial requirement;
  *  (d) frozen balances leave only by the legal seizure path (a liquidation's surplus may land in frozen cash);
- *  (e) the engine backs its ledgers and tokens are conserved (MarginInvariantProbe);
+ *  (e) the engine backs its ledgers and tokens are conserved (MarginInvariantProbe), the series' contracts included;
+ *  (f) the option market holds exactly the collateral of the contracts in existence, and every contract is in the
+ *      engine;
  *  and X2 can never liquidate X, and a reverted step changes nothing.
  * MB_ADVERSARIAL_STEPS (default 2,000) steps per run; the seed is the UTC date (a new one every day, printed for a
  * replay) unless MB_ADVERSARIAL_SEED is set.
@@ -88,7 +97,17 @@ type Action =
    * its agreement paying itself a platform share, 2 Y force-closes its position at a discount, 3 X's second address
    * force-closes X's own position, 4 the operator settles a live agreement and pays the providers from it
    */
-  | { kind: "endAttack"; who: Who; how: number; token: number; frac: number };
+  | { kind: "endAttack"; who: Who; how: number; token: number; frac: number }
+  /** issue 26: the actor writes a fraction of the puts its cash can lock (an indebted writer needs initial margin) */
+  | { kind: "optionWrite"; who: Who; frac: number }
+  /** the actor closes a fraction of what it wrote (it must hold the contracts) */
+  | { kind: "optionUnwrite"; who: Who; frac: number }
+  /** the actor buys contracts from the dealer at the router's price, through the hub */
+  | { kind: "optionBuy"; who: Who; frac: number }
+  /** X sells its contracts to Y at any price (refused for an indebted X below what they count for) */
+  | { kind: "optionDump"; frac: number; priceFrac: number }
+  /** the actor takes a contract out of the engine to its wallet: always refused */
+  | { kind: "optionWithdraw"; who: Who };
 
 const who = fc.constantFrom<Who>(0, 1, 2, 3);
 const token = fc.integer({ min: 0, max: 3 }); // 0 = cash
@@ -174,6 +193,11 @@ const action: fc.Arbitrary<Action> = fc.oneof(
       frac,
     }),
   },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("optionWrite" as const), who, frac }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("optionUnwrite" as const), who, frac }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("optionBuy" as const), who, frac }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("optionDump" as const), frac, priceFrac }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("optionWithdraw" as const), who }) },
 );
 
 interface AdversaryFixture extends SettlementFixture {
@@ -185,6 +209,10 @@ interface AdversaryFixture extends SettlementFixture {
   settlement: AgreementSettlement;
   /** Per actor (A, B, X, Y): its anchored agreement and the numbers its terms agree (not yet proposed). */
   agreements: { id: string; maxLeverage: bigint; maxPenalty: bigint }[];
+  /** Issue 26: the market, a put on mbBANK struck at 9 (a year, 100 shares), its volatility feed (30%). */
+  market: OptionMarket;
+  put: string;
+  volatility: SettableAggregatorV3;
 }
 
 async function adversaryFixture(): Promise<AdversaryFixture> {
@@ -240,7 +268,30 @@ async function adversaryFixture(): Promise<AdversaryFixture> {
     agreements.push({ id: terms.agreementId, ...bindingNumbersOf(terms) });
   }
   const settlement = AgreementSettlement__factory.connect(fx.record.contracts.AgreementSettlement, fx.actors.operator);
-  return { ...fx, x2, y, court, binding, settlement, agreements };
+  // Issue 26: a listed put; the dealer writes 200 contracts to sell to the actors.
+  const volatility = await new SettableAggregatorV3__factory(fx.actors.admin).deploy(8, "mbBANK implied volatility");
+  await volatility.setAnswer(30_000_000n);
+  const put = await listOptionSeries({
+    contracts: fx.record.contracts,
+    riskOfficer: fx.actors.riskOfficer,
+    operator: fx.actors.operator,
+    terms: {
+      underlying: await fx.bank.getAddress(),
+      isCall: false,
+      strike: 9n * 10n ** 18n,
+      expiry: BigInt(now + 365 * 86_400),
+      contractSize: 100,
+      fixingWindow: 1_800,
+      volatilityFeed: await volatility.getAddress(),
+      rate: 0n,
+    },
+    name: "mbBANK-P9",
+    symbol: "mbBANK-P9",
+    maxStaleness: 86_400,
+  });
+  const market = OptionMarket__factory.connect(fx.record.contracts.OptionMarket, fx.actors.admin);
+  await market.connect(fx.dealer).write(put, 200n);
+  return { ...fx, x2, y, court, binding, settlement, agreements, market, put, volatility };
 }
 
 describe("MarginEngine adversarial properties (issue 16)", function () {
@@ -254,6 +305,7 @@ describe("MarginEngine adversarial properties (issue 16)", function () {
     let refusedDumps = 0;
     let fees = 0;
     const reasons = new Map<string, number>();
+    const optionSteps = new Map<string, number>();
 
     await fc.assert(
       fc.asyncProperty(fc.array(action, { minLength: STEPS, maxLength: STEPS }), async (actions) => {
@@ -262,10 +314,15 @@ describe("MarginEngine adversarial properties (issue 16)", function () {
         const tokens = [fx.cash, fx.bank, fx.tech, fx.small];
         const addrs = await Promise.all(tokens.map((t) => t.getAddress()));
         const actors = [fx.clientA, fx.clientB, fx.clientC, fx.y];
+        const market = await fx.market.getAddress();
         const holders = [
           ...[...actors, fx.x2, fx.dealer, fx.liquidator, fx.lp, fx.court].map((s) => s.address),
           await fx.settlement.platformAccount(),
+          market,
         ].filter((h, i, all) => all.indexOf(h) === i);
+        // the series is the probe's fifth token (index 4 in addrs): its contracts are backed and conserved like shares
+        addrs.push(fx.put);
+        const putToken = OptionToken__factory.connect(fx.put, fx.actors.admin);
         const ids = new Map<string, bigint>();
         for (const a of addrs.slice(1)) ids.set(a, (await engine.assetConfig(a)).id);
         const oracleGrace = (await engine.params()).oracleGrace;
@@ -313,6 +370,9 @@ describe("MarginEngine adversarial properties (issue 16)", function () {
             await fx.feeds.get(addrs[t])!.setAnswer(prices.get(t)! / 10n ** 10n);
             await router.poke(addrs[t]);
           }
+          // the reporters keep the implied volatility fresh like the prices (a stale one makes the series Stale)
+          await fx.volatility.setAnswer(30_000_000n);
+          await router.poke(fx.put);
         };
         const setPrice = async (t: number, p: bigint): Promise<void> => {
           prices.set(t, p > 10n ** 17n ? p : 10n ** 17n);
@@ -486,6 +546,60 @@ describe("MarginEngine adversarial properties (issue 16)", function () {
                 );
                 throw new Error(`reverted: custom error '${reason}'`);
               }
+              case "optionWrite": {
+                const c = actors[a.who];
+                await track(c);
+                const cash = await engine.balanceOf(c.address, addrs[0]);
+                const n = BigInt(Math.max(1, Math.floor((Number(cash / CNY) / 900) * a.frac)));
+                await (await fx.market.connect(c).write(fx.put, n > 50n ? 50n : n, { gasLimit: GAS })).wait();
+                break;
+              }
+              case "optionUnwrite": {
+                const c = actors[a.who];
+                await track(c);
+                const w = await fx.market.written(fx.put, c.address);
+                const n = scale(w, a.frac);
+                await (await fx.market.connect(c).unwrite(fx.put, n > 0n ? n : 1n, { gasLimit: GAS })).wait();
+                break;
+              }
+              case "optionBuy": {
+                isTrade = true;
+                const c = actors[a.who];
+                await track(c);
+                const [px] = await router.getPrice(fx.put);
+                const each = px / 10n ** 12n + 1n; // cash base units a contract, rounded up
+                const n = scale(await engine.balanceOf(fx.dealer.address, fx.put), a.frac / 10);
+                await trade(fx.dealer, c, 4, n > 0n ? n : 1n, each);
+                break;
+              }
+              case "optionDump": {
+                isTrade = true;
+                await track(fx.clientC);
+                await track(fx.y);
+                const units = scale(await engine.balanceOf(fx.clientC.address, fx.put), a.frac);
+                const [px] = await router.getPrice(fx.put);
+                const each = scale(px / 10n ** 12n, a.priceFrac);
+                try {
+                  await trade(fx.clientC, fx.y, 4, units, each > 0n ? each : 1n);
+                } catch (err) {
+                  refusedDumps++;
+                  throw err;
+                }
+                break;
+              }
+              case "optionWithdraw": {
+                const c = actors[a.who];
+                const err = await engine
+                  .connect(c)
+                  .withdraw.staticCall(fx.put, 1n)
+                  .then(() => "none")
+                  .catch((e: Error) => /custom error .([A-Za-z]+)/.exec(e.message)?.[1] ?? e.message);
+                expect(
+                  ["OptionTokenHolderNotAllowed", "MarginInsufficientBalance"],
+                  `a contract left the engine for a wallet: ${JSON.stringify(a)}`,
+                ).to.include(err);
+                throw new Error(`reverted: ${err}`);
+              }
               case "repay": {
                 const c = actors[a.who];
                 await track(c);
@@ -623,6 +737,7 @@ describe("MarginEngine adversarial properties (issue 16)", function () {
             const reason = /custom error .([A-Za-z]+)/.exec(err.message)?.[1] ?? "other";
             reasons.set(`${a.kind}:${reason}`, (reasons.get(`${a.kind}:${reason}`) ?? 0) + 1);
           }
+          if (ok && a.kind.startsWith("option")) optionSteps.set(a.kind, (optionSteps.get(a.kind) ?? 0) + 1);
           const after = await probe();
           const ctx = `step ${steps} ${JSON.stringify(a)}`;
           // (e) the engine backs its ledgers; tokens are conserved; a reverted step changes nothing.
@@ -631,6 +746,15 @@ describe("MarginEngine adversarial properties (issue 16)", function () {
           expect(after.poolDebtMatches, `pool scaled debt = Σ accounts: ${ctx}`).to.equal(true);
           expect(after.poolIdentity, `pool identity: ${ctx}`).to.equal(true);
           if (!ok && !partial) expect(after.digest, `a reverted step changes nothing: ${ctx}`).to.equal(before.digest);
+          // (f) the market holds the collateral of exactly the contracts in existence, all inside the engine.
+          const series = await fx.market.series(fx.put);
+          expect(await engine.balanceOf(market, addrs[0]), `market collateral: ${ctx}`).to.equal(
+            series.lockPerContract * series.openInterest,
+          );
+          expect(await putToken.totalSupply(), `contracts in existence: ${ctx}`).to.equal(series.openInterest);
+          expect(await putToken.balanceOf(await engine.getAddress()), `contracts in the engine: ${ctx}`).to.equal(
+            series.openInterest,
+          );
 
           // (c) the pool's assets fall only in a third-party liquidation (zero interest: nothing else moves them).
           const assetsAfter = await fx.pool.totalAssets();
@@ -676,13 +800,13 @@ describe("MarginEngine adversarial properties (issue 16)", function () {
             ).to.include(err);
             const now = BigInt(await time.latest());
             const mask = BigInt(v.frozenMask);
-            for (let t = 1; t <= 3; t++) {
+            for (let t = 1; t <= 4; t++) {
               if ((await engine.balanceOf(c.address, addrs[t])) === 0n) continue;
               const [, status] = await router.getPrice(addrs[t]);
               const since = await router.safeSince(addrs[t]);
               const blocked =
                 status !== 0n ||
-                ((mask >> frozenBit(t)) & 1n) === 1n ||
+                (t < 4 && ((mask >> frozenBit(t)) & 1n) === 1n) ||
                 since + oracleGrace >= now ||
                 (await engine.seizableInWindow(addrs[t])) === 0n;
               expect(
@@ -699,6 +823,7 @@ describe("MarginEngine adversarial properties (issue 16)", function () {
     console.log(
       `      ${steps} steps (seed ${SEED}): ${settledTrades} trades settled, ${refusedDumps} dumps refused, ${liquidations} liquidations, ${fees} fees charged`,
     );
+    console.log(`      option steps done: ${JSON.stringify(Object.fromEntries(optionSteps))}`);
     if (process.env.MB_PROPERTY_VERBOSE) console.log(Object.fromEntries(reasons));
     expect(steps).to.equal(RUNS * STEPS);
   });

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { CNY, State, price } from "../../helpers/marginFixture";
+import { CNY, State, pct, price, setTier } from "../../helpers/marginFixture";
+import { listOptionSeries } from "../../../scripts/deploy/options";
 import { DAY, FIXING_WINDOW, SIZE, WAD, optionsFixture, type OptionsFixture } from "../../../fixtures/options";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 
@@ -178,6 +179,43 @@ describe("OptionMarket (issue 26: listed options)", () => {
         fx.engine,
         "MarginInitialMarginBreached",
       );
+    });
+
+    it("refuses a write whose own contracts leave an indebted writer below initial margin (found by the adversarial walk)", async () => {
+      const fx = await loadFixture(optionsFixture);
+      // a deep put (struck at 50, spot 10: ≈ 4,000 a contract, 5,000 locked) margined heavily as a position: tier 4
+      // (maintenance 80%, initial 99%) with a 90% haircut, so each contract credited asks ≈ 3,960 more initial margin
+      // and adds only ≈ 400 of equity
+      await setTier(fx, 4, pct(80), pct(19));
+      const deep = await listOptionSeries({
+        contracts: fx.record.contracts,
+        riskOfficer: fx.actors.riskOfficer,
+        operator: fx.actors.operator,
+        terms: {
+          underlying: await addr(fx.bank),
+          isCall: false,
+          strike: 50n * WAD,
+          expiry: fx.expiry,
+          contractSize: SIZE,
+          fixingWindow: FIXING_WINDOW,
+          volatilityFeed: await addr(fx.volatility),
+          rate: 0n,
+        },
+        name: "mbBANK-P50",
+        symbol: "mbBANK-P50",
+        maxStaleness: DAY,
+        margin: { tier: 4, haircut: (90n * WAD) / 100n },
+      });
+      // clientC: 2,000 shares (20,000), borrows 14,000, keeps 5,000: equity 11,000, initial 4,000
+      await levered(fx, fx.clientC, 2_000n, 14_000n * CNY, 5_000n * CNY);
+      // the lock alone (5,000) would leave 6,000 ≥ 4,000; with the contract's ≈ 3,960 more initial margin it does not
+      await expect(fx.market.connect(fx.clientC).write(deep, 1n))
+        .to.be.revertedWithCustomError(fx.market, "OptionMarginRefused")
+        .withArgs(fx.clientC.address);
+      // without debt the same write is only a conversion of cash: allowed
+      await fx.fundAccount(fx.clientA, fx.cash, 5_000n * CNY);
+      await fx.market.connect(fx.clientA).write(deep, 1n);
+      expect(await fx.engine.balanceOf(fx.clientA.address, deep)).to.equal(1n);
     });
 
     it("keeps contracts inside the engine: no withdrawal to a wallet, no mint or burn but the market's", async () => {

@@ -175,6 +175,39 @@ for (const engine of ENGINES) {
       await second.close();
     });
 
+    it("records the fills of an instrument whose id has a hyphen (an option series, mbBANK-P9)", async function () {
+      const SERIES = "0x788D6f942ef166BA83079C407c46EDa571bF6fb0";
+      const spec: InstrumentSpec = { ...SPEC, id: "mbBANK-P9", base: SERIES };
+      const g = await openGateway({ instruments: [SPEC, spec] });
+      const [maker, taker] = [0, 1].map(() => new Wallet(Wallet.createRandom().privateKey));
+      const order = async (w: Wallet, side: 0 | 1) => {
+        const fields: SignedOrderFields = {
+          account: w.address,
+          instrument: SERIES,
+          side,
+          expiry: BigInt(Math.floor(Date.now() / 1000) + 3600),
+          limitPrice: 86n * TICK,
+          quantity: 2n,
+          nonce: 7n,
+        };
+        return g.place(w.address, {
+          order: fields,
+          sig: await signOrder(w, domain, fields),
+          type: "limit",
+          tif: "GTC",
+          postOnly: false,
+        });
+      };
+      await order(maker, 1);
+      const crossed = await order(taker, 0);
+      expect(crossed.ack.accepted).to.equal(true);
+      const fills = (await g.openOrders(taker.address)).fills;
+      expect(fills.map((f) => [f.tradeId, f.instrument, f.quantity])).to.deep.equal([
+        ["mbBANK-P9:2-1", "mbBANK-P9", "2"],
+      ]);
+      await g.close();
+    });
+
     it("pages an account's fills newest first with a cursor, and refuses a forged cursor", async function () {
       const [maker, taker] = [0, 1].map(() => new Wallet(Wallet.createRandom().privateKey));
       const g = await openGateway();
