@@ -100,7 +100,7 @@ export interface ListSeriesArgs {
   symbol: string;
   /** seconds a price stays fresh (default: the dev router's hour) */
   maxStaleness?: number;
-  margin?: Partial<typeof OPTION_SERIES_MARGIN>;
+  margin?: Partial<{ tier: number; haircut: bigint; penalty: bigint; windowCap: bigint }>;
 }
 
 /**

@@ -18,13 +18,7 @@ import {
 import { portfolioRequirement } from "../../../offchain/risk";
 import { MarginEngine__factory, OptionMarket__factory } from "../../../typechain-types";
 import { CNY, price } from "../../helpers/marginFixture";
-import {
-  FIXING_WINDOW,
-  VOLATILITY,
-  WAD,
-  optionsFixture,
-  type OptionsFixture,
-} from "../../../fixtures/options";
+import { FIXING_WINDOW, VOLATILITY, WAD, optionsFixture, type OptionsFixture } from "../../../fixtures/options";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 
 const addr = (c: { getAddress(): Promise<string> }): Promise<string> => c.getAddress();
