@@ -81,14 +81,19 @@ export async function readPortfolioMargin(
       { spot: price.price, volatility, rate: 0n, timestamp: now },
       gridParameters(margins[0]),
     );
-    let rule = 0n;
-    for (const [asset, quantity, decimals] of [
-      [underlying, units, token.decimals] as const,
-      ...legs.map((l) => [l.t.address, l.contracts, 0] as const),
-    ]) {
-      const [p, m] = await Promise.all([chain.router.getPrice(asset, at), chain.engine.assetMargins(asset, at)]);
-      const value = (quantity * p.price) / 10n ** BigInt(decimals) / toCash;
-      rule += (value * m[0] + WAD - 1n) / WAD;
+    // the engine's rule: each position's value × its maintenance, rounded up (the underlying's price and margins are
+    // the ones read above; each series' are read once)
+    const ruleOf = (quantity: bigint, px: bigint, decimals: number, maintenance: bigint): bigint => {
+      const value = (quantity * px) / 10n ** BigInt(decimals) / toCash;
+      return (value * maintenance + WAD - 1n) / WAD;
+    };
+    let rule = ruleOf(units, price.price, token.decimals, margins[0]);
+    for (const l of legs) {
+      const [p, m] = await Promise.all([
+        chain.router.getPrice(l.t.address, at),
+        chain.engine.assetMargins(l.t.address, at),
+      ]);
+      rule += ruleOf(l.contracts, p.price, 0, m[0]);
     }
     groups.push({
       underlying,
