@@ -223,6 +223,8 @@ interface IMarginEngine {
         uint256 units,
         uint256 cashAmount
     );
+    /// @notice The portfolio-margin satellite changed (IPortfolioRisk; address(0): none).
+    event PortfolioRiskSet(address risk);
     event AssetConfigured(
         address indexed asset,
         uint8 liquidityTier,
@@ -373,6 +375,14 @@ interface IMarginEngine {
 
     /// @notice Whether new risk is paused on the asset.
     function borrowingPaused(address asset) external view returns (bool);
+
+    /// @notice Sets the portfolio-margin satellite (risk officer; IPortfolioRisk, address(0) for none) and marks which
+    ///         listed assets are its option series. Accounts that opted in with the satellite are margined by its
+    ///         scenario grid on every valuation; every other account keeps the rule-based margin.
+    function setPortfolioRisk(address risk) external;
+
+    /// @notice The portfolio-margin satellite (address(0): none).
+    function portfolioRisk() external view returns (address);
 
     // ── views ──
 

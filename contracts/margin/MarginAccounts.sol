@@ -97,6 +97,17 @@ library MarginAccounts {
         if (held < amount) ICapitalPool(c.pool).release(amount - held, address(this));
     }
 
+    /// @notice The engine's valuation of an account (MarginValuation.valuate), run here so that the engine's own code
+    ///         keeps the room the portfolio-margin hook needs under EIP-170.
+    ///         ABI-encoded: a library's ABI names its enums, which clients' ABI parsers refuse; the engine decodes it.
+    function valuate(
+        MarginStorage.Contracts calldata c,
+        address account,
+        uint256 index
+    ) external view returns (bytes memory) {
+        return abi.encode(_valuate(c, account, index));
+    }
+
     function _valuate(
         MarginStorage.Contracts calldata c,
         address account,

@@ -14,6 +14,7 @@ import {IMarginEngine} from "./IMarginEngine.sol";
 import {MarginStorage} from "./MarginStorage.sol";
 import {MarginLedger} from "./MarginLedger.sol";
 import {MarginValuation} from "./MarginValuation.sol";
+import {IPortfolioRisk} from "./IPortfolioRisk.sol";
 
 /// @title MarginAdmin
 /// @notice The MarginEngine's rarely used state changes, run in the engine's storage: the risk officer's setters
@@ -66,6 +67,8 @@ library MarginAdmin {
             $.assetCount = n + 1;
         }
         cfg.liquidityTier = liquidityTier;
+        address risk = $.portfolioRisk;
+        cfg.option = risk != address(0) && IPortfolioRisk(risk).isOptionSeries(asset);
         cfg.haircut = haircut;
         cfg.liquidationPenalty = liquidationPenalty;
         if (cfg.windowCap != windowCap) {
@@ -75,6 +78,19 @@ library MarginAdmin {
             cfg.seizedInWindow = 0;
         }
         emit IMarginEngine.AssetConfigured(asset, liquidityTier, haircut, liquidationPenalty, windowCap);
+    }
+
+    /// @notice See IMarginEngine.setPortfolioRisk: sets the satellite and marks again which listed assets are its
+    ///         option series (address(0): none is, every account is under the rule-based margin).
+    function setPortfolioRisk(address risk) external {
+        MarginStorage.Layout storage $ = MarginStorage.layout();
+        $.portfolioRisk = risk;
+        uint256 n = $.assetCount;
+        for (uint256 id; id < n; ++id) {
+            address asset = $.assetById[id];
+            $.assets[asset].option = risk != address(0) && IPortfolioRisk(risk).isOptionSeries(asset);
+        }
+        emit IMarginEngine.PortfolioRiskSet(risk);
     }
 
     /// @notice See IMarginEngine.setTierRisk.

@@ -241,6 +241,16 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     }
 
     /// @inheritdoc IMarginEngine
+    function setPortfolioRisk(address risk) external restricted {
+        MarginAdmin.setPortfolioRisk(risk);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function portfolioRisk() external view returns (address) {
+        return MarginStorage.layout().portfolioRisk;
+    }
+
+    /// @inheritdoc IMarginEngine
     function borrowingPaused(address asset) external view returns (bool) {
         return MarginStorage.layout().assets[asset].borrowPaused;
     }
@@ -345,7 +355,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     }
 
     function _valuate(address account, uint256 index) private view returns (MarginStorage.Valuation memory) {
-        return MarginValuation.valuate(_oracle, _pool, account, index);
+        return abi.decode(MarginAccounts.valuate(_contracts(), account, index), (MarginStorage.Valuation));
     }
 
     /// @dev Makes sure the engine itself holds `amount` cash before paying it out, taking the shortfall from its
@@ -464,7 +474,9 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
     }
 
     /// @dev The position a segment sells: among positions a liquidation may take now (price Safe for the oracle
-    ///      grace, balance not frozen, window cap not used up), the least liquid (highest tier; lowest id on a tie),
+    ///      grace, balance not frozen, window cap not used up), the highest rank (the least liquid, highest tier; for
+    ///      a portfolio-margined account the satellite's rank: most loss per unit of value first, hedges last; lowest
+    ///      id on a tie),
     ///      positions worth at least dustValue before dust. A used-up cap or an unsafe price on one asset never
     ///      blocks the others.
     function _pickSegment(
@@ -477,7 +489,7 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
             MarginStorage.Position memory pos = v.positions[i];
             uint256 since = pos.safeSince;
             if (pos.balance == 0 || since == 0 || block.timestamp < since + p.oracleGrace) continue;
-            uint256 key = pos.value >= p.dustValue ? 256 + pos.tier : pos.tier;
+            uint256 key = pos.value >= p.dustValue ? 256 + pos.rank : pos.rank;
             if (key <= bestKey) continue;
             if (MarginValuation.windowRemaining($.assets[pos.asset], p.liquidationWindow) == 0) continue;
             (best, bestKey) = (i, key);

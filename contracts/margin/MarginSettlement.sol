@@ -11,6 +11,7 @@ import {MarginLedger} from "./MarginLedger.sol";
 import {MarginMath} from "./MarginMath.sol";
 import {MarginStorage} from "./MarginStorage.sol";
 import {MarginValuation} from "./MarginValuation.sol";
+import {IPortfolioRisk} from "./IPortfolioRisk.sol";
 
 /// @title MarginSettlement
 /// @notice The SettlementHub's legs in the MarginEngine's storage: both legs of a trade, which parties must meet
@@ -43,9 +44,11 @@ library MarginSettlement {
         // A buyer adds risk; a seller reduces it only when paid at least what the units counted for.
         MarginStorage.Layout storage $ = MarginStorage.layout();
         if ($.accounts[buyer].scaledDebt > 0) checks = CHECK_BUYER;
-        if ($.accounts[seller].scaledDebt > 0 && !_saleKeepsEquity(c.oracle, asset, units, cashAmount)) {
-            checks |= CHECK_SELLER;
-        }
+        // A portfolio-margined seller is always checked: under the grid, selling a hedge raises the requirement.
+        if (
+            $.accounts[seller].scaledDebt > 0 &&
+            (!_saleKeepsEquity(c.oracle, asset, units, cashAmount) || _portfolioMargined($, seller))
+        ) checks |= CHECK_SELLER;
     }
 
     /// @notice See IMarginEngine.checkInitialMargin.
@@ -58,6 +61,12 @@ library MarginSettlement {
             0
         );
         return MarginValuation.meetsInitialMargin(v, IKycRegistry(c.kyc).maxLeverageOf(account));
+    }
+
+    /// @dev Whether the portfolio-margin satellite margins the account (docs/security.md, rule 22).
+    function _portfolioMargined(MarginStorage.Layout storage $, address account) private view returns (bool) {
+        address risk = $.portfolioRisk;
+        return risk != address(0) && IPortfolioRisk(risk).portfolioMargined(account);
     }
 
     /// @dev Whether selling `units` of `asset` for `cashAmount` leaves the seller's equity and its shortfall to

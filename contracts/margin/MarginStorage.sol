@@ -67,6 +67,9 @@ library MarginStorage {
         uint64 windowStart;
         /// new risk (borrowing, withdrawals with debt, an indebted buyer) refused for accounts holding it
         bool borrowPaused;
+        /// an option series of the portfolio-risk satellite (IPortfolioRisk.isOptionSeries when listed, or when the
+        /// satellite is set): an account holding one is offered to the satellite for portfolio margin
+        bool option;
         uint128 windowCap;
         uint128 seizedInWindow;
     }
@@ -121,6 +124,9 @@ library MarginStorage {
         mapping(uint8 tier => TierRecord) tiers;
         ParamsRecord params;
         mapping(address account => Call) calls;
+        /// The portfolio-margin satellite (IPortfolioRisk; address(0): every account under the rule-based margin).
+        /// Read only by valuations of accounts holding an option series.
+        address portfolioRisk;
     }
 
     /// @dev ERC-7201: keccak256(abi.encode(uint256(keccak256("marginbridge.storage.MarginEngine")) - 1))
@@ -147,6 +153,11 @@ library MarginStorage {
         uint256 safeSince;
         IOracleRouter.PriceStatus status;
         uint8 tier;
+        /// liquidation order: the highest rank is sold first (the tier; for a portfolio-margined account the
+        /// satellite's rank, see IPortfolioRisk)
+        uint8 rank;
+        /// an option series (AssetRecord.option)
+        bool option;
     }
 
     /// @dev An account valued in memory; liquidation updates it segment by segment without re-reading prices.
@@ -170,6 +181,8 @@ library MarginStorage {
         IOracleRouter.PriceStatus unsafeStatus;
         /// a held (unfrozen) asset on which new risk is paused (address(0): none)
         address pausedAsset;
+        /// an option series is held: the portfolio-risk satellite may re-margin the account
+        bool optionHeld;
         Position[] positions;
     }
 

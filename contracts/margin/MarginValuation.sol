@@ -8,6 +8,7 @@ import {ICapitalPool} from "../pool/ICapitalPool.sol";
 import {IMarginEngine} from "./IMarginEngine.sol";
 import {MarginMath} from "./MarginMath.sol";
 import {MarginStorage} from "./MarginStorage.sol";
+import {IPortfolioRisk} from "./IPortfolioRisk.sol";
 
 /// @title MarginValuation
 /// @notice How the engine values an account and classifies it, shared by the engine's own paths and its views.
@@ -62,6 +63,8 @@ library MarginValuation {
         }
         // An account in its fixed term: every tier's margins at the tier's fixed volatility, not the market's.
         if (block.timestamp / 1 days < a.fixedUntilDay) _applyFixedTerm(v);
+        // An account holding an option series: the portfolio-margin satellite re-margins it if it opted in.
+        if (v.optionHeld) _applyPortfolio($.portfolioRisk, account, v);
     }
 
     /// @dev The margins of a tier at a volatility: (maintenance, initial), 18 decimals.
@@ -221,6 +224,11 @@ library MarginValuation {
         pos.asset = asset;
         pos.balance = $.balances[account][asset];
         pos.tier = cfg.liquidityTier;
+        pos.rank = cfg.liquidityTier;
+        if (cfg.option) {
+            pos.option = true;
+            v.optionHeld = true;
+        }
         pos.haircut = cfg.haircut;
         pos.penalty = cfg.liquidationPenalty;
         pos.scale = uint256(10) ** cfg.scaleExp;
@@ -253,6 +261,39 @@ library MarginValuation {
             MarginStorage.Position memory pos = v.positions[i];
             if (pos.value == 0) continue;
             (pos.maintenance, pos.initial) = fixedMargins(pos.tier);
+            pos.maintenanceAmount = MarginMath.mulUp(pos.value, pos.maintenance);
+            v.maintenanceReq += pos.maintenanceAmount;
+            v.initialReq += MarginMath.mulUp(pos.value, pos.initial);
+        }
+    }
+
+    /// @dev Portfolio margin (IPortfolioRisk): when the satellite applies to the account, every position takes the
+    ///      satellite's maintenance, initial and rank, and the requirements are summed again. The satellite is a
+    ///      system contract set by the risk officer; it never reverts for a group it cannot value (that group keeps
+    ///      the rule's margins), so no account's valuation depends on a grid that cannot be computed.
+    function _applyPortfolio(address risk, address account, MarginStorage.Valuation memory v) private view {
+        if (risk == address(0)) return;
+        uint256 n = v.positions.length;
+        IPortfolioRisk.Holding[] memory holdings = new IPortfolioRisk.Holding[](n);
+        for (uint256 i; i < n; ++i) {
+            MarginStorage.Position memory pos = v.positions[i];
+            holdings[i] = IPortfolioRisk.Holding(
+                pos.asset,
+                pos.balance,
+                pos.price,
+                pos.value,
+                pos.maintenance,
+                pos.initial,
+                pos.option
+            );
+        }
+        (bool applied, IPortfolioRisk.Margin[] memory m) = IPortfolioRisk(risk).margins(account, holdings);
+        if (!applied) return;
+        v.maintenanceReq = 0;
+        v.initialReq = 0;
+        for (uint256 i; i < n; ++i) {
+            MarginStorage.Position memory pos = v.positions[i];
+            (pos.maintenance, pos.initial, pos.rank) = (m[i].maintenance, m[i].initial, m[i].rank);
             pos.maintenanceAmount = MarginMath.mulUp(pos.value, pos.maintenance);
             v.maintenanceReq += pos.maintenanceAmount;
             v.initialReq += MarginMath.mulUp(pos.value, pos.initial);

@@ -81,6 +81,11 @@ contract OptionPriceFeed is AggregatorV3Interface {
         return OptionMath.price(_isCall, spot, _strike, secondsToExpiry, sigma, _rate) * _contractSize;
     }
 
+    /// @notice The implied volatility the series is priced at (annualised, wad) and when it was reported.
+    function latestVolatility() external view returns (uint256 sigma, uint256 updatedAt) {
+        return _latestVolatility();
+    }
+
     function _round(
         uint80 id,
         int256 answer,

@@ -267,7 +267,7 @@ export async function deployMargin(
   await wait(
     manager.setTargetFunctionRole(
       engineAddress,
-      selectors(engineIface, ["configureAsset", "setTierRisk", "setParams"]),
+      selectors(engineIface, ["configureAsset", "setTierRisk", "setParams", "setPortfolioRisk"]),
       ROLE.RISK_OFFICER,
     ),
   );

@@ -4,7 +4,9 @@ import {
   MedianPriceFeed__factory,
   OptionMarket__factory,
   OracleRouter__factory,
+  PortfolioRisk__factory,
   SettlementHub__factory,
+  type IPortfolioRisk,
   type IOptionMarket,
   type ProtocolAccessManager as AccessManager,
 } from "../../typechain-types";
@@ -31,10 +33,24 @@ export const OPTION_SERIES_MARGIN = {
 export const VOLATILITY_FEED_DECIMALS = 8;
 
 /**
+ * The portfolio-margin grid (dev defaults, the risk officer's `PortfolioRisk.setGrid`): volatility scanned ±25%,
+ * extreme moves of twice the scan range counted at 35% (CME SPAN's), a short-option minimum of 1% of spot per
+ * written share, a one-day look-ahead. The scan range of each underlying is its own maintenance ratio in the engine.
+ */
+export const DEV_PORTFOLIO_GRID: IPortfolioRisk.GridStruct = {
+  volatilityShift: ethers.parseUnits("0.25", 18),
+  extremeMultiple: ethers.parseUnits("2", 18),
+  extremeFraction: ethers.parseUnits("0.35", 18),
+  shortOptionMinimum: ethers.parseUnits("0.01", 18),
+  lookAhead: 86_400,
+};
+
+/**
  * Deploys the OptionMarket and an implied-volatility MedianPriceFeed per security (reported by the ORACLE_REPORTER
  * holders like the price feeds), and wires them: `listSeries` to RISK_OFFICER, the market SETTLER on the engine (its
  * transferBetweenAccounts and settleTrade, mapped by deployMargin and deploySettlement) and a KYC-verified system
- * identity (it holds every series' locked collateral in its own margin account).
+ * identity (it holds every series' locked collateral in its own margin account); and the PortfolioRisk satellite, set
+ * on the engine (`setGrid` to RISK_OFFICER).
  */
 export async function deployOptions(
   opts: DeployOptions,
@@ -63,7 +79,30 @@ export async function deployOptions(
   await wait(manager.grantRole(ROLE.SETTLER, address, 0));
   await registerSystemIdentity(opts, manager, contracts.KycRegistry, address, "OptionMarket");
 
-  const out: Record<string, string> = { OptionMarket: address };
+  // The portfolio-margin satellite: the engine offers it every account holding a series; accounts opt in.
+  const risk = await new PortfolioRisk__factory(opts.deployer).deploy(
+    contracts.MarginEngine,
+    address,
+    managerAddress,
+    DEV_PORTFOLIO_GRID,
+  );
+  await risk.waitForDeployment();
+  const riskAddress = await risk.getAddress();
+  log(`PortfolioRisk ${riskAddress}`);
+  await wait(
+    manager.setTargetFunctionRole(
+      riskAddress,
+      [PortfolioRisk__factory.createInterface().getFunction("setGrid").selector],
+      ROLE.RISK_OFFICER,
+    ),
+  );
+  const me = await opts.deployer.getAddress();
+  const [wasOfficer] = await manager.hasRole(ROLE.RISK_OFFICER, me);
+  if (!wasOfficer) await wait(manager.grantRole(ROLE.RISK_OFFICER, me, 0));
+  await wait(MarginEngine__factory.connect(contracts.MarginEngine, opts.deployer).setPortfolioRisk(riskAddress));
+  if (!wasOfficer) await wait(manager.renounceRole(ROLE.RISK_OFFICER, me));
+
+  const out: Record<string, string> = { OptionMarket: address, PortfolioRisk: riskAddress };
   const feedIface = MedianPriceFeed__factory.createInterface();
   for (const token of tokens.filter((t) => t.kind === "security")) {
     const feed = await new MedianPriceFeed__factory(opts.deployer).deploy(
