@@ -1,5 +1,5 @@
 import { time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { PortfolioMarginHarness__factory } from "../../typechain-types";
+import { PortfolioMarginHarness__factory, PortfolioRisk__factory } from "../../typechain-types";
 import { CNY, price } from "../../fixtures/margin";
 import { FIXING_WINDOW, optionsFixture } from "../../fixtures/options";
 import type { GasContext } from "./types";
@@ -42,6 +42,7 @@ export async function measure({ hre, emit }: GasContext): Promise<void> {
   const [priceGas] = await math.priceGas(true, 10n * WAD, 11n * WAD, 90n * DAY, (3n * WAD) / 10n, 0n);
   emit({ contract: "OptionMath", method: "price", gas: Number(priceGas), case: "call, 90 days" });
   await measureMarket({ hre, emit });
+  await measurePortfolio({ hre, emit });
 }
 
 /**
@@ -105,4 +106,59 @@ async function measureMarket({ emit }: GasContext): Promise<void> {
     case: "2 holders, put",
   });
   line("release", await gasOf(fx.market.release(put, [fx.dealer.address])), { case: "1 writer, put" });
+}
+
+/**
+ * Issue 26, portfolio margin in the engine: two accounts with the same 10,000 mbBANK, 50 puts struck at 9 and 66,000
+ * borrowed, one opted into portfolio margin. The enrolment, a poke of each (the enrolled one runs the satellite's
+ * grid: 16 scenarios over one leg, plus the ranks), and a liquidation segment of the enrolled one after a fall to 5.20
+ * (the shares sold first, the put kept).
+ */
+async function measurePortfolio({ emit }: GasContext): Promise<void> {
+  const fx = await optionsFixture();
+  const put = await fx.put.getAddress();
+  const risk = PortfolioRisk__factory.connect(fx.record.contracts.PortfolioRisk, fx.clientC);
+  await fx.fundAccount(fx.dealer, fx.cash, 100_000n * CNY);
+  const [model] = await fx.router.getPrice(put);
+  for (const who of [fx.clientB, fx.clientC]) {
+    await fx.fundAccount(who, fx.bank, 10_000n);
+    await fx.market.connect(fx.dealer).write(put, 50n);
+    const cost = (50n * model) / 10n ** 12n;
+    await fx.fundAccount(who, fx.cash, cost);
+    await fx.harness.trade(who.address, fx.dealer.address, put, 50n, cost);
+  }
+  emit({
+    contract: "PortfolioRisk",
+    method: "setPortfolioMargin",
+    gas: await gasOf(risk.setPortfolioMargin(true)),
+    case: "opt in (the engine pokes the account under the grid)",
+  });
+  for (const who of [fx.clientB, fx.clientC]) {
+    await fx.engine.connect(who).borrow(66_000n * CNY);
+    await fx.engine.connect(who).withdraw(await fx.cash.getAddress(), 66_000n * CNY);
+  }
+  emit({
+    contract: "MarginEngine",
+    method: "poke",
+    gas: await gasOf(fx.engine.poke(fx.clientB.address)),
+    case: "rule-based: shares and one series",
+  });
+  emit({
+    contract: "MarginEngine",
+    method: "poke",
+    gas: await gasOf(fx.engine.poke(fx.clientC.address)),
+    case: "portfolio-margined: shares and one series (grid of 16 scenarios, 1 leg)",
+  });
+  await fx.setPrice(fx.bank, price(5.2));
+  await fx.refreshOptions();
+  await fx.engine.poke(fx.clientC.address);
+  await time.increase(301);
+  await fx.refreshPrices();
+  await fx.refreshOptions();
+  emit({
+    contract: "MarginEngine",
+    method: "liquidate",
+    gas: await gasOf(fx.engine.connect(fx.liquidator).liquidate(fx.clientC.address, 1)),
+    case: "portfolio-margined, one segment (the shares; the put kept)",
+  });
 }

@@ -4,10 +4,12 @@ import {
   MedianPriceFeed__factory,
   OptionMarket__factory,
   OracleRouter__factory,
+  PortfolioRisk__factory,
   type MarginEngine,
   type MedianPriceFeed,
   type OptionMarket,
   type OracleRouter,
+  type PortfolioRisk,
 } from "../../typechain-types";
 import type { ChainGateway, DeploymentRecord, TokenRecord } from "../chain";
 import { volatilityFeedKey } from "../chain/deployment";
@@ -23,6 +25,8 @@ export interface OptionsChain {
   market: OptionMarket;
   engine: MarginEngine;
   router: OracleRouter;
+  /** The portfolio-margin satellite, when the deployment has one (accounts opt in on it). */
+  portfolioRisk: PortfolioRisk | undefined;
   /** The listed series of the record (tokens of kind "option"). */
   series: TokenRecord[];
   /** The implied-volatility feed of an underlying (by its address), when the deployment has one. */
@@ -46,6 +50,9 @@ export function optionsChainAt(provider: Provider, deployment: DeploymentRecord)
     market: OptionMarket__factory.connect(need("OptionMarket"), provider),
     engine: MarginEngine__factory.connect(need("MarginEngine"), provider),
     router: OracleRouter__factory.connect(need("OracleRouter"), provider),
+    portfolioRisk: deployment.contracts.PortfolioRisk
+      ? PortfolioRisk__factory.connect(deployment.contracts.PortfolioRisk, provider)
+      : undefined,
     series: deployment.tokens.filter((t) => t.kind === "option"),
     volatilityFeed: (underlying) => {
       const symbol = symbolOf.get(underlying.toLowerCase());

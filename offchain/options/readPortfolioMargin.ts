@@ -17,12 +17,15 @@ export function gridParameters(priceRange: bigint): PortfolioRiskParameters {
   };
 }
 
+const ceilDiv = (a: bigint, b: bigint): bigint => (a === 0n ? 0n : (a - 1n) / b + 1n);
+
 export interface PortfolioGroupView {
   underlying: string;
   symbol: string;
   units: string;
   legs: { series: string; contracts: string }[];
-  /** SPAN-like requirement of the group (cash base units, rounded up). */
+  /** SPAN-like requirement of the group (cash base units, rounded up), as PortfolioRisk computes it: the grid over
+   *  the whole shares and the contracts, plus the rule's maintenance of a fraction of a share. */
   portfolioRequirement: string;
   worstScenario: number;
   /** The engine's rule-based maintenance of the same positions (each position's value × its maintenance). */
@@ -30,18 +33,23 @@ export interface PortfolioGroupView {
 }
 
 /**
- * What the scenario grid would ask of an account's hedged groups (an underlying with option contracts held on it),
- * beside what the engine's rule-based margin asks of the same positions today. The engine still margins every
- * position on its own (issue 26: portfolio margin in the engine is not built yet); this is the preview a client and
- * the risk officer read.
+ * What the scenario grid asks of an account's hedged groups (an underlying with option contracts held on it), beside
+ * what the engine's rule-based margin asks of the same positions. For an account that opted into portfolio margin
+ * (`portfolioMargined`, PortfolioRisk) the engine applies the grid's figure; otherwise the rule's, and the grid's is
+ * the preview a client reads before it opts in. `maintenanceReq` is the engine's requirement of the whole account as
+ * it applies it now.
  */
 export async function readPortfolioMargin(
   chain: OptionsChain,
   account: string,
-): Promise<{ block: number; groups: PortfolioGroupView[] }> {
+): Promise<{ block: number; portfolioMargined: boolean; maintenanceReq: string; groups: PortfolioGroupView[] }> {
   const blockTag = await chain.provider.getBlockNumber();
   const at = { blockTag };
   const now = BigInt((await chain.provider.getBlock(blockTag))!.timestamp);
+  const [portfolioMargined, view] = await Promise.all([
+    chain.portfolioRisk ? chain.portfolioRisk.portfolioMargined(account, at) : Promise.resolve(false),
+    chain.engine.accountView(account, at),
+  ]);
   const cash = chain.deployment.tokens.find((t) => t.kind === "cash")!;
   const toCash = 10n ** BigInt(18 - cash.decimals);
   const held = await Promise.all(
@@ -74,13 +82,18 @@ export async function readPortfolioMargin(
       contracts: l.contracts,
       contractSize: l.s.contractSize,
     }));
-    const shares = units / 10n ** BigInt(token.decimals);
+    const one = 10n ** BigInt(token.decimals);
+    const shares = units / one;
+    // the series' model rate: the first leg's, as PortfolioRisk takes it
     const r = portfolioRequirement(
       shares,
       optionLegs,
-      { spot: price.price, volatility, rate: 0n, timestamp: now },
+      { spot: price.price, volatility, rate: legs[0].s.rate, timestamp: now },
       gridParameters(margins[0]),
     );
+    // the fraction of a share beyond the whole ones: the rule's maintenance (value and requirement rounded up)
+    const remainderValue = ceilDiv((units % one) * price.price, one * toCash);
+    const remainder = ceilDiv(remainderValue * margins[0], WAD);
     // the engine's rule: each position's value × its maintenance, rounded up (the underlying's price and margins are
     // the ones read above; each series' are read once)
     const ruleOf = (quantity: bigint, px: bigint, decimals: number, maintenance: bigint): bigint => {
@@ -100,10 +113,10 @@ export async function readPortfolioMargin(
       symbol: token.symbol,
       units: units.toString(),
       legs: legs.map((l) => ({ series: l.t.symbol, contracts: l.contracts.toString() })),
-      portfolioRequirement: ((r.requirement + toCash - 1n) / toCash).toString(),
+      portfolioRequirement: (ceilDiv(r.requirement, toCash) + remainder).toString(),
       worstScenario: r.worstScenario,
       ruleBasedMaintenance: rule.toString(),
     });
   }
-  return { block: blockTag, groups };
+  return { block: blockTag, portfolioMargined, maintenanceReq: view.maintenanceReq.toString(), groups };
 }

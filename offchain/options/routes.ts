@@ -41,6 +41,8 @@ const seriesSchema = z
 const portfolioMarginSchema = z
   .object({
     block: z.number().int(),
+    portfolioMargined: z.boolean(),
+    maintenanceReq: int,
     groups: z.array(
       z
         .object({
@@ -85,11 +87,13 @@ export function optionRoutes(gateway: ChainGateway | undefined): CapabilityRoute
       defineRoute({
         method: "get",
         path: "/v1/options/portfolio-margin/:account",
-        summary: "What the scenario grid (SPAN-like) would ask of an account's hedged groups, beside the engine's rule",
+        summary: "What the scenario grid (SPAN-like) asks of an account's hedged groups, beside the engine's rule",
         description:
           "For each underlying on which the account holds option contracts: the 16-scenario requirement of the shares " +
-          "and contracts together (offchain/risk portfolioRequirement, equal to the chain's PortfolioMargin) and the " +
-          "engine's rule-based maintenance of the same positions, which is what the engine applies today.",
+          "and contracts together (offchain/risk portfolioRequirement, equal to the chain's PortfolioMargin, as " +
+          "PortfolioRisk applies it) and the rule-based maintenance of the same positions. portfolioMargined: the " +
+          "account opted into portfolio margin (PortfolioRisk.setPortfolioMargin) and the engine applies the grid; " +
+          "maintenanceReq: the engine's requirement of the whole account as applied now.",
         tags: ["options"],
         roles: ["client", "risk_officer", "operator", "auditor"],
         write: false,

@@ -1,4 +1,9 @@
-import { MarginEngine__factory, OptionMarket__factory, OracleRouter__factory } from "../../../typechain-types";
+import {
+  MarginEngine__factory,
+  OptionMarket__factory,
+  OracleRouter__factory,
+  PortfolioRisk__factory,
+} from "../../../typechain-types";
 import type { SeriesList } from "../../../offchain/options";
 import { DemoError, cny, count, ok, until } from "../../lib/demoPlatform";
 import { TICK } from "../plan";
@@ -11,6 +16,8 @@ const SHARES = "mbBANK";
 const PUT = "mbBANK-P9";
 
 interface PortfolioMarginView {
+  portfolioMargined: boolean;
+  maintenanceReq: string;
   groups: { symbol: string; units: string; portfolioRequirement: string; ruleBasedMaintenance: string }[];
 }
 
@@ -27,7 +34,8 @@ function seriesAddress(run: DemoRun, symbol: string): string {
  * the market maker through the order book, and buys protective puts struck at 9 on all of it — the market maker
  * writes them first (OptionMarket.write locks 900 mbCNY a contract in the engine), then sells them through the same
  * order book. The series is priced on-chain (Black-Scholes on mbBANK's round at the reported implied volatility) and
- * counts in C's margin account like any position.
+ * counts in C's margin account like any position. Then C opts into portfolio margin (PortfolioRisk.setPortfolioMargin,
+ * its own transaction): the engine margins the shares and the puts together by the scenario grid.
  */
 export async function hedge(run: DemoRun, n: number): Promise<void> {
   heading(
@@ -86,6 +94,19 @@ export async function hedge(run: DemoRun, n: number): Promise<void> {
       (await engine.balanceOf(c, put)) >= contracts ? true : undefined,
     );
   }
+  const risk = PortfolioRisk__factory.connect(run.contract("PortfolioRisk"), run.wallet("clientC"));
+  if (!(await risk.portfolioMargined(c))) {
+    const rule = await engine.accountView(c);
+    await (await risk.setPortfolioMargin(true)).wait();
+    const grid = await engine.accountView(c);
+    say(
+      `  client C opts into portfolio margin (PortfolioRisk.setPortfolioMargin): the engine now margins its shares ` +
+        `and puts together by the scenario grid — maintenance ${cny(grid.maintenanceReq)} instead of the rule's ` +
+        `${cny(rule.maintenanceReq)}`,
+      `  客户 C 选择组合保证金（PortfolioRisk.setPortfolioMargin）：引擎按情景网格对其股票与认沽期权合并计算保证金——` +
+        `维持保证金 ${cny(grid.maintenanceReq)}，原规则为 ${cny(rule.maintenanceReq)}`,
+    );
+  }
   const list = ok(await run.d.public.get<SeriesList>("/v1/options"), "GET /v1/options");
   for (const s of list.series) {
     const iv = s.impliedVolatility ? `${(Number(s.impliedVolatility) / 1e16).toFixed(2)}%` : "—";
@@ -116,10 +137,12 @@ export async function reportHedge(run: DemoRun, when: "before" | "after"): Promi
   );
   for (const g of pm.groups)
     say(
-      `  the scenario grid (SPAN-like) would ask ${cny(g.portfolioRequirement)} of C's ${g.symbol} and its puts ` +
-        `together; the engine's rule asks ${cny(g.ruleBasedMaintenance)} of the same positions (it margins each on its own)`,
+      `  the scenario grid (SPAN-like) asks ${cny(g.portfolioRequirement)} of C's ${g.symbol} and its puts together; ` +
+        `the rule would ask ${cny(g.ruleBasedMaintenance)} of the same positions (each on its own); ` +
+        (pm.portfolioMargined ? "C is portfolio-margined: the engine applies the grid" : "the engine applies the rule"),
       `  情景网格（类 SPAN）对客户 C 的 ${g.symbol} 及其认沽期权合并要求 ${cny(g.portfolioRequirement)}；` +
-        `引擎现行规则对同样持仓要求 ${cny(g.ruleBasedMaintenance)}（逐项计算）`,
+        `逐项规则对同样持仓要求 ${cny(g.ruleBasedMaintenance)}；` +
+        (pm.portfolioMargined ? "客户 C 采用组合保证金：引擎按情景网格计算" : "引擎按逐项规则计算"),
     );
   if (when === "after" && (a.state === "Liquidatable" || a.state === "Defaulted"))
     throw new DemoError(`client C, hedged, is ${a.state} after the gap`);

@@ -15,6 +15,7 @@ import {
   AgreementSettlement__factory,
   OptionMarket__factory,
   OptionToken__factory,
+  PortfolioRisk__factory,
   SettableAggregatorV3__factory,
   type AgreementBinding,
   type AgreementSettlement,
@@ -107,7 +108,9 @@ type Action =
   /** X sells its contracts to Y at any price (refused for an indebted X below what they count for) */
   | { kind: "optionDump"; frac: number; priceFrac: number }
   /** the actor takes a contract out of the engine to its wallet: always refused */
-  | { kind: "optionWithdraw"; who: Who };
+  | { kind: "optionWithdraw"; who: Who }
+  /** the actor opts into or out of portfolio margin (refused below initial margin under the new model) */
+  | { kind: "optionPortfolio"; who: Who; on: boolean };
 
 const who = fc.constantFrom<Who>(0, 1, 2, 3);
 const token = fc.integer({ min: 0, max: 3 }); // 0 = cash
@@ -198,6 +201,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("optionBuy" as const), who, frac }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("optionDump" as const), frac, priceFrac }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("optionWithdraw" as const), who }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("optionPortfolio" as const), who, on: fc.boolean() }) },
 );
 
 interface AdversaryFixture extends SettlementFixture {
@@ -695,6 +699,13 @@ describe("MarginEngine adversarial properties (issue 16)", function () {
                 await feed.setBroken(a.broken);
                 if (!a.broken) await feed.setAnswer(prices.get(a.token)! / 10n ** 10n);
                 await router.poke(addrs[a.token]);
+                break;
+              }
+              case "optionPortfolio": {
+                const c = actors[a.who];
+                await track(c);
+                const risk = PortfolioRisk__factory.connect(fx.record.contracts.PortfolioRisk, c);
+                await (await risk.setPortfolioMargin(a.on, { gasLimit: GAS })).wait();
                 break;
               }
               case "time":

@@ -16,7 +16,7 @@ import {
   writersOf,
 } from "../../../offchain/options";
 import { portfolioRequirement } from "../../../offchain/risk";
-import { MarginEngine__factory, OptionMarket__factory } from "../../../typechain-types";
+import { MarginEngine__factory, OptionMarket__factory, PortfolioRisk__factory } from "../../../typechain-types";
 import { CNY, price } from "../../helpers/marginFixture";
 import { FIXING_WINDOW, VOLATILITY, WAD, optionsFixture, type OptionsFixture } from "../../../fixtures/options";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
@@ -118,6 +118,16 @@ describe("options service: series, portfolio-margin preview, automatic settlemen
     expect(BigInt(g.ruleBasedMaintenance)).to.be.greaterThan(3_000n * CNY);
     // an account without contracts has no hedged group
     expect((await readPortfolioMargin(chain, fx.clientB.address)).groups).to.deep.equal([]);
+    // once C opts into portfolio margin the engine applies the grid: its requirement is the group's (one rate spread
+    // over the two positions rounds up by at most a unit each; the engine's call may run a second later, 0.3 CNY of
+    // the puts' time value)
+    const before = await readPortfolioMargin(chain, fx.clientC.address);
+    expect(before.portfolioMargined).to.equal(false);
+    expect(BigInt(before.maintenanceReq)).to.equal(BigInt(g.ruleBasedMaintenance));
+    await PortfolioRisk__factory.connect(fx.record.contracts.PortfolioRisk, fx.clientC).setPortfolioMargin(true);
+    const after = await readPortfolioMargin(chain, fx.clientC.address);
+    expect(after.portfolioMargined).to.equal(true);
+    expect(Number(after.maintenanceReq) / 1e6).to.be.closeTo(Number(after.groups[0].portfolioRequirement) / 1e6, 0.5);
   });
 
   it("settles every expired series once: fix from the standing round, exercise the holders, release the writers", async () => {
