@@ -12,6 +12,7 @@ import {MarginLedger} from "./MarginLedger.sol";
 import {MarginMath} from "./MarginMath.sol";
 import {MarginStorage} from "./MarginStorage.sol";
 import {MarginValuation} from "./MarginValuation.sol";
+import {IPortfolioRisk} from "./IPortfolioRisk.sol";
 
 /// @title MarginAccounts
 /// @notice The MarginEngine's account-holder paths without a gas target of their own — withdraw, repay from margin
@@ -97,14 +98,17 @@ library MarginAccounts {
         if (held < amount) ICapitalPool(c.pool).release(amount - held, address(this));
     }
 
-    /// @notice The engine's valuation of an account (MarginValuation.valuate), run here so that the engine's own code
-    ///         keeps the room the portfolio-margin hook needs under EIP-170.
-    ///         ABI-encoded: a library's ABI names its enums, which clients' ABI parsers refuse; the engine decodes it.
-    function valuate(
+    /// @notice The engine's valuation of a portfolio-margined account (MarginValuation.valuateWithPortfolio), run here
+    ///         so that the engine's own code keeps under EIP-170: empty when the portfolio-margin satellite is not set
+    ///         or the account did not opt in (the engine keeps its own valuation, the rule's). ABI-encoded: a
+    ///         library's ABI names its enums, which clients' ABI parsers refuse; the engine decodes it.
+    function valuatePortfolio(
         MarginStorage.Contracts calldata c,
         address account,
         uint256 index
     ) external view returns (bytes memory) {
+        address risk = MarginStorage.layout().portfolioRisk;
+        if (risk == address(0) || !IPortfolioRisk(risk).portfolioMargined(account)) return "";
         return abi.encode(_valuate(c, account, index));
     }
 
@@ -113,6 +117,6 @@ library MarginAccounts {
         address account,
         uint256 index
     ) private view returns (MarginStorage.Valuation memory) {
-        return MarginValuation.valuate(IOracleRouter(c.oracle), ICapitalPool(c.pool), account, index);
+        return MarginValuation.valuateWithPortfolio(IOracleRouter(c.oracle), ICapitalPool(c.pool), account, index);
     }
 }

@@ -224,7 +224,7 @@ library MarginAdmin {
         if (MarginStorage.layout().accounts[from].scaledDebt > 0) {
             MarginValuation.requireInitialMargin(
                 from,
-                MarginValuation.valuate(IOracleRouter(c.oracle), ICapitalPool(c.pool), from, 0),
+                MarginValuation.valuateWithPortfolio(IOracleRouter(c.oracle), ICapitalPool(c.pool), from, 0),
                 IKycRegistry(c.kyc).maxLeverageOf(from)
             );
         }

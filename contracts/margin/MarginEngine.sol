@@ -354,8 +354,15 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         return MarginStorage.layout().accounts[account];
     }
 
-    function _valuate(address account, uint256 index) private view returns (MarginStorage.Valuation memory) {
-        return abi.decode(MarginAccounts.valuate(_contracts(), account, index), (MarginStorage.Valuation));
+    /// @dev The rule's valuation inline; an account holding an option series that opted into portfolio margin is valued
+    ///      again with the satellite in MarginAccounts (MarginValuation.valuateWithPortfolio), so that the engine's code
+    ///      stays under EIP-170 and nobody else pays for the hook.
+    function _valuate(address account, uint256 index) private view returns (MarginStorage.Valuation memory v) {
+        v = MarginValuation.valuate(_oracle, _pool, account, index);
+        if (v.optionHeld) {
+            bytes memory portfolio = MarginAccounts.valuatePortfolio(_contracts(), account, index);
+            if (portfolio.length != 0) v = abi.decode(portfolio, (MarginStorage.Valuation));
+        }
     }
 
     /// @dev Makes sure the engine itself holds `amount` cash before paying it out, taking the shortfall from its

@@ -54,7 +54,7 @@ library MarginSettlement {
     /// @notice See IMarginEngine.checkInitialMargin.
     function checkInitialMargin(MarginStorage.Contracts calldata c, address account) external view returns (bool) {
         if (MarginStorage.layout().accounts[account].scaledDebt == 0) return true;
-        MarginStorage.Valuation memory v = MarginValuation.valuate(
+        MarginStorage.Valuation memory v = MarginValuation.valuateWithPortfolio(
             IOracleRouter(c.oracle),
             ICapitalPool(c.pool),
             account,

@@ -63,8 +63,19 @@ library MarginValuation {
         }
         // An account in its fixed term: every tier's margins at the tier's fixed volatility, not the market's.
         if (block.timestamp / 1 days < a.fixedUntilDay) _applyFixedTerm(v);
-        // An account holding an option series: the portfolio-margin satellite re-margins it if it opted in.
-        if (v.optionHeld) _applyPortfolio($.portfolioRisk, account, v);
+    }
+
+    /// @dev `valuate`, and for an account holding an option series the portfolio-margin satellite's margins when the
+    ///      account opted in (IPortfolioRisk). Every path values accounts with it; the engine's own code runs the
+    ///      rule's `valuate` inline and, for an account holding a series, this one in its linked MarginAccounts.
+    function valuateWithPortfolio(
+        IOracleRouter oracle,
+        ICapitalPool pool,
+        address account,
+        uint256 index
+    ) internal view returns (MarginStorage.Valuation memory v) {
+        v = valuate(oracle, pool, account, index);
+        if (v.optionHeld) _applyPortfolio(MarginStorage.layout().portfolioRisk, account, v);
     }
 
     /// @dev The margins of a tier at a volatility: (maintenance, initial), 18 decimals.

@@ -25,7 +25,7 @@ library MarginViews {
 
     /// @notice See IMarginEngine.accountState (ABI-encoded AccountState).
     function accountState(address oracle, address pool, address account) external view returns (bytes memory) {
-        MarginStorage.Valuation memory v = MarginValuation.valuate(
+        MarginStorage.Valuation memory v = MarginValuation.valuateWithPortfolio(
             IOracleRouter(oracle),
             ICapitalPool(pool),
             account,
@@ -118,7 +118,7 @@ library MarginViews {
         ICapitalPool pool,
         address account
     ) private view returns (IMarginEngine.AccountView memory r) {
-        MarginStorage.Valuation memory v = MarginValuation.valuate(oracle, pool, account, 0);
+        MarginStorage.Valuation memory v = MarginValuation.valuateWithPortfolio(oracle, pool, account, 0);
         MarginStorage.Layout storage $ = MarginStorage.layout();
         MarginStorage.ParamsRecord storage p = $.params;
         r.cash = v.cash;
