@@ -354,9 +354,9 @@ contract MarginEngine is IMarginEngine, AccessManaged, ReentrancyGuardTransient 
         return MarginStorage.layout().accounts[account];
     }
 
-    /// @dev The rule's valuation inline; an account holding an option series that opted into portfolio margin is valued
-    ///      again with the satellite in MarginAccounts (MarginValuation.valuateWithPortfolio), so that the engine's code
-    ///      stays under EIP-170 and nobody else pays for the hook.
+    /// @dev The rule's valuation inline; an account holding an option series that opted into portfolio margin is
+    ///      valued again with the satellite in MarginAccounts (MarginValuation.valuateWithPortfolio), so that the
+    ///      engine's code stays under EIP-170 and nobody else pays for the hook.
     function _valuate(address account, uint256 index) private view returns (MarginStorage.Valuation memory v) {
         v = MarginValuation.valuate(_oracle, _pool, account, index);
         if (v.optionHeld) {

@@ -30,9 +30,9 @@ import {PortfolioMargin} from "./PortfolioMargin.sol";
 ///      are fully collateralised, so no margin account holds a written (short) leg and the short-option minimum is
 ///      zero here; the library keeps it for the general case.
 contract PortfolioRisk is IPortfolioRisk, AccessManaged {
-    uint256 private constant WAD = 1e18;
+    uint256 private constant _WAD = 1e18;
     /// @dev Ranks 2–255 scale the loss ratio; 1 is a hedge.
-    uint256 private constant RANK_STEPS = 253;
+    uint256 private constant _RANK_STEPS = 253;
 
     IMarginEngine private immutable _engine;
     IOptionMarket private immutable _market;
@@ -63,9 +63,12 @@ contract PortfolioRisk is IPortfolioRisk, AccessManaged {
     /// @param market the OptionMarket whose series this satellite values
     /// @param authority the AccessManager (setGrid is the risk officer's)
     /// @param initialGrid the grid's parameters
-    constructor(IMarginEngine engine, IOptionMarket market, address authority, Grid memory initialGrid)
-        AccessManaged(authority)
-    {
+    constructor(
+        IMarginEngine engine,
+        IOptionMarket market,
+        address authority,
+        Grid memory initialGrid
+    ) AccessManaged(authority) {
         _engine = engine;
         _market = market;
         (address cash, , , address oracle, address kyc) = engine.contracts();
@@ -138,10 +141,10 @@ contract PortfolioRisk is IPortfolioRisk, AccessManaged {
 
     function _setGrid(Grid memory g) private {
         if (
-            g.volatilityShift >= WAD ||
+            g.volatilityShift >= _WAD ||
             g.extremeMultiple == 0 ||
-            g.extremeFraction > WAD ||
-            g.shortOptionMinimum > WAD ||
+            g.extremeFraction > _WAD ||
+            g.shortOptionMinimum > _WAD ||
             g.lookAhead > 7 days
         ) revert PortfolioInvalidGrid();
         _grid = g;
@@ -200,11 +203,16 @@ contract PortfolioRisk is IPortfolioRisk, AccessManaged {
         }
         if (group.underlyingIndex != 0) _addRule(holdings[group.underlyingIndex - 1], rule);
         if (rule[0] == 0) return;
-        (uint256 wad, uint256 worst, ) = PortfolioMargin.requirement(int256(units), scan.legs, scan.market, scan.params);
+        (uint256 wad, uint256 worst, ) = PortfolioMargin.requirement(
+            int256(units),
+            scan.legs,
+            scan.market,
+            scan.params
+        );
         req += Math.ceilDiv(wad, _wadPerCashUnit);
         Margin memory groupMargin = Margin(
-            Math.min(WAD, Math.mulDiv(req, WAD, rule[0], Math.Rounding.Ceil)),
-            Math.min(WAD, Math.mulDiv(req + rule[2] - rule[1], WAD, rule[0], Math.Rounding.Ceil)),
+            Math.min(_WAD, Math.mulDiv(req, _WAD, rule[0], Math.Rounding.Ceil)),
+            Math.min(_WAD, Math.mulDiv(req + rule[2] - rule[1], _WAD, rule[0], Math.Rounding.Ceil)),
             0
         );
         _rankGroup(group, scan, worst, groupMargin, m);
@@ -221,13 +229,7 @@ contract PortfolioRisk is IPortfolioRisk, AccessManaged {
         (uint256 worstSpot, uint256 worstVolatility) = PortfolioMargin.scenarioMarket(worst, scan.market, scan.params);
         for (uint256 k; k < group.count; ++k) {
             uint256 valueNow = _legPrice(scan.legs[k], scan.market.spot, scan.market.volatility, scan.market, 0);
-            uint256 valueThen = _legPrice(
-                scan.legs[k],
-                worstSpot,
-                worstVolatility,
-                scan.market,
-                scan.params.lookAhead
-            );
+            uint256 valueThen = _legPrice(scan.legs[k], worstSpot, worstVolatility, scan.market, scan.params.lookAhead);
             m[group.members[k]] = Margin(groupMargin.maintenance, groupMargin.initial, _lossRank(valueNow, valueThen));
         }
         if (group.underlyingIndex != 0) {
@@ -248,13 +250,7 @@ contract PortfolioRisk is IPortfolioRisk, AccessManaged {
     )
         private
         view
-        returns (
-            bool ok,
-            PortfolioMargin.Market memory market,
-            uint256 priceRange,
-            uint256 units,
-            uint256 remainderReq
-        )
+        returns (bool ok, PortfolioMargin.Market memory market, uint256 priceRange, uint256 units, uint256 remainderReq)
     {
         if (group.underlyingIndex != 0) {
             Holding calldata u = holdings[group.underlyingIndex - 1];
@@ -265,7 +261,7 @@ contract PortfolioRisk is IPortfolioRisk, AccessManaged {
             // the fraction of a share the grid does not see: the rule's maintenance, value and requirement rounded up
             // (the engine's value scale is one share · wad per cash unit)
             uint256 remainderValue = Math.mulDiv(u.balance % one, u.price, one * _wadPerCashUnit, Math.Rounding.Ceil);
-            remainderReq = Math.mulDiv(remainderValue, u.maintenance, WAD, Math.Rounding.Ceil);
+            remainderReq = Math.mulDiv(remainderValue, u.maintenance, _WAD, Math.Rounding.Ceil);
         } else {
             (uint256 price, IOracleRouter.PriceStatus status, ) = _oracle.getPrice(group.underlying);
             if (status != IOracleRouter.PriceStatus.Safe && status != IOracleRouter.PriceStatus.Closed) {
@@ -288,9 +284,9 @@ contract PortfolioRisk is IPortfolioRisk, AccessManaged {
             market.spot != 0 &&
             market.spot <= PortfolioMargin.MAX_SPOT &&
             units <= PortfolioMargin.MAX_QUANTITY &&
-            priceRange < WAD &&
-            Math.mulDiv(priceRange, g.extremeMultiple, WAD) < WAD &&
-            Math.mulDiv(market.volatility, WAD + g.volatilityShift, WAD) <= OptionMath.MAX_VOLATILITY &&
+            priceRange < _WAD &&
+            Math.mulDiv(priceRange, g.extremeMultiple, _WAD) < _WAD &&
+            Math.mulDiv(market.volatility, _WAD + g.volatilityShift, _WAD) <= OptionMath.MAX_VOLATILITY &&
             market.rate <= OptionMath.MAX_RATE;
     }
 
@@ -310,8 +306,8 @@ contract PortfolioRisk is IPortfolioRisk, AccessManaged {
     /// @dev The rule's figures of one holding added to the group's: value, ⌈value · maintenance⌉, ⌈value · initial⌉.
     function _addRule(Holding calldata h, uint256[3] memory rule) private pure {
         rule[0] += h.value;
-        rule[1] += Math.mulDiv(h.value, h.maintenance, WAD, Math.Rounding.Ceil);
-        rule[2] += Math.mulDiv(h.value, h.initial, WAD, Math.Rounding.Ceil);
+        rule[1] += Math.mulDiv(h.value, h.maintenance, _WAD, Math.Rounding.Ceil);
+        rule[2] += Math.mulDiv(h.value, h.initial, _WAD, Math.Rounding.Ceil);
     }
 
     /// @dev One contract's model value (wad money) at a spot and volatility, `lookAhead` seconds later.
@@ -331,12 +327,12 @@ contract PortfolioRisk is IPortfolioRisk, AccessManaged {
     ///      2 + ⌊253 · loss / value⌋ (at most 255).
     function _lossRank(uint256 valueNow, uint256 valueThen) private pure returns (uint8) {
         if (valueThen >= valueNow) return 1;
-        return _rank(Math.mulDiv(valueNow - valueThen, WAD, valueNow));
+        return _rank(Math.mulDiv(valueNow - valueThen, _WAD, valueNow));
     }
 
     /// @dev 2 + ⌊253 · ratio⌋, the ratio (a loss per unit of value, or a maintenance ratio: the rule's stress) capped
     ///      at 1.
     function _rank(uint256 ratio) private pure returns (uint8) {
-        return uint8(2 + (Math.min(ratio, WAD) * RANK_STEPS) / WAD);
+        return uint8(2 + (Math.min(ratio, _WAD) * _RANK_STEPS) / _WAD);
     }
 }
