@@ -1,5 +1,6 @@
 import { MarginEngine__factory, OracleRouter__factory, SettlementHub__factory } from "../../typechain-types";
 import type { ChainGateway } from "./gateway";
+import { portfolioReads } from "./portfolioReads";
 
 /** OracleRouter.PriceStatus. */
 export enum PriceStatus {
@@ -13,14 +14,22 @@ export enum PriceStatus {
 
 /** One listed asset as the engine values it, read at one block (the inputs of offchain/orderbook/engineMargin.ts). */
 export interface EngineAssetRisk {
+  /** The asset's address. */
+  readonly asset: string;
+  /** MarginEngine.assetConfig's id: the engine values an account's positions in the order of their ids. */
+  readonly id: number;
   /** OracleRouter price, 18 decimals of cash per whole token. */
   readonly price: bigint;
   readonly status: PriceStatus;
   /** MarginEngine.assetConfig: haircut (WAD) and scale = 10**(assetDecimals + 18 − cashDecimals). */
   readonly haircut: bigint;
   readonly scale: bigint;
-  /** MarginEngine.assetMargins: the initial margin (WAD) at the router's current volatility. */
+  /** MarginEngine.assetMargins: the initial and maintenance margins (WAD) at the router's current volatility. */
   readonly initialMargin: bigint;
+  readonly maintenanceMargin: bigint;
+  /** An option series (PortfolioRisk.isOptionSeries, what the engine records at listing): held by an account
+   *  enrolled in portfolio margin, the satellite's grid margins its group. */
+  readonly option: boolean;
   /** MarginEngine.tierRisk of the asset's liquidity tier: the margin rule, applied at `fixedVolatility` to an
    *  account in its fixed term (engineMargin.ts computes that margin as the engine does). */
   readonly tierRule: EngineTierRule;
@@ -46,15 +55,64 @@ export interface OrderbookChain {
   isTradingKey(owner: string, key: string): Promise<boolean>;
   /** Whether the hub had settled `batchId` by `blockTag` (SettlementHub.batch(batchId).settledAt ≠ 0 at that block). */
   batchSettledBy(batchId: string, blockTag: number): Promise<boolean>;
-  /** KYC and margin facts of one account, read at one block. Amounts in token base units, leverage WAD. */
+  /** KYC and margin facts of one account, read at one block. Amounts in token base units, leverage WAD. An account
+   *  enrolled in portfolio margin also gets what the grid's mirror needs (`portfolio`); any other costs one call
+   *  more (PortfolioRisk.portfolioMargined), none when the deployment has no PortfolioRisk. */
   readAccount(account: string, securities: readonly string[]): Promise<ChainAccountFacts>;
   /** OracleRouter.getPrice: 18-decimal cash per whole token, whether it is Safe, and the engine's haircut (WAD). */
   readPrice(asset: string): Promise<{ price: bigint; safe: boolean; haircut: bigint }>;
-  /** What the engine values each asset at, at `blockTag` (price and status, haircut, scale, the current initial
-   *  margin from `assetMargins`, the borrow pause): the inputs of its initial-margin rule (engineMargin.ts). */
+  /** What the engine values each asset at, at `blockTag` (price and status, haircut, scale, id, the current
+   *  margins from `assetMargins`, the borrow pause, whether it is an option series): the inputs of its
+   *  initial-margin rule (engineMargin.ts). */
   readAssets(assets: readonly string[], blockTag: number): Promise<EngineAssetRisk[]>;
   /** Accounts the engine lent to (`Borrowed`) in blocks after `afterBlock`, and the block read up to. */
   borrowersAfter(afterBlock: number): Promise<{ accounts: string[]; toBlock: number }>;
+}
+
+/** IPortfolioRisk.Grid (fractions WAD, lookAhead in seconds). */
+export interface ChainPortfolioGrid {
+  volatilityShift: bigint;
+  extremeMultiple: bigint;
+  extremeFraction: bigint;
+  shortOptionMinimum: bigint;
+  lookAhead: bigint;
+}
+
+/** An option series' terms (OptionMarket.series) and its feed's implied volatility (WAD; null: the call reverts). */
+export interface ChainSeriesTerms {
+  underlying: string;
+  isCall: boolean;
+  strike: bigint;
+  expiry: bigint;
+  contractSize: bigint;
+  rate: bigint;
+  fixed: boolean;
+  volatility: bigint | null;
+}
+
+/** An underlying: token decimals, router price (0 unless Safe or Closed), MarginEngine.assetMargins maintenance. */
+export interface ChainUnderlying {
+  decimals: number;
+  spot: bigint;
+  maintenance: bigint;
+}
+
+/**
+ * What the mirror of PortfolioRisk.margins (offchain/risk/portfolioAccount.ts) needs beside the engine's positions,
+ * read at the account's block for an account enrolled in portfolio margin.
+ */
+export interface ChainPortfolioFacts {
+  /** PortfolioRisk.grid. */
+  grid: ChainPortfolioGrid;
+  cashDecimals: number;
+  /** The block's timestamp (unix seconds): the satellite values the options at it. */
+  timestamp: bigint;
+  /** OptionMarket.series of every option series among the securities asked (lower-case address), with the
+   *  implied volatility its OptionPriceFeed answers (null when latestVolatility reverts). */
+  series: Map<string, ChainSeriesTerms>;
+  /** Each underlying of those series (lower-case address): decimals, router price (0 unless Safe or Closed) and
+   *  maintenance ratio (MarginEngine.assetMargins). */
+  underlyings: Map<string, ChainUnderlying>;
 }
 
 export interface ChainAccountFacts {
@@ -76,6 +134,8 @@ export interface ChainAccountFacts {
   fixedTerm?: boolean;
   /** The block every fact was read at. */
   block?: number;
+  /** Present only when the account is enrolled in portfolio margin (PortfolioRisk.portfolioMargined). */
+  portfolio?: ChainPortfolioFacts;
 }
 
 /** How long an asset's engine configuration (id, haircut) is reused before it is read again. */
@@ -95,6 +155,7 @@ export function orderbookChain(chain: ChainGateway): OrderbookChain {
   const { MarginEngine: engineAddress, OracleRouter: routerAddress } = chain.deployment.contracts;
   const engine = engineAddress ? MarginEngine__factory.connect(engineAddress, chain.provider) : undefined;
   const router = routerAddress ? OracleRouter__factory.connect(routerAddress, chain.provider) : undefined;
+  const portfolio = engine && router ? portfolioReads(chain, engine, router) : undefined;
   const configs = new Map<string, { id: bigint; haircut: bigint; readAt: number }>();
   const assetConfig = async (asset: string): Promise<{ id: bigint; haircut: bigint }> => {
     if (engine === undefined) throw new Error("the deployment has no MarginEngine");
@@ -118,7 +179,7 @@ export function orderbookChain(chain: ChainGateway): OrderbookChain {
     async readAccount(account, securities) {
       if (engine === undefined) throw new Error("the deployment has no MarginEngine");
       const blockTag = await chain.provider.getBlockNumber();
-      const [verified, identity, maxLeverage, view, positions, ids, recorded] = await Promise.all([
+      const [verified, identity, maxLeverage, view, positions, ids, recorded, enrolled] = await Promise.all([
         chain.kycRegistry.isVerified(account, { blockTag }),
         chain.kycRegistry.identityOf(account, { blockTag }),
         chain.kycRegistry.maxLeverageOf(account, { blockTag }),
@@ -126,9 +187,13 @@ export function orderbookChain(chain: ChainGateway): OrderbookChain {
         Promise.all(securities.map((s) => engine.balanceOf(account, s, { blockTag }))),
         Promise.all(securities.map(async (s) => (await assetConfig(s)).id)),
         engine.recordedState(account, { blockTag }),
+        portfolio?.enrolled(account, blockTag) ?? false,
       ]);
       const fixedUntilDay = Number(recorded[3]);
       const mask = BigInt(view.frozenMask);
+      // the block's time only for an account that ever chose a fixed term or is portfolio-margined (most are
+      // neither: no extra read)
+      const time = fixedUntilDay > 0 || enrolled ? await blockTime(chain, blockTag) : 0;
       return {
         verified,
         kycExpiresAt: Number(identity.expiresAt),
@@ -140,9 +205,11 @@ export function orderbookChain(chain: ChainGateway): OrderbookChain {
         positions,
         cashFrozen: (mask & CASH_FROZEN_BIT) !== 0n,
         frozen: ids.map((id) => ((mask >> id) & 1n) === 1n),
-        // the block's time only for an account that ever chose a fixed term (most never do: no extra read)
-        fixedTerm: fixedUntilDay > 0 && fixedUntilDay > Math.floor((await blockTime(chain, blockTag)) / 86_400),
+        fixedTerm: fixedUntilDay > 0 && fixedUntilDay > Math.floor(time / 86_400),
         block: blockTag,
+        ...(enrolled && portfolio !== undefined
+          ? { portfolio: await portfolio.facts(securities, blockTag, time) }
+          : {}),
       };
     },
     async borrowersAfter(afterBlock) {
@@ -157,19 +224,24 @@ export function orderbookChain(chain: ChainGateway): OrderbookChain {
       if (engine === undefined || router === undefined) throw new Error("the deployment has no MarginEngine");
       return Promise.all(
         assets.map(async (asset) => {
-          const [[price, status], config, [, initial], paused] = await Promise.all([
+          const [[price, status], config, [maintenance, initial], paused, option] = await Promise.all([
             router.getPrice(asset, { blockTag }),
             engine.assetConfig(asset, { blockTag }),
             engine.assetMargins(asset, { blockTag }),
             engine.borrowingPaused(asset, { blockTag }),
+            portfolio?.optionSeries(asset, blockTag) ?? false,
           ]);
           const rule = await engine.tierRisk(config.liquidityTier, { blockTag });
           return {
+            asset,
+            id: Number(config.id),
             price,
             status: Number(status),
             haircut: config.haircut,
             scale: config.scale,
             initialMargin: initial,
+            maintenanceMargin: maintenance,
+            option,
             tierRule: {
               liquidityAddOn: rule.liquidityAddOn,
               volatilityMultiplier: rule.volatilityMultiplier,

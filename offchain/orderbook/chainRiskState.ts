@@ -198,6 +198,7 @@ export class ChainRiskState implements RiskStateSource {
         cashFrozen: f.cashFrozen,
         frozen: new Set(specs.filter((_, i) => f.frozen?.[i] === true).map((s) => s.id)),
         fixedTerm: f.fixedTerm === true,
+        portfolio: f.portfolio,
       },
       unsettled: { cash: 0n, positions: new Map() },
     };

@@ -1,5 +1,6 @@
 import {
   type EngineAssetRisk,
+  type EnginePortfolio,
   type InitialMarginFailure,
   engineInitialMargin,
   saleKeepsEquity,
@@ -50,11 +51,19 @@ import { type AccountId, type BookCommand, RejectCode, Side } from "./types";
  *     engine's initial margin exactly as `checkInitialMargin` will after settlement (per-asset margins at the
  *     router's volatility, haircuts, prices, the same roundings; every held price Safe, no held asset paused, the
  *     KYC leverage cap)   ORACLE_UNAVAILABLE, BORROWING_PAUSED, INSUFFICIENT_INITIAL_MARGIN, LEVERAGE_LIMIT
- *   - an account without debt, and a sale that keeps the seller's equity, are never checked by the engine: nor here.
- * The margin state blocks buys only (MarginCall or worse): with a price band narrower than haircut + initial margin
- * no buy can bring such an account to initial margin, so the engine would refuse them as well; sales are left to the
- * engine's rule (a large enough sale can cure the account on chain). The behaviour tier's leverage (stricter than
- * the KYC cap for flagged accounts) and the exposure caps apply on top, to buys.
+ *   - an account enrolled in portfolio margin (issue 26) that holds an option series after the trade is margined by
+ *     the scenario grid, as the engine's PortfolioRisk satellite margins it (the positions after the trade through
+ *     the satellite's mirror, engineMargin.ts); any sale of such an account with debt is checked, fair or not (the
+ *     engine checks every portfolio-margined seller: selling a hedge raises the requirement)
+ *   - an account without debt, and a sale that keeps the seller's equity (rule-margined), are never checked by the
+ *     engine: nor here.
+ * The margin state blocks buys only (MarginCall or worse) of rule-margined accounts: with a price band narrower than
+ * haircut + initial margin no buy can bring such an account to initial margin, so the engine would refuse them as
+ * well; under the grid a buy can lower the requirement (a put against shares held), so an enrolled account's buys go
+ * to the engine's rule like its sales (a large enough sale can cure the account on chain). The behaviour tier's
+ * leverage (stricter than the KYC cap for flagged accounts) and the exposure caps apply on top, to buys. The choice,
+ * per instrument, between the account's other open buys or open sells filling is made with the rule's margins, the
+ * grid applying to the positions it picks.
  */
 
 export enum MarginState {
@@ -87,6 +96,8 @@ export interface AccountRiskView {
     frozen?: ReadonlySet<string>;
     /** In its fixed margin term: the engine margins it at each tier's fixed volatility. */
     fixedTerm?: boolean;
+    /** Enrolled in portfolio margin: the grid's inputs at the account's block (the engine's rule uses its mirror). */
+    portfolio?: EnginePortfolio;
   };
   unsettled: { cash: bigint; positions: ReadonlyMap<string, bigint> };
 }
@@ -449,7 +460,10 @@ export class PreTradeRisk {
       // A buy cannot lift an account below maintenance to initial margin while the band is narrower than haircut +
       // initial margin (it adds ⌈value · initial⌉ to the requirement and at most value · (band − haircut) to equity):
       // the engine refuses it too, so the margin state answers first. Sales go to the engine's rule.
-      if (side === Side.Buy && acct.marginState >= MarginState.MarginCall) return RejectCode.MarginStateBlocksRisk;
+      // Under portfolio margin a buy can lower the requirement (a put bought against shares): the engine's rule decides.
+      if (side === Side.Buy && acct.marginState >= MarginState.MarginCall && acct.chain.portfolio === undefined) {
+        return RejectCode.MarginStateBlocksRisk;
+      }
       return this.checkEngine(acct, cmd.account, inst, instrument, tier, extra);
     }
     const reducing =
@@ -761,13 +775,18 @@ export class PreTradeRisk {
       if (this.overGroupExposure(account, gross)) return RejectCode.GroupExposureLimit;
     }
 
-    // which party the engine checks: an indebted buyer; an indebted seller paid less than the units counted for
+    // which party the engine checks: an indebted buyer; an indebted seller paid less than the units counted for, or
+    // any indebted seller enrolled in portfolio margin (selling a hedge raises its requirement)
     const engineAsset = inst.engine as EngineAssetRisk;
     const debt = acct.chain.debt;
     if (debt === 0n) return null;
-    if (o.side === Side.Sell && saleKeepsEquity(units, cashAmount, engineAsset)) return null;
+    const portfolio = acct.chain.portfolio;
+    if (o.side === Side.Sell && portfolio === undefined && saleKeepsEquity(units, cashAmount, engineAsset)) return null;
     const fixedTerm = acct.chain.fixedTerm === true;
-    const im = engineInitialMargin({ cash, debt, maxLeverage: acct.maxLeverage, positions, frozen, fixedTerm }, assets);
+    const im = engineInitialMargin(
+      { cash, debt, maxLeverage: acct.maxLeverage, positions, frozen, fixedTerm, portfolio },
+      assets,
+    );
     if (im.failure !== null) return ENGINE_REJECT[im.failure];
     // the behaviour tier may cap leverage below the KYC cap (flagged accounts): off-chain, on top of the engine
     if (tier.maxLeverage < acct.maxLeverage && im.gross * WAD > tier.maxLeverage * im.equity) {

@@ -26,6 +26,16 @@ export {
   type PortfolioRequirement,
   type PortfolioRiskParameters,
 } from "./portfolioMargin";
+export {
+  portfolioAccountMargins,
+  portfolioRequirements,
+  type PortfolioAccountInput,
+  type PortfolioGrid,
+  type PortfolioHolding,
+  type PortfolioPositionMargin,
+  type PortfolioSeriesTerms,
+  type PortfolioUnderlying,
+} from "./portfolioAccount";
 export { tierMargins, type TierMargins, type TierRule } from "./tierMargins";
 export {
   accountLiquidation,
