@@ -293,7 +293,8 @@ export class Keeper {
    * values every account whose position the events replay exactly with the engine's arithmetic and indexes it.
    * Accounts near or past their lines (equity below the warning line plus COLD_BAND of the position value), and
    * those the events cannot value (PositionBook: repayments, liquidations, running calls…), stay in this tick's
-   * work, deepest predicted shortfall first: read through the lens at once and acted on. The others wait in the
+   * work, deepest predicted shortfall first: read through the lens at once and acted on, as are accounts holding an
+   * option series (their margin may be the portfolio grid's, not the rule's). The others wait in the
    * confirmation queue, read through the lens when the keeper is idle. Nothing is sent on an off-chain valuation.
    */
   private async indexFromPositions(head: number): Promise<void> {
@@ -308,11 +309,16 @@ export class Keeper {
     this.metrics.coldStartMs.market = Date.now() - t;
     t = Date.now();
     const prices = new Map([...market.assets].map(([asset, x]) => [asset, x.price]));
+    // an account holding an option series may be portfolio-margined (PortfolioRisk): its requirement is the grid's,
+    // which the off-chain valuation (the rule's) does not redo — read it through the lens at once
+    const series = new Set(
+      this.deps.deployment.tokens.filter((x) => x.kind === "option").map((x) => x.address.toLowerCase()),
+    );
     const urgent: [string, Trigger, bigint][] = [];
     const unknown: [string, Trigger][] = [];
     for (const [a, t] of this.dirty) {
       const position = book.position(a);
-      if (!position) {
+      if (!position || [...position.balances.keys()].some((asset) => series.has(asset))) {
         unknown.push([a, t]);
         continue;
       }
