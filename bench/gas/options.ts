@@ -1,8 +1,8 @@
 import { time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { PortfolioMarginHarness__factory, PortfolioRisk__factory } from "../../typechain-types";
 import { CNY, price } from "../../fixtures/margin";
-import { FIXING_WINDOW, optionsFixture } from "../../fixtures/options";
-import type { GasContext } from "./types";
+import { FIXING_WINDOW, optionsFixture, type OptionsFixture } from "../../fixtures/options";
+import type { GasContext, GasLine } from "./types";
 import { gasOf } from "./types";
 
 const WAD = 10n ** 18n;
@@ -81,15 +81,7 @@ async function measureMarket({ emit }: GasContext): Promise<void> {
     case: "shares and a series held (two router quotes, one Black-Scholes)",
   });
   await fx.setPrice(fx.bank, price(7));
-  await time.increase(301);
-  await fx.refreshPrices();
-  await fx.refreshOptions();
-  emit({
-    contract: "MarginEngine",
-    method: "liquidate",
-    gas: await gasOf(fx.engine.connect(fx.liquidator).liquidate(fx.clientC.address, 1)),
-    case: "one segment, seizing option contracts",
-  });
+  emit(await liquidationOf(fx, "one segment, seizing option contracts"));
   // the fix: 1 round in the window (the standing one) and 10 rounds
   const e = Number(fx.expiry);
   const feed = fx.feeds.get(await fx.bank.getAddress())!;
@@ -152,13 +144,14 @@ async function measurePortfolio({ emit }: GasContext): Promise<void> {
   await fx.setPrice(fx.bank, price(5.2));
   await fx.refreshOptions();
   await fx.engine.poke(fx.clientC.address);
+  emit(await liquidationOf(fx, "portfolio-margined, one segment (the shares; the put kept)"));
+}
+
+/** Client C's one-segment liquidation once the prices after a fall have been Safe for the engine's oracle grace. */
+async function liquidationOf(fx: OptionsFixture, label: string): Promise<GasLine> {
   await time.increase(301);
   await fx.refreshPrices();
   await fx.refreshOptions();
-  emit({
-    contract: "MarginEngine",
-    method: "liquidate",
-    gas: await gasOf(fx.engine.connect(fx.liquidator).liquidate(fx.clientC.address, 1)),
-    case: "portfolio-margined, one segment (the shares; the put kept)",
-  });
+  const gas = await gasOf(fx.engine.connect(fx.liquidator).liquidate(fx.clientC.address, 1));
+  return { contract: "MarginEngine", method: "liquidate", gas, case: label };
 }

@@ -190,11 +190,23 @@ library PortfolioMargin {
         value = units * int256(spot);
         for (uint256 j = 0; j < legs.length; ++j) {
             OptionLeg memory leg = legs[j];
-            uint256 remaining = leg.expiry > market.timestamp ? leg.expiry - market.timestamp : 0;
-            remaining = remaining > lookAhead ? remaining - lookAhead : 0;
-            uint256 p = OptionMath.price(leg.isCall, spot, leg.strike, remaining, volatility, market.rate);
+            uint256 p = legUnitPrice(leg, spot, volatility, market, lookAhead);
             value += leg.contracts * int256(leg.contractSize) * int256(p);
         }
+    }
+
+    /// @notice The leg's option price per underlying unit (wad) at `spot` and `volatility`, its time to expiry from
+    ///         the market's timestamp shortened by `lookAhead` seconds (floored at 0).
+    function legUnitPrice(
+        OptionLeg memory leg,
+        uint256 spot,
+        uint256 volatility,
+        Market memory market,
+        uint256 lookAhead
+    ) internal pure returns (uint256) {
+        uint256 remaining = leg.expiry > market.timestamp ? leg.expiry - market.timestamp : 0;
+        remaining = remaining > lookAhead ? remaining - lookAhead : 0;
+        return OptionMath.price(leg.isCall, spot, leg.strike, remaining, volatility, market.rate);
     }
 
     function _validate(

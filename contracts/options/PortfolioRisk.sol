@@ -318,9 +318,7 @@ contract PortfolioRisk is IPortfolioRisk, AccessManaged {
         PortfolioMargin.Market memory market,
         uint256 lookAhead
     ) private pure returns (uint256) {
-        uint256 left = leg.expiry > market.timestamp ? leg.expiry - market.timestamp : 0;
-        left = left > lookAhead ? left - lookAhead : 0;
-        return OptionMath.price(leg.isCall, spot, leg.strike, left, volatility, market.rate) * leg.contractSize;
+        return PortfolioMargin.legUnitPrice(leg, spot, volatility, market, lookAhead) * leg.contractSize;
     }
 
     /// @dev Rank from the value of one unit now and in the worst scenario: 1 when it does not lose, else

@@ -1,8 +1,9 @@
 import { RiskError } from "./errors";
 import { WAD, mulDivUp } from "./fixed";
-import { OPTION_MAX_PRICE, OPTION_MAX_VOLATILITY, optionPrice } from "./optionPrice";
+import { OPTION_MAX_PRICE, OPTION_MAX_VOLATILITY } from "./optionPrice";
 import {
   PORTFOLIO_MAX_LEGS,
+  legUnitPrice,
   portfolioRequirement,
   scenarioMarket,
   type OptionLeg,
@@ -258,17 +259,7 @@ function applyGroup(input: PortfolioAccountInput, group: Group, m: PortfolioPosi
 
 /** PortfolioRisk._legPrice: one contract's model value (WAD money), `lookAhead` seconds later. */
 function legPrice(leg: OptionLeg, spot: bigint, volatility: bigint, market: OptionMarket, lookAhead: bigint): bigint {
-  let left = leg.expiry > market.timestamp ? leg.expiry - market.timestamp : 0n;
-  left = left > lookAhead ? left - lookAhead : 0n;
-  const p = optionPrice({
-    isCall: leg.isCall,
-    spot,
-    strike: leg.strike,
-    secondsToExpiry: left,
-    volatility,
-    rate: market.rate,
-  });
-  return p * leg.contractSize;
+  return legUnitPrice(leg, spot, volatility, market, lookAhead) * leg.contractSize;
 }
 
 function lossRank(valueNow: bigint, valueThen: bigint): number {

@@ -142,20 +142,32 @@ function value(
   lookAhead: bigint,
 ): bigint {
   let total = units * spot;
-  for (const leg of legs) {
-    let remaining = leg.expiry > market.timestamp ? leg.expiry - market.timestamp : 0n;
-    remaining = remaining > lookAhead ? remaining - lookAhead : 0n;
-    const p = optionPrice({
-      isCall: leg.isCall,
-      spot,
-      strike: leg.strike,
-      secondsToExpiry: remaining,
-      volatility,
-      rate: market.rate,
-    });
-    total += leg.contracts * leg.contractSize * p;
-  }
+  for (const leg of legs)
+    total += leg.contracts * leg.contractSize * legUnitPrice(leg, spot, volatility, market, lookAhead);
   return total;
+}
+
+/**
+ * PortfolioMargin.legUnitPrice: the leg's option price per underlying unit (WAD) at `spot` and `volatility`, its time
+ * to expiry from the market's timestamp shortened by `lookAhead` seconds (floored at 0).
+ */
+export function legUnitPrice(
+  leg: OptionLeg,
+  spot: bigint,
+  volatility: bigint,
+  market: OptionMarket,
+  lookAhead: bigint,
+): bigint {
+  let remaining = leg.expiry > market.timestamp ? leg.expiry - market.timestamp : 0n;
+  remaining = remaining > lookAhead ? remaining - lookAhead : 0n;
+  return optionPrice({
+    isCall: leg.isCall,
+    spot,
+    strike: leg.strike,
+    secondsToExpiry: remaining,
+    volatility,
+    rate: market.rate,
+  });
 }
 
 function invalid(message: string, details: Record<string, unknown>): never {

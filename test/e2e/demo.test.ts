@@ -136,7 +136,8 @@ describe("npm start + npm run demo, restarted in the middle (e2e)", function () 
       /the market maker writes [\d,]+ mbBANK-P9 \(put, strike 9\.00, 100 shares a contract\)/,
       /client C buys [\d,]+ mbBANK-P9 at [\d,.]+ a contract through the order book/,
       /mbBANK-P9 {3}put strike 9\.00 open: [\d,.]+ a contract \(Safe, implied volatility [\d.]+%\)/,
-      /the scenario grid \(SPAN-like\) would ask [\d,.]+ of C's mbBANK and its puts together/,
+      /client C opts into portfolio margin \(PortfolioRisk\.setPortfolioMargin\): .* maintenance [\d,.]+ instead of the rule's [\d,.]+/,
+      /the scenario grid \(SPAN-like\) asks [\d,.]+ of C's mbBANK and its puts together; .*C is portfolio-margined: the engine applies the grid/,
       /client C after the gap: [\d,]+ mbBANK, [\d,]+ mbBANK-P9; .* state (Healthy|Warning|MarginCall)/,
     ])
       expect(narration).to.match(line);

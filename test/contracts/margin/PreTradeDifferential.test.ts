@@ -25,6 +25,24 @@ import { PortfolioRisk__factory, type CollateralToken } from "../../../typechain
  * exposure caps, a behaviour tier below the KYC leverage) are set out of reach; the pool charges no interest, so
  * the debt read before the trade is the debt at settlement.
  */
+/** The order book's instrument of each token against the cash token (6 decimals; 0.01 ticks, whole lots). */
+async function instrumentSpecs(
+  tokens: { symbol(): Promise<string>; getAddress(): Promise<string>; decimals(): Promise<bigint> }[],
+  cash: string,
+): Promise<InstrumentSpec[]> {
+  return Promise.all(
+    tokens.map(async (t) => ({
+      id: await t.symbol(),
+      base: await t.getAddress(),
+      baseDecimals: Number(await t.decimals()),
+      quote: cash,
+      quoteDecimals: 6,
+      tickSize: 10_000n,
+      lotSize: 1n,
+    })),
+  );
+}
+
 describe("Pre-trade risk against the engine (differential, issue 23)", function () {
   this.timeout(600_000);
 
@@ -55,18 +73,7 @@ describe("Pre-trade risk against the engine (differential, issue 23)", function 
     settler = fx.actors.users[9];
     await fx.manager.grantRole(ROLE.SETTLER, settler.address, 0);
     tokens = [fx.bank, fx.tech, fx.small];
-    const cash = await fx.cash.getAddress();
-    specs = await Promise.all(
-      tokens.map(async (t) => ({
-        id: await t.symbol(),
-        base: await t.getAddress(),
-        baseDecimals: Number(await t.decimals()),
-        quote: cash,
-        quoteDecimals: 6,
-        tickSize: 10_000n,
-        lotSize: 1n,
-      })),
-    );
+    specs = await instrumentSpecs(tokens, await fx.cash.getAddress());
     // A few rounds of moves so that the router's volatility, and with it the tier margins, is not the floor.
     for (const [k, factor] of [1.04, 0.95, 1.06, 0.97].entries()) {
       const t = tokens[k % 3];
@@ -361,18 +368,7 @@ describe("Pre-trade risk against the engine (differential, issue 23)", function 
       await ofx.fundAccount(ofx.dealer, ofx.cash, 800n * 900n * CNY);
       await ofx.market.connect(ofx.dealer).write(await ofx.put.getAddress(), 800n);
       await ofx.market.connect(ofx.dealer).write(await ofx.call.getAddress(), 600n);
-      const cash = await ofx.cash.getAddress();
-      specs = await Promise.all(
-        [ofx.bank, ofx.put, ofx.call].map(async (t) => ({
-          id: await t.symbol(),
-          base: await t.getAddress(),
-          baseDecimals: Number(await t.decimals()),
-          quote: cash,
-          quoteDecimals: 6,
-          tickSize: 10_000n,
-          lotSize: 1n,
-        })),
-      );
+      specs = await instrumentSpecs([ofx.bank, ofx.put, ofx.call], await ofx.cash.getAddress());
     });
 
     /** Buys `contracts` of the dealer's stock of a series for `who` at the router's price. */
