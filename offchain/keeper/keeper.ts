@@ -3,6 +3,7 @@ import { isAddress, type Log } from "ethers";
 import {
   AggregatorV3Interface__factory,
   InsuranceFund__factory,
+  IPortfolioRisk__factory,
   MarginEngine__factory,
   MedianPriceFeed__factory,
   OracleRouter__factory,
@@ -311,9 +312,7 @@ export class Keeper {
     const prices = new Map([...market.assets].map(([asset, x]) => [asset, x.price]));
     // an account holding an option series may be portfolio-margined (PortfolioRisk): its requirement is the grid's,
     // which the off-chain valuation (the rule's) does not redo — read it through the lens at once
-    const series = new Set(
-      this.deps.deployment.tokens.filter((x) => x.kind === "option").map((x) => x.address.toLowerCase()),
-    );
+    const series = await this.optionSeries([...market.assets.keys()], head);
     const urgent: [string, Trigger, bigint][] = [];
     const unknown: [string, Trigger][] = [];
     for (const [a, t] of this.dirty) {
@@ -335,6 +334,15 @@ export class Keeper {
     this.dirty.clear();
     for (const [a, t] of urgent) this.dirty.set(a, t);
     for (const [a, t] of unknown) this.dirty.set(a, t);
+  }
+
+  /** The listed assets that are option series (PortfolioRisk.isOptionSeries at `blockTag`; none without it). */
+  private async optionSeries(assets: string[], blockTag: number): Promise<Set<string>> {
+    const address = this.deps.deployment.contracts.PortfolioRisk;
+    if (!address) return new Set();
+    const risk = IPortfolioRisk__factory.connect(address, this.deps.provider);
+    const flags = await Promise.all(assets.map((a) => this.rpc(() => risk.isOptionSeries(a, { blockTag }))));
+    return new Set(assets.filter((_, i) => flags[i]).map((a) => a.toLowerCase()));
   }
 
   /** One pass. Returns the number of accounts re-read. */

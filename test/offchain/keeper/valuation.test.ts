@@ -3,7 +3,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { JsonRpcProvider, JsonRpcSigner, Wallet, type Log } from "ethers";
-import { MarginEngine__factory, ProtocolAccessManager__factory } from "../../../typechain-types";
+import {
+  CollateralToken__factory,
+  MarginEngine__factory,
+  OptionMarket__factory,
+  ProtocolAccessManager__factory,
+  SettableAggregatorV3__factory,
+} from "../../../typechain-types";
+import { listOptionSeries } from "../../../scripts/deploy/options";
 import { Indexer, rawSigner } from "../../../offchain/chain";
 import { marginEngineHandler } from "../../../offchain/chain/handlers/marginEngine";
 import { Keeper, State, DEFAULT_KEEPER_SETTINGS } from "../../../offchain/keeper";
@@ -20,6 +27,49 @@ const PORT = 8694;
 const WAD = 10n ** 18n;
 const SYMBOLS = ["mbBANK", "mbTECH", "mbSMALL"];
 const RETRY = { retries: 8, baseMs: 100, deadlineMs: 30_000 };
+
+/**
+ * Lists a 9-put on mbBANK (90 days, 100 shares, a settable implied volatility at 30%) and has a new verified account
+ * write one contract: it holds the series in its margin account (and 900 mbCNY locked in the market's). Returns it.
+ */
+async function optionHolder(dev: DevChain, kc: KeeperChain): Promise<string> {
+  const p = dev.chain.provider;
+  const c = dev.record.contracts;
+  const bank = dev.record.tokens.find((t) => t.symbol === "mbBANK")!.address;
+  const volatility = await new SettableAggregatorV3__factory(dev.signers[0]).deploy(8, "mbBANK implied volatility");
+  await (await volatility.setAnswer(30_000_000n)).wait();
+  const now = (await p.getBlock("latest"))!.timestamp;
+  const series = await listOptionSeries({
+    contracts: c,
+    riskOfficer: dev.signers[3],
+    operator: dev.signers[4],
+    terms: {
+      underlying: bank,
+      isCall: false,
+      strike: 9n * WAD,
+      expiry: BigInt(now + 90 * 86_400),
+      contractSize: 100n,
+      fixingWindow: 1_800,
+      volatilityFeed: await volatility.getAddress(),
+      rate: 0n,
+    },
+    name: "mbBANK put 9",
+    symbol: "mbBANK-P9",
+    maxStaleness: 86_400,
+  });
+  const w = Wallet.createRandom();
+  const a = w.address.toLowerCase();
+  await p.send("hardhat_impersonateAccount", [a]);
+  await p.send("hardhat_setBalance", [a, "0x56BC75E2D63100000"]);
+  const s = new JsonRpcSigner(p, a);
+  await kc.verify(a, 5);
+  await kc.mint("mbCNY", a, 1_000n * CNY);
+  const cash = dev.record.tokens.find((t) => t.kind === "cash")!.address;
+  await (await CollateralToken__factory.connect(cash, s).approve(c.MarginEngine, 1_000n * CNY)).wait();
+  await (await MarginEngine__factory.connect(c.MarginEngine, s).deposit(cash, 1_000n * CNY)).wait();
+  await (await OptionMarket__factory.connect(c.OptionMarket, s).write(series, 1n)).wait();
+  return a;
+}
 
 /** A seeded generator (mulberry32): the same random accounts on every run. */
 function rng(seed: number): () => number {
@@ -259,6 +309,9 @@ describe("keeper cold start: off-chain valuation from the engine's events", func
 
   it("a keeper restarted on the store indexes every account from the events and liquidates every liquidatable one", async function () {
     const p = dev.chain.provider;
+    // an account holding an option series (it wrote a put): it may be portfolio-margined, so the cold start reads it
+    // through the engine at once instead of valuing it by the rule
+    const holder = await optionHolder(dev, kc);
     await foldBook(await p.getBlockNumber());
     const head = await p.getBlockNumber();
     // a keeper that had run up to the head (its cursor saved), then restarts during a crash
@@ -285,6 +338,9 @@ describe("keeper cold start: off-chain valuation from the engine's events", func
     // healthy accounts far from their lines wait for a background read; the rest were read through the lens at once
     expect(keeper.metrics.awaitingConfirmation, "confirmed later").to.be.greaterThan(0);
     expect(keeper.metrics.reads + keeper.metrics.awaitingConfirmation).to.equal(keeper.index.size);
+    const queue = (keeper as unknown as { confirmQueue: Set<string> }).confirmQueue;
+    expect(keeper.index.accounts(), "the option holder is indexed").to.include(holder);
+    expect(queue.has(holder), "the option holder was read through the engine, not queued").to.equal(false);
     expect(keeper.index.size).to.be.greaterThanOrEqual(accounts.length);
     for (let i = 0; i < 10 && keeper.metrics.liquidationsMined < liquidatable.length; i++) await keeper.tick();
     const engine = kc.engine;
