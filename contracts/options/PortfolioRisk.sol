@@ -112,11 +112,12 @@ contract PortfolioRisk is IPortfolioRisk, AccessManaged {
 
     /// @inheritdoc IPortfolioRisk
     function isOptionSeries(address asset) public view returns (bool) {
-        address[] memory all = _market.allSeries();
-        for (uint256 i; i < all.length; ++i) {
-            if (all[i] == asset) return true;
+        // the market's own record (one lookup, however many series were ever listed); unknown: OptionUnknownSeries
+        try _market.series(asset) returns (IOptionMarket.Series memory s) {
+            return s.underlying != address(0);
+        } catch {
+            return false;
         }
-        return false;
     }
 
     /// @inheritdoc IPortfolioRisk

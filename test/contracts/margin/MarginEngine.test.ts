@@ -173,8 +173,10 @@ describe("MarginEngine", () => {
         .to.emit(engine, "AccountStateChanged")
         .withArgs(clientC.address, State.Healthy, State.Warning, 36_000n * CNY, 27_900n * CNY);
       await fx.setPrice(fx.bank, price(8.5)); // 20,000 / 170,000 = 11.8% → MarginCall
-      const call = engine.poke(clientC.address);
-      const deadline = BigInt(await time.latest()) + 1n + BigInt((await engine.params()).gracePeriod);
+      const call = await engine.poke(clientC.address);
+      // the deadline runs from the poke's own block (on a loaded machine the chain's clock may have moved on)
+      const mined = await hre.ethers.provider.getBlock((await call.wait())!.blockNumber);
+      const deadline = BigInt(mined!.timestamp) + BigInt((await engine.params()).gracePeriod);
       await expect(call)
         .to.emit(engine, "MarginCalled")
         .withArgs(clientC.address, deadline, 20_000n * CNY, 25_500n * CNY);

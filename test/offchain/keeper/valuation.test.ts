@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { JsonRpcProvider, JsonRpcSigner, Wallet, type Log } from "ethers";
+import { JsonRpcProvider, JsonRpcSigner, Wallet, type HDNodeWallet, type Log } from "ethers";
 import {
   CollateralToken__factory,
   MarginEngine__factory,
@@ -27,6 +27,17 @@ const PORT = 8694;
 const WAD = 10n ** 18n;
 const SYMBOLS = ["mbBANK", "mbTECH", "mbSMALL"];
 const RETRY = { retries: 8, baseMs: 100, deadlineMs: 30_000 };
+
+/** A new random account, impersonated on the node (100 ETH for gas) and KYC-verified at tier 5 (5×). */
+async function newClient(dev: DevChain, kc: KeeperChain): Promise<{ w: HDNodeWallet; a: string; s: JsonRpcSigner }> {
+  const p = dev.chain.provider;
+  const w = Wallet.createRandom();
+  const a = w.address.toLowerCase();
+  await p.send("hardhat_impersonateAccount", [a]);
+  await p.send("hardhat_setBalance", [a, "0x56BC75E2D63100000"]);
+  await kc.verify(a, 5);
+  return { w, a, s: new JsonRpcSigner(p, a) };
+}
 
 /**
  * Lists a 9-put on mbBANK (90 days, 100 shares, a settable implied volatility at 30%) and has a new verified account
@@ -57,12 +68,7 @@ async function optionHolder(dev: DevChain, kc: KeeperChain): Promise<string> {
     symbol: "mbBANK-P9",
     maxStaleness: 86_400,
   });
-  const w = Wallet.createRandom();
-  const a = w.address.toLowerCase();
-  await p.send("hardhat_impersonateAccount", [a]);
-  await p.send("hardhat_setBalance", [a, "0x56BC75E2D63100000"]);
-  const s = new JsonRpcSigner(p, a);
-  await kc.verify(a, 5);
+  const { a, s } = await newClient(dev, kc);
   await kc.mint("mbCNY", a, 1_000n * CNY);
   const cash = dev.record.tokens.find((t) => t.kind === "cash")!.address;
   await (await CollateralToken__factory.connect(cash, s).approve(c.MarginEngine, 1_000n * CNY)).wait();
@@ -131,12 +137,7 @@ describe("keeper cold start: off-chain valuation from the engine's events", func
     const engine = kc.engine;
     const cash = await kc.tokens.mbCNY.getAddress();
     for (let i = 0; i < 24; i++) {
-      const w = Wallet.createRandom();
-      const a = w.address.toLowerCase();
-      await p.send("hardhat_impersonateAccount", [a]);
-      await p.send("hardhat_setBalance", [a, "0x56BC75E2D63100000"]);
-      const s = new JsonRpcSigner(p, a);
-      await kc.verify(a, 5);
+      const { w, a, s } = await newClient(dev, kc);
       const held = SYMBOLS.filter(() => rand() < 0.6);
       if (held.length === 0) held.push(SYMBOLS[i % 3]);
       for (const sym of held) {
