@@ -49,7 +49,10 @@ contract PortfolioRisk is IPortfolioRisk, AccessManaged {
         address underlying;
         uint256 underlyingIndex; // index in the holdings + 1 (0: not held)
         uint256[] members; // holdings indexes of the legs
+        PortfolioMargin.OptionLeg[] legs; // the members' series terms and contracts, in the members' order
         uint256 count;
+        address feed; // the first member's price feed (its implied volatility) and model rate
+        uint256 rate;
     }
 
     /// @dev A group's scan inputs (memory only).
@@ -152,7 +155,7 @@ contract PortfolioRisk is IPortfolioRisk, AccessManaged {
         emit GridSet(g);
     }
 
-    /// @dev The groups: one per underlying of the unfixed series held (each holding's series read once).
+    /// @dev The groups: one per underlying of the unfixed series held, with their legs (each series read once).
     function _groups(Holding[] calldata holdings) private view returns (Group[] memory groups) {
         uint256 n = holdings.length;
         groups = new Group[](n);
@@ -166,11 +169,21 @@ contract PortfolioRisk is IPortfolioRisk, AccessManaged {
             if (g == count) {
                 groups[g].underlying = s.underlying;
                 groups[g].members = new uint256[](n);
+                groups[g].legs = new PortfolioMargin.OptionLeg[](n);
+                (groups[g].feed, groups[g].rate) = (s.feed, s.rate);
                 for (uint256 j; j < n; ++j) {
                     if (holdings[j].asset == s.underlying) groups[g].underlyingIndex = j + 1;
                 }
                 ++count;
             }
+            // the contracts as a signed quantity (_applyGroup refuses the group beyond MAX_QUANTITY before using it)
+            groups[g].legs[groups[g].count] = PortfolioMargin.OptionLeg(
+                s.isCall,
+                s.strike,
+                s.expiry,
+                int256(holdings[i].balance),
+                s.contractSize
+            );
             groups[g].members[groups[g].count++] = i;
         }
     }
@@ -197,10 +210,8 @@ contract PortfolioRisk is IPortfolioRisk, AccessManaged {
         scan.legs = new PortfolioMargin.OptionLeg[](group.count);
         uint256[3] memory rule; // the group's value, the rule's maintenance and initial
         for (uint256 k; k < group.count; ++k) {
-            Holding calldata h = holdings[group.members[k]];
-            IOptionMarket.Series memory s = _market.series(h.asset);
-            scan.legs[k] = PortfolioMargin.OptionLeg(s.isCall, s.strike, s.expiry, int256(h.balance), s.contractSize);
-            _addRule(h, rule);
+            scan.legs[k] = group.legs[k];
+            _addRule(holdings[group.members[k]], rule);
         }
         if (group.underlyingIndex != 0) _addRule(holdings[group.underlyingIndex - 1], rule);
         if (rule[0] == 0) return;
@@ -271,14 +282,13 @@ contract PortfolioRisk is IPortfolioRisk, AccessManaged {
             market.spot = price;
             (priceRange, , ) = _engine.assetMargins(group.underlying);
         }
-        IOptionMarket.Series memory first = _market.series(holdings[group.members[0]].asset);
         // a volatility feed that cannot answer leaves the group to the rule (its series are unpriced as well)
-        try OptionPriceFeed(first.feed).latestVolatility() returns (uint256 sigma, uint256) {
+        try OptionPriceFeed(group.feed).latestVolatility() returns (uint256 sigma, uint256) {
             market.volatility = sigma;
         } catch {
             return (false, market, 0, 0, 0);
         }
-        market.rate = first.rate;
+        market.rate = group.rate;
         market.timestamp = block.timestamp;
         Grid memory g = _grid;
         ok =
