@@ -1,7 +1,7 @@
 /**
  * npm run bench -- keeper [--accounts 10000] [--liquidatable 1000] [--port 8693] [--modes single,batch]
  *                         [--caps-windows 5] [--gas-budget <gas>] [--block-ms 1000] [--index-builds lens,node]
- *                         [--node hardhat|anvil]
+ *                         [--node hardhat|anvil] [--setup-step 250|2000]
  *
  * A real `hardhat node` (or, with `--node anvil`, anvil without past states: hardhat's in-memory history took it past
  * this machine's 24 GB before 100,000 accounts were set up), `--accounts` margin accounts each holding 200
@@ -23,7 +23,7 @@
  * which the bench grants itself on this throwaway chain; every RPC call retries connection resets, and every
  * setup transaction carries its nonce, so a re-sent one is recognised instead of doubled.
  */
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setFlagsFromString } from "node:v8";
@@ -47,6 +47,8 @@ const UNITS = 200n;
 const WAD = 10n ** 18n;
 const NO_CAP = 2n ** 127n;
 const RETRY: RetryOptions = { retries: 10, baseMs: 200, deadlineMs: 120_000 };
+/** The gas each setup transaction may use (the block packs them by it). */
+const SETUP_TX_GAS = 400_000n;
 
 type Mode = "single" | "batch";
 /** How a keeper's first tick builds its index: from the indexer's store (a restart), the node's logs, the lens. */
@@ -105,8 +107,16 @@ export async function main(args: string[]): Promise<void> {
   // Agreements not required here: binding an account (schedule read, two EIP-712 signatures, anchor, propose,
   // accept) took 392 ms per account on this machine, over an hour for 10,000 — more than the rest of the setup, and
   // the keeper's work does not depend on it (an unbound account's penalty cap is the engine's own penalty).
+  // Accounts per setup step (each step is one block per kind of transaction). Anvil recomputes the whole state root
+  // for every block it mines, so at 100,000 accounts a block costs seconds whatever it holds: 250-account steps in
+  // 30 M-gas blocks (≈ 75 setup transactions each) took 100 minutes there. On anvil the setup's blocks are 2,000
+  // accounts under a raised gas limit, put back to the 30 M every run measures with before the keeper starts.
+  // Hardhat keeps 250 (larger blocks made it hold over 10 GB).
+  const step = Number(arg(args, "--setup-step", node === "anvil" ? "2000" : "250"));
   const dev = await startDevChain(port, { requireAgreements: false, node });
   const dir = mkdtempSync(path.join(tmpdir(), "mb-bench-keeper-"));
+  const memory = new NodeMemory(dev.chain.process.pid);
+  let miner: BlockMiner | undefined;
   try {
     const setupStart = Date.now();
     // The pool lends at most its assets less the liquidity buffer (PoolBufferReached): 50 M CNY stopped the
@@ -116,34 +126,55 @@ export async function main(args: string[]): Promise<void> {
     const small = await kc.tokens.mbSMALL.getAddress();
     // no seizure cap in the way of every liquidation in one window (the capped run sets one)
     await kc.engine.connect(dev.signers[3]).configureAsset(small, 3, WAD / 10n, WAD / 10n, NO_CAP);
-    await populate(dev, kc, n, m);
-    emit({ metric: "setup", value: Date.now() - setupStart, unit: "ms", accounts: n, liquidatable: m, blockMs, node });
+    await populate(dev, kc, n, m, step);
+    emit({
+      metric: "setup",
+      value: Date.now() - setupStart,
+      unit: "ms",
+      accounts: n,
+      liquidatable: m,
+      blockMs,
+      node,
+      setupStep: step,
+      nodeMemory: memory.phase(),
+    });
     emit({ metric: "agreements", required: false, reason: AGREEMENTS_OFF });
     const indexed = await indexEvents(dev, dir);
-    emit({ metric: "indexer_catch_up", value: indexed.ms, unit: "ms", events: indexed.events, toBlock: indexed.head });
+    emit({
+      metric: "indexer_catch_up",
+      value: indexed.ms,
+      unit: "ms",
+      events: indexed.events,
+      toBlock: indexed.head,
+      nodeMemory: memory.phase(),
+    });
     const rpc = <T>(method: string, params: unknown[]): Promise<T> =>
       withRetry(() => dev.chain.provider.send(method, params) as Promise<T>, RETRY);
     // the keeper runs against a chain that mines a block every `blockMs` (0: a block per transaction)
     if (blockMs > 0) {
       await rpc("evm_setAutomine", [false]);
-      // hardhat takes the interval in milliseconds, anvil in whole seconds
-      await rpc("evm_setIntervalMining", [node === "anvil" ? Math.max(1, Math.round(blockMs / 1000)) : blockMs]);
+      if (node === "hardhat") await rpc("evm_setIntervalMining", [blockMs]);
+      else miner = new BlockMiner(rpc, blockMs);
     }
     let snapshot = await rpc<string>("evm_snapshot", []);
     const fresh = async (): Promise<void> => {
+      await miner?.pause();
       await rpc("evm_revert", [snapshot]);
       snapshot = await rpc<string>("evm_snapshot", []);
+      miner?.resume();
     };
 
     for (const how of indexBuilds) {
       await fresh();
       await indexBuildOnly(dev, dir, how, n, m);
+      emit({ metric: "node_memory", phase: `index_build ${how}`, ...memory.phase() });
     }
     const results: ModeResult[] = [];
     let seizedUncapped = 0n;
     for (const mode of modes) {
       await fresh();
       const r = await runMode(dev, kc, dir, mode, n, m, gasBudget);
+      emit({ metric: "node_memory", phase: mode, ...memory.phase() });
       results.push(r.result);
       if (mode === "batch") seizedUncapped = r.seized;
     }
@@ -171,8 +202,12 @@ export async function main(args: string[]): Promise<void> {
         blockMs,
         gasBudget,
       );
+      emit({ metric: "node_memory", phase: "capped", ...memory.phase() });
     }
   } finally {
+    await miner?.pause();
+    miner?.stop();
+    memory.stop();
     await dev.stop();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -193,9 +228,10 @@ export function keeperCashFor(m: number): bigint {
 
 /**
  * `n` accounts with 200 mbSMALL each (moved from a dealer's margin account), the first `m` owing 5,000 CNY, the
- * rest 1,500 (borrowed and moved out), in blocks of 250 accounts with automine off (larger blocks made the node hold over 10 GB).
+ * rest 1,500 (borrowed and moved out), `step` accounts at a time with automine off, each kind of transaction in a
+ * block of its own (the block gas limit raised to hold a step's, and put back after).
  */
-async function populate(dev: DevChain, kc: KeeperChain, n: number, m: number): Promise<void> {
+async function populate(dev: DevChain, kc: KeeperChain, n: number, m: number, step: number): Promise<void> {
   const p = dev.chain.provider;
   const c = dev.record.contracts;
   const admin = (await dev.signers[0].getAddress()).toLowerCase();
@@ -233,7 +269,13 @@ async function populate(dev: DevChain, kc: KeeperChain, n: number, m: number): P
     const hash = await withRetry(async () => {
       try {
         return (await p.send("eth_sendTransaction", [
-          { from: tx.from, to: tx.to, data: tx.data, gas: "0x61a80", nonce: "0x" + tx.nonce.toString(16) },
+          {
+            from: tx.from,
+            to: tx.to,
+            data: tx.data,
+            gas: "0x" + SETUP_TX_GAS.toString(16),
+            nonce: "0x" + tx.nonce.toString(16),
+          },
         ])) as string;
       } catch (err) {
         if (tried && /already known|known transaction|nonce too low|already imported/i.test(String(err)))
@@ -287,9 +329,12 @@ async function populate(dev: DevChain, kc: KeeperChain, n: number, m: number): P
       await mineAll();
     }
   };
+  const gasLimit = (await p.getBlock("latest"))!.gasLimit;
+  const stepGas = BigInt(step) * SETUP_TX_GAS + 1_000_000n;
+  if (stepGas > gasLimit) await rpc("evm_setBlockGasLimit", ["0x" + stepGas.toString(16)]);
   await rpc("evm_setAutomine", [false]);
-  for (let s = 0; s < n; s += 250) {
-    const slice = accounts.slice(s, s + 250);
+  for (let s = 0; s < n; s += step) {
+    const slice = accounts.slice(s, s + step);
     await Promise.all(
       slice.map(async (a) => {
         await rpc("hardhat_impersonateAccount", [a]);
@@ -321,6 +366,10 @@ async function populate(dev: DevChain, kc: KeeperChain, n: number, m: number): P
     }
   }
   await rpc("evm_setAutomine", [true]);
+  if (stepGas > gasLimit) {
+    await rpc("evm_setBlockGasLimit", ["0x" + gasLimit.toString(16)]);
+    await rpc("evm_mine", []);
+  }
   // every account must be as designed, or the figures mean nothing
   for (let s = 0; s < n; s += 100) {
     const debts = await Promise.all(accounts.slice(s, s + 100).map((a) => withRetry(() => kc.engine.debtOf(a), RETRY)));
@@ -659,5 +708,87 @@ async function runCapped(
   } finally {
     provider.destroy();
     await store.close();
+  }
+}
+
+/**
+ * The chain process's resident memory (VmRSS), sampled every 2 s: its peak and last value since the previous phase.
+ * Linux only (/proc); elsewhere every figure is null.
+ */
+class NodeMemory {
+  private peakKb = 0;
+  private lastKb = 0;
+  private readonly timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly pid: number | undefined) {
+    if (pid === undefined || !existsSync(`/proc/${pid}/status`)) return;
+    this.timer = setInterval(() => this.sample(), 2_000);
+    this.timer.unref();
+    this.sample();
+  }
+
+  private sample(): void {
+    try {
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${this.pid}/status`, "utf8"))?.[1] ?? 0);
+      this.lastKb = kb;
+      this.peakKb = Math.max(this.peakKb, kb);
+    } catch {
+      // the process is gone: keep the last figures
+    }
+  }
+
+  /** Peak and current resident memory (MB) since the last call, then starts the next phase's peak. */
+  phase(): { peakMB: number | null; nowMB: number | null } {
+    if (this.timer === undefined) return { peakMB: null, nowMB: null };
+    this.sample();
+    const out = { peakMB: Math.round(this.peakKb / 1024), nowMB: Math.round(this.lastKb / 1024) };
+    this.peakKb = this.lastKb;
+    return out;
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+  }
+}
+
+/**
+ * Anvil's blocks every `blockMs`, mined by the bench (evm_mine) rather than with evm_setIntervalMining: for an
+ * interval of 2 s or less anvil raises the states it keeps in memory to 1,500 blocks whatever `--prune-history`
+ * says, and never lowers it in that mode (anvil's `InMemoryBlockStates::update_interval_mine_block_time`). Each state
+ * is a full copy, ≈ 15 MB at 20,000 accounts: the stop-33 run at 100,000 went from 6 GB to the kernel's OOM killer
+ * (23.9 GB) in the shock round, a block a second. One block at a time: a tick that finds the last still being mined
+ * waits for the next.
+ */
+class BlockMiner {
+  private readonly timer: NodeJS.Timeout;
+  private mining: Promise<unknown> | undefined;
+  private paused = false;
+
+  constructor(
+    private readonly rpc: <T>(method: string, params: unknown[]) => Promise<T>,
+    blockMs: number,
+  ) {
+    this.timer = setInterval(() => this.tick(), blockMs);
+  }
+
+  private tick(): void {
+    if (this.paused || this.mining) return;
+    this.mining = this.rpc("evm_mine", [])
+      .catch((err: unknown) => benchLog.warn("evm_mine failed", { err: String((err as Error)?.message ?? err) }))
+      .finally(() => (this.mining = undefined));
+  }
+
+  /** No block from here until resume(); waits for one being mined. */
+  async pause(): Promise<void> {
+    this.paused = true;
+    await this.mining;
+  }
+
+  resume(): void {
+    this.paused = false;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
   }
 }

@@ -6,7 +6,7 @@ export { kycRegistryHandler } from "./handlers/kycRegistry";
 export { collateralTokenHandler } from "./handlers/collateralToken";
 export { TxSender, type SendEffect, type SentTransaction } from "./sender";
 export { NonceManager } from "./nonce";
-export { withRetry, isTransient, type RetryOptions } from "./retry";
+export { withRetry, isTransient, isStateUnavailable, type RetryOptions } from "./retry";
 export { decodeRevert, revertData } from "./revert";
 export { kycRegistryWriter } from "./kycRegistryWriter";
 export { chainHealthProbe, type ChainHealth } from "./health";

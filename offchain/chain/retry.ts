@@ -35,6 +35,26 @@ export function isTransient(err: unknown): boolean {
 }
 
 /**
+ * True when the node answered that it no longer keeps the state of the block asked for (a call pinned to a block
+ * behind a pruning node's window: geth keeps 128 blocks' states, anvil `--prune-history` its own count). Not
+ * transient: asking again at that block fails the same way, so the caller reads at the head or gives up.
+ */
+export function isStateUnavailable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 6; depth++) {
+    const o = e as { message?: unknown; cause?: unknown; error?: unknown; info?: { error?: unknown } };
+    if (
+      typeof o.message === "string" &&
+      /BlockOutOfRange|missing trie node|state (?:is )?not available|no state available|world state unavailable|state (?:has been |was )?pruned|historical state .*not available/i.test(
+        o.message,
+      )
+    )
+      return true;
+    e = o.info?.error ?? o.cause ?? o.error;
+  }
+  return false;
+}
+
+/**
  * Runs `fn`, retrying transient RPC failures with exponential backoff and jitter (base·2^n ± 25%).
  * After the last attempt the failure becomes CHAIN_UNAVAILABLE; non-transient failures pass through at once.
  */

@@ -11,6 +11,7 @@ import {
   type OracleRouter,
 } from "../../typechain-types";
 import {
+  isStateUnavailable,
   isTransient,
   lensCapacity,
   valueAccounts,
@@ -583,7 +584,7 @@ export class Keeper {
         maintenanceReq,
       });
     } else if (parsed.name === "AccountStateChanged" && Number(args.to) === State.Warning) {
-      const v = await this.rpc(() => this.engine.accountView(String(args.account), { blockTag: log.blockNumber }));
+      const v = await this.viewAt(String(args.account), log.blockNumber);
       await store.enqueue({
         ...base,
         dedupeKey: `${log.transactionHash}:${log.index}`,
@@ -874,6 +875,24 @@ export class Keeper {
     let value = penalty < WAD ? (gap * WAD) / (WAD - penalty) : s.positionValue;
     if (value > s.positionValue || s.state === State.Defaulted) value = s.positionValue;
     return (((value * penalty) / WAD) * params.liquidatorShare) / WAD;
+  }
+
+  /**
+   * The account's view at `blockTag`, or at the head when the node no longer keeps that block's state: a pruning node
+   * (geth keeps 128 blocks' states, anvil `--prune-history` its own count) would otherwise fail this read for good,
+   * and with it every tick's log processing, once the keeper falls that far behind (a long tick, a restart).
+   */
+  private async viewAt(account: string, blockTag: number): Promise<Awaited<ReturnType<MarginEngine["accountView"]>>> {
+    try {
+      return await this.rpc(() => this.engine.accountView(account, { blockTag }));
+    } catch (err) {
+      if (!isStateUnavailable(err)) throw err;
+      this.deps.log.warn("the node no longer keeps that block's state: the notice's figures are the head's", {
+        account,
+        blockTag,
+      });
+      return this.rpc(() => this.engine.accountView(account));
+    }
   }
 
   /**

@@ -30,7 +30,9 @@ export interface LocalChainOptions {
    * The chain process: `hardhat node` (default), or anvil (`@foundry-rs/anvil`, a dev dependency) with
    * `--prune-history 64` — the same dev accounts, chain id 31337 and 30 M block gas limit, but the state of only the
    * last 64 blocks kept. For runs too large for hardhat's in-memory history: the keeper bench's 100,000 accounts took
-   * the hardhat node past this machine's 24 GB (docs/keeper.md). Calls at an older block fail there.
+   * the hardhat node past this machine's 24 GB (docs/keeper.md). Calls at an older block fail there. Do not give it
+   * `evm_setIntervalMining` of 2 s or less: anvil then keeps 1,500 blocks' states whatever `--prune-history` says
+   * (each a full copy of the state); mine with `evm_mine` on a timer instead (bench/keeper.ts `BlockMiner`).
    */
   node?: "hardhat" | "anvil";
 }
