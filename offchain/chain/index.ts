@@ -1,6 +1,7 @@
 export { createChainGateway, type ChainGateway } from "./gateway";
 export { loadDeployment, DEFAULT_DEPLOYMENTS_DIR, type DeploymentRecord, type TokenRecord } from "./deployment";
 export { Indexer, type IndexerOptions, type IndexerStatus, type StepResult } from "./indexer";
+export { LOGS_PER_REQUEST, LogSpan } from "./logSpan";
 export type { ContractHandler, IndexedEvent } from "./handlers/types";
 export { kycRegistryHandler } from "./handlers/kycRegistry";
 export { collateralTokenHandler } from "./handlers/collateralToken";

@@ -4,6 +4,7 @@ import type { InstanceClaim } from "../shared/instance";
 import type { Logger } from "../shared/logger";
 import type { Repositories, Store, StoredEvent } from "../store";
 import { combineHandlers, type ContractHandler, type IndexedEvent } from "./handlers/types";
+import { LogSpan } from "./logSpan";
 import { withRetry, type RetryOptions } from "./retry";
 
 export interface IndexerOptions {
@@ -14,7 +15,10 @@ export interface IndexerOptions {
   handlers: ContractHandler[];
   /** A block is indexed once `confirmations` blocks sit on top of it. */
   confirmations: number;
+  /** At most this many blocks per step (the range adapts below it to the logs they hold: LogSpan). */
   batchBlocks: number;
+  /** Logs one step's eth_getLogs should hold at most, about (default LOGS_PER_REQUEST). */
+  logsPerStep?: number;
   /** First block to look at on a fresh store (the deployment block). */
   startBlock: number;
   retry: RetryOptions;
@@ -56,8 +60,11 @@ export class Indexer {
   private headLimit: (() => number) | undefined;
   /** The epoch of the lease `start()` holds: every step's transaction checks it (fencing). */
   private leaseEpoch: number | undefined;
+  /** Blocks per step: from one, doubling while the logs stay few, shrinking on dense blocks. */
+  private readonly span: LogSpan;
 
   constructor(private readonly opts: IndexerOptions) {
+    this.span = new LogSpan(opts.batchBlocks, opts.logsPerStep);
     const grouped = new Map<string, ContractHandler[]>();
     for (const h of opts.handlers) {
       const key = h.address.toLowerCase();
@@ -94,7 +101,7 @@ export class Indexer {
     const head = await this.rpc(() => provider.getBlockNumber());
     this.status.head = head;
     const safe = Math.min(head - this.opts.confirmations, this.headLimit ? this.headLimit() : Infinity);
-    const to = Math.min(safe, from + this.opts.batchBlocks - 1);
+    const to = Math.min(safe, from + this.span.blocks - 1);
     if (to < from) return { fromBlock: from, toBlock: to, events: 0, rewoundTo };
 
     const toBlock = await this.rpc(() => provider.getBlock(to));
@@ -102,6 +109,7 @@ export class Indexer {
     const logs = await this.rpc(() =>
       provider.getLogs({ address: [...this.byAddress.values()].map((h) => h.address), fromBlock: from, toBlock: to }),
     );
+    this.span.observe(to - from + 1, logs.length);
     // A reorg between the two reads would mix forks; the next step's hash check catches a later one.
     const recheck = await this.rpc(() => provider.getBlock(to));
     if (recheck?.hash !== toBlock.hash || logs.some((l) => l.blockNumber === to && l.blockHash !== toBlock.hash)) {

@@ -11,6 +11,7 @@ import {
   type OracleRouter,
 } from "../../typechain-types";
 import {
+  LogSpan,
   isStateUnavailable,
   isTransient,
   lensCapacity,
@@ -30,6 +31,8 @@ import { PositionBook, type EngineEvent } from "./positions";
 import { readMarket, valueOffchain } from "./valuation";
 
 const CURSOR = "cursor";
+/** At most this many blocks per eth_getLogs (fewer on dense blocks: LogSpan). */
+const LOG_BLOCKS = 2_000;
 const WAD = 10n ** 18n;
 /** Engine events that name accounts whose margin may have changed (argument names). */
 const ACCOUNT_ARGS = ["account", "buyer", "seller", "from", "to"];
@@ -152,6 +155,8 @@ export class Keeper {
   private book: PositionBook | undefined;
   /** Accounts indexed from their off-chain valuation, confirmed by lens reads when the keeper has nothing else. */
   private readonly confirmQueue = new Set<string>();
+  /** Blocks per eth_getLogs of the tick's log loop (adapts to the logs they hold). */
+  private readonly logSpan = new LogSpan(LOG_BLOCKS);
   private initialised = false;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -275,9 +280,12 @@ export class Keeper {
   /** Marks dirty every account the engine's logs in [from, to] name (optionally only logs with these topics). */
   private async scanEngineLogs(from: number, to: number, topics: string[][] | undefined, t: Trigger): Promise<void> {
     const address = await this.engine.getAddress();
-    for (let lo = from; lo <= to; lo += 2_000) {
-      const hi = Math.min(to, lo + 1_999);
+    const span = new LogSpan(LOG_BLOCKS);
+    for (let lo = from; lo <= to;) {
+      const hi = Math.min(to, lo + span.blocks - 1);
       const logs = await this.rpc(() => this.deps.provider.getLogs({ address, topics, fromBlock: lo, toBlock: hi }));
+      span.observe(hi - lo + 1, logs.length);
+      lo = hi + 1;
       for (const log of logs) {
         const parsed = this.engine.interface.parseLog(log);
         if (!parsed) continue;
@@ -356,9 +364,10 @@ export class Keeper {
     const logsFrom = Date.now();
     while (this.cursor < head) {
       const from = this.cursor + 1;
-      const to = Math.min(head, from + 1999);
+      const to = Math.min(head, from + this.logSpan.blocks - 1);
       const address = [await this.engine.getAddress(), await this.router.getAddress(), ...this.feedToAsset.keys()];
       const logs = await this.rpc(() => this.deps.provider.getLogs({ address, fromBlock: from, toBlock: to }));
+      this.logSpan.observe(to - from + 1, logs.length);
       for (const log of logs) await this.handleLog(log, moved);
       this.cursor = to;
       await this.deps.store.keeper.setState(CURSOR, String(to));

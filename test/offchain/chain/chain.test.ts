@@ -3,7 +3,7 @@ import { Wallet, ethers } from "ethers";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createChainGateway, withRetry, type ChainGateway } from "../../../offchain/chain";
+import { Indexer, createChainGateway, withRetry, type ChainGateway } from "../../../offchain/chain";
 import { parseConfig } from "../../../offchain/shared/config";
 import { AppError } from "../../../offchain/shared/errors";
 import { silentLogger } from "../../../offchain/shared/logger";
@@ -190,6 +190,57 @@ describe("chain gateway and indexer over a real hardhat node", function () {
         });
       } finally {
         await store.close();
+      }
+    });
+
+    it("reads a range dense in logs in smaller steps (LogSpan) and stores exactly the events one large step does", async function () {
+      // four deposits in one block: a block denser than the two logs a step may hold here
+      const custodian = CollateralToken__factory.connect(dev.record.contracts.mbCNY, dev.signers[2]);
+      const nonce = await dev.signers[2].getNonce("pending");
+      await dev.chain.provider.send("evm_setAutomine", [false]);
+      try {
+        const sent = [];
+        for (let i = 0; i < 4; i++)
+          sent.push(
+            await custodian.mint(accounts[3], 1_000n, ethers.id(`dense-${i}`), { nonce: nonce + i, gasLimit: 300_000 }),
+          );
+        await mine(dev.chain, 1);
+        const receipts = await Promise.all(sent.map((t) => t.wait()));
+        expect(new Set(receipts.map((r) => r!.blockNumber)).size).to.equal(1);
+      } finally {
+        await dev.chain.provider.send("evm_setAutomine", [true]);
+      }
+      await mine(dev.chain, 2);
+      const wide = await sqlite("span-wide");
+      const narrow = await sqlite("span-narrow");
+      try {
+        await gateway.createIndexer(wide, gateway.coreHandlers()).catchUp();
+        const stepped = new Indexer({
+          name: "main",
+          provider: dev.chain.provider,
+          store: narrow,
+          handlers: gateway.coreHandlers(),
+          confirmations: 2,
+          batchBlocks: 2_000,
+          logsPerStep: 2,
+          startBlock: dev.record.deployBlock,
+          retry: { retries: 2, baseMs: 10 },
+          log: silentLogger,
+        });
+        const steps = await stepped.catchUp();
+        const key = (e: { blockNumber: number; logIndex: number }): string => `${e.blockNumber}:${e.logIndex}`;
+        const wideEvents = (await wide.chain.events("main")).map(key);
+        expect((await narrow.chain.events("main")).map(key)).to.deep.equal(wideEvents);
+        // the steps join end to end, from one block, doubling over empty ranges and shrinking after dense ones (the
+        // deployment's role grants, the deposits): never the single step of up to 2,000 blocks the wide one took
+        for (let i = 1; i < steps.length; i++) expect(steps[i].fromBlock).to.equal(steps[i - 1].toBlock + 1);
+        const blocks = steps.map((s) => s.toBlock - s.fromBlock + 1);
+        expect(blocks.slice(0, 3)).to.deep.equal([1, 2, 4]);
+        expect(blocks.slice(0, -1).some((b, i) => blocks[i + 1] < b)).to.equal(true);
+        expect(steps.at(-1)!.toBlock).to.equal((await wide.chain.cursor("main"))!.blockNumber);
+      } finally {
+        await wide.close();
+        await narrow.close();
       }
     });
 
