@@ -313,7 +313,18 @@ async function populate(dev: DevChain, kc: KeeperChain, n: number, m: number, st
         current.map((h) => (h ? withRetry(() => p.getTransactionReceipt(h), RETRY) : Promise.resolve(undefined))),
       );
       const reverted = receipts.findIndex((r) => r !== null && r !== undefined && r.status !== 1);
-      if (reverted >= 0) throw new Error(`setup step ${step} of account ${first + reverted}: reverted`);
+      if (reverted >= 0) {
+        // the engine's reason: the same call replayed on the state before its block
+        const r = receipts[reverted]!;
+        const tx = sent.get(current[reverted]!)!;
+        const reason = await p.call({ from: tx.from, to: tx.to, data: tx.data, blockTag: r.blockNumber - 1 }).then(
+          () => "the replay succeeds",
+          (err: unknown) => String((err as { data?: string }).data ?? (err as Error).message).slice(0, 300),
+        );
+        throw new Error(
+          `setup step ${step} of account ${first + reverted}: reverted in block ${r.blockNumber} (${reason})`,
+        );
+      }
       const missing = receipts.flatMap((r, j) => (r === null ? [j] : []));
       if (missing.length === 0) return;
       if (attempt === 3)
